@@ -1,0 +1,146 @@
+/* The `churn` command: batch churn scoring and CLV for data pipelines. */
+#include "cli.h"
+
+#include <string.h>
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static int run_fit(int argc, char **argv);
+static int run_predict(int argc, char **argv);
+
+static const command *commands(size_t *n)
+{
+    static command tab[16];
+    static size_t count;
+    if (!count) {
+        const command all[] = {
+            {"describe", cmd_describe, "summarise a transaction log"},
+            {"simulate", cmd_simulate, "generate purchase histories from a known model"},
+            {"features", cmd_features, "build the customer table (RFM, rhythm, trends, labels)"},
+            {"cohorts", cmd_cohorts, "retention by acquisition cohort"},
+            {"fit", run_fit, "fit a model: bgnbd mbgnbd pnbd bgbb sbg gammagamma logit cox "
+                             "weibull exponential loglogistic lognormal"},
+            {"predict", run_predict, "score customers with a saved model"},
+            {"report", cmd_report, "the retention report: CLV, value at risk, alerts"},
+            {"km", cmd_km, "Kaplan-Meier retention curves"},
+            {"evaluate", cmd_evaluate, "compare churn models on a holdout window"},
+            {"score", cmd_score, "stream transactions through a saved model"},
+        };
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+            if (all[i].run)
+                tab[count++] = all[i];
+    }
+    *n = count;
+    return tab;
+}
+
+static void usage(FILE *f)
+{
+    size_t n;
+    const command *c = commands(&n);
+    fprintf(f, "usage: churn <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "  %-10s %s\n", c[i].name, c[i].summary);
+    fprintf(f, "\n'churn <command> --help' describes each command.\n"
+               "libchurn %s\n", churn_version_string());
+}
+
+static int run_fit(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fprintf(argc < 2 ? stderr : stdout,
+                "usage: churn fit FAMILY customers.csv [options] -o model.json\n"
+                "FAMILY: bgnbd mbgnbd pnbd bgbb sbg gammagamma logit cox weibull exponential "
+                "loglogistic lognormal\n'churn fit FAMILY --help' lists its options.\n");
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    int family;
+    if (churn_family_from_name(argv[1], &family) != CHURN_OK)
+        return cli_usage_error("fit", "%s", churn_last_error_message());
+    int (*fit)(int, int, char **) = NULL;
+    switch (family) {
+    case CHURN_FAMILY_BGNBD: case CHURN_FAMILY_MBGNBD: case CHURN_FAMILY_PNBD:
+    case CHURN_FAMILY_BGBB: case CHURN_FAMILY_SBG:
+        fit = cmd_fit_btyd;
+        break;
+    case CHURN_FAMILY_GAMMAGAMMA:
+        fit = cmd_fit_spend;
+        break;
+    case CHURN_FAMILY_LOGIT:
+        fit = cmd_fit_logit;
+        break;
+    default:
+        fit = cmd_fit_survival;
+        break;
+    }
+    if (!fit)
+        return cli_fail("fit", "family '%s' is not available in this build", argv[1]);
+    return fit(family, argc - 1, argv + 1);
+}
+
+static int run_predict(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fprintf(argc < 2 ? stderr : stdout,
+                "usage: churn predict model.json customers.csv [options] [-o scores.csv]\n"
+                "The options depend on the model's family; see docs/cli.md.\n");
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    churn_model *m = NULL;
+    int rc = churn_model_load(&m, argv[1]);
+    if (rc)
+        return cli_lib_fail("predict", "loading the model", rc);
+    int (*pred)(churn_model *, int, char **) = NULL;
+    switch (churn_model_family(m)) {
+    case CHURN_FAMILY_BGNBD: case CHURN_FAMILY_MBGNBD: case CHURN_FAMILY_PNBD:
+    case CHURN_FAMILY_BGBB: case CHURN_FAMILY_SBG:
+        pred = cmd_predict_btyd;
+        break;
+    case CHURN_FAMILY_GAMMAGAMMA:
+        pred = cmd_predict_spend;
+        break;
+    case CHURN_FAMILY_LOGIT:
+        pred = cmd_predict_logit;
+        break;
+    default:
+        pred = cmd_predict_survival;
+        break;
+    }
+    if (!pred) {
+        rc = cli_fail("predict", "scoring '%s' models is not available in this build",
+                      churn_family_name(churn_model_family(m)));
+    } else {
+        rc = pred(m, argc - 1, argv + 1);
+    }
+    churn_model_free(m);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("churn (libchurn) %s\n", churn_version_string());
+        return CLI_EXIT_OK;
+    }
+    size_t n;
+    const command *c = commands(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(argv[1], c[i].name) == 0)
+            return c[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "churn: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,516 @@
+/* Shared helpers of the `churn` command: arguments, input and output. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_fail(const char *sub, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "churn %s: ", sub);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_EXIT_FAIL;
+}
+
+int cli_usage_error(const char *sub, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "churn %s: ", sub);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\ntry 'churn %s --help'\n", sub);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_lib_fail(const char *sub, const char *what, int status)
+{
+    const char *msg = churn_last_error_message();
+    fprintf(stderr, "churn %s: %s: %s\n", sub, what, *msg ? msg : churn_strerror(status));
+    return CLI_EXIT_FAIL;
+}
+
+/* ---- arguments ---- */
+
+void cli_args_init(cli_args *a, int argc, char **argv, int first, const char *sub)
+{
+    memset(a, 0, sizeof *a);
+    a->argc = argc;
+    a->argv = argv;
+    a->i = first - 1;
+    a->sub = sub;
+}
+
+int cli_next(cli_args *a)
+{
+    if (a->error)
+        return 0;
+    a->i++;
+    if (a->i >= a->argc)
+        return 0;
+    char *t = a->argv[a->i];
+    a->name = NULL;
+    a->value = NULL;
+    a->inline_value = 0;
+    if (!a->dashdash && strcmp(t, "--") == 0) {
+        a->dashdash = 1;
+        return cli_next(a);
+    }
+    if (!a->dashdash && t[0] == '-' && t[1] != '\0' &&
+        !(t[1] >= '0' && t[1] <= '9')) {
+        char *eq = strchr(t, '=');
+        static char namebuf[128];
+        if (eq && (size_t)(eq - t) < sizeof namebuf) {
+            memcpy(namebuf, t, (size_t)(eq - t));
+            namebuf[eq - t] = '\0';
+            a->name = namebuf;
+            a->value = eq + 1;
+            a->inline_value = 1;
+        } else {
+            a->name = t;
+        }
+    } else {
+        a->value = t;
+    }
+    return 1;
+}
+
+int cli_is(cli_args *a, const char *name) { return a->name && strcmp(a->name, name) == 0; }
+
+int cli_flag(cli_args *a, const char *name)
+{
+    if (!a->name || strcmp(a->name, name) != 0)
+        return 0;
+    if (a->inline_value) {
+        cli_usage_error(a->sub, "option %s takes no value", name);
+        a->error = 1;
+    }
+    return 1;
+}
+
+int cli_positional(cli_args *a) { return a->name == NULL; }
+
+int cli_string(cli_args *a, const char **out)
+{
+    if (a->inline_value) {
+        *out = a->value;
+        return 0;
+    }
+    if (a->i + 1 >= a->argc) {
+        a->error = 1;
+        return cli_usage_error(a->sub, "option %s needs a value", a->name);
+    }
+    a->i++;
+    *out = a->argv[a->i];
+    return 0;
+}
+
+int cli_double(cli_args *a, double *out)
+{
+    const char *s;
+    if (cli_string(a, &s))
+        return CLI_EXIT_USAGE;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+        a->error = 1;
+        return cli_usage_error(a->sub, "option %s: '%s' is not a finite number", a->name, s);
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_long(cli_args *a, long *out)
+{
+    const char *s;
+    if (cli_string(a, &s))
+        return CLI_EXIT_USAGE;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || errno == ERANGE) {
+        a->error = 1;
+        return cli_usage_error(a->sub, "option %s: '%s' is not an integer", a->name, s);
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_unknown(cli_args *a)
+{
+    a->error = 1;
+    if (a->name)
+        return cli_usage_error(a->sub, "unknown option '%s'", a->name);
+    return cli_usage_error(a->sub, "unexpected argument '%s'", a->value);
+}
+
+int cli_date(cli_args *a, double *out)
+{
+    const char *s;
+    if (cli_string(a, &s))
+        return CLI_EXIT_USAGE;
+    if (churn_parse_date(s, strlen(s), CHURN_DATE_AUTO, out) != CHURN_OK) {
+        a->error = 1;
+        return cli_usage_error(a->sub, "option %s: %s", a->name, churn_last_error_message());
+    }
+    return 0;
+}
+
+int cli_unit(cli_args *a, double *out)
+{
+    const char *s;
+    if (cli_string(a, &s))
+        return CLI_EXIT_USAGE;
+    if (strcmp(s, "day") == 0 || strcmp(s, "days") == 0)
+        *out = CHURN_UNIT_DAY;
+    else if (strcmp(s, "week") == 0 || strcmp(s, "weeks") == 0)
+        *out = CHURN_UNIT_WEEK;
+    else if (strcmp(s, "month") == 0 || strcmp(s, "months") == 0)
+        *out = CHURN_UNIT_MONTH;
+    else if (strcmp(s, "year") == 0 || strcmp(s, "years") == 0)
+        *out = CHURN_UNIT_YEAR;
+    else {
+        char *end;
+        double v = strtod(s, &end);
+        if (end == s || *end != '\0' || !isfinite(v) || v <= 0) {
+            a->error = 1;
+            return cli_usage_error(a->sub, "option %s: '%s' is not day, week, month, year or a "
+                                   "positive number of days", a->name, s);
+        }
+        *out = v;
+    }
+    return 0;
+}
+
+/* ---- transaction input ---- */
+
+const char cli_tx_help[] =
+    "Transaction columns (COL = header name or 1-based position):\n"
+    "  --id COL            customer id column      (default: customer_id, or 1 with --no-header)\n"
+    "  --time COL          purchase date column    (default: date, or 2)\n"
+    "  --amount COL        amount column           (default: amount, or 3)\n"
+    "  --quantity COL      quantity column         (optional)\n"
+    "  --product COL       product/category column (optional)\n"
+    "  --no-header         the first line is data\n"
+    "  --delim D           ',', ';', 'tab', 'space' (runs of blanks) or one character\n"
+    "                      (default: detected from the first line)\n"
+    "  --date-format F     auto (default), iso, yyyymmdd or epoch\n"
+    "  --skip-bad-rows     skip and count malformed rows instead of failing\n";
+
+void cli_tx_opts_init(cli_tx_opts *o) { churn_csv_options_init(&o->csv); }
+
+int cli_tx_option(cli_args *a, cli_tx_opts *o)
+{
+    const char *s = NULL;
+    if (cli_is(a, "--id")) {
+        cli_string(a, &o->csv.id_column);
+    } else if (cli_is(a, "--time")) {
+        cli_string(a, &o->csv.time_column);
+    } else if (cli_is(a, "--amount")) {
+        cli_string(a, &o->csv.amount_column);
+    } else if (cli_is(a, "--quantity")) {
+        cli_string(a, &o->csv.quantity_column);
+    } else if (cli_is(a, "--product")) {
+        cli_string(a, &o->csv.product_column);
+    } else if (cli_flag(a, "--no-header")) {
+        o->csv.has_header = 0;
+    } else if (cli_flag(a, "--skip-bad-rows")) {
+        o->csv.skip_bad_rows = 1;
+    } else if (cli_is(a, "--delim")) {
+        if (cli_string(a, &s))
+            return 1;
+        if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0)
+            o->csv.delimiter = '\t';
+        else if (strcmp(s, "space") == 0 || strcmp(s, "whitespace") == 0 || strcmp(s, " ") == 0)
+            o->csv.delimiter = ' ';
+        else if (strlen(s) == 1)
+            o->csv.delimiter = (unsigned char)s[0];
+        else {
+            a->error = 1;
+            cli_usage_error(a->sub, "option --delim: '%s' is not one character, tab or space", s);
+        }
+    } else if (cli_is(a, "--date-format")) {
+        if (cli_string(a, &s))
+            return 1;
+        if (strcmp(s, "auto") == 0)
+            o->csv.date_format = CHURN_DATE_AUTO;
+        else if (strcmp(s, "iso") == 0)
+            o->csv.date_format = CHURN_DATE_ISO;
+        else if (strcmp(s, "yyyymmdd") == 0 || strcmp(s, "YYYYMMDD") == 0)
+            o->csv.date_format = CHURN_DATE_YYYYMMDD;
+        else if (strcmp(s, "epoch") == 0)
+            o->csv.date_format = CHURN_DATE_EPOCH;
+        else {
+            a->error = 1;
+            cli_usage_error(a->sub, "option --date-format: '%s' is not auto, iso, yyyymmdd or "
+                            "epoch", s);
+        }
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+churn_txlog *cli_read_txlog(const char *sub, const char *path, const cli_tx_opts *o)
+{
+    churn_txlog *log = NULL;
+    int rc = churn_txlog_new(&log);
+    if (rc) {
+        cli_lib_fail(sub, "cannot create a transaction log", rc);
+        return NULL;
+    }
+    rc = churn_txlog_read_csv(log, path, &o->csv);
+    if (rc) {
+        cli_lib_fail(sub, "reading transactions", rc);
+        churn_txlog_free(log);
+        return NULL;
+    }
+    size_t skipped = churn_txlog_rows_skipped(log);
+    if (skipped) {
+        fprintf(stderr, "churn %s: skipped %zu bad row(s) of %zu in %s\n", sub, skipped,
+                churn_txlog_rows_read(log), path);
+        for (size_t i = 0; churn_txlog_skip_message(log, i); i++)
+            fprintf(stderr, "  %s\n", churn_txlog_skip_message(log, i));
+    }
+    return log;
+}
+
+/* ---- numeric tables ---- */
+
+/* Split one CSV line in place on commas, honouring double quotes. Returns the
+ * number of fields (at most cap), with fields[] pointing into line. */
+static size_t split_csv(char *line, char **fields, size_t cap)
+{
+    size_t n = 0;
+    char *p = line;
+    for (;;) {
+        char *out = p, *start = p;
+        if (*p == '"') {
+            p++;
+            for (;;) {
+                if (*p == '\0')
+                    break;
+                if (*p == '"') {
+                    if (p[1] == '"') {
+                        *out++ = '"';
+                        p += 2;
+                        continue;
+                    }
+                    p++;
+                    break;
+                }
+                *out++ = *p++;
+            }
+            while (*p && *p != ',')
+                p++;
+        } else {
+            while (*p && *p != ',')
+                p++;
+            out = p;
+        }
+        char sep = *p;
+        *out = '\0';
+        if (n < cap)
+            fields[n] = start;
+        n++;
+        if (sep != ',')
+            break;
+        p++;
+    }
+    return n;
+}
+
+static char *read_line(FILE *f, char **buf, size_t *cap)
+{
+    size_t len = 0;
+    int c;
+    while ((c = fgetc(f)) != EOF) {
+        if (len + 2 > *cap) {
+            size_t nc = *cap ? *cap * 2 : 256;
+            char *nb = realloc(*buf, nc);
+            if (!nb)
+                return NULL;
+            *buf = nb;
+            *cap = nc;
+        }
+        if (c == '\n')
+            break;
+        (*buf)[len++] = (char)c;
+    }
+    if (c == EOF && len == 0)
+        return NULL;
+    if (len && (*buf)[len - 1] == '\r')
+        len--;
+    (*buf)[len] = '\0';
+    return *buf;
+}
+
+void cli_table_free(cli_table *t)
+{
+    for (size_t j = 0; j < t->ncols; j++) {
+        free(t->names ? t->names[j] : NULL);
+        free(t->cols ? t->cols[j] : NULL);
+    }
+    for (size_t i = 0; t->ids && i < t->nrows; i++)
+        free(t->ids[i]);
+    free(t->names);
+    free(t->cols);
+    free(t->ids);
+    memset(t, 0, sizeof *t);
+}
+
+int cli_table_read(const char *sub, const char *path, cli_table *t)
+{
+    memset(t, 0, sizeof *t);
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f)
+        return cli_fail(sub, "cannot open '%s': %s", path, strerror(errno));
+    char *buf = NULL, **fields = NULL;
+    size_t cap = 0, rowcap = 0;
+    int rc = CLI_EXIT_FAIL;
+    if (!read_line(f, &buf, &cap)) {
+        cli_fail(sub, "%s: empty file (expected a header row)", path);
+        goto done;
+    }
+    size_t nc = split_csv(buf, NULL, 0);
+    fields = calloc(nc, sizeof *fields);
+    t->names = calloc(nc, sizeof *t->names);
+    t->cols = calloc(nc, sizeof *t->cols);
+    if (!fields || !t->names || !t->cols)
+        goto oom;
+    t->ncols = nc;
+    split_csv(buf, fields, nc);
+    for (size_t j = 0; j < nc; j++)
+        if (!(t->names[j] = strdup(fields[j])))
+            goto oom;
+    t->id_col = 0;
+    for (size_t j = 0; j < nc; j++)
+        if (strcmp(t->names[j], "customer_id") == 0 || strcmp(t->names[j], "id") == 0) {
+            t->id_col = (int)j;
+            break;
+        }
+    size_t line = 1;
+    while (read_line(f, &buf, &cap)) {
+        line++;
+        if (buf[0] == '\0')
+            continue;
+        size_t n = split_csv(buf, fields, nc);
+        if (n != nc) {
+            cli_fail(sub, "%s, line %zu: %zu fields, the header has %zu", path, line, n, nc);
+            goto done;
+        }
+        if (t->nrows == rowcap) {
+            size_t nr = rowcap ? rowcap * 2 : 1024;
+            char **ni = realloc(t->ids, nr * sizeof *ni);
+            if (!ni)
+                goto oom;
+            t->ids = ni;
+            for (size_t j = 0; j < nc; j++) {
+                if ((int)j == t->id_col)
+                    continue;
+                double *c = realloc(t->cols[j], nr * sizeof *c);
+                if (!c)
+                    goto oom;
+                t->cols[j] = c;
+            }
+            rowcap = nr;
+        }
+        if (!(t->ids[t->nrows] = strdup(fields[t->id_col])))
+            goto oom;
+        for (size_t j = 0; j < nc; j++) {
+            if ((int)j == t->id_col)
+                continue;
+            const char *s = fields[j];
+            double v = NAN;
+            if (*s && strcmp(s, "NA") != 0 && strcmp(s, "nan") != 0 && strcmp(s, "NaN") != 0) {
+                char *end;
+                v = strtod(s, &end);
+                if (end == s || *end != '\0') {
+                    t->nrows++;
+                    cli_fail(sub, "%s, line %zu, column '%s': '%s' is not a number", path, line,
+                             t->names[j], s);
+                    goto done;
+                }
+            }
+            t->cols[j][t->nrows] = v;
+        }
+        t->nrows++;
+    }
+    if (ferror(f)) {
+        cli_fail(sub, "error reading '%s'", path);
+        goto done;
+    }
+    rc = CLI_EXIT_OK;
+    goto done;
+oom:
+    cli_fail(sub, "out of memory reading '%s'", path);
+done:
+    free(buf);
+    free(fields);
+    if (f != stdin)
+        fclose(f);
+    if (rc)
+        cli_table_free(t);
+    return rc;
+}
+
+const double *cli_table_col(const char *sub, const cli_table *t, const char *name)
+{
+    for (size_t j = 0; j < t->ncols; j++)
+        if ((int)j != t->id_col && strcmp(t->names[j], name) == 0)
+            return t->cols[j];
+    cli_fail(sub, "column '%s' not found in the input table", name);
+    return NULL;
+}
+
+/* ---- output ---- */
+
+FILE *cli_open_out(const char *sub, const char *path)
+{
+    if (!path || strcmp(path, "-") == 0)
+        return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        cli_fail(sub, "cannot write '%s': %s", path, strerror(errno));
+    return f;
+}
+
+int cli_close_out(const char *sub, FILE *f, const char *path)
+{
+    int bad = ferror(f);
+    if (f == stdout)
+        bad |= fflush(f) != 0;
+    else
+        bad |= fclose(f) != 0;
+    if (bad)
+        return cli_fail(sub, "error writing '%s'", path ? path : "standard output");
+    return CLI_EXIT_OK;
+}
+
+void cli_put_double(FILE *f, double x)
+{
+    if (isfinite(x))
+        fprintf(f, "%.10g", x);
+}
+
+void cli_put_field(FILE *f, const char *s)
+{
+    if (strpbrk(s, ",\"\n\r")) {
+        fputc('"', f);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', f);
+            fputc(*s, f);
+        }
+        fputc('"', f);
+    } else {
+        fputs(s, f);
+    }
+}

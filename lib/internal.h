@@ -1,0 +1,97 @@
+/*
+ * Private declarations shared between libchurn's source files.
+ * Nothing here is exported: names start with churn__ and have hidden visibility.
+ */
+#ifndef CHURN_INTERNAL_H
+#define CHURN_INTERNAL_H
+
+#include "churn.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define CHURN__HIDDEN __attribute__((visibility("hidden")))
+#define CHURN__PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* ---- allocation: every block goes through the allocator hook ---------- */
+CHURN__HIDDEN void *churn__malloc(size_t n);
+CHURN__HIDDEN void *churn__calloc(size_t count, size_t size);
+CHURN__HIDDEN void *churn__realloc(void *p, size_t n);
+CHURN__HIDDEN void churn__free(void *p);
+CHURN__HIDDEN char *churn__strdup(const char *s);
+/* count*size with overflow check; returns 0 on overflow (callers treat as ENOMEM). */
+CHURN__HIDDEN size_t churn__mul_size(size_t count, size_t size);
+
+/* ---- errors ------------------------------------------------------------ */
+/* Record a failure for the calling thread and return `code` (so callers can
+ * write `return churn__error(CHURN_EINVAL, "...", ...)`). */
+CHURN__HIDDEN int churn__error(int code, const char *fmt, ...) CHURN__PRINTF(2, 3);
+/* The same with a plain "out of memory" message naming what was being built. */
+CHURN__HIDDEN int churn__nomem(const char *what);
+/* Reset the calling thread's error at the start of a public call. */
+CHURN__HIDDEN void churn__ok(void);
+
+/* ---- GSL --------------------------------------------------------------- */
+/* Turn off GSL's abort()-ing error handler, once per process (idempotent,
+ * thread-safe). Every file that calls GSL calls this first. */
+CHURN__HIDDEN void churn__gsl_init(void);
+
+/* ---- size-versioned option structs ------------------------------------- */
+/* `dst` holds our defaults and is `dst_size` bytes (our sizeof). `src` is the
+ * caller's struct or NULL. Copies the overlapping prefix; rejects a struct_size
+ * smaller than sizeof(size_t) and a longer struct whose unknown tail is not
+ * all zero. `what` names the struct in the error message. */
+CHURN__HIDDEN int churn__opts_copy(void *dst, size_t dst_size, const void *src, const char *what);
+
+/* ---- small numeric helpers ---------------------------------------------- */
+static inline int churn__finite(double x) { return isfinite(x); }
+
+/* ---- the model handle, shared by every family --------------------------- */
+typedef struct churn__array {
+    char *name;
+    size_t len;
+    double *data;
+} churn__array;
+
+struct churn_model {
+    int family;              /* CHURN_FAMILY_* */
+    size_t nparams;
+    char **param_names;      /* nparams strings */
+    double *params;          /* natural-scale estimates */
+    double *se;              /* standard errors (NaN where not available) */
+    double *cov;             /* nparams*nparams row-major covariance, or NULL */
+    double loglik;           /* final log-likelihood (NaN if not applicable) */
+    double nobs;             /* number of (weighted) observations used */
+    int converged;           /* 1 converged, 0 not */
+    int iterations;
+    double time_unit;        /* time unit in days the model was fitted in (0 = unknown) */
+    size_t nfeatures;        /* covariate names for regression families */
+    char **feature_names;
+    size_t narrays;          /* named family-specific arrays (baseline hazard, scaling, ...) */
+    churn__array *arrays;
+    char *note;              /* free text from the fit (dropped columns, warnings), or NULL */
+};
+
+/* Allocate a model of `family` with `nparams` named parameters (names copied).
+ * params/se set to NaN, cov NULL, loglik NaN. */
+CHURN__HIDDEN int churn__model_new(churn_model **out, int family, size_t nparams,
+                                   const char *const *names);
+/* Copy `len` doubles under `name` (replacing an array of the same name). */
+CHURN__HIDDEN int churn__model_set_array(churn_model *m, const char *name,
+                                         const double *data, size_t len);
+/* Borrow a named array; NULL (and *len 0) when absent. */
+CHURN__HIDDEN const double *churn__model_array(const churn_model *m, const char *name, size_t *len);
+/* Copy covariate names. */
+CHURN__HIDDEN int churn__model_set_features(churn_model *m, const char *const *names, size_t k);
+/* Allocate and fill cov (row-major nparams^2) and se = sqrt(diag). */
+CHURN__HIDDEN int churn__model_set_cov(churn_model *m, const double *cov);
+/* Replace the note (copied). */
+CHURN__HIDDEN int churn__model_set_note(churn_model *m, const char *note);
+/* Fail with CHURN_EFAMILY unless m->family is one of the `n` listed families;
+ * `fn` names the calling function for the message. */
+CHURN__HIDDEN int churn__model_check(const churn_model *m, const char *fn, int n, ...);
+
+#endif
