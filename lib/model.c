@@ -164,7 +164,7 @@ int churn__model_set_features(churn_model *m, const char *const *names, size_t k
 int churn__model_set_cov(churn_model *m, const double *cov)
 {
     size_t k = m->nparams;
-    double *c = churn__malloc(churn__mul_size(k * k ? k * k : 1, sizeof(double)));
+    double *c = churn__malloc(churn__mul_size(k ? k * k : 1, sizeof(double)));
     if (!c)
         return churn__nomem("covariance matrix");
     memcpy(c, cov, k * k * sizeof(double));
@@ -527,7 +527,7 @@ static int model_from_json(churn_model **out, json_t *root)
                               m->param_names[i]);
     json_t *cov = json_object_get(root, "covariance");
     if (!rc && cov && !json_is_null(cov)) {
-        m->cov = churn__malloc(churn__mul_size(np * np ? np * np : 1, sizeof(double)));
+        m->cov = churn__malloc(churn__mul_size(np ? np * np : 1, sizeof(double)));
         rc = m->cov ? read_numbers(root, "covariance", np * np, m->cov)
                     : churn__nomem("covariance matrix");
     }

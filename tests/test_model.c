@@ -1,0 +1,194 @@
+/* The shared model handle: accessors, JSON model files, corrupted and newer files. */
+#include "internal.h"
+#include "testutil.h"
+
+#include <stdlib.h>
+
+static churn_model *make_model(void)
+{
+    const char *names[] = {"r", "alpha", "a", "b"};
+    churn_model *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(churn__model_new(&m, CHURN_FAMILY_BGNBD, 4, names), CHURN_OK);
+    double p[] = {0.2425945, 4.4136019, 0.7929199, 2.4258881};
+    memcpy(m->params, p, sizeof p);
+    double cov[16] = {0};
+    for (int i = 0; i < 4; i++)
+        cov[i * 4 + i] = (i + 1) * 0.01;
+    cov[1] = cov[4] = 0.001;
+    churn__model_set_cov(m, cov);
+    m->loglik = -9582.429;
+    m->nobs = 2357;
+    m->converged = 1;
+    m->iterations = 17;
+    m->time_unit = 7;
+    double base[] = {0.1, 0.2, 1.0 / 3.0};
+    CU_ASSERT_EQUAL(churn__model_set_array(m, "baseline", base, 3), CHURN_OK);
+    const char *feat[] = {"age", "sex, \"quoted\""};
+    CU_ASSERT_EQUAL(churn__model_set_features(m, feat, 2), CHURN_OK);
+    churn__model_set_note(m, "dropped constant column 'x'");
+    return m;
+}
+
+static void test_accessors(void)
+{
+    churn_model *m = make_model();
+    CU_ASSERT_EQUAL(churn_model_family(m), CHURN_FAMILY_BGNBD);
+    CU_ASSERT_STRING_EQUAL(churn_family_name(churn_model_family(m)), "bgnbd");
+    CU_ASSERT_EQUAL(churn_model_num_params(m), 4);
+    CU_ASSERT_STRING_EQUAL(churn_model_param_name(m, 1), "alpha");
+    CU_ASSERT_PTR_NULL(churn_model_param_name(m, 4));
+    double v, se;
+    CU_ASSERT_EQUAL(churn_model_param(m, "a", &v, &se), CHURN_OK);
+    CU_ASSERT_EQUAL(v, 0.7929199);
+    CT_CLOSE(se, sqrt(0.03), 1e-15);
+    CU_ASSERT_EQUAL(churn_model_param(m, "zeta", &v, NULL), CHURN_ENOTFOUND);
+    CU_ASSERT(strstr(churn_last_error_message(), "zeta") != NULL);
+    double buf[3];
+    CU_ASSERT_EQUAL(churn_model_params(m, buf, 3), CHURN_ERANGE);
+    int fam = 0;
+    CU_ASSERT_EQUAL(churn_family_from_name("pnbd", &fam), CHURN_OK);
+    CU_ASSERT_EQUAL(fam, CHURN_FAMILY_PNBD);
+    CU_ASSERT_EQUAL(churn_family_from_name("nope", &fam), CHURN_ENOTFOUND);
+    CU_ASSERT_EQUAL(churn__model_check(m, "churn_logit_predict", 1, CHURN_FAMILY_LOGIT),
+                    CHURN_EFAMILY);
+    CU_ASSERT(strstr(churn_last_error_message(), "bgnbd") != NULL);
+    churn_model_free(m);
+    churn_model_free(NULL);
+}
+
+static void assert_same(const churn_model *a, const churn_model *b)
+{
+    CU_ASSERT_EQUAL(a->family, b->family);
+    CU_ASSERT_EQUAL_FATAL(a->nparams, b->nparams);
+    for (size_t i = 0; i < a->nparams; i++) {
+        CU_ASSERT_STRING_EQUAL(a->param_names[i], b->param_names[i]);
+        CU_ASSERT_EQUAL(a->params[i], b->params[i]); /* bit-exact: 17 digits */
+        CU_ASSERT_EQUAL(a->se[i], b->se[i]);
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b->cov);
+    CU_ASSERT_EQUAL(memcmp(a->cov, b->cov, 16 * sizeof(double)), 0);
+    CU_ASSERT_EQUAL(a->loglik, b->loglik);
+    CU_ASSERT_EQUAL(a->nobs, b->nobs);
+    CU_ASSERT_EQUAL(a->converged, b->converged);
+    CU_ASSERT_EQUAL(a->iterations, b->iterations);
+    CU_ASSERT_EQUAL(a->time_unit, b->time_unit);
+    CU_ASSERT_EQUAL_FATAL(b->nfeatures, 2);
+    CU_ASSERT_STRING_EQUAL(b->feature_names[1], "sex, \"quoted\"");
+    size_t len;
+    const double *base = churn__model_array(b, "baseline", &len);
+    CU_ASSERT_EQUAL_FATAL(len, 3);
+    CU_ASSERT_EQUAL(base[2], 1.0 / 3.0);
+    CU_ASSERT_STRING_EQUAL(churn_model_note(b), "dropped constant column 'x'");
+}
+
+static void test_roundtrip_file(void)
+{
+    churn_model *m = make_model(), *back = NULL;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/test_model_roundtrip.json", churn_test_tmp_dir());
+    CU_ASSERT_EQUAL_FATAL(churn_model_save(m, path), CHURN_OK);
+    CU_ASSERT_EQUAL_FATAL(churn_model_load(&back, path), CHURN_OK);
+    assert_same(m, back);
+    churn_model_free(back);
+    remove(path);
+    churn_model_free(m);
+}
+
+static void test_roundtrip_buffer(void)
+{
+    churn_model *m = make_model(), *back = NULL;
+    size_t need = 0;
+    CU_ASSERT_EQUAL(churn_model_save_buffer(m, NULL, 0, &need), CHURN_ERANGE);
+    CU_ASSERT(need > 100);
+    char *buf = malloc(need);
+    CU_ASSERT_EQUAL_FATAL(churn_model_save_buffer(m, buf, need, NULL), CHURN_OK);
+    CU_ASSERT_EQUAL(strlen(buf) + 1, need);
+    CU_ASSERT_EQUAL_FATAL(churn_model_load_buffer(&back, buf, strlen(buf)), CHURN_OK);
+    assert_same(m, back);
+    churn_model_free(back);
+    free(buf);
+    churn_model_free(m);
+}
+
+static void expect_load_error(const char *text, int code, const char *needle)
+{
+    churn_model *m = (churn_model *)1;
+    int rc = churn_model_load_buffer(&m, text, strlen(text));
+    CU_ASSERT_EQUAL(rc, code);
+    CU_ASSERT_PTR_NULL(m);
+    if (needle && !strstr(churn_last_error_message(), needle)) {
+        printf("\n  message '%s' lacks '%s'\n", churn_last_error_message(), needle);
+        CU_FAIL("error message does not name the problem");
+    }
+}
+
+static void test_corrupted(void)
+{
+    expect_load_error("", CHURN_EFORMAT, "JSON");
+    expect_load_error("{\"format\":\"libchurn-model\"", CHURN_EFORMAT, "JSON");
+    expect_load_error("[1,2,3]", CHURN_EFORMAT, "object");
+    expect_load_error("{\"format\":\"other\"}", CHURN_EFORMAT, "format");
+    expect_load_error("{\"format\":\"libchurn-model\",\"format_version\":99,\"family\":\"bgnbd\"}",
+                      CHURN_EVERSION, "99");
+    expect_load_error("{\"format\":\"libchurn-model\",\"format_version\":1,\"family\":\"zzz\"}",
+                      CHURN_EFORMAT, "zzz");
+    expect_load_error("{\"format\":\"libchurn-model\",\"format_version\":1,\"family\":\"bgnbd\","
+                      "\"param_names\":[\"r\",\"alpha\"],\"params\":[1.0],\"std_errors\":[1,1]}",
+                      CHURN_EFORMAT, "params");
+    expect_load_error("{\"format\":\"libchurn-model\",\"format_version\":1,\"family\":\"bgnbd\","
+                      "\"param_names\":[\"r\"],\"params\":[null],\"std_errors\":[null]}",
+                      CHURN_EFORMAT, "'r'");
+    expect_load_error("{\"format\":\"libchurn-model\",\"format_version\":1,\"family\":\"bgnbd\","
+                      "\"param_names\":[\"r\"],\"params\":[\"x\"],\"std_errors\":[1]}",
+                      CHURN_EFORMAT, "params");
+    expect_load_error("{\"format\":\"libchurn-model\",\"format_version\":1,\"family\":\"bgnbd\","
+                      "\"param_names\":[7],\"params\":[1],\"std_errors\":[1]}",
+                      CHURN_EFORMAT, "param_names");
+    expect_load_error("{\"format\":\"libchurn-model\",\"format_version\":1,\"format\":\"x\"}",
+                      CHURN_EFORMAT, "duplicate");
+    /* embedded NUL and binary garbage */
+    const char garbage[] = "{\"format\":\0\xff\xfe";
+    churn_model *m = NULL;
+    CU_ASSERT_EQUAL(churn_model_load_buffer(&m, garbage, sizeof garbage), CHURN_EFORMAT);
+    CU_ASSERT_EQUAL(churn_model_load(&m, "/nonexistent/dir/model.json"), CHURN_EIO);
+    CU_ASSERT(strstr(churn_last_error_message(), "/nonexistent/dir/model.json") != NULL);
+    CU_ASSERT_EQUAL(churn_model_load(NULL, "x"), CHURN_EINVAL);
+}
+
+static void test_save_errors(void)
+{
+    churn_model *m = make_model();
+    CU_ASSERT_EQUAL(churn_model_save(m, "/nonexistent/dir/model.json"), CHURN_EIO);
+    CU_ASSERT(strstr(churn_last_error_message(), "/nonexistent/dir/model.json") != NULL);
+    CU_ASSERT_EQUAL(churn_model_save(NULL, "x.json"), CHURN_EINVAL);
+    churn_model_free(m);
+}
+
+/* A file written by format version 1 keeps loading in every later release. */
+static void test_golden_v1(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/data/models/golden_v1_minimal.json", CHURN_TEST_SOURCE_DIR);
+    churn_model *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(churn_model_load(&m, path), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_model_family(m), CHURN_FAMILY_BGNBD);
+    double v;
+    CU_ASSERT_EQUAL(churn_model_param(m, "b", &v, NULL), CHURN_OK);
+    CU_ASSERT_EQUAL(v, 2.4258881);
+    CU_ASSERT_EQUAL(churn_model_time_unit(m), 7.0);
+    churn_model_free(m);
+}
+
+int main(void)
+{
+    CU_TestInfo tests[] = {
+        {"accessors", test_accessors},
+        {"file round trip", test_roundtrip_file},
+        {"buffer round trip", test_roundtrip_buffer},
+        {"corrupted and newer files", test_corrupted},
+        {"save errors", test_save_errors},
+        {"golden v1 file", test_golden_v1},
+        CU_TEST_INFO_NULL,
+    };
+    return churn_test_run("model", tests);
+}
