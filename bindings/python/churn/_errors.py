@@ -1,0 +1,78 @@
+"""C status codes -> Python exceptions carrying the C message."""
+from . import _lib
+
+OK = 0
+EINVAL = -1
+ENOMEM = -2
+ENOTFITTED = -3
+ENOCONV = -4
+EUNSUPPORTED = -5
+EIO = -6
+EFORMAT = -7
+EFAMILY = -8
+ENUMERIC = -9
+EVERSION = -10
+ERANGE = -11
+ENOTFOUND = -12
+ESEPARATION = -13
+
+
+class ChurnError(Exception):
+    """Base of every error raised by libchurn. ``code`` is the C status."""
+
+    def __init__(self, message, code):
+        super().__init__(message)
+        self.code = code
+
+
+class ChurnValueError(ChurnError, ValueError):
+    """Invalid input (bad row, NaN, negative recency, malformed file, ...)."""
+
+
+class ChurnTypeError(ChurnError, TypeError):
+    """The model is of another family than the operation needs."""
+
+
+class ChurnOSError(ChurnError, OSError):
+    """A file could not be read or written."""
+
+
+class ChurnKeyError(ChurnError, KeyError):
+    """A named column, parameter or customer does not exist."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+class ConvergenceError(ChurnError, RuntimeError):
+    """The optimiser did not converge (the partial fit is in ``.model`` when available)."""
+
+    model = None
+
+
+class NumericalError(ChurnError, ArithmeticError):
+    """A numerical failure (singular matrix, overflow, separation)."""
+
+
+_CLASSES = {
+    EINVAL: ChurnValueError, EFORMAT: ChurnValueError, EVERSION: ChurnValueError,
+    ERANGE: ChurnValueError, EFAMILY: ChurnTypeError, EUNSUPPORTED: ChurnTypeError,
+    EIO: ChurnOSError, ENOTFOUND: ChurnKeyError, ENOCONV: ConvergenceError,
+    ENUMERIC: NumericalError, ESEPARATION: NumericalError, ENOTFITTED: ChurnError,
+}
+
+
+def error_for(code):
+    msg = _lib.churn_last_error_message().decode("utf-8", "replace")
+    if not msg:
+        msg = _lib.churn_strerror(code).decode()
+    if code == ENOMEM:
+        return MemoryError(msg)
+    return _CLASSES.get(code, ChurnError)(msg, code)
+
+
+def check(code):
+    """Raise the matching exception when a C call returned a failure status."""
+    if code != OK:
+        raise error_for(code)
+    return code

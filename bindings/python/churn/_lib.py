@@ -1,0 +1,109 @@
+"""Loading libchurn.so.1 and declaring its C functions for ctypes.
+
+Every function used by the package is declared here with ``argtypes`` and
+``restype``; nothing is called through ctypes' default ``int`` return.
+The library is found, in order, at:
+
+1. the path in the environment variable ``CHURN_LIBRARY``;
+2. ``../../build/lib/libchurn.so.1`` relative to this package (a source checkout
+   built with meson into ``build/``);
+3. the dynamic linker's search path (``libchurn.so.1`` installed system-wide).
+"""
+import ctypes
+import os
+from ctypes import (POINTER, c_char_p, c_double, c_int, c_int64, c_size_t, c_uint32,
+                    c_void_p)
+
+c_double_p = POINTER(c_double)
+c_int_p = POINTER(c_int)
+c_size_t_p = POINTER(c_size_t)
+c_uint32_p = POINTER(c_uint32)
+c_int64_p = POINTER(c_int64)
+
+
+def _candidates():
+    env = os.environ.get("CHURN_LIBRARY")
+    if env:
+        yield env
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    for build in ("build", "build-lead"):
+        yield os.path.normpath(os.path.join(here, "..", "..", "..", build, "lib", "libchurn.so.1"))
+    yield "libchurn.so.1"
+
+
+def _load():
+    errors = []
+    for path in _candidates():
+        if os.sep in path and not os.path.exists(path):
+            errors.append(f"{path}: no such file")
+            continue
+        try:
+            return ctypes.CDLL(path), path
+        except OSError as e:  # pragma: no cover - depends on the machine
+            errors.append(f"{path}: {e}")
+    raise ImportError("cannot load libchurn.so.1 (set CHURN_LIBRARY to its path): "
+                      + "; ".join(errors))
+
+
+lib, library_path = _load()
+
+
+def fn(name, restype, *argtypes):
+    """Declare C function `name` with its result and argument types and return it."""
+    f = getattr(lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+    return f
+
+
+# ---- common.h ----
+churn_version_string = fn("churn_version_string", c_char_p)
+churn_version_number = fn("churn_version_number", c_int)
+churn_strerror = fn("churn_strerror", c_char_p, c_int)
+churn_last_error_message = fn("churn_last_error_message", c_char_p)
+churn_clear_error = fn("churn_clear_error", None)
+
+# ---- model.h ----
+churn_model_free = fn("churn_model_free", None, c_void_p)
+churn_model_family = fn("churn_model_family", c_int, c_void_p)
+churn_family_name = fn("churn_family_name", c_char_p, c_int)
+churn_family_from_name = fn("churn_family_from_name", c_int, c_char_p, c_int_p)
+churn_model_num_params = fn("churn_model_num_params", c_size_t, c_void_p)
+churn_model_param_name = fn("churn_model_param_name", c_char_p, c_void_p, c_size_t)
+churn_model_params = fn("churn_model_params", c_int, c_void_p, c_double_p, c_size_t)
+churn_model_std_errors = fn("churn_model_std_errors", c_int, c_void_p, c_double_p, c_size_t)
+churn_model_covariance = fn("churn_model_covariance", c_int, c_void_p, c_double_p, c_size_t)
+churn_model_loglik = fn("churn_model_loglik", c_double, c_void_p)
+churn_model_nobs = fn("churn_model_nobs", c_double, c_void_p)
+churn_model_converged = fn("churn_model_converged", c_int, c_void_p)
+churn_model_iterations = fn("churn_model_iterations", c_int, c_void_p)
+churn_model_time_unit = fn("churn_model_time_unit", c_double, c_void_p)
+churn_model_set_time_unit = fn("churn_model_set_time_unit", c_int, c_void_p, c_double)
+churn_model_num_features = fn("churn_model_num_features", c_size_t, c_void_p)
+churn_model_feature_name = fn("churn_model_feature_name", c_char_p, c_void_p, c_size_t)
+churn_model_note = fn("churn_model_note", c_char_p, c_void_p)
+churn_model_save = fn("churn_model_save", c_int, c_void_p, c_char_p)
+churn_model_save_buffer = fn("churn_model_save_buffer", c_int, c_void_p, c_char_p, c_size_t,
+                             c_size_t_p)
+churn_model_load = fn("churn_model_load", c_int, POINTER(c_void_p), c_char_p)
+churn_model_load_buffer = fn("churn_model_load_buffer", c_int, POINTER(c_void_p), c_char_p,
+                             c_size_t)
+
+# ---- txlog.h ----
+churn_txlog_new = fn("churn_txlog_new", c_int, POINTER(c_void_p))
+churn_txlog_free = fn("churn_txlog_free", None, c_void_p)
+churn_txlog_append_arrays = fn("churn_txlog_append_arrays", c_int, c_void_p, c_size_t, c_int64_p,
+                               c_double_p, c_double_p, c_double_p, c_int64_p)
+churn_txlog_append_arrays_str = fn("churn_txlog_append_arrays_str", c_int, c_void_p, c_size_t,
+                                   POINTER(c_char_p), c_double_p, c_double_p, c_double_p,
+                                   POINTER(c_char_p))
+churn_txlog_num_transactions = fn("churn_txlog_num_transactions", c_size_t, c_void_p)
+churn_txlog_num_customers = fn("churn_txlog_num_customers", c_size_t, c_void_p)
+churn_txlog_customer_id = fn("churn_txlog_customer_id", c_char_p, c_void_p, c_size_t)
+churn_txlog_min_time = fn("churn_txlog_min_time", c_double, c_void_p)
+churn_txlog_max_time = fn("churn_txlog_max_time", c_double, c_void_p)
+churn_txlog_rows_skipped = fn("churn_txlog_rows_skipped", c_size_t, c_void_p)
+churn_txlog_rows_read = fn("churn_txlog_rows_read", c_size_t, c_void_p)
+churn_txlog_skip_message = fn("churn_txlog_skip_message", c_char_p, c_void_p, c_size_t)
+churn_parse_date = fn("churn_parse_date", c_int, c_char_p, c_size_t, c_int, c_double_p)

@@ -1,0 +1,225 @@
+"""The shared model handle: parameters, summary, model files, pickling."""
+import ctypes
+import math
+
+import numpy as np
+
+from . import _lib
+from ._errors import check
+
+_FAMILY_CLASSES = {}
+
+
+def register(family_name):
+    """Class decorator: the Python class that wraps models of `family_name`."""
+
+    def deco(cls):
+        _FAMILY_CLASSES[family_name] = cls
+        cls._family_name = family_name
+        return cls
+
+    return deco
+
+
+class Model:
+    """A fitted libchurn model (any family).
+
+    Subclasses add ``fit`` and the family's predictions. Every model has
+    ``params_`` (pandas Series), ``summary`` (DataFrame with estimate, standard
+    error and 95% confidence interval), ``loglik_``, ``converged_``, and
+    ``save``/``load`` of the same JSON model files as C, Lua and the command.
+    A model pickles through its model file, so it can be shipped to
+    multiprocessing or Dask workers.
+    """
+
+    _family_name = None
+
+    def __init__(self):
+        self._h = None
+
+    # ---- handle management ----
+    def _set_handle(self, h):
+        self._free()
+        self._h = h
+        return self
+
+    def _free(self):
+        h, self._h = getattr(self, "_h", None), None
+        if h:
+            _lib.churn_model_free(h)
+
+    def __del__(self):
+        self._free()
+
+    def _require(self):
+        if not self._h:
+            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit() or load()")
+        return self._h
+
+    @classmethod
+    def _wrap(cls, h):
+        """Wrap a C handle in the class registered for its family."""
+        fam = _lib.churn_family_name(_lib.churn_model_family(h)).decode()
+        klass = _FAMILY_CLASSES.get(fam, Model)
+        if cls is not Model and not issubclass(klass, cls):
+            _lib.churn_model_free(h)
+            raise TypeError(f"the model file holds a '{fam}' model, not a {cls.__name__}")
+        obj = klass.__new__(klass)
+        obj._h = None
+        obj._init_from_handle()
+        return obj._set_handle(h)
+
+    def _init_from_handle(self):
+        """Hook for subclasses that keep Python-side state."""
+
+    # ---- properties ----
+    @property
+    def family(self):
+        return _lib.churn_family_name(_lib.churn_model_family(self._require())).decode()
+
+    @property
+    def param_names(self):
+        h = self._require()
+        return [_lib.churn_model_param_name(h, i).decode()
+                for i in range(_lib.churn_model_num_params(h))]
+
+    def _vector(self, getter):
+        h = self._require()
+        k = _lib.churn_model_num_params(h)
+        out = np.empty(k)
+        check(getter(h, out.ctypes.data_as(_lib.c_double_p), k))
+        return out
+
+    @property
+    def params_(self):
+        import pandas as pd
+        return pd.Series(self._vector(_lib.churn_model_params), index=self.param_names,
+                         name="estimate")
+
+    @property
+    def standard_errors_(self):
+        import pandas as pd
+        return pd.Series(self._vector(_lib.churn_model_std_errors), index=self.param_names,
+                         name="se")
+
+    @property
+    def covariance_(self):
+        import pandas as pd
+        h = self._require()
+        k = _lib.churn_model_num_params(h)
+        out = np.empty(k * k)
+        check(_lib.churn_model_covariance(h, out.ctypes.data_as(_lib.c_double_p), k * k))
+        names = self.param_names
+        return pd.DataFrame(out.reshape(k, k), index=names, columns=names)
+
+    @property
+    def loglik_(self):
+        return _lib.churn_model_loglik(self._require())
+
+    @property
+    def converged_(self):
+        return bool(_lib.churn_model_converged(self._require()))
+
+    @property
+    def iterations_(self):
+        return _lib.churn_model_iterations(self._require())
+
+    @property
+    def nobs_(self):
+        return _lib.churn_model_nobs(self._require())
+
+    @property
+    def time_unit_(self):
+        return _lib.churn_model_time_unit(self._require())
+
+    @property
+    def feature_names_(self):
+        h = self._require()
+        return [_lib.churn_model_feature_name(h, i).decode()
+                for i in range(_lib.churn_model_num_features(h))]
+
+    @property
+    def note_(self):
+        return _lib.churn_model_note(self._require()).decode()
+
+    @property
+    def summary(self):
+        """Estimates, standard errors and Wald 95% confidence intervals as a DataFrame."""
+        import pandas as pd
+        est = self._vector(_lib.churn_model_params)
+        se = self._vector(_lib.churn_model_std_errors)
+        z = 1.959963984540054
+        return pd.DataFrame({"estimate": est, "se": se, "lower 95%": est - z * se,
+                             "upper 95%": est + z * se}, index=pd.Index(self.param_names,
+                                                                        name="parameter"))
+
+    # ---- files ----
+    def save(self, path):
+        """Write the model file (JSON, docs/model-format.md)."""
+        check(_lib.churn_model_save(self._require(), str(path).encode()))
+        return self
+
+    def to_json(self):
+        h = self._require()
+        need = ctypes.c_size_t(0)
+        _lib.churn_model_save_buffer(h, None, 0, ctypes.byref(need))
+        buf = ctypes.create_string_buffer(need.value)
+        check(_lib.churn_model_save_buffer(h, buf, need.value, None))
+        return buf.value.decode()
+
+    @classmethod
+    def load(cls, path):
+        """Load a model file written by C, Python, Lua or the command."""
+        h = ctypes.c_void_p()
+        check(_lib.churn_model_load(ctypes.byref(h), str(path).encode()))
+        return cls._wrap(h.value)
+
+    @classmethod
+    def from_json(cls, text):
+        raw = text.encode() if isinstance(text, str) else bytes(text)
+        h = ctypes.c_void_p()
+        check(_lib.churn_model_load_buffer(ctypes.byref(h), raw, len(raw)))
+        return cls._wrap(h.value)
+
+    # ---- pickling: through the model file ----
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k != "_h"}
+        state["_model_json"] = self.to_json() if self._h else None
+        return state
+
+    def __setstate__(self, state):
+        text = state.pop("_model_json", None)
+        self.__dict__.update(state)
+        self._h = None
+        if text is not None:
+            raw = text.encode()
+            h = ctypes.c_void_p()
+            check(_lib.churn_model_load_buffer(ctypes.byref(h), raw, len(raw)))
+            self._h = h.value
+
+    # ---- display ----
+    def __repr__(self):
+        name = type(self).__name__
+        if not getattr(self, "_h", None):
+            return f"<{name}: not fitted>"
+        ps = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.param_names,
+                                                       self._vector(_lib.churn_model_params)))
+        ll = self.loglik_
+        extra = f", loglik={ll:.2f}" if math.isfinite(ll) else ""
+        conv = "" if self.converged_ else ", NOT CONVERGED"
+        return f"<{name}: {ps}{extra}, n={self.nobs_:g}{conv}>"
+
+    def _repr_html_(self):
+        if not getattr(self, "_h", None):
+            return f"<p>{type(self).__name__}: not fitted</p>"
+        ll = self.loglik_
+        head = (f"<p><b>{type(self).__name__}</b> ({self.family}) &mdash; "
+                f"n = {self.nobs_:g}, log-likelihood = {ll:.3f}, "
+                f"{'converged' if self.converged_ else '<b>not converged</b>'} in "
+                f"{self.iterations_} iterations</p>")
+        return head + self.summary.to_html(float_format=lambda v: f"{v:.6g}")
+
+
+def load_model(path):
+    """Load any model file; returns the class matching its family."""
+    return Model.load(path)
