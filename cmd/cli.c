@@ -98,6 +98,7 @@ int cli_positional(cli_args *a) { return a->name == NULL; }
 
 int cli_string(cli_args *a, const char **out)
 {
+    *out = NULL;
     if (a->inline_value) {
         *out = a->value;
         return 0;
@@ -113,7 +114,7 @@ int cli_string(cli_args *a, const char **out)
 
 int cli_double(cli_args *a, double *out)
 {
-    const char *s;
+    const char *s = NULL;
     if (cli_string(a, &s))
         return CLI_EXIT_USAGE;
     char *end;
@@ -129,7 +130,7 @@ int cli_double(cli_args *a, double *out)
 
 int cli_long(cli_args *a, long *out)
 {
-    const char *s;
+    const char *s = NULL;
     if (cli_string(a, &s))
         return CLI_EXIT_USAGE;
     char *end;
@@ -153,7 +154,7 @@ int cli_unknown(cli_args *a)
 
 int cli_date(cli_args *a, double *out)
 {
-    const char *s;
+    const char *s = NULL;
     if (cli_string(a, &s))
         return CLI_EXIT_USAGE;
     if (churn_parse_date(s, strlen(s), CHURN_DATE_AUTO, out) != CHURN_OK) {
@@ -165,7 +166,7 @@ int cli_date(cli_args *a, double *out)
 
 int cli_unit(cli_args *a, double *out)
 {
-    const char *s;
+    const char *s = NULL;
     if (cli_string(a, &s))
         return CLI_EXIT_USAGE;
     if (strcmp(s, "day") == 0 || strcmp(s, "days") == 0)
@@ -379,7 +380,12 @@ int cli_table_read(const char *sub, const char *path, cli_table *t)
         cli_fail(sub, "%s: empty file (expected a header row)", path);
         goto done;
     }
-    size_t nc = split_csv(buf, NULL, 0);
+    /* split_csv writes into the line: count the fields on a copy */
+    char *hdr = strdup(buf);
+    if (!hdr)
+        goto oom;
+    size_t nc = split_csv(hdr, NULL, 0);
+    free(hdr);
     fields = calloc(nc, sizeof *fields);
     t->names = calloc(nc, sizeof *t->names);
     t->cols = calloc(nc, sizeof *t->cols);
