@@ -1,0 +1,636 @@
+/* `churn report`: the retention report — CLV, value at risk, tiers and alerts
+ * for every customer of a transaction log. */
+#include "cli.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char report_help[] =
+    "usage: churn report TX.csv [--cutoff DATE] [--unit week] [--horizon 12 --period P\n"
+    "                    --discount 0.01 --margin 1] [--model bgnbd|mbgnbd|pnbd] [--top N]\n"
+    "                    [--alert RULE]... [--json] [-o report.csv] [transaction options]\n"
+    "\n"
+    "Builds the customer table as of the cutoff, fits a BTYD purchase model and\n"
+    "the Gamma-Gamma spend model, and values every customer: P(alive), expected\n"
+    "purchases and spend over the horizon, CLV, value at risk, value tier and\n"
+    "the alert rules that fire. Prints a summary and the top customers by value\n"
+    "at risk (the retention priority list).\n"
+    "\n"
+    "Options:\n"
+    "  --cutoff DATE      end of the observation period (default: the last date in the log)\n"
+    "  --unit U           time unit of the models: day, week (default), month, year or a\n"
+    "                     number of days\n"
+    "  --horizon H        number of discount periods (default 12)\n"
+    "  --period P         length of one discount period in the time unit (default: one\n"
+    "                     month = 30.4375 days in that unit; lifetimes uses 4.345 weeks)\n"
+    "  --discount D       discount rate per period (default 0.01)\n"
+    "  --margin M         profit margin applied to spend (default 1 = revenue)\n"
+    "  --model F          bgnbd (default), mbgnbd or pnbd\n"
+    "  --top N            customers listed in the summary (default 10; 0 for none)\n"
+    "  --alert RULE       an alert rule '[name:] field op threshold', e.g.\n"
+    "                     'dormant: p_alive < 0.2'; op is < <= > >= == !=; repeatable.\n"
+    "                     Fields: any customer-table column (see 'churn features') and\n"
+    "                     p_alive, p_churn, expected_purchases, expected_spend, clv,\n"
+    "                     value_at_risk\n"
+    "  --no-default-alerts  drop the standard rules: p_alive_low: p_alive < 0.3,\n"
+    "                     overdue: overdue_ratio > 2, spend_down: spend_trend < -1/3\n"
+    "                     (spend in the last 90 days down by more than half)\n"
+    "  --trend-window DAYS  window of the spend/order trends (default 90)\n"
+    "  --json             print the summary as JSON\n"
+    "  --timings          print the time of each stage on standard error\n"
+    "  -o, --output F     write every customer to CSV F: customer_id, frequency, recency,\n"
+    "                     T, monetary_value, p_alive, p_churn, expected_purchases,\n"
+    "                     expected_spend, clv, value_at_risk, tier, alerts\n"
+    "  --help             this text\n"
+    "\n"
+    "Definitions: clv = margin * expected_spend * sum over periods i = 1..H of the\n"
+    "expected purchases in period i discounted by (1 + D)^i (lifetimes'\n"
+    "customer_lifetime_value); value_at_risk = (clv / p_alive) * (1 - p_alive): the\n"
+    "value of the customer if still active, times the probability they have left;\n"
+    "tier: key = top 20% of customers by clv, important = next 30%, ordinary = rest.\n"
+    "\n";
+
+/* Wall-clock and CPU seconds, for --timings. */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct report {
+    size_t n;
+    const double *x, *tx, *T, *mv;
+    double *p_alive, *p_churn, *exp_purch, *exp_spend, *clv, *var;
+    int *tier;
+    uint64_t *fired;
+} report;
+
+/* Indices of the `top` customers with the largest value at risk
+ * (ties: input order), in descending order. */
+static size_t top_by(const double *v, size_t n, size_t top, size_t *idx)
+{
+    size_t k = 0;
+    if (top == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k == top && !(v[i] > v[idx[k - 1]]))
+            continue;
+        size_t j = k < top ? k++ : k - 1;
+        while (j > 0 && v[i] > v[idx[j - 1]]) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = i;
+    }
+    return k;
+}
+
+/* The alert names of a mask into a growing buffer; returns the text. */
+static const char *alert_text(const churn_alerts *al, uint64_t mask, char **buf, size_t *cap)
+{
+    size_t need = 0;
+    if (churn_alerts_describe(al, mask, *buf, *cap, &need) == CHURN_ERANGE) {
+        char *nb = realloc(*buf, need);
+        if (!nb)
+            return "";
+        *buf = nb;
+        *cap = need;
+        churn_alerts_describe(al, mask, *buf, *cap, NULL);
+    }
+    return *buf ? *buf : "";
+}
+
+static json_t *model_json(const churn_model *m)
+{
+    json_t *o = json_object(), *p = json_object();
+    json_object_set_new(o, "family", json_string(churn_family_name(churn_model_family(m))));
+    for (size_t j = 0; j < churn_model_num_params(m); j++) {
+        double v = NAN, se = NAN;
+        churn_model_param(m, churn_model_param_name(m, j), &v, &se);
+        json_t *e = json_object();
+        json_object_set_new(e, "estimate", json_real(v));
+        json_object_set_new(e, "std_error", isfinite(se) ? json_real(se) : json_null());
+        json_object_set_new(p, churn_model_param_name(m, j), e);
+    }
+    json_object_set_new(o, "params", p);
+    double ll = churn_model_loglik(m);
+    json_object_set_new(o, "loglik", isfinite(ll) ? json_real(ll) : json_null());
+    json_object_set_new(o, "converged", json_boolean(churn_model_converged(m)));
+    json_object_set_new(o, "iterations", json_integer(churn_model_iterations(m)));
+    return o;
+}
+
+static void model_line(FILE *f, const char *what, const churn_model *m)
+{
+    fprintf(f, "%s: %s", what, churn_family_name(churn_model_family(m)));
+    for (size_t j = 0; j < churn_model_num_params(m); j++) {
+        double v = NAN;
+        churn_model_param(m, churn_model_param_name(m, j), &v, NULL);
+        fprintf(f, "  %s %.6g", churn_model_param_name(m, j), v);
+    }
+    fprintf(f, "  LL %.4f (%s, %d iterations)\n", churn_model_loglik(m),
+            churn_model_converged(m) ? "converged" : "NOT converged",
+            churn_model_iterations(m));
+}
+
+/* Format x like printf("%.10g") into buf (at least 32 bytes), without
+ * printf's arbitrary-precision path for the common range: writing a
+ * million-row report with printf costs more than all the modelling. The last
+ * digit may differ from printf's correctly rounded one in rare halfway cases
+ * (an error below 1e-10 relative). Returns the length; "" for NaN/inf, as
+ * cli_put_double(). */
+static int fmt_g10(char *buf, double x)
+{
+    if (!isfinite(x)) {
+        buf[0] = '\0';
+        return 0;
+    }
+    if (x == 0) {
+        buf[0] = '0';
+        buf[1] = '\0';
+        return 1;
+    }
+    double ax = fabs(x);
+    if (ax < 1e-4 || ax >= 1e10)
+        return snprintf(buf, 32, "%.10g", x);
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+                                 1e10, 1e11, 1e12, 1e13};
+    int e = (int)floor(log10(ax));
+    if (e < -4 || e > 9)
+        return snprintf(buf, 32, "%.10g", x);
+    /* 10 significant digits as an integer: ax * 10^(9 - e) */
+    double scaled = 9 - e >= 0 ? ax * p10[9 - e] : ax / p10[e - 9];
+    unsigned long long dig = (unsigned long long)llround(scaled);
+    if (dig >= 10000000000ULL) { /* rounding carried into an 11th digit */
+        e++;
+        dig = (dig + 5) / 10;
+        if (e > 9)
+            return snprintf(buf, 32, "%.10g", x);
+    } else if (dig < 1000000000ULL) {
+        return snprintf(buf, 32, "%.10g", x);
+    }
+    char d[10];
+    for (int k = 9; k >= 0; k--) {
+        d[k] = (char)('0' + dig % 10);
+        dig /= 10;
+    }
+    int nd = 10; /* strip trailing zeros of the fraction, as %g does */
+    int intdigits = e + 1;
+    while (nd > (intdigits > 0 ? intdigits : 0) && nd > 1 && d[nd - 1] == '0')
+        nd--;
+    int k = 0;
+    if (x < 0)
+        buf[k++] = '-';
+    if (intdigits <= 0) {
+        buf[k++] = '0';
+        buf[k++] = '.';
+        for (int z = 0; z < -intdigits; z++)
+            buf[k++] = '0';
+        for (int j = 0; j < nd; j++)
+            buf[k++] = d[j];
+    } else {
+        for (int j = 0; j < intdigits; j++)
+            buf[k++] = d[j];
+        if (nd > intdigits) {
+            buf[k++] = '.';
+            for (int j = intdigits; j < nd; j++)
+                buf[k++] = d[j];
+        }
+    }
+    buf[k] = '\0';
+    return k;
+}
+
+
+
+int cmd_report(int argc, char **argv)
+{
+    static const char sub[] = "report";
+    const char *input = NULL, *out = NULL, *model_name = "bgnbd";
+    double cutoff = 0, unit = CHURN_UNIT_WEEK, period = 0, discount = 0.01, margin = 1.0;
+    double trend_window = 0;
+    long horizon = 12, top = 10;
+    int json = 0, defaults = 1, have_cutoff = 0, timings = 0;
+    double t0 = now_s(), tprev = t0, c0 = cpu_s(), cprev = c0;
+#define STAGE(name)                                                                         \
+    do {                                                                                    \
+        double t_ = now_s(), c_ = cpu_s();                                                  \
+        if (timings)                                                                        \
+            fprintf(stderr, "churn report: %-22s %8.3f s wall %8.3f s cpu\n", name,        \
+                    t_ - tprev, c_ - cprev);                                                \
+        tprev = t_;                                                                         \
+        cprev = c_;                                                                         \
+    } while (0)
+    const char *rules[CHURN_ALERTS_MAX];
+    size_t nrules = 0;
+    cli_tx_opts txo;
+    cli_tx_opts_init(&txo);
+
+    cli_args a;
+    cli_args_init(&a, argc, argv, 1, sub);
+    while (cli_next(&a)) {
+        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
+            fputs(report_help, stdout);
+            fputs(cli_tx_help, stdout);
+            return CLI_EXIT_OK;
+        } else if (cli_tx_option(&a, &txo)) {
+            continue;
+        } else if (cli_is(&a, "--cutoff")) {
+            if (!cli_date(&a, &cutoff))
+                have_cutoff = 1;
+        } else if (cli_is(&a, "--unit")) {
+            cli_unit(&a, &unit);
+        } else if (cli_is(&a, "--horizon")) {
+            if (!cli_long(&a, &horizon) && (horizon < 1 || horizon > 100000))
+                return cli_usage_error(sub, "option --horizon: %ld is not in 1..100000",
+                                       horizon);
+        } else if (cli_is(&a, "--period")) {
+            if (!cli_double(&a, &period) && !(period > 0))
+                return cli_usage_error(sub, "option --period: must be > 0");
+        } else if (cli_is(&a, "--discount")) {
+            if (!cli_double(&a, &discount) && !(discount >= 0))
+                return cli_usage_error(sub, "option --discount: must be >= 0");
+        } else if (cli_is(&a, "--margin")) {
+            cli_double(&a, &margin);
+        } else if (cli_is(&a, "--trend-window")) {
+            if (!cli_double(&a, &trend_window) && !(trend_window > 0))
+                return cli_usage_error(sub, "option --trend-window: must be > 0 days");
+        } else if (cli_is(&a, "--model")) {
+            cli_string(&a, &model_name);
+        } else if (cli_is(&a, "--top")) {
+            if (!cli_long(&a, &top) && top < 0)
+                return cli_usage_error(sub, "option --top: must be >= 0");
+        } else if (cli_is(&a, "--alert")) {
+            const char *r;
+            if (!cli_string(&a, &r)) {
+                if (nrules == CHURN_ALERTS_MAX)
+                    return cli_usage_error(sub, "at most %d --alert rules",
+                                           CHURN_ALERTS_MAX - 3);
+                rules[nrules++] = r;
+            }
+        } else if (cli_flag(&a, "--timings")) {
+            timings = 1;
+        } else if (cli_flag(&a, "--no-default-alerts")) {
+            defaults = 0;
+        } else if (cli_flag(&a, "--json")) {
+            json = 1;
+        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
+            cli_string(&a, &out);
+        } else if (cli_positional(&a) && !input) {
+            input = a.value;
+        } else {
+            return cli_unknown(&a);
+        }
+    }
+    if (a.error)
+        return CLI_EXIT_USAGE;
+    if (!input)
+        return cli_usage_error(sub, "missing the transaction file argument");
+    int family = 0;
+    if (churn_family_from_name(model_name, &family) != CHURN_OK ||
+        (family != CHURN_FAMILY_BGNBD && family != CHURN_FAMILY_MBGNBD &&
+         family != CHURN_FAMILY_PNBD))
+        return cli_usage_error(sub, "option --model: '%s' is not bgnbd, mbgnbd or pnbd",
+                               model_name);
+    if (period == 0)
+        period = CHURN_UNIT_MONTH / unit;
+
+    /* Alert rules first: a bad rule is a usage error before any work. */
+    churn_alerts *al = NULL;
+    if (churn_alerts_new(&al))
+        return cli_lib_fail(sub, "alert rules", churn_last_error_code());
+    if (defaults && churn_alerts_add_defaults(al)) {
+        churn_alerts_free(al);
+        return cli_lib_fail(sub, "alert rules", churn_last_error_code());
+    }
+    for (size_t r = 0; r < nrules; r++) {
+        int st = churn_alerts_add_text(al, rules[r]);
+        if (st) {
+            churn_alerts_free(al);
+            return cli_usage_error(sub, "option --alert: %s", churn_last_error_message());
+        }
+    }
+
+    int rc = CLI_EXIT_FAIL, st;
+    churn_txlog *log = NULL;
+    churn_customers *tab = NULL;
+    churn_model *bt = NULL, *gg = NULL;
+    report R;
+    memset(&R, 0, sizeof R);
+    size_t *topidx = NULL;
+    char *abuf = NULL;
+    size_t acap = 0;
+    double **cols = NULL;
+    const char **names = NULL;
+
+    log = cli_read_txlog(sub, input, &txo);
+    if (!log)
+        goto done;
+    STAGE("read transactions");
+    churn_customer_options co = CHURN_CUSTOMER_OPTIONS_INIT;
+    co.cutoff = have_cutoff ? cutoff : 0;
+    co.time_unit = unit;
+    if (trend_window > 0)
+        co.trend_window = trend_window;
+    if ((st = churn_customers_build(&tab, log, &co))) {
+        cli_lib_fail(sub, "building the customer table", st);
+        goto done;
+    }
+    size_t n = R.n = churn_customers_num_rows(tab);
+    if (n == 0) {
+        cli_fail(sub, "no customer has an order on or before the cutoff");
+        goto done;
+    }
+    R.x = churn_customers_column(tab, "frequency");
+    R.tx = churn_customers_column(tab, "recency");
+    R.T = churn_customers_column(tab, "T");
+    R.mv = churn_customers_column(tab, "monetary_value");
+    if (!R.x || !R.tx || !R.T || !R.mv) {
+        cli_lib_fail(sub, "customer table", churn_last_error_code());
+        goto done;
+    }
+
+    STAGE("customer table");
+    st = churn_btyd_fit(&bt, family, n, R.x, R.tx, R.T, NULL, NULL);
+    if (st == CHURN_ENOCONV) {
+        fprintf(stderr, "churn %s: warning: the %s fit did not converge: %s\n", sub, model_name,
+                churn_last_error_message());
+    } else if (st) {
+        cli_lib_fail(sub, "fitting the purchase model", st);
+        goto done;
+    }
+    churn_model_set_time_unit(bt, unit);
+    STAGE("purchase model fit");
+    st = churn_gammagamma_fit(&gg, n, R.x, R.mv, NULL, NULL);
+    if (st == CHURN_ENOCONV) {
+        fprintf(stderr, "churn %s: warning: the Gamma-Gamma fit did not converge: %s\n", sub,
+                churn_last_error_message());
+    } else if (st) {
+        cli_lib_fail(sub, "fitting the spend model", st);
+        goto done;
+    }
+    churn_model_set_time_unit(gg, unit);
+
+    size_t nb = n * sizeof(double);
+    R.p_alive = malloc(nb);
+    R.p_churn = malloc(nb);
+    R.exp_purch = malloc(nb);
+    R.exp_spend = malloc(nb);
+    R.clv = malloc(nb);
+    R.var = malloc(nb);
+    R.tier = malloc(n * sizeof *R.tier);
+    R.fired = malloc(n * sizeof *R.fired);
+    if (!R.p_alive || !R.p_churn || !R.exp_purch || !R.exp_spend || !R.clv || !R.var ||
+        !R.tier || !R.fired) {
+        cli_fail(sub, "out of memory for %zu customers", n);
+        goto done;
+    }
+    churn_clv_options clo = CHURN_CLV_OPTIONS_INIT;
+    clo.horizon = (int)horizon;
+    clo.period = period;
+    clo.discount = discount;
+    clo.margin = margin;
+    STAGE("spend model fit");
+    st = churn_clv_score(bt, gg, &clo, n, R.x, R.tx, R.T, R.mv, R.p_alive, R.exp_purch,
+                         R.exp_spend, R.clv, R.var);
+    if (st) {
+        cli_lib_fail(sub, "valuing customers", st);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        R.p_churn[i] = 1.0 - R.p_alive[i];
+    STAGE("scoring (CLV)");
+    double key_share = 0;
+    if ((st = churn_tiers_assign(n, R.clv, 0.2, 0.3, R.tier, &key_share))) {
+        cli_lib_fail(sub, "value tiers", st);
+        goto done;
+    }
+
+    /* Alert fields: every customer-table column plus the scores. */
+    size_t ntab = churn_customers_num_columns(tab), ncols = ntab + 6;
+    cols = calloc(ncols, sizeof *cols);
+    names = calloc(ncols, sizeof *names);
+    if (!cols || !names) {
+        cli_fail(sub, "out of memory");
+        goto done;
+    }
+    for (size_t j = 0; j < ntab; j++) {
+        names[j] = churn_customers_column_name(tab, j);
+        cols[j] = (double *)churn_customers_column_at(tab, j);
+    }
+    const char *extra[6] = {"p_alive", "p_churn", "expected_purchases", "expected_spend",
+                            "clv", "value_at_risk"};
+    double *extra_cols[6] = {R.p_alive, R.p_churn, R.exp_purch, R.exp_spend, R.clv, R.var};
+    for (size_t j = 0; j < 6; j++) {
+        names[ntab + j] = extra[j];
+        cols[ntab + j] = extra_cols[j];
+    }
+    st = churn_alerts_evaluate(al, n, ncols, names, (const double *const *)cols, R.fired);
+    if (st) {
+        cli_lib_fail(sub, "alert rules", st);
+        goto done;
+    }
+
+    STAGE("tiers and alerts");
+    /* Summary numbers. */
+    double total_clv = 0, total_var = 0, total_purch = 0;
+    size_t repeat = 0;
+    size_t nr = churn_alerts_num_rules(al);
+    size_t counts[CHURN_ALERTS_MAX] = {0};
+    size_t flagged = 0;
+    for (size_t i = 0; i < n; i++) {
+        total_clv += R.clv[i];
+        total_var += R.var[i];
+        total_purch += R.exp_purch[i];
+        repeat += R.x[i] > 0;
+        flagged += R.fired[i] != 0;
+        for (size_t r = 0; r < nr; r++)
+            counts[r] += (R.fired[i] >> r) & 1u;
+    }
+    size_t ntop = (size_t)top < n ? (size_t)top : n;
+    topidx = malloc((ntop ? ntop : 1) * sizeof *topidx);
+    if (!topidx) {
+        cli_fail(sub, "out of memory");
+        goto done;
+    }
+    ntop = top_by(R.var, n, ntop, topidx);
+    char datebuf[32] = "";
+    churn_format_date(churn_customers_cutoff(tab), datebuf, sizeof datebuf);
+    double corr = NAN;
+    if (churn_gammagamma_freq_monetary_corr(gg, &corr) != CHURN_OK)
+        corr = NAN;
+
+    FILE *sf = (out && strcmp(out, "-") == 0) ? stderr : stdout;
+    if (json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "customers", json_integer((json_int_t)n));
+        json_object_set_new(j, "excluded_customers",
+                            json_integer((json_int_t)churn_customers_num_excluded(tab)));
+        json_object_set_new(j, "cutoff", json_string(datebuf));
+        json_object_set_new(j, "time_unit_days", json_real(unit));
+        json_object_set_new(j, "repeat_customers", json_integer((json_int_t)repeat));
+        json_object_set_new(j, "repeat_rate", json_real((double)repeat / (double)n));
+        json_object_set_new(j, "model", model_json(bt));
+        json_t *sm = model_json(gg);
+        json_object_set_new(sm, "freq_monetary_corr",
+                            isfinite(corr) ? json_real(corr) : json_null());
+        json_object_set_new(j, "spend_model", sm);
+        json_t *cs = json_object();
+        json_object_set_new(cs, "horizon", json_integer(horizon));
+        json_object_set_new(cs, "period", json_real(period));
+        json_object_set_new(cs, "discount", json_real(discount));
+        json_object_set_new(cs, "margin", json_real(margin));
+        json_object_set_new(j, "clv_settings", cs);
+        json_object_set_new(j, "total_expected_purchases", json_real(total_purch));
+        json_object_set_new(j, "total_clv", json_real(total_clv));
+        json_object_set_new(j, "total_value_at_risk", json_real(total_var));
+        json_object_set_new(j, "key_share", json_real(key_share));
+        json_t *ac = json_object();
+        for (size_t r = 0; r < nr; r++) {
+            const char *rn;
+            churn_alerts_rule(al, r, &rn, NULL, NULL, NULL);
+            json_object_set_new(ac, rn, json_integer((json_int_t)counts[r]));
+        }
+        json_object_set_new(j, "alert_counts", ac);
+        json_object_set_new(j, "customers_flagged", json_integer((json_int_t)flagged));
+        json_t *tl = json_array();
+        for (size_t k = 0; k < ntop; k++) {
+            size_t i = topidx[k];
+            json_t *c = json_object();
+            json_object_set_new(c, "customer_id", json_string(churn_customers_id(tab, i)));
+            json_object_set_new(c, "p_alive", json_real(R.p_alive[i]));
+            json_object_set_new(c, "clv", json_real(R.clv[i]));
+            json_object_set_new(c, "value_at_risk", json_real(R.var[i]));
+            json_object_set_new(c, "tier", json_string(churn_tier_name(R.tier[i])));
+            json_t *al_list = json_array();
+            for (size_t r = 0; r < nr; r++)
+                if ((R.fired[i] >> r) & 1u) {
+                    const char *rn;
+                    churn_alerts_rule(al, r, &rn, NULL, NULL, NULL);
+                    json_array_append_new(al_list, json_string(rn));
+                }
+            json_object_set_new(c, "alerts", al_list);
+            json_array_append_new(tl, c);
+        }
+        json_object_set_new(j, "top", tl);
+        json_dumpf(j, sf, JSON_INDENT(2) | JSON_REAL_PRECISION(12) | JSON_PRESERVE_ORDER);
+        fputc('\n', sf);
+        json_decref(j);
+    } else {
+        fprintf(sf, "customers: %zu as of %s (%zu more first seen after the cutoff), unit "
+                    "%g day(s)\n",
+                n, datebuf, churn_customers_num_excluded(tab), unit);
+        fprintf(sf, "repeat customers: %zu (%.1f%%)\n", repeat, 100.0 * (double)repeat / (double)n);
+        model_line(sf, "purchase model", bt);
+        model_line(sf, "spend model", gg);
+        if (isfinite(corr))
+            fprintf(sf, "  corr(frequency, monetary value) among repeat buyers: %.3f%s\n", corr,
+                    fabs(corr) > 0.3 ? " (large: spend and frequency are not independent)" : "");
+        fprintf(sf, "value over %ld periods of %g time units, discount %g per period, margin "
+                    "%g:\n", horizon, period, discount, margin);
+        fprintf(sf, "  expected purchases: %.2f\n", total_purch);
+        fprintf(sf, "  total expected value (CLV): %.2f\n", total_clv);
+        fprintf(sf, "  total value at risk: %.2f\n", total_var);
+        fprintf(sf, "  the top 20%% of customers (key tier) hold %.1f%% of the value\n",
+                100.0 * key_share);
+        fprintf(sf, "alerts: %zu customers flagged", flagged);
+        for (size_t r = 0; r < nr; r++) {
+            const char *rn;
+            churn_alerts_rule(al, r, &rn, NULL, NULL, NULL);
+            fprintf(sf, "%s %s %zu", r ? "," : ";", rn, counts[r]);
+        }
+        fputc('\n', sf);
+        if (ntop) {
+            fprintf(sf, "\ntop %zu customers by value at risk:\n", ntop);
+            fprintf(sf, "%-16s %8s %12s %14s %-10s %s\n", "customer_id", "p_alive", "clv",
+                    "value_at_risk", "tier", "alerts");
+            for (size_t k = 0; k < ntop; k++) {
+                size_t i = topidx[k];
+                fprintf(sf, "%-16s %8.4f %12.2f %14.2f %-10s %s\n", churn_customers_id(tab, i),
+                        R.p_alive[i], R.clv[i], R.var[i], churn_tier_name(R.tier[i]),
+                        alert_text(al, R.fired[i], &abuf, &acap));
+            }
+        }
+    }
+
+    STAGE("summary");
+    if (out) {
+        FILE *f = cli_open_out(sub, out);
+        if (!f)
+            goto done;
+        fputs("customer_id,frequency,recency,T,monetary_value,p_alive,p_churn,"
+              "expected_purchases,expected_spend,clv,value_at_risk,tier,alerts\n", f);
+        /* One fwrite per row: stdio's per-character locking would cost more
+         * than the models on a million customers. */
+        char line[640];
+        for (size_t i = 0; i < n; i++) {
+            const double v[10] = {R.x[i], R.tx[i], R.T[i], R.mv[i], R.p_alive[i], R.p_churn[i],
+                                  R.exp_purch[i], R.exp_spend[i], R.clv[i], R.var[i]};
+            const char *id = churn_customers_id(tab, i);
+            const char *alerts = R.fired[i] ? alert_text(al, R.fired[i], &abuf, &acap) : "";
+            const char *tn = churn_tier_name(R.tier[i]);
+            size_t lid = strlen(id), lal = strlen(alerts), k = 0;
+            if (lid > 200 || strpbrk(id, ",\"\n\r")) {
+                cli_put_field(f, id);
+            } else {
+                memcpy(line, id, lid);
+                k = lid;
+            }
+            for (int c = 0; c < 10; c++) {
+                line[k++] = ',';
+                k += (size_t)fmt_g10(line + k, v[c]);
+            }
+            line[k++] = ',';
+            memcpy(line + k, tn, strlen(tn));
+            k += strlen(tn);
+            line[k++] = ',';
+            if (lal > 200 || strpbrk(alerts, ",\"\n\r")) {
+                fwrite(line, 1, k, f);
+                k = 0;
+                cli_put_field(f, alerts);
+            } else {
+                memcpy(line + k, alerts, lal);
+                k += lal;
+            }
+            line[k++] = '\n';
+            fwrite(line, 1, k, f);
+        }
+        if (cli_close_out(sub, f, out))
+            goto done;
+    }
+    STAGE("write report.csv");
+    if (timings)
+        fprintf(stderr, "churn report: %-22s %8.3f s wall %8.3f s cpu\n", "total",
+                now_s() - t0, cpu_s() - c0);
+    rc = CLI_EXIT_OK;
+done:
+    free(R.p_alive);
+    free(R.p_churn);
+    free(R.exp_purch);
+    free(R.exp_spend);
+    free(R.clv);
+    free(R.var);
+    free(R.tier);
+    free(R.fired);
+    free(topidx);
+    free(abuf);
+    free(cols);
+    free(names);
+    churn_model_free(bt);
+    churn_model_free(gg);
+    churn_customers_free(tab);
+    churn_txlog_free(log);
+    churn_alerts_free(al);
+    return rc;
+}
