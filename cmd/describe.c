@@ -1,0 +1,223 @@
+/* `churn describe`: a first look at a transaction log. */
+#include "cli.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char describe_help[] =
+    "usage: churn describe TX.csv [column/format options] [--json] [-o FILE]\n"
+    "\n"
+    "Summarise a transaction log (TX.csv, '-' = standard input, gzip accepted):\n"
+    "customers, transactions, date range, repeat customer rate (customers with two\n"
+    "or more transactions), revenue and the share of it brought by the top 20% of\n"
+    "customers, refunds (negative amounts), zero-amount orders, and the rows read\n"
+    "and skipped.\n"
+    "\n"
+    "Options:\n"
+    "  --json              machine-readable output (one JSON object)\n"
+    "  -o, --output F      write to F instead of standard output\n"
+    "  --help              this text\n"
+    "\n";
+
+typedef struct tx_summary {
+    size_t customers, transactions, products, repeat_customers;
+    size_t refunds, zero_amount, rows_read, rows_skipped;
+    double first, last, revenue, refund_amount, top20_share;
+} tx_summary;
+
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+static int summarise(const churn_txlog *log, tx_summary *s)
+{
+    memset(s, 0, sizeof *s);
+    s->customers = churn_txlog_num_customers(log);
+    s->transactions = churn_txlog_num_transactions(log);
+    s->products = churn_txlog_num_products(log);
+    s->rows_read = churn_txlog_rows_read(log);
+    s->rows_skipped = churn_txlog_rows_skipped(log);
+    s->first = churn_txlog_min_time(log);
+    s->last = churn_txlog_max_time(log);
+    s->top20_share = NAN;
+    size_t *count = calloc(s->customers ? s->customers : 1, sizeof *count);
+    double *revenue = calloc(s->customers ? s->customers : 1, sizeof *revenue);
+    if (!count || !revenue) {
+        free(count);
+        free(revenue);
+        return -1;
+    }
+    const uint32_t *c = churn_txlog_customers(log);
+    const double *a = churn_txlog_amounts(log);
+    for (size_t i = 0; i < s->transactions; i++) {
+        count[c[i]]++;
+        revenue[c[i]] += a[i];
+        s->revenue += a[i];
+        if (a[i] < 0) {
+            s->refunds++;
+            s->refund_amount += a[i];
+        } else if (a[i] == 0) {
+            s->zero_amount++;
+        }
+    }
+    for (size_t k = 0; k < s->customers; k++)
+        s->repeat_customers += count[k] >= 2;
+    /* "the 20% of customers who bring 80% of profit": net revenue of the
+     * top ceil(20%) customers by net revenue over the total */
+    if (s->customers && s->revenue > 0) {
+        qsort(revenue, s->customers, sizeof *revenue, cmp_desc);
+        size_t top = (s->customers * 2 + 9) / 10;
+        double sum = 0;
+        for (size_t k = 0; k < top; k++)
+            sum += revenue[k];
+        s->top20_share = sum / s->revenue;
+    }
+    free(count);
+    free(revenue);
+    return 0;
+}
+
+/* 1234567 -> "1,234,567" */
+static const char *grouped(size_t v, char *buf, size_t cap)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%zu", v);
+    size_t j = 0;
+    for (int i = 0; i < n && j + 2 < cap; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[j++] = ',';
+        buf[j++] = tmp[i];
+    }
+    buf[j] = '\0';
+    return buf;
+}
+
+static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
+static void print_text(FILE *f, const char *path, const tx_summary *s)
+{
+    char b1[40], b2[40], d0[32] = "-", d1[32] = "-";
+    if (s->transactions) {
+        churn_format_date(s->first, d0, sizeof d0);
+        churn_format_date(s->last, d1, sizeof d1);
+    }
+    fprintf(f, "%-22s %s\n", "file", path);
+    fprintf(f, "%-22s %s\n", "customers", grouped(s->customers, b1, sizeof b1));
+    fprintf(f, "%-22s %s (%.2f per customer)\n", "transactions",
+            grouped(s->transactions, b1, sizeof b1),
+            s->customers ? (double)s->transactions / (double)s->customers : 0.0);
+    if (s->products)
+        fprintf(f, "%-22s %s\n", "products", grouped(s->products, b1, sizeof b1));
+    fprintf(f, "%-22s %s .. %s (%.0f days)\n", "date range", d0, d1,
+            s->transactions ? floor(s->last / 86400.0) - floor(s->first / 86400.0) + 1 : 0.0);
+    fprintf(f, "%-22s %s of %s (%.1f%%)\n", "repeat customers",
+            grouped(s->repeat_customers, b1, sizeof b1), grouped(s->customers, b2, sizeof b2),
+            s->customers ? 100.0 * (double)s->repeat_customers / (double)s->customers : 0.0);
+    fprintf(f, "%-22s %.2f (mean order %.2f)\n", "revenue", s->revenue,
+            s->transactions ? s->revenue / (double)s->transactions : 0.0);
+    if (isfinite(s->top20_share))
+        fprintf(f, "%-22s %.1f%% of revenue\n", "top 20% of customers", 100 * s->top20_share);
+    else
+        fprintf(f, "%-22s n/a (no positive revenue)\n", "top 20% of customers");
+    fprintf(f, "%-22s %s (total %.2f)\n", "refunds", grouped(s->refunds, b1, sizeof b1),
+            s->refund_amount);
+    fprintf(f, "%-22s %s\n", "zero-amount orders", grouped(s->zero_amount, b1, sizeof b1));
+    fprintf(f, "%-22s %s read, %s skipped\n", "rows", grouped(s->rows_read, b1, sizeof b1),
+            grouped(s->rows_skipped, b2, sizeof b2));
+}
+
+static json_t *to_json(const char *path, const churn_txlog *log, const tx_summary *s)
+{
+    char d0[32], d1[32];
+    json_t *o = json_object();
+    json_object_set_new(o, "file", json_string(path));
+    json_object_set_new(o, "customers", json_integer((json_int_t)s->customers));
+    json_object_set_new(o, "transactions", json_integer((json_int_t)s->transactions));
+    json_object_set_new(o, "products", json_integer((json_int_t)s->products));
+    int have = s->transactions && churn_format_date(s->first, d0, sizeof d0) == CHURN_OK &&
+               churn_format_date(s->last, d1, sizeof d1) == CHURN_OK;
+    json_object_set_new(o, "first_date", have ? json_string(d0) : json_null());
+    json_object_set_new(o, "last_date", have ? json_string(d1) : json_null());
+    json_object_set_new(o, "first_time", jnum(s->first));
+    json_object_set_new(o, "last_time", jnum(s->last));
+    json_object_set_new(o, "repeat_customers", json_integer((json_int_t)s->repeat_customers));
+    json_object_set_new(o, "repeat_customer_rate",
+                        s->customers ? json_real((double)s->repeat_customers /
+                                                 (double)s->customers)
+                                     : json_null());
+    json_object_set_new(o, "revenue", jnum(s->revenue));
+    json_object_set_new(o, "top20_revenue_share", jnum(s->top20_share));
+    json_object_set_new(o, "refunds", json_integer((json_int_t)s->refunds));
+    json_object_set_new(o, "refund_amount", jnum(s->refund_amount));
+    json_object_set_new(o, "zero_amount_orders", json_integer((json_int_t)s->zero_amount));
+    json_object_set_new(o, "rows_read", json_integer((json_int_t)s->rows_read));
+    json_object_set_new(o, "rows_skipped", json_integer((json_int_t)s->rows_skipped));
+    json_t *msgs = json_array();
+    for (size_t i = 0; churn_txlog_skip_message(log, i); i++)
+        json_array_append_new(msgs, json_string(churn_txlog_skip_message(log, i)));
+    json_object_set_new(o, "skip_messages", msgs);
+    return o;
+}
+
+int cmd_describe(int argc, char **argv)
+{
+    const char *sub = "describe", *path = NULL, *out = NULL;
+    int json = 0;
+    cli_tx_opts tx;
+    cli_tx_opts_init(&tx);
+    cli_args a;
+    cli_args_init(&a, argc, argv, 1, sub);
+    while (cli_next(&a)) {
+        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
+            fputs(describe_help, stdout);
+            fputs(cli_tx_help, stdout);
+            return CLI_EXIT_OK;
+        } else if (cli_flag(&a, "--json")) {
+            json = 1;
+        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
+            if (cli_string(&a, &out))
+                return CLI_EXIT_USAGE;
+        } else if (cli_tx_option(&a, &tx)) {
+            if (a.error)
+                return CLI_EXIT_USAGE;
+        } else if (cli_positional(&a)) {
+            if (path)
+                return cli_usage_error(sub, "more than one input file ('%s' and '%s')", path,
+                                       a.value);
+            path = a.value;
+        } else {
+            return cli_unknown(&a);
+        }
+    }
+    if (a.error)
+        return CLI_EXIT_USAGE;
+    if (!path)
+        return cli_usage_error(sub, "missing the transaction file (TX.csv, or - for stdin)");
+    churn_txlog *log = cli_read_txlog(sub, path, &tx);
+    if (!log)
+        return CLI_EXIT_FAIL;
+    tx_summary s;
+    if (summarise(log, &s) != 0) {
+        churn_txlog_free(log);
+        return cli_fail(sub, "out of memory");
+    }
+    FILE *f = cli_open_out(sub, out);
+    if (!f) {
+        churn_txlog_free(log);
+        return CLI_EXIT_FAIL;
+    }
+    if (json) {
+        json_t *o = to_json(path, log, &s);
+        json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+        fputc('\n', f);
+        json_decref(o);
+    } else {
+        print_text(f, path, &s);
+    }
+    churn_txlog_free(log);
+    return cli_close_out(sub, f, out);
+}

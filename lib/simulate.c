@@ -1,0 +1,329 @@
+/*
+ * Purchase histories simulated from Pareto/NBD, BG/NBD and MBG/NBD purchase
+ * and dropout processes with Gamma-Gamma spend (see churn/simulate.h for the
+ * processes and their references).
+ *
+ * Determinism: two MT19937 streams per call, one for the purchase/dropout
+ * process and one for spend, each consumed customer by customer in a fixed
+ * order. The txlog and summary functions draw identically, so they describe
+ * the same customers, and the first k customers do not depend on how many
+ * follow them.
+ */
+#include "internal.h"
+#include "txlog_internal.h"
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+CHURN_API void churn_simulate_options_init(churn_simulate_options *opts)
+{
+    if (!opts)
+        return;
+    churn_simulate_options d = CHURN_SIMULATE_OPTIONS_INIT;
+    *opts = d;
+}
+
+/* Resolved parameters, every rate in `unit` (days per time unit). */
+typedef struct sim_params {
+    int model;
+    double r, alpha, s, beta, a, b; /* process */
+    double p, q, gamma;             /* spend */
+    double unit, days, acq, holdout, start;
+    uint64_t seed;
+} sim_params;
+
+static int check_param(const char *name, double v, double *dst, double dflt)
+{
+    if (v == 0.0) {
+        *dst = dflt;
+        return CHURN_OK;
+    }
+    if (!isfinite(v) || v < 0)
+        return churn__error(CHURN_EINVAL, "churn_simulate_options: %s = %g must be a positive "
+                            "finite number (0 = default)", name, v);
+    *dst = v;
+    return CHURN_OK;
+}
+
+static int resolve(const churn_simulate_options *user, churn_simulate_options *o, sim_params *sp)
+{
+    churn_simulate_options d = CHURN_SIMULATE_OPTIONS_INIT;
+    *o = d;
+    int rc = churn__opts_copy(o, sizeof *o, user, "churn_simulate_options");
+    if (rc)
+        return rc;
+    memset(sp, 0, sizeof *sp);
+    sp->model = o->model;
+    if (o->model != CHURN_FAMILY_PNBD && o->model != CHURN_FAMILY_BGNBD &&
+        o->model != CHURN_FAMILY_MBGNBD)
+        return churn__error(CHURN_EINVAL, "churn_simulate_options: model %d is not "
+                            "CHURN_FAMILY_PNBD, CHURN_FAMILY_BGNBD or CHURN_FAMILY_MBGNBD",
+                            o->model);
+    if (!(isfinite(o->time_unit) && o->time_unit > 0))
+        return churn__error(CHURN_EINVAL, "churn_simulate_options: time_unit = %g days must be "
+                            "positive", o->time_unit);
+    if (!(isfinite(o->days) && o->days > 0))
+        return churn__error(CHURN_EINVAL, "churn_simulate_options: days = %g must be positive",
+                            o->days);
+    if (!(isfinite(o->acquisition_days) && o->acquisition_days >= 0 &&
+          o->acquisition_days < o->days))
+        return churn__error(CHURN_EINVAL, "churn_simulate_options: acquisition_days = %g must "
+                            "be in [0, days = %g)", o->acquisition_days, o->days);
+    if (!(isfinite(o->holdout_days) && o->holdout_days >= 0))
+        return churn__error(CHURN_EINVAL, "churn_simulate_options: holdout_days = %g must be "
+                            ">= 0", o->holdout_days);
+    if (!isfinite(o->start))
+        return churn__error(CHURN_EINVAL, "churn_simulate_options: start is not finite");
+    sp->unit = o->time_unit;
+    sp->days = o->days;
+    sp->acq = o->acquisition_days;
+    sp->holdout = o->holdout_days;
+    sp->start = o->start;
+    sp->seed = o->seed;
+    /* Published CDNOW fits, per week (FHL 2005 for BG/NBD and Pareto/NBD,
+     * Batislam et al. 2007 for MBG/NBD, FHL "RFM and CLV" for Gamma-Gamma).
+     * A rate in weeks becomes a rate in `unit` by scaling the Gamma rate
+     * parameter by 7/unit: λ_unit = λ_week · unit/7. */
+    double scale = CHURN_UNIT_WEEK / sp->unit;
+    double r0, alpha0;
+    switch (o->model) {
+    case CHURN_FAMILY_BGNBD: r0 = 0.2425945; alpha0 = 4.4136019; break;
+    case CHURN_FAMILY_MBGNBD: r0 = 0.525; alpha0 = 6.183; break;
+    default: r0 = 0.5533971; alpha0 = 10.5801985; break;
+    }
+    double a0 = o->model == CHURN_FAMILY_MBGNBD ? 0.891 : 0.7929199;
+    double b0 = o->model == CHURN_FAMILY_MBGNBD ? 1.614 : 2.4258881;
+    if ((rc = check_param("r", o->r, &sp->r, r0)) ||
+        (rc = check_param("alpha", o->alpha, &sp->alpha, alpha0 * scale)) ||
+        (rc = check_param("s", o->s, &sp->s, 0.6060625)) ||
+        (rc = check_param("beta", o->beta, &sp->beta, 11.6562237 * scale)) ||
+        (rc = check_param("a", o->a, &sp->a, a0)) || (rc = check_param("b", o->b, &sp->b, b0)) ||
+        (rc = check_param("p", o->p, &sp->p, 6.25)) ||
+        (rc = check_param("q", o->q, &sp->q, 3.74)) ||
+        (rc = check_param("gamma", o->gamma, &sp->gamma, 15.44)))
+        return rc;
+    return CHURN_OK;
+}
+
+/* splitmix64 finaliser: spreads a 64-bit seed over MT19937's 32-bit seed so
+ * nearby seeds give unrelated streams. */
+static unsigned long mix_seed(uint64_t z)
+{
+    z += 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return (unsigned long)(z & 0xFFFFFFFFUL);
+}
+
+typedef struct sim_rngs {
+    gsl_rng *process, *spend;
+} sim_rngs;
+
+static int rngs_new(const sim_params *sp, sim_rngs *g)
+{
+    churn__gsl_init();
+    g->process = gsl_rng_alloc(gsl_rng_mt19937);
+    g->spend = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!g->process || !g->spend) {
+        gsl_rng_free(g->process);
+        gsl_rng_free(g->spend);
+        g->process = g->spend = NULL;
+        return churn__nomem("the random number generators");
+    }
+    gsl_rng_set(g->process, mix_seed(sp->seed));
+    gsl_rng_set(g->spend, mix_seed(sp->seed ^ 0x5DEECE66DULL));
+    return CHURN_OK;
+}
+
+static void rngs_free(sim_rngs *g)
+{
+    if (g->process)
+        gsl_rng_free(g->process);
+    if (g->spend)
+        gsl_rng_free(g->spend);
+}
+
+/* One customer's history. Times are in `unit` from the first purchase. */
+typedef struct customer_sim {
+    double offset_days; /* acquisition time after `start` */
+    double T;           /* first purchase to the end of calibration */
+    size_t n;           /* repeat purchases (calibration + holdout) */
+    size_t x;           /* repeat purchases in calibration */
+    double t_x;
+    int alive;          /* alive at the end of calibration */
+} customer_sim;
+
+/* Draw a customer's repeat-purchase times into *times (grown as needed).
+ *
+ * Shared by all models: λ ~ Gamma(r, rate α) and, while alive, inter-purchase
+ * times are Exponential(λ) (the NBD part: FHL 2005 assumptions (i)-(ii)).
+ * Death:
+ *  - Pareto/NBD (SMC 1987): lifetime τ ~ Exp(μ), μ ~ Gamma(s, rate β);
+ *  - BG/NBD (FHL 2005 assumptions (iii)-(iv)): after each repeat purchase the
+ *    customer becomes inactive with probability p ~ Beta(a, b);
+ *  - MBG/NBD (Batislam et al. 2007): the same coin is also tossed at time 0,
+ *    right after the first purchase.
+ * GSL's gamma takes a scale, hence 1/rate. */
+static int simulate_customer(const sim_params *sp, gsl_rng *g, double **times, size_t *cap,
+                             customer_sim *c)
+{
+    double end_days = sp->days;
+    c->offset_days = sp->acq > 0 ? gsl_rng_uniform(g) * sp->acq : 0.0;
+    c->T = (end_days - c->offset_days) / sp->unit;
+    double horizon = c->T + sp->holdout / sp->unit;
+    double lambda = gsl_ran_gamma(g, sp->r, 1.0 / sp->alpha);
+    double tau = INFINITY, p = 0;
+    int dead = 0;
+    if (sp->model == CHURN_FAMILY_PNBD) {
+        double mu = gsl_ran_gamma(g, sp->s, 1.0 / sp->beta);
+        tau = gsl_ran_exponential(g, 1.0) / mu; /* inf when mu underflows to 0 */
+    } else {
+        p = gsl_ran_beta(g, sp->a, sp->b);
+        if (sp->model == CHURN_FAMILY_MBGNBD && gsl_rng_uniform(g) < p)
+            dead = 1;
+    }
+    double death = sp->model == CHURN_FAMILY_PNBD ? tau : (dead ? 0.0 : INFINITY);
+    c->n = c->x = 0;
+    c->t_x = 0;
+    double t = 0;
+    while (!dead) {
+        /* `!(t <= limit)` also stops on NaN (λ = 0 gives 0/0 only if the
+         * exponential draw is exactly 0; either way no purchase follows) */
+        t += gsl_ran_exponential(g, 1.0) / lambda;
+        if (!(t <= horizon) || !(t <= tau))
+            break;
+        if (c->n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 64;
+            double *nt = churn__realloc(*times, churn__mul_size(nc, sizeof *nt));
+            if (!nt)
+                return churn__nomem("simulated purchases");
+            *times = nt;
+            *cap = nc;
+        }
+        (*times)[c->n++] = t;
+        if (t <= c->T) {
+            c->x++;
+            c->t_x = t;
+        }
+        if (sp->model != CHURN_FAMILY_PNBD && gsl_rng_uniform(g) < p) {
+            dead = 1;
+            death = t;
+        }
+    }
+    c->alive = death > c->T;
+    return CHURN_OK;
+}
+
+/* Spend: ν ~ Gamma(q, rate γ) per customer, then each transaction's value
+ * z ~ Gamma(p, rate ν) (Colombo & Jiang 1999; FHL 2005 "RFM and CLV"). */
+static double draw_nu(const sim_params *sp, gsl_rng *g)
+{
+    return gsl_ran_gamma(g, sp->q, 1.0 / sp->gamma);
+}
+
+static double draw_spend(const sim_params *sp, gsl_rng *g, double nu)
+{
+    return gsl_ran_gamma(g, sp->p, 1.0 / nu);
+}
+
+CHURN_API int churn_simulate_txlog(churn_txlog *log, const churn_simulate_options *opts)
+{
+    churn__ok();
+    if (!log)
+        return churn__error(CHURN_EINVAL, "churn_simulate_txlog: log is NULL");
+    churn_simulate_options o;
+    sim_params sp;
+    int rc = resolve(opts, &o, &sp);
+    if (rc)
+        return rc;
+    if (o.customers == 0 || o.customers >= UINT32_MAX - 1)
+        return churn__error(CHURN_EINVAL, "churn_simulate_options: customers = %zu must be in "
+                            "1..%" PRIu32, o.customers, UINT32_MAX - 2);
+    const char *prefix = o.id_prefix ? o.id_prefix : "";
+    size_t plen = strlen(prefix);
+    char *id = churn__malloc(plen + 24);
+    sim_rngs g = {NULL, NULL};
+    double *times = NULL;
+    size_t cap = 0;
+    if (!id)
+        return churn__nomem("a customer id");
+    if ((rc = rngs_new(&sp, &g))) {
+        churn__free(id);
+        return rc;
+    }
+    memcpy(id, prefix, plen);
+    churn__txlog_mark_t mk;
+    churn__txlog_mark(log, &mk);
+    const double sec_per_unit = sp.unit * CHURN_SECONDS_PER_DAY;
+    for (size_t k = 0; k < o.customers && !rc; k++) {
+        customer_sim c;
+        if ((rc = simulate_customer(&sp, g.process, &times, &cap, &c)))
+            break;
+        int len = snprintf(id + plen, 24, "%zu", k + 1);
+        uint32_t ci;
+        if ((rc = churn__intern(&log->customer_ids, id, plen + (size_t)len, &ci)) ||
+            (rc = churn__txlog_reserve(log, c.n + 1)))
+            break;
+        double t0 = sp.start + c.offset_days * CHURN_SECONDS_PER_DAY;
+        double nu = draw_nu(&sp, g.spend);
+        churn__txlog_push(log, ci, t0, draw_spend(&sp, g.spend, nu), NAN, UINT32_MAX);
+        for (size_t j = 0; j < c.n; j++)
+            churn__txlog_push(log, ci, t0 + times[j] * sec_per_unit,
+                              draw_spend(&sp, g.spend, nu), NAN, UINT32_MAX);
+    }
+    if (rc)
+        churn__txlog_rollback(log, &mk);
+    churn__free(times);
+    churn__free(id);
+    rngs_free(&g);
+    return rc;
+}
+
+CHURN_API int churn_simulate_summary(const churn_simulate_options *opts, size_t n, double *x,
+                                     double *t_x, double *T, double *x_holdout,
+                                     double *mean_spend, int *alive)
+{
+    churn__ok();
+    if (n && (!x || !t_x || !T))
+        return churn__error(CHURN_EINVAL, "churn_simulate_summary: %s is NULL",
+                            !x ? "x" : !t_x ? "t_x" : "T");
+    churn_simulate_options o;
+    sim_params sp;
+    int rc = resolve(opts, &o, &sp);
+    if (rc)
+        return rc;
+    sim_rngs g = {NULL, NULL};
+    double *times = NULL;
+    size_t cap = 0;
+    if ((rc = rngs_new(&sp, &g)))
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        customer_sim c;
+        if ((rc = simulate_customer(&sp, g.process, &times, &cap, &c)))
+            break;
+        x[i] = (double)c.x;
+        t_x[i] = c.t_x;
+        T[i] = c.T;
+        if (x_holdout)
+            x_holdout[i] = (double)(c.n - c.x);
+        if (alive)
+            alive[i] = c.alive;
+        if (mean_spend) {
+            /* the same draws as the log: first purchase, then every repeat */
+            double nu = draw_nu(&sp, g.spend), sum = 0;
+            (void)draw_spend(&sp, g.spend, nu);
+            for (size_t j = 0; j < c.n; j++) {
+                double z = draw_spend(&sp, g.spend, nu);
+                if (j < c.x)
+                    sum += z;
+            }
+            mean_spend[i] = c.x ? sum / (double)c.x : NAN;
+        }
+    }
+    churn__free(times);
+    rngs_free(&g);
+    return rc;
+}
