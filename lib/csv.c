@@ -1472,6 +1472,9 @@ static int read_all(reader *rd)
     int rc = check_specs(rd, spec);
     if (rc)
         return rc;
+    /* quantity (role 3) and product (role 4) columns exist only when asked for */
+    if ((rc = churn__txlog_enable(rd->log, spec[3] != NULL, spec[4] != NULL)))
+        return rc;
     if ((rc = refill(rd)))
         return rc;
     /* UTF-8 byte order mark */

@@ -20,13 +20,45 @@ static uint64_t hash_bytes(const char *s, size_t n)
     return h;
 }
 
+struct churn__idchunk {
+    churn__idchunk *next;
+    size_t used, cap;
+    char data[];
+};
+
+#define IDCHUNK_BYTES ((size_t)64 << 10)
+
 void churn__intern_free(churn__idtable *t)
 {
-    for (size_t i = 0; i < t->count; i++)
-        churn__free(t->strings[i]);
+    for (churn__idchunk *c = t->chunks, *next; c; c = next) {
+        next = c->next;
+        churn__free(c);
+    }
     churn__free(t->strings);
+    churn__free(t->hashes);
     churn__free(t->slots);
     memset(t, 0, sizeof *t);
+}
+
+/* Copy n bytes + NUL into the arena. */
+static char *arena_copy(churn__idtable *t, const char *s, size_t n)
+{
+    churn__idchunk *c = t->chunks;
+    if (!c || c->cap - c->used < n + 1) {
+        size_t cap = n + 1 > IDCHUNK_BYTES ? n + 1 : IDCHUNK_BYTES;
+        c = churn__malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->used = 0;
+        c->cap = cap;
+        c->next = t->chunks;
+        t->chunks = c;
+    }
+    char *d = c->data + c->used;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    c->used += n + 1;
+    return d;
 }
 
 static int intern_grow(churn__idtable *t)
@@ -38,8 +70,7 @@ static int intern_grow(churn__idtable *t)
     for (size_t i = 0; i < ncap; i++)
         slots[i] = UINT32_MAX;
     for (size_t k = 0; k < t->count; k++) {
-        const char *s = t->strings[k];
-        size_t j = hash_bytes(s, strlen(s)) & (ncap - 1);
+        size_t j = t->hashes[k] & (ncap - 1);
         while (slots[j] != UINT32_MAX)
             j = (j + 1) & (ncap - 1);
         slots[j] = (uint32_t)k;
@@ -54,10 +85,11 @@ int churn__intern_find(const churn__idtable *t, const char *s, size_t n, uint32_
 {
     if (!t->cap)
         return CHURN_ENOTFOUND;
-    size_t j = hash_bytes(s, n) & (t->cap - 1);
+    uint64_t h = hash_bytes(s, n);
+    size_t j = h & (t->cap - 1);
     while (t->slots[j] != UINT32_MAX) {
         const char *c = t->strings[t->slots[j]];
-        if (strncmp(c, s, n) == 0 && c[n] == '\0') {
+        if (t->hashes[t->slots[j]] == h && memcmp(c, s, n) == 0 && c[n] == '\0') {
             *index = t->slots[j];
             return CHURN_OK;
         }
@@ -80,18 +112,22 @@ int churn__intern(churn__idtable *t, const char *s, size_t n, uint32_t *index)
         if (!ns)
             return churn__nomem("the id table");
         t->strings = ns;
+        uint64_t *nh = churn__realloc(t->hashes, churn__mul_size(nc, sizeof *nh));
+        if (!nh)
+            return churn__nomem("the id table");
+        t->hashes = nh;
         t->strings_cap = nc;
     }
-    char *copy = churn__malloc(n + 1);
+    char *copy = arena_copy(t, s, n);
     if (!copy)
         return churn__nomem("an id");
-    memcpy(copy, s, n);
-    copy[n] = '\0';
-    size_t j = hash_bytes(s, n) & (t->cap - 1);
+    uint64_t h = hash_bytes(s, n);
+    size_t j = h & (t->cap - 1);
     while (t->slots[j] != UINT32_MAX)
         j = (j + 1) & (t->cap - 1);
     t->slots[j] = (uint32_t)t->count;
     t->strings[t->count] = copy;
+    t->hashes[t->count] = h;
     *index = (uint32_t)t->count++;
     return CHURN_OK;
 }
@@ -152,15 +188,43 @@ int churn__txlog_reserve(churn_txlog *log, size_t extra)
     if (!a)
         return churn__nomem("transaction rows");
     log->amount = a;
-    double *q = churn__realloc(log->quantity, churn__mul_size(ncap, sizeof *q));
-    if (!q)
-        return churn__nomem("transaction rows");
-    log->quantity = q;
-    uint32_t *p = churn__realloc(log->product, churn__mul_size(ncap, sizeof *p));
-    if (!p)
-        return churn__nomem("transaction rows");
-    log->product = p;
+    if (log->quantity) {
+        double *q = churn__realloc(log->quantity, churn__mul_size(ncap, sizeof *q));
+        if (!q)
+            return churn__nomem("transaction rows");
+        log->quantity = q;
+    }
+    if (log->product) {
+        uint32_t *p = churn__realloc(log->product, churn__mul_size(ncap, sizeof *p));
+        if (!p)
+            return churn__nomem("transaction rows");
+        log->product = p;
+    }
     log->cap = ncap;
+    return CHURN_OK;
+}
+
+/* The optional columns cost 12 bytes a row; most logs have neither, so they
+ * are created on first use. */
+int churn__txlog_enable(churn_txlog *log, int quantity, int product)
+{
+    size_t cap = log->cap ? log->cap : 1;
+    if (quantity && !log->quantity) {
+        double *q = churn__malloc(churn__mul_size(cap, sizeof *q));
+        if (!q)
+            return churn__nomem("the quantity column");
+        for (size_t i = 0; i < log->n; i++)
+            q[i] = NAN;
+        log->quantity = q;
+    }
+    if (product && !log->product) {
+        uint32_t *p = churn__malloc(churn__mul_size(cap, sizeof *p));
+        if (!p)
+            return churn__nomem("the product column");
+        for (size_t i = 0; i < log->n; i++)
+            p[i] = UINT32_MAX;
+        log->product = p;
+    }
     return CHURN_OK;
 }
 
@@ -188,8 +252,10 @@ void churn__txlog_push(churn_txlog *log, uint32_t customer, double time, double 
     log->customer[i] = customer;
     log->time[i] = time;
     log->amount[i] = amount;
-    log->quantity[i] = quantity;
-    log->product[i] = product;
+    if (log->quantity)
+        log->quantity[i] = quantity;
+    if (log->product)
+        log->product[i] = product;
     if (time < log->min_time)
         log->min_time = time;
     if (time > log->max_time)
@@ -210,15 +276,13 @@ static void intern_truncate(churn__idtable *t, size_t count)
 {
     if (t->count == count)
         return;
-    for (size_t k = count; k < t->count; k++)
-        churn__free(t->strings[k]);
+    /* The removed ids' bytes stay in the arena until the log is freed. */
     t->count = count;
     /* rebuild the slots (cheap relative to the failure path) */
     for (size_t j = 0; j < t->cap; j++)
         t->slots[j] = UINT32_MAX;
     for (size_t k = 0; k < t->count; k++) {
-        const char *s = t->strings[k];
-        size_t j = hash_bytes(s, strlen(s)) & (t->cap - 1);
+        size_t j = t->hashes[k] & (t->cap - 1);
         while (t->slots[j] != UINT32_MAX)
             j = (j + 1) & (t->cap - 1);
         t->slots[j] = (uint32_t)k;
@@ -248,7 +312,8 @@ CHURN_API int churn_txlog_append_ex(churn_txlog *log, const char *customer_id, d
     churn__txlog_mark_t mk;
     churn__txlog_mark(log, &mk);
     uint32_t c, p = UINT32_MAX;
-    if ((rc = churn__txlog_reserve(log, 1)) ||
+    if ((rc = churn__txlog_enable(log, !isnan(quantity), product != NULL)) ||
+        (rc = churn__txlog_reserve(log, 1)) ||
         (rc = churn__intern(&log->customer_ids, customer_id, strlen(customer_id), &c)) ||
         (product && (rc = churn__intern(&log->product_ids, product, strlen(product), &p)))) {
         churn__txlog_rollback(log, &mk);
@@ -281,7 +346,9 @@ static int append_arrays(churn_txlog *log, size_t n, const int64_t *ids_i,
     }
     churn__txlog_mark_t mk;
     churn__txlog_mark(log, &mk);
-    int rc = churn__txlog_reserve(log, n);
+    int rc = churn__txlog_enable(log, quantities != NULL, prod_i != NULL || prod_s != NULL);
+    if (!rc)
+        rc = churn__txlog_reserve(log, n);
     char buf[32];
     for (size_t i = 0; !rc && i < n; i++) {
         uint32_t c, p = UINT32_MAX;
@@ -368,11 +435,11 @@ CHURN_API const double *churn_txlog_amounts(const churn_txlog *log)
 }
 CHURN_API const double *churn_txlog_quantities(const churn_txlog *log)
 {
-    return (log && log->n) ? log->quantity : NULL;
+    return (log && log->n) ? log->quantity : NULL; /* NULL: no row has a quantity */
 }
 CHURN_API const uint32_t *churn_txlog_products(const churn_txlog *log)
 {
-    return (log && log->n) ? log->product : NULL;
+    return (log && log->n) ? log->product : NULL; /* NULL: no row has a product */
 }
 
 CHURN_API double churn_txlog_min_time(const churn_txlog *log)

@@ -5,11 +5,15 @@
 
 #include "internal.h"
 
+typedef struct churn__idchunk churn__idchunk;
+
 typedef struct churn__idtable {
-    char **strings;     /* count strings, owned */
+    char **strings;     /* count NUL-terminated strings, stored in the chunks below */
+    uint64_t *hashes;   /* hash of each string (so growing never rehashes text) */
     size_t count, strings_cap;
     uint32_t *slots;    /* open-addressing table of indices into strings, UINT32_MAX = empty */
     size_t cap;         /* power of two */
+    churn__idchunk *chunks; /* string arena: one allocation per ~64 KiB of ids, not per id */
 } churn__idtable;
 
 CHURN__HIDDEN int churn__intern(churn__idtable *t, const char *s, size_t n, uint32_t *index);
@@ -22,8 +26,8 @@ struct churn_txlog {
     uint32_t *customer;
     double *time;        /* seconds since the epoch */
     double *amount;
-    double *quantity;    /* NaN = unknown */
-    uint32_t *product;   /* UINT32_MAX = none */
+    double *quantity;    /* NaN = unknown; NULL until a row has a quantity */
+    uint32_t *product;   /* UINT32_MAX = none; NULL until a row has a product */
     churn__idtable customer_ids;
     churn__idtable product_ids;
     double min_time, max_time;
@@ -40,7 +44,11 @@ typedef struct churn__txlog_mark_t {
 
 /* Ensure room for `extra` more rows. */
 CHURN__HIDDEN int churn__txlog_reserve(churn_txlog *log, size_t extra);
-/* Append a validated row (room must be reserved). */
+/* Create the quantity and/or product column (existing rows get NaN / none).
+ * Must be called before pushing a row with a quantity or a product. */
+CHURN__HIDDEN int churn__txlog_enable(churn_txlog *log, int quantity, int product);
+/* Append a validated row (room must be reserved; a non-NaN quantity or a
+ * product needs its column enabled). */
 CHURN__HIDDEN void churn__txlog_push(churn_txlog *log, uint32_t customer, double time,
                                      double amount, double quantity, uint32_t product);
 CHURN__HIDDEN void churn__txlog_mark(const churn_txlog *log, churn__txlog_mark_t *mk);

@@ -127,8 +127,10 @@ CHURN_API int churn_txlog_find_customer(const churn_txlog *log, const char *cust
  *  - churn_txlog_customers(): customer index of each row (uint32);
  *  - churn_txlog_times(): seconds since the epoch;
  *  - churn_txlog_amounts(): amount;
- *  - churn_txlog_quantities(): quantity (NaN when unknown);
- *  - churn_txlog_products(): product index, or UINT32_MAX for none.
+ *  - churn_txlog_quantities(): quantity (NaN when unknown); NULL when no row
+ *    of the log has a quantity;
+ *  - churn_txlog_products(): product index, or UINT32_MAX for none; NULL when
+ *    no row of the log has a product.
  * @since 1.0
  */
 CHURN_API const uint32_t *churn_txlog_customers(const churn_txlog *log);
