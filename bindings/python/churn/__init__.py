@@ -1,7 +1,7 @@
 """libchurn for Python: churn scores and customer lifetime value from purchase histories.
 
-Thin bindings over the C library (ctypes + numpy): the numerics run in C,
-Python converts and presents. Quick tour::
+Thin bindings over the C library (ctypes + numpy): the numerics run in C, Python
+converts and presents. Quick tour::
 
     import churn
     log = churn.TransactionLog.read_csv("tx.csv")          # or .from_dataframe(df, ...)
@@ -9,19 +9,60 @@ Python converts and presents. Quick tour::
     bg = churn.BGNBD().fit(table)                          # fit(...) returns self
     table["p_alive"] = bg.p_alive(table)
     bg.summary                                              # estimates, SEs, 95% CIs
+    gg = churn.GammaGamma().fit(table)
+    value = churn.clv(bg, gg, table)                        # CLV, value at risk
+    report = churn.retention_report(log, cutoff="1997-09-30")   # the ranked list
     bg.save("model.json"); churn.load_model("model.json")  # same files as C, Lua, CLI
 
-Threads and processes: a fitted model is immutable and may be shared by threads;
-the C calls release no Python locks of their own (ctypes releases the GIL during
-each call). Models pickle through their model file, so they can be sent to
-multiprocessing or Dask workers. After ``fork()`` a child may keep using models
-it inherited; do not fork while another thread is inside a libchurn call.
+Modules: customer tables and cohorts (customer_table, cohort_table, CustomerState),
+simulation (simulate), BTYD models (BGNBD, MBGNBD, ParetoNBD, BGBB, SBG), spend and
+value (GammaGamma, clv, dert, assign_tiers, Alerts, retention_report), logistic
+regression (LogisticRegression), survival (KaplanMeierFitter, CoxPHFitter and the AFT
+fitters, concordance_index), evaluation (roc_auc, lift_table, calibration_table,
+compare_models, ...), plots (churn.plotting, matplotlib imported lazily) and Dask
+(churn.dask, imported explicitly).
+
+Errors: a failing C call raises an exception carrying the C message, which names the
+row, column or parameter at fault: ValueError (bad input: NaN, negative recency,
+mismatched lengths...), TypeError (wrong dtype, a model of another family), OSError
+(files), KeyError (unknown column), ConvergenceError, NumericalError.
+
+Threads. Every C call runs with the GIL released (ctypes.CDLL), so numpy-sized scoring
+calls from several threads run in parallel. A fitted model (and a TransactionLog, a
+KaplanMeierFitter, an Alerts set once built) is immutable in C and may be used by any
+number of threads at once; do not fit/refit or free the same object from two threads
+(``fit`` replaces the handle). The C library keeps its error message per thread, so an
+exception always carries the message of its own call. libchurn never changes
+OpenBLAS's thread count; in a process pool set OPENBLAS_NUM_THREADS=1 to avoid
+oversubscription.
+
+Processes. Models pickle through their model file (JSON text, see
+docs/model-format.md), so they can be sent to multiprocessing, concurrent.futures or
+Dask workers; a worker re-creates the C handle from the text. Prefer the "spawn" or
+"forkserver" start methods (Dask's worker processes use spawn). With "fork", a child
+may keep using models and logs it inherited, but do not fork while another thread is
+inside a libchurn call (a lock held by GSL/OpenBLAS/the allocator in that thread would
+stay locked in the child), and call ``churn_set_allocator`` (not wrapped here) only
+before any object exists.
 """
 from ._lib import library_path
 from ._errors import (ChurnError, ChurnKeyError, ChurnOSError, ChurnTypeError,
                       ChurnValueError, ConvergenceError, NumericalError)
 from ._model import Model, load_model
 from ._txlog import TransactionLog
+from ._customers import (CustomerState, cohort_table, customer_table, population_metrics,
+                         rfm_segment_name, time_unit_days)
+from ._simulate import simulate, simulate_summary
+from ._btyd import BGBB, BGNBD, MBGNBD, SBG, ParetoNBD, loglik as btyd_loglik
+from ._spend import (Alerts, GammaGamma, assign_tiers, clv, clv_contractual, dert,
+                     discounted_purchases, retention_report, tier_name)
+from ._logit import CrossValidation, LogisticRegression
+from ._survival import (CoxPHFitter, ExponentialAFTFitter, KaplanMeierFitter,
+                        LogLogisticAFTFitter, LogNormalAFTFitter, WeibullAFTFitter,
+                        concordance_index, logrank_test)
+from ._metrics import (Comparison, brier_score, calibration_table, compare_models,
+                       holdout_by_frequency, lift_table, log_loss, precision_recall_at_k,
+                       repeat_tracking, roc_auc, time_auc)
 from . import _lib as _l
 
 __version__ = _l.churn_version_string().decode()
@@ -30,4 +71,23 @@ __all__ = [
     "ChurnError", "ChurnKeyError", "ChurnOSError", "ChurnTypeError", "ChurnValueError",
     "ConvergenceError", "NumericalError", "Model", "load_model", "TransactionLog",
     "library_path", "__version__",
+    # customers.h
+    "customer_table", "cohort_table", "population_metrics", "rfm_segment_name",
+    "CustomerState", "time_unit_days",
+    # simulate.h
+    "simulate", "simulate_summary",
+    # btyd.h
+    "BGNBD", "MBGNBD", "ParetoNBD", "BGBB", "SBG", "btyd_loglik",
+    # spend.h
+    "GammaGamma", "clv", "discounted_purchases", "dert", "clv_contractual", "assign_tiers",
+    "tier_name", "Alerts", "retention_report",
+    # logit.h
+    "LogisticRegression", "CrossValidation",
+    # survival.h
+    "KaplanMeierFitter", "logrank_test", "concordance_index", "CoxPHFitter",
+    "WeibullAFTFitter", "ExponentialAFTFitter", "LogLogisticAFTFitter", "LogNormalAFTFitter",
+    # metrics.h
+    "roc_auc", "log_loss", "brier_score", "precision_recall_at_k", "lift_table",
+    "calibration_table", "time_auc", "holdout_by_frequency", "repeat_tracking",
+    "compare_models", "Comparison",
 ]

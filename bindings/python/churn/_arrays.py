@@ -1,5 +1,4 @@
 """numpy <-> C buffer conversion. Contiguous float64 arrays pass without a copy."""
-import ctypes
 
 import numpy as np
 

@@ -42,12 +42,62 @@ _sbg_fit_surv = _lib.fn("churn_sbg_fit_survivors", ctypes.c_int, ctypes.POINTER(
 _sbg_curve = _lib.fn("churn_sbg_curve", ctypes.c_int, _vp, ctypes.c_size_t, _d, _d)
 _sbg_derl = _lib.fn("churn_sbg_derl", ctypes.c_int, _vp, ctypes.c_double, ctypes.c_size_t, _d, _d)
 
+_options_init = _lib.fn("churn_btyd_options_init", None, ctypes.POINTER(BtydOptions))
+_model_new = _lib.fn("churn_btyd_model_new", ctypes.c_int, ctypes.POINTER(_vp), ctypes.c_int,
+                     ctypes.c_size_t, _d)
+_loglik = _lib.fn("churn_btyd_loglik", ctypes.c_int, ctypes.c_int, ctypes.c_size_t, _d,
+                  ctypes.c_size_t, _d, _d, _d, _d, _d, _d)
+_sbg_loglik = _lib.fn("churn_sbg_loglik", ctypes.c_int, ctypes.c_size_t, _d, ctypes.c_size_t,
+                      _d, _lib.c_int_p, _d, _d, _d)
+
 _FAMILY = {"bgnbd": 1, "mbgnbd": 2, "pnbd": 3, "bgbb": 4, "sbg": 5}
+_PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "mbgnbd": ("r", "alpha", "a", "b"),
+           "pnbd": ("r", "alpha", "s", "beta"), "bgbb": ("alpha", "beta", "gamma", "delta"),
+           "sbg": ("alpha", "beta")}
+
+
+def _from_params(cls, args, kwargs):
+    names = _PARAMS[cls._family_name]
+    if args and kwargs:
+        raise TypeError("pass the parameters by position or by name, not both")
+    if kwargs:
+        missing = [k for k in names if k not in kwargs]
+        extra = [k for k in kwargs if k not in names]
+        if missing or extra:
+            raise TypeError(f"{cls.__name__}.from_params needs exactly {', '.join(names)}")
+        args = [kwargs[k] for k in names]
+    if len(args) == 1 and np.ndim(args[0]) == 1:
+        args = list(args[0])
+    v = as_f64(np.asarray(args, dtype=float), "params")
+    h = _vp()
+    check(_model_new(ctypes.byref(h), _FAMILY[cls._family_name], v.shape[0], ptr(v)))
+    obj = cls()
+    return obj._set_handle(h.value)
+
+
+def loglik(family, params, data=None, frequency=None, recency=None, T=None, weights=None,
+           gradient=False):
+    """Weighted log-likelihood of a non-contractual BTYD family ('bgnbd', 'mbgnbd',
+    'pnbd', 'bgbb') at `params` (natural scale); with ``gradient=True`` returns
+    (loglik, gradient array)."""
+    if family not in ("bgnbd", "mbgnbd", "pnbd", "bgbb"):
+        raise ValueError(f"family: '{family}' is not bgnbd, mbgnbd, pnbd or bgbb")
+    x, tx, T_ = _columns(data, frequency, recency, T)
+    w = None
+    if weights is not None:
+        w = as_f64(data[weights] if isinstance(weights, str) else weights, "weights",
+                   x.shape[0])
+    p = as_f64(params, "params")
+    ll = ctypes.c_double()
+    g = empty(p.shape[0]) if gradient else None
+    check(_loglik(_FAMILY[family], p.shape[0], ptr(p), x.shape[0], ptr(x), ptr(tx), ptr(T_),
+                  ptr(w), ctypes.byref(ll), ptr(g)))
+    return (ll.value, g) if gradient else ll.value
 
 
 def _options(l2=0.0, max_iter=None, tol=None, std_errors=True):
     o = BtydOptions()
-    o.struct_size = ctypes.sizeof(BtydOptions)
+    _options_init(ctypes.byref(o))
     o.max_iter = int(max_iter or 0)
     o.tol = float(tol or 0.0)
     o.l2_penalty = float(l2)
@@ -64,6 +114,8 @@ def _columns(data, frequency, recency, T, names=("frequency", "recency", "T")):
             if given is not None and not isinstance(given, str):
                 cols.append(given)
             else:
+                if key == "T" and key not in data:  # BG/BB tables: periods or n
+                    key = next((k for k in ("periods", "n") if k in data), key)
                 if key not in data:
                     raise KeyError(f"column '{key}' not found (pass it by name or as an array)")
                 cols.append(data[key])
@@ -76,6 +128,9 @@ def _columns(data, frequency, recency, T, names=("frequency", "recency", "T")):
 
 
 def _index(data, n):
+    """The pandas index of `data` (DataFrame/Series) when it has n rows, else None."""
+    if not hasattr(data, "to_numpy"):
+        return None
     idx = getattr(data, "index", None)
     return idx if idx is not None and len(idx) == n else None
 
@@ -90,6 +145,24 @@ def _series(values, data, name):
 
 class _Btyd(Model):
     """Shared behaviour of the (frequency, recency, T) models."""
+
+    @classmethod
+    def from_params(cls, *args, **kwargs):
+        """A model with known parameters (published estimates, a simulation truth), e.g.
+        ``BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)``."""
+        return _from_params(cls, args, kwargs)
+
+    def loglik(self, data=None, frequency=None, recency=None, T=None, weights=None):
+        """Log-likelihood of this model's parameters on the given customers."""
+        return loglik(self._family_name, self.params_.to_numpy(), data, frequency, recency,
+                      T, weights)
+
+    def predict_frame(self, data, horizon, frequency="frequency", recency="recency", T="T"):
+        """Scores as `churn predict` writes them: p_alive, p_churn and
+        expected_purchases over `horizon` time units, indexed like `data`."""
+        out = self.score(horizon, data, frequency, recency, T)
+        out.insert(1, "p_churn", 1.0 - out["p_alive"])
+        return out
 
     def fit(self, data=None, frequency=None, recency=None, T=None, weights=None, l2=0.0,
             max_iter=None, tol=None, std_errors=True):
@@ -113,7 +186,8 @@ class _Btyd(Model):
             err.model = type(self)()._set_handle(h.value)
             raise err
         check(rc)
-        return self._set_handle(h.value)
+        self._set_handle(h.value)
+        return self._record_unit(data)
 
     def p_alive(self, data=None, frequency=None, recency=None, T=None):
         """P(customer still alive at the end of calibration)."""
@@ -140,11 +214,13 @@ class _Btyd(Model):
         """P(alive) and expected purchases in the next t, in one pass (a DataFrame)."""
         import pandas as pd
         x, tx, T_ = _columns(data, frequency, recency, T)
-        pa, ex = empty(x.shape[0]), empty(x.shape[0])
-        check(_score(self._require(), float(t), x.shape[0], ptr(x), ptr(tx), ptr(T_), ptr(pa),
-                     ptr(ex)))
-        return pd.DataFrame({"p_alive": pa, "expected_purchases": ex},
-                            index=_index(data, x.shape[0]))
+        n = x.shape[0]
+        # one (2, n) block: C writes both columns, pandas wraps it without a copy
+        block = np.empty((2, n))
+        check(_score(self._require(), float(t), n, ptr(x), ptr(tx), ptr(T_), ptr(block[0]),
+                     ptr(block[1])))
+        return pd.DataFrame(block.T, columns=["p_alive", "expected_purchases"],
+                            index=_index(data, n), copy=False)
 
     def expected_purchases_new(self, t):
         """E[X(t)] for a customer who just made a first purchase (t: scalar or array)."""
@@ -210,9 +286,42 @@ class BGBB(_Btyd):
         return super().fit(data, frequency, recency, T, weights, **kw)
 
 
+def _churned(churned, n):
+    a = np.asarray(churned.to_numpy() if hasattr(churned, "to_numpy") else churned)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"churned: expected 0/1 numbers, got dtype {a.dtype}")
+    if a.ndim != 1 or a.shape[0] != n:
+        raise ValueError(f"churned: length {a.shape[0] if a.ndim else 1} does not match {n}")
+    if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        row = int(np.flatnonzero(~np.isfinite(a))[0])
+        raise ValueError(f"churned: row {row} is not 0 or 1")
+    c = np.ascontiguousarray(a, dtype=np.intc)
+    if not np.array_equal(c, a):
+        row = int(np.flatnonzero(c != a)[0])
+        raise ValueError(f"churned: row {row} is not 0 or 1")
+    return c
+
+
 @register("sbg")
 class SBG(Model):
     """Shifted beta-geometric contractual retention model (Fader & Hardie 2007)."""
+
+    @classmethod
+    def from_params(cls, *args, **kwargs):
+        """An sBG model with known alpha, beta."""
+        return _from_params(cls, args, kwargs)
+
+    def loglik(self, periods, churned, weights=None):
+        """Log-likelihood of this model's (alpha, beta) on per-customer lifetimes."""
+        p = as_f64(periods, "periods")
+        n = p.shape[0]
+        c = _churned(churned, n)
+        w = optional_f64(weights, "weights", n)
+        v = self.params_.to_numpy()
+        ll = ctypes.c_double()
+        check(_sbg_loglik(v.shape[0], ptr(v), n, ptr(p), c.ctypes.data_as(_lib.c_int_p),
+                          ptr(w), ctypes.byref(ll), None))
+        return ll.value
 
     def fit(self, periods=None, churned=None, weights=None, survivors=None, l2=0.0,
             max_iter=None, tol=None):
@@ -225,9 +334,7 @@ class SBG(Model):
         else:
             p = as_f64(periods, "periods")
             n = p.shape[0]
-            c = np.ascontiguousarray(np.asarray(churned), dtype=np.intc)
-            if c.shape[0] != n:
-                raise ValueError(f"churned: length {c.shape[0]} does not match {n}")
+            c = _churned(churned, n)
             w = optional_f64(weights, "weights", n)
             rc = _sbg_fit(ctypes.byref(h), n, ptr(p), c.ctypes.data_as(_lib.c_int_p), ptr(w),
                           ctypes.byref(o))
@@ -241,6 +348,35 @@ class SBG(Model):
         check(_sbg_curve(self._require(), int(n), ptr(r), ptr(s)))
         return pd.DataFrame({"retention": r, "survival": s},
                             index=pd.RangeIndex(1, n + 1, name="period"))
+
+    def predict_frame(self, data, horizon, periods="periods", discount=None):
+        """Scores as `churn predict` writes them for an sBG model, from the periods each
+        customer has survived so far: p_alive (probability of renewing at the next
+        renewal, S(n+1)/S(n)), expected_purchases (expected renewals in the next
+        `horizon` periods, sum_k S(n+k)/S(n)), p_churn, and derl with a `discount`."""
+        import pandas as pd
+        per = as_f64(data[periods] if isinstance(periods, str) else periods, "periods")
+        if not np.all((per >= 0) & (per == np.floor(per))):
+            row = int(np.flatnonzero(~((per >= 0) & (per == np.floor(per))))[0])
+            raise ValueError(f"periods: row {row}: {per[row]} is not a whole number >= 0")
+        h = float(horizon)
+        if h != np.floor(h) or h < 0:
+            raise ValueError(f"horizon: {horizon} is not a whole number of periods")
+        h = int(h)
+        length = int(per.max(initial=0)) + h + 1
+        S = np.empty(length + 1)
+        S[0] = 1.0
+        check(_sbg_curve(self._require(), length, None, ptr(S[1:])))
+        n = per.astype(np.int64)
+        pa = S[n + 1] / S[n]
+        e = np.zeros(per.shape[0])
+        for k in range(1, h + 1):  # summed in the command's order
+            e += S[n + k] / S[n]
+        out = pd.DataFrame({"p_alive": pa, "expected_purchases": e, "p_churn": 1.0 - pa},
+                           index=_index(data, per.shape[0]))
+        if discount is not None:
+            out["derl"] = self.derl(discount, per)
+        return out
 
     def derl(self, discount, periods):
         """Discounted expected residual lifetime after `periods` renewals."""

@@ -62,6 +62,7 @@ churn_version_string = fn("churn_version_string", c_char_p)
 churn_version_number = fn("churn_version_number", c_int)
 churn_strerror = fn("churn_strerror", c_char_p, c_int)
 churn_last_error_message = fn("churn_last_error_message", c_char_p)
+churn_last_error_code = fn("churn_last_error_code", c_int)
 churn_clear_error = fn("churn_clear_error", None)
 
 # ---- model.h ----
@@ -74,6 +75,7 @@ churn_model_param_name = fn("churn_model_param_name", c_char_p, c_void_p, c_size
 churn_model_params = fn("churn_model_params", c_int, c_void_p, c_double_p, c_size_t)
 churn_model_std_errors = fn("churn_model_std_errors", c_int, c_void_p, c_double_p, c_size_t)
 churn_model_covariance = fn("churn_model_covariance", c_int, c_void_p, c_double_p, c_size_t)
+churn_model_param = fn("churn_model_param", c_int, c_void_p, c_char_p, c_double_p, c_double_p)
 churn_model_loglik = fn("churn_model_loglik", c_double, c_void_p)
 churn_model_nobs = fn("churn_model_nobs", c_double, c_void_p)
 churn_model_converged = fn("churn_model_converged", c_int, c_void_p)

@@ -112,6 +112,13 @@ class Model:
         names = self.param_names
         return pd.DataFrame(out.reshape(k, k), index=names, columns=names)
 
+    def param(self, name):
+        """(estimate, standard error) of one parameter by name (KeyError when absent)."""
+        v, se = ctypes.c_double(), ctypes.c_double()
+        check(_lib.churn_model_param(self._require(), str(name).encode(), ctypes.byref(v),
+                                     ctypes.byref(se)))
+        return v.value, se.value
+
     @property
     def loglik_(self):
         return _lib.churn_model_loglik(self._require())
@@ -131,6 +138,20 @@ class Model:
     @property
     def time_unit_(self):
         return _lib.churn_model_time_unit(self._require())
+
+    def set_time_unit(self, unit):
+        """Record the time unit (days, or 'day'/'week'/'month'/'year') of the data the
+        model was fitted on; saved in the model file. Returns self."""
+        from ._customers import time_unit_days
+        check(_lib.churn_model_set_time_unit(self._require(), time_unit_days(unit)))
+        return self
+
+    def _record_unit(self, data):
+        """After a fit on a customer table: record the table's time unit."""
+        unit = getattr(data, "attrs", {}).get("time_unit") if data is not None else None
+        if unit:
+            self.set_time_unit(unit)
+        return self
 
     @property
     def feature_names_(self):

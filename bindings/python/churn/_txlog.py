@@ -31,12 +31,39 @@ class CsvOptions(ctypes.Structure):
 _csv_options_init = _lib.fn("churn_csv_options_init", None, ctypes.POINTER(CsvOptions))
 _read_csv = _lib.fn("churn_txlog_read_csv", ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p,
                     ctypes.POINTER(CsvOptions))
+_read_csv_buffer = _lib.fn("churn_txlog_read_csv_buffer", ctypes.c_int, ctypes.c_void_p,
+                           ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(CsvOptions))
+_append = _lib.fn("churn_txlog_append", ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p,
+                  ctypes.c_double, ctypes.c_double)
+_append_ex = _lib.fn("churn_txlog_append_ex", ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p,
+                     ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_char_p)
+_find_customer = _lib.fn("churn_txlog_find_customer", ctypes.c_int, ctypes.c_void_p,
+                         ctypes.c_char_p, _lib.c_size_t_p)
+_format_date = _lib.fn("churn_format_date", ctypes.c_int, ctypes.c_double, ctypes.c_char_p,
+                       ctypes.c_size_t)
+_customers = _lib.fn("churn_txlog_customers", _lib.c_uint32_p, ctypes.c_void_p)
+_times = _lib.fn("churn_txlog_times", _lib.c_double_p, ctypes.c_void_p)
+_amounts = _lib.fn("churn_txlog_amounts", _lib.c_double_p, ctypes.c_void_p)
+_quantities = _lib.fn("churn_txlog_quantities", _lib.c_double_p, ctypes.c_void_p)
+_products = _lib.fn("churn_txlog_products", _lib.c_uint32_p, ctypes.c_void_p)
+_num_products = _lib.fn("churn_txlog_num_products", ctypes.c_size_t, ctypes.c_void_p)
+_product_id = _lib.fn("churn_txlog_product_id", ctypes.c_char_p, ctypes.c_void_p,
+                      ctypes.c_size_t)
+
+
+def format_date(seconds):
+    """Epoch seconds -> ISO date text 'YYYY-MM-DD' (UTC), as the C library writes it."""
+    buf = ctypes.create_string_buffer(32)
+    check(_format_date(float(seconds), buf, 32))
+    return buf.value.decode()
 
 
 def to_epoch_seconds(values, name="time"):
     """Datetimes, date strings or numbers (taken as epoch seconds) -> float64 seconds."""
     import pandas as pd
-    if hasattr(values, "dtype") and np.issubdtype(getattr(values, "dtype"), np.number):
+    dt = getattr(values, "dtype", None)
+    if dt is not None and pd.api.types.is_numeric_dtype(dt) and not \
+            pd.api.types.is_bool_dtype(dt):
         return as_f64(values, name)
     s = pd.Series(values) if not isinstance(values, pd.Series) else values
     if pd.api.types.is_datetime64_any_dtype(s):
@@ -65,36 +92,127 @@ class TransactionLog:
         check(_lib.churn_txlog_new(ctypes.byref(h)))
         self._h = h.value
         self._refs = []
+        self._int_ids = None  # True while every id appended was an integer
 
     def __del__(self):
         h, self._h = getattr(self, "_h", None), None
         if h:
             _lib.churn_txlog_free(h)
 
-    @classmethod
-    def read_csv(cls, path, customer="customer_id", time="date", amount="amount",
-                 quantity=None, product=None, header=True, delimiter=None,
-                 date_format="auto", skip_bad_rows=False):
-        """Read a CSV file with the C reader (columns by header name or 1-based position)."""
-        log = cls()
+    # ---- pickling / copying: the rows, never the C handle ----
+    def __getstate__(self):
+        n = self.num_transactions
+        state = {"ids": self.customer_ids(), "int_ids": self._int_ids, "n": n}
+        if n:
+            state["customer"] = np.ctypeslib.as_array(_customers(self._h), shape=(n,)).copy()
+            state["times"] = np.ctypeslib.as_array(_times(self._h), shape=(n,)).copy()
+            state["amounts"] = np.ctypeslib.as_array(_amounts(self._h), shape=(n,)).copy()
+            q = np.ctypeslib.as_array(_quantities(self._h), shape=(n,)).copy()
+            state["quantities"] = None if np.isnan(q).all() else q
+            if _num_products(self._h):
+                prod = np.ctypeslib.as_array(_products(self._h), shape=(n,)).copy()
+                names = [_product_id(self._h, i).decode()
+                         for i in range(_num_products(self._h))]
+                state["products"] = [None if v >= len(names) else names[v]
+                                     for v in prod.tolist()]
+        return state
+
+    def __setstate__(self, state):
+        h = ctypes.c_void_p()
+        check(_lib.churn_txlog_new(ctypes.byref(h)))
+        self._h = h.value
+        self._refs = []
+        self._int_ids = state["int_ids"]
+        n = state["n"]
+        if n:
+            ids = state["ids"]
+            enc = (ctypes.c_char_p * n)(*[ids[i].encode() for i in state["customer"]])
+            q = state.get("quantities")
+            prods = state.get("products")
+            penc = None if prods is None else (ctypes.c_char_p * n)(
+                *[None if v is None else v.encode() for v in prods])
+            check(_lib.churn_txlog_append_arrays_str(self._h, n, enc, ptr(state["times"]),
+                                                     ptr(state["amounts"]),
+                                                     None if q is None else ptr(q), penc))
+
+    @staticmethod
+    def _csv_options(customer, time, amount, quantity, product, header, delimiter,
+                     date_format, skip_bad_rows):
         o = CsvOptions()
         _csv_options_init(ctypes.byref(o))
         o.has_header = 1 if header else 0
         if delimiter is not None:
-            o.delimiter = {"tab": 9, "space": 32, "whitespace": 32}.get(delimiter, None) or \
-                ord(delimiter)
+            named = {"tab": 9, "space": 32, "whitespace": 32}
+            if delimiter in named:
+                o.delimiter = named[delimiter]
+            elif isinstance(delimiter, str) and len(delimiter) == 1:
+                o.delimiter = ord(delimiter)
+            else:
+                raise ValueError(f"delimiter: {delimiter!r} is not one character, 'tab' or "
+                                 "'space'")
+        if date_format not in DATE_FORMATS:
+            raise ValueError(f"date_format: {date_format!r} is not one of "
+                             f"{', '.join(DATE_FORMATS)}")
         o.date_format = DATE_FORMATS[date_format]
         o.skip_bad_rows = 1 if skip_bad_rows else 0
-        keep = []
         for field, v in (("id_column", customer), ("time_column", time),
                          ("amount_column", amount), ("quantity_column", quantity),
                          ("product_column", product)):
             if v is not None:
-                b = str(v).encode()
-                keep.append(b)
-                setattr(o, field, b)
+                setattr(o, field, str(v).encode())  # the struct keeps the bytes alive
+        return o
+
+    @classmethod
+    def read_csv(cls, path, customer="customer_id", time="date", amount="amount",
+                 quantity=None, product=None, header=True, delimiter=None,
+                 date_format="auto", skip_bad_rows=False):
+        """Read a CSV file with the C reader (columns by header name or 1-based position).
+
+        `delimiter`: None (detect), one character, 'tab' or 'space' (runs of blanks);
+        `date_format`: 'auto', 'iso', 'yyyymmdd' or 'epoch'. Bad rows fail with the file,
+        line and column in the message unless `skip_bad_rows` (then see
+        :attr:`rows_skipped` and :meth:`skip_messages`)."""
+        log = cls()
+        o = cls._csv_options(customer, time, amount, quantity, product, header, delimiter,
+                             date_format, skip_bad_rows)
         check(_read_csv(log._h, str(path).encode(), ctypes.byref(o)))
+        log._int_ids = False
         return log
+
+    @classmethod
+    def read_csv_text(cls, text, customer="customer_id", time="date", amount="amount",
+                      quantity=None, product=None, header=True, delimiter=None,
+                      date_format="auto", skip_bad_rows=False):
+        """As :meth:`read_csv`, from CSV text (str or bytes) in memory."""
+        log = cls()
+        o = cls._csv_options(customer, time, amount, quantity, product, header, delimiter,
+                             date_format, skip_bad_rows)
+        raw = text.encode() if isinstance(text, str) else bytes(text)
+        check(_read_csv_buffer(log._h, raw, len(raw), ctypes.byref(o)))
+        log._int_ids = False
+        return log
+
+    def add(self, customer, time, amount, quantity=None, product=None):
+        """Append one purchase (customer id text or int, a date, an amount); returns
+        self."""
+        from ._customers import time_arg
+        t = time_arg(time, "time")
+        cid = str(customer).encode()
+        if quantity is None and product is None:
+            check(_append(self._h, cid, t, float(amount)))
+        else:
+            check(_append_ex(self._h, cid, t, float(amount),
+                             float("nan") if quantity is None else float(quantity),
+                             None if product is None else str(product).encode()))
+        is_int = isinstance(customer, (int, np.integer)) and not isinstance(customer, bool)
+        self._int_ids = is_int if self._int_ids is None else (self._int_ids and is_int)
+        return self
+
+    def customer_index(self, customer):
+        """Position of a customer id in :meth:`customer_ids` (KeyError when absent)."""
+        i = ctypes.c_size_t()
+        check(_find_customer(self._h, str(customer).encode(), ctypes.byref(i)))
+        return i.value
 
     @classmethod
     def from_arrays(cls, customer, time, amount, quantity=None, product=None):
@@ -133,6 +251,8 @@ class TransactionLog:
             check(_lib.churn_txlog_append_arrays(
                 self._h, n, ids64.ctypes.data_as(_lib.c_int64_p), ptr(t), ptr(a), ptr(q),
                 None if prod is None else prod.ctypes.data_as(_lib.c_int64_p)))
+            if self._int_ids is None:
+                self._int_ids = True
         else:
             enc = (ctypes.c_char_p * n)(*[str(v).encode() for v in ids])
             penc = None
@@ -144,6 +264,7 @@ class TransactionLog:
                                                for v in pv])
             check(_lib.churn_txlog_append_arrays_str(self._h, n, enc, ptr(t), ptr(a), ptr(q),
                                                      penc))
+            self._int_ids = False
         return self
 
     @property
@@ -176,6 +297,31 @@ class TransactionLog:
                 return out
             out.append(m.decode())
             i += 1
+
+    def to_dataframe(self):
+        """The transactions as a DataFrame: customer_id, date (datetime64), amount
+        [, quantity, product], in input order."""
+        import pandas as pd
+        from ._customers import customer_ids_index
+        n = self.num_transactions
+        if n == 0:
+            return pd.DataFrame({"customer_id": [], "date": pd.to_datetime([]), "amount": []})
+        cust = np.ctypeslib.as_array(_customers(self._h), shape=(n,))
+        ids = customer_ids_index(self.customer_ids(), bool(self._int_ids)).to_numpy()
+        t = np.ctypeslib.as_array(_times(self._h), shape=(n,))
+        a = np.ctypeslib.as_array(_amounts(self._h), shape=(n,)).copy()
+        out = {"customer_id": ids[cust],
+               "date": pd.to_datetime(np.round(t * 1e6).astype(np.int64), unit="us"),
+               "amount": a}
+        q = np.ctypeslib.as_array(_quantities(self._h), shape=(n,))
+        if not np.isnan(q).all():
+            out["quantity"] = q.copy()
+        if _num_products(self._h):
+            prod = np.ctypeslib.as_array(_products(self._h), shape=(n,))
+            names = np.array([_product_id(self._h, i).decode()
+                              for i in range(_num_products(self._h))] + [None], dtype=object)
+            out["product"] = names[np.minimum(prod, len(names) - 1)]
+        return pd.DataFrame(out)
 
     def __len__(self):
         return self.num_transactions

@@ -72,3 +72,12 @@ def test_transaction_log_bad_input():
         churn.TransactionLog.from_arrays([1], ["not a date"], [1.0])
     with pytest.raises(KeyError, match="nope"):
         churn.TransactionLog.from_dataframe(pd.DataFrame({"a": [1]}), customer="nope")
+
+
+def test_model_param_lookup(source_root):
+    m = churn.load_model(os.path.join(source_root, "tests", "data", "models",
+                                      "golden_v1_minimal.json"))
+    v, se = m.param("b")
+    assert v == m.params_["b"]
+    with pytest.raises(KeyError, match="nope"):
+        m.param("nope")

@@ -1,0 +1,413 @@
+"""Logistic-regression churn model (include/churn/logit.h), scikit-learn style."""
+import ctypes
+from ctypes import POINTER, c_char_p, c_double, c_int, c_size_t, c_uint64, c_void_p
+
+import numpy as np
+
+from . import _lib
+from ._arrays import as_f64, ptr
+from ._errors import ENOCONV, check, error_for
+from ._model import Model, register
+
+_d = _lib.c_double_p
+ROW_MAJOR, COL_MAJOR = 0, 1
+_PENALTIES = {None: 0, "none": 0, "l2": 1, "l1": 2, "elasticnet": 3}
+_PENALTY_NAMES = {0: "none", 1: "l2", 2: "l1", 3: "elasticnet"}
+
+
+class LogitOptions(ctypes.Structure):
+    """Mirror of churn_logit_options."""
+
+    _fields_ = [("struct_size", c_size_t), ("penalty", c_int), ("lambda_", c_double),
+                ("alpha", c_double), ("intercept", c_int), ("standardize", c_int),
+                ("class_weight", c_int), ("max_iter", c_int), ("tol", c_double),
+                ("separation", c_int)]
+
+
+class LogitSummary(ctypes.Structure):
+    """Mirror of churn_logit_summary."""
+
+    _fields_ = [("struct_size", c_size_t), ("deviance", c_double), ("null_deviance", c_double),
+                ("aic", c_double), ("loglik", c_double), ("nobs", c_double),
+                ("sum_weights", c_double), ("df_residual", c_double), ("lambda_", c_double),
+                ("alpha", c_double), ("penalty", c_int), ("intercept", c_int),
+                ("standardize", c_int), ("converged", c_int), ("iterations", c_int),
+                ("separated", c_int), ("rank", c_size_t), ("nonzero", c_size_t),
+                ("dropped", c_size_t)]
+
+
+class LogitTerm(ctypes.Structure):
+    """Mirror of churn_logit_term."""
+
+    _fields_ = [("struct_size", c_size_t), ("estimate", c_double), ("std_error", c_double),
+                ("z", c_double), ("p_value", c_double), ("odds_ratio", c_double),
+                ("odds_ratio_low", c_double), ("odds_ratio_high", c_double)]
+
+
+class LogitCvOptions(ctypes.Structure):
+    """Mirror of churn_logit_cv_options."""
+
+    _fields_ = [("struct_size", c_size_t), ("nfolds", c_size_t), ("seed", c_uint64),
+                ("nlambda", c_size_t), ("lambda_min_ratio", c_double), ("metric", c_int)]
+
+
+_fn = _lib.fn
+_opts_init = _fn("churn_logit_options_init", c_int, POINTER(LogitOptions))
+_fit = _fn("churn_logit_fit", c_int, POINTER(c_void_p), _d, c_size_t, c_size_t, c_int, c_size_t,
+           _d, _d, POINTER(c_char_p), POINTER(LogitOptions))
+_summary_get = _fn("churn_logit_summary_get", c_int, c_void_p, POINTER(LogitSummary))
+_term_get = _fn("churn_logit_term_get", c_int, c_void_p, c_size_t, POINTER(LogitTerm))
+_predict = _fn("churn_logit_predict", c_int, c_void_p, _d, c_size_t, c_size_t, c_int, c_size_t,
+               _d, _d)
+_contrib = _fn("churn_logit_contributions", c_int, c_void_p, _d, c_size_t, c_size_t, c_int,
+               c_size_t, _d, _d)
+_cv_opts_init = _fn("churn_logit_cv_options_init", c_int, POINTER(LogitCvOptions))
+_cv = _fn("churn_logit_cross_validate", c_int, POINTER(c_void_p), _d, c_size_t, c_size_t, c_int,
+          c_size_t, _d, _d, POINTER(c_char_p), POINTER(LogitOptions), POINTER(LogitCvOptions))
+_cv_free = _fn("churn_logit_cv_free", None, c_void_p)
+_cv_num = _fn("churn_logit_cv_num_lambda", c_size_t, c_void_p)
+_cv_path = _fn("churn_logit_cv_path", c_int, c_void_p, _d, _d, _d, c_size_t)
+_cv_min = _fn("churn_logit_cv_lambda_min", c_double, c_void_p)
+_cv_1se = _fn("churn_logit_cv_lambda_1se", c_double, c_void_p)
+_cv_metric = _fn("churn_logit_cv_metric_used", c_int, c_void_p)
+
+
+def design_matrix(X, p=None, name="X"):
+    """(array, n, p, layout, ld, feature names or None) for a 2-D numeric X.
+
+    C- or Fortran-contiguous float64 arrays pass without a copy (row- or column-major);
+    anything else is converted once. A 1-D X is one feature column."""
+    names = None
+    if hasattr(X, "columns") and hasattr(X, "dtypes"):
+        names = [str(c) for c in X.columns]
+        bad = [c for c, dt in zip(X.columns, X.dtypes) if dt.kind not in "biuf"]
+        if bad:
+            raise TypeError(f"{name}: column '{bad[0]}' is not numeric (dtype "
+                            f"{X[bad[0]].dtype})")
+        a = X.to_numpy(dtype=np.float64)
+    else:
+        a = np.asarray(X)
+        if a.dtype.kind not in "biuf":
+            raise TypeError(f"{name}: expected numbers, got dtype {a.dtype}")
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    if a.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D array, got shape {a.shape}")
+    n, k = a.shape
+    if p is not None and k != p:
+        raise ValueError(f"{name}: {k} columns, the model has {p} features")
+    if a.dtype == np.float64 and a.flags.c_contiguous:
+        return a, n, k, ROW_MAJOR, 0, names
+    if a.dtype == np.float64 and a.flags.f_contiguous:
+        return a, n, k, COL_MAJOR, 0, names
+    return np.ascontiguousarray(a, dtype=np.float64), n, k, ROW_MAJOR, 0, names
+
+
+def _names_arg(names, p):
+    if names is None:
+        return None, None
+    if len(names) != p:
+        raise ValueError(f"feature_names: {len(names)} names for {p} columns")
+    enc = [str(s).encode() for s in names]
+    return (c_char_p * p)(*enc), enc
+
+
+def _labels(y, n):
+    a = as_f64(y, "y", n)
+    return a
+
+
+class CrossValidation:
+    """Result of :meth:`LogisticRegression.cross_validate`: the lambda path with the CV
+    metric's mean and SD (``path``), ``lambda_min``, ``lambda_1se`` and ``metric``."""
+
+    def __init__(self, h):
+        import pandas as pd
+        try:
+            k = _cv_num(h)
+            lam, mean, sd = np.empty(k), np.empty(k), np.empty(k)
+            check(_cv_path(h, ptr(lam), ptr(mean), ptr(sd), k))
+            self.metric = {0: "deviance", 1: "auc"}.get(_cv_metric(h), "?")
+            self.lambda_min = _cv_min(h)
+            self.lambda_1se = _cv_1se(h)
+        finally:
+            _cv_free(h)
+        self.path = pd.DataFrame({"lambda": lam, "mean": mean, "sd": sd})
+
+    def __repr__(self):
+        return (f"<CrossValidation: {len(self.path)} lambdas, metric {self.metric}, "
+                f"lambda_min={self.lambda_min:.6g}, lambda_1se={self.lambda_1se:.6g}>")
+
+
+@register("logit")
+class LogisticRegression(Model):
+    """Logistic regression of a 0/1 churn label (1 = churned) on customer features.
+
+    Parameters mirror the C options (include/churn/logit.h): `penalty` 'none' (maximum
+    likelihood, as R's glm), 'l2', 'l1' or 'elasticnet'; the strength either as
+    glmnet's `lambda_` or scikit-learn's `C` (lambda = 1/(C * sum of weights));
+    `l1_ratio` the elastic-net mixing (alpha); `fit_intercept`; `standardize`
+    (penalise standardised coefficients); `class_weight` None or 'balanced';
+    `separation` 'error' or 'note'.
+
+    After ``fit``: ``coef_``, ``intercept_``, ``params_``, ``summary`` (estimate, SE, z,
+    p, odds ratios with 95% CI), ``fit_summary_`` (deviance, AIC, ...).
+    """
+
+    penalty = "none"
+    lambda_ = None
+    C = None
+    l1_ratio = 0.5
+    fit_intercept = True
+    standardize = False
+    class_weight = None
+    max_iter = 100
+    tol = 1e-9
+    separation = "error"
+
+    def __init__(self, penalty="none", lambda_=None, C=None, l1_ratio=0.5, fit_intercept=True,
+                 standardize=False, class_weight=None, max_iter=100, tol=1e-9,
+                 separation="error"):
+        super().__init__()
+        if penalty not in _PENALTIES:
+            raise ValueError(f"penalty: '{penalty}' is not none, l2, l1 or elasticnet")
+        if lambda_ is not None and C is not None:
+            raise ValueError("pass lambda_ or C, not both")
+        if class_weight not in (None, "none", "balanced"):
+            raise ValueError(f"class_weight: '{class_weight}' is not None or 'balanced'")
+        if separation not in ("error", "note"):
+            raise ValueError(f"separation: '{separation}' is not 'error' or 'note'")
+        self.penalty = penalty
+        self.lambda_ = lambda_
+        self.C = C
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.standardize = standardize
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.tol = tol
+        self.separation = separation
+
+    def _options(self, sum_weights, lam=None):
+        o = LogitOptions()
+        check(_opts_init(ctypes.byref(o)))
+        o.penalty = _PENALTIES[self.penalty]
+        if lam is None:
+            lam = self.lambda_
+            if lam is None and self.C is not None:
+                lam = 1.0 / (float(self.C) * sum_weights)
+        o.lambda_ = float(lam or 0.0)
+        o.alpha = float(self.l1_ratio)
+        o.intercept = 1 if self.fit_intercept else 0
+        o.standardize = 1 if self.standardize else 0
+        o.class_weight = 1 if self.class_weight == "balanced" else 0
+        o.max_iter = int(self.max_iter)
+        o.tol = float(self.tol)
+        o.separation = 1 if self.separation == "note" else 0
+        return o
+
+    def _inputs(self, X, y, sample_weight, feature_names):
+        x, n, p, layout, ld, names = design_matrix(X)
+        if feature_names is not None:
+            names = list(feature_names)
+        yy = _labels(y, n)
+        w = None if sample_weight is None else as_f64(sample_weight, "sample_weight", n)
+        sw = float(n if w is None else np.sum(w))
+        cnames, keep = _names_arg(names, p)
+        return x, n, p, layout, ld, yy, w, sw, cnames, keep
+
+    def fit(self, X, y, sample_weight=None, feature_names=None, cv=None, cv_rule="min",
+            **cv_options):
+        """Fit on features `X` (DataFrame: its column names become the feature names;
+        or a 2-D array) and labels `y` (0/1); returns self.
+
+        With ``cv=K`` the penalty strength is chosen by K-fold cross-validation
+        (:meth:`cross_validate`, rule 'min' or '1se') and the model refitted on all rows;
+        the CV result is kept in ``cv_``. Raises ValueError (bad input, with the C
+        message naming the row and column), NumericalError (collinear columns,
+        separation) or ConvergenceError."""
+        lam = None
+        if cv is not None:
+            res = self.cross_validate(X, y, sample_weight=sample_weight,
+                                      feature_names=feature_names, nfolds=cv, **cv_options)
+            if cv_rule not in ("min", "1se"):
+                raise ValueError(f"cv_rule: '{cv_rule}' is not 'min' or '1se'")
+            lam = res.lambda_min if cv_rule == "min" else res.lambda_1se
+        x, n, p, layout, ld, yy, w, sw, cnames, keep = self._inputs(X, y, sample_weight,
+                                                                    feature_names)
+        o = self._options(sw, lam)
+        h = c_void_p()
+        rc = _fit(ctypes.byref(h), ptr(x), n, p, layout, ld, ptr(yy), ptr(w), cnames,
+                  ctypes.byref(o))
+        if rc == ENOCONV and h.value:
+            err = error_for(rc)
+            err.model = LogisticRegression()._set_handle(h.value)
+            raise err
+        check(rc)
+        self._set_handle(h.value)
+        if cv is not None:
+            self.cv_ = res
+        return self
+
+    def cross_validate(self, X, y, sample_weight=None, feature_names=None, nfolds=5, seed=1,
+                       nlambda=100, lambda_min_ratio=0.0, metric="deviance"):
+        """K-fold CV of this (penalised) model over a lambda path -> CrossValidation."""
+        if metric not in ("deviance", "auc"):
+            raise ValueError(f"metric: '{metric}' is not 'deviance' or 'auc'")
+        x, n, p, layout, ld, yy, w, sw, cnames, keep = self._inputs(X, y, sample_weight,
+                                                                    feature_names)
+        o = self._options(sw, 0.0)
+        c = LogitCvOptions()
+        check(_cv_opts_init(ctypes.byref(c)))
+        c.nfolds = int(nfolds)
+        c.seed = int(seed)
+        c.nlambda = int(nlambda)
+        c.lambda_min_ratio = float(lambda_min_ratio)
+        c.metric = 1 if metric == "auc" else 0
+        h = c_void_p()
+        check(_cv(ctypes.byref(h), ptr(x), n, p, layout, ld, ptr(yy), ptr(w), cnames,
+                  ctypes.byref(o), ctypes.byref(c)))
+        return CrossValidation(h.value)
+
+    # ---- predictions ----
+    def _x(self, X):
+        h = self._require()
+        names = self.feature_names_
+        if hasattr(X, "columns"):
+            missing = [c for c in names if c not in X.columns]
+            if missing:
+                raise KeyError(f"column '{missing[0]}' (a feature of the model) is not in X")
+            X = X[names]
+        return h, design_matrix(X, len(names))
+
+    def _predict(self, X):
+        h, (x, n, p, layout, ld, _) = self._x(X)
+        pr, eta = np.empty(n), np.empty(n)
+        check(_predict(h, ptr(x), n, p, layout, ld, ptr(pr), ptr(eta)))
+        return pr, eta
+
+    def _wrap_rows(self, values, X, name):
+        import pandas as pd
+        if hasattr(X, "index") and hasattr(X, "columns"):
+            return pd.Series(values, index=X.index, name=name)
+        return values
+
+    def predict_churn(self, X):
+        """P(label = 1), the churn probability, per row (Series for a DataFrame)."""
+        return self._wrap_rows(self._predict(X)[0], X, "p_churn")
+
+    p_churn = predict_churn
+
+    def predict_proba(self, X):
+        """scikit-learn layout: an (n, 2) array of [P(0), P(1)]."""
+        pr = self._predict(X)[0]
+        return np.column_stack([1.0 - pr, pr])
+
+    def predict(self, X, threshold=0.5):
+        """0/1 predictions (1 when P(churn) >= threshold)."""
+        pr = self._predict(X)[0]
+        return self._wrap_rows((pr >= threshold).astype(np.int64), X, "churned")
+
+    def decision_function(self, X):
+        """The linear predictor (log-odds of churn)."""
+        return self._wrap_rows(self._predict(X)[1], X, "linear_predictor")
+
+    linear_predictor = decision_function
+
+    def contributions(self, X):
+        """Per-customer explanations: b_j * (x_ij - training mean_j) as a DataFrame (one
+        column per feature). ``df.attrs['baseline']`` is the log-odds of the average
+        training customer; baseline + row sum = linear predictor."""
+        import pandas as pd
+        h, (x, n, p, layout, ld, _) = self._x(X)
+        out = np.empty((n, p))
+        base = c_double()
+        check(_contrib(h, ptr(x), n, p, layout, ld, out.ctypes.data_as(_d),
+                       ctypes.byref(base)))
+        df = pd.DataFrame(out, columns=self.feature_names_,
+                          index=X.index if hasattr(X, "index") else None)
+        df.attrs["baseline"] = base.value
+        return df
+
+    def explain(self, X, top=3):
+        """The `top` features raising each customer's churn log-odds the most (positive
+        contributions only), as `churn predict --explain` lists them: columns reason_1,
+        contribution_1, ..."""
+        import pandas as pd
+        c = self.contributions(X)
+        vals = c.to_numpy()
+        names = np.array(c.columns, dtype=object)
+        order = np.argsort(-vals, axis=1, kind="stable")[:, :top]
+        out = {}
+        for k in range(min(top, vals.shape[1])):
+            v = vals[np.arange(vals.shape[0]), order[:, k]]
+            ok = v > 0
+            out[f"reason_{k + 1}"] = np.where(ok, names[order[:, k]], None)
+            out[f"contribution_{k + 1}"] = np.where(ok, v, np.nan)
+        return pd.DataFrame(out, index=c.index)
+
+    def predict_frame(self, data):
+        """Scores as `churn predict` writes them: p_churn, linear_predictor."""
+        import pandas as pd
+        pr, eta = self._predict(data)
+        return pd.DataFrame({"p_churn": pr, "linear_predictor": eta}, index=data.index)
+
+    # ---- reports ----
+    @property
+    def coef_(self):
+        """Feature coefficients (original scale), shape (p,)."""
+        return self.params_.to_numpy()[1:]
+
+    @property
+    def intercept_(self):
+        return float(self.params_.to_numpy()[0])
+
+    @property
+    def fit_summary_(self):
+        """The fit-level report (churn_logit_summary) as a dict."""
+        s = LogitSummary()
+        s.struct_size = ctypes.sizeof(LogitSummary)
+        check(_summary_get(self._require(), ctypes.byref(s)))
+        out = {}
+        for f, _t in LogitSummary._fields_[1:]:
+            out[f.rstrip("_") if f == "lambda_" else f] = getattr(s, f)
+        out["penalty"] = _PENALTY_NAMES.get(out["penalty"], out["penalty"])
+        for k in ("intercept", "standardize", "converged", "separated"):
+            out[k] = bool(out[k])
+        return out
+
+    @property
+    def summary(self):
+        """Coefficient table: estimate, se, z, p, lower/upper 95% of the coefficient,
+        odds_ratio with its 95% interval (NaN statistics for penalised fits)."""
+        import pandas as pd
+        h = self._require()
+        rows = []
+        for i in range(_lib.churn_model_num_params(h)):
+            t = LogitTerm()
+            t.struct_size = ctypes.sizeof(LogitTerm)
+            check(_term_get(h, i, ctypes.byref(t)))
+            z = 1.959963984540054
+            rows.append({"estimate": t.estimate, "se": t.std_error, "z": t.z, "p": t.p_value,
+                         "lower 95%": t.estimate - z * t.std_error,
+                         "upper 95%": t.estimate + z * t.std_error,
+                         "odds_ratio": t.odds_ratio, "odds_ratio lower 95%": t.odds_ratio_low,
+                         "odds_ratio upper 95%": t.odds_ratio_high})
+        return pd.DataFrame(rows, index=pd.Index(self.param_names, name="parameter"))
+
+    def _repr_html_(self):
+        if not getattr(self, "_h", None):
+            return "<p>LogisticRegression: not fitted</p>"
+        s = self.fit_summary_
+        head = (f"<p><b>LogisticRegression</b> (penalty {s['penalty']}"
+                f"{'' if s['penalty'] == 'none' else ', lambda %.4g' % s['lambda']}) &mdash; "
+                f"n = {s['nobs']:g}, deviance = {s['deviance']:.3f} (null "
+                f"{s['null_deviance']:.3f}), AIC = {s['aic']:.3f}, "
+                f"{'converged' if s['converged'] else '<b>not converged</b>'}</p>")
+        note = self.note_
+        if note:
+            head += f"<p><i>{note}</i></p>"
+        return head + self.summary.to_html(float_format=lambda v: f"{v:.6g}")
+
+
+__all__ = ["LogisticRegression", "CrossValidation", "design_matrix"]

@@ -1,0 +1,285 @@
+"""Evaluation of churn scores (include/churn/metrics.h): AUC, log loss, Brier, precision
+and recall at k, lift/gains and calibration tables, time-dependent AUC, BTYD holdout
+checks and the time-split model comparison, as numbers and DataFrames."""
+import ctypes
+from ctypes import POINTER, c_char_p, c_double, c_int, c_size_t, c_uint64, c_void_p
+
+import numpy as np
+
+from . import _lib
+from ._arrays import as_f64, ptr
+from ._btyd import _columns
+from ._errors import check
+
+_d = _lib.c_double_p
+
+
+class TrackingOptions(ctypes.Structure):
+    """Mirror of churn_tracking_options."""
+
+    _fields_ = [("struct_size", c_size_t), ("origin", c_double), ("period_days", c_double),
+                ("every_transaction", c_int)]
+
+
+class ComparisonOptions(ctypes.Structure):
+    """Mirror of churn_comparison_options."""
+
+    _fields_ = [("struct_size", c_size_t), ("cutoff", c_double), ("holdout_end", c_double),
+                ("time_unit", c_double), ("models", c_char_p), ("features", c_char_p),
+                ("folds", c_size_t), ("seed", c_uint64), ("btyd_churn", c_int),
+                ("lift_bins", c_size_t)]
+
+
+_fn = _lib.fn
+_auc = _fn("churn_metrics_roc_auc", c_int, c_size_t, _d, _d, _d, _d)
+_log_loss = _fn("churn_metrics_log_loss", c_int, c_size_t, _d, _d, _d, _d)
+_brier = _fn("churn_metrics_brier", c_int, c_size_t, _d, _d, _d, _d)
+_pr_at_k = _fn("churn_metrics_precision_recall_at_k", c_int, c_size_t, _d, _d, _d, c_size_t,
+               _d, _d)
+_lift = _fn("churn_metrics_lift_table", c_int, c_size_t, _d, _d, _d, c_size_t, _d, _d, _d, _d,
+            _d, _d)
+_calib = _fn("churn_metrics_calibration", c_int, c_size_t, _d, _d, _d, c_size_t, c_int, _d, _d,
+             _d, _d, _d, _d)
+_time_auc = _fn("churn_metrics_time_auc", c_int, c_size_t, _d, _d, _d, _d, c_double, _d)
+_holdout = _fn("churn_metrics_holdout_by_frequency", c_int, c_void_p, c_double, c_size_t, _d,
+               _d, _d, _d, c_size_t, _d, _d, _d, _d)
+_track_init = _fn("churn_tracking_options_init", None, POINTER(TrackingOptions))
+_tracking = _fn("churn_metrics_repeat_tracking", c_int, c_void_p, c_void_p, c_size_t,
+                POINTER(TrackingOptions), _d, _d, _d, _d)
+_cmp_init = _fn("churn_comparison_options_init", None, POINTER(ComparisonOptions))
+_compare = _fn("churn_metrics_compare", c_int, POINTER(c_void_p), c_void_p,
+               POINTER(ComparisonOptions))
+_cmp_free = _fn("churn_comparison_free", None, c_void_p)
+_cmp_num = _fn("churn_comparison_num_models", c_size_t, c_void_p)
+_cmp_name = _fn("churn_comparison_model_name", c_char_p, c_void_p, c_size_t)
+_cmp_status = _fn("churn_comparison_status", c_int, c_void_p, c_size_t)
+_cmp_note = _fn("churn_comparison_note", c_char_p, c_void_p, c_size_t)
+_cmp_value = _fn("churn_comparison_value", c_int, c_void_p, c_size_t, c_char_p, _d)
+_cmp_model = _fn("churn_comparison_model", c_void_p, c_void_p, c_size_t)
+_cmp_scores = _fn("churn_comparison_scores", _d, c_void_p, c_size_t)
+_cmp_customers = _fn("churn_comparison_customers", c_void_p, c_void_p)
+_cmp_holdout = _fn("churn_comparison_holdout_length", c_double, c_void_p)
+
+
+def _pair(y, s, weight, sname):
+    a = as_f64(s, sname)
+    n = a.shape[0]
+    return a, as_f64(y, "label", n), (None if weight is None else as_f64(weight, "weight", n))
+
+
+def _scalar(f, *args):
+    v = c_double()
+    check(f(*args, ctypes.byref(v)))
+    return v.value
+
+
+def roc_auc(y_true, score, sample_weight=None):
+    """Area under the ROC curve (exact Mann-Whitney; equal to scikit-learn's)."""
+    s, y, w = _pair(y_true, score, sample_weight, "score")
+    return _scalar(_auc, s.shape[0], ptr(s), ptr(y), ptr(w))
+
+
+def log_loss(y_true, prob, sample_weight=None):
+    """Mean negative log-likelihood of 0/1 labels (scikit-learn's log_loss)."""
+    p, y, w = _pair(y_true, prob, sample_weight, "prob")
+    return _scalar(_log_loss, p.shape[0], ptr(p), ptr(y), ptr(w))
+
+
+def brier_score(y_true, prob, sample_weight=None):
+    """Mean squared error of probabilities against 0/1 labels."""
+    p, y, w = _pair(y_true, prob, sample_weight, "prob")
+    return _scalar(_brier, p.shape[0], ptr(p), ptr(y), ptr(w))
+
+
+def precision_recall_at_k(y_true, score, k, sample_weight=None):
+    """(precision, recall) among the k highest-scored rows (ties split in proportion)."""
+    s, y, w = _pair(y_true, score, sample_weight, "score")
+    pr, rc = c_double(), c_double()
+    check(_pr_at_k(s.shape[0], ptr(s), ptr(y), ptr(w), int(k), ctypes.byref(pr),
+                   ctypes.byref(rc)))
+    return pr.value, rc.value
+
+
+def lift_table(y_true, score, bins=10, sample_weight=None):
+    """Lift and cumulative gains over `bins` equal-weight bins by decreasing score (bin 1
+    = top): weight, positives, rate, lift, cumulative_gain, cumulative_lift."""
+    import pandas as pd
+    s, y, w = _pair(y_true, score, sample_weight, "score")
+    b = int(bins)
+    if b < 1:
+        raise ValueError(f"bins: {bins} must be >= 1")
+    out = [np.empty(b) for _ in range(6)]
+    check(_lift(s.shape[0], ptr(s), ptr(y), ptr(w), b, *[ptr(a) for a in out]))
+    return pd.DataFrame(dict(zip(("weight", "positives", "rate", "lift", "cumulative_gain",
+                                  "cumulative_lift"), out)),
+                        index=pd.RangeIndex(1, b + 1, name="bin"))
+
+
+def calibration_table(y_true, prob, bins=10, strategy="uniform", sample_weight=None):
+    """Reliability table per probability bin: lower, upper, weight, mean_predicted,
+    observed; ``df.attrs['ece']`` is the expected calibration error. `strategy`
+    'uniform' (scikit-learn's calibration_curve bins) or 'quantile'."""
+    import pandas as pd
+    if strategy not in ("uniform", "quantile"):
+        raise ValueError(f"strategy: '{strategy}' is not 'uniform' or 'quantile'")
+    p, y, w = _pair(y_true, prob, sample_weight, "prob")
+    b = int(bins)
+    if b < 1:
+        raise ValueError(f"bins: {bins} must be >= 1")
+    out = [np.empty(b) for _ in range(5)]
+    ece = c_double()
+    check(_calib(p.shape[0], ptr(p), ptr(y), ptr(w), b, 0 if strategy == "uniform" else 1,
+                 *[ptr(a) for a in out], ctypes.byref(ece)))
+    df = pd.DataFrame(dict(zip(("lower", "upper", "weight", "mean_predicted", "observed"),
+                               out)), index=pd.RangeIndex(1, b + 1, name="bin"))
+    df.attrs["ece"] = ece.value
+    return df
+
+
+def time_auc(duration, event, marker, horizon, sample_weight=None):
+    """Cumulative/dynamic AUC at `horizon` with IPCW (Uno et al. 2007)."""
+    d = as_f64(duration, "duration")
+    n = d.shape[0]
+    e = as_f64(event, "event", n)
+    m = as_f64(marker, "marker", n)
+    w = None if sample_weight is None else as_f64(sample_weight, "weight", n)
+    return _scalar(_time_auc, n, ptr(d), ptr(e), ptr(m), ptr(w), float(horizon))
+
+
+def holdout_by_frequency(model, holdout_length, data=None, actual="holdout_purchases",
+                         max_frequency=7, *, frequency=None, recency=None, T=None):
+    """Mean actual vs predicted holdout purchases by calibration frequency 0..max-1 and
+    'max+' (Fader, Hardie & Lee 2005, Fig. 4), from a customer table with a holdout.
+    ``df.attrs['mae']``: mean absolute error per customer."""
+    import pandas as pd
+    x, tx, T_ = _columns(data, frequency, recency, T)
+    n = x.shape[0]
+    act = as_f64(data[actual] if isinstance(actual, str) else actual, "actual", n)
+    k = int(max_frequency) + 1
+    cust, ma, me = np.empty(k), np.empty(k), np.empty(k)
+    mae = c_double()
+    check(_holdout(model._require(), float(holdout_length), n, ptr(x), ptr(tx), ptr(T_),
+                   ptr(act), int(max_frequency), ptr(cust), ptr(ma), ptr(me),
+                   ctypes.byref(mae)))
+    labels = [str(i) for i in range(k - 1)] + [f"{k - 1}+"]
+    df = pd.DataFrame({"customers": cust, "actual": ma, "expected": me},
+                      index=pd.Index(labels, name="frequency"))
+    df.attrs["mae"] = mae.value
+    return df
+
+
+def repeat_tracking(log, model=None, periods=78, origin=None, period_days=7.0,
+                    every_transaction=False):
+    """Actual (and, with a BTYD `model`, expected) repeat purchases per period:
+    DataFrame indexed by period 1..n with actual, actual_cumulative [, expected,
+    expected_cumulative] (Fader, Hardie & Lee 2005, Figs. 2-3)."""
+    import pandas as pd
+    from ._customers import time_arg
+    n = int(periods)
+    if n < 1:
+        raise ValueError(f"periods: {periods} must be >= 1")
+    o = TrackingOptions()
+    _track_init(ctypes.byref(o))
+    o.origin = time_arg(origin, "origin")
+    o.period_days = float(period_days)
+    o.every_transaction = 1 if every_transaction else 0
+    ac, ai = np.empty(n), np.empty(n)
+    ec = ei = None
+    if model is not None:
+        ec, ei = np.empty(n), np.empty(n)
+    check(_tracking(log._h, None if model is None else model._require(), n, ctypes.byref(o),
+                    ptr(ac), ptr(ec), ptr(ai), ptr(ei)))
+    cols = {"actual": ai, "actual_cumulative": ac}
+    if model is not None:
+        cols.update({"expected": ei, "expected_cumulative": ec})
+    return pd.DataFrame(cols, index=pd.RangeIndex(1, n + 1, name="period"))
+
+
+class Comparison:
+    """Result of :func:`compare_models`: ``table`` (one row per model: auc, log_loss,
+    brier, top_decile_lift, holdout_mae, status, note), ``scores`` (out-of-sample churn
+    probabilities per customer and model), ``customers`` (the evaluated customer table
+    with its holdout labels), ``models`` (each family fitted on all customers) and
+    ``holdout_length`` (time units)."""
+
+    METRICS = ("auc", "log_loss", "brier", "top_decile_lift", "holdout_mae")
+
+    def __init__(self, h, int_ids):
+        import pandas as pd
+        from ._customers import table_frame
+        from ._model import Model
+        rows, scores, models = [], {}, {}
+        self.customers = table_frame(_cmp_customers(h), int_ids)
+        n = len(self.customers)
+        for i in range(_cmp_num(h)):
+            name = _cmp_name(h, i).decode()
+            row = {"model": name}
+            st = _cmp_status(h, i)
+            for m in self.METRICS:
+                v = c_double()
+                row[m] = v.value if _cmp_value(h, i, m.encode(), ctypes.byref(v)) == 0 else \
+                    np.nan
+            row["status"] = _lib.churn_strerror(st).decode() if st else "ok"
+            row["note"] = (_cmp_note(h, i) or b"").decode()
+            rows.append(row)
+            sp = _cmp_scores(h, i)
+            if sp:
+                scores[f"p_churn_{name}"] = np.ctypeslib.as_array(sp, shape=(n,)).copy()
+            mp = _cmp_model(h, i)
+            if mp:
+                # The comparison owns its models: copy each through its model file.
+                need = c_size_t(0)
+                _lib.churn_model_save_buffer(mp, None, 0, ctypes.byref(need))
+                buf = ctypes.create_string_buffer(need.value)
+                check(_lib.churn_model_save_buffer(mp, buf, need.value, None))
+                models[name] = Model.from_json(buf.value.decode())
+        self.holdout_length = _cmp_holdout(h)
+        self.table = pd.DataFrame(rows).set_index("model")
+        self.scores = pd.DataFrame(scores, index=self.customers.index)
+        self.models = models
+
+    def __repr__(self):
+        return f"<Comparison of {len(self.table)} models>\n{self.table.iloc[:, :5]}"
+
+    def _repr_html_(self):
+        return ("<p><b>Model comparison</b> (holdout length "
+                f"{self.holdout_length:g} time units, {len(self.customers)} customers)</p>"
+                + self.table.to_html(float_format=lambda v: f"{v:.4f}"))
+
+
+def compare_models(data, cutoff, holdout_end, unit="week", models="bgnbd,pnbd,logit,cox",
+                   features=None, folds=5, seed=1, btyd_churn="no-purchase", lift_bins=10, *,
+                   customer="customer_id", time="date", amount="amount"):
+    """Time-split comparison of churn models on one holdout window (as `churn
+    evaluate`). `models`/`features`: lists or comma-separated strings. Returns a
+    :class:`Comparison`."""
+    from ._customers import _to_log, time_arg, time_unit_days
+    log = _to_log(data, customer, time, amount, None, None)
+    if btyd_churn not in ("no-purchase", "not-alive"):
+        raise ValueError(f"btyd_churn: '{btyd_churn}' is not 'no-purchase' or 'not-alive'")
+    o = ComparisonOptions()
+    _cmp_init(ctypes.byref(o))
+    o.cutoff = time_arg(cutoff, "cutoff")
+    o.holdout_end = time_arg(holdout_end, "holdout_end")
+    o.time_unit = time_unit_days(unit)
+    keep = []
+    for field, v in (("models", models), ("features", features)):
+        if v is not None:
+            b = (v if isinstance(v, str) else ",".join(v)).encode()
+            keep.append(b)
+            setattr(o, field, b)
+    o.folds = int(folds)
+    o.seed = int(seed)
+    o.btyd_churn = 0 if btyd_churn == "no-purchase" else 1
+    o.lift_bins = int(lift_bins)
+    h = c_void_p()
+    check(_compare(ctypes.byref(h), log._h, ctypes.byref(o)))
+    try:
+        return Comparison(h.value, bool(getattr(log, "_int_ids", False)))
+    finally:
+        _cmp_free(h)
+
+
+__all__ = ["roc_auc", "log_loss", "brier_score", "precision_recall_at_k", "lift_table",
+           "calibration_table", "time_auc", "holdout_by_frequency", "repeat_tracking",
+           "compare_models", "Comparison"]

@@ -1,0 +1,420 @@
+"""Spend and customer value (include/churn/spend.h): the Gamma-Gamma model, CLV, DERT,
+value at risk, value tiers, alert rules and the retention report, as DataFrames."""
+import ctypes
+from ctypes import POINTER, c_char_p, c_double, c_int, c_size_t, c_uint64, c_void_p
+
+import numpy as np
+
+from . import _lib
+from ._arrays import as_f64, empty, ptr
+from ._btyd import _columns, _index, _series
+from ._errors import ENOCONV, ERANGE, check, error_for
+from ._model import Model, register
+
+_d = _lib.c_double_p
+
+
+class GammaGammaOptions(ctypes.Structure):
+    """Mirror of churn_gammagamma_options."""
+
+    _fields_ = [("struct_size", c_size_t), ("max_iter", c_int), ("tol", c_double),
+                ("no_std_errors", c_int)]
+
+
+class ClvOptions(ctypes.Structure):
+    """Mirror of churn_clv_options."""
+
+    _fields_ = [("struct_size", c_size_t), ("horizon", c_int), ("period", c_double),
+                ("discount", c_double), ("margin", c_double)]
+
+
+_fn = _lib.fn
+_gg_init = _fn("churn_gammagamma_options_init", None, POINTER(GammaGammaOptions))
+_gg_fit = _fn("churn_gammagamma_fit", c_int, POINTER(c_void_p), c_size_t, _d, _d, _d,
+              POINTER(GammaGammaOptions))
+_gg_expected = _fn("churn_gammagamma_expected_spend", c_int, c_void_p, c_size_t, _d, _d, _d)
+_gg_mean = _fn("churn_gammagamma_mean_spend", c_int, c_void_p, _d)
+_gg_corr = _fn("churn_gammagamma_freq_monetary_corr", c_int, c_void_p, _d)
+_gg_excluded = _fn("churn_gammagamma_excluded", c_int, c_void_p, _d, _d)
+_clv_init = _fn("churn_clv_options_init", None, POINTER(ClvOptions))
+_clv_discounted = _fn("churn_clv_discounted_purchases", c_int, c_void_p, POINTER(ClvOptions),
+                      c_size_t, _d, _d, _d, _d)
+_clv_score = _fn("churn_clv_score", c_int, c_void_p, c_void_p, POINTER(ClvOptions), c_size_t,
+                 _d, _d, _d, _d, _d, _d, _d, _d, _d)
+_clv_contractual = _fn("churn_clv_contractual", c_int, c_void_p, c_double, c_double, c_size_t,
+                       _d, _d)
+_dert = _fn("churn_dert", c_int, c_void_p, c_double, c_size_t, _d, _d, _d, _d)
+_tier_name = _fn("churn_tier_name", c_char_p, c_int)
+_tiers_assign = _fn("churn_tiers_assign", c_int, c_size_t, _d, c_double, c_double,
+                    _lib.c_int_p, _d)
+_alerts_new = _fn("churn_alerts_new", c_int, POINTER(c_void_p))
+_alerts_free = _fn("churn_alerts_free", None, c_void_p)
+_alerts_add = _fn("churn_alerts_add", c_int, c_void_p, c_char_p, c_char_p, c_int, c_double)
+_alerts_add_text = _fn("churn_alerts_add_text", c_int, c_void_p, c_char_p)
+_alerts_add_defaults = _fn("churn_alerts_add_defaults", c_int, c_void_p)
+_alerts_num_rules = _fn("churn_alerts_num_rules", c_size_t, c_void_p)
+_alerts_rule = _fn("churn_alerts_rule", c_int, c_void_p, c_size_t, POINTER(c_char_p),
+                   POINTER(c_char_p), _lib.c_int_p, _d)
+_alerts_evaluate = _fn("churn_alerts_evaluate", c_int, c_void_p, c_size_t, c_size_t,
+                       POINTER(c_char_p), POINTER(_d), POINTER(c_uint64))
+_alerts_describe = _fn("churn_alerts_describe", c_int, c_void_p, c_uint64, c_char_p, c_size_t,
+                       _lib.c_size_t_p)
+
+TIER_NAMES = {1: "key", 2: "important", 3: "ordinary"}
+_OPS = {"<": 1, "<=": 2, ">": 3, ">=": 4, "==": 5, "!=": 6}
+
+
+def _spend_columns(data, frequency, monetary_value):
+    if data is not None:
+        if frequency is None or isinstance(frequency, str):
+            frequency = data[frequency or "frequency"]
+        if monetary_value is None or isinstance(monetary_value, str):
+            monetary_value = data[monetary_value or "monetary_value"]
+    if frequency is None or monetary_value is None:
+        raise TypeError("pass a customer table, or frequency and monetary_value arrays")
+    x = as_f64(frequency, "frequency")
+    return x, as_f64(monetary_value, "monetary_value", x.shape[0])
+
+
+@register("gammagamma")
+class GammaGamma(Model):
+    """Gamma-Gamma model of mean spend per transaction (Fader & Hardie 2013).
+
+    Parameters p, q, gamma (lifetimes calls gamma ``v``). Fitted on the repeat buyers
+    with a positive monetary value; everyone gets a prediction."""
+
+    def fit(self, data=None, frequency=None, monetary_value=None, weights=None,
+            max_iter=None, tol=None, std_errors=True):
+        """Fit by maximum likelihood on a customer table (frequency, monetary_value) or
+        arrays; returns self. Raises ConvergenceError (with ``.model``)."""
+        x, z = _spend_columns(data, frequency, monetary_value)
+        w = None
+        if weights is not None:
+            w = as_f64(data[weights] if isinstance(weights, str) else weights, "weights",
+                       x.shape[0])
+        o = GammaGammaOptions()
+        _gg_init(ctypes.byref(o))
+        o.max_iter = int(max_iter or 0)
+        o.tol = float(tol or 0.0)
+        o.no_std_errors = 0 if std_errors else 1
+        h = c_void_p()
+        rc = _gg_fit(ctypes.byref(h), x.shape[0], ptr(x), ptr(z), ptr(w), ctypes.byref(o))
+        if rc == ENOCONV and h.value:
+            err = error_for(rc)
+            err.model = type(self)()._set_handle(h.value)
+            raise err
+        check(rc)
+        self._set_handle(h.value)
+        return self._record_unit(data)
+
+    def expected_spend(self, data=None, frequency=None, monetary_value=None):
+        """Conditional expected mean spend per transaction E[Z | x, zbar]."""
+        x, z = _spend_columns(data, frequency, monetary_value)
+        out = empty(x.shape[0])
+        check(_gg_expected(self._require(), x.shape[0], ptr(x), ptr(z), ptr(out)))
+        return _series(out, data, "expected_spend")
+
+    predict = expected_spend
+
+    @property
+    def mean_spend_(self):
+        """Population mean spend per transaction p*gamma/(q-1)."""
+        v = c_double()
+        check(_gg_mean(self._require(), ctypes.byref(v)))
+        return v.value
+
+    @property
+    def freq_monetary_corr_(self):
+        """Correlation of frequency and monetary value over the fitted rows (NaN when
+        undefined): the model assumes independence."""
+        v = c_double()
+        rc = _gg_corr(self._require(), ctypes.byref(v))
+        if rc != 0:
+            return float("nan")
+        return v.value
+
+    @property
+    def excluded_(self):
+        """Rows left out of the fit: {'one_time': ..., 'nonpositive': ...}."""
+        a, b = c_double(), c_double()
+        check(_gg_excluded(self._require(), ctypes.byref(a), ctypes.byref(b)))
+        return {"one_time": a.value, "nonpositive": b.value}
+
+    def predict_frame(self, data, frequency="frequency", monetary_value="monetary_value"):
+        """Scores as `churn predict` writes them: expected_spend."""
+        import pandas as pd
+        return pd.DataFrame({"expected_spend": np.asarray(
+            self.expected_spend(data, frequency, monetary_value))}, index=data.index)
+
+
+def _clv_options(horizon=12, period=None, discount=0.01, margin=1.0):
+    o = ClvOptions()
+    _clv_init(ctypes.byref(o))
+    if isinstance(horizon, bool) or int(horizon) != horizon:
+        raise TypeError(f"horizon: expected a whole number of periods, got {horizon!r}")
+    o.horizon = int(horizon)
+    o.period = 0.0 if period is None else float(period)
+    o.discount = float(discount)
+    o.margin = float(margin)
+    return o
+
+
+def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
+        monetary_value=None, horizon=12, period=None, discount=0.01, margin=1.0):
+    """Score customers for value in one pass (churn_clv_score): a DataFrame with p_alive,
+    p_churn, expected_purchases (over the whole horizon), expected_spend, clv and
+    value_at_risk, indexed like `data`.
+
+    `btyd`: fitted BGNBD, MBGNBD or ParetoNBD; `spend`: fitted GammaGamma, or None to take
+    monetary_value as each customer's own expected spend. `period` is the length of a
+    discount period in the model's time unit (None: one month converted with the
+    model's unit; lifetimes uses 4.345 weeks); `discount` is the rate per period.
+    """
+    import pandas as pd
+    x, tx, T_ = _columns(data, frequency, recency, T)
+    n = x.shape[0]
+    if data is not None and (monetary_value is None or isinstance(monetary_value, str)):
+        monetary_value = data[monetary_value or "monetary_value"]
+    if monetary_value is None:
+        raise TypeError("clv needs monetary_value (a column of the table or an array)")
+    mv = as_f64(monetary_value, "monetary_value", n)
+    o = _clv_options(horizon, period, discount, margin)
+    pa, ep, es, cv, var = empty(n), empty(n), empty(n), empty(n), empty(n)
+    check(_clv_score(btyd._require(), spend._require() if spend is not None else None,
+                     ctypes.byref(o), n, ptr(x), ptr(tx), ptr(T_), ptr(mv), ptr(pa), ptr(ep),
+                     ptr(es), ptr(cv), ptr(var)))
+    return pd.DataFrame({"p_alive": pa, "p_churn": 1.0 - pa, "expected_purchases": ep,
+                         "expected_spend": es, "clv": cv, "value_at_risk": var},
+                        index=_index(data, n))
+
+
+def discounted_purchases(btyd, data=None, *, frequency=None, recency=None, T=None, horizon=12,
+                         period=None, discount=0.01):
+    """Discounted expected purchases over the horizon (the CLV without spend)."""
+    x, tx, T_ = _columns(data, frequency, recency, T)
+    o = _clv_options(horizon, period, discount)
+    out = empty(x.shape[0])
+    check(_clv_discounted(btyd._require(), ctypes.byref(o), x.shape[0], ptr(x), ptr(tx),
+                          ptr(T_), ptr(out)))
+    return _series(out, data, "discounted_purchases")
+
+
+def dert(btyd, delta, data=None, *, frequency=None, recency=None, T=None):
+    """Discounted expected residual transactions with a continuously compounded rate
+    `delta` per model time unit (from d per period of P units: log(1 + d) / P)."""
+    x, tx, T_ = _columns(data, frequency, recency, T)
+    out = empty(x.shape[0])
+    check(_dert(btyd._require(), float(delta), x.shape[0], ptr(x), ptr(tx), ptr(T_),
+                ptr(out)))
+    return _series(out, data, "dert")
+
+
+def clv_contractual(sbg, value_per_period, discount, periods):
+    """Contractual CLV from an SBG model: value per period x DERL."""
+    p = as_f64(periods, "periods")
+    out = empty(p.shape[0])
+    check(_clv_contractual(sbg._require(), float(value_per_period), float(discount),
+                           p.shape[0], ptr(p), ptr(out)))
+    return _series(out, periods, "clv")
+
+
+def tier_name(tier):
+    """'key', 'important', 'ordinary' ('' for anything else)."""
+    return _tier_name(int(tier)).decode()
+
+
+def assign_tiers(value, key_fraction=0.2, important_fraction=0.3, names=True):
+    """Value tiers by any value (e.g. CLV) with the customer table's rule.
+
+    Returns (tiers, key_share): tiers as a pandas Categorical-like Series of names
+    ('key', 'important', 'ordinary') or codes 1/2/3 with ``names=False``, and the share
+    of the total value held by the key tier."""
+    import pandas as pd
+    v = as_f64(value, "value")
+    tier = np.empty(v.shape[0], dtype=np.intc)
+    share = c_double()
+    check(_tiers_assign(v.shape[0], ptr(v), float(key_fraction), float(important_fraction),
+                        tier.ctypes.data_as(_lib.c_int_p), ctypes.byref(share)))
+    idx = _index(value, v.shape[0])
+    if names:
+        cat = pd.Categorical.from_codes(tier - 1, ["key", "important", "ordinary"])
+        out = pd.Series(cat, index=idx, name="tier")
+    else:
+        out = pd.Series(tier.astype(np.int64), index=idx, name="tier")
+    return out, share.value
+
+
+class Alerts:
+    """A set of alert rules ("field op threshold") evaluated per customer in C.
+
+    ``Alerts(["dormant: p_alive < 0.2"], defaults=True)`` adds the standard three rules
+    (p_alive_low, overdue, spend_down) then the given ones."""
+
+    def __init__(self, rules=(), defaults=False):
+        h = c_void_p()
+        check(_alerts_new(ctypes.byref(h)))
+        self._h = h.value
+        if defaults:
+            check(_alerts_add_defaults(self._h))
+        for r in ([rules] if isinstance(rules, str) else rules):
+            self.add(r)
+
+    def __del__(self):
+        h, self._h = getattr(self, "_h", None), None
+        if h:
+            _alerts_free(h)
+
+    # pickling / copying: the rules, never the C handle
+    def __getstate__(self):
+        return {"rules": self.rules.to_dict("records")}
+
+    def __setstate__(self, state):
+        h = c_void_p()
+        check(_alerts_new(ctypes.byref(h)))
+        self._h = h.value
+        for r in state["rules"]:
+            self.add(r["name"], r["field"], r["op"], r["threshold"])
+
+    def add(self, rule, field=None, op=None, threshold=None):
+        """Add a rule as text ('[name:] field op threshold') or as (name, field, op,
+        threshold) with op one of < <= > >= == !=; returns self."""
+        if field is None:
+            check(_alerts_add_text(self._h, str(rule).encode()))
+        else:
+            if op not in _OPS:
+                raise ValueError(f"op: '{op}' is not one of {' '.join(_OPS)}")
+            check(_alerts_add(self._h, str(rule).encode(), str(field).encode(), _OPS[op],
+                              float(threshold)))
+        return self
+
+    def __len__(self):
+        return _alerts_num_rules(self._h)
+
+    @property
+    def rules(self):
+        """The rules as a DataFrame (name, field, op, threshold)."""
+        import pandas as pd
+        inv = {v: k for k, v in _OPS.items()}
+        rows = []
+        for i in range(len(self)):
+            name, field, op, thr = c_char_p(), c_char_p(), c_int(), c_double()
+            check(_alerts_rule(self._h, i, ctypes.byref(name), ctypes.byref(field),
+                               ctypes.byref(op), ctypes.byref(thr)))
+            rows.append({"name": name.value.decode(), "field": field.value.decode(),
+                         "op": inv.get(op.value, "?"), "threshold": thr.value})
+        return pd.DataFrame(rows, columns=["name", "field", "op", "threshold"])
+
+    def evaluate(self, data):
+        """Evaluate every rule on the numeric columns of `data` (DataFrame or dict of
+        arrays). Returns the bit masks (uint64 numpy array; bit i = rule i fired)."""
+        names, arrays = [], []
+        n = None
+        for k in data.keys():
+            col = data[k]
+            a = np.asarray(col.to_numpy() if hasattr(col, "to_numpy") else col)
+            if a.dtype.kind not in "biuf" or a.ndim != 1:
+                continue
+            a = np.ascontiguousarray(a, dtype=np.float64)
+            if n is None:
+                n = a.shape[0]
+            elif a.shape[0] != n:
+                raise ValueError(f"column '{k}': length {a.shape[0]} does not match {n}")
+            names.append(str(k).encode())
+            arrays.append(a)
+        if n is None:
+            raise ValueError("evaluate: no numeric column")
+        cnames = (c_char_p * len(names))(*names)
+        cols = (_d * len(arrays))(*[ptr(a) for a in arrays])
+        fired = np.zeros(n, dtype=np.uint64)
+        check(_alerts_evaluate(self._h, n, len(names), cnames, cols,
+                               fired.ctypes.data_as(POINTER(c_uint64))))
+        return fired
+
+    def describe(self, mask):
+        """Names of the rules set in `mask`, joined with ';'."""
+        need = c_size_t(0)
+        rc = _alerts_describe(self._h, int(mask), None, 0, ctypes.byref(need))
+        if rc not in (0, ERANGE):
+            check(rc)
+        buf = ctypes.create_string_buffer(max(need.value, 1))
+        check(_alerts_describe(self._h, int(mask), buf, need.value, None))
+        return buf.value.decode()
+
+    def labels(self, data):
+        """The fired rule names per row (';'-joined strings), as a pandas Series."""
+        import pandas as pd
+        fired = self.evaluate(data)
+        cache = {}
+        out = []
+        for m in fired.tolist():
+            if m not in cache:
+                cache[m] = self.describe(m)
+            out.append(cache[m])
+        return pd.Series(out, index=getattr(data, "index", None), name="alerts", dtype=object)
+
+    def __repr__(self):
+        return f"<Alerts: {len(self)} rules>"
+
+
+def retention_report(data, cutoff=None, unit="week", model="bgnbd", horizon=12, period=None,
+                     discount=0.01, margin=1.0, alerts=(), default_alerts=True,
+                     trend_window=None, *, customer="customer_id", time="date",
+                     amount="amount"):
+    """The retention report (as `churn report`): the ranked retention list.
+
+    Builds the customer table as of `cutoff`, fits the purchase model (`model`:
+    'bgnbd', 'mbgnbd' or 'pnbd') and the Gamma-Gamma spend model, and values every
+    customer. Returns a DataFrame indexed by customer id, sorted by value_at_risk
+    (largest first; ties keep the table order), with columns frequency, recency, T,
+    monetary_value, p_alive, p_churn, expected_purchases, expected_spend, clv,
+    value_at_risk, tier ('key'/'important'/'ordinary' by CLV: top 20% / next 30%) and
+    alerts (fired rule names joined with ';'). ``df.attrs`` holds the fitted models
+    ('model', 'spend_model'), 'key_share', 'cutoff' and the CLV settings.
+    """
+    import pandas as pd
+    from ._btyd import BGNBD, MBGNBD, ParetoNBD
+    from ._customers import customer_table, time_unit_days
+    classes = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pnbd": ParetoNBD}
+    if model not in classes:
+        raise ValueError(f"model: '{model}' is not bgnbd, mbgnbd or pnbd")
+    rules = Alerts(alerts, defaults=default_alerts)  # bad rules fail before any work
+    unit_days = time_unit_days(unit)
+    table = customer_table(data, cutoff=cutoff, unit=unit_days, trend_window=trend_window,
+                           customer=customer, time=time, amount=amount)
+    if len(table) == 0:
+        raise ValueError("no customer has an order on or before the cutoff")
+    try:
+        bt = classes[model]().fit(table)
+    except Exception as e:  # keep going on non-convergence, as the command does
+        if getattr(e, "model", None) is None:
+            raise
+        bt = e.model
+    bt.set_time_unit(unit_days)
+    try:
+        gg = GammaGamma().fit(table)
+    except Exception as e:
+        if getattr(e, "model", None) is None:
+            raise
+        gg = e.model
+    gg.set_time_unit(unit_days)
+    if period is None:
+        period = 30.4375 / unit_days
+    scores = clv(bt, gg, table, horizon=horizon, period=period, discount=discount,
+                 margin=margin)
+    tiers, key_share = assign_tiers(scores["clv"], 0.2, 0.3)
+    fields = pd.concat([table, scores], axis=1)
+    out = pd.concat([table[["frequency", "recency", "T", "monetary_value"]], scores], axis=1)
+    out["tier"] = tiers
+    out["alerts"] = rules.labels(fields)
+    order = np.argsort(-out["value_at_risk"].to_numpy(), kind="stable")
+    out = out.iloc[order]
+    out.attrs.update({"model": bt, "spend_model": gg, "key_share": key_share,
+                      "cutoff": table.attrs["cutoff"], "time_unit": unit_days,
+                      "excluded": table.attrs["excluded"],
+                      "clv_settings": {"horizon": horizon, "period": period,
+                                       "discount": discount, "margin": margin}})
+    return out
+
+
+__all__ = ["GammaGamma", "clv", "discounted_purchases", "dert", "clv_contractual",
+           "assign_tiers", "tier_name", "Alerts", "retention_report"]

@@ -1,0 +1,768 @@
+"""Survival models of customer lifetimes (include/churn/survival.h), lifelines style:
+Kaplan-Meier with the log-rank test, Cox proportional hazards, parametric AFT models
+(Weibull, exponential, log-logistic, log-normal) and Harrell's concordance index."""
+import ctypes
+import math
+from ctypes import POINTER, c_char_p, c_double, c_int, c_int64, c_size_t, c_void_p
+
+import numpy as np
+
+from . import _lib
+from ._arrays import as_f64, ptr
+from ._errors import ENOCONV, check, error_for
+from ._logit import design_matrix
+from ._model import Model, register
+
+_d = _lib.c_double_p
+_Z95 = 1.959963984540054
+
+
+class KmOptions(ctypes.Structure):
+    """Mirror of churn_km_options."""
+
+    _fields_ = [("struct_size", c_size_t), ("conf_level", c_double), ("conf_type", c_int)]
+
+
+class CoxOptions(ctypes.Structure):
+    """Mirror of churn_cox_options."""
+
+    _fields_ = [("struct_size", c_size_t), ("ties", c_int), ("l2_penalty", c_double),
+                ("l2_scale", c_int), ("max_iter", c_int), ("tol", c_double)]
+
+
+class AftOptions(ctypes.Structure):
+    """Mirror of churn_aft_options."""
+
+    _fields_ = [("struct_size", c_size_t), ("max_iter", c_int), ("tol", c_double)]
+
+
+_fn = _lib.fn
+_km_init = _fn("churn_km_options_init", None, POINTER(KmOptions))
+_km_fit = _fn("churn_km_fit", c_int, POINTER(c_void_p), c_size_t, _d, _d, _d,
+              POINTER(c_int64), POINTER(KmOptions))
+_km_free = _fn("churn_km_free", None, c_void_p)
+_km_num_groups = _fn("churn_km_num_groups", c_size_t, c_void_p)
+_km_group_label = _fn("churn_km_group_label", c_int64, c_void_p, c_size_t)
+_km_num_times = _fn("churn_km_num_times", c_size_t, c_void_p, c_size_t)
+_km_column = _fn("churn_km_column", c_int, c_void_p, c_size_t, c_int, _d, c_size_t)
+_km_survival_at = _fn("churn_km_survival_at", c_int, c_void_p, c_size_t, c_size_t, _d, _d)
+_km_quantile = _fn("churn_km_quantile", c_int, c_void_p, c_size_t, c_double, _d, _d, _d)
+_km_median = _fn("churn_km_median", c_int, c_void_p, c_size_t, _d, _d, _d)
+_km_rmean = _fn("churn_km_rmean", c_int, c_void_p, c_size_t, c_double, _d, _d)
+_km_group_events = _fn("churn_km_group_events", c_int, c_void_p, c_size_t, _d, _d, _d)
+_km_logrank = _fn("churn_km_logrank", c_int, c_void_p, _d, _d, _d)
+_concordance = _fn("churn_concordance_index", c_int, c_size_t, _d, _d, _d, _d, c_int, _d, _d)
+_cox_init = _fn("churn_cox_options_init", None, POINTER(CoxOptions))
+_cox_fit = _fn("churn_cox_fit", c_int, POINTER(c_void_p), c_size_t, c_size_t, _d,
+               POINTER(c_char_p), _d, _d, _d, POINTER(CoxOptions))
+_cox_test = _fn("churn_cox_test", c_int, c_void_p, c_int, _d, _d, _d)
+_cox_baseline = _fn("churn_cox_baseline", c_int, c_void_p, c_int, _d, _d, c_size_t,
+                    _lib.c_size_t_p)
+_cox_zph = _fn("churn_cox_zph", c_int, c_void_p, c_size_t, _d, _d, _d, _d, _d, _d, _d)
+_aft_init = _fn("churn_aft_options_init", None, POINTER(AftOptions))
+_aft_fit = _fn("churn_aft_fit", c_int, POINTER(c_void_p), c_int, c_size_t, c_size_t, _d,
+               POINTER(c_char_p), _d, _d, _d, POINTER(AftOptions))
+_surv_predict = _fn("churn_surv_predict", c_int, c_void_p, c_size_t, _d, c_double, _d, _d, _d)
+_surv_curve = _fn("churn_surv_curve", c_int, c_void_p, _d, c_size_t, _d, _d, _d)
+_surv_median = _fn("churn_surv_median", c_int, c_void_p, c_size_t, _d, _d)
+_surv_mrl = _fn("churn_surv_mean_residual_life", c_int, c_void_p, c_size_t, _d, c_double, _d)
+_surv_loglik_null = _fn("churn_surv_loglik_null", c_double, c_void_p)
+_surv_concordance = _fn("churn_surv_concordance", c_int, c_void_p, _d)
+_surv_num_events = _fn("churn_surv_num_events", c_double, c_void_p)
+
+_CONF = {"log": 0, "log-log": 1, "loglog": 1, "plain": 2, "none": 3, None: 3}
+_KM_COLS = ("time", "n_risk", "n_event", "n_censor", "survival", "std_err", "lower", "upper",
+            "cumhaz", "std_chaz")
+_TESTS = {"lr": 0, "likelihood_ratio": 0, "wald": 1, "score": 2}
+
+
+def _norm_p(z):
+    """Two-sided normal p-value 2*Phi(-|z|) (NaN stays NaN)."""
+    return np.array([math.erfc(abs(v) / math.sqrt(2.0)) if np.isfinite(v) else np.nan
+                     for v in np.atleast_1d(z)])
+
+
+def _events(event, n, name="event"):
+    if event is None:
+        return np.ones(n)
+    a = np.asarray(event.to_numpy() if hasattr(event, "to_numpy") else event)
+    if a.dtype == bool:
+        a = a.astype(np.float64)
+    return as_f64(a, name, n)
+
+
+def _row_major(X, p=None, name="X"):
+    x, n, k, layout, ld, names = design_matrix(X, p, name)
+    if layout != 0:
+        x = np.ascontiguousarray(x)
+    return x, n, k, names
+
+
+def _get(data, col, name):
+    if isinstance(col, str):
+        if data is None or col not in data:
+            raise KeyError(f"column '{col}' ({name}) is not in the data")
+        return data[col]
+    return col
+
+
+# ======================================================================== Kaplan-Meier
+class KaplanMeierFitter:
+    """Kaplan-Meier retention curves, overall or per group, as R's survfit.
+
+    ``fit(durations, event_observed, weights=None, groups=None)`` then:
+    ``survival_function_``, ``confidence_interval_``, ``event_table`` (every column of
+    the C curve), ``median_survival_time_`` (+ ``median_confidence_interval_``),
+    ``survival_at(t)``, ``quantile(p)``, ``rmean(tau)``, ``logrank_test()`` (groups),
+    ``plot()``. `conf_type` 'log' (R's default), 'log-log', 'plain' or 'none'.
+    """
+
+    def __init__(self, conf_level=0.95, conf_type="log", label="KM_estimate"):
+        if conf_type not in _CONF:
+            raise ValueError(f"conf_type: '{conf_type}' is not log, log-log, plain or none")
+        self.conf_level = conf_level
+        self.conf_type = conf_type
+        self.label = label
+        self._h = None
+
+    def __del__(self):
+        h, self._h = getattr(self, "_h", None), None
+        if h:
+            _km_free(h)
+
+    # pickling / copying: the fitting data (refitted on load), never the C handle
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k != "_h"}
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._h = None
+        if state.get("_inputs") is not None:
+            labels = self.group_labels_
+            self.fit(*self._inputs)
+            self.group_labels_ = labels
+
+    def fit(self, durations, event_observed=None, weights=None, groups=None, data=None):
+        """Fit the curves; `durations`/`event_observed`/`weights`/`groups` are arrays or,
+        with `data`, column names. Groups may be any values (one curve per distinct
+        value, in sorted order). Returns self."""
+        dur = as_f64(_get(data, durations, "durations"), "duration")
+        n = dur.shape[0]
+        ev = _events(_get(data, event_observed, "event_observed"), n)
+        w = None if weights is None else as_f64(_get(data, weights, "weights"), "weights", n)
+        g = None
+        self.group_labels_ = [None]
+        if groups is not None:
+            gv = _get(data, groups, "groups")
+            gv = np.asarray(gv.to_numpy() if hasattr(gv, "to_numpy") else gv)
+            if gv.shape != (n,):
+                raise ValueError(f"groups: length {gv.shape[0] if gv.ndim else 1} does not "
+                                 f"match {n}")
+            labels, codes = np.unique(gv, return_inverse=True)
+            g = np.ascontiguousarray(codes, dtype=np.int64)
+            self.group_labels_ = list(labels)
+        o = KmOptions()
+        _km_init(ctypes.byref(o))
+        o.conf_level = float(self.conf_level)
+        o.conf_type = _CONF[self.conf_type]
+        h = c_void_p()
+        check(_km_fit(ctypes.byref(h), n, ptr(dur), ptr(ev), ptr(w),
+                      None if g is None else g.ctypes.data_as(POINTER(c_int64)),
+                      ctypes.byref(o)))
+        if self._h:
+            _km_free(self._h)
+        self._h = h.value
+        self._inputs = (dur, ev, w, None if groups is None else gv)
+        if groups is not None:
+            self.group_labels_ = [self.group_labels_[_km_group_label(self._h, i)]
+                                  for i in range(_km_num_groups(self._h))]
+        return self
+
+    def _require(self):
+        if not self._h:
+            raise RuntimeError("KaplanMeierFitter is not fitted: call fit()")
+        return self._h
+
+    def _g(self, group):
+        labels = self.group_labels_
+        if group is None:
+            if len(labels) != 1:
+                raise ValueError("several groups were fitted: pass group=")
+            return 0
+        try:
+            return labels.index(group)
+        except ValueError:
+            raise KeyError(f"group {group!r} was not fitted (groups: {labels})") from None
+
+    def _column(self, g, col):
+        h = self._require()
+        k = _km_num_times(h, g)
+        out = np.empty(k)
+        check(_km_column(h, g, col, ptr(out), k))
+        return out
+
+    def curve(self, group=None):
+        """All columns of one curve as a DataFrame indexed by time."""
+        import pandas as pd
+        g = self._g(group)
+        cols = {name: self._column(g, j) for j, name in enumerate(_KM_COLS)}
+        t = cols.pop("time")
+        return pd.DataFrame(cols, index=pd.Index(t, name="time"))
+
+    @property
+    def event_table(self):
+        """Every curve, long format: [group,] time, n_risk, n_event, n_censor, survival,
+        std_err, lower, upper, cumhaz, std_chaz."""
+        import pandas as pd
+        parts = []
+        for lab in self.group_labels_:
+            c = self.curve(lab).reset_index()
+            if lab is not None:
+                c.insert(0, "group", lab)
+            parts.append(c)
+        return pd.concat(parts, ignore_index=True)
+
+    @property
+    def groups_(self):
+        return [g for g in self.group_labels_ if g is not None]
+
+    def _label(self, g):
+        lab = self.group_labels_[g]
+        return self.label if lab is None else lab
+
+    @property
+    def survival_function_(self):
+        """S(t) as a DataFrame indexed by time (0 and every distinct duration), one column
+        per curve (named `label`, or by group)."""
+        import pandas as pd
+        times = np.unique(np.concatenate([[0.0]] + [self._column(g, 0) for g in
+                                                    range(len(self.group_labels_))]))
+        cols = {self._label(g): self.survival_at(times, group=self.group_labels_[g])
+                for g in range(len(self.group_labels_))}
+        return pd.DataFrame(cols, index=pd.Index(times, name="timeline"))
+
+    @property
+    def confidence_interval_(self):
+        """Lower and upper confidence limits per curve, indexed by time (step
+        functions carried forward; 1 before the first time)."""
+        import pandas as pd
+        times = np.unique(np.concatenate([[0.0]] + [self._column(g, 0) for g in
+                                                    range(len(self.group_labels_))]))
+        cols = {}
+        for g in range(len(self.group_labels_)):
+            t = self._column(g, 0)
+            pos = np.searchsorted(t, times, side="right") - 1
+            for j, side in ((6, "lower"), (7, "upper")):
+                v = self._column(g, j)
+                cols[f"{self._label(g)}_{side}_{self.conf_level:g}"] = np.where(
+                    pos >= 0, v[np.maximum(pos, 0)], 1.0)
+        return pd.DataFrame(cols, index=pd.Index(times, name="timeline"))
+
+    def survival_at(self, t, group=None):
+        """S(t) of a curve at any times (right-continuous step function)."""
+        scalar = np.ndim(t) == 0
+        tt = as_f64(t, "t")
+        out = np.empty(tt.shape[0])
+        check(_km_survival_at(self._require(), self._g(group), tt.shape[0], ptr(tt), ptr(out)))
+        return float(out[0]) if scalar else out
+
+    predict = survival_at
+
+    def quantile(self, p, group=None):
+        """(quantile, lower, upper) of the lifetime distribution at probability p (R's
+        quantile.survfit); inf when not reached."""
+        v, lo, hi = c_double(), c_double(), c_double()
+        check(_km_quantile(self._require(), self._g(group), float(p), ctypes.byref(v),
+                           ctypes.byref(lo), ctypes.byref(hi)))
+        return v.value, lo.value, hi.value
+
+    def _per_group(self, f):
+        import pandas as pd
+        if len(self.group_labels_) == 1:
+            return f(None)
+        return pd.Series({lab: f(lab) for lab in self.group_labels_})
+
+    def median(self, group=None):
+        """(median lifetime, lower, upper confidence limits); inf when not reached."""
+        v, lo, hi = c_double(), c_double(), c_double()
+        check(_km_median(self._require(), self._g(group), ctypes.byref(v), ctypes.byref(lo),
+                         ctypes.byref(hi)))
+        return v.value, lo.value, hi.value
+
+    @property
+    def median_survival_time_(self):
+        """Median lifetime (inf when the curve stays above 1/2); a Series per group."""
+        return self._per_group(lambda g: self.median(g)[0])
+
+    @property
+    def median_confidence_interval_(self):
+        import pandas as pd
+        rows = {self._label(i): self.median(lab)[1:]
+                for i, lab in enumerate(self.group_labels_)}
+        return pd.DataFrame.from_dict(rows, orient="index", columns=["lower", "upper"])
+
+    def rmean(self, tau=None, group=None):
+        """(restricted mean survival time up to tau, its SE); tau None = largest time."""
+        v, se = c_double(), c_double()
+        check(_km_rmean(self._require(), self._g(group), float("nan") if tau is None else
+                        float(tau), ctypes.byref(v), ctypes.byref(se)))
+        return v.value, se.value
+
+    def group_events(self):
+        """Per group N, observed and expected events (R's survdiff table)."""
+        import pandas as pd
+        rows = []
+        for g in range(len(self.group_labels_)):
+            a, b, c = c_double(), c_double(), c_double()
+            check(_km_group_events(self._require(), g, ctypes.byref(a), ctypes.byref(b),
+                                   ctypes.byref(c)))
+            rows.append({"N": a.value, "observed": b.value, "expected": c.value})
+        return pd.DataFrame(rows, index=pd.Index([self._label(g) for g in
+                                                  range(len(self.group_labels_))],
+                                                 name="group"))
+
+    def logrank_test(self):
+        """Log-rank test that the groups share one curve -> dict(chisq, df, p)."""
+        a, b, c = c_double(), c_double(), c_double()
+        check(_km_logrank(self._require(), ctypes.byref(a), ctypes.byref(b), ctypes.byref(c)))
+        return {"chisq": a.value, "df": b.value, "p": c.value}
+
+    def plot(self, ax=None, ci=True, **kw):
+        """Plot the curves with confidence bands (see churn.plotting.plot_km)."""
+        from .plotting import plot_km
+        return plot_km(self, ax=ax, ci=ci, **kw)
+
+    def _repr_html_(self):
+        if not self._h:
+            return "<p>KaplanMeierFitter: not fitted</p>"
+        import pandas as pd
+        rows = {}
+        for i, lab in enumerate(self.group_labels_):
+            med, lo, hi = self.median(lab)
+            rows[self._label(i)] = {"customers": float(self._column(i, 1)[0]),
+                                    "events": float(np.sum(self._column(i, 2))),
+                                    "median": med, f"median lower {self.conf_level:g}": lo,
+                                    f"median upper {self.conf_level:g}": hi}
+        head = (f"<p><b>KaplanMeierFitter</b> ({len(rows)} curve(s), {self.conf_type} "
+                f"{self.conf_level:.0%} intervals)</p>")
+        return head + pd.DataFrame.from_dict(rows, orient="index").to_html(
+            float_format=lambda v: f"{v:.6g}")
+
+    def __repr__(self):
+        if not self._h:
+            return "<KaplanMeierFitter: not fitted>"
+        return f"<KaplanMeierFitter: {len(self.group_labels_)} curve(s)>"
+
+
+def logrank_test(durations, event_observed, groups, weights=None):
+    """Log-rank test of equal survival across groups -> dict(chisq, df, p)."""
+    return KaplanMeierFitter(conf_type="none").fit(durations, event_observed, weights,
+                                                   groups).logrank_test()
+
+
+def concordance_index(durations, scores, event_observed=None, weights=None,
+                      score_is_risk=True, counts=False):
+    """Harrell's C of `scores` against censored durations (R's concordance()).
+
+    ``score_is_risk=True`` when a higher score predicts an earlier event (churn
+    probability, Cox linear predictor); False for predicted lifetimes (lifelines'
+    convention). With ``counts=True`` also returns the weighted pair counts."""
+    dur = as_f64(durations, "duration")
+    n = dur.shape[0]
+    s = as_f64(scores, "score", n)
+    ev = _events(event_observed, n)
+    w = None if weights is None else as_f64(weights, "weights", n)
+    c = c_double()
+    cnt = np.empty(5)
+    check(_concordance(n, ptr(dur), ptr(ev), ptr(s), ptr(w), 1 if score_is_risk else 0,
+                       ctypes.byref(c), ptr(cnt)))
+    if counts:
+        return c.value, dict(zip(("concordant", "discordant", "tied_x", "tied_y", "tied_xy"),
+                                 cnt))
+    return c.value
+
+
+# ======================================================================== regression models
+class _SurvivalRegression(Model):
+    """Shared fit-data handling and predictions of Cox and AFT models."""
+
+    def _data(self, data, duration_col, event_col, weights_col, features):
+        """(x, n, p, names, duration, event, weights) from a DataFrame or arrays."""
+        if hasattr(data, "columns") and isinstance(duration_col, str):
+            used = {duration_col, event_col, weights_col}
+            if features is None:
+                features = [c for c in data.columns if c not in used]
+            else:
+                features = list(features)
+                missing = [c for c in features if c not in data.columns]
+                if missing:
+                    raise KeyError(f"feature column '{missing[0]}' is not in the data")
+            X = data[features]
+            dur = _get(data, duration_col, "duration_col")
+            ev = None if event_col is None else _get(data, event_col, "event_col")
+            w = None if weights_col is None else _get(data, weights_col, "weights_col")
+        else:
+            X, dur, ev, w = data, duration_col, event_col, weights_col
+            if dur is None:
+                raise TypeError("pass durations (duration_col) with the feature matrix")
+        if X is None or (hasattr(X, "shape") and len(X.shape) == 2 and X.shape[1] == 0):
+            n = len(dur)
+            x, p, names = np.empty((n, 0)), 0, []
+        else:
+            x, n, p, names = _row_major(X)
+            if features is not None and names is None:
+                names = list(features)
+        duration = as_f64(dur, "duration", n)
+        event = _events(ev, n)
+        weights = None if w is None else as_f64(w, "weights", n)
+        return x, n, p, names, duration, event, weights
+
+    def _x(self, X):
+        h = self._require()
+        names = self.feature_names_
+        if hasattr(X, "columns"):
+            missing = [c for c in names if c not in X.columns]
+            if missing:
+                raise KeyError(f"column '{missing[0]}' (a feature of the model) is not in X")
+            X = X[names]
+        if len(names) == 0:
+            n = len(X) if X is not None else 1
+            return h, np.empty((n, 0)), n
+        x, n, p, _ = _row_major(X, len(names))
+        return h, x, n
+
+    def _index(self, X, n):
+        idx = getattr(X, "index", None)
+        return idx if idx is not None and len(idx) == n else None
+
+    def predict_at(self, X, horizon):
+        """DataFrame of survival S(horizon | x), p_churn = 1 - S and the linear predictor."""
+        import pandas as pd
+        h, x, n = self._x(X)
+        s, pc, lp = np.empty(n), np.empty(n), np.empty(n)
+        check(_surv_predict(h, n, x.ctypes.data_as(_d), float(horizon), ptr(s), ptr(pc),
+                            ptr(lp)))
+        return pd.DataFrame({"p_churn": pc, "survival": s, "linear_predictor": lp},
+                            index=self._index(X, n))
+
+    def predict_churn(self, X, horizon):
+        """P(churn before `horizon`) = 1 - S(horizon | x)."""
+        return self.predict_at(X, horizon)["p_churn"]
+
+    def predict_linear_predictor(self, X):
+        return self.predict_at(X, 0.0)["linear_predictor"]
+
+    def predict_survival_function(self, X, times=None):
+        """S(t | x) as a DataFrame: rows = times, one column per customer (lifelines'
+        layout). `times` defaults to the baseline event times (Cox) or 100 points."""
+        import pandas as pd
+        h, x, n = self._x(X)
+        t = self._default_times() if times is None else as_f64(times, "times")
+        out = np.empty((t.shape[0], n))
+        s = np.empty(n)
+        for k, tk in enumerate(t):
+            check(_surv_predict(h, n, x.ctypes.data_as(_d), float(tk), ptr(s), None, None))
+            out[k] = s
+        idx = self._index(X, n)
+        return pd.DataFrame(out, index=pd.Index(t, name="timeline"),
+                            columns=idx if idx is not None else None)
+
+    def survival_curve(self, x, times, conf_level=0.95):
+        """One customer's S(t | x) with the standard error of -log S and log-scale
+        confidence limits, as a DataFrame indexed by time."""
+        import pandas as pd
+        from statistics import NormalDist
+        h = self._require()
+        names = self.feature_names_
+        if hasattr(x, "index") and not hasattr(x, "columns"):
+            x = x[names].to_numpy(dtype=float) if len(names) else np.empty(0)
+        xv = np.ascontiguousarray(np.asarray(x, dtype=np.float64).reshape(-1))
+        if xv.shape[0] != len(names):
+            raise ValueError(f"x: {xv.shape[0]} values, the model has {len(names)} features")
+        t = as_f64(times, "times")
+        s, se = np.empty(t.shape[0]), np.empty(t.shape[0])
+        check(_surv_curve(h, xv.ctypes.data_as(_d) if len(names) else None, t.shape[0],
+                          ptr(t), ptr(s), ptr(se)))
+        z = NormalDist().inv_cdf(0.5 + conf_level / 2.0)
+        return pd.DataFrame({"survival": s, "std_err": se, "lower": s * np.exp(-z * se),
+                             "upper": np.minimum(s * np.exp(z * se), 1.0)},
+                            index=pd.Index(t, name="timeline"))
+
+    def predict_median(self, X):
+        """Median lifetime per customer (inf when not reached)."""
+        import pandas as pd
+        h, x, n = self._x(X)
+        out = np.empty(n)
+        check(_surv_median(h, n, x.ctypes.data_as(_d), ptr(out)))
+        idx = self._index(X, n)
+        return pd.Series(out, index=idx, name="median") if idx is not None else out
+
+    @property
+    def loglik_null_(self):
+        return _surv_loglik_null(self._require())
+
+    @property
+    def log_likelihood_(self):
+        return self.loglik_
+
+    @property
+    def num_events_(self):
+        return _surv_num_events(self._require())
+
+    @property
+    def concordance_index_(self):
+        """Harrell's C of the model's predictions on its fitting data."""
+        v = c_double()
+        check(_surv_concordance(self._require(), ctypes.byref(v)))
+        return v.value
+
+    def _default_times(self):
+        return np.linspace(0.0, 1.0, 2)
+
+
+def _finish_fit(self, rc, h):
+    if rc == ENOCONV and h.value:
+        err = error_for(rc)
+        err.model = type(self)()._set_handle(h.value)
+        raise err
+    check(rc)
+    return self._set_handle(h.value)
+
+
+def _names_arg(names, p):
+    if not names:
+        return None, None
+    enc = [str(s).encode() for s in names]
+    return (c_char_p * p)(*enc), enc
+
+
+@register("cox")
+class CoxPHFitter(_SurvivalRegression):
+    """Cox proportional hazards, as R's coxph (Efron or Breslow ties, optional ridge).
+
+    ``fit(df, duration_col='duration', event_col='event', features=None,
+    weights_col=None)`` or ``fit(X, duration_array, event_array)``. Then ``summary``
+    (coef, exp(coef), se, z, p, 95% CIs), ``hazard_ratios_``, ``concordance_index_``,
+    ``log_likelihood_``, ``test('lr'|'wald'|'score')``, ``baseline_cumulative_hazard_``,
+    ``predict_survival_function``, ``predict_partial_hazard``, ``predict_median``,
+    ``predict_churn(X, horizon)``, ``check_assumptions(df)`` (cox.zph)."""
+
+    ties = "efron"
+    l2_penalty = 0.0
+    l2_scale = False
+    max_iter = 20
+    tol = 1e-9
+
+    def __init__(self, ties="efron", l2_penalty=0.0, l2_scale=False, max_iter=20, tol=1e-9):
+        super().__init__()
+        if ties not in ("efron", "breslow"):
+            raise ValueError(f"ties: '{ties}' is not 'efron' or 'breslow'")
+        self.ties, self.l2_penalty, self.l2_scale = ties, l2_penalty, l2_scale
+        self.max_iter, self.tol = max_iter, tol
+
+    def fit(self, data, duration_col="duration", event_col="event", features=None,
+            weights_col=None):
+        x, n, p, names, dur, ev, w = self._data(data, duration_col, event_col, weights_col,
+                                                features)
+        o = CoxOptions()
+        _cox_init(ctypes.byref(o))
+        o.ties = 0 if self.ties == "efron" else 1
+        o.l2_penalty = float(self.l2_penalty)
+        o.l2_scale = 1 if self.l2_scale else 0
+        o.max_iter = int(self.max_iter)
+        o.tol = float(self.tol)
+        cn, keep = _names_arg(names, p)
+        h = c_void_p()
+        rc = _cox_fit(ctypes.byref(h), n, p, x.ctypes.data_as(_d) if p else None, cn, ptr(dur),
+                      ptr(ev), ptr(w), ctypes.byref(o))
+        return _finish_fit(self, rc, h)
+
+    @property
+    def summary(self):
+        import pandas as pd
+        est = self._vector(_lib.churn_model_params)
+        se = self._vector(_lib.churn_model_std_errors)
+        z = est / se
+        return pd.DataFrame({"coef": est, "exp(coef)": np.exp(est), "se(coef)": se, "z": z,
+                             "p": _norm_p(z), "coef lower 95%": est - _Z95 * se,
+                             "coef upper 95%": est + _Z95 * se,
+                             "exp(coef) lower 95%": np.exp(est - _Z95 * se),
+                             "exp(coef) upper 95%": np.exp(est + _Z95 * se)},
+                            index=pd.Index(self.param_names, name="covariate"))
+
+    @property
+    def hazard_ratios_(self):
+        return np.exp(self.params_).rename("exp(coef)")
+
+    def test(self, kind="lr"):
+        """Global test against b = 0: 'lr', 'wald' or 'score' -> dict(statistic, df, p)."""
+        if kind not in _TESTS:
+            raise ValueError(f"kind: '{kind}' is not lr, wald or score")
+        a, b, c = c_double(), c_double(), c_double()
+        check(_cox_test(self._require(), _TESTS[kind], ctypes.byref(a), ctypes.byref(b),
+                        ctypes.byref(c)))
+        return {"statistic": a.value, "df": b.value, "p": c.value}
+
+    def log_likelihood_ratio_test(self):
+        return self.test("lr")
+
+    def baseline(self, centered=True):
+        """Baseline cumulative hazard at the event times (R's basehaz)."""
+        import pandas as pd
+        h = self._require()
+        n = c_size_t(0)
+        check(_cox_baseline(h, 1 if centered else 0, None, None, 0, ctypes.byref(n)))
+        t, H = np.empty(n.value), np.empty(n.value)
+        check(_cox_baseline(h, 1 if centered else 0, ptr(t), ptr(H), n.value, ctypes.byref(n)))
+        return pd.DataFrame({"baseline cumulative hazard": H},
+                            index=pd.Index(t, name="timeline"))
+
+    @property
+    def baseline_cumulative_hazard_(self):
+        return self.baseline(True)
+
+    @property
+    def baseline_survival_(self):
+        b = self.baseline(True)
+        return np.exp(-b).rename(columns={"baseline cumulative hazard": "baseline survival"})
+
+    def _default_times(self):
+        return self.baseline(True).index.to_numpy()
+
+    def predict_log_partial_hazard(self, X):
+        """(x - means)'b, as R's predict(type='lp')."""
+        return self.predict_linear_predictor(X)
+
+    def predict_partial_hazard(self, X):
+        return np.exp(self.predict_log_partial_hazard(X))
+
+    def check_assumptions(self, data, duration_col="duration", event_col="event",
+                          weights_col=None):
+        """Proportional-hazards test (R's cox.zph, transform 'km') on the fitting data:
+        chisq, df, p per feature and GLOBAL."""
+        import pandas as pd
+        names = self.feature_names_
+        x, n, p, _, dur, ev, w = self._data(data, duration_col, event_col, weights_col, names)
+        chisq, df, pv = np.empty(p + 1), np.empty(p + 1), np.empty(p + 1)
+        check(_cox_zph(self._require(), n, x.ctypes.data_as(_d), ptr(dur), ptr(ev), ptr(w),
+                       ptr(chisq), ptr(df), ptr(pv)))
+        return pd.DataFrame({"chisq": chisq, "df": df, "p": pv},
+                            index=pd.Index(list(names) + ["GLOBAL"], name="covariate"))
+
+    def predict_frame(self, data, horizon):
+        """Scores as `churn predict` writes them: p_churn, survival, linear_predictor."""
+        return self.predict_at(data, horizon)
+
+    def _repr_html_(self):
+        if not getattr(self, "_h", None):
+            return "<p>CoxPHFitter: not fitted</p>"
+        head = (f"<p><b>CoxPHFitter</b> ({self.ties if hasattr(self, 'ties') else ''}) &mdash; "
+                f"n = {self.nobs_:g}, events = {self.num_events_:g}, log-likelihood = "
+                f"{self.loglik_:.3f} (null {self.loglik_null_:.3f}), concordance = "
+                f"{self.concordance_index_:.4f}</p>")
+        return head + self.summary.to_html(float_format=lambda v: f"{v:.6g}")
+
+
+class _AFT(_SurvivalRegression):
+    """Accelerated-failure-time model (R's survreg): log T = b0 + x'b + scale * W."""
+
+    _family_code = None
+    max_iter = 50
+    tol = 1e-12
+
+    def __init__(self, max_iter=50, tol=1e-12):
+        super().__init__()
+        self.max_iter, self.tol = max_iter, tol
+
+    def fit(self, data, duration_col="duration", event_col="event", features=None,
+            weights_col=None):
+        """Fit on a DataFrame (features = every other column unless given; none allowed)
+        or arrays (X may be None for an intercept-only model). Returns self."""
+        x, n, p, names, dur, ev, w = self._data(data, duration_col, event_col, weights_col,
+                                                features)
+        o = AftOptions()
+        _aft_init(ctypes.byref(o))
+        o.max_iter = int(self.max_iter)
+        o.tol = float(self.tol)
+        cn, keep = _names_arg(names, p)
+        h = c_void_p()
+        rc = _aft_fit(ctypes.byref(h), self._family_code, n, p,
+                      x.ctypes.data_as(_d) if p else None, cn, ptr(dur), ptr(ev), ptr(w),
+                      ctypes.byref(o))
+        return _finish_fit(self, rc, h)
+
+    @property
+    def summary(self):
+        import pandas as pd
+        est = self._vector(_lib.churn_model_params)
+        se = self._vector(_lib.churn_model_std_errors)
+        z = est / se
+        return pd.DataFrame({"coef": est, "exp(coef)": np.exp(est), "se(coef)": se, "z": z,
+                             "p": _norm_p(z), "coef lower 95%": est - _Z95 * se,
+                             "coef upper 95%": est + _Z95 * se},
+                            index=pd.Index(self.param_names, name="parameter"))
+
+    @property
+    def scale_(self):
+        """The scale sigma (1 for the exponential)."""
+        ps = self.params_
+        return float(np.exp(ps["Log(scale)"])) if "Log(scale)" in ps.index else 1.0
+
+    def mean_residual_life(self, X, horizon=0.0):
+        """E[T - h | T > h, x] for customers active at h = horizon."""
+        import pandas as pd
+        h, x, n = self._x(X)
+        out = np.empty(n)
+        check(_surv_mrl(h, n, x.ctypes.data_as(_d), float(horizon), ptr(out)))
+        idx = self._index(X, n)
+        return pd.Series(out, index=idx, name="mean_residual_life") if idx is not None else out
+
+    def predict_expectation(self, X):
+        return self.mean_residual_life(X, 0.0)
+
+    def _default_times(self):
+        med = np.asarray(self.predict_median(np.zeros((1, len(self.feature_names_)))))
+        top = float(med[0]) * 4 if np.isfinite(med[0]) else 10.0
+        return np.linspace(0.0, top, 101)
+
+    def predict_frame(self, data, horizon):
+        """Scores as `churn predict` writes them: p_churn, survival, linear_predictor,
+        median, mean_residual_life."""
+        out = self.predict_at(data, horizon)
+        out["median"] = np.asarray(self.predict_median(data))
+        out["mean_residual_life"] = np.asarray(self.mean_residual_life(data, horizon))
+        return out
+
+
+@register("weibull")
+class WeibullAFTFitter(_AFT):
+    """Weibull AFT (R's survreg dist='weibull')."""
+
+    _family_code = 9
+
+
+@register("exponential")
+class ExponentialAFTFitter(_AFT):
+    """Exponential AFT (R's survreg dist='exponential'; scale fixed at 1)."""
+
+    _family_code = 10
+
+
+@register("loglogistic")
+class LogLogisticAFTFitter(_AFT):
+    """Log-logistic AFT (R's survreg dist='loglogistic')."""
+
+    _family_code = 11
+
+
+@register("lognormal")
+class LogNormalAFTFitter(_AFT):
+    """Log-normal AFT (R's survreg dist='lognormal')."""
+
+    _family_code = 12
+
+
+__all__ = ["KaplanMeierFitter", "logrank_test", "concordance_index", "CoxPHFitter",
+           "WeibullAFTFitter", "ExponentialAFTFitter", "LogLogisticAFTFitter",
+           "LogNormalAFTFitter"]
