@@ -1,0 +1,1389 @@
+/*
+ * Survival analysis, part 1: Kaplan-Meier curves with Greenwood errors, R's
+ * confidence intervals and quantile rule, the log-rank test, Harrell's
+ * concordance in O(n log n), the radix sort shared with cox.c, and the
+ * prediction entry points that dispatch to cox.c / aft.c.
+ *
+ * R equivalence: survival 3.5 survfit (survfitKM, survfit_confint,
+ * quantile.survfit/findq, survmean), survdiff, concordance.
+ */
+#include "survival_internal.h"
+
+#include <gsl/gsl_cdf.h>
+#include <stdio.h>
+#include <stdint.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+/* ---- input checks ------------------------------------------------------------ */
+
+int churn__surv_check(const char *fn, size_t n, const double *duration, const double *event,
+                      const double *weights, int positive, double *events)
+{
+    if (n == 0)
+        return churn__error(CHURN_EINVAL, "%s: n is 0 (no customers)", fn);
+    if (!duration || !event)
+        return churn__error(CHURN_EINVAL, "%s: %s is NULL", fn, duration ? "event" : "duration");
+    if (n >= (size_t)UINT32_MAX)
+        return churn__error(CHURN_EINVAL, "%s: n = %zu rows is too many (limit 2^32 - 1)", fn, n);
+    double ev = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = duration[i];
+        if (!isfinite(d))
+            return churn__error(CHURN_EINVAL, "%s: row %zu: duration is %s (must be a finite "
+                                "number)", fn, i, isnan(d) ? "NaN" : "infinite");
+        if (d < 0)
+            return churn__error(CHURN_EINVAL, "%s: row %zu: duration %g is negative", fn, i, d);
+        if (positive && d <= 0)
+            return churn__error(CHURN_EINVAL, "%s: row %zu: duration %g must be > 0 (the model "
+                                "works on log time)", fn, i, d);
+        double e = event[i];
+        if (e != 0.0 && e != 1.0)
+            return churn__error(CHURN_EINVAL, "%s: row %zu: event %g is not 0 (censored) or 1 "
+                                "(churned)", fn, i, e);
+        double w = 1;
+        if (weights) {
+            w = weights[i];
+            if (!isfinite(w) || w < 0)
+                return churn__error(CHURN_EINVAL, "%s: row %zu: weight %g must be finite and "
+                                    ">= 0", fn, i, w);
+        }
+        ev += e * w;
+    }
+    if (events)
+        *events = ev;
+    return CHURN_OK;
+}
+
+int churn__surv_check_x(const char *fn, size_t n, size_t p, const double *x,
+                        const churn_model *m)
+{
+    if (p && !x)
+        return churn__error(CHURN_EINVAL, "%s: x is NULL", fn);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < p; j++)
+            if (!isfinite(x[i * p + j])) {
+                const char *name = m ? churn_model_feature_name(m, j) : NULL;
+                if (name)
+                    return churn__error(CHURN_EINVAL, "%s: row %zu, feature '%s': value is %s",
+                                        fn, i, name, isnan(x[i * p + j]) ? "NaN" : "infinite");
+                return churn__error(CHURN_EINVAL, "%s: row %zu, feature %zu: value is %s", fn, i,
+                                    j, isnan(x[i * p + j]) ? "NaN" : "infinite");
+            }
+    return CHURN_OK;
+}
+
+void churn__advise_huge(void *p, size_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (!p || bytes < 4 * huge)
+        return;
+    uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t end = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (end > start)
+        (void)madvise((void *)start, end - start, MADV_HUGEPAGE); /* a hint: errors ignored */
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
+double churn__chisq_q(double x, double df)
+{
+    churn__gsl_init();
+    if (!(df > 0))
+        return 1.0;
+    if (!(x > 0))
+        return 1.0;
+    return gsl_cdf_chisq_Q(x, df);
+}
+
+/* ---- radix sort ---------------------------------------------------------------- */
+
+/* Order-preserving map of a double to an unsigned integer: flip every bit of a
+ * negative number, only the sign bit of a positive one. -0.0 maps like 0.0. */
+static inline uint64_t key_of(double x)
+{
+    uint64_t u;
+    if (x == 0)
+        x = 0.0;
+    memcpy(&u, &x, sizeof u);
+    return (u >> 63) ? ~u : (u | ((uint64_t)1 << 63));
+}
+
+/* LSD radix sort of `k` (with a companion index array `ix` unless NULL),
+ * using the scratch arrays `k2`/`ix2` of the same length. Stable. 16-bit
+ * digits (4 passes) for large inputs, 11-bit (6 passes) for small ones whose
+ * histograms must stay cheap; passes in which every key has the same digit
+ * are skipped. Returns 1 when the result ended in the scratch arrays, 0 when
+ * in the originals, -1 when the histograms could not be allocated. */
+static int radix_sort(size_t n, uint64_t *k, uint32_t *ix, uint64_t *k2, uint32_t *ix2)
+{
+    const int bits = n >= 65536 ? 16 : 11;
+    const int passes = (64 + bits - 1) / bits;
+    const size_t B = (size_t)1 << bits;
+    const uint64_t mask = B - 1;
+    uint32_t *hist = churn__calloc((size_t)passes * B, sizeof(uint32_t));
+    if (!hist)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = k[i];
+        for (int p = 0; p < passes; p++)
+            hist[(size_t)p * B + ((v >> (p * bits)) & mask)]++;
+    }
+    int swapped = 0;
+    for (int p = 0; p < passes; p++) {
+        uint32_t *h = hist + (size_t)p * B;
+        int trivial = 0;
+        for (size_t b = 0; b < B; b++) {
+            if (h[b] == n) {
+                trivial = 1;
+                break;
+            }
+            if (h[b])
+                break;
+        }
+        if (trivial)
+            continue;
+        uint32_t sum = 0;
+        for (size_t b = 0; b < B; b++) {
+            uint32_t c = h[b];
+            h[b] = sum;
+            sum += c;
+        }
+        int shift = p * bits;
+        if (ix) {
+            for (size_t i = 0; i < n; i++) {
+                uint32_t dst = h[(k[i] >> shift) & mask]++;
+                k2[dst] = k[i];
+                ix2[dst] = ix[i];
+            }
+            uint32_t *ti = ix;
+            ix = ix2;
+            ix2 = ti;
+        } else {
+            for (size_t i = 0; i < n; i++)
+                k2[h[(k[i] >> shift) & mask]++] = k[i];
+        }
+        uint64_t *tk = k;
+        k = k2;
+        k2 = tk;
+        swapped ^= 1;
+    }
+    churn__free(hist);
+    return swapped;
+}
+
+int churn__sort_order(size_t n, const double *keys, uint32_t *order)
+{
+    uint64_t *k = churn__malloc(churn__mul_size(n ? n : 1, 2 * sizeof(uint64_t)));
+    uint32_t *ix2 = churn__malloc(churn__mul_size(n ? n : 1, sizeof(uint32_t)));
+    if (!k || !ix2) {
+        churn__free(k);
+        churn__free(ix2);
+        return churn__nomem("a sort buffer");
+    }
+    churn__advise_huge(k, 2 * n * sizeof(uint64_t));
+    for (size_t i = 0; i < n; i++) {
+        k[i] = key_of(keys[i]);
+        order[i] = (uint32_t)i;
+    }
+    int sw = radix_sort(n, k, order, k + n, ix2);
+    if (sw == 1)
+        memcpy(order, ix2, n * sizeof(uint32_t));
+    churn__free(k);
+    churn__free(ix2);
+    return sw < 0 ? churn__nomem("a sort buffer") : CHURN_OK;
+}
+
+/* ---- Kaplan-Meier ------------------------------------------------------------------ */
+
+enum { KM_NCOL = 10 };
+
+/* A curve stores only its times and (weighted) event and censoring counts;
+ * every other column is derived in one O(nt) pass when asked for, which keeps
+ * a fit on 10^7 distinct durations at 24 bytes per row. */
+typedef struct km_curve {
+    int64_t label;
+    size_t nt;
+    double *time, *nev, *ncens; /* one block of 3 * nt doubles */
+    double n_total, observed, expected;
+} km_curve;
+
+struct churn_km {
+    size_t ng;
+    km_curve *g;
+    double conf_level, z;
+    int conf_type;
+    double lr_chisq, lr_df, lr_p;
+    int lr_status;
+    char lr_msg[160];
+};
+
+CHURN_API void churn_km_options_init(churn_km_options *opts)
+{
+    if (opts) {
+        churn_km_options d = CHURN_KM_OPTIONS_INIT;
+        *opts = d;
+    }
+}
+
+CHURN_API void churn_km_free(churn_km *km)
+{
+    if (!km)
+        return;
+    for (size_t g = 0; g < km->ng; g++)
+        churn__free(km->g[g].time);
+    churn__free(km->g);
+    churn__free(km);
+}
+
+static int curve_alloc(km_curve *c, size_t nt)
+{
+    c->nt = nt;
+    c->time = churn__malloc(churn__mul_size(nt ? nt : 1, 3 * sizeof(double)));
+    if (!c->time)
+        return churn__nomem("a Kaplan-Meier curve");
+    churn__advise_huge(c->time, 3 * nt * sizeof(double));
+    c->nev = c->time + nt;
+    c->ncens = c->nev + nt;
+    memset(c->nev, 0, 2 * nt * sizeof(double));
+    return CHURN_OK;
+}
+
+/* Confidence limits for one point, R's survfit_confint(): `se` is the
+ * standard error of -log S (Greenwood). */
+static void km_ci(int type, double z, double s, double se, double *lo, double *hi)
+{
+    if (type == CHURN_CONF_NONE) {
+        *lo = *hi = s;
+        return;
+    }
+    if (s <= 0) { /* R: NA; the curve has reached 0 and so has its interval */
+        *lo = *hi = 0;
+        return;
+    }
+    switch (type) {
+    case CHURN_CONF_LOGLOG:
+        if (s >= 1) {
+            *lo = *hi = 1;
+        } else {
+            /* Kalbfleisch & Prentice (2002) eq. 1.15: interval for log(-log S),
+             * whose standard error is se / |log S|. */
+            double ls = log(s), se2 = z * se / ls;
+            *lo = exp(-exp(log(-ls) - se2));
+            *hi = exp(-exp(log(-ls) + se2));
+        }
+        break;
+    case CHURN_CONF_PLAIN: {
+        double h = z * se * s;
+        *lo = fmax(s - h, 0);
+        *hi = fmin(s + h, 1);
+        break;
+    }
+    default: /* log */
+        *lo = exp(log(s) - z * se);
+        *hi = fmin(exp(log(s) + z * se), 1);
+        break;
+    }
+}
+
+/* Derived columns of a curve, in one pass; any output may be NULL.
+ * Kaplan & Meier (1958) product limit; Greenwood (1926) variance of log S:
+ * sum d / (n (n - d)); Nelson (1972) - Aalen (1978) cumulative hazard sum d/n
+ * with variance sum d / n^2 (R's std.chaz for the KM fit). */
+static void curve_derive(const churn_km *km, const km_curve *c, double *nr, double *s,
+                         double *se, double *lo, double *hi, double *ch, double *sch)
+{
+    const double *d = c->nev, *cn = c->ncens;
+    double atrisk = c->n_total, surv = 1, greenwood = 0, chaz = 0, vchaz = 0;
+    for (size_t k = 0; k < c->nt; k++) {
+        double nk = atrisk, dk = d[k];
+        if (dk > 0 && nk > 0) {
+            double left = nk - dk;
+            if (left <= 1e-12 * nk) {
+                surv = 0;
+                greenwood = INFINITY;
+            } else {
+                surv *= left / nk;
+                greenwood += dk / (nk * left);
+            }
+            chaz += dk / nk;
+            vchaz += dk / (nk * nk);
+        }
+        if (nr)
+            nr[k] = nk;
+        if (s)
+            s[k] = surv;
+        if (se)
+            se[k] = sqrt(greenwood);
+        if (lo || hi) {
+            double l, h;
+            km_ci(km->conf_type, km->z, surv, sqrt(greenwood), &l, &h);
+            if (lo)
+                lo[k] = l;
+            if (hi)
+                hi[k] = h;
+        }
+        if (ch)
+            ch[k] = chaz;
+        if (sch)
+            sch[k] = sqrt(vchaz);
+        atrisk -= dk + cn[k];
+        if (atrisk < 0)
+            atrisk = 0;
+    }
+}
+
+static void curve_finish(km_curve *c, double n_total)
+{
+    double observed = 0;
+    for (size_t k = 0; k < c->nt; k++)
+        observed += c->nev[k];
+    c->n_total = n_total;
+    c->observed = observed;
+}
+
+/* Group codes -> dense indices 0..G-1 in increasing code order. */
+static int map_groups(size_t n, const int64_t *group, uint32_t *gidx, int64_t **labels, size_t *ng)
+{
+    *labels = NULL;
+    *ng = 0;
+    uint64_t *k = churn__malloc(churn__mul_size(n, 2 * sizeof(uint64_t)));
+    uint32_t *ix = churn__malloc(churn__mul_size(n, 2 * sizeof(uint32_t)));
+    if (!k || !ix) {
+        churn__free(k);
+        churn__free(ix);
+        return churn__nomem("group codes");
+    }
+    for (size_t i = 0; i < n; i++) {
+        k[i] = (uint64_t)group[i] ^ ((uint64_t)1 << 63);
+        ix[i] = (uint32_t)i;
+    }
+    int sw = radix_sort(n, k, ix, k + n, ix + n);
+    if (sw < 0) {
+        churn__free(k);
+        churn__free(ix);
+        return churn__nomem("group codes");
+    }
+    uint64_t *sk = sw ? k + n : k;
+    uint32_t *si = sw ? ix + n : ix;
+    size_t g = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && sk[i] != sk[i - 1])
+            g++;
+        gidx[si[i]] = (uint32_t)g;
+    }
+    size_t G = g + 1;
+    int64_t *lab = churn__malloc(G * sizeof *lab);
+    if (!lab) {
+        churn__free(k);
+        churn__free(ix);
+        return churn__nomem("group labels");
+    }
+    g = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && sk[i] != sk[i - 1])
+            g++;
+        lab[g] = (int64_t)(sk[i] ^ ((uint64_t)1 << 63));
+    }
+    churn__free(k);
+    churn__free(ix);
+    *labels = lab;
+    *ng = G;
+    return CHURN_OK;
+}
+
+/* ---- small dense symmetric positive-definite algebra (p x p, row-major) ------- */
+
+int churn__spd_factor(double *a, size_t k)
+{
+    /* Cholesky a = L L' (lower triangle overwritten). Singular when a pivot
+     * falls below eps^0.75 of its diagonal entry (R's toler.chol). */
+    const double toler = 1.8189894035458617e-12;
+    for (size_t j = 0; j < k; j++) {
+        double diag = a[j * k + j], s = diag;
+        for (size_t l = 0; l < j; l++)
+            s -= a[j * k + l] * a[j * k + l];
+        if (!(s > toler * fabs(diag)) || !isfinite(s))
+            return -1;
+        double djj = sqrt(s);
+        a[j * k + j] = djj;
+        for (size_t i = j + 1; i < k; i++) {
+            double t = a[i * k + j];
+            for (size_t l = 0; l < j; l++)
+                t -= a[i * k + l] * a[j * k + l];
+            a[i * k + j] = t / djj;
+        }
+    }
+    return 0;
+}
+
+void churn__spd_solve(const double *L, double *b, size_t k)
+{
+    for (size_t i = 0; i < k; i++) {
+        double t = b[i];
+        for (size_t l = 0; l < i; l++)
+            t -= L[i * k + l] * b[l];
+        b[i] = t / L[i * k + i];
+    }
+    for (size_t i = k; i-- > 0;) {
+        double t = b[i];
+        for (size_t l = i + 1; l < k; l++)
+            t -= L[l * k + i] * b[l];
+        b[i] = t / L[i * k + i];
+    }
+}
+
+void churn__spd_inverse(const double *L, double *inv, size_t k, double *col)
+{
+    for (size_t j = 0; j < k; j++) {
+        for (size_t i = 0; i < k; i++)
+            col[i] = i == j;
+        churn__spd_solve(L, col, k);
+        for (size_t i = 0; i < k; i++)
+            inv[i * k + j] = col[i];
+    }
+    for (size_t i = 0; i < k; i++) /* exact symmetry */
+        for (size_t j = 0; j < i; j++)
+            inv[i * k + j] = inv[j * k + i] = (inv[i * k + j] + inv[j * k + i]) / 2;
+}
+
+/* Log-rank test from per-group expected/observed and the hypergeometric
+ * covariance V (G*G), as survdiff: groups with expected > 0, the first
+ * of them dropped (Mantel 1966; Peto & Peto 1972). */
+static void logrank_finish(churn_km *km, double *V)
+{
+    size_t G = km->ng, k = 0;
+    size_t *use = churn__malloc(G * sizeof *use);
+    double *a = churn__malloc(churn__mul_size(G * G + 1, sizeof(double)));
+    double *b = churn__malloc(G * sizeof(double));
+    double *b0 = churn__malloc(G * sizeof(double));
+    if (!use || !a || !b || !b0) {
+        km->lr_status = CHURN_ENOMEM;
+        snprintf(km->lr_msg, sizeof km->lr_msg, "out of memory for the log-rank test");
+        goto done;
+    }
+    for (size_t g = 0; g < G; g++)
+        if (km->g[g].expected > 0)
+            use[k++] = g;
+    km->lr_chisq = 0;
+    km->lr_df = 0;
+    km->lr_p = 1;
+    km->lr_status = CHURN_OK;
+    if (k < 2)
+        goto done;
+    size_t m = k - 1;
+    for (size_t i = 0; i < m; i++) {
+        size_t gi = use[i + 1];
+        b[i] = b0[i] = km->g[gi].observed - km->g[gi].expected;
+        for (size_t j = 0; j < m; j++)
+            a[i * m + j] = V[gi * G + use[j + 1]];
+    }
+    if (churn__spd_factor(a, m) != 0) {
+        km->lr_status = CHURN_ENUMERIC;
+        snprintf(km->lr_msg, sizeof km->lr_msg,
+                 "churn_km_logrank: the variance matrix of the observed - expected events is "
+                 "singular");
+        goto done;
+    }
+    churn__spd_solve(a, b, m);
+    double chi = 0;
+    for (size_t i = 0; i < m; i++)
+        chi += b[i] * b0[i];
+    km->lr_chisq = chi;
+    km->lr_df = (double)m;
+    km->lr_p = churn__chisq_q(chi, (double)m);
+done:
+    churn__free(use);
+    churn__free(a);
+    churn__free(b);
+    churn__free(b0);
+}
+
+/* Dense histogram path: every duration an integer in [0, range). */
+static int km_dense(churn_km *km, size_t n, const double *duration, const double *event,
+                    const double *weights, size_t range)
+{
+    double *dv = churn__calloc(range, sizeof(double));
+    double *cv = churn__calloc(range, sizeof(double));
+    uint32_t *cnt = churn__calloc(range, sizeof(uint32_t));
+    if (!dv || !cv || !cnt) {
+        churn__free(dv);
+        churn__free(cv);
+        churn__free(cnt);
+        return churn__nomem("a Kaplan-Meier histogram");
+    }
+    double total = 0;
+    if (weights) {
+        for (size_t i = 0; i < n; i++) {
+            size_t t = (size_t)duration[i];
+            double w = weights[i];
+            cnt[t]++;
+            if (event[i] != 0)
+                dv[t] += w;
+            else
+                cv[t] += w;
+            total += w;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            size_t t = (size_t)duration[i];
+            cnt[t]++;
+            if (event[i] != 0)
+                dv[t] += 1;
+            else
+                cv[t] += 1;
+        }
+        total = (double)n;
+    }
+    size_t nt = 0;
+    for (size_t t = 0; t < range; t++)
+        nt += cnt[t] != 0;
+    km_curve *c = &km->g[0];
+    int rc = curve_alloc(c, nt);
+    if (!rc) {
+        size_t k = 0;
+        for (size_t t = 0; t < range; t++)
+            if (cnt[t]) {
+                c->time[k] = (double)t;
+                c->nev[k] = dv[t];
+                c->ncens[k] = cv[t];
+                k++;
+            }
+        curve_finish(c, total);
+    }
+    churn__free(dv);
+    churn__free(cv);
+    churn__free(cnt);
+    return rc;
+}
+
+/* Unweighted, ungrouped: sort (duration bits << 1 | event) keys only. */
+static int km_keys(churn_km *km, size_t n, const double *duration, const double *event)
+{
+    /* One block of 3n doubles serves first as the two radix buffers (keys
+     * (duration bits << 1 | event)), then as the curve: time at [0, nt),
+     * censorings at [n, n + nt), events at [2n, 2n + nt). Row r <= key i, so
+     * a write into the buffer holding the sorted keys never overtakes the
+     * read position. */
+    double *B = churn__malloc(churn__mul_size(n, 3 * sizeof(double)));
+    if (!B)
+        return churn__nomem("a Kaplan-Meier curve");
+    churn__advise_huge(B, 3 * n * sizeof(double));
+    uint64_t *k = (uint64_t *)(void *)B;
+    for (size_t i = 0; i < n; i++) {
+        double d = duration[i] == 0 ? 0.0 : duration[i];
+        uint64_t u;
+        memcpy(&u, &d, sizeof u); /* d >= 0: the bit pattern is monotone */
+        k[i] = (u << 1) | (event[i] != 0);
+    }
+    int sw = radix_sort(n, k, NULL, k + n, NULL);
+    if (sw < 0) {
+        churn__free(B);
+        return churn__nomem("a sort buffer");
+    }
+    const uint64_t *sk = sw ? k + n : k;
+    double *time = B, *ncens = B + n, *nev = B + 2 * n;
+    size_t r = (size_t)-1;
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t key = sk[i], tb = key >> 1;
+        if (i == 0 || tb != prev) {
+            prev = tb;
+            r++;
+            double t;
+            memcpy(&t, &tb, sizeof t);
+            time[r] = t;
+            ncens[r] = 0;
+            nev[r] = 0;
+        }
+        if (key & 1)
+            nev[r] += 1;
+        else
+            ncens[r] += 1;
+    }
+    size_t nt = r + 1;
+    if (nt < n) {
+        memmove(B + nt, ncens, nt * sizeof(double));
+        memmove(B + 2 * nt, nev, nt * sizeof(double));
+        double *nb = churn__realloc(B, 3 * nt * sizeof(double));
+        if (nb)
+            B = nb;
+    }
+    km_curve *c = &km->g[0];
+    c->nt = nt;
+    c->time = B;
+    c->ncens = B + nt;
+    c->nev = B + 2 * nt;
+    curve_finish(c, (double)n);
+    return CHURN_OK;
+}
+
+/* General path: weights and/or groups; also computes the log-rank test. */
+static int km_general(churn_km *km, size_t n, const double *duration, const double *event,
+                      const double *weights, const uint32_t *gidx)
+{
+    size_t G = km->ng;
+    int rc = CHURN_OK;
+    uint32_t *order = churn__malloc(churn__mul_size(n, sizeof(uint32_t)));
+    double *last = churn__malloc(churn__mul_size(G, sizeof(double)));
+    size_t *cnt = churn__calloc(G, sizeof(size_t));
+    double *tot = churn__calloc(G, sizeof(double));
+    if (!order || !last || !cnt || !tot) {
+        rc = churn__nomem("Kaplan-Meier work space");
+        goto done;
+    }
+    rc = churn__sort_order(n, duration, order);
+    if (rc)
+        goto done;
+    for (size_t g = 0; g < G; g++)
+        last[g] = NAN;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = order[k], g = gidx ? gidx[i] : 0;
+        if (!(duration[i] == last[g])) {
+            cnt[g]++;
+            last[g] = duration[i];
+        }
+        tot[g] += weights ? weights[i] : 1.0;
+    }
+    for (size_t g = 0; g < G && !rc; g++)
+        rc = curve_alloc(&km->g[g], cnt[g]);
+    if (rc)
+        goto done;
+    for (size_t g = 0; g < G; g++) {
+        last[g] = NAN;
+        cnt[g] = 0;
+    }
+    for (size_t k = 0; k < n; k++) {
+        size_t i = order[k], g = gidx ? gidx[i] : 0;
+        km_curve *c = &km->g[g];
+        if (!(duration[i] == last[g])) {
+            c->time[cnt[g]++] = duration[i];
+            last[g] = duration[i];
+        }
+        double w = weights ? weights[i] : 1.0;
+        if (event[i] != 0)
+            c->nev[cnt[g] - 1] += w;
+        else
+            c->ncens[cnt[g] - 1] += w;
+    }
+    for (size_t g = 0; g < G; g++)
+        curve_finish(&km->g[g], tot[g]);
+
+    if (G >= 2) {
+        /* Log-rank: walk the distinct times of all groups together. At each
+         * time, E_g += d n_g / n and V_gh += d (n - d)/(n - 1) n_g/n (delta_gh -
+         * n_h/n) (hypergeometric variance; Mantel 1966). */
+        double *V = churn__calloc(G * G, sizeof(double));
+        double *nrisk = churn__malloc(G * sizeof(double));
+        size_t *pos = churn__calloc(G, sizeof(size_t));
+        if (!V || !nrisk || !pos) {
+            churn__free(V);
+            churn__free(nrisk);
+            churn__free(pos);
+            rc = churn__nomem("log-rank work space");
+            goto done;
+        }
+        double ntot = 0;
+        for (size_t g = 0; g < G; g++) {
+            nrisk[g] = tot[g];
+            ntot += tot[g];
+            km->g[g].expected = 0;
+        }
+        size_t k = 0;
+        while (k < n) {
+            double t = duration[order[k]];
+            double dsum = 0, leave = 0;
+            size_t k2 = k;
+            while (k2 < n && duration[order[k2]] == t) {
+                size_t i = order[k2];
+                double w = weights ? weights[i] : 1.0;
+                dsum += event[i] != 0 ? w : 0;
+                leave += w;
+                k2++;
+            }
+            if (dsum > 0 && ntot > 0) {
+                double vf = ntot > 1 ? dsum * (ntot - dsum) / (ntot - 1) : 0;
+                for (size_t g = 0; g < G; g++) {
+                    if (nrisk[g] <= 0)
+                        continue;
+                    double fg = nrisk[g] / ntot;
+                    km->g[g].expected += dsum * fg;
+                    if (vf > 0) {
+                        V[g * G + g] += vf * fg;
+                        for (size_t h = 0; h < G; h++)
+                            if (nrisk[h] > 0)
+                                V[g * G + h] -= vf * fg * nrisk[h] / ntot;
+                    }
+                }
+            }
+            for (size_t kk = k; kk < k2; kk++) {
+                size_t i = order[kk], g = gidx[i];
+                nrisk[g] -= weights ? weights[i] : 1.0;
+            }
+            ntot -= leave;
+            k = k2;
+        }
+        logrank_finish(km, V);
+        churn__free(V);
+        churn__free(nrisk);
+        churn__free(pos);
+    }
+done:
+    churn__free(order);
+    churn__free(last);
+    churn__free(cnt);
+    churn__free(tot);
+    return rc;
+}
+
+CHURN_API int churn_km_fit(churn_km **out, size_t n, const double *duration, const double *event,
+                           const double *weights, const int64_t *group,
+                           const churn_km_options *opts)
+{
+    churn__ok();
+    churn__gsl_init();
+    if (!out)
+        return churn__error(CHURN_EINVAL, "churn_km_fit: out is NULL");
+    *out = NULL;
+    churn_km_options o = CHURN_KM_OPTIONS_INIT;
+    int rc = churn__opts_copy(&o, sizeof o, opts, "churn_km_options");
+    if (rc)
+        return rc;
+    if (!(o.conf_level > 0 && o.conf_level < 1))
+        return churn__error(CHURN_EINVAL, "churn_km_fit: conf_level %g must be in (0, 1)",
+                            o.conf_level);
+    if (o.conf_type < CHURN_CONF_LOG || o.conf_type > CHURN_CONF_NONE)
+        return churn__error(CHURN_EINVAL, "churn_km_fit: conf_type %d is not a churn_conf_type",
+                            o.conf_type);
+    rc = churn__surv_check("churn_km_fit", n, duration, event, weights, 0, NULL);
+    if (rc)
+        return rc;
+    double z = gsl_cdf_ugaussian_Qinv((1 - o.conf_level) / 2);
+
+    churn_km *km = churn__calloc(1, sizeof *km);
+    if (!km)
+        return churn__nomem("a Kaplan-Meier result");
+    km->conf_level = o.conf_level;
+    km->conf_type = o.conf_type;
+    km->z = z;
+    km->lr_status = CHURN_EUNSUPPORTED;
+    snprintf(km->lr_msg, sizeof km->lr_msg, "churn_km_logrank: the curves have no groups");
+
+    uint32_t *gidx = NULL;
+    int64_t *labels = NULL;
+    size_t G = 1;
+    if (group) {
+        gidx = churn__malloc(churn__mul_size(n, sizeof(uint32_t)));
+        if (!gidx) {
+            churn_km_free(km);
+            return churn__nomem("group indices");
+        }
+        rc = map_groups(n, group, gidx, &labels, &G);
+        if (rc) {
+            churn__free(gidx);
+            churn_km_free(km);
+            return rc;
+        }
+    }
+    km->g = churn__calloc(G, sizeof *km->g);
+    if (!km->g) {
+        churn__free(gidx);
+        churn__free(labels);
+        churn_km_free(km);
+        return churn__nomem("Kaplan-Meier curves");
+    }
+    km->ng = G;
+    for (size_t g = 0; g < G; g++)
+        km->g[g].label = labels ? labels[g] : 0;
+    churn__free(labels);
+
+    if (!group) {
+        /* Integer durations over a range comparable to n: one histogram pass. */
+        double maxd = 0;
+        int integral = 1;
+        for (size_t i = 0; i < n && integral; i++) {
+            double d = duration[i];
+            if (d != floor(d) || d > 4.0 * (double)n + 4096.0)
+                integral = 0;
+            else if (d > maxd)
+                maxd = d;
+        }
+        if (integral)
+            rc = km_dense(km, n, duration, event, weights, (size_t)maxd + 1);
+        else if (!weights)
+            rc = km_keys(km, n, duration, event);
+        else
+            rc = km_general(km, n, duration, event, weights, NULL);
+    } else {
+        rc = km_general(km, n, duration, event, weights, gidx);
+    }
+    churn__free(gidx);
+    if (rc) {
+        churn_km_free(km);
+        return rc;
+    }
+    *out = km;
+    return CHURN_OK;
+}
+
+CHURN_API size_t churn_km_num_groups(const churn_km *km) { return km ? km->ng : 0; }
+
+CHURN_API int64_t churn_km_group_label(const churn_km *km, size_t g)
+{
+    return (km && g < km->ng) ? km->g[g].label : 0;
+}
+
+CHURN_API size_t churn_km_num_times(const churn_km *km, size_t g)
+{
+    return (km && g < km->ng) ? km->g[g].nt : 0;
+}
+
+static int km_group(const churn_km *km, size_t g, const char *fn)
+{
+    churn__ok();
+    if (!km)
+        return churn__error(CHURN_EINVAL, "%s: km is NULL", fn);
+    if (g >= km->ng)
+        return churn__error(CHURN_ERANGE, "%s: group %zu out of range (the result has %zu)", fn,
+                            g, km->ng);
+    return CHURN_OK;
+}
+
+CHURN_API int churn_km_column(const churn_km *km, size_t g, int column, double *out, size_t cap)
+{
+    int rc = km_group(km, g, "churn_km_column");
+    if (rc)
+        return rc;
+    if (column < 0 || column >= KM_NCOL)
+        return churn__error(CHURN_EINVAL, "churn_km_column: column %d is not a churn_km_col",
+                            column);
+    const km_curve *c = &km->g[g];
+    if (cap < c->nt)
+        return churn__error(CHURN_ERANGE, "churn_km_column: buffer holds %zu values, group %zu "
+                            "has %zu rows", cap, g, c->nt);
+    if (c->nt && !out)
+        return churn__error(CHURN_EINVAL, "churn_km_column: out is NULL");
+    if (!c->nt)
+        return CHURN_OK;
+    switch (column) {
+    case CHURN_KM_TIME:
+        memcpy(out, c->time, c->nt * sizeof(double));
+        break;
+    case CHURN_KM_N_EVENT:
+        memcpy(out, c->nev, c->nt * sizeof(double));
+        break;
+    case CHURN_KM_N_CENSOR:
+        memcpy(out, c->ncens, c->nt * sizeof(double));
+        break;
+    case CHURN_KM_N_RISK:
+        curve_derive(km, c, out, NULL, NULL, NULL, NULL, NULL, NULL);
+        break;
+    case CHURN_KM_SURV:
+        curve_derive(km, c, NULL, out, NULL, NULL, NULL, NULL, NULL);
+        break;
+    case CHURN_KM_STD_ERR:
+        curve_derive(km, c, NULL, NULL, out, NULL, NULL, NULL, NULL);
+        break;
+    case CHURN_KM_LOWER:
+        curve_derive(km, c, NULL, NULL, NULL, out, NULL, NULL, NULL);
+        break;
+    case CHURN_KM_UPPER:
+        curve_derive(km, c, NULL, NULL, NULL, NULL, out, NULL, NULL);
+        break;
+    case CHURN_KM_CUMHAZ:
+        curve_derive(km, c, NULL, NULL, NULL, NULL, NULL, out, NULL);
+        break;
+    default:
+        curve_derive(km, c, NULL, NULL, NULL, NULL, NULL, NULL, out);
+        break;
+    }
+    return CHURN_OK;
+}
+
+/* Index of the last row with time <= t, or -1. */
+static ptrdiff_t last_le(const double *time, size_t nt, double t)
+{
+    size_t lo = 0, hi = nt;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (time[mid] <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (ptrdiff_t)lo - 1;
+}
+
+CHURN_API int churn_km_survival_at(const churn_km *km, size_t g, size_t nt, const double *t,
+                                   double *surv)
+{
+    int rc = km_group(km, g, "churn_km_survival_at");
+    if (rc)
+        return rc;
+    if (nt && (!t || !surv))
+        return churn__error(CHURN_EINVAL, "churn_km_survival_at: NULL array");
+    const km_curve *c = &km->g[g];
+    for (size_t i = 0; i < nt; i++)
+        if (!isfinite(t[i]))
+            return churn__error(CHURN_EINVAL, "churn_km_survival_at: t[%zu] is not finite", i);
+    double *s = churn__malloc((c->nt ? c->nt : 1) * sizeof(double));
+    if (!s)
+        return churn__nomem("a survival curve");
+    curve_derive(km, c, NULL, s, NULL, NULL, NULL, NULL, NULL);
+    for (size_t i = 0; i < nt; i++) {
+        ptrdiff_t k = last_le(c->time, c->nt, t[i]);
+        surv[i] = k < 0 ? 1.0 : s[k];
+    }
+    churn__free(s);
+    return CHURN_OK;
+}
+
+/* R's findq (quantile.survfit): x = (0, times), F = (0, 1 - s) for the curve
+ * `s` (the estimate or a confidence limit); `skip_ci_na` drops the rows where
+ * the estimate `surv` is 0 (where R's confidence limits are NA).
+ * Returns +INFINITY when not reached. */
+static double findq(const km_curve *c, const double *surv, const double *s, int skip_ci_na,
+                    double p)
+{
+    const double tol = 1.4901161193847656e-08; /* sqrt(.Machine$double.eps) */
+    const double *time = c->time;
+    size_t nt = c->nt;
+    double ymax = 0;
+    for (size_t k = 0; k < nt; k++)
+        if (!(skip_ci_na && surv[k] <= 0) && 1 - s[k] > ymax)
+            ymax = 1 - s[k];
+    if (ymax < p)
+        return INFINITY;
+    double xmax = nt ? time[nt - 1] : 0;
+    /* Distinct F values with the first time each is reached. */
+    double x_i1 = NAN, x_i2 = NAN, y_last = 0;
+    int have1 = 0, have2 = 0;
+    double prev = 0;
+    /* point 0: (0, 0) */
+    if (0 + tol >= p) {
+        x_i1 = 0;
+        have1 = 1;
+    }
+    if (0 - tol >= p) {
+        x_i2 = 0;
+        have2 = 1;
+    }
+    y_last = 0;
+    for (size_t k = 0; k < nt; k++) {
+        if (skip_ci_na && surv[k] <= 0)
+            continue;
+        double y = 1 - s[k];
+        if (y == prev)
+            continue; /* duplicated(y): keep the first time */
+        prev = y;
+        if (!have1 && y + tol >= p) {
+            x_i1 = time[k];
+            have1 = 1;
+        }
+        if (!have2 && y - tol >= p) {
+            x_i2 = time[k];
+            have2 = 1;
+        }
+        y_last = y;
+    }
+    double q = (have1 && have2) ? (x_i1 + x_i2) / 2 : INFINITY;
+    if (fabs(p - y_last) < tol && have1)
+        q = (x_i1 + xmax) / 2;
+    return q;
+}
+
+CHURN_API int churn_km_quantile(const churn_km *km, size_t g, double prob, double *value,
+                                double *lower, double *upper)
+{
+    int rc = km_group(km, g, "churn_km_quantile");
+    if (rc)
+        return rc;
+    if (!(prob > 0 && prob < 1))
+        return churn__error(CHURN_EINVAL, "churn_km_quantile: prob %g must be in (0, 1)", prob);
+    const km_curve *c = &km->g[g];
+    double *s = churn__malloc(churn__mul_size(c->nt ? c->nt : 1, 3 * sizeof(double)));
+    if (!s)
+        return churn__nomem("a survival curve");
+    double *lo = s + c->nt, *hi = lo + c->nt;
+    curve_derive(km, c, NULL, s, NULL, lo, hi, NULL, NULL);
+    int ci_na = km->conf_type != CHURN_CONF_NONE;
+    if (value)
+        *value = findq(c, s, s, 0, prob);
+    /* The lower survival limit reaches 1 - prob first: the lower time limit. */
+    if (lower)
+        *lower = findq(c, s, lo, ci_na, prob);
+    if (upper)
+        *upper = findq(c, s, hi, ci_na, prob);
+    churn__free(s);
+    return CHURN_OK;
+}
+
+CHURN_API int churn_km_median(const churn_km *km, size_t g, double *median, double *lower,
+                              double *upper)
+{
+    return churn_km_quantile(km, g, 0.5, median, lower, upper);
+}
+
+CHURN_API int churn_km_rmean(const churn_km *km, size_t g, double tau, double *rmean, double *se)
+{
+    int rc = km_group(km, g, "churn_km_rmean");
+    if (rc)
+        return rc;
+    const km_curve *c = &km->g[g];
+    const double *time = c->time, *d = c->nev;
+    if (isnan(tau) || tau == 0)
+        tau = c->nt ? time[c->nt - 1] : 0;
+    if (!(tau > 0) || !isfinite(tau))
+        return churn__error(CHURN_EINVAL, "churn_km_rmean: tau %g must be finite and > 0", tau);
+    double *surv = churn__malloc(churn__mul_size(c->nt ? c->nt : 1, 2 * sizeof(double)));
+    if (!surv)
+        return churn__nomem("a survival curve");
+    double *nr = surv + c->nt;
+    curve_derive(km, c, nr, surv, NULL, NULL, NULL, NULL, NULL);
+    /* Area under the step function up to tau; its variance (Klein & Moeschberger
+     * 2003, eq. 4.5.2): sum over event times t_k <= tau of A_k^2 d_k / (n_k (n_k - d_k)),
+     * A_k = area from t_k to tau. As R's survmean. */
+    size_t m = 0;
+    while (m < c->nt && time[m] <= tau)
+        m++;
+    double area = 0, prev_t = 0, prev_s = 1;
+    for (size_t k = 0; k < m; k++) {
+        area += (time[k] - prev_t) * prev_s;
+        prev_t = time[k];
+        prev_s = surv[k];
+    }
+    area += (tau - prev_t) * prev_s;
+    double var = 0, tail = (tau - prev_t) * prev_s;
+    for (size_t k = m; k-- > 0;) {
+        double left = nr[k] - d[k];
+        double hh = left > 0 ? d[k] / (nr[k] * left) : 0;
+        var += tail * tail * hh;
+        if (k > 0)
+            tail += (time[k] - time[k - 1]) * surv[k - 1];
+    }
+    churn__free(surv);
+    if (rmean)
+        *rmean = area;
+    if (se)
+        *se = sqrt(var);
+    return CHURN_OK;
+}
+
+CHURN_API int churn_km_group_events(const churn_km *km, size_t g, double *n, double *observed,
+                                    double *expected)
+{
+    int rc = km_group(km, g, "churn_km_group_events");
+    if (rc)
+        return rc;
+    if (n)
+        *n = km->g[g].n_total;
+    if (observed)
+        *observed = km->g[g].observed;
+    if (expected)
+        *expected = km->ng >= 2 ? km->g[g].expected : km->g[g].observed;
+    return CHURN_OK;
+}
+
+CHURN_API int churn_km_logrank(const churn_km *km, double *chisq, double *df, double *p_value)
+{
+    churn__ok();
+    if (!km)
+        return churn__error(CHURN_EINVAL, "churn_km_logrank: km is NULL");
+    if (km->ng < 2) {
+        if (chisq)
+            *chisq = 0;
+        if (df)
+            *df = 0;
+        if (p_value)
+            *p_value = 1;
+        return CHURN_OK;
+    }
+    if (km->lr_status)
+        return churn__error(km->lr_status, "%s", km->lr_msg);
+    if (chisq)
+        *chisq = km->lr_chisq;
+    if (df)
+        *df = km->lr_df;
+    if (p_value)
+        *p_value = km->lr_p;
+    return CHURN_OK;
+}
+
+/* ---- concordance ----------------------------------------------------------------------- */
+
+CHURN_API int churn_concordance_index(size_t n, const double *duration, const double *event,
+                                      const double *score, const double *weights,
+                                      int score_is_risk, double *c_index, double *counts)
+{
+    churn__ok();
+    int rc = churn__surv_check("churn_concordance_index", n, duration, event, weights, 0, NULL);
+    if (rc)
+        return rc;
+    if (!score)
+        return churn__error(CHURN_EINVAL, "churn_concordance_index: score is NULL");
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(score[i]))
+            return churn__error(CHURN_EINVAL, "churn_concordance_index: row %zu: score is not "
+                                "finite", i);
+    return churn__concordance_ordered(n, duration, event, score, weights, score_is_risk, NULL,
+                                      c_index, counts);
+}
+
+int churn__concordance_ordered(size_t n, const double *duration, const double *event,
+                               const double *score, const double *weights, int score_is_risk,
+                               const uint32_t *time_order, double *c_index, double *counts)
+{
+    int rc = CHURN_OK;
+    uint32_t *own = NULL;
+    const uint32_t *byt = time_order;
+    uint32_t *bys = churn__malloc(churn__mul_size(n, sizeof(uint32_t)));
+    uint32_t *rank = churn__malloc(churn__mul_size(n, sizeof(uint32_t)));
+    double *tree = NULL, *point = NULL, *same = NULL;
+    if (!byt) {
+        own = churn__malloc(churn__mul_size(n, sizeof(uint32_t)));
+        byt = own;
+    }
+    if (!byt || !bys || !rank) {
+        rc = churn__nomem("concordance work space");
+        goto done;
+    }
+    if ((own && (rc = churn__sort_order(n, duration, own))) ||
+        (rc = churn__sort_order(n, score, bys)))
+        goto done;
+    /* Dense ranks 1..R of the scores (equal scores share a rank). */
+    size_t R = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (k == 0 || score[bys[k]] != score[bys[k - 1]])
+            R++;
+        rank[bys[k]] = (uint32_t)R;
+    }
+    tree = churn__calloc(R + 1, sizeof(double));  /* Fenwick tree of weights by rank */
+    point = churn__calloc(R + 1, sizeof(double)); /* weight at each rank */
+    same = churn__calloc(R + 1, sizeof(double));  /* events of one time block by rank */
+    if (!tree || !point || !same) {
+        rc = churn__nomem("concordance work space");
+        goto done;
+    }
+    /* Harrell et al. (1982) C-index. Walk times from the latest down; the tree
+     * holds everyone with a later time (and those censored at the current
+     * time, who were still at risk). For each event, the weight in the tree
+     * with lower / equal / higher scores gives its concordant, tied and
+     * discordant pairs (Therneau's O(n log n) algorithm, survival's
+     * concordance vignette). */
+    double conc = 0, disc = 0, tx = 0, ty = 0, txy = 0, total = 0;
+    size_t k = n;
+    while (k > 0) {
+        size_t k0 = k;
+        double t = duration[byt[k - 1]];
+        while (k0 > 0 && duration[byt[k0 - 1]] == t)
+            k0--;
+        /* block [k0, k): censored first into the tree */
+        for (size_t q = k0; q < k; q++) {
+            size_t i = byt[q];
+            if (event[i] == 0) {
+                double w = weights ? weights[i] : 1.0;
+                for (size_t r = rank[i]; r <= R; r += r & (~r + 1))
+                    tree[r] += w;
+                point[rank[i]] += w;
+                total += w;
+            }
+        }
+        double dw = 0, dw2 = 0;
+        for (size_t q = k0; q < k; q++) {
+            size_t i = byt[q];
+            if (event[i] == 0)
+                continue;
+            double w = weights ? weights[i] : 1.0;
+            double below = 0;
+            for (size_t r = rank[i] - 1; r > 0; r -= r & (~r + 1))
+                below += tree[r];
+            double eq = point[rank[i]];
+            double above = total - below - eq;
+            if (above < 0)
+                above = 0;
+            /* risk score: the earlier event should have the higher score */
+            conc += w * (score_is_risk ? below : above);
+            disc += w * (score_is_risk ? above : below);
+            tx += w * eq;
+            dw += w;
+            dw2 += w * w;
+        }
+        if (dw > 0) {
+            /* pairs of events at this time: tied on y; those also tied on x */
+            double pairs = (dw * dw - dw2) / 2, sxy = 0;
+            /* pairs also tied on the score: running weight per rank */
+            for (size_t q = k0; q < k; q++) {
+                size_t i = byt[q];
+                if (event[i] == 0)
+                    continue;
+                double w = weights ? weights[i] : 1.0;
+                sxy += w * same[rank[i]];
+                same[rank[i]] += w;
+            }
+            for (size_t q = k0; q < k; q++)
+                same[rank[byt[q]]] = 0;
+            txy += sxy;
+            ty += pairs - sxy;
+            for (size_t q = k0; q < k; q++) {
+                size_t i = byt[q];
+                if (event[i] == 0)
+                    continue;
+                double w = weights ? weights[i] : 1.0;
+                for (size_t r = rank[i]; r <= R; r += r & (~r + 1))
+                    tree[r] += w;
+                point[rank[i]] += w;
+                total += w;
+            }
+        }
+        k = k0;
+    }
+    double denom = conc + disc + tx;
+    if (c_index)
+        *c_index = denom > 0 ? (conc + tx / 2) / denom : 0.5;
+    if (counts) {
+        counts[CHURN_CONC_CONCORDANT] = conc;
+        counts[CHURN_CONC_DISCORDANT] = disc;
+        counts[CHURN_CONC_TIED_X] = tx;
+        counts[CHURN_CONC_TIED_Y] = ty;
+        counts[CHURN_CONC_TIED_XY] = txy;
+    }
+done:
+    churn__free(own);
+    churn__free(bys);
+    churn__free(rank);
+    churn__free(tree);
+    churn__free(point);
+    churn__free(same);
+    return rc;
+}
+
+/* ---- predictions: dispatch by family ------------------------------------------------ */
+
+static int pred_check(const churn_model *m, const char *fn, size_t n, const double *x)
+{
+    churn__ok();
+    if (!m)
+        return churn__error(CHURN_EINVAL, "%s: model is NULL", fn);
+    if (m->family != CHURN_FAMILY_COX && !churn__is_aft(m->family))
+        return churn__error(CHURN_EFAMILY, "%s: not defined for a '%s' model", fn,
+                            churn_family_name(m->family));
+    return churn__surv_check_x(fn, n, m->nfeatures, x, m);
+}
+
+CHURN_API int churn_surv_predict(const churn_model *m, size_t n, const double *x, double horizon,
+                                 double *survival, double *p_churn, double *linear_predictor)
+{
+    int rc = pred_check(m, "churn_surv_predict", n, x);
+    if (rc)
+        return rc;
+    if (!isfinite(horizon) || horizon < 0)
+        return churn__error(CHURN_EINVAL, "churn_surv_predict: horizon %g must be finite and "
+                            ">= 0", horizon);
+    double *s = survival;
+    double *tmp = NULL;
+    if (!s && p_churn) {
+        tmp = churn__malloc(churn__mul_size(n ? n : 1, sizeof(double)));
+        if (!tmp)
+            return churn__nomem("predictions");
+        s = tmp;
+    }
+    if (m->family == CHURN_FAMILY_COX)
+        rc = churn__cox_predict(m, n, x, horizon, s, linear_predictor);
+    else
+        rc = churn__aft_predict(m, n, x, horizon, s, linear_predictor);
+    if (!rc && p_churn)
+        for (size_t i = 0; i < n; i++)
+            p_churn[i] = 1 - s[i];
+    churn__free(tmp);
+    return rc;
+}
+
+CHURN_API int churn_surv_curve(const churn_model *m, const double *x, size_t nt,
+                               const double *times, double *survival, double *std_err)
+{
+    int rc = pred_check(m, "churn_surv_curve", 1, x);
+    if (rc)
+        return rc;
+    if (nt && (!times || !survival))
+        return churn__error(CHURN_EINVAL, "churn_surv_curve: %s is NULL",
+                            times ? "survival" : "times");
+    for (size_t i = 0; i < nt; i++)
+        if (!isfinite(times[i]) || times[i] < 0)
+            return churn__error(CHURN_EINVAL, "churn_surv_curve: times[%zu] = %g must be finite "
+                                "and >= 0", i, times[i]);
+    if (m->family == CHURN_FAMILY_COX)
+        return churn__cox_curve(m, x, nt, times, survival, std_err);
+    return churn__aft_curve(m, x, nt, times, survival, std_err);
+}
+
+CHURN_API int churn_surv_median(const churn_model *m, size_t n, const double *x, double *median)
+{
+    int rc = pred_check(m, "churn_surv_median", n, x);
+    if (rc)
+        return rc;
+    if (n && !median)
+        return churn__error(CHURN_EINVAL, "churn_surv_median: median is NULL");
+    if (m->family == CHURN_FAMILY_COX)
+        return churn__cox_median(m, n, x, median);
+    return churn__aft_median(m, n, x, median);
+}
+
+CHURN_API int churn_surv_mean_residual_life(const churn_model *m, size_t n, const double *x,
+                                            double horizon, double *mrl)
+{
+    churn__ok();
+    if (m && m->family == CHURN_FAMILY_COX)
+        return churn__error(CHURN_EFAMILY, "churn_surv_mean_residual_life: not defined for a "
+                            "'cox' model (its baseline hazard ends at the last event time)");
+    int rc = pred_check(m, "churn_surv_mean_residual_life", n, x);
+    if (rc)
+        return rc;
+    if (!isfinite(horizon) || horizon < 0)
+        return churn__error(CHURN_EINVAL, "churn_surv_mean_residual_life: horizon %g must be "
+                            "finite and >= 0", horizon);
+    if (n && !mrl)
+        return churn__error(CHURN_EINVAL, "churn_surv_mean_residual_life: mrl is NULL");
+    return churn__aft_mrl(m, n, x, horizon, mrl);
+}
+
+static double stored_scalar(const churn_model *m, const char *name)
+{
+    size_t len = 0;
+    const double *a = churn__model_array(m, name, &len);
+    return (a && len >= 1) ? a[0] : NAN;
+}
+
+static int is_surv(const churn_model *m)
+{
+    return m && (m->family == CHURN_FAMILY_COX || churn__is_aft(m->family));
+}
+
+CHURN_API double churn_surv_loglik_null(const churn_model *m)
+{
+    return is_surv(m) ? stored_scalar(m, CHURN__SURV_LOGLIK_NULL) : NAN;
+}
+
+CHURN_API double churn_surv_num_events(const churn_model *m)
+{
+    return is_surv(m) ? stored_scalar(m, CHURN__SURV_NEVENTS) : NAN;
+}
+
+CHURN_API int churn_surv_concordance(const churn_model *m, double *c_index)
+{
+    churn__ok();
+    if (!m || !c_index)
+        return churn__error(CHURN_EINVAL, "churn_surv_concordance: NULL argument");
+    if (!is_surv(m))
+        return churn__error(CHURN_EFAMILY, "churn_surv_concordance: not defined for a '%s' "
+                            "model", churn_family_name(m->family));
+    double c = stored_scalar(m, CHURN__SURV_CONCORDANCE);
+    if (isnan(c))
+        return churn__error(CHURN_EFORMAT, "churn_surv_concordance: the model has no '%s' array",
+                            CHURN__SURV_CONCORDANCE);
+    *c_index = c;
+    return CHURN_OK;
+}

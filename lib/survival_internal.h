@@ -1,0 +1,79 @@
+/*
+ * Private declarations shared by the survival sources: survival.c (Kaplan-Meier,
+ * log-rank, concordance, sorting, prediction dispatch), cox.c and aft.c.
+ */
+#ifndef CHURN_SURVIVAL_INTERNAL_H
+#define CHURN_SURVIVAL_INTERNAL_H
+
+#include "internal.h"
+
+/* Check the common survival inputs: n >= 1, non-NULL arrays, finite
+ * durations >= 0 (> 0 when `positive`), events exactly 0 or 1, weights finite
+ * and >= 0. Messages name `fn`, the argument and the row. Counts the events
+ * (weighted) into *events when not NULL. */
+CHURN__HIDDEN int churn__surv_check(const char *fn, size_t n, const double *duration,
+                                    const double *event, const double *weights, int positive,
+                                    double *events);
+
+/* Check n*p features are finite; the message names the row and the feature. */
+CHURN__HIDDEN int churn__surv_check_x(const char *fn, size_t n, size_t p, const double *x,
+                                      const churn_model *m);
+
+/* Stable ascending order of n doubles by an LSD radix sort (ties keep input
+ * order). `order` receives n row indices. n must be < 2^32. The keys must not
+ * be NaN; -0.0 sorts as 0.0. */
+CHURN__HIDDEN int churn__sort_order(size_t n, const double *keys, uint32_t *order);
+
+/* Small dense symmetric positive-definite matrices (k x k, row-major):
+ * in-place Cholesky factor (lower; returns -1 when not positive definite,
+ * relative pivot tolerance eps^0.75 as R's cholesky2), solve with the factor,
+ * inverse from the factor (`col` is k doubles of scratch). */
+CHURN__HIDDEN int churn__spd_factor(double *a, size_t k);
+CHURN__HIDDEN void churn__spd_solve(const double *L, double *b, size_t k);
+CHURN__HIDDEN void churn__spd_inverse(const double *L, double *inv, size_t k, double *col);
+
+/* Hint that a large buffer about to be written in full should be backed by
+ * huge pages (Linux madvise MADV_HUGEPAGE; a no-op elsewhere, for small
+ * buffers, or when refused). Saves most page faults on 10^8-byte buffers. */
+CHURN__HIDDEN void churn__advise_huge(void *p, size_t bytes);
+
+/* churn_concordance_index() without the input checks, optionally with the
+ * rows' increasing-duration order already known (NULL: sorted here). */
+CHURN__HIDDEN int churn__concordance_ordered(size_t n, const double *duration,
+                                             const double *event, const double *score,
+                                             const double *weights, int score_is_risk,
+                                             const uint32_t *time_order, double *c_index,
+                                             double *counts);
+
+/* Regularised upper chi-square tail. */
+CHURN__HIDDEN double churn__chisq_q(double x, double df);
+
+/* Family checks. */
+static inline int churn__is_aft(int f)
+{
+    return f == CHURN_FAMILY_WEIBULL || f == CHURN_FAMILY_EXPONENTIAL ||
+           f == CHURN_FAMILY_LOGLOGISTIC || f == CHURN_FAMILY_LOGNORMAL;
+}
+
+/* Per-family prediction back ends (inputs already checked). */
+CHURN__HIDDEN int churn__cox_predict(const churn_model *m, size_t n, const double *x,
+                                     double horizon, double *surv, double *lp);
+CHURN__HIDDEN int churn__cox_curve(const churn_model *m, const double *x, size_t nt,
+                                   const double *times, double *surv, double *std_err);
+CHURN__HIDDEN int churn__cox_median(const churn_model *m, size_t n, const double *x,
+                                    double *median);
+CHURN__HIDDEN int churn__aft_predict(const churn_model *m, size_t n, const double *x,
+                                     double horizon, double *surv, double *lp);
+CHURN__HIDDEN int churn__aft_curve(const churn_model *m, const double *x, size_t nt,
+                                   const double *times, double *surv, double *std_err);
+CHURN__HIDDEN int churn__aft_median(const churn_model *m, size_t n, const double *x,
+                                    double *median);
+CHURN__HIDDEN int churn__aft_mrl(const churn_model *m, size_t n, const double *x, double horizon,
+                                 double *mrl);
+
+/* Names of the model arrays used by the survival families (docs/models/survival.md). */
+#define CHURN__SURV_LOGLIK_NULL "loglik_null"
+#define CHURN__SURV_CONCORDANCE "concordance"
+#define CHURN__SURV_NEVENTS "n_events"
+
+#endif
