@@ -358,7 +358,9 @@ void cli_table_free(cli_table *t)
     for (size_t j = 0; j < t->ncols; j++) {
         free(t->names ? t->names[j] : NULL);
         free(t->cols ? t->cols[j] : NULL);
+        free(t->text_error ? t->text_error[j] : NULL);
     }
+    free(t->text_error);
     for (size_t i = 0; t->ids && i < t->nrows; i++)
         free(t->ids[i]);
     free(t->names);
@@ -389,7 +391,8 @@ int cli_table_read(const char *sub, const char *path, cli_table *t)
     fields = calloc(nc, sizeof *fields);
     t->names = calloc(nc, sizeof *t->names);
     t->cols = calloc(nc, sizeof *t->cols);
-    if (!fields || !t->names || !t->cols)
+    t->text_error = calloc(nc, sizeof *t->text_error);
+    if (!fields || !t->names || !t->cols || !t->text_error)
         goto oom;
     t->ncols = nc;
     split_csv(buf, fields, nc);
@@ -438,11 +441,12 @@ int cli_table_read(const char *sub, const char *path, cli_table *t)
             if (*s && strcmp(s, "NA") != 0 && strcmp(s, "nan") != 0 && strcmp(s, "NaN") != 0) {
                 char *end;
                 v = strtod(s, &end);
-                if (end == s || *end != '\0') {
-                    t->nrows++;
-                    cli_fail(sub, "%s, line %zu, column '%s': '%s' is not a number", path, line,
-                             t->names[j], s);
-                    goto done;
+                if ((end == s || *end != '\0') && !t->text_error[j]) {
+                    char msg[256];
+                    snprintf(msg, sizeof msg, "%s, line %zu, column '%s': '%.60s' is not a number",
+                             path, line, t->names[j], s);
+                    if (!(t->text_error[j] = strdup(msg)))
+                        goto oom;
                 }
             }
             t->cols[j][t->nrows] = v;
@@ -470,8 +474,13 @@ done:
 const double *cli_table_col(const char *sub, const cli_table *t, const char *name)
 {
     for (size_t j = 0; j < t->ncols; j++)
-        if ((int)j != t->id_col && strcmp(t->names[j], name) == 0)
+        if ((int)j != t->id_col && strcmp(t->names[j], name) == 0) {
+            if (t->text_error[j]) {
+                cli_fail(sub, "%s", t->text_error[j]);
+                return NULL;
+            }
             return t->cols[j];
+        }
     cli_fail(sub, "column '%s' not found in the input table", name);
     return NULL;
 }

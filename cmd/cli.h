@@ -115,10 +115,13 @@ typedef struct cli_table {
     char **ids;       /* nrows id strings (the id column) */
     double **cols;    /* ncols columns of nrows doubles (the id column's entry is NULL) */
     int id_col;       /* index of the id column */
+    char **text_error;/* ncols: NULL, or why the column is not numeric (first bad value);
+                         such a column is an error only when a command asks for it */
 } cli_table;
 int cli_table_read(const char *sub, const char *path, cli_table *t);
 void cli_table_free(cli_table *t);
-/* Column by name; prints an error naming the column and the file and returns NULL when absent. */
+/* Column by name; prints an error naming the column and the file and returns NULL when it is
+ * absent or holds a value that is not a number (the message names line and value). */
 const double *cli_table_col(const char *sub, const cli_table *t, const char *name);
 
 /* ---- output ---- */

@@ -61,150 +61,6 @@ static const char predict_help[] =
     "  -o, --output F     output CSV (default: standard output)\n"
     "  --help             this text\n";
 
-/* ---- table input ----
- * Work-around: cli_table_read() (cli.c) splits the header line twice with the
- * in-place splitter, so every header after the first field comes back NULL.
- * Until that is fixed this local reader fills the same cli_table (same rules:
- * header row, id column customer_id/id or the first, empty/NA -> NaN), so
- * cli_table_free() releases it. */
-
-static size_t split_fields(char *line, char **fields, size_t cap)
-{
-    size_t n = 0;
-    char *p = line;
-    for (;;) {
-        char *start = p, *w = p;
-        if (*p == '"') {
-            p++;
-            while (*p) {
-                if (*p == '"' && p[1] == '"') {
-                    *w++ = '"';
-                    p += 2;
-                } else if (*p == '"') {
-                    p++;
-                    break;
-                } else {
-                    *w++ = *p++;
-                }
-            }
-            while (*p && *p != ',')
-                p++;
-        } else {
-            while (*p && *p != ',')
-                p++;
-            w = p;
-        }
-        char sep = *p;
-        *w = '\0';
-        if (n < cap)
-            fields[n] = start;
-        n++;
-        if (sep != ',')
-            break;
-        p++;
-    }
-    return n;
-}
-
-static int read_table(const char *sub, const char *path, cli_table *t)
-{
-    memset(t, 0, sizeof *t);
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (!f)
-        return cli_fail(sub, "cannot open '%s'", path);
-    char *line = NULL, **fields = NULL;
-    size_t cap = 0, rowcap = 0, nc = 0, lineno = 0;
-    ssize_t len;
-    int rc = CLI_EXIT_FAIL;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (len == 0)
-            continue;
-        if (!t->names) {
-            char *copy = strdup(line);
-            if (!copy)
-                goto oom;
-            nc = split_fields(copy, NULL, 0);
-            free(copy);
-            fields = calloc(nc, sizeof *fields);
-            t->names = calloc(nc, sizeof *t->names);
-            t->cols = calloc(nc, sizeof *t->cols);
-            if (!fields || !t->names || !t->cols)
-                goto oom;
-            t->ncols = nc;
-            split_fields(line, fields, nc);
-            for (size_t j = 0; j < nc; j++)
-                if (!(t->names[j] = strdup(fields[j])))
-                    goto oom;
-            t->id_col = 0;
-            for (size_t j = 0; j < nc; j++)
-                if (strcmp(t->names[j], "customer_id") == 0 || strcmp(t->names[j], "id") == 0) {
-                    t->id_col = (int)j;
-                    break;
-                }
-            continue;
-        }
-        size_t got = split_fields(line, fields, nc);
-        if (got != nc) {
-            cli_fail(sub, "%s, line %zu: %zu fields, the header has %zu", path, lineno, got, nc);
-            goto done;
-        }
-        if (t->nrows == rowcap) {
-            size_t nr = rowcap ? 2 * rowcap : 1024;
-            char **ni = realloc(t->ids, nr * sizeof *ni);
-            if (!ni)
-                goto oom;
-            t->ids = ni;
-            for (size_t j = 0; j < nc; j++) {
-                if ((int)j == t->id_col)
-                    continue;
-                double *c = realloc(t->cols[j], nr * sizeof *c);
-                if (!c)
-                    goto oom;
-                t->cols[j] = c;
-            }
-            rowcap = nr;
-        }
-        for (size_t j = 0; j < nc; j++) {
-            if ((int)j == t->id_col)
-                continue;
-            const char *v = fields[j];
-            double d = NAN;
-            if (*v && strcmp(v, "NA") != 0 && strcmp(v, "nan") != 0 && strcmp(v, "NaN") != 0) {
-                char *end;
-                d = strtod(v, &end);
-                if (end == v || *end != '\0') {
-                    cli_fail(sub, "%s, line %zu, column '%s': '%s' is not a number", path,
-                             lineno, t->names[j], v);
-                    goto done;
-                }
-            }
-            t->cols[j][t->nrows] = d;
-        }
-        if (!(t->ids[t->nrows] = strdup(fields[t->id_col])))
-            goto oom;
-        t->nrows++;
-    }
-    if (!t->names) {
-        cli_fail(sub, "%s: empty file (expected a header row)", path);
-        goto done;
-    }
-    rc = CLI_EXIT_OK;
-    goto done;
-oom:
-    cli_fail(sub, "out of memory reading '%s'", path);
-done:
-    free(line);
-    free(fields);
-    if (f != stdin)
-        fclose(f);
-    if (rc)
-        cli_table_free(t);
-    return rc;
-}
-
 static const char *penalty_name(int p)
 {
     switch (p) {
@@ -237,6 +93,10 @@ static const double *need_col(const char *sub, const cli_table *t, const char *n
         if (strcmp(t->names[j], name) == 0) {
             if ((int)j == t->id_col) {
                 cli_fail(sub, "%s column '%s' is the customer id column", role, name);
+                return NULL;
+            }
+            if (t->text_error[j]) {
+                cli_fail(sub, "%s column: %s", role, t->text_error[j]);
                 return NULL;
             }
             return t->cols[j];
@@ -517,7 +377,7 @@ int cmd_fit_logit(int family, int argc, char **argv)
     o.separation = allow_sep ? CHURN_LOGIT_SEPARATION_NOTE : CHURN_LOGIT_SEPARATION_ERROR;
 
     cli_table t;
-    if (read_table(sub, input, &t))
+    if (cli_table_read(sub, input, &t))
         return CLI_EXIT_FAIL;
     int rc = CLI_EXIT_FAIL;
     churn_model *m = NULL;
@@ -684,7 +544,7 @@ int cmd_predict_logit(churn_model *model, int argc, char **argv)
         top = (long)p;
 
     cli_table t;
-    if (read_table(sub, input, &t))
+    if (cli_table_read(sub, input, &t))
         return CLI_EXIT_FAIL;
     int rc = CLI_EXIT_FAIL;
     size_t n = t.nrows, np = n * p > 0 ? n * p : 1;

@@ -249,3 +249,18 @@ def test_errors(churn, tmp_path):
         f.write("customer_id,recency\nA,3\n")
     p = churn("predict", model, lack, check=False)
     assert p.returncode == 1 and "'frequency'" in p.stderr
+
+
+def test_text_column_is_an_error_only_when_used(churn, tmp_path):
+    rows = ["customer_id,email,frequency,churned"]
+    for i in range(40):
+        rows.append(f"c{i},user{i}@example.com,{i % 7},{1 if (i * 37) % 11 < 5 else 0}")
+    p = tmp_path / "mixed.csv"
+    p.write_text("\n".join(rows) + "\n")
+    ok = churn("fit", "logit", p, "--label", "churned", "--features", "frequency",
+               "-o", tmp_path / "m.json")
+    assert ok.returncode == 0
+    bad = churn("fit", "logit", p, "--label", "churned", "--features", "frequency,email",
+                check=False)
+    assert bad.returncode == 1
+    assert "line 2" in bad.stderr and "'email'" in bad.stderr and "not a number" in bad.stderr
