@@ -1,14 +1,443 @@
 /**
  * @file churn/customers.h
+ * @brief The customer table: one row per customer, named feature columns as
+ *        of a cutoff date, holdout labels, population metrics, cohort
+ *        retention, and an O(1) incremental per-customer state.
+ *
+ * ## Time
+ * Every purchase is resolved to its **UTC calendar day**
+ * (`day = floor(time / 86400)`, time in seconds since the epoch, see txlog.h).
+ * The calibration period ends at the end of the cutoff's UTC day: a purchase
+ * is in calibration iff `day(purchase) <= day(cutoff)`, as in lifetimes'
+ * `summary_data_from_transaction_data(..., freq='D')`. The holdout period is
+ * the days `day(cutoff) < day <= day(holdout_end)`. Purchases after the
+ * cutoff never reach a calibration column.
+ *
+ * Durations (recency, T, gaps, ...) are in **time units** of
+ * churn_customer_options::time_unit days: a number of days divided by the
+ * unit, e.g. CHURN_UNIT_WEEK gives lifetimes' `freq='D', freq_multiplier=7`.
+ *
+ * ## Orders, refunds, zero-value orders (the rule)
+ *  - A transaction with amount >= 0 is an **order**. Zero-value orders
+ *    (free samples, 100% vouchers) are orders: they count in `n_orders`,
+ *    `frequency`, recency, gaps, and enter the spend means with value 0.
+ *  - A transaction with amount < 0 is a **return/refund**. It is *not* an
+ *    order: it never changes `frequency`, `recency`, `T`, `n_orders`, gaps,
+ *    `monetary_value`, `total_spend` or `mean_order_value` (which describe
+ *    purchases). It counts in `n_returns` (transactions, not merged by day)
+ *    and `returns_amount` (sum of |amount|, >= 0), and lowers `net_spend`
+ *    (= total_spend - returns_amount).
+ *  - With `same_day_once` (default), all orders of one customer on one UTC day
+ *    form one purchase whose value is the sum of their amounts (lifetimes,
+ *    BTYD). Refunds are never merged into purchases. Without it, a
+ *    customer's orders are taken in time order (ties in input order) and the
+ *    first purchase is the earliest order.
+ *  - A customer with no order on or before the cutoff day (first seen after
+ *    the cutoff, or with refunds only) is **excluded** from the table and
+ *    counted by churn_customers_num_excluded().
+ *
+ * ## Columns (all doubles, never NaN, column-major)
+ * BTYD inputs, exactly lifetimes' definitions:
+ *  - `frequency`: number of repeat purchases (purchases - 1), or number of
+ *    purchases when `first_purchase_counts` is set;
+ *  - `recency`: last purchase day - first purchase day, in time units
+ *    (0 for one-time buyers);
+ *  - `T`: cutoff day - first purchase day, in time units;
+ *  - `monetary_value`: mean value of the repeat purchases (0 when
+ *    frequency is 0); mean of all purchases when `first_purchase_counts`.
+ *
+ * Order behaviour:
+ *  - `n_orders`: number of purchases (after the same-day merge);
+ *  - `total_spend`: sum of order amounts (>= 0, refunds not subtracted);
+ *  - `mean_order_value`: total_spend / n_orders;
+ *  - `first_purchase`, `last_purchase`: UTC day numbers (whole **days since
+ *    1970-01-01**, not time units) of the first and last purchase, so that
+ *    `day * 86400` is the purchase date at midnight UTC;
+ *  - `time_since_last`: cutoff day - last purchase day, in time units
+ *    (= T - recency);
+ *  - `gap_mean`, `gap_median`, `gap_std`: mean, median and population
+ *    standard deviation (divisor = number of gaps) of the gaps between
+ *    consecutive purchases, in time units; 0 for one-time buyers (no gap);
+ *    gap_std is 0 with a single gap;
+ *  - `overdue_ratio`: time_since_last / gap_mean, the customer's lateness
+ *    against their own rhythm (> 1 = later than usual); 0 when gap_mean is 0
+ *    (one-time buyers: use frequency and time_since_last for them).
+ *
+ * Trends (W = churn_customer_options::trend_window days; orders only):
+ *  - `orders_recent`, `spend_recent`: purchases and order amount on days
+ *    `cutoff - W < day <= cutoff`;
+ *  - `orders_prior`, `spend_prior`: the same for `cutoff - 2W < day <= cutoff - W`;
+ *  - `orders_trend`, `spend_trend`: the bounded ratio
+ *    `(recent - prior) / (recent + prior)` in [-1, 1]; 0 when both are 0.
+ *
+ * Breadth and returns:
+ *  - `n_products`: distinct products among the calibration orders
+ *    (0 when the log has no product column);
+ *  - `n_returns`, `returns_amount`, `net_spend`: see the rule above.
+ *
+ * Segmentation (over the rows of the table):
+ *  - `r_score`, `f_score`, `m_score`: quintile scores 1-5 of
+ *    -time_since_last (recent = 5), n_orders and total_spend:
+ *    `1 + floor(5 * b / N)` where b is the number of customers with a
+ *    strictly worse value and N the number of rows; ties share a score;
+ *  - `rfm_segment`: a code from the R and F scores, see ::churn_rfm_segment
+ *    and churn_rfm_segment_name();
+ *  - `value_tier`: 1 key account, 2 important, 3 ordinary
+ *    (::churn_value_tier). A customer is in tier 1 when fewer than
+ *    key_fraction*N customers have a strictly larger total_spend, tier 2 when
+ *    fewer than (key_fraction+important_fraction)*N do, else 3 (ties at a
+ *    boundary go to the better tier). churn_tiers_assign() (spend.h) applies
+ *    the same rule to any value.
+ *
+ * Labels, only when a holdout end is given:
+ *  - `holdout_purchases`: purchases (after the same-day merge) in the holdout;
+ *  - `holdout_spend`: order amount in the holdout;
+ *  - `churned`: 1 when holdout_purchases is 0, else 0;
+ *  - `duration`, `event`: for survival models. Let L be the last purchase
+ *    day on or before the holdout end and H the inactivity threshold in days.
+ *    If `L + H <= holdout end day` the customer lapsed: event = 1 and
+ *    duration = (L + H - first purchase day) in time units; otherwise
+ *    event = 0 and duration = (holdout end day - first purchase day) in time
+ *    units (censored). With the default threshold H = the holdout length,
+ *    `event == churned` for every customer.
+ *
+ * Threading: a built table is read-only and may be shared by any number of
+ * threads. The incremental state is plain data owned by the caller.
  */
 #ifndef CHURN_CUSTOMERS_H
 #define CHURN_CUSTOMERS_H
 
 #include "common.h"
+#include "txlog.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/** Opaque customer table. @since 1.0 */
+typedef struct churn_customers churn_customers;
+
+/**
+ * Options for churn_customers_build(). Initialise with
+ * CHURN_CUSTOMER_OPTIONS_INIT or churn_customer_options_init(); NULL means
+ * all defaults.
+ * @since 1.0
+ */
+typedef struct churn_customer_options {
+    size_t struct_size;
+    /** End of calibration, seconds since the epoch; its whole UTC day is
+     *  included. 0 (default) = the day of the last transaction in the log. */
+    double cutoff;
+    /** End of the holdout period, seconds since the epoch (its whole UTC day
+     *  included); must fall on a later day than the cutoff. 0 (default) = no
+     *  holdout: the label columns are absent. */
+    double holdout_end;
+    /** Time unit in days (> 0): CHURN_UNIT_DAY (default), CHURN_UNIT_WEEK,
+     *  CHURN_UNIT_MONTH, CHURN_UNIT_YEAR or any positive number of days. */
+    double time_unit;
+    /** 1 (default): a customer's orders on one UTC day are one purchase whose
+     *  value is their sum (lifetimes, BTYD); 0: every order is a purchase. */
+    int same_day_once;
+    /** 0 (default): frequency counts repeat purchases and monetary_value
+     *  averages them (lifetimes); 1: both include the first purchase
+     *  (lifetimes' include_first_transaction=True). */
+    int first_purchase_counts;
+    /** Trend window W in days (> 0, default 90). */
+    double trend_window;
+    /** Inactivity threshold for `duration`/`event`, in time units (>= 0).
+     *  0 (default) = the holdout length, so that event == churned. */
+    double inactivity_threshold;
+    /** Share of customers in the key tier (value_tier 1), in (0, 1]; default 0.2. */
+    double key_fraction;
+    /** Share of customers in the important tier, in [0, 1 - key_fraction];
+     *  default 0.3. */
+    double important_fraction;
+} churn_customer_options;
+
+/** Default customer options (C99 and C++ compatible). @since 1.0 */
+#define CHURN_CUSTOMER_OPTIONS_INIT \
+    { sizeof(churn_customer_options), 0.0, 0.0, CHURN_UNIT_DAY, 1, 0, 90.0, 0.0, 0.2, 0.3 }
+
+/** Fill `opts` with the defaults (NULL is a no-op). Thread-safe. @since 1.0 */
+CHURN_API void churn_customer_options_init(churn_customer_options *opts);
+
+/**
+ * Build the customer table of `log` as of the cutoff.
+ *
+ * Rows are the customers with at least one order on or before the cutoff
+ * day, in the log's customer order (first appearance). Cost: O(n + C) time
+ * for n transactions and C customers: a counting sort groups the rows by
+ * customer, in one sequential pass over the log per slice of customers
+ * (about 4 bytes of scratch per transaction, at least 64 MB, so usually 1 to
+ * 4 passes) plus 20 bytes per customer, freed before returning. The log is
+ * not modified. Large buffers are marked for transparent huge pages on Linux.
+ *
+ * @param[out] out   the new table (free with churn_customers_free()); NULL on failure
+ * @param[in]  log   transactions (borrowed for the call; the table keeps no
+ *                   pointer into it except a copy of the customer ids)
+ * @param[in]  opts  options, or NULL for the defaults
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL argument, bad option — the message
+ *         names it —, empty log without a cutoff, holdout end not after the
+ *         cutoff day); ::CHURN_ENOMEM
+ * @since 1.0
+ */
+CHURN_API int churn_customers_build(churn_customers **out, const churn_txlog *log,
+                                    const churn_customer_options *opts);
+
+/** Free a table. NULL is a no-op. @since 1.0 */
+CHURN_API void churn_customers_free(churn_customers *t);
+
+/** Number of rows (customers in the table). 0 for NULL. @since 1.0 */
+CHURN_API size_t churn_customers_num_rows(const churn_customers *t);
+
+/** Number of columns (the holdout columns only exist with a holdout end). @since 1.0 */
+CHURN_API size_t churn_customers_num_columns(const churn_customers *t);
+
+/**
+ * Name of column `j` (0 <= j < num_columns), a static string; NULL when out
+ * of range. @since 1.0
+ */
+CHURN_API const char *churn_customers_column_name(const churn_customers *t, size_t j);
+
+/**
+ * Borrowed pointer to the `num_rows` values of the named column (contiguous,
+ * owned by the table, valid until churn_customers_free()). Zero-copy: a
+ * binding may wrap it directly.
+ * @return the column, or NULL with ::CHURN_ENOTFOUND (message names the
+ *         column) when absent, ::CHURN_EINVAL for a NULL argument
+ * @since 1.0
+ */
+CHURN_API const double *churn_customers_column(const churn_customers *t, const char *name);
+
+/** Column `j` by position, or NULL (::CHURN_ERANGE) when out of range. @since 1.0 */
+CHURN_API const double *churn_customers_column_at(const churn_customers *t, size_t j);
+
+/**
+ * Original id text of the customer in `row`, owned by the table; NULL when
+ * out of range. @since 1.0
+ */
+CHURN_API const char *churn_customers_id(const churn_customers *t, size_t row);
+
+/**
+ * Find the row of a customer id. The first call builds a hash index of the
+ * ids (O(rows), 8 bytes per row); later calls are O(1). Safe to call from
+ * several threads on a shared table.
+ * @return ::CHURN_OK, ::CHURN_EINVAL, ::CHURN_ENOTFOUND (not in the log, or
+ *         excluded from the table), ::CHURN_ENOMEM (building the index)
+ * @since 1.0
+ */
+CHURN_API int churn_customers_find(const churn_customers *t, const char *customer_id,
+                                   size_t *row);
+
+/** Customers of the log left out: no order on or before the cutoff day. @since 1.0 */
+CHURN_API size_t churn_customers_num_excluded(const churn_customers *t);
+
+/** The cutoff used: midnight UTC starting the cutoff day, seconds since the epoch. @since 1.0 */
+CHURN_API double churn_customers_cutoff(const churn_customers *t);
+
+/** The holdout end used (midnight UTC of its day), or 0 when none. @since 1.0 */
+CHURN_API double churn_customers_holdout_end(const churn_customers *t);
+
+/** The time unit in days. @since 1.0 */
+CHURN_API double churn_customers_time_unit(const churn_customers *t);
+
+/* ---- segments ------------------------------------------------------------ */
+
+/**
+ * RFM segment codes, from the R score (recency) and F score (frequency):
+ * @since 1.0
+ */
+typedef enum churn_rfm_segment {
+    CHURN_RFM_CHAMPIONS = 1,           /**< R 5,   F 4-5 */
+    CHURN_RFM_LOYAL = 2,               /**< R 3-4, F 4-5 */
+    CHURN_RFM_POTENTIAL_LOYALISTS = 3, /**< R 4-5, F 2-3 */
+    CHURN_RFM_NEW = 4,                 /**< R 5,   F 1 */
+    CHURN_RFM_PROMISING = 5,           /**< R 4,   F 1 */
+    CHURN_RFM_NEED_ATTENTION = 6,      /**< R 3,   F 3 */
+    CHURN_RFM_ABOUT_TO_SLEEP = 7,      /**< R 3,   F 1-2 */
+    CHURN_RFM_AT_RISK = 8,             /**< R 1-2, F 3-4 */
+    CHURN_RFM_CANT_LOSE = 9,           /**< R 1-2, F 5 */
+    CHURN_RFM_HIBERNATING = 10         /**< R 1-2, F 1-2 */
+} churn_rfm_segment;
+
+/**
+ * Name of an RFM segment code ("champions", "loyal customers", "potential
+ * loyalists", "new customers", "promising", "need attention",
+ * "about to sleep", "at risk", "can't lose them", "hibernating"), a static
+ * string; NULL for an unknown code. Thread-safe. @since 1.0
+ */
+CHURN_API const char *churn_rfm_segment_name(int code);
+
+/** Value tiers (column `value_tier`). Values are frozen. @since 1.0 */
+typedef enum churn_value_tier {
+    CHURN_TIER_KEY = 1,       /**< key accounts: the top key_fraction of customers */
+    CHURN_TIER_IMPORTANT = 2, /**< the next important_fraction */
+    CHURN_TIER_ORDINARY = 3   /**< the rest */
+} churn_value_tier;
+
+/* ---- population metrics ---------------------------------------------------- */
+
+/** Share of the table's customers with at least two purchases (n_orders >= 2);
+ *  0 for an empty table. @since 1.0 */
+CHURN_API double churn_customers_repeat_rate(const churn_customers *t);
+
+/**
+ * Share of the table's customers with no purchase in the holdout (mean of
+ * `churned`).
+ * @param[out] rate  the churn rate in [0, 1]
+ * @return ::CHURN_OK, ::CHURN_EINVAL (NULL, or an empty table),
+ *         ::CHURN_EUNSUPPORTED (built without a holdout end)
+ * @since 1.0
+ */
+CHURN_API int churn_customers_churn_rate(const churn_customers *t, double *rate);
+
+/** 1 - churn rate; same rules as churn_customers_churn_rate(). @since 1.0 */
+CHURN_API int churn_customers_retention_rate(const churn_customers *t, double *rate);
+
+/** Share of total_spend held by the key tier (the Pareto share, e.g. 0.8 for
+ *  "20% of customers bring 80% of revenue"); 0 when total spend is 0. @since 1.0 */
+CHURN_API double churn_customers_pareto_share(const churn_customers *t);
+
+/* ---- cohorts --------------------------------------------------------------- */
+
+/**
+ * Options for churn_customers_cohort_table(). @since 1.0
+ */
+typedef struct churn_cohort_options {
+    size_t struct_size;
+    /** Last day observed, seconds since the epoch; 0 (default) = day of the
+     *  last transaction in the log. Later transactions are ignored. */
+    double cutoff;
+    /** Period length in days (> 0); default CHURN_UNIT_MONTH. */
+    double period;
+    /** 1 (default): a period of CHURN_UNIT_DAY, CHURN_UNIT_WEEK,
+     *  CHURN_UNIT_MONTH or CHURN_UNIT_YEAR means UTC calendar days, weeks
+     *  starting on Monday, calendar months or calendar years. Otherwise (and
+     *  with 0) periods are consecutive blocks of `period` days starting on the
+     *  day of the log's first order. */
+    int calendar;
+} churn_cohort_options;
+
+/** Default cohort options. @since 1.0 */
+#define CHURN_COHORT_OPTIONS_INIT { sizeof(churn_cohort_options), 0.0, CHURN_UNIT_MONTH, 1 }
+
+/** Fill `opts` with the defaults (NULL is a no-op). @since 1.0 */
+CHURN_API void churn_cohort_options_init(churn_cohort_options *opts);
+
+/**
+ * Retention by acquisition cohort.
+ *
+ * A customer's cohort is the period of their first order (amount >= 0) on or
+ * before the cutoff. Cohorts run from the period of the log's first order to
+ * the cutoff's period (empty cohorts included, size 0); offsets k = 0 ..
+ * n_periods-1 count periods since acquisition. Cell (i, k) holds the number
+ * of customers of cohort i with at least one order in period i + k
+ * (`active`) and that number divided by the cohort size (`retention`; 1 at
+ * k = 0, 0 for an empty cohort). Cells after the cutoff's period
+ * (i + k > n_cohorts - 1) are not observed and hold -1. The cutoff's
+ * period is usually only partly observed.
+ *
+ * Sizes: call with all three buffers NULL to get `*n_cohorts` and
+ * `*n_periods` (n_periods == n_cohorts). Otherwise pass in `*n_cohorts` and
+ * `*n_periods` the capacity of the buffers (rows and columns); the function
+ * sets them to the sizes used and fills row-major buffers with row stride
+ * `*n_periods`.
+ *
+ * @param[in]     log           transactions
+ * @param[in]     opts          options or NULL
+ * @param[in,out] n_cohorts     cohorts (rows)
+ * @param[in,out] n_periods     offsets (columns)
+ * @param[out]    cohort_start  n_cohorts start times of the cohort periods
+ *                              (midnight UTC, seconds since the epoch), or NULL
+ * @param[out]    active        n_cohorts*n_periods counts, or NULL
+ * @param[out]    retention     n_cohorts*n_periods shares, or NULL
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL log/sizes, bad option, no order on
+ *         or before the cutoff); ::CHURN_ERANGE (buffers too small; sizes set);
+ *         ::CHURN_ENOMEM
+ * @since 1.0
+ */
+CHURN_API int churn_customers_cohort_table(const churn_txlog *log,
+                                           const churn_cohort_options *opts,
+                                           size_t *n_cohorts, size_t *n_periods,
+                                           double *cohort_start, double *active,
+                                           double *retention);
+
+/* ---- incremental per-customer state ------------------------------------------ */
+
+/**
+ * The running state of one customer: O(1) memory, updated in O(1) per
+ * purchase, yielding the same values as churn_customers_build() for the
+ * columns listed at churn_customer_state_value(). Plain data: a CRM may store
+ * it as bytes next to the customer record (same library version and
+ * platform). Fields are private to the library: read features only through
+ * churn_customer_state_value().
+ *
+ * Purchases must be added in time order (non-decreasing time, refunds
+ * included): churn_customer_state_add() rejects an earlier time.
+ * @since 1.0
+ */
+typedef struct churn_customer_state {
+    size_t struct_size;
+    double time_unit;          /**< days per time unit */
+    int same_day_once;         /**< as in churn_customer_options */
+    int first_purchase_counts; /**< as in churn_customer_options */
+    double last_time;          /**< time of the last transaction added (seconds) */
+    double n_transactions;     /**< transactions added (orders and refunds) */
+    double n_orders;           /**< purchases (after the same-day merge) */
+    double first_day;          /**< UTC day of the first order */
+    double last_day;           /**< UTC day of the last order */
+    double first_amount;       /**< value of the first purchase */
+    double repeat_amount;      /**< value of the other purchases */
+    double gap_sumsq;          /**< sum of squared gaps, in days^2 */
+    double n_returns;          /**< refunds */
+    double returns_amount;     /**< sum of |refund| */
+    double reserved[6];        /**< zero */
+} churn_customer_state;
+
+/**
+ * Start an empty state with the time unit, same_day_once and
+ * first_purchase_counts of `opts` (NULL = defaults; other options are
+ * ignored).
+ * @return ::CHURN_OK, ::CHURN_EINVAL (NULL state or bad option)
+ * @since 1.0
+ */
+CHURN_API int churn_customer_state_init(churn_customer_state *s,
+                                        const churn_customer_options *opts);
+
+/**
+ * Add one transaction (amount >= 0: order; < 0: refund). O(1).
+ * @param[in] time    seconds since the epoch, >= the time of the previous call
+ * @param[in] amount  finite
+ * @return ::CHURN_OK, ::CHURN_EINVAL (NULL, non-finite value, time earlier
+ *         than the previous transaction: the state is unchanged)
+ * @since 1.0
+ */
+CHURN_API int churn_customer_state_add(churn_customer_state *s, double time, double amount);
+
+/**
+ * One feature of the state as of `cutoff` (seconds since the epoch; its day
+ * must not be before the day of the last order added). The value equals the
+ * batch table's column for a log holding the same transactions, bit for bit
+ * when they were added in the batch path's order (time, then input order);
+ * another order of same-time transactions can only change the rounding of
+ * the sums of amounts.
+ *
+ * Incremental columns: frequency, recency, T, monetary_value, n_orders,
+ * total_spend, mean_order_value, first_purchase, last_purchase,
+ * time_since_last, gap_mean, gap_std, overdue_ratio, n_returns,
+ * returns_amount, net_spend. `gap_median` has no exact O(1) update and is
+ * not offered (::CHURN_EUNSUPPORTED), nor are the window, breadth, score,
+ * tier and label columns, which need the history or the population.
+ *
+ * @param[out] value  the feature
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, non-finite cutoff, cutoff day
+ *         before the last order, no order added yet for an order column);
+ *         ::CHURN_EUNSUPPORTED (a batch-only column); ::CHURN_ENOTFOUND
+ *         (unknown name)
+ * @since 1.0
+ */
+CHURN_API int churn_customer_state_value(const churn_customer_state *s, double cutoff,
+                                         const char *column, double *value);
 
 #ifdef __cplusplus
 }
