@@ -1,4 +1,8 @@
--- Lua binding tests, run by `meson test --suite lua` with Debian's lua5.4.
+-- Lua binding tests, run by `meson test -C <build> lua` with Debian's lua5.4
+-- (and under valgrind by the 'lua-valgrind' test). Environment (set by
+-- bindings/meson.build): LUA_CPATH, CHURN_SHARED_DATA, CHURN_TEST_TMP,
+-- CHURN_EXE, CHURN_PYTHON, CHURN_LIBRARY, PYTHONPATH, CHURN_SOURCE_ROOT.
+-- CHURN_LUA_NO_SUBPROCESS=1 skips the parts that run the command and Python.
 local churn = require "churn"
 
 local passed, failed = 0, 0
@@ -7,27 +11,103 @@ local function check(name, cond, msg)
     passed = passed + 1
   else
     failed = failed + 1
-    io.stderr:write("FAIL: ", name, msg and (": " .. tostring(msg)) or "", "\n")
+    io.stderr:write("FAIL: ", name, msg ~= nil and (": " .. tostring(msg)) or "", "\n")
   end
 end
-local function close(a, b, rtol) return math.abs(a - b) <= rtol * math.abs(b) end
+local timing = os.getenv("CHURN_LUA_TIMING") == "1"
+local t_section, section_name = os.clock(), "start"
+local function section(name)
+  if timing then
+    io.stderr:write(string.format("[%6.2fs] %s\n", os.clock() - t_section, section_name))
+  end
+  t_section, section_name = os.clock(), name
+end
+local function skip(name, why) print(string.format("SKIP %s: %s", name, why)) end
+local function rel(a, b) return math.abs(a - b) / math.max(math.abs(b), 1e-300) end
+local function close(a, b, rtol) return a == b or rel(a, b) <= rtol end
+local function near(a, b, atol) return math.abs(a - b) <= atol end
+local function raises(f, pattern)
+  local ok, e = pcall(f)
+  return not ok and (pattern == nil or tostring(e):find(pattern, 1, true) ~= nil), e
+end
 
 local src = os.getenv("CHURN_SOURCE_ROOT") or "."
+local shared = os.getenv("CHURN_SHARED_DATA")
+if shared == "" then shared = nil end
 local golden = src .. "/tests/data/models/golden_v1_minimal.json"
 
--- loading a model file; params; tostring; close is idempotent
+-- ---- helpers: files, CSV, shell ------------------------------------------------
+
+local function file_exists(path)
+  local f = io.open(path, "r")
+  if f then f:close() return true end
+  return false
+end
+
+local function shared_path(rel_path)
+  if not shared then return nil end
+  local p = shared .. "/" .. rel_path
+  return file_exists(p) and p or nil
+end
+
+-- Read a CSV with a header (fields without embedded commas; quotes stripped).
+-- Lines starting with '#' are comments. Returns header, rows (arrays of text).
+local function read_csv(path)
+  local header, rows = nil, {}
+  for line in io.lines(path) do
+    if line ~= "" and line:sub(1, 1) ~= "#" then
+      local fields = {}
+      for field in (line .. ","):gmatch("([^,]*),") do
+        fields[#fields + 1] = field:gsub('^"(.*)"$', "%1")
+      end
+      if header then rows[#rows + 1] = fields else header = fields end
+    end
+  end
+  return header, rows
+end
+
+-- CSV as records keyed by header names, numbers converted with tonumber
+-- (strtod: the same doubles the C reader and Python's float() get).
+local function read_records(path)
+  local header, rows = read_csv(path)
+  local out = {}
+  for i, r in ipairs(rows) do
+    local rec = {}
+    for j, name in ipairs(header) do rec[name] = tonumber(r[j]) or r[j] end
+    out[i] = rec
+  end
+  return out, header
+end
+
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local function run(cmd)
+  local ok, how, code = os.execute(cmd)
+  return ok == true, code
+end
+
+local tmp_root = os.getenv("CHURN_TEST_TMP") or "/tmp"
+local tmpname = os.tmpname() -- a unique name (os.tmpname creates the file: remove it)
+os.remove(tmpname)
+local tmpdir = tmp_root .. "/lua_tests_" .. tmpname:match("([^/]+)$")
+run("mkdir -p " .. q(tmpdir))
+
+-- ---- 1. model files: load, accessors, closing ----------------------------------------
+section("1. model files: load, accessors, closing")
+
 do
   local m, err = churn.load(golden)
   check("load golden", m ~= nil, err)
   check("family", m:family() == "bgnbd")
   local p = m:params()
   check("param b", p.b == 2.4258881)
+  check("param names in order", table.concat(m:param_names(), ",") == "r,alpha,a,b")
   check("tostring", tostring(m):find("bgnbd") ~= nil, tostring(m))
   m:close()
   m:close()
   check("closed tostring", tostring(m):find("closed") ~= nil)
-  local ok, e = pcall(function() return m:params() end)
-  check("use after close raises", not ok and tostring(e):find("closed") ~= nil, e)
+  check("use after close raises", raises(function() return m:params() end, "closed"))
+  check("score after close raises", raises(function() return m:score{frequency = 1, recency = 1, T = 2} end, "closed"))
 end
 
 -- expected failures return nil, message, code
@@ -35,25 +115,791 @@ do
   local m, msg, code = churn.load("/nonexistent/model.json")
   check("missing file -> nil", m == nil)
   check("missing file message names path", msg and msg:find("/nonexistent/model.json") ~= nil, msg)
-  check("missing file code", code == -6, code)
+  check("missing file code", code == churn.status.EIO and code == -6, code)
   local m2, msg2, code2 = churn.from_json('{"format":"libchurn-model","format_version":42,"family":"bgnbd"}')
-  check("newer version -> nil", m2 == nil and code2 == -10, msg2)
+  check("newer version -> nil", m2 == nil and code2 == churn.status.EVERSION, msg2)
+  local m3, msg3, code3 = churn.from_json("not json")
+  check("bad json -> EFORMAT", m3 == nil and code3 == churn.status.EFORMAT, msg3)
 end
 
--- to-be-closed variables
+-- to-be-closed variables, JSON round trip
 do
-  local m <close> = assert(churn.load(golden))
-  check("tbc", m:family() == "bgnbd")
+  local text
+  do
+    local m <close> = assert(churn.load(golden))
+    check("tbc", m:family() == "bgnbd")
+    text = m:to_json()
+  end
+  local m2 = assert(churn.from_json(text))
+  check("to_json round trip", m2:params().alpha == assert(churn.load(golden)):params().alpha)
+  local path = tmpdir .. "/roundtrip.json"
+  check("save", m2:save(path) == true)
+  local m3 = assert(churn.load(path))
+  local c = {frequency = 3, recency = 10, T = 20}
+  local a1, e1 = m2:score(c, 10)
+  local a2, e2 = m3:score(c, 10)
+  check("saved model predicts identically", a1 == a2 and e1 == e2)
+  local ok, msg, code = m2:save("/nonexistent/dir/m.json")
+  check("save to a bad path -> nil, msg, code", ok == nil and code == churn.status.EIO, msg)
 end
 
 -- misuse raises
 do
-  local ok, e = pcall(churn.fit_btyd, "nonsense", {}, {}, {})
-  check("unknown family raises", not ok and tostring(e):find("nonsense") ~= nil, e)
+  check("unknown family raises", raises(function() return churn.fit_btyd("nonsense", {}, {}, {}) end, "nonsense"))
+  check("unknown option raises", raises(function() return churn.fit("bgnbd", {{frequency = 1, recency = 1, T = 2}}, {max_iters = 3}) end, "max_iters"))
+  local m = assert(churn.model("bgnbd", {0.24, 4.4, 0.79, 2.4}))
+  check("missing customer field raises", raises(function() return m:score{frequency = 1, T = 3} end, "recency"))
+  check("non-number field raises", raises(function() return m:score{frequency = "x", recency = 1, T = 3} end, "frequency"))
+  check("wrong family raises", raises(function() return m:expected_spend({1}, {2}) end))
+  local pa, msg, code = m:score{frequency = 1, recency = 5, T = 3}
+  check("recency > T -> nil, msg, code", pa == nil and code == churn.status.EINVAL and msg:find("recency") ~= nil, msg)
+  local pa2 = m:score{x = 1, t_x = 2, T = 3}
+  check("lifetimes aliases x, t_x", type(pa2) == "number")
+  check("numeric strings accepted", m:score{frequency = "1", recency = "2", T = "3"} == pa2)
+  check("bad model params -> nil, msg", churn.model("bgnbd", {r = -1, alpha = 1, a = 1, b = 1}) == nil)
+  check("model() for a fitted family raises", raises(function() return churn.model("logit", {}) end))
 end
+
+-- ---- 2. CDNOW: published BG/NBD fit and per-customer scores ------------------------------
+section("2. CDNOW: published BG/NBD fit and per-customer scores")
+
+-- Independent reference in plain Lua: BG/NBD P(alive) (Fader, Hardie & Lee 2005,
+-- "Counting your customers the easy way", eq. 12 of the technical note) and the
+-- conditional expectation (eq. 10), with the Gauss series for 2F1.
+local function hyp2f1(a, b, c, z)
+  local term, sum = 1, 1
+  for k = 0, 5000 do
+    term = term * (a + k) * (b + k) / ((c + k) * (k + 1)) * z
+    sum = sum + term
+    if math.abs(term) < 1e-17 * math.abs(sum) then break end
+  end
+  return sum
+end
+local function bgnbd_ref(p, x, tx, T, t)
+  local r, al, a, b = p.r, p.alpha, p.a, p.b
+  local d = x > 0 and a / (b + x - 1) * ((al + T) / (al + tx)) ^ (r + x) or 0
+  local e = (a + b + x - 1) / (a - 1)
+      * (1 - ((al + T) / (al + T + t)) ^ (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, t / (al + T + t)))
+      / (1 + d)
+  return 1 / (1 + d), e
+end
+
+local published = {r = 0.2425945, alpha = 4.4136019, a = 0.7929199, b = 2.4258881}
+do
+  local m = assert(churn.model("bgnbd", published))
+  local pa, e = m:score({frequency = 26, recency = 30.857, T = 31}, 52)
+  check("published P(alive) 0.96885", near(pa, 0.96885, 5e-6), pa)
+  check("published E[52] 25.7566 (rounded in the paper)", near(e, 25.7566, 1e-3), e)
+  local rpa, re = bgnbd_ref(published, 26, 30.857, 31, 52)
+  check("P(alive) = closed form in Lua", close(pa, rpa, 1e-12), pa .. " vs " .. rpa)
+  check("E[52] = closed form with 2F1 series in Lua", close(e, re, 1e-10), e .. " vs " .. re)
+  local pa2, e2 = m:score({frequency = 2, recency = 30.43, T = 38.86}, 39)
+  check("published E[39] 1.2259 (x 2)", near(e2, 1.2259, 1e-4), e2)
+  -- array forms agree with the hot path
+  local pav = m:p_alive({26, 2}, {30.857, 30.43}, {31, 38.86})
+  local ev = m:expected_purchases(52, {26, 2}, {30.857, 30.43}, {31, 38.86})
+  check("p_alive array = score", pav[1] == pa and pav[2] == pa2)
+  -- churn_btyd_expected_purchases and churn_btyd_score agree to a few ulps
+  check("expected_purchases array = score", close(ev[1], e, 1e-14), ev[1] - e)
+  local spa, se = m:score_many({frequency = {26, 2}, recency = {30.857, 30.43}, T = {31, 38.86}}, 52)
+  check("score_many columns = score", spa[1] == pa and se[1] == e and spa[2] == pa2)
+  local rpa2, re2 = m:score_many({{frequency = 26, recency = 30.857, T = 31}}, 52)
+  check("score_many rows = score", rpa2[1] == pa and re2[1] == e)
+  local empty_pa = m:score_many({}, 52)
+  check("score_many of no customers", #empty_pa == 0)
+end
+
+local cdnow = shared_path("cdnow/lifetimes_clv.csv")
+if not cdnow then
+  skip("CDNOW", "cdnow/lifetimes_clv.csv not found under CHURN_SHARED_DATA (" .. tostring(shared) .. ")")
+else
+  local recs = read_records(cdnow)
+  local x, tx, T, z = {}, {}, {}, {}
+  for i, r in ipairs(recs) do x[i], tx[i], T[i], z[i] = r.x, r.t_x, r.T, r.zbar end
+  check("CDNOW has 2357 customers", #x == 2357, #x)
+  local m, msg = churn.fit_btyd("bgnbd", x, tx, T, nil, {unit = "week"})
+  check("CDNOW BG/NBD fit", m ~= nil, msg)
+  if m then
+    local p = m:params()
+    check("r 0.2426", close(p.r, 0.2425945, 2e-5), p.r)
+    check("alpha 4.4136", close(p.alpha, 4.4136019, 2e-5), p.alpha)
+    check("a 0.7929", close(p.a, 0.7929199, 2e-5), p.a)
+    check("b 2.4259", close(p.b, 2.4258881, 2e-5), p.b)
+    check("LL -9582.43", near(m:loglik(), -9582.429, 1e-3), m:loglik())
+    check("converged", m:converged())
+    check("unit recorded", m:time_unit() == 7)
+    print(string.format("CDNOW BG/NBD from Lua: r %.7f alpha %.7f a %.7f b %.7f LL %.4f",
+      p.r, p.alpha, p.a, p.b, m:loglik()))
+  end
+  -- the same fit from an array of customer tables
+  local rows = {}
+  for i = 1, #x do rows[i] = {frequency = x[i], recency = tx[i], T = T[i], monetary_value = z[i]} end
+  local m2 = assert(churn.fit("bgnbd", rows))
+  check("fit from rows = fit from arrays", m and m2:loglik() == m:loglik() and m2:params().r == m:params().r)
+
+  -- per customer against lifetimes (its own parameters, from the file header)
+  local lt = assert(churn.model("bgnbd", {r = 0.2425945434, alpha = 4.413602716, a = 0.7929218333, b = 2.425905729}))
+  local pa, e52 = lt:score_many(rows, 52)
+  local worst_pa, worst_e = 0, 0
+  for i, r in ipairs(recs) do
+    worst_pa = math.max(worst_pa, rel(pa[i], r.p_alive))
+    worst_e = math.max(worst_e, rel(e52[i], r.expected_purchases_52w))
+  end
+  check("P(alive) = lifetimes for 2357 customers", worst_pa < 1e-8, worst_pa)
+  check("E[52] = lifetimes for 2357 customers", worst_e < 1e-8, worst_e)
+
+  -- Gamma-Gamma: published fit on the 946 repeat buyers, lifetimes' expected spend and CLV
+  local gg, gmsg = churn.fit("gammagamma", rows)
+  check("CDNOW Gamma-Gamma fit", gg ~= nil, gmsg)
+  if gg then
+    local gp = gg:params()
+    check("Gamma-Gamma p 6.25 q 3.74 gamma 15.44",
+      near(gp.p, 6.25, 5e-3) and near(gp.q, 3.74, 5e-3) and near(gp.gamma, 15.44, 5e-3),
+      string.format("%g %g %g", gp.p, gp.q, gp.gamma))
+    check("Gamma-Gamma LL -4055.918", near(gg:loglik(), -4055.918, 1e-3), gg:loglik())
+    check("Gamma-Gamma published customer: 40 over 2 -> 39.13",
+      near(gg:score{frequency = 2, monetary_value = 40}, 39.13, 5e-3))
+  end
+  -- lifetimes' Gamma-Gamma parameters (file header) as a version-1 model file
+  local ltgg, ltmsg = churn.from_json(string.format(
+    '{"format": "libchurn-model", "format_version": 1, "family": "gammagamma", ' ..
+    '"param_names": ["p", "q", "gamma"], "params": [%.10g, %.10g, %.10g], ' ..
+    '"std_errors": [null, null, null], "covariance": null, ' ..
+    '"fit": {"converged": true}, "features": [], "arrays": {}}',
+    6.249572278, 3.744224675, 15.44352102))
+  check("Gamma-Gamma model from a hand-written file", ltgg ~= nil, ltmsg)
+  if ltgg then
+    local spend = ltgg:score_many(rows)
+    local clv = churn.clv(lt, ltgg, rows, {horizon = 12, period = 4.345, discount = 0.01})
+    local worst_s, worst_c = 0, 0
+    for i, r in ipairs(recs) do
+      worst_s = math.max(worst_s, rel(spend[i], r.expected_spend))
+      worst_c = math.max(worst_c, rel(clv.clv[i], r.clv_12m))
+    end
+    check("expected spend = lifetimes", worst_s < 1e-8, worst_s)
+    check("12-month CLV = lifetimes", worst_c < 1e-7, worst_c)
+    local one = churn.clv(lt, ltgg, rows[1], {horizon = 12, period = 4.345, discount = 0.01})
+    check("clv of one customer = clv of many", one.clv == clv.clv[1] and one.p_alive == clv.p_alive[1])
+  end
+end
+
+-- ---- 3. purchases -> features, in Lua and with the command ------------------------------------
+section("3. purchases -> features, in Lua and with the command")
+
+-- Deterministic purchase histories (a BG/NBD-like process with dropout), 2023-2024.
+local function lcg(seed)
+  local s = seed
+  return function()
+    s = s * 6364136223846793005 + 1442695040888963407
+    return ((s >> 11) & ((1 << 53) - 1)) / 2 ^ 53
+  end
+end
+local base = 1672531200 -- 2023-01-01T00:00:00Z
+local purchases = {}
+do
+  local u = lcg(20240611)
+  for c = 1, 400 do
+    local id = (c % 3 == 0) and ("C" .. c) or c -- string and integer ids
+    local t = math.floor(u() * 240)
+    local rate = 0.01 + 0.08 * u() -- purchases per day
+    local drop = 0.05 + 0.3 * u()
+    local mean_spend = 15 * (-math.log(1 - u()) + 0.5) -- customers differ in spend
+    while t < 545 do
+      local hour = math.floor(u() * 24)
+      local when = base + t * 86400 + hour * 3600
+      local amount = math.floor(mean_spend * (0.5 + u()) * 100 + 0.5) / 100
+      local tm = (c % 2 == 0) and when or os.date("!%Y-%m-%dT%H:%M:%SZ", when)
+      purchases[#purchases + 1] = {customer = id, time = tm, amount = amount}
+      local v = u()
+      if v < 0.05 then -- same-day second order
+        purchases[#purchases + 1] = {customer = id, time = when + 60, amount = 5}
+      elseif v < 0.08 then -- a refund
+        purchases[#purchases + 1] = {customer = id, time = when + 120, amount = -amount / 2}
+      end
+      if u() < drop then break end
+      t = t + math.max(1, math.floor(-math.log(1 - u()) / rate))
+    end
+  end
+end
+
+local feat_opts = {cutoff = "2023-12-31", holdout_end = "2024-06-30", unit = "week"}
+local rows, info = churn.features(purchases, feat_opts)
+check("features rows", rows and #rows > 300, info)
+check("features info", info.customers == #rows and info.time_unit == 7 and info.excluded >= 0)
+check("features cutoff", info.cutoff == churn.parse_date("2023-12-31"))
+check("features has labels", rows[1].churned ~= nil and rows[1].duration ~= nil and rows[1].event ~= nil)
+check("customer ids are text", type(rows[1].customer_id) == "string")
+
+-- the same through a transaction log and a customer table userdata
+do
+  local log = assert(churn.txlog(purchases))
+  check("txlog counts", log:num_transactions() == #purchases, log:num_transactions())
+  check("txlog tostring", tostring(log):find("transactions") ~= nil)
+  local tab = assert(log:customers(feat_opts))
+  check("customer table length", #tab == #rows)
+  local col = tab:column("frequency")
+  check("column = rows", col[1] == rows[1].frequency and col[#col] == rows[#rows].frequency)
+  local r5 = tab:row(5)
+  local found, at = tab:find(r5.customer_id)
+  check("find by id", at == 5 and found.recency == r5.recency)
+  local nf, nmsg, ncode = tab:find("no such customer")
+  check("find missing -> nil, msg, code", nf == nil and ncode == churn.status.ENOTFOUND, nmsg)
+  local bad, bmsg = tab:column("no_such_column")
+  check("unknown column -> nil, msg", bad == nil and bmsg:find("no_such_column") ~= nil, bmsg)
+  local met = tab:metrics()
+  check("metrics", met.churn_rate >= 0 and met.churn_rate <= 1 and met.repeat_rate > 0)
+  local rows2 = log:features(feat_opts)
+  check("log:features = churn.features", rows2[7].T == rows[7].T and rows2[7].customer_id == rows[7].customer_id)
+  tab:close()
+  check("closed table raises", raises(function() return #tab end, "closed"))
+  local ok, amsg, acode = log:add("x", "not a date", 1)
+  check("bad date -> nil, msg, code", ok == nil and acode == churn.status.EFORMAT, amsg)
+  check("add ok", log:add(17, base, 3.5) == true)
+  check("add non-finite amount -> nil", log:add(17, base, 0 / 0) == nil)
+  check("purchase without amount raises", raises(function() return churn.txlog({{customer = 1, time = base}}) end, "amount"))
+  local l2, m2, c2 = churn.txlog({{customer = 1, time = base, amount = 1}, {customer = 2, time = "2023-02-30", amount = 1}})
+  check("bad date in purchases -> nil, msg naming the purchase", l2 == nil and m2:find("purchases[2]", 1, true) ~= nil, m2)
+  local l3, m3 = churn.read_csv("/nonexistent/tx.csv")
+  check("read_csv missing -> nil, msg", l3 == nil and m3:find("/nonexistent/tx.csv", 1, true) ~= nil, m3)
+  check("unknown features option raises", raises(function() return churn.features(purchases, {cuttoff = 1}) end, "cuttoff"))
+end
+
+-- incremental per-customer state = batch columns
+do
+  local by_customer, order = {}, {}
+  for _, p in ipairs(purchases) do
+    local id = tostring(p.customer)
+    if not by_customer[id] then by_customer[id] = {} order[#order + 1] = id end
+    local t = type(p.time) == "number" and p.time or churn.parse_date(p.time)
+    table.insert(by_customer[id], {t = t, amount = p.amount})
+  end
+  local cutoff = churn.parse_date("2023-12-31")
+  local worst, compared, bytes_ok = 0, 0, true
+  local idx = {}
+  for i, r in ipairs(rows) do idx[r.customer_id] = r end
+  for _, id in ipairs(order) do
+    local st = churn.state{unit = "week"}
+    local hist = by_customer[id]
+    table.sort(hist, function(a, b) return a.t < b.t end)
+    for _, h in ipairs(hist) do
+      if h.t < cutoff + 86400 then assert(st:add(h.t, h.amount)) end
+    end
+    local r = idx[id]
+    if r then
+      local f, msg = st:features("2023-12-31")
+      if not f then check("state features " .. id, false, msg) break end
+      for k, v in pairs(f) do worst = math.max(worst, math.abs(v - r[k]) / math.max(1, math.abs(r[k]))) end
+      compared = compared + 1
+      local st2 = churn.state_from_bytes(st:to_bytes())
+      bytes_ok = bytes_ok and st2:value("frequency", cutoff) == r.frequency
+    end
+  end
+  check("incremental state = batch table", compared == #rows and worst < 1e-12, worst)
+  check("state bytes round trip", bytes_ok)
+  local st = churn.state()
+  assert(st:add("2023-05-01", 10))
+  local ok, msg, code = st:add("2023-04-01", 10)
+  check("state: earlier time -> nil, msg, code", ok == nil and code == churn.status.EINVAL, msg)
+  check("state: batch-only column -> EUNSUPPORTED", select(3, st:value("gap_median", "2023-06-01")) == churn.status.EUNSUPPORTED)
+  check("state_from_bytes garbage -> nil", churn.state_from_bytes("xyz") == nil)
+end
+
+local no_sub = os.getenv("CHURN_LUA_NO_SUBPROCESS") == "1"
+local exe = os.getenv("CHURN_EXE")
+local python = os.getenv("CHURN_PYTHON")
+local feats = {"frequency", "recency", "T", "total_spend"}
+local horizon = 26
+
+-- Write the purchases as a CSV, run `churn features` and compare with Lua.
+local cust_csv = tmpdir .. "/customers.csv"
+local have_cmd = false
+if no_sub then
+  skip("command", "CHURN_LUA_NO_SUBPROCESS=1")
+elseif not exe or not file_exists(exe) then
+  skip("command", "CHURN_EXE not set or missing")
+else
+  local tx = io.open(tmpdir .. "/tx.csv", "w")
+  tx:write("customer_id,date,amount\n")
+  for _, p in ipairs(purchases) do
+    tx:write(tostring(p.customer), ",", type(p.time) == "number" and string.format("%d", p.time) or p.time,
+      ",", string.format("%.17g", p.amount), "\n")
+  end
+  tx:close()
+  have_cmd = run(string.format("%s features %s --cutoff 2023-12-31 --holdout-end 2024-06-30 --unit week -o %s",
+    q(exe), q(tmpdir .. "/tx.csv"), q(cust_csv)))
+  check("churn features ran", have_cmd)
+  if have_cmd then
+    local crecs, header = read_records(cust_csv)
+    check("command and Lua find the same customers", #crecs == #rows, #crecs .. " vs " .. #rows)
+    local worst, same_ids = 0, true
+    for i, r in ipairs(crecs) do
+      same_ids = same_ids and tostring(r.customer_id) == rows[i].customer_id
+      for _, k in ipairs(header) do
+        if k ~= "customer_id" then
+          worst = math.max(worst, math.abs(r[k] - rows[i][k]) / math.max(1, math.abs(rows[i][k])))
+        end
+      end
+    end
+    check("churn.features = churn features (printed to 10 digits)", same_ids and worst < 1e-9, worst)
+  end
+end
+
+-- ---- 4. models saved by the command and by Python load with identical predictions --------------
+section("4. models saved by the command and by Python load with identical predictions")
+
+-- predictions of a loaded model on the customers of customers.csv, keyed by family
+local function lua_predictions(m, crows)
+  local fam = m:family()
+  local out = {}
+  for i, c in ipairs(crows) do
+    if fam == "bgnbd" or fam == "pnbd" or fam == "mbgnbd" then
+      out[i] = {m:score(c, horizon)}
+    elseif fam == "gammagamma" then
+      out[i] = {m:score(c)}
+    elseif fam == "logit" then
+      out[i] = {m:score(c)}
+    else
+      local s, pc, lp = m:score(c, horizon)
+      out[i] = {pc, s, lp}
+    end
+  end
+  return out
+end
+
+-- compare Lua predictions with a CSV of predictions (columns after customer_id)
+local function compare_predictions(name, m, crows, csv_path, rtol)
+  if not file_exists(csv_path) then check(name .. ": " .. csv_path .. " exists", false) return end
+  local preds = lua_predictions(m, crows)
+  local _, prow = read_csv(csv_path)
+  check(name .. ": same number of rows", #prow == #crows, #prow .. " vs " .. #crows)
+  local worst = 0
+  for i, r in ipairs(prow) do
+    for j = 2, #r do
+      local want = tonumber(r[j])
+      local got = preds[i] and preds[i][j - 1]
+      if want == nil or got == nil then worst = math.huge
+      else worst = math.max(worst, rel(got, want)) end
+    end
+  end
+  check(name, worst <= rtol, string.format("max relative difference %.3g", worst))
+  return worst
+end
+
+local py_script = [==[
+import sys, csv
+import numpy as np
+import churn
+mode, cust, outdir, h = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+feats = sys.argv[5].split(",")
+rows = list(csv.DictReader(open(cust)))
+ids = [r["customer_id"] for r in rows]
+data = {k: np.array([float(r[k]) for r in rows]) for k in rows[0] if k != "customer_id"}
+
+def write(path, cols):
+    with open(path, "w") as f:
+        f.write("customer_id,values\n")
+        for i, cid in enumerate(ids):
+            f.write(cid + "," + ",".join(repr(float(c[i])) for c in cols) + "\n")
+
+def predict(m, path):
+    fam = m.family
+    if fam in ("bgnbd", "mbgnbd", "pnbd"):
+        sc = m.score(h, frequency=data["frequency"], recency=data["recency"], T=data["T"])
+        write(path, [sc["p_alive"].to_numpy(), sc["expected_purchases"].to_numpy()])
+    elif fam == "gammagamma":
+        write(path, [np.asarray(m.expected_spend(frequency=data["frequency"],
+                                                  monetary_value=data["monetary_value"]))])
+    elif fam == "logit":
+        X = np.column_stack([data[f] for f in m.feature_names_])
+        write(path, [np.asarray(m.predict_churn(X)), np.asarray(m.decision_function(X))])
+    else:
+        X = np.column_stack([data[f] for f in m.feature_names_])
+        p = m.predict_at(X, h)
+        write(path, [p["p_churn"].to_numpy(), p["survival"].to_numpy(),
+                     p["linear_predictor"].to_numpy()])
+
+if mode == "fit":
+    import pandas as pd
+    df = pd.DataFrame(data)
+    X = np.column_stack([data[f] for f in feats])
+    models = {
+        "bgnbd": churn.BGNBD().fit(df),
+        "gammagamma": churn.GammaGamma().fit(df),
+        "logit": churn.LogisticRegression().fit(X, data["churned"], feature_names=feats),
+        "cox": churn.CoxPHFitter().fit(df[feats + ["duration", "event"]], features=feats),
+        "weibull": churn.WeibullAFTFitter().fit(df[feats + ["duration", "event"]], features=feats),
+    }
+    for fam, m in models.items():
+        m.save(f"{outdir}/py_{fam}.json")
+        predict(m, f"{outdir}/py_{fam}_pred.csv")
+else:  # load the command's model files and predict with them
+    for fam in sys.argv[6].split(","):
+        predict(churn.load_model(f"{outdir}/cmd_{fam}.json"), f"{outdir}/cmd_{fam}_pypred.csv")
+]==]
+
+local families = {"bgnbd", "gammagamma", "logit", "cox", "weibull"}
+local have_py = false
+if have_cmd and python and python ~= "" and file_exists(python) then
+  have_py = run(q(python) .. " -c 'import numpy, pandas, churn' 2>/dev/null")
+  if not have_py then skip("Python", "cannot import numpy, pandas and churn with " .. python) end
+elseif have_cmd then
+  skip("Python", "CHURN_PYTHON not set or missing")
+end
+
+if have_cmd then
+  local crows = read_records(cust_csv) -- the exact doubles the command and Python read
+  local fstr = table.concat(feats, ",")
+  local fit_args = {
+    bgnbd = "",
+    gammagamma = "",
+    logit = "--label churned --features " .. fstr,
+    cox = "--duration duration --event event --features " .. fstr,
+    weibull = "--duration duration --event event --features " .. fstr,
+  }
+  local predict_args = {bgnbd = "--horizon " .. horizon, gammagamma = "", logit = "",
+    cox = "--horizon " .. horizon, weibull = "--horizon " .. horizon}
+  local fitted = {}
+  for _, fam in ipairs(families) do
+    local mpath = tmpdir .. "/cmd_" .. fam .. ".json"
+    local ok = run(string.format("%s fit %s %s %s -o %s >/dev/null", q(exe), fam, q(cust_csv), fit_args[fam], q(mpath)))
+      and run(string.format("%s predict %s %s %s -o %s", q(exe), q(mpath), q(cust_csv), predict_args[fam],
+        q(tmpdir .. "/cmd_" .. fam .. "_pred.csv")))
+    check("churn fit/predict " .. fam, ok)
+    if ok then fitted[#fitted + 1] = fam end
+  end
+  for _, fam in ipairs(fitted) do
+    local m, msg = churn.load(tmpdir .. "/cmd_" .. fam .. ".json")
+    check("command's " .. fam .. " model loads in Lua", m and m:family() == fam, msg)
+    if m and fam ~= "bgnbd" and fam ~= "gammagamma" then
+      check("feature names kept (" .. fam .. ")", table.concat(m:feature_names(), ",") == fstr)
+    end
+    -- `churn predict` prints 10 significant digits; for BTYD it writes
+    -- p_alive, expected_purchases, p_churn: compare the first two
+    if m then
+      local preds = lua_predictions(m, crows)
+      local _, prow = read_csv(tmpdir .. "/cmd_" .. fam .. "_pred.csv")
+      local worst = #prow == #crows and 0 or math.huge
+      local map = ({bgnbd = {1, 2}, gammagamma = {1}, logit = {1, 2}, cox = {1, 2, 3}, weibull = {1, 2, 3}})[fam]
+      for i, r in ipairs(prow) do
+        for j, k in ipairs(map) do
+          local want, got = tonumber(r[j + 1]), preds[i][k]
+          worst = math.max(worst, math.abs(got - want) / math.max(math.abs(want), 1e-300))
+        end
+      end
+      -- 10 printed digits: half an ulp of the 10th digit is 5e-10 relative
+      check("Lua = churn predict for the command's " .. fam .. " model (10 digits)", worst < 5.1e-10, worst)
+    end
+  end
+  if have_py then
+    local script = tmpdir .. "/py_models.py"
+    local f = io.open(script, "w") f:write(py_script) f:close()
+    local ok = run(string.format("%s %s fit %s %s %s %s", q(python), q(script), q(cust_csv), q(tmpdir), horizon, fstr))
+    check("Python fit + save + predict ran", ok)
+    ok = run(string.format("%s %s load %s %s %s %s %s", q(python), q(script), q(cust_csv), q(tmpdir), horizon, fstr,
+      table.concat(fitted, ",")))
+    check("Python load of the command's models ran", ok)
+    for _, fam in ipairs(families) do
+      local m, msg = churn.load(tmpdir .. "/py_" .. fam .. ".json")
+      check("Python's " .. fam .. " model loads in Lua", m ~= nil, msg)
+      if m then
+        local w = compare_predictions("Lua = Python for Python's " .. fam .. " model (1e-15)", m, crows,
+          tmpdir .. "/py_" .. fam .. "_pred.csv", 1e-15)
+        print(string.format("python %-10s max relative difference %.3g", fam, w or -1))
+      end
+    end
+    for _, fam in ipairs(fitted) do
+      local m = churn.load(tmpdir .. "/cmd_" .. fam .. ".json")
+      if m then
+        local w = compare_predictions("Lua = Python for the command's " .. fam .. " model (1e-15)", m, crows,
+          tmpdir .. "/cmd_" .. fam .. "_pypred.csv", 1e-15)
+        print(string.format("command %-10s max relative difference %.3g", fam, w or -1))
+      end
+    end
+  end
+end
+
+-- ---- 5. fitting every family from Lua arrays, against R / published references -----------------
+section("5. fitting every family from Lua arrays, against R / published references")
+
+do
+  local mt = shared_path("logistic/mtcars.csv")
+  if not mt then skip("logit mtcars", "logistic/mtcars.csv not found") else
+    local cars = read_records(mt)
+    local m, msg = churn.fit("logit", cars, {features = {"hp", "wt"}, label = "am"})
+    check("logit fit from rows", m ~= nil, msg)
+    if m then
+      local p = m:params()
+      -- R: glm(am ~ hp + wt, binomial) (logistic/glm_binomial.csv)
+      check("logit (Intercept) = R", close(p["(Intercept)"], 18.86629871720411, 1e-6), p["(Intercept)"])
+      check("logit hp = R", close(p.hp, 0.03625559608221654, 1e-6), p.hp)
+      check("logit wt = R", close(p.wt, -8.08347518244463, 1e-6), p.wt)
+      check("logit loglik = R", close(m:loglik(), -5.0295552361334934, 1e-8), m:loglik())
+      local pc, lp = m:score(cars[1])
+      check("logit score = logistic(lp)", close(pc, 1 / (1 + math.exp(-lp)), 1e-14))
+      check("logit lp = b'x", close(lp, p["(Intercept)"] + p.hp * cars[1].hp + p.wt * cars[1].wt, 1e-12))
+      local many = m:score_many(cars)
+      check("logit score_many = score", many[1] == pc)
+      local contrib, baseline = m:explain(cars[1])
+      check("explain sums to lp", close(baseline + contrib.hp + contrib.wt, lp, 1e-12))
+      -- columns form and label as an array
+      local cols = {hp = {}, wt = {}}
+      local y = {}
+      for i, c in ipairs(cars) do cols.hp[i], cols.wt[i], y[i] = c.hp, c.wt, c.am == 1 end
+      local m2 = assert(churn.fit("logit", cols, {features = {"hp", "wt"}, label = y}))
+      check("logit from columns + boolean labels = from rows", close(m2:params().wt, p.wt, 1e-12))
+      check("logit without features raises", raises(function() return churn.fit("logit", cars, {label = "am"}) end, "features"))
+      local bad, bmsg, bcode = churn.fit("logit", cars, {features = {"hp", "hp"}, label = "am"})
+      check("collinear logit -> nil, msg, code", bad == nil and bcode == churn.status.ENUMERIC, bmsg)
+      check("logit missing feature field raises", raises(function() return m:score{hp = 100} end, "wt"))
+    end
+  end
+
+  local lung = shared_path("survival/lung_cox_cc.csv")
+  if not lung then skip("cox lung", "survival/lung_cox_cc.csv not found") else
+    local pts = read_records(lung)
+    local cols = {age = {}, sex = {}, ecog = {}, time = {}, status = {}}
+    for i, r in ipairs(pts) do
+      cols.age[i], cols.sex[i], cols.ecog[i] = r.age, r.sex, r["ph.ecog"]
+      cols.time[i], cols.status[i] = r.time, r.status == 2
+    end
+    local opts = {features = {"age", "sex", "ecog"}, duration = "time", event = "status"}
+    local cox, msg = churn.fit("cox", cols, opts)
+    check("cox fit from columns", cox ~= nil, msg)
+    if cox then
+      local p = cox:params()
+      -- R: coxph(Surv(time, status) ~ age + sex + ph.ecog), Efron (survival/cox_lung_coef.csv)
+      check("cox age = R", close(p.age, 0.011066764560073482, 1e-6), p.age)
+      check("cox sex = R", close(p.sex, -0.55261239570363097, 1e-6), p.sex)
+      check("cox ecog = R", close(p.ecog, 0.46372847537042766, 1e-6), p.ecog)
+      check("cox loglik = R", close(cox:loglik(), -729.23012137486194, 1e-9), cox:loglik())
+      -- survfit for age 60, sex 1, ecog 1 (survival/cox_lung_efron_survfit_age60_sex1_ecog1.csv)
+      local sf = shared_path("survival/cox_lung_efron_survfit_age60_sex1_ecog1.csv")
+      if sf then
+        local curve = read_records(sf)
+        local who = {age = 60, sex = 1, ecog = 1}
+        local worst = 0
+        for _, r in ipairs(curve) do
+          local s = cox:score(who, r.time)
+          worst = math.max(worst, math.abs(s - r.surv))
+        end
+        check("cox survival at every R time (age 60, sex 1, ecog 1)", worst < 1e-7, worst)
+        local s, pc = cox:score(who, 365)
+        check("P(churn before horizon) = 1 - S", pc == 1 - s or close(pc, 1 - s, 1e-15))
+        local times = {100, 365}
+        local sc = cox:survival_curve(who, times)
+        check("survival_curve = score", close(sc[2], s, 1e-14))
+      end
+    end
+    local wb, wmsg = churn.fit("weibull", pts, {features = {"age", "sex", "ph.ecog"}, duration = "time",
+      event = cols.status})
+    check("weibull fit from rows", wb ~= nil, wmsg)
+    if wb then
+      local p = wb:params()
+      -- R: survreg(..., dist = "weibull") (survival/survreg_lung.csv)
+      check("weibull (Intercept) = R", close(p["(Intercept)"], 6.2734352519986878, 1e-6), p["(Intercept)"])
+      check("weibull sex = R", close(p.sex, 0.40109054117361931, 1e-5), p.sex)
+      check("weibull Log(scale) = R", close(p["Log(scale)"], -0.31319273029660705, 1e-5), p["Log(scale)"])
+      check("weibull loglik = R", close(wb:loglik(), -1132.4387458823194, 1e-8), wb:loglik())
+      local who = {age = 60, sex = 1, ["ph.ecog"] = 1}
+      local s = wb:score(who, 300)
+      local scale = math.exp(p["Log(scale)"])
+      local eta = p["(Intercept)"] + p.age * 60 + p.sex + p["ph.ecog"]
+      check("weibull S(300) = closed form", close(s, math.exp(-(300 / math.exp(eta)) ^ (1 / scale)), 1e-12))
+      check("weibull median lifetime", close(wb:median_lifetime(who), math.exp(eta) * math.log(2) ^ scale, 1e-12))
+    end
+    check("cox without horizon raises", cox == nil or raises(function() return cox:score{age = 1, sex = 1, ecog = 1} end))
+  end
+
+  -- sBG from a survivor curve (Fader & Hardie 2007: high end alpha 0.668, beta 3.806)
+  local survivors = {1000, 869, 743, 653, 593, 551, 517, 491}
+  local sbg, smsg = churn.fit("sbg", {survivors = survivors})
+  check("sbg fit from survivors", sbg ~= nil, smsg)
+  if sbg then
+    local p = sbg:params()
+    check("sbg alpha 0.668 beta 3.806", near(p.alpha, 0.668, 1e-3) and near(p.beta, 3.806, 1e-3),
+      string.format("%g %g", p.alpha, p.beta))
+    local ret, surv = sbg:retention(3)
+    local renew = sbg:score({periods = 0}, 1)
+    check("sbg score = S(1)", close(renew, surv[1], 1e-14))
+    check("sbg retention r1 = S1", close(ret[1], surv[1], 1e-14))
+    check("sbg derl", sbg:derl(0.1, {0, 1})[1] > 0)
+  end
+
+  -- BG/BB on the donations (Fader, Hardie & Shang 2010): alpha 1.2035, beta 0.7497,
+  -- gamma 0.6568, delta 2.7838, LL -33225.58; weights = donors per pattern
+  local don = shared_path("donations/donations.csv")
+  if not don then skip("bgbb donations", "donations/donations.csv not found") else
+    local recs = read_records(don)
+    local cols = {frequency = {}, recency = {}, T = {}}
+    for i, r in ipairs(recs) do cols.frequency[i], cols.recency[i], cols.T[i] = r.frequency, r.recency, r.periods end
+    local bb, msg = churn.fit("bgbb", cols, {weights = (function()
+      local w = {} for i, r in ipairs(recs) do w[i] = r.weights end return w end)()})
+    check("bgbb fit with weights", bb ~= nil, msg)
+    if bb then
+      local p = bb:params()
+      check("bgbb parameters = published",
+        near(p.alpha, 1.2035, 1e-3) and near(p.beta, 0.7497, 1e-3) and near(p.gamma, 0.6568, 1e-3)
+          and near(p.delta, 2.7838, 1e-3), string.format("%g %g %g %g", p.alpha, p.beta, p.gamma, p.delta))
+      check("bgbb LL -33225.58", near(bb:loglik(), -33225.58, 0.01), bb:loglik())
+      local pa, e = bb:score({frequency = 3, recency = 6, T = 6}, 5)
+      check("bgbb scores a donor", pa > 0.9 and pa <= 1 and e > 0, pa)
+    end
+  end
+
+  -- every BTYD family from the Lua features; fits that cannot converge return nil, msg, code, model
+  for _, fam in ipairs({"bgnbd", "mbgnbd", "pnbd"}) do
+    local m, msg, code = churn.fit(fam, rows)
+    check(fam .. " fit on the simulated customers", m ~= nil or code == churn.status.ENOCONV, msg)
+    if m then
+      local pa, e = m:score(rows[1], 10)
+      check(fam .. " scores", pa >= 0 and pa <= 1 and e >= 0)
+    end
+  end
+  local bad, bmsg, bcode = churn.fit("bgnbd", {{frequency = -1, recency = 0, T = 1}, {frequency = 1, recency = 1, T = 2}})
+  check("bad data -> nil, msg, code", bad == nil and bcode == churn.status.EINVAL and bmsg:find("frequency") ~= nil, bmsg)
+  check("bad data row type raises", raises(function() return churn.fit("bgnbd", {{frequency = 1, recency = 0, T = {}}}) end, "data[1].T"))
+  local gg = churn.fit("gammagamma", rows)
+  check("gammagamma from features", gg ~= nil and gg:mean_spend() > 0)
+  if gg then
+    local es = gg:expected_spend({rows[1].frequency}, {rows[1].monetary_value})
+    check("expected_spend array = score", es[1] == gg:score(rows[1]))
+  end
+end
+
+-- ---- 6. garbage collection while scoring elsewhere -----------------------------------------------
+section("6. garbage collection while scoring elsewhere")
+purchases, rows = nil, nil -- a small heap keeps the aggressive collector below cheap
+collectgarbage("collect")
+
+do
+  local ref = assert(churn.model("bgnbd", published))
+  local json = ref:to_json()
+  local cust = {frequency = 26, recency = 30.857, T = 31}
+  local want_pa, want_e = ref:score(cust, 52)
+  local all_ok, made = true, 0
+  local resurrected = {}
+  collectgarbage("incremental", 50, 400) -- aggressive incremental collector
+  local function worker(k)
+    return coroutine.wrap(function()
+      for i = 1, 60 do
+        local m = assert(churn.from_json(json))
+        local m2 = assert(churn.model("bgnbd", published))
+        made = made + 2
+        -- an object whose finalizer scores with (and resurrects) a model
+        setmetatable({}, {__gc = function()
+          local ok, pa = pcall(m2.score, m2, cust, 52)
+          resurrected[#resurrected + 1] = m2
+          if ok and pa ~= want_pa then all_ok = false end
+        end})
+        local pa, e = m:score(cust, 52)
+        all_ok = all_ok and pa == want_pa and e == want_e
+        if i % 3 == 0 then m:close() end
+        do
+          local tbc <close> = assert(churn.from_json(json))
+          coroutine.yield(tbc:score(cust, 52) == want_pa) -- suspended with a to-be-closed model
+        end
+        if i % 3 ~= 0 then
+          local p2 = m:score_many({cust, cust}, 52)
+          all_ok = all_ok and p2[2] == want_pa
+        end
+        local rows_here = churn.features({{customer = k, time = base + i * 86400, amount = 1}})
+        all_ok = all_ok and #rows_here == 1
+      end
+    end)
+  end
+  local workers = {}
+  for k = 1, 6 do workers[k] = worker(k) end
+  for step = 1, 60 do
+    for k = 1, #workers do all_ok = (workers[k]() and all_ok) end
+    if step % 7 == 0 then collectgarbage("collect") else collectgarbage("step", 0) end
+    all_ok = all_ok and ref:score(cust, 52) == want_pa
+  end
+  -- a coroutine closed while suspended closes its to-be-closed model
+  local closed_model
+  local co = coroutine.create(function()
+    local m <close> = assert(churn.from_json(json))
+    closed_model = m
+    coroutine.yield()
+  end)
+  coroutine.resume(co)
+  coroutine.close(co)
+  check("coroutine.close closes pending models", tostring(closed_model):find("closed") ~= nil)
+  collectgarbage("collect")
+  collectgarbage("collect")
+  -- resurrected models are either still valid or closed: never a crash
+  local res_ok = true
+  for _, m in ipairs(resurrected) do
+    local ok, pa = pcall(m.score, m, cust, 52)
+    res_ok = res_ok and ((ok and pa == want_pa) or (not ok and tostring(pa):find("closed") ~= nil))
+  end
+  resurrected = nil
+  collectgarbage("incremental", 200, 100)
+  collectgarbage("collect")
+  check("GC while scoring in coroutines", all_ok, made .. " models made")
+  check("resurrected models are safe", res_ok)
+  -- Lua code run in the middle of a call (a metamethod) closes the handle the call uses:
+  -- the call finishes with it, the handle is closed afterwards, its memory goes at __gc
+  local m = assert(churn.from_json(json))
+  local evil = setmetatable({}, {__index = function(_, k) m:close() return cust[k] end})
+  local ok, pa = pcall(m.score, m, evil, 52)
+  check("model closed by a metamethod during score: the call completes", ok and pa == want_pa, pa)
+  check("... and the model is closed afterwards", tostring(m):find("closed") ~= nil)
+  local m2 = assert(churn.from_json(json))
+  local evil2 = setmetatable({}, {__index = function(_, k) m2:close() return cust[k] end})
+  local ok2, p2 = pcall(m2.score_many, m2, {cust, evil2}, 52)
+  check("model closed during score_many", ok2 and p2[2] == want_pa, p2)
+  local log = churn.txlog()
+  local evil_p = setmetatable({}, {__index = function(_, k)
+    log:close()
+    return ({customer = 1, time = base, amount = 2})[k]
+  end})
+  local ok3, r3 = pcall(log.append, log, {evil_p, evil_p})
+  check("log closed during append: the call completes", ok3 and r3 == true, r3)
+  check("... and the log is closed afterwards", tostring(log):find("closed") ~= nil)
+  local m4 = assert(churn.model("bgnbd", published))
+  local evil_opts = setmetatable({}, {__index = function() m4:close() end})
+  local ok4, e4 = pcall(churn.clv, m4, nil, {frequency = 1, recency = 1, T = 2, monetary_value = 10}, evil_opts)
+  check("model closed while clv reads its options: raises 'closed'", not ok4 and tostring(e4):find("closed") ~= nil, e4)
+  local log5 = assert(churn.txlog({{customer = 1, time = base, amount = 2}}))
+  local tab5 = assert(log5:customers())
+  local ok5 = pcall(tab5.find, tab5, setmetatable({}, {__tostring = function() tab5:close() return "1" end}))
+  check("bad find argument raises", not ok5)
+  m, m2, log, m4, log5, tab5 = nil, nil, nil, nil, nil, nil
+  collectgarbage("collect")
+  -- weak references: dropped models are collected
+  local weak = setmetatable({}, {__mode = "v"})
+  for i = 1, 100 do weak[i] = churn.from_json(json) end
+  collectgarbage("collect")
+  local left = 0
+  for _ in pairs(weak) do left = left + 1 end
+  check("dropped models are collected", left == 0, left)
+end
+
+-- ---- 7. the complete example of docs/lua.md runs ---------------------------------------------------
+section("7. the complete example of docs/lua.md runs")
+do
+  local f = io.open(src .. "/docs/lua.md")
+  if not f then skip("docs example", src .. "/docs/lua.md not found") else
+    local text = f:read("a")
+    f:close()
+    local code = text:match("## A complete example.-```lua\n(.-)```")
+    check("docs/lua.md has the complete example", code ~= nil)
+    if code then
+      local chunk, err = load(code, "=docs/lua.md", "t", setmetatable({print = function() end}, {__index = _G}))
+      check("docs example compiles", chunk ~= nil, err)
+      if chunk then
+        local ok, e = pcall(chunk)
+        check("docs example runs", ok, e)
+      end
+    end
+  end
+end
+
+section("end")
+run("rm -rf " .. q(tmpdir))
 
 local extra = os.getenv("CHURN_LUA_EXTRA")
 if extra then dofile(extra) end
 
 print(string.format("%d passed, %d failed", passed, failed))
-os.exit(failed == 0 and 0 or 1)
+os.exit(failed == 0 and 0 or 1, true) -- close the state: every finalizer runs
