@@ -107,9 +107,10 @@ class TransactionLog:
             state["customer"] = np.ctypeslib.as_array(_customers(self._h), shape=(n,)).copy()
             state["times"] = np.ctypeslib.as_array(_times(self._h), shape=(n,)).copy()
             state["amounts"] = np.ctypeslib.as_array(_amounts(self._h), shape=(n,)).copy()
-            q = np.ctypeslib.as_array(_quantities(self._h), shape=(n,)).copy()
-            state["quantities"] = None if np.isnan(q).all() else q
-            if _num_products(self._h):
+            qp = _quantities(self._h)   # NULL when no row has a quantity
+            q = np.ctypeslib.as_array(qp, shape=(n,)).copy() if qp else None
+            state["quantities"] = None if q is None or np.isnan(q).all() else q
+            if _num_products(self._h) and _products(self._h):
                 prod = np.ctypeslib.as_array(_products(self._h), shape=(n,)).copy()
                 names = [_product_id(self._h, i).decode()
                          for i in range(_num_products(self._h))]
@@ -313,10 +314,11 @@ class TransactionLog:
         out = {"customer_id": ids[cust],
                "date": pd.to_datetime(np.round(t * 1e6).astype(np.int64), unit="us"),
                "amount": a}
-        q = np.ctypeslib.as_array(_quantities(self._h), shape=(n,))
-        if not np.isnan(q).all():
+        qp = _quantities(self._h)       # NULL when no row has a quantity
+        q = np.ctypeslib.as_array(qp, shape=(n,)) if qp else None
+        if q is not None and not np.isnan(q).all():
             out["quantity"] = q.copy()
-        if _num_products(self._h):
+        if _num_products(self._h) and _products(self._h):
             prod = np.ctypeslib.as_array(_products(self._h), shape=(n,))
             names = np.array([_product_id(self._h, i).decode()
                               for i in range(_num_products(self._h))] + [None], dtype=object)
