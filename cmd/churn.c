@@ -87,7 +87,14 @@ static int run_predict(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fprintf(argc < 2 ? stderr : stdout,
                 "usage: churn predict model.json customers.csv [options] [-o scores.csv]\n"
-                "The options depend on the model's family; see docs/cli.md.\n");
+                "Scores every row of a customer table with a saved model. The options and\n"
+                "output columns depend on the model's family:\n"
+                "  bgnbd mbgnbd pnbd bgbb sbg   --horizon H: p_alive, expected_purchases, p_churn\n"
+                "  gammagamma                   expected_spend\n"
+                "  logit                        p_churn, linear_predictor [--explain --top K]\n"
+                "  cox weibull exponential loglogistic lognormal\n"
+                "                               --horizon H: p_churn, survival, linear_predictor\n"
+                "'churn predict model.json --help' lists the options for that model.\n");
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
     churn_model *m = NULL;
