@@ -9,10 +9,26 @@
  * `T` = time from first purchase to the end of calibration, all in one time
  * unit (weeks for the published CDNOW fits). For BG/BB, T is the number of
  * transaction opportunities n and recency the opportunity of the last
- * transaction.
+ * transaction (whole numbers, x ≤ t_x ≤ n). Every time argument of the
+ * prediction functions (horizons `t`) is in the unit of the data the model
+ * was fitted on (churn_model_time_unit() records it when known).
  *
- * Threading: fits are independent; predictions read a shared model and may
- * run concurrently from many threads.
+ * Parameters, in the order of churn_model_param_name():
+ *  - BG/NBD, MBG/NBD: r, alpha (purchase rate ~ Gamma(r, alpha)), a, b
+ *    (dropout probability after a purchase ~ Beta(a, b));
+ *  - Pareto/NBD: r, alpha (rate), s, beta (dropout rate ~ Gamma(s, beta));
+ *  - BG/BB: alpha, beta (transaction probability), gamma, delta (dropout probability);
+ *  - sBG: alpha, beta (churn probability per period ~ Beta(alpha, beta)).
+ * Formulas, references and the penalty are documented in docs/models/btyd.md.
+ *
+ * Rows are validated before any computation: a bad row gives ::CHURN_EINVAL
+ * and a message naming the (0-based) row and the column ('frequency',
+ * 'recency', 'T', 'weights'). Valid input never gives NaN: either a finite
+ * result or ::CHURN_ENUMERIC naming the row.
+ *
+ * Threading: fits are independent and may run concurrently; a fitted model is
+ * immutable and predictions may run concurrently from many threads. No
+ * function keeps state between calls.
  */
 #ifndef CHURN_BTYD_H
 #define CHURN_BTYD_H
@@ -25,41 +41,72 @@ extern "C" {
 #endif
 
 /**
- * Fitting options for every BTYD family. Initialise with
+ * Fitting options for every BTYD family and sBG. Initialise with
  * CHURN_BTYD_OPTIONS_INIT or churn_btyd_options_init(). Zero means "default"
  * for every numeric field.
  * @since 1.0
  */
 typedef struct churn_btyd_options {
-    size_t struct_size;
-    int max_iter;        /**< optimiser iterations (default 500) */
-    double tol;          /**< convergence tolerance on the gradient norm of the mean
-                              log-likelihood (default 1e-10) */
+    size_t struct_size;  /**< sizeof(churn_btyd_options), set by the initialisers */
+    int max_iter;        /**< Newton iterations per starting point (default 500) */
+    double tol;          /**< convergence tolerance on the largest gradient component of
+                              the (penalised) mean log-likelihood with respect to the
+                              log-parameters (default 1e-10) */
     double l2_penalty;   /**< L2 penalty on the log-parameters, see churn_btyd_fit() (default 0) */
     int no_std_errors;   /**< 1: skip the Hessian and standard errors (default 0: compute them) */
 } churn_btyd_options;
 
+/** Static initialiser for ::churn_btyd_options (all defaults). @since 1.0 */
 #define CHURN_BTYD_OPTIONS_INIT { sizeof(churn_btyd_options), 0, 0.0, 0.0, 0 }
 
-/** Fill `opts` with the defaults. @since 1.0 */
+/**
+ * Fill `opts` with the defaults (max_iter 500, tol 1e-10, no penalty,
+ * standard errors on). NULL is a no-op. Thread-safe.
+ * @since 1.0
+ */
 CHURN_API void churn_btyd_options_init(churn_btyd_options *opts);
 
 /**
- * Fit a BTYD model by maximum likelihood.
+ * Fit a non-contractual BTYD model by maximum likelihood.
  *
- * @param[out] out        the fitted model (NULL on failure)
+ * Identical (x, t_x, T) rows are merged into weights first. The weighted
+ * log-likelihood is maximised over the log-parameters theta = log(params)
+ * by damped Newton iterations (analytic gradient; analytic Hessian for
+ * BG/NBD and MBG/NBD, finite differences of the analytic gradient otherwise)
+ * from several scale-free starting points. The objective is
+ * @code
+ *   f(theta) = (1/W) sum_i w_i log L_i(exp(theta)) - l2_penalty * sum_j theta_j^2,
+ * @endcode
+ * W = total weight: the penalty acts on the mean log-likelihood, so its
+ * strength does not depend on the number of customers, and it shrinks every
+ * parameter towards 1. Standard errors and the covariance (churn_model_std_errors(),
+ * churn_model_covariance()) are the inverse observed information in theta,
+ * carried to the natural scale by the delta method; they are not reported
+ * for penalised fits (l2_penalty > 0), when the fit did not converge, or with
+ * `no_std_errors`. The reported log-likelihood is the unpenalised total
+ * sum_i w_i log L_i; nobs is W. The model's time unit is left at 0 (unknown):
+ * record it with churn_model_set_time_unit().
+ *
+ * @param[out] out        the fitted model, freed with churn_model_free(); NULL on
+ *                        failure other than ::CHURN_ENOCONV
  * @param[in]  family     ::CHURN_FAMILY_BGNBD, ::CHURN_FAMILY_MBGNBD, ::CHURN_FAMILY_PNBD
  *                        or ::CHURN_FAMILY_BGBB
- * @param[in]  n          number of rows (customers, or patterns when weighted)
- * @param[in]  frequency  n repeat-purchase counts x ≥ 0
- * @param[in]  recency    n recencies 0 ≤ t_x ≤ T (t_x = 0 when x = 0)
- * @param[in]  T          n ages T > 0 (BG/BB: number of opportunities)
+ * @param[in]  n          number of rows (customers, or patterns when weighted), > 0
+ * @param[in]  frequency  n repeat-purchase counts x, whole numbers ≥ 0
+ * @param[in]  recency    n recencies 0 ≤ t_x ≤ T (t_x = 0 when x = 0; BG/BB: whole
+ *                        numbers with x ≤ t_x)
+ * @param[in]  T          n ages T > 0 (BG/BB: whole number of opportunities ≥ 1)
  * @param[in]  weights    n row weights ≥ 0 (number of customers with that row), or NULL
- * @param[in]  opts       options or NULL
- * @return ::CHURN_OK; ::CHURN_EINVAL naming the first bad row and column;
- *         ::CHURN_ENOCONV when the optimiser did not converge (the model is
- *         still returned in *out so the caller can inspect it);
- *         ::CHURN_ENUMERIC; ::CHURN_ENOMEM
+ *                        for 1 each; the total must be > 0
+ * @param[in]  opts       options or NULL for the defaults
+ * @return ::CHURN_OK; ::CHURN_EINVAL naming the first bad row and column (or
+ *         option); ::CHURN_ENOCONV when the optimiser did not converge or a
+ *         parameter is not identified by the data (runs off to 0 or infinity,
+ *         or a flat likelihood) — the model is still returned in *out with
+ *         converged = 0 so the caller can inspect it, and the message names the
+ *         parameter; ::CHURN_ENUMERIC when the likelihood cannot be evaluated
+ *         anywhere; ::CHURN_EUNSUPPORTED (family not built); ::CHURN_ENOMEM
+ * Thread-safe.
  * @since 1.0
  */
 CHURN_API int churn_btyd_fit(churn_model **out, int family, size_t n, const double *frequency,
@@ -67,9 +114,68 @@ CHURN_API int churn_btyd_fit(churn_model **out, int family, size_t n, const doub
                              const churn_btyd_options *opts);
 
 /**
- * Probability that each customer is still alive at the end of calibration.
- * @param[out] p_alive  n values in [0, 1]
- * @return ::CHURN_OK, ::CHURN_EINVAL (bad row, named), ::CHURN_EFAMILY
+ * Build a BTYD or sBG model from known parameters (published estimates, a
+ * simulation truth), for prediction. The model has no standard errors (NaN),
+ * no covariance, log-likelihood NaN, converged = 0 and iterations 0.
+ *
+ * @param[out] out      the new model (NULL on failure); free with churn_model_free()
+ * @param[in]  family   ::CHURN_FAMILY_BGNBD, ::CHURN_FAMILY_MBGNBD, ::CHURN_FAMILY_PNBD,
+ *                      ::CHURN_FAMILY_BGBB or ::CHURN_FAMILY_SBG
+ * @param[in]  nparams  number of values in `params` (4; 2 for sBG)
+ * @param[in]  params   natural-scale values, all finite and > 0, in the order of
+ *                      churn_model_param_name(): r, alpha, a, b (BG/NBD, MBG/NBD);
+ *                      r, alpha, s, beta (Pareto/NBD); alpha, beta, gamma, delta (BG/BB);
+ *                      alpha, beta (sBG)
+ * @return ::CHURN_OK; ::CHURN_EINVAL naming the bad parameter; ::CHURN_ENOMEM
+ * Thread-safe.
+ * @since 1.0
+ */
+CHURN_API int churn_btyd_model_new(churn_model **out, int family, size_t nparams,
+                                   const double *params);
+
+/**
+ * Weighted log-likelihood sum_i w_i log L(params | x_i, t_x,i, T_i) of a
+ * non-contractual BTYD family, and optionally its gradient with respect to the
+ * natural-scale parameters. With n = 1 and no weights this is one customer's
+ * log-likelihood (a density in continuous time: it can be positive). Rows are
+ * validated as in churn_btyd_fit(), except that T = 0 is accepted.
+ *
+ * @param[in]  family     ::CHURN_FAMILY_BGNBD, ::CHURN_FAMILY_MBGNBD, ::CHURN_FAMILY_PNBD or
+ *                        ::CHURN_FAMILY_BGBB
+ * @param[in]  nparams    4
+ * @param[in]  params     natural-scale parameters (see churn_btyd_model_new())
+ * @param[in]  n          rows
+ * @param[in]  frequency  n values x
+ * @param[in]  recency    n values t_x
+ * @param[in]  T          n values T
+ * @param[in]  weights    n weights ≥ 0, or NULL for 1
+ * @param[out] loglik     the sum
+ * @param[out] gradient   nparams partial derivatives, or NULL
+ * @return ::CHURN_OK; ::CHURN_EINVAL naming the bad row/column/parameter;
+ *         ::CHURN_ENUMERIC when the value is not finite; ::CHURN_EUNSUPPORTED
+ * Thread-safe.
+ * @since 1.0
+ */
+CHURN_API int churn_btyd_loglik(int family, size_t nparams, const double *params, size_t n,
+                                const double *frequency, const double *recency, const double *T,
+                                const double *weights, double *loglik, double *gradient);
+
+/**
+ * Probability that each customer is still alive at the end of calibration
+ * (at T; BG/BB: still alive through opportunity n). For BG/NBD a customer
+ * with x = 0 is alive with probability 1 (dropout happens only after repeat
+ * purchases); MBG/NBD lets customers drop out at their first purchase.
+ *
+ * @param[in]  model      a BG/NBD, MBG/NBD, Pareto/NBD or BG/BB model
+ * @param[in]  n          number of customers
+ * @param[in]  frequency  n values x (validated as for churn_btyd_fit(); T = 0 allowed:
+ *                        a brand-new customer)
+ * @param[in]  recency    n values t_x
+ * @param[in]  T          n values T
+ * @param[out] p_alive    n values in [0, 1]
+ * @return ::CHURN_OK, ::CHURN_EINVAL (bad row, named; NULL argument),
+ *         ::CHURN_EFAMILY, ::CHURN_ENUMERIC (row named), ::CHURN_EUNSUPPORTED
+ * Thread-safe.
  * @since 1.0
  */
 CHURN_API int churn_btyd_p_alive(const churn_model *model, size_t n, const double *frequency,
@@ -78,8 +184,16 @@ CHURN_API int churn_btyd_p_alive(const churn_model *model, size_t n, const doubl
 /**
  * Conditional expected number of purchases in (T, T + t] given each
  * customer's history (for BG/BB: in the next t opportunities).
- * @param[in]  t         horizon in the model's time unit, ≥ 0
- * @param[out] expected  n values
+ * @param[in]  model      a BG/NBD, MBG/NBD, Pareto/NBD or BG/BB model
+ * @param[in]  t          horizon in the model's time unit, finite ≥ 0 (BG/BB: a whole
+ *                        number of opportunities)
+ * @param[in]  n          number of customers
+ * @param[in]  frequency  n values x
+ * @param[in]  recency    n values t_x
+ * @param[in]  T          n values T
+ * @param[out] expected   n values ≥ 0
+ * @return as churn_btyd_p_alive(); ::CHURN_EINVAL also for a bad horizon
+ * Thread-safe.
  * @since 1.0
  */
 CHURN_API int churn_btyd_expected_purchases(const churn_model *model, double t, size_t n,
@@ -87,8 +201,20 @@ CHURN_API int churn_btyd_expected_purchases(const churn_model *model, double t, 
                                             const double *T, double *expected);
 
 /**
- * P(alive) and conditional expected purchases in one pass (the scoring hot
- * path). Either output may be NULL.
+ * P(alive) and conditional expected purchases in (T, T + t] in one pass: the
+ * scoring hot path (no allocation; for BG/NBD and MBG/NBD several million
+ * customers per second per core). Either output may be NULL. Same values as
+ * churn_btyd_p_alive() and churn_btyd_expected_purchases().
+ * @param[in]  model      a BG/NBD, MBG/NBD, Pareto/NBD or BG/BB model
+ * @param[in]  t          horizon in the model's time unit, finite ≥ 0
+ * @param[in]  n          number of customers
+ * @param[in]  frequency  n values x
+ * @param[in]  recency    n values t_x
+ * @param[in]  T          n values T
+ * @param[out] p_alive    n values, or NULL
+ * @param[out] expected   n values, or NULL
+ * @return as churn_btyd_expected_purchases()
+ * Thread-safe.
  * @since 1.0
  */
 CHURN_API int churn_btyd_score(const churn_model *model, double t, size_t n,
@@ -97,7 +223,14 @@ CHURN_API int churn_btyd_score(const churn_model *model, double t, size_t n,
 
 /**
  * Unconditional expected number of purchases E[X(t)] in (0, t] of a customer
- * who has just made a first purchase, for each of n horizons `t`.
+ * who has just made a first purchase, for each of n horizons `t` (BG/BB: t
+ * opportunities).
+ * @param[in]  model     a BG/NBD, MBG/NBD, Pareto/NBD or BG/BB model
+ * @param[in]  n         number of horizons
+ * @param[in]  t         n horizons, finite ≥ 0 (the message names t[i] when not)
+ * @param[out] expected  n values ≥ 0
+ * @return ::CHURN_OK, ::CHURN_EINVAL, ::CHURN_EFAMILY, ::CHURN_ENUMERIC, ::CHURN_EUNSUPPORTED
+ * Thread-safe.
  * @since 1.0
  */
 CHURN_API int churn_btyd_expected_purchases_new(const churn_model *model, size_t n,
@@ -106,6 +239,13 @@ CHURN_API int churn_btyd_expected_purchases_new(const churn_model *model, size_t
 /**
  * Probability of exactly `k` purchases in (0, t] for a new customer,
  * P(X(t) = k), for each of n horizons.
+ * @param[in]  model  a BG/NBD, MBG/NBD, Pareto/NBD or BG/BB model
+ * @param[in]  k      whole number ≥ 0
+ * @param[in]  n      number of horizons
+ * @param[in]  t      n horizons, finite ≥ 0
+ * @param[out] prob   n probabilities
+ * @return as churn_btyd_expected_purchases_new()
+ * Thread-safe.
  * @since 1.0
  */
 CHURN_API int churn_btyd_prob_purchases(const churn_model *model, double k, size_t n,
@@ -113,7 +253,17 @@ CHURN_API int churn_btyd_prob_purchases(const churn_model *model, double k, size
 
 /**
  * Probability of exactly `k` purchases in (T, T + t] given each customer's
- * history.
+ * history: (1 - P(alive)) [k = 0] + P(alive) P(X(t) = k | posterior parameters).
+ * @param[in]  model      a BG/NBD, MBG/NBD, Pareto/NBD or BG/BB model
+ * @param[in]  k          whole number ≥ 0
+ * @param[in]  t          horizon, finite ≥ 0
+ * @param[in]  n          number of customers
+ * @param[in]  frequency  n values x
+ * @param[in]  recency    n values t_x
+ * @param[in]  T          n values T
+ * @param[out] prob       n probabilities
+ * @return as churn_btyd_expected_purchases()
+ * Thread-safe.
  * @since 1.0
  */
 CHURN_API int churn_btyd_prob_purchases_cond(const churn_model *model, double k, double t,
@@ -124,6 +274,15 @@ CHURN_API int churn_btyd_prob_purchases_cond(const churn_model *model, double k,
 /**
  * Pareto/NBD: probability that each customer is alive at the future time
  * T + t (t ≥ 0) given history.
+ * @param[in]  model      a Pareto/NBD model (::CHURN_EFAMILY otherwise)
+ * @param[in]  t          time after T, finite ≥ 0
+ * @param[in]  n          number of customers
+ * @param[in]  frequency  n values x
+ * @param[in]  recency    n values t_x
+ * @param[in]  T          n values T
+ * @param[out] p_alive    n values in [0, 1]
+ * @return as churn_btyd_expected_purchases()
+ * Thread-safe.
  * @since 1.0
  */
 CHURN_API int churn_pnbd_p_alive_at(const churn_model *model, double t, size_t n,
@@ -133,13 +292,22 @@ CHURN_API int churn_pnbd_p_alive_at(const churn_model *model, double t, size_t n
 /* ---- shifted beta-geometric (contractual) ---- */
 
 /**
- * Fit sBG from per-customer lifetimes.
- * @param[in] n         customers (or patterns with weights)
- * @param[in] periods   number of periods each customer stayed: a churned customer who
- *                      left at the end of period t has t (≥ 1); a still-active customer
- *                      observed for t periods has t
- * @param[in] churned   1 = churned after `periods`, 0 = still active (censored)
- * @param[in] weights   n weights, or NULL
+ * Fit sBG (Fader & Hardie 2007) from per-customer lifetimes, by maximum
+ * likelihood as in churn_btyd_fit() (same options, penalty and diagnostics).
+ * A customer who churned at the end of period t contributes
+ * P(T = t) = B(alpha+1, beta+t-1)/B(alpha, beta); one still active after t
+ * periods (t renewals) contributes S(t) = B(alpha, beta+t)/B(alpha, beta).
+ * @param[out] out       the fitted model (see churn_btyd_fit() for ::CHURN_ENOCONV)
+ * @param[in]  n         customers (or patterns with weights), > 0
+ * @param[in]  periods   number of periods each customer stayed: a churned customer who
+ *                       left at the end of period t has t (≥ 1); a still-active customer
+ *                       observed for t periods has t (≥ 0); whole numbers
+ * @param[in]  churned   1 = churned after `periods`, 0 = still active (censored)
+ * @param[in]  weights   n weights ≥ 0, or NULL
+ * @param[in]  opts      options or NULL
+ * @return ::CHURN_OK; ::CHURN_EINVAL naming the row and column ('periods',
+ *         'churned', 'weights'); ::CHURN_ENOCONV; ::CHURN_ENOMEM
+ * Thread-safe.
  * @since 1.0
  */
 CHURN_API int churn_sbg_fit(churn_model **out, size_t n, const double *periods,
@@ -149,24 +317,77 @@ CHURN_API int churn_sbg_fit(churn_model **out, size_t n, const double *periods,
 /**
  * Fit sBG from a survivor curve: survivors[0] = cohort size at the start,
  * survivors[t] = customers still active after t periods (non-increasing).
- * @param[in] n  number of entries (≥ 2)
+ * Equivalent to churn_sbg_fit() with survivors[t-1] - survivors[t] customers
+ * churned at t and survivors[n-1] still active after n-1 periods (F&H 2007).
+ * Counts need not be whole numbers (shares work too; the log-likelihood
+ * scales with them).
+ * @param[out] out        the fitted model
+ * @param[in]  n          number of entries (≥ 2)
+ * @param[in]  survivors  n finite values ≥ 0, survivors[0] > 0
+ * @param[in]  opts       options or NULL
+ * @return as churn_sbg_fit(); the message names survivors[i] when the curve is bad
+ * Thread-safe.
  * @since 1.0
  */
 CHURN_API int churn_sbg_fit_survivors(churn_model **out, size_t n, const double *survivors,
                                       const churn_btyd_options *opts);
 
 /**
- * sBG retention rates r_t = S(t)/S(t-1) and survival S(t) for t = 1..n.
+ * sBG weighted log-likelihood of per-customer lifetimes (same data as
+ * churn_sbg_fit()) at `params` = (alpha, beta), and optionally its gradient
+ * with respect to (alpha, beta).
+ * @param[in]  nparams   2
+ * @param[in]  params    alpha, beta > 0
+ * @param[in]  n         rows
+ * @param[in]  periods   n periods (see churn_sbg_fit())
+ * @param[in]  churned   n flags 0/1
+ * @param[in]  weights   n weights ≥ 0, or NULL
+ * @param[out] loglik    the sum
+ * @param[out] gradient  2 partial derivatives, or NULL
+ * @return ::CHURN_OK, ::CHURN_EINVAL (bad row/column/parameter, named), ::CHURN_ENUMERIC
+ * Thread-safe.
+ * @since 1.0
+ */
+CHURN_API int churn_sbg_loglik(size_t nparams, const double *params, size_t n,
+                               const double *periods, const int *churned, const double *weights,
+                               double *loglik, double *gradient);
+
+/**
+ * sBG retention rates r_t = S(t)/S(t-1) = (beta + t - 1)/(alpha + beta + t - 1)
+ * and survival S(t) = prod_{j<=t} r_j for t = 1..n (F&H 2007).
  * Either output may be NULL.
+ * @param[in]  model      an sBG model (::CHURN_EFAMILY otherwise)
+ * @param[in]  n          number of periods
+ * @param[out] retention  n values, or NULL
+ * @param[out] survival   n values, or NULL
+ * @return ::CHURN_OK, ::CHURN_EINVAL, ::CHURN_EFAMILY
+ * Thread-safe.
  * @since 1.0
  */
 CHURN_API int churn_sbg_curve(const churn_model *model, size_t n, double *retention,
                               double *survival);
 
 /**
- * sBG discounted expected residual lifetime (DERL) of a customer who has
- * renewed `periods` times, at discount rate `discount` per period
- * (Fader & Hardie 2010, eq. 6): expected number of future payments, discounted.
+ * sBG discounted expected residual lifetime (DERL) of an active customer who
+ * has renewed `periods` times (made periods + 1 payments), evaluated just
+ * before the next renewal decision, at discount rate `discount` per period
+ * (Fader & Hardie 2010, "Customer-base valuation in a contractual setting",
+ * eq. 6, with n - 1 = periods):
+ * @code
+ *   DERL = B(alpha, beta+n)/B(alpha, beta+n-1) * 2F1(1, beta+n; alpha+beta+n; 1/(1+d))
+ *        = sum_{k>=0} S(n+k)/S(n-1) / (1+d)^k
+ * @endcode
+ * the expected number of future payments, the next one undiscounted. Multiply
+ * by the value per period for the residual value. discount = 0 gives the
+ * expected residual lifetime (beta + n - 1)/(alpha - 1), finite only for alpha > 1.
+ * @param[in]  model     an sBG model (::CHURN_EFAMILY otherwise)
+ * @param[in]  discount  rate per period, finite ≥ 0
+ * @param[in]  n         number of customers
+ * @param[in]  periods   n renewal counts ≥ 0 (need not be whole numbers)
+ * @param[out] derl      n values
+ * @return ::CHURN_OK, ::CHURN_EINVAL (bad discount, row 'periods', or discount 0
+ *         with alpha ≤ 1), ::CHURN_EFAMILY, ::CHURN_ENUMERIC
+ * Thread-safe.
  * @since 1.0
  */
 CHURN_API int churn_sbg_derl(const churn_model *model, double discount, size_t n,
