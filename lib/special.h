@@ -1,0 +1,119 @@
+/*
+ * Special functions for the BTYD models (internal, hidden visibility).
+ *
+ * - log-space helpers (log-add-exp and friends);
+ * - a log-scaled adaptive Gauss-Kronrod integrator for integrands whose
+ *   magnitude spans hundreds of orders (likelihood pieces of customers with
+ *   thousands of purchases);
+ * - the Gauss hypergeometric function 2F1(a, b; c; z) for positive
+ *   parameters and z < 1, returned as a logarithm;
+ * - the Pareto/NBD "tail integral" J(t) = int_t^inf (alpha+tau)^-P (beta+tau)^-Q dtau
+ *   (the 2F1 term of Schmittlein, Morrison & Colombo 1987 in the form of
+ *   Fader & Hardie's likelihood note) with its derivatives.
+ *
+ * Every function here is pure and thread-safe (no global state) and never
+ * calls GSL, so it needs no churn__gsl_init().
+ */
+#ifndef CHURN_SPECIAL_H
+#define CHURN_SPECIAL_H
+
+#include "internal.h"
+
+/* ---- log-space helpers ---------------------------------------------------- */
+
+/* log(exp(a) + exp(b)) without overflow; -inf + -inf = -inf. */
+static inline double churn__logaddexp(double a, double b)
+{
+    if (a < b) {
+        double t = a;
+        a = b;
+        b = t;
+    }
+    if (b == -INFINITY)
+        return a;
+    return a + log1p(exp(b - a));
+}
+
+/* log(exp(a) - exp(b)) for a >= b (-inf when a == b). */
+CHURN__HIDDEN double churn__logsubexp(double a, double b);
+
+/* log(1 - exp(-x)) for x >= 0, accurate for small and large x
+ * (Maechler 2012, "Accurately computing log(1 - exp(-|a|))"). */
+CHURN__HIDDEN double churn__log1mexp(double x);
+
+/* Digamma psi(x) for x > 0 (recurrence up to x >= 10, then the asymptotic
+ * series, A&S 6.3.5 and 6.3.18); about 1e-15 relative. */
+CHURN__HIDDEN double churn__digamma(double x);
+
+/* Trigamma psi'(x) for x > 0, same method (A&S 6.4.6, 6.4.12). */
+CHURN__HIDDEN double churn__trigamma(double x);
+
+/* ---- log-scaled adaptive Gauss-Kronrod quadrature ------------------------- */
+
+#define CHURN__QUAD_MAXCOMP 5
+
+/* Integrand: returns log g0(u) (may be -inf) and, when ncomp > 1, fills
+ * mult[k-1] for k = 1..ncomp-1 with g_k(u) / g0(u). The components are thus
+ * g0 and g0 * mult[k]: a value and quantities such as its derivatives. */
+typedef double (*churn__quad_fn)(double u, void *ctx, double *mult);
+
+/* Integrate the ncomp components over [lo, hi] (finite, lo < hi) with a
+ * global adaptive 7/15-point Gauss-Kronrod rule, every interval kept in its
+ * own log scale. On return integral k = value[k] * exp(*log_scale).
+ * Converged when every component's error estimate is <= rtol times the
+ * integral of its absolute value. lg_err is the rounding error of the
+ * log-integrand values (eps times the size of the terms summed in it): the
+ * tolerance is raised to twice that noise floor, which would otherwise stop
+ * convergence. Returns CHURN_OK, or CHURN_ENUMERIC when the integrand is not
+ * finite or the tolerance was not reached (value still holds the best estimate). */
+CHURN__HIDDEN int churn__quad_log(churn__quad_fn f, void *ctx, size_t ncomp, double lo, double hi,
+                                  double rtol, double lg_err, double *value, double *log_scale);
+
+/* ---- Gauss hypergeometric function ---------------------------------------- */
+
+/* log 2F1(a, b; c; z) for a, b, c > 0 with c >= min(a, b), and z < 1 (the
+ * function is then positive). Series (after a Pfaff transformation for
+ * z < 0) away from z = 1, Euler's integral by adaptive quadrature near it.
+ * Returns CHURN_OK, CHURN_EINVAL outside that domain, CHURN_ENUMERIC if
+ * neither method reached double precision. */
+CHURN__HIDDEN int churn__hyp2f1_log(double a, double b, double c, double z, double *log_value);
+
+/* ---- the Pareto/NBD tail integral ----------------------------------------- */
+
+/* J = int_t^inf (alpha + tau)^(-P) (beta + tau)^(-Q) dtau for alpha, beta > 0,
+ * t >= 0, P, Q real with P + Q > 1. In hypergeometric form, for alpha >= beta,
+ * J = (alpha+t)^(-a) / a * 2F1(a, Q; a+1; (alpha-beta)/(alpha+t)), a = P+Q-1
+ * (Fader & Hardie 2005, "A note on deriving the Pareto/NBD model", section 3).
+ * log_at = log(alpha + t), log_bt = log(beta + t) (callers have them already).
+ * Writes log J and, when dlog != NULL, d log J / d(P, Q, alpha, beta).
+ * Returns CHURN_OK or CHURN_ENUMERIC. */
+CHURN__HIDDEN int churn__pnbd_tail(double P, double Q, double alpha, double beta, double t,
+                                   double log_at, double log_bt, double *log_J, double *dlog);
+
+/* The same in parts, for callers that combine several J in one logarithm:
+ * J = exp(lpre) * S / (P + Q - 1), d[] = d log J / d(P, Q, alpha, beta)
+ * (filled when want_grad). */
+typedef struct churn__tail_parts {
+    double lpre, S, d[4];
+} churn__tail_parts;
+
+CHURN__HIDDEN int churn__pnbd_tail_parts(double P, double Q, double alpha, double beta, double t,
+                                         double log_at, double log_bt, int want_grad,
+                                         churn__tail_parts *out);
+
+/* log J with its gradient and Hessian (row-major 4 x 4) with respect to
+ * (P, Q, alpha, beta). Exact sums on the series path; central differences of
+ * the exact gradient on the quadrature path (|z| -> 1, ~1e-8 relative). */
+CHURN__HIDDEN int churn__pnbd_tail_hess(double P, double Q, double alpha, double beta, double t,
+                                        double log_at, double log_bt, double *log_J,
+                                        double *grad, double *hess);
+
+/* Two tails with the same alpha, beta at once (P[k], Q[k], t[k], log_at[k],
+ * log_bt[k] for k = 0, 1): the two series run in lockstep on vector lanes.
+ * Same results as two churn__pnbd_tail_parts() calls. */
+CHURN__HIDDEN int churn__pnbd_tail_pair(double alpha, double beta, const double *P, const double *Q,
+                                        const double *t, const double *log_at,
+                                        const double *log_bt, int want_grad,
+                                        churn__tail_parts *out);
+
+#endif

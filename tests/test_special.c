@@ -1,0 +1,289 @@
+/* lib/special.c: 2F1 and the Pareto/NBD tail integral against mpmath (50 digits,
+ * tests/data/hyp2f1_ref.csv written by tests/special_ref.py), closed forms, and
+ * the log-scaled quadrature. */
+#include "btyd_internal.h"
+#include "special.h"
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef CHURN_TEST_SOURCE_DIR
+#define CHURN_TEST_SOURCE_DIR "."
+#endif
+
+static void test_log_helpers(void)
+{
+    CT_CLOSE(churn__logaddexp(log(2.0), log(3.0)), log(5.0), 1e-15);
+    CT_CLOSE(churn__logaddexp(1000.0, 1000.0), 1000.0 + M_LN2, 1e-15);
+    CU_ASSERT_EQUAL(churn__logaddexp(-INFINITY, -INFINITY), -INFINITY);
+    CT_CLOSE(churn__logsubexp(log(5.0), log(3.0)), log(2.0), 1e-15);
+    CT_CLOSE(churn__log1mexp(1e-20), log(1e-20), 1e-15);
+    CT_CLOSE(churn__log1mexp(50.0), -exp(-50.0), 1e-15);
+    CT_CLOSE(churn__log1mexp(1.0), log(1.0 - exp(-1.0)), 1e-15);
+    /* A&S 6.3.2, 6.3.3, 6.4.2, 6.4.4 and the recurrences 6.3.5, 6.4.6 */
+    const double euler_gamma = 0.57721566490153286;
+    CT_CLOSE(churn__digamma(1.0), -euler_gamma, 1e-15);
+    CT_CLOSE(churn__digamma(0.5), -euler_gamma - 2.0 * M_LN2, 1e-15);
+    /* psi(x) = -1/x - gamma + zeta(2) x - zeta(3) x^2 + zeta(4) x^3 - ... (A&S 6.3.14) */
+    CT_CLOSE(churn__digamma(1e-3),
+             -1e3 - euler_gamma + 1.6449340668482264e-3 - 1.2020569031595943e-6 +
+                 1.0823232337111382e-9,
+             1e-14);
+    CT_CLOSE(churn__digamma(3001.5) - churn__digamma(3000.5), 1.0 / 3000.5, 1e-10);
+    CT_CLOSE(churn__trigamma(1.0), M_PI * M_PI / 6.0, 1e-15);
+    CT_CLOSE(churn__trigamma(0.5), M_PI * M_PI / 2.0, 1e-15);
+    CT_CLOSE(churn__trigamma(20.5) - churn__trigamma(21.5), 1.0 / (20.5 * 20.5), 1e-12);
+    CU_ASSERT(isnan(churn__digamma(0.0)) && isnan(churn__trigamma(-1.0)));
+}
+
+/* Gamma function by quadrature: int_0^inf t^(x-1) e^-t dt in u = log t. */
+static double gamma_integrand(double u, void *ctx, double *mult)
+{
+    double x = *(double *)ctx;
+    mult[0] = u; /* d/dx of log integrand -> digamma * Gamma */
+    return x * u - exp(u);
+}
+
+static void test_quadrature(void)
+{
+    double xs[] = {0.5, 3.7, 150.0, 4000.0};
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+        double x = xs[i], v[2], lsc;
+        /* Outside these bounds the integrand is below e^-40 of its peak. */
+        double lo = log(x) - 100.0 / x - 40.0, hi = log(x) + 5.0;
+        CU_ASSERT_EQUAL_FATAL(churn__quad_log(gamma_integrand, &x, 2, lo, hi, 1e-14, 0.0, v, &lsc),
+                              CHURN_OK);
+        CT_NEAR(lsc + log(v[0]), lgamma(x), 1e-13 * (1.0 + fabs(lgamma(x))));
+        /* psi(1/2) = -gamma - 2 log 2 (A&S 6.3.3) */
+        if (x == 0.5)
+            CT_NEAR(v[1] / v[0], -0.57721566490153286 - 2.0 * M_LN2, 1e-12);
+        /* psi(x) ~ log x - 1/(2x) - 1/(12x^2) + 1/(120x^4) for large x (A&S 6.3.18) */
+        if (x == 4000.0)
+            CT_NEAR(v[1] / v[0], log(x) - 0.5 / x - 1.0 / (12.0 * x * x), 1e-12);
+    }
+}
+
+static void test_hyp2f1_closed_forms(void)
+{
+    double lv;
+    /* 2F1(1, 1; 2; z) = -log(1 - z) / z (A&S 15.1.3) */
+    double zs[] = {1e-10, 0.3, 0.74, 0.9, 0.999999, 1.0 - 1e-12, -0.5, -50.0, -1e9};
+    for (size_t i = 0; i < sizeof zs / sizeof zs[0]; i++) {
+        double z = zs[i];
+        CU_ASSERT_EQUAL_FATAL(churn__hyp2f1_log(1.0, 1.0, 2.0, z, &lv), CHURN_OK);
+        double want = log(-log1p(-z) / z);
+        CT_NEAR(lv, want, 1e-13);
+    }
+    /* 2F1(a, b; b; z) = (1 - z)^-a */
+    CU_ASSERT_EQUAL(churn__hyp2f1_log(3.5, 2.0, 2.0, 0.9, &lv), CHURN_OK);
+    CT_NEAR(lv, -3.5 * log(0.1), 1e-13);
+    /* 2F1(1/2, 1; 3/2; z^2) = atanh(z)/z (A&S 15.1.4) */
+    double z = 0.999;
+    CU_ASSERT_EQUAL(churn__hyp2f1_log(0.5, 1.0, 1.5, z * z, &lv), CHURN_OK);
+    CT_NEAR(lv, log(atanh(z) / z), 1e-12);
+    /* outside the supported domain: a clear status, no NaN */
+    CU_ASSERT_EQUAL(churn__hyp2f1_log(1.0, 1.0, 2.0, 1.0, &lv), CHURN_EINVAL);
+    CU_ASSERT_EQUAL(churn__hyp2f1_log(-1.0, 1.0, 2.0, 0.5, &lv), CHURN_EINVAL);
+    CU_ASSERT_EQUAL(churn__hyp2f1_log(5.0, 6.0, 2.0, 0.5, &lv), CHURN_EINVAL);
+    CU_ASSERT_EQUAL(churn__hyp2f1_log(1.0, 1.0, 2.0, NAN, &lv), CHURN_EINVAL);
+}
+
+/* The tail integral with alpha == beta is elementary: (alpha+t)^-(P+Q-1)/(P+Q-1). */
+static void test_tail_equal_rates(void)
+{
+    double P = 3.3, Q = 1.6, al = 7.0, t = 2.0, lJ, d[4];
+    CU_ASSERT_EQUAL_FATAL(churn__pnbd_tail(P, Q, al, al, t, log(al + t), log(al + t), &lJ, d),
+                          CHURN_OK);
+    double a = P + Q - 1.0;
+    CT_NEAR(lJ, -a * log(al + t) - log(a), 1e-14);
+    CT_NEAR(d[0], -log(al + t) - 1.0 / a, 1e-14);
+    CT_NEAR(d[1], -log(al + t) - 1.0 / a, 1e-14);
+    /* d/dalpha + d/dbeta = -(P+Q-1)/(alpha+t) at alpha == beta */
+    CT_NEAR(d[2] + d[3], -a / (al + t), 1e-14);
+    CU_ASSERT_EQUAL(churn__pnbd_tail(0.2, 0.5, al, al, t, log(al + t), log(al + t), &lJ, d),
+                    CHURN_ENUMERIC);
+}
+
+/* Hessian of log J: exact sums (series) or differences of the exact gradient
+ * (quadrature), against central differences of the gradient. */
+static void test_tail_hessian(void)
+{
+    const double cs[][5] = {{1.5, 1.6, 10.58, 11.65, 3.0}, {1.5, 1.6, 11.65, 10.58, 3.0},
+                            {2.5, 0.6, 7.0, 7.0, 1.0},     {1.5, 1.6, 100.0, 1.0, 0.5},
+                            {3.5, 0.6, 1.0, 100.0, 0.5},   {27.5, 1.6, 10.58, 11.65, 30.0}};
+    double worst = 0.0;
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        const double *v = cs[c];
+        double lJ, g[4], H[16], lJ2, g2[4];
+        CU_ASSERT_EQUAL_FATAL(churn__pnbd_tail_hess(v[0], v[1], v[2], v[3], v[4], log(v[2] + v[4]),
+                                                    log(v[3] + v[4]), &lJ, g, H),
+                              CHURN_OK);
+        CU_ASSERT_EQUAL(churn__pnbd_tail(v[0], v[1], v[2], v[3], v[4], log(v[2] + v[4]),
+                                         log(v[3] + v[4]), &lJ2, g2),
+                        CHURN_OK);
+        CT_NEAR(lJ, lJ2, 1e-13 * fabs(lJ2));
+        for (int k = 0; k < 4; k++) {
+            CT_NEAR(g[k], g2[k], 1e-12 * (1.0 + fabs(g2[k])));
+            double u[4] = {v[0], v[1], v[2], v[3]}, gp[4], gm[4], l, h = 1e-6 * u[k];
+            u[k] = v[k] + h;
+            churn__pnbd_tail(u[0], u[1], u[2], u[3], v[4], log(u[2] + v[4]), log(u[3] + v[4]), &l, gp);
+            u[k] = v[k] - h;
+            churn__pnbd_tail(u[0], u[1], u[2], u[3], v[4], log(u[2] + v[4]), log(u[3] + v[4]), &l, gm);
+            for (int i = 0; i < 4; i++) {
+                double fd = (gp[i] - gm[i]) / (2.0 * h);
+                double e = fabs(fd - H[i * 4 + k]) / (fabs(fd) + 1e-3);
+                if (e > worst)
+                    worst = e;
+            }
+        }
+    }
+    printf("\n  tail Hessian vs differences of the gradient: max relative error %.2g\n", worst);
+    CU_ASSERT(worst < 1e-6);
+}
+
+/* The Pareto/NBD log-likelihood with analytic Hessian (for Newton in btyd.c)
+ * against differences of the family's analytic gradient, and the same value. */
+CHURN__HIDDEN int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x,
+                                          const double *tx, const double *T, const double *w,
+                                          double *ll, double *grad, double *hess);
+
+static void test_pnbd_hessian(void)
+{
+    const double x[] = {0, 0, 1, 2, 26, 5, 250, 3000, 7, 1};
+    const double tx[] = {0, 0, 0.5, 30.43, 30.857, 39, 19, 30, 10, 0.1};
+    const double T[] = {38.86, 20, 39, 38.86, 31, 39, 20, 40, 1e5, 1.0};
+    const double w[] = {3, 1, 2, 1, 1, 1, 1, 1, 1, 2.5};
+    const size_t n = sizeof x / sizeof x[0];
+    const double params[][4] = {{0.5533971, 10.5801985, 0.6060625, 11.6562237},
+                                {0.8, 14.0, 0.9, 9.0},
+                                {0.8, 7.0, 1.3, 7.0},
+                                {2.0, 1e4, 0.5, 1.0},
+                                {0.3, 0.05, 2.0, 500.0}};
+    double worst = 0.0;
+    for (size_t j = 0; j < sizeof params / sizeof params[0]; j++) {
+        const double *p = params[j];
+        double ll, g[4], H[16], ll2, g2[4];
+        CU_ASSERT_EQUAL_FATAL(churn__pnbd_loglik_hess(p, n, x, tx, T, w, &ll, g, H), CHURN_OK);
+        CU_ASSERT_EQUAL_FATAL(churn__pnbd_family.loglik(p, n, x, tx, T, w, &ll2, g2), CHURN_OK);
+        CT_NEAR(ll, ll2, 1e-12 * fabs(ll2));
+        double hmax = 0.0;
+        for (int k = 0; k < 16; k++)
+            hmax = fmax(hmax, fabs(H[k]));
+        for (int k = 0; k < 4; k++) {
+            CT_NEAR(g[k], g2[k], 1e-10 * (1.0 + fabs(g2[k])));
+            /* log-parameter steps (1e-4: the quadrature rows' gradient has
+             * ~1e-10 relative noise) */
+            double q[4], gp[4], gm[4], l, h = 1e-4;
+            memcpy(q, p, sizeof q);
+            q[k] = p[k] * exp(h);
+            churn__pnbd_family.loglik(q, n, x, tx, T, w, &l, gp);
+            q[k] = p[k] * exp(-h);
+            churn__pnbd_family.loglik(q, n, x, tx, T, w, &l, gm);
+            for (int i = 0; i < 4; i++) {
+                double e = fabs((gp[i] - gm[i]) / (2.0 * h) - H[i * 4 + k]) / hmax;
+                if (e > worst)
+                    worst = e;
+            }
+        }
+    }
+    printf("\n  Pareto/NBD Hessian vs differences of the gradient: max relative error %.2g\n",
+           worst);
+    CU_ASSERT(worst < 1e-5);
+}
+
+static int split_csv(char *line, char **f, int max)
+{
+    int n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(line, ",\n", &save); tok && n < max; tok = strtok_r(NULL, ",\n", &save))
+        f[n++] = tok;
+    return n;
+}
+
+static void test_against_mpmath(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/hyp2f1_ref.csv", CHURN_TEST_SOURCE_DIR);
+    FILE *fp = fopen(path, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    char line[1024];
+    CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof line, fp)); /* header */
+    int nhyp = 0, ntail = 0, bad = 0;
+    double worst_hyp = 0.0, worst_tail = 0.0, worst_grad = 0.0;
+    while (fgets(line, sizeof line, fp)) {
+        char *f[11];
+        if (split_csv(line, f, 11) != 11)
+            continue;
+        double p[5], ref[5];
+        for (int k = 0; k < 5; k++)
+            p[k] = strtod(f[1 + k], NULL);
+        for (int k = 0; k < 5; k++)
+            ref[k] = strtod(f[6 + k], NULL);
+        /* log values: |error| is the relative error of the value itself; allow
+         * 1e-10 plus the rounding of a log that is itself in the thousands. */
+        double tol = 1e-10 + 2e-15 * fabs(ref[0]);
+        if (strcmp(f[0], "hyp2f1") == 0) {
+            double lv = NAN;
+            int rc = churn__hyp2f1_log(p[0], p[1], p[2], p[3], &lv);
+            double err = fabs(lv - ref[0]);
+            nhyp++;
+            if (rc != CHURN_OK || !(err <= tol)) {
+                bad++;
+                printf("\n  2F1(%.17g, %.17g; %.17g; %.17g): rc %d, log %.17g, mpmath %.17g", p[0],
+                       p[1], p[2], p[3], rc, lv, ref[0]);
+            } else if (err > worst_hyp) {
+                worst_hyp = err;
+            }
+        } else {
+            double lJ = NAN, d[4];
+            int rc = churn__pnbd_tail(p[0], p[1], p[2], p[3], p[4], log(p[2] + p[4]),
+                                      log(p[3] + p[4]), &lJ, d);
+            double err = fabs(lJ - ref[0]);
+            ntail++;
+            /* derivatives: relative to the largest of the four (they share units) */
+            double gscale = 0.0, gerr = 0.0;
+            for (int k = 0; k < 4; k++)
+                if (fabs(ref[1 + k]) > gscale)
+                    gscale = fabs(ref[1 + k]);
+            for (int k = 0; k < 4; k++) {
+                double e = fabs(d[k] - ref[1 + k]) / gscale;
+                if (!(e <= gerr))
+                    gerr = isnan(e) ? INFINITY : e;
+            }
+            if (rc != CHURN_OK || !(err <= tol) || !(gerr <= 1e-9)) {
+                bad++;
+                printf("\n  J(P %.17g, Q %.17g, alpha %.17g, beta %.17g, t %.17g): rc %d, "
+                       "log %.17g vs %.17g, grad rel err %.3g",
+                       p[0], p[1], p[2], p[3], p[4], rc, lJ, ref[0], gerr);
+            } else {
+                if (err > worst_tail)
+                    worst_tail = err;
+                if (gerr > worst_grad)
+                    worst_grad = gerr;
+            }
+        }
+    }
+    fclose(fp);
+    printf("\n  %d 2F1 and %d tail values vs mpmath: max |log error| %.2g (2F1), %.2g (J), "
+           "max relative gradient error %.2g\n",
+           nhyp, ntail, worst_hyp, worst_tail, worst_grad);
+    CU_ASSERT(nhyp > 300);
+    CU_ASSERT(ntail > 100);
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
+int main(void)
+{
+    CU_TestInfo tests[] = {
+        {"log-space helpers", test_log_helpers},
+        {"log-scaled Gauss-Kronrod quadrature", test_quadrature},
+        {"2F1 closed forms and domain", test_hyp2f1_closed_forms},
+        {"tail integral with alpha == beta", test_tail_equal_rates},
+        {"tail integral Hessian", test_tail_hessian},
+        {"Pareto/NBD log-likelihood Hessian", test_pnbd_hessian},
+        {"2F1 and tail integral vs mpmath table", test_against_mpmath},
+        CU_TEST_INFO_NULL,
+    };
+    return churn_test_run("special", tests);
+}
