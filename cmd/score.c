@@ -1,0 +1,758 @@
+/* `churn score`: raw transactions -> per-customer scores with a saved model, in one run.
+ *
+ * Stages: (1) read the transaction CSV (plain, gzip or stdin) into a churn_txlog,
+ * (2) build the customer table as of the cutoff (churn_customers_build), (3) score
+ * and format the customers in blocks, each block split among --threads workers that
+ * write into their own buffers, which the main thread then writes in order (so the
+ * output does not depend on the thread count), (4) print a summary line on stderr.
+ *
+ * Memory: the log holds every transaction (about 20-32 bytes a row plus the interned
+ * ids) until the customer table is built; the log is freed before scoring. See
+ * docs/scale.md for measured peaks.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char sub[] = "score";
+
+static const char score_help[] =
+    "usage: churn score model.json TX.csv --cutoff DATE [options] [-o scores.csv]\n"
+    "\n"
+    "Scores every customer of a raw transaction log with a saved model in one run:\n"
+    "reads TX.csv (plain or gzip-compressed; '-' = standard input), builds the\n"
+    "customer table as of the cutoff (as 'churn features'), scores it, writes CSV.\n"
+    "\n"
+    "Output columns by model family:\n"
+    "  bgnbd mbgnbd pnbd bgbb   customer_id, frequency, recency, T, p_alive, p_churn,\n"
+    "                           expected_purchases [, expected_spend, clv with --spend]\n"
+    "  logit                    customer_id, p_churn, linear_predictor\n"
+    "  cox weibull exponential loglogistic lognormal\n"
+    "                           customer_id, p_churn, survival, linear_predictor\n"
+    "Logit and survival models take their features by name from the customer table.\n"
+    "\n"
+    "Options:\n"
+    "  --cutoff DATE        end of the calibration period (required)\n"
+    "  --unit U             time unit of the features: day, week, month, year or N days\n"
+    "                       (default: the unit recorded in the model; required when the\n"
+    "                       model records none; must match it when both are given)\n"
+    "  --horizon H          BTYD: expected purchases in the next H units; survival:\n"
+    "                       P(churn) before H units (required for these families)\n"
+    "  --spend MODEL        a Gamma-Gamma model: adds expected_spend and clv (BG/NBD,\n"
+    "                       MBG/NBD, Pareto/NBD)\n"
+    "  --clv-periods N      CLV horizon in discount periods (default 12)\n"
+    "  --period P           length of a discount period in the time unit (default: one\n"
+    "                       month = 30.4375 days)\n"
+    "  --discount D         discount rate per period (default 0.01)\n"
+    "  --margin M           profit margin applied to spend (default 1)\n"
+    "  --trend-window DAYS, --no-same-day-merge, --first-purchase-counts\n"
+    "                       customer-table options, as for 'churn features'\n"
+    "  --threads N          worker threads for scoring and formatting (default 1);\n"
+    "                       the output is identical for every N\n"
+    "  --quiet              no progress line and no notes (the summary line stays)\n"
+    "  -o, --output FILE    write the scores to FILE (default: standard output)\n"
+    "\n"
+    "A progress line is drawn on stderr when it is a terminal. The last line on stderr\n"
+    "is always the summary, for schedulers:\n"
+    "  churn-score: rows_read=N rows_rejected=N customers_scored=N customers_excluded=N\n"
+    "  seconds=S max_rss_kb=K status=ok|error|usage   (one line)\n"
+    "Exit status: 0 success, 1 failure (bad model, unreadable or malformed input,\n"
+    "out of memory, write error), 2 usage error.\n"
+    "\n";
+
+/* ---- run statistics, shared with the progress thread ---- */
+static struct {
+    atomic_int stage;               /* 0 start, 1 read, 2 table, 3 score, 4 done */
+    atomic_ullong bytes_fed;        /* input bytes passed to the reader (progress mode) */
+    atomic_ullong lines_fed;        /* newlines among them (plain input only) */
+    atomic_ullong customers_done;
+    unsigned long long total_bytes; /* size of a regular input file, 0 when unknown */
+    unsigned long long customers;
+    int gzip;
+    double t0;
+    double t_score; /* when scoring started */
+} st;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void summary(size_t rows_read, size_t rejected, size_t scored, size_t excluded,
+                    const char *status)
+{
+    struct rusage ru;
+    long rss = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+    fprintf(stderr, "churn-score: rows_read=%zu rows_rejected=%zu customers_scored=%zu "
+            "customers_excluded=%zu seconds=%.3f max_rss_kb=%ld status=%s\n",
+            rows_read, rejected, scored, excluded, now() - st.t0, rss, status);
+}
+
+/* ---- progress (only when stderr is a terminal) ---- */
+static atomic_int progress_stop;
+
+static void *progress_main(void *arg)
+{
+    (void)arg;
+    double last = 0;
+    while (!atomic_load(&progress_stop)) {
+        struct timespec ts = {0, 200000000};
+        nanosleep(&ts, NULL);
+        double t = now() - st.t0;
+        if (t - last < 0.5)
+            continue;
+        last = t;
+        int stage = atomic_load(&st.stage);
+        char line[256];
+        if (stage == 1) {
+            double b = (double)atomic_load(&st.bytes_fed);
+            double rows = (double)atomic_load(&st.lines_fed);
+            char eta[64] = "";
+            if (st.total_bytes && b > 0) {
+                double left = t * ((double)st.total_bytes - b) / b;
+                snprintf(eta, sizeof eta, ", %.0f%%, ETA %.0fs",
+                         100.0 * b / (double)st.total_bytes, left);
+            }
+            if (st.gzip)
+                snprintf(line, sizeof line, "reading: %.1f MB (compressed), %.1f MB/s%s",
+                         b / 1e6, b / 1e6 / t, eta);
+            else
+                snprintf(line, sizeof line, "reading: %.0f rows, %.0f rows/s%s", rows,
+                         rows / t, eta);
+        } else if (stage == 2) {
+            snprintf(line, sizeof line, "building the customer table ...");
+        } else if (stage == 3) {
+            double done = (double)atomic_load(&st.customers_done);
+            double tsc = now() - st.t_score;
+            if (done > 0 && tsc > 0) {
+                double rate = done / tsc, left = ((double)st.customers - done) / rate;
+                snprintf(line, sizeof line, "scoring: %.0f / %llu customers, %.0f customers/s, "
+                         "ETA %.0fs", done, st.customers, rate, left);
+            } else {
+                snprintf(line, sizeof line, "scoring: %llu customers ...", st.customers);
+            }
+        } else {
+            continue;
+        }
+        fprintf(stderr, "\r\033[K%s", line);
+        fflush(stderr);
+    }
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+    return NULL;
+}
+
+/* ---- input feeding (progress mode): our thread copies the raw input into a pipe that
+ * the library reads, counting bytes and lines on the way; zlib in the library still
+ * detects and inflates gzip data. ---- */
+typedef struct feeder {
+    int in_fd, out_fd;
+    int error; /* errno of a read failure */
+} feeder;
+
+static void *feeder_main(void *arg)
+{
+    feeder *fd = arg;
+    size_t cap = 1u << 20;
+    char *buf = malloc(cap);
+    if (!buf) {
+        fd->error = ENOMEM;
+        close(fd->out_fd);
+        return NULL;
+    }
+    int first = 1;
+    for (;;) {
+        ssize_t got = read(fd->in_fd, buf, cap);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            fd->error = errno;
+            break;
+        }
+        if (got == 0)
+            break;
+        if (first) {
+            st.gzip = got >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b;
+            first = 0;
+        }
+        if (!st.gzip) {
+            unsigned long long nl = 0;
+            for (const char *p = buf, *end = buf + got; (p = memchr(p, '\n', (size_t)(end - p)));
+                 p++)
+                nl++;
+            atomic_fetch_add(&st.lines_fed, nl);
+        }
+        size_t off = 0;
+        while (off < (size_t)got) {
+            ssize_t w = write(fd->out_fd, buf + off, (size_t)got - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0)
+                goto out; /* the reader stopped (error in the data): nothing more to do */
+            off += (size_t)w;
+        }
+        atomic_fetch_add(&st.bytes_fed, (unsigned long long)got);
+    }
+out:
+    free(buf);
+    close(fd->out_fd);
+    return NULL;
+}
+
+/* Read the log through a feeder thread. Error messages of the library name the pipe
+ * ("/dev/fd/N"): print them with the real input name instead. */
+static churn_txlog *read_with_progress(const char *path, const cli_tx_opts *o)
+{
+    int in_fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
+    if (in_fd < 0) {
+        cli_fail(sub, "reading transactions: cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat sb;
+    if (fstat(in_fd, &sb) == 0 && S_ISREG(sb.st_mode))
+        st.total_bytes = (unsigned long long)sb.st_size;
+    int p[2];
+    if (pipe(p) != 0) {
+        cli_fail(sub, "cannot create a pipe: %s", strerror(errno));
+        if (in_fd != STDIN_FILENO)
+            close(in_fd);
+        return NULL;
+    }
+    feeder fd = {in_fd, p[1], 0};
+    pthread_t th;
+    signal(SIGPIPE, SIG_IGN); /* the feeder sees EPIPE when the reader stops early */
+    if (pthread_create(&th, NULL, feeder_main, &fd) != 0) {
+        close(p[0]);
+        close(p[1]);
+        if (in_fd != STDIN_FILENO)
+            close(in_fd);
+        cli_fail(sub, "cannot start the input thread");
+        return NULL;
+    }
+    char pipe_name[64];
+    snprintf(pipe_name, sizeof pipe_name, "/dev/fd/%d", p[0]);
+    churn_txlog *log = NULL;
+    int rc = churn_txlog_new(&log);
+    if (!rc)
+        rc = churn_txlog_read_csv(log, pipe_name, &o->csv);
+    char msg[1024] = "";
+    if (rc) {
+        /* copy the message, replacing the pipe's name by the input's */
+        const char *m = churn_last_error_message();
+        const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+        size_t nl = strlen(pipe_name), k = 0;
+        while (*m && k + 1 < sizeof msg) {
+            if (strncmp(m, pipe_name, nl) == 0) {
+                for (const char *s = shown; *s && k + 1 < sizeof msg; s++)
+                    msg[k++] = *s;
+                m += nl;
+            } else {
+                msg[k++] = *m++;
+            }
+        }
+        msg[k] = '\0';
+    }
+    close(p[0]); /* unblocks the feeder if the library stopped early */
+    pthread_join(th, NULL);
+    if (in_fd != STDIN_FILENO)
+        close(in_fd);
+    if (!rc && fd.error) {
+        snprintf(msg, sizeof msg, "cannot read '%s': %s", path, strerror(fd.error));
+        rc = CHURN_EIO;
+    }
+    if (rc) {
+        fprintf(stderr, "\r\033[Kchurn %s: reading transactions: %s\n", sub,
+                *msg ? msg : churn_strerror(rc));
+        churn_txlog_free(log);
+        return NULL;
+    }
+    return log;
+}
+
+/* ---- scoring ---- */
+enum { KIND_BTYD, KIND_LOGIT, KIND_SURV };
+
+typedef struct job {
+    const churn_model *model, *spend;
+    int kind;
+    double horizon;
+    churn_clv_options clv;
+    const churn_customers *t;
+    const double *freq, *rec, *T, *mon; /* BTYD inputs */
+    const double **feat;                /* logit/survival: p feature columns */
+    size_t p;
+} job;
+
+typedef struct worker {
+    const job *j;
+    size_t lo, hi;     /* customer rows [lo, hi) */
+    double *scratch;   /* block rows * (5 + p) doubles */
+    char *buf;         /* formatted CSV rows */
+    size_t len, cap;
+    int status;
+    char msg[600];
+} worker;
+
+static int put(worker *w, const char *s, size_t n)
+{
+    if (w->len + n + 1 > w->cap) {
+        size_t nc = w->cap ? w->cap : 1u << 16;
+        while (w->len + n + 1 > nc)
+            nc *= 2;
+        char *nb = realloc(w->buf, nc);
+        if (!nb)
+            return -1;
+        w->buf = nb;
+        w->cap = nc;
+    }
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+    return 0;
+}
+
+/* ",%.10g", or "," for a non-finite value (cli_put_double's format). */
+static int put_num(worker *w, double x)
+{
+    char tmp[40];
+    int n = isfinite(x) ? snprintf(tmp, sizeof tmp, ",%.10g", x) : snprintf(tmp, sizeof tmp, ",");
+    return put(w, tmp, (size_t)n);
+}
+
+/* The id as a CSV field (quoted when needed, as cli_put_field). */
+static int put_id(worker *w, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r"))
+        return put(w, s, strlen(s));
+    if (put(w, "\"", 1))
+        return -1;
+    for (; *s; s++)
+        if ((*s == '"' && put(w, "\"", 1)) || put(w, s, 1))
+            return -1;
+    return put(w, "\"", 1);
+}
+
+static void worker_fail(worker *w, const char *what, int status)
+{
+    const char *m = churn_last_error_message();
+    snprintf(w->msg, sizeof w->msg, "%s (customers %zu..%zu of the table; rows in the message "
+             "count from customer '%s'): %s", what, w->lo + 1, w->hi,
+             churn_customers_id(w->j->t, w->lo), *m ? m : churn_strerror(status));
+    w->status = status ? status : CHURN_ENOMEM;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    const job *j = w->j;
+    size_t n = w->hi - w->lo, lo = w->lo;
+    double *a = w->scratch, *b = a + n, *c = b + n, *d = c + n, *x = d + 2 * n;
+    int s = 0;
+    w->len = 0;
+    w->status = 0;
+    if (!n)
+        return NULL;
+    if (j->kind == KIND_BTYD) {
+        /* a = p_alive, b = expected purchases, c = expected spend, d = clv */
+        if ((s = churn_btyd_score(j->model, j->horizon, n, j->freq + lo, j->rec + lo, j->T + lo,
+                                  a, b))) {
+            worker_fail(w, "scoring", s);
+            return NULL;
+        }
+        if (j->spend) {
+            if ((s = churn_gammagamma_expected_spend(j->spend, n, j->freq + lo, j->mon + lo, c))) {
+                worker_fail(w, "expected spend", s);
+                return NULL;
+            }
+            if ((s = churn_clv_score(j->model, j->spend, &j->clv, n, j->freq + lo, j->rec + lo,
+                                     j->T + lo, j->mon + lo, NULL, NULL, NULL, d, NULL))) {
+                worker_fail(w, "CLV", s);
+                return NULL;
+            }
+        }
+    } else {
+        /* x = n*p row-major features; a = p_churn, b = linear predictor, c = survival */
+        for (size_t i = 0; i < n; i++)
+            for (size_t k = 0; k < j->p; k++)
+                x[i * j->p + k] = j->feat[k][lo + i];
+        if (j->kind == KIND_LOGIT)
+            s = churn_logit_predict(j->model, x, n, j->p, CHURN_LOGIT_ROW_MAJOR, j->p, a, b);
+        else
+            s = churn_surv_predict(j->model, n, x, j->horizon, c, a, b);
+        if (s) {
+            worker_fail(w, "scoring", s);
+            return NULL;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        int bad = put_id(w, churn_customers_id(j->t, lo + i));
+        if (j->kind == KIND_BTYD) {
+            bad = bad || put_num(w, j->freq[lo + i]) || put_num(w, j->rec[lo + i]) ||
+                  put_num(w, j->T[lo + i]) || put_num(w, a[i]) || put_num(w, 1 - a[i]) ||
+                  put_num(w, b[i]);
+            if (j->spend)
+                bad = bad || put_num(w, c[i]) || put_num(w, d[i]);
+        } else if (j->kind == KIND_LOGIT) {
+            bad = bad || put_num(w, a[i]) || put_num(w, b[i]);
+        } else {
+            bad = bad || put_num(w, a[i]) || put_num(w, c[i]) || put_num(w, b[i]);
+        }
+        if (bad || put(w, "\n", 1)) {
+            snprintf(w->msg, sizeof w->msg, "out of memory formatting the scores");
+            w->status = CHURN_ENOMEM;
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* Score rows in blocks of nthreads * BLOCK; each worker formats its share, the main thread
+ * writes the shares in row order. */
+#define BLOCK 32768
+static int score_all(const job *j, size_t nrows, int nthreads, FILE *f)
+{
+    worker *w = calloc((size_t)nthreads, sizeof *w);
+    pthread_t *th = calloc((size_t)nthreads, sizeof *th);
+    int rc = CLI_EXIT_FAIL;
+    if (!w || !th)
+        goto oom;
+    /* rows per worker and block: BLOCK, or an equal share of a small table */
+    size_t per = (nrows + (size_t)nthreads - 1) / (size_t)nthreads;
+    per = per < 1 ? 1 : per > BLOCK ? BLOCK : per;
+    for (int k = 0; k < nthreads; k++) {
+        w[k].j = j;
+        if (!(w[k].scratch = malloc(per * (5 + j->p) * sizeof(double))))
+            goto oom;
+    }
+    for (size_t base = 0; base < nrows; base += (size_t)nthreads * per) {
+        for (int k = 0; k < nthreads; k++) {
+            size_t lo = base + (size_t)k * per;
+            w[k].lo = lo < nrows ? lo : nrows;
+            w[k].hi = lo + per < nrows ? lo + per : nrows;
+        }
+        int started = 0;
+        for (int k = 1; k < nthreads; k++) {
+            if (pthread_create(&th[k], NULL, worker_main, &w[k]) != 0)
+                break;
+            started = k;
+        }
+        worker_main(&w[0]);
+        for (int k = started + 1; k < nthreads; k++) /* threads that failed to start */
+            worker_main(&w[k]);
+        for (int k = 1; k <= started; k++)
+            pthread_join(th[k], NULL);
+        for (int k = 0; k < nthreads; k++) {
+            if (w[k].status) {
+                cli_fail(sub, "%s", w[k].msg);
+                goto done;
+            }
+            if (w[k].len && fwrite(w[k].buf, 1, w[k].len, f) != w[k].len)
+                break; /* reported by cli_close_out */
+            atomic_fetch_add(&st.customers_done, (unsigned long long)(w[k].hi - w[k].lo));
+        }
+        if (ferror(f))
+            break;
+    }
+    rc = CLI_EXIT_OK;
+    goto done;
+oom:
+    cli_fail(sub, "out of memory");
+done:
+    for (int k = 0; w && k < nthreads; k++) {
+        free(w[k].scratch);
+        free(w[k].buf);
+    }
+    free(w);
+    free(th);
+    return rc;
+}
+
+static int load_model(const char *path, const char *what, churn_model **m)
+{
+    int rc = churn_model_load(m, path);
+    if (rc) {
+        cli_lib_fail(sub, what, rc);
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+int cmd_score(int argc, char **argv)
+{
+    st.t0 = now();
+    const char *model_path = NULL, *input = NULL, *out = NULL, *spend_path = NULL;
+    double cutoff = 0, unit = 0, horizon = NAN, period = 0, discount = 0.01, margin = 1.0;
+    long threads = 1, clv_periods = 12;
+    int quiet = 0, have_cutoff = 0;
+    cli_tx_opts tx;
+    cli_tx_opts_init(&tx);
+    churn_customer_options co;
+    churn_customer_options_init(&co);
+    cli_args a;
+    cli_args_init(&a, argc, argv, 1, sub);
+    size_t rows_read = 0, rejected = 0, scored = 0, excluded = 0;
+#define USAGE(...) do { cli_usage_error(sub, __VA_ARGS__); goto usage; } while (0)
+    while (cli_next(&a)) {
+        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
+            fputs(score_help, stdout);
+            fputs(cli_tx_help, stdout);
+            return CLI_EXIT_OK;
+        } else if (cli_tx_option(&a, &tx)) {
+            continue;
+        } else if (cli_is(&a, "--cutoff")) {
+            if (!cli_date(&a, &cutoff))
+                have_cutoff = 1;
+        } else if (cli_is(&a, "--unit")) {
+            cli_unit(&a, &unit);
+        } else if (cli_is(&a, "--horizon")) {
+            if (!cli_double(&a, &horizon) && horizon < 0)
+                USAGE("option --horizon: %g must be >= 0", horizon);
+        } else if (cli_is(&a, "--spend")) {
+            cli_string(&a, &spend_path);
+        } else if (cli_is(&a, "--clv-periods")) {
+            if (!cli_long(&a, &clv_periods) && (clv_periods < 1 || clv_periods > 100000))
+                USAGE("option --clv-periods: %ld is not in 1..100000", clv_periods);
+        } else if (cli_is(&a, "--period")) {
+            if (!cli_double(&a, &period) && !(period > 0))
+                USAGE("option --period: must be > 0");
+        } else if (cli_is(&a, "--discount")) {
+            if (!cli_double(&a, &discount) && !(discount >= 0))
+                USAGE("option --discount: must be >= 0");
+        } else if (cli_is(&a, "--margin")) {
+            cli_double(&a, &margin);
+        } else if (cli_is(&a, "--trend-window")) {
+            if (!cli_double(&a, &co.trend_window) && !(co.trend_window > 0))
+                USAGE("option --trend-window: must be a positive number of days");
+        } else if (cli_flag(&a, "--no-same-day-merge")) {
+            co.same_day_once = 0;
+        } else if (cli_flag(&a, "--first-purchase-counts")) {
+            co.first_purchase_counts = 1;
+        } else if (cli_is(&a, "--threads")) {
+            if (!cli_long(&a, &threads) && (threads < 1 || threads > 256))
+                USAGE("option --threads: %ld is not in 1..256", threads);
+        } else if (cli_flag(&a, "--quiet") || cli_flag(&a, "-q")) {
+            quiet = 1;
+        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
+            cli_string(&a, &out);
+        } else if (cli_positional(&a) && !model_path) {
+            model_path = a.value;
+        } else if (cli_positional(&a) && !input) {
+            input = a.value;
+        } else {
+            cli_unknown(&a);
+            goto usage;
+        }
+    }
+    if (a.error)
+        goto usage;
+    if (!model_path || !input)
+        USAGE("missing the %s argument", model_path ? "TX.csv" : "model.json");
+    if (!have_cutoff)
+        USAGE("--cutoff DATE is required (the end of the calibration period)");
+
+    churn_model *model = NULL, *spend = NULL;
+    churn_txlog *log = NULL;
+    churn_customers *t = NULL;
+    const double **feat = NULL;
+    FILE *f = NULL;
+    int rc = CLI_EXIT_FAIL;
+    int progress = !quiet && isatty(STDERR_FILENO);
+    pthread_t pth;
+    int progress_started = 0;
+
+    if (load_model(model_path, "loading the model", &model))
+        goto fail;
+    int fam = churn_model_family(model), kind;
+    switch (fam) {
+    case CHURN_FAMILY_BGNBD: case CHURN_FAMILY_MBGNBD: case CHURN_FAMILY_PNBD:
+    case CHURN_FAMILY_BGBB:
+        kind = KIND_BTYD;
+        break;
+    case CHURN_FAMILY_LOGIT:
+        kind = KIND_LOGIT;
+        break;
+    case CHURN_FAMILY_COX: case CHURN_FAMILY_WEIBULL: case CHURN_FAMILY_EXPONENTIAL:
+    case CHURN_FAMILY_LOGLOGISTIC: case CHURN_FAMILY_LOGNORMAL:
+        kind = KIND_SURV;
+        break;
+    default:
+        cli_fail(sub, "%s: '%s' models cannot score a transaction log (use 'churn features' "
+                 "then 'churn predict')", model_path, churn_family_name(fam));
+        goto fail;
+    }
+    double munit = churn_model_time_unit(model);
+    if (unit > 0 && munit > 0 && fabs(unit - munit) > 1e-9 * munit) {
+        cli_usage_error(sub, "--unit %g days differs from the model's recorded unit (%g days)",
+                        unit, munit);
+        goto usage_cleanup;
+    }
+    if (!(unit > 0))
+        unit = munit;
+    if (!(unit > 0)) {
+        cli_usage_error(sub, "%s records no time unit: pass --unit (the unit of the table the "
+                        "model was fitted on)", model_path);
+        goto usage_cleanup;
+    }
+    if (kind != KIND_LOGIT && isnan(horizon)) {
+        cli_usage_error(sub, "--horizon H is required for a '%s' model", churn_family_name(fam));
+        goto usage_cleanup;
+    }
+    if (spend_path) {
+        if (fam != CHURN_FAMILY_BGNBD && fam != CHURN_FAMILY_MBGNBD && fam != CHURN_FAMILY_PNBD) {
+            cli_usage_error(sub, "--spend needs a BG/NBD, MBG/NBD or Pareto/NBD model, not '%s'",
+                            churn_family_name(fam));
+            goto usage_cleanup;
+        }
+        if (load_model(spend_path, "loading the --spend model", &spend))
+            goto fail;
+        if (churn_model_family(spend) != CHURN_FAMILY_GAMMAGAMMA) {
+            cli_fail(sub, "--spend %s: a '%s' model, expected gammagamma", spend_path,
+                     churn_family_name(churn_model_family(spend)));
+            goto fail;
+        }
+    }
+
+    /* (1) read */
+    if (progress && pthread_create(&pth, NULL, progress_main, NULL) == 0)
+        progress_started = 1;
+    atomic_store(&st.stage, 1);
+    if (progress_started) {
+        log = read_with_progress(input, &tx);
+    } else {
+        churn_txlog_new(&log);
+        int s = log ? churn_txlog_read_csv(log, input, &tx.csv) : CHURN_ENOMEM;
+        if (s) {
+            cli_lib_fail(sub, "reading transactions", s);
+            churn_txlog_free(log);
+            log = NULL;
+        }
+    }
+    if (!log)
+        goto fail;
+    rows_read = churn_txlog_rows_read(log);
+    rejected = churn_txlog_rows_skipped(log);
+    if (rejected && !quiet) {
+        fprintf(stderr, "%schurn %s: skipped %zu bad row(s) of %zu\n", progress ? "\r\033[K" : "",
+                sub, rejected, rows_read);
+        for (size_t i = 0; churn_txlog_skip_message(log, i); i++)
+            fprintf(stderr, "  %s\n", churn_txlog_skip_message(log, i));
+    }
+
+    /* (2) customer table; the log is freed before scoring */
+    atomic_store(&st.stage, 2);
+    co.cutoff = cutoff;
+    co.time_unit = unit;
+    int s = churn_customers_build(&t, log, &co);
+    churn_txlog_free(log);
+    log = NULL;
+    if (s) {
+        cli_lib_fail(sub, "building the customer table", s);
+        goto fail;
+    }
+    excluded = churn_customers_num_excluded(t);
+    size_t nrows = churn_customers_num_rows(t);
+
+    job j;
+    memset(&j, 0, sizeof j);
+    j.model = model;
+    j.spend = spend;
+    j.kind = kind;
+    j.horizon = horizon;
+    j.t = t;
+    churn_clv_options_init(&j.clv);
+    j.clv.horizon = (int)clv_periods;
+    j.clv.period = period > 0 ? period : CHURN_UNIT_MONTH / unit;
+    j.clv.discount = discount;
+    j.clv.margin = margin;
+    if (kind == KIND_BTYD) {
+        j.freq = churn_customers_column(t, "frequency");
+        j.rec = churn_customers_column(t, "recency");
+        j.T = churn_customers_column(t, "T");
+        j.mon = churn_customers_column(t, "monetary_value");
+        if (!j.freq || !j.rec || !j.T || !j.mon) {
+            cli_lib_fail(sub, "customer table", CHURN_ENOTFOUND);
+            goto fail;
+        }
+    } else {
+        j.p = churn_model_num_features(model);
+        feat = calloc(j.p ? j.p : 1, sizeof *feat);
+        if (!feat) {
+            cli_fail(sub, "out of memory");
+            goto fail;
+        }
+        for (size_t k = 0; k < j.p; k++) {
+            const char *name = churn_model_feature_name(model, k);
+            if (!(feat[k] = churn_customers_column(t, name))) {
+                cli_fail(sub, "%s: the model's feature '%s' is not a column of the customer "
+                         "table (see 'churn features --help'; holdout columns are not "
+                         "available when scoring)", model_path, name ? name : "?");
+                goto fail;
+            }
+        }
+        j.feat = feat;
+    }
+
+    /* (3) score and write */
+    if (!(f = cli_open_out(sub, out)))
+        goto fail;
+    st.customers = nrows;
+    st.t_score = now();
+    atomic_store(&st.stage, 3);
+    if (kind == KIND_BTYD)
+        fputs(spend ? "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases,"
+                      "expected_spend,clv\n"
+                    : "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases\n",
+              f);
+    else if (kind == KIND_LOGIT)
+        fputs("customer_id,p_churn,linear_predictor\n", f);
+    else
+        fputs("customer_id,p_churn,survival,linear_predictor\n", f);
+    if (score_all(&j, nrows, (int)threads, f)) {
+        if (f != stdout)
+            fclose(f);
+        f = NULL;
+        goto fail;
+    }
+    s = cli_close_out(sub, f, out);
+    f = NULL;
+    if (s)
+        goto fail;
+    scored = nrows;
+    rc = CLI_EXIT_OK;
+fail:
+    if (progress_started) {
+        atomic_store(&progress_stop, 1);
+        pthread_join(pth, NULL);
+        progress_started = 0;
+    }
+    if (f && f != stdout)
+        fclose(f);
+    free(feat);
+    churn_customers_free(t);
+    churn_txlog_free(log);
+    churn_model_free(model);
+    churn_model_free(spend);
+    summary(rows_read, rejected, scored, excluded, rc == CLI_EXIT_OK ? "ok" : "error");
+    return rc;
+usage_cleanup:
+    churn_model_free(model);
+    churn_model_free(spend);
+usage:
+    summary(rows_read, rejected, scored, excluded, "usage");
+    return CLI_EXIT_USAGE;
+#undef USAGE
+}
