@@ -160,7 +160,7 @@ static int aft_eval(const aft_data *d, size_t q, const double *theta, double *ll
         double w = d->w ? d->w[i] : 1.0;
         if (w == 0)
             continue;
-        const double *xi = d->x + i * d->p;
+        const double *xi = d->p ? d->x + i * d->p : NULL; /* x may be NULL when p = 0 */
         double eta = theta[0];
         for (size_t j = 1; j < q; j++)
             eta += xi[j - 1] * theta[j];
@@ -503,7 +503,7 @@ int churn__aft_predict(const churn_model *m, size_t n, const double *x, double h
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++) {
-        double e = aft_lp(&a, x + i * a.p);
+        double e = aft_lp(&a, a.p ? x + i * a.p : x);
         if (lp)
             lp[i] = e;
         if (surv)
@@ -565,7 +565,7 @@ int churn__aft_median(const churn_model *m, size_t n, const double *x, double *m
     /* median of W: log(log 2) for the extreme-value law, 0 for the symmetric ones */
     double w50 = a.dist == DIST_EV ? log(M_LN2) : 0.0;
     for (size_t i = 0; i < n; i++)
-        median[i] = exp(aft_lp(&a, x + i * a.p) + a.sigma * w50);
+        median[i] = exp(aft_lp(&a, a.p ? x + i * a.p : x) + a.sigma * w50);
     return CHURN_OK;
 }
 
@@ -596,7 +596,7 @@ int churn__aft_mrl(const churn_model *m, size_t n, const double *x, double horiz
         return rc;
     double sg = a.sigma;
     for (size_t i = 0; i < n; i++) {
-        double mu = aft_lp(&a, x + i * a.p), lam = exp(mu), h = horizon, v;
+        double mu = aft_lp(&a, a.p ? x + i * a.p : x), lam = exp(mu), h = horizon, v;
         switch (a.dist) {
         case DIST_EV: {
             /* Weibull, shape k = 1/sigma, scale lam: the integral of S from h

@@ -291,6 +291,13 @@ static void free_data(cox_data *d)
     churn__free(d->bdeaths);
     churn__free(d->bstart);
     churn__free(d->own);
+    /* callers free again on their common exit path after a failed setup */
+    d->ord = NULL;
+    d->blk = NULL;
+    d->btime = NULL;
+    d->bdeaths = NULL;
+    d->bstart = NULL;
+    d->own = NULL;
 }
 
 static void free_work(cox_work *w)
@@ -312,6 +319,24 @@ static void free_work(cox_work *w)
     churn__free(w->bl_var);
     churn__free(w->bl_xbar);
     churn__free(w->bl_t);
+    /* alloc_work() frees on failure and the caller frees again on exit */
+    w->eta = NULL;
+    w->wr = NULL;
+    w->hb = NULL;
+    w->gb = NULL;
+    w->S1 = NULL;
+    w->D1 = NULL;
+    w->xc = NULL;
+    w->chunk = NULL;
+    w->T0 = NULL;
+    w->TD0 = NULL;
+    w->Tdw = NULL;
+    w->T1 = NULL;
+    w->TD1 = NULL;
+    w->bl_h = NULL;
+    w->bl_var = NULL;
+    w->bl_xbar = NULL;
+    w->bl_t = NULL;
 }
 
 /* Blocks of equal durations (block 0 = latest), their times and death

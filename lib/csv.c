@@ -1164,6 +1164,9 @@ static int resolve_columns(reader *rd, const char **spec)
                     int w = snprintf(list + used, sizeof list - used, "%s'%s'",
                                      j ? ", " : "", q);
                     if (w < 0 || (size_t)w >= sizeof list - used) {
+                        /* room for ", ..." and its NUL (fuzz regression) */
+                        if (used > sizeof list - sizeof ", ...")
+                            used = sizeof list - sizeof ", ...";
                         list[used] = '\0';
                         strcat(list, j ? ", ..." : "...");
                         break;

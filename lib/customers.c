@@ -820,7 +820,10 @@ static int population_columns(churn_customers *t, build_work *w, const churn_cus
         maxd = fmax(maxd, days_since[i]);
         maxf = fmax(maxf, col[COL_N_ORDERS][i]);
     }
-    size_t range = (size_t)fmax(maxd, maxf) + 1;
+    /* times far beyond any calendar (e.g. a 40-digit epoch) must not reach the
+     * size_t conversion: such a range takes the sorting path (fuzz regression) */
+    double span = fmax(maxd, maxf);
+    size_t range = span < 4.0 * (double)N + 65536 ? (size_t)span + 1 : SIZE_MAX;
     size_t *hist = range <= 4 * N + 65536 ? churn__malloc(churn__mul_size(range + 1, sizeof *hist))
                                           : NULL;
     if (hist) {

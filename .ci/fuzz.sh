@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Fuzz campaign for libchurn's input parsers (libFuzzer, clang, ASan + UBSan).
+# Not run by CI by default: it takes SECONDS x RUNS per target.
+#
+#   .ci/fuzz.sh [SECONDS] [RUNS] [targets...]     (defaults: 120 3 csv model table)
+#
+# Builds build-rel-fuzz/fuzz_<target> from lib/*.c (+ cmd/cli.c for `table`) and the
+# target in tests/fuzz/, then runs each target RUNS times for SECONDS seconds on one
+# core, growing build-rel-fuzz/corpus/<target> (seeded from tests/fuzz/corpus/<target>).
+# Crashes land in build-rel-fuzz/crashes/<target>/; the last lines of each run's log
+# (execs, cov, ft) are printed. FUZZ_CC overrides the compiler (default clang).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-120}
+runs=${2:-3}
+shift $(( $# > 2 ? 2 : $# )) || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(csv model table)
+out=${FUZZ_BUILD_DIR:-build-rel-fuzz}
+cc=${FUZZ_CC:-clang}
+mkdir -p "$out"
+cflags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+        -Iinclude -Ilib -Icmd -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -w)
+libs=(-lgsl -lopenblas -ljansson -lz -lm -lpthread)
+export OPENBLAS_NUM_THREADS=1
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+for t in "${targets[@]}"; do
+  extra=()
+  quiet=()
+  # the command's reader prints its errors to stderr: close it for the target
+  [ "$t" = table ] && extra=(cmd/cli.c) && quiet=(-close_fd_mask=2)
+  echo "== building $out/fuzz_$t"
+  "$cc" "${cflags[@]}" lib/*.c "${extra[@]}" "tests/fuzz/fuzz_$t.c" -o "$out/fuzz_$t" "${libs[@]}"
+  mkdir -p "$out/corpus/$t" "$out/crashes/$t"
+  for r in $(seq 1 "$runs"); do
+    log="$out/fuzz_${t}_run$r.log"
+    echo "== fuzz_$t run $r/$runs: ${secs}s"
+    set +e
+    "$out/fuzz_$t" -max_total_time="$secs" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 "${quiet[@]}" -artifact_prefix="$out/crashes/$t/" \
+        "$out/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1
+    st=$?
+    set -e
+    grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$log" | tail -1 || true
+    grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "$log" || true
+    [ $st -eq 0 ] || echo "!! fuzz_$t exited $st: see $log and $out/crashes/$t/"
+  done
+done
+ls -l "$out"/crashes/*/ 2>/dev/null | grep -E 'crash-|leak-|timeout-|oom-' || echo "no crash artifacts"

@@ -1,0 +1,896 @@
+/* Reliability tests (issue 11):
+ *  - allocation-failure injection over representative workloads: every
+ *    failure is CHURN_ENOMEM (or OK with the same answer), leaves no live
+ *    block and no half-built object (*out == NULL);
+ *  - adversarial numerics, table-driven over the public numeric functions:
+ *    each case gives its documented status with a message, or a finite
+ *    answer (checked against a closed form where there is one);
+ *  - regressions for inputs found by the fuzz targets (tests/fuzz/).
+ * docs/reliability.md reports the counts this program prints. */
+#include <churn/btyd.h>
+#include <churn/common.h>
+#include <churn/customers.h>
+#include <churn/logit.h>
+#include <churn/metrics.h>
+#include <churn/model.h>
+#include <churn/spend.h>
+#include <churn/survival.h>
+#include <churn/txlog.h>
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "testutil.h"
+
+/* ---- test data (plain arrays: nothing allocated by libchurn before the hook) ---- */
+
+#define NB 40 /* BTYD customers */
+static double b_x[NB], b_tx[NB], b_T[NB], b_z[NB];
+#define NS 60 /* survival / logit rows */
+static double s_x[NS * 2], s_dur[NS], s_ev[NS], s_y[NS];
+
+/* deterministic LCG: no libchurn allocation, identical on every run */
+static uint64_t lcg_state = 12345;
+static double LCG(void)
+{
+    lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(lcg_state >> 11) * (1.0 / 9007199254740992.0);
+}
+
+#define NSIM 300 /* BG/NBD customers simulated from known parameters */
+static double sim_x[NSIM], sim_tx[NSIM], sim_T[NSIM];
+
+static void make_data(void)
+{
+    /* BG/NBD process, r = 1, alpha = 5, a = 1, b = 3 (Fader, Hardie & Lee 2005):
+     * lambda ~ Exp(rate 5), p ~ Beta(1, 3), dropout after each repeat purchase w.p. p */
+    for (int i = 0; i < NSIM; i++) {
+        double T = 10 + 30 * LCG(), lambda = -log(1 - LCG()) / 5.0;
+        double p = 1 - pow(1 - LCG(), 1.0 / 3.0), t = 0, x = 0, tx = 0;
+        for (;;) {
+            t += -log(1 - LCG()) / lambda;
+            if (t > T)
+                break;
+            tx = t;
+            x += 1;
+            if (LCG() < p)
+                break;
+        }
+        sim_x[i] = x, sim_tx[i] = x > 0 ? tx : 0, sim_T[i] = T;
+    }
+    for (int i = 0; i < NB; i++) {
+        double T = 20 + 20 * LCG();
+        double x = floor(6 * LCG() * LCG());
+        b_T[i] = T;
+        b_x[i] = x;
+        b_tx[i] = x > 0 ? T * (0.2 + 0.8 * LCG()) : 0;
+        b_z[i] = 10 + 30 * LCG();
+    }
+    for (int i = 0; i < NS; i++) {
+        double a = LCG() * 2 - 1, b = LCG();
+        s_x[2 * i] = a;
+        s_x[2 * i + 1] = b;
+        s_dur[i] = 1 + 10 * LCG() * exp(-0.5 * a);
+        s_ev[i] = LCG() < 0.7;
+        s_y[i] = LCG() < 1 / (1 + exp(-(a - 0.5 * b))); /* noisy: not separable */
+    }
+    s_y[0] = 0, s_y[1] = 1; /* both classes */
+    s_ev[0] = 1;
+}
+
+static const char csv_text[] =
+    "customer_id,date,amount,quantity,product\n"
+    "a,2024-01-01,10.5,1,p1\n"
+    "b,2024-01-03,3,2,p2\n"
+    "a,2024-02-01,7,1,p1\n"
+    "c,2024-02-11T10:00:00Z,12,1,p3\n"
+    "b,2024-03-04,3.25,1,p2\n"
+    "\"d,e\",2024-03-05,1,1,p1\n"
+    "a,2024-03-20,9,2,p3\n"
+    "c,2024-04-01,1,1,p2\n"
+    "f,2024-04-02,-5,1,p2\n"
+    "b,2024-05-04,30,4,p4\n";
+
+/* ---- the counting, failing allocator ---------------------------------------------- */
+
+static long g_live;     /* blocks currently allocated through the hook */
+static long g_count;    /* allocations (fresh + grow) so far */
+static long g_fail_at;  /* index of the allocation to fail, -1 = none */
+static long g_failed;   /* 1 once the failure has been injected */
+
+static void *counting_alloc(void *ud, void *ptr, size_t nsize)
+{
+    (void)ud;
+    if (nsize == 0) {
+        if (ptr)
+            g_live--;
+        free(ptr);
+        return NULL;
+    }
+    if (g_count++ == g_fail_at) {
+        g_failed = 1;
+        return NULL;
+    }
+    void *q = realloc(ptr, nsize);
+    if (q && !ptr)
+        g_live++;
+    return q;
+}
+
+/* A workload makes its objects, runs, writes a digest of its result (up to
+ * 64 numbers) and frees everything. It returns the status of the first call
+ * that failed, and asserts itself that a failing constructor left *out NULL. */
+typedef int (*workload_fn)(double *digest, size_t *nd);
+
+static int out_null_violations;
+
+#define OUT_MUST_BE_NULL(rc, ptr) \
+    do { if ((rc) != CHURN_OK && (rc) != CHURN_ENOCONV && (ptr) != NULL) out_null_violations++; } while (0)
+
+static void digest_params(const churn_model *m, double *d, size_t *nd)
+{
+    size_t np = churn_model_num_params(m);
+    if (np > 60)
+        np = 60;
+    churn_model_params(m, d, np);
+    d[np] = churn_model_loglik(m);
+    *nd = np + 1;
+}
+
+static int wl_csv(double *d, size_t *nd)
+{
+    churn_txlog *log = (churn_txlog *)1;
+    int rc = churn_txlog_new(&log);
+    OUT_MUST_BE_NULL(rc, log);
+    if (rc)
+        return rc;
+    churn_csv_options o = CHURN_CSV_OPTIONS_INIT;
+    o.quantity_column = "quantity";
+    o.product_column = "product";
+    rc = churn_txlog_read_csv_buffer(log, csv_text, sizeof csv_text - 1, &o);
+    if (rc == CHURN_OK) {
+        size_t n = churn_txlog_num_transactions(log);
+        d[0] = (double)n;
+        d[1] = (double)churn_txlog_num_customers(log);
+        d[2] = (double)churn_txlog_num_products(log);
+        d[3] = d[4] = 0;
+        for (size_t i = 0; i < n; i++) {
+            d[3] += churn_txlog_times(log)[i];
+            d[4] += churn_txlog_amounts(log)[i] * churn_txlog_quantities(log)[i];
+        }
+        *nd = 5;
+    } else if (churn_txlog_num_transactions(log) != 0) {
+        rc = -1000; /* a failed read must keep no row */
+    }
+    churn_txlog_free(log);
+    return rc;
+}
+
+static int wl_customers(double *d, size_t *nd)
+{
+    churn_txlog *log = NULL;
+    int rc = churn_txlog_new(&log);
+    if (rc)
+        return rc;
+    rc = churn_txlog_read_csv_buffer(log, csv_text, sizeof csv_text - 1, NULL);
+    if (rc == CHURN_OK) {
+        churn_customers *t = (churn_customers *)1;
+        churn_customer_options o = CHURN_CUSTOMER_OPTIONS_INIT;
+        churn_parse_date("2024-03-31", 10, CHURN_DATE_ISO, &o.cutoff);
+        churn_parse_date("2024-06-30", 10, CHURN_DATE_ISO, &o.holdout_end);
+        o.time_unit = CHURN_UNIT_WEEK;
+        rc = churn_customers_build(&t, log, &o);
+        OUT_MUST_BE_NULL(rc, t);
+        if (rc == CHURN_OK) {
+            size_t nr = churn_customers_num_rows(t), nc = churn_customers_num_columns(t);
+            d[0] = (double)nr;
+            d[1] = (double)nc;
+            size_t k = 2;
+            for (size_t j = 0; j < nc && k < 64; j++) {
+                const double *c = churn_customers_column_at(t, j);
+                double s = 0;
+                for (size_t i = 0; i < nr; i++)
+                    s += isnan(c[i]) ? 0.5 : c[i];
+                d[k++] = s;
+            }
+            *nd = k;
+            churn_customers_free(t);
+        }
+    }
+    churn_txlog_free(log);
+    return rc;
+}
+
+/* small weighted pattern tables: each fit converges in milliseconds */
+static const double w_x[8] = {0, 1, 2, 0, 5, 3, 1, 4}, w_tx[8] = {0, 3, 30, 0, 8, 34, 5, 6};
+static const double w_T[8] = {38, 38, 38, 30, 38, 35, 20, 25}, w_w[8] = {30, 10, 6, 20, 2, 4, 8, 15};
+static const double bb_px[7] = {0, 1, 1, 2, 3, 5, 6}, bb_ptx[7] = {0, 1, 6, 4, 6, 6, 6};
+static const double bb_pn[7] = {6, 6, 6, 6, 6, 6, 6}, bb_pw[7] = {300, 60, 30, 40, 50, 60, 80};
+
+static int fit_btyd_family(int fam, double *d, size_t *nd)
+{
+    churn_model *m = (churn_model *)1;
+    int rc = fam == CHURN_FAMILY_BGBB   ? churn_btyd_fit(&m, fam, 7, bb_px, bb_ptx, bb_pn, bb_pw, NULL)
+             : fam == CHURN_FAMILY_BGNBD ? churn_btyd_fit(&m, fam, NSIM, sim_x, sim_tx, sim_T, NULL, NULL)
+                                         : churn_btyd_fit(&m, fam, 8, w_x, w_tx, w_T, w_w, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc == CHURN_OK || rc == CHURN_ENOCONV) {
+        digest_params(m, d, nd);
+        churn_model_free(m);
+    }
+    return rc;
+}
+static int wl_bgnbd(double *d, size_t *nd) { return fit_btyd_family(CHURN_FAMILY_BGNBD, d, nd); }
+static int wl_pnbd(double *d, size_t *nd) { return fit_btyd_family(CHURN_FAMILY_PNBD, d, nd); }
+static int wl_bgbb(double *d, size_t *nd) { return fit_btyd_family(CHURN_FAMILY_BGBB, d, nd); }
+
+static int wl_sbg(double *d, size_t *nd)
+{
+    static const double surv[8] = {1000, 631, 468, 382, 326, 289, 262, 241};
+    churn_model *m = (churn_model *)1;
+    int rc = churn_sbg_fit_survivors(&m, 8, surv, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc == CHURN_OK) {
+        digest_params(m, d, nd);
+        churn_model_free(m);
+    }
+    return rc;
+}
+
+static int wl_gammagamma(double *d, size_t *nd)
+{
+    churn_model *m = (churn_model *)1;
+    int rc = churn_gammagamma_fit(&m, NB, b_x, b_z, NULL, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc == CHURN_OK || rc == CHURN_ENOCONV) {
+        digest_params(m, d, nd);
+        churn_model_free(m);
+    }
+    return rc;
+}
+
+static int wl_logit(double *d, size_t *nd)
+{
+    static const char *const names[] = {"a", "b"};
+    churn_model *m = (churn_model *)1;
+    int rc = churn_logit_fit(&m, s_x, NS, 2, 0, 0, s_y, NULL, names, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc == CHURN_OK) {
+        digest_params(m, d, nd);
+        churn_model_free(m);
+    }
+    return rc;
+}
+
+static int wl_cox(double *d, size_t *nd)
+{
+    churn_model *m = (churn_model *)1;
+    int rc = churn_cox_fit(&m, NS, 2, s_x, NULL, s_dur, s_ev, NULL, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc == CHURN_OK) {
+        digest_params(m, d, nd);
+        double sv[3];
+        static const double x3[6] = {0, 0.5, -1, 0.2, 1, 1};
+        int r2 = churn_surv_predict(m, 3, x3, 4.0, sv, NULL, NULL);
+        if (r2 == CHURN_OK)
+            memcpy(d + *nd, sv, sizeof sv), *nd += 3;
+        else
+            rc = r2;
+        churn_model_free(m);
+    }
+    return rc;
+}
+
+static int wl_weibull(double *d, size_t *nd)
+{
+    churn_model *m = (churn_model *)1;
+    int rc = churn_aft_fit(&m, CHURN_FAMILY_WEIBULL, NS, 2, s_x, NULL, s_dur, s_ev, NULL, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc == CHURN_OK) {
+        digest_params(m, d, nd);
+        churn_model_free(m);
+    }
+    return rc;
+}
+
+static int wl_save_load(double *d, size_t *nd)
+{
+    static const double par[4] = {0.243, 4.414, 0.793, 2.426};
+    churn_model *m = NULL, *m2 = (churn_model *)1;
+    int rc = churn_btyd_model_new(&m, CHURN_FAMILY_BGNBD, 4, par);
+    if (rc)
+        return rc;
+    size_t need = 0;
+    rc = churn_model_save_buffer(m, NULL, 0, &need);
+    if (rc == CHURN_ERANGE) {
+        char *buf = malloc(need);
+        rc = churn_model_save_buffer(m, buf, need, NULL);
+        if (rc == CHURN_OK) {
+            rc = churn_model_load_buffer(&m2, buf, need - 1);
+            OUT_MUST_BE_NULL(rc, m2);
+            if (rc == CHURN_OK) {
+                digest_params(m2, d, nd);
+                churn_model_free(m2);
+            }
+        }
+        free(buf);
+    }
+    churn_model_free(m);
+    return rc;
+}
+
+static int wl_km(double *d, size_t *nd)
+{
+    churn_km *km = (churn_km *)1;
+    int rc = churn_km_fit(&km, NS, s_dur, s_ev, NULL, NULL, NULL);
+    OUT_MUST_BE_NULL(rc, km);
+    if (rc == CHURN_OK) {
+        double med, lo, hi;
+        rc = churn_km_median(km, 0, &med, &lo, &hi);
+        d[0] = med;
+        *nd = 1;
+        churn_km_free(km);
+    }
+    return rc;
+}
+
+static int wl_auc(double *d, size_t *nd)
+{
+    int rc = churn_metrics_roc_auc(NS, s_dur, s_y, NULL, d);
+    *nd = 1;
+    return rc;
+}
+
+static int same_digest(const double *a, size_t na, const double *b, size_t nb)
+{
+    if (na != nb)
+        return 0;
+    for (size_t i = 0; i < na; i++)
+        if (!(a[i] == b[i] || (isnan(a[i]) && isnan(b[i]))))
+            return 0;
+    return 1;
+}
+
+static long total_sites, total_ok_after_failure;
+
+static void run_injection(const char *name, workload_fn fn)
+{
+    double ref[64], dig[64];
+    size_t nref = 0, nd = 0;
+    clock_t t0 = clock();
+    /* reference run, counting allocations */
+    g_live = 0, g_count = 0, g_fail_at = -1, g_failed = 0;
+    churn_set_allocator(counting_alloc, NULL);
+    int rc0 = fn(ref, &nref);
+    churn_set_allocator(NULL, NULL);
+    long nalloc = g_count;
+    CU_ASSERT_EQUAL(g_live, 0);
+    if (rc0 != CHURN_OK) {
+        printf("\n  %s: reference run failed: %d %s\n", name, rc0, churn_last_error_message());
+        CU_FAIL("reference run failed");
+        return;
+    }
+    long bad = 0, ok_after = 0;
+    for (long k = 0; k < nalloc; k++) {
+        g_live = 0, g_count = 0, g_fail_at = k, g_failed = 0;
+        out_null_violations = 0;
+        churn_set_allocator(counting_alloc, NULL);
+        nd = 0;
+        int rc = fn(dig, &nd);
+        churn_set_allocator(NULL, NULL);
+        int good;
+        if (rc == CHURN_ENOMEM)
+            good = churn_last_error_message()[0] != '\0';
+        else if (rc == rc0)
+            good = same_digest(dig, nd, ref, nref), ok_after++;
+        else
+            good = 0;
+        if (!good || g_live != 0 || out_null_violations) {
+            if (bad++ < 5)
+                printf("\n  %s: failing allocation %ld of %ld: status %d (%s), %ld live blocks, "
+                       "%d non-NULL outputs", name, k, nalloc, rc, churn_last_error_message(),
+                       g_live, out_null_violations);
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    total_sites += nalloc;
+    total_ok_after_failure += ok_after;
+    printf("\n  %-12s %4ld allocations failed one at a time (%ld recovered with the same result; "
+           "%.2f s)", name, nalloc, ok_after, (double)(clock() - t0) / CLOCKS_PER_SEC);
+    fflush(stdout);
+}
+
+static void test_allocation_failures(void)
+{
+    static const struct { const char *name; workload_fn fn; } wl[] = {
+        {"csv", wl_csv},         {"customers", wl_customers}, {"bgnbd", wl_bgnbd},
+        {"pnbd", wl_pnbd},       {"bgbb", wl_bgbb},           {"sbg", wl_sbg},
+        {"gammagamma", wl_gammagamma}, {"logit", wl_logit},   {"cox", wl_cox},
+        {"weibull", wl_weibull}, {"save/load", wl_save_load}, {"km", wl_km},
+        {"roc_auc", wl_auc},
+    };
+    total_sites = total_ok_after_failure = 0;
+    for (size_t i = 0; i < sizeof wl / sizeof wl[0]; i++)
+        run_injection(wl[i].name, wl[i].fn);
+    printf("\n  allocation-failure injection: %ld allocation points over %zu workloads\n",
+           total_sites, sizeof wl / sizeof wl[0]);
+}
+
+/* ---- adversarial numerics ------------------------------------------------------------
+ * Each case names the status the documentation promises. EXPECT_FINITE: CHURN_OK and
+ * every output finite (plus, where the case says so, equal to a closed form). Every
+ * failing case must leave a message. */
+
+#define EXPECT_FINITE 1
+#define EXPECT_FINITE_OR_ENUMERIC 2 /* a documented numerical limit: finite, or ENUMERIC */
+static int adv_cases, adv_bad;
+static clock_t adv_clock;
+
+static void adv_check(const char *name, int rc, int expect, const double *out, size_t nout,
+                      int allow_inf)
+{
+    adv_cases++;
+    int good = 1;
+    if (getenv("CHURN_RELIABILITY_TIMES")) {
+        printf("\n  %.3f s  %s", (double)(clock() - adv_clock) / CLOCKS_PER_SEC, name);
+        adv_clock = clock();
+    }
+    if (expect == EXPECT_FINITE_OR_ENUMERIC && rc == CHURN_ENUMERIC)
+        expect = CHURN_ENUMERIC;
+    else if (expect == EXPECT_FINITE_OR_ENUMERIC)
+        expect = EXPECT_FINITE;
+    if (expect == EXPECT_FINITE) {
+        good = rc == CHURN_OK;
+        for (size_t i = 0; good && i < nout; i++)
+            good = !isnan(out[i]) && (allow_inf || isfinite(out[i]));
+    } else {
+        good = rc == expect && churn_last_error_message()[0] != '\0';
+    }
+    if (!good) {
+        adv_bad++;
+        printf("\n  case '%s': status %d (%s), expected %d;", name, rc, churn_last_error_message(),
+               expect);
+        for (size_t i = 0; i < nout && i < 4; i++)
+            printf(" out[%zu] = %g", i, out[i]);
+    }
+    CU_ASSERT(good);
+}
+
+#define ADV(name, expect, call, out, nout) \
+    do { double *o_ = (out); for (size_t i_ = (nout); i_-- > 0;) o_[i_] = NAN; \
+         churn_clear_error(); adv_check(name, (call), expect, o_, (nout), 0); } while (0)
+#define ADV_INF(name, expect, call, out, nout) \
+    do { churn_clear_error(); adv_check(name, (call), expect, (out), (nout), 1); } while (0)
+
+static void adv_btyd_score(const char *fam_name, const churn_model *m, int bgbb)
+{
+    char nm[128];
+    double pa[2], ex[2];
+    const double good_x = bgbb ? 2 : 2, good_tx = bgbb ? 3 : 10, good_T = bgbb ? 6 : 30;
+    struct { const char *what; double x, tx, T, t; int expect; } rows[] = {
+        {"x NaN", NAN, good_tx, good_T, 4, CHURN_EINVAL},
+        {"x +inf", INFINITY, good_tx, good_T, 4, CHURN_EINVAL},
+        {"x -inf", -INFINITY, good_tx, good_T, 4, CHURN_EINVAL},
+        {"x negative", -1, good_tx, good_T, 4, CHURN_EINVAL},
+        {"x fractional", 1.5, good_tx, good_T, 4, CHURN_EINVAL},
+        {"recency NaN", good_x, NAN, good_T, 4, CHURN_EINVAL},
+        {"recency negative", good_x, -1, good_T, 4, CHURN_EINVAL},
+        {"recency > T", good_x, good_T + 1, good_T, 4, CHURN_EINVAL},
+        {"T NaN", good_x, good_tx, NAN, 4, CHURN_EINVAL},
+        {"T +inf", good_x, good_tx, INFINITY, 4, CHURN_EINVAL},
+        {"T negative", 0, 0, -1, 4, CHURN_EINVAL},
+        {"horizon NaN", good_x, good_tx, good_T, NAN, CHURN_EINVAL},
+        {"horizon +inf", good_x, good_tx, good_T, INFINITY, CHURN_EINVAL},
+        {"horizon negative", good_x, good_tx, good_T, -1, CHURN_EINVAL},
+        {"horizon 0", good_x, good_tx, good_T, 0, EXPECT_FINITE},
+        {"x = 0, T = 0 (new customer)", 0, 0, 0, 4, EXPECT_FINITE},
+        {"recency = T", good_x, good_T, good_T, 4, EXPECT_FINITE},
+        {"x = 1e7, recency = T", 1e7, bgbb ? 1e7 : good_T, bgbb ? 1e7 : good_T, 4, EXPECT_FINITE},
+        {"x = 1e7, early recency", 1e7, bgbb ? 1e7 : 1, bgbb ? 2e7 : good_T, 4, EXPECT_FINITE},
+        /* BG/BB's P(alive) sums over the n - x - 1 unobserved opportunities: O(n), so
+         * its huge-T case is 1e5 (1e9 is finite too, but takes about 30 s) */
+        {"T huge, x = 0", 0, 0, bgbb ? 1e5 : 1e9, 4, EXPECT_FINITE},
+        {"horizon 1e9", good_x, good_tx, good_T, 1e9, EXPECT_FINITE_OR_ENUMERIC},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        snprintf(nm, sizeof nm, "%s score: %s", fam_name, rows[i].what);
+        double x[2] = {rows[i].x, 0}, tx[2] = {rows[i].tx, 0}, T[2] = {rows[i].T, 1};
+        pa[0] = pa[1] = ex[0] = ex[1] = NAN;
+        churn_clear_error();
+        int rc = churn_btyd_score(m, rows[i].t, 2, x, tx, T, pa, ex);
+        double both[4] = {pa[0], pa[1], ex[0], ex[1]};
+        adv_check(nm, rc, rows[i].expect, both, 4, 0);
+        if (rc == CHURN_OK) {
+            CU_ASSERT(pa[0] >= 0 && pa[0] <= 1 && ex[0] >= 0);
+            if (rows[i].t == 0)
+                CU_ASSERT_EQUAL(ex[0], 0); /* nothing expected in an empty window */
+        }
+    }
+    /* empty input: nothing to do, nothing written */
+    pa[0] = 42;
+    ADV_INF("score n = 0", EXPECT_FINITE, churn_btyd_score(m, 4, 0, pa, pa, pa, pa, ex), pa, 1);
+    CU_ASSERT_EQUAL(pa[0], 42);
+}
+
+static void test_adversarial(void)
+{
+    adv_cases = adv_bad = 0;
+    adv_clock = clock();
+    double o[8];
+    churn_model *bg = NULL, *pn = NULL, *bb = NULL, *sbg = NULL;
+    static const double bgp[4] = {0.243, 4.414, 0.793, 2.426};   /* F-H-L 2005, CDNOW */
+    static const double pnp[4] = {0.553, 10.578, 0.606, 11.669}; /* F-H 2005 note, CDNOW */
+    static const double bbp[4] = {1.204, 0.750, 0.657, 2.783};   /* F-H-S 2010, donations */
+    static const double sbp[2] = {0.668, 3.806};                 /* F-H 2007, regular */
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_model_new(&bg, CHURN_FAMILY_BGNBD, 4, bgp), CHURN_OK);
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_model_new(&pn, CHURN_FAMILY_PNBD, 4, pnp), CHURN_OK);
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_model_new(&bb, CHURN_FAMILY_BGBB, 4, bbp), CHURN_OK);
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_model_new(&sbg, CHURN_FAMILY_SBG, 2, sbp), CHURN_OK);
+    adv_btyd_score("bgnbd", bg, 0);
+    adv_btyd_score("pnbd", pn, 0);
+    adv_btyd_score("bgbb", bb, 1);
+
+    /* closed forms: BG/NBD P(alive | x = 0) = 1 (F-H-L 2005, eq. 11 with x = 0) */
+    {
+        double x = 0, tx = 0, T = 30;
+        ADV("bgnbd p_alive x = 0 is 1", EXPECT_FINITE, churn_btyd_p_alive(bg, 1, &x, &tx, &T, o), o, 1);
+        CT_NEAR(o[0], 1.0, 0);
+    }
+    /* model parameters: tiny, huge, zero, negative, non-finite */
+    struct { const char *what; double v; int expect; } pv[] = {
+        {"1e-300", 1e-300, EXPECT_FINITE}, {"1e-12", 1e-12, EXPECT_FINITE},
+        {"1e12", 1e12, EXPECT_FINITE},     {"1e300", 1e300, EXPECT_FINITE},
+        {"0", 0, CHURN_EINVAL},            {"-1", -1, CHURN_EINVAL},
+        {"NaN", NAN, CHURN_EINVAL},        {"+inf", INFINITY, CHURN_EINVAL},
+    };
+    static const int fams[4] = {CHURN_FAMILY_BGNBD, CHURN_FAMILY_PNBD, CHURN_FAMILY_BGBB,
+                                CHURN_FAMILY_SBG};
+    for (int f = 0; f < 4; f++) {
+        size_t np = fams[f] == CHURN_FAMILY_SBG ? 2 : 4;
+        for (size_t k = 0; k < sizeof pv / sizeof pv[0]; k++) {
+            for (size_t j = 0; j < np; j++) {
+                double par[4];
+                memcpy(par, fams[f] == CHURN_FAMILY_BGNBD ? bgp : fams[f] == CHURN_FAMILY_PNBD
+                            ? pnp : fams[f] == CHURN_FAMILY_BGBB ? bbp : sbp, np * sizeof(double));
+                par[j] = pv[k].v;
+                char nm[128];
+                snprintf(nm, sizeof nm, "%s model_new: param %zu = %s",
+                         churn_family_name(fams[f]), j, pv[k].what);
+                churn_model *m = (churn_model *)1;
+                churn_clear_error();
+                int rc = churn_btyd_model_new(&m, fams[f], np, par);
+                int expect = pv[k].expect == EXPECT_FINITE ? CHURN_OK : pv[k].expect;
+                adv_check(nm, rc, expect == CHURN_OK ? EXPECT_FINITE : expect, NULL, 0, 0);
+                if (rc != CHURN_OK) {
+                    CU_ASSERT_PTR_NULL(m);
+                    continue;
+                }
+                /* an extreme but valid model scores finitely, or says why it cannot */
+                snprintf(nm, sizeof nm, "%s score with param %zu = %s",
+                         churn_family_name(fams[f]), j, pv[k].what);
+                double x[3] = {0, 2, 5}, tx[3] = {0, 3, 6}, T[3] = {6, 6, 6}, per[3] = {0, 1, 5};
+                for (int i = 0; i < 6; i++)
+                    o[i] = NAN;
+                churn_clear_error();
+                rc = fams[f] == CHURN_FAMILY_SBG ? churn_sbg_derl(m, 0.1, 3, per, o)
+                                                 : churn_btyd_score(m, 4, 3, x, tx, T, o, o + 3);
+                adv_cases++;
+                if (rc == CHURN_OK) {
+                    for (int i = 0; i < (fams[f] == CHURN_FAMILY_SBG ? 3 : 6); i++)
+                        if (!isfinite(o[i])) {
+                            adv_bad++;
+                            printf("\n  case '%s': OK but out[%d] = %g", nm, i, o[i]);
+                            CU_FAIL("non-finite result with CHURN_OK");
+                            break;
+                        }
+                } else if (churn_last_error_message()[0] == '\0' ||
+                           (rc != CHURN_ENUMERIC && rc != CHURN_EINVAL)) {
+                    adv_bad++;
+                    printf("\n  case '%s': status %d without a documented meaning", nm, rc);
+                    CU_FAIL("undocumented status");
+                }
+                churn_model_free(m);
+            }
+        }
+    }
+
+    /* fits on degenerate data */
+    {
+        churn_model *m = (churn_model *)1;
+        double x1 = 2, tx1 = 10, T1 = 30, zero[4] = {0, 0, 0, 0}, Ts[4] = {10, 20, 30, 40};
+        double w0[4] = {0, 0, 0, 0}, wn[4] = {1, NAN, 1, 1};
+        ADV("bgnbd fit n = 0", CHURN_EINVAL,
+            churn_btyd_fit(&m, CHURN_FAMILY_BGNBD, 0, &x1, &tx1, &T1, NULL, NULL), o, 0);
+        CU_ASSERT_PTR_NULL(m);
+        int rc = churn_btyd_fit(&m, CHURN_FAMILY_BGNBD, 1, &x1, &tx1, &T1, NULL, NULL);
+        adv_cases++;
+        /* one customer cannot identify four parameters: no silent optimum */
+        CU_ASSERT(rc == CHURN_ENOCONV || rc == CHURN_EINVAL || rc == CHURN_ENUMERIC);
+        if (rc == CHURN_ENOCONV)
+            CU_ASSERT(m && !churn_model_converged(m));
+        churn_model_free(m);
+        m = NULL;
+        rc = churn_btyd_fit(&m, CHURN_FAMILY_BGNBD, 4, zero, zero, Ts, NULL, NULL);
+        adv_cases++;
+        CU_ASSERT(rc == CHURN_ENOCONV || rc == CHURN_EINVAL || rc == CHURN_ENUMERIC);
+        CU_ASSERT(churn_last_error_message()[0] != '\0');
+        churn_model_free(m);
+        m = NULL;
+        ADV("bgnbd fit all weights 0", CHURN_EINVAL,
+            churn_btyd_fit(&m, CHURN_FAMILY_BGNBD, 4, zero, zero, Ts, w0, NULL), o, 0);
+        ADV("bgnbd fit weight NaN", CHURN_EINVAL,
+            churn_btyd_fit(&m, CHURN_FAMILY_BGNBD, 4, zero, zero, Ts, wn, NULL), o, 0);
+        double par[4] = {1, NAN, 1, 1}, ll;
+        ADV("btyd_loglik NaN param", CHURN_EINVAL,
+            churn_btyd_loglik(CHURN_FAMILY_BGNBD, 4, par, 1, &x1, &tx1, &T1, NULL, &ll, NULL), o, 0);
+        double ok4[4] = {0.243, 4.414, 0.793, 2.426};
+        ADV("btyd_loglik length 1", EXPECT_FINITE,
+            churn_btyd_loglik(CHURN_FAMILY_BGNBD, 4, ok4, 1, &x1, &tx1, &T1, NULL, o, NULL), o, 1);
+    }
+    /* sBG */
+    {
+        churn_model *m = (churn_model *)1;
+        double up[3] = {100, 120, 90}, zero0[3] = {0, 0, 0}, one[1] = {100};
+        double flat[4] = {100, 100, 100, 100};
+        ADV("sbg survivors increasing", CHURN_EINVAL, churn_sbg_fit_survivors(&m, 3, up, NULL), o, 0);
+        ADV("sbg survivors[0] = 0", CHURN_EINVAL, churn_sbg_fit_survivors(&m, 3, zero0, NULL), o, 0);
+        ADV("sbg survivors length 1", CHURN_EINVAL, churn_sbg_fit_survivors(&m, 1, one, NULL), o, 0);
+        CU_ASSERT_PTR_NULL(m);
+        int rc = churn_sbg_fit_survivors(&m, 4, flat, NULL);
+        adv_cases++;
+        /* nobody churns: the churn probability runs to 0, not identified */
+        CU_ASSERT(rc == CHURN_ENOCONV || rc == CHURN_EINVAL);
+        churn_model_free(m);
+        double per[1] = {2};
+        ADV("sbg derl discount -1", CHURN_EINVAL, churn_sbg_derl(sbg, -1, 1, per, o), o, 0);
+        ADV("sbg derl discount NaN", CHURN_EINVAL, churn_sbg_derl(sbg, NAN, 1, per, o), o, 0);
+        per[0] = -1;
+        ADV("sbg derl periods -1", CHURN_EINVAL, churn_sbg_derl(sbg, 0.1, 1, per, o), o, 0);
+        per[0] = 1e7;
+        ADV("sbg derl periods 1e7", EXPECT_FINITE, churn_sbg_derl(sbg, 0.1, 1, per, o), o, 1);
+    }
+    /* Gamma-Gamma */
+    {
+        churn_model *m = (churn_model *)1;
+        double x[3] = {1, 2, 3}, z[3] = {10, NAN, 12}, xneg[3] = {1, -2, 3}, z2[3] = {10, 11, 12};
+        double x0[3] = {0, 0, 0};
+        ADV("gammagamma fit monetary NaN", CHURN_EINVAL, churn_gammagamma_fit(&m, 3, x, z, NULL, NULL), o, 0);
+        ADV("gammagamma fit frequency negative", CHURN_EINVAL,
+            churn_gammagamma_fit(&m, 3, xneg, z2, NULL, NULL), o, 0);
+        ADV("gammagamma fit length 1", CHURN_EINVAL, churn_gammagamma_fit(&m, 1, x, z2, NULL, NULL), o, 0);
+        ADV("gammagamma fit all x = 0", CHURN_EINVAL, churn_gammagamma_fit(&m, 3, x0, z2, NULL, NULL), o, 0);
+        CU_ASSERT_PTR_NULL(m);
+        ADV("gammagamma fit n = 0", CHURN_EINVAL, churn_gammagamma_fit(&m, 0, x, z2, NULL, NULL), o, 0);
+    }
+    /* logistic regression */
+    {
+        churn_model *m = (churn_model *)1;
+        double xs[6] = {1, 2, 3, 4, 5, 6}, ys[6] = {0, 0, 0, 1, 1, 1};
+        ADV("logit separable data", CHURN_ESEPARATION,
+            churn_logit_fit(&m, xs, 6, 1, 0, 0, ys, NULL, NULL, NULL), o, 0);
+        CU_ASSERT_PTR_NULL(m);
+        double xn[6] = {1, 2, NAN, 4, 5, 6}, ybad[6] = {0, 1, 2, 1, 0, 1}, yone[6] = {1, 1, 1, 1, 1, 1};
+        double xi[6] = {1, 2, 3, INFINITY, 5, 6};
+        ADV("logit x NaN", CHURN_EINVAL, churn_logit_fit(&m, xn, 6, 1, 0, 0, ys, NULL, NULL, NULL), o, 0);
+        ADV("logit x +inf", CHURN_EINVAL, churn_logit_fit(&m, xi, 6, 1, 0, 0, ys, NULL, NULL, NULL), o, 0);
+        ADV("logit label 2", CHURN_EINVAL, churn_logit_fit(&m, xs, 6, 1, 0, 0, ybad, NULL, NULL, NULL), o, 0);
+        ADV("logit one class", CHURN_EINVAL, churn_logit_fit(&m, xs, 6, 1, 0, 0, yone, NULL, NULL, NULL), o, 0);
+        ADV("logit length 1", CHURN_EINVAL, churn_logit_fit(&m, xs, 1, 1, 0, 0, ys, NULL, NULL, NULL), o, 0);
+        ADV("logit n = 0", CHURN_EINVAL, churn_logit_fit(&m, xs, 0, 1, 0, 0, ys, NULL, NULL, NULL), o, 0);
+        CU_ASSERT_PTR_NULL(m);
+        /* a penalised fit on separable data exists and predicts in [0, 1] */
+        churn_logit_options lo;
+        churn_logit_options_init(&lo);
+        lo.penalty = CHURN_LOGIT_PENALTY_L2;
+        lo.lambda = 0.1;
+        ADV("logit separable data, L2", EXPECT_FINITE,
+            churn_logit_fit(&m, xs, 6, 1, 0, 0, ys, NULL, NULL, &lo), o, 0);
+        if (m) {
+            double xp[3] = {-1e300, 3.5, 1e300};
+            ADV("logit predict +-1e300", EXPECT_FINITE,
+                churn_logit_predict(m, xp, 3, 1, 0, 0, o, NULL), o, 3);
+            CU_ASSERT(o[0] >= 0 && o[0] < 1e-6 && o[2] > 1 - 1e-6 && o[2] <= 1);
+            double xq[1] = {NAN};
+            ADV("logit predict NaN", CHURN_EINVAL, churn_logit_predict(m, xq, 1, 1, 0, 0, o, NULL), o, 0);
+            churn_model_free(m);
+        }
+    }
+    /* survival: Cox, Weibull, Kaplan-Meier */
+    {
+        churn_model *m = (churn_model *)1;
+        double x[5] = {0.5, -1, 2, 0.3, 1.1}, d[5] = {3, 5, 1, 8, 2}, ev0[5] = {0, 0, 0, 0, 0};
+        double ev1[5] = {1, 1, 1, 1, 1}, dneg[5] = {3, -5, 1, 8, 2}, dnan[5] = {3, NAN, 1, 8, 2};
+        double dz[5] = {3, 0, 1, 8, 2}, xc[5] = {1, 1, 1, 1, 1};
+        ADV("cox all censored", CHURN_EINVAL, churn_cox_fit(&m, 5, 1, x, NULL, d, ev0, NULL, NULL), o, 0);
+        ADV("cox duration negative", CHURN_EINVAL, churn_cox_fit(&m, 5, 1, x, NULL, dneg, ev1, NULL, NULL), o, 0);
+        ADV("cox duration NaN", CHURN_EINVAL, churn_cox_fit(&m, 5, 1, x, NULL, dnan, ev1, NULL, NULL), o, 0);
+        ADV("cox constant feature", CHURN_EINVAL, churn_cox_fit(&m, 5, 1, xc, NULL, d, ev1, NULL, NULL), o, 0);
+        ADV("cox n = 0", CHURN_EINVAL, churn_cox_fit(&m, 0, 1, x, NULL, d, ev1, NULL, NULL), o, 0);
+        CU_ASSERT_PTR_NULL(m);
+        int rc = churn_cox_fit(&m, 5, 1, x, NULL, d, ev1, NULL, NULL);
+        ADV("cox all events", EXPECT_FINITE, rc, o, 0);
+        if (m) {
+            ADV("cox predict", EXPECT_FINITE, churn_surv_predict(m, 5, x, 4, o, NULL, NULL), o, 5);
+            ADV("cox predict horizon +inf", CHURN_EINVAL,
+                churn_surv_predict(m, 5, x, INFINITY, o, NULL, NULL), o, 0);
+            double xn[1] = {NAN};
+            ADV("cox predict x NaN", CHURN_EINVAL, churn_surv_predict(m, 1, xn, 4, o, NULL, NULL), o, 0);
+            churn_model_free(m);
+            m = NULL;
+        }
+        /* Cox on data ordered perfectly by x: the coefficient runs off (monotone likelihood) */
+        double xm[5] = {1, 2, 3, 4, 5}, dm[5] = {5, 4, 3, 2, 1};
+        rc = churn_cox_fit(&m, 5, 1, xm, NULL, dm, ev1, NULL, NULL);
+        adv_cases++;
+        if (rc == CHURN_OK || rc == CHURN_ENOCONV) {
+            double b;
+            churn_model_params(m, &b, 1);
+            CU_ASSERT(!isnan(b));
+        } else {
+            CU_ASSERT(rc == CHURN_ENUMERIC || rc == CHURN_ESEPARATION);
+        }
+        churn_model_free(m);
+        m = NULL;
+        ADV("weibull duration 0", CHURN_EINVAL,
+            churn_aft_fit(&m, CHURN_FAMILY_WEIBULL, 5, 1, x, NULL, dz, ev1, NULL, NULL), o, 0);
+        ADV("weibull all censored", CHURN_EINVAL,
+            churn_aft_fit(&m, CHURN_FAMILY_WEIBULL, 5, 1, x, NULL, d, ev0, NULL, NULL), o, 0);
+        CU_ASSERT_PTR_NULL(m);
+        rc = churn_aft_fit(&m, CHURN_FAMILY_WEIBULL, 5, 0, NULL, NULL, d, ev1, NULL, NULL);
+        ADV("weibull all events, intercept only", EXPECT_FINITE, rc, o, 0);
+        if (m) {
+            ADV("weibull predict", EXPECT_FINITE, churn_surv_predict(m, 1, NULL, 4, o, o + 1, o + 2), o, 3);
+            ADV("weibull median", EXPECT_FINITE, churn_surv_median(m, 1, NULL, o), o, 1);
+            churn_model_free(m);
+        }
+        churn_km *km = (churn_km *)1;
+        ADV("km n = 0", CHURN_EINVAL, churn_km_fit(&km, 0, d, ev1, NULL, NULL, NULL), o, 0);
+        CU_ASSERT_PTR_NULL(km);
+        ADV("km duration NaN", CHURN_EINVAL, churn_km_fit(&km, 5, dnan, ev1, NULL, NULL, NULL), o, 0);
+        rc = churn_km_fit(&km, 5, d, ev0, NULL, NULL, NULL);
+        ADV("km all censored", EXPECT_FINITE, rc, o, 0);
+        if (km) {
+            double t = 4, s = NAN, lo = NAN, hi = NAN;
+            /* nobody churned: S(t) = 1 exactly */
+            rc = churn_km_survival_at(km, 0, 1, &t, &s);
+            ADV_INF("km all censored S(4)", EXPECT_FINITE, rc, &s, 1);
+            CU_ASSERT_EQUAL(s, 1.0);
+            double med = 0;
+            rc = churn_km_median(km, 0, &med, &lo, &hi);
+            adv_cases++;
+            /* not reached: +inf, or a documented error; never NaN */
+            CU_ASSERT(rc != CHURN_OK || !isnan(med));
+            churn_km_free(km);
+            km = NULL;
+        }
+        rc = churn_km_fit(&km, 1, d, ev1, NULL, NULL, NULL);
+        ADV("km length 1", EXPECT_FINITE, rc, o, 0);
+        if (km) {
+            double t = 3, s = NAN;
+            ADV_INF("km length 1 S(3) = 0", EXPECT_FINITE, churn_km_survival_at(km, 0, 1, &t, &s), &s, 1);
+            CU_ASSERT_EQUAL(s, 0.0);
+            churn_km_free(km);
+        }
+    }
+    /* metrics */
+    {
+        double p[4] = {0, 1, 0.5, 0.25}, y[4] = {1, 0, 1, 0}, y1[4] = {1, 1, 1, 1}, pnan[4] = {0, NAN, 1, 1};
+        ADV("roc_auc one class", CHURN_EINVAL, churn_metrics_roc_auc(4, p, y1, NULL, o), o, 0);
+        ADV("roc_auc score NaN", CHURN_EINVAL, churn_metrics_roc_auc(4, pnan, y, NULL, o), o, 0);
+        ADV("roc_auc n = 0", CHURN_EINVAL, churn_metrics_roc_auc(0, p, y, NULL, o), o, 0);
+        ADV("log_loss confident and wrong", EXPECT_FINITE, churn_metrics_log_loss(1, p, y, NULL, o), o, 1);
+        CT_CLOSE(o[0], -log(CHURN_METRICS_LOG_LOSS_EPS), 1e-12); /* clipped, documented */
+        ADV("log_loss prob 1.5", CHURN_EINVAL, churn_metrics_log_loss(1, (double[]){1.5}, y, NULL, o), o, 0);
+        ADV("brier length 1", EXPECT_FINITE, churn_metrics_brier(1, p + 3, y, NULL, o), o, 1);
+        CT_NEAR(o[0], 0.75 * 0.75, 1e-15);
+        double w0[4] = {0, 0, 0, 0};
+        ADV("brier all weights 0", CHURN_EINVAL, churn_metrics_brier(4, p, y, w0, o), o, 0);
+    }
+    /* transaction log and dates */
+    {
+        churn_txlog *log = NULL;
+        CU_ASSERT_EQUAL_FATAL(churn_txlog_new(&log), CHURN_OK);
+        ADV("txlog append time NaN", CHURN_EINVAL, churn_txlog_append(log, "a", NAN, 1), o, 0);
+        ADV("txlog append amount +inf", CHURN_EINVAL, churn_txlog_append(log, "a", 0, INFINITY), o, 0);
+        ADV("txlog append empty id", CHURN_EINVAL, churn_txlog_append(log, "", 0, 1), o, 0);
+        CU_ASSERT_EQUAL(churn_txlog_num_transactions(log), 0);
+        churn_customers *t = (churn_customers *)1;
+        ADV("customers on an empty log", CHURN_EINVAL, churn_customers_build(&t, log, NULL), o, 0);
+        CU_ASSERT_PTR_NULL(t);
+        churn_txlog_free(log);
+        double when;
+        ADV("parse_date 2023-02-29", CHURN_EFORMAT, churn_parse_date("2023-02-29", 10, CHURN_DATE_ISO, &when), o, 0);
+        ADV("parse_date garbage", CHURN_EFORMAT, churn_parse_date("12x", 3, CHURN_DATE_AUTO, &when), o, 0);
+    }
+    churn_model_free(bg);
+    churn_model_free(pn);
+    churn_model_free(bb);
+    churn_model_free(sbg);
+    printf("\n  adversarial numerics: %d cases, %d not as documented\n", adv_cases, adv_bad);
+}
+
+/* ---- fuzz regressions (tests/fuzz/corpus/csv/regress_*) ------------------------------ */
+
+/* csv.c resolve_columns(): the "column not found" message lists the header
+ * in a 240-byte buffer; when a name crossed the end, ", ..." was appended
+ * past it (stack overflow found by fuzz_csv). Sweep header widths so that
+ * the listing ends at every offset near the limit. */
+static void test_regress_header_listing(void)
+{
+    char buf[1024];
+    int checked = 0;
+    /* a first name of `width` characters, then `ncol` one-letter names: the listing
+     * grows by 5 bytes a name from width + 2, so every end offset is reached */
+    for (int width = 1; width <= 70; width++) {
+        for (int ncol = 0; ncol <= 60; ncol += 1) {
+            size_t len = 0;
+            for (int c = 0; c < width; c++)
+                buf[len++] = (char)('a' + c % 26);
+            for (int j = 0; j < ncol; j++) {
+                buf[len++] = ',';
+                buf[len++] = (char)('a' + j % 26);
+            }
+            memcpy(buf + len, "\n1,2,3\n", 7);
+            len += 7;
+            churn_txlog *log = NULL;
+            CU_ASSERT_EQUAL_FATAL(churn_txlog_new(&log), CHURN_OK);
+            churn_csv_options o = CHURN_CSV_OPTIONS_INIT;
+            o.id_column = "no_such_column";
+            int rc = churn_txlog_read_csv_buffer(log, buf, len, &o);
+            CU_ASSERT_EQUAL(rc, CHURN_EFORMAT);
+            const char *msg = churn_last_error_message();
+            CU_ASSERT_PTR_NOT_NULL(strstr(msg, "no_such_column"));
+            CU_ASSERT(strlen(msg) < 1024);
+            churn_txlog_free(log);
+            checked++;
+        }
+    }
+    printf("\n  %d header layouts", checked);
+}
+
+/* customers.c RFM ranking: a 47-digit epoch time (accepted by the CSV reader
+ * as a finite number of seconds) made days-since-last-purchase overflow the
+ * conversion to size_t (UBSan, found by fuzz_csv). The table must build and
+ * its scores stay in range. */
+static void test_regress_huge_epoch(void)
+{
+    static const char text[] = "a 19970107777777777777777777777777777777777777775 -.5\n"
+                               "991a 70301 7\n";
+    churn_txlog *log = NULL;
+    CU_ASSERT_EQUAL_FATAL(churn_txlog_new(&log), CHURN_OK);
+    churn_csv_options o = CHURN_CSV_OPTIONS_INIT;
+    o.has_header = 0;
+    o.delimiter = ' ';
+    int rc = churn_txlog_read_csv_buffer(log, text, sizeof text - 1, &o);
+    CU_ASSERT_EQUAL(rc, CHURN_OK);
+    if (rc == CHURN_OK) {
+        churn_customers *t = NULL;
+        rc = churn_customers_build(&t, log, NULL);
+        CU_ASSERT(rc == CHURN_OK || (rc == CHURN_EINVAL && churn_last_error_message()[0]));
+        if (rc == CHURN_OK) {
+            const double *r = churn_customers_column(t, "r_score");
+            CU_ASSERT_PTR_NOT_NULL(r);
+            for (size_t i = 0; r && i < churn_customers_num_rows(t); i++)
+                CU_ASSERT(r[i] >= 1 && r[i] <= 5);
+            churn_customers_free(t);
+        }
+    }
+    churn_txlog_free(log);
+}
+
+int main(void)
+{
+    make_data();
+    CU_TestInfo tests[] = {
+        {"allocation failures", test_allocation_failures},
+        {"adversarial numerics", test_adversarial},
+        {"fuzz regression: csv header listing", test_regress_header_listing},
+        {"fuzz regression: huge epoch in customers", test_regress_huge_epoch},
+        CU_TEST_INFO_NULL,
+    };
+    return churn_test_run("reliability", tests);
+}
