@@ -1409,6 +1409,12 @@ int churn_customers_cohort_table(const churn_txlog *log, const churn_cohort_opti
     if (first_day == HUGE_VAL)
         return churn__error(CHURN_EINVAL, "churn_customers_cohort_table: no order (amount >= 0) "
                             "on or before the cutoff day");
+    /* Periods are int64 and calendar arithmetic works on whole days: keep every
+     * day used (first_day .. cut) well inside both (1e9 days ~ 2.7 million years). */
+    if (fabs(first_day) > 1e9 || fabs(cut) > 1e9)
+        return churn__error(CHURN_ERANGE, "churn_customers_cohort_table: purchase or cutoff "
+                            "date more than 1e9 days from 1970-01-01 (day %.0f .. %.0f)",
+                            first_day, cut);
     period_map pm = {PERIOD_DAYS, o.period, first_day};
     if (o.calendar) {
         if (o.period == CHURN_UNIT_DAY)

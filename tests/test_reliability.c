@@ -852,6 +852,27 @@ static void test_regress_header_listing(void)
     printf("\n  %d header layouts", checked);
 }
 
+/* customers.c cohort table: periods are int64 and calendar arithmetic works on
+ * whole days, so a far-future purchase (1e20 s ~ 3e12 years) must be refused
+ * with a range error naming the days, never converted out of range. */
+static void test_cohort_far_future(void)
+{
+    churn_txlog *log = NULL;
+    CU_ASSERT_EQUAL_FATAL(churn_txlog_new(&log), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_txlog_append(log, "a", 0.0 + 86400 * 10, 5.0), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_txlog_append(log, "b", 1e20, 5.0), CHURN_OK);
+    for (int period = 0; period < 4; period++) {
+        churn_cohort_options o = CHURN_COHORT_OPTIONS_INIT;
+        o.period = period == 0 ? CHURN_UNIT_DAY : period == 1 ? CHURN_UNIT_WEEK
+                 : period == 2 ? CHURN_UNIT_MONTH : CHURN_UNIT_YEAR;
+        size_t nc = 0, np = 0;
+        int rc = churn_customers_cohort_table(log, &o, &nc, &np, NULL, NULL, NULL);
+        CU_ASSERT_EQUAL(rc, CHURN_ERANGE);
+        CU_ASSERT(strstr(churn_last_error_message(), "1e9 days") != NULL);
+    }
+    churn_txlog_free(log);
+}
+
 /* customers.c RFM ranking: a 47-digit epoch time (accepted by the CSV reader
  * as a finite number of seconds) made days-since-last-purchase overflow the
  * conversion to size_t (UBSan, found by fuzz_csv). The table must build and
@@ -890,6 +911,7 @@ int main(void)
         {"adversarial numerics", test_adversarial},
         {"fuzz regression: csv header listing", test_regress_header_listing},
         {"fuzz regression: huge epoch in customers", test_regress_huge_epoch},
+        {"far-future date in the cohort table", test_cohort_far_future},
         CU_TEST_INFO_NULL,
     };
     return churn_test_run("reliability", tests);

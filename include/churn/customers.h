@@ -352,7 +352,8 @@ CHURN_API void churn_cohort_options_init(churn_cohort_options *opts);
  * @param[out]    active        n_cohorts*n_periods counts, or NULL
  * @param[out]    retention     n_cohorts*n_periods shares, or NULL
  * @return ::CHURN_OK; ::CHURN_EINVAL (NULL log/sizes, bad option, no order on
- *         or before the cutoff); ::CHURN_ERANGE (buffers too small; sizes set);
+ *         or before the cutoff); ::CHURN_ERANGE (buffers too small; sizes set;
+ *         or a purchase/cutoff day more than 1e9 days from 1970-01-01);
  *         ::CHURN_ENOMEM
  * @since 1.0
  */
