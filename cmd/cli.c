@@ -529,3 +529,33 @@ void cli_put_field(FILE *f, const char *s)
         fputs(s, f);
     }
 }
+
+char **cli_split_list(const char *s, size_t *n)
+{
+    size_t k = 1, len = strlen(s);
+    for (const char *p = s; *p; p++)
+        k += *p == ',';
+    char **out = malloc((k + 1) * sizeof *out + len + 1);
+    if (!out)
+        return NULL;
+    char *buf = (char *)(out + k + 1);
+    memcpy(buf, s, len + 1);
+    size_t m = 0;
+    char *tok = buf;
+    for (char *p = buf;; p++) {
+        if (*p == ',' || *p == '\0') {
+            int end = *p == '\0';
+            *p = '\0';
+            if (*tok)
+                out[m++] = tok;
+            tok = p + 1;
+            if (end)
+                break;
+        }
+    }
+    out[m] = NULL;
+    *n = m;
+    return out;
+}
+
+json_t *cli_json_number(double x) { return isfinite(x) ? json_real(x) : json_null(); }

@@ -12,6 +12,7 @@
 
 #include "churn.h"
 
+#include <jansson.h>
 #include <stdio.h>
 
 #define CLI_EXIT_OK 0
@@ -129,6 +130,11 @@ const double *cli_table_col(const char *sub, const cli_table *t, const char *nam
 FILE *cli_open_out(const char *sub, const char *path);
 /* Close what cli_open_out returned; returns CLI_EXIT_FAIL (with message) on a write error. */
 int cli_close_out(const char *sub, FILE *f, const char *path);
+/* Split "a,b,c" into a NULL-terminated array of the non-empty names; *n gets
+ * their count. One malloc'd block (free() it); NULL when out of memory. */
+char **cli_split_list(const char *s, size_t *n);
+/* A JSON number, or null for NaN/inf (JSON has neither). */
+json_t *cli_json_number(double x);
 /* Print a double for CSV: %.10g, "" for NaN. */
 void cli_put_double(FILE *f, double x);
 /* Write a CSV field, quoting when it holds a delimiter, quote or newline. */

@@ -96,7 +96,6 @@ static const char *grouped(size_t v, char *buf, size_t cap)
     return buf;
 }
 
-static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 static void print_text(FILE *f, const char *path, const tx_summary *s)
 {
@@ -142,17 +141,17 @@ static json_t *to_json(const char *path, const churn_txlog *log, const tx_summar
                churn_format_date(s->last, d1, sizeof d1) == CHURN_OK;
     json_object_set_new(o, "first_date", have ? json_string(d0) : json_null());
     json_object_set_new(o, "last_date", have ? json_string(d1) : json_null());
-    json_object_set_new(o, "first_time", jnum(s->first));
-    json_object_set_new(o, "last_time", jnum(s->last));
+    json_object_set_new(o, "first_time", cli_json_number(s->first));
+    json_object_set_new(o, "last_time", cli_json_number(s->last));
     json_object_set_new(o, "repeat_customers", json_integer((json_int_t)s->repeat_customers));
     json_object_set_new(o, "repeat_customer_rate",
                         s->customers ? json_real((double)s->repeat_customers /
                                                  (double)s->customers)
                                      : json_null());
-    json_object_set_new(o, "revenue", jnum(s->revenue));
-    json_object_set_new(o, "top20_revenue_share", jnum(s->top20_share));
+    json_object_set_new(o, "revenue", cli_json_number(s->revenue));
+    json_object_set_new(o, "top20_revenue_share", cli_json_number(s->top20_share));
     json_object_set_new(o, "refunds", json_integer((json_int_t)s->refunds));
-    json_object_set_new(o, "refund_amount", jnum(s->refund_amount));
+    json_object_set_new(o, "refund_amount", cli_json_number(s->refund_amount));
     json_object_set_new(o, "zero_amount_orders", json_integer((json_int_t)s->zero_amount));
     json_object_set_new(o, "rows_read", json_integer((json_int_t)s->rows_read));
     json_object_set_new(o, "rows_skipped", json_integer((json_int_t)s->rows_skipped));

@@ -96,7 +96,6 @@ static void ci95(double v, double se, double *lo, double *hi)
     }
 }
 
-static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 static json_t *fit_json(const churn_model *m)
 {
@@ -112,16 +111,16 @@ static json_t *fit_json(const churn_model *m)
         churn_model_param(m, name, &v, &se);
         ci95(v, se, &lo, &hi);
         json_t *p = json_object();
-        json_object_set_new(p, "estimate", jnum(v));
-        json_object_set_new(p, "std_error", jnum(se));
-        json_object_set_new(p, "ci95_lower", jnum(lo));
-        json_object_set_new(p, "ci95_upper", jnum(hi));
+        json_object_set_new(p, "estimate", cli_json_number(v));
+        json_object_set_new(p, "std_error", cli_json_number(se));
+        json_object_set_new(p, "ci95_lower", cli_json_number(lo));
+        json_object_set_new(p, "ci95_upper", cli_json_number(hi));
         json_object_set_new(params, name, p);
     }
     json_object_set_new(o, "family", json_string(churn_family_name(churn_model_family(m))));
-    json_object_set_new(o, "nobs", jnum(churn_model_nobs(m)));
+    json_object_set_new(o, "nobs", cli_json_number(churn_model_nobs(m)));
     json_object_set_new(o, "params", params);
-    json_object_set_new(o, "loglik", jnum(churn_model_loglik(m)));
+    json_object_set_new(o, "loglik", cli_json_number(churn_model_loglik(m)));
     json_object_set_new(o, "converged", json_boolean(churn_model_converged(m)));
     json_object_set_new(o, "iterations", json_integer(churn_model_iterations(m)));
     json_object_set_new(o, "time_unit_days", json_real(churn_model_time_unit(m)));

@@ -75,13 +75,12 @@ static const char *penalty_name(int p)
     }
 }
 
-static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 static json_t *jvec(const double *v, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)
-        json_array_append_new(a, jnum(v[i]));
+        json_array_append_new(a, cli_json_number(v[i]));
     return a;
 }
 
@@ -182,30 +181,30 @@ static json_t *fit_json(const churn_model *m, const char *label, const churn_log
         churn_logit_term_get(m, i, &t);
         json_t *c = json_object();
         json_object_set_new(c, "term", json_string(churn_model_param_name(m, i)));
-        json_object_set_new(c, "estimate", jnum(t.estimate));
-        json_object_set_new(c, "std_error", jnum(t.std_error));
-        json_object_set_new(c, "z", jnum(t.z));
-        json_object_set_new(c, "p_value", jnum(t.p_value));
-        json_object_set_new(c, "odds_ratio", jnum(t.odds_ratio));
-        json_object_set_new(c, "odds_ratio_low", jnum(t.odds_ratio_low));
-        json_object_set_new(c, "odds_ratio_high", jnum(t.odds_ratio_high));
+        json_object_set_new(c, "estimate", cli_json_number(t.estimate));
+        json_object_set_new(c, "std_error", cli_json_number(t.std_error));
+        json_object_set_new(c, "z", cli_json_number(t.z));
+        json_object_set_new(c, "p_value", cli_json_number(t.p_value));
+        json_object_set_new(c, "odds_ratio", cli_json_number(t.odds_ratio));
+        json_object_set_new(c, "odds_ratio_low", cli_json_number(t.odds_ratio_low));
+        json_object_set_new(c, "odds_ratio_high", cli_json_number(t.odds_ratio_high));
         json_array_append_new(coefs, c);
     }
     json_object_set_new(o, "family", json_string("logit"));
     json_object_set_new(o, "label", json_string(label));
     json_object_set_new(o, "penalty", json_string(penalty_name(s.penalty)));
-    json_object_set_new(o, "lambda", jnum(s.lambda));
-    json_object_set_new(o, "alpha", jnum(s.alpha));
+    json_object_set_new(o, "lambda", cli_json_number(s.lambda));
+    json_object_set_new(o, "alpha", cli_json_number(s.alpha));
     json_object_set_new(o, "standardize", json_boolean(s.standardize));
     json_object_set_new(o, "intercept", json_boolean(s.intercept));
     json_object_set_new(o, "coefficients", coefs);
-    json_object_set_new(o, "deviance", jnum(s.deviance));
-    json_object_set_new(o, "null_deviance", jnum(s.null_deviance));
-    json_object_set_new(o, "aic", jnum(s.aic));
-    json_object_set_new(o, "loglik", jnum(s.loglik));
-    json_object_set_new(o, "nobs", jnum(s.nobs));
-    json_object_set_new(o, "sum_weights", jnum(s.sum_weights));
-    json_object_set_new(o, "df_residual", jnum(s.df_residual));
+    json_object_set_new(o, "deviance", cli_json_number(s.deviance));
+    json_object_set_new(o, "null_deviance", cli_json_number(s.null_deviance));
+    json_object_set_new(o, "aic", cli_json_number(s.aic));
+    json_object_set_new(o, "loglik", cli_json_number(s.loglik));
+    json_object_set_new(o, "nobs", cli_json_number(s.nobs));
+    json_object_set_new(o, "sum_weights", cli_json_number(s.sum_weights));
+    json_object_set_new(o, "df_residual", cli_json_number(s.df_residual));
     json_object_set_new(o, "nonzero", json_integer((json_int_t)s.nonzero));
     json_object_set_new(o, "dropped", json_integer((json_int_t)s.dropped));
     json_object_set_new(o, "converged", json_boolean(s.converged));
@@ -228,9 +227,9 @@ static json_t *fit_json(const churn_model *m, const char *label, const churn_log
             json_object_set_new(c, "lambda", jvec(lam, L));
             json_object_set_new(c, "mean", jvec(mu, L));
             json_object_set_new(c, "sd", jvec(sd, L));
-            json_object_set_new(c, "lambda_min", jnum(churn_logit_cv_lambda_min(cv)));
-            json_object_set_new(c, "lambda_1se", jnum(churn_logit_cv_lambda_1se(cv)));
-            json_object_set_new(c, "lambda_chosen", jnum(chosen));
+            json_object_set_new(c, "lambda_min", cli_json_number(churn_logit_cv_lambda_min(cv)));
+            json_object_set_new(c, "lambda_1se", cli_json_number(churn_logit_cv_lambda_1se(cv)));
+            json_object_set_new(c, "lambda_chosen", cli_json_number(chosen));
             json_object_set_new(o, "cv", c);
         } else {
             json_decref(c);
@@ -240,26 +239,6 @@ static json_t *fit_json(const churn_model *m, const char *label, const churn_log
         free(sd);
     }
     return o;
-}
-
-/* Split "a,b,c" into a NULL-terminated array of strings inside one copy. */
-static char **split_list(const char *s, size_t *n, char **store)
-{
-    *store = strdup(s);
-    if (!*store)
-        return NULL;
-    size_t cnt = 1;
-    for (const char *p = s; *p; p++)
-        cnt += *p == ',';
-    char **v = calloc(cnt + 1, sizeof *v);
-    if (!v)
-        return NULL;
-    size_t k = 0;
-    for (char *tok = strtok(*store, ","); tok; tok = strtok(NULL, ","))
-        if (*tok)
-            v[k++] = tok;
-    *n = k;
-    return v;
 }
 
 int cmd_fit_logit(int family, int argc, char **argv)
@@ -382,7 +361,6 @@ int cmd_fit_logit(int family, int argc, char **argv)
     int rc = CLI_EXIT_FAIL;
     churn_model *m = NULL;
     churn_logit_cv *cv = NULL;
-    char *store = NULL;
     char **fnames = NULL;
     const char **use = NULL;
     double *x = NULL;
@@ -398,7 +376,7 @@ int cmd_fit_logit(int family, int argc, char **argv)
         goto done;
     }
     if (features) {
-        fnames = split_list(features, &p, &store);
+        fnames = cli_split_list(features, &p);
         if (!fnames) {
             cli_fail(sub, "out of memory");
             goto done;
@@ -490,7 +468,6 @@ done:
     if (!fnames)
         free(use);
     free(fnames);
-    free(store);
     free(x);
     churn_logit_cv_free(cv);
     churn_model_free(m);

@@ -55,35 +55,6 @@ static const char predict_help[] =
     "  -o, --output F   output CSV (default: standard output)\n"
     "  --help           this text\n";
 
-/* Split "a,b,c" into a NULL-terminated array (malloc'd, one block). */
-static char **split_names(const char *s, size_t *n)
-{
-    size_t k = 1, len = strlen(s);
-    for (const char *p = s; *p; p++)
-        k += *p == ',';
-    char **out = malloc((k + 1) * sizeof *out + len + 1);
-    if (!out)
-        return NULL;
-    char *buf = (char *)(out + k + 1);
-    memcpy(buf, s, len + 1);
-    size_t m = 0;
-    char *tok = buf;
-    for (char *p = buf;; p++) {
-        if (*p == ',' || *p == '\0') {
-            int end = *p == '\0';
-            *p = '\0';
-            if (*tok)
-                out[m++] = tok;
-            tok = p + 1;
-            if (end)
-                break;
-        }
-    }
-    out[m] = NULL;
-    *n = m;
-    return out;
-}
-
 static const char *family_label(int f)
 {
     switch (f) {
@@ -108,7 +79,6 @@ static int is_aft(int f)
 
 static double norm_p(double z) { return erfc(fabs(z) / sqrt(2.0)); }
 
-static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 static json_t *fit_json(const churn_model *m, int ties, int robust, double nev)
 {
@@ -120,20 +90,20 @@ static json_t *fit_json(const churn_model *m, int ties, int robust, double nev)
         json_object_set_new(o, "ties", json_string(ties ? "breslow" : "efron"));
         json_object_set_new(o, "robust_se", json_boolean(robust));
     }
-    json_object_set_new(o, "n", jnum(churn_model_nobs(m)));
-    json_object_set_new(o, "events", jnum(nev));
+    json_object_set_new(o, "n", cli_json_number(churn_model_nobs(m)));
+    json_object_set_new(o, "events", cli_json_number(nev));
     for (size_t j = 0; j < k; j++) {
         const char *name = churn_model_param_name(m, j);
         double v = NAN, se = NAN;
         churn_model_param(m, name, &v, &se);
         json_t *c = json_object();
         json_object_set_new(c, "term", json_string(name));
-        json_object_set_new(c, "coef", jnum(v));
+        json_object_set_new(c, "coef", cli_json_number(v));
         if (fam == CHURN_FAMILY_COX)
-            json_object_set_new(c, "exp_coef", jnum(exp(v)));
-        json_object_set_new(c, "se", jnum(se));
-        json_object_set_new(c, "z", jnum(v / se));
-        json_object_set_new(c, "p", jnum(norm_p(v / se)));
+            json_object_set_new(c, "exp_coef", cli_json_number(exp(v)));
+        json_object_set_new(c, "se", cli_json_number(se));
+        json_object_set_new(c, "z", cli_json_number(v / se));
+        json_object_set_new(c, "p", cli_json_number(norm_p(v / se)));
         json_array_append_new(coefs, c);
     }
     json_object_set_new(o, "coefficients", coefs);
@@ -141,10 +111,10 @@ static json_t *fit_json(const churn_model *m, int ties, int robust, double nev)
         double ls = 0;
         if (churn_model_param(m, "Log(scale)", &ls, NULL) != CHURN_OK)
             ls = 0;
-        json_object_set_new(o, "scale", jnum(exp(ls)));
+        json_object_set_new(o, "scale", cli_json_number(exp(ls)));
     }
-    json_object_set_new(o, "loglik", jnum(churn_model_loglik(m)));
-    json_object_set_new(o, "loglik_null", jnum(churn_surv_loglik_null(m)));
+    json_object_set_new(o, "loglik", cli_json_number(churn_model_loglik(m)));
+    json_object_set_new(o, "loglik_null", cli_json_number(churn_surv_loglik_null(m)));
     if (fam == CHURN_FAMILY_COX) {
         static const char *const names[3] = {"likelihood_ratio", "wald", "score"};
         json_t *tests = json_object();
@@ -153,16 +123,16 @@ static json_t *fit_json(const churn_model *m, int ties, int robust, double nev)
             if (churn_cox_test(m, t, &st, &df, &p) != CHURN_OK)
                 continue;
             json_t *x = json_object();
-            json_object_set_new(x, "statistic", jnum(st));
-            json_object_set_new(x, "df", jnum(df));
-            json_object_set_new(x, "p", jnum(p));
+            json_object_set_new(x, "statistic", cli_json_number(st));
+            json_object_set_new(x, "df", cli_json_number(df));
+            json_object_set_new(x, "p", cli_json_number(p));
             json_object_set_new(tests, names[t], x);
         }
         json_object_set_new(o, "tests", tests);
     }
     double c = NAN;
     churn_surv_concordance(m, &c);
-    json_object_set_new(o, "concordance", jnum(c));
+    json_object_set_new(o, "concordance", cli_json_number(c));
     json_object_set_new(o, "converged", json_boolean(churn_model_converged(m)));
     json_object_set_new(o, "iterations", json_integer(churn_model_iterations(m)));
     json_object_set_new(o, "note", json_string(churn_model_note(m)));
@@ -290,7 +260,7 @@ int cmd_fit_survival(int family, int argc, char **argv)
     size_t p = 0;
     char **fnames = NULL;
     if (fcols) {
-        fnames = split_names(fcols, &p);
+        fnames = cli_split_list(fcols, &p);
         if (!fnames)
             return cli_fail(sub, "out of memory");
     }
