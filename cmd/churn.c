@@ -14,27 +14,20 @@ static int run_predict(int argc, char **argv);
 
 static const command *commands(size_t *n)
 {
-    static command tab[16];
-    static size_t count;
-    if (!count) {
-        const command all[] = {
-            {"describe", cmd_describe, "summarise a transaction log"},
-            {"simulate", cmd_simulate, "generate purchase histories from a known model"},
-            {"features", cmd_features, "build the customer table (RFM, rhythm, trends, labels)"},
-            {"cohorts", cmd_cohorts, "retention by acquisition cohort"},
-            {"fit", run_fit, "fit a model: bgnbd mbgnbd pnbd bgbb sbg gammagamma logit cox "
-                             "weibull exponential loglogistic lognormal"},
-            {"predict", run_predict, "score customers with a saved model"},
-            {"report", cmd_report, "the retention report: CLV, value at risk, alerts"},
-            {"km", cmd_km, "Kaplan-Meier retention curves"},
-            {"evaluate", cmd_evaluate, "compare churn models on a holdout window"},
-            {"score", cmd_score, "stream transactions through a saved model"},
-        };
-        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-            if (all[i].run)
-                tab[count++] = all[i];
-    }
-    *n = count;
+    static const command tab[] = {
+        {"describe", cmd_describe, "summarise a transaction log"},
+        {"simulate", cmd_simulate, "generate purchase histories from a known model"},
+        {"features", cmd_features, "build the customer table (RFM, rhythm, trends, labels)"},
+        {"cohorts", cmd_cohorts, "retention by acquisition cohort"},
+        {"fit", run_fit, "fit a model: bgnbd mbgnbd pnbd bgbb sbg gammagamma logit cox "
+                         "weibull exponential loglogistic lognormal"},
+        {"predict", run_predict, "score customers with a saved model"},
+        {"report", cmd_report, "the retention report: CLV, value at risk, alerts"},
+        {"km", cmd_km, "Kaplan-Meier retention curves"},
+        {"evaluate", cmd_evaluate, "compare churn models on a holdout window"},
+        {"score", cmd_score, "stream transactions through a saved model"},
+    };
+    *n = sizeof tab / sizeof tab[0];
     return tab;
 }
 
@@ -77,8 +70,6 @@ static int run_fit(int argc, char **argv)
         fit = cmd_fit_survival;
         break;
     }
-    if (!fit)
-        return cli_fail("fit", "family '%s' is not available in this build", argv[1]);
     return fit(family, argc - 1, argv + 1);
 }
 
@@ -117,12 +108,7 @@ static int run_predict(int argc, char **argv)
         pred = cmd_predict_survival;
         break;
     }
-    if (!pred) {
-        rc = cli_fail("predict", "scoring '%s' models is not available in this build",
-                      churn_family_name(churn_model_family(m)));
-    } else {
-        rc = pred(m, argc - 1, argv + 1);
-    }
+    rc = pred(m, argc - 1, argv + 1);
     churn_model_free(m);
     return rc;
 }

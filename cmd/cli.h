@@ -19,26 +19,25 @@
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
 
-/* Subcommands (weak: a subcommand whose file is not built is reported unknown). */
-#define CLI_WEAK __attribute__((weak))
-CLI_WEAK int cmd_describe(int argc, char **argv);
-CLI_WEAK int cmd_simulate(int argc, char **argv);
-CLI_WEAK int cmd_features(int argc, char **argv);
-CLI_WEAK int cmd_cohorts(int argc, char **argv);
-CLI_WEAK int cmd_report(int argc, char **argv);
-CLI_WEAK int cmd_km(int argc, char **argv);
-CLI_WEAK int cmd_evaluate(int argc, char **argv);
-CLI_WEAK int cmd_score(int argc, char **argv);
+/* Subcommands. */
+int cmd_describe(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_features(int argc, char **argv);
+int cmd_cohorts(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_km(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
+int cmd_score(int argc, char **argv);
 /* `churn fit FAMILY ...` and `churn predict MODEL ...` dispatch by family to these
  * (argv[0] = "fit"/"predict"; family is the ::churn_family value). */
-CLI_WEAK int cmd_fit_btyd(int family, int argc, char **argv);
-CLI_WEAK int cmd_fit_spend(int family, int argc, char **argv);
-CLI_WEAK int cmd_fit_logit(int family, int argc, char **argv);
-CLI_WEAK int cmd_fit_survival(int family, int argc, char **argv);
-CLI_WEAK int cmd_predict_btyd(churn_model *model, int argc, char **argv);
-CLI_WEAK int cmd_predict_spend(churn_model *model, int argc, char **argv);
-CLI_WEAK int cmd_predict_logit(churn_model *model, int argc, char **argv);
-CLI_WEAK int cmd_predict_survival(churn_model *model, int argc, char **argv);
+int cmd_fit_btyd(int family, int argc, char **argv);
+int cmd_fit_spend(int family, int argc, char **argv);
+int cmd_fit_logit(int family, int argc, char **argv);
+int cmd_fit_survival(int family, int argc, char **argv);
+int cmd_predict_btyd(churn_model *model, int argc, char **argv);
+int cmd_predict_spend(churn_model *model, int argc, char **argv);
+int cmd_predict_logit(churn_model *model, int argc, char **argv);
+int cmd_predict_survival(churn_model *model, int argc, char **argv);
 
 /* ---- messages ---- */
 /* Print "churn <sub>: <formatted>\n" to stderr. Returns CLI_EXIT_FAIL. */

@@ -780,9 +780,6 @@ CHURN_API int churn_btyd_fit(churn_model **out, int family, size_t n, const doub
         return churn__error(CHURN_EINVAL, "%s: family %d is not a BTYD family (bgnbd, mbgnbd, "
                             "pnbd, bgbb; sBG has churn_sbg_fit)", fn, family);
     const churn__btyd_family *fam = family_desc(family);
-    if (!fam->loglik)
-        return churn__error(CHURN_EUNSUPPORTED, "%s: fitting '%s' is not available in this build",
-                            fn, churn_family_name(family));
     churn_btyd_options o;
     int rc = get_options(&o, opts, fn);
     if (rc)
@@ -974,9 +971,6 @@ CHURN_API int churn_btyd_loglik(int family, size_t nparams, const double *params
     int rc = check_params(fn, fam, params, nparams);
     if (rc)
         return rc;
-    if (!fam->loglik)
-        return churn__error(CHURN_EUNSUPPORTED, "%s: '%s' is not available in this build", fn,
-                            churn_family_name(family));
     int discrete = family == CHURN_FAMILY_BGBB;
     for (size_t i = 0; i < n; i++) {
         rc = check_row(fn, discrete, 0, i, frequency[i], recency[i], T[i]);
@@ -1091,9 +1085,6 @@ CHURN_API int churn_btyd_p_alive(const churn_model *model, size_t n, const doubl
         return rc;
     if (NEED(frequency) || NEED(recency) || NEED(T) || NEED(p_alive))
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
-    if (!fam->p_alive)
-        return churn__error(CHURN_EUNSUPPORTED, "%s: not available for '%s' in this build", fn,
-                            churn_family_name(model->family));
     if ((rc = check_rows(fn, model->family, n, frequency, recency, T)))
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -1119,9 +1110,6 @@ CHURN_API int churn_btyd_expected_purchases(const churn_model *model, double t, 
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
     if ((rc = check_horizon(fn, model->family, t, "horizon t")))
         return rc;
-    if (!fam->cond_expected)
-        return churn__error(CHURN_EUNSUPPORTED, "%s: not available for '%s' in this build", fn,
-                            churn_family_name(model->family));
     if ((rc = check_rows(fn, model->family, n, frequency, recency, T)))
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -1147,9 +1135,6 @@ CHURN_API int churn_btyd_score(const churn_model *model, double t, size_t n,
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
     if ((rc = check_horizon(fn, model->family, t, "horizon t")))
         return rc;
-    if ((p_alive && !fam->p_alive) || (expected && !fam->cond_expected))
-        return churn__error(CHURN_EUNSUPPORTED, "%s: not available for '%s' in this build", fn,
-                            churn_family_name(model->family));
     if (model->family == CHURN_FAMILY_BGNBD || model->family == CHURN_FAMILY_MBGNBD) {
         size_t bad = churn__bgnbd_score(model->params, model->family == CHURN_FAMILY_MBGNBD, t, n,
                                         frequency, recency, T, p_alive, expected);
@@ -1189,9 +1174,6 @@ CHURN_API int churn_btyd_expected_purchases_new(const churn_model *model, size_t
         return rc;
     if (NEED(t) || NEED(expected))
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
-    if (!fam->expected_new)
-        return churn__error(CHURN_EUNSUPPORTED, "%s: not available for '%s' in this build", fn,
-                            churn_family_name(model->family));
     for (size_t i = 0; i < n; i++) {
         char what[32];
         snprintf(what, sizeof what, "t[%zu]", i);
@@ -1218,9 +1200,6 @@ CHURN_API int churn_btyd_prob_purchases(const churn_model *model, double k, size
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
     if (!is_count(k))
         return churn__error(CHURN_EINVAL, "%s: k = %g must be a whole number >= 0", fn, k);
-    if (!fam->pmf)
-        return churn__error(CHURN_EUNSUPPORTED, "%s: not available for '%s' in this build", fn,
-                            churn_family_name(model->family));
     for (size_t i = 0; i < n; i++) {
         char what[32];
         snprintf(what, sizeof what, "t[%zu]", i);
@@ -1251,9 +1230,6 @@ CHURN_API int churn_btyd_prob_purchases_cond(const churn_model *model, double k,
         return churn__error(CHURN_EINVAL, "%s: k = %g must be a whole number >= 0", fn, k);
     if ((rc = check_horizon(fn, model->family, t, "horizon t")))
         return rc;
-    if (!fam->cond_pmf)
-        return churn__error(CHURN_EUNSUPPORTED, "%s: not available for '%s' in this build", fn,
-                            churn_family_name(model->family));
     if ((rc = check_rows(fn, model->family, n, frequency, recency, T)))
         return rc;
     for (size_t i = 0; i < n; i++) {

@@ -26,9 +26,9 @@ typedef struct churn__btyd_family {
     double (*p_alive)(const double *params, double x, double tx, double T);
     double (*cond_expected)(const double *params, double t, double x, double tx, double T);
     double (*expected_new)(const double *params, double t);
-    /* P(X(t) = k) for a new customer; NULL when not provided. */
+    /* P(X(t) = k) for a new customer. Every member is required. */
     double (*pmf)(const double *params, double t, double k);
-    /* P(X(T, T+t) = k | x, tx, T); NULL when not provided. */
+    /* P(X(T, T+t) = k | x, tx, T). */
     double (*cond_pmf)(const double *params, double t, double k, double x, double tx, double T);
 } churn__btyd_family;
 
