@@ -564,6 +564,14 @@ typedef struct reader {
     size_t messages_added;
     int64_t file_size; /* regular files: size in bytes, else -1 */
     int reserved;      /* rows were reserved from the size estimate */
+    /* chunked reading: fn(log, ud) once the log holds next_chunk rows */
+    churn_csv_chunk_fn chunk_fn;
+    void *chunk_ud;
+    size_t chunk_rows, next_chunk;
+    /* what a failure rolls back to: the log as it was when the read started,
+     * or after the last chunk callback */
+    churn__txlog_mark_t mk;
+    size_t mk_rows_read, mk_rows_skipped, mk_nmessages;
     /* the last date text and its value: exports sorted by date repeat it */
     char last_date[32];
     size_t last_date_len; /* 0 = none */
@@ -1469,6 +1477,28 @@ static int reserve_estimate(reader *rd)
     return CHURN_OK;
 }
 
+/* Hand the rows read so far to the chunk callback; what it leaves in the log
+ * is kept even if the read fails later. */
+static int call_chunk(reader *rd)
+{
+    int rc = flush_batch(rd);
+    if (rc)
+        return rc;
+    rc = rd->chunk_fn(rd->log, rd->chunk_ud);
+    if (rc) {
+        if (rc > 0 || !*churn_last_error_message())
+            return churn__error(rc > 0 ? CHURN_EINVAL : rc, "%s: the chunk callback stopped "
+                                "the read (status %d)", rd->name, rc);
+        return rc;
+    }
+    churn__txlog_mark(rd->log, &rd->mk);
+    rd->mk_rows_read = rd->log->rows_read;
+    rd->mk_rows_skipped = rd->log->rows_skipped;
+    rd->mk_nmessages = rd->log->nmessages;
+    rd->next_chunk = rd->log->n + rd->chunk_rows;
+    return CHURN_OK;
+}
+
 static int read_all(reader *rd)
 {
     const char *spec[NROLES];
@@ -1496,6 +1526,9 @@ static int read_all(reader *rd)
     int have_header = !rd->o.has_header;
     size_t data_rows = 0;
     for (;;) {
+        if (rd->chunk_fn && rd->log->n + rd->nbatch >= rd->next_chunk &&
+            (rc = call_chunk(rd)))
+            return rc;
         /* pending rows point into the window: store them before it moves */
         if (rd->pos >= rd->len) {
             if (rd->eof || !rd->gz)
@@ -1550,6 +1583,8 @@ static int read_all(reader *rd)
     }
     if ((rc = flush_batch(rd)))
         return rc;
+    if (rd->chunk_fn && rd->log->n > rd->mk.n && (rc = call_chunk(rd)))
+        return rc;
     if (!have_header)
         return churn__error(CHURN_EFORMAT, "%s: empty file (no header and no data)", rd->name);
     if (data_rows == 0)
@@ -1559,7 +1594,8 @@ static int read_all(reader *rd)
 }
 
 static int read_csv(churn_txlog *log, const char *path, const char *buf, size_t len,
-                    const churn_csv_options *opts)
+                    const churn_csv_options *opts, size_t chunk_rows, churn_csv_chunk_fn fn,
+                    void *ud)
 {
     reader rd;
     memset(&rd, 0, sizeof rd);
@@ -1616,21 +1652,28 @@ static int read_csv(churn_txlog *log, const char *path, const char *buf, size_t 
         rd.len = len;
         rd.eof = 1;
     }
-    churn__txlog_mark_t mk;
-    churn__txlog_mark(log, &mk);
-    size_t rows_read = log->rows_read, rows_skipped = log->rows_skipped;
-    size_t nmessages = log->nmessages;
+    churn__txlog_mark(log, &rd.mk);
+    rd.mk_rows_read = log->rows_read;
+    rd.mk_rows_skipped = log->rows_skipped;
+    rd.mk_nmessages = log->nmessages;
+    if (fn) {
+        rd.chunk_fn = fn;
+        rd.chunk_ud = ud;
+        rd.chunk_rows = chunk_rows;
+        rd.next_chunk = log->n + chunk_rows;
+        rd.reserved = 1; /* no reservation for the whole file: chunks reuse the rows */
+    }
     rc = read_all(&rd);
     if (rc) {
-        /* keep no row, id or message of this input */
+        /* keep no row, id or message of this input (since the last chunk) */
         char saved[512];
         snprintf(saved, sizeof saved, "%s", churn_last_error_message());
-        churn__txlog_rollback(log, &mk);
-        log->rows_read = rows_read;
-        log->rows_skipped = rows_skipped;
-        for (size_t i = nmessages; i < log->nmessages; i++)
+        churn__txlog_rollback(log, &rd.mk);
+        log->rows_read = rd.mk_rows_read;
+        log->rows_skipped = rd.mk_rows_skipped;
+        for (size_t i = rd.mk_nmessages; i < log->nmessages; i++)
             churn__free(log->messages[i]);
-        log->nmessages = nmessages;
+        log->nmessages = rd.mk_nmessages;
         churn__error(rc, "%s", saved);
     }
     reader_free(&rd);
@@ -1644,7 +1687,21 @@ CHURN_API int churn_txlog_read_csv(churn_txlog *log, const char *path,
     if (!log || !path)
         return churn__error(CHURN_EINVAL, "churn_txlog_read_csv: %s is NULL",
                             log ? "path" : "log");
-    return read_csv(log, path, NULL, 0, opts);
+    return read_csv(log, path, NULL, 0, opts, 0, NULL, NULL);
+}
+
+CHURN_API int churn_txlog_read_csv_chunked(churn_txlog *log, const char *path,
+                                           const churn_csv_options *opts, size_t chunk_rows,
+                                           churn_csv_chunk_fn fn, void *userdata)
+{
+    churn__ok();
+    if (!log || !path || !fn)
+        return churn__error(CHURN_EINVAL, "churn_txlog_read_csv_chunked: %s is NULL",
+                            !log ? "log" : !path ? "path" : "fn");
+    if (chunk_rows == 0)
+        return churn__error(CHURN_EINVAL, "churn_txlog_read_csv_chunked: 'chunk_rows' must be "
+                            "at least 1");
+    return read_csv(log, path, NULL, 0, opts, chunk_rows, fn, userdata);
 }
 
 CHURN_API int churn_txlog_read_csv_buffer(churn_txlog *log, const char *buf, size_t len,
@@ -1654,5 +1711,5 @@ CHURN_API int churn_txlog_read_csv_buffer(churn_txlog *log, const char *buf, siz
     if (!log || (!buf && len))
         return churn__error(CHURN_EINVAL, "churn_txlog_read_csv_buffer: %s is NULL",
                             log ? "buf" : "log");
-    return read_csv(log, NULL, buf ? buf : "", len, opts);
+    return read_csv(log, NULL, buf ? buf : "", len, opts, 0, NULL, NULL);
 }

@@ -19,58 +19,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-/* ---- columns --------------------------------------------------------------- */
-
-enum {
-    COL_FREQUENCY,
-    COL_RECENCY,
-    COL_T,
-    COL_MONETARY,
-    COL_N_ORDERS,
-    COL_TOTAL_SPEND,
-    COL_MEAN_ORDER,
-    COL_FIRST,
-    COL_LAST,
-    COL_SINCE_LAST,
-    COL_GAP_MEAN,
-    COL_GAP_MEDIAN,
-    COL_GAP_STD,
-    COL_OVERDUE,
-    COL_ORDERS_RECENT,
-    COL_ORDERS_PRIOR,
-    COL_SPEND_RECENT,
-    COL_SPEND_PRIOR,
-    COL_ORDERS_TREND,
-    COL_SPEND_TREND,
-    COL_N_PRODUCTS,
-    COL_N_RETURNS,
-    COL_RETURNS_AMOUNT,
-    COL_NET_SPEND,
-    COL_R_SCORE,
-    COL_F_SCORE,
-    COL_M_SCORE,
-    COL_SEGMENT,
-    COL_TIER,
-    NCOL_BASE,
-    COL_H_PURCHASES = NCOL_BASE,
-    COL_H_SPEND,
-    COL_CHURNED,
-    COL_DURATION,
-    COL_EVENT,
-    NCOL_ALL
-};
-
-static const char *const col_names[NCOL_ALL] = {
-    "frequency",       "recency",        "T",               "monetary_value",
-    "n_orders",        "total_spend",    "mean_order_value", "first_purchase",
-    "last_purchase",   "time_since_last", "gap_mean",       "gap_median",
-    "gap_std",         "overdue_ratio",  "orders_recent",   "orders_prior",
-    "spend_recent",    "spend_prior",    "orders_trend",    "spend_trend",
-    "n_products",      "n_returns",      "returns_amount",  "net_spend",
-    "r_score",         "f_score",        "m_score",         "rfm_segment",
-    "value_tier",      "holdout_purchases", "holdout_spend", "churned",
-    "duration",        "event",
-};
+#include "customers_internal.h"
 
 /* Columns the incremental state can produce (see churn_customer_state_value). */
 static int col_incremental(int j)
@@ -94,19 +43,6 @@ static int col_lookup(const char *name, size_t ncols)
     return -1;
 }
 
-struct churn_customers {
-    size_t nrows, ncols;
-    double *data;          /* ncols blocks of nrows doubles */
-    char **ids;            /* nrows pointers into idbuf */
-    char *idbuf;
-    uint32_t *slots;       /* open-addressing hash of rows by id, UINT32_MAX empty;
-                              built by the first churn_customers_find (id_index) */
-    size_t nslots;         /* its size: a power of two >= 2 * nrows */
-    size_t nexcluded;
-    double cutoff_day, holdout_day; /* UTC day numbers; holdout_day NaN when none */
-    double time_unit;
-    double pareto_share;
-};
 
 /* ---- options ----------------------------------------------------------------- */
 
@@ -126,7 +62,7 @@ void churn_cohort_options_init(churn_cohort_options *opts)
     }
 }
 
-static int check_options(const churn_customer_options *o)
+int churn__cust_check_options(const churn_customer_options *o)
 {
     if (!churn__finite(o->cutoff))
         return churn__error(CHURN_EINVAL, "option 'cutoff' must be finite (0 = last day in the log)");
@@ -157,94 +93,7 @@ static int check_options(const churn_customer_options *o)
     return CHURN_OK;
 }
 
-/* UTC day number of a time in seconds since the epoch. */
-static inline double day_of(double t)
-{
-    /* floor(t / 86400) without a division, corrected to be exact: q * 86400
-     * is exact for any day number a double time can reach at second
-     * resolution, so the comparisons decide the day exactly. */
-    double q = floor(t * (1.0 / CHURN_SECONDS_PER_DAY));
-    double b = q * CHURN_SECONDS_PER_DAY;
-    if (b > t)
-        q -= 1;
-    else if (b + CHURN_SECONDS_PER_DAY <= t)
-        q += 1;
-    return q;
-}
 
-/* ---- the per-customer state shared by the batch and incremental paths --------- */
-
-static void state_reset(churn_customer_state *s, const churn_customer_options *o)
-{
-    memset(s, 0, sizeof *s);
-    s->struct_size = sizeof *s;
-    s->time_unit = o->time_unit;
-    s->same_day_once = o->same_day_once;
-    s->first_purchase_counts = o->first_purchase_counts;
-    s->last_time = -HUGE_VAL;
-}
-
-/* Add one order (amount >= 0) on UTC day `day`; days arrive non-decreasing. */
-static inline void state_add_order(churn_customer_state *s, double day, double amount)
-{
-    if (s->n_orders == 0) {
-        s->first_day = s->last_day = day;
-        s->n_orders = 1;
-        s->first_amount = amount;
-        return;
-    }
-    if (s->same_day_once && day == s->last_day) {
-        if (s->n_orders == 1)
-            s->first_amount += amount;
-        else
-            s->repeat_amount += amount;
-        return;
-    }
-    double gap = day - s->last_day;
-    s->gap_sumsq += gap * gap;
-    s->last_day = day;
-    s->n_orders += 1;
-    s->repeat_amount += amount;
-}
-
-static inline void state_add_refund(churn_customer_state *s, double amount)
-{
-    s->n_returns += 1;
-    s->returns_amount -= amount;
-}
-
-/* All incremental columns as of UTC day `cut` (>= last_day, n_orders >= 1),
- * into v[COL_...]; other entries are left alone. */
-static inline void state_values(const churn_customer_state *s, double cut, double *v)
-{
-    double u = s->time_unit, k = s->n_orders;
-    double gaps = k - 1, span = s->last_day - s->first_day;
-    double total = s->first_amount + s->repeat_amount;
-    double gap_mean = gaps > 0 ? span / gaps / u : 0.0;
-    double since_last = (cut - s->last_day) / u;
-    v[COL_FREQUENCY] = s->first_purchase_counts ? k : k - 1;
-    v[COL_RECENCY] = span / u;
-    v[COL_T] = (cut - s->first_day) / u;
-    if (s->first_purchase_counts)
-        v[COL_MONETARY] = total / k;
-    else
-        v[COL_MONETARY] = k > 1 ? s->repeat_amount / (k - 1) : 0.0;
-    v[COL_N_ORDERS] = k;
-    v[COL_TOTAL_SPEND] = total;
-    v[COL_MEAN_ORDER] = total / k;
-    v[COL_FIRST] = s->first_day;
-    v[COL_LAST] = s->last_day;
-    v[COL_SINCE_LAST] = since_last;
-    v[COL_GAP_MEAN] = gap_mean;
-    /* Population variance of the gaps from integer-valued sums, exact while
-     * they stay below 2^53 days^2: (m*S2 - S1^2) / m^2. */
-    double num = gaps * s->gap_sumsq - span * span;
-    v[COL_GAP_STD] = gaps > 0 && num > 0 ? sqrt(num) / gaps / u : 0.0;
-    v[COL_OVERDUE] = gap_mean > 0 ? since_last / gap_mean : 0.0;
-    v[COL_N_RETURNS] = s->n_returns;
-    v[COL_RETURNS_AMOUNT] = s->returns_amount;
-    v[COL_NET_SPEND] = total - s->returns_amount;
-}
 
 /* ---- incremental public API ------------------------------------------------------ */
 
@@ -257,7 +106,7 @@ int churn_customer_state_init(churn_customer_state *s, const churn_customer_opti
     int rc = churn__opts_copy(&o, sizeof o, opts, "churn_customer_options");
     if (rc)
         return rc;
-    if ((rc = check_options(&o)))
+    if ((rc = churn__cust_check_options(&o)))
         return rc;
     state_reset(s, &o);
     return CHURN_OK;
@@ -331,7 +180,7 @@ int churn_customer_state_value(const churn_customer_state *s, double cutoff, con
  * huge pages on its page-aligned interior: first-touch page faults otherwise
  * dominate the build on fresh memory (hundreds of MB for 10^6 customers).
  * madvise is only a hint; its failure changes nothing. */
-static void *big_malloc(size_t bytes)
+void *churn__cust_big_malloc(size_t bytes)
 {
     void *p = churn__malloc(bytes);
 #if defined(MADV_HUGEPAGE)
@@ -628,7 +477,7 @@ static int group_rows(const churn_txlog *log, double limit, double order_limit, 
     size_t n = log->n, C = log->customer_ids.count;
     const uint32_t *cust = log->customer;
     const double *time = log->time, *amount = log->amount;
-    size_t *off = big_malloc(churn__mul_size(C + 1, sizeof *off));
+    size_t *off = churn__cust_big_malloc(churn__mul_size(C + 1, sizeof *off));
     if (!off)
         return churn__nomem("the customer index");
     memset(off, 0, (C + 1) * sizeof *off);
@@ -648,7 +497,7 @@ static int group_rows(const churn_txlog *log, double limit, double order_limit, 
             kmax = off[c + 1];
         off[c + 1] += off[c];
     }
-    uint32_t *idx = big_malloc(churn__mul_size(m ? m : 1, sizeof *idx));
+    uint32_t *idx = churn__cust_big_malloc(churn__mul_size(m ? m : 1, sizeof *idx));
     if (!idx) {
         churn__free(off);
         return churn__nomem("the customer index");
@@ -690,13 +539,13 @@ static uint64_t hash_id(const char *s)
 }
 
 /* Copy the ids of the included customers (one buffer). */
-static int copy_ids(churn_customers *t, const churn_txlog *log, const uint32_t *rows_to_cust)
+int churn__cust_copy_ids(churn_customers *t, const churn_txlog *log, const uint32_t *rows_to_cust)
 {
     size_t N = t->nrows, total = 0;
     for (size_t r = 0; r < N; r++)
         total += strlen(log->customer_ids.strings[rows_to_cust[r]]) + 1;
-    t->ids = big_malloc(churn__mul_size(N ? N : 1, sizeof *t->ids));
-    t->idbuf = big_malloc(total ? total : 1);
+    t->ids = churn__cust_big_malloc(churn__mul_size(N ? N : 1, sizeof *t->ids));
+    t->idbuf = churn__cust_big_malloc(total ? total : 1);
     if (!t->ids || !t->idbuf)
         return churn__nomem("the customer ids");
     char *p = t->idbuf;
@@ -719,7 +568,7 @@ static const uint32_t *id_index(const churn_customers *t)
     if (slots)
         return slots;
     size_t ns = t->nslots;
-    slots = big_malloc(churn__mul_size(ns, sizeof *slots));
+    slots = churn__cust_big_malloc(churn__mul_size(ns, sizeof *slots));
     if (!slots)
         return NULL;
     memset(slots, 0xff, ns * sizeof *slots);
@@ -762,8 +611,6 @@ typedef struct build_work {
     double *days, *gaps;
     int32_t *igaps;
     uint32_t *prods;
-    rank_work rw;
-    double *below, *above;
 } build_work;
 
 static void build_work_free(build_work *w)
@@ -780,86 +627,195 @@ static void build_work_free(build_work *w)
     churn__free(w->gaps);
     churn__free(w->igaps);
     churn__free(w->prods);
-    churn__free(w->rw.key);
-    churn__free(w->rw.k2);
-    churn__free(w->rw.row);
-    churn__free(w->rw.r2);
-    churn__free(w->below);
-    churn__free(w->above);
-}
-
-static double trend_ratio(double recent, double prior)
-{
-    double s = recent + prior;
-    return s > 0 ? (recent - prior) / s : 0.0;
 }
 
 /* Population columns: R/F/M scores, RFM segment, value tier, Pareto share. */
-static int population_columns(churn_customers *t, build_work *w, const churn_customer_options *o)
+int churn__cust_population(size_t N, double cutoff_day, const double *last,
+                           const double *n_orders, const double *total, double *r_out,
+                           double *f_out, double *m_out, double *seg_out, double *tier_out,
+                           const churn_customer_options *o, double *pareto)
 {
-    size_t N = t->nrows;
+    *pareto = 0.0;
     if (N == 0)
         return CHURN_OK;
-    double *col[NCOL_ALL];
-    for (size_t j = 0; j < t->ncols; j++)
-        col[j] = t->data + j * N;
-    w->rw.key = big_malloc(churn__mul_size(N, sizeof(uint64_t)));
-    w->rw.k2 = big_malloc(churn__mul_size(N, sizeof(uint64_t)));
-    w->rw.row = big_malloc(churn__mul_size(N, sizeof(uint32_t)));
-    w->rw.r2 = big_malloc(churn__mul_size(N, sizeof(uint32_t)));
-    w->below = big_malloc(churn__mul_size(N, sizeof(double)));
-    w->above = big_malloc(churn__mul_size(N, sizeof(double)));
-    if (!w->rw.key || !w->rw.k2 || !w->rw.row || !w->rw.r2 || !w->below || !w->above)
-        return churn__nomem("the RFM scores");
+    rank_work rw = {NULL, NULL, NULL, NULL};
+    double *below = NULL, *above = NULL, *r_tmp = NULL, *f_tmp = NULL;
+    size_t *hist = NULL;
+    int rc = CHURN_OK;
+    rw.key = churn__cust_big_malloc(churn__mul_size(N, sizeof(uint64_t)));
+    rw.k2 = churn__cust_big_malloc(churn__mul_size(N, sizeof(uint64_t)));
+    rw.row = churn__cust_big_malloc(churn__mul_size(N, sizeof(uint32_t)));
+    rw.r2 = churn__cust_big_malloc(churn__mul_size(N, sizeof(uint32_t)));
+    below = churn__cust_big_malloc(churn__mul_size(N, sizeof(double)));
+    above = churn__cust_big_malloc(churn__mul_size(N, sizeof(double)));
+    /* the segment needs R and F even when they are not columns of the table */
+    if (seg_out && !r_out)
+        r_out = r_tmp = churn__cust_big_malloc(churn__mul_size(N, sizeof(double)));
+    if (seg_out && !f_out)
+        f_out = f_tmp = churn__cust_big_malloc(churn__mul_size(N, sizeof(double)));
+    if (!rw.key || !rw.k2 || !rw.row || !rw.r2 || !below || !above ||
+        (seg_out && (!r_out || !f_out))) {
+        rc = churn__nomem("the RFM scores");
+        goto done;
+    }
     /* R: recent is better, so the worse customers are those with a strictly
      * larger time since the last purchase: whole days (cut - last_purchase).
      * F: n_orders. Both are small integers: rank them by counting. */
-    double *days_since = w->below, maxd = 0, maxf = 0;
+    double *days_since = below, maxd = 0, maxf = 0;
     for (size_t i = 0; i < N; i++) {
-        days_since[i] = t->cutoff_day - col[COL_LAST][i];
+        days_since[i] = cutoff_day - last[i];
         maxd = fmax(maxd, days_since[i]);
-        maxf = fmax(maxf, col[COL_N_ORDERS][i]);
+        maxf = fmax(maxf, n_orders[i]);
     }
     /* times far beyond any calendar (e.g. a 40-digit epoch) must not reach the
      * size_t conversion: such a range takes the sorting path (fuzz regression) */
     double span = fmax(maxd, maxf);
     size_t range = span < 4.0 * (double)N + 65536 ? (size_t)span + 1 : SIZE_MAX;
-    size_t *hist = range <= 4 * N + 65536 ? churn__malloc(churn__mul_size(range + 1, sizeof *hist))
-                                          : NULL;
-    if (hist) {
-        rank_counts_int(days_since, N, range, hist, NULL, w->above);
-    } else {
-        memcpy(w->above, days_since, N * sizeof *w->above);
-        rank_counts(w->above, N, &w->rw, NULL, w->above);
+    hist = range <= 4 * N + 65536 ? churn__malloc(churn__mul_size(range + 1, sizeof *hist))
+                                  : NULL;
+    if (r_out) {
+        if (hist) {
+            rank_counts_int(days_since, N, range, hist, NULL, above);
+        } else {
+            memcpy(above, days_since, N * sizeof *above);
+            rank_counts(above, N, &rw, NULL, above);
+        }
+        for (size_t i = 0; i < N; i++)
+            r_out[i] = quintile(above[i], N);
     }
-    for (size_t i = 0; i < N; i++)
-        col[COL_R_SCORE][i] = quintile(w->above[i], N);
-    if (hist)
-        rank_counts_int(col[COL_N_ORDERS], N, range, hist, w->below, NULL);
-    else
-        rank_counts(col[COL_N_ORDERS], N, &w->rw, w->below, NULL);
-    churn__free(hist);
-    for (size_t i = 0; i < N; i++)
-        col[COL_F_SCORE][i] = quintile(w->below[i], N);
-    rank_counts(col[COL_TOTAL_SPEND], N, &w->rw, w->below, w->above);
+    if (f_out) {
+        if (hist)
+            rank_counts_int(n_orders, N, range, hist, below, NULL);
+        else
+            rank_counts(n_orders, N, &rw, below, NULL);
+        for (size_t i = 0; i < N; i++)
+            f_out[i] = quintile(below[i], N);
+    }
+    rank_counts(total, N, &rw, below, above);
     /* Tiers: ties at a boundary go to the better tier (same rule as
      * churn_tiers_assign in spend.c). */
     double key_cut = o->key_fraction * (double)N;
     double imp_cut = (o->key_fraction + o->important_fraction) * (double)N;
-    double total = 0, key_total = 0;
+    double sum = 0, key_total = 0;
     for (size_t i = 0; i < N; i++) {
-        col[COL_M_SCORE][i] = quintile(w->below[i], N);
-        col[COL_SEGMENT][i] = rfm_code((int)col[COL_R_SCORE][i], (int)col[COL_F_SCORE][i]);
-        double spend = col[COL_TOTAL_SPEND][i];
-        double tier = w->above[i] < key_cut   ? CHURN_TIER_KEY
-                      : w->above[i] < imp_cut ? CHURN_TIER_IMPORTANT
-                                              : CHURN_TIER_ORDINARY;
-        col[COL_TIER][i] = tier;
-        total += spend;
+        if (m_out)
+            m_out[i] = quintile(below[i], N);
+        if (seg_out)
+            seg_out[i] = rfm_code((int)r_out[i], (int)f_out[i]);
+        double spend = total[i];
+        double tier = above[i] < key_cut   ? CHURN_TIER_KEY
+                      : above[i] < imp_cut ? CHURN_TIER_IMPORTANT
+                                           : CHURN_TIER_ORDINARY;
+        if (tier_out)
+            tier_out[i] = tier;
+        sum += spend;
         if (tier == CHURN_TIER_KEY)
             key_total += spend;
     }
-    t->pareto_share = total > 0 ? key_total / total : 0.0;
+    *pareto = sum > 0 ? key_total / sum : 0.0;
+done:
+    churn__free(hist);
+    churn__free(rw.key);
+    churn__free(rw.k2);
+    churn__free(rw.row);
+    churn__free(rw.r2);
+    churn__free(below);
+    churn__free(above);
+    churn__free(r_tmp);
+    churn__free(f_tmp);
+    return rc;
+}
+
+static void set_rates(churn_customers *t, const double *n_orders, const double *churned)
+{
+    size_t N = t->nrows, rep = 0, ch = 0;
+    for (size_t i = 0; i < N; i++)
+        rep += n_orders[i] >= 2;
+    t->repeat_rate = N ? (double)rep / (double)N : 0.0;
+    if (churned) {
+        for (size_t i = 0; i < N; i++)
+            ch += churned[i] != 0;
+        t->churn_rate = N ? (double)ch / (double)N : NAN;
+    } else {
+        t->churn_rate = NAN;
+    }
+}
+
+/* Drop the columns not in want[] (t holds every column in list order). */
+static int keep_columns(churn_customers *t, const unsigned char *want)
+{
+    size_t nw = 0, N = t->nrows;
+    for (size_t j = 0; j < t->ncols; j++)
+        nw += want[j] != 0;
+    if (nw == t->ncols)
+        return CHURN_OK;
+    double *data = churn__cust_big_malloc(churn__mul_size(churn__mul_size(nw ? nw : 1, N ? N : 1),
+                                                          sizeof(double)));
+    if (!data)
+        return churn__nomem("the customer table");
+    size_t k = 0;
+    for (size_t j = 0; j < t->ncols; j++) {
+        if (!want[j])
+            continue;
+        if (N)
+            memcpy(data + k * N, t->data + j * N, N * sizeof *data);
+        t->colid[k++] = (unsigned char)j;
+    }
+    churn__free(t->data);
+    t->data = data;
+    t->ncols = nw;
+    return CHURN_OK;
+}
+
+int churn__cust_pos(const churn_customers *t, int id)
+{
+    for (size_t j = 0; j < t->ncols; j++)
+        if (t->colid[j] == id)
+            return (int)j;
+    return -1;
+}
+
+int churn__cust_parse_columns(const char *spec, size_t ncols, unsigned char *want,
+                              const char *who)
+{
+    memset(want, 0, NCOL_ALL);
+    if (!spec) {
+        memset(want, 1, ncols);
+        return CHURN_OK;
+    }
+    size_t count = 0;
+    const char *p = spec;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *q = p;
+        while (*q && *q != ',')
+            q++;
+        const char *e = q;
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        size_t len = (size_t)(e - p);
+        if (len == 0)
+            return churn__error(CHURN_EINVAL, "%s: option 'columns' has an empty name (in "
+                                "'%.200s'); give comma-separated column names", who, spec);
+        int j = -1;
+        for (int k = 0; k < NCOL_ALL; k++)
+            if (strlen(col_names[k]) == len && memcmp(col_names[k], p, len) == 0)
+                j = k;
+        if (j < 0)
+            return churn__error(CHURN_EINVAL, "%s: option 'columns': no column '%.*s' in the "
+                                "customer table (see churn/customers.h)", who,
+                                (int)(len > 100 ? 100 : len), p);
+        if ((size_t)j >= ncols)
+            return churn__error(CHURN_EINVAL, "%s: option 'columns': column '%s' needs a "
+                                "'holdout_end'", who, col_names[j]);
+        count += !want[j];
+        want[j] = 1;
+        if (!*q)
+            break;
+        p = q + 1;
+    }
+    (void)count;
     return CHURN_OK;
 }
 
@@ -876,7 +832,7 @@ int churn_customers_build(churn_customers **out, const churn_txlog *log,
     int rc = churn__opts_copy(&o, sizeof o, opts, "churn_customer_options");
     if (rc)
         return rc;
-    if ((rc = check_options(&o)))
+    if ((rc = churn__cust_check_options(&o)))
         return rc;
     size_t n = log->n, C = log->customer_ids.count;
     if (n > UINT32_MAX)
@@ -896,6 +852,21 @@ int churn_customers_build(churn_customers **out, const churn_txlog *log,
     if (has_holdout && hold <= cut)
         return churn__error(CHURN_EINVAL, "churn_customers_build: 'holdout_end' (day %.0f) must "
                             "be on a later day than 'cutoff' (day %.0f)", hold, cut);
+    unsigned char want[NCOL_ALL];
+    const size_t ncols_all = has_holdout ? NCOL_ALL : NCOL_BASE;
+    if ((rc = churn__cust_parse_columns(o.columns, ncols_all, want, "churn_customers_build")))
+        return rc;
+    /* Without the grouping columns, one pass over a log whose customers'
+     * transactions are in time order is enough (and gives the same values). */
+    int streamable = 1;
+    for (int j = 0; j < NCOL_ALL; j++)
+        if (want[j] && col_needs_grouping(j))
+            streamable = 0;
+    if (streamable) {
+        rc = churn__cust_build_streaming(out, log, &o, want, cut, hold, has_holdout);
+        if (rc != CHURN__NOT_STREAMABLE)
+            return rc;
+    }
     const double u = o.time_unit, W = o.trend_window;
     /* Threshold H in days for duration/event; 0 means the holdout length. */
     double H = o.inactivity_threshold > 0 ? o.inactivity_threshold * u : hold - cut;
@@ -908,10 +879,12 @@ int churn_customers_build(churn_customers **out, const churn_txlog *log,
     t->cutoff_day = cut;
     t->holdout_day = has_holdout ? hold : NAN;
     t->time_unit = u;
-    t->ncols = has_holdout ? NCOL_ALL : NCOL_BASE;
+    t->ncols = ncols_all;
+    for (size_t j = 0; j < ncols_all; j++)
+        t->colid[j] = (unsigned char)j;
 
     w.has_order = churn__calloc(C ? C : 1, 1);
-    w.off = big_malloc(churn__mul_size(C + 1, sizeof *w.off));
+    w.off = churn__cust_big_malloc(churn__mul_size(C + 1, sizeof *w.off));
     if (!w.has_order || !w.off) {
         rc = churn__nomem("the customer index");
         goto fail;
@@ -975,7 +948,7 @@ int churn_customers_build(churn_customers **out, const churn_txlog *log,
     t->nslots = 16;
     while (t->nslots < 2 * N)
         t->nslots *= 2;
-    t->data = big_malloc(churn__mul_size(churn__mul_size(t->ncols, N ? N : 1), sizeof(double)));
+    t->data = churn__cust_big_malloc(churn__mul_size(churn__mul_size(t->ncols, N ? N : 1), sizeof(double)));
     w.row_cust = churn__malloc(churn__mul_size(N ? N : 1, sizeof *w.row_cust));
     /* The rows are grouped by customer in slices of at most `budget` rows
      * (customer ranges), each gathered by one sequential pass over the log:
@@ -988,9 +961,9 @@ int churn_customers_build(churn_customers **out, const churn_txlog *log,
     if (budget < 1)
         budget = 1;
     size_t kb = kmax ? kmax : 1;
-    w.pairs = big_malloc(churn__mul_size(budget + 1, sizeof *w.pairs));
-    w.pprod = product ? big_malloc(churn__mul_size(budget + 1, sizeof *w.pprod)) : NULL;
-    w.cursor = big_malloc(churn__mul_size(C + 1, sizeof *w.cursor));
+    w.pairs = churn__cust_big_malloc(churn__mul_size(budget + 1, sizeof *w.pairs));
+    w.pprod = product ? churn__cust_big_malloc(churn__mul_size(budget + 1, sizeof *w.pprod)) : NULL;
+    w.cursor = churn__cust_big_malloc(churn__mul_size(C + 1, sizeof *w.cursor));
     w.recs = churn__malloc(churn__mul_size(kb, sizeof *w.recs));
     w.tmp = churn__malloc(churn__mul_size(kb, sizeof *w.tmp));
     w.days = churn__malloc(churn__mul_size(kb, sizeof *w.days));
@@ -1151,9 +1124,17 @@ int churn_customers_build(churn_customers **out, const churn_txlog *log,
     w.cursor = NULL;
     churn__free(w.off);
     w.off = NULL;
-    if ((rc = population_columns(t, &w, &o)))
+    if ((rc = churn__cust_population(N, cut, col[COL_LAST], col[COL_N_ORDERS],
+                                     col[COL_TOTAL_SPEND], col[COL_R_SCORE], col[COL_F_SCORE],
+                                     col[COL_M_SCORE], col[COL_SEGMENT], col[COL_TIER], &o,
+                                     &t->pareto_share)))
         goto fail;
-    if ((rc = copy_ids(t, log, w.row_cust)))
+    set_rates(t, col[COL_N_ORDERS], has_holdout ? col[COL_CHURNED] : NULL);
+    if (!want[COL_TIER])
+        t->pareto_share = NAN; /* as the one-pass path: not asked for */
+    if ((rc = keep_columns(t, want)))
+        goto fail;
+    if ((rc = churn__cust_copy_ids(t, log, w.row_cust)))
         goto fail;
     build_work_free(&w);
     *out = t;
@@ -1174,7 +1155,7 @@ const char *churn_customers_column_name(const churn_customers *t, size_t j)
 {
     if (!t || j >= t->ncols)
         return NULL;
-    return col_names[j];
+    return col_names[t->colid[j]];
 }
 
 const double *churn_customers_column(const churn_customers *t, const char *name)
@@ -1184,11 +1165,15 @@ const double *churn_customers_column(const churn_customers *t, const char *name)
         churn__error(CHURN_EINVAL, "churn_customers_column: '%s' is NULL", !t ? "table" : "name");
         return NULL;
     }
-    int j = col_lookup(name, t->ncols);
+    int id = col_lookup(name, NCOL_ALL);
+    int j = id < 0 ? -1 : churn__cust_pos(t, id);
     if (j < 0) {
-        if (col_lookup(name, NCOL_ALL) >= 0)
+        if (id >= NCOL_BASE && !churn__finite(t->holdout_day))
             churn__error(CHURN_ENOTFOUND, "column '%s' exists only when the table is built with "
                          "a 'holdout_end'", name);
+        else if (id >= 0)
+            churn__error(CHURN_ENOTFOUND, "column '%s' was not asked for when the table was "
+                         "built (option 'columns')", name);
         else
             churn__error(CHURN_ENOTFOUND, "no column '%s' in the customer table", name);
         return NULL;
@@ -1257,13 +1242,7 @@ double churn_customers_time_unit(const churn_customers *t) { return t ? t->time_
 
 double churn_customers_repeat_rate(const churn_customers *t)
 {
-    if (!t || t->nrows == 0)
-        return 0.0;
-    const double *k = t->data + (size_t)COL_N_ORDERS * t->nrows;
-    size_t rep = 0;
-    for (size_t i = 0; i < t->nrows; i++)
-        rep += k[i] >= 2;
-    return (double)rep / (double)t->nrows;
+    return t ? t->repeat_rate : 0.0;
 }
 
 int churn_customers_churn_rate(const churn_customers *t, double *rate)
@@ -1272,16 +1251,12 @@ int churn_customers_churn_rate(const churn_customers *t, double *rate)
     if (!t || !rate)
         return churn__error(CHURN_EINVAL, "churn_customers_churn_rate: '%s' is NULL",
                             !t ? "table" : "rate");
-    if (t->ncols < NCOL_ALL)
+    if (!churn__finite(t->holdout_day))
         return churn__error(CHURN_EUNSUPPORTED, "churn_customers_churn_rate: the table was "
                             "built without a 'holdout_end'");
     if (t->nrows == 0)
         return churn__error(CHURN_EINVAL, "churn_customers_churn_rate: the table has no rows");
-    const double *ch = t->data + (size_t)COL_CHURNED * t->nrows;
-    size_t n = 0;
-    for (size_t i = 0; i < t->nrows; i++)
-        n += ch[i] != 0;
-    *rate = (double)n / (double)t->nrows;
+    *rate = t->churn_rate;
     return CHURN_OK;
 }
 

@@ -152,11 +152,23 @@ typedef struct churn_customer_options {
     /** Share of customers in the important tier, in [0, 1 - key_fraction];
      *  default 0.3. */
     double important_fraction;
+    /** The columns to compute: comma-separated names from the list above, in
+     *  any order (spaces around names are ignored), e.g.
+     *  "frequency,recency,T,monetary_value". The table holds them in the
+     *  order of the list above. NULL (default) = every column. Borrowed for
+     *  the call. An unknown name, an empty name or a holdout column without
+     *  `holdout_end` is ::CHURN_EINVAL (the message names it).
+     *
+     *  Asking only for what a model needs saves time and memory: when neither
+     *  `gap_median` nor `n_products` is asked for, a log whose transactions
+     *  are in time order for each customer is summarised in one pass without
+     *  grouping (see churn_customers_build()). @since 1.1 */
+    const char *columns;
 } churn_customer_options;
 
 /** Default customer options (C99 and C++ compatible). @since 1.0 */
 #define CHURN_CUSTOMER_OPTIONS_INIT \
-    { sizeof(churn_customer_options), 0.0, 0.0, CHURN_UNIT_DAY, 1, 0, 90.0, 0.0, 0.2, 0.3 }
+    { sizeof(churn_customer_options), 0.0, 0.0, CHURN_UNIT_DAY, 1, 0, 90.0, 0.0, 0.2, 0.3, NULL }
 
 /** Fill `opts` with the defaults (NULL is a no-op). Thread-safe. @since 1.0 */
 CHURN_API void churn_customer_options_init(churn_customer_options *opts);
@@ -166,11 +178,21 @@ CHURN_API void churn_customer_options_init(churn_customer_options *opts);
  *
  * Rows are the customers with at least one order on or before the cutoff
  * day, in the log's customer order (first appearance). Cost: O(n + C) time
- * for n transactions and C customers: a counting sort groups the rows by
- * customer, in one sequential pass over the log per slice of customers
- * (about 4 bytes of scratch per transaction, at least 64 MB, so usually 1 to
- * 4 passes) plus 20 bytes per customer, freed before returning. The log is
- * not modified. Large buffers are marked for transparent huge pages on Linux.
+ * for n transactions and C customers, by one of two paths that give the same
+ * values:
+ *  - **one pass** (when the `columns` option leaves out `gap_median` and
+ *    `n_products`): every transaction updates its customer's running summary
+ *    in place (32 bytes per customer, plus 64 when trend, gap, refund or
+ *    holdout columns are asked for). It needs each customer's transactions in
+ *    time order (an append-only log, or a file sorted by date or by customer
+ *    and date); the build checks this as it goes and otherwise takes the
+ *    second path;
+ *  - **grouping**: a counting sort groups the rows by customer, in one
+ *    sequential pass over the log per slice of customers (about 4 bytes of
+ *    scratch per transaction, at least 64 MB, so usually 1 to 4 passes) plus
+ *    20 bytes per customer.
+ * Scratch is freed before returning. The log is not modified. Large buffers
+ * are marked for transparent huge pages on Linux.
  *
  * @param[out] out   the new table (free with churn_customers_free()); NULL on failure
  * @param[in]  log   transactions (borrowed for the call; the table keeps no
@@ -295,7 +317,9 @@ CHURN_API int churn_customers_churn_rate(const churn_customers *t, double *rate)
 CHURN_API int churn_customers_retention_rate(const churn_customers *t, double *rate);
 
 /** Share of total_spend held by the key tier (the Pareto share, e.g. 0.8 for
- *  "20% of customers bring 80% of revenue"); 0 when total spend is 0. @since 1.0 */
+ *  "20% of customers bring 80% of revenue"); 0 when total spend is 0; NaN
+ *  when the table was built with a `columns` list without `value_tier`
+ *  (not computed). @since 1.0 */
 CHURN_API double churn_customers_pareto_share(const churn_customers *t);
 
 /* ---- cohorts --------------------------------------------------------------- */
@@ -439,6 +463,83 @@ CHURN_API int churn_customer_state_add(churn_customer_state *s, double time, dou
  */
 CHURN_API int churn_customer_state_value(const churn_customer_state *s, double cutoff,
                                          const char *column, double *value);
+
+/* ---- streaming: the table of a log too large for memory -------------------- */
+
+/**
+ * Opaque builder of a customer table from transactions that arrive in chunks,
+ * holding a summary per customer instead of the transactions: memory grows
+ * with the number of customers (about 32 bytes each, plus 64 with trend, gap,
+ * refund or holdout columns, plus the interned ids), not with the number of
+ * transactions.
+ *
+ * Use: churn_customer_stream_new(); append rows to the stream's own log
+ * (churn_customer_stream_log(): churn_txlog_append*, or
+ * churn_txlog_read_csv_chunked() with a callback that calls
+ * churn_customer_stream_fold()); churn_customer_stream_finish() returns the
+ * table. The values equal churn_customers_build()'s on the same rows.
+ *
+ * Requirements: option `cutoff` must be set (the last day of a stream is not
+ * known in advance), and each customer's transactions must arrive in time
+ * order (a file sorted by date, or by customer and date): an earlier
+ * transaction after a later one of the same customer fails the fold with
+ * ::CHURN_EINVAL, naming the customer and the transaction's position in the
+ * stream. Transactions after the holdout end (or after the cutoff without a
+ * holdout) are ignored unchecked. `gap_median` and `n_products` need each
+ * customer's whole history: asking for them is ::CHURN_EUNSUPPORTED, and
+ * "every column" (`columns` NULL) leaves them out.
+ *
+ * Threading: one thread at a time per stream; streams are independent.
+ * @since 1.1
+ */
+typedef struct churn_customer_stream churn_customer_stream;
+
+/**
+ * Start a stream with the options of churn_customers_build() (copied,
+ * including the `columns` text).
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL out, bad option, no cutoff,
+ *         holdout end not after the cutoff day); ::CHURN_EUNSUPPORTED
+ *         (gap_median or n_products asked for); ::CHURN_ENOMEM
+ * @since 1.1
+ */
+CHURN_API int churn_customer_stream_new(churn_customer_stream **out,
+                                        const churn_customer_options *opts);
+
+/** Free a stream (and its log). NULL is a no-op. @since 1.1 */
+CHURN_API void churn_customer_stream_free(churn_customer_stream *s);
+
+/**
+ * The stream's log, owned by the stream: append rows to it with any txlog
+ * function. Each fold summarises its rows and empties it of rows (the
+ * customer ids stay, as the table needs them). NULL for a NULL stream.
+ * @since 1.1
+ */
+CHURN_API churn_txlog *churn_customer_stream_log(churn_customer_stream *s);
+
+/**
+ * Summarise the rows of the stream's log into the per-customer state and
+ * drop them. O(rows). After a failure other than ::CHURN_ENOMEM the stream
+ * is unusable (every later call fails).
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, finished or failed stream, a
+ *         transaction out of time order for its customer — the message names
+ *         the customer, the date and the transaction number counted from 1
+ *         over the whole stream); ::CHURN_ERANGE (a day beyond +-2^31 days or
+ *         2^32 purchases of one customer); ::CHURN_ENOMEM
+ * @since 1.1
+ */
+CHURN_API int churn_customer_stream_fold(churn_customer_stream *s);
+
+/** Transactions folded so far. @since 1.1 */
+CHURN_API uint64_t churn_customer_stream_rows_folded(const churn_customer_stream *s);
+
+/**
+ * Fold what remains and build the table (free it with
+ * churn_customers_free()). The stream is finished afterwards: only
+ * churn_customer_stream_free() remains.
+ * @return as churn_customer_stream_fold(); ::CHURN_EINVAL for a NULL `out`
+ * @since 1.1
+ */
+CHURN_API int churn_customer_stream_finish(churn_customer_stream *s, churn_customers **out);
 
 #ifdef __cplusplus
 }

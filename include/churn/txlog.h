@@ -204,6 +204,30 @@ CHURN_API int churn_txlog_read_csv(churn_txlog *log, const char *path,
                                    const churn_csv_options *opts);
 
 /**
+ * Callback of churn_txlog_read_csv_chunked(): called with the log after every
+ * `chunk_rows` rows stored and once at the end. It may read the rows and
+ * remove them (churn_customer_stream_fold() does). Return ::CHURN_OK to go on,
+ * or a negative ::churn_status (with its message set) to stop the read, which
+ * then returns that status.
+ * @since 1.1
+ */
+typedef int (*churn_csv_chunk_fn)(churn_txlog *log, void *userdata);
+
+/**
+ * churn_txlog_read_csv(), handing the rows to `fn` in chunks of about
+ * `chunk_rows` (>= 1) as they are read, so that a callback that consumes and
+ * drops them keeps memory bounded whatever the file's size. Rows, ids and
+ * messages already handed to a callback that returned ::CHURN_OK stay when a
+ * later part of the file fails; only the rows read since are removed.
+ * @return as churn_txlog_read_csv(), ::CHURN_EINVAL for a NULL `fn` or a zero
+ *         `chunk_rows`, or the callback's status
+ * @since 1.1
+ */
+CHURN_API int churn_txlog_read_csv_chunked(churn_txlog *log, const char *path,
+                                           const churn_csv_options *opts, size_t chunk_rows,
+                                           churn_csv_chunk_fn fn, void *userdata);
+
+/**
  * Read purchases from CSV text in memory (`len` bytes, not necessarily
  * NUL-terminated). Same rules and errors as churn_txlog_read_csv(), with
  * "<buffer>" as the file name in messages.

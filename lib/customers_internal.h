@@ -1,0 +1,214 @@
+/* Private to the customer table: the column list, the table's layout, the
+ * per-customer state arithmetic shared by the batch, streaming and incremental
+ * paths (customers.c, customers_stream.c), and helpers both builders use. */
+#ifndef CHURN_CUSTOMERS_INTERNAL_H
+#define CHURN_CUSTOMERS_INTERNAL_H
+
+#include "internal.h"
+#include "txlog_internal.h"
+
+#include <math.h>
+
+/* ---- columns --------------------------------------------------------------- */
+
+enum {
+    COL_FREQUENCY,
+    COL_RECENCY,
+    COL_T,
+    COL_MONETARY,
+    COL_N_ORDERS,
+    COL_TOTAL_SPEND,
+    COL_MEAN_ORDER,
+    COL_FIRST,
+    COL_LAST,
+    COL_SINCE_LAST,
+    COL_GAP_MEAN,
+    COL_GAP_MEDIAN,
+    COL_GAP_STD,
+    COL_OVERDUE,
+    COL_ORDERS_RECENT,
+    COL_ORDERS_PRIOR,
+    COL_SPEND_RECENT,
+    COL_SPEND_PRIOR,
+    COL_ORDERS_TREND,
+    COL_SPEND_TREND,
+    COL_N_PRODUCTS,
+    COL_N_RETURNS,
+    COL_RETURNS_AMOUNT,
+    COL_NET_SPEND,
+    COL_R_SCORE,
+    COL_F_SCORE,
+    COL_M_SCORE,
+    COL_SEGMENT,
+    COL_TIER,
+    NCOL_BASE,
+    COL_H_PURCHASES = NCOL_BASE,
+    COL_H_SPEND,
+    COL_CHURNED,
+    COL_DURATION,
+    COL_EVENT,
+    NCOL_ALL
+};
+
+static const char *const col_names[NCOL_ALL] = {
+    "frequency",       "recency",        "T",               "monetary_value",
+    "n_orders",        "total_spend",    "mean_order_value", "first_purchase",
+    "last_purchase",   "time_since_last", "gap_mean",       "gap_median",
+    "gap_std",         "overdue_ratio",  "orders_recent",   "orders_prior",
+    "spend_recent",    "spend_prior",    "orders_trend",    "spend_trend",
+    "n_products",      "n_returns",      "returns_amount",  "net_spend",
+    "r_score",         "f_score",        "m_score",         "rfm_segment",
+    "value_tier",      "holdout_purchases", "holdout_spend", "churned",
+    "duration",        "event",
+};
+
+struct churn_customers {
+    size_t nrows, ncols;
+    double *data;          /* ncols blocks of nrows doubles, in colid order */
+    char **ids;            /* nrows pointers into idbuf */
+    char *idbuf;
+    uint32_t *slots;       /* open-addressing hash of rows by id, UINT32_MAX empty;
+                              built by the first churn_customers_find (id_index) */
+    size_t nslots;         /* its size: a power of two >= 2 * nrows */
+    size_t nexcluded;
+    double cutoff_day, holdout_day; /* UTC day numbers; holdout_day NaN when none */
+    double time_unit;
+    double pareto_share;
+    double repeat_rate;    /* share of rows with n_orders >= 2 */
+    double churn_rate;     /* share of rows with churned == 1; NaN without a holdout */
+    unsigned char colid[NCOL_ALL]; /* column j of the table is column colid[j] of the
+                                      list above (j < ncols) */
+};
+
+/* UTC day number of a time in seconds since the epoch. */
+static inline double day_of(double t)
+{
+    /* floor(t / 86400) without a division, corrected to be exact: q * 86400
+     * is exact for any day number a double time can reach at second
+     * resolution, so the comparisons decide the day exactly. */
+    double q = floor(t * (1.0 / CHURN_SECONDS_PER_DAY));
+    double b = q * CHURN_SECONDS_PER_DAY;
+    if (b > t)
+        q -= 1;
+    else if (b + CHURN_SECONDS_PER_DAY <= t)
+        q += 1;
+    return q;
+}
+
+/* ---- the per-customer state shared by the batch and incremental paths --------- */
+
+static inline void state_reset(churn_customer_state *s, const churn_customer_options *o)
+{
+    memset(s, 0, sizeof *s);
+    s->struct_size = sizeof *s;
+    s->time_unit = o->time_unit;
+    s->same_day_once = o->same_day_once;
+    s->first_purchase_counts = o->first_purchase_counts;
+    s->last_time = -HUGE_VAL;
+}
+
+/* Add one order (amount >= 0) on UTC day `day`; days arrive non-decreasing. */
+static inline void state_add_order(churn_customer_state *s, double day, double amount)
+{
+    if (s->n_orders == 0) {
+        s->first_day = s->last_day = day;
+        s->n_orders = 1;
+        s->first_amount = amount;
+        return;
+    }
+    if (s->same_day_once && day == s->last_day) {
+        if (s->n_orders == 1)
+            s->first_amount += amount;
+        else
+            s->repeat_amount += amount;
+        return;
+    }
+    double gap = day - s->last_day;
+    s->gap_sumsq += gap * gap;
+    s->last_day = day;
+    s->n_orders += 1;
+    s->repeat_amount += amount;
+}
+
+static inline void state_add_refund(churn_customer_state *s, double amount)
+{
+    s->n_returns += 1;
+    s->returns_amount -= amount;
+}
+
+/* All incremental columns as of UTC day `cut` (>= last_day, n_orders >= 1),
+ * into v[COL_...]; other entries are left alone. */
+static inline void state_values(const churn_customer_state *s, double cut, double *v)
+{
+    double u = s->time_unit, k = s->n_orders;
+    double gaps = k - 1, span = s->last_day - s->first_day;
+    double total = s->first_amount + s->repeat_amount;
+    double gap_mean = gaps > 0 ? span / gaps / u : 0.0;
+    double since_last = (cut - s->last_day) / u;
+    v[COL_FREQUENCY] = s->first_purchase_counts ? k : k - 1;
+    v[COL_RECENCY] = span / u;
+    v[COL_T] = (cut - s->first_day) / u;
+    if (s->first_purchase_counts)
+        v[COL_MONETARY] = total / k;
+    else
+        v[COL_MONETARY] = k > 1 ? s->repeat_amount / (k - 1) : 0.0;
+    v[COL_N_ORDERS] = k;
+    v[COL_TOTAL_SPEND] = total;
+    v[COL_MEAN_ORDER] = total / k;
+    v[COL_FIRST] = s->first_day;
+    v[COL_LAST] = s->last_day;
+    v[COL_SINCE_LAST] = since_last;
+    v[COL_GAP_MEAN] = gap_mean;
+    /* Population variance of the gaps from integer-valued sums, exact while
+     * they stay below 2^53 days^2: (m*S2 - S1^2) / m^2. */
+    double num = gaps * s->gap_sumsq - span * span;
+    v[COL_GAP_STD] = gaps > 0 && num > 0 ? sqrt(num) / gaps / u : 0.0;
+    v[COL_OVERDUE] = gap_mean > 0 ? since_last / gap_mean : 0.0;
+    v[COL_N_RETURNS] = s->n_returns;
+    v[COL_RETURNS_AMOUNT] = s->returns_amount;
+    v[COL_NET_SPEND] = total - s->returns_amount;
+}
+
+static inline double trend_ratio(double recent, double prior)
+{
+    double s = recent + prior;
+    return s > 0 ? (recent - prior) / s : 0.0;
+}
+
+/* Columns that need each customer's whole list of purchases (grouping): the
+ * streaming path cannot produce them. */
+static inline int col_needs_grouping(int j) { return j == COL_GAP_MEDIAN || j == COL_N_PRODUCTS; }
+
+/* Validate every option (the message names the option). */
+CHURN__HIDDEN int churn__cust_check_options(const churn_customer_options *o);
+/* want[j] = 1 for the columns named in `spec` (NULL = all `ncols`); an
+ * unknown name, a holdout column beyond `ncols`, or an empty list fails with
+ * CHURN_EINVAL naming it. `who` prefixes the message. */
+CHURN__HIDDEN int churn__cust_parse_columns(const char *spec, size_t ncols, unsigned char *want,
+                                            const char *who);
+/* malloc of a large buffer, with a transparent-huge-page hint. */
+CHURN__HIDDEN void *churn__cust_big_malloc(size_t bytes);
+/* Position of canonical column `id` in table t, or -1. */
+CHURN__HIDDEN int churn__cust_pos(const churn_customers *t, int id);
+/* R/F/M scores, segment and tier of N customers from their last purchase
+ * day, n_orders and total_spend; outputs may be NULL (not wanted). Sets
+ * *pareto (the key tier's share of total spend). */
+CHURN__HIDDEN int churn__cust_population(size_t N, double cutoff_day, const double *last,
+                                         const double *n_orders, const double *total,
+                                         double *r_out, double *f_out, double *m_out,
+                                         double *seg_out, double *tier_out,
+                                         const churn_customer_options *o, double *pareto);
+/* Copy the ids of log customers rows_to_cust[0..t->nrows) into t. */
+CHURN__HIDDEN int churn__cust_copy_ids(churn_customers *t, const churn_txlog *log,
+                                       const uint32_t *rows_to_cust);
+/* Streaming build of the columns want[] of `log` (no grouping column may be
+ * wanted). Returns CHURN_OK, or CHURN__NOT_STREAMABLE (no error message set)
+ * when some customer's transactions are not in time order or a day is out of
+ * the int32 range: the caller then groups instead. */
+#define CHURN__NOT_STREAMABLE 1
+CHURN__HIDDEN int churn__cust_build_streaming(churn_customers **out, const churn_txlog *log,
+                                              const churn_customer_options *o,
+                                              const unsigned char *want, double cut,
+                                              double hold, int has_holdout);
+
+#endif

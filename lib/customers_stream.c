@@ -1,0 +1,590 @@
+/*
+ * The customer table in one pass, without grouping the transactions by
+ * customer: each customer keeps a small running summary that every
+ * transaction updates in place, in the order the transactions arrive.
+ *
+ * This is exact (the same doubles as the grouping path of customers.c) as
+ * long as each customer's transactions arrive in time order, which an
+ * append-only log and most exports (sorted by date, or by customer then date)
+ * satisfy. Two columns need a customer's whole list of purchases and are not
+ * produced here: gap_median and n_products.
+ *
+ * Two users:
+ *  - churn_customers_build(), when the wanted columns allow it, summarises
+ *    the whole log this way and falls back to grouping if some customer's
+ *    transactions are out of order (CHURN__NOT_STREAMABLE);
+ *  - churn_customer_stream (public), which folds a log chunk by chunk and
+ *    drops the rows after each fold, so that memory grows with the number of
+ *    customers, not transactions.
+ *
+ * The summary is split by how often it is touched: 32 bytes per customer that
+ * every calibration order updates (hot_state), 4 bytes written once (first
+ * purchase day), and 64 bytes for trends, gaps, refunds and the holdout
+ * (extra_state), allocated only when one of those columns is wanted. For the
+ * BTYD columns alone a transaction costs one random 32-byte update.
+ */
+#include "customers_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct hot_state {
+    double last_time;     /* time of the last transaction folded (any kind); -inf = none */
+    double first_amount;  /* value of the first purchase */
+    double repeat_amount; /* value of the later purchases */
+    int32_t last_day;     /* UTC day of the last calibration purchase */
+    uint32_t n_orders;    /* calibration purchases (after the same-day merge); 0 = none */
+} hot_state;
+
+typedef struct extra_state {
+    double gap_sumsq;      /* sum of squared gaps between purchase days, days^2 */
+    double returns_amount; /* sum of |refund| on or before the cutoff */
+    double spend_recent, spend_prior;
+    double h_spend;        /* order amount in the holdout */
+    uint32_t n_returns;
+    uint32_t orders_recent, orders_prior;
+    uint32_t h_purchases;  /* purchases in the holdout */
+    int32_t h_last;        /* last purchase day in the holdout; INT32_MIN = none */
+    int32_t h_prev;        /* day of the previous holdout order; INT32_MIN = none */
+} extra_state;
+
+typedef struct sstate {
+    hot_state *hot;
+    int32_t *first; /* first purchase day */
+    extra_state *ex; /* NULL unless an extra column is wanted */
+    size_t cap;      /* customers the arrays cover */
+    /* parameters */
+    double cut, hold, limit; /* days; limit in seconds: transactions at or after it are ignored */
+    double recent_lo, prior_lo;
+    int same_day_once;
+} sstate;
+
+/* Why a fold stopped. */
+enum { FOLD_OK, FOLD_ORDER, FOLD_RANGE };
+
+static int col_needs_extra(int j)
+{
+    switch (j) {
+    case COL_GAP_STD: case COL_ORDERS_RECENT: case COL_ORDERS_PRIOR: case COL_SPEND_RECENT:
+    case COL_SPEND_PRIOR: case COL_ORDERS_TREND: case COL_SPEND_TREND: case COL_N_RETURNS:
+    case COL_RETURNS_AMOUNT: case COL_NET_SPEND:
+        return 1;
+    default:
+        return j >= NCOL_BASE;
+    }
+}
+
+static void sstate_free(sstate *S)
+{
+    churn__free(S->hot);
+    churn__free(S->first);
+    churn__free(S->ex);
+    S->hot = NULL;
+    S->first = NULL;
+    S->ex = NULL;
+    S->cap = 0;
+}
+
+static void sstate_params(sstate *S, const churn_customer_options *o, double cut, double hold)
+{
+    S->cut = cut;
+    S->hold = hold;
+    S->limit = (hold + 1) * CHURN_SECONDS_PER_DAY;
+    S->recent_lo = cut - o->trend_window;
+    S->prior_lo = cut - 2 * o->trend_window;
+    S->same_day_once = o->same_day_once;
+}
+
+static void init_range(sstate *S, size_t lo, size_t hi)
+{
+    for (size_t c = lo; c < hi; c++) {
+        S->hot[c].last_time = -HUGE_VAL;
+        S->hot[c].first_amount = 0;
+        S->hot[c].repeat_amount = 0;
+        S->hot[c].last_day = 0;
+        S->hot[c].n_orders = 0;
+    }
+    if (S->ex) {
+        memset(S->ex + lo, 0, (hi - lo) * sizeof *S->ex);
+        for (size_t c = lo; c < hi; c++)
+            S->ex[c].h_last = S->ex[c].h_prev = INT32_MIN;
+    }
+}
+
+/* Cover customers [0, C): grow the arrays (by at least half) and initialise
+ * the new entries. */
+static int sstate_cover(sstate *S, size_t C, int extra)
+{
+    if (C <= S->cap && (S->ex || !extra))
+        return CHURN_OK;
+    size_t cap = S->cap;
+    if (C > cap) {
+        cap = cap + cap / 2 > C ? cap + cap / 2 : C;
+        if (cap < 1024)
+            cap = 1024;
+    }
+    hot_state *hot = churn__realloc(S->hot, churn__mul_size(cap, sizeof *hot));
+    if (!hot)
+        return churn__nomem("the per-customer summaries");
+    S->hot = hot;
+    int32_t *first = churn__realloc(S->first, churn__mul_size(cap, sizeof *first));
+    if (!first)
+        return churn__nomem("the per-customer summaries");
+    S->first = first;
+    if (extra) {
+        extra_state *ex = churn__realloc(S->ex, churn__mul_size(cap, sizeof *ex));
+        if (!ex)
+            return churn__nomem("the per-customer summaries");
+        S->ex = ex;
+    }
+    init_range(S, S->cap, cap);
+    S->cap = cap;
+    return CHURN_OK;
+}
+
+#define PREFETCH_AHEAD 16
+
+/* Fold rows [0, n) into the summaries. `full` (a constant at each call site)
+ * selects the extra columns. On FOLD_ORDER / FOLD_RANGE, *bad is the row;
+ * the rows before it are folded. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int fold_rows(sstate *S, const uint32_t *cust, const double *time,
+                            const double *amount, size_t n, int full, size_t *bad)
+{
+    hot_state *hot = S->hot;
+    int32_t *first = S->first;
+    extra_state *ex = S->ex;
+    const double cut = S->cut, limit = S->limit, recent_lo = S->recent_lo,
+                 prior_lo = S->prior_lo;
+    const int merge = S->same_day_once;
+    /* The day of the previous row: consecutive rows of a log in time order
+     * mostly share it, and computing it is most of a row's arithmetic. */
+    double day_lo = HUGE_VAL, day_hi = -HUGE_VAL, day = 0;
+    for (size_t i = 0; i < n; i++) {
+#if defined(__GNUC__)
+        /* The summaries are touched at random: ask for them a few rows ahead
+         * so that several cache misses are in flight at once. */
+        if (i + PREFETCH_AHEAD < n) {
+            __builtin_prefetch(&hot[cust[i + PREFETCH_AHEAD]], 1, 3);
+            if (full)
+                __builtin_prefetch(&ex[cust[i + PREFETCH_AHEAD]], 1, 3);
+        }
+#endif
+        double t = time[i];
+        if (!(t < limit))
+            continue; /* after the last day that counts */
+        uint32_t c = cust[i];
+        hot_state *h = &hot[c];
+        if (t < h->last_time) {
+            *bad = i;
+            return FOLD_ORDER;
+        }
+        h->last_time = t;
+        if (!(t >= day_lo && t < day_hi)) {
+            day = day_of(t);
+            day_lo = day * CHURN_SECONDS_PER_DAY;
+            day_hi = day_lo + CHURN_SECONDS_PER_DAY;
+        }
+        double a = amount[i], d = day;
+        if (a < 0) {
+            if (full && d <= cut) {
+                ex[c].n_returns++;
+                ex[c].returns_amount -= a;
+            }
+            continue;
+        }
+        if (!(d >= -2147483647.0 && d <= 2147483647.0)) {
+            *bad = i;
+            return FOLD_RANGE;
+        }
+        int32_t di = (int32_t)d;
+        if (d > cut) {
+            /* a holdout order (the limit admits none without a holdout) */
+            if (full) {
+                extra_state *e = &ex[c];
+                if (!(merge && di == e->h_prev))
+                    e->h_purchases++;
+                e->h_prev = di;
+                e->h_spend += a;
+                e->h_last = di;
+            }
+            continue;
+        }
+        if (h->n_orders == 0) {
+            h->n_orders = 1;
+            h->last_day = di;
+            h->first_amount = a;
+            first[c] = di;
+        } else if (merge && di == h->last_day) {
+            if (h->n_orders == 1)
+                h->first_amount += a;
+            else
+                h->repeat_amount += a;
+            if (full) {
+                if (d > recent_lo)
+                    ex[c].spend_recent += a;
+                else if (d > prior_lo)
+                    ex[c].spend_prior += a;
+            }
+            continue;
+        } else {
+            if (h->n_orders == UINT32_MAX) {
+                *bad = i;
+                return FOLD_RANGE;
+            }
+            if (full) {
+                double gap = d - (double)h->last_day;
+                ex[c].gap_sumsq += gap * gap;
+            }
+            h->last_day = di;
+            h->n_orders++;
+            h->repeat_amount += a;
+        }
+        /* a new purchase */
+        if (full) {
+            if (d > recent_lo) {
+                ex[c].orders_recent++;
+                ex[c].spend_recent += a;
+            } else if (d > prior_lo) {
+                ex[c].orders_prior++;
+                ex[c].spend_prior += a;
+            }
+        }
+    }
+    return FOLD_OK;
+}
+
+static int fold(sstate *S, const churn_txlog *log, size_t *bad)
+{
+    if (S->ex)
+        return fold_rows(S, log->customer, log->time, log->amount, log->n, 1, bad);
+    return fold_rows(S, log->customer, log->time, log->amount, log->n, 0, bad);
+}
+
+/* The table of the customers [0, C) with an order on or before the cutoff. */
+static int emit(const sstate *S, const churn_txlog *log, size_t C,
+                const churn_customer_options *o, const unsigned char *want, int has_holdout,
+                churn_customers **out)
+{
+    const double cut = S->cut, hold = S->hold, u = o->time_unit;
+    const double H = o->inactivity_threshold > 0 ? o->inactivity_threshold * u : hold - cut;
+    size_t N = 0;
+    for (size_t c = 0; c < C; c++)
+        N += S->hot[c].n_orders > 0;
+    int rc = CHURN_OK;
+    uint32_t *row_cust = NULL;
+    double *tmp = NULL;
+    churn_customers *t = churn__calloc(1, sizeof *t);
+    if (!t)
+        return churn__nomem("the customer table");
+    t->nrows = N;
+    t->nexcluded = C - N;
+    t->cutoff_day = cut;
+    t->holdout_day = has_holdout ? hold : NAN;
+    t->time_unit = u;
+    t->nslots = 16;
+    while (t->nslots < 2 * N)
+        t->nslots *= 2;
+    int ids[NCOL_ALL];
+    size_t nw = 0;
+    for (int j = 0; j < NCOL_ALL; j++)
+        if (want[j]) {
+            t->colid[nw] = (unsigned char)j;
+            ids[nw++] = j;
+        }
+    t->ncols = nw;
+    t->data = churn__cust_big_malloc(churn__mul_size(churn__mul_size(nw ? nw : 1, N ? N : 1),
+                                                     sizeof(double)));
+    row_cust = churn__malloc(churn__mul_size(N ? N : 1, sizeof *row_cust));
+    /* population columns read last_purchase, n_orders, total_spend: kept in
+     * scratch when they are not columns of the table */
+    int pop = want[COL_R_SCORE] || want[COL_F_SCORE] || want[COL_M_SCORE] ||
+              want[COL_SEGMENT] || want[COL_TIER];
+    double *col[NCOL_ALL] = {NULL};
+    for (size_t k = 0; k < nw; k++)
+        col[ids[k]] = t->data + k * N;
+    if (pop) {
+        size_t need = !col[COL_LAST] + !col[COL_N_ORDERS] + !col[COL_TOTAL_SPEND];
+        if (need) {
+            tmp = churn__cust_big_malloc(churn__mul_size(churn__mul_size(need, N ? N : 1),
+                                                         sizeof(double)));
+            if (tmp) {
+                double *p = tmp;
+                if (!col[COL_LAST])
+                    col[COL_LAST] = p, p += N;
+                if (!col[COL_N_ORDERS])
+                    col[COL_N_ORDERS] = p, p += N;
+                if (!col[COL_TOTAL_SPEND])
+                    col[COL_TOTAL_SPEND] = p;
+            }
+        }
+    }
+    if (!t->data || !row_cust || (pop && !col[COL_TOTAL_SPEND])) {
+        rc = churn__nomem("the customer table");
+        goto done;
+    }
+    size_t r = 0, repeaters = 0, churned = 0;
+    for (size_t c = 0; c < C; c++) {
+        const hot_state *h = &S->hot[c];
+        if (!h->n_orders)
+            continue;
+        churn_customer_state s;
+        state_reset(&s, o);
+        s.n_orders = h->n_orders;
+        s.first_day = S->first[c];
+        s.last_day = h->last_day;
+        s.first_amount = h->first_amount;
+        s.repeat_amount = h->repeat_amount;
+        double v[NCOL_ALL];
+        if (S->ex) {
+            const extra_state *e = &S->ex[c];
+            s.gap_sumsq = e->gap_sumsq;
+            s.n_returns = e->n_returns;
+            s.returns_amount = e->returns_amount;
+            v[COL_ORDERS_RECENT] = e->orders_recent;
+            v[COL_ORDERS_PRIOR] = e->orders_prior;
+            v[COL_SPEND_RECENT] = e->spend_recent;
+            v[COL_SPEND_PRIOR] = e->spend_prior;
+            v[COL_ORDERS_TREND] = trend_ratio(e->orders_recent, e->orders_prior);
+            v[COL_SPEND_TREND] = trend_ratio(e->spend_recent, e->spend_prior);
+            if (has_holdout) {
+                double last_any = e->h_last != INT32_MIN ? (double)e->h_last : s.last_day;
+                v[COL_H_PURCHASES] = e->h_purchases;
+                v[COL_H_SPEND] = e->h_spend;
+                v[COL_CHURNED] = e->h_purchases == 0 ? 1.0 : 0.0;
+                churned += e->h_purchases == 0;
+                if (last_any + H <= hold) {
+                    v[COL_EVENT] = 1.0;
+                    v[COL_DURATION] = (last_any + H - s.first_day) / u;
+                } else {
+                    v[COL_EVENT] = 0.0;
+                    v[COL_DURATION] = (hold - s.first_day) / u;
+                }
+            }
+        }
+        state_values(&s, cut, v);
+        repeaters += h->n_orders >= 2;
+        for (size_t k = 0; k < nw; k++)
+            if (ids[k] < COL_R_SCORE || ids[k] > COL_TIER)
+                t->data[k * N + r] = v[ids[k]];
+        if (pop) {
+            col[COL_LAST][r] = v[COL_LAST];
+            col[COL_N_ORDERS][r] = v[COL_N_ORDERS];
+            col[COL_TOTAL_SPEND][r] = v[COL_TOTAL_SPEND];
+        }
+        row_cust[r++] = (uint32_t)c;
+    }
+    t->repeat_rate = N ? (double)repeaters / (double)N : 0.0;
+    t->churn_rate = has_holdout && N ? (double)churned / (double)N : NAN;
+    if (pop && (rc = churn__cust_population(N, cut, col[COL_LAST], col[COL_N_ORDERS],
+                                            col[COL_TOTAL_SPEND], col[COL_R_SCORE],
+                                            col[COL_F_SCORE], col[COL_M_SCORE],
+                                            col[COL_SEGMENT], col[COL_TIER], o,
+                                            &t->pareto_share)))
+        goto done;
+    if (!want[COL_TIER])
+        t->pareto_share = NAN; /* computed with the tiers only */
+    rc = churn__cust_copy_ids(t, log, row_cust);
+done:
+    churn__free(row_cust);
+    churn__free(tmp);
+    if (rc) {
+        churn_customers_free(t);
+        return rc;
+    }
+    *out = t;
+    return CHURN_OK;
+}
+
+/* The extra state: for its columns, and with a holdout for the churn rate. */
+static int want_extra(const unsigned char *want, int has_holdout)
+{
+    if (has_holdout)
+        return 1;
+    for (int j = 0; j < NCOL_ALL; j++)
+        if (want[j] && col_needs_extra(j))
+            return 1;
+    return 0;
+}
+
+int churn__cust_build_streaming(churn_customers **out, const churn_txlog *log,
+                                const churn_customer_options *o, const unsigned char *want,
+                                double cut, double hold, int has_holdout)
+{
+    size_t C = log->customer_ids.count;
+    if (C > UINT32_MAX)
+        return CHURN__NOT_STREAMABLE;
+    sstate S;
+    memset(&S, 0, sizeof S);
+    sstate_params(&S, o, cut, hold);
+    size_t cap = C ? C : 1;
+    S.hot = churn__cust_big_malloc(churn__mul_size(cap, sizeof *S.hot));
+    S.first = churn__cust_big_malloc(churn__mul_size(cap, sizeof *S.first));
+    S.ex = want_extra(want, has_holdout) ? churn__cust_big_malloc(churn__mul_size(cap, sizeof *S.ex)) : NULL;
+    if (!S.hot || !S.first || (want_extra(want, has_holdout) && !S.ex)) {
+        sstate_free(&S);
+        return churn__nomem("the per-customer summaries");
+    }
+    init_range(&S, 0, cap);
+    S.cap = cap;
+    size_t bad = 0;
+    int rc = fold(&S, log, &bad);
+    if (rc != FOLD_OK) {
+        sstate_free(&S);
+        return CHURN__NOT_STREAMABLE;
+    }
+    rc = emit(&S, log, C, o, want, has_holdout, out);
+    sstate_free(&S);
+    return rc;
+}
+
+/* ---- the public streaming builder ------------------------------------------------ */
+
+struct churn_customer_stream {
+    churn_customer_options o; /* columns points into `columns` below */
+    char *columns;
+    unsigned char want[NCOL_ALL];
+    int has_holdout;
+    sstate S;
+    churn_txlog *log;
+    uint64_t folded; /* rows folded so far */
+    int state;       /* 0 open, 1 finished, 2 failed */
+};
+
+int churn_customer_stream_new(churn_customer_stream **out, const churn_customer_options *opts)
+{
+    churn__ok();
+    if (!out)
+        return churn__error(CHURN_EINVAL, "churn_customer_stream_new: 'out' is NULL");
+    *out = NULL;
+    churn_customer_options o = CHURN_CUSTOMER_OPTIONS_INIT;
+    int rc = churn__opts_copy(&o, sizeof o, opts, "churn_customer_options");
+    if (rc)
+        return rc;
+    if ((rc = churn__cust_check_options(&o)))
+        return rc;
+    if (o.cutoff == 0)
+        return churn__error(CHURN_EINVAL, "churn_customer_stream_new: option 'cutoff' is "
+                            "required (the last day of a stream is not known in advance)");
+    double cut = day_of(o.cutoff);
+    int has_holdout = o.holdout_end != 0;
+    double hold = has_holdout ? day_of(o.holdout_end) : cut;
+    if (has_holdout && hold <= cut)
+        return churn__error(CHURN_EINVAL, "churn_customer_stream_new: 'holdout_end' (day %.0f) "
+                            "must be on a later day than 'cutoff' (day %.0f)", hold, cut);
+    unsigned char want[NCOL_ALL];
+    size_t ncols_all = has_holdout ? NCOL_ALL : NCOL_BASE;
+    if ((rc = churn__cust_parse_columns(o.columns, ncols_all, want,
+                                        "churn_customer_stream_new")))
+        return rc;
+    for (int j = 0; j < NCOL_ALL; j++) {
+        if (!want[j] || !col_needs_grouping(j))
+            continue;
+        if (o.columns)
+            return churn__error(CHURN_EUNSUPPORTED, "churn_customer_stream_new: column '%s' "
+                                "needs every purchase of a customer at once; a stream cannot "
+                                "produce it (use churn_customers_build)", col_names[j]);
+        want[j] = 0; /* "every column" of a stream leaves them out */
+    }
+    churn_customer_stream *s = churn__calloc(1, sizeof *s);
+    if (!s)
+        return churn__nomem("the customer stream");
+    if (o.columns) {
+        size_t len = strlen(o.columns) + 1;
+        if (!(s->columns = churn__malloc(len))) {
+            churn__free(s);
+            return churn__nomem("the customer stream");
+        }
+        memcpy(s->columns, o.columns, len);
+        o.columns = s->columns;
+    }
+    s->o = o;
+    memcpy(s->want, want, sizeof want);
+    s->has_holdout = has_holdout;
+    sstate_params(&s->S, &o, cut, hold);
+    if ((rc = churn_txlog_new(&s->log)) || (rc = sstate_cover(&s->S, 1, want_extra(want, has_holdout)))) {
+        churn_customer_stream_free(s);
+        return rc;
+    }
+    *out = s;
+    return CHURN_OK;
+}
+
+void churn_customer_stream_free(churn_customer_stream *s)
+{
+    if (!s)
+        return;
+    sstate_free(&s->S);
+    churn_txlog_free(s->log);
+    churn__free(s->columns);
+    churn__free(s);
+}
+
+churn_txlog *churn_customer_stream_log(churn_customer_stream *s) { return s ? s->log : NULL; }
+
+uint64_t churn_customer_stream_rows_folded(const churn_customer_stream *s)
+{
+    return s ? s->folded : 0;
+}
+
+int churn_customer_stream_fold(churn_customer_stream *s)
+{
+    churn__ok();
+    if (!s)
+        return churn__error(CHURN_EINVAL, "churn_customer_stream_fold: 'stream' is NULL");
+    if (s->state)
+        return churn__error(CHURN_EINVAL, "churn_customer_stream_fold: the stream is %s",
+                            s->state == 1 ? "finished" : "unusable after an earlier error");
+    churn_txlog *log = s->log;
+    int rc = sstate_cover(&s->S, log->customer_ids.count, s->S.ex != NULL || want_extra(s->want, s->has_holdout));
+    if (rc)
+        return rc; /* nothing folded: the stream stays usable */
+    size_t bad = 0;
+    rc = fold(&s->S, log, &bad);
+    if (rc != FOLD_OK) {
+        s->state = 2;
+        char when[64] = "", before[64] = "";
+        double t = log->time[bad];
+        const hot_state *h = &s->S.hot[log->customer[bad]];
+        if (churn_format_date(t, when, sizeof when))
+            snprintf(when, sizeof when, "%.17g", t);
+        if (rc == FOLD_ORDER) {
+            if (churn_format_date(h->last_time, before, sizeof before))
+                snprintf(before, sizeof before, "%.17g", h->last_time);
+            return churn__error(CHURN_EINVAL, "customer stream: transaction %llu (customer "
+                                "'%s', %s) is earlier than that customer's transaction of %s "
+                                "already folded; a stream needs each customer's transactions "
+                                "in time order (sort the input by date, or by customer and "
+                                "date)", (unsigned long long)(s->folded + bad + 1),
+                                log->customer_ids.strings[log->customer[bad]], when, before);
+        }
+        return churn__error(CHURN_ERANGE, "customer stream: transaction %llu (customer '%s', "
+                            "%s): the day or the count of purchases is beyond the supported "
+                            "range", (unsigned long long)(s->folded + bad + 1),
+                            log->customer_ids.strings[log->customer[bad]], when);
+    }
+    s->folded += log->n;
+    log->n = 0; /* the rows are summarised; the ids stay (the table needs them) */
+    return CHURN_OK;
+}
+
+int churn_customer_stream_finish(churn_customer_stream *s, churn_customers **out)
+{
+    churn__ok();
+    if (!out)
+        return churn__error(CHURN_EINVAL, "churn_customer_stream_finish: 'out' is NULL");
+    *out = NULL;
+    if (!s)
+        return churn__error(CHURN_EINVAL, "churn_customer_stream_finish: 'stream' is NULL");
+    int rc = churn_customer_stream_fold(s);
+    if (rc)
+        return rc;
+    s->state = 1;
+    size_t C = s->log->customer_ids.count;
+    rc = emit(&s->S, s->log, C, &s->o, s->want, s->has_holdout, out);
+    if (rc)
+        s->state = 2;
+    return rc;
+}
