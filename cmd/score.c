@@ -1,14 +1,19 @@
 /* `churn score`: raw transactions -> per-customer scores with a saved model, in one run.
  *
- * Stages: (1) read the transaction CSV (plain, gzip or stdin) into a churn_txlog,
- * (2) build the customer table as of the cutoff (churn_customers_build), (3) score
- * and format the customers in blocks, each block split among --threads workers that
- * write into their own buffers, which the main thread then writes in order (so the
- * output does not depend on the thread count), (4) print a summary line on stderr.
+ * Stages: (1) read the transaction CSV (plain, gzip or stdin) and (2) summarise it per
+ * customer as of the cutoff, (3) score and format the customers in blocks, each block
+ * split among --threads workers that write into their own buffers, which the main
+ * thread then writes in order (so the output does not depend on the thread count),
+ * (4) print a summary line on stderr.
  *
- * Memory: the log holds every transaction (about 20-32 bytes a row plus the interned
- * ids) until the customer table is built; the log is freed before scoring. See
- * docs/scale.md for measured peaks.
+ * Stages 1-2 stream by default: the CSV is read in chunks of CHUNK_ROWS rows, each folded
+ * into a churn_customer_stream (one running summary per customer) and dropped, and only
+ * the columns the model reads are computed, so memory grows with the customers, not the
+ * transactions. This needs each customer's transactions in time order (files sorted by
+ * date, or by customer then date). When they are not, a regular file is read again into
+ * memory (churn_txlog + churn_customers_build), as with --in-memory or a model that reads
+ * gap_median or n_products; standard input cannot be read twice and fails with a hint.
+ * See docs/scale.md for measured peaks.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -33,8 +38,9 @@ static const char score_help[] =
     "usage: churn score model.json TX.csv --cutoff DATE [options] [-o scores.csv]\n"
     "\n"
     "Scores every customer of a raw transaction log with a saved model in one run:\n"
-    "reads TX.csv (plain or gzip-compressed; '-' = standard input), builds the\n"
-    "customer table as of the cutoff (as 'churn features'), scores it, writes CSV.\n"
+    "reads TX.csv (plain or gzip-compressed; '-' = standard input), summarises it per\n"
+    "customer as of the cutoff (the columns of 'churn features' that the model\n"
+    "reads), scores every customer, writes CSV.\n"
     "\n"
     "Output columns by model family:\n"
     "  bgnbd mbgnbd pnbd bgbb   customer_id, frequency, recency, T, p_alive, p_churn,\n"
@@ -62,13 +68,26 @@ static const char score_help[] =
     "                       customer-table options, as for 'churn features'\n"
     "  --threads N          worker threads for scoring and formatting (default 1);\n"
     "                       the output is identical for every N\n"
+    "  --in-memory          read the whole log into memory instead of streaming it\n"
+    "                       (see Memory below)\n"
+    "  --chunk-rows N       rows read per chunk when streaming (default 1048576,\n"
+    "                       about 20 bytes each)\n"
     "  --quiet              no progress line and no notes (the summary line stays)\n"
     "  -o, --output FILE    write the scores to FILE (default: standard output)\n"
+    "\n"
+    "Memory: by default the input is streamed: each customer keeps a small running\n"
+    "summary and only the columns the model reads are computed, so memory grows with\n"
+    "the number of customers, not transactions. Streaming needs each customer's\n"
+    "transactions in time order (a file sorted by date, or by customer then date).\n"
+    "Otherwise a file is read again into memory (with a note), and standard input\n"
+    "fails: sort it first, e.g. 'sort -t, -k2,2 -s'. Models that read gap_median or\n"
+    "n_products, and --in-memory, always read into memory.\n"
     "\n"
     "A progress line is drawn on stderr when it is a terminal. The last line on stderr\n"
     "is always the summary, for schedulers:\n"
     "  churn-score: rows_read=N rows_rejected=N customers_scored=N customers_excluded=N\n"
-    "  seconds=S max_rss_kb=K status=ok|error|usage   (one line)\n"
+    "  seconds=S max_rss_kb=K mode=stream|memory status=ok|error|usage   (one line)\n"
+    "max_rss_kb is the peak resident memory of this run (VmHWM).\n"
     "Exit status: 0 success, 1 failure (bad model, unreadable or malformed input,\n"
     "out of memory, write error), 2 usage error.\n"
     "\n";
@@ -82,6 +101,7 @@ static struct {
     unsigned long long total_bytes; /* size of a regular input file, 0 when unknown */
     unsigned long long customers;
     int gzip;
+    const char *mode; /* "stream" or "memory" */
     double t0;
     double t_score; /* when scoring started */
 } st;
@@ -96,11 +116,27 @@ static double now(void)
 static void summary(size_t rows_read, size_t rejected, size_t scored, size_t excluded,
                     const char *status)
 {
+    /* VmHWM: the peak of this program's own memory. ru_maxrss would do, except that
+     * Linux starts it from the high-water mark of the process that forked us (a large
+     * Python scheduler would hide our real peak). */
+    long rss = -1;
+    FILE *pf = fopen("/proc/self/status", "r");
+    if (pf) {
+        char line[256];
+        while (fgets(line, sizeof line, pf))
+            if (strncmp(line, "VmHWM:", 6) == 0) {
+                rss = strtol(line + 6, NULL, 10);
+                break;
+            }
+        fclose(pf);
+    }
     struct rusage ru;
-    long rss = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+    if (rss < 0 && getrusage(RUSAGE_SELF, &ru) == 0)
+        rss = ru.ru_maxrss;
     fprintf(stderr, "churn-score: rows_read=%zu rows_rejected=%zu customers_scored=%zu "
-            "customers_excluded=%zu seconds=%.3f max_rss_kb=%ld status=%s\n",
-            rows_read, rejected, scored, excluded, now() - st.t0, rss, status);
+            "customers_excluded=%zu seconds=%.3f max_rss_kb=%ld mode=%s status=%s\n",
+            rows_read, rejected, scored, excluded, now() - st.t0, rss,
+            st.mode ? st.mode : "stream", status);
 }
 
 /* ---- progress (only when stderr is a terminal) ---- */
@@ -214,24 +250,63 @@ out:
     return NULL;
 }
 
-/* Read the log through a feeder thread. Error messages of the library name the pipe
- * ("/dev/fd/N"): print them with the real input name instead. */
-static churn_txlog *read_with_progress(const char *path, const cli_tx_opts *o)
+/* ---- streaming: each chunk of rows is folded into the stream and dropped ---- */
+#define CHUNK_ROWS ((size_t)1 << 20)
+
+typedef struct fold_ctx {
+    churn_customer_stream *s;
+    size_t chunk_rows;
+    int out_of_order; /* the fold failed because of the input's order */
+} fold_ctx;
+
+static int fold_chunk(churn_txlog *log, void *ud)
 {
+    (void)log;
+    fold_ctx *fc = ud;
+    int rc = churn_customer_stream_fold(fc->s);
+    if (rc == CHURN_EINVAL)
+        fc->out_of_order = 1;
+    return rc;
+}
+
+/* Read `path` into `log`, or, with `fc`, in chunks folded into fc->s (whose log `log`
+ * is). Returns the library status with its message set. */
+static int read_plain(const char *path, const cli_tx_opts *o, churn_txlog *log, fold_ctx *fc)
+{
+    if (fc)
+        return churn_txlog_read_csv_chunked(log, path, &o->csv, fc->chunk_rows, fold_chunk, fc);
+    return churn_txlog_read_csv(log, path, &o->csv);
+}
+
+/* Read the input into `log` (folding it into fc->s when fc is given), through a feeder
+ * thread when `progress` is set. Returns the library status; on failure `msg` holds the
+ * message, naming the real input (not the feeder's pipe, "/dev/fd/N"). */
+static int read_input(const char *path, const cli_tx_opts *o, churn_txlog *log, fold_ctx *fc,
+                      int progress, char *msg, size_t cap)
+{
+    msg[0] = '\0';
+    if (!progress) {
+        int rc = read_plain(path, o, log, fc);
+        if (rc)
+            snprintf(msg, cap, "%s", churn_last_error_message());
+        return rc;
+    }
     int in_fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
     if (in_fd < 0) {
-        cli_fail(sub, "reading transactions: cannot open '%s': %s", path, strerror(errno));
-        return NULL;
+        snprintf(msg, cap, "cannot open '%s': %s", path, strerror(errno));
+        return CHURN_EIO;
     }
     struct stat sb;
     if (fstat(in_fd, &sb) == 0 && S_ISREG(sb.st_mode))
         st.total_bytes = (unsigned long long)sb.st_size;
+    atomic_store(&st.bytes_fed, 0);
+    atomic_store(&st.lines_fed, 0);
     int p[2];
     if (pipe(p) != 0) {
-        cli_fail(sub, "cannot create a pipe: %s", strerror(errno));
+        snprintf(msg, cap, "cannot create a pipe: %s", strerror(errno));
         if (in_fd != STDIN_FILENO)
             close(in_fd);
-        return NULL;
+        return CHURN_EIO;
     }
     feeder fd = {in_fd, p[1], 0};
     pthread_t th;
@@ -241,25 +316,21 @@ static churn_txlog *read_with_progress(const char *path, const cli_tx_opts *o)
         close(p[1]);
         if (in_fd != STDIN_FILENO)
             close(in_fd);
-        cli_fail(sub, "cannot start the input thread");
-        return NULL;
+        snprintf(msg, cap, "cannot start the input thread");
+        return CHURN_ENOMEM;
     }
     char pipe_name[64];
     snprintf(pipe_name, sizeof pipe_name, "/dev/fd/%d", p[0]);
-    churn_txlog *log = NULL;
-    int rc = churn_txlog_new(&log);
-    if (!rc)
-        rc = churn_txlog_read_csv(log, pipe_name, &o->csv);
-    char msg[1024] = "";
+    int rc = read_plain(pipe_name, o, log, fc);
     if (rc) {
         /* copy the message, replacing the pipe's name by the input's */
         const char *m = churn_last_error_message();
         const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
         size_t nl = strlen(pipe_name), k = 0;
-        while (*m && k + 1 < sizeof msg) {
+        while (*m && k + 1 < cap) {
             if (strncmp(m, pipe_name, nl) == 0) {
-                for (const char *s = shown; *s && k + 1 < sizeof msg; s++)
-                    msg[k++] = *s;
+                for (const char *c = shown; *c && k + 1 < cap; c++)
+                    msg[k++] = *c;
                 m += nl;
             } else {
                 msg[k++] = *m++;
@@ -272,16 +343,35 @@ static churn_txlog *read_with_progress(const char *path, const cli_tx_opts *o)
     if (in_fd != STDIN_FILENO)
         close(in_fd);
     if (!rc && fd.error) {
-        snprintf(msg, sizeof msg, "cannot read '%s': %s", path, strerror(fd.error));
+        snprintf(msg, cap, "cannot read '%s': %s", path, strerror(fd.error));
         rc = CHURN_EIO;
     }
-    if (rc) {
-        fprintf(stderr, "\r\033[Kchurn %s: reading transactions: %s\n", sub,
-                *msg ? msg : churn_strerror(rc));
-        churn_txlog_free(log);
-        return NULL;
+    return rc;
+}
+
+/* The model's input columns as a `columns` list ("a,b,c") in buf. Returns 0, 1 when one
+ * of them needs the grouping path (gap_median, n_products), 2 when the list does not fit
+ * (then every column is computed). */
+static int model_columns(const churn_model *m, int btyd, char *buf, size_t cap)
+{
+    if (btyd) {
+        snprintf(buf, cap, "frequency,recency,T,monetary_value");
+        return 0;
     }
-    return log;
+    int grouping = 0;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < churn_model_num_features(m); k++) {
+        const char *name = churn_model_feature_name(m, k);
+        if (!name)
+            continue;
+        grouping |= strcmp(name, "gap_median") == 0 || strcmp(name, "n_products") == 0;
+        int w = snprintf(buf + len, cap - len, "%s%s", len ? "," : "", name);
+        if (w < 0 || (size_t)w >= cap - len)
+            return 2; /* too long to list: the in-memory path computes every column */
+        len += (size_t)w;
+    }
+    return grouping;
 }
 
 /* ---- scoring ---- */
@@ -481,6 +571,17 @@ done:
     return rc;
 }
 
+static void report_skipped(const churn_txlog *log, size_t rejected, size_t rows_read, int quiet,
+                           int progress)
+{
+    if (!rejected || quiet)
+        return;
+    fprintf(stderr, "%schurn %s: skipped %zu bad row(s) of %zu\n", progress ? "\r\033[K" : "",
+            sub, rejected, rows_read);
+    for (size_t i = 0; churn_txlog_skip_message(log, i); i++)
+        fprintf(stderr, "  %s\n", churn_txlog_skip_message(log, i));
+}
+
 static int load_model(const char *path, const char *what, churn_model **m)
 {
     int rc = churn_model_load(m, path);
@@ -496,8 +597,8 @@ int cmd_score(int argc, char **argv)
     st.t0 = now();
     const char *model_path = NULL, *input = NULL, *out = NULL, *spend_path = NULL;
     double cutoff = 0, unit = 0, horizon = NAN, period = 0, discount = 0.01, margin = 1.0;
-    long threads = 1, clv_periods = 12;
-    int quiet = 0, have_cutoff = 0;
+    long threads = 1, clv_periods = 12, chunk_rows = (long)CHUNK_ROWS;
+    int quiet = 0, have_cutoff = 0, in_memory = 0;
     cli_tx_opts tx;
     cli_tx_opts_init(&tx);
     churn_customer_options co;
@@ -544,6 +645,11 @@ int cmd_score(int argc, char **argv)
         } else if (cli_is(&a, "--threads")) {
             if (!cli_long(&a, &threads) && (threads < 1 || threads > 256))
                 USAGE("option --threads: %ld is not in 1..256", threads);
+        } else if (cli_is(&a, "--chunk-rows")) {
+            if (!cli_long(&a, &chunk_rows) && chunk_rows < 1)
+                USAGE("option --chunk-rows: %ld must be >= 1", chunk_rows);
+        } else if (cli_flag(&a, "--in-memory")) {
+            in_memory = 1;
         } else if (cli_flag(&a, "--quiet") || cli_flag(&a, "-q")) {
             quiet = 1;
         } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
@@ -626,42 +732,87 @@ int cmd_score(int argc, char **argv)
         }
     }
 
-    /* (1) read */
+    /* (1)-(2): read and summarise the log: the customer table with the model's columns */
+    char cols[4096];
+    int grouping = model_columns(model, kind == KIND_BTYD, cols, sizeof cols);
+    co.cutoff = cutoff;
+    co.time_unit = unit;
+    co.columns = grouping == 2 ? NULL : cols;
     if (progress && pthread_create(&pth, NULL, progress_main, NULL) == 0)
         progress_started = 1;
     atomic_store(&st.stage, 1);
-    if (progress_started) {
-        log = read_with_progress(input, &tx);
-    } else {
-        churn_txlog_new(&log);
-        int s = log ? churn_txlog_read_csv(log, input, &tx.csv) : CHURN_ENOMEM;
-        if (s) {
-            cli_lib_fail(sub, "reading transactions", s);
-            churn_txlog_free(log);
-            log = NULL;
+    char msg[1024];
+    int s;
+    if (!in_memory && !grouping) {
+        st.mode = "stream";
+        churn_customer_stream *cs = NULL;
+        if ((s = churn_customer_stream_new(&cs, &co))) {
+            cli_fail(sub, "%s: the model's input columns: %s", model_path,
+                     churn_last_error_message());
+            goto fail;
+        }
+        fold_ctx fc = {cs, (size_t)chunk_rows, 0};
+        churn_txlog *slog = churn_customer_stream_log(cs);
+        s = read_input(input, &tx, slog, &fc, progress_started, msg, sizeof msg);
+        rows_read = churn_txlog_rows_read(slog);
+        rejected = churn_txlog_rows_skipped(slog);
+        report_skipped(slog, rejected, rows_read, quiet, progress_started);
+        if (!s) {
+            atomic_store(&st.stage, 2);
+            s = churn_customer_stream_finish(cs, &t);
+            if (s)
+                snprintf(msg, sizeof msg, "%s", churn_last_error_message());
+            fc.out_of_order |= s == CHURN_EINVAL;
+        }
+        churn_customer_stream_free(cs);
+        if (s && fc.out_of_order && strcmp(input, "-") != 0) {
+            /* a file can be read again, into memory */
+            if (!quiet)
+                fprintf(stderr, "%schurn %s: note: %s; reading '%s' into memory instead (memory "
+                        "grows with the transactions; sort the file to stream it)\n",
+                        progress_started ? "\r\033[K" : "", sub, msg, input);
+            in_memory = 1;
+            rows_read = rejected = 0;
+        } else if (s && fc.out_of_order) {
+            cli_fail(sub, "reading transactions: %s. Standard input cannot be read twice: sort "
+                     "it by date first (e.g. 'sort -t, -k2,2 -s', keeping the header first) or "
+                     "pass a file", msg);
+            goto fail;
+        } else if (s) {
+            fprintf(stderr, "%schurn %s: reading transactions: %s\n",
+                    progress_started ? "\r\033[K" : "", sub, *msg ? msg : churn_strerror(s));
+            goto fail;
         }
     }
-    if (!log)
-        goto fail;
-    rows_read = churn_txlog_rows_read(log);
-    rejected = churn_txlog_rows_skipped(log);
-    if (rejected && !quiet) {
-        fprintf(stderr, "%schurn %s: skipped %zu bad row(s) of %zu\n", progress ? "\r\033[K" : "",
-                sub, rejected, rows_read);
-        for (size_t i = 0; churn_txlog_skip_message(log, i); i++)
-            fprintf(stderr, "  %s\n", churn_txlog_skip_message(log, i));
-    }
-
-    /* (2) customer table; the log is freed before scoring */
-    atomic_store(&st.stage, 2);
-    co.cutoff = cutoff;
-    co.time_unit = unit;
-    int s = churn_customers_build(&t, log, &co);
-    churn_txlog_free(log);
-    log = NULL;
-    if (s) {
-        cli_lib_fail(sub, "building the customer table", s);
-        goto fail;
+    if (in_memory || grouping) {
+        st.mode = "memory";
+        atomic_store(&st.stage, 1);
+        if (churn_txlog_new(&log)) {
+            cli_fail(sub, "out of memory");
+            goto fail;
+        }
+        s = read_input(input, &tx, log, NULL, progress_started, msg, sizeof msg);
+        if (s) {
+            fprintf(stderr, "%schurn %s: reading transactions: %s\n",
+                    progress_started ? "\r\033[K" : "", sub, *msg ? msg : churn_strerror(s));
+            goto fail;
+        }
+        rows_read = churn_txlog_rows_read(log);
+        rejected = churn_txlog_rows_skipped(log);
+        report_skipped(log, rejected, rows_read, quiet, progress_started);
+        /* the log is freed before scoring */
+        atomic_store(&st.stage, 2);
+        s = churn_customers_build(&t, log, &co);
+        churn_txlog_free(log);
+        log = NULL;
+        if (s) {
+            if (s == CHURN_EINVAL && strstr(churn_last_error_message(), "'columns'"))
+                cli_fail(sub, "%s: the model's input columns: %s", model_path,
+                         churn_last_error_message());
+            else
+                cli_lib_fail(sub, "building the customer table", s);
+            goto fail;
+        }
     }
     excluded = churn_customers_num_excluded(t);
     size_t nrows = churn_customers_num_rows(t);

@@ -15,7 +15,8 @@ import pytest
 CUTOFF = "1997-12-31"
 SUMMARY = re.compile(
     r"^churn-score: rows_read=(\d+) rows_rejected=(\d+) customers_scored=(\d+) "
-    r"customers_excluded=(\d+) seconds=([0-9.]+) max_rss_kb=(-?\d+) status=(ok|error|usage)$")
+    r"customers_excluded=(\d+) seconds=([0-9.]+) max_rss_kb=(-?\d+) mode=(stream|memory) "
+    r"status=(ok|error|usage)$")
 
 
 def rows(text):
@@ -29,7 +30,9 @@ def summary(stderr):
     keys = ["rows_read", "rows_rejected", "customers_scored", "customers_excluded"]
     d = {k: int(v) for k, v in zip(keys, m.groups()[:4])}
     d["seconds"] = float(m.group(5))
-    d["status"] = m.group(7)
+    d["max_rss_kb"] = int(m.group(6))
+    d["mode"] = m.group(7)
+    d["status"] = m.group(8)
     return d
 
 
@@ -285,3 +288,79 @@ def test_progress_mode_same_output(churn, churn_exe, world, tmp_path):
     rc, out, err = _run_on_tty(churn_exe, ["score", m, bad, "--cutoff", CUTOFF,
                                            "--horizon", 70])
     assert rc == 1 and "bad.csv, line 3" in err and "/dev/fd" not in err
+
+
+def test_stream_equals_in_memory(churn, world):
+    """The default streaming read gives byte-identical scores to --in-memory, for a
+    BTYD model with --spend, a logit and a Cox model, in small chunks too."""
+    tx, m = world["tx"], world["m"]
+    jobs = [[m["bgnbd"], "--horizon", 70, "--spend", m["gg"]],
+            [m["logit"], "--unit", "day"],
+            [m["cox"], "--horizon", 30]]
+    for job in jobs:
+        base = churn("score", job[0], tx, "--cutoff", CUTOFF, *job[1:], "--in-memory")
+        assert summary(base.stderr)["mode"] == "memory"
+        for extra in ([], ["--chunk-rows", 777]):
+            p = churn("score", job[0], tx, "--cutoff", CUTOFF, *job[1:], *extra)
+            sm = summary(p.stderr)
+            assert sm["mode"] == "stream" and sm["status"] == "ok"
+            assert p.stdout == base.stdout
+            assert sm["customers_excluded"] == 3
+
+
+def test_unsorted_input(churn, world, tmp_path):
+    """A file whose customers' rows are out of time order is read again into memory
+    (with a note); on standard input it fails with a hint to sort."""
+    import random
+    lines = world["tx"].read_text().splitlines()
+    body = lines[1:]
+    random.Random(5).shuffle(body)
+    shuffled = tmp_path / "shuffled.csv"
+    shuffled.write_text("\n".join([lines[0]] + body) + "\n")
+    m = world["m"]["bgnbd"]
+    base = churn("score", m, world["tx"], "--cutoff", CUTOFF, "--horizon", 70).stdout
+    p = churn("score", m, shuffled, "--cutoff", CUTOFF, "--horizon", 70)
+    assert "note:" in p.stderr and "into memory" in p.stderr and "customer '" in p.stderr
+    assert summary(p.stderr)["mode"] == "memory"
+    assert sorted(p.stdout.splitlines()) == sorted(base.splitlines())
+    p = churn("score", m, "-", "--cutoff", CUTOFF, "--horizon", 70,
+              input=shuffled.read_text(), check=False)
+    assert p.returncode == 1 and "sort" in p.stderr and "time order" in p.stderr
+    assert summary(p.stderr)["status"] == "error"
+    # sorted by customer then date streams as well as sorted by date
+    by_cust = sorted(lines[1:], key=lambda r: (r.split(",")[0], r.split(",")[1]))
+    f = tmp_path / "by_customer.csv"
+    f.write_text("\n".join([lines[0]] + by_cust) + "\n")
+    p = churn("score", m, f, "--cutoff", CUTOFF, "--horizon", 70)
+    assert summary(p.stderr)["mode"] == "stream"
+    assert sorted(p.stdout.splitlines()) == sorted(base.splitlines())
+
+
+def test_memory_bounded_by_customers(churn, tmp_path):
+    """Ten times the transactions for the same customers: the streaming peak RSS
+    stays (nearly) flat while the in-memory peak grows with the transactions."""
+    logs = {}
+    for weeks in (52, 520):
+        tx = tmp_path / f"tx{weeks}.csv"
+        churn("simulate", "--model", "pnbd", "--customers", 20000, "--seed", 3, "--weeks",
+              weeks, "--r", 2, "--alpha", 4, "--s", 0.05, "--beta", 50, "-o", tx)
+        logs[weeks] = tx
+    cust = tmp_path / "c.csv"
+    churn("features", logs[52], "--unit", "week", "-o", cust)
+    model = tmp_path / "m.json"
+    churn("fit", "bgnbd", cust, "--unit", "week", "-o", model)
+    rss, nrows = {}, {}
+    for weeks, tx in logs.items():
+        for mode in ("stream", "memory"):
+            extra = ["--chunk-rows", 20000] if mode == "stream" else ["--in-memory"]
+            p = churn("score", model, tx, "--cutoff", "2000-01-01", "--horizon", 10, *extra,
+                      "-o", tmp_path / "s.csv")
+            sm = summary(p.stderr)
+            rss[weeks, mode] = sm["max_rss_kb"]
+            nrows[weeks] = sm["rows_read"]
+    assert nrows[520] > 8 * nrows[52]
+    grow_mem = rss[520, "memory"] - rss[52, "memory"]
+    grow_stream = rss[520, "stream"] - rss[52, "stream"]
+    print(f"rows {nrows}; peak RSS kB {rss}")
+    assert grow_mem > 20000  # the in-memory log grows by > 20 MB
+    assert grow_stream < 0.15 * grow_mem
