@@ -16,6 +16,7 @@
 #include "internal.h"
 #include "txlog_internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -46,13 +47,41 @@ static int col_lookup(const char *name, size_t ncols)
 
 /* ---- options ----------------------------------------------------------------- */
 
-void churn_customer_options_init(churn_customer_options *opts)
+/* churn_customer_options grew in 1.1 (`columns`). A program built against the
+ * 1.0 headers has a shorter struct, so its churn_customer_options_init must
+ * not write the new tail: it binds to the CHURN_1.0 version below, which
+ * fills the 1.0 prefix and sets struct_size to the 1.0 size (the option copy
+ * then gives `columns` its default). Programs built since bind to the
+ * default CHURN_1.1 version. A static archive has only the default. */
+#define CUSTOMER_OPTIONS_SIZE_1_0 offsetof(churn_customer_options, columns)
+
+CHURN_API_EXPORT void churn__customer_options_init_1_1(churn_customer_options *opts);
+CHURN_API_EXPORT void churn__customer_options_init_1_1(churn_customer_options *opts)
 {
     if (opts) {
         churn_customer_options d = CHURN_CUSTOMER_OPTIONS_INIT;
         *opts = d;
     }
 }
+
+#if defined(CHURN_SYMBOL_VERSIONS)
+CHURN_API_EXPORT void churn__customer_options_init_1_0(churn_customer_options *opts);
+CHURN_API_EXPORT void churn__customer_options_init_1_0(churn_customer_options *opts)
+{
+    if (opts) {
+        churn_customer_options d = CHURN_CUSTOMER_OPTIONS_INIT;
+        d.struct_size = CUSTOMER_OPTIONS_SIZE_1_0;
+        memcpy(opts, &d, CUSTOMER_OPTIONS_SIZE_1_0);
+    }
+}
+__asm__(".symver churn__customer_options_init_1_0, churn_customer_options_init@CHURN_1.0");
+__asm__(".symver churn__customer_options_init_1_1, churn_customer_options_init@@CHURN_1.1");
+#else
+void churn_customer_options_init(churn_customer_options *opts)
+{
+    churn__customer_options_init_1_1(opts);
+}
+#endif
 
 void churn_cohort_options_init(churn_cohort_options *opts)
 {

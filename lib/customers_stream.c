@@ -95,6 +95,13 @@ static void sstate_params(sstate *S, const churn_customer_options *o, double cut
     S->same_day_once = o->same_day_once;
 }
 
+static void init_extra(sstate *S, size_t lo, size_t hi)
+{
+    memset(S->ex + lo, 0, (hi - lo) * sizeof *S->ex);
+    for (size_t c = lo; c < hi; c++)
+        S->ex[c].h_last = S->ex[c].h_prev = INT32_MIN;
+}
+
 static void init_range(sstate *S, size_t lo, size_t hi)
 {
     for (size_t c = lo; c < hi; c++) {
@@ -104,11 +111,8 @@ static void init_range(sstate *S, size_t lo, size_t hi)
         S->hot[c].last_day = 0;
         S->hot[c].n_orders = 0;
     }
-    if (S->ex) {
-        memset(S->ex + lo, 0, (hi - lo) * sizeof *S->ex);
-        for (size_t c = lo; c < hi; c++)
-            S->ex[c].h_last = S->ex[c].h_prev = INT32_MIN;
-    }
+    if (S->ex)
+        init_extra(S, lo, hi);
 }
 
 /* Cover customers [0, C): grow the arrays (by at least half) and initialise
@@ -131,6 +135,7 @@ static int sstate_cover(sstate *S, size_t C, int extra)
     if (!first)
         return churn__nomem("the per-customer summaries");
     S->first = first;
+    size_t ex_from = S->ex ? S->cap : 0; /* a new extra array starts empty everywhere */
     if (extra) {
         extra_state *ex = churn__realloc(S->ex, churn__mul_size(cap, sizeof *ex));
         if (!ex)
@@ -138,6 +143,8 @@ static int sstate_cover(sstate *S, size_t C, int extra)
         S->ex = ex;
     }
     init_range(S, S->cap, cap);
+    if (S->ex && ex_from < S->cap)
+        init_extra(S, ex_from, S->cap);
     S->cap = cap;
     return CHURN_OK;
 }
