@@ -34,6 +34,7 @@
 #define TXLOG_MT "churn.txlog"
 #define TABLE_MT "churn.customers"
 #define STATE_MT "churn.state"
+#define STREAM_MT "churn.stream"
 
 /* A handle userdata. `busy` counts the calls of this module using the
  * handle further down the C stack: Lua code they run (a metamethod of a
@@ -59,6 +60,13 @@ typedef struct ltable {
     churn_customers *zombie;
     int busy;
 } ltable;
+
+typedef struct lstream {
+    churn_customer_stream *s;
+    churn_customer_stream *zombie;
+    int busy;
+    uint64_t folded; /* rows folded when the stream was closed */
+} lstream;
 
 typedef struct lstate {
     int open; /* 0 once closed: the state is plain data, nothing to free */
@@ -1894,6 +1902,48 @@ static int c_tostring(lua_State *L)
     return 1;
 }
 
+/* Option 'columns': a comma-separated string or an array of column names, as
+ * the C option text, left on the stack (anchored for the whole call); NULL
+ * when absent. The library checks the names. */
+static const char *opt_columns(lua_State *L, int idx, const char *what)
+{
+    luaL_checkstack(L, 4, "churn: stack overflow");
+    int t = opt_get(L, idx, "columns");
+    if (t == LUA_TNIL) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    if (t == LUA_TSTRING)
+        return lua_tostring(L, -1);
+    if (t != LUA_TTABLE)
+        luaL_error(L, "%s: option 'columns' must be a string or an array of names, got %s", what,
+                   luaL_typename(L, -1));
+    int tab = lua_gettop(L);
+    lua_Integer n = luaL_len(L, tab);
+    if (n < 1)
+        luaL_error(L, "%s: option 'columns' is an empty array (leave it out for every column)",
+                   what);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_geti(L, tab, i) != LUA_TSTRING)
+            luaL_error(L, "%s: option 'columns'[%d] must be a string, got %s", what, (int)i,
+                       luaL_typename(L, -1));
+        if (strchr(lua_tostring(L, -1), ','))
+            luaL_error(L, "%s: option 'columns'[%d] ('%s') holds a comma", what, (int)i,
+                       lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (i > 1)
+            luaL_addchar(&b, ',');
+        lua_geti(L, tab, i);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    return lua_tostring(L, -1);
+}
+
 static void customer_options(lua_State *L, int opts, churn_customer_options *o, const char *what)
 {
     static const char *const keys[] = {"cutoff",
@@ -1905,6 +1955,7 @@ static void customer_options(lua_State *L, int opts, churn_customer_options *o, 
                                        "inactivity_threshold",
                                        "key_fraction",
                                        "important_fraction",
+                                       "columns",
                                        NULL};
     check_options(L, opts, what, keys);
     churn_customer_options_init(o);
@@ -1919,6 +1970,7 @@ static void customer_options(lua_State *L, int opts, churn_customer_options *o, 
         opt_number(L, opts, "inactivity_threshold", o->inactivity_threshold, what);
     o->key_fraction = opt_number(L, opts, "key_fraction", o->key_fraction, what);
     o->important_fraction = opt_number(L, opts, "important_fraction", o->important_fraction, what);
+    o->columns = opt_columns(L, opts, what);
 }
 
 /* Build a customer table userdata from log (pushed) or push nil, msg, code. */
@@ -2140,6 +2192,154 @@ TABLE_METHOD(c_metrics)
         lua_pushnumber(L, 1 - v);
         lua_setfield(L, -2, "retention_rate");
     }
+    return 1;
+}
+
+/* ==== streaming customer tables ========================================== */
+
+static lstream *check_lstream(lua_State *L, int idx)
+{
+    lstream *u = (lstream *)luaL_checkudata(L, idx, STREAM_MT);
+    if (!u->s)
+        luaL_error(L, "attempt to use a closed or finished churn stream");
+    return u;
+}
+
+/* A stream method whose body runs with the stream pinned (see lmodel). */
+#define STREAM_METHOD(name)                                                                        \
+    static int name##_body(lua_State *L, churn_customer_stream *s);                                \
+    static int name(lua_State *L)                                                                  \
+    {                                                                                              \
+        lstream *u_ = check_lstream(L, 1);                                                         \
+        u_->busy++;                                                                                \
+        int n_ = name##_body(L, u_->s);                                                            \
+        u_->busy--;                                                                                \
+        return n_;                                                                                 \
+    }                                                                                              \
+    static int name##_body(lua_State *L, churn_customer_stream *s)
+
+/* The one closer of streams, for close(), finish(), __close and __gc (collect = 1). */
+static void stream_closer(lstream *u, int collect)
+{
+    if (u->s) {
+        u->folded = churn_customer_stream_rows_folded(u->s);
+        if (u->busy && !collect)
+            u->zombie = u->s;
+        else
+            churn_customer_stream_free(u->s);
+    }
+    u->s = NULL;
+    if (collect) {
+        churn_customer_stream_free(u->zombie);
+        u->zombie = NULL;
+    }
+}
+
+/* churn.stream(opts) -> stream | nil, msg, code (the options of log:customers;
+ * cutoff required) */
+static int l_stream(lua_State *L)
+{
+    static const char what[] = "stream";
+    lua_settop(L, 1);
+    churn_customer_options o;
+    customer_options(L, 1, &o, what);
+    lstream *u = (lstream *)lua_newuserdatauv(L, sizeof *u, 0);
+    u->s = u->zombie = NULL;
+    u->busy = 0;
+    u->folded = 0;
+    luaL_setmetatable(L, STREAM_MT);
+    int rc = churn_customer_stream_new(&u->s, &o);
+    if (rc)
+        return push_fail(L, rc);
+    return 1;
+}
+
+/* st:add(purchases) -> true | nil, msg, code: append and fold (purchases before
+ * a bad one stay, to be folded by the next add or finish) */
+STREAM_METHOD(st_add)
+{
+    int top = lua_gettop(L);
+    if (append_purchases(L, churn_customer_stream_log(s), 2, "purchases"))
+        return 3;
+    lua_settop(L, top);
+    int rc = churn_customer_stream_fold(s);
+    if (rc)
+        return push_fail(L, rc);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int stream_chunk(churn_txlog *log, void *ud)
+{
+    (void)log;
+    return churn_customer_stream_fold((churn_customer_stream *)ud);
+}
+
+/* st:read_csv(path [, opts [, chunk_rows]]) -> true | nil, msg, code: the rows
+ * of a CSV file (options of log:read_csv), folded every chunk_rows rows
+ * (default 1048576) */
+STREAM_METHOD(st_read_csv)
+{
+    lua_settop(L, 4);
+    const char *path = luaL_checkstring(L, 2);
+    churn_csv_options o;
+    csv_options(L, 3, &o);
+    lua_Integer chunk = luaL_optinteger(L, 4, (lua_Integer)1 << 20);
+    luaL_argcheck(L, chunk >= 1, 4, "chunk_rows must be at least 1");
+    int rc = churn_txlog_read_csv_chunked(churn_customer_stream_log(s), path, &o, (size_t)chunk,
+                                          stream_chunk, s);
+    if (rc)
+        return push_fail(L, rc);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* st:rows_folded() -> transactions folded so far (also after finish/close) */
+static int st_rows_folded(lua_State *L)
+{
+    lstream *u = (lstream *)luaL_checkudata(L, 1, STREAM_MT);
+    uint64_t n = u->s ? churn_customer_stream_rows_folded(u->s) : u->folded;
+    lua_pushinteger(L, (lua_Integer)n);
+    return 1;
+}
+
+/* st:finish() -> customer table | nil, msg, code. The stream is closed
+ * afterwards (its memory freed), whatever the outcome. */
+static int st_finish(lua_State *L)
+{
+    check_lstream(L, 1);
+    ltable *tu = (ltable *)lua_newuserdatauv(L, sizeof *tu, 0);
+    tu->t = tu->zombie = NULL;
+    tu->busy = 0;
+    luaL_setmetatable(L, TABLE_MT);
+    lstream *u = check_lstream(L, 1); /* the allocation may have run finalizers */
+    int rc = churn_customer_stream_finish(u->s, &tu->t);
+    int n = rc ? push_fail(L, rc) : 1;
+    stream_closer(u, 0);
+    return n;
+}
+
+static int st_close(lua_State *L)
+{
+    stream_closer((lstream *)luaL_checkudata(L, 1, STREAM_MT), 0);
+    return 0;
+}
+
+static int st_gc(lua_State *L)
+{
+    stream_closer((lstream *)luaL_checkudata(L, 1, STREAM_MT), 1);
+    return 0;
+}
+
+static int st_tostring(lua_State *L)
+{
+    lstream *u = (lstream *)luaL_checkudata(L, 1, STREAM_MT);
+    if (!u->s)
+        lua_pushfstring(L, "churn.stream (closed, %I transactions folded)", (lua_Integer)u->folded);
+    else
+        lua_pushfstring(L, "churn.stream (%I transactions folded, %I customers)",
+                        (lua_Integer)churn_customer_stream_rows_folded(u->s),
+                        (lua_Integer)churn_txlog_num_customers(churn_customer_stream_log(u->s)));
     return 1;
 }
 
@@ -2395,6 +2595,16 @@ static const luaL_Reg table_meta[] = {
     {"__len", c_len}, {"__index", NULL},    {NULL, NULL},
 };
 
+static const luaL_Reg stream_methods[] = {
+    {"add", st_add},       {"read_csv", st_read_csv}, {"rows_folded", st_rows_folded},
+    {"finish", st_finish}, {"close", st_close},       {NULL, NULL},
+};
+
+static const luaL_Reg stream_meta[] = {
+    {"__gc", st_gc},   {"__close", st_close}, {"__tostring", st_tostring},
+    {"__index", NULL}, {NULL, NULL},
+};
+
 static const luaL_Reg state_methods[] = {
     {"add", s_add},           {"value", s_value}, {"features", s_features},
     {"to_bytes", s_to_bytes}, {"close", s_close}, {NULL, NULL},
@@ -2416,6 +2626,7 @@ static const luaL_Reg funcs[] = {
     {"read_csv", l_read_csv},
     {"features", l_features},
     {"state", l_state},
+    {"stream", l_stream},
     {"state_from_bytes", l_state_from_bytes},
     {"parse_date", l_parse_date},
     {"format_date", l_format_date},
@@ -2440,6 +2651,7 @@ int luaopen_churn(lua_State *L)
     new_class(L, TXLOG_MT, txlog_meta, txlog_methods);
     new_class(L, TABLE_MT, table_meta, table_methods);
     new_class(L, STATE_MT, state_meta, state_methods);
+    new_class(L, STREAM_MT, stream_meta, stream_methods);
     /* log:features(opts) is churn.features(log, opts) */
     luaL_getmetatable(L, TXLOG_MT);
     lua_getfield(L, -1, "__index");

@@ -404,6 +404,111 @@ do
   check("state_from_bytes garbage -> nil", churn.state_from_bytes("xyz") == nil)
 end
 
+-- option `columns`: a subset holds exactly the full table's values
+do
+  local log = assert(churn.txlog(purchases))
+  local full = assert(log:customers(feat_opts))
+  local function same_columns(name, sub, names)
+    local ok, bad = #sub == #full, nil
+    for _, c in ipairs(names) do
+      local a, b = sub:column(c), full:column(c)
+      for i = 1, #b do
+        if not a or a[i] ~= b[i] then ok, bad = false, c break end
+      end
+    end
+    local ids_a, ids_b = sub:ids(), full:ids()
+    for i = 1, #ids_b do ok = ok and ids_a[i] == ids_b[i] end
+    check(name, ok, bad)
+  end
+  local function opts_with(cols)
+    local o = {columns = cols}
+    for k, v in pairs(feat_opts) do o[k] = v end
+    return o
+  end
+  local subsets = {
+    {"frequency", "recency", "T", "monetary_value"},
+    {"event", "spend_trend", "gap_std", "net_spend", "value_tier", "churned", "duration"},
+    {"gap_median", "n_products", "r_score"},
+  }
+  for k, cols in ipairs(subsets) do
+    local sub = assert(log:customers(opts_with(cols)))
+    check("columns subset " .. k .. ": only those columns", #sub:columns() == #cols, #sub:columns())
+    same_columns("columns subset " .. k .. " = full table", sub, cols)
+  end
+  local sub = assert(log:customers(opts_with("T, frequency")))
+  local names = sub:columns()
+  check("columns as text: the table's order", names[1] == "frequency" and names[2] == "T" and #names == 2)
+  same_columns("columns as text = full table", sub, names)
+  local frows = churn.features(purchases, opts_with({"T"}))
+  check("features with columns", frows[3].T == full:column("T")[3] and frows[3].frequency == nil)
+  local nt, nmsg, ncode = log:customers(opts_with({"frequency", "nosuch"}))
+  check("unknown column -> nil, msg naming it, EINVAL", nt == nil and ncode == churn.status.EINVAL
+    and nmsg:find("nosuch", 1, true) ~= nil, nmsg)
+  check("columns of the wrong type raise", raises(function() return log:customers({columns = 3}) end, "columns"))
+  check("empty columns array raises", raises(function() return log:customers({columns = {}}) end, "columns"))
+end
+
+-- churn.stream: chunks of a date-sorted log give the batch table's values
+do
+  local sorted = {}
+  for i, p in ipairs(purchases) do
+    sorted[i] = {customer = p.customer, time = type(p.time) == "number" and p.time or churn.parse_date(p.time),
+                 amount = p.amount, i = i}
+  end
+  table.sort(sorted, function(a, b) if a.time ~= b.time then return a.time < b.time end return a.i < b.i end)
+  local batch = assert(assert(churn.txlog(sorted)):customers(feat_opts))
+  local st = assert(churn.stream(feat_opts))
+  local bounds = {0, 500, 501, 1400, #sorted}
+  for k = 1, #bounds - 1 do
+    local chunk = {}
+    for i = bounds[k] + 1, bounds[k + 1] do chunk[#chunk + 1] = sorted[i] end
+    local ok, msg = st:add(chunk)
+    if not ok then check("stream add", false, msg) end
+  end
+  check("stream rows_folded", st:rows_folded() == #sorted, st:rows_folded())
+  check("stream tostring", tostring(st):find("folded") ~= nil)
+  local tab = assert(st:finish())
+  check("finished stream is closed", raises(function() return st:add({}) end, "closed")
+    and st:rows_folded() == #sorted)
+  local names, ok, bad = tab:columns(), #tab == #batch, nil
+  for _, c in ipairs(names) do
+    local a, b = tab:column(c), batch:column(c)
+    for i = 1, #b do if a[i] ~= b[i] then ok, bad = false, c break end end
+  end
+  check("stream = batch table", ok and #names == #batch:columns() - 2, bad or #names)
+  check("stream leaves out gap_median, n_products", select(3, tab:column("gap_median")) == churn.status.ENOTFOUND)
+  -- the same rows from a CSV file, read in chunks
+  local path = tmpdir .. "/stream.csv"
+  local f = io.open(path, "w")
+  f:write("customer_id,date,amount\n")
+  for _, p in ipairs(sorted) do
+    f:write(tostring(p.customer), ",", string.format("%d", p.time), ",", string.format("%.17g", p.amount), "\n")
+  end
+  f:close()
+  local st2 <close> = assert(churn.stream(feat_opts))
+  local rok, rmsg = st2:read_csv(path, {date_format = "epoch"}, 97)
+  check("stream read_csv", rok, rmsg)
+  local tab2 = assert(st2:finish())
+  local same = #tab2 == #tab
+  for _, c in ipairs(names) do
+    local a, b = tab2:column(c), tab:column(c)
+    for i = 1, #b do same = same and a[i] == b[i] end
+  end
+  check("stream read_csv = stream add", same)
+  -- errors
+  local s0, m0, c0 = churn.stream({unit = "week"})
+  check("stream without cutoff -> nil, msg, EINVAL", s0 == nil and c0 == churn.status.EINVAL and m0:find("cutoff") ~= nil, m0)
+  local s1, m1 = churn.stream({cutoff = "2023-12-31", columns = {"frequency", "gap_median"}})
+  check("stream gap_median -> nil, msg", s1 == nil and m1:find("gap_median") ~= nil, m1)
+  local s2 = assert(churn.stream({cutoff = "2023-12-31"}))
+  assert(s2:add({{customer = "k7", time = "2023-05-01", amount = 1}}))
+  local ok2, m2, c2 = s2:add({{customer = "k7", time = "2023-04-01", amount = 1}})
+  check("stream out of order -> nil, msg naming the customer", ok2 == nil and c2 == churn.status.EINVAL
+    and m2:find("'k7'", 1, true) ~= nil, m2)
+  s2:close()
+  check("closed stream raises", raises(function() return s2:finish() end, "closed"))
+end
+
 local no_sub = os.getenv("CHURN_LUA_NO_SUBPROCESS") == "1"
 local exe = os.getenv("CHURN_EXE")
 local python = os.getenv("CHURN_PYTHON")

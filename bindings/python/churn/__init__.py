@@ -14,7 +14,8 @@ converts and presents. Quick tour::
     report = churn.retention_report(log, cutoff="1997-09-30")   # the ranked list
     bg.save("model.json"); churn.load_model("model.json")  # same files as C, Lua, CLI
 
-Modules: customer tables and cohorts (customer_table, cohort_table, CustomerState),
+Modules: customer tables and cohorts (customer_table, cohort_table, CustomerState,
+CustomerStream for logs read in chunks),
 simulation (simulate), BTYD models (BGNBD, MBGNBD, ParetoNBD, BGBB, SBG), spend and
 value (GammaGamma, clv, dert, assign_tiers, Alerts, retention_report), logistic
 regression (LogisticRegression), survival (KaplanMeierFitter, CoxPHFitter and the AFT
@@ -46,12 +47,12 @@ stay locked in the child), and call ``churn_set_allocator`` (not wrapped here) o
 before any object exists.
 """
 from ._lib import library_path
-from ._errors import (ChurnError, ChurnKeyError, ChurnOSError, ChurnTypeError,
-                      ChurnValueError, ConvergenceError, NumericalError)
+from ._errors import (ChurnColumnError, ChurnError, ChurnKeyError, ChurnOSError,
+                      ChurnTypeError, ChurnValueError, ConvergenceError, NumericalError)
 from ._model import Model, load_model
 from ._txlog import TransactionLog
-from ._customers import (CustomerState, cohort_table, customer_table, population_metrics,
-                         rfm_segment_name, time_unit_days)
+from ._customers import (CustomerState, CustomerStream, cohort_table, customer_table,
+                         population_metrics, rfm_segment_name, time_unit_days)
 from ._simulate import simulate, simulate_summary
 from ._btyd import BGBB, BGNBD, MBGNBD, SBG, ParetoNBD, loglik as btyd_loglik
 from ._spend import (Alerts, GammaGamma, assign_tiers, clv, clv_contractual, dert,
@@ -68,12 +69,12 @@ from . import _lib as _l
 __version__ = _l.churn_version_string().decode()
 
 __all__ = [
-    "ChurnError", "ChurnKeyError", "ChurnOSError", "ChurnTypeError", "ChurnValueError",
-    "ConvergenceError", "NumericalError", "Model", "load_model", "TransactionLog",
-    "library_path", "__version__",
+    "ChurnError", "ChurnColumnError", "ChurnKeyError", "ChurnOSError", "ChurnTypeError",
+    "ChurnValueError", "ConvergenceError", "NumericalError", "Model", "load_model",
+    "TransactionLog", "library_path", "__version__",
     # customers.h
     "customer_table", "cohort_table", "population_metrics", "rfm_segment_name",
-    "CustomerState", "time_unit_days",
+    "CustomerState", "CustomerStream", "time_unit_days",
     # simulate.h
     "simulate", "simulate_summary",
     # btyd.h

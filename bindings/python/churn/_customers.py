@@ -6,8 +6,8 @@ from ctypes import POINTER, c_char_p, c_double, c_int, c_size_t, c_void_p
 import numpy as np
 
 from . import _lib
-from ._errors import check
-from ._txlog import TransactionLog, to_epoch_seconds
+from ._errors import EINVAL, OK, ChurnColumnError, ChurnValueError, check, error_for
+from ._txlog import CsvOptions, TransactionLog, to_epoch_seconds
 
 UNITS = {"day": 1.0, "days": 1.0, "d": 1.0, "week": 7.0, "weeks": 7.0, "w": 7.0,
          "month": 30.4375, "months": 30.4375, "m": 30.4375,
@@ -24,7 +24,8 @@ class CustomerOptions(ctypes.Structure):
                 ("time_unit", c_double), ("same_day_once", c_int),
                 ("first_purchase_counts", c_int), ("trend_window", c_double),
                 ("inactivity_threshold", c_double), ("key_fraction", c_double),
-                ("important_fraction", c_double)]
+                ("important_fraction", c_double),
+                ("columns", c_char_p)]  # 1.1; _options_init writes the whole C struct
 
 
 class CohortOptions(ctypes.Structure):
@@ -75,6 +76,17 @@ _state_init = _fn("churn_customer_state_init", c_int, POINTER(_StateStruct),
 _state_add = _fn("churn_customer_state_add", c_int, POINTER(_StateStruct), c_double, c_double)
 _state_value = _fn("churn_customer_state_value", c_int, POINTER(_StateStruct), c_double,
                    c_char_p, _lib.c_double_p)
+_stream_new = _fn("churn_customer_stream_new", c_int, POINTER(c_void_p),
+                  POINTER(CustomerOptions))
+_stream_free = _fn("churn_customer_stream_free", None, c_void_p)
+_stream_log = _fn("churn_customer_stream_log", c_void_p, c_void_p)
+_stream_fold = _fn("churn_customer_stream_fold", c_int, c_void_p)
+_stream_rows_folded = _fn("churn_customer_stream_rows_folded", ctypes.c_uint64, c_void_p)
+_stream_finish = _fn("churn_customer_stream_finish", c_int, c_void_p, POINTER(c_void_p))
+# txlog.h: int (*churn_csv_chunk_fn)(churn_txlog *log, void *userdata)
+_CHUNK_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p)
+_read_csv_chunked = _fn("churn_txlog_read_csv_chunked", c_int, c_void_p, c_char_p,
+                        POINTER(CsvOptions), c_size_t, _CHUNK_FN, c_void_p)
 
 
 def time_unit_days(unit):
@@ -114,8 +126,36 @@ def _to_log(data, customer, time, amount, quantity, product):
                     f"got {type(data).__name__}")
 
 
+def _columns_option(columns):
+    """`columns` -> (the C option text or None, the names in the caller's order for the
+    DataFrame, or None for the C table's order)."""
+    if columns is None:
+        return None, None
+    if isinstance(columns, bytes):
+        columns = columns.decode()
+    if isinstance(columns, str):
+        return columns.encode(), None
+    names = [str(c) for c in columns]
+    bad = [c for c in names if "," in c]
+    if not names or bad:
+        why = f"the name {bad[0]!r} holds a comma" if bad else "the list is empty"
+        raise ChurnColumnError(f"columns: {why} (give a list of column names, a "
+                               "comma-separated string, or None for all)", EINVAL)
+    return ",".join(names).encode(), names
+
+
+def _check_columns(rc):
+    """check(), raising ChurnColumnError for a bad `columns` option."""
+    if rc != OK:
+        e = error_for(rc)
+        if isinstance(e, ChurnValueError) and "option 'columns'" in str(e):
+            raise ChurnColumnError(str(e), e.code) from None
+        raise e
+
+
 def _customer_options(cutoff, holdout_end, unit, same_day_once, first_purchase_counts,
-                      trend_window, inactivity_threshold, key_fraction, important_fraction):
+                      trend_window, inactivity_threshold, key_fraction, important_fraction,
+                      columns=None):
     o = CustomerOptions()
     _options_init(ctypes.byref(o))
     o.cutoff = time_arg(cutoff, "cutoff")
@@ -131,6 +171,7 @@ def _customer_options(cutoff, holdout_end, unit, same_day_once, first_purchase_c
         o.key_fraction = float(key_fraction)
     if important_fraction is not None:
         o.important_fraction = float(important_fraction)
+    o.columns = columns  # bytes or None; the structure keeps the bytes alive
     return o
 
 
@@ -168,16 +209,26 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
     with `holdout_end`, holdout_purchases, holdout_spend, churned, duration, event.
     ``df.attrs`` holds cutoff, holdout_end, time_unit (days), excluded (customers with no
     order on or before the cutoff) and the population metrics (see
-    :func:`population_metrics`). `columns` (a list of names) copies only those columns
-    out of the C table (KeyError naming an unknown one).
+    :func:`population_metrics`).
+
+    `columns` computes only the named columns (a list of names, kept in that order, or a
+    comma-separated string, in the C table's order); None computes all of them. The
+    values are the same as in the full table; a subset without ``gap_median`` and
+    ``n_products`` is built in one pass without grouping the transactions when each
+    customer's rows are in time order, which is faster and smaller. Without
+    ``value_tier``, ``attrs["pareto_share"]`` is NaN (not computed). An unknown name (or
+    a holdout column without `holdout_end`) raises :class:`churn.ChurnColumnError`
+    (a KeyError and a ValueError) naming it.
     """
     log = _to_log(data, customer, time, amount, quantity, product)
+    spec, names = _columns_option(columns)
     o = _customer_options(cutoff, holdout_end, unit, same_day_once, first_purchase_counts,
-                          trend_window, inactivity_threshold, key_fraction, important_fraction)
+                          trend_window, inactivity_threshold, key_fraction, important_fraction,
+                          spec)
     h = c_void_p()
-    check(_build(ctypes.byref(h), log._h, ctypes.byref(o)))
+    _check_columns(_build(ctypes.byref(h), log._h, ctypes.byref(o)))
     try:
-        return table_frame(h.value, getattr(log, "_int_ids", False), columns)
+        return table_frame(h.value, getattr(log, "_int_ids", False), names)
     finally:
         _free(h)
 
@@ -335,5 +386,193 @@ class CustomerState:
                 f"unit {self._s.time_unit:g} days>")
 
 
+class _StreamLog(TransactionLog):
+    """The stream's own log (a borrowed handle: the stream owns and frees it). Reuses
+    TransactionLog's conversions of DataFrame columns and arrays."""
+
+    def __init__(self, handle):  # pylint: disable=super-init-not-called
+        self._h = handle
+        self._refs = []
+        self._int_ids = None
+
+    def __del__(self):
+        self._h = None
+
+    def __getstate__(self):
+        raise TypeError("the log of a CustomerStream cannot be pickled")
+
+
+class CustomerStream:
+    """The customer table of transactions that arrive in chunks (churn_customer_stream).
+
+    The stream keeps a summary per customer, not the transactions, so its memory grows
+    with the number of customers only: feed it a log too large for memory chunk by
+    chunk (:meth:`add` for DataFrames or arrays, :meth:`read_csv` for a CSV file), then
+    :meth:`finish` returns the same DataFrame :func:`customer_table` would build from
+    all the rows::
+
+        with churn.CustomerStream(cutoff="1997-09-30", unit="week",
+                                  columns=["frequency", "recency", "T",
+                                           "monetary_value"]) as s:
+            for chunk in pd.read_csv("tx.csv", chunksize=1_000_000):
+                s.add(chunk)
+            table = s.finish()
+
+    `cutoff` is required (a stream's last day is not known in advance). Other options
+    are those of :func:`customer_table`; `customer`, `time`, `amount` name the DataFrame
+    columns (and the CSV columns of :meth:`read_csv`). Every column is offered except
+    ``gap_median`` and ``n_products``, which need a customer's whole history: None
+    (all) leaves them out and asking for them raises :class:`churn.ChurnTypeError`.
+
+    Each customer's transactions must arrive in time order (data sorted by date, or by
+    customer then date); an earlier transaction after a later one of the same customer
+    raises ChurnValueError naming the customer, and the stream is then unusable.
+    Transactions after the holdout end (after the cutoff without a holdout) are
+    ignored. One thread at a time per stream.
+    """
+
+    _h = None
+    _rows_at_close = 0
+
+    def __init__(self, cutoff=None, holdout_end=None, unit="day", *, customer="customer_id",
+                 time="date", amount="amount", same_day_once=True,
+                 first_purchase_counts=False, trend_window=None, inactivity_threshold=None,
+                 key_fraction=None, important_fraction=None, columns=None):
+        spec, self._names = _columns_option(columns)
+        o = _customer_options(cutoff, holdout_end, unit, same_day_once, first_purchase_counts,
+                              trend_window, inactivity_threshold, key_fraction,
+                              important_fraction, spec)
+        h = c_void_p()
+        _check_columns(_stream_new(ctypes.byref(h), ctypes.byref(o)))
+        self._h = h.value
+        self._log = _StreamLog(_stream_log(self._h))
+        self._customer, self._time, self._amount = customer, time, amount
+        self._cutoff = o.cutoff
+
+    # ---- lifetime ----
+    def close(self):
+        """Free the C stream (idempotent). :meth:`finish` closes the stream too."""
+        h, self._h = self._h, None
+        if h:
+            self._rows_at_close = int(_stream_rows_folded(h))
+            self._log._h = None
+            _stream_free(h)
+
+    def __del__(self):
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def _handle(self):
+        if not self._h:
+            raise ChurnValueError("the CustomerStream is finished or closed", EINVAL)
+        return self._h
+
+    # ---- input ----
+    def add(self, data, time=None, amount=None):
+        """Append a chunk of transactions and fold it into the summaries; returns self.
+
+        `data` is a pandas DataFrame (or a dict of arrays) with the stream's `customer`,
+        `time` and `amount` columns, or the customer ids with `time` and `amount` given
+        as arrays. Ids are integers or text; times are datetimes, date strings or epoch
+        seconds, as in :func:`customer_table`. A chunk with a bad value (NaN, an
+        unparseable date) raises and adds nothing."""
+        self._handle()
+        if time is None and amount is None:
+            if not (hasattr(data, "columns") or isinstance(data, dict)):
+                raise TypeError("add(): give a DataFrame (or a dict of arrays), or "
+                                "add(customer_ids, time, amount)")
+            for c in (self._customer, self._time, self._amount):
+                if c not in data:
+                    cols = list(data.columns) if hasattr(data, "columns") else list(data)
+                    raise KeyError(f"column '{c}' is not in the data "
+                                   f"(columns: {', '.join(map(str, cols))})")
+            ids, t, a = data[self._customer], data[self._time], data[self._amount]
+        elif time is None or amount is None:
+            raise TypeError("add(customer_ids, time, amount): give both time and amount, "
+                            "or a DataFrame alone")
+        else:
+            ids, t, a = data, time, amount
+        if len(ids):
+            self._log.append(ids, t, a)
+        check(_stream_fold(self._h))
+        return self
+
+    def read_csv(self, path, chunk_rows=1 << 20, *, customer=None, time=None, amount=None,
+                 header=True, delimiter=None, date_format="auto", skip_bad_rows=False):
+        """Read a CSV file into the stream with the C reader, folding every `chunk_rows`
+        rows, so that memory stays bounded whatever the file's size; returns self.
+
+        Columns default to the stream's `customer`, `time`, `amount` names (a header
+        name or a 1-based position); the other arguments are those of
+        :meth:`churn.TransactionLog.read_csv`. On an error (a bad row, a transaction
+        out of time order) the chunks already folded stay folded."""
+        h = self._handle()
+        chunk_rows = int(chunk_rows)
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows: {chunk_rows}; must be at least 1")
+        o = TransactionLog._csv_options(
+            self._customer if customer is None else customer,
+            self._time if time is None else time,
+            self._amount if amount is None else amount, None, None, header, delimiter,
+            date_format, skip_bad_rows)
+        raised = []
+
+        def on_chunk(_log, _userdata):
+            try:
+                return _stream_fold(h)
+            except BaseException as e:  # noqa: BLE001 - re-raised after the C call
+                raised.append(e)
+                return EINVAL
+
+        callback = _CHUNK_FN(on_chunk)  # referenced until the C call returns
+        rc = _read_csv_chunked(self._log._h, str(path).encode(), ctypes.byref(o), chunk_rows,
+                               callback, None)
+        self._log._int_ids = False  # CSV ids are text
+        if raised:
+            raise raised[0]
+        check(rc)
+        return self
+
+    # ---- state ----
+    @property
+    def rows_folded(self):
+        """Transactions folded so far."""
+        return int(_stream_rows_folded(self._h)) if self._h else self._rows_at_close
+
+    @property
+    def num_customers(self):
+        """Customers seen so far (including those the table will exclude)."""
+        return int(_lib.churn_txlog_num_customers(self._log._h)) if self._h else 0
+
+    @property
+    def rows_skipped(self):
+        """Rows skipped by :meth:`read_csv` with ``skip_bad_rows=True``."""
+        return self._log.rows_skipped if self._h else 0
+
+    def finish(self):
+        """Fold what remains and return the customer table (the DataFrame of
+        :func:`customer_table`, with its attrs). The stream is closed afterwards."""
+        h = c_void_p()
+        check(_stream_finish(self._handle(), ctypes.byref(h)))
+        try:
+            return table_frame(h.value, bool(self._log._int_ids), self._names)
+        finally:
+            _free(h)
+            self.close()
+
+    def __repr__(self):
+        if not self._h:
+            return f"<CustomerStream: closed, {self._rows_at_close} transactions folded>"
+        return (f"<CustomerStream: {self.rows_folded} transactions folded, "
+                f"{self.num_customers} customers, cutoff "
+                f"{_timestamp(self._cutoff).date()}>")
+
+
 __all__ = ["customer_table", "cohort_table", "population_metrics", "rfm_segment_name",
-           "CustomerState", "time_unit_days", "POPULATION_COLUMNS"]
+           "CustomerState", "CustomerStream", "time_unit_days", "POPULATION_COLUMNS"]

@@ -44,6 +44,12 @@ class ChurnKeyError(ChurnError, KeyError):
         return self.args[0]
 
 
+class ChurnColumnError(ChurnKeyError, ChurnValueError):
+    """A bad `columns` option (unknown or empty name, a holdout column without
+    holdout_end): both a KeyError (an unknown column, as binding 1.0 raised) and a
+    ValueError (the C library's CHURN_EINVAL)."""
+
+
 class ConvergenceError(ChurnError, RuntimeError):
     """The optimiser did not converge (the partial fit is in ``.model`` when available)."""
 

@@ -62,6 +62,12 @@ def to_epoch_seconds(values, name="time"):
     """Datetimes, date strings or numbers (taken as epoch seconds) -> float64 seconds."""
     import pandas as pd
     dt = getattr(values, "dtype", None)
+    if dt is None and isinstance(values, (list, tuple)):
+        # a plain list: numbers are epoch seconds as for arrays (pandas would take them
+        # as nanoseconds)
+        arr = np.asarray(values)
+        if arr.dtype.kind in "iuf":
+            values, dt = arr, arr.dtype
     if dt is not None and pd.api.types.is_numeric_dtype(dt) and not \
             pd.api.types.is_bool_dtype(dt):
         return as_f64(values, name)
