@@ -136,19 +136,28 @@ static inline void state_add_refund(churn_customer_state *s, double amount)
     s->returns_amount -= amount;
 }
 
-/* All incremental columns as of UTC day `cut` (>= last_day, n_orders >= 1),
- * into v[COL_...]; other entries are left alone. */
-static inline void state_values(const churn_customer_state *s, double cut, double *v)
+/* A customer's running summary: k purchases (after the same-day merge), the
+ * first and last purchase days, the first purchase's value and the later
+ * ones', the sum of squared gaps (days^2), and the refunds. */
+typedef struct cust_summary {
+    double k, first_day, last_day, first_amount, repeat_amount, gap_sumsq;
+    double n_returns, returns_amount;
+} cust_summary;
+
+/* All incremental columns as of UTC day `cut` (>= last_day, k >= 1), in time
+ * units of u days, into v[COL_...]; other entries are left alone. */
+static inline void summary_values(const cust_summary *s, double u, int first_purchase_counts,
+                                  double cut, double *v)
 {
-    double u = s->time_unit, k = s->n_orders;
+    double k = s->k;
     double gaps = k - 1, span = s->last_day - s->first_day;
     double total = s->first_amount + s->repeat_amount;
     double gap_mean = gaps > 0 ? span / gaps / u : 0.0;
     double since_last = (cut - s->last_day) / u;
-    v[COL_FREQUENCY] = s->first_purchase_counts ? k : k - 1;
+    v[COL_FREQUENCY] = first_purchase_counts ? k : k - 1;
     v[COL_RECENCY] = span / u;
     v[COL_T] = (cut - s->first_day) / u;
-    if (s->first_purchase_counts)
+    if (first_purchase_counts)
         v[COL_MONETARY] = total / k;
     else
         v[COL_MONETARY] = k > 1 ? s->repeat_amount / (k - 1) : 0.0;
@@ -167,6 +176,14 @@ static inline void state_values(const churn_customer_state *s, double cut, doubl
     v[COL_N_RETURNS] = s->n_returns;
     v[COL_RETURNS_AMOUNT] = s->returns_amount;
     v[COL_NET_SPEND] = total - s->returns_amount;
+}
+
+/* The same from the incremental state. */
+static inline void state_values(const churn_customer_state *s, double cut, double *v)
+{
+    cust_summary m = {s->n_orders,     s->first_day, s->last_day, s->first_amount,
+                      s->repeat_amount, s->gap_sumsq, s->n_returns, s->returns_amount};
+    summary_values(&m, s->time_unit, s->first_purchase_counts, cut, v);
 }
 
 static inline double trend_ratio(double recent, double prior)

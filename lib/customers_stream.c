@@ -17,11 +17,15 @@
  *    drops the rows after each fold, so that memory grows with the number of
  *    customers, not transactions.
  *
- * The summary is split by how often it is touched: 32 bytes per customer that
- * every calibration order updates (hot_state), 4 bytes written once (first
- * purchase day), and 64 bytes for trends, gaps, refunds and the holdout
- * (extra_state), allocated only when one of those columns is wanted. For the
- * BTYD columns alone a transaction costs one random 32-byte update.
+ * The summary is split by how often it is touched: 16 bytes per customer that
+ * every calibration order updates (hot_state), 16 bytes for the first
+ * purchase (touched by the first day's orders only), 64 bytes for trends,
+ * gaps, refunds and the holdout (extra_state, allocated only when one of
+ * those columns is wanted), and the time of the customer's last transaction,
+ * which checks that each customer's transactions arrive in time order. The
+ * build skips that check (and its array) while the whole log is in time
+ * order, which implies it: for the BTYD columns of a date-ordered log, a
+ * transaction then costs one random 16-byte update.
  */
 #include "customers_internal.h"
 
@@ -29,12 +33,16 @@
 #include <stdlib.h>
 
 typedef struct hot_state {
-    double last_time;     /* time of the last transaction folded (any kind); -inf = none */
-    double first_amount;  /* value of the first purchase */
-    double repeat_amount; /* value of the later purchases */
+    double repeat_amount; /* value of the purchases after the first */
     int32_t last_day;     /* UTC day of the last calibration purchase */
     uint32_t n_orders;    /* calibration purchases (after the same-day merge); 0 = none */
 } hot_state;
+
+typedef struct first_state {
+    double first_amount; /* value of the first purchase */
+    int32_t first_day;   /* its UTC day */
+    int32_t unused;
+} first_state;
 
 typedef struct extra_state {
     double gap_sumsq;      /* sum of squared gaps between purchase days, days^2 */
@@ -50,9 +58,10 @@ typedef struct extra_state {
 
 typedef struct sstate {
     hot_state *hot;
-    int32_t *first; /* first purchase day */
-    extra_state *ex; /* NULL unless an extra column is wanted */
-    size_t cap;      /* customers the arrays cover */
+    first_state *first;
+    double *last_time; /* per customer, -inf = none; NULL when the order is not checked */
+    extra_state *ex;   /* NULL unless an extra column is wanted */
+    size_t cap;        /* customers the arrays cover */
     /* parameters */
     double cut, hold, limit; /* days; limit in seconds: transactions at or after it are ignored */
     double recent_lo, prior_lo;
@@ -60,7 +69,7 @@ typedef struct sstate {
 } sstate;
 
 /* Why a fold stopped. */
-enum { FOLD_OK, FOLD_ORDER, FOLD_RANGE };
+enum { FOLD_OK, FOLD_ORDER, FOLD_RANGE, FOLD_UNSORTED };
 
 static int col_needs_extra(int j)
 {
@@ -78,9 +87,11 @@ static void sstate_free(sstate *S)
 {
     churn__free(S->hot);
     churn__free(S->first);
+    churn__free(S->last_time);
     churn__free(S->ex);
     S->hot = NULL;
     S->first = NULL;
+    S->last_time = NULL;
     S->ex = NULL;
     S->cap = 0;
 }
@@ -104,13 +115,11 @@ static void init_extra(sstate *S, size_t lo, size_t hi)
 
 static void init_range(sstate *S, size_t lo, size_t hi)
 {
-    for (size_t c = lo; c < hi; c++) {
-        S->hot[c].last_time = -HUGE_VAL;
-        S->hot[c].first_amount = 0;
-        S->hot[c].repeat_amount = 0;
-        S->hot[c].last_day = 0;
-        S->hot[c].n_orders = 0;
-    }
+    memset(S->hot + lo, 0, (hi - lo) * sizeof *S->hot);
+    memset(S->first + lo, 0, (hi - lo) * sizeof *S->first);
+    if (S->last_time)
+        for (size_t c = lo; c < hi; c++)
+            S->last_time[c] = -HUGE_VAL;
     if (S->ex)
         init_extra(S, lo, hi);
 }
@@ -131,10 +140,14 @@ static int sstate_cover(sstate *S, size_t C, int extra)
     if (!hot)
         return churn__nomem("the per-customer summaries");
     S->hot = hot;
-    int32_t *first = churn__realloc(S->first, churn__mul_size(cap, sizeof *first));
+    first_state *first = churn__realloc(S->first, churn__mul_size(cap, sizeof *first));
     if (!first)
         return churn__nomem("the per-customer summaries");
     S->first = first;
+    double *last_time = churn__realloc(S->last_time, churn__mul_size(cap, sizeof *last_time));
+    if (!last_time)
+        return churn__nomem("the per-customer summaries");
+    S->last_time = last_time;
     size_t ex_from = S->ex ? S->cap : 0; /* a new extra array starts empty everywhere */
     if (extra) {
         extra_state *ex = churn__realloc(S->ex, churn__mul_size(cap, sizeof *ex));
@@ -149,46 +162,63 @@ static int sstate_cover(sstate *S, size_t C, int extra)
     return CHURN_OK;
 }
 
+#ifndef PREFETCH_AHEAD
 #define PREFETCH_AHEAD 16
+#endif
 
-/* Fold rows [0, n) into the summaries. `full` (a constant at each call site)
- * selects the extra columns. On FOLD_ORDER / FOLD_RANGE, *bad is the row;
- * the rows before it are folded. */
+/* Fold rows [0, n) into the summaries. `full` selects the extra columns;
+ * `checked` checks each customer's time order with S->last_time, otherwise
+ * the rows must be in time order overall (FOLD_UNSORTED at the first that is
+ * not, before anything of it is folded). Both are constants at each call
+ * site. On FOLD_ORDER / FOLD_RANGE / FOLD_UNSORTED, *bad is the row; the rows
+ * before it are folded. */
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
 static inline int fold_rows(sstate *S, const uint32_t *cust, const double *time,
-                            const double *amount, size_t n, int full, size_t *bad)
+                            const double *amount, size_t n, int full, int checked, size_t *bad)
 {
     hot_state *hot = S->hot;
-    int32_t *first = S->first;
+    first_state *first = S->first;
+    double *last_time = S->last_time;
     extra_state *ex = S->ex;
     const double cut = S->cut, limit = S->limit, recent_lo = S->recent_lo,
                  prior_lo = S->prior_lo;
     const int merge = S->same_day_once;
     /* The day of the previous row: consecutive rows of a log in time order
      * mostly share it, and computing it is most of a row's arithmetic. */
-    double day_lo = HUGE_VAL, day_hi = -HUGE_VAL, day = 0;
+    double day_lo = HUGE_VAL, day_hi = -HUGE_VAL, day = 0, prev = -HUGE_VAL;
     for (size_t i = 0; i < n; i++) {
 #if defined(__GNUC__)
         /* The summaries are touched at random: ask for them a few rows ahead
          * so that several cache misses are in flight at once. */
         if (i + PREFETCH_AHEAD < n) {
-            __builtin_prefetch(&hot[cust[i + PREFETCH_AHEAD]], 1, 3);
+            uint32_t ca = cust[i + PREFETCH_AHEAD];
+            __builtin_prefetch(&hot[ca], 1, 3);
+            if (checked)
+                __builtin_prefetch(&last_time[ca], 1, 3);
             if (full)
-                __builtin_prefetch(&ex[cust[i + PREFETCH_AHEAD]], 1, 3);
+                __builtin_prefetch(&ex[ca], 1, 3);
         }
 #endif
         double t = time[i];
+        if (!checked) {
+            if (t < prev) {
+                *bad = i;
+                return FOLD_UNSORTED;
+            }
+            prev = t;
+        }
         if (!(t < limit))
             continue; /* after the last day that counts */
         uint32_t c = cust[i];
-        hot_state *h = &hot[c];
-        if (t < h->last_time) {
-            *bad = i;
-            return FOLD_ORDER;
+        if (checked) {
+            if (t < last_time[c]) {
+                *bad = i;
+                return FOLD_ORDER;
+            }
+            last_time[c] = t;
         }
-        h->last_time = t;
         if (!(t >= day_lo && t < day_hi)) {
             day = day_of(t);
             day_lo = day * CHURN_SECONDS_PER_DAY;
@@ -219,14 +249,15 @@ static inline int fold_rows(sstate *S, const uint32_t *cust, const double *time,
             }
             continue;
         }
+        hot_state *h = &hot[c];
         if (h->n_orders == 0) {
             h->n_orders = 1;
             h->last_day = di;
-            h->first_amount = a;
-            first[c] = di;
+            first[c].first_amount = a;
+            first[c].first_day = di;
         } else if (merge && di == h->last_day) {
             if (h->n_orders == 1)
-                h->first_amount += a;
+                first[c].first_amount += a;
             else
                 h->repeat_amount += a;
             if (full) {
@@ -265,9 +296,12 @@ static inline int fold_rows(sstate *S, const uint32_t *cust, const double *time,
 
 static int fold(sstate *S, const churn_txlog *log, size_t *bad)
 {
-    if (S->ex)
-        return fold_rows(S, log->customer, log->time, log->amount, log->n, 1, bad);
-    return fold_rows(S, log->customer, log->time, log->amount, log->n, 0, bad);
+    const uint32_t *c = log->customer;
+    const double *t = log->time, *a = log->amount;
+    size_t n = log->n;
+    if (S->last_time)
+        return S->ex ? fold_rows(S, c, t, a, n, 1, 1, bad) : fold_rows(S, c, t, a, n, 0, 1, bad);
+    return S->ex ? fold_rows(S, c, t, a, n, 1, 0, bad) : fold_rows(S, c, t, a, n, 0, 0, bad);
 }
 
 /* The table of the customers [0, C) with an order on or before the cutoff. */
@@ -337,13 +371,8 @@ static int emit(const sstate *S, const churn_txlog *log, size_t C,
         const hot_state *h = &S->hot[c];
         if (!h->n_orders)
             continue;
-        churn_customer_state s;
-        state_reset(&s, o);
-        s.n_orders = h->n_orders;
-        s.first_day = S->first[c];
-        s.last_day = h->last_day;
-        s.first_amount = h->first_amount;
-        s.repeat_amount = h->repeat_amount;
+        cust_summary s = {h->n_orders, S->first[c].first_day, h->last_day,
+                          S->first[c].first_amount, h->repeat_amount, 0, 0, 0};
         double v[NCOL_ALL];
         if (S->ex) {
             const extra_state *e = &S->ex[c];
@@ -371,7 +400,7 @@ static int emit(const sstate *S, const churn_txlog *log, size_t C,
                 }
             }
         }
-        state_values(&s, cut, v);
+        summary_values(&s, u, o->first_purchase_counts, cut, v);
         repeaters += h->n_orders >= 2;
         for (size_t k = 0; k < nw; k++)
             if (ids[k] < COL_R_SCORE || ids[k] > COL_TIER)
@@ -416,6 +445,25 @@ static int want_extra(const unsigned char *want, int has_holdout)
     return 0;
 }
 
+/* Allocate and initialise the arrays for C customers (last_time when
+ * `checked`, the extra state when `extra`). */
+static int sstate_alloc(sstate *S, size_t C, int checked, int extra)
+{
+    size_t cap = C ? C : 1;
+    S->hot = churn__cust_big_malloc(churn__mul_size(cap, sizeof *S->hot));
+    S->first = churn__cust_big_malloc(churn__mul_size(cap, sizeof *S->first));
+    S->last_time = checked ? churn__cust_big_malloc(churn__mul_size(cap, sizeof *S->last_time))
+                           : NULL;
+    S->ex = extra ? churn__cust_big_malloc(churn__mul_size(cap, sizeof *S->ex)) : NULL;
+    if (!S->hot || !S->first || (checked && !S->last_time) || (extra && !S->ex)) {
+        sstate_free(S);
+        return churn__nomem("the per-customer summaries");
+    }
+    init_range(S, 0, cap);
+    S->cap = cap;
+    return CHURN_OK;
+}
+
 int churn__cust_build_streaming(churn_customers **out, const churn_txlog *log,
                                 const churn_customer_options *o, const unsigned char *want,
                                 double cut, double hold, int has_holdout)
@@ -423,21 +471,21 @@ int churn__cust_build_streaming(churn_customers **out, const churn_txlog *log,
     size_t C = log->customer_ids.count;
     if (C > UINT32_MAX)
         return CHURN__NOT_STREAMABLE;
+    int extra = want_extra(want, has_holdout);
     sstate S;
     memset(&S, 0, sizeof S);
     sstate_params(&S, o, cut, hold);
-    size_t cap = C ? C : 1;
-    S.hot = churn__cust_big_malloc(churn__mul_size(cap, sizeof *S.hot));
-    S.first = churn__cust_big_malloc(churn__mul_size(cap, sizeof *S.first));
-    S.ex = want_extra(want, has_holdout) ? churn__cust_big_malloc(churn__mul_size(cap, sizeof *S.ex)) : NULL;
-    if (!S.hot || !S.first || (want_extra(want, has_holdout) && !S.ex)) {
-        sstate_free(&S);
-        return churn__nomem("the per-customer summaries");
-    }
-    init_range(&S, 0, cap);
-    S.cap = cap;
+    /* A log in time order (append-only, or read from a date-sorted file)
+     * needs no per-customer check; otherwise start again with it. */
+    int rc = sstate_alloc(&S, C, 0, extra);
     size_t bad = 0;
-    int rc = fold(&S, log, &bad);
+    if (rc == CHURN_OK && (rc = fold(&S, log, &bad)) == FOLD_UNSORTED) {
+        sstate_free(&S);
+        if ((rc = sstate_alloc(&S, C, 1, extra)) == CHURN_OK)
+            rc = fold(&S, log, &bad);
+    }
+    if (rc == CHURN_ENOMEM)
+        return rc;
     if (rc != FOLD_OK) {
         sstate_free(&S);
         return CHURN__NOT_STREAMABLE;
@@ -554,12 +602,12 @@ int churn_customer_stream_fold(churn_customer_stream *s)
         s->state = 2;
         char when[64] = "", before[64] = "";
         double t = log->time[bad];
-        const hot_state *h = &s->S.hot[log->customer[bad]];
+        double last = s->S.last_time[log->customer[bad]];
         if (churn_format_date(t, when, sizeof when))
             snprintf(when, sizeof when, "%.17g", t);
         if (rc == FOLD_ORDER) {
-            if (churn_format_date(h->last_time, before, sizeof before))
-                snprintf(before, sizeof before, "%.17g", h->last_time);
+            if (churn_format_date(last, before, sizeof before))
+                snprintf(before, sizeof before, "%.17g", last);
             return churn__error(CHURN_EINVAL, "customer stream: transaction %llu (customer "
                                 "'%s', %s) is earlier than that customer's transaction of %s "
                                 "already folded; a stream needs each customer's transactions "

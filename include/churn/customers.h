@@ -184,9 +184,10 @@ CHURN_API void churn_customer_options_init(churn_customer_options *opts);
  *    `n_products`): every transaction updates its customer's running summary
  *    in place (32 bytes per customer, plus 64 when trend, gap, refund or
  *    holdout columns are asked for). It needs each customer's transactions in
- *    time order (an append-only log, or a file sorted by date or by customer
- *    and date); the build checks this as it goes and otherwise takes the
- *    second path;
+ *    time order: a log in time order overall (append-only, or read from a
+ *    date-sorted file) needs no check; otherwise each customer's order is
+ *    checked as it goes (8 bytes more per customer), and the build takes the
+ *    second path when it does not hold;
  *  - **grouping**: a counting sort groups the rows by customer, in one
  *    sequential pass over the log per slice of customers (about 4 bytes of
  *    scratch per transaction, at least 64 MB, so usually 1 to 4 passes) plus
@@ -469,7 +470,7 @@ CHURN_API int churn_customer_state_value(const churn_customer_state *s, double c
 /**
  * Opaque builder of a customer table from transactions that arrive in chunks,
  * holding a summary per customer instead of the transactions: memory grows
- * with the number of customers (about 32 bytes each, plus 64 with trend, gap,
+ * with the number of customers (about 40 bytes each, plus 64 with trend, gap,
  * refund or holdout columns, plus the interned ids), not with the number of
  * transactions.
  *
