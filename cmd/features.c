@@ -24,6 +24,10 @@ static const char features_help[] =
     "                           duration/event (default: the holdout length)\n"
     "  --no-same-day-merge      count every order, not one purchase per day\n"
     "  --first-purchase-counts  frequency and monetary_value include the first purchase\n"
+    "  --columns LIST           only these columns (comma-separated names, written in\n"
+    "                           the order above), e.g. frequency,recency,T,monetary_value:\n"
+    "                           less memory, and one pass over a date-ordered log when\n"
+    "                           gap_median and n_products are left out\n"
     "  -o, --output FILE        write the CSV to FILE (default: standard output)\n"
     "  --help                   this text\n"
     "\n";
@@ -66,6 +70,8 @@ int cmd_features(int argc, char **argv)
             o.same_day_once = 0;
         } else if (cli_flag(&a, "--first-purchase-counts")) {
             o.first_purchase_counts = 1;
+        } else if (cli_is(&a, "--columns")) {
+            cli_string(&a, &o.columns);
         } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
             cli_string(&a, &output);
         } else if (cli_positional(&a) && !input) {

@@ -118,6 +118,22 @@ def test_features_refunds_and_options(churn, tmp_path):
     assert abs(float(a["T"]) - 40 / 7) < 1e-9
 
 
+def test_features_columns(churn, shared_data):
+    """--columns gives exactly the full table's columns (one-pass path on the
+    date-ordered CDNOW file), in the documented order; bad names fail."""
+    tx = cdnow_path(shared_data)
+    opts = [*CDNOW_OPTS, "--id", "2", "--cutoff", "1997-09-30", "--holdout-end",
+            "1998-06-30", "--unit", "week"]
+    full = pd.read_csv(io.StringIO(churn("features", tx, *opts).stdout))
+    sub = pd.read_csv(io.StringIO(churn("features", tx, *opts, "--columns",
+                                        "churned, T,frequency,gap_std,r_score").stdout))
+    assert list(sub.columns) == ["customer_id", "frequency", "T", "gap_std", "r_score",
+                                 "churned"]
+    assert (sub.to_numpy() == full[sub.columns].to_numpy()).all()
+    p = churn("features", tx, *opts, "--columns", "frequency,nope", check=False)
+    assert p.returncode == 1 and "'nope'" in p.stderr
+
+
 def test_features_errors(churn, tmp_path):
     p = churn("features", "--help")
     assert "--holdout-end" in p.stdout and "--cutoff" in p.stdout
