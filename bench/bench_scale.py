@@ -15,10 +15,15 @@ customers acquired over the first 26 weeks).
 For the Dask part run with PYTHONPATH=bindings/python and CHURN_LIBRARY pointing at
 libchurn.so.1 (the worker processes inherit the environment). --dask-customers 0 skips it.
 
-Peak RSS of each command comes from os.wait4 (ru_maxrss of that child only; this script
-keeps its own memory small because Linux carries the parent's RSS high-water mark into a
-forked child's ru_maxrss); for Dask it is the driver's peak plus each worker's peak
-(resource.getrusage inside the workers).
+Peak RSS of `churn score` is the max_rss_kb of its summary line (VmHWM); of the other
+commands, os.wait4's ru_maxrss (this script keeps its own memory small because Linux
+carries the parent's RSS high-water mark into a forked child's ru_maxrss); for Dask it
+is the driver's peak plus each worker's peak (resource.getrusage inside the workers).
+
+--memory-scaling runs only the memory check of issue 12: `churn score` (streaming and
+--in-memory) on C customers with ~10 and ~100 transactions each and on 10*C customers
+with ~10 each (a long-lived Pareto/NBD population), printing peak RSS per customer and
+per transaction.
 """
 import argparse
 import filecmp
@@ -108,6 +113,53 @@ def dask_job(tx, model, outdir, nworkers):
     return dt, peak_mb(), workers, n
 
 
+# A long-lived Pareto/NBD population (purchase rate ~0.2/week, lifetimes ~1000 weeks):
+# the number of transactions grows with the window length, the customers do not.
+SIM_LONG = ["--model", "pnbd", "--seed", "7", "--r", "1", "--alpha", "5", "--s", "0.05",
+            "--beta", "50"]
+
+
+def memory_scaling(exe, workdir, customers, threads):
+    """`churn score` peak RSS (the summary line's VmHWM) for (customers, transactions):
+    C customers over 52 and over 520 weeks (about 10x the transactions), and 10*C
+    customers over 52 weeks; streaming and --in-memory. Returns rows for the table."""
+    summ = re.compile(r"rows_read=(\d+) .*customers_scored=(\d+) .*seconds=([0-9.]+) "
+                      r"max_rss_kb=(\d+) mode=(\w+) status=ok")
+    out = []
+    jobs = [(customers, 52), (customers, 520), (10 * customers, 52)]
+    for n, weeks in jobs:
+        tx = os.path.join(workdir, f"long_{n}_{weeks}.csv")
+        print(f"simulating {n} customers over {weeks} weeks ...", flush=True)
+        run([exe, "simulate", *SIM_LONG, "--customers", str(n), "--weeks", str(weeks),
+             "--acquisition-weeks", "0", "-o", tx])
+        model = os.path.join(workdir, "long_bgnbd.json")
+        if not os.path.exists(model):
+            cust = os.path.join(workdir, "long_customers.csv")
+            run([exe, "features", tx, "--cutoff", "1997-12-31", "--unit", "week",
+                 "--columns", "frequency,recency,T,monetary_value", "-o", cust])
+            run([exe, "fit", "bgnbd", cust, "--unit", "week", "-o", model])
+        for mode in ("stream", "memory"):
+            extra = [] if mode == "stream" else ["--in-memory"]
+            dt, _, err = run([exe, "score", model, tx, "--cutoff", "2000-01-01", "--horizon",
+                              "52", "--threads", str(threads), "--quiet", *extra,
+                              "-o", os.path.join(workdir, "long_scores.csv")])
+            m = summ.search(err)
+            assert m and m.group(5) == mode, err
+            rows, scored, kb = int(m.group(1)), int(m.group(2)), int(m.group(4))
+            out.append((mode, scored, rows, dt, kb / 1024.0))
+            print(f"  {mode}: {scored} customers, {rows} transactions: {dt:.1f} s, peak "
+                  f"{kb / 1024:.0f} MB ({kb * 1024 / scored:.0f} B/customer, "
+                  f"{kb * 1024 / rows:.1f} B/transaction)", flush=True)
+        os.remove(tx)
+    print()
+    print(f"{'mode':<8} {'customers':>10} {'transactions':>13} {'seconds':>9} {'peak MB':>9} "
+          f"{'B/customer':>11} {'B/transaction':>14}")
+    for mode, c, r, dt, mb in out:
+        print(f"{mode:<8} {c:>10} {r:>13} {dt:9.1f} {mb:9.0f} {mb * 2**20 / c:11.0f} "
+              f"{mb * 2**20 / r:14.1f}")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--customers", type=int, default=int(os.environ.get("BENCH_CUSTOMERS",
@@ -119,9 +171,17 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--workdir", default="/tmp/churn-bench-scale")
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
+    ap.add_argument("--memory-scaling", action="store_true",
+                    help="only the memory check: score C customers with ~10 and ~100 "
+                         "transactions each, and 10*C customers with ~10 (C = --customers)")
     args = ap.parse_args()
     exe = os.path.abspath(args.churn)
     os.makedirs(args.workdir, exist_ok=True)
+    if args.memory_scaling:
+        memory_scaling(exe, args.workdir, args.customers, args.threads)
+        if not args.keep:
+            shutil.rmtree(args.workdir, ignore_errors=True)
+        return
     w = lambda name: os.path.join(args.workdir, name)  # noqa: E731
     results = []
 
@@ -150,7 +210,7 @@ def main():
     results.append(("features + predict", n, rows, t_two_step, None, "two-step baseline"))
 
     summ = re.compile(r"churn-score: rows_read=(\d+) .*customers_scored=(\d+) .*"
-                      r"seconds=([0-9.]+) max_rss_kb=(\d+) status=ok")
+                      r"seconds=([0-9.]+) max_rss_kb=(\d+) mode=(\w+) status=ok")
     t_score = {}
     for th in sorted({1, args.threads}):
         dt, mb, err = run([exe, "score", model, tx, "--cutoff", CUTOFF, "--horizon", "52",
@@ -159,9 +219,17 @@ def main():
         assert m and int(m.group(1)) == rows and int(m.group(2)) == n, err
         print(f"    summary line: max_rss_kb={m.group(4)} seconds={m.group(3)}")
         t_score[th] = dt
-        row(f"score --threads {th}", n, rows, dt, mb,
-            f"({rows / dt:,.0f} rows/s, {n / dt:,.0f} customers/s, "
-            f"{mb * 1048576 / rows:.0f} B/row)")
+        row(f"score --threads {th}", n, rows, dt, int(m.group(4)) / 1024.0,
+            f"({m.group(5)}; {rows / dt:,.0f} rows/s, {n / dt:,.0f} customers/s, "
+            f"{int(m.group(4)) * 1024 / n:.0f} B/customer)")
+    dt, mb, err = run([exe, "score", model, tx, "--cutoff", CUTOFF, "--horizon", "52",
+                       "--threads", str(args.threads), "--in-memory", "-o",
+                       w("scores_mem.csv")])
+    m = summ.search(err)
+    row(f"score --in-memory", n, rows, dt, int(m.group(4)) / 1024.0,
+        f"({m.group(5)}; {rows / dt:,.0f} rows/s, {int(m.group(4)) * 1024 / rows:.0f} "
+        "B/transaction)")
+    assert filecmp.cmp(w("scores_mem.csv"), w("scores_1.csv"), shallow=False)
     # compare in chunks: a large parent's RSS would be inherited by the next children's
     # ru_maxrss (Linux keeps the high-water mark across fork + exec)
     same = filecmp.cmp(w("scores_1.csv"), w(f"scores_{args.threads}.csv"), shallow=False)
