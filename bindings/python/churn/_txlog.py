@@ -3,6 +3,11 @@ import ctypes
 
 import numpy as np
 
+try:
+    import pandas as pd
+except ImportError:  # pragma: no cover - pandas is a dependency, but arrays work without
+    pd = None
+
 from . import _lib
 from ._arrays import as_f64, ptr
 from ._errors import check
@@ -26,6 +31,26 @@ class CsvOptions(ctypes.Structure):
         ("product_column", ctypes.c_char_p),
         ("max_messages", ctypes.c_size_t),
     ]
+
+
+def _c_strings(ids):
+    """A `char **` of the ids' text (str(v) UTF-8), for append_arrays_str.
+
+    Returns (pointer, keep): `keep` holds the bytes the pointers point into and must
+    live until the C call returns. A column of strings (the usual case: ids read by
+    pandas) is factorized first so that each distinct id is encoded once and the
+    pointer array is built by numpy indexing; other object columns take str(v) of
+    every element (ids such as 1 and 1.0 hash equal but print differently)."""
+    n = len(ids)
+    if n and pd is not None and pd.api.types.infer_dtype(ids, skipna=False) == "string":
+        codes, uniq = pd.factorize(ids)
+        keep = [str(v).encode() for v in uniq]
+        addr = np.fromiter((ctypes.cast(ctypes.c_char_p(b), ctypes.c_void_p).value
+                            for b in keep), dtype=np.uint64, count=len(keep))
+        ptrs = np.ascontiguousarray(addr[codes])
+        return ptrs.ctypes.data_as(ctypes.POINTER(ctypes.c_char_p)), (keep, ptrs)
+    enc = (ctypes.c_char_p * n)(*[str(v).encode() for v in ids])
+    return enc, enc
 
 
 _csv_options_init = _lib.fn("churn_csv_options_init", None, ctypes.POINTER(CsvOptions))
@@ -261,7 +286,7 @@ class TransactionLog:
             if self._int_ids is None:
                 self._int_ids = True
         else:
-            enc = (ctypes.c_char_p * n)(*[str(v).encode() for v in ids])
+            enc, keep = _c_strings(ids)
             penc = None
             if product is not None:
                 pv = list(product)
@@ -271,6 +296,7 @@ class TransactionLog:
                                                for v in pv])
             check(_lib.churn_txlog_append_arrays_str(self._h, n, enc, ptr(t), ptr(a), ptr(q),
                                                      penc))
+            del keep  # the id bytes lived until the call returned
             self._int_ids = False
         return self
 
