@@ -848,6 +848,26 @@ int churn__cust_parse_columns(const char *spec, size_t ncols, unsigned char *wan
     return CHURN_OK;
 }
 
+int churn__cust_setup(const char *who, const churn_customer_options *opts, double last_time,
+                      const char *no_cutoff, churn_customer_options *o, double *cut,
+                      double *hold, int *has_holdout, unsigned char *want)
+{
+    churn_customer_options d = CHURN_CUSTOMER_OPTIONS_INIT;
+    *o = d;
+    int rc = churn__opts_copy(o, sizeof *o, opts, "churn_customer_options");
+    if (rc || (rc = churn__cust_check_options(o)))
+        return rc;
+    if (o->cutoff == 0 && isnan(last_time))
+        return churn__error(CHURN_EINVAL, "%s: %s", who, no_cutoff);
+    *cut = day_of(o->cutoff != 0 ? o->cutoff : last_time);
+    *has_holdout = o->holdout_end != 0;
+    *hold = *has_holdout ? day_of(o->holdout_end) : *cut;
+    if (*has_holdout && *hold <= *cut)
+        return churn__error(CHURN_EINVAL, "%s: 'holdout_end' (day %.0f) must be on a later day "
+                            "than 'cutoff' (day %.0f)", who, *hold, *cut);
+    return churn__cust_parse_columns(o->columns, *has_holdout ? NCOL_ALL : NCOL_BASE, want, who);
+}
+
 int churn_customers_build(churn_customers **out, const churn_txlog *log,
                           const churn_customer_options *opts)
 {
@@ -857,34 +877,20 @@ int churn_customers_build(churn_customers **out, const churn_txlog *log,
     *out = NULL;
     if (!log)
         return churn__error(CHURN_EINVAL, "churn_customers_build: 'log' is NULL");
-    churn_customer_options o = CHURN_CUSTOMER_OPTIONS_INIT;
-    int rc = churn__opts_copy(&o, sizeof o, opts, "churn_customer_options");
-    if (rc)
-        return rc;
-    if ((rc = churn__cust_check_options(&o)))
-        return rc;
     size_t n = log->n, C = log->customer_ids.count;
     if (n > UINT32_MAX)
         return churn__error(CHURN_ERANGE, "churn_customers_build: the log has %zu rows; at most "
                             "4294967295 are supported", n);
-    double cut;
-    if (o.cutoff != 0) {
-        cut = day_of(o.cutoff);
-    } else {
-        if (n == 0)
-            return churn__error(CHURN_EINVAL, "churn_customers_build: the log is empty and no "
-                                "'cutoff' was given");
-        cut = day_of(log->max_time);
-    }
-    int has_holdout = o.holdout_end != 0;
-    double hold = has_holdout ? day_of(o.holdout_end) : cut;
-    if (has_holdout && hold <= cut)
-        return churn__error(CHURN_EINVAL, "churn_customers_build: 'holdout_end' (day %.0f) must "
-                            "be on a later day than 'cutoff' (day %.0f)", hold, cut);
+    churn_customer_options o;
+    double cut, hold;
+    int has_holdout;
     unsigned char want[NCOL_ALL];
-    const size_t ncols_all = has_holdout ? NCOL_ALL : NCOL_BASE;
-    if ((rc = churn__cust_parse_columns(o.columns, ncols_all, want, "churn_customers_build")))
+    int rc = churn__cust_setup("churn_customers_build", opts, n ? log->max_time : NAN,
+                               "the log is empty and no 'cutoff' was given", &o, &cut, &hold,
+                               &has_holdout, want);
+    if (rc)
         return rc;
+    const size_t ncols_all = has_holdout ? NCOL_ALL : NCOL_BASE;
     /* Without the grouping columns, one pass over a log whose customers'
      * transactions are in time order is enough (and gives the same values). */
     int streamable = 1;

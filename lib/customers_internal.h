@@ -198,6 +198,13 @@ static inline int col_needs_grouping(int j) { return j == COL_GAP_MEDIAN || j ==
 
 /* Validate every option (the message names the option). */
 CHURN__HIDDEN int churn__cust_check_options(const churn_customer_options *o);
+/* The options of a build or a stream, checked: copied into *o, the cutoff
+ * and holdout end days, and the wanted columns. `last_time` is the default
+ * cutoff (NaN = none: `no_cutoff` is the message). `who` prefixes messages. */
+CHURN__HIDDEN int churn__cust_setup(const char *who, const churn_customer_options *opts,
+                                    double last_time, const char *no_cutoff,
+                                    churn_customer_options *o, double *cut, double *hold,
+                                    int *has_holdout, unsigned char *want);
 /* want[j] = 1 for the columns named in `spec` (NULL = all `ncols`); an
  * unknown name, a holdout column beyond `ncols`, or an empty list fails with
  * CHURN_EINVAL naming it. `who` prefixes the message. */

@@ -514,25 +514,14 @@ int churn_customer_stream_new(churn_customer_stream **out, const churn_customer_
     if (!out)
         return churn__error(CHURN_EINVAL, "churn_customer_stream_new: 'out' is NULL");
     *out = NULL;
-    churn_customer_options o = CHURN_CUSTOMER_OPTIONS_INIT;
-    int rc = churn__opts_copy(&o, sizeof o, opts, "churn_customer_options");
-    if (rc)
-        return rc;
-    if ((rc = churn__cust_check_options(&o)))
-        return rc;
-    if (o.cutoff == 0)
-        return churn__error(CHURN_EINVAL, "churn_customer_stream_new: option 'cutoff' is "
-                            "required (the last day of a stream is not known in advance)");
-    double cut = day_of(o.cutoff);
-    int has_holdout = o.holdout_end != 0;
-    double hold = has_holdout ? day_of(o.holdout_end) : cut;
-    if (has_holdout && hold <= cut)
-        return churn__error(CHURN_EINVAL, "churn_customer_stream_new: 'holdout_end' (day %.0f) "
-                            "must be on a later day than 'cutoff' (day %.0f)", hold, cut);
+    churn_customer_options o;
+    double cut, hold;
+    int has_holdout;
     unsigned char want[NCOL_ALL];
-    size_t ncols_all = has_holdout ? NCOL_ALL : NCOL_BASE;
-    if ((rc = churn__cust_parse_columns(o.columns, ncols_all, want,
-                                        "churn_customer_stream_new")))
+    int rc = churn__cust_setup("churn_customer_stream_new", opts, NAN,
+                               "option 'cutoff' is required (the last day of a stream is not "
+                               "known in advance)", &o, &cut, &hold, &has_holdout, want);
+    if (rc)
         return rc;
     for (int j = 0; j < NCOL_ALL; j++) {
         if (!want[j] || !col_needs_grouping(j))
