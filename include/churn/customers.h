@@ -213,7 +213,8 @@ CHURN_API void churn_customers_free(churn_customers *t);
 /** Number of rows (customers in the table). 0 for NULL. @since 1.0 */
 CHURN_API size_t churn_customers_num_rows(const churn_customers *t);
 
-/** Number of columns (the holdout columns only exist with a holdout end). @since 1.0 */
+/** Number of columns: those asked for with the `columns` option (default all;
+ *  the holdout columns only exist with a holdout end). @since 1.0 */
 CHURN_API size_t churn_customers_num_columns(const churn_customers *t);
 
 /**
