@@ -36,11 +36,12 @@ static int col_incremental(int j)
     }
 }
 
-static int col_lookup(const char *name, size_t ncols)
+/* The column named by the `len` bytes at `name`, or -1. */
+static int col_lookup(const char *name, size_t len)
 {
-    for (size_t j = 0; j < ncols; j++)
-        if (strcmp(col_names[j], name) == 0)
-            return (int)j;
+    for (int j = 0; j < NCOL_ALL; j++)
+        if (strlen(col_names[j]) == len && memcmp(col_names[j], name, len) == 0)
+            return j;
     return -1;
 }
 
@@ -176,7 +177,7 @@ int churn_customer_state_value(const churn_customer_state *s, double cutoff, con
     if (s->struct_size != sizeof *s || !(s->time_unit > 0))
         return churn__error(CHURN_EINVAL, "churn_customer_state_value: 'state' was not set up "
                             "by churn_customer_state_init");
-    int j = col_lookup(column, NCOL_ALL);
+    int j = col_lookup(column, strlen(column));
     if (j < 0)
         return churn__error(CHURN_ENOTFOUND, "churn_customer_state_value: no column '%s'",
                             column);
@@ -209,9 +210,8 @@ int churn_customer_state_value(const churn_customer_state *s, double cutoff, con
  * huge pages on its page-aligned interior: first-touch page faults otherwise
  * dominate the build on fresh memory (hundreds of MB for 10^6 customers).
  * madvise is only a hint; its failure changes nothing. */
-void *churn__cust_big_malloc(size_t bytes)
+void churn__cust_advise_huge(void *p, size_t bytes)
 {
-    void *p = churn__malloc(bytes);
 #if defined(MADV_HUGEPAGE)
     if (p && bytes >= ((size_t)4 << 20)) {
         uintptr_t page = 2u << 20;
@@ -220,7 +220,16 @@ void *churn__cust_big_malloc(size_t bytes)
         if (hi > lo)
             (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
     }
+#else
+    (void)p;
+    (void)bytes;
 #endif
+}
+
+void *churn__cust_big_malloc(size_t bytes)
+{
+    void *p = churn__malloc(bytes);
+    churn__cust_advise_huge(p, bytes);
     return p;
 }
 
@@ -812,7 +821,6 @@ int churn__cust_parse_columns(const char *spec, size_t ncols, unsigned char *wan
         memset(want, 1, ncols);
         return CHURN_OK;
     }
-    size_t count = 0;
     const char *p = spec;
     for (;;) {
         while (*p == ' ' || *p == '\t')
@@ -827,10 +835,7 @@ int churn__cust_parse_columns(const char *spec, size_t ncols, unsigned char *wan
         if (len == 0)
             return churn__error(CHURN_EINVAL, "%s: option 'columns' has an empty name (in "
                                 "'%.200s'); give comma-separated column names", who, spec);
-        int j = -1;
-        for (int k = 0; k < NCOL_ALL; k++)
-            if (strlen(col_names[k]) == len && memcmp(col_names[k], p, len) == 0)
-                j = k;
+        int j = col_lookup(p, len);
         if (j < 0)
             return churn__error(CHURN_EINVAL, "%s: option 'columns': no column '%.*s' in the "
                                 "customer table (see churn/customers.h)", who,
@@ -838,13 +843,11 @@ int churn__cust_parse_columns(const char *spec, size_t ncols, unsigned char *wan
         if ((size_t)j >= ncols)
             return churn__error(CHURN_EINVAL, "%s: option 'columns': column '%s' needs a "
                                 "'holdout_end'", who, col_names[j]);
-        count += !want[j];
         want[j] = 1;
         if (!*q)
             break;
         p = q + 1;
     }
-    (void)count;
     return CHURN_OK;
 }
 
@@ -1200,7 +1203,7 @@ const double *churn_customers_column(const churn_customers *t, const char *name)
         churn__error(CHURN_EINVAL, "churn_customers_column: '%s' is NULL", !t ? "table" : "name");
         return NULL;
     }
-    int id = col_lookup(name, NCOL_ALL);
+    int id = col_lookup(name, strlen(name));
     int j = id < 0 ? -1 : churn__cust_pos(t, id);
     if (j < 0) {
         if (id >= NCOL_BASE && !churn__finite(t->holdout_day))

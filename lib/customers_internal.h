@@ -212,6 +212,8 @@ CHURN__HIDDEN int churn__cust_parse_columns(const char *spec, size_t ncols, unsi
                                             const char *who);
 /* malloc of a large buffer, with a transparent-huge-page hint. */
 CHURN__HIDDEN void *churn__cust_big_malloc(size_t bytes);
+/* The hint alone, for a buffer of `bytes` at p (NULL is a no-op). */
+CHURN__HIDDEN void churn__cust_advise_huge(void *p, size_t bytes);
 /* Position of canonical column `id` in table t, or -1. */
 CHURN__HIDDEN int churn__cust_pos(const churn_customers *t, int id);
 /* R/F/M scores, segment and tier of N customers from their last purchase

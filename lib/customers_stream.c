@@ -62,6 +62,8 @@ typedef struct sstate {
     double *last_time; /* per customer, -inf = none; NULL when the order is not checked */
     extra_state *ex;   /* NULL unless an extra column is wanted */
     size_t cap;        /* customers the arrays cover */
+    int checked;       /* keep last_time: check each customer's time order */
+    int extra;         /* keep ex */
     /* parameters */
     double cut, hold, limit; /* days; limit in seconds: transactions at or after it are ignored */
     double recent_lo, prior_lo;
@@ -124,40 +126,39 @@ static void init_range(sstate *S, size_t lo, size_t hi)
         init_extra(S, lo, hi);
 }
 
-/* Cover customers [0, C): grow the arrays (by at least half) and initialise
- * the new entries. */
-static int sstate_cover(sstate *S, size_t C, int extra)
+/* Grow one array to `cap` entries of `size` bytes (huge-page hint as
+ * churn__cust_big_malloc). */
+static int grow(void **p, size_t cap, size_t size)
 {
-    if (C <= S->cap && (S->ex || !extra))
+    size_t bytes = churn__mul_size(cap, size);
+    void *q = churn__realloc(*p, bytes);
+    if (!q)
+        return churn__nomem("the per-customer summaries");
+    churn__cust_advise_huge(q, bytes);
+    *p = q;
+    return CHURN_OK;
+}
+
+/* Cover customers [0, C): grow the arrays S->checked and S->extra ask for (by
+ * at least half, or to exactly C when `exact`) and initialise the new entries.
+ * On failure nothing that was covered is lost. */
+static int sstate_cover(sstate *S, size_t C, int exact)
+{
+    if (C <= S->cap && S->hot)
         return CHURN_OK;
-    size_t cap = S->cap;
-    if (C > cap) {
-        cap = cap + cap / 2 > C ? cap + cap / 2 : C;
-        if (cap < 1024)
-            cap = 1024;
-    }
-    hot_state *hot = churn__realloc(S->hot, churn__mul_size(cap, sizeof *hot));
-    if (!hot)
-        return churn__nomem("the per-customer summaries");
-    S->hot = hot;
-    first_state *first = churn__realloc(S->first, churn__mul_size(cap, sizeof *first));
-    if (!first)
-        return churn__nomem("the per-customer summaries");
-    S->first = first;
-    double *last_time = churn__realloc(S->last_time, churn__mul_size(cap, sizeof *last_time));
-    if (!last_time)
-        return churn__nomem("the per-customer summaries");
-    S->last_time = last_time;
-    size_t ex_from = S->ex ? S->cap : 0; /* a new extra array starts empty everywhere */
-    if (extra) {
-        extra_state *ex = churn__realloc(S->ex, churn__mul_size(cap, sizeof *ex));
-        if (!ex)
-            return churn__nomem("the per-customer summaries");
-        S->ex = ex;
-    }
+    size_t cap = C ? C : 1;
+    if (!exact && cap < S->cap + S->cap / 2)
+        cap = S->cap + S->cap / 2;
+    int rc = grow((void **)&S->hot, cap, sizeof *S->hot);
+    if (!rc)
+        rc = grow((void **)&S->first, cap, sizeof *S->first);
+    if (!rc && S->checked)
+        rc = grow((void **)&S->last_time, cap, sizeof *S->last_time);
+    if (!rc && S->extra)
+        rc = grow((void **)&S->ex, cap, sizeof *S->ex);
+    if (rc)
+        return rc;
     init_range(S, S->cap, cap);
-    if (S->ex && ex_from < S->cap)
-        init_extra(S, ex_from, S->cap);
     S->cap = cap;
     return CHURN_OK;
 }
@@ -328,13 +329,11 @@ static int emit(const sstate *S, const churn_txlog *log, size_t C,
     t->nslots = 16;
     while (t->nslots < 2 * N)
         t->nslots *= 2;
-    int ids[NCOL_ALL];
+    const unsigned char *ids = t->colid;
     size_t nw = 0;
     for (int j = 0; j < NCOL_ALL; j++)
-        if (want[j]) {
-            t->colid[nw] = (unsigned char)j;
-            ids[nw++] = j;
-        }
+        if (want[j])
+            t->colid[nw++] = (unsigned char)j;
     t->ncols = nw;
     t->data = churn__cust_big_malloc(churn__mul_size(churn__mul_size(nw ? nw : 1, N ? N : 1),
                                                      sizeof(double)));
@@ -445,25 +444,6 @@ static int want_extra(const unsigned char *want, int has_holdout)
     return 0;
 }
 
-/* Allocate and initialise the arrays for C customers (last_time when
- * `checked`, the extra state when `extra`). */
-static int sstate_alloc(sstate *S, size_t C, int checked, int extra)
-{
-    size_t cap = C ? C : 1;
-    S->hot = churn__cust_big_malloc(churn__mul_size(cap, sizeof *S->hot));
-    S->first = churn__cust_big_malloc(churn__mul_size(cap, sizeof *S->first));
-    S->last_time = checked ? churn__cust_big_malloc(churn__mul_size(cap, sizeof *S->last_time))
-                           : NULL;
-    S->ex = extra ? churn__cust_big_malloc(churn__mul_size(cap, sizeof *S->ex)) : NULL;
-    if (!S->hot || !S->first || (checked && !S->last_time) || (extra && !S->ex)) {
-        sstate_free(S);
-        return churn__nomem("the per-customer summaries");
-    }
-    init_range(S, 0, cap);
-    S->cap = cap;
-    return CHURN_OK;
-}
-
 int churn__cust_build_streaming(churn_customers **out, const churn_txlog *log,
                                 const churn_customer_options *o, const unsigned char *want,
                                 double cut, double hold, int has_holdout)
@@ -471,24 +451,23 @@ int churn__cust_build_streaming(churn_customers **out, const churn_txlog *log,
     size_t C = log->customer_ids.count;
     if (C > UINT32_MAX)
         return CHURN__NOT_STREAMABLE;
-    int extra = want_extra(want, has_holdout);
     sstate S;
     memset(&S, 0, sizeof S);
     sstate_params(&S, o, cut, hold);
+    S.extra = want_extra(want, has_holdout);
     /* A log in time order (append-only, or read from a date-sorted file)
      * needs no per-customer check; otherwise start again with it. */
-    int rc = sstate_alloc(&S, C, 0, extra);
+    int rc = sstate_cover(&S, C, 1);
     size_t bad = 0;
     if (rc == CHURN_OK && (rc = fold(&S, log, &bad)) == FOLD_UNSORTED) {
         sstate_free(&S);
-        if ((rc = sstate_alloc(&S, C, 1, extra)) == CHURN_OK)
+        S.checked = 1;
+        if ((rc = sstate_cover(&S, C, 1)) == CHURN_OK)
             rc = fold(&S, log, &bad);
     }
-    if (rc == CHURN_ENOMEM)
-        return rc;
     if (rc != FOLD_OK) {
         sstate_free(&S);
-        return CHURN__NOT_STREAMABLE;
+        return rc < 0 ? rc : CHURN__NOT_STREAMABLE;
     }
     rc = emit(&S, log, C, o, want, has_holdout, out);
     sstate_free(&S);
@@ -548,7 +527,9 @@ int churn_customer_stream_new(churn_customer_stream **out, const churn_customer_
     memcpy(s->want, want, sizeof want);
     s->has_holdout = has_holdout;
     sstate_params(&s->S, &o, cut, hold);
-    if ((rc = churn_txlog_new(&s->log)) || (rc = sstate_cover(&s->S, 1, want_extra(want, has_holdout)))) {
+    s->S.checked = 1; /* chunks may come in any customer order */
+    s->S.extra = want_extra(want, has_holdout);
+    if ((rc = churn_txlog_new(&s->log)) || (rc = sstate_cover(&s->S, 1024, 1))) {
         churn_customer_stream_free(s);
         return rc;
     }
@@ -582,7 +563,7 @@ int churn_customer_stream_fold(churn_customer_stream *s)
         return churn__error(CHURN_EINVAL, "churn_customer_stream_fold: the stream is %s",
                             s->state == 1 ? "finished" : "unusable after an earlier error");
     churn_txlog *log = s->log;
-    int rc = sstate_cover(&s->S, log->customer_ids.count, s->S.ex != NULL || want_extra(s->want, s->has_holdout));
+    int rc = sstate_cover(&s->S, log->customer_ids.count, 0);
     if (rc)
         return rc; /* nothing folded: the stream stays usable */
     size_t bad = 0;
