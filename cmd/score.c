@@ -571,6 +571,12 @@ done:
     return rc;
 }
 
+static void read_failed(const char *msg, int status, int progress)
+{
+    fprintf(stderr, "%schurn %s: reading transactions: %s\n", progress ? "\r\033[K" : "", sub,
+            *msg ? msg : churn_strerror(status));
+}
+
 static void report_skipped(const churn_txlog *log, size_t rejected, size_t rows_read, int quiet,
                            int progress)
 {
@@ -756,7 +762,6 @@ int cmd_score(int argc, char **argv)
         s = read_input(input, &tx, slog, &fc, progress_started, msg, sizeof msg);
         rows_read = churn_txlog_rows_read(slog);
         rejected = churn_txlog_rows_skipped(slog);
-        report_skipped(slog, rejected, rows_read, quiet, progress_started);
         if (!s) {
             atomic_store(&st.stage, 2);
             s = churn_customer_stream_finish(cs, &t);
@@ -764,8 +769,11 @@ int cmd_score(int argc, char **argv)
                 snprintf(msg, sizeof msg, "%s", churn_last_error_message());
             fc.out_of_order |= s == CHURN_EINVAL;
         }
+        int again = s && fc.out_of_order && strcmp(input, "-") != 0;
+        if (!again) /* a second read reports them itself */
+            report_skipped(slog, rejected, rows_read, quiet, progress_started);
         churn_customer_stream_free(cs);
-        if (s && fc.out_of_order && strcmp(input, "-") != 0) {
+        if (again) {
             /* a file can be read again, into memory */
             if (!quiet)
                 fprintf(stderr, "%schurn %s: note: %s; reading '%s' into memory instead (memory "
@@ -779,8 +787,7 @@ int cmd_score(int argc, char **argv)
                      "pass a file", msg);
             goto fail;
         } else if (s) {
-            fprintf(stderr, "%schurn %s: reading transactions: %s\n",
-                    progress_started ? "\r\033[K" : "", sub, *msg ? msg : churn_strerror(s));
+            read_failed(msg, s, progress_started);
             goto fail;
         }
     }
@@ -793,8 +800,7 @@ int cmd_score(int argc, char **argv)
         }
         s = read_input(input, &tx, log, NULL, progress_started, msg, sizeof msg);
         if (s) {
-            fprintf(stderr, "%schurn %s: reading transactions: %s\n",
-                    progress_started ? "\r\033[K" : "", sub, *msg ? msg : churn_strerror(s));
+            read_failed(msg, s, progress_started);
             goto fail;
         }
         rows_read = churn_txlog_rows_read(log);
