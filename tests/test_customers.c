@@ -773,21 +773,6 @@ static void test_cohorts(void)
 
 /* ---- allocation failures ------------------------------------------------------------ */
 
-static long alloc_countdown = -1;
-
-static void *failing_alloc(void *ud, void *ptr, size_t nsize)
-{
-    (void)ud;
-    if (nsize == 0) {
-        free(ptr);
-        return NULL;
-    }
-    if (alloc_countdown == 0)
-        return NULL;
-    if (alloc_countdown > 0)
-        alloc_countdown--;
-    return realloc(ptr, nsize);
-}
 
 /* Every allocation of a build (and of a cohort table) is made to fail in
  * turn: the call reports CHURN_ENOMEM and leaks nothing (ASan/valgrind). */
@@ -809,16 +794,16 @@ static void test_allocation_failures(void)
     o.cutoff = d0 + 80 * DAY;
     o.holdout_end = d0 + 120 * DAY;
     int succeeded = 0, nomem = 0;
-    churn_set_allocator(failing_alloc, NULL);
+    churn_set_allocator(churn_test_failing_alloc, NULL);
     for (long k = 0; k < 200 && !succeeded; k++) {
-        alloc_countdown = k;
+        churn_test_alloc_countdown = k;
         churn_customers *t = NULL;
         int rc = churn_customers_build(&t, log, &o);
         if (rc == CHURN_OK) {
             size_t row;
-            alloc_countdown = 0; /* the lazy id index cannot be built either */
+            churn_test_alloc_countdown = 0; /* the lazy id index cannot be built either */
             CU_ASSERT_EQUAL(churn_customers_find(t, "c1", &row), CHURN_ENOMEM);
-            alloc_countdown = -1;
+            churn_test_alloc_countdown = -1;
             CU_ASSERT_EQUAL(churn_customers_find(t, "c1", &row), CHURN_OK);
             churn_customers_free(t);
             succeeded = 1;
@@ -832,7 +817,7 @@ static void test_allocation_failures(void)
     CU_ASSERT(nomem > 5);
     succeeded = 0;
     for (long k = 0; k < 50 && !succeeded; k++) {
-        alloc_countdown = k;
+        churn_test_alloc_countdown = k;
         churn_cohort_options co = CHURN_COHORT_OPTIONS_INIT;
         size_t nc = 8, np = 8;
         double act[64];
@@ -841,7 +826,7 @@ static void test_allocation_failures(void)
         succeeded = rc == CHURN_OK;
     }
     CU_ASSERT(succeeded);
-    alloc_countdown = -1;
+    churn_test_alloc_countdown = -1;
     churn_set_allocator(NULL, NULL);
     churn_txlog_free(log);
 }

@@ -394,21 +394,6 @@ static void test_stream_errors(void)
     churn_customer_stream_free(s);
 }
 
-static long alloc_countdown = -1;
-
-static void *failing_alloc(void *ud, void *ptr, size_t nsize)
-{
-    (void)ud;
-    if (nsize == 0) {
-        free(ptr);
-        return NULL;
-    }
-    if (alloc_countdown == 0)
-        return NULL;
-    if (alloc_countdown > 0)
-        alloc_countdown--;
-    return realloc(ptr, nsize);
-}
 
 /* Every allocation of a one-pass build and of a stream fails in turn:
  * CHURN_ENOMEM, nothing leaked (ASan), and the stream survives a failed fold. */
@@ -425,9 +410,9 @@ static void test_stream_allocation_failures(void)
     churn_customers *ref = NULL;
     CU_ASSERT_EQUAL_FATAL(churn_customers_build(&ref, log, &o), CHURN_OK);
     int succeeded = 0, nomem = 0;
-    churn_set_allocator(failing_alloc, NULL);
+    churn_set_allocator(churn_test_failing_alloc, NULL);
     for (long k = 0; k < 100 && !succeeded; k++) {
-        alloc_countdown = k;
+        churn_test_alloc_countdown = k;
         churn_customers *t = NULL;
         int rc = churn_customers_build(&t, log, &o);
         if (rc == CHURN_OK)
@@ -440,7 +425,7 @@ static void test_stream_allocation_failures(void)
     CU_ASSERT(succeeded && nomem > 3);
     succeeded = 0;
     for (long k = 0; k < 400 && !succeeded; k++) {
-        alloc_countdown = k;
+        churn_test_alloc_countdown = k;
         churn_customer_stream *s = NULL;
         churn_customers *t = NULL;
         int rc = churn_customer_stream_new(&s, &o);
@@ -459,7 +444,7 @@ static void test_stream_allocation_failures(void)
         }
         CU_ASSERT(rc == CHURN_OK || rc == CHURN_ENOMEM);
         if (rc == CHURN_OK) {
-            alloc_countdown = -1;
+            churn_test_alloc_countdown = -1;
             size_t mismatches = 0;
             compare_tables(t, ref, &mismatches);
             CU_ASSERT_EQUAL(mismatches, 0);
@@ -468,7 +453,7 @@ static void test_stream_allocation_failures(void)
         churn_customers_free(t);
         churn_customer_stream_free(s);
     }
-    alloc_countdown = -1;
+    churn_test_alloc_countdown = -1;
     churn_set_allocator(NULL, NULL);
     CU_ASSERT(succeeded);
     churn_customers_free(ref);

@@ -56,6 +56,22 @@ int churn_test_near(double a, double b, double atol, const char *what, const cha
     return ok;
 }
 
+long churn_test_alloc_countdown = -1;
+
+void *churn_test_failing_alloc(void *ud, void *ptr, size_t nsize)
+{
+    (void)ud;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    if (churn_test_alloc_countdown == 0)
+        return NULL;
+    if (churn_test_alloc_countdown > 0)
+        churn_test_alloc_countdown--;
+    return realloc(ptr, nsize);
+}
+
 int churn_test_run(const char *suite, CU_TestInfo *tests)
 {
     CU_SuiteInfo suites[] = {{(char *)suite, NULL, NULL, NULL, NULL, tests}, CU_SUITE_INFO_NULL};

@@ -4,6 +4,7 @@
 
 #include <CUnit/Basic.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 
 /* Folder of the reference data (../shared/data), or NULL when absent. Tests
@@ -24,6 +25,12 @@ int churn_test_close(double a, double b, double rtol, const char *what, const ch
 /* |a - b| <= atol. */
 int churn_test_near(double a, double b, double atol, const char *what, const char *file, int line);
 #define CT_NEAR(a, b, atol) CU_ASSERT(churn_test_near((a), (b), (atol), #a, __FILE__, __LINE__))
+
+/* An allocator for churn_set_allocator() that fails once the countdown
+ * reaches 0: set churn_test_alloc_countdown to k to let k allocations
+ * succeed first, -1 (the default) to never fail. */
+extern long churn_test_alloc_countdown;
+void *churn_test_failing_alloc(void *ud, void *ptr, size_t nsize);
 
 /* Register `tests` (NULL-terminated CU_TestInfo array) as one suite named
  * `suite`, run them verbosely and return the number of failures (the exit
