@@ -224,10 +224,7 @@ int main(int argc, char **argv)
     const char *core_names[] = {"frequency", "recency", "T", "monetary_value"};
     for (size_t j = 0; j < 4; j++)
         memcpy(ref4 + j * rows, churn_customers_column(t, core_names[j]), rows * sizeof *ref4);
-    int had_table = t != NULL;
-    if (dir) {
-        /* the raw output below needs the table's ids: keep it */
-    } else {
+    if (!dir) { /* the raw output below needs the table's ids */
         churn_customers_free(t);
         t = NULL;
     }
@@ -252,7 +249,6 @@ int main(int argc, char **argv)
             cpu_core = dc;
     }
     long peak_core = peak_reset ? hwm_kb() : -1;
-    (void)had_table;
     for (size_t j = 0; j < 4; j++) {
         const double *a = churn_customers_column_at(ct, j);
         const double *b = ref4 + j * rows;
