@@ -4,7 +4,7 @@
 #
 #   .ci/fuzz.sh [SECONDS] [RUNS] [targets...]     (defaults: 120 3 csv model table)
 #
-# Builds build-rel-fuzz/fuzz_<target> from lib/*.c (+ cmd/cli.c for `table`) and the
+# Builds build-rel-fuzz/fuzz_<target> from lib/*/*.c (+ bindings/cli/cli.c for `table`) and the
 # target in tests/fuzz/, then runs each target RUNS times for SECONDS seconds on one
 # core, growing build-rel-fuzz/corpus/<target> (seeded from tests/fuzz/corpus/<target>).
 # Crashes land in build-rel-fuzz/crashes/<target>/; the last lines of each run's log
@@ -20,7 +20,7 @@ out=${FUZZ_BUILD_DIR:-build-rel-fuzz}
 cc=${FUZZ_CC:-clang}
 mkdir -p "$out"
 cflags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-        -Iinclude -Ilib -Icmd -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -w)
+        -Iinclude -Ilib -Ibindings/cli -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -w)
 libs=(-lgsl -lopenblas -ljansson -lz -lm -lpthread)
 export OPENBLAS_NUM_THREADS=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
@@ -29,9 +29,9 @@ for t in "${targets[@]}"; do
   extra=()
   quiet=()
   # the command's reader prints its errors to stderr: close it for the target
-  [ "$t" = table ] && extra=(cmd/cli.c) && quiet=(-close_fd_mask=2)
+  [ "$t" = table ] && extra=(bindings/cli/cli.c) && quiet=(-close_fd_mask=2)
   echo "== building $out/fuzz_$t"
-  "$cc" "${cflags[@]}" lib/*.c "${extra[@]}" "tests/fuzz/fuzz_$t.c" -o "$out/fuzz_$t" "${libs[@]}"
+  "$cc" "${cflags[@]}" lib/*/*.c "${extra[@]}" "tests/fuzz/fuzz_$t.c" -o "$out/fuzz_$t" "${libs[@]}"
   mkdir -p "$out/corpus/$t" "$out/crashes/$t"
   for r in $(seq 1 "$runs"); do
     log="$out/fuzz_${t}_run$r.log"

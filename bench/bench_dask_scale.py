@@ -6,7 +6,7 @@ processes, one thread each).
 Usage (from the repository root):
     PYTHONPATH=bindings/python CHURN_LIBRARY=$PWD/build/lib/libchurn.so.1 \\
     /usr/bin/python3 bench/bench_dask_scale.py --customers 10000000 [--shards 20]
-        [--workers 2] [--jobs 2] [--gzip] [--churn build/cmd/churn]
+        [--workers 2] [--jobs 2] [--gzip] [--churn build/bindings/cli/churn]
         [--workdir /tmp/churn-bench-dask] [--keep] [--reuse]
 
 Input: K shards, each written by `churn simulate` with the model parameters of
@@ -225,7 +225,7 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--jobs", type=int, default=2, help="shards generated at a time")
     ap.add_argument("--gzip", action="store_true", help="gzip the shards")
-    ap.add_argument("--churn", default=os.environ.get("CHURN_EXE", "build/cmd/churn"))
+    ap.add_argument("--churn", default=os.environ.get("CHURN_EXE", "build/bindings/cli/churn"))
     ap.add_argument("--workdir", default="/tmp/churn-bench-dask")
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
     ap.add_argument("--reuse", action="store_true",

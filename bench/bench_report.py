@@ -17,7 +17,7 @@ same job, on the same transaction file, in one run.
    risk, tiers by CLV rank, the three default alert flags, and the CSV.
 4. Checks that both CLV columns agree and prints the times and the ratio.
 
-usage: bench_report.py [--exe build/cmd/churn] [--customers C] [--no-baseline]
+usage: bench_report.py [--exe build/bindings/cli/churn] [--customers C] [--no-baseline]
 env: CHURN_EXE, BENCH_CUSTOMERS (default 1000000)
 """
 import argparse

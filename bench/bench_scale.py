@@ -5,7 +5,7 @@ job on a Dask LocalCluster with 2 workers (churn.dask.customer_table + churn.das
 
 Usage (from the repository root):
     /usr/bin/python3 bench/bench_scale.py --customers 1000000 [--dask-customers 200000]
-        [--churn build/cmd/churn] [--threads 2] [--workdir /tmp/churn-bench] [--keep]
+        [--churn build/bindings/cli/churn] [--threads 2] [--workdir /tmp/churn-bench] [--keep]
 
 The issue's target is --customers 10000000 (~100 million transactions, a ~2.4 GB CSV).
 Sizes are arguments so the bench can run small. The simulated log has about 10
@@ -168,7 +168,7 @@ def main():
                                                                          1_000_000)))
     ap.add_argument("--dask-customers", type=int, default=None,
                     help="size of the Dask run (default: min(customers, 200000); 0 = skip)")
-    ap.add_argument("--churn", default=os.environ.get("CHURN_EXE", "build/cmd/churn"))
+    ap.add_argument("--churn", default=os.environ.get("CHURN_EXE", "build/bindings/cli/churn"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--workdir", default="/tmp/churn-bench-scale")

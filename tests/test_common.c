@@ -1,5 +1,5 @@
 /* Status codes, error messages, option structs, allocator hook. */
-#include "internal.h"
+#include "core/internal.h"
 #include "testutil.h"
 
 #include <pthread.h>

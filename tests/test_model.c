@@ -1,5 +1,5 @@
 /* The shared model handle: accessors, JSON model files, corrupted and newer files. */
-#include "internal.h"
+#include "core/internal.h"
 #include "testutil.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* libFuzzer target: the command's customer-table reader cli_table_read()
- * (cmd/cli.c). It reads a path, so the input is written to an in-memory
+ * (bindings/cli/cli.c). It reads a path, so the input is written to an in-memory
  * file (memfd) and read back through /proc/self/fd. The command's error
  * messages go to stderr: run with -close_fd_mask=2 to silence them. */
 #define _GNU_SOURCE

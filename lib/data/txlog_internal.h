@@ -3,7 +3,7 @@
 #ifndef CHURN_TXLOG_INTERNAL_H
 #define CHURN_TXLOG_INTERNAL_H
 
-#include "internal.h"
+#include "core/internal.h"
 
 typedef struct churn__idchunk churn__idchunk;
 

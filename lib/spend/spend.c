@@ -10,7 +10,7 @@
  *  - Python lifetimes' customer_lifetime_value(): the monthly-step CLV whose
  *    definition churn_clv_options reproduces.
  */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_integration.h>

@@ -13,14 +13,14 @@
  * state_values(), so the incremental columns agree bit for bit whenever the
  * transactions reach both in the same order.
  */
-#include "internal.h"
-#include "txlog_internal.h"
+#include "core/internal.h"
+#include "data/txlog_internal.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "customers_internal.h"
+#include "data/customers_internal.h"
 
 /* Columns the incremental state can produce (see churn_customer_state_value). */
 static int col_incremental(int j)

@@ -3,7 +3,7 @@
  * time-dependent AUC for survival models, BTYD holdout checks, and the
  * time-split comparison of several models (see include/churn/metrics.h).
  */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <float.h>
 #include <stdio.h>

@@ -15,7 +15,7 @@
  *   d2l/db db' = g''(z) x~ x~' / sigma^2,  d2l/db ds = (z g'' + g') x~ / sigma
  *   d2l/ds2 = z g' + z^2 g''.
  */
-#include "survival_internal.h"
+#include "survival/survival_internal.h"
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>

@@ -7,7 +7,7 @@
  * R equivalence: survival 3.5 survfit (survfitKM, survfit_confint,
  * quantile.survfit/findq, survmean), survdiff, concordance.
  */
-#include "survival_internal.h"
+#include "survival/survival_internal.h"
 
 #include <gsl/gsl_cdf.h>
 #include <stdio.h>

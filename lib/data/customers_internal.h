@@ -4,8 +4,8 @@
 #ifndef CHURN_CUSTOMERS_INTERNAL_H
 #define CHURN_CUSTOMERS_INTERNAL_H
 
-#include "internal.h"
-#include "txlog_internal.h"
+#include "core/internal.h"
+#include "data/txlog_internal.h"
 
 #include <math.h>
 

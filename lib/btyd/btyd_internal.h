@@ -11,7 +11,7 @@
 #ifndef CHURN_BTYD_INTERNAL_H
 #define CHURN_BTYD_INTERNAL_H
 
-#include "internal.h"
+#include "core/internal.h"
 
 typedef struct churn__btyd_family {
     int family;              /* CHURN_FAMILY_* */

@@ -17,7 +17,7 @@
 #ifndef CHURN_SPECIAL_H
 #define CHURN_SPECIAL_H
 
-#include "internal.h"
+#include "core/internal.h"
 
 /* ---- log-space helpers ---------------------------------------------------- */
 

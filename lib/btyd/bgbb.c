@@ -8,7 +8,7 @@
  * x transactions, t_x = the opportunity of the last one (0 when x = 0),
  * n opportunities (the `T` column). Parameters: alpha, beta, gamma, delta.
  */
-#include "btyd_internal.h"
+#include "btyd/btyd_internal.h"
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_sf_gamma.h>

@@ -5,7 +5,7 @@
 #ifndef CHURN_SURVIVAL_INTERNAL_H
 #define CHURN_SURVIVAL_INTERNAL_H
 
-#include "internal.h"
+#include "core/internal.h"
 
 /* Check the common survival inputs: n >= 1, non-NULL arrays, finite
  * durations >= 0 (> 0 when `positive`), events exactly 0 or 1, weights finite

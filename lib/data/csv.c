@@ -20,8 +20,8 @@
  * locale used by the strtod_l fallback, created once with pthread_once.
  */
 #define _GNU_SOURCE /* strtod_l, newlocale, GNU strerror_r */
-#include "internal.h"
-#include "txlog_internal.h"
+#include "core/internal.h"
+#include "data/txlog_internal.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -25,8 +25,8 @@
  * comes from the derivatives of log J that special.c carries along the same
  * series or quadrature, so it is exact up to rounding.
  */
-#include "btyd_internal.h"
-#include "special.h"
+#include "btyd/btyd_internal.h"
+#include "core/special.h"
 
 #include <float.h>
 

@@ -18,7 +18,7 @@
  * c_i give the score U = sum_deaths w x - sum_i w_i r_i c_i x_i. See Therneau
  * & Grambsch (2000) sec. 3.3 for the Efron formulas.
  */
-#include "survival_internal.h"
+#include "survival/survival_internal.h"
 
 #include <cblas.h>
 #include <stdio.h>

@@ -14,7 +14,7 @@
  * rewritten with Euler's transformation so that its series converges at
  * least as fast as sum z^k whatever the purchase count x (see bg_series).
  */
-#include "btyd_internal.h"
+#include "btyd/btyd_internal.h"
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_sf_gamma.h>

@@ -27,7 +27,7 @@
  * order, which implies it: for the BTYD columns of a date-ordered log, a
  * transaction then costs one random 16-byte update.
  */
-#include "customers_internal.h"
+#include "data/customers_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

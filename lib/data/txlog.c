@@ -2,8 +2,8 @@
  * Transaction logs: columns of purchases plus interned customer/product ids.
  * The CSV reader lives in csv.c.
  */
-#include "internal.h"
-#include "txlog_internal.h"
+#include "core/internal.h"
+#include "data/txlog_internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>

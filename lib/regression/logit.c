@@ -15,7 +15,7 @@
  * block of rows into a small cache-resident buffer, then computes the linear
  * predictor (dgemv), the gradient (dgemv) and Z'WZ (dsyrk) of that block.
  */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <cblas.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * The `churn` command: shared helpers for subcommands.
  *
- * Each subcommand lives in cmd/<name>.c and defines
+ * Each subcommand lives in bindings/cli/<name>.c and defines
  *     int cmd_<name>(int argc, char **argv);
  * where argv[0] is the subcommand name. It returns the process exit status:
  * 0 success, 1 failure (message already on stderr), 2 usage error.

@@ -8,7 +8,7 @@
  * Each non-contractual family's mathematics lives in its own file (bgnbd.c,
  * pnbd.c, bgbb.c) behind the churn__btyd_family descriptor (btyd_internal.h).
  */
-#include "btyd_internal.h"
+#include "btyd/btyd_internal.h"
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_sf_gamma.h>

@@ -2,7 +2,7 @@
  * The model handle shared by every family: accessors, and the JSON model file
  * (docs/model-format.md), written and read with jansson.
  */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <errno.h>
 #include <jansson.h>

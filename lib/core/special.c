@@ -10,7 +10,7 @@
  * Pareto/NBD gradient needs. The forms below are all sums or integrals of
  * positive terms, so there is no cancellation to lose digits to.
  */
-#include "special.h"
+#include "core/special.h"
 
 #include <float.h>
 

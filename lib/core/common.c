@@ -2,7 +2,7 @@
  * Version, status codes, per-thread error messages, the allocator hook and
  * option-struct handling.
  */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <gsl/gsl_errno.h>
 #include <pthread.h>

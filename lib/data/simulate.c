@@ -9,8 +9,8 @@
  * the same customers, and the first k customers do not depend on how many
  * follow them.
  */
-#include "internal.h"
-#include "txlog_internal.h"
+#include "core/internal.h"
+#include "data/txlog_internal.h"
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
