@@ -39,7 +39,10 @@ CHURN_API void churn_logit_cv_free(churn_logit_cv *cv)
     churn__free(cv);
 }
 
-CHURN_API size_t churn_logit_cv_num_lambda(const churn_logit_cv *cv) { return cv ? cv->nlambda : 0; }
+CHURN_API size_t churn_logit_cv_num_lambda(const churn_logit_cv *cv)
+{
+    return cv ? cv->nlambda : 0;
+}
 
 CHURN_API int churn_logit_cv_path(const churn_logit_cv *cv, double *lambda, double *mean,
                                   double *sd, size_t cap)

@@ -358,8 +358,7 @@ void churn__logit_fill_block(const logit_design *d, size_t i0, size_t b, size_t 
 }
 
 /* Name of internal coordinate j. */
-const char *churn__logit_coord_name(const logit_design *d, const char *const *names,
-                                   size_t j)
+const char *churn__logit_coord_name(const logit_design *d, const char *const *names, size_t j)
 {
     if (j < d->off)
         return "(Intercept)";

@@ -83,9 +83,9 @@ int churn__logit_rank_check(const logit_design *d, const double *H, const char *
         ninv++;
     }
     (void)has_const;
-    churn__sb_printf(&msg, "%s'%s' are linearly dependent (%s + constant); X'WX has rank %d of %d. "
-              "Drop one of them, or fit with a penalty (e.g. L2)", ninv ? " and " : "", jname,
-              rel.s ? rel.s : "", rank, n);
+    churn__sb_printf(&msg, "%s'%s' are linearly dependent (%s + constant); X'WX has rank "
+                     "%d of %d. Drop one of them, or fit with a penalty (e.g. L2)",
+                     ninv ? " and " : "", jname, rel.s ? rel.s : "", rank, n);
     if (n - rank > 1)
         churn__sb_printf(&msg, " (%d further dependent column(s))", n - rank - 1);
     int rc = churn__error(CHURN_ENUMERIC, "%s", msg.oom ? "churn_logit_fit: collinear columns"
@@ -217,17 +217,17 @@ int churn__logit_separation_error(const logit_design *d, const fit_spec *s, cons
     for (size_t j = d->off; j < d->k; j++)
         if (pick[j]) {
             churn__sb_printf(&m, "%s'%s'", t == 0 ? "" : (t + 1 == cnt ? " and " : ", "),
-                      churn__logit_coord_name(d, names, j));
+                             churn__logit_coord_name(d, names, j));
             t++;
         }
     churn__free(pick);
     if (nboundary)
         churn__sb_printf(&m, " predicts the label perfectly except for %zu row(s) on the boundary",
-                  nboundary);
+                         nboundary);
     else
         churn__sb_printf(&m, " predicts the label perfectly");
     churn__sb_printf(&m, ", so the maximum-likelihood coefficients are infinite; drop or coarsen "
-                  "these columns, or fit with a penalty (e.g. L2)");
+                         "these columns, or fit with a penalty (e.g. L2)");
     int rc;
     if (m.oom) {
         rc = churn__nomem("a message");

@@ -1,16 +1,17 @@
 /*
  * Private declarations shared by the logistic-regression sources
  * (include/churn/logit.h, docs/models/logit.md). Each helper below names the
- * file that owns it. The files call each other only downwards:
+ * file that owns it. The files call each other only downwards (no cycle):
  *
- *   fit.c, cv.c            the public fit and cross-validation
- *     -> newton.c          Newton / proximal-Newton minimisation
- *       -> diagnose.c      rank check and separation diagnosis
- *       -> penalised.c     penalty, coordinate descent, lambda path
- *         -> pass.c        workspace; loss, gradient and Hessian of one pass
- *           -> design.c    the standardised design
- *   args.c, textbuf.c      argument checks; text buffer (call nothing here)
- *   logit_predict.c -> args.c;  report.c calls nothing here
+ *   fit.c            -> args.c, design.c, pass.c, newton.c, textbuf.c
+ *   cv.c             -> args.c, design.c, pass.c, penalised.c, newton.c
+ *   logit_predict.c  -> args.c
+ *   report.c         -> (nothing here)
+ *   newton.c         -> design.c, pass.c, penalised.c, diagnose.c
+ *   diagnose.c       -> design.c, textbuf.c
+ *   penalised.c      -> design.c, pass.c
+ *   pass.c           -> design.c
+ *   design.c, args.c, textbuf.c -> (nothing here)
  *
  * Everything works in an internal, standardised coordinate system:
  *   z_i = (1, (x_ij - c_j) / s_j for the kept columns j)
