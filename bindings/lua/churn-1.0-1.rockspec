@@ -38,7 +38,12 @@ build = {
    type = "builtin",
    modules = {
       churn = {
-         sources = { "churn.c" },
+         sources = {
+            "churn.c", "lchurn_util.c", "lchurn_options.c", "lchurn_data.c",
+            "lchurn_txlog.c", "lchurn_customers.c", "lchurn_stream.c", "lchurn_state.c",
+            "lchurn_model.c", "lchurn_btyd.c", "lchurn_spend.c", "lchurn_logit.c",
+            "lchurn_survival.c", "lchurn_dispatch.c",
+         },
          libraries = { "churn" },
          incdirs = { "$(LIBCHURN_INCDIR)" },
          libdirs = { "$(LIBCHURN_LIBDIR)" },

@@ -1,0 +1,313 @@
+/*
+ * Lua 5.4 binding: the BTYD families (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB)
+ * and sBG.
+ *
+ * Owns: fitting them from Lua data (churn.fit, churn.fit_btyd), building
+ * them from parameters (churn.model), scoring one customer or many, and the
+ * array forms model:p_alive, model:expected_purchases, model:retention,
+ * model:derl.
+ * Calls: lchurn_model.c (handle, fit results, customer fields),
+ * lchurn_data.c, lchurn_options.c, lchurn_util.c, libchurn.
+ */
+#include "lchurn.h"
+
+#include <math.h>
+
+/* ==== fitting ============================================================ */
+
+/* The options every BTYD and sBG fit reads (after opts.unit). */
+static void btyd_options(lua_State *L, int opts, const char *what, churn_btyd_options *o)
+{
+    o->max_iter = lchurn__opt_int(L, opts, "max_iter", 0, what);
+    o->tol = lchurn__opt_number(L, opts, "tol", 0.0, what);
+    o->l2_penalty = lchurn__opt_number(L, opts, "l2", 0.0, what);
+    o->no_std_errors = !lchurn__opt_bool(L, opts, "std_errors", 1, what);
+}
+
+int lchurn__fit_btyd_data(lua_State *L, int fam, int data_idx, int opts)
+{
+    static const char what[] = "fit";
+    lchurn__check_options(L, opts, what, lchurn__fit_common_keys);
+    double unit = lchurn__opt_unit(L, opts, "unit", 0.0, what);
+    churn_btyd_options o = CHURN_BTYD_OPTIONS_INIT;
+    btyd_options(L, opts, what, &o);
+    lchurn_dataset d;
+    lchurn__data_open(L, data_idx, &d);
+    size_t n;
+    double *cols = lchurn__data_columns(L, &d, 3, 0, lchurn__btyd_names, lchurn__btyd_alts, &n);
+    double *w = lchurn__data_vector_opt(L, &d, opts, "weights", NULL);
+    lhandle *u = lchurn__new_model(L);
+    int rc = churn_btyd_fit(&u->model, fam, n, cols, cols + n, cols + 2 * n, w, &o);
+    return lchurn__fit_result(L, u, rc, unit);
+}
+
+/* sBG from data.periods and data.churned (0/1 or booleans) per customer. */
+static int fit_sbg_customers(lua_State *L, int data_idx, int opts, const char *what,
+                             const churn_btyd_options *o, double unit)
+{
+    lchurn_dataset d;
+    lchurn__data_open(L, data_idx, &d);
+    const char *pname = lchurn__opt_string(L, opts, "periods", "periods", what);
+    const char *cname = lchurn__opt_string(L, opts, "churned", "churned", what);
+    size_t n = lchurn__data_size(L, &d, pname, NULL);
+    double *per = lchurn__tmp_doubles(L, n), *ch = lchurn__tmp_doubles(L, n);
+    lchurn__data_read(L, &d, 1, &pname, NULL, per, 1);
+    lchurn__data_read(L, &d, 1, &cname, NULL, ch, 1);
+    int *churned = (int *)lua_newuserdatauv(L, (n ? n : 1) * sizeof(int), 0);
+    for (size_t i = 0; i < n; i++) {
+        if (ch[i] != 0 && ch[i] != 1)
+            luaL_error(L, "data[%I].%s is %f, expected 0/1 or a boolean", (lua_Integer)(i + 1),
+                       cname, (lua_Number)(ch[i]));
+        churned[i] = ch[i] != 0;
+    }
+    double *w = lchurn__data_vector_opt(L, &d, opts, "weights", NULL);
+    lhandle *u = lchurn__new_model(L);
+    int rc = churn_sbg_fit(&u->model, n, per, churned, w, o);
+    return lchurn__fit_result(L, u, rc, unit);
+}
+
+/* sBG from data.survivors (the cohort's survivor counts) or per customer. */
+int lchurn__fit_sbg_data(lua_State *L, int data_idx, int opts)
+{
+    static const char what[] = "fit sbg";
+    static const char *const keys[] = {"weights", "max_iter", "tol",     "std_errors", "l2",
+                                       "unit",    "periods",  "churned", NULL};
+    lchurn__check_options(L, opts, what, keys);
+    double unit = lchurn__opt_unit(L, opts, "unit", 0.0, what);
+    churn_btyd_options o = CHURN_BTYD_OPTIONS_INIT;
+    btyd_options(L, opts, what, &o);
+    data_idx = lua_absindex(L, data_idx);
+    luaL_checktype(L, data_idx, LUA_TTABLE);
+    if (lua_getfield(L, data_idx, "survivors") == LUA_TTABLE) {
+        size_t n;
+        double *s = lchurn__check_numbers(L, -1, "survivors", &n);
+        lhandle *u = lchurn__new_model(L);
+        int rc = churn_sbg_fit_survivors(&u->model, n, s, &o);
+        return lchurn__fit_result(L, u, rc, unit);
+    }
+    lua_pop(L, 1);
+    return fit_sbg_customers(L, data_idx, opts, what, &o, unit);
+}
+
+/* churn.fit_btyd(family, frequency, recency, T [, weights [, opts]])
+ * churn.fit_btyd(family, data [, opts])
+ *   -> model | nil, msg, code [, model] */
+int lchurn__fit_btyd(lua_State *L)
+{
+    int fam = lchurn__family_arg(L, 1);
+    if (fam == CHURN_FAMILY_SBG)
+        return luaL_error(L, "fit_btyd: fit sBG models with churn.fit(\"sbg\", data)");
+    if (!lchurn__is_btyd(fam))
+        return luaL_error(L, "fit_btyd: '%s' is not a BTYD family", lua_tostring(L, 1));
+    if (lua_type(L, 3) != LUA_TTABLE || lua_type(L, 4) != LUA_TTABLE) { /* data form */
+        lua_settop(L, 3);
+        return lchurn__fit_btyd_data(L, fam, 2, 3);
+    }
+    static const char what[] = "fit_btyd";
+    int opts = 6;
+    lua_settop(L, opts);
+    lchurn__check_options(L, opts, what, lchurn__fit_common_keys);
+    double unit = lchurn__opt_unit(L, opts, "unit", 0.0, what);
+    if (lchurn__opt_get(L, opts, "weights") != LUA_TNIL)
+        luaL_error(L, "%s: pass weights as the 5th argument", what);
+    lua_pop(L, 1);
+    churn_btyd_options o = CHURN_BTYD_OPTIONS_INIT;
+    btyd_options(L, opts, what, &o);
+    size_t n, n2, n3, nw = 0;
+    double *x = lchurn__check_numbers(L, 2, "frequency", &n);
+    double *tx = lchurn__check_numbers(L, 3, "recency", &n2);
+    double *T = lchurn__check_numbers(L, 4, "T", &n3);
+    double *w = NULL;
+    if (!lua_isnoneornil(L, 5))
+        w = lchurn__check_numbers(L, 5, "weights", &nw);
+    if (n2 != n || n3 != n || (w && nw != n))
+        return luaL_error(L, "frequency, recency, T (and weights) must have the same length");
+    lhandle *u = lchurn__new_model(L);
+    int rc = churn_btyd_fit(&u->model, fam, n, x, tx, T, w, &o);
+    return lchurn__fit_result(L, u, rc, unit);
+}
+
+/* ==== models from parameters ============================================= */
+
+/* Parameter order of churn_btyd_model_new(), per family. */
+static const char *const *param_order(int fam)
+{
+    static const char *const bg[] = {"r", "alpha", "a", "b", NULL};
+    static const char *const pnbd[] = {"r", "alpha", "s", "beta", NULL};
+    static const char *const bgbb[] = {"alpha", "beta", "gamma", "delta", NULL};
+    static const char *const sbg[] = {"alpha", "beta", NULL};
+    switch (fam) {
+    case CHURN_FAMILY_BGNBD:
+    case CHURN_FAMILY_MBGNBD:
+        return bg;
+    case CHURN_FAMILY_PNBD:
+        return pnbd;
+    case CHURN_FAMILY_BGBB:
+        return bgbb;
+    case CHURN_FAMILY_SBG:
+        return sbg;
+    default:
+        return NULL;
+    }
+}
+
+/* churn.model(family, params [, opts]) -> model | nil, msg, code
+ * params: {r = .., alpha = .., a = .., b = ..} or {r, alpha, a, b}. */
+int lchurn__model(lua_State *L)
+{
+    int fam = lchurn__family_arg(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    static const char *const keys[] = {"unit", NULL};
+    lua_settop(L, 3);
+    lchurn__check_options(L, 3, "model", keys);
+    double unit = lchurn__opt_unit(L, 3, "unit", 0.0, "model");
+    const char *const *order = param_order(fam);
+    if (!order)
+        return luaL_error(L,
+                          "model: '%s' models are fitted, not built from parameters (use "
+                          "churn.fit or churn.load)",
+                          lua_tostring(L, 1));
+    double v[4];
+    size_t k = 0;
+    int positional = lua_geti(L, 2, 1) != LUA_TNIL;
+    lua_pop(L, 1);
+    for (; order[k]; k++) {
+        if (positional)
+            lua_geti(L, 2, (lua_Integer)k + 1);
+        else
+            lua_getfield(L, 2, order[k]);
+        if (!lchurn__value_number(L, -1, &v[k]))
+            luaL_error(L, "model: parameter '%s' is %s, expected a number", order[k],
+                       lchurn__describe_value(L, -1));
+        lua_pop(L, 1);
+    }
+    lhandle *u = lchurn__new_model(L);
+    int rc = churn_btyd_model_new(&u->model, fam, k, v);
+    return lchurn__fit_result(L, u, rc, unit); /* handed back as a fit's (never ENOCONV) */
+}
+
+/* ==== scoring ============================================================ */
+
+/* model:score(customer [, horizon]) of BTYD models: p_alive, expected
+ * purchases in (T, T + horizon] (horizon default 0). */
+int lchurn__btyd_score(lua_State *L, churn_model *m)
+{
+    double h = luaL_optnumber(L, 3, 0.0);
+    double x = lchurn__field_number(L, 2, "frequency", "x");
+    double tx = lchurn__field_number(L, 2, "recency", "t_x");
+    double T = lchurn__field_number(L, 2, "T", NULL);
+    double pa, ex;
+    int rc = churn_btyd_score(m, h, 1, &x, &tx, &T, &pa, &ex);
+    if (rc)
+        return lchurn__predict_fail(L, rc);
+    lua_pushnumber(L, pa);
+    lua_pushnumber(L, ex);
+    return 2;
+}
+
+/* sBG: a customer who has renewed n times and is active renews again with
+ * probability S(n+1)/S(n) and is expected to renew sum_{k=1..h} S(n+k)/S(n)
+ * times in the next h periods (Fader & Hardie 2007, eq. 1-2: S is the sBG
+ * survivor function). model:score({periods = renewals so far} [, horizon]). */
+int lchurn__sbg_score(lua_State *L, churn_model *m)
+{
+    /* the horizon argument is checked before the customer's field */
+    double h = luaL_optnumber(L, 3, 1.0);
+    double periods = lchurn__field_number(L, 2, "periods", NULL);
+    if (!(periods >= 0 && periods == floor(periods) && periods <= 1e7))
+        return luaL_error(L, "score: periods %f must be a whole number >= 0",
+                          (lua_Number)(periods));
+    if (!(h >= 1 && h == floor(h) && h <= 1e7))
+        return luaL_error(L, "score: horizon %f must be a whole number of periods >= 1",
+                          (lua_Number)(h));
+    size_t n = (size_t)periods, len = n + (size_t)h;
+    double *S = lchurn__tmp_doubles(L, len + 1);
+    S[0] = 1;
+    int rc = churn_sbg_curve(m, len, NULL, S + 1);
+    if (rc)
+        return lchurn__predict_fail(L, rc);
+    double e = 0;
+    for (size_t k = 1; k <= (size_t)h; k++)
+        e += S[n + k] / S[n];
+    lua_pushnumber(L, S[n + 1] / S[n]);
+    lua_pushnumber(L, e);
+    return 2;
+}
+
+/* model:score_many(data [, horizon]) of BTYD models: p_alive[], expected[]. */
+int lchurn__btyd_score_many(lua_State *L, churn_model *m, lchurn_dataset *d)
+{
+    double h = luaL_optnumber(L, 3, 0.0);
+    size_t n;
+    double *c = lchurn__data_columns(L, d, 3, 2, lchurn__btyd_names, lchurn__btyd_alts, &n);
+    int rc = churn_btyd_score(m, h, n, c, c + n, c + 2 * n, c + 3 * n, c + 4 * n);
+    if (rc)
+        return lchurn__predict_fail(L, rc);
+    lchurn__push_numbers(L, c + 3 * n, n);
+    lchurn__push_numbers(L, c + 4 * n, n);
+    return 2;
+}
+
+/* ==== array forms ======================================================== */
+
+/* model:p_alive(frequency[], recency[], T[]) -> { p_alive... } | nil, msg, code
+ * model:expected_purchases(t, frequency[], recency[], T[]) -> { ... } */
+static int btyd_vector(lua_State *L, churn_model *m, int expected)
+{
+    lua_settop(L, expected ? 5 : 4);
+    int base = expected ? 3 : 2;
+    double h = expected ? luaL_checknumber(L, 2) : 0.0;
+    size_t n, n2, n3;
+    double *x = lchurn__check_numbers(L, base, "frequency", &n);
+    double *tx = lchurn__check_numbers(L, base + 1, "recency", &n2);
+    double *T = lchurn__check_numbers(L, base + 2, "T", &n3);
+    if (n2 != n || n3 != n)
+        return luaL_error(L, "frequency, recency and T must have the same length");
+    double *out = lchurn__tmp_doubles(L, n);
+    int rc = expected ? churn_btyd_expected_purchases(m, h, n, x, tx, T, out)
+                      : churn_btyd_p_alive(m, n, x, tx, T, out);
+    if (rc)
+        return lchurn__predict_fail(L, rc);
+    lchurn__push_numbers(L, out, n);
+    return 1;
+}
+
+MODEL_METHOD(m_p_alive) { return btyd_vector(L, m, 0); }
+MODEL_METHOD(m_expected_purchases) { return btyd_vector(L, m, 1); }
+
+/* model:retention(n) -> retention[1..n], survival[1..n] (sBG) */
+MODEL_METHOD(m_retention)
+{
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, n >= 1 && n <= 10000000, 2, "must be between 1 and 1e7");
+    double *out = lchurn__tmp_doubles(L, 2 * (size_t)n);
+    int rc = churn_sbg_curve(m, (size_t)n, out, out + n);
+    if (rc)
+        return lchurn__predict_fail(L, rc);
+    lchurn__push_numbers(L, out, (size_t)n);
+    lchurn__push_numbers(L, out + n, (size_t)n);
+    return 2;
+}
+
+/* model:derl(discount, periods[]) -> { ... } (sBG discounted expected residual lifetime) */
+MODEL_METHOD(m_derl)
+{
+    lua_settop(L, 3);
+    double disc = luaL_checknumber(L, 2);
+    size_t n;
+    double *per = lchurn__check_numbers(L, 3, "periods", &n);
+    double *out = lchurn__tmp_doubles(L, n);
+    int rc = churn_sbg_derl(m, disc, n, per, out);
+    if (rc)
+        return lchurn__predict_fail(L, rc);
+    lchurn__push_numbers(L, out, n);
+    return 1;
+}
+
+const luaL_Reg lchurn__btyd_methods[] = {
+    {"p_alive", m_p_alive},
+    {"expected_purchases", m_expected_purchases},
+    {"retention", m_retention},
+    {"derl", m_derl},
+    {NULL, NULL},
+};
