@@ -337,6 +337,6 @@ const luaL_Reg lchurn__model_common[] = {
 
 const luaL_Reg lchurn__model_meta[] = {
     {"__gc", m_gc},    {"__close", m_close}, {"__tostring", m_tostring},
-    {"__index", NULL}, /* set by lchurn__open_model */
+    {"__index", NULL}, /* set when lchurn_dispatch.c builds the class */
     {NULL, NULL},
 };
