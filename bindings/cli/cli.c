@@ -1,4 +1,6 @@
-/* Shared helpers of the `churn` command: arguments, input and output. */
+/* Shared helpers of the `churn` command: messages, the option-table parser (cli_parse) with
+ * the transaction input options, reading transactions and numeric tables, writing output.
+ * Calls only the public API (churn.h) and jansson; the subcommand files call this one. */
 #include "cli.h"
 
 #include <errno.h>
@@ -36,160 +38,6 @@ int cli_lib_fail(const char *sub, const char *what, int status)
     return CLI_EXIT_FAIL;
 }
 
-/* ---- arguments ---- */
-
-void cli_args_init(cli_args *a, int argc, char **argv, int first, const char *sub)
-{
-    memset(a, 0, sizeof *a);
-    a->argc = argc;
-    a->argv = argv;
-    a->i = first - 1;
-    a->sub = sub;
-}
-
-int cli_next(cli_args *a)
-{
-    if (a->error)
-        return 0;
-    a->i++;
-    if (a->i >= a->argc)
-        return 0;
-    char *t = a->argv[a->i];
-    a->name = NULL;
-    a->value = NULL;
-    a->inline_value = 0;
-    if (!a->dashdash && strcmp(t, "--") == 0) {
-        a->dashdash = 1;
-        return cli_next(a);
-    }
-    if (!a->dashdash && t[0] == '-' && t[1] != '\0' &&
-        !(t[1] >= '0' && t[1] <= '9')) {
-        char *eq = strchr(t, '=');
-        static char namebuf[128];
-        if (eq && (size_t)(eq - t) < sizeof namebuf) {
-            memcpy(namebuf, t, (size_t)(eq - t));
-            namebuf[eq - t] = '\0';
-            a->name = namebuf;
-            a->value = eq + 1;
-            a->inline_value = 1;
-        } else {
-            a->name = t;
-        }
-    } else {
-        a->value = t;
-    }
-    return 1;
-}
-
-int cli_is(cli_args *a, const char *name) { return a->name && strcmp(a->name, name) == 0; }
-
-int cli_flag(cli_args *a, const char *name)
-{
-    if (!a->name || strcmp(a->name, name) != 0)
-        return 0;
-    if (a->inline_value) {
-        cli_usage_error(a->sub, "option %s takes no value", name);
-        a->error = 1;
-    }
-    return 1;
-}
-
-int cli_positional(cli_args *a) { return a->name == NULL; }
-
-int cli_string(cli_args *a, const char **out)
-{
-    *out = NULL;
-    if (a->inline_value) {
-        *out = a->value;
-        return 0;
-    }
-    if (a->i + 1 >= a->argc) {
-        a->error = 1;
-        return cli_usage_error(a->sub, "option %s needs a value", a->name);
-    }
-    a->i++;
-    *out = a->argv[a->i];
-    return 0;
-}
-
-int cli_double(cli_args *a, double *out)
-{
-    const char *s = NULL;
-    if (cli_string(a, &s))
-        return CLI_EXIT_USAGE;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v)) {
-        a->error = 1;
-        return cli_usage_error(a->sub, "option %s: '%s' is not a finite number", a->name, s);
-    }
-    *out = v;
-    return 0;
-}
-
-int cli_long(cli_args *a, long *out)
-{
-    const char *s = NULL;
-    if (cli_string(a, &s))
-        return CLI_EXIT_USAGE;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE) {
-        a->error = 1;
-        return cli_usage_error(a->sub, "option %s: '%s' is not an integer", a->name, s);
-    }
-    *out = v;
-    return 0;
-}
-
-int cli_unknown(cli_args *a)
-{
-    a->error = 1;
-    if (a->name)
-        return cli_usage_error(a->sub, "unknown option '%s'", a->name);
-    return cli_usage_error(a->sub, "unexpected argument '%s'", a->value);
-}
-
-int cli_date(cli_args *a, double *out)
-{
-    const char *s = NULL;
-    if (cli_string(a, &s))
-        return CLI_EXIT_USAGE;
-    if (churn_parse_date(s, strlen(s), CHURN_DATE_AUTO, out) != CHURN_OK) {
-        a->error = 1;
-        return cli_usage_error(a->sub, "option %s: %s", a->name, churn_last_error_message());
-    }
-    return 0;
-}
-
-int cli_unit(cli_args *a, double *out)
-{
-    const char *s = NULL;
-    if (cli_string(a, &s))
-        return CLI_EXIT_USAGE;
-    if (strcmp(s, "day") == 0 || strcmp(s, "days") == 0)
-        *out = CHURN_UNIT_DAY;
-    else if (strcmp(s, "week") == 0 || strcmp(s, "weeks") == 0)
-        *out = CHURN_UNIT_WEEK;
-    else if (strcmp(s, "month") == 0 || strcmp(s, "months") == 0)
-        *out = CHURN_UNIT_MONTH;
-    else if (strcmp(s, "year") == 0 || strcmp(s, "years") == 0)
-        *out = CHURN_UNIT_YEAR;
-    else {
-        char *end;
-        double v = strtod(s, &end);
-        if (end == s || *end != '\0' || !isfinite(v) || v <= 0) {
-            a->error = 1;
-            return cli_usage_error(a->sub, "option %s: '%s' is not day, week, month, year or a "
-                                   "positive number of days", a->name, s);
-        }
-        *out = v;
-    }
-    return 0;
-}
-
 /* ---- transaction input ---- */
 
 const char cli_tx_help[] =
@@ -207,56 +55,285 @@ const char cli_tx_help[] =
 
 void cli_tx_opts_init(cli_tx_opts *o) { churn_csv_options_init(&o->csv); }
 
-int cli_tx_option(cli_args *a, cli_tx_opts *o)
+static int parse_delim(const char *sub, const char *s, void *dst)
 {
-    const char *s = NULL;
-    if (cli_is(a, "--id")) {
-        cli_string(a, &o->csv.id_column);
-    } else if (cli_is(a, "--time")) {
-        cli_string(a, &o->csv.time_column);
-    } else if (cli_is(a, "--amount")) {
-        cli_string(a, &o->csv.amount_column);
-    } else if (cli_is(a, "--quantity")) {
-        cli_string(a, &o->csv.quantity_column);
-    } else if (cli_is(a, "--product")) {
-        cli_string(a, &o->csv.product_column);
-    } else if (cli_flag(a, "--no-header")) {
-        o->csv.has_header = 0;
-    } else if (cli_flag(a, "--skip-bad-rows")) {
-        o->csv.skip_bad_rows = 1;
-    } else if (cli_is(a, "--delim")) {
-        if (cli_string(a, &s))
-            return 1;
-        if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0)
-            o->csv.delimiter = '\t';
-        else if (strcmp(s, "space") == 0 || strcmp(s, "whitespace") == 0 || strcmp(s, " ") == 0)
-            o->csv.delimiter = ' ';
-        else if (strlen(s) == 1)
-            o->csv.delimiter = (unsigned char)s[0];
-        else {
-            a->error = 1;
-            cli_usage_error(a->sub, "option --delim: '%s' is not one character, tab or space", s);
+    int *delimiter = dst;
+    if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0)
+        *delimiter = '\t';
+    else if (strcmp(s, "space") == 0 || strcmp(s, "whitespace") == 0 || strcmp(s, " ") == 0)
+        *delimiter = ' ';
+    else if (strlen(s) == 1)
+        *delimiter = (unsigned char)s[0];
+    else
+        return cli_usage_error(sub, "option --delim: '%s' is not one character, tab or space", s);
+    return 0;
+}
+
+static int parse_date_format(const char *sub, const char *s, void *dst)
+{
+    int *format = dst;
+    if (strcmp(s, "auto") == 0)
+        *format = CHURN_DATE_AUTO;
+    else if (strcmp(s, "iso") == 0)
+        *format = CHURN_DATE_ISO;
+    else if (strcmp(s, "yyyymmdd") == 0 || strcmp(s, "YYYYMMDD") == 0)
+        *format = CHURN_DATE_YYYYMMDD;
+    else if (strcmp(s, "epoch") == 0)
+        *format = CHURN_DATE_EPOCH;
+    else
+        return cli_usage_error(sub, "option --date-format: '%s' is not auto, iso, yyyymmdd or "
+                               "epoch", s);
+    return 0;
+}
+
+#define TX(m) CLI_AT(cli_tx_opts, csv.m)
+static const cli_option tx_options[] = {
+    {.name = "--id", .kind = CLI_STRING, .at = TX(id_column)},
+    {.name = "--time", .kind = CLI_STRING, .at = TX(time_column)},
+    {.name = "--amount", .kind = CLI_STRING, .at = TX(amount_column)},
+    {.name = "--quantity", .kind = CLI_STRING, .at = TX(quantity_column)},
+    {.name = "--product", .kind = CLI_STRING, .at = TX(product_column)},
+    {.name = "--no-header", .kind = CLI_FLAG_OFF, .at = TX(has_header)},
+    {.name = "--skip-bad-rows", .kind = CLI_FLAG, .at = TX(skip_bad_rows)},
+    {.name = "--delim", .kind = CLI_CALL, .at = TX(delimiter), .parse = parse_delim},
+    {.name = "--date-format", .kind = CLI_CALL, .at = TX(date_format),
+     .parse = parse_date_format},
+};
+#undef TX
+static const size_t tx_noptions = CLI_NOPTIONS(tx_options);
+
+/* ---- arguments ---- */
+
+/* The token scanner under cli_parse(): one argv token at a time. */
+typedef struct scan {
+    int argc;
+    char **argv;
+    int i;             /* index of the current token */
+    const char *name;  /* current option name (e.g. "--horizon") or NULL for a positional */
+    const char *value; /* inline "=value", the positional text, or NULL */
+    int inline_value;
+    int dashdash;      /* after "--": everything is positional */
+    char namebuf[128]; /* the name part of "--name=value" */
+} scan;
+
+static int scan_next(scan *a)
+{
+    for (;;) {
+        a->i++;
+        if (a->i >= a->argc)
+            return 0;
+        char *t = a->argv[a->i];
+        a->name = NULL;
+        a->value = NULL;
+        a->inline_value = 0;
+        if (!a->dashdash && strcmp(t, "--") == 0) {
+            a->dashdash = 1;
+            continue;
         }
-    } else if (cli_is(a, "--date-format")) {
-        if (cli_string(a, &s))
-            return 1;
-        if (strcmp(s, "auto") == 0)
-            o->csv.date_format = CHURN_DATE_AUTO;
-        else if (strcmp(s, "iso") == 0)
-            o->csv.date_format = CHURN_DATE_ISO;
-        else if (strcmp(s, "yyyymmdd") == 0 || strcmp(s, "YYYYMMDD") == 0)
-            o->csv.date_format = CHURN_DATE_YYYYMMDD;
-        else if (strcmp(s, "epoch") == 0)
-            o->csv.date_format = CHURN_DATE_EPOCH;
-        else {
-            a->error = 1;
-            cli_usage_error(a->sub, "option --date-format: '%s' is not auto, iso, yyyymmdd or "
-                            "epoch", s);
+        /* "-" (standard input) and negative numbers are positional */
+        if (!a->dashdash && t[0] == '-' && t[1] != '\0' && !(t[1] >= '0' && t[1] <= '9')) {
+            char *eq = strchr(t, '=');
+            if (eq && (size_t)(eq - t) < sizeof a->namebuf) {
+                memcpy(a->namebuf, t, (size_t)(eq - t));
+                a->namebuf[eq - t] = '\0';
+                a->name = a->namebuf;
+                a->value = eq + 1;
+                a->inline_value = 1;
+            } else {
+                a->name = t;
+            }
+        } else {
+            a->value = t;
         }
-    } else {
+        return 1;
+    }
+}
+
+/* The current option's value: inline or the next token, whatever it looks like. */
+static int scan_value(scan *a, const char *sub, const char **out)
+{
+    if (a->inline_value) {
+        *out = a->value;
         return 0;
     }
-    return 1;
+    if (a->i + 1 >= a->argc)
+        return cli_usage_error(sub, "option %s needs a value", a->name);
+    a->i++;
+    *out = a->argv[a->i];
+    return 0;
+}
+
+static int parse_double(const char *sub, const char *name, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return cli_usage_error(sub, "option %s: '%s' is not a finite number", name, s);
+    *out = v;
+    return 0;
+}
+
+static int parse_long(const char *sub, const char *name, const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || errno == ERANGE)
+        return cli_usage_error(sub, "option %s: '%s' is not an integer", name, s);
+    *out = v;
+    return 0;
+}
+
+static int parse_date(const char *sub, const char *name, const char *s, double *out)
+{
+    if (churn_parse_date(s, strlen(s), CHURN_DATE_AUTO, out) != CHURN_OK)
+        return cli_usage_error(sub, "option %s: %s", name, churn_last_error_message());
+    return 0;
+}
+
+static int parse_unit(const char *sub, const char *name, const char *s, double *out)
+{
+    if (strcmp(s, "day") == 0 || strcmp(s, "days") == 0)
+        *out = CHURN_UNIT_DAY;
+    else if (strcmp(s, "week") == 0 || strcmp(s, "weeks") == 0)
+        *out = CHURN_UNIT_WEEK;
+    else if (strcmp(s, "month") == 0 || strcmp(s, "months") == 0)
+        *out = CHURN_UNIT_MONTH;
+    else if (strcmp(s, "year") == 0 || strcmp(s, "years") == 0)
+        *out = CHURN_UNIT_YEAR;
+    else {
+        char *end;
+        double v = strtod(s, &end);
+        if (end == s || *end != '\0' || !isfinite(v) || v <= 0)
+            return cli_usage_error(sub, "option %s: '%s' is not day, week, month, year or a "
+                                   "positive number of days", name, s);
+        *out = v;
+    }
+    return 0;
+}
+
+static int out_of_bounds(const cli_option *o, double v)
+{
+    return ((o->bounds & CLI_MIN) && !(v >= o->min)) ||
+           ((o->bounds & CLI_MIN_OPEN) && !(v > o->min)) ||
+           ((o->bounds & CLI_MAX) && !(v <= o->max)) ||
+           ((o->bounds & CLI_MAX_OPEN) && !(v < o->max));
+}
+
+/* Store the value of option `o` (named `a->name` as typed) into `base`. */
+static int take_option(scan *a, const char *sub, const cli_option *o, char *base)
+{
+    void *dst = base + o->at - 1;
+    const char *s = NULL;
+    if (o->kind == CLI_FLAG || o->kind == CLI_FLAG_OFF) {
+        if (a->inline_value)
+            return cli_usage_error(sub, "option %s takes no value", a->name);
+        *(int *)dst = o->kind == CLI_FLAG;
+    } else {
+        if (scan_value(a, sub, &s))
+            return CLI_EXIT_USAGE;
+        int rc = 0;
+        switch (o->kind) {
+        case CLI_STRING:
+            *(const char **)dst = s;
+            break;
+        case CLI_DOUBLE:
+            rc = parse_double(sub, a->name, s, dst);
+            if (!rc && out_of_bounds(o, *(double *)dst))
+                rc = cli_usage_error(sub, o->range_msg, *(double *)dst);
+            break;
+        case CLI_LONG:
+            rc = parse_long(sub, a->name, s, dst);
+            if (!rc && out_of_bounds(o, (double)*(long *)dst))
+                rc = cli_usage_error(sub, o->range_msg, *(long *)dst);
+            break;
+        case CLI_DATE:
+            rc = parse_date(sub, a->name, s, dst);
+            break;
+        case CLI_UNIT:
+            rc = parse_unit(sub, a->name, s, dst);
+            break;
+        default:
+            rc = o->parse(sub, s, dst);
+            break;
+        }
+        if (rc)
+            return CLI_EXIT_USAGE;
+    }
+    if (o->seen)
+        *(int *)(base + o->seen - 1) = 1;
+    return 0;
+}
+
+static const cli_option *find_option(const cli_option *opts, size_t n, const char *name)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(opts[k].name, name) == 0 || (opts[k].alias && strcmp(opts[k].alias, name) == 0))
+            return &opts[k];
+    return NULL;
+}
+
+static int print_help(const cli_spec *spec)
+{
+    fputs(spec->help, stdout);
+    if (spec->help_tx)
+        fputs(cli_tx_help, stdout);
+    if (spec->help_tail)
+        fputs(spec->help_tail, stdout);
+    return CLI_EXIT_OK;
+}
+
+static int take_positional(const cli_spec *spec, const char *sub, const char *value, char *base)
+{
+    for (size_t k = 0; k < sizeof spec->positional / sizeof spec->positional[0]; k++) {
+        if (!spec->positional[k])
+            break;
+        const char **dst = (const char **)(base + spec->positional[k] - 1);
+        if (!*dst) {
+            *dst = value;
+            return 0;
+        }
+    }
+    if (spec->extra_input && spec->positional[0])
+        return cli_usage_error(sub, spec->extra_input,
+                               *(const char **)(base + spec->positional[0] - 1), value);
+    return cli_usage_error(sub, "unexpected argument '%s'", value);
+}
+
+int cli_parse(const cli_spec *spec, const char *sub, int argc, char **argv, void *args)
+{
+    char *base = args;
+    scan a;
+    memset(&a, 0, sizeof a);
+    a.argc = argc;
+    a.argv = argv;
+    while (scan_next(&a)) {
+        if (!a.name) {
+            if (take_positional(spec, sub, a.value, base))
+                return CLI_EXIT_USAGE;
+            continue;
+        }
+        if (strcmp(a.name, "--help") == 0 || strcmp(a.name, "-h") == 0) {
+            /* "--help=x" is complained about, and the help printed all the same */
+            if (a.inline_value)
+                cli_usage_error(sub, "option %s takes no value", a.name);
+            return print_help(spec);
+        }
+        const cli_option *o = find_option(spec->options, spec->noptions, a.name);
+        char *obase = base;
+        if (!o && spec->tx) {
+            o = find_option(tx_options, tx_noptions, a.name);
+            obase = base + spec->tx - 1;
+        }
+        if (!o)
+            return cli_usage_error(sub, "unknown option '%s'", a.name);
+        if (take_option(&a, sub, o, obase))
+            return CLI_EXIT_USAGE;
+    }
+    if (spec->missing && !*(const char **)(base + spec->positional[0] - 1))
+        return cli_usage_error(sub, "%s", spec->missing);
+    return CLI_CONTINUE;
 }
 
 churn_txlog *cli_read_txlog(const char *sub, const char *path, const cli_tx_opts *o)
@@ -506,6 +583,24 @@ int cli_close_out(const char *sub, FILE *f, const char *path)
         bad |= fclose(f) != 0;
     if (bad)
         return cli_fail(sub, "error writing '%s'", path ? path : "standard output");
+    return CLI_EXIT_OK;
+}
+
+int cli_print_json(const char *sub, json_t *j, size_t flags)
+{
+    if (!j)
+        return cli_fail(sub, "out of memory");
+    json_dumpf(j, stdout, flags);
+    fputc('\n', stdout);
+    json_decref(j);
+    return CLI_EXIT_OK;
+}
+
+int cli_save_model(const char *sub, const churn_model *m, const char *path)
+{
+    int st = path ? churn_model_save(m, path) : CHURN_OK;
+    if (st)
+        return cli_lib_fail(sub, "saving the model", st);
     return CLI_EXIT_OK;
 }
 

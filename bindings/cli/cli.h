@@ -13,6 +13,7 @@
 #include "churn.h"
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #define CLI_EXIT_OK 0
@@ -48,41 +49,75 @@ int cli_usage_error(const char *sub, const char *fmt, ...) __attribute__((format
 int cli_lib_fail(const char *sub, const char *what, int status);
 
 /* ---- argument parsing ----
- * A minimal getopt_long-like scanner over "--name value", "--name=value" and
- * boolean "--flag". Usage:
- *     cli_args a; cli_args_init(&a, argc, argv, 1);
- *     while (cli_next(&a)) {
- *         if (cli_is(&a, "--horizon")) { if (cli_double(&a, &h)) return ...; }
- *         else if (cli_flag(&a, "--json")) json = 1;
- *         else if (cli_positional(&a)) { ... a.value ... }
- *         else return cli_unknown(&a, sub);
- *     }
- */
-typedef struct cli_args {
-    int argc;
-    char **argv;
-    int i;            /* index of the current token */
-    const char *name; /* current option name (e.g. "--horizon") or NULL for a positional */
-    const char *value;/* inline "=value", the positional text, or NULL */
-    int inline_value;
-    const char *sub;  /* subcommand name for messages */
-    int error;        /* set when a value was missing or malformed */
-    int dashdash;     /* after "--": everything is positional */
-} cli_args;
+ * Each subcommand gathers its arguments in a struct of its own and describes its options in a
+ * static table of cli_option, by offset into that struct; cli_parse() walks argv against the
+ * table: "--name value", "--name=value", boolean "--flag", "--" (everything after it is
+ * positional), --help/-h, unknown options and missing or malformed values. Usage errors print
+ * "churn <sub>: <message>" and "try 'churn <sub> --help'" and stop at the first bad token. */
 
-void cli_args_init(cli_args *a, int argc, char **argv, int first, const char *sub);
-int cli_next(cli_args *a);
-/* Current token is option `name` (taking a value). */
-int cli_is(cli_args *a, const char *name);
-/* Current token is the boolean flag `name`. */
-int cli_flag(cli_args *a, const char *name);
-int cli_positional(cli_args *a);
-/* Take the option's value: string / finite double / integer. Return 0 on success,
- * or print a usage error, set a->error and return CLI_EXIT_USAGE. */
-int cli_string(cli_args *a, const char **out);
-int cli_double(cli_args *a, double *out);
-int cli_long(cli_args *a, long *out);
-int cli_unknown(cli_args *a);
+/* What an option's value is and where it goes (the destination's C type). */
+typedef enum cli_kind {
+    CLI_STRING,   /* const char *: the text as given */
+    CLI_FLAG,     /* int: set to 1; takes no value */
+    CLI_FLAG_OFF, /* int: set to 0; takes no value */
+    CLI_DOUBLE,   /* double: a finite number */
+    CLI_LONG,     /* long: a decimal integer */
+    CLI_DATE,     /* double: seconds since the epoch, any format churn_parse_date accepts */
+    CLI_UNIT,     /* double: days per unit: day, week, month, year or a positive number */
+    CLI_CALL      /* anything: cli_option.parse converts and checks the text */
+} cli_kind;
+
+/* Bounds checked after a CLI_DOUBLE or CLI_LONG value is read (cli_option.bounds). */
+#define CLI_MIN 1u      /* value >= min */
+#define CLI_MIN_OPEN 2u /* value > min */
+#define CLI_MAX 4u      /* value <= max */
+#define CLI_MAX_OPEN 8u /* value < max */
+
+/* Offset of member m of struct T plus one, so that 0 can mean "none". */
+#define CLI_AT(T, m) (offsetof(T, m) + 1)
+
+typedef struct cli_option {
+    const char *name;  /* "--horizon" */
+    const char *alias; /* another spelling ("-o" for "--output"), or NULL */
+    cli_kind kind;
+    size_t at;   /* CLI_AT(args struct, destination) */
+    size_t seen; /* CLI_AT(args struct, an int set to 1 when the option is given), or 0 */
+    unsigned bounds;
+    double min, max;
+    /* printf format of the usage error for a value out of bounds; it is passed the value
+     * (a double for CLI_DOUBLE, a long for CLI_LONG) and may ignore it */
+    const char *range_msg;
+    /* CLI_CALL: convert `value` into *dst; on a bad value print the usage error and return
+     * CLI_EXIT_USAGE, else return 0 */
+    int (*parse)(const char *sub, const char *value, void *dst);
+} cli_option;
+
+/* A subcommand's arguments: options, positional arguments, help text. */
+typedef struct cli_spec {
+    const cli_option *options;
+    size_t noptions;
+    size_t tx;              /* CLI_AT(args struct, a cli_tx_opts) for the transaction input
+                               options, or 0 */
+    size_t positional[2];   /* CLI_AT(args struct, const char *) of each positional argument in
+                               order; 0 ends the list */
+    const char *extra_input;/* usage error for one positional too many, given the first and the
+                               extra one ("%s", "%s"); NULL = "unexpected argument" */
+    const char *missing;    /* usage error when the first positional argument is absent, or NULL
+                               (the subcommand checks it itself) */
+    const char *help;       /* --help prints help, then cli_tx_help when help_tx is set, then
+                               help_tail */
+    int help_tx;
+    const char *help_tail;
+} cli_spec;
+
+#define CLI_NOPTIONS(table) (sizeof(table) / sizeof((table)[0]))
+/* cli_parse() returns this when the subcommand should go on and run. */
+#define CLI_CONTINUE (-1)
+
+/* Parse argv[1..argc-1] into `args` (already holding the defaults). Returns CLI_CONTINUE, or
+ * the exit status when there is nothing more to do: CLI_EXIT_OK after --help, CLI_EXIT_USAGE
+ * after a usage error (already printed). */
+int cli_parse(const cli_spec *spec, const char *sub, int argc, char **argv, void *args);
 
 /* ---- transaction input options, shared by every subcommand that reads transactions:
  *   --id COL --time COL --amount COL [--quantity COL --product COL]
@@ -92,19 +127,11 @@ typedef struct cli_tx_opts {
     churn_csv_options csv;
 } cli_tx_opts;
 void cli_tx_opts_init(cli_tx_opts *o);
-/* If the current token is one of the options above, consume it and return 1
- * (a->error is set on a bad value); otherwise return 0. */
-int cli_tx_option(cli_args *a, cli_tx_opts *o);
 /* Help text for these options. */
 extern const char cli_tx_help[];
 /* Read a transaction CSV (path "-" = stdin). Prints the error and returns NULL on failure;
  * prints a note on stderr when rows were skipped. */
 churn_txlog *cli_read_txlog(const char *sub, const char *path, const cli_tx_opts *o);
-
-/* Parse a date option value (any format churn_parse_date accepts). */
-int cli_date(cli_args *a, double *out);
-/* Time unit names: day, week, month, year, or a number of days. */
-int cli_unit(cli_args *a, double *out);
 
 /* ---- numeric tables (the customers.csv written by `churn features`) ----
  * First row = header; the id column (default the first) holds text; every other
@@ -129,6 +156,11 @@ const double *cli_table_col(const char *sub, const cli_table *t, const char *nam
 FILE *cli_open_out(const char *sub, const char *path);
 /* Close what cli_open_out returned; returns CLI_EXIT_FAIL (with message) on a write error. */
 int cli_close_out(const char *sub, FILE *f, const char *path);
+/* Print `j` (consumed; NULL = out of memory, reported) on standard output with the jansson
+ * `flags`, then a newline. Returns CLI_EXIT_OK or CLI_EXIT_FAIL. */
+int cli_print_json(const char *sub, json_t *j, size_t flags);
+/* Save the model to `path` when one was given (-o). Returns CLI_EXIT_OK or CLI_EXIT_FAIL. */
+int cli_save_model(const char *sub, const churn_model *m, const char *path);
 /* Split "a,b,c" into a NULL-terminated array of the non-empty names; *n gets
  * their count. One malloc'd block (free() it); NULL when out of memory. */
 char **cli_split_list(const char *s, size_t *n);

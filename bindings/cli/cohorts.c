@@ -56,105 +56,111 @@ static int write_json(FILE *f, double period, size_t nc, size_t np, const double
     return rc;
 }
 
-int cmd_cohorts(int argc, char **argv)
+static void write_csv(FILE *f, int counts, size_t nc, size_t np, const double *start,
+                      const double *act, const double *ret)
 {
-    const char *sub = "cohorts";
-    cli_args a;
-    cli_args_init(&a, argc, argv, 1, sub);
-    cli_tx_opts tx;
-    cli_tx_opts_init(&tx);
-    churn_cohort_options o;
-    churn_cohort_options_init(&o);
-    const char *input = NULL, *output = NULL;
-    int json = 0, counts = 0;
-    while (cli_next(&a)) {
-        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
-            fputs(cohorts_help, stdout);
-            fputs(cli_tx_help, stdout);
-            return CLI_EXIT_OK;
-        } else if (cli_tx_option(&a, &tx)) {
-            continue;
-        } else if (cli_is(&a, "--period")) {
-            cli_unit(&a, &o.period);
-        } else if (cli_is(&a, "--cutoff")) {
-            cli_date(&a, &o.cutoff);
-        } else if (cli_flag(&a, "--json")) {
-            json = 1;
-        } else if (cli_flag(&a, "--counts")) {
-            counts = 1;
-        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
-            cli_string(&a, &output);
-        } else if (cli_positional(&a) && !input) {
-            input = a.value;
-        } else {
-            return cli_unknown(&a);
+    fputs("cohort,customers", f);
+    for (size_t k = 0; k < np; k++)
+        fprintf(f, ",p%zu", k);
+    fputc('\n', f);
+    for (size_t i = 0; i < nc; i++) {
+        char date[32] = "";
+        churn_format_date(start[i], date, sizeof date);
+        fprintf(f, "%s,%.0f", date, act[i * np]);
+        for (size_t k = 0; k < np; k++) {
+            fputc(',', f);
+            double v = counts ? act[i * np + k] : ret[i * np + k];
+            if (act[i * np + k] >= 0)
+                cli_put_double(f, v);
         }
+        fputc('\n', f);
     }
-    if (a.error)
-        return CLI_EXIT_USAGE;
-    if (!input)
-        return cli_usage_error(sub, "missing the transaction file TX.csv");
+}
 
-    churn_txlog *log = cli_read_txlog(sub, input, &tx);
+typedef struct cohorts_args {
+    const char *input, *output;
+    int json, counts;
+    churn_cohort_options o;
+    cli_tx_opts tx;
+} cohorts_args;
+
+#define AT(m) CLI_AT(cohorts_args, m)
+static const cli_option cohorts_options[] = {
+    {.name = "--period", .kind = CLI_UNIT, .at = AT(o.period)},
+    {.name = "--cutoff", .kind = CLI_DATE, .at = AT(o.cutoff)},
+    {.name = "--json", .kind = CLI_FLAG, .at = AT(json)},
+    {.name = "--counts", .kind = CLI_FLAG, .at = AT(counts)},
+    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(output)},
+};
+static const cli_spec cohorts_spec = {
+    .options = cohorts_options, .noptions = CLI_NOPTIONS(cohorts_options), .tx = AT(tx),
+    .positional = {AT(input)}, .missing = "missing the transaction file TX.csv",
+    .help = cohorts_help, .help_tx = 1,
+};
+#undef AT
+
+/* The cohort table in three arrays: start of each cohort, active customers and retention. */
+typedef struct cohort_table {
+    size_t nc, np;
+    double *start, *act, *ret;
+} cohort_table;
+
+static int compute_table(const char *sub, const cohorts_args *a, cohort_table *ct)
+{
+    churn_txlog *log = cli_read_txlog(sub, a->input, &a->tx);
     if (!log)
         return CLI_EXIT_FAIL;
-    size_t nc = 0, np = 0;
-    int rc = churn_customers_cohort_table(log, &o, &nc, &np, NULL, NULL, NULL);
+    int rc = churn_customers_cohort_table(log, &a->o, &ct->nc, &ct->np, NULL, NULL, NULL);
     if (rc) {
         churn_txlog_free(log);
         return cli_lib_fail(sub, "computing the cohort table", rc);
     }
-    double *start = malloc(nc * sizeof *start);
-    double *act = malloc(nc * np * sizeof *act);
-    double *ret = malloc(nc * np * sizeof *ret);
-    if (!start || !act || !ret) {
-        free(start);
-        free(act);
-        free(ret);
+    ct->start = malloc(ct->nc * sizeof *ct->start);
+    ct->act = malloc(ct->nc * ct->np * sizeof *ct->act);
+    ct->ret = malloc(ct->nc * ct->np * sizeof *ct->ret);
+    if (!ct->start || !ct->act || !ct->ret) {
         churn_txlog_free(log);
-        return cli_fail(sub, "out of memory (%zu cohorts)", nc);
+        return cli_fail(sub, "out of memory (%zu cohorts)", ct->nc);
     }
-    rc = churn_customers_cohort_table(log, &o, &nc, &np, start, act, ret);
+    rc = churn_customers_cohort_table(log, &a->o, &ct->nc, &ct->np, ct->start, ct->act, ct->ret);
     churn_txlog_free(log);
-    FILE *f = NULL;
-    if (rc) {
-        rc = cli_lib_fail(sub, "computing the cohort table", rc);
-        goto done;
-    }
-    f = cli_open_out(sub, output);
-    if (!f) {
-        rc = CLI_EXIT_FAIL;
-        goto done;
-    }
-    if (json) {
-        if (write_json(f, o.period, nc, np, start, act, ret)) {
-            rc = cli_fail(sub, "cannot write JSON");
+    if (rc)
+        return cli_lib_fail(sub, "computing the cohort table", rc);
+    return CLI_EXIT_OK;
+}
+
+static int write_table(const char *sub, const cohorts_args *a, const cohort_table *ct)
+{
+    FILE *f = cli_open_out(sub, a->output);
+    if (!f)
+        return CLI_EXIT_FAIL;
+    if (a->json) {
+        if (write_json(f, a->o.period, ct->nc, ct->np, ct->start, ct->act, ct->ret)) {
             if (f != stdout)
                 fclose(f);
-            goto done;
+            return cli_fail(sub, "cannot write JSON");
         }
     } else {
-        fputs("cohort,customers", f);
-        for (size_t k = 0; k < np; k++)
-            fprintf(f, ",p%zu", k);
-        fputc('\n', f);
-        for (size_t i = 0; i < nc; i++) {
-            char date[32] = "";
-            churn_format_date(start[i], date, sizeof date);
-            fprintf(f, "%s,%.0f", date, act[i * np]);
-            for (size_t k = 0; k < np; k++) {
-                fputc(',', f);
-                double v = counts ? act[i * np + k] : ret[i * np + k];
-                if (act[i * np + k] >= 0)
-                    cli_put_double(f, v);
-            }
-            fputc('\n', f);
-        }
+        write_csv(f, a->counts, ct->nc, ct->np, ct->start, ct->act, ct->ret);
     }
-    rc = cli_close_out(sub, f, output);
-done:
-    free(start);
-    free(act);
-    free(ret);
+    return cli_close_out(sub, f, a->output);
+}
+
+int cmd_cohorts(int argc, char **argv)
+{
+    const char *sub = "cohorts";
+    cohorts_args a = {0};
+    cli_tx_opts_init(&a.tx);
+    churn_cohort_options_init(&a.o);
+    int rc = cli_parse(&cohorts_spec, sub, argc, argv, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    cohort_table ct = {0};
+    rc = compute_table(sub, &a, &ct);
+    if (!rc)
+        rc = write_table(sub, &a, &ct);
+    free(ct.start);
+    free(ct.act);
+    free(ct.ret);
     return rc;
 }

@@ -162,41 +162,47 @@ static json_t *to_json(const char *path, const churn_txlog *log, const tx_summar
     return o;
 }
 
+typedef struct describe_args {
+    const char *path, *out;
+    int json;
+    cli_tx_opts tx;
+} describe_args;
+
+#define AT(m) CLI_AT(describe_args, m)
+static const cli_option describe_options[] = {
+    {.name = "--json", .kind = CLI_FLAG, .at = AT(json)},
+    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+};
+static const cli_spec describe_spec = {
+    .options = describe_options, .noptions = CLI_NOPTIONS(describe_options), .tx = AT(tx),
+    .positional = {AT(path)}, .extra_input = "more than one input file ('%s' and '%s')",
+    .missing = "missing the transaction file (TX.csv, or - for stdin)",
+    .help = describe_help, .help_tx = 1,
+};
+#undef AT
+
+static void write_summary(FILE *f, const describe_args *a, const churn_txlog *log,
+                          const tx_summary *s)
+{
+    if (a->json) {
+        json_t *o = to_json(a->path, log, s);
+        json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+        fputc('\n', f);
+        json_decref(o);
+    } else {
+        print_text(f, a->path, s);
+    }
+}
+
 int cmd_describe(int argc, char **argv)
 {
-    const char *sub = "describe", *path = NULL, *out = NULL;
-    int json = 0;
-    cli_tx_opts tx;
-    cli_tx_opts_init(&tx);
-    cli_args a;
-    cli_args_init(&a, argc, argv, 1, sub);
-    while (cli_next(&a)) {
-        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
-            fputs(describe_help, stdout);
-            fputs(cli_tx_help, stdout);
-            return CLI_EXIT_OK;
-        } else if (cli_flag(&a, "--json")) {
-            json = 1;
-        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
-            if (cli_string(&a, &out))
-                return CLI_EXIT_USAGE;
-        } else if (cli_tx_option(&a, &tx)) {
-            if (a.error)
-                return CLI_EXIT_USAGE;
-        } else if (cli_positional(&a)) {
-            if (path)
-                return cli_usage_error(sub, "more than one input file ('%s' and '%s')", path,
-                                       a.value);
-            path = a.value;
-        } else {
-            return cli_unknown(&a);
-        }
-    }
-    if (a.error)
-        return CLI_EXIT_USAGE;
-    if (!path)
-        return cli_usage_error(sub, "missing the transaction file (TX.csv, or - for stdin)");
-    churn_txlog *log = cli_read_txlog(sub, path, &tx);
+    const char *sub = "describe";
+    describe_args a = {0};
+    cli_tx_opts_init(&a.tx);
+    int rc = cli_parse(&describe_spec, sub, argc, argv, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    churn_txlog *log = cli_read_txlog(sub, a.path, &a.tx);
     if (!log)
         return CLI_EXIT_FAIL;
     tx_summary s;
@@ -204,19 +210,12 @@ int cmd_describe(int argc, char **argv)
         churn_txlog_free(log);
         return cli_fail(sub, "out of memory");
     }
-    FILE *f = cli_open_out(sub, out);
+    FILE *f = cli_open_out(sub, a.out);
     if (!f) {
         churn_txlog_free(log);
         return CLI_EXIT_FAIL;
     }
-    if (json) {
-        json_t *o = to_json(path, log, &s);
-        json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
-        fputc('\n', f);
-        json_decref(o);
-    } else {
-        print_text(f, path, &s);
-    }
+    write_summary(f, &a, log, &s);
     churn_txlog_free(log);
-    return cli_close_out(sub, f, out);
+    return cli_close_out(sub, f, a.out);
 }

@@ -8,9 +8,7 @@
 
 static const char sub[] = "evaluate";
 
-static void help(FILE *f)
-{
-    fprintf(f,
+static const char evaluate_help[] =
             "usage: churn evaluate TX.csv --cutoff DATE --holdout-end DATE\n"
             "                      [--models bgnbd,pnbd,logit,cox] [--unit week] [--json]\n"
             "                      [-o table.csv] [options]\n"
@@ -35,7 +33,7 @@ static void help(FILE *f)
             "  --unit U             time unit: day, week (default), month, year or a number\n"
             "                       of days\n"
             "  --features LIST      customer-table columns for logit and the survival models\n"
-            "                       (default %s)\n"
+            "                       (default " CHURN_COMPARISON_DEFAULT_FEATURES ")\n"
             "  --folds K            cross-fitting folds of the supervised models (default 5;\n"
             "                       1 = fit and score on the same customers, optimistic)\n"
             "  --seed N             seed of the fold assignment (default 1)\n"
@@ -48,10 +46,7 @@ static void help(FILE *f)
             "  --scores FILE        also write the per-customer out-of-sample scores:\n"
             "                       customer_id,churned,holdout_purchases,p_churn_<model>...\n"
             "  -o, --output FILE    write to FILE instead of standard output\n"
-            "\n%s"
-            "\nSee docs/evaluation.md for the definitions.\n",
-            CHURN_COMPARISON_DEFAULT_FEATURES, cli_tx_help);
-}
+            "\n";
 
 static json_t *jnum_or_null(int ok, double v)
 {
@@ -155,106 +150,73 @@ static int write_json(FILE *f, const churn_comparison *c, double cutoff, double 
     return rc;
 }
 
-int cmd_evaluate(int argc, char **argv)
-{
-    cli_args a;
-    cli_tx_opts tx;
-    cli_tx_opts_init(&tx);
+typedef struct evaluate_args {
+    const char *input, *out_path, *scores_path;
+    int json, have_cutoff, have_end;
+    long folds, seed, bins;
     churn_comparison_options o;
-    churn_comparison_options_init(&o);
-    o.time_unit = CHURN_UNIT_WEEK;
-    const char *input = NULL, *out_path = NULL, *scores_path = NULL, *s = NULL;
-    int json = 0, have_cutoff = 0, have_end = 0;
-    long lv = 0;
-    cli_args_init(&a, argc, argv, 1, sub);
-    while (cli_next(&a)) {
-        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
-            help(stdout);
-            return CLI_EXIT_OK;
-        } else if (cli_tx_option(&a, &tx)) {
-            /* consumed */
-        } else if (cli_is(&a, "--cutoff")) {
-            if (cli_date(&a, &o.cutoff))
-                return CLI_EXIT_USAGE;
-            have_cutoff = 1;
-        } else if (cli_is(&a, "--holdout-end")) {
-            if (cli_date(&a, &o.holdout_end))
-                return CLI_EXIT_USAGE;
-            have_end = 1;
-        } else if (cli_is(&a, "--models")) {
-            if (cli_string(&a, &o.models))
-                return CLI_EXIT_USAGE;
-        } else if (cli_is(&a, "--features")) {
-            if (cli_string(&a, &o.features))
-                return CLI_EXIT_USAGE;
-        } else if (cli_is(&a, "--unit")) {
-            if (cli_unit(&a, &o.time_unit))
-                return CLI_EXIT_USAGE;
-        } else if (cli_is(&a, "--folds")) {
-            if (cli_long(&a, &lv))
-                return CLI_EXIT_USAGE;
-            if (lv < 1)
-                return cli_usage_error(sub, "option --folds: %ld is not a positive integer", lv);
-            o.folds = (size_t)lv;
-        } else if (cli_is(&a, "--seed")) {
-            if (cli_long(&a, &lv))
-                return CLI_EXIT_USAGE;
-            if (lv < 1)
-                return cli_usage_error(sub, "option --seed: %ld is not a positive integer", lv);
-            o.seed = (uint64_t)lv;
-        } else if (cli_is(&a, "--bins")) {
-            if (cli_long(&a, &lv))
-                return CLI_EXIT_USAGE;
-            if (lv < 1)
-                return cli_usage_error(sub, "option --bins: %ld is not a positive integer", lv);
-            o.lift_bins = (size_t)lv;
-        } else if (cli_is(&a, "--btyd-churn")) {
-            if (cli_string(&a, &s))
-                return CLI_EXIT_USAGE;
-            if (strcmp(s, "no-purchase") == 0)
-                o.btyd_churn = CHURN_BTYD_CHURN_NO_PURCHASE;
-            else if (strcmp(s, "not-alive") == 0)
-                o.btyd_churn = CHURN_BTYD_CHURN_NOT_ALIVE;
-            else
-                return cli_usage_error(sub, "option --btyd-churn: '%s' is not no-purchase or "
-                                       "not-alive", s);
-        } else if (cli_flag(&a, "--json")) {
-            json = 1;
-        } else if (cli_is(&a, "--scores")) {
-            if (cli_string(&a, &scores_path))
-                return CLI_EXIT_USAGE;
-        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
-            if (cli_string(&a, &out_path))
-                return CLI_EXIT_USAGE;
-        } else if (cli_positional(&a)) {
-            if (input)
-                return cli_usage_error(sub, "more than one input file ('%s' and '%s')", input,
-                                       a.value);
-            input = a.value;
-        } else {
-            return cli_unknown(&a);
-        }
-    }
-    if (a.error)
-        return CLI_EXIT_USAGE;
-    if (!input)
-        return cli_usage_error(sub, "missing the transaction file TX.csv");
-    if (!have_cutoff)
+    cli_tx_opts tx;
+} evaluate_args;
+
+static int parse_btyd_churn(const char *command, const char *s, void *dst)
+{
+    int *btyd_churn = dst;
+    if (strcmp(s, "no-purchase") == 0)
+        *btyd_churn = CHURN_BTYD_CHURN_NO_PURCHASE;
+    else if (strcmp(s, "not-alive") == 0)
+        *btyd_churn = CHURN_BTYD_CHURN_NOT_ALIVE;
+    else
+        return cli_usage_error(command, "option --btyd-churn: '%s' is not no-purchase or "
+                               "not-alive", s);
+    return 0;
+}
+
+#define AT(m) CLI_AT(evaluate_args, m)
+/* A count of at least 1. */
+#define COUNT(flag, m)                                                                       \
+    {.name = flag, .kind = CLI_LONG, .at = AT(m), .bounds = CLI_MIN, .min = 1,               \
+     .range_msg = "option " flag ": %ld is not a positive integer"}
+static const cli_option evaluate_options[] = {
+    {.name = "--cutoff", .kind = CLI_DATE, .at = AT(o.cutoff), .seen = AT(have_cutoff)},
+    {.name = "--holdout-end", .kind = CLI_DATE, .at = AT(o.holdout_end), .seen = AT(have_end)},
+    {.name = "--models", .kind = CLI_STRING, .at = AT(o.models)},
+    {.name = "--features", .kind = CLI_STRING, .at = AT(o.features)},
+    {.name = "--unit", .kind = CLI_UNIT, .at = AT(o.time_unit)},
+    COUNT("--folds", folds),
+    COUNT("--seed", seed),
+    COUNT("--bins", bins),
+    {.name = "--btyd-churn", .kind = CLI_CALL, .at = AT(o.btyd_churn),
+     .parse = parse_btyd_churn},
+    {.name = "--json", .kind = CLI_FLAG, .at = AT(json)},
+    {.name = "--scores", .kind = CLI_STRING, .at = AT(scores_path)},
+    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out_path)},
+};
+#undef COUNT
+static const cli_spec evaluate_spec = {
+    .options = evaluate_options, .noptions = CLI_NOPTIONS(evaluate_options), .tx = AT(tx),
+    .positional = {AT(input)}, .extra_input = "more than one input file ('%s' and '%s')",
+    .missing = "missing the transaction file TX.csv", .help = evaluate_help, .help_tx = 1,
+    .help_tail = "\nSee docs/evaluation.md for the definitions.\n",
+};
+#undef AT
+
+static int check_options(evaluate_args *a)
+{
+    if (!a->have_cutoff)
         return cli_usage_error(sub, "missing --cutoff DATE");
-    if (!have_end)
+    if (!a->have_end)
         return cli_usage_error(sub, "missing --holdout-end DATE");
-    if (o.holdout_end <= o.cutoff)
+    if (a->o.holdout_end <= a->o.cutoff)
         return cli_usage_error(sub, "--holdout-end must be after --cutoff");
+    a->o.folds = (size_t)a->folds;
+    a->o.seed = (uint64_t)a->seed;
+    a->o.lift_bins = (size_t)a->bins;
+    return CLI_EXIT_OK;
+}
 
-    churn_txlog *log = cli_read_txlog(sub, input, &tx);
-    if (!log)
-        return CLI_EXIT_FAIL;
-    churn_comparison *c = NULL;
-    int rc = churn_metrics_compare(&c, log, &o);
-    churn_txlog_free(log);
-    if (rc)
-        return cli_lib_fail(sub, "comparing models", rc);
-
+/* Warnings and failures of the models; 1 when one failed. */
+static int model_status(const churn_comparison *c)
+{
     int status = CLI_EXIT_OK;
     for (size_t i = 0; i < churn_comparison_num_models(c); i++) {
         int st = churn_comparison_status(c, i);
@@ -267,19 +229,50 @@ int cmd_evaluate(int argc, char **argv)
             status = CLI_EXIT_FAIL;
         }
     }
-    if (scores_path && write_scores(scores_path, c) != CLI_EXIT_OK) {
-        churn_comparison_free(c);
+    return status;
+}
+
+static int write_table(const evaluate_args *a, const churn_comparison *c)
+{
+    FILE *f = cli_open_out(sub, a->out_path);
+    if (!f)
         return CLI_EXIT_FAIL;
-    }
-    FILE *f = cli_open_out(sub, out_path);
-    if (!f) {
-        churn_comparison_free(c);
-        return CLI_EXIT_FAIL;
-    }
-    int wr = json ? write_json(f, c, o.cutoff, o.holdout_end, o.time_unit) : write_csv(f, c);
-    churn_comparison_free(c);
-    int cl = cli_close_out(sub, f, out_path);
+    int wr = a->json ? write_json(f, c, a->o.cutoff, a->o.holdout_end, a->o.time_unit)
+                     : write_csv(f, c);
+    int cl = cli_close_out(sub, f, a->out_path);
     if (wr)
         return cli_fail(sub, "cannot write the comparison table");
-    return cl ? cl : status;
+    return cl;
+}
+
+int cmd_evaluate(int argc, char **argv)
+{
+    evaluate_args a = {0};
+    cli_tx_opts_init(&a.tx);
+    churn_comparison_options_init(&a.o);
+    a.o.time_unit = CHURN_UNIT_WEEK;
+    a.folds = (long)a.o.folds;
+    a.seed = (long)a.o.seed;
+    a.bins = (long)a.o.lift_bins;
+    int rc = cli_parse(&evaluate_spec, sub, argc, argv, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if ((rc = check_options(&a)))
+        return rc;
+
+    churn_txlog *log = cli_read_txlog(sub, a.input, &a.tx);
+    if (!log)
+        return CLI_EXIT_FAIL;
+    churn_comparison *c = NULL;
+    rc = churn_metrics_compare(&c, log, &a.o);
+    churn_txlog_free(log);
+    if (rc)
+        return cli_lib_fail(sub, "comparing models", rc);
+    int status = model_status(c);
+    if (a.scores_path && write_scores(a.scores_path, c) != CLI_EXIT_OK)
+        rc = CLI_EXIT_FAIL;
+    else
+        rc = write_table(&a, c);
+    churn_comparison_free(c);
+    return rc ? rc : status;
 }

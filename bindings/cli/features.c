@@ -32,85 +32,43 @@ static const char features_help[] =
     "  --help                   this text\n"
     "\n";
 
-int cmd_features(int argc, char **argv)
-{
-    const char *sub = "features";
-    cli_args a;
-    cli_args_init(&a, argc, argv, 1, sub);
-    cli_tx_opts tx;
-    cli_tx_opts_init(&tx);
+typedef struct features_args {
+    const char *input, *output;
     churn_customer_options o;
-    churn_customer_options_init(&o);
-    const char *input = NULL, *output = NULL;
-    while (cli_next(&a)) {
-        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
-            fputs(features_help, stdout);
-            fputs(cli_tx_help, stdout);
-            return CLI_EXIT_OK;
-        } else if (cli_tx_option(&a, &tx)) {
-            continue;
-        } else if (cli_is(&a, "--cutoff")) {
-            cli_date(&a, &o.cutoff);
-        } else if (cli_is(&a, "--holdout-end")) {
-            cli_date(&a, &o.holdout_end);
-        } else if (cli_is(&a, "--unit")) {
-            cli_unit(&a, &o.time_unit);
-        } else if (cli_is(&a, "--trend-window")) {
-            if (!cli_double(&a, &o.trend_window) && o.trend_window <= 0) {
-                a.error = 1;
-                return cli_usage_error(sub, "option --trend-window must be a positive number "
-                                       "of days");
-            }
-        } else if (cli_is(&a, "--inactivity-threshold")) {
-            if (!cli_double(&a, &o.inactivity_threshold) && o.inactivity_threshold < 0) {
-                a.error = 1;
-                return cli_usage_error(sub, "option --inactivity-threshold must be >= 0");
-            }
-        } else if (cli_flag(&a, "--no-same-day-merge")) {
-            o.same_day_once = 0;
-        } else if (cli_flag(&a, "--first-purchase-counts")) {
-            o.first_purchase_counts = 1;
-        } else if (cli_is(&a, "--columns")) {
-            cli_string(&a, &o.columns);
-        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
-            cli_string(&a, &output);
-        } else if (cli_positional(&a) && !input) {
-            input = a.value;
-        } else {
-            return cli_unknown(&a);
-        }
-    }
-    if (a.error)
-        return CLI_EXIT_USAGE;
-    if (!input)
-        return cli_usage_error(sub, "missing the transaction file TX.csv");
-    if (o.cutoff == 0 && o.holdout_end != 0)
-        return cli_usage_error(sub, "--holdout-end needs --cutoff (the start of the holdout)");
+    cli_tx_opts tx;
+} features_args;
 
-    churn_txlog *log = cli_read_txlog(sub, input, &tx);
-    if (!log)
-        return CLI_EXIT_FAIL;
-    churn_customers *t = NULL;
-    int rc = churn_customers_build(&t, log, &o);
-    if (rc) {
-        churn_txlog_free(log);
-        return cli_lib_fail(sub, "building the customer table", rc);
-    }
-    size_t excluded = churn_customers_num_excluded(t);
-    if (excluded)
-        fprintf(stderr, "churn %s: %zu customer(s) with no order on or before the cutoff were "
-                "left out\n", sub, excluded);
-    churn_txlog_free(log);
+#define AT(m) CLI_AT(features_args, m)
+static const cli_option features_options[] = {
+    {.name = "--cutoff", .kind = CLI_DATE, .at = AT(o.cutoff)},
+    {.name = "--holdout-end", .kind = CLI_DATE, .at = AT(o.holdout_end)},
+    {.name = "--unit", .kind = CLI_UNIT, .at = AT(o.time_unit)},
+    {.name = "--trend-window", .kind = CLI_DOUBLE, .at = AT(o.trend_window),
+     .bounds = CLI_MIN_OPEN, .min = 0,
+     .range_msg = "option --trend-window must be a positive number of days"},
+    {.name = "--inactivity-threshold", .kind = CLI_DOUBLE, .at = AT(o.inactivity_threshold),
+     .bounds = CLI_MIN, .min = 0, .range_msg = "option --inactivity-threshold must be >= 0"},
+    {.name = "--no-same-day-merge", .kind = CLI_FLAG_OFF, .at = AT(o.same_day_once)},
+    {.name = "--first-purchase-counts", .kind = CLI_FLAG, .at = AT(o.first_purchase_counts)},
+    {.name = "--columns", .kind = CLI_STRING, .at = AT(o.columns)},
+    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(output)},
+};
+static const cli_spec features_spec = {
+    .options = features_options, .noptions = CLI_NOPTIONS(features_options), .tx = AT(tx),
+    .positional = {AT(input)}, .missing = "missing the transaction file TX.csv",
+    .help = features_help, .help_tx = 1,
+};
+#undef AT
 
+/* The customer table as CSV: customer_id, then the table's columns. */
+static int write_table(const char *sub, const churn_customers *t, const char *output)
+{
     FILE *f = cli_open_out(sub, output);
-    if (!f) {
-        churn_customers_free(t);
+    if (!f)
         return CLI_EXIT_FAIL;
-    }
     size_t nrows = churn_customers_num_rows(t), ncols = churn_customers_num_columns(t);
     const double **cols = malloc((ncols ? ncols : 1) * sizeof *cols);
     if (!cols) {
-        churn_customers_free(t);
         if (f != stdout)
             fclose(f);
         return cli_fail(sub, "out of memory");
@@ -131,6 +89,36 @@ int cmd_features(int argc, char **argv)
         fputc('\n', f);
     }
     free(cols);
-    churn_customers_free(t);
     return cli_close_out(sub, f, output);
+}
+
+int cmd_features(int argc, char **argv)
+{
+    const char *sub = "features";
+    features_args a = {0};
+    cli_tx_opts_init(&a.tx);
+    churn_customer_options_init(&a.o);
+    int rc = cli_parse(&features_spec, sub, argc, argv, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (a.o.cutoff == 0 && a.o.holdout_end != 0)
+        return cli_usage_error(sub, "--holdout-end needs --cutoff (the start of the holdout)");
+
+    churn_txlog *log = cli_read_txlog(sub, a.input, &a.tx);
+    if (!log)
+        return CLI_EXIT_FAIL;
+    churn_customers *t = NULL;
+    rc = churn_customers_build(&t, log, &a.o);
+    if (rc) {
+        churn_txlog_free(log);
+        return cli_lib_fail(sub, "building the customer table", rc);
+    }
+    size_t excluded = churn_customers_num_excluded(t);
+    if (excluded)
+        fprintf(stderr, "churn %s: %zu customer(s) with no order on or before the cutoff were "
+                "left out\n", sub, excluded);
+    churn_txlog_free(log);
+    rc = write_table(sub, t, a.output);
+    churn_customers_free(t);
+    return rc;
 }

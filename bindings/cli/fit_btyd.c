@@ -244,153 +244,192 @@ static const double *need_col(const char *sub, const cli_table *t, const char *n
     return c ? c : cli_table_col(sub, t, name);
 }
 
+typedef struct btyd_args {
+    const char *input, *out, *fcol, *rcol, *Tcol, *wcol, *pcol, *ccol, *surv;
+    double l2, unit, horizon, discount;
+    long max_iter;
+    int json;
+} btyd_args;
+
+#define AT(m) CLI_AT(btyd_args, m)
+#define OPT_STRING(flag, m) {.name = flag, .kind = CLI_STRING, .at = AT(m)}
+static const cli_option fit_options[] = {
+    OPT_STRING("--frequency", fcol),
+    OPT_STRING("--recency", rcol),
+    OPT_STRING("--T", Tcol),
+    OPT_STRING("--weights", wcol),
+    OPT_STRING("--periods", pcol),
+    OPT_STRING("--churned", ccol),
+    OPT_STRING("--survivors", surv),
+    {.name = "--l2", .kind = CLI_DOUBLE, .at = AT(l2), .bounds = CLI_MIN, .min = 0,
+     .range_msg = "option --l2: %g must be >= 0"},
+    {.name = "--max-iter", .kind = CLI_LONG, .at = AT(max_iter), .bounds = CLI_MIN | CLI_MAX,
+     .min = 1, .max = 1000000, .range_msg = "option --max-iter: %ld is not in 1..1000000"},
+    {.name = "--unit", .kind = CLI_UNIT, .at = AT(unit)},
+    {.name = "--json", .kind = CLI_FLAG, .at = AT(json)},
+    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+};
+static const cli_option predict_options[] = {
+    {.name = "--horizon", .kind = CLI_DOUBLE, .at = AT(horizon), .bounds = CLI_MIN, .min = 0,
+     .range_msg = "option --horizon: %g must be >= 0"},
+    {.name = "--discount", .kind = CLI_DOUBLE, .at = AT(discount), .bounds = CLI_MIN, .min = 0,
+     .range_msg = "option --discount: %g must be >= 0"},
+    OPT_STRING("--frequency", fcol),
+    OPT_STRING("--recency", rcol),
+    OPT_STRING("--T", Tcol),
+    OPT_STRING("--periods", pcol),
+    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+};
+#undef OPT_STRING
+static const cli_spec fit_spec = {
+    .options = fit_options, .noptions = CLI_NOPTIONS(fit_options), .positional = {AT(input)},
+    .help = fit_help,
+};
+static const cli_spec predict_spec = {
+    .options = predict_options, .noptions = CLI_NOPTIONS(predict_options),
+    .positional = {AT(input)}, .missing = "missing the customers.csv argument",
+    .help = predict_help,
+};
+#undef AT
+
+/* The defaults shared by fit and predict. */
+static btyd_args default_args(void)
+{
+    btyd_args a = {.fcol = "frequency", .rcol = "recency", .pcol = "periods",
+                   .ccol = "churned", .horizon = NAN, .discount = NAN};
+    return a;
+}
+
+/* The T column: bgbb tables (the donations table) may call it periods. */
+static const char *T_column(int family, const cli_table *t, const char *Tcol)
+{
+    if (Tcol)
+        return Tcol;
+    return (family == CHURN_FAMILY_BGBB && !maybe_col(t, "T") && maybe_col(t, "periods"))
+               ? "periods" : "T";
+}
+
+/* Scratch buffers of a fit from a customer table. */
+typedef struct fit_bufs {
+    double *svals, *spare;
+    int *cbuf;
+} fit_bufs;
+
+static int fit_sbg_table(const char *sub, const btyd_args *a, const cli_table *t,
+                         const double *w, fit_bufs *b, const churn_btyd_options *o,
+                         churn_model **m, int *st)
+{
+    const double *per = need_col(sub, t, a->pcol, b->spare);
+    const double *chd = per ? need_col(sub, t, a->ccol, b->spare) : NULL;
+    if (!chd)
+        return CLI_EXIT_FAIL;
+    b->cbuf = malloc((t->nrows ? t->nrows : 1) * sizeof *b->cbuf);
+    if (!b->cbuf)
+        return cli_fail(sub, "out of memory");
+    for (size_t i = 0; i < t->nrows; i++) {
+        if (chd[i] != 0 && chd[i] != 1)
+            return cli_fail(sub, "%s, line %zu (customer '%s'), column '%s': %g must be 0 or 1",
+                            a->input, i + 2, t->ids[i], a->ccol, chd[i]);
+        b->cbuf[i] = (int)chd[i];
+    }
+    *st = churn_sbg_fit(m, t->nrows, per, b->cbuf, w, o);
+    return CLI_EXIT_OK;
+}
+
+/* Fit from the customer table; *st gets the library's status. */
+static int fit_table(const char *sub, int family, const btyd_args *a, const cli_table *t,
+                     fit_bufs *b, const churn_btyd_options *o, churn_model **m, int *st)
+{
+    b->spare = malloc((t->nrows ? t->nrows : 1) * sizeof *b->spare);
+    if (!b->spare)
+        return cli_fail(sub, "out of memory");
+    const double *w = NULL;
+    if (a->wcol && !(w = need_col(sub, t, a->wcol, b->spare)))
+        return CLI_EXIT_FAIL;
+    if (family == CHURN_FAMILY_SBG)
+        return fit_sbg_table(sub, a, t, w, b, o, m, st);
+    const char *Tcol = T_column(family, t, a->Tcol);
+    if (!a->wcol && family == CHURN_FAMILY_BGBB)
+        w = maybe_col(t, "weights");
+    const double *x = need_col(sub, t, a->fcol, b->spare);
+    const double *tx = x ? need_col(sub, t, a->rcol, b->spare) : NULL;
+    const double *T = tx ? need_col(sub, t, Tcol, b->spare) : NULL;
+    if (!T)
+        return CLI_EXIT_FAIL;
+    *st = churn_btyd_fit(m, family, t->nrows, x, tx, T, w, o);
+    return CLI_EXIT_OK;
+}
+
+static int check_fit_options(const char *sub, int family, const btyd_args *a)
+{
+    if (a->surv && family != CHURN_FAMILY_SBG)
+        return cli_usage_error(sub, "--survivors is for sbg models only");
+    if (a->surv && a->input)
+        return cli_usage_error(sub, "give either customers.csv or --survivors, not both");
+    if (!a->input && !a->surv)
+        return cli_usage_error(sub, "missing the customers.csv argument");
+    return CLI_EXIT_OK;
+}
+
+/* The fit's report on standard output, the model to -o; exit status 1 when not converged. */
+static int report_fit(const char *sub, const btyd_args *a, churn_model *m)
+{
+    if (a->unit > 0)
+        churn_model_set_time_unit(m, a->unit);
+    int rc = CLI_EXIT_OK;
+    if (a->json)
+        rc = cli_print_json(sub, fit_json(m),
+                            JSON_INDENT(2) | JSON_REAL_PRECISION(12) | JSON_PRESERVE_ORDER);
+    else
+        fit_print(stdout, m);
+    if (!rc)
+        rc = cli_save_model(sub, m, a->out);
+    if (!rc)
+        rc = churn_model_converged(m) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    return rc;
+}
+
 int cmd_fit_btyd(int family, int argc, char **argv)
 {
     char sub[32];
     snprintf(sub, sizeof sub, "fit %s", churn_family_name(family));
-    const char *input = NULL, *out = NULL, *fcol = "frequency", *rcol = "recency", *Tcol = NULL,
-               *wcol = NULL, *pcol = "periods", *ccol = "churned", *surv = NULL;
-    double l2 = 0, unit = 0;
-    long max_iter = 0;
-    int json = 0;
-    cli_args a;
-    cli_args_init(&a, argc, argv, 1, sub);
-    while (cli_next(&a)) {
-        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
-            fputs(fit_help, stdout);
-            return CLI_EXIT_OK;
-        } else if (cli_is(&a, "--frequency")) {
-            cli_string(&a, &fcol);
-        } else if (cli_is(&a, "--recency")) {
-            cli_string(&a, &rcol);
-        } else if (cli_is(&a, "--T")) {
-            cli_string(&a, &Tcol);
-        } else if (cli_is(&a, "--weights")) {
-            cli_string(&a, &wcol);
-        } else if (cli_is(&a, "--periods")) {
-            cli_string(&a, &pcol);
-        } else if (cli_is(&a, "--churned")) {
-            cli_string(&a, &ccol);
-        } else if (cli_is(&a, "--survivors")) {
-            cli_string(&a, &surv);
-        } else if (cli_is(&a, "--l2")) {
-            if (!cli_double(&a, &l2) && l2 < 0)
-                return cli_usage_error(sub, "option --l2: %g must be >= 0", l2);
-        } else if (cli_is(&a, "--max-iter")) {
-            if (!cli_long(&a, &max_iter) && (max_iter < 1 || max_iter > 1000000))
-                return cli_usage_error(sub, "option --max-iter: %ld is not in 1..1000000",
-                                       max_iter);
-        } else if (cli_is(&a, "--unit")) {
-            cli_unit(&a, &unit);
-        } else if (cli_flag(&a, "--json")) {
-            json = 1;
-        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
-            cli_string(&a, &out);
-        } else if (cli_positional(&a) && !input) {
-            input = a.value;
-        } else {
-            return cli_unknown(&a);
-        }
-    }
-    if (a.error)
-        return CLI_EXIT_USAGE;
-    if (surv && family != CHURN_FAMILY_SBG)
-        return cli_usage_error(sub, "--survivors is for sbg models only");
-    if (surv && input)
-        return cli_usage_error(sub, "give either customers.csv or --survivors, not both");
-    if (!input && !surv)
-        return cli_usage_error(sub, "missing the customers.csv argument");
+    btyd_args a = default_args();
+    int rc = cli_parse(&fit_spec, sub, argc, argv, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if ((rc = check_fit_options(sub, family, &a)))
+        return rc;
 
     churn_btyd_options o = CHURN_BTYD_OPTIONS_INIT;
-    o.l2_penalty = l2;
-    o.max_iter = (int)max_iter;
+    o.l2_penalty = a.l2;
+    o.max_iter = (int)a.max_iter;
     cli_table t;
     memset(&t, 0, sizeof t);
     churn_model *m = NULL;
-    double *svals = NULL, *spare = NULL;
-    int *cbuf = NULL;
-    int rc = CLI_EXIT_FAIL, st;
-    if (surv) {
-        size_t ns = 0;
-        if (read_survivors(sub, surv, &svals, &ns))
-            goto done;
-        st = churn_sbg_fit_survivors(&m, ns, svals, &o);
+    fit_bufs b = {0};
+    int st = CHURN_OK;
+    size_t ns = 0;
+    if (a.surv) {
+        rc = read_survivors(sub, a.surv, &b.svals, &ns);
+        if (!rc)
+            st = churn_sbg_fit_survivors(&m, ns, b.svals, &o);
     } else {
-        if (cli_table_read(sub, input, &t))
-            goto done;
-        spare = malloc((t.nrows ? t.nrows : 1) * sizeof *spare);
-        if (!spare) {
-            cli_fail(sub, "out of memory");
-            goto done;
-        }
-        const double *w = NULL;
-        if (wcol && !(w = need_col(sub, &t, wcol, spare)))
-            goto done;
-        if (family == CHURN_FAMILY_SBG) {
-            const double *per = need_col(sub, &t, pcol, spare);
-            const double *chd = per ? need_col(sub, &t, ccol, spare) : NULL;
-            if (!chd)
-                goto done;
-            cbuf = malloc((t.nrows ? t.nrows : 1) * sizeof *cbuf);
-            if (!cbuf) {
-                cli_fail(sub, "out of memory");
-                goto done;
-            }
-            for (size_t i = 0; i < t.nrows; i++) {
-                if (chd[i] != 0 && chd[i] != 1) {
-                    cli_fail(sub, "%s, line %zu (customer '%s'), column '%s': %g must be 0 or 1",
-                             input, i + 2, t.ids[i], ccol, chd[i]);
-                    goto done;
-                }
-                cbuf[i] = (int)chd[i];
-            }
-            st = churn_sbg_fit(&m, t.nrows, per, cbuf, w, &o);
-        } else {
-            if (!Tcol)
-                Tcol = (family == CHURN_FAMILY_BGBB && !maybe_col(&t, "T") &&
-                        maybe_col(&t, "periods")) ? "periods" : "T";
-            if (!wcol && family == CHURN_FAMILY_BGBB)
-                w = maybe_col(&t, "weights");
-            const double *x = need_col(sub, &t, fcol, spare);
-            const double *tx = x ? need_col(sub, &t, rcol, spare) : NULL;
-            const double *T = tx ? need_col(sub, &t, Tcol, spare) : NULL;
-            if (!T)
-                goto done;
-            st = churn_btyd_fit(&m, family, t.nrows, x, tx, T, w, &o);
-        }
+        rc = cli_table_read(sub, a.input, &t);
+        if (!rc)
+            rc = fit_table(sub, family, &a, &t, &b, &o, &m, &st);
     }
-    if (st == CHURN_ENOCONV) {
+    if (!rc && st == CHURN_ENOCONV)
         fprintf(stderr, "churn %s: warning: %s\n", sub, churn_last_error_message());
-    } else if (st) {
-        lib_fail_rows(sub, "fitting", st, surv ? NULL : &t, input);
-        goto done;
-    }
-    if (unit > 0)
-        churn_model_set_time_unit(m, unit);
-    if (json) {
-        json_t *j = fit_json(m);
-        if (!j) {
-            cli_fail(sub, "out of memory");
-            goto done;
-        }
-        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-        json_decref(j);
-    } else {
-        fit_print(stdout, m);
-    }
-    if (out && (st = churn_model_save(m, out)) != CHURN_OK) {
-        cli_lib_fail(sub, "saving the model", st);
-        goto done;
-    }
-    rc = churn_model_converged(m) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-done:
+    else if (!rc && st)
+        rc = lib_fail_rows(sub, "fitting", st, a.surv ? NULL : &t, a.input);
+    if (!rc)
+        rc = report_fit(sub, &a, m);
     churn_model_free(m);
     cli_table_free(&t);
-    free(svals);
-    free(spare);
-    free(cbuf);
-    return rc;
+    free(b.svals);
+    free(b.spare);
+    free(b.cbuf);
+    return rc ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
 /* ---- predict ---------------------------------------------------------------------- */
@@ -433,105 +472,81 @@ static int sbg_scores(const char *sub, const churn_model *m, const cli_table *t,
     return CLI_EXIT_OK;
 }
 
-int cmd_predict_btyd(churn_model *model, int argc, char **argv)
+static void write_scores(FILE *f, const cli_table *t, const double *pa, const double *e,
+                         const double *derl)
 {
-    static const char sub[] = "predict";
-    const char *input = NULL, *out = NULL, *fcol = "frequency", *rcol = "recency", *Tcol = NULL,
-               *pcol = "periods";
-    double horizon = NAN, discount = NAN;
-    cli_args a;
-    cli_args_init(&a, argc, argv, 1, sub);
-    while (cli_next(&a)) {
-        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
-            fputs(predict_help, stdout);
-            return CLI_EXIT_OK;
-        } else if (cli_is(&a, "--horizon")) {
-            if (!cli_double(&a, &horizon) && horizon < 0)
-                return cli_usage_error(sub, "option --horizon: %g must be >= 0", horizon);
-        } else if (cli_is(&a, "--discount")) {
-            if (!cli_double(&a, &discount) && discount < 0)
-                return cli_usage_error(sub, "option --discount: %g must be >= 0", discount);
-        } else if (cli_is(&a, "--frequency")) {
-            cli_string(&a, &fcol);
-        } else if (cli_is(&a, "--recency")) {
-            cli_string(&a, &rcol);
-        } else if (cli_is(&a, "--T")) {
-            cli_string(&a, &Tcol);
-        } else if (cli_is(&a, "--periods")) {
-            cli_string(&a, &pcol);
-        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
-            cli_string(&a, &out);
-        } else if (cli_positional(&a) && !input) {
-            input = a.value;
-        } else {
-            return cli_unknown(&a);
-        }
-    }
-    if (a.error)
-        return CLI_EXIT_USAGE;
-    if (!input)
-        return cli_usage_error(sub, "missing the customers.csv argument");
-    if (isnan(horizon))
-        return cli_usage_error(sub, "--horizon H is required (in the model's time unit)");
-    int family = churn_model_family(model);
-    if (!isnan(discount) && family != CHURN_FAMILY_SBG)
-        return cli_usage_error(sub, "--discount is for sbg models only");
-
-    cli_table t;
-    if (cli_table_read(sub, input, &t))
-        return CLI_EXIT_FAIL;
-    int rc = CLI_EXIT_FAIL, st;
-    size_t n = t.nrows;
-    double *buf = malloc(4 * (n ? n : 1) * sizeof *buf);
-    double *pa = buf, *e = buf + n, *derl = buf + 2 * n, *spare = buf + 3 * n;
-    if (!buf) {
-        cli_fail(sub, "out of memory");
-        goto done;
-    }
-    if (family == CHURN_FAMILY_SBG) {
-        const double *per = need_col(sub, &t, pcol, spare);
-        if (!per || sbg_scores(sub, model, &t, input, per, horizon, pa, e))
-            goto done;
-        if (!isnan(discount) && (st = churn_sbg_derl(model, discount, n, per, derl))) {
-            lib_fail_rows(sub, "DERL", st, &t, input);
-            goto done;
-        }
-    } else {
-        if (!Tcol)
-            Tcol = (family == CHURN_FAMILY_BGBB && !maybe_col(&t, "T") &&
-                    maybe_col(&t, "periods")) ? "periods" : "T";
-        const double *x = need_col(sub, &t, fcol, spare);
-        const double *tx = x ? need_col(sub, &t, rcol, spare) : NULL;
-        const double *T = tx ? need_col(sub, &t, Tcol, spare) : NULL;
-        if (!T)
-            goto done;
-        if ((st = churn_btyd_score(model, horizon, n, x, tx, T, pa, e))) {
-            lib_fail_rows(sub, "scoring", st, &t, input);
-            goto done;
-        }
-    }
-    FILE *f = cli_open_out(sub, out);
-    if (!f)
-        goto done;
-    int with_derl = family == CHURN_FAMILY_SBG && !isnan(discount);
-    fputs(with_derl ? "customer_id,p_alive,expected_purchases,p_churn,derl\n"
-                    : "customer_id,p_alive,expected_purchases,p_churn\n", f);
-    for (size_t i = 0; i < n; i++) {
-        cli_put_field(f, t.ids[i]);
+    fputs(derl ? "customer_id,p_alive,expected_purchases,p_churn,derl\n"
+               : "customer_id,p_alive,expected_purchases,p_churn\n", f);
+    for (size_t i = 0; i < t->nrows; i++) {
+        cli_put_field(f, t->ids[i]);
         fputc(',', f);
         cli_put_double(f, pa[i]);
         fputc(',', f);
         cli_put_double(f, e[i]);
         fputc(',', f);
         cli_put_double(f, 1 - pa[i]);
-        if (with_derl) {
+        if (derl) {
             fputc(',', f);
             cli_put_double(f, derl[i]);
         }
         fputc('\n', f);
     }
-    rc = cli_close_out(sub, f, out);
-done:
+}
+
+/* P(alive) and expected purchases of every row (and DERL for sbg with --discount). */
+static int score_rows(const char *sub, const churn_model *model, const btyd_args *a,
+                      const cli_table *t, double *pa, double *e, double *derl, double *spare)
+{
+    int family = churn_model_family(model), st;
+    size_t n = t->nrows;
+    if (family == CHURN_FAMILY_SBG) {
+        const double *per = need_col(sub, t, a->pcol, spare);
+        if (!per || sbg_scores(sub, model, t, a->input, per, a->horizon, pa, e))
+            return CLI_EXIT_FAIL;
+        if (!isnan(a->discount) && (st = churn_sbg_derl(model, a->discount, n, per, derl)))
+            return lib_fail_rows(sub, "DERL", st, t, a->input);
+        return CLI_EXIT_OK;
+    }
+    const char *Tcol = T_column(family, t, a->Tcol);
+    const double *x = need_col(sub, t, a->fcol, spare);
+    const double *tx = x ? need_col(sub, t, a->rcol, spare) : NULL;
+    const double *T = tx ? need_col(sub, t, Tcol, spare) : NULL;
+    if (!T)
+        return CLI_EXIT_FAIL;
+    if ((st = churn_btyd_score(model, a->horizon, n, x, tx, T, pa, e)))
+        return lib_fail_rows(sub, "scoring", st, t, a->input);
+    return CLI_EXIT_OK;
+}
+
+int cmd_predict_btyd(churn_model *model, int argc, char **argv)
+{
+    static const char sub[] = "predict";
+    btyd_args a = default_args();
+    int rc = cli_parse(&predict_spec, sub, argc, argv, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (isnan(a.horizon))
+        return cli_usage_error(sub, "--horizon H is required (in the model's time unit)");
+    int family = churn_model_family(model);
+    if (!isnan(a.discount) && family != CHURN_FAMILY_SBG)
+        return cli_usage_error(sub, "--discount is for sbg models only");
+
+    cli_table t;
+    if (cli_table_read(sub, a.input, &t))
+        return CLI_EXIT_FAIL;
+    rc = CLI_EXIT_FAIL;
+    size_t n = t.nrows;
+    double *buf = malloc(4 * (n ? n : 1) * sizeof *buf);
+    if (!buf) {
+        cli_fail(sub, "out of memory");
+    } else if (!score_rows(sub, model, &a, &t, buf, buf + n, buf + 2 * n, buf + 3 * n)) {
+        FILE *f = cli_open_out(sub, a.out);
+        if (f) {
+            int with_derl = family == CHURN_FAMILY_SBG && !isnan(a.discount);
+            write_scores(f, &t, buf, buf + n, with_derl ? buf + 2 * n : NULL);
+            rc = cli_close_out(sub, f, a.out);
+        }
+    }
     free(buf);
     cli_table_free(&t);
     return rc;

@@ -241,234 +241,264 @@ static json_t *fit_json(const churn_model *m, const char *label, const churn_log
     return o;
 }
 
-int cmd_fit_logit(int family, int argc, char **argv)
-{
-    static const char sub[] = "fit logit";
-    const char *input = NULL, *out = NULL, *label = "churned", *features = NULL, *wcol = NULL;
-    const char *penalty = NULL, *cw = NULL, *metric = "deviance", *rule = "min";
-    double lambda = NAN, alpha = NAN;
-    long cvk = 0, nlambda = 100, seed = 1, max_iter = 100;
-    int json = 0, standardize = 0, no_intercept = 0, allow_sep = 0;
-    if (family != CHURN_FAMILY_LOGIT)
-        return cli_fail(sub, "family '%s' is not a logit model", churn_family_name(family));
-    cli_args a;
-    cli_args_init(&a, argc, argv, 1, sub);
-    while (cli_next(&a)) {
-        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
-            fputs(fit_help, stdout);
-            return CLI_EXIT_OK;
-        } else if (cli_is(&a, "--label")) {
-            cli_string(&a, &label);
-        } else if (cli_is(&a, "--features")) {
-            cli_string(&a, &features);
-        } else if (cli_is(&a, "--weights")) {
-            cli_string(&a, &wcol);
-        } else if (cli_is(&a, "--penalty")) {
-            cli_string(&a, &penalty);
-        } else if (cli_is(&a, "--lambda")) {
-            cli_double(&a, &lambda);
-        } else if (cli_is(&a, "--alpha")) {
-            cli_double(&a, &alpha);
-        } else if (cli_is(&a, "--cv")) {
-            cli_long(&a, &cvk);
-        } else if (cli_is(&a, "--cv-metric")) {
-            cli_string(&a, &metric);
-        } else if (cli_is(&a, "--cv-rule")) {
-            cli_string(&a, &rule);
-        } else if (cli_is(&a, "--nlambda")) {
-            cli_long(&a, &nlambda);
-        } else if (cli_is(&a, "--seed")) {
-            cli_long(&a, &seed);
-        } else if (cli_is(&a, "--max-iter")) {
-            cli_long(&a, &max_iter);
-        } else if (cli_is(&a, "--class-weight")) {
-            cli_string(&a, &cw);
-        } else if (cli_flag(&a, "--standardize")) {
-            standardize = 1;
-        } else if (cli_flag(&a, "--no-intercept")) {
-            no_intercept = 1;
-        } else if (cli_flag(&a, "--allow-separation")) {
-            allow_sep = 1;
-        } else if (cli_flag(&a, "--json")) {
-            json = 1;
-        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
-            cli_string(&a, &out);
-        } else if (cli_positional(&a) && !input) {
-            input = a.value;
-        } else {
-            return cli_unknown(&a);
-        }
-    }
-    if (a.error)
-        return CLI_EXIT_USAGE;
-    if (!input)
-        return cli_usage_error(sub, "missing the customers.csv argument");
+typedef struct logit_args {
+    const char *input, *out, *label, *features, *wcol, *penalty, *cw, *metric, *rule;
+    double lambda, alpha;
+    long cvk, nlambda, seed, max_iter, top;
+    int json, standardize, no_intercept, allow_sep, explain;
+} logit_args;
 
-    churn_logit_options o;
-    churn_logit_options_init(&o);
-    if (penalty) {
-        if (strcmp(penalty, "none") == 0)
-            o.penalty = CHURN_LOGIT_PENALTY_NONE;
-        else if (strcmp(penalty, "l2") == 0 || strcmp(penalty, "ridge") == 0)
-            o.penalty = CHURN_LOGIT_PENALTY_L2;
-        else if (strcmp(penalty, "l1") == 0 || strcmp(penalty, "lasso") == 0)
-            o.penalty = CHURN_LOGIT_PENALTY_L1;
-        else if (strcmp(penalty, "elasticnet") == 0)
-            o.penalty = CHURN_LOGIT_PENALTY_ELASTICNET;
+/* Ranges are checked after parsing, with the other checks between options. */
+#define AT(m) CLI_AT(logit_args, m)
+#define OPT(flag, k, m) {.name = flag, .kind = k, .at = AT(m)}
+static const cli_option fit_options[] = {
+    OPT("--label", CLI_STRING, label),
+    OPT("--features", CLI_STRING, features),
+    OPT("--weights", CLI_STRING, wcol),
+    OPT("--penalty", CLI_STRING, penalty),
+    OPT("--lambda", CLI_DOUBLE, lambda),
+    OPT("--alpha", CLI_DOUBLE, alpha),
+    OPT("--cv", CLI_LONG, cvk),
+    OPT("--cv-metric", CLI_STRING, metric),
+    OPT("--cv-rule", CLI_STRING, rule),
+    OPT("--nlambda", CLI_LONG, nlambda),
+    OPT("--seed", CLI_LONG, seed),
+    OPT("--max-iter", CLI_LONG, max_iter),
+    OPT("--class-weight", CLI_STRING, cw),
+    OPT("--standardize", CLI_FLAG, standardize),
+    OPT("--no-intercept", CLI_FLAG, no_intercept),
+    OPT("--allow-separation", CLI_FLAG, allow_sep),
+    OPT("--json", CLI_FLAG, json),
+    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+};
+static const cli_option predict_options[] = {
+    OPT("--explain", CLI_FLAG, explain),
+    OPT("--top", CLI_LONG, top),
+    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+};
+#undef OPT
+static const cli_spec fit_spec = {
+    .options = fit_options, .noptions = CLI_NOPTIONS(fit_options), .positional = {AT(input)},
+    .missing = "missing the customers.csv argument", .help = fit_help,
+};
+static const cli_spec predict_spec = {
+    .options = predict_options, .noptions = CLI_NOPTIONS(predict_options),
+    .positional = {AT(input)}, .missing = "missing the customers.csv argument",
+    .help = predict_help,
+};
+#undef AT
+
+/* The penalty and the checks between options, in the order they are reported. */
+static int penalty_options(const char *sub, const logit_args *a, churn_logit_options *o)
+{
+    if (a->penalty) {
+        if (strcmp(a->penalty, "none") == 0)
+            o->penalty = CHURN_LOGIT_PENALTY_NONE;
+        else if (strcmp(a->penalty, "l2") == 0 || strcmp(a->penalty, "ridge") == 0)
+            o->penalty = CHURN_LOGIT_PENALTY_L2;
+        else if (strcmp(a->penalty, "l1") == 0 || strcmp(a->penalty, "lasso") == 0)
+            o->penalty = CHURN_LOGIT_PENALTY_L1;
+        else if (strcmp(a->penalty, "elasticnet") == 0)
+            o->penalty = CHURN_LOGIT_PENALTY_ELASTICNET;
         else
             return cli_usage_error(sub, "option --penalty: '%s' is not none, l2, l1 or "
-                                   "elasticnet", penalty);
-    } else if (cvk) {
-        o.penalty = CHURN_LOGIT_PENALTY_L2;
+                                   "elasticnet", a->penalty);
+    } else if (a->cvk) {
+        o->penalty = CHURN_LOGIT_PENALTY_L2;
     }
-    if (cvk && !isnan(lambda))
+    if (a->cvk && !isnan(a->lambda))
         return cli_usage_error(sub, "options --cv and --lambda exclude each other");
-    if (cvk && (cvk < 2 || cvk > 1000000))
-        return cli_usage_error(sub, "option --cv: %ld folds is not in 2..1000000", cvk);
-    if (cvk && o.penalty == CHURN_LOGIT_PENALTY_NONE)
+    if (a->cvk && (a->cvk < 2 || a->cvk > 1000000))
+        return cli_usage_error(sub, "option --cv: %ld folds is not in 2..1000000", a->cvk);
+    if (a->cvk && o->penalty == CHURN_LOGIT_PENALTY_NONE)
         return cli_usage_error(sub, "option --cv needs a penalty (l2, l1 or elasticnet)");
-    if (!cvk && o.penalty != CHURN_LOGIT_PENALTY_NONE && isnan(lambda))
+    if (!a->cvk && o->penalty != CHURN_LOGIT_PENALTY_NONE && isnan(a->lambda))
         return cli_usage_error(sub, "option --penalty %s needs --lambda X or --cv K",
-                               penalty_name(o.penalty));
-    if (!isnan(lambda) && o.penalty == CHURN_LOGIT_PENALTY_NONE)
+                               penalty_name(o->penalty));
+    if (!isnan(a->lambda) && o->penalty == CHURN_LOGIT_PENALTY_NONE)
         return cli_usage_error(sub, "option --lambda needs --penalty l2, l1 or elasticnet");
-    if (!isnan(alpha) && o.penalty != CHURN_LOGIT_PENALTY_ELASTICNET)
+    if (!isnan(a->alpha) && o->penalty != CHURN_LOGIT_PENALTY_ELASTICNET)
         return cli_usage_error(sub, "option --alpha is for --penalty elasticnet");
-    if (!isnan(lambda))
-        o.lambda = lambda;
-    if (!isnan(alpha))
-        o.alpha = alpha;
-    if (cw && strcmp(cw, "balanced") == 0)
-        o.class_weight = CHURN_LOGIT_CLASS_WEIGHT_BALANCED;
-    else if (cw && strcmp(cw, "none") != 0)
-        return cli_usage_error(sub, "option --class-weight: '%s' is not none or balanced", cw);
-    if (strcmp(metric, "deviance") != 0 && strcmp(metric, "auc") != 0)
-        return cli_usage_error(sub, "option --cv-metric: '%s' is not deviance or auc", metric);
-    if (strcmp(rule, "min") != 0 && strcmp(rule, "1se") != 0)
-        return cli_usage_error(sub, "option --cv-rule: '%s' is not min or 1se", rule);
-    if (nlambda < 1 || nlambda > 100000)
-        return cli_usage_error(sub, "option --nlambda: %ld is not in 1..100000", nlambda);
-    if (max_iter < 1 || max_iter > 1000000)
-        return cli_usage_error(sub, "option --max-iter: %ld is not in 1..1000000", max_iter);
-    o.standardize = standardize;
-    o.intercept = !no_intercept;
-    o.max_iter = (int)max_iter;
-    o.separation = allow_sep ? CHURN_LOGIT_SEPARATION_NOTE : CHURN_LOGIT_SEPARATION_ERROR;
+    if (!isnan(a->lambda))
+        o->lambda = a->lambda;
+    if (!isnan(a->alpha))
+        o->alpha = a->alpha;
+    return CLI_EXIT_OK;
+}
 
-    cli_table t;
-    if (cli_table_read(sub, input, &t))
+static int fit_options_check(const char *sub, const logit_args *a, churn_logit_options *o)
+{
+    churn_logit_options_init(o);
+    int rc = penalty_options(sub, a, o);
+    if (rc)
+        return rc;
+    if (a->cw && strcmp(a->cw, "balanced") == 0)
+        o->class_weight = CHURN_LOGIT_CLASS_WEIGHT_BALANCED;
+    else if (a->cw && strcmp(a->cw, "none") != 0)
+        return cli_usage_error(sub, "option --class-weight: '%s' is not none or balanced", a->cw);
+    if (strcmp(a->metric, "deviance") != 0 && strcmp(a->metric, "auc") != 0)
+        return cli_usage_error(sub, "option --cv-metric: '%s' is not deviance or auc",
+                               a->metric);
+    if (strcmp(a->rule, "min") != 0 && strcmp(a->rule, "1se") != 0)
+        return cli_usage_error(sub, "option --cv-rule: '%s' is not min or 1se", a->rule);
+    if (a->nlambda < 1 || a->nlambda > 100000)
+        return cli_usage_error(sub, "option --nlambda: %ld is not in 1..100000", a->nlambda);
+    if (a->max_iter < 1 || a->max_iter > 1000000)
+        return cli_usage_error(sub, "option --max-iter: %ld is not in 1..1000000", a->max_iter);
+    o->standardize = a->standardize;
+    o->intercept = !a->no_intercept;
+    o->max_iter = (int)a->max_iter;
+    o->separation = a->allow_sep ? CHURN_LOGIT_SEPARATION_NOTE : CHURN_LOGIT_SEPARATION_ERROR;
+    return CLI_EXIT_OK;
+}
+
+/* The label, weights and features of a fit: x is column-major, n x p. */
+typedef struct design {
+    size_t n, p;
+    const double *y, *w;
+    const char **use; /* the p feature names */
+    char **fnames;    /* the --features list that `use` points into, or NULL */
+    double *x;
+} design;
+
+static void design_free(design *d)
+{
+    if (!d->fnames)
+        free(d->use);
+    free(d->fnames);
+    free(d->x);
+}
+
+/* The feature names: --features, else every column but the id, the label and the weights. */
+static int feature_names(const char *sub, const logit_args *a, const cli_table *t, design *d)
+{
+    if (a->features) {
+        d->fnames = cli_split_list(a->features, &d->p);
+        if (!d->fnames)
+            return cli_fail(sub, "out of memory");
+        d->use = (const char **)d->fnames;
+        if (d->p == 0)
+            return cli_usage_error(sub, "option --features: no column names in '%s'",
+                                   a->features);
+        return CLI_EXIT_OK;
+    }
+    d->use = calloc(t->ncols + 1, sizeof *d->use);
+    if (!d->use)
+        return cli_fail(sub, "out of memory");
+    for (size_t j = 0; j < t->ncols; j++)
+        if ((int)j != t->id_col && strcmp(t->names[j], a->label) != 0 &&
+            !(a->wcol && strcmp(t->names[j], a->wcol) == 0))
+            d->use[d->p++] = t->names[j];
+    if (d->p == 0)
+        return cli_fail(sub, "%s has no feature columns besides the id and the label", a->input);
+    return CLI_EXIT_OK;
+}
+
+static int read_design(const char *sub, const logit_args *a, const cli_table *t, design *d)
+{
+    d->n = t->nrows;
+    d->y = need_col(sub, t, a->label, "label");
+    if (!d->y || check_finite(sub, t, d->y, a->label))
         return CLI_EXIT_FAIL;
-    int rc = CLI_EXIT_FAIL;
-    churn_model *m = NULL;
-    churn_logit_cv *cv = NULL;
-    char **fnames = NULL;
-    const char **use = NULL;
-    double *x = NULL;
-    size_t p = 0, n = t.nrows;
-    const double *y = need_col(sub, &t, label, "label");
-    const double *w = NULL;
-    if (!y || check_finite(sub, &t, y, label))
-        goto done;
-    if (wcol && (!(w = need_col(sub, &t, wcol, "weights")) || check_finite(sub, &t, w, wcol)))
-        goto done;
-    if (n == 0) {
-        cli_fail(sub, "%s has no data rows", input);
-        goto done;
-    }
-    if (features) {
-        fnames = cli_split_list(features, &p);
-        if (!fnames) {
-            cli_fail(sub, "out of memory");
-            goto done;
-        }
-        use = (const char **)fnames;
-        if (p == 0) {
-            rc = cli_usage_error(sub, "option --features: no column names in '%s'", features);
-            goto done;
-        }
-    } else {
-        use = calloc(t.ncols + 1, sizeof *use);
-        if (!use) {
-            cli_fail(sub, "out of memory");
-            goto done;
-        }
-        for (size_t j = 0; j < t.ncols; j++)
-            if ((int)j != t.id_col && strcmp(t.names[j], label) != 0 &&
-                !(wcol && strcmp(t.names[j], wcol) == 0))
-                use[p++] = t.names[j];
-        if (p == 0) {
-            cli_fail(sub, "%s has no feature columns besides the id and the label", input);
-            goto done;
-        }
-    }
+    if (a->wcol && (!(d->w = need_col(sub, t, a->wcol, "weights")) ||
+                    check_finite(sub, t, d->w, a->wcol)))
+        return CLI_EXIT_FAIL;
+    if (d->n == 0)
+        return cli_fail(sub, "%s has no data rows", a->input);
+    int rc = feature_names(sub, a, t, d);
+    if (rc)
+        return rc;
     /* column-major copy of the features: the library reads x[j*n + i] */
-    x = malloc(n * p * sizeof *x);
-    if (!x) {
-        cli_fail(sub, "out of memory (%zu x %zu features)", n, p);
-        goto done;
+    d->x = malloc(d->n * d->p * sizeof *d->x);
+    if (!d->x)
+        return cli_fail(sub, "out of memory (%zu x %zu features)", d->n, d->p);
+    for (size_t j = 0; j < d->p; j++) {
+        const double *c = need_col(sub, t, d->use[j], "feature");
+        if (!c || check_finite(sub, t, c, d->use[j]))
+            return CLI_EXIT_FAIL;
+        memcpy(d->x + j * d->n, c, d->n * sizeof *d->x);
     }
-    for (size_t j = 0; j < p; j++) {
-        const double *c = need_col(sub, &t, use[j], "feature");
-        if (!c || check_finite(sub, &t, c, use[j]))
-            goto done;
-        memcpy(x + j * n, c, n * sizeof *x);
-    }
-    double chosen = NAN;
-    if (cvk) {
-        churn_logit_cv_options co;
-        churn_logit_cv_options_init(&co);
-        co.nfolds = (size_t)cvk;
-        co.nlambda = (size_t)nlambda;
-        co.seed = (uint64_t)seed;
-        co.metric = strcmp(metric, "auc") == 0 ? CHURN_LOGIT_CV_AUC : CHURN_LOGIT_CV_DEVIANCE;
-        int st = churn_logit_cross_validate(&cv, x, n, p, CHURN_LOGIT_COL_MAJOR, n, y, w, use, &o,
-                                            &co);
-        if (st) {
-            cli_lib_fail(sub, "cross-validation", st);
-            goto done;
-        }
-        chosen = strcmp(rule, "1se") == 0 ? churn_logit_cv_lambda_1se(cv)
-                                          : churn_logit_cv_lambda_min(cv);
-        o.lambda = chosen;
-    }
-    int st = churn_logit_fit(&m, x, n, p, CHURN_LOGIT_COL_MAJOR, n, y, w, use, &o);
-    if (st) {
-        cli_lib_fail(sub, "fitting", st);
-        goto done;
-    }
-    if (json) {
-        json_t *j = fit_json(m, label, cv, rule, chosen, (size_t)cvk);
-        if (!j) {
-            cli_fail(sub, "out of memory");
-            goto done;
-        }
-        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-        json_decref(j);
+    return CLI_EXIT_OK;
+}
+
+/* --cv K: choose lambda by cross-validation; o->lambda and *chosen get it. */
+static int cross_validate(const char *sub, const logit_args *a, const design *d,
+                          churn_logit_options *o, churn_logit_cv **cv, double *chosen)
+{
+    churn_logit_cv_options co;
+    churn_logit_cv_options_init(&co);
+    co.nfolds = (size_t)a->cvk;
+    co.nlambda = (size_t)a->nlambda;
+    co.seed = (uint64_t)a->seed;
+    co.metric = strcmp(a->metric, "auc") == 0 ? CHURN_LOGIT_CV_AUC : CHURN_LOGIT_CV_DEVIANCE;
+    int st = churn_logit_cross_validate(cv, d->x, d->n, d->p, CHURN_LOGIT_COL_MAJOR, d->n, d->y,
+                                        d->w, d->use, o, &co);
+    if (st)
+        return cli_lib_fail(sub, "cross-validation", st);
+    *chosen = strcmp(a->rule, "1se") == 0 ? churn_logit_cv_lambda_1se(*cv)
+                                          : churn_logit_cv_lambda_min(*cv);
+    o->lambda = *chosen;
+    return CLI_EXIT_OK;
+}
+
+static int report_fit(const char *sub, const logit_args *a, const churn_model *m,
+                      const churn_logit_cv *cv, double chosen)
+{
+    if (a->json) {
+        int rc = cli_print_json(sub, fit_json(m, a->label, cv, a->rule, chosen, (size_t)a->cvk),
+                                JSON_INDENT(2) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
+        if (rc)
+            return rc;
     } else {
         if (cv)
             printf("Cross-validation: %ld folds, %zu lambdas, metric %s: lambda_min %.6g, "
                    "lambda_1se %.6g; refitted at lambda = %.6g (%s)\n",
-                   cvk, churn_logit_cv_num_lambda(cv), metric, churn_logit_cv_lambda_min(cv),
-                   churn_logit_cv_lambda_1se(cv), chosen, rule);
-        print_table(stdout, m, label);
+                   a->cvk, churn_logit_cv_num_lambda(cv), a->metric,
+                   churn_logit_cv_lambda_min(cv), churn_logit_cv_lambda_1se(cv), chosen, a->rule);
+        print_table(stdout, m, a->label);
     }
     if (!churn_model_converged(m))
         fprintf(stderr, "churn %s: warning: the fit did not converge: %s\n", sub,
                 churn_model_note(m));
-    if (out) {
-        st = churn_model_save(m, out);
-        if (st) {
-            cli_lib_fail(sub, "saving the model", st);
-            goto done;
-        }
+    return cli_save_model(sub, m, a->out);
+}
+
+static logit_args default_args(void)
+{
+    logit_args a = {.label = "churned", .metric = "deviance", .rule = "min", .lambda = NAN,
+                    .alpha = NAN, .nlambda = 100, .seed = 1, .max_iter = 100, .top = 3};
+    return a;
+}
+
+int cmd_fit_logit(int family, int argc, char **argv)
+{
+    static const char sub[] = "fit logit";
+    if (family != CHURN_FAMILY_LOGIT)
+        return cli_fail(sub, "family '%s' is not a logit model", churn_family_name(family));
+    logit_args a = default_args();
+    int rc = cli_parse(&fit_spec, sub, argc, argv, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    churn_logit_options o;
+    if ((rc = fit_options_check(sub, &a, &o)))
+        return rc;
+
+    cli_table t;
+    if (cli_table_read(sub, a.input, &t))
+        return CLI_EXIT_FAIL;
+    churn_model *m = NULL;
+    churn_logit_cv *cv = NULL;
+    design d = {0};
+    double chosen = NAN;
+    rc = read_design(sub, &a, &t, &d);
+    if (!rc && a.cvk)
+        rc = cross_validate(sub, &a, &d, &o, &cv, &chosen);
+    if (!rc) {
+        int st = churn_logit_fit(&m, d.x, d.n, d.p, CHURN_LOGIT_COL_MAJOR, d.n, d.y, d.w, d.use,
+                                 &o);
+        rc = st ? cli_lib_fail(sub, "fitting", st) : report_fit(sub, &a, m, cv, chosen);
     }
-    rc = CLI_EXIT_OK;
-done:
-    if (!fnames)
-        free(use);
-    free(fnames);
-    free(x);
+    design_free(&d);
     churn_logit_cv_free(cv);
     churn_model_free(m);
     cli_table_free(&t);
@@ -486,34 +516,105 @@ static int cmp_reason(const void *a, const void *b)
     return (x < y) - (x > y); /* descending */
 }
 
+/* The model's features from the table, column-major n x p. */
+static int read_features(const char *sub, const churn_model *model, const cli_table *t,
+                         double *x)
+{
+    size_t n = t->nrows;
+    for (size_t j = 0; j < churn_model_num_features(model); j++) {
+        const char *name = churn_model_feature_name(model, j);
+        const double *c = need_col(sub, t, name, "model feature");
+        if (!c || check_finite(sub, t, c, name))
+            return CLI_EXIT_FAIL;
+        memcpy(x + j * n, c, n * sizeof *x);
+    }
+    return CLI_EXIT_OK;
+}
+
+/* The top reasons of one customer: the `top` largest contributions, positive ones named. */
+static void put_reasons(FILE *f, const churn_model *model, const double *contrib, size_t p,
+                        long top, reason *rs)
+{
+    for (size_t j = 0; j < p; j++) {
+        rs[j].c = contrib[j];
+        rs[j].j = j;
+    }
+    qsort(rs, p, sizeof *rs, cmp_reason);
+    for (long r = 0; r < top; r++) {
+        fputc(',', f);
+        if (rs[r].c > 0) {
+            cli_put_field(f, churn_model_feature_name(model, rs[r].j));
+            fputc(',', f);
+            cli_put_double(f, rs[r].c);
+        } else {
+            fputc(',', f);
+        }
+    }
+}
+
+/* Scores of every customer; contrib (n x p, row-major) only with --explain. */
+typedef struct logit_scores {
+    double *x, *pr, *eta, *contrib;
+    reason *rs;
+} logit_scores;
+
+static int write_scores(const char *sub, const churn_model *model, const logit_args *a,
+                        const cli_table *t, const logit_scores *s, long top)
+{
+    size_t p = churn_model_num_features(model);
+    FILE *f = cli_open_out(sub, a->out);
+    if (!f)
+        return CLI_EXIT_FAIL;
+    fputs("customer_id,p_churn,linear_predictor", f);
+    for (long r = 1; a->explain && r <= top; r++)
+        fprintf(f, ",reason_%ld,contribution_%ld", r, r);
+    fputc('\n', f);
+    for (size_t i = 0; i < t->nrows; i++) {
+        cli_put_field(f, t->ids[i]);
+        fputc(',', f);
+        cli_put_double(f, s->pr[i]);
+        fputc(',', f);
+        cli_put_double(f, s->eta[i]);
+        if (a->explain)
+            put_reasons(f, model, s->contrib + i * p, p, top, s->rs);
+        fputc('\n', f);
+    }
+    return cli_close_out(sub, f, a->out);
+}
+
+static int score_rows(const char *sub, const churn_model *model, const logit_args *a,
+                      const cli_table *t, logit_scores *s)
+{
+    size_t p = churn_model_num_features(model);
+    size_t n = t->nrows, np = n * p > 0 ? n * p : 1;
+    s->x = malloc(np * sizeof *s->x);
+    s->pr = malloc((n ? n : 1) * sizeof *s->pr);
+    s->eta = malloc((n ? n : 1) * sizeof *s->eta);
+    s->contrib = a->explain ? malloc(np * sizeof *s->contrib) : NULL;
+    s->rs = a->explain ? malloc((p ? p : 1) * sizeof *s->rs) : NULL;
+    if (!s->x || !s->pr || !s->eta || (a->explain && (!s->contrib || !s->rs)))
+        return cli_fail(sub, "out of memory");
+    if (read_features(sub, model, t, s->x))
+        return CLI_EXIT_FAIL;
+    if (n > 0) {
+        int st = churn_logit_predict(model, s->x, n, p, CHURN_LOGIT_COL_MAJOR, n, s->pr, s->eta);
+        if (!st && a->explain)
+            st = churn_logit_contributions(model, s->x, n, p, CHURN_LOGIT_COL_MAJOR, n,
+                                           s->contrib, NULL);
+        if (st)
+            return cli_lib_fail(sub, "scoring", st);
+    }
+    return CLI_EXIT_OK;
+}
+
 int cmd_predict_logit(churn_model *model, int argc, char **argv)
 {
     static const char sub[] = "predict";
-    const char *input = NULL, *out = NULL;
-    int explain = 0;
-    long top = 3;
-    cli_args a;
-    cli_args_init(&a, argc, argv, 1, sub);
-    while (cli_next(&a)) {
-        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
-            fputs(predict_help, stdout);
-            return CLI_EXIT_OK;
-        } else if (cli_flag(&a, "--explain")) {
-            explain = 1;
-        } else if (cli_is(&a, "--top")) {
-            cli_long(&a, &top);
-        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
-            cli_string(&a, &out);
-        } else if (cli_positional(&a) && !input) {
-            input = a.value;
-        } else {
-            return cli_unknown(&a);
-        }
-    }
-    if (a.error)
-        return CLI_EXIT_USAGE;
-    if (!input)
-        return cli_usage_error(sub, "missing the customers.csv argument");
+    logit_args a = default_args();
+    int rc = cli_parse(&predict_spec, sub, argc, argv, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    long top = a.top;
     if (top < 1 || top > 1000)
         return cli_usage_error(sub, "option --top: %ld is not in 1..1000", top);
     size_t p = churn_model_num_features(model);
@@ -521,75 +622,17 @@ int cmd_predict_logit(churn_model *model, int argc, char **argv)
         top = (long)p;
 
     cli_table t;
-    if (cli_table_read(sub, input, &t))
+    if (cli_table_read(sub, a.input, &t))
         return CLI_EXIT_FAIL;
-    int rc = CLI_EXIT_FAIL;
-    size_t n = t.nrows, np = n * p > 0 ? n * p : 1;
-    double *x = malloc(np * sizeof *x);
-    double *pr = malloc((n ? n : 1) * sizeof *pr), *eta = malloc((n ? n : 1) * sizeof *eta);
-    double *contrib = explain ? malloc(np * sizeof *contrib) : NULL;
-    reason *rs = explain ? malloc((p ? p : 1) * sizeof *rs) : NULL;
-    FILE *f = NULL;
-    if (!x || !pr || !eta || (explain && (!contrib || !rs))) {
-        cli_fail(sub, "out of memory");
-        goto done;
-    }
-    for (size_t j = 0; j < p; j++) {
-        const char *name = churn_model_feature_name(model, j);
-        const double *c = need_col(sub, &t, name, "model feature");
-        if (!c || check_finite(sub, &t, c, name))
-            goto done;
-        memcpy(x + j * n, c, n * sizeof *x);
-    }
-    if (n > 0) {
-        int st = churn_logit_predict(model, x, n, p, CHURN_LOGIT_COL_MAJOR, n, pr, eta);
-        if (!st && explain)
-            st = churn_logit_contributions(model, x, n, p, CHURN_LOGIT_COL_MAJOR, n, contrib,
-                                           NULL);
-        if (st) {
-            cli_lib_fail(sub, "scoring", st);
-            goto done;
-        }
-    }
-    f = cli_open_out(sub, out);
-    if (!f)
-        goto done;
-    fputs("customer_id,p_churn,linear_predictor", f);
-    for (long r = 1; explain && r <= top; r++)
-        fprintf(f, ",reason_%ld,contribution_%ld", r, r);
-    fputc('\n', f);
-    for (size_t i = 0; i < n; i++) {
-        cli_put_field(f, t.ids[i]);
-        fputc(',', f);
-        cli_put_double(f, pr[i]);
-        fputc(',', f);
-        cli_put_double(f, eta[i]);
-        if (explain) {
-            for (size_t j = 0; j < p; j++) {
-                rs[j].c = contrib[i * p + j];
-                rs[j].j = j;
-            }
-            qsort(rs, p, sizeof *rs, cmp_reason);
-            for (long r = 0; r < top; r++) {
-                fputc(',', f);
-                if (rs[r].c > 0) {
-                    cli_put_field(f, churn_model_feature_name(model, rs[r].j));
-                    fputc(',', f);
-                    cli_put_double(f, rs[r].c);
-                } else {
-                    fputc(',', f);
-                }
-            }
-        }
-        fputc('\n', f);
-    }
-    rc = cli_close_out(sub, f, out);
-done:
-    free(x);
-    free(pr);
-    free(eta);
-    free(contrib);
-    free(rs);
+    logit_scores s = {0};
+    rc = score_rows(sub, model, &a, &t, &s);
+    if (!rc)
+        rc = write_scores(sub, model, &a, &t, &s, top);
+    free(s.x);
+    free(s.pr);
+    free(s.eta);
+    free(s.contrib);
+    free(s.rs);
     cli_table_free(&t);
     return rc;
 }

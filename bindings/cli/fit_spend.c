@@ -110,125 +110,112 @@ static void fit_print(FILE *f, const churn_model *m)
         fprintf(f, "correlation of frequency and monetary value: undefined\n");
 }
 
+typedef struct spend_args {
+    const char *input, *out, *fcol, *mcol, *wcol;
+    long max_iter;
+    int json;
+} spend_args;
+
+#define AT(m) CLI_AT(spend_args, m)
+static const cli_option fit_options[] = {
+    {.name = "--frequency", .kind = CLI_STRING, .at = AT(fcol)},
+    {.name = "--monetary", .kind = CLI_STRING, .at = AT(mcol)},
+    {.name = "--weights", .kind = CLI_STRING, .at = AT(wcol)},
+    {.name = "--max-iter", .kind = CLI_LONG, .at = AT(max_iter), .bounds = CLI_MIN | CLI_MAX,
+     .min = 1, .max = 1000000, .range_msg = "option --max-iter: %ld is not in 1..1000000"},
+    {.name = "--json", .kind = CLI_FLAG, .at = AT(json)},
+    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+};
+static const cli_spec fit_spec = {
+    .options = fit_options, .noptions = CLI_NOPTIONS(fit_options), .positional = {AT(input)},
+    .missing = "missing the customers.csv argument", .help = fit_help,
+};
+static const cli_option predict_options[] = {
+    {.name = "--frequency", .kind = CLI_STRING, .at = AT(fcol)},
+    {.name = "--monetary", .kind = CLI_STRING, .at = AT(mcol)},
+    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+};
+static const cli_spec predict_spec = {
+    .options = predict_options, .noptions = CLI_NOPTIONS(predict_options), .positional = {AT(input)},
+    .missing = "missing the customers.csv argument", .help = predict_help,
+};
+#undef AT
+
+static int fit_model(const char *sub, const spend_args *a, const cli_table *t, churn_model **m)
+{
+    const double *x = cli_table_col(sub, t, a->fcol);
+    const double *mv = x ? cli_table_col(sub, t, a->mcol) : NULL;
+    const double *w = (mv && a->wcol) ? cli_table_col(sub, t, a->wcol) : NULL;
+    if (!x || !mv || (a->wcol && !w))
+        return CLI_EXIT_FAIL;
+    churn_gammagamma_options o = CHURN_GAMMAGAMMA_OPTIONS_INIT;
+    o.max_iter = (int)a->max_iter;
+    int st = churn_gammagamma_fit(m, t->nrows, x, mv, w, &o);
+    if (st == CHURN_ENOCONV)
+        fprintf(stderr, "churn %s: warning: %s\n", sub, churn_last_error_message());
+    else if (st)
+        return cli_lib_fail(sub, "fitting", st);
+    return CLI_EXIT_OK;
+}
+
 int cmd_fit_spend(int family, int argc, char **argv)
 {
     static const char sub[] = "fit gammagamma";
-    const char *input = NULL, *out = NULL, *fcol = "frequency", *mcol = "monetary_value";
-    const char *wcol = NULL;
-    long max_iter = 0;
-    int json = 0;
     if (family != CHURN_FAMILY_GAMMAGAMMA)
         return cli_fail(sub, "family '%s' is not a spend model", churn_family_name(family));
-    cli_args a;
-    cli_args_init(&a, argc, argv, 1, sub);
-    while (cli_next(&a)) {
-        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
-            fputs(fit_help, stdout);
-            return CLI_EXIT_OK;
-        } else if (cli_is(&a, "--frequency")) {
-            cli_string(&a, &fcol);
-        } else if (cli_is(&a, "--monetary")) {
-            cli_string(&a, &mcol);
-        } else if (cli_is(&a, "--weights")) {
-            cli_string(&a, &wcol);
-        } else if (cli_is(&a, "--max-iter")) {
-            if (!cli_long(&a, &max_iter) && (max_iter < 1 || max_iter > 1000000)) {
-                return cli_usage_error(sub, "option --max-iter: %ld is not in 1..1000000",
-                                       max_iter);
-            }
-        } else if (cli_flag(&a, "--json")) {
-            json = 1;
-        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
-            cli_string(&a, &out);
-        } else if (cli_positional(&a) && !input) {
-            input = a.value;
-        } else {
-            return cli_unknown(&a);
-        }
-    }
-    if (a.error)
-        return CLI_EXIT_USAGE;
-    if (!input)
-        return cli_usage_error(sub, "missing the customers.csv argument");
-
+    spend_args a = {.fcol = "frequency", .mcol = "monetary_value"};
+    int rc = cli_parse(&fit_spec, sub, argc, argv, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
     cli_table t;
-    if (cli_table_read(sub, input, &t))
+    if (cli_table_read(sub, a.input, &t))
         return CLI_EXIT_FAIL;
-    int rc = CLI_EXIT_FAIL;
     churn_model *m = NULL;
-    const double *x = cli_table_col(sub, &t, fcol);
-    const double *mv = x ? cli_table_col(sub, &t, mcol) : NULL;
-    const double *w = (mv && wcol) ? cli_table_col(sub, &t, wcol) : NULL;
-    if (!x || !mv || (wcol && !w))
-        goto done;
-    churn_gammagamma_options o = CHURN_GAMMAGAMMA_OPTIONS_INIT;
-    o.max_iter = (int)max_iter;
-    int st = churn_gammagamma_fit(&m, t.nrows, x, mv, w, &o);
-    if (st == CHURN_ENOCONV) {
-        fprintf(stderr, "churn %s: warning: %s\n", sub, churn_last_error_message());
-    } else if (st) {
-        cli_lib_fail(sub, "fitting", st);
-        goto done;
-    }
-    if (json) {
-        json_t *j = fit_json(m);
-        if (!j) {
-            cli_fail(sub, "out of memory");
-            goto done;
-        }
-        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-        json_decref(j);
-    } else {
+    rc = fit_model(sub, &a, &t, &m);
+    if (!rc && a.json)
+        rc = cli_print_json(sub, fit_json(m),
+                            JSON_INDENT(2) | JSON_REAL_PRECISION(12) | JSON_PRESERVE_ORDER);
+    else if (!rc)
         fit_print(stdout, m);
-    }
-    if (out) {
-        st = churn_model_save(m, out);
-        if (st) {
-            cli_lib_fail(sub, "saving the model", st);
-            goto done;
-        }
-    }
-    rc = churn_model_converged(m) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-done:
+    if (!rc)
+        rc = cli_save_model(sub, m, a.out);
+    if (!rc)
+        rc = churn_model_converged(m) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     churn_model_free(m);
     cli_table_free(&t);
     return rc;
 }
 
+static int write_scores(const char *sub, const cli_table *t, const double *spend,
+                        const char *out)
+{
+    FILE *f = cli_open_out(sub, out);
+    if (!f)
+        return CLI_EXIT_FAIL;
+    fputs("customer_id,expected_spend\n", f);
+    for (size_t i = 0; i < t->nrows; i++) {
+        cli_put_field(f, t->ids[i]);
+        fputc(',', f);
+        cli_put_double(f, spend[i]);
+        fputc('\n', f);
+    }
+    return cli_close_out(sub, f, out);
+}
+
 int cmd_predict_spend(churn_model *model, int argc, char **argv)
 {
     static const char sub[] = "predict";
-    const char *input = NULL, *out = NULL, *fcol = "frequency", *mcol = "monetary_value";
-    cli_args a;
-    cli_args_init(&a, argc, argv, 1, sub);
-    while (cli_next(&a)) {
-        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
-            fputs(predict_help, stdout);
-            return CLI_EXIT_OK;
-        } else if (cli_is(&a, "--frequency")) {
-            cli_string(&a, &fcol);
-        } else if (cli_is(&a, "--monetary")) {
-            cli_string(&a, &mcol);
-        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
-            cli_string(&a, &out);
-        } else if (cli_positional(&a) && !input) {
-            input = a.value;
-        } else {
-            return cli_unknown(&a);
-        }
-    }
-    if (a.error)
-        return CLI_EXIT_USAGE;
-    if (!input)
-        return cli_usage_error(sub, "missing the customers.csv argument");
+    spend_args a = {.fcol = "frequency", .mcol = "monetary_value"};
+    int rc = cli_parse(&predict_spec, sub, argc, argv, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
     cli_table t;
-    if (cli_table_read(sub, input, &t))
+    if (cli_table_read(sub, a.input, &t))
         return CLI_EXIT_FAIL;
-    int rc = CLI_EXIT_FAIL;
+    rc = CLI_EXIT_FAIL;
     double *spend = NULL;
-    const double *x = cli_table_col(sub, &t, fcol);
-    const double *mv = x ? cli_table_col(sub, &t, mcol) : NULL;
+    const double *x = cli_table_col(sub, &t, a.fcol);
+    const double *mv = x ? cli_table_col(sub, &t, a.mcol) : NULL;
     if (!mv)
         goto done;
     spend = malloc((t.nrows ? t.nrows : 1) * sizeof *spend);
@@ -241,17 +228,7 @@ int cmd_predict_spend(churn_model *model, int argc, char **argv)
         cli_lib_fail(sub, "expected spend", st);
         goto done;
     }
-    FILE *f = cli_open_out(sub, out);
-    if (!f)
-        goto done;
-    fputs("customer_id,expected_spend\n", f);
-    for (size_t i = 0; i < t.nrows; i++) {
-        cli_put_field(f, t.ids[i]);
-        fputc(',', f);
-        cli_put_double(f, spend[i]);
-        fputc('\n', f);
-    }
-    rc = cli_close_out(sub, f, out);
+    rc = write_scores(sub, &t, spend, a.out);
 done:
     free(spend);
     cli_table_free(&t);

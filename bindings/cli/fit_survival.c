@@ -187,61 +187,64 @@ static void fit_print(FILE *f, const churn_model *m, int ties, int robust, doubl
         fprintf(f, "note: %s\n", churn_model_note(m));
 }
 
+typedef struct surv_args {
+    const char *input, *out, *dcol, *ecol, *fcols, *wcol, *ties_s;
+    double l2, unit, horizon;
+    long max_iter;
+    int json, l2_scale, drop, robust;
+} surv_args;
+
+#define AT(m) CLI_AT(surv_args, m)
+#define OPT(flag, k, m) {.name = flag, .kind = k, .at = AT(m)}
+static const cli_option fit_options[] = {
+    OPT("--duration", CLI_STRING, dcol),
+    OPT("--event", CLI_STRING, ecol),
+    OPT("--features", CLI_STRING, fcols),
+    OPT("--weights", CLI_STRING, wcol),
+    OPT("--ties", CLI_STRING, ties_s),
+    {.name = "--l2", .kind = CLI_DOUBLE, .at = AT(l2), .bounds = CLI_MIN, .min = 0,
+     .range_msg = "option --l2: %g must be >= 0"},
+    OPT("--l2-scale", CLI_FLAG, l2_scale),
+    OPT("--robust", CLI_FLAG, robust),
+    {.name = "--max-iter", .kind = CLI_LONG, .at = AT(max_iter), .bounds = CLI_MIN | CLI_MAX,
+     .min = 1, .max = 10000, .range_msg = "option --max-iter: %ld is not in 1..10000"},
+    OPT("--unit", CLI_UNIT, unit),
+    OPT("--drop-missing", CLI_FLAG, drop),
+    OPT("--json", CLI_FLAG, json),
+    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+};
+static const cli_option predict_options[] = {
+    {.name = "--horizon", .kind = CLI_DOUBLE, .at = AT(horizon), .bounds = CLI_MIN, .min = 0,
+     .range_msg = "option --horizon: %g must be >= 0"},
+    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+};
+#undef OPT
+static const cli_spec fit_spec = {
+    .options = fit_options, .noptions = CLI_NOPTIONS(fit_options), .positional = {AT(input)},
+    .missing = "missing the customer table (customers.csv)", .help = fit_help,
+};
+static const cli_spec predict_spec = {
+    .options = predict_options, .noptions = CLI_NOPTIONS(predict_options),
+    .positional = {AT(input)}, .missing = "missing the customer table (customers.csv)",
+    .help = predict_help,
+};
+#undef AT
+
 int cmd_fit_survival(int family, int argc, char **argv)
 {
     char sub[40];
     snprintf(sub, sizeof sub, "fit %s", churn_family_name(family));
     if (family != CHURN_FAMILY_COX && !is_aft(family))
         return cli_fail(sub, "family '%s' is not a survival model", churn_family_name(family));
-    const char *input = NULL, *out = NULL, *dcol = NULL, *ecol = NULL, *fcols = NULL;
-    const char *wcol = NULL, *ties_s = NULL;
-    double l2 = 0, unit = 0;
-    long max_iter = 0;
-    int json = 0, l2_scale = 0, drop = 0, robust = 0;
-    cli_args a;
-    cli_args_init(&a, argc, argv, 1, sub);
-    while (cli_next(&a)) {
-        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
-            fputs(fit_help, stdout);
-            return CLI_EXIT_OK;
-        } else if (cli_is(&a, "--duration")) {
-            cli_string(&a, &dcol);
-        } else if (cli_is(&a, "--event")) {
-            cli_string(&a, &ecol);
-        } else if (cli_is(&a, "--features")) {
-            cli_string(&a, &fcols);
-        } else if (cli_is(&a, "--weights")) {
-            cli_string(&a, &wcol);
-        } else if (cli_is(&a, "--ties")) {
-            cli_string(&a, &ties_s);
-        } else if (cli_is(&a, "--l2")) {
-            if (!cli_double(&a, &l2) && l2 < 0)
-                return cli_usage_error(sub, "option --l2: %g must be >= 0", l2);
-        } else if (cli_flag(&a, "--l2-scale")) {
-            l2_scale = 1;
-        } else if (cli_flag(&a, "--robust")) {
-            robust = 1;
-        } else if (cli_is(&a, "--max-iter")) {
-            if (!cli_long(&a, &max_iter) && (max_iter < 1 || max_iter > 10000))
-                return cli_usage_error(sub, "option --max-iter: %ld is not in 1..10000", max_iter);
-        } else if (cli_is(&a, "--unit")) {
-            cli_unit(&a, &unit);
-        } else if (cli_flag(&a, "--drop-missing")) {
-            drop = 1;
-        } else if (cli_flag(&a, "--json")) {
-            json = 1;
-        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
-            cli_string(&a, &out);
-        } else if (cli_positional(&a) && !input) {
-            input = a.value;
-        } else {
-            return cli_unknown(&a);
-        }
-    }
-    if (a.error)
-        return CLI_EXIT_USAGE;
-    if (!input)
-        return cli_usage_error(sub, "missing the customer table (customers.csv)");
+    surv_args a = {0};
+    int rc = cli_parse(&fit_spec, sub, argc, argv, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    const char *input = a.input, *out = a.out, *dcol = a.dcol, *ecol = a.ecol, *wcol = a.wcol;
+    const char *fcols = a.fcols, *ties_s = a.ties_s;
+    double l2 = a.l2, unit = a.unit;
+    long max_iter = a.max_iter;
+    int json = a.json, l2_scale = a.l2_scale, drop = a.drop, robust = a.robust;
     if (!dcol || !ecol)
         return cli_usage_error(sub, "--duration and --event are required");
     int ties = CHURN_TIES_EFRON;
@@ -271,7 +274,7 @@ int cmd_fit_survival(int family, int argc, char **argv)
 
     cli_table t;
     memset(&t, 0, sizeof t);
-    int rc = cli_table_read(sub, input, &t);
+    rc = cli_table_read(sub, input, &t);
     if (rc) {
         free(fnames);
         return rc;
@@ -410,35 +413,18 @@ int cmd_predict_survival(churn_model *model, int argc, char **argv)
     int fam = churn_model_family(model);
     if (fam != CHURN_FAMILY_COX && !is_aft(fam))
         return cli_fail(sub, "a '%s' model is not a survival model", churn_family_name(fam));
-    const char *input = NULL, *out = NULL;
-    double horizon = NAN;
-    cli_args a;
-    cli_args_init(&a, argc, argv, 1, sub);
-    while (cli_next(&a)) {
-        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
-            fputs(predict_help, stdout);
-            return CLI_EXIT_OK;
-        } else if (cli_is(&a, "--horizon")) {
-            if (!cli_double(&a, &horizon) && horizon < 0)
-                return cli_usage_error(sub, "option --horizon: %g must be >= 0", horizon);
-        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
-            cli_string(&a, &out);
-        } else if (cli_positional(&a) && !input) {
-            input = a.value;
-        } else {
-            return cli_unknown(&a);
-        }
-    }
-    if (a.error)
-        return CLI_EXIT_USAGE;
-    if (!input)
-        return cli_usage_error(sub, "missing the customer table (customers.csv)");
+    surv_args a = {.horizon = NAN};
+    int rc = cli_parse(&predict_spec, sub, argc, argv, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    const char *input = a.input, *out = a.out;
+    double horizon = a.horizon;
     if (isnan(horizon))
         return cli_usage_error(sub, "--horizon H is required for a '%s' model",
                                churn_family_name(fam));
     cli_table t;
     memset(&t, 0, sizeof t);
-    int rc = cli_table_read(sub, input, &t);
+    rc = cli_table_read(sub, input, &t);
     if (rc)
         return rc;
     rc = CLI_EXIT_FAIL;

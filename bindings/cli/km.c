@@ -139,195 +139,218 @@ static void km_summary(FILE *f, const churn_km *km, const char *by, double level
     }
 }
 
-int cmd_km(int argc, char **argv)
+typedef struct km_args {
+    const char *input, *out, *dcol, *ecol, *by, *wcol, *ctype;
+    double level;
+    int json, drop;
+} km_args;
+
+#define AT(m) CLI_AT(km_args, m)
+static const cli_option km_options[] = {
+    {.name = "--duration", .kind = CLI_STRING, .at = AT(dcol)},
+    {.name = "--event", .kind = CLI_STRING, .at = AT(ecol)},
+    {.name = "--by", .kind = CLI_STRING, .at = AT(by)},
+    {.name = "--weights", .kind = CLI_STRING, .at = AT(wcol)},
+    {.name = "--conf-type", .kind = CLI_STRING, .at = AT(ctype)},
+    {.name = "--conf-level", .kind = CLI_DOUBLE, .at = AT(level),
+     .bounds = CLI_MIN_OPEN | CLI_MAX_OPEN, .min = 0, .max = 1,
+     .range_msg = "option --conf-level: %g is not in (0, 1)"},
+    {.name = "--drop-missing", .kind = CLI_FLAG, .at = AT(drop)},
+    {.name = "--json", .kind = CLI_FLAG, .at = AT(json)},
+    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+};
+static const cli_spec km_spec = {
+    .options = km_options, .noptions = CLI_NOPTIONS(km_options), .positional = {AT(input)},
+    .missing = "missing the customer table (customers.csv)", .help = km_help,
+};
+#undef AT
+
+static int check_options(const char *sub, const km_args *a, churn_km_options *o)
 {
-    static const char sub[] = "km";
-    const char *input = NULL, *out = NULL, *dcol = NULL, *ecol = NULL, *by = NULL;
-    const char *wcol = NULL, *ctype = NULL;
-    double level = 0.95;
-    int json = 0, drop = 0;
-    cli_args a;
-    cli_args_init(&a, argc, argv, 1, sub);
-    while (cli_next(&a)) {
-        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
-            fputs(km_help, stdout);
-            return CLI_EXIT_OK;
-        } else if (cli_is(&a, "--duration")) {
-            cli_string(&a, &dcol);
-        } else if (cli_is(&a, "--event")) {
-            cli_string(&a, &ecol);
-        } else if (cli_is(&a, "--by")) {
-            cli_string(&a, &by);
-        } else if (cli_is(&a, "--weights")) {
-            cli_string(&a, &wcol);
-        } else if (cli_is(&a, "--conf-type")) {
-            cli_string(&a, &ctype);
-        } else if (cli_is(&a, "--conf-level")) {
-            if (!cli_double(&a, &level) && !(level > 0 && level < 1))
-                return cli_usage_error(sub, "option --conf-level: %g is not in (0, 1)", level);
-        } else if (cli_flag(&a, "--drop-missing")) {
-            drop = 1;
-        } else if (cli_flag(&a, "--json")) {
-            json = 1;
-        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
-            cli_string(&a, &out);
-        } else if (cli_positional(&a) && !input) {
-            input = a.value;
-        } else {
-            return cli_unknown(&a);
-        }
-    }
-    if (a.error)
-        return CLI_EXIT_USAGE;
-    if (!input)
-        return cli_usage_error(sub, "missing the customer table (customers.csv)");
-    if (!dcol || !ecol)
+    if (!a->dcol || !a->ecol)
         return cli_usage_error(sub, "--duration and --event are required");
-    churn_km_options o;
-    churn_km_options_init(&o);
-    o.conf_level = level;
-    if (ctype) {
-        if (strcmp(ctype, "log") == 0)
-            o.conf_type = CHURN_CONF_LOG;
-        else if (strcmp(ctype, "log-log") == 0 || strcmp(ctype, "loglog") == 0)
-            o.conf_type = CHURN_CONF_LOGLOG;
-        else if (strcmp(ctype, "plain") == 0)
-            o.conf_type = CHURN_CONF_PLAIN;
-        else if (strcmp(ctype, "none") == 0)
-            o.conf_type = CHURN_CONF_NONE;
+    churn_km_options_init(o);
+    o->conf_level = a->level;
+    if (a->ctype) {
+        if (strcmp(a->ctype, "log") == 0)
+            o->conf_type = CHURN_CONF_LOG;
+        else if (strcmp(a->ctype, "log-log") == 0 || strcmp(a->ctype, "loglog") == 0)
+            o->conf_type = CHURN_CONF_LOGLOG;
+        else if (strcmp(a->ctype, "plain") == 0)
+            o->conf_type = CHURN_CONF_PLAIN;
+        else if (strcmp(a->ctype, "none") == 0)
+            o->conf_type = CHURN_CONF_NONE;
         else
             return cli_usage_error(sub, "option --conf-type: '%s' is not log, log-log, plain or "
-                                   "none", ctype);
+                                   "none", a->ctype);
     }
-    cli_table t;
-    memset(&t, 0, sizeof t);
-    int rc = cli_table_read(sub, input, &t);
-    if (rc)
-        return rc;
-    rc = CLI_EXIT_FAIL;
-    size_t n = t.nrows, m = 0, dropped = 0;
-    double *dur = malloc((n ? n : 1) * sizeof *dur), *ev = malloc((n ? n : 1) * sizeof *ev);
-    double *w = wcol ? malloc((n ? n : 1) * sizeof *w) : NULL;
-    int64_t *grp = by ? malloc((n ? n : 1) * sizeof *grp) : NULL;
-    churn_km *km = NULL;
-    FILE *f = NULL;
-    const double *dsrc = cli_table_col(sub, &t, dcol);
-    const double *esrc = dsrc ? cli_table_col(sub, &t, ecol) : NULL;
-    const double *wsrc = (esrc && wcol) ? cli_table_col(sub, &t, wcol) : NULL;
-    const double *gsrc = (esrc && (!wcol || wsrc) && by) ? cli_table_col(sub, &t, by) : NULL;
-    if (!dur || !ev || (wcol && !w) || (by && !grp)) {
-        cli_fail(sub, "out of memory");
-        goto done;
+    return CLI_EXIT_OK;
+}
+
+/* The rows used: durations, events, weights and group codes without missing values. */
+typedef struct km_data {
+    size_t m;
+    double *dur, *ev, *w;
+    int64_t *grp;
+} km_data;
+
+/* Check one row's values; returns 0 for a good row, -1 for a missing value to skip with
+ * --drop-missing, CLI_EXIT_FAIL (message printed) otherwise. */
+static int check_row(const char *sub, const km_args *a, const cli_table *t, size_t i,
+                     const double *dsrc, const double *esrc, const double *wsrc,
+                     const double *gsrc)
+{
+    const char *bad = isnan(dsrc[i])          ? a->dcol
+                      : isnan(esrc[i])        ? a->ecol
+                      : (wsrc && isnan(wsrc[i])) ? a->wcol
+                      : (gsrc && isnan(gsrc[i])) ? a->by
+                                                 : NULL;
+    if (bad) {
+        if (a->drop)
+            return -1;
+        return cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' is empty or NA (use "
+                        "--drop-missing to skip such rows)", a->input, t->ids[i], i + 1, bad);
     }
-    if (!dsrc || !esrc || (wcol && !wsrc) || (by && !gsrc))
-        goto done;
+    if (dsrc[i] < 0 || !isfinite(dsrc[i]))
+        return cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g must be a finite "
+                        "number >= 0", a->input, t->ids[i], i + 1, a->dcol, dsrc[i]);
+    if (esrc[i] != 0 && esrc[i] != 1)
+        return cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g is not 0 (active) "
+                        "or 1 (churned)", a->input, t->ids[i], i + 1, a->ecol, esrc[i]);
+    if (wsrc && !(wsrc[i] >= 0 && isfinite(wsrc[i])))
+        return cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g must be >= 0",
+                        a->input, t->ids[i], i + 1, a->wcol, wsrc[i]);
+    if (gsrc && (gsrc[i] != floor(gsrc[i]) || fabs(gsrc[i]) > 9.0e15))
+        return cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g is not an integer "
+                        "group code", a->input, t->ids[i], i + 1, a->by, gsrc[i]);
+    return 0;
+}
+
+static int gather_rows(const char *sub, const km_args *a, const cli_table *t, km_data *d)
+{
+    size_t n = t->nrows, dropped = 0;
+    d->dur = malloc((n ? n : 1) * sizeof *d->dur);
+    d->ev = malloc((n ? n : 1) * sizeof *d->ev);
+    d->w = a->wcol ? malloc((n ? n : 1) * sizeof *d->w) : NULL;
+    d->grp = a->by ? malloc((n ? n : 1) * sizeof *d->grp) : NULL;
+    const double *dsrc = cli_table_col(sub, t, a->dcol);
+    const double *esrc = dsrc ? cli_table_col(sub, t, a->ecol) : NULL;
+    const double *wsrc = (esrc && a->wcol) ? cli_table_col(sub, t, a->wcol) : NULL;
+    const double *gsrc = (esrc && (!a->wcol || wsrc) && a->by) ? cli_table_col(sub, t, a->by)
+                                                               : NULL;
+    if (!d->dur || !d->ev || (a->wcol && !d->w) || (a->by && !d->grp))
+        return cli_fail(sub, "out of memory");
+    if (!dsrc || !esrc || (a->wcol && !wsrc) || (a->by && !gsrc))
+        return CLI_EXIT_FAIL;
     for (size_t i = 0; i < n; i++) {
-        const char *bad = isnan(dsrc[i])          ? dcol
-                          : isnan(esrc[i])        ? ecol
-                          : (wsrc && isnan(wsrc[i])) ? wcol
-                          : (gsrc && isnan(gsrc[i])) ? by
-                                                     : NULL;
-        if (bad) {
-            if (drop) {
-                dropped++;
-                continue;
-            }
-            cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' is empty or NA (use "
-                     "--drop-missing to skip such rows)", input, t.ids[i], i + 1, bad);
-            goto done;
+        int bad = check_row(sub, a, t, i, dsrc, esrc, wsrc, gsrc);
+        if (bad < 0) {
+            dropped++;
+            continue;
         }
-        if (dsrc[i] < 0 || !isfinite(dsrc[i])) {
-            cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g must be a finite "
-                     "number >= 0", input, t.ids[i], i + 1, dcol, dsrc[i]);
-            goto done;
-        }
-        if (esrc[i] != 0 && esrc[i] != 1) {
-            cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g is not 0 (active) or 1 "
-                     "(churned)", input, t.ids[i], i + 1, ecol, esrc[i]);
-            goto done;
-        }
-        if (wsrc && !(wsrc[i] >= 0 && isfinite(wsrc[i]))) {
-            cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g must be >= 0", input,
-                     t.ids[i], i + 1, wcol, wsrc[i]);
-            goto done;
-        }
-        if (gsrc && (gsrc[i] != floor(gsrc[i]) || fabs(gsrc[i]) > 9.0e15)) {
-            cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g is not an integer "
-                     "group code", input, t.ids[i], i + 1, by, gsrc[i]);
-            goto done;
-        }
-        dur[m] = dsrc[i];
-        ev[m] = esrc[i];
-        if (w)
-            w[m] = wsrc[i];
-        if (grp)
-            grp[m] = (int64_t)gsrc[i];
-        m++;
+        if (bad)
+            return bad;
+        d->dur[d->m] = dsrc[i];
+        d->ev[d->m] = esrc[i];
+        if (d->w)
+            d->w[d->m] = wsrc[i];
+        if (d->grp)
+            d->grp[d->m] = (int64_t)gsrc[i];
+        d->m++;
     }
     if (dropped)
         fprintf(stderr, "churn km: skipped %zu row(s) with missing values\n", dropped);
-    int st = churn_km_fit(&km, m, dur, ev, w, grp, &o);
-    if (st) {
-        cli_lib_fail(sub, "Kaplan-Meier", st);
-        goto done;
+    return CLI_EXIT_OK;
+}
+
+/* The curve table, one row per time of each group. */
+static int write_curves(const char *sub, FILE *f, const churn_km *km, const char *by)
+{
+    fprintf(f, "%stime,n_risk,n_event,n_censor,survival,std_err,lower,upper,cumhaz\n",
+            by ? "group," : "");
+    static const int cols[9] = {CHURN_KM_TIME,    CHURN_KM_N_RISK,  CHURN_KM_N_EVENT,
+                                CHURN_KM_N_CENSOR, CHURN_KM_SURV,    CHURN_KM_STD_ERR,
+                                CHURN_KM_LOWER,   CHURN_KM_UPPER,   CHURN_KM_CUMHAZ};
+    for (size_t g = 0; g < churn_km_num_groups(km); g++) {
+        size_t nt = churn_km_num_times(km, g);
+        double *v[9];
+        int ok = 1;
+        for (int c = 0; c < 9; c++) {
+            v[c] = malloc((nt ? nt : 1) * sizeof(double));
+            ok = ok && v[c] && churn_km_column(km, g, cols[c], v[c], nt) == CHURN_OK;
+        }
+        for (size_t k = 0; ok && k < nt; k++) {
+            if (by)
+                fprintf(f, "%lld,", (long long)churn_km_group_label(km, g));
+            for (int c = 0; c < 9; c++) {
+                if (c)
+                    fputc(',', f);
+                put_num(f, v[c][k]);
+            }
+            fputc('\n', f);
+        }
+        for (int c = 0; c < 9; c++)
+            free(v[c]);
+        if (!ok) {
+            if (f != stdout)
+                fclose(f);
+            return cli_fail(sub, "out of memory");
+        }
     }
-    f = cli_open_out(sub, out);
+    return CLI_EXIT_OK;
+}
+
+/* The curves (CSV) or everything (JSON) to -o; with -o FILE the summary to standard output. */
+static int write_result(const char *sub, const km_args *a, const churn_km_options *o,
+                        const churn_km *km)
+{
+    FILE *f = cli_open_out(sub, a->out);
     if (!f)
-        goto done;
-    if (json) {
-        json_t *j = km_json(km, by, dcol, ecol, o.conf_type, level);
+        return CLI_EXIT_FAIL;
+    if (a->json) {
+        json_t *j = km_json(km, a->by, a->dcol, a->ecol, o->conf_type, a->level);
         if (!j || json_dumpf(j, f, JSON_INDENT(1) | JSON_REAL_PRECISION(17)) != 0) {
             json_decref(j);
             if (f != stdout)
                 fclose(f);
-            cli_fail(sub, "cannot write JSON");
-            goto done;
+            return cli_fail(sub, "cannot write JSON");
         }
         fputc('\n', f);
         json_decref(j);
-    } else {
-        fprintf(f, "%stime,n_risk,n_event,n_censor,survival,std_err,lower,upper,cumhaz\n",
-                by ? "group," : "");
-        static const int cols[9] = {CHURN_KM_TIME,    CHURN_KM_N_RISK,  CHURN_KM_N_EVENT,
-                                    CHURN_KM_N_CENSOR, CHURN_KM_SURV,    CHURN_KM_STD_ERR,
-                                    CHURN_KM_LOWER,   CHURN_KM_UPPER,   CHURN_KM_CUMHAZ};
-        for (size_t g = 0; g < churn_km_num_groups(km); g++) {
-            size_t nt = churn_km_num_times(km, g);
-            double *v[9];
-            int ok = 1;
-            for (int c = 0; c < 9; c++) {
-                v[c] = malloc((nt ? nt : 1) * sizeof(double));
-                ok = ok && v[c] && churn_km_column(km, g, cols[c], v[c], nt) == CHURN_OK;
-            }
-            for (size_t k = 0; ok && k < nt; k++) {
-                if (by)
-                    fprintf(f, "%lld,", (long long)churn_km_group_label(km, g));
-                for (int c = 0; c < 9; c++) {
-                    if (c)
-                        fputc(',', f);
-                    put_num(f, v[c][k]);
-                }
-                fputc('\n', f);
-            }
-            for (int c = 0; c < 9; c++)
-                free(v[c]);
-            if (!ok) {
-                if (f != stdout)
-                    fclose(f);
-                cli_fail(sub, "out of memory");
-                goto done;
-            }
-        }
+    } else if (write_curves(sub, f, km, a->by)) {
+        return CLI_EXIT_FAIL;
     }
-    rc = cli_close_out(sub, f, out);
-    if (rc == CLI_EXIT_OK && out && strcmp(out, "-") != 0)
-        km_summary(stdout, km, by, level);
-done:
+    int rc = cli_close_out(sub, f, a->out);
+    if (rc == CLI_EXIT_OK && a->out && strcmp(a->out, "-") != 0)
+        km_summary(stdout, km, a->by, a->level);
+    return rc;
+}
+
+int cmd_km(int argc, char **argv)
+{
+    static const char sub[] = "km";
+    km_args a = {.level = 0.95};
+    int rc = cli_parse(&km_spec, sub, argc, argv, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    churn_km_options o;
+    if ((rc = check_options(sub, &a, &o)))
+        return rc;
+    cli_table t;
+    if ((rc = cli_table_read(sub, a.input, &t)))
+        return rc;
+    km_data d = {0};
+    churn_km *km = NULL;
+    rc = gather_rows(sub, &a, &t, &d);
+    if (!rc) {
+        int st = churn_km_fit(&km, d.m, d.dur, d.ev, d.w, d.grp, &o);
+        rc = st ? cli_lib_fail(sub, "Kaplan-Meier", st) : write_result(sub, &a, &o, km);
+    }
     churn_km_free(km);
-    free(dur);
-    free(ev);
-    free(w);
-    free(grp);
+    free(d.dur);
+    free(d.ev);
+    free(d.w);
+    free(d.grp);
     cli_table_free(&t);
     return rc;
 }

@@ -214,14 +214,62 @@ static int fmt_g10(char *buf, double x)
 
 
 
+typedef struct report_args {
+    const char *input, *out, *model_name;
+    double cutoff, unit, period, discount, margin, trend_window;
+    long horizon, top;
+    int json, defaults, have_cutoff, timings;
+    struct alert_rules {
+        const char *text[CHURN_ALERTS_MAX];
+        size_t n;
+    } rules;
+    cli_tx_opts tx;
+} report_args;
+
+static int add_rule(const char *sub, const char *value, void *dst)
+{
+    struct alert_rules *r = dst;
+    if (r->n == CHURN_ALERTS_MAX)
+        return cli_usage_error(sub, "at most %d --alert rules", CHURN_ALERTS_MAX - 3);
+    r->text[r->n++] = value;
+    return 0;
+}
+
+#define AT(m) CLI_AT(report_args, m)
+static const cli_option report_options[] = {
+    {.name = "--cutoff", .kind = CLI_DATE, .at = AT(cutoff), .seen = AT(have_cutoff)},
+    {.name = "--unit", .kind = CLI_UNIT, .at = AT(unit)},
+    {.name = "--horizon", .kind = CLI_LONG, .at = AT(horizon), .bounds = CLI_MIN | CLI_MAX,
+     .min = 1, .max = 100000, .range_msg = "option --horizon: %ld is not in 1..100000"},
+    {.name = "--period", .kind = CLI_DOUBLE, .at = AT(period), .bounds = CLI_MIN_OPEN, .min = 0,
+     .range_msg = "option --period: must be > 0"},
+    {.name = "--discount", .kind = CLI_DOUBLE, .at = AT(discount), .bounds = CLI_MIN, .min = 0,
+     .range_msg = "option --discount: must be >= 0"},
+    {.name = "--margin", .kind = CLI_DOUBLE, .at = AT(margin)},
+    {.name = "--trend-window", .kind = CLI_DOUBLE, .at = AT(trend_window),
+     .bounds = CLI_MIN_OPEN, .min = 0, .range_msg = "option --trend-window: must be > 0 days"},
+    {.name = "--model", .kind = CLI_STRING, .at = AT(model_name)},
+    {.name = "--top", .kind = CLI_LONG, .at = AT(top), .bounds = CLI_MIN, .min = 0,
+     .range_msg = "option --top: must be >= 0"},
+    {.name = "--alert", .kind = CLI_CALL, .at = AT(rules), .parse = add_rule},
+    {.name = "--timings", .kind = CLI_FLAG, .at = AT(timings)},
+    {.name = "--no-default-alerts", .kind = CLI_FLAG_OFF, .at = AT(defaults)},
+    {.name = "--json", .kind = CLI_FLAG, .at = AT(json)},
+    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+};
+static const cli_spec report_spec = {
+    .options = report_options, .noptions = CLI_NOPTIONS(report_options), .tx = AT(tx),
+    .positional = {AT(input)}, .missing = "missing the transaction file argument",
+    .help = report_help, .help_tx = 1,
+};
+#undef AT
+
 int cmd_report(int argc, char **argv)
 {
     static const char sub[] = "report";
-    const char *input = NULL, *out = NULL, *model_name = "bgnbd";
-    double cutoff = 0, unit = CHURN_UNIT_WEEK, period = 0, discount = 0.01, margin = 1.0;
-    double trend_window = 0;
-    long horizon = 12, top = 10;
-    int json = 0, defaults = 1, have_cutoff = 0, timings = 0;
+    report_args a = {.model_name = "bgnbd", .unit = CHURN_UNIT_WEEK, .discount = 0.01,
+                     .margin = 1.0, .horizon = 12, .top = 10, .defaults = 1};
+    cli_tx_opts_init(&a.tx);
     double t0 = now_s(), tprev = t0, c0 = cpu_s(), cprev = c0;
 #define STAGE(name)                                                                         \
     do {                                                                                    \
@@ -232,71 +280,17 @@ int cmd_report(int argc, char **argv)
         tprev = t_;                                                                         \
         cprev = c_;                                                                         \
     } while (0)
-    const char *rules[CHURN_ALERTS_MAX];
-    size_t nrules = 0;
-    cli_tx_opts txo;
-    cli_tx_opts_init(&txo);
-
-    cli_args a;
-    cli_args_init(&a, argc, argv, 1, sub);
-    while (cli_next(&a)) {
-        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
-            fputs(report_help, stdout);
-            fputs(cli_tx_help, stdout);
-            return CLI_EXIT_OK;
-        } else if (cli_tx_option(&a, &txo)) {
-            continue;
-        } else if (cli_is(&a, "--cutoff")) {
-            if (!cli_date(&a, &cutoff))
-                have_cutoff = 1;
-        } else if (cli_is(&a, "--unit")) {
-            cli_unit(&a, &unit);
-        } else if (cli_is(&a, "--horizon")) {
-            if (!cli_long(&a, &horizon) && (horizon < 1 || horizon > 100000))
-                return cli_usage_error(sub, "option --horizon: %ld is not in 1..100000",
-                                       horizon);
-        } else if (cli_is(&a, "--period")) {
-            if (!cli_double(&a, &period) && !(period > 0))
-                return cli_usage_error(sub, "option --period: must be > 0");
-        } else if (cli_is(&a, "--discount")) {
-            if (!cli_double(&a, &discount) && !(discount >= 0))
-                return cli_usage_error(sub, "option --discount: must be >= 0");
-        } else if (cli_is(&a, "--margin")) {
-            cli_double(&a, &margin);
-        } else if (cli_is(&a, "--trend-window")) {
-            if (!cli_double(&a, &trend_window) && !(trend_window > 0))
-                return cli_usage_error(sub, "option --trend-window: must be > 0 days");
-        } else if (cli_is(&a, "--model")) {
-            cli_string(&a, &model_name);
-        } else if (cli_is(&a, "--top")) {
-            if (!cli_long(&a, &top) && top < 0)
-                return cli_usage_error(sub, "option --top: must be >= 0");
-        } else if (cli_is(&a, "--alert")) {
-            const char *r;
-            if (!cli_string(&a, &r)) {
-                if (nrules == CHURN_ALERTS_MAX)
-                    return cli_usage_error(sub, "at most %d --alert rules",
-                                           CHURN_ALERTS_MAX - 3);
-                rules[nrules++] = r;
-            }
-        } else if (cli_flag(&a, "--timings")) {
-            timings = 1;
-        } else if (cli_flag(&a, "--no-default-alerts")) {
-            defaults = 0;
-        } else if (cli_flag(&a, "--json")) {
-            json = 1;
-        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
-            cli_string(&a, &out);
-        } else if (cli_positional(&a) && !input) {
-            input = a.value;
-        } else {
-            return cli_unknown(&a);
-        }
-    }
-    if (a.error)
-        return CLI_EXIT_USAGE;
-    if (!input)
-        return cli_usage_error(sub, "missing the transaction file argument");
+    int rc = cli_parse(&report_spec, sub, argc, argv, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    const char *input = a.input, *out = a.out, *model_name = a.model_name;
+    double cutoff = a.cutoff, unit = a.unit, period = a.period, discount = a.discount;
+    double margin = a.margin, trend_window = a.trend_window;
+    long horizon = a.horizon, top = a.top;
+    int json = a.json, defaults = a.defaults, have_cutoff = a.have_cutoff, timings = a.timings;
+    const char *const *rules = a.rules.text;
+    size_t nrules = a.rules.n;
+    cli_tx_opts txo = a.tx;
     int family = 0;
     if (churn_family_from_name(model_name, &family) != CHURN_OK ||
         (family != CHURN_FAMILY_BGNBD && family != CHURN_FAMILY_MBGNBD &&
@@ -322,7 +316,8 @@ int cmd_report(int argc, char **argv)
         }
     }
 
-    int rc = CLI_EXIT_FAIL, st;
+    int st;
+    rc = CLI_EXIT_FAIL;
     churn_txlog *log = NULL;
     churn_customers *tab = NULL;
     churn_model *bt = NULL, *gg = NULL;

@@ -598,79 +598,71 @@ static int load_model(const char *path, const char *what, churn_model **m)
     return 0;
 }
 
+typedef struct score_args {
+    const char *model_path, *input, *out, *spend_path;
+    double cutoff, unit, horizon, period, discount, margin;
+    long threads, clv_periods, chunk_rows;
+    int quiet, have_cutoff, in_memory;
+    churn_customer_options co;
+    cli_tx_opts tx;
+} score_args;
+
+#define AT(m) CLI_AT(score_args, m)
+static const cli_option score_options[] = {
+    {.name = "--cutoff", .kind = CLI_DATE, .at = AT(cutoff), .seen = AT(have_cutoff)},
+    {.name = "--unit", .kind = CLI_UNIT, .at = AT(unit)},
+    {.name = "--horizon", .kind = CLI_DOUBLE, .at = AT(horizon), .bounds = CLI_MIN, .min = 0,
+     .range_msg = "option --horizon: %g must be >= 0"},
+    {.name = "--spend", .kind = CLI_STRING, .at = AT(spend_path)},
+    {.name = "--clv-periods", .kind = CLI_LONG, .at = AT(clv_periods),
+     .bounds = CLI_MIN | CLI_MAX, .min = 1, .max = 100000,
+     .range_msg = "option --clv-periods: %ld is not in 1..100000"},
+    {.name = "--period", .kind = CLI_DOUBLE, .at = AT(period), .bounds = CLI_MIN_OPEN, .min = 0,
+     .range_msg = "option --period: must be > 0"},
+    {.name = "--discount", .kind = CLI_DOUBLE, .at = AT(discount), .bounds = CLI_MIN, .min = 0,
+     .range_msg = "option --discount: must be >= 0"},
+    {.name = "--margin", .kind = CLI_DOUBLE, .at = AT(margin)},
+    {.name = "--trend-window", .kind = CLI_DOUBLE, .at = AT(co.trend_window),
+     .bounds = CLI_MIN_OPEN, .min = 0,
+     .range_msg = "option --trend-window: must be a positive number of days"},
+    {.name = "--no-same-day-merge", .kind = CLI_FLAG_OFF, .at = AT(co.same_day_once)},
+    {.name = "--first-purchase-counts", .kind = CLI_FLAG, .at = AT(co.first_purchase_counts)},
+    {.name = "--threads", .kind = CLI_LONG, .at = AT(threads), .bounds = CLI_MIN | CLI_MAX,
+     .min = 1, .max = 256, .range_msg = "option --threads: %ld is not in 1..256"},
+    {.name = "--chunk-rows", .kind = CLI_LONG, .at = AT(chunk_rows), .bounds = CLI_MIN,
+     .min = 1, .range_msg = "option --chunk-rows: %ld must be >= 1"},
+    {.name = "--in-memory", .kind = CLI_FLAG, .at = AT(in_memory)},
+    {.name = "--quiet", .alias = "-q", .kind = CLI_FLAG, .at = AT(quiet)},
+    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+};
+static const cli_spec score_spec = {
+    .options = score_options, .noptions = CLI_NOPTIONS(score_options), .tx = AT(tx),
+    .positional = {AT(model_path), AT(input)}, .help = score_help, .help_tx = 1,
+};
+#undef AT
+
 int cmd_score(int argc, char **argv)
 {
     st.t0 = now();
-    const char *model_path = NULL, *input = NULL, *out = NULL, *spend_path = NULL;
-    double cutoff = 0, unit = 0, horizon = NAN, period = 0, discount = 0.01, margin = 1.0;
-    long threads = 1, clv_periods = 12, chunk_rows = (long)CHUNK_ROWS;
-    int quiet = 0, have_cutoff = 0, in_memory = 0;
-    cli_tx_opts tx;
-    cli_tx_opts_init(&tx);
-    churn_customer_options co;
-    churn_customer_options_init(&co);
-    cli_args a;
-    cli_args_init(&a, argc, argv, 1, sub);
+    score_args a = {.horizon = NAN, .discount = 0.01, .margin = 1.0, .threads = 1,
+                    .clv_periods = 12, .chunk_rows = (long)CHUNK_ROWS};
+    cli_tx_opts_init(&a.tx);
+    churn_customer_options_init(&a.co);
     size_t rows_read = 0, rejected = 0, scored = 0, excluded = 0;
 #define USAGE(...) do { cli_usage_error(sub, __VA_ARGS__); goto usage; } while (0)
-    while (cli_next(&a)) {
-        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
-            fputs(score_help, stdout);
-            fputs(cli_tx_help, stdout);
-            return CLI_EXIT_OK;
-        } else if (cli_tx_option(&a, &tx)) {
-            continue;
-        } else if (cli_is(&a, "--cutoff")) {
-            if (!cli_date(&a, &cutoff))
-                have_cutoff = 1;
-        } else if (cli_is(&a, "--unit")) {
-            cli_unit(&a, &unit);
-        } else if (cli_is(&a, "--horizon")) {
-            if (!cli_double(&a, &horizon) && horizon < 0)
-                USAGE("option --horizon: %g must be >= 0", horizon);
-        } else if (cli_is(&a, "--spend")) {
-            cli_string(&a, &spend_path);
-        } else if (cli_is(&a, "--clv-periods")) {
-            if (!cli_long(&a, &clv_periods) && (clv_periods < 1 || clv_periods > 100000))
-                USAGE("option --clv-periods: %ld is not in 1..100000", clv_periods);
-        } else if (cli_is(&a, "--period")) {
-            if (!cli_double(&a, &period) && !(period > 0))
-                USAGE("option --period: must be > 0");
-        } else if (cli_is(&a, "--discount")) {
-            if (!cli_double(&a, &discount) && !(discount >= 0))
-                USAGE("option --discount: must be >= 0");
-        } else if (cli_is(&a, "--margin")) {
-            cli_double(&a, &margin);
-        } else if (cli_is(&a, "--trend-window")) {
-            if (!cli_double(&a, &co.trend_window) && !(co.trend_window > 0))
-                USAGE("option --trend-window: must be a positive number of days");
-        } else if (cli_flag(&a, "--no-same-day-merge")) {
-            co.same_day_once = 0;
-        } else if (cli_flag(&a, "--first-purchase-counts")) {
-            co.first_purchase_counts = 1;
-        } else if (cli_is(&a, "--threads")) {
-            if (!cli_long(&a, &threads) && (threads < 1 || threads > 256))
-                USAGE("option --threads: %ld is not in 1..256", threads);
-        } else if (cli_is(&a, "--chunk-rows")) {
-            if (!cli_long(&a, &chunk_rows) && chunk_rows < 1)
-                USAGE("option --chunk-rows: %ld must be >= 1", chunk_rows);
-        } else if (cli_flag(&a, "--in-memory")) {
-            in_memory = 1;
-        } else if (cli_flag(&a, "--quiet") || cli_flag(&a, "-q")) {
-            quiet = 1;
-        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
-            cli_string(&a, &out);
-        } else if (cli_positional(&a) && !model_path) {
-            model_path = a.value;
-        } else if (cli_positional(&a) && !input) {
-            input = a.value;
-        } else {
-            cli_unknown(&a);
-            goto usage;
-        }
-    }
-    if (a.error)
+    int prc = cli_parse(&score_spec, sub, argc, argv, &a);
+    if (prc == CLI_EXIT_OK)
+        return prc;
+    if (prc != CLI_CONTINUE)
         goto usage;
+    const char *model_path = a.model_path, *input = a.input, *out = a.out;
+    const char *spend_path = a.spend_path;
+    double cutoff = a.cutoff, unit = a.unit, horizon = a.horizon, period = a.period;
+    double discount = a.discount, margin = a.margin;
+    long threads = a.threads, clv_periods = a.clv_periods, chunk_rows = a.chunk_rows;
+    int quiet = a.quiet, have_cutoff = a.have_cutoff, in_memory = a.in_memory;
+    cli_tx_opts tx = a.tx;
+    churn_customer_options co = a.co;
     if (!model_path || !input)
         USAGE("missing the %s argument", model_path ? "TX.csv" : "model.json");
     if (!have_cutoff)

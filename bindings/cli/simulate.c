@@ -97,124 +97,111 @@ static int write_csv(const char *sub, const churn_txlog *log, const char *out)
     return cli_close_out(sub, f, out);
 }
 
-int cmd_simulate(int argc, char **argv)
-{
-    const char *sub = "simulate", *out = NULL, *model = "pnbd", *s;
+typedef struct simulate_args {
     churn_simulate_options o;
-    churn_simulate_options_init(&o);
-    double weeks = 78, acq_weeks = 0, unit = CHURN_UNIT_WEEK;
-    long customers = (long)o.customers;
+    const char *out, *model;
+    double weeks, acq_weeks, unit;
+    long customers;
     /* which process-specific parameters were given, to reject mismatches */
-    int have_pnbd = 0, have_bg = 0;
-    cli_args a;
-    cli_args_init(&a, argc, argv, 1, sub);
-    struct {
-        const char *name;
-        double *dst;
-        int *flag;
-    } params[] = {
-        {"--r", &o.r, NULL},        {"--alpha", &o.alpha, NULL}, {"--s", &o.s, &have_pnbd},
-        {"--beta", &o.beta, &have_pnbd}, {"--a", &o.a, &have_bg}, {"--b", &o.b, &have_bg},
-        {"--p", &o.p, NULL},        {"--q", &o.q, NULL},         {"--gamma", &o.gamma, NULL},
-    };
-    while (cli_next(&a)) {
-        int matched = 0;
-        for (size_t k = 0; k < sizeof params / sizeof params[0] && !matched; k++) {
-            if (!cli_is(&a, params[k].name))
-                continue;
-            matched = 1;
-            if (cli_double(&a, params[k].dst))
-                return CLI_EXIT_USAGE;
-            if (!(*params[k].dst > 0))
-                return cli_usage_error(sub, "option %s: %g must be positive", params[k].name,
-                                       *params[k].dst);
-            if (params[k].flag)
-                *params[k].flag = 1;
-        }
-        if (matched)
-            continue;
-        if (cli_flag(&a, "--help") || cli_flag(&a, "-h")) {
-            fputs(simulate_help, stdout);
-            return CLI_EXIT_OK;
-        } else if (cli_is(&a, "--model")) {
-            if (cli_string(&a, &model))
-                return CLI_EXIT_USAGE;
-        } else if (cli_is(&a, "--customers")) {
-            if (cli_long(&a, &customers))
-                return CLI_EXIT_USAGE;
-            if (customers < 1)
-                return cli_usage_error(sub, "option --customers: %ld must be at least 1",
-                                       customers);
-        } else if (cli_is(&a, "--seed")) {
-            if (cli_string(&a, &s))
-                return CLI_EXIT_USAGE;
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(s, &end, 10);
-            if (end == s || *end || errno || s[0] == '-')
-                return cli_usage_error(sub, "option --seed: '%s' is not a non-negative integer",
-                                       s);
-            o.seed = (uint64_t)v;
-        } else if (cli_is(&a, "--start")) {
-            if (cli_date(&a, &o.start))
-                return CLI_EXIT_USAGE;
-        } else if (cli_is(&a, "--weeks")) {
-            if (cli_double(&a, &weeks))
-                return CLI_EXIT_USAGE;
-            if (!(weeks > 0))
-                return cli_usage_error(sub, "option --weeks: %g must be positive", weeks);
-        } else if (cli_is(&a, "--acquisition-weeks")) {
-            if (cli_double(&a, &acq_weeks))
-                return CLI_EXIT_USAGE;
-            if (!(acq_weeks >= 0))
-                return cli_usage_error(sub, "option --acquisition-weeks: %g must be >= 0",
-                                       acq_weeks);
-        } else if (cli_is(&a, "--unit")) {
-            if (cli_unit(&a, &unit))
-                return CLI_EXIT_USAGE;
-        } else if (cli_is(&a, "--id-prefix")) {
-            if (cli_string(&a, &o.id_prefix))
-                return CLI_EXIT_USAGE;
-        } else if (cli_is(&a, "-o") || cli_is(&a, "--output")) {
-            if (cli_string(&a, &out))
-                return CLI_EXIT_USAGE;
-        } else {
-            return cli_unknown(&a);
-        }
-    }
-    if (a.error)
-        return CLI_EXIT_USAGE;
-    if (strcmp(model, "pnbd") == 0)
-        o.model = CHURN_FAMILY_PNBD;
-    else if (strcmp(model, "bgnbd") == 0)
-        o.model = CHURN_FAMILY_BGNBD;
-    else if (strcmp(model, "mbgnbd") == 0)
-        o.model = CHURN_FAMILY_MBGNBD;
+    int have_pnbd, have_bg;
+} simulate_args;
+
+static int parse_seed(const char *sub, const char *s, void *dst)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end || errno || s[0] == '-')
+        return cli_usage_error(sub, "option --seed: '%s' is not a non-negative integer", s);
+    *(uint64_t *)dst = (uint64_t)v;
+    return 0;
+}
+
+#define AT(m) CLI_AT(simulate_args, m)
+/* A model parameter: a positive number; `seen` marks the pnbd-only and bg-only ones. */
+#define PARAM(flag, field, given)                                                          \
+    {.name = "--" #flag, .kind = CLI_DOUBLE, .at = AT(o.field), .seen = given,             \
+     .bounds = CLI_MIN_OPEN, .min = 0, .range_msg = "option --" #flag ": %g must be positive"}
+static const cli_option simulate_options[] = {
+    PARAM(r, r, 0),
+    PARAM(alpha, alpha, 0),
+    PARAM(s, s, AT(have_pnbd)),
+    PARAM(beta, beta, AT(have_pnbd)),
+    PARAM(a, a, AT(have_bg)),
+    PARAM(b, b, AT(have_bg)),
+    PARAM(p, p, 0),
+    PARAM(q, q, 0),
+    PARAM(gamma, gamma, 0),
+    {.name = "--model", .kind = CLI_STRING, .at = AT(model)},
+    {.name = "--customers", .kind = CLI_LONG, .at = AT(customers), .bounds = CLI_MIN, .min = 1,
+     .range_msg = "option --customers: %ld must be at least 1"},
+    {.name = "--seed", .kind = CLI_CALL, .at = AT(o.seed), .parse = parse_seed},
+    {.name = "--start", .kind = CLI_DATE, .at = AT(o.start)},
+    {.name = "--weeks", .kind = CLI_DOUBLE, .at = AT(weeks), .bounds = CLI_MIN_OPEN, .min = 0,
+     .range_msg = "option --weeks: %g must be positive"},
+    {.name = "--acquisition-weeks", .kind = CLI_DOUBLE, .at = AT(acq_weeks), .bounds = CLI_MIN,
+     .min = 0, .range_msg = "option --acquisition-weeks: %g must be >= 0"},
+    {.name = "--unit", .kind = CLI_UNIT, .at = AT(unit)},
+    {.name = "--id-prefix", .kind = CLI_STRING, .at = AT(o.id_prefix)},
+    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+};
+#undef PARAM
+static const cli_spec simulate_spec = {
+    .options = simulate_options, .noptions = CLI_NOPTIONS(simulate_options),
+    .help = simulate_help,
+};
+#undef AT
+
+/* The checks between options, and the options in the library's units. */
+static int check_options(const char *sub, simulate_args *a)
+{
+    churn_simulate_options *o = &a->o;
+    if (strcmp(a->model, "pnbd") == 0)
+        o->model = CHURN_FAMILY_PNBD;
+    else if (strcmp(a->model, "bgnbd") == 0)
+        o->model = CHURN_FAMILY_BGNBD;
+    else if (strcmp(a->model, "mbgnbd") == 0)
+        o->model = CHURN_FAMILY_MBGNBD;
     else
-        return cli_usage_error(sub, "option --model: '%s' is not pnbd, bgnbd or mbgnbd", model);
-    if (o.model == CHURN_FAMILY_PNBD && have_bg)
+        return cli_usage_error(sub, "option --model: '%s' is not pnbd, bgnbd or mbgnbd",
+                               a->model);
+    if (o->model == CHURN_FAMILY_PNBD && a->have_bg)
         return cli_usage_error(sub, "--a and --b are BG/NBD parameters; the pnbd model uses "
                                "--s and --beta");
-    if (o.model != CHURN_FAMILY_PNBD && have_pnbd)
+    if (o->model != CHURN_FAMILY_PNBD && a->have_pnbd)
         return cli_usage_error(sub, "--s and --beta are Pareto/NBD parameters; the %s model "
-                               "uses --a and --b", model);
-    if (acq_weeks >= weeks)
+                               "uses --a and --b", a->model);
+    if (a->acq_weeks >= a->weeks)
         return cli_usage_error(sub, "--acquisition-weeks %g must be less than --weeks %g",
-                               acq_weeks, weeks);
-    o.customers = (size_t)customers;
-    o.days = weeks * 7;
-    o.acquisition_days = acq_weeks * 7;
-    o.time_unit = unit;
+                               a->acq_weeks, a->weeks);
+    o->customers = (size_t)a->customers;
+    o->days = a->weeks * 7;
+    o->acquisition_days = a->acq_weeks * 7;
+    o->time_unit = a->unit;
+    return CLI_EXIT_OK;
+}
+
+int cmd_simulate(int argc, char **argv)
+{
+    const char *sub = "simulate";
+    simulate_args a = {.model = "pnbd", .weeks = 78, .unit = CHURN_UNIT_WEEK};
+    churn_simulate_options_init(&a.o);
+    a.customers = (long)a.o.customers;
+    int rc = cli_parse(&simulate_spec, sub, argc, argv, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if ((rc = check_options(sub, &a)))
+        return rc;
     churn_txlog *log = NULL;
-    int rc = churn_txlog_new(&log);
+    rc = churn_txlog_new(&log);
     if (rc)
         return cli_lib_fail(sub, "cannot create a transaction log", rc);
-    rc = churn_simulate_txlog(log, &o);
+    rc = churn_simulate_txlog(log, &a.o);
     if (rc) {
         churn_txlog_free(log);
         return cli_lib_fail(sub, "simulation failed", rc);
     }
-    rc = write_csv(sub, log, out);
+    rc = write_csv(sub, log, a.out);
     churn_txlog_free(log);
     return rc;
 }
