@@ -1,11 +1,23 @@
 /*
- * Private declarations shared by the survival sources: survival.c (Kaplan-Meier,
- * log-rank, concordance, sorting, prediction dispatch), cox.c and aft.c.
+ * Private declarations shared by the survival sources. The files call
+ * downward only (no two call each other):
+ *
+ *   predict.c       public predictions: dispatch to cox.c and aft.c
+ *   cox.c           Cox fit, tests, baseline, proportional-hazards test and
+ *                   prediction back ends; calls concordance.c
+ *   aft.c           AFT fit and prediction back ends; calls concordance.c
+ *   km.c            Kaplan-Meier curves and the log-rank test
+ *   concordance.c   Harrell's concordance index
+ *   surv_common.c   input checks, radix sort, SPD algebra, chi-square tail
+ *
+ * and every file may call surv_common.c and core/.
  */
 #ifndef CHURN_SURVIVAL_INTERNAL_H
 #define CHURN_SURVIVAL_INTERNAL_H
 
 #include "core/internal.h"
+
+/* ---- surv_common.c ---- */
 
 /* Check the common survival inputs: n >= 1, non-NULL arrays, finite
  * durations >= 0 (> 0 when `positive`), events exactly 0 or 1, weights finite
@@ -18,6 +30,13 @@ CHURN__HIDDEN int churn__surv_check(const char *fn, size_t n, const double *dura
 /* Check n*p features are finite; the message names the row and the feature. */
 CHURN__HIDDEN int churn__surv_check_x(const char *fn, size_t n, size_t p, const double *x,
                                       const churn_model *m);
+
+/* LSD radix sort of the n keys `k` (with the companion row indices `ix`
+ * unless NULL), using scratch arrays `k2`/`ix2` of the same length. Stable.
+ * Returns 1 when the result ended in the scratch arrays, 0 when in the
+ * originals, -1 when out of memory (no error set). */
+CHURN__HIDDEN int churn__radix_sort(size_t n, uint64_t *k, uint32_t *ix, uint64_t *k2,
+                                    uint32_t *ix2);
 
 /* Stable ascending order of n doubles by an LSD radix sort (ties keep input
  * order). `order` receives n row indices. n must be < 2^32. The keys must not
@@ -37,6 +56,11 @@ CHURN__HIDDEN void churn__spd_inverse(const double *L, double *inv, size_t k, do
  * buffers, or when refused). Saves most page faults on 10^8-byte buffers. */
 CHURN__HIDDEN void churn__advise_huge(void *p, size_t bytes);
 
+/* Regularised upper chi-square tail. */
+CHURN__HIDDEN double churn__chisq_q(double x, double df);
+
+/* ---- concordance.c ---- */
+
 /* churn_concordance_index() without the input checks, optionally with the
  * rows' increasing-duration order already known (NULL: sorted here). */
 CHURN__HIDDEN int churn__concordance_ordered(size_t n, const double *duration,
@@ -45,8 +69,7 @@ CHURN__HIDDEN int churn__concordance_ordered(size_t n, const double *duration,
                                              const uint32_t *time_order, double *c_index,
                                              double *counts);
 
-/* Regularised upper chi-square tail. */
-CHURN__HIDDEN double churn__chisq_q(double x, double df);
+/* ---- this header ---- */
 
 /* Family checks. */
 static inline int churn__is_aft(int f)
@@ -55,7 +78,8 @@ static inline int churn__is_aft(int f)
            f == CHURN_FAMILY_LOGLOGISTIC || f == CHURN_FAMILY_LOGNORMAL;
 }
 
-/* Per-family prediction back ends (inputs already checked). */
+/* ---- cox.c and aft.c: per-family prediction back ends for predict.c
+ * (inputs already checked) ---- */
 CHURN__HIDDEN int churn__cox_predict(const churn_model *m, size_t n, const double *x,
                                      double horizon, double *surv, double *lp);
 CHURN__HIDDEN int churn__cox_curve(const churn_model *m, const double *x, size_t nt,
@@ -71,7 +95,8 @@ CHURN__HIDDEN int churn__aft_median(const churn_model *m, size_t n, const double
 CHURN__HIDDEN int churn__aft_mrl(const churn_model *m, size_t n, const double *x, double horizon,
                                  double *mrl);
 
-/* Names of the model arrays used by the survival families (docs/models/survival.md). */
+/* Names of the model arrays written by cox.c and aft.c and read by predict.c
+ * (docs/models/survival.md). */
 #define CHURN__SURV_LOGLIK_NULL "loglik_null"
 #define CHURN__SURV_CONCORDANCE "concordance"
 #define CHURN__SURV_NEVENTS "n_events"
