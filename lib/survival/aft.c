@@ -14,6 +14,13 @@
  *   dl/db = -g'(z) x~ / sigma,             dl/ds = -z g'(z) - event
  *   d2l/db db' = g''(z) x~ x~' / sigma^2,  d2l/db ds = (z g'' + g') x~ / sigma
  *   d2l/ds2 = z g' + z^2 g''.
+ *
+ * This file owns the fit (churn_aft_fit) and the per-family back ends of
+ * predict.c (survival, curves with delta-method errors, medians, mean
+ * residual life).
+ *
+ * Calls: concordance.c (of the linear predictor), surv_common.c (input
+ * checks, SPD solve) and core/.
  */
 #include "survival/survival_internal.h"
 

@@ -5,7 +5,7 @@
  * churn_surv_mean_residual_life; the stored null log-likelihood, event count
  * and concordance).
  *
- * Calls: cox.c and aft.c (per-family back ends), surv_common.c
+ * Calls: cox_predict.c and aft.c (per-family back ends), surv_common.c
  * (feature checks) and core/.
  */
 #include "survival/survival_internal.h"

@@ -2,9 +2,10 @@
  * Private declarations shared by the survival sources. The files call
  * downward only (no two call each other):
  *
- *   predict.c       public predictions: dispatch to cox.c and aft.c
- *   cox.c           Cox fit, tests, baseline, proportional-hazards test and
- *                   prediction back ends; calls concordance.c
+ *   predict.c       public predictions: dispatch to cox_predict.c and aft.c
+ *   cox_zph.c       proportional-hazards test
+ *   cox_predict.c   Cox tests, baseline and prediction back ends
+ *   cox.c           Cox fit; calls concordance.c
  *   aft.c           AFT fit and prediction back ends; calls concordance.c
  *   km.c            Kaplan-Meier curves and the log-rank test
  *   concordance.c   Harrell's concordance index
@@ -78,8 +79,8 @@ static inline int churn__is_aft(int f)
            f == CHURN_FAMILY_LOGLOGISTIC || f == CHURN_FAMILY_LOGNORMAL;
 }
 
-/* ---- cox.c and aft.c: per-family prediction back ends for predict.c
- * (inputs already checked) ---- */
+/* ---- cox_predict.c and aft.c: per-family prediction back ends for
+ * predict.c (inputs already checked) ---- */
 CHURN__HIDDEN int churn__cox_predict(const churn_model *m, size_t n, const double *x,
                                      double horizon, double *surv, double *lp);
 CHURN__HIDDEN int churn__cox_curve(const churn_model *m, const double *x, size_t nt,
