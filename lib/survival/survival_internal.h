@@ -3,7 +3,7 @@
  * downward only (no two call each other):
  *
  *   predict.c       public predictions: dispatch to cox_predict.c and aft.c
- *   cox_zph.c       proportional-hazards test
+ *   cox_zph.c       proportional-hazards test; calls cox.c
  *   cox_predict.c   Cox tests, baseline and prediction back ends
  *   cox.c           Cox fit; calls concordance.c
  *   aft.c           AFT fit and prediction back ends; calls concordance.c
@@ -78,6 +78,16 @@ static inline int churn__is_aft(int f)
     return f == CHURN_FAMILY_WEIBULL || f == CHURN_FAMILY_EXPONENTIAL ||
            f == CHURN_FAMILY_LOGLOGISTIC || f == CHURN_FAMILY_LOGNORMAL;
 }
+
+/* ---- cox.c ---- */
+
+/* Hazard terms of one event time with dn tied deaths of total weight dw, the
+ * risk-set sum S0 and the deaths' sum D0 of weighted risks (Breslow when
+ * `breslow` or dn == 1, else Efron: the k-th death sees S0 - (k/dn) D0, with
+ * the mean death weight). t receives h = sum mw / den_k, the Efron part
+ * sum mw (k/dn) / den_k, and al, be, ga = sum mw {1, k/dn, (k/dn)^2} / den_k^2. */
+CHURN__HIDDEN void churn__cox_tie_sums(int breslow, size_t dn, double dw, double S0,
+                                       double D0, double *t);
 
 /* ---- cox_predict.c and aft.c: per-family prediction back ends for
  * predict.c (inputs already checked) ---- */
