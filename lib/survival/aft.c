@@ -307,6 +307,171 @@ done:
     return rc;
 }
 
+/* Everything one churn_aft_fit() call holds besides the data. */
+typedef struct aft_fit {
+    size_t p, q, k;          /* features, coefficients (1 + p), parameters */
+    double *theta, *cov, *lp;
+    const char **names;      /* k parameter names (pointers into fnames) */
+    char **fnames;           /* p feature names (copies or x1..xp) */
+    double wsum, ybar, yy;   /* total weight, weighted mean and spread of log t */
+    double ll0, ll;          /* log-likelihoods: intercept only, full model */
+    int iters, conv;
+} aft_fit;
+
+/* The family, the options (copied into *o) and the inputs; *nevents receives
+ * the weighted number of events. */
+static int aft_check(const char *fn, int family, const churn_aft_options *opts,
+                     churn_aft_options *o, size_t n, size_t p, const double *x,
+                     const double *duration, const double *event, const double *weights,
+                     double *nevents)
+{
+    if (!churn__is_aft(family))
+        return churn__error(CHURN_EINVAL, "%s: family %d ('%s') is not weibull, exponential, "
+                            "loglogistic or lognormal", fn, family, churn_family_name(family));
+    int rc = churn__opts_copy(o, sizeof *o, opts, "churn_aft_options");
+    if (rc)
+        return rc;
+    if (o->max_iter < 1 || o->max_iter > 10000)
+        return churn__error(CHURN_EINVAL, "%s: max_iter %d must be in [1, 10000]", fn,
+                            o->max_iter);
+    if (!(o->tol > 0) || !isfinite(o->tol))
+        return churn__error(CHURN_EINVAL, "%s: tol %g must be > 0", fn, o->tol);
+    if (p > 10000)
+        return churn__error(CHURN_EINVAL, "%s: p = %zu features is too many", fn, p);
+    rc = churn__surv_check(fn, n, duration, event, weights, 1, nevents);
+    if (rc)
+        return rc;
+    rc = churn__surv_check_x(fn, n, p, x, NULL);
+    if (rc)
+        return rc;
+    if (!(*nevents > 0))
+        return churn__error(CHURN_EINVAL, "%s: no events (every row is censored or has weight "
+                            "0): the maximum-likelihood estimate does not exist", fn);
+    return CHURN_OK;
+}
+
+static void aft_fit_free(aft_fit *f)
+{
+    if (f->fnames)
+        for (size_t j = 0; j < f->p; j++)
+            churn__free(f->fnames[j]);
+    churn__free(f->fnames);
+    churn__free(f->names);
+    churn__free(f->theta);
+    churn__free(f->cov);
+    churn__free(f->lp);
+}
+
+/* log t of every row into d->logt, and the weighted mean and spread of log t
+ * (the start values of the intercept-only fit). */
+static void aft_log_times(aft_data *d, const double *duration, aft_fit *f)
+{
+    const double *weights = d->w;
+    double wsum = 0, ybar = 0, yy = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        double w = weights ? weights[i] : 1.0;
+        d->logt[i] = log(duration[i]);
+        wsum += w;
+        ybar += w * d->logt[i];
+    }
+    ybar /= wsum;
+    for (size_t i = 0; i < d->n; i++) {
+        double w = weights ? weights[i] : 1.0;
+        yy += w * (d->logt[i] - ybar) * (d->logt[i] - ybar);
+    }
+    f->wsum = wsum;
+    f->ybar = ybar;
+    f->yy = yy;
+}
+
+/* The feature names (copies, or x1..xp); a constant feature (collinear with
+ * the intercept, which takes its information) is an error. */
+static int aft_features(const char *fn, const aft_data *d, const char *const *feature_names,
+                        aft_fit *f)
+{
+    size_t n = d->n, p = d->p;
+    const double *x = d->x;
+    for (size_t j = 0; j < p; j++) {
+        if (feature_names && feature_names[j]) {
+            f->fnames[j] = churn__strdup(feature_names[j]);
+        } else {
+            f->fnames[j] = churn__malloc(24);
+            if (f->fnames[j])
+                snprintf(f->fnames[j], 24, "x%zu", j + 1);
+        }
+        if (!f->fnames[j])
+            return churn__nomem("feature names");
+    }
+    for (size_t j = 0; j < p; j++) {
+        int constant = 1;
+        for (size_t i = 1; i < n && constant; i++)
+            constant = x[i * p + j] == x[j];
+        if (constant)
+            return churn__error(CHURN_EINVAL, "%s: feature '%s' is constant (collinear with the "
+                                "intercept); drop it", fn, f->fnames[j]);
+    }
+    return CHURN_OK;
+}
+
+/* Intercept-only fit first (R's survreg also reports it as loglik[1]), from
+ * the mean and spread of log t; then the full model from there. */
+static int aft_fit_both(const aft_data *d, const churn_aft_options *o, aft_fit *f)
+{
+    size_t q = f->q;
+    int conv0 = 0;
+    double sd = sqrt(f->yy / f->wsum);
+    double s0 = d->fixed_scale ? 0 : log(sd > 1e-3 ? sd : 1e-3);
+    double th0[2] = {f->ybar, s0};
+    double cov0[4];
+    int rc = aft_newton(d, 1, th0, o->max_iter, o->tol, &f->ll0, cov0, &f->iters, &conv0);
+    if (rc)
+        return rc;
+    f->theta[0] = th0[0];
+    if (!d->fixed_scale)
+        f->theta[q] = th0[1];
+    return aft_newton(d, q, f->theta, o->max_iter, o->tol, &f->ll, f->cov, &f->iters, &f->conv);
+}
+
+/* The model: parameters named (Intercept), the features and Log(scale), the
+ * covariance, the summary numbers, and the arrays of a survival model (null
+ * log-likelihood, events, concordance of the linear predictor). */
+static int aft_model(const aft_data *d, int family, const double *duration, double nevents,
+                     aft_fit *f, churn_model **mp)
+{
+    size_t n = d->n, p = d->p, q = f->q, k = f->k;
+    const double *x = d->x, *theta = f->theta;
+    f->names[0] = "(Intercept)";
+    for (size_t j = 0; j < p; j++)
+        f->names[j + 1] = f->fnames[j];
+    if (!d->fixed_scale)
+        f->names[q] = "Log(scale)";
+    int rc = churn__model_new(mp, family, k, f->names);
+    if (rc)
+        return rc;
+    churn_model *m = *mp;
+    memcpy(m->params, theta, k * sizeof(double));
+    if ((rc = churn__model_set_cov(m, f->cov)) ||
+        (rc = churn__model_set_features(m, (const char *const *)f->fnames, p)))
+        return rc;
+    m->loglik = f->ll;
+    m->nobs = f->wsum;
+    m->converged = f->conv;
+    m->iterations = f->iters;
+    for (size_t i = 0; i < n; i++) {
+        double e = theta[0];
+        for (size_t j = 0; j < p; j++)
+            e += x[i * p + j] * theta[j + 1];
+        f->lp[i] = e;
+    }
+    double cidx = 0.5;
+    if ((rc = churn__model_set_array(m, CHURN__SURV_LOGLIK_NULL, &f->ll0, 1)) ||
+        (rc = churn__model_set_array(m, CHURN__SURV_NEVENTS, &nevents, 1)) ||
+        (rc = churn_concordance_index(n, duration, d->event, f->lp, d->w, 0, &cidx, NULL)) ||
+        (rc = churn__model_set_array(m, CHURN__SURV_CONCORDANCE, &cidx, 1)))
+        return rc;
+    return CHURN_OK;
+}
+
 CHURN_API int churn_aft_fit(churn_model **out, int family, size_t n, size_t p, const double *x,
                             const char *const *feature_names, const double *duration,
                             const double *event, const double *weights,
@@ -318,30 +483,11 @@ CHURN_API int churn_aft_fit(churn_model **out, int family, size_t n, size_t p, c
     if (!out)
         return churn__error(CHURN_EINVAL, "%s: out is NULL", fn);
     *out = NULL;
-    if (!churn__is_aft(family))
-        return churn__error(CHURN_EINVAL, "%s: family %d ('%s') is not weibull, exponential, "
-                            "loglogistic or lognormal", fn, family, churn_family_name(family));
     churn_aft_options o = CHURN_AFT_OPTIONS_INIT;
-    int rc = churn__opts_copy(&o, sizeof o, opts, "churn_aft_options");
-    if (rc)
-        return rc;
-    if (o.max_iter < 1 || o.max_iter > 10000)
-        return churn__error(CHURN_EINVAL, "%s: max_iter %d must be in [1, 10000]", fn,
-                            o.max_iter);
-    if (!(o.tol > 0) || !isfinite(o.tol))
-        return churn__error(CHURN_EINVAL, "%s: tol %g must be > 0", fn, o.tol);
-    if (p > 10000)
-        return churn__error(CHURN_EINVAL, "%s: p = %zu features is too many", fn, p);
     double nevents = 0;
-    rc = churn__surv_check(fn, n, duration, event, weights, 1, &nevents);
+    int rc = aft_check(fn, family, opts, &o, n, p, x, duration, event, weights, &nevents);
     if (rc)
         return rc;
-    rc = churn__surv_check_x(fn, n, p, x, NULL);
-    if (rc)
-        return rc;
-    if (!(nevents > 0))
-        return churn__error(CHURN_EINVAL, "%s: no events (every row is censored or has weight "
-                            "0): the maximum-likelihood estimate does not exist", fn);
 
     aft_data d;
     memset(&d, 0, sizeof d);
@@ -352,119 +498,39 @@ CHURN_API int churn_aft_fit(churn_model **out, int family, size_t n, size_t p, c
     d.w = weights;
     d.dist = dist_of(family);
     d.fixed_scale = family == CHURN_FAMILY_EXPONENTIAL;
-    size_t q = p + 1, k = q + (d.fixed_scale ? 0 : 1);
-    d.k = k;
+    aft_fit f;
+    memset(&f, 0, sizeof f);
+    f.p = p;
+    f.q = p + 1;
+    f.k = f.q + (d.fixed_scale ? 0 : 1);
+    d.k = f.k;
     d.logt = churn__malloc(churn__mul_size(n, sizeof(double)));
-    double *theta = churn__calloc(k, sizeof(double)), *cov = churn__malloc(k * k * sizeof(double));
-    double *lp = churn__malloc(churn__mul_size(n, sizeof(double)));
-    const char **names = churn__calloc(k, sizeof *names);
-    char **fnames = churn__calloc(p + 1, sizeof *fnames);
+    f.theta = churn__calloc(f.k, sizeof(double));
+    f.cov = churn__malloc(f.k * f.k * sizeof(double));
+    f.lp = churn__malloc(churn__mul_size(n, sizeof(double)));
+    f.names = churn__calloc(f.k, sizeof *f.names);
+    f.fnames = churn__calloc(p + 1, sizeof *f.fnames);
     churn_model *m = NULL;
-    if (!d.logt || !theta || !cov || !lp || !names || !fnames) {
+    if (!d.logt || !f.theta || !f.cov || !f.lp || !f.names || !f.fnames)
         rc = churn__nomem("AFT fit work space");
-        goto done;
+    if (!rc) {
+        aft_log_times(&d, duration, &f);
+        rc = aft_features(fn, &d, feature_names, &f);
     }
-    double wsum = 0, ybar = 0, yy = 0;
-    for (size_t i = 0; i < n; i++) {
-        double w = weights ? weights[i] : 1.0;
-        d.logt[i] = log(duration[i]);
-        wsum += w;
-        ybar += w * d.logt[i];
+    if (!rc)
+        rc = aft_fit_both(&d, &o, &f);
+    if (!rc)
+        rc = aft_model(&d, family, duration, nevents, &f, &m);
+    if (!rc) {
+        *out = m;
+        m = NULL;
+        if (!f.conv)
+            rc = churn__error(CHURN_ENOCONV, "%s: no convergence in %d iterations; the model "
+                              "is returned with converged = 0", fn, o.max_iter);
     }
-    ybar /= wsum;
-    for (size_t i = 0; i < n; i++) {
-        double w = weights ? weights[i] : 1.0;
-        yy += w * (d.logt[i] - ybar) * (d.logt[i] - ybar);
-    }
-    for (size_t j = 0; j < p; j++) {
-        if (feature_names && feature_names[j]) {
-            fnames[j] = churn__strdup(feature_names[j]);
-        } else {
-            fnames[j] = churn__malloc(24);
-            if (fnames[j])
-                snprintf(fnames[j], 24, "x%zu", j + 1);
-        }
-        if (!fnames[j]) {
-            rc = churn__nomem("feature names");
-            goto done;
-        }
-    }
-    /* Constant features: no information (the intercept takes it). */
-    for (size_t j = 0; j < p; j++) {
-        int constant = 1;
-        for (size_t i = 1; i < n && constant; i++)
-            constant = x[i * p + j] == x[j];
-        if (constant) {
-            rc = churn__error(CHURN_EINVAL, "%s: feature '%s' is constant (collinear with the "
-                              "intercept); drop it", fn, fnames[j]);
-            goto done;
-        }
-    }
-
-    /* Intercept-only fit first (R's survreg also reports it as loglik[1]),
-     * from the mean and spread of log t; then the full model from there. */
-    int iters = 0, conv0 = 0, conv = 0;
-    double ll0 = 0, ll = 0;
-    {
-        double sd = sqrt(yy / wsum);
-        double s0 = d.fixed_scale ? 0 : log(sd > 1e-3 ? sd : 1e-3);
-        double th0[2] = {ybar, s0};
-        double cov0[4];
-        rc = aft_newton(&d, 1, th0, o.max_iter, o.tol, &ll0, cov0, &iters, &conv0);
-        if (rc)
-            goto done;
-        theta[0] = th0[0];
-        if (!d.fixed_scale)
-            theta[q] = th0[1];
-    }
-    rc = aft_newton(&d, q, theta, o.max_iter, o.tol, &ll, cov, &iters, &conv);
-    if (rc)
-        goto done;
-
-    names[0] = "(Intercept)";
-    for (size_t j = 0; j < p; j++)
-        names[j + 1] = fnames[j];
-    if (!d.fixed_scale)
-        names[q] = "Log(scale)";
-    rc = churn__model_new(&m, family, k, names);
-    if (rc)
-        goto done;
-    memcpy(m->params, theta, k * sizeof(double));
-    if ((rc = churn__model_set_cov(m, cov)) ||
-        (rc = churn__model_set_features(m, (const char *const *)fnames, p)))
-        goto done;
-    m->loglik = ll;
-    m->nobs = wsum;
-    m->converged = conv;
-    m->iterations = iters;
-    for (size_t i = 0; i < n; i++) {
-        double e = theta[0];
-        for (size_t j = 0; j < p; j++)
-            e += x[i * p + j] * theta[j + 1];
-        lp[i] = e;
-    }
-    double cidx = 0.5;
-    if ((rc = churn__model_set_array(m, CHURN__SURV_LOGLIK_NULL, &ll0, 1)) ||
-        (rc = churn__model_set_array(m, CHURN__SURV_NEVENTS, &nevents, 1)) ||
-        (rc = churn_concordance_index(n, duration, event, lp, weights, 0, &cidx, NULL)) ||
-        (rc = churn__model_set_array(m, CHURN__SURV_CONCORDANCE, &cidx, 1)))
-        goto done;
-    *out = m;
-    m = NULL;
-    if (!conv)
-        rc = churn__error(CHURN_ENOCONV, "%s: no convergence in %d iterations; the model is "
-                          "returned with converged = 0", fn, o.max_iter);
-done:
     churn_model_free(m);
-    if (fnames)
-        for (size_t j = 0; j < p; j++)
-            churn__free(fnames[j]);
-    churn__free(fnames);
-    churn__free(names);
+    aft_fit_free(&f);
     churn__free(d.logt);
-    churn__free(theta);
-    churn__free(cov);
-    churn__free(lp);
     return rc;
 }
 

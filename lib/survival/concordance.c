@@ -29,47 +29,20 @@ CHURN_API int churn_concordance_index(size_t n, const double *duration, const do
                                       c_index, counts);
 }
 
-int churn__concordance_ordered(size_t n, const double *duration, const double *event,
-                               const double *score, const double *weights, int score_is_risk,
-                               const uint32_t *time_order, double *c_index, double *counts)
+/* Harrell et al. (1982) C-index. Walk times from the latest down; the tree
+ * holds everyone with a later time (and those censored at the current
+ * time, who were still at risk). For each event, the weight in the tree
+ * with lower / equal / higher scores gives its concordant, tied and
+ * discordant pairs (Therneau's O(n log n) algorithm, survival's
+ * concordance vignette). `byt` is the rows by increasing duration, `rank`
+ * the dense score ranks 1..R; `tree`, `point` and `same` are R + 1 zeros.
+ * `sums` receives the concordant, discordant, tied-on-score, tied-on-time
+ * and tied-on-both pair weights. */
+static void concordance_walk(size_t n, const double *duration, const double *event,
+                             const double *weights, int score_is_risk, const uint32_t *byt,
+                             const uint32_t *rank, size_t R, double *tree, double *point,
+                             double *same, double *sums)
 {
-    int rc = CHURN_OK;
-    uint32_t *own = NULL;
-    const uint32_t *byt = time_order;
-    uint32_t *bys = churn__malloc(churn__mul_size(n, sizeof(uint32_t)));
-    uint32_t *rank = churn__malloc(churn__mul_size(n, sizeof(uint32_t)));
-    double *tree = NULL, *point = NULL, *same = NULL;
-    if (!byt) {
-        own = churn__malloc(churn__mul_size(n, sizeof(uint32_t)));
-        byt = own;
-    }
-    if (!byt || !bys || !rank) {
-        rc = churn__nomem("concordance work space");
-        goto done;
-    }
-    if ((own && (rc = churn__sort_order(n, duration, own))) ||
-        (rc = churn__sort_order(n, score, bys)))
-        goto done;
-    /* Dense ranks 1..R of the scores (equal scores share a rank). */
-    size_t R = 0;
-    for (size_t k = 0; k < n; k++) {
-        if (k == 0 || score[bys[k]] != score[bys[k - 1]])
-            R++;
-        rank[bys[k]] = (uint32_t)R;
-    }
-    tree = churn__calloc(R + 1, sizeof(double));  /* Fenwick tree of weights by rank */
-    point = churn__calloc(R + 1, sizeof(double)); /* weight at each rank */
-    same = churn__calloc(R + 1, sizeof(double));  /* events of one time block by rank */
-    if (!tree || !point || !same) {
-        rc = churn__nomem("concordance work space");
-        goto done;
-    }
-    /* Harrell et al. (1982) C-index. Walk times from the latest down; the tree
-     * holds everyone with a later time (and those censored at the current
-     * time, who were still at risk). For each event, the weight in the tree
-     * with lower / equal / higher scores gives its concordant, tied and
-     * discordant pairs (Therneau's O(n log n) algorithm, survival's
-     * concordance vignette). */
     double conc = 0, disc = 0, tx = 0, ty = 0, txy = 0, total = 0;
     size_t k = n;
     while (k > 0) {
@@ -137,6 +110,52 @@ int churn__concordance_ordered(size_t n, const double *duration, const double *e
         }
         k = k0;
     }
+    sums[0] = conc;
+    sums[1] = disc;
+    sums[2] = tx;
+    sums[3] = ty;
+    sums[4] = txy;
+}
+
+int churn__concordance_ordered(size_t n, const double *duration, const double *event,
+                               const double *score, const double *weights, int score_is_risk,
+                               const uint32_t *time_order, double *c_index, double *counts)
+{
+    int rc = CHURN_OK;
+    uint32_t *own = NULL;
+    const uint32_t *byt = time_order;
+    uint32_t *bys = churn__malloc(churn__mul_size(n, sizeof(uint32_t)));
+    uint32_t *rank = churn__malloc(churn__mul_size(n, sizeof(uint32_t)));
+    double *tree = NULL, *point = NULL, *same = NULL;
+    if (!byt) {
+        own = churn__malloc(churn__mul_size(n, sizeof(uint32_t)));
+        byt = own;
+    }
+    if (!byt || !bys || !rank) {
+        rc = churn__nomem("concordance work space");
+        goto done;
+    }
+    if ((own && (rc = churn__sort_order(n, duration, own))) ||
+        (rc = churn__sort_order(n, score, bys)))
+        goto done;
+    /* Dense ranks 1..R of the scores (equal scores share a rank). */
+    size_t R = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (k == 0 || score[bys[k]] != score[bys[k - 1]])
+            R++;
+        rank[bys[k]] = (uint32_t)R;
+    }
+    tree = churn__calloc(R + 1, sizeof(double));  /* Fenwick tree of weights by rank */
+    point = churn__calloc(R + 1, sizeof(double)); /* weight at each rank */
+    same = churn__calloc(R + 1, sizeof(double));  /* events of one time block by rank */
+    if (!tree || !point || !same) {
+        rc = churn__nomem("concordance work space");
+        goto done;
+    }
+    double sums[5];
+    concordance_walk(n, duration, event, weights, score_is_risk, byt, rank, R, tree, point, same,
+                     sums);
+    double conc = sums[0], disc = sums[1], tx = sums[2], ty = sums[3], txy = sums[4];
     double denom = conc + disc + tx;
     if (c_index)
         *c_index = denom > 0 ? (conc + tx / 2) / denom : 0.5;

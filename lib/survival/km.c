@@ -384,23 +384,16 @@ static int km_keys(churn_km *km, size_t n, const double *duration, const double 
     return CHURN_OK;
 }
 
-/* General path: weights and/or groups; also computes the log-rank test. */
-static int km_general(churn_km *km, size_t n, const double *duration, const double *event,
-                      const double *weights, const uint32_t *gidx)
+/* Curves of the general path from the rows in increasing-duration `order`:
+ * count each group's distinct times (and total weight into `tot`), allocate,
+ * then add the event and censoring weights. `last` and `cnt` are G entries of
+ * scratch. */
+static int km_group_curves(churn_km *km, size_t n, const double *duration, const double *event,
+                           const double *weights, const uint32_t *gidx, const uint32_t *order,
+                           double *last, size_t *cnt, double *tot)
 {
     size_t G = km->ng;
     int rc = CHURN_OK;
-    uint32_t *order = churn__malloc(churn__mul_size(n, sizeof(uint32_t)));
-    double *last = churn__malloc(churn__mul_size(G, sizeof(double)));
-    size_t *cnt = churn__calloc(G, sizeof(size_t));
-    double *tot = churn__calloc(G, sizeof(double));
-    if (!order || !last || !cnt || !tot) {
-        rc = churn__nomem("Kaplan-Meier work space");
-        goto done;
-    }
-    rc = churn__sort_order(n, duration, order);
-    if (rc)
-        goto done;
     for (size_t g = 0; g < G; g++)
         last[g] = NAN;
     for (size_t k = 0; k < n; k++) {
@@ -414,7 +407,7 @@ static int km_general(churn_km *km, size_t n, const double *duration, const doub
     for (size_t g = 0; g < G && !rc; g++)
         rc = curve_alloc(&km->g[g], cnt[g]);
     if (rc)
-        goto done;
+        return rc;
     for (size_t g = 0; g < G; g++) {
         last[g] = NAN;
         cnt[g] = 0;
@@ -434,67 +427,92 @@ static int km_general(churn_km *km, size_t n, const double *duration, const doub
     }
     for (size_t g = 0; g < G; g++)
         curve_finish(&km->g[g], tot[g]);
+    return CHURN_OK;
+}
 
-    if (G >= 2) {
-        /* Log-rank: walk the distinct times of all groups together. At each
-         * time, E_g += d n_g / n and V_gh += d (n - d)/(n - 1) n_g/n (delta_gh -
-         * n_h/n) (hypergeometric variance; Mantel 1966). */
-        double *V = churn__calloc(G * G, sizeof(double));
-        double *nrisk = churn__malloc(G * sizeof(double));
-        size_t *pos = churn__calloc(G, sizeof(size_t));
-        if (!V || !nrisk || !pos) {
-            churn__free(V);
-            churn__free(nrisk);
-            churn__free(pos);
-            rc = churn__nomem("log-rank work space");
-            goto done;
-        }
-        double ntot = 0;
-        for (size_t g = 0; g < G; g++) {
-            nrisk[g] = tot[g];
-            ntot += tot[g];
-            km->g[g].expected = 0;
-        }
-        size_t k = 0;
-        while (k < n) {
-            double t = duration[order[k]];
-            double dsum = 0, leave = 0;
-            size_t k2 = k;
-            while (k2 < n && duration[order[k2]] == t) {
-                size_t i = order[k2];
-                double w = weights ? weights[i] : 1.0;
-                dsum += event[i] != 0 ? w : 0;
-                leave += w;
-                k2++;
-            }
-            if (dsum > 0 && ntot > 0) {
-                double vf = ntot > 1 ? dsum * (ntot - dsum) / (ntot - 1) : 0;
-                for (size_t g = 0; g < G; g++) {
-                    if (nrisk[g] <= 0)
-                        continue;
-                    double fg = nrisk[g] / ntot;
-                    km->g[g].expected += dsum * fg;
-                    if (vf > 0) {
-                        V[g * G + g] += vf * fg;
-                        for (size_t h = 0; h < G; h++)
-                            if (nrisk[h] > 0)
-                                V[g * G + h] -= vf * fg * nrisk[h] / ntot;
-                    }
-                }
-            }
-            for (size_t kk = k; kk < k2; kk++) {
-                size_t i = order[kk], g = gidx[i];
-                nrisk[g] -= weights ? weights[i] : 1.0;
-            }
-            ntot -= leave;
-            k = k2;
-        }
-        logrank_finish(km, V);
+/* Log-rank test between the G >= 2 groups: walk the distinct times of all
+ * groups together (rows in increasing-duration `order`, `tot` the groups'
+ * total weights). At each time, E_g += d n_g / n and V_gh += d (n - d)/(n - 1)
+ * n_g/n (delta_gh - n_h/n) (hypergeometric variance; Mantel 1966). */
+static int km_logrank(churn_km *km, size_t n, const double *duration, const double *event,
+                      const double *weights, const uint32_t *gidx, const uint32_t *order,
+                      const double *tot)
+{
+    size_t G = km->ng;
+    double *V = churn__calloc(G * G, sizeof(double));
+    double *nrisk = churn__malloc(G * sizeof(double));
+    size_t *pos = churn__calloc(G, sizeof(size_t));
+    if (!V || !nrisk || !pos) {
         churn__free(V);
         churn__free(nrisk);
         churn__free(pos);
+        return churn__nomem("log-rank work space");
     }
-done:
+    double ntot = 0;
+    for (size_t g = 0; g < G; g++) {
+        nrisk[g] = tot[g];
+        ntot += tot[g];
+        km->g[g].expected = 0;
+    }
+    size_t k = 0;
+    while (k < n) {
+        double t = duration[order[k]];
+        double dsum = 0, leave = 0;
+        size_t k2 = k;
+        while (k2 < n && duration[order[k2]] == t) {
+            size_t i = order[k2];
+            double w = weights ? weights[i] : 1.0;
+            dsum += event[i] != 0 ? w : 0;
+            leave += w;
+            k2++;
+        }
+        if (dsum > 0 && ntot > 0) {
+            double vf = ntot > 1 ? dsum * (ntot - dsum) / (ntot - 1) : 0;
+            for (size_t g = 0; g < G; g++) {
+                if (nrisk[g] <= 0)
+                    continue;
+                double fg = nrisk[g] / ntot;
+                km->g[g].expected += dsum * fg;
+                if (vf > 0) {
+                    V[g * G + g] += vf * fg;
+                    for (size_t h = 0; h < G; h++)
+                        if (nrisk[h] > 0)
+                            V[g * G + h] -= vf * fg * nrisk[h] / ntot;
+                }
+            }
+        }
+        for (size_t kk = k; kk < k2; kk++) {
+            size_t i = order[kk], g = gidx[i];
+            nrisk[g] -= weights ? weights[i] : 1.0;
+        }
+        ntot -= leave;
+        k = k2;
+    }
+    logrank_finish(km, V);
+    churn__free(V);
+    churn__free(nrisk);
+    churn__free(pos);
+    return CHURN_OK;
+}
+
+/* General path: weights and/or groups; also computes the log-rank test. */
+static int km_general(churn_km *km, size_t n, const double *duration, const double *event,
+                      const double *weights, const uint32_t *gidx)
+{
+    size_t G = km->ng;
+    int rc = CHURN_OK;
+    uint32_t *order = churn__malloc(churn__mul_size(n, sizeof(uint32_t)));
+    double *last = churn__malloc(churn__mul_size(G, sizeof(double)));
+    size_t *cnt = churn__calloc(G, sizeof(size_t));
+    double *tot = churn__calloc(G, sizeof(double));
+    if (!order || !last || !cnt || !tot)
+        rc = churn__nomem("Kaplan-Meier work space");
+    if (!rc)
+        rc = churn__sort_order(n, duration, order);
+    if (!rc)
+        rc = km_group_curves(km, n, duration, event, weights, gidx, order, last, cnt, tot);
+    if (!rc && G >= 2)
+        rc = km_logrank(km, n, duration, event, weights, gidx, order, tot);
     churn__free(order);
     churn__free(last);
     churn__free(cnt);
