@@ -335,13 +335,7 @@ CHURN_API int churn_cox_zph(const churn_model *m, size_t n, const double *x,
 {
     churn__ok();
     static const char fn[] = "churn_cox_zph";
-    zph_work z;
-    memset(&z, 0, sizeof z);
-    z.n = n;
-    z.x = x;
-    z.duration = duration;
-    z.event = event;
-    z.weights = weights;
+    zph_work z = {.n = n, .x = x, .duration = duration, .event = event, .weights = weights};
     int rc = zph_check(&z, m, fn, chisq);
     if (rc)
         return rc;
