@@ -1,6 +1,12 @@
 /* Private to the customer table: the column list, the table's layout, the
- * per-customer state arithmetic shared by the batch, streaming and incremental
- * paths (customers.c, customers_stream.c), and helpers both builders use. */
+ * per-customer state arithmetic shared by the grouping, one-pass and
+ * incremental paths (customers_group.c, customers_stream.c,
+ * customers_state.c), and the churn__cust_* helpers between the files of
+ * the table. Each helper is owned by one file (named above its declarations);
+ * the files call each other only downward:
+ *   customers.c -> customers_stream.c, customers_group.c
+ *   customers_stream.c, customers_group.c -> customers_population.c
+ *   every file -> customers_setup.c */
 #ifndef CHURN_CUSTOMERS_INTERNAL_H
 #define CHURN_CUSTOMERS_INTERNAL_H
 
@@ -192,12 +198,31 @@ static inline double trend_ratio(double recent, double prior)
     return s > 0 ? (recent - prior) / s : 0.0;
 }
 
+/* Columns the incremental state can produce (see churn_customer_state_value);
+ * the grouping build takes them from the same state. */
+static inline int col_incremental(int j)
+{
+    switch (j) {
+    case COL_FREQUENCY: case COL_RECENCY: case COL_T: case COL_MONETARY:
+    case COL_N_ORDERS: case COL_TOTAL_SPEND: case COL_MEAN_ORDER: case COL_FIRST:
+    case COL_LAST: case COL_SINCE_LAST: case COL_GAP_MEAN: case COL_GAP_STD:
+    case COL_OVERDUE: case COL_N_RETURNS: case COL_RETURNS_AMOUNT: case COL_NET_SPEND:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* Columns that need each customer's whole list of purchases (grouping): the
  * streaming path cannot produce them. */
 static inline int col_needs_grouping(int j) { return j == COL_GAP_MEDIAN || j == COL_N_PRODUCTS; }
 
+/* ---- customers_setup.c: options, columns, setup, the table ------------------ */
+
 /* Validate every option (the message names the option). */
 CHURN__HIDDEN int churn__cust_check_options(const churn_customer_options *o);
+/* The column named by the `len` bytes at `name`, or -1. */
+CHURN__HIDDEN int churn__cust_col_lookup(const char *name, size_t len);
 /* The options of a build or a stream, checked: copied into *o, the cutoff
  * and holdout end days, and the wanted columns. `last_time` is the default
  * cutoff (NaN = none: `no_cutoff` is the message). `who` prefixes messages. */
@@ -214,8 +239,20 @@ CHURN__HIDDEN int churn__cust_parse_columns(const char *spec, size_t ncols, unsi
 CHURN__HIDDEN void *churn__cust_big_malloc(size_t bytes);
 /* The hint alone, for a buffer of `bytes` at p (NULL is a no-op). */
 CHURN__HIDDEN void churn__cust_advise_huge(void *p, size_t bytes);
+/* A new empty table (no rows, no columns) for cutoff day `cut`, holdout end
+ * day `hold` (when has_holdout) and time unit u, or NULL (no message set). */
+CHURN__HIDDEN churn_customers *churn__cust_table_new(double cut, double hold, int has_holdout,
+                                                     double u);
+/* Its N rows, of C customers in the log, and the size of its id hash. */
+CHURN__HIDDEN void churn__cust_table_rows(churn_customers *t, size_t N, size_t C);
+/* Copy the ids of log customers rows_to_cust[0..t->nrows) into t. */
+CHURN__HIDDEN int churn__cust_copy_ids(churn_customers *t, const churn_txlog *log,
+                                       const uint32_t *rows_to_cust);
 /* Position of canonical column `id` in table t, or -1. */
 CHURN__HIDDEN int churn__cust_pos(const churn_customers *t, int id);
+
+/* ---- customers_population.c: the columns ranked over all customers -------------- */
+
 /* R/F/M scores, segment and tier of N customers from their last purchase
  * day, n_orders and total_spend; outputs may be NULL (not wanted). Sets
  * *pareto (the key tier's share of total spend). */
@@ -224,13 +261,21 @@ CHURN__HIDDEN int churn__cust_population(size_t N, double cutoff_day, const doub
                                          double *r_out, double *f_out, double *m_out,
                                          double *seg_out, double *tier_out,
                                          const churn_customer_options *o, double *pareto);
-/* Copy the ids of log customers rows_to_cust[0..t->nrows) into t. */
-CHURN__HIDDEN int churn__cust_copy_ids(churn_customers *t, const churn_txlog *log,
-                                       const uint32_t *rows_to_cust);
-/* Streaming build of the columns want[] of `log` (no grouping column may be
- * wanted). Returns CHURN_OK, or CHURN__NOT_STREAMABLE (no error message set)
- * when some customer's transactions are not in time order or a day is out of
- * the int32 range: the caller then groups instead. */
+
+/* ---- customers_group.c and customers_stream.c: the two builders ------------------ */
+
+/* Both build the table of the columns want[] of `log` from the setup's
+ * options, cutoff and holdout days into *out. */
+
+/* customers_group.c: any column, transactions in any order. */
+CHURN__HIDDEN int churn__cust_build_grouped(churn_customers **out, const churn_txlog *log,
+                                            const churn_customer_options *o,
+                                            const unsigned char *want, double cut, double hold,
+                                            int has_holdout);
+/* customers_stream.c: in one pass (no grouping column may be wanted).
+ * Returns CHURN_OK, or CHURN__NOT_STREAMABLE (no error message set) when
+ * some customer's transactions are not in time order or a day is out of the
+ * int32 range: the caller then groups instead. */
 #define CHURN__NOT_STREAMABLE 1
 CHURN__HIDDEN int churn__cust_build_streaming(churn_customers **out, const churn_txlog *log,
                                               const churn_customer_options *o,

@@ -3,16 +3,17 @@
  * customer: each customer keeps a small running summary that every
  * transaction updates in place, in the order the transactions arrive.
  *
- * This is exact (the same doubles as the grouping path of customers.c) as
+ * This is exact (the same doubles as the grouping path, customers_group.c) as
  * long as each customer's transactions arrive in time order, which an
  * append-only log and most exports (sorted by date, or by customer then date)
  * satisfy. Two columns need a customer's whole list of purchases and are not
  * produced here: gap_median and n_products.
  *
  * Two users:
- *  - churn_customers_build(), when the wanted columns allow it, summarises
- *    the whole log this way and falls back to grouping if some customer's
- *    transactions are out of order (CHURN__NOT_STREAMABLE);
+ *  - churn_customers_build() (customers.c), when the wanted columns allow
+ *    it, summarises the whole log this way; when some customer's
+ *    transactions are out of order this file answers CHURN__NOT_STREAMABLE
+ *    and customers.c groups instead (customers_group.c);
  *  - churn_customer_stream (public), which folds a log chunk by chunk and
  *    drops the rows after each fold, so that memory grows with the number of
  *    customers, not transactions.
@@ -26,6 +27,10 @@
  * build skips that check (and its array) while the whole log is in time
  * order, which implies it: for the BTYD columns of a date-ordered log, a
  * transaction then costs one random 16-byte update.
+ *
+ * Owns: churn__cust_build_streaming and the churn_customer_stream_* functions.
+ * Calls: customers_population.c (churn__cust_population), customers_setup.c
+ * (setup, table, ids, large buffers), txlog.c (the stream's log) and core/.
  */
 #include "data/customers_internal.h"
 
@@ -305,30 +310,20 @@ static int fold(sstate *S, const churn_txlog *log, size_t *bad)
     return S->ex ? fold_rows(S, c, t, a, n, 1, 0, bad) : fold_rows(S, c, t, a, n, 0, 0, bad);
 }
 
-/* The table of the customers [0, C) with an order on or before the cutoff. */
-static int emit(const sstate *S, const churn_txlog *log, size_t C,
-                const churn_customer_options *o, const unsigned char *want, int has_holdout,
-                churn_customers **out)
+/* Where emit() writes: the table's columns by list position (NULL = not a
+ * column), with `tmp` standing in for the inputs of the population step
+ * (last_purchase, n_orders, total_spend) that are not columns. */
+typedef struct emit_cols {
+    double *col[NCOL_ALL];
+    double *tmp;
+    int pop; /* some population column is wanted */
+} emit_cols;
+
+/* The wanted columns of table t (of t->nrows rows), and row_cust. */
+static int emit_alloc(churn_customers *t, const unsigned char *want, uint32_t **row_cust,
+                      emit_cols *ec)
 {
-    const double cut = S->cut, hold = S->hold, u = o->time_unit;
-    const double H = o->inactivity_threshold > 0 ? o->inactivity_threshold * u : hold - cut;
-    size_t N = 0;
-    for (size_t c = 0; c < C; c++)
-        N += S->hot[c].n_orders > 0;
-    int rc = CHURN_OK;
-    uint32_t *row_cust = NULL;
-    double *tmp = NULL;
-    churn_customers *t = churn__calloc(1, sizeof *t);
-    if (!t)
-        return churn__nomem("the customer table");
-    t->nrows = N;
-    t->nexcluded = C - N;
-    t->cutoff_day = cut;
-    t->holdout_day = has_holdout ? hold : NAN;
-    t->time_unit = u;
-    t->nslots = 16;
-    while (t->nslots < 2 * N)
-        t->nslots *= 2;
+    const size_t N = t->nrows;
     const unsigned char *ids = t->colid;
     size_t nw = 0;
     for (int j = 0; j < NCOL_ALL; j++)
@@ -337,21 +332,22 @@ static int emit(const sstate *S, const churn_txlog *log, size_t C,
     t->ncols = nw;
     t->data = churn__cust_big_malloc(churn__mul_size(churn__mul_size(nw ? nw : 1, N ? N : 1),
                                                      sizeof(double)));
-    row_cust = churn__malloc(churn__mul_size(N ? N : 1, sizeof *row_cust));
+    *row_cust = churn__malloc(churn__mul_size(N ? N : 1, sizeof **row_cust));
     /* population columns read last_purchase, n_orders, total_spend: kept in
      * scratch when they are not columns of the table */
     int pop = want[COL_R_SCORE] || want[COL_F_SCORE] || want[COL_M_SCORE] ||
               want[COL_SEGMENT] || want[COL_TIER];
-    double *col[NCOL_ALL] = {NULL};
+    double **col = ec->col;
+    ec->pop = pop;
     for (size_t k = 0; k < nw; k++)
         col[ids[k]] = t->data + k * N;
     if (pop) {
         size_t need = !col[COL_LAST] + !col[COL_N_ORDERS] + !col[COL_TOTAL_SPEND];
         if (need) {
-            tmp = churn__cust_big_malloc(churn__mul_size(churn__mul_size(need, N ? N : 1),
-                                                         sizeof(double)));
-            if (tmp) {
-                double *p = tmp;
+            ec->tmp = churn__cust_big_malloc(churn__mul_size(churn__mul_size(need, N ? N : 1),
+                                                             sizeof(double)));
+            if (ec->tmp) {
+                double *p = ec->tmp;
                 if (!col[COL_LAST])
                     col[COL_LAST] = p, p += N;
                 if (!col[COL_N_ORDERS])
@@ -361,50 +357,88 @@ static int emit(const sstate *S, const churn_txlog *log, size_t C,
             }
         }
     }
-    if (!t->data || !row_cust || (pop && !col[COL_TOTAL_SPEND])) {
-        rc = churn__nomem("the customer table");
-        goto done;
+    if (!t->data || !*row_cust || (pop && !col[COL_TOTAL_SPEND]))
+        return churn__nomem("the customer table");
+    return CHURN_OK;
+}
+
+/* Every column of customer c (who has an order by the cutoff) but the
+ * population ones, into v[COL_...]; H is the threshold in days for
+ * duration/event. Returns 1 when the customer churned in the holdout. */
+static int customer_values(const sstate *S, size_t c, const churn_customer_options *o,
+                           int has_holdout, double H, double *v)
+{
+    const double cut = S->cut, hold = S->hold, u = o->time_unit;
+    const hot_state *h = &S->hot[c];
+    cust_summary s = {h->n_orders, S->first[c].first_day, h->last_day,
+                      S->first[c].first_amount, h->repeat_amount, 0, 0, 0};
+    int churned = 0;
+    if (S->ex) {
+        const extra_state *e = &S->ex[c];
+        s.gap_sumsq = e->gap_sumsq;
+        s.n_returns = e->n_returns;
+        s.returns_amount = e->returns_amount;
+        v[COL_ORDERS_RECENT] = e->orders_recent;
+        v[COL_ORDERS_PRIOR] = e->orders_prior;
+        v[COL_SPEND_RECENT] = e->spend_recent;
+        v[COL_SPEND_PRIOR] = e->spend_prior;
+        v[COL_ORDERS_TREND] = trend_ratio(e->orders_recent, e->orders_prior);
+        v[COL_SPEND_TREND] = trend_ratio(e->spend_recent, e->spend_prior);
+        if (has_holdout) {
+            double last_any = e->h_last != INT32_MIN ? (double)e->h_last : s.last_day;
+            v[COL_H_PURCHASES] = e->h_purchases;
+            v[COL_H_SPEND] = e->h_spend;
+            v[COL_CHURNED] = e->h_purchases == 0 ? 1.0 : 0.0;
+            churned = e->h_purchases == 0;
+            if (last_any + H <= hold) {
+                v[COL_EVENT] = 1.0;
+                v[COL_DURATION] = (last_any + H - s.first_day) / u;
+            } else {
+                v[COL_EVENT] = 0.0;
+                v[COL_DURATION] = (hold - s.first_day) / u;
+            }
+        }
     }
+    summary_values(&s, u, o->first_purchase_counts, cut, v);
+    return churned;
+}
+
+/* The table of the customers [0, C) with an order on or before the cutoff:
+ * allocate it -> one row per such customer -> the rates -> the population
+ * columns -> the ids. */
+static int emit(const sstate *S, const churn_txlog *log, size_t C,
+                const churn_customer_options *o, const unsigned char *want, int has_holdout,
+                churn_customers **out)
+{
+    const double cut = S->cut, hold = S->hold, u = o->time_unit;
+    const double H = o->inactivity_threshold > 0 ? o->inactivity_threshold * u : hold - cut;
+    size_t N = 0;
+    for (size_t c = 0; c < C; c++)
+        N += S->hot[c].n_orders > 0;
+    uint32_t *row_cust = NULL;
+    emit_cols ec = {{NULL}, NULL, 0};
+    churn_customers *t = churn__cust_table_new(cut, hold, has_holdout, u);
+    if (!t)
+        return churn__nomem("the customer table");
+    churn__cust_table_rows(t, N, C);
+    int rc = emit_alloc(t, want, &row_cust, &ec);
+    if (rc)
+        goto done;
+    double **col = ec.col;
+    const unsigned char *ids = t->colid;
+    const size_t nw = t->ncols;
     size_t r = 0, repeaters = 0, churned = 0;
     for (size_t c = 0; c < C; c++) {
         const hot_state *h = &S->hot[c];
         if (!h->n_orders)
             continue;
-        cust_summary s = {h->n_orders, S->first[c].first_day, h->last_day,
-                          S->first[c].first_amount, h->repeat_amount, 0, 0, 0};
         double v[NCOL_ALL];
-        if (S->ex) {
-            const extra_state *e = &S->ex[c];
-            s.gap_sumsq = e->gap_sumsq;
-            s.n_returns = e->n_returns;
-            s.returns_amount = e->returns_amount;
-            v[COL_ORDERS_RECENT] = e->orders_recent;
-            v[COL_ORDERS_PRIOR] = e->orders_prior;
-            v[COL_SPEND_RECENT] = e->spend_recent;
-            v[COL_SPEND_PRIOR] = e->spend_prior;
-            v[COL_ORDERS_TREND] = trend_ratio(e->orders_recent, e->orders_prior);
-            v[COL_SPEND_TREND] = trend_ratio(e->spend_recent, e->spend_prior);
-            if (has_holdout) {
-                double last_any = e->h_last != INT32_MIN ? (double)e->h_last : s.last_day;
-                v[COL_H_PURCHASES] = e->h_purchases;
-                v[COL_H_SPEND] = e->h_spend;
-                v[COL_CHURNED] = e->h_purchases == 0 ? 1.0 : 0.0;
-                churned += e->h_purchases == 0;
-                if (last_any + H <= hold) {
-                    v[COL_EVENT] = 1.0;
-                    v[COL_DURATION] = (last_any + H - s.first_day) / u;
-                } else {
-                    v[COL_EVENT] = 0.0;
-                    v[COL_DURATION] = (hold - s.first_day) / u;
-                }
-            }
-        }
-        summary_values(&s, u, o->first_purchase_counts, cut, v);
+        churned += (size_t)customer_values(S, c, o, has_holdout, H, v);
         repeaters += h->n_orders >= 2;
         for (size_t k = 0; k < nw; k++)
             if (ids[k] < COL_R_SCORE || ids[k] > COL_TIER)
                 t->data[k * N + r] = v[ids[k]];
-        if (pop) {
+        if (ec.pop) {
             col[COL_LAST][r] = v[COL_LAST];
             col[COL_N_ORDERS][r] = v[COL_N_ORDERS];
             col[COL_TOTAL_SPEND][r] = v[COL_TOTAL_SPEND];
@@ -413,18 +447,18 @@ static int emit(const sstate *S, const churn_txlog *log, size_t C,
     }
     t->repeat_rate = N ? (double)repeaters / (double)N : 0.0;
     t->churn_rate = has_holdout && N ? (double)churned / (double)N : NAN;
-    if (pop && (rc = churn__cust_population(N, cut, col[COL_LAST], col[COL_N_ORDERS],
-                                            col[COL_TOTAL_SPEND], col[COL_R_SCORE],
-                                            col[COL_F_SCORE], col[COL_M_SCORE],
-                                            col[COL_SEGMENT], col[COL_TIER], o,
-                                            &t->pareto_share)))
+    if (ec.pop && (rc = churn__cust_population(N, cut, col[COL_LAST], col[COL_N_ORDERS],
+                                               col[COL_TOTAL_SPEND], col[COL_R_SCORE],
+                                               col[COL_F_SCORE], col[COL_M_SCORE],
+                                               col[COL_SEGMENT], col[COL_TIER], o,
+                                               &t->pareto_share)))
         goto done;
     if (!want[COL_TIER])
         t->pareto_share = NAN; /* computed with the tiers only */
     rc = churn__cust_copy_ids(t, log, row_cust);
 done:
     churn__free(row_cust);
-    churn__free(tmp);
+    churn__free(ec.tmp);
     if (rc) {
         churn_customers_free(t);
         return rc;

@@ -1,0 +1,251 @@
+/*
+ * The bottom layer of the customer table, shared by every way of building
+ * it: the option structs (with the ELF symbol versions of their init
+ * function), option checks, column names, the setup of a build or a stream
+ * (options -> cutoff and holdout days -> wanted columns), large buffers, and
+ * the table's allocation, ids and release.
+ *
+ * Owns: churn_customer_options_init, churn_customers_free,
+ * churn__cust_check_options, churn__cust_col_lookup, churn__cust_parse_columns,
+ * churn__cust_setup, churn__cust_big_malloc, churn__cust_advise_huge,
+ * churn__cust_table_new, churn__cust_table_rows, churn__cust_copy_ids,
+ * churn__cust_pos.
+ * Calls: core/ only (no other customers_*.c file).
+ */
+#include "core/internal.h"
+#include "data/txlog_internal.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "data/customers_internal.h"
+
+/* ---- options ----------------------------------------------------------------- */
+
+/* churn_customer_options grew in 1.1 (`columns`). A program built against the
+ * 1.0 headers has a shorter struct, so its churn_customer_options_init must
+ * not write the new tail: it binds to the CHURN_1.0 version below, which
+ * fills the 1.0 prefix and sets struct_size to the 1.0 size (the option copy
+ * then gives `columns` its default). Programs built since bind to the
+ * default CHURN_1.1 version. A static archive has only the default. */
+#define CUSTOMER_OPTIONS_SIZE_1_0 offsetof(churn_customer_options, columns)
+
+CHURN_API_EXPORT void churn__customer_options_init_1_1(churn_customer_options *opts);
+CHURN_API_EXPORT void churn__customer_options_init_1_1(churn_customer_options *opts)
+{
+    if (opts) {
+        churn_customer_options d = CHURN_CUSTOMER_OPTIONS_INIT;
+        *opts = d;
+    }
+}
+
+#if defined(CHURN_SYMBOL_VERSIONS)
+CHURN_API_EXPORT void churn__customer_options_init_1_0(churn_customer_options *opts);
+CHURN_API_EXPORT void churn__customer_options_init_1_0(churn_customer_options *opts)
+{
+    if (opts) {
+        churn_customer_options d = CHURN_CUSTOMER_OPTIONS_INIT;
+        d.struct_size = CUSTOMER_OPTIONS_SIZE_1_0;
+        memcpy(opts, &d, CUSTOMER_OPTIONS_SIZE_1_0);
+    }
+}
+__asm__(".symver churn__customer_options_init_1_0, churn_customer_options_init@CHURN_1.0");
+__asm__(".symver churn__customer_options_init_1_1, churn_customer_options_init@@CHURN_1.1");
+#else
+void churn_customer_options_init(churn_customer_options *opts)
+{
+    churn__customer_options_init_1_1(opts);
+}
+#endif
+
+int churn__cust_check_options(const churn_customer_options *o)
+{
+    if (!churn__finite(o->cutoff))
+        return churn__error(CHURN_EINVAL, "option 'cutoff' must be finite (0 = last day in the "
+                            "log)");
+    if (!churn__finite(o->holdout_end))
+        return churn__error(CHURN_EINVAL, "option 'holdout_end' must be finite (0 = none)");
+    if (!churn__finite(o->time_unit) || o->time_unit <= 0)
+        return churn__error(CHURN_EINVAL, "option 'time_unit' must be a positive number of days, "
+                            "got %g", o->time_unit);
+    if (o->same_day_once != 0 && o->same_day_once != 1)
+        return churn__error(CHURN_EINVAL, "option 'same_day_once' must be 0 or 1, got %d",
+                            o->same_day_once);
+    if (o->first_purchase_counts != 0 && o->first_purchase_counts != 1)
+        return churn__error(CHURN_EINVAL, "option 'first_purchase_counts' must be 0 or 1, got %d",
+                            o->first_purchase_counts);
+    if (!churn__finite(o->trend_window) || o->trend_window <= 0)
+        return churn__error(CHURN_EINVAL, "option 'trend_window' must be a positive number of "
+                            "days, got %g", o->trend_window);
+    if (!churn__finite(o->inactivity_threshold) || o->inactivity_threshold < 0)
+        return churn__error(CHURN_EINVAL, "option 'inactivity_threshold' must be >= 0 time "
+                            "units, got %g", o->inactivity_threshold);
+    if (!churn__finite(o->key_fraction) || o->key_fraction <= 0 || o->key_fraction > 1)
+        return churn__error(CHURN_EINVAL, "option 'key_fraction' must be in (0, 1], got %g",
+                            o->key_fraction);
+    if (!churn__finite(o->important_fraction) || o->important_fraction < 0 ||
+        o->important_fraction > 1 - o->key_fraction + 1e-12)
+        return churn__error(CHURN_EINVAL, "option 'important_fraction' must be in [0, 1 - "
+                            "key_fraction], got %g", o->important_fraction);
+    return CHURN_OK;
+}
+
+/* ---- large buffers ---------------------------------------------------------------- */
+
+/* Allocate a large working or result buffer. On Linux, ask for transparent
+ * huge pages on its page-aligned interior: first-touch page faults otherwise
+ * dominate the build on fresh memory (hundreds of MB for 10^6 customers).
+ * madvise is only a hint; its failure changes nothing. */
+void churn__cust_advise_huge(void *p, size_t bytes)
+{
+#if defined(MADV_HUGEPAGE)
+    if (p && bytes >= ((size_t)4 << 20)) {
+        uintptr_t page = 2u << 20;
+        uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1);
+        uintptr_t hi = ((uintptr_t)p + bytes) & ~(page - 1);
+        if (hi > lo)
+            (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    }
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
+void *churn__cust_big_malloc(size_t bytes)
+{
+    void *p = churn__malloc(bytes);
+    churn__cust_advise_huge(p, bytes);
+    return p;
+}
+
+/* ---- columns ------------------------------------------------------------------- */
+
+int churn__cust_col_lookup(const char *name, size_t len)
+{
+    for (int j = 0; j < NCOL_ALL; j++)
+        if (strlen(col_names[j]) == len && memcmp(col_names[j], name, len) == 0)
+            return j;
+    return -1;
+}
+
+int churn__cust_pos(const churn_customers *t, int id)
+{
+    for (size_t j = 0; j < t->ncols; j++)
+        if (t->colid[j] == id)
+            return (int)j;
+    return -1;
+}
+
+int churn__cust_parse_columns(const char *spec, size_t ncols, unsigned char *want,
+                              const char *who)
+{
+    memset(want, 0, NCOL_ALL);
+    if (!spec) {
+        memset(want, 1, ncols);
+        return CHURN_OK;
+    }
+    const char *p = spec;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *q = p;
+        while (*q && *q != ',')
+            q++;
+        const char *e = q;
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        size_t len = (size_t)(e - p);
+        if (len == 0)
+            return churn__error(CHURN_EINVAL, "%s: option 'columns' has an empty name (in "
+                                "'%.200s'); give comma-separated column names", who, spec);
+        int j = churn__cust_col_lookup(p, len);
+        if (j < 0)
+            return churn__error(CHURN_EINVAL, "%s: option 'columns': no column '%.*s' in the "
+                                "customer table (see churn/customers.h)", who,
+                                (int)(len > 100 ? 100 : len), p);
+        if ((size_t)j >= ncols)
+            return churn__error(CHURN_EINVAL, "%s: option 'columns': column '%s' needs a "
+                                "'holdout_end'", who, col_names[j]);
+        want[j] = 1;
+        if (!*q)
+            break;
+        p = q + 1;
+    }
+    return CHURN_OK;
+}
+
+int churn__cust_setup(const char *who, const churn_customer_options *opts, double last_time,
+                      const char *no_cutoff, churn_customer_options *o, double *cut,
+                      double *hold, int *has_holdout, unsigned char *want)
+{
+    churn_customer_options d = CHURN_CUSTOMER_OPTIONS_INIT;
+    *o = d;
+    int rc = churn__opts_copy(o, sizeof *o, opts, "churn_customer_options");
+    if (rc || (rc = churn__cust_check_options(o)))
+        return rc;
+    if (o->cutoff == 0 && isnan(last_time))
+        return churn__error(CHURN_EINVAL, "%s: %s", who, no_cutoff);
+    *cut = day_of(o->cutoff != 0 ? o->cutoff : last_time);
+    *has_holdout = o->holdout_end != 0;
+    *hold = *has_holdout ? day_of(o->holdout_end) : *cut;
+    if (*has_holdout && *hold <= *cut)
+        return churn__error(CHURN_EINVAL, "%s: 'holdout_end' (day %.0f) must be on a later day "
+                            "than 'cutoff' (day %.0f)", who, *hold, *cut);
+    return churn__cust_parse_columns(o->columns, *has_holdout ? NCOL_ALL : NCOL_BASE, want, who);
+}
+
+/* ---- the table ------------------------------------------------------------------ */
+
+void churn_customers_free(churn_customers *t)
+{
+    if (!t)
+        return;
+    churn__free(t->data);
+    churn__free(t->ids);
+    churn__free(t->idbuf);
+    churn__free(t->slots);
+    churn__free(t);
+}
+
+churn_customers *churn__cust_table_new(double cut, double hold, int has_holdout, double u)
+{
+    churn_customers *t = churn__calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->cutoff_day = cut;
+    t->holdout_day = has_holdout ? hold : NAN;
+    t->time_unit = u;
+    return t;
+}
+
+void churn__cust_table_rows(churn_customers *t, size_t N, size_t C)
+{
+    t->nrows = N;
+    t->nexcluded = C - N;
+    t->nslots = 16;
+    while (t->nslots < 2 * N)
+        t->nslots *= 2;
+}
+
+/* Copy the ids of the included customers (one buffer). */
+int churn__cust_copy_ids(churn_customers *t, const churn_txlog *log, const uint32_t *rows_to_cust)
+{
+    size_t N = t->nrows, total = 0;
+    for (size_t r = 0; r < N; r++)
+        total += strlen(log->customer_ids.strings[rows_to_cust[r]]) + 1;
+    t->ids = churn__cust_big_malloc(churn__mul_size(N ? N : 1, sizeof *t->ids));
+    t->idbuf = churn__cust_big_malloc(total ? total : 1);
+    if (!t->ids || !t->idbuf)
+        return churn__nomem("the customer ids");
+    char *p = t->idbuf;
+    for (size_t r = 0; r < N; r++) {
+        const char *s = log->customer_ids.strings[rows_to_cust[r]];
+        size_t len = strlen(s) + 1;
+        memcpy(p, s, len);
+        t->ids[r] = p;
+        p += len;
+    }
+    return CHURN_OK;
+}
