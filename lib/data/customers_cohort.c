@@ -142,14 +142,19 @@ static double period_start(const period_map *pm, int64_t p)
     }
 }
 
-int churn_customers_cohort_table(const churn_txlog *log, const churn_cohort_options *opts,
-                                 size_t *n_cohorts, size_t *n_periods, double *cohort_start,
-                                 double *active, double *retention)
+/* What the steps of one cohort table share: the cutoff day, the periods and
+ * the first one (p0), and their count P (the table is P x P). */
+typedef struct cohort_plan {
+    double cut, limit; /* limit in seconds: the first moment after the cutoff day */
+    period_map pm;
+    int64_t p0;
+    size_t P;
+} cohort_plan;
+
+/* Check the options and the log, and lay out the periods. */
+static int plan_cohorts(const churn_txlog *log, const churn_cohort_options *opts,
+                        cohort_plan *cp)
 {
-    churn__ok();
-    if (!log || !n_cohorts || !n_periods)
-        return churn__error(CHURN_EINVAL, "churn_customers_cohort_table: '%s' is NULL",
-                            !log ? "log" : !n_cohorts ? "n_cohorts" : "n_periods");
     churn_cohort_options o = CHURN_COHORT_OPTIONS_INIT;
     int rc = churn__opts_copy(&o, sizeof o, opts, "churn_cohort_options");
     if (rc)
@@ -161,7 +166,7 @@ int churn_customers_cohort_table(const churn_txlog *log, const churn_cohort_opti
                             "got %g", o.period);
     if (o.calendar != 0 && o.calendar != 1)
         return churn__error(CHURN_EINVAL, "option 'calendar' must be 0 or 1, got %d", o.calendar);
-    size_t n = log->n, C = log->customer_ids.count;
+    size_t n = log->n;
     if (n > UINT32_MAX)
         return churn__error(CHURN_ERANGE, "churn_customers_cohort_table: the log has %zu rows; "
                             "at most 4294967295 are supported", n);
@@ -203,18 +208,101 @@ int churn_customers_cohort_table(const churn_txlog *log, const churn_cohort_opti
     if (p1 - p0 >= (int64_t)1 << 24)
         return churn__error(CHURN_ERANGE, "churn_customers_cohort_table: %lld periods; use a "
                             "longer 'period'", (long long)(p1 - p0 + 1));
-    size_t P = (size_t)(p1 - p0 + 1);
+    cp->cut = cut;
+    cp->limit = limit;
+    cp->pm = pm;
+    cp->p0 = p0;
+    cp->P = (size_t)(p1 - p0 + 1);
+    return CHURN_OK;
+}
+
+/* act[cohort * P + k]: customers of the cohort with an order k periods after
+ * it, counted once each (stamp, P x P cells, is the scratch that says so).
+ * Customer c's rows are idx[off[c] .. off[c + 1]). */
+static void count_active(const churn_txlog *log, const cohort_plan *cp,
+                         const unsigned char *has_order, const size_t *off, const uint32_t *idx,
+                         double *act, uint32_t *stamp)
+{
+    const size_t C = log->customer_ids.count, P = cp->P;
+    const double cut = cp->cut;
+    for (size_t c = 0; c < C; c++) {
+        if (!has_order[c])
+            continue;
+        double first = HUGE_VAL;
+        for (size_t q = off[c]; q < off[c + 1]; q++) {
+            uint32_t row = idx[q];
+            double d = day_of(log->time[row]);
+            if (log->amount[row] >= 0 && d <= cut && d < first)
+                first = d;
+        }
+        if (first == HUGE_VAL)
+            continue;
+        size_t ci = (size_t)(period_of(&cp->pm, first) - cp->p0);
+        for (size_t q = off[c]; q < off[c + 1]; q++) {
+            uint32_t row = idx[q];
+            double d = day_of(log->time[row]);
+            if (log->amount[row] < 0 || d > cut)
+                continue;
+            size_t k = (size_t)(period_of(&cp->pm, d) - cp->p0) - ci;
+            size_t cell = ci * P + k;
+            /* stamp = customer + 1 marks a cell already counted for c */
+            if (stamp[cell] != (uint32_t)c + 1) {
+                stamp[cell] = (uint32_t)c + 1;
+                act[cell] += 1;
+            }
+        }
+    }
+}
+
+/* The caller's arrays (any may be NULL) from the counts; -1 marks the cells
+ * after the cutoff. */
+static void fill_cohort_outputs(const cohort_plan *cp, const double *act, double *cohort_start,
+                                double *active, double *retention)
+{
+    const size_t P = cp->P;
+    for (size_t i = 0; i < P; i++) {
+        if (cohort_start)
+            cohort_start[i] = period_start(&cp->pm, cp->p0 + (int64_t)i) * CHURN_SECONDS_PER_DAY;
+        double size = act[i * P];
+        for (size_t k = 0; k < P; k++) {
+            int observed = i + k < P;
+            if (active)
+                active[i * P + k] = observed ? act[i * P + k] : -1.0;
+            if (retention)
+                retention[i * P + k] =
+                    observed ? (size > 0 ? act[i * P + k] / size : 0.0) : -1.0;
+        }
+    }
+}
+
+/* Plan the periods -> answer a size query, or check the buffers -> group the
+ * rows by customer -> count each cohort's active customers -> fill the
+ * caller's arrays. */
+int churn_customers_cohort_table(const churn_txlog *log, const churn_cohort_options *opts,
+                                 size_t *n_cohorts, size_t *n_periods, double *cohort_start,
+                                 double *active, double *retention)
+{
+    churn__ok();
+    if (!log || !n_cohorts || !n_periods)
+        return churn__error(CHURN_EINVAL, "churn_customers_cohort_table: '%s' is NULL",
+                            !log ? "log" : !n_cohorts ? "n_cohorts" : "n_periods");
+    cohort_plan cp;
+    memset(&cp, 0, sizeof cp);
+    int rc = plan_cohorts(log, opts, &cp);
+    if (rc)
+        return rc;
+    size_t P = cp.P, C = log->customer_ids.count;
     if (!cohort_start && !active && !retention) {
         *n_cohorts = P;
         *n_periods = P;
         return CHURN_OK;
     }
     if (*n_cohorts < P || *n_periods < P) {
-        size_t cc = *n_cohorts, cp = *n_periods;
+        size_t cc = *n_cohorts, cn = *n_periods;
         *n_cohorts = P;
         *n_periods = P;
         return churn__error(CHURN_ERANGE, "churn_customers_cohort_table: the buffers hold %zu x "
-                            "%zu cells, %zu x %zu are needed", cc, cp, P, P);
+                            "%zu cells, %zu x %zu are needed", cc, cn, P, P);
     }
     size_t cells = churn__mul_size(P, P);
     if (!cells)
@@ -229,50 +317,12 @@ int churn_customers_cohort_table(const churn_txlog *log, const churn_cohort_opti
         rc = churn__nomem("the cohort table");
         goto done;
     }
-    if ((rc = group_rows(log, limit, limit, &off, &idx, has_order, &kmax)))
+    if ((rc = group_rows(log, cp.limit, cp.limit, &off, &idx, has_order, &kmax)))
         goto done;
-    for (size_t c = 0; c < C; c++) {
-        if (!has_order[c])
-            continue;
-        double first = HUGE_VAL;
-        for (size_t q = off[c]; q < off[c + 1]; q++) {
-            uint32_t row = idx[q];
-            double d = day_of(log->time[row]);
-            if (log->amount[row] >= 0 && d <= cut && d < first)
-                first = d;
-        }
-        if (first == HUGE_VAL)
-            continue;
-        size_t ci = (size_t)(period_of(&pm, first) - p0);
-        for (size_t q = off[c]; q < off[c + 1]; q++) {
-            uint32_t row = idx[q];
-            double d = day_of(log->time[row]);
-            if (log->amount[row] < 0 || d > cut)
-                continue;
-            size_t k = (size_t)(period_of(&pm, d) - p0) - ci;
-            size_t cell = ci * P + k;
-            /* stamp = customer + 1 marks a cell already counted for c */
-            if (stamp[cell] != (uint32_t)c + 1) {
-                stamp[cell] = (uint32_t)c + 1;
-                act[cell] += 1;
-            }
-        }
-    }
+    count_active(log, &cp, has_order, off, idx, act, stamp);
     *n_cohorts = P;
     *n_periods = P;
-    for (size_t i = 0; i < P; i++) {
-        if (cohort_start)
-            cohort_start[i] = period_start(&pm, p0 + (int64_t)i) * CHURN_SECONDS_PER_DAY;
-        double size = act[i * P];
-        for (size_t k = 0; k < P; k++) {
-            int observed = i + k < P;
-            if (active)
-                active[i * P + k] = observed ? act[i * P + k] : -1.0;
-            if (retention)
-                retention[i * P + k] =
-                    observed ? (size > 0 ? act[i * P + k] / size : 0.0) : -1.0;
-        }
-    }
+    fill_cohort_outputs(&cp, act, cohort_start, active, retention);
     rc = CHURN_OK;
 done:
     churn__free(act);
