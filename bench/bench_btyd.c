@@ -282,7 +282,7 @@ int main(void)
         t = fit_time(CHURN_FAMILY_MBGNBD, &cd, reps, NULL);
         printf("%-46s %12.4g\n", "MBG/NBD fit, CDNOW [ms]", 1e3 * t);
         t = fit_time(CHURN_FAMILY_PNBD, &cd, reps < 5 ? reps : 5, NULL);
-        printf("%-46s %12.4g  (Pareto/NBD math: lib/pnbd.c; target < 20 ms)\n",
+        printf("%-46s %12.4g  (Pareto/NBD math: lib/btyd/pnbd.c; target < 20 ms)\n",
                "Pareto/NBD fit, CDNOW [ms]", 1e3 * t);
     } else {
         printf("(CDNOW data not found: set CHURN_SHARED_DATA)\n");

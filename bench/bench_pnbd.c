@@ -1,6 +1,6 @@
 /*
  * Pareto/NBD fit speed (issue 4): CDNOW and 1,000,000 simulated customers,
- * ours (churn_btyd_fit: rows collapsed, analytic gradient, lib/pnbd.c's
+ * ours (churn_btyd_fit: rows collapsed, analytic gradient, lib/btyd/pnbd.c's
  * series/quadrature for the 2F1 terms) against a naive baseline measured in
  * the same run: the textbook likelihood with gsl_sf_hyperg_2F1 per customer,
  * no collapsing, Nelder-Mead on the log-parameters (what lifetimes does with

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference values for lib/special.c computed with mpmath at 50 digits.
+"""Reference values for lib/core/special.c computed with mpmath at 50 digits.
 
 Writes tests/data/hyp2f1_ref.csv, read by tests/test_special.c:
 
@@ -17,7 +17,7 @@ It also writes tests/data/pnbd_ref.csv, read by tests/test_pnbd.c: per-customer
 Pareto/NBD log-likelihood, P(alive) and E[X(T, T+52) | x, t_x, T] from the
 textbook A0 form of the likelihood (Fader & Hardie 2005 note, sections 3 and 5;
 Schmittlein et al. 1987) evaluated with mpmath at 60 digits -- a different
-formula from the one lib/pnbd.c uses.
+formula from the one lib/btyd/pnbd.c uses.
 
 Usage:  /usr/bin/python3 tests/special_ref.py            (write hyp2f1_ref.csv, ~7 min)
         /usr/bin/python3 tests/special_ref.py --pnbd     (write pnbd_ref.csv)

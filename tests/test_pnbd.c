@@ -1,6 +1,6 @@
 /* Pareto/NBD through the public API: the CDNOW fit against the published
  * parameters, per-customer values against mpmath (tests/data/pnbd_ref.csv,
- * a different formula from lib/pnbd.c's), the gradient against finite
+ * a different formula from lib/btyd/pnbd.c's), the gradient against finite
  * differences, predictions against a simulated Pareto/NBD process, parameter
  * recovery and standard errors, and extreme inputs. */
 #include "testutil.h"

@@ -1,4 +1,4 @@
-/* lib/special.c: 2F1 and the Pareto/NBD tail integral against mpmath (50 digits,
+/* lib/core/special.c: 2F1 and the Pareto/NBD tail integral against mpmath (50 digits,
  * tests/data/hyp2f1_ref.csv written by tests/special_ref.py), closed forms, and
  * the log-scaled quadrature. */
 #include "btyd/btyd_internal.h"
