@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 /* ---- version ------------------------------------------------------------ */
 
@@ -98,6 +99,22 @@ size_t churn__mul_size(size_t count, size_t size)
     if (size != 0 && count > SIZE_MAX / size)
         return 0;
     return count * size;
+}
+
+void churn__advise_huge(void *p, size_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (!p || bytes < 2 * huge)
+        return;
+    uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t end = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (end > start)
+        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
 }
 
 void *churn__malloc(size_t n) { return g_alloc(g_alloc_ud, NULL, n ? n : 1); }

@@ -24,6 +24,12 @@ CHURN__HIDDEN void churn__free(void *p);
 CHURN__HIDDEN char *churn__strdup(const char *s);
 /* count*size with overflow check; returns 0 on overflow (callers treat as ENOMEM). */
 CHURN__HIDDEN size_t churn__mul_size(size_t count, size_t size);
+/* Hint that a large block about to be filled should be backed by transparent
+ * huge pages (Linux madvise MADV_HUGEPAGE on its 2 MiB-aligned interior; blocks
+ * under 4 MiB, NULL, and other systems: nothing). With 4 KiB pages, first-touch
+ * page faults and TLB misses dominate filling 10^8-byte columns. Purely
+ * advisory: contents are unchanged and a refusal is ignored. */
+CHURN__HIDDEN void churn__advise_huge(void *p, size_t bytes);
 
 /* ---- errors ------------------------------------------------------------ */
 /* Record a failure for the calling thread and return `code` (so callers can

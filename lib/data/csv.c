@@ -630,34 +630,13 @@ static uint64_t id_key(const char *s, size_t n, const char *limit, uint64_t key[
     return h;
 }
 
-/* Ask the kernel to back a large block with transparent huge pages. The
- * reader fills hundreds of megabytes of columns and a hash table touched at
- * random: with 4 KiB pages, page faults and TLB misses cost more than the
- * parsing (3x in measurements on a virtual machine). Purely advisory: the
- * call changes no contents and its failure is ignored. */
-static void advise_huge_pages(void *p, size_t n)
-{
-#if defined(MADV_HUGEPAGE)
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    if (!p || n < 4 * huge)
-        return;
-    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-    uintptr_t e = ((uintptr_t)p + n) & ~(huge - 1);
-    if (e > a)
-        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)n;
-#endif
-}
-
 static int idcache_grow(idcache *c)
 {
     size_t ncap = c->cap ? c->cap * 2 : 4096;
     idslot *ns = churn__malloc(churn__mul_size(ncap, sizeof *ns));
     if (!ns)
         return churn__nomem("the id cache");
-    advise_huge_pages(ns, ncap * sizeof *ns);
+    churn__advise_huge(ns, ncap * sizeof *ns);
     for (size_t i = 0; i < ncap; i++)
         ns[i].index = UINT32_MAX;
     for (size_t i = 0; i < c->cap; i++) {
@@ -752,7 +731,7 @@ static int int_map_cover(reader *rd, int64_t value, int *rc)
         *rc = churn__nomem("the id map");
         return 0;
     }
-    advise_huge_pages(nm, ncap * sizeof *nm);
+    churn__advise_huge(nm, ncap * sizeof *nm);
     memset(nm + rd->int_cap, 0, (ncap - rd->int_cap) * sizeof *nm);
     rd->int_map = nm;
     rd->int_cap = ncap;
@@ -1469,11 +1448,11 @@ static int reserve_estimate(reader *rd)
         churn__ok();
         return CHURN_OK;
     }
-    advise_huge_pages(log->customer, log->cap * sizeof *log->customer);
-    advise_huge_pages(log->time, log->cap * sizeof *log->time);
-    advise_huge_pages(log->amount, log->cap * sizeof *log->amount);
-    advise_huge_pages(log->quantity, log->cap * sizeof *log->quantity);
-    advise_huge_pages(log->product, log->cap * sizeof *log->product);
+    churn__advise_huge(log->customer, log->cap * sizeof *log->customer);
+    churn__advise_huge(log->time, log->cap * sizeof *log->time);
+    churn__advise_huge(log->amount, log->cap * sizeof *log->amount);
+    churn__advise_huge(log->quantity, log->cap * sizeof *log->quantity);
+    churn__advise_huge(log->product, log->cap * sizeof *log->product);
     return CHURN_OK;
 }
 

@@ -237,8 +237,6 @@ CHURN__HIDDEN int churn__cust_parse_columns(const char *spec, size_t ncols, unsi
                                             const char *who);
 /* malloc of a large buffer, with a transparent-huge-page hint. */
 CHURN__HIDDEN void *churn__cust_big_malloc(size_t bytes);
-/* The hint alone, for a buffer of `bytes` at p (NULL is a no-op). */
-CHURN__HIDDEN void churn__cust_advise_huge(void *p, size_t bytes);
 /* A new empty table (no rows, no columns) for cutoff day `cut`, holdout end
  * day `hold` (when has_holdout) and time unit u, or NULL (no message set). */
 CHURN__HIDDEN churn_customers *churn__cust_table_new(double cut, double hold, int has_holdout,

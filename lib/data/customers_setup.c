@@ -7,7 +7,7 @@
  *
  * Owns: churn_customer_options_init, churn_customers_free,
  * churn__cust_check_options, churn__cust_col_lookup, churn__cust_parse_columns,
- * churn__cust_setup, churn__cust_big_malloc, churn__cust_advise_huge,
+ * churn__cust_setup, churn__cust_big_malloc,
  * churn__cust_table_new, churn__cust_table_rows, churn__cust_copy_ids,
  * churn__cust_pos.
  * Calls: core/ only (no other customers_*.c file).
@@ -17,7 +17,6 @@
 
 #include <stddef.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #include "data/customers_internal.h"
 
@@ -93,30 +92,13 @@ int churn__cust_check_options(const churn_customer_options *o)
 
 /* ---- large buffers ---------------------------------------------------------------- */
 
-/* Allocate a large working or result buffer. On Linux, ask for transparent
- * huge pages on its page-aligned interior: first-touch page faults otherwise
- * dominate the build on fresh memory (hundreds of MB for 10^6 customers).
- * madvise is only a hint; its failure changes nothing. */
-void churn__cust_advise_huge(void *p, size_t bytes)
-{
-#if defined(MADV_HUGEPAGE)
-    if (p && bytes >= ((size_t)4 << 20)) {
-        uintptr_t page = 2u << 20;
-        uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1);
-        uintptr_t hi = ((uintptr_t)p + bytes) & ~(page - 1);
-        if (hi > lo)
-            (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-    }
-#else
-    (void)p;
-    (void)bytes;
-#endif
-}
-
+/* Allocate a large working or result buffer with the huge-page hint: first-touch
+ * page faults otherwise dominate the build on fresh memory (hundreds of MB for
+ * 10^6 customers). */
 void *churn__cust_big_malloc(size_t bytes)
 {
     void *p = churn__malloc(bytes);
-    churn__cust_advise_huge(p, bytes);
+    churn__advise_huge(p, bytes);
     return p;
 }
 

@@ -139,7 +139,7 @@ static int grow(void **p, size_t cap, size_t size)
     void *q = churn__realloc(*p, bytes);
     if (!q)
         return churn__nomem("the per-customer summaries");
-    churn__cust_advise_huge(q, bytes);
+    churn__advise_huge(q, bytes);
     *p = q;
     return CHURN_OK;
 }

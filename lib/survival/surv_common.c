@@ -12,7 +12,6 @@
 #include <gsl/gsl_cdf.h>
 #include <stdint.h>
 #if defined(__linux__)
-#include <sys/mman.h>
 #endif
 
 /* ---- input checks ------------------------------------------------------------ */
@@ -71,22 +70,6 @@ int churn__surv_check_x(const char *fn, size_t n, size_t p, const double *x,
                                     j, isnan(x[i * p + j]) ? "NaN" : "infinite");
             }
     return CHURN_OK;
-}
-
-void churn__advise_huge(void *p, size_t bytes)
-{
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    if (!p || bytes < 4 * huge)
-        return;
-    uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-    uintptr_t end = ((uintptr_t)p + bytes) & ~(huge - 1);
-    if (end > start)
-        (void)madvise((void *)start, end - start, MADV_HUGEPAGE); /* a hint: errors ignored */
-#else
-    (void)p;
-    (void)bytes;
-#endif
 }
 
 double churn__chisq_q(double x, double df)

@@ -52,11 +52,6 @@ CHURN__HIDDEN int churn__spd_factor(double *a, size_t k);
 CHURN__HIDDEN void churn__spd_solve(const double *L, double *b, size_t k);
 CHURN__HIDDEN void churn__spd_inverse(const double *L, double *inv, size_t k, double *col);
 
-/* Hint that a large buffer about to be written in full should be backed by
- * huge pages (Linux madvise MADV_HUGEPAGE; a no-op elsewhere, for small
- * buffers, or when refused). Saves most page faults on 10^8-byte buffers. */
-CHURN__HIDDEN void churn__advise_huge(void *p, size_t bytes);
-
 /* Regularised upper chi-square tail. */
 CHURN__HIDDEN double churn__chisq_q(double x, double df);
 
