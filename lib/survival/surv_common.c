@@ -2,8 +2,7 @@
  * Survival analysis, bottom layer: the checks of the common survival inputs,
  * the stable radix sort (a row order by duration, also the group codes of
  * km.c), the small symmetric positive-definite solver (Cholesky) of the
- * Newton steps and score tests, the chi-square tail and the huge-page hint
- * for large buffers.
+ * Newton steps and score tests, and the chi-square tail.
  *
  * Calls: core/ only. Every other file of lib/survival/ may call this one.
  */
