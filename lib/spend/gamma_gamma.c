@@ -1,0 +1,649 @@
+/*
+ * The Gamma-Gamma spend model (spend.h): its fit by Newton's method on the
+ * log-parameters, the population and per-customer expected spend, and the
+ * records a fit leaves in the model (frequency-spend correlation, rows left
+ * out).
+ *
+ * References:
+ *  - Fader, Hardie & Lee (2005), "RFM and CLV: Using iso-value curves for
+ *    customer base analysis", JMR 42(4) — the Gamma-Gamma spend sub-model.
+ *  - Fader & Hardie (2013), "The Gamma-Gamma model of monetary value" (note).
+ *
+ * Calls core/ only. Called by clv.c (churn_gammagamma_expected_spend).
+ */
+#include "core/internal.h"
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_sf_gamma.h>
+#include <gsl/gsl_sf_psi.h>
+#include <stdlib.h>
+
+/* ---- small dense helpers for the 3-parameter Newton iteration ---------------- */
+
+/* Cholesky of a symmetric k x k matrix (row-major) into L (lower). Returns 0
+ * when A is positive definite. */
+static int chol(const double *A, double *L, int k)
+{
+    for (int i = 0; i < k * k; i++)
+        L[i] = 0.0;
+    for (int j = 0; j < k; j++) {
+        double d = A[j * k + j];
+        for (int m = 0; m < j; m++)
+            d -= L[j * k + m] * L[j * k + m];
+        if (!(d > 0.0) || !isfinite(d))
+            return -1;
+        L[j * k + j] = sqrt(d);
+        for (int i = j + 1; i < k; i++) {
+            double s = A[i * k + j];
+            for (int m = 0; m < j; m++)
+                s -= L[i * k + m] * L[j * k + m];
+            L[i * k + j] = s / L[j * k + j];
+        }
+    }
+    return 0;
+}
+
+/* Solve L L' x = b in place. */
+static void chol_solve(const double *L, double *b, int k)
+{
+    for (int i = 0; i < k; i++) {
+        double s = b[i];
+        for (int m = 0; m < i; m++)
+            s -= L[i * k + m] * b[m];
+        b[i] = s / L[i * k + i];
+    }
+    for (int i = k - 1; i >= 0; i--) {
+        double s = b[i];
+        for (int m = i + 1; m < k; m++)
+            s -= L[m * k + i] * b[m];
+        b[i] = s / L[i * k + i];
+    }
+}
+
+/* ---- the fit ------------------------------------------------------------------ */
+
+static const char *const gg_names[] = {"p", "q", "gamma"};
+
+CHURN_API void churn_gammagamma_options_init(churn_gammagamma_options *opts)
+{
+    if (!opts)
+        return;
+    churn_gammagamma_options d = CHURN_GAMMAGAMMA_OPTIONS_INIT;
+    *opts = d;
+}
+
+/* One usable row of the fit. */
+typedef struct gg_row {
+    double x, z, w;
+} gg_row;
+
+/* The data of a fit in the form the likelihood needs: rows sorted by x,
+ * grouped by distinct x so the special functions (which depend on x only)
+ * are evaluated once per group. */
+typedef struct gg_data {
+    size_t n;
+    gg_row *rows;
+    size_t ng;
+    double *gx, *gw;  /* distinct x and the total weight with that x */
+    double W;         /* total weight */
+    double Lz1;       /* sum w x log z */
+    double Lz0;       /* sum w log z */
+    double Xlx;       /* sum w x log x */
+} gg_data;
+
+static int cmp_row_x(const void *a, const void *b)
+{
+    double u = ((const gg_row *)a)->x, v = ((const gg_row *)b)->x;
+    return (u > v) - (u < v);
+}
+
+/* Weighted log-likelihood of the Gamma-Gamma model at natural-scale
+ * parameters par = (p, q, gamma), with gradient g and Hessian H (row-major
+ * 3x3) on the natural scale when requested.
+ *
+ * Per row (Fader & Hardie 2013 note: density of the mean zbar of x
+ * Gamma(p, nu) spends with nu ~ Gamma(q, gamma)):
+ *   log f = lnG(px+q) - lnG(px) - lnG(q) + q log(gamma) + px log(x)
+ *           + (px-1) log(zbar) - (px+q) log(gamma + x zbar).
+ * Terms depending on x only are summed per group; the data-only terms
+ * (px-1) log zbar are the precomputed sums Lz1, Lz0. Derivatives follow by
+ * differentiating term by term (psi = digamma, psi1 = trigamma). */
+static int gg_eval(const gg_data *d, const double *par, double *ll, double *g, double *H)
+{
+    const double p = par[0], q = par[1], gam = par[2];
+    double A = 0, B = 0, C1 = 0, C0 = 0, D1 = 0, D0 = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        const gg_row *r = &d->rows[i];
+        double s = gam + r->x * r->z;
+        double L = log(s), inv = 1.0 / s;
+        A += r->w * r->x * L;
+        B += r->w * L;
+        if (g) {
+            C1 += r->w * r->x * inv;
+            C0 += r->w * inv;
+        }
+        if (H) {
+            D1 += r->w * r->x * inv * inv;
+            D0 += r->w * inv * inv;
+        }
+    }
+    gsl_sf_result lq, psq, ps1q;
+    if (gsl_sf_lngamma_e(q, &lq) != GSL_SUCCESS)
+        return CHURN_ENUMERIC;
+    if ((g || H) && (gsl_sf_psi_e(q, &psq) != GSL_SUCCESS ||
+                     gsl_sf_psi_1_e(q, &ps1q) != GSL_SUCCESS))
+        return CHURN_ENUMERIC;
+    double sl = 0, sgp = 0, sgq = 0, hpp = 0, hpq = 0, hqq = 0;
+    for (size_t k = 0; k < d->ng; k++) {
+        double x = d->gx[k], w = d->gw[k];
+        double a = p * x + q, b = p * x;
+        gsl_sf_result la, lb;
+        if (gsl_sf_lngamma_e(a, &la) != GSL_SUCCESS || gsl_sf_lngamma_e(b, &lb) != GSL_SUCCESS)
+            return CHURN_ENUMERIC;
+        sl += w * (la.val - lb.val);
+        if (g) {
+            gsl_sf_result pa, pb;
+            if (gsl_sf_psi_e(a, &pa) != GSL_SUCCESS || gsl_sf_psi_e(b, &pb) != GSL_SUCCESS)
+                return CHURN_ENUMERIC;
+            sgp += w * x * (pa.val - pb.val);
+            sgq += w * pa.val;
+        }
+        if (H) {
+            gsl_sf_result ta, tb;
+            if (gsl_sf_psi_1_e(a, &ta) != GSL_SUCCESS || gsl_sf_psi_1_e(b, &tb) != GSL_SUCCESS)
+                return CHURN_ENUMERIC;
+            hpp += w * x * x * (ta.val - tb.val);
+            hpq += w * x * ta.val;
+            hqq += w * ta.val;
+        }
+    }
+    const double W = d->W, lg = log(gam);
+    *ll = sl - W * lq.val + W * q * lg + p * d->Xlx + p * d->Lz1 - d->Lz0 - p * A - q * B;
+    if (!isfinite(*ll))
+        return CHURN_ENUMERIC;
+    if (g) {
+        g[0] = sgp + d->Xlx + d->Lz1 - A;
+        g[1] = sgq - W * psq.val + W * lg - B;
+        g[2] = W * q / gam - (p * C1 + q * C0);
+    }
+    if (H) {
+        H[0] = hpp;
+        H[1] = H[3] = hpq;
+        H[2] = H[6] = -C1;
+        H[4] = hqq - W * ps1q.val;
+        H[5] = H[7] = W / gam - C0;
+        H[8] = -W * q / (gam * gam) + p * D1 + q * D0;
+    }
+    return CHURN_OK;
+}
+
+/* Evaluate on the log scale: theta = log(par); gradient and Hessian with
+ * respect to theta (chain rule: d/dtheta_j = par_j d/dpar_j). */
+static int gg_eval_log(const gg_data *d, const double *theta, double *ll, double *gt, double *Ht)
+{
+    double par[3], g[3], H[9];
+    for (int j = 0; j < 3; j++) {
+        par[j] = exp(theta[j]);
+        if (!(par[j] > 0.0) || !isfinite(par[j]))
+            return CHURN_ENUMERIC;
+    }
+    int rc = gg_eval(d, par, ll, gt ? g : NULL, Ht ? H : NULL);
+    if (rc)
+        return rc;
+    if (gt)
+        for (int j = 0; j < 3; j++)
+            gt[j] = par[j] * g[j];
+    if (Ht)
+        for (int j = 0; j < 3; j++)
+            for (int k = 0; k < 3; k++)
+                Ht[j * 3 + k] = par[j] * par[k] * H[j * 3 + k] + (j == k ? par[j] * g[j] : 0.0);
+    return CHURN_OK;
+}
+
+static void gg_data_free(gg_data *d)
+{
+    churn__free(d->rows);
+    churn__free(d->gx);
+    churn__free(d->gw);
+}
+
+/* Newton's method with a backtracking line search on theta = log(params).
+ * The Hessian is made positive definite by a growing ridge when needed. */
+static int gg_optimise(const gg_data *d, double *theta, int max_iter, double tol, double *ll_out,
+                       int *iters, int *converged)
+{
+    double ll, g[3], H[9];
+    int rc = gg_eval_log(d, theta, &ll, g, H);
+    if (rc)
+        return churn__error(CHURN_ENUMERIC, "churn_gammagamma_fit: log-likelihood not finite at "
+                            "the starting values");
+    *converged = 0;
+    int it = 0;
+    for (; it < max_iter; it++) {
+        double gmax = 0;
+        for (int j = 0; j < 3; j++)
+            gmax = fmax(gmax, fabs(g[j]));
+        if (gmax / d->W < tol) {
+            *converged = 1;
+            break;
+        }
+        double M[9], L[9], dir[3];
+        double mu = 0, dmax = 0;
+        for (int j = 0; j < 9; j++)
+            M[j] = -H[j];
+        for (int j = 0; j < 3; j++)
+            dmax = fmax(dmax, fabs(M[j * 4]));
+        for (int tries = 0;; tries++) {
+            double Mm[9];
+            memcpy(Mm, M, sizeof Mm);
+            for (int j = 0; j < 3; j++)
+                Mm[j * 4] += mu;
+            if (chol(Mm, L, 3) == 0)
+                break;
+            if (tries > 60)
+                return churn__error(CHURN_ENUMERIC, "churn_gammagamma_fit: Hessian is not "
+                                    "finite at iteration %d", it);
+            mu = mu == 0 ? 1e-8 * (dmax + 1.0) : mu * 10.0;
+        }
+        memcpy(dir, g, sizeof dir);
+        chol_solve(L, dir, 3);
+        /* Keep a step within a factor e^3 on each parameter. */
+        double smax = fmax(fabs(dir[0]), fmax(fabs(dir[1]), fabs(dir[2])));
+        if (smax > 3.0)
+            for (int j = 0; j < 3; j++)
+                dir[j] *= 3.0 / smax;
+        double slope = g[0] * dir[0] + g[1] * dir[1] + g[2] * dir[2];
+        /* slope = g' M^{-1} g is the Newton decrement: with M the observed
+         * information, the squared distance to the optimum in units of
+         * standard errors (~ 2 (ll_max - ll)). */
+        if (smax <= 3.0 && slope < 1e-15 * (1.0 + fabs(ll))) {
+            *converged = 1;
+            break;
+        }
+        double trial[3], ll_new = 0, gn[3], Hn[9];
+        if (smax <= 3.0 && slope < 1e-2) {
+            /* Within 0.1 standard errors: the quadratic model is accurate, so
+             * take the full Newton step without a line search. (On large
+             * data the remaining gain in ll is below its rounding noise and
+             * a line search could not see it; the gradient and Hessian still
+             * can.) Stop when the step no longer shrinks the gradient: the
+             * optimum is then located to within its numerical noise. */
+            for (int j = 0; j < 3; j++)
+                trial[j] = theta[j] + dir[j];
+            if (gg_eval_log(d, trial, &ll_new, gn, Hn) == CHURN_OK) {
+                double gnew = fmax(fabs(gn[0]), fmax(fabs(gn[1]), fabs(gn[2])));
+                if (gnew >= gmax) {
+                    *converged = slope < 1e-6;
+                    break;
+                }
+                memcpy(theta, trial, sizeof trial);
+                ll = ll_new;
+                memcpy(g, gn, sizeof gn);
+                memcpy(H, Hn, sizeof Hn);
+                continue;
+            }
+        }
+        double step = 1.0;
+        int accepted = 0;
+        for (int k = 0; k < 60; k++, step *= 0.5) {
+            for (int j = 0; j < 3; j++)
+                trial[j] = theta[j] + step * dir[j];
+            if (gg_eval_log(d, trial, &ll_new, NULL, NULL) == CHURN_OK &&
+                ll_new >= ll + 1e-4 * step * slope) {
+                accepted = 1;
+                break;
+            }
+        }
+        if (!accepted) {
+            /* No ascent possible at machine precision: converged if close
+             * to the optimum in standard-error units, otherwise stuck. */
+            *converged = slope < 1e-6;
+            break;
+        }
+        memcpy(theta, trial, sizeof trial);
+        if (gg_eval_log(d, theta, &ll, g, H) != CHURN_OK)
+            return churn__error(CHURN_ENUMERIC, "churn_gammagamma_fit: derivatives not finite "
+                                "at iteration %d", it);
+    }
+    *iters = it;
+    *ll_out = ll;
+    return CHURN_OK;
+}
+
+/* Copy and check the fit options; resolve the defaults of max_iter and tol. */
+static int gg_settings(const churn_gammagamma_options *opts, churn_gammagamma_options *o,
+                       int *max_iter, double *tol)
+{
+    churn_gammagamma_options d = CHURN_GAMMAGAMMA_OPTIONS_INIT;
+    *o = d;
+    int rc = churn__opts_copy(o, sizeof *o, opts, "churn_gammagamma_options");
+    if (rc)
+        return rc;
+    if (o->max_iter < 0)
+        return churn__error(CHURN_EINVAL, "churn_gammagamma_fit: option max_iter = %d is negative",
+                            o->max_iter);
+    if (!(o->tol >= 0) || !isfinite(o->tol))
+        return churn__error(CHURN_EINVAL, "churn_gammagamma_fit: option tol must be finite and "
+                            ">= 0");
+    *max_iter = o->max_iter ? o->max_iter : 200;
+    *tol = o->tol > 0 ? o->tol : 1e-9;
+    return CHURN_OK;
+}
+
+/* Validate every row and count the usable ones (weight > 0, frequency > 0,
+ * monetary value > 0); the weight of the rows left out goes to one_time
+ * (frequency 0) and nonpos (monetary value <= 0). */
+static int gg_count_rows(size_t n, const double *frequency, const double *monetary_value,
+                         const double *weights, size_t *nuse_out, double *one_time_out,
+                         double *nonpos_out)
+{
+    size_t nuse = 0;
+    double one_time = 0, nonpos = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = frequency[i], z = monetary_value[i], w = weights ? weights[i] : 1.0;
+        if (!isfinite(x) || x < 0)
+            return churn__error(CHURN_EINVAL, "churn_gammagamma_fit: row %zu, column 'frequency': "
+                                "%g is not a finite number >= 0", i, x);
+        if (!isfinite(z))
+            return churn__error(CHURN_EINVAL, "churn_gammagamma_fit: row %zu, column "
+                                "'monetary_value': %g is not finite", i, z);
+        if (!isfinite(w) || w < 0)
+            return churn__error(CHURN_EINVAL, "churn_gammagamma_fit: row %zu, column 'weights': "
+                                "%g is not a finite number >= 0", i, w);
+        if (w == 0)
+            continue;
+        if (x == 0)
+            one_time += w;
+        else if (z <= 0)
+            nonpos += w;
+        else
+            nuse++;
+    }
+    if (nuse < 2)
+        return churn__error(CHURN_EINVAL, "churn_gammagamma_fit: %zu usable row(s) with "
+                            "frequency > 0 and monetary_value > 0; need at least 2", nuse);
+    *nuse_out = nuse;
+    *one_time_out = one_time;
+    *nonpos_out = nonpos;
+    return CHURN_OK;
+}
+
+/* Build the likelihood's data from the nuse usable rows: the rows sorted by
+ * x, their groups by distinct x and the data-only sums. Also returns the
+ * weighted mean spend (the starting gamma) and the weighted correlation
+ * between x and zbar (the model assumes spend independent of frequency).
+ * On failure d holds nothing to free. */
+static int gg_data_build(gg_data *d, size_t n, const double *frequency,
+                         const double *monetary_value, const double *weights, size_t nuse,
+                         double *mean_spend, double *corr_out)
+{
+    memset(d, 0, sizeof *d);
+    d->rows = churn__malloc(churn__mul_size(nuse, sizeof *d->rows));
+    if (!d->rows)
+        return churn__nomem("the Gamma-Gamma fit's rows");
+    double sw = 0, sx = 0, sz = 0;
+    for (size_t i = 0, k = 0; i < n; i++) {
+        double x = frequency[i], z = monetary_value[i], w = weights ? weights[i] : 1.0;
+        if (w > 0 && x > 0 && z > 0) {
+            d->rows[k].x = x;
+            d->rows[k].z = z;
+            d->rows[k].w = w;
+            k++;
+            sw += w;
+            sx += w * x;
+            sz += w * z;
+        }
+    }
+    d->n = nuse;
+    qsort(d->rows, nuse, sizeof *d->rows, cmp_row_x);
+    size_t ng = 1;
+    for (size_t i = 1; i < nuse; i++)
+        ng += d->rows[i].x != d->rows[i - 1].x;
+    d->gx = churn__malloc(churn__mul_size(ng, sizeof(double)));
+    d->gw = churn__malloc(churn__mul_size(ng, sizeof(double)));
+    if (!d->gx || !d->gw) {
+        gg_data_free(d);
+        return churn__nomem("the Gamma-Gamma fit's groups");
+    }
+    double mx = sx / sw, mz = sz / sw, cxx = 0, czz = 0, cxz = 0;
+    size_t gi = 0;
+    for (size_t i = 0; i < nuse; i++) {
+        const gg_row *r = &d->rows[i];
+        if (i == 0 || r->x != d->rows[i - 1].x) {
+            d->gx[gi] = r->x;
+            d->gw[gi] = 0;
+            gi++;
+        }
+        d->gw[gi - 1] += r->w;
+        double lz = log(r->z);
+        d->W += r->w;
+        d->Lz1 += r->w * r->x * lz;
+        d->Lz0 += r->w * lz;
+        d->Xlx += r->w * r->x * log(r->x);
+        cxx += r->w * (r->x - mx) * (r->x - mx);
+        czz += r->w * (r->z - mz) * (r->z - mz);
+        cxz += r->w * (r->x - mx) * (r->z - mz);
+    }
+    d->ng = ng;
+    double corr = (cxx > 0 && czz > 0) ? cxz / sqrt(cxx * czz) : NAN;
+    if (isfinite(corr))
+        corr = fmax(-1.0, fmin(1.0, corr));
+    *mean_spend = mz;
+    *corr_out = corr;
+    return CHURN_OK;
+}
+
+/* Standard errors: covariance = inverse observed information on the natural
+ * scale. A Hessian that cannot be evaluated leaves the model without them. */
+static int gg_set_cov(churn_model *m, const gg_data *d, const double *par)
+{
+    double g[3], H[9], I[9], L[9], cov[9];
+    double llc;
+    if (gg_eval(d, par, &llc, g, H) != CHURN_OK)
+        return CHURN_OK;
+    for (int j = 0; j < 9; j++)
+        I[j] = -H[j];
+    if (chol(I, L, 3) != 0)
+        return churn__model_set_note(m, "observed information not positive definite: "
+                                     "no standard errors");
+    for (int j = 0; j < 3; j++) {
+        double e[3] = {0, 0, 0};
+        e[j] = 1.0;
+        chol_solve(L, e, 3);
+        for (int k = 0; k < 3; k++)
+            cov[k * 3 + j] = e[k];
+    }
+    return churn__model_set_cov(m, cov);
+}
+
+/* The model of the fit at the optimum theta = log(par), with its records. */
+static int gg_model(churn_model **out, const gg_data *d, const double *theta, double ll,
+                    int iters, int converged, const double *excl, double corr,
+                    int no_std_errors, double *par)
+{
+    churn_model *m = NULL;
+    int rc = churn__model_new(&m, CHURN_FAMILY_GAMMAGAMMA, 3, gg_names);
+    if (rc)
+        return rc;
+    for (int j = 0; j < 3; j++)
+        m->params[j] = par[j] = exp(theta[j]);
+    m->loglik = ll;
+    m->nobs = d->W;
+    m->converged = converged;
+    m->iterations = iters;
+    rc = churn__model_set_array(m, "freq_monetary_corr", &corr, 1);
+    if (!rc)
+        rc = churn__model_set_array(m, "excluded", excl, 2);
+    if (!rc && !no_std_errors)
+        rc = gg_set_cov(m, d, par);
+    if (rc) {
+        churn_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return CHURN_OK;
+}
+
+CHURN_API int churn_gammagamma_fit(churn_model **out, size_t n, const double *frequency,
+                                   const double *monetary_value, const double *weights,
+                                   const churn_gammagamma_options *opts)
+{
+    churn__ok();
+    if (!out)
+        return churn__error(CHURN_EINVAL, "churn_gammagamma_fit: 'out' is NULL");
+    *out = NULL;
+    if (!frequency || !monetary_value)
+        return churn__error(CHURN_EINVAL, "churn_gammagamma_fit: %s is NULL",
+                            !frequency ? "frequency" : "monetary_value");
+    churn_gammagamma_options o;
+    int max_iter = 0;
+    double tol = 0;
+    int rc = gg_settings(opts, &o, &max_iter, &tol);
+    if (rc)
+        return rc;
+    size_t nuse = 0;
+    double excl[2]; /* weight of the one-time buyers, of the non-positive spends */
+    if ((rc = gg_count_rows(n, frequency, monetary_value, weights, &nuse, &excl[0], &excl[1])))
+        return rc;
+    gg_data d;
+    double mz = 0, corr = NAN;
+    if ((rc = gg_data_build(&d, n, frequency, monetary_value, weights, nuse, &mz, &corr)))
+        return rc;
+
+    churn__gsl_init();
+    /* Start: p = 1, q = 2 and gamma = the mean spend, so that the population
+     * mean p gamma / (q - 1) equals the observed mean. */
+    double theta[3] = {0.0, log(2.0), log(mz)};
+    double ll = NAN;
+    int iters = 0, converged = 0;
+    rc = gg_optimise(&d, theta, max_iter, tol, &ll, &iters, &converged);
+    double par[3];
+    if (!rc)
+        rc = gg_model(out, &d, theta, ll, iters, converged, excl, corr, o.no_std_errors, par);
+    gg_data_free(&d);
+    if (rc)
+        return rc;
+    if (!converged)
+        return churn__error(CHURN_ENOCONV, "churn_gammagamma_fit: no convergence after %d "
+                            "iterations (p %g, q %g, gamma %g; the spends may show no "
+                            "heterogeneity)", iters, par[0], par[1], par[2]);
+    return CHURN_OK;
+}
+
+/* The parameters (p, q, gamma) of a Gamma-Gamma model, looked up by name so
+ * a hand-edited model file with reordered parameters still works. */
+static int gg_params(const churn_model *m, const char *fn, double *par)
+{
+    int rc = churn__model_check(m, fn, 1, CHURN_FAMILY_GAMMAGAMMA);
+    if (rc)
+        return rc;
+    for (int j = 0; j < 3; j++) {
+        size_t i = 0;
+        while (i < m->nparams && strcmp(m->param_names[i], gg_names[j]) != 0)
+            i++;
+        if (i == m->nparams)
+            return churn__error(CHURN_EINVAL, "%s: the model has no parameter '%s'", fn,
+                                gg_names[j]);
+        par[j] = m->params[i];
+        if (!(par[j] > 0) || !isfinite(par[j]))
+            return churn__error(CHURN_EINVAL, "%s: parameter '%s' = %g is not a positive number",
+                                fn, gg_names[j], par[j]);
+    }
+    return CHURN_OK;
+}
+
+CHURN_API int churn_gammagamma_mean_spend(const churn_model *model, double *mean)
+{
+    churn__ok();
+    double par[3];
+    int rc = gg_params(model, "churn_gammagamma_mean_spend", par);
+    if (rc)
+        return rc;
+    if (!mean)
+        return churn__error(CHURN_EINVAL, "churn_gammagamma_mean_spend: 'mean' is NULL");
+    if (!(par[1] > 1))
+        return churn__error(CHURN_ENUMERIC, "churn_gammagamma_mean_spend: q = %g <= 1, the "
+                            "population mean spend is infinite", par[1]);
+    *mean = par[0] * par[2] / (par[1] - 1.0);
+    return CHURN_OK;
+}
+
+CHURN_API int churn_gammagamma_expected_spend(const churn_model *model, size_t n,
+                                              const double *frequency,
+                                              const double *monetary_value,
+                                              double *expected_spend)
+{
+    churn__ok();
+    static const char fn[] = "churn_gammagamma_expected_spend";
+    double par[3];
+    int rc = gg_params(model, fn, par);
+    if (rc)
+        return rc;
+    if (n && (!frequency || !monetary_value || !expected_spend))
+        return churn__error(CHURN_EINVAL, "%s: NULL array", fn);
+    const double p = par[0], q = par[1], gam = par[2];
+    const double pop = q > 1 ? p * gam / (q - 1.0) : INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        double x = frequency[i], z = monetary_value[i];
+        if (!isfinite(x) || x < 0)
+            return churn__error(CHURN_EINVAL, "%s: row %zu, column 'frequency': %g is not a "
+                                "finite number >= 0", fn, i, x);
+        if (!isfinite(z))
+            return churn__error(CHURN_EINVAL, "%s: row %zu, column 'monetary_value': %g is not "
+                                "finite", fn, i, z);
+        double e;
+        if (x == 0 || z <= 0) {
+            /* Outside the model's support: the prior (population) mean. */
+            e = pop;
+        } else {
+            /* Posterior mean of the customer's mean spend p/nu with
+             * nu | data ~ Gamma(p x + q, gamma + x zbar) (FH 2013 note):
+             * a weighted average of pop and zbar with weight p x / (p x + q - 1). */
+            double den = p * x + q - 1.0;
+            e = den > 0 ? p * (gam + x * z) / den : INFINITY;
+        }
+        if (!isfinite(e))
+            return churn__error(CHURN_ENUMERIC, "%s: row %zu: expected spend is infinite with "
+                                "q = %g (needs q > 1 for the population mean)", fn, i, q);
+        expected_spend[i] = e;
+    }
+    return CHURN_OK;
+}
+
+CHURN_API int churn_gammagamma_freq_monetary_corr(const churn_model *model, double *corr)
+{
+    churn__ok();
+    static const char fn[] = "churn_gammagamma_freq_monetary_corr";
+    int rc = churn__model_check(model, fn, 1, CHURN_FAMILY_GAMMAGAMMA);
+    if (rc)
+        return rc;
+    if (!corr)
+        return churn__error(CHURN_EINVAL, "%s: 'corr' is NULL", fn);
+    size_t len;
+    const double *c = churn__model_array(model, "freq_monetary_corr", &len);
+    if (!c || len != 1)
+        return churn__error(CHURN_EUNSUPPORTED, "%s: the model has no 'freq_monetary_corr' "
+                            "record", fn);
+    if (!isfinite(c[0]))
+        return churn__error(CHURN_EUNSUPPORTED, "%s: undefined (frequency or monetary value "
+                            "did not vary among the customers fitted)", fn);
+    *corr = c[0];
+    return CHURN_OK;
+}
+
+CHURN_API int churn_gammagamma_excluded(const churn_model *model, double *one_time,
+                                        double *nonpositive)
+{
+    churn__ok();
+    static const char fn[] = "churn_gammagamma_excluded";
+    int rc = churn__model_check(model, fn, 1, CHURN_FAMILY_GAMMAGAMMA);
+    if (rc)
+        return rc;
+    size_t len;
+    const double *e = churn__model_array(model, "excluded", &len);
+    if (one_time)
+        *one_time = (e && len == 2) ? e[0] : 0.0;
+    if (nonpositive)
+        *nonpositive = (e && len == 2) ? e[1] : 0.0;
+    return CHURN_OK;
+}
