@@ -1,8 +1,8 @@
 /*
- * Private interface between the generic BTYD machinery (btyd.c: validation,
- * collapsing identical rows, optimisation, Hessian, standard errors, the
- * vectorised public predict functions) and each family's mathematics
- * (bgnbd.c for BG/NBD and MBG/NBD, pnbd.c for Pareto/NBD, bgbb.c, sbg in btyd.c).
+ * Private interface of the btyd stage. Between the family-independent files
+ * (btyd.c: the public entry points and the family table; fit.c: maximum
+ * likelihood; checks.c: the input checks) and each family's mathematics
+ * (bgnbd.c for BG/NBD and MBG/NBD, pnbd.c for Pareto/NBD, bgbb.c, sbg.c).
  *
  * Parameters are passed on their natural scale (all > 0); the optimiser works
  * on log-parameters, so `loglik` returns the gradient with respect to
@@ -36,9 +36,62 @@ CHURN__HIDDEN extern const churn__btyd_family churn__bgnbd_family;
 CHURN__HIDDEN extern const churn__btyd_family churn__mbgnbd_family;
 CHURN__HIDDEN extern const churn__btyd_family churn__pnbd_family;
 CHURN__HIDDEN extern const churn__btyd_family churn__bgbb_family;
+CHURN__HIDDEN extern const churn__btyd_family churn__sbg_family;
 
 /* Pareto/NBD P(alive at T + t | x, tx, T), in pnbd.c. */
 CHURN__HIDDEN double churn__pnbd_p_alive_at(const double *params, double t, double x, double tx,
                                             double T);
+
+/* ---- checks.c: input checks shared by the entry points -------------------- */
+
+/* A whole number >= 0 that a double represents exactly (NaN fails). */
+CHURN__HIDDEN int churn__btyd_is_count(double v);
+/* One (x, t_x, T) row. `discrete` = BG/BB (whole opportunities); `fitting`
+ * requires T > 0 (a row with T = 0 carries no information). */
+CHURN__HIDDEN int churn__btyd_check_row(const char *fn, int discrete, int fitting, size_t i,
+                                        double x, double tx, double T);
+CHURN__HIDDEN int churn__btyd_check_weight(const char *fn, size_t i, double w);
+/* nparams finite positive parameters, as many as the family has. */
+CHURN__HIDDEN int churn__btyd_check_params(const char *fn, const churn__btyd_family *fam,
+                                           const double *params, size_t nparams);
+/* A finite horizon >= 0; a whole number of opportunities for BG/BB. */
+CHURN__HIDDEN int churn__btyd_check_horizon(const char *fn, int family, double t,
+                                            const char *what);
+/* The error of row i's prediction `what` that is not finite. */
+CHURN__HIDDEN int churn__btyd_nonfinite(const char *fn, const char *what, size_t i);
+
+/* ---- fit.c: maximum likelihood ----------------------------------------------- */
+
+/* The most parameters a family has. */
+#define CHURN__BTYD_MAXP 8
+
+/* A family's log-likelihood with its analytic Hessian in the log-parameters
+ * (BG/NBD and MBG/NBD, in bgnbd.c): Newton then needs one evaluation per
+ * iteration. */
+typedef int (*churn__btyd_hess_fn)(const double *p, size_t n, const double *x, const double *tx,
+                                   const double *T, const double *w, double *ll, double *grad,
+                                   double *hess);
+
+/* Validated rows with identical (x, t_x, T) collapsed into one weighted row. */
+typedef struct churn__btyd_data {
+    size_t n;        /* distinct rows */
+    double *block;   /* one allocation holding the four arrays */
+    double *x, *tx, *T, *w;
+    double wsum;
+} churn__btyd_data;
+
+/* Rows are already validated. Zero-weight rows are dropped. */
+CHURN__HIDDEN int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x,
+                                       const double *tx, const double *T, const double *w);
+CHURN__HIDDEN void churn__btyd_data_free(churn__btyd_data *d);
+/* Copy the user's options over the defaults and check them. */
+CHURN__HIDDEN int churn__btyd_options(churn_btyd_options *o, const churn_btyd_options *user,
+                                      const char *fn);
+/* The fit of family `fam` on collapsed data of total weight nobs; hess is
+ * the family's analytic Hessian or NULL (finite differences). */
+CHURN__HIDDEN int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
+                                            churn__btyd_hess_fn hess, const churn__btyd_data *d,
+                                            double nobs, const churn_btyd_options *o,
+                                            const char *fn);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * Pareto/NBD (Schmittlein, Morrison & Colombo 1987): the family descriptor
- * used by the generic BTYD machinery in btyd.c.
+ * used by the generic BTYD machinery (btyd.c, fit.c). Calls core/ only.
  *
  * Parameters (r, alpha, s, beta): purchase rate lambda ~ Gamma(r, rate alpha),
  * dropout rate mu ~ Gamma(s, rate beta); while alive a customer buys as a
@@ -309,8 +309,8 @@ static int pnbd_loglik(const double *p, size_t n, const double *x, const double 
 
 /* Same value as pnbd_loglik, plus the Hessian (4 x 4 row-major) in the
  * log-parameters, so that a Newton optimiser needs one evaluation per
- * iteration instead of a finite-difference Hessian. Signature of btyd.c's
- * loglik_hess_fn. */
+ * iteration instead of a finite-difference Hessian. Signature of
+ * churn__btyd_hess_fn (btyd_internal.h). */
 CHURN__HIDDEN int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x,
                                           const double *tx, const double *T, const double *w,
                                           double *ll, double *grad, double *hess);

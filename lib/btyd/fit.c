@@ -1,0 +1,702 @@
+/*
+ * Maximum likelihood for any BTYD or sBG family, behind the descriptor of
+ * btyd_internal.h: collapsing identical rows into weights, the damped Newton
+ * optimiser on log-parameters (finite-difference Hessian of the analytic
+ * gradient, refreshed by BFGS updates, or the family's analytic Hessian),
+ * the starting points, standard errors, and the fit options.
+ *
+ * Calls core/ only; a family's likelihood is reached through the descriptor
+ * (and Hessian) that the caller passes. Called by btyd.c and sbg.c.
+ */
+#include "btyd/btyd_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define MAXP CHURN__BTYD_MAXP
+
+/* ---- collapsing identical rows ---------------------------------------------- */
+
+typedef struct btyd_row {
+    double x, tx, T, w;
+} btyd_row;
+
+/* Order by x first: the family log-likelihoods cache everything that depends
+ * on x alone (lgamma, digamma) and recompute it only when x changes. */
+static int row_cmp(const void *pa, const void *pb)
+{
+    const btyd_row *a = pa, *b = pb;
+    if (a->x != b->x)
+        return a->x < b->x ? -1 : 1;
+    if (a->T != b->T)
+        return a->T < b->T ? -1 : 1;
+    if (a->tx != b->tx)
+        return a->tx < b->tx ? -1 : 1;
+    return 0;
+}
+
+void churn__btyd_data_free(churn__btyd_data *d)
+{
+    churn__free(d->block);
+    memset(d, 0, sizeof *d);
+}
+
+/* Rows are already validated. Zero-weight rows are dropped. */
+int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const double *tx,
+                         const double *T, const double *w)
+{
+    memset(d, 0, sizeof *d);
+    btyd_row *rows = churn__malloc(churn__mul_size(n ? n : 1, sizeof *rows));
+    if (!rows)
+        return churn__nomem("the BTYD fitting rows");
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double wi = w ? w[i] : 1.0;
+        if (wi == 0)
+            continue;
+        rows[m].x = x[i];
+        rows[m].tx = tx[i];
+        rows[m].T = T[i];
+        rows[m].w = wi;
+        m++;
+    }
+    qsort(rows, m, sizeof *rows, row_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (u > 0 && row_cmp(&rows[u - 1], &rows[i]) == 0)
+            rows[u - 1].w += rows[i].w;
+        else
+            rows[u++] = rows[i];
+    }
+    d->block = churn__malloc(churn__mul_size(4 * (u ? u : 1), sizeof(double)));
+    if (!d->block) {
+        churn__free(rows);
+        return churn__nomem("the collapsed BTYD rows");
+    }
+    d->n = u;
+    d->x = d->block;
+    d->tx = d->x + u;
+    d->T = d->tx + u;
+    d->w = d->T + u;
+    d->wsum = 0;
+    for (size_t i = 0; i < u; i++) {
+        d->x[i] = rows[i].x;
+        d->tx[i] = rows[i].tx;
+        d->T[i] = rows[i].T;
+        d->w[i] = rows[i].w;
+        d->wsum += rows[i].w;
+    }
+    churn__free(rows);
+    return CHURN_OK;
+}
+
+/* ---- small dense linear algebra (k <= MAXP) ------------------------------------ */
+
+/* In-place Cholesky A = L L^T (lower triangle). Returns 0 when A is positive definite. */
+static int chol(size_t k, double *A)
+{
+    for (size_t j = 0; j < k; j++) {
+        double s = A[j * k + j];
+        for (size_t q = 0; q < j; q++)
+            s -= A[j * k + q] * A[j * k + q];
+        if (!(s > 0) || !isfinite(s))
+            return -1;
+        double d = sqrt(s);
+        A[j * k + j] = d;
+        for (size_t i = j + 1; i < k; i++) {
+            double v = A[i * k + j];
+            for (size_t q = 0; q < j; q++)
+                v -= A[i * k + q] * A[j * k + q];
+            A[i * k + j] = v / d;
+        }
+    }
+    return 0;
+}
+
+/* Solve L L^T y = b in place. */
+static void chol_solve(size_t k, const double *L, double *b)
+{
+    for (size_t i = 0; i < k; i++) {
+        double v = b[i];
+        for (size_t q = 0; q < i; q++)
+            v -= L[i * k + q] * b[q];
+        b[i] = v / L[i * k + i];
+    }
+    for (size_t i = k; i-- > 0;) {
+        double v = b[i];
+        for (size_t q = i + 1; q < k; q++)
+            v -= L[q * k + i] * b[q];
+        b[i] = v / L[i * k + i];
+    }
+}
+
+/* ---- the optimisation problem ----------------------------------------------- */
+
+typedef struct problem {
+    const churn__btyd_family *fam;
+    churn__btyd_hess_fn hess; /* analytic Hessian, or NULL: finite differences */
+    const churn__btyd_data *d;
+    size_t k;
+    double l2;
+    int evals;
+} problem;
+
+/* Objective in log-parameters theta:
+ *   f(theta) = -(1/W) sum_i w_i log L_i(exp(theta)) + l2 * sum_j theta_j^2
+ * (W = total weight), with gradient g and, when the family has an analytic
+ * one and H != NULL, Hessian H. Returns +inf when the family cannot evaluate
+ * at theta (the line search then backs off). */
+static double objective_h(problem *pb, const double *theta, double *g, double *H, double l2)
+{
+    double p[MAXP], gl[MAXP], hl[MAXP * MAXP], ll = 0;
+    size_t k = pb->k;
+    pb->evals++;
+    for (size_t j = 0; j < k; j++) {
+        if (!(fabs(theta[j]) < 700))
+            return INFINITY;
+        p[j] = exp(theta[j]);
+    }
+    const churn__btyd_data *d = pb->d;
+    int rc = H && pb->hess
+                 ? pb->hess(p, d->n, d->x, d->tx, d->T, d->w, &ll, g ? gl : NULL, hl)
+                 : pb->fam->loglik(p, d->n, d->x, d->tx, d->T, d->w, &ll, g ? gl : NULL);
+    if (rc != CHURN_OK || !isfinite(ll))
+        return INFINITY;
+    double f = -ll / d->wsum;
+    for (size_t j = 0; j < k; j++) {
+        f += l2 * theta[j] * theta[j];
+        if (g) {
+            g[j] = -gl[j] / d->wsum + 2.0 * l2 * theta[j];
+            if (!isfinite(g[j]))
+                return INFINITY;
+        }
+    }
+    if (H && pb->hess)
+        for (size_t i = 0; i < k; i++)
+            for (size_t j = 0; j < k; j++) {
+                H[i * k + j] = -hl[i * k + j] / d->wsum + (i == j ? 2.0 * l2 : 0);
+                if (!isfinite(H[i * k + j]))
+                    return INFINITY;
+            }
+    return f;
+}
+
+static double objective(problem *pb, const double *theta, double *g, double l2)
+{
+    return objective_h(pb, theta, g, NULL, l2);
+}
+
+/* Hessian of the objective by differences of the analytic gradient:
+ * forward differences while iterating (k extra evaluations), central ones
+ * for the covariance at the optimum. Returns 0, or -1 when the gradient is not
+ * finite near theta. */
+static int fd_hessian(problem *pb, const double *theta, const double *g0, double *H, int central,
+                      double l2)
+{
+    size_t k = pb->k;
+    double th[MAXP], gp[MAXP], gm[MAXP];
+    if (pb->hess)
+        return isfinite(objective_h(pb, theta, gp, H, l2)) ? 0 : -1;
+    for (size_t j = 0; j < k; j++) {
+        double h = (central ? 1e-5 : 1e-7) * fmax(1.0, fabs(theta[j]));
+        memcpy(th, theta, k * sizeof *th);
+        th[j] = theta[j] + h;
+        if (!isfinite(objective(pb, th, gp, l2)))
+            return -1;
+        if (central) {
+            th[j] = theta[j] - h;
+            if (!isfinite(objective(pb, th, gm, l2)))
+                return -1;
+            for (size_t i = 0; i < k; i++)
+                H[i * k + j] = (gp[i] - gm[i]) / (2 * h);
+        } else {
+            for (size_t i = 0; i < k; i++)
+                H[i * k + j] = (gp[i] - g0[i]) / h;
+        }
+    }
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < i; j++)
+            H[i * k + j] = H[j * k + i] = 0.5 * (H[i * k + j] + H[j * k + i]);
+    return 0;
+}
+
+enum { OPT_CONVERGED, OPT_MAXITER, OPT_STALLED, OPT_BOUNDARY, OPT_NUMERIC };
+
+typedef struct opt_result {
+    int status;
+    int iterations;
+    double f;
+    double gnorm;
+    size_t boundary_param;  /* for OPT_BOUNDARY */
+} opt_result;
+
+/* Log-parameters beyond this are treated as running off to 0 or infinity:
+ * the likelihood does not identify that parameter from these data. */
+#define THETA_LIMIT 25.0
+#define THETA_CONVERGED_LIMIT 20.0
+#define MAX_STEP 3.0
+
+static double inf_norm(size_t k, const double *v)
+{
+    double m = 0;
+    for (size_t j = 0; j < k; j++)
+        m = fmax(m, fabs(v[j]));
+    return m;
+}
+
+/* The damped Newton direction dvec at gradient g (inf-norm gnorm) and
+ * Hessian H: Levenberg damping until H + mu I is positive definite, steepest
+ * descent where that gives no descent direction, and the step capped at
+ * MAX_STEP on the log scale. *slope receives g'dvec; returns 1 when the
+ * direction is not the plain Newton one (damped, replaced or capped). */
+static int newton_direction(size_t k, const double *H, const double *g, double gnorm,
+                            double *dvec, double *slope_out)
+{
+    double L[MAXP * MAXP];
+    /* Levenberg damping until H + mu I is positive definite. */
+    double maxdiag = 0;
+    for (size_t j = 0; j < k; j++)
+        maxdiag = fmax(maxdiag, fabs(H[j * k + j]));
+    double mu = 0;
+    int damped = 0;
+    for (int tries = 0; tries < 60; tries++) {
+        memcpy(L, H, k * k * sizeof *L);
+        for (size_t j = 0; j < k; j++)
+            L[j * k + j] += mu;
+        if (chol(k, L) == 0)
+            break;
+        mu = mu == 0 ? 1e-8 * fmax(1.0, maxdiag) : mu * 10;
+        damped = 1;
+    }
+    for (size_t j = 0; j < k; j++)
+        dvec[j] = -g[j];
+    chol_solve(k, L, dvec);
+    double slope = 0;
+    for (size_t j = 0; j < k; j++)
+        slope += g[j] * dvec[j];
+    if (!(slope < 0)) {
+        /* not a descent direction (numerical trouble): steepest descent */
+        for (size_t j = 0; j < k; j++)
+            dvec[j] = -g[j];
+        slope = -gnorm * gnorm;
+        damped = 1;
+    }
+    double dn = inf_norm(k, dvec);
+    if (dn > MAX_STEP) {
+        for (size_t j = 0; j < k; j++)
+            dvec[j] *= MAX_STEP / dn;
+        slope *= MAX_STEP / dn;
+        damped = 1;
+    }
+    *slope_out = slope;
+    return damped;
+}
+
+/* Backtracking line search from theta along dvec (objective f, gradient
+ * inf-norm gnorm, slope g'dvec): halve the step until the decrease is
+ * sufficient. Fills the trial point thn, its objective *fn_out, gradient gn
+ * and (analytic) Hessian Hn, and the step length *step_out; returns 1 when a
+ * step was accepted. */
+static int line_search(problem *pb, const double *theta, const double *dvec, double f,
+                       double slope, double gnorm, double *thn, double *fn_out, double *gn,
+                       double *Hn, double *step_out)
+{
+    size_t k = pb->k;
+    double l2 = pb->l2;
+    int analytic = pb->hess != NULL;
+    double step = 1, fn = INFINITY;
+    int accepted = 0;
+    for (int ls = 0; ls < 60; ls++) {
+        for (size_t j = 0; j < k; j++)
+            thn[j] = theta[j] + step * dvec[j];
+        fn = objective_h(pb, thn, gn, analytic ? Hn : NULL, l2);
+        if (isfinite(fn)) {
+            if (fn <= f + 1e-4 * step * slope) {
+                accepted = 1;
+                break;
+            }
+            /* Close to the optimum f cannot resolve the decrease any more
+             * (it is a mean of many rounded terms): accept a full step
+             * that is a wash in f but shrinks the gradient. */
+            if (step == 1 && fabs(fn - f) <= 1e-13 * (1 + fabs(f)) &&
+                inf_norm(k, gn) < gnorm) {
+                accepted = 1;
+                break;
+            }
+        }
+        step *= 0.5;
+    }
+    *step_out = step;
+    *fn_out = fn;
+    return accepted;
+}
+
+/* The Hessian after the accepted step theta -> thn (gradients g -> gn): the
+ * family's analytic one Hn, else a BFGS update of H with s = step, y = change
+ * of gradient. Returns 1 when the difference Hessian must be recomputed
+ * instead (a shortened or damped step, or an update that would not keep H
+ * positive definite). */
+static int update_hessian(size_t k, double *H, const double *Hn, const double *theta,
+                          const double *thn, const double *g, const double *gn, int analytic,
+                          double step, int damped)
+{
+    double s[MAXP], y[MAXP], Hs[MAXP], sy = 0, sHs = 0;
+    for (size_t j = 0; j < k; j++) {
+        s[j] = thn[j] - theta[j];
+        y[j] = gn[j] - g[j];
+        sy += s[j] * y[j];
+    }
+    for (size_t i = 0; i < k; i++) {
+        Hs[i] = 0;
+        for (size_t j = 0; j < k; j++)
+            Hs[i] += H[i * k + j] * s[j];
+        sHs += s[i] * Hs[i];
+    }
+    if (analytic) {
+        memcpy(H, Hn, k * k * sizeof *H);
+    } else if (step < 1 || damped || !(sy > 1e-12 * sHs) || !(sHs > 0)) {
+        return 1;
+    } else {
+        for (size_t i = 0; i < k; i++)
+            for (size_t j = 0; j < k; j++)
+                H[i * k + j] += y[i] * y[j] / sy - Hs[i] * Hs[j] / sHs;
+    }
+    return 0;
+}
+
+/* Damped Newton: the Hessian is a finite difference of the analytic gradient,
+ * kept up to date with BFGS updates while full steps are accepted and
+ * recomputed when the line search has to back off. Levenberg damping keeps the
+ * direction a descent direction where the Hessian is not positive definite. */
+static void newton(problem *pb, double *theta, int max_iter, double tol, opt_result *res)
+{
+    size_t k = pb->k;
+    double g[MAXP], H[MAXP * MAXP], Hn[MAXP * MAXP], dvec[MAXP], thn[MAXP], gn[MAXP];
+    double l2 = pb->l2;
+    int analytic = pb->hess != NULL;
+    memset(res, 0, sizeof *res);
+    double f = objective_h(pb, theta, g, analytic ? H : NULL, l2);
+    if (!isfinite(f)) {
+        res->status = OPT_NUMERIC;
+        res->f = INFINITY;
+        return;
+    }
+    int need_hessian = !analytic;
+    int it;
+    for (it = 0; it < max_iter; it++) {
+        res->gnorm = inf_norm(k, g);
+        if (res->gnorm <= tol) {
+            res->status = OPT_CONVERGED;
+            break;
+        }
+        if (need_hessian) {
+            if (fd_hessian(pb, theta, g, H, 0, l2) != 0) {
+                res->status = OPT_NUMERIC;
+                break;
+            }
+            need_hessian = 0;
+        }
+        double slope;
+        int damped = newton_direction(k, H, g, res->gnorm, dvec, &slope);
+        double step, fn;
+        int accepted = line_search(pb, theta, dvec, f, slope, res->gnorm, thn, &fn, gn, Hn,
+                                   &step);
+        if (!accepted) {
+            if (!analytic && !damped && !need_hessian) {
+                /* a stale (BFGS-updated) Hessian may be to blame: refresh it */
+                need_hessian = 1;
+                continue;
+            }
+            res->status = OPT_STALLED;
+            break;
+        }
+        need_hessian = update_hessian(k, H, Hn, theta, thn, g, gn, analytic, step, damped);
+        memcpy(theta, thn, k * sizeof *theta);
+        memcpy(g, gn, k * sizeof *g);
+        f = fn;
+        for (size_t j = 0; j < k; j++)
+            if (fabs(theta[j]) > THETA_LIMIT) {
+                res->status = OPT_BOUNDARY;
+                res->boundary_param = j;
+                res->iterations = it + 1;
+                res->f = f;
+                res->gnorm = inf_norm(k, g);
+                return;
+            }
+    }
+    if (it >= max_iter) {
+        res->gnorm = inf_norm(k, g);
+        res->status = res->gnorm <= tol ? OPT_CONVERGED : OPT_MAXITER;
+    }
+    res->iterations = it;
+    res->f = f;
+    /* A "converged" point with a parameter at e^+-20 is a likelihood that
+     * keeps improving towards 0 or infinity so slowly that the gradient test
+     * passed: report it as the boundary it is. */
+    if (res->status == OPT_CONVERGED)
+        for (size_t j = 0; j < k; j++)
+            if (fabs(theta[j]) > THETA_CONVERGED_LIMIT) {
+                res->status = OPT_BOUNDARY;
+                res->boundary_param = j;
+                break;
+            }
+}
+
+/* Starting points (log scale). Times are scaled by the data (mean T and mean
+ * x) so the starts do not depend on the time unit. */
+static size_t starting_points(int family, const churn__btyd_data *d, double starts[][MAXP])
+{
+    double mx = 0, mT = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        mx += d->w[i] * d->x[i];
+        mT += d->w[i] * d->T[i];
+    }
+    mx /= d->wsum;
+    mT /= d->wsum;
+    double rate = (mx + 0.1) / fmax(mT, 1e-12); /* purchases per time unit */
+    switch (family) {
+    case CHURN_FAMILY_BGNBD:
+    case CHURN_FAMILY_MBGNBD: {
+        double s0[4] = {1, 1 / rate, 1, 1}, s1[4] = {0.3, 0.3 / rate, 0.8, 2.5},
+               s2[4] = {1, 1, 1, 1};
+        for (int j = 0; j < 4; j++) {
+            starts[0][j] = log(s0[j]);
+            starts[1][j] = log(s1[j]);
+            starts[2][j] = log(s2[j]);
+        }
+        return 3;
+    }
+    case CHURN_FAMILY_PNBD: {
+        double s0[4] = {1, 1 / rate, 1, mT}, s1[4] = {0.5, 0.5 / rate, 0.5, mT},
+               s2[4] = {1, 1, 1, 1};
+        for (int j = 0; j < 4; j++) {
+            starts[0][j] = log(s0[j]);
+            starts[1][j] = log(s1[j]);
+            starts[2][j] = log(s2[j]);
+        }
+        return 3;
+    }
+    case CHURN_FAMILY_BGBB: {
+        double s0[4] = {1, 1, 1, 1}, s1[4] = {0.5, 2, 0.5, 2}, s2[4] = {2, 0.5, 2, 0.5};
+        for (int j = 0; j < 4; j++) {
+            starts[0][j] = log(s0[j]);
+            starts[1][j] = log(s1[j]);
+            starts[2][j] = log(s2[j]);
+        }
+        return 3;
+    }
+    default: { /* sBG */
+        starts[0][0] = 0;
+        starts[0][1] = 0;
+        starts[1][0] = log(0.5);
+        starts[1][1] = log(3.0);
+        return 2;
+    }
+    }
+}
+
+/* Newton from each starting point in turn, keeping a converged result over
+ * any other and otherwise the lowest objective; stops at the first start
+ * that converges. best receives the kept log-parameters, total_iter the
+ * iterations of all starts. Returns 0, or -1 when the objective is not
+ * finite at any start. */
+static int best_of_starts(problem *pb, const churn_btyd_options *o, double *best,
+                          opt_result *bres, int *total_iter)
+{
+    size_t k = pb->k;
+    double starts[4][MAXP], theta[MAXP];
+    size_t ns = starting_points(pb->fam->family, pb->d, starts);
+    opt_result res;
+    int have = 0;
+    *total_iter = 0;
+    memset(bres, 0, sizeof *bres);
+    bres->status = OPT_NUMERIC;
+    bres->f = INFINITY;
+    for (size_t s = 0; s < ns; s++) {
+        memcpy(theta, starts[s], k * sizeof *theta);
+        newton(pb, theta, o->max_iter, o->tol, &res);
+        *total_iter += res.iterations;
+        /* keep a converged result over any other; otherwise the lowest objective */
+        int better = !have || (res.status == OPT_CONVERGED && bres->status != OPT_CONVERGED) ||
+                     ((res.status == OPT_CONVERGED) == (bres->status == OPT_CONVERGED) &&
+                      res.f < bres->f);
+        if (better && isfinite(res.f)) {
+            *bres = res;
+            memcpy(best, theta, k * sizeof *best);
+            have = 1;
+        }
+        if (res.status == OPT_CONVERGED)
+            break;
+    }
+    return have ? 0 : -1;
+}
+
+/* Standard errors of the converged, unpenalised fit m at the log-parameters
+ * best (natural-scale p). Where they cannot be had, a note says why (cap
+ * bytes); a Hessian that is not positive definite also marks the fit not
+ * converged and names in *flat the parameter the data do not identify. */
+static int std_errors(problem *pb, churn_model *m, const double *best, const double *p,
+                      char *note, size_t cap, int *flat)
+{
+    size_t k = pb->k;
+    const churn__btyd_family *fam = pb->fam;
+    int rc = CHURN_OK;
+    /* Observed information of the total log-likelihood in theta = log p is
+     * W * H (H = Hessian of the mean); delta method to the natural scale:
+     * Cov(p_i, p_j) = p_i p_j Cov(theta_i, theta_j). */
+    double g0[MAXP], H[MAXP * MAXP], cov[MAXP * MAXP], e[MAXP];
+    objective(pb, best, g0, 0);
+    if (fd_hessian(pb, best, g0, H, 1, 0) == 0) {
+        for (size_t j = 0; j < k * k; j++)
+            H[j] *= pb->d->wsum;
+        if (chol(k, H) == 0) {
+            for (size_t j = 0; j < k; j++) {
+                memset(e, 0, sizeof e);
+                e[j] = 1;
+                chol_solve(k, H, e);
+                for (size_t i = 0; i < k; i++)
+                    cov[i * k + j] = e[i] * p[i] * p[j];
+            }
+            rc = churn__model_set_cov(m, cov);
+        } else {
+            /* Not a proper maximum: name the flattest direction's parameter. */
+            double Hc[MAXP * MAXP];
+            objective(pb, best, g0, 0);
+            fd_hessian(pb, best, g0, Hc, 1, 0);
+            *flat = 0;
+            for (size_t j = 1; j < k; j++)
+                if (Hc[j * k + j] < Hc[*flat * k + *flat])
+                    *flat = (int)j;
+            m->converged = 0;
+            snprintf(note, cap, "the Hessian is not positive definite at the "
+                     "optimum: parameter '%s' is not identified", fam->names[*flat]);
+        }
+    } else {
+        snprintf(note, cap, "the Hessian could not be evaluated at the optimum: "
+                 "standard errors are not available");
+    }
+    return rc;
+}
+
+/* The error of a fit that did not converge: which parameter the data do not
+ * identify, or how the optimiser stopped. */
+static int fit_failure(const churn__btyd_family *fam, const churn_model *m, const double *best,
+                       const opt_result *bres, int flat, const churn_btyd_options *o,
+                       const char *fn)
+{
+    size_t k = fam->nparams;
+    if (flat >= 0)
+        return churn__error(CHURN_ENOCONV, "%s: %s: the log-likelihood is flat in parameter '%s' "
+                            "at the optimum (Hessian not positive definite): the data do not "
+                            "identify it; a small l2_penalty gives a finite estimate", fn,
+                            churn_family_name(fam->family), fam->names[flat]);
+    switch (bres->status) {
+    case OPT_BOUNDARY: {
+        size_t j = bres->boundary_param;
+        return churn__error(CHURN_ENOCONV, "%s: %s: parameter '%s' runs off to %s (%g): the data "
+                            "do not identify it; a small l2_penalty gives a finite estimate", fn,
+                            churn_family_name(fam->family), fam->names[j],
+                            best[j] > 0 ? "infinity" : "zero", m->params[j]);
+    }
+    case OPT_MAXITER: {
+        /* a likelihood still creeping towards a boundary: say which parameter */
+        size_t jm = 0;
+        for (size_t j = 1; j < k; j++)
+            if (fabs(best[j]) > fabs(best[jm]))
+                jm = j;
+        if (fabs(best[jm]) > 15)
+            return churn__error(CHURN_ENOCONV, "%s: %s: no convergence in %d iterations; "
+                                "parameter '%s' (%g) appears to run off to %s: the data do not "
+                                "identify it; a small l2_penalty gives a finite estimate", fn,
+                                churn_family_name(fam->family), o->max_iter, fam->names[jm],
+                                m->params[jm], best[jm] > 0 ? "infinity" : "zero");
+        return churn__error(CHURN_ENOCONV, "%s: %s: no convergence in %d iterations (gradient "
+                            "norm %g > tol %g)", fn, churn_family_name(fam->family),
+                            o->max_iter, bres->gnorm, o->tol);
+    }
+    default:
+        return churn__error(CHURN_ENOCONV, "%s: %s: the optimiser stalled with gradient norm %g "
+                            "(tol %g)", fn, churn_family_name(fam->family), bres->gnorm, o->tol);
+    }
+}
+
+/* The generic fit on validated, collapsed data: the best of the starting
+ * points, the model at its optimum, standard errors, and the error of a fit
+ * that did not converge (the model is returned all the same). */
+int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
+                              churn__btyd_hess_fn hess, const churn__btyd_data *d, double nobs,
+                              const churn_btyd_options *o, const char *fn)
+{
+    size_t k = fam->nparams;
+    problem pb = {fam, hess, d, k, o->l2_penalty, 0};
+    double best[MAXP];
+    opt_result bres;
+    int total_iter = 0;
+    if (best_of_starts(&pb, o, best, &bres, &total_iter) != 0)
+        return churn__error(CHURN_ENUMERIC, "%s: %s: the log-likelihood is not finite at any "
+                            "starting point", fn, churn_family_name(fam->family));
+
+    churn_model *m = NULL;
+    int rc = churn__model_new(&m, fam->family, k, fam->names);
+    if (rc)
+        return rc;
+    double p[MAXP], ll = 0;
+    for (size_t j = 0; j < k; j++)
+        p[j] = m->params[j] = exp(best[j]);
+    fam->loglik(p, d->n, d->x, d->tx, d->T, d->w, &ll, NULL);
+    m->loglik = ll;
+    m->nobs = nobs;
+    m->converged = bres.status == OPT_CONVERGED;
+    m->iterations = total_iter;
+    m->time_unit = 0;
+
+    char note[256] = "";
+    int flat = -1; /* a parameter the data do not identify (singular Hessian) */
+    if (m->converged && !o->no_std_errors && o->l2_penalty == 0) {
+        rc = std_errors(&pb, m, best, p, note, sizeof note, &flat);
+    } else if (m->converged && o->l2_penalty > 0) {
+        snprintf(note, sizeof note, "penalised fit (l2_penalty %g on the log-parameters): "
+                 "standard errors are not reported", o->l2_penalty);
+    }
+    if (!rc && note[0])
+        rc = churn__model_set_note(m, note);
+    if (rc) {
+        churn_model_free(m);
+        return rc;
+    }
+    *out = m;
+    if (m->converged)
+        return CHURN_OK;
+    return fit_failure(fam, m, best, &bres, flat, o, fn);
+}
+
+int churn__btyd_options(churn_btyd_options *o, const churn_btyd_options *user, const char *fn)
+{
+    churn_btyd_options_init(o);
+    int rc = churn__opts_copy(o, sizeof *o, user, "churn_btyd_options");
+    if (rc)
+        return rc;
+    if (o->max_iter == 0)
+        o->max_iter = 500;
+    if (o->tol == 0)
+        o->tol = 1e-10;
+    if (o->max_iter < 0)
+        return churn__error(CHURN_EINVAL, "%s: option max_iter %d must be > 0", fn, o->max_iter);
+    if (!isfinite(o->tol) || o->tol < 0)
+        return churn__error(CHURN_EINVAL, "%s: option tol %g must be a finite number > 0", fn,
+                            o->tol);
+    if (!isfinite(o->l2_penalty) || o->l2_penalty < 0)
+        return churn__error(CHURN_EINVAL, "%s: option l2_penalty %g must be a finite number >= 0",
+                            fn, o->l2_penalty);
+    return CHURN_OK;
+}
+
+CHURN_API void churn_btyd_options_init(churn_btyd_options *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->struct_size = sizeof *opts;
+    opts->max_iter = 500;
+    opts->tol = 1e-10;
+}
