@@ -23,17 +23,6 @@
 
 static const char *const bg_names[] = {"r", "alpha", "a", "b"};
 
-/* Used by btyd.c (declared there too: btyd_internal.h is shared with pnbd.c). */
-CHURN__HIDDEN size_t churn__bgnbd_score(const double *params, int modified, double t, size_t n,
-                                       const double *x, const double *tx, const double *T,
-                                       double *p_alive, double *expected);
-CHURN__HIDDEN int churn__bgnbd_loglik_hess(const double *p, size_t n, const double *x,
-                                          const double *tx, const double *T, const double *w,
-                                          double *ll, double *grad, double *hess);
-CHURN__HIDDEN int churn__mbgnbd_loglik_hess(const double *p, size_t n, const double *x,
-                                           const double *tx, const double *T, const double *w,
-                                           double *ll, double *grad, double *hess);
-
 /* ---- log-likelihood ------------------------------------------------------------ */
 
 /* Terms of the log-likelihood that depend on x only (m = 0 BG/NBD, 1 MBG/NBD):

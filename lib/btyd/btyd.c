@@ -13,21 +13,6 @@
 
 #include <stdio.h>
 
-/* Fast BG/NBD and MBG/NBD scoring loop, defined in bgnbd.c (declared here
- * rather than in btyd_internal.h, which is shared with pnbd.c). Returns 0, or
- * 1 + the index of the first row that is invalid or gave a non-finite value. */
-CHURN__HIDDEN size_t churn__bgnbd_score(const double *params, int modified, double t, size_t n,
-                                       const double *x, const double *tx, const double *T,
-                                       double *p_alive, double *expected);
-/* BG/NBD and MBG/NBD log-likelihood with its analytic Hessian in the
- * log-parameters (bgnbd.c): Newton then needs one evaluation per iteration. */
-CHURN__HIDDEN int churn__bgnbd_loglik_hess(const double *p, size_t n, const double *x,
-                                          const double *tx, const double *T, const double *w,
-                                          double *ll, double *grad, double *hess);
-CHURN__HIDDEN int churn__mbgnbd_loglik_hess(const double *p, size_t n, const double *x,
-                                           const double *tx, const double *T, const double *w,
-                                           double *ll, double *grad, double *hess);
-
 /* ---- the family table ---------------------------------------------------------- */
 
 static const churn__btyd_family *family_desc(int family)
@@ -192,51 +177,113 @@ static int check_rows(const char *fn, int family, size_t n, const double *x, con
 
 #define NEED(ptr) ((ptr) == NULL && n > 0)
 
-CHURN_API int churn_btyd_p_alive(const churn_model *model, size_t n, const double *frequency,
-                                 const double *recency, const double *T, double *p_alive)
+/* ---- the shared shape of the vectorised predictions ------------------------------- */
+
+/* What a per-customer prediction computes for each row. */
+enum customer_quantity { Q_P_ALIVE, Q_EXPECTED, Q_COND_PMF, Q_P_ALIVE_AT };
+
+typedef struct customer_query {
+    const char *fn;   /* public function, for messages */
+    const char *what; /* the quantity, named when a value is not finite */
+    int quantity;     /* enum customer_quantity */
+    int has_t, has_k; /* whether the horizon t and the count k are arguments */
+    double t, k;
+} customer_query;
+
+/* Check the model, the arguments and every row (in this order: model, NULL
+ * pointers, k, horizon, rows), then fill out[i] for each customer (frequency,
+ * recency, T) of row i. A non-finite value stops with CHURN_ENUMERIC naming
+ * the row. */
+static int per_customer(const churn_model *model, const customer_query *q, size_t n,
+                        const double *x, const double *tx, const double *T, double *out)
 {
-    static const char fn[] = "churn_btyd_p_alive";
     churn__ok();
     churn__gsl_init();
+    const char *fn = q->fn;
+    const churn__btyd_family *fam = &churn__pnbd_family;
+    int rc;
+    if (q->quantity == Q_P_ALIVE_AT) {
+        if ((rc = churn__model_check(model, fn, 1, CHURN_FAMILY_PNBD)) ||
+            (rc = churn__btyd_check_params(fn, fam, model->params, model->nparams)))
+            return rc;
+    } else if ((rc = model_family(model, fn, &fam))) {
+        return rc;
+    }
+    if (NEED(x) || NEED(tx) || NEED(T) || NEED(out))
+        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
+    if (q->has_k && !churn__btyd_is_count(q->k))
+        return churn__error(CHURN_EINVAL, "%s: k = %g must be a whole number >= 0", fn, q->k);
+    if (q->has_t && (rc = churn__btyd_check_horizon(fn, model->family, q->t, "horizon t")))
+        return rc;
+    if ((rc = check_rows(fn, model->family, n, x, tx, T)))
+        return rc;
+    const double *p = model->params;
+    for (size_t i = 0; i < n; i++) {
+        switch (q->quantity) {
+        case Q_P_ALIVE:
+            out[i] = fam->p_alive(p, x[i], tx[i], T[i]);
+            break;
+        case Q_EXPECTED:
+            out[i] = fam->cond_expected(p, q->t, x[i], tx[i], T[i]);
+            break;
+        case Q_COND_PMF:
+            out[i] = fam->cond_pmf(p, q->t, q->k, x[i], tx[i], T[i]);
+            break;
+        default:
+            out[i] = churn__pnbd_p_alive_at(p, q->t, x[i], tx[i], T[i]);
+            break;
+        }
+        if (!isfinite(out[i]))
+            return churn__btyd_nonfinite(fn, q->what, i);
+    }
+    return CHURN_OK;
+}
+
+/* The same for a new customer's quantities at each of n horizons t[i]:
+ * E[X(t)] (has_k 0) or P(X(t) = k) (has_k 1). */
+static int per_horizon(const churn_model *model, const customer_query *q, size_t n,
+                       const double *t, double *out)
+{
+    churn__ok();
+    churn__gsl_init();
+    const char *fn = q->fn;
     const churn__btyd_family *fam;
     int rc = model_family(model, fn, &fam);
     if (rc)
         return rc;
-    if (NEED(frequency) || NEED(recency) || NEED(T) || NEED(p_alive))
+    if (NEED(t) || NEED(out))
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
-    if ((rc = check_rows(fn, model->family, n, frequency, recency, T)))
-        return rc;
+    if (q->has_k && !churn__btyd_is_count(q->k))
+        return churn__error(CHURN_EINVAL, "%s: k = %g must be a whole number >= 0", fn, q->k);
     for (size_t i = 0; i < n; i++) {
-        p_alive[i] = fam->p_alive(model->params, frequency[i], recency[i], T[i]);
-        if (!isfinite(p_alive[i]))
-            return churn__btyd_nonfinite(fn, "P(alive)", i);
+        char what[32];
+        snprintf(what, sizeof what, "t[%zu]", i);
+        if ((rc = churn__btyd_check_horizon(fn, model->family, t[i], what)))
+            return rc;
+        out[i] = q->has_k ? fam->pmf(model->params, t[i], q->k)
+                          : fam->expected_new(model->params, t[i]);
+        if (!isfinite(out[i]))
+            return churn__btyd_nonfinite(fn, q->what, i);
     }
     return CHURN_OK;
+}
+
+/* ---- the public predictions -------------------------------------------------------- */
+
+CHURN_API int churn_btyd_p_alive(const churn_model *model, size_t n, const double *frequency,
+                                 const double *recency, const double *T, double *p_alive)
+{
+    const customer_query q = {"churn_btyd_p_alive", "P(alive)", Q_P_ALIVE, 0, 0, 0, 0};
+    return per_customer(model, &q, n, frequency, recency, T, p_alive);
 }
 
 CHURN_API int churn_btyd_expected_purchases(const churn_model *model, double t, size_t n,
                                             const double *frequency, const double *recency,
                                             const double *T, double *expected)
 {
-    static const char fn[] = "churn_btyd_expected_purchases";
-    churn__ok();
-    churn__gsl_init();
-    const churn__btyd_family *fam;
-    int rc = model_family(model, fn, &fam);
-    if (rc)
-        return rc;
-    if (NEED(frequency) || NEED(recency) || NEED(T) || NEED(expected))
-        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
-    if ((rc = churn__btyd_check_horizon(fn, model->family, t, "horizon t")))
-        return rc;
-    if ((rc = check_rows(fn, model->family, n, frequency, recency, T)))
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        expected[i] = fam->cond_expected(model->params, t, frequency[i], recency[i], T[i]);
-        if (!isfinite(expected[i]))
-            return churn__btyd_nonfinite(fn, "the expected number of purchases", i);
-    }
-    return CHURN_OK;
+    const customer_query q = {"churn_btyd_expected_purchases",
+                              "the expected number of purchases", Q_EXPECTED, 1, 0, t, 0};
+    return per_customer(model, &q, n, frequency, recency, T, expected);
 }
 
 CHURN_API int churn_btyd_score(const churn_model *model, double t, size_t n,
@@ -284,51 +331,15 @@ CHURN_API int churn_btyd_score(const churn_model *model, double t, size_t n,
 CHURN_API int churn_btyd_expected_purchases_new(const churn_model *model, size_t n,
                                                 const double *t, double *expected)
 {
-    static const char fn[] = "churn_btyd_expected_purchases_new";
-    churn__ok();
-    churn__gsl_init();
-    const churn__btyd_family *fam;
-    int rc = model_family(model, fn, &fam);
-    if (rc)
-        return rc;
-    if (NEED(t) || NEED(expected))
-        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
-    for (size_t i = 0; i < n; i++) {
-        char what[32];
-        snprintf(what, sizeof what, "t[%zu]", i);
-        if ((rc = churn__btyd_check_horizon(fn, model->family, t[i], what)))
-            return rc;
-        expected[i] = fam->expected_new(model->params, t[i]);
-        if (!isfinite(expected[i]))
-            return churn__btyd_nonfinite(fn, "E[X(t)]", i);
-    }
-    return CHURN_OK;
+    const customer_query q = {"churn_btyd_expected_purchases_new", "E[X(t)]", 0, 0, 0, 0, 0};
+    return per_horizon(model, &q, n, t, expected);
 }
 
 CHURN_API int churn_btyd_prob_purchases(const churn_model *model, double k, size_t n,
                                         const double *t, double *prob)
 {
-    static const char fn[] = "churn_btyd_prob_purchases";
-    churn__ok();
-    churn__gsl_init();
-    const churn__btyd_family *fam;
-    int rc = model_family(model, fn, &fam);
-    if (rc)
-        return rc;
-    if (NEED(t) || NEED(prob))
-        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
-    if (!churn__btyd_is_count(k))
-        return churn__error(CHURN_EINVAL, "%s: k = %g must be a whole number >= 0", fn, k);
-    for (size_t i = 0; i < n; i++) {
-        char what[32];
-        snprintf(what, sizeof what, "t[%zu]", i);
-        if ((rc = churn__btyd_check_horizon(fn, model->family, t[i], what)))
-            return rc;
-        prob[i] = fam->pmf(model->params, t[i], k);
-        if (!isfinite(prob[i]))
-            return churn__btyd_nonfinite(fn, "P(X(t) = k)", i);
-    }
-    return CHURN_OK;
+    const customer_query q = {"churn_btyd_prob_purchases", "P(X(t) = k)", 0, 0, 1, 0, k};
+    return per_horizon(model, &q, n, t, prob);
 }
 
 CHURN_API int churn_btyd_prob_purchases_cond(const churn_model *model, double k, double t,
@@ -336,51 +347,16 @@ CHURN_API int churn_btyd_prob_purchases_cond(const churn_model *model, double k,
                                              const double *recency, const double *T,
                                              double *prob)
 {
-    static const char fn[] = "churn_btyd_prob_purchases_cond";
-    churn__ok();
-    churn__gsl_init();
-    const churn__btyd_family *fam;
-    int rc = model_family(model, fn, &fam);
-    if (rc)
-        return rc;
-    if (NEED(frequency) || NEED(recency) || NEED(T) || NEED(prob))
-        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
-    if (!churn__btyd_is_count(k))
-        return churn__error(CHURN_EINVAL, "%s: k = %g must be a whole number >= 0", fn, k);
-    if ((rc = churn__btyd_check_horizon(fn, model->family, t, "horizon t")))
-        return rc;
-    if ((rc = check_rows(fn, model->family, n, frequency, recency, T)))
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        prob[i] = fam->cond_pmf(model->params, t, k, frequency[i], recency[i], T[i]);
-        if (!isfinite(prob[i]))
-            return churn__btyd_nonfinite(fn, "P(X(T, T+t) = k | history)", i);
-    }
-    return CHURN_OK;
+    const customer_query q = {"churn_btyd_prob_purchases_cond", "P(X(T, T+t) = k | history)",
+                              Q_COND_PMF, 1, 1, t, k};
+    return per_customer(model, &q, n, frequency, recency, T, prob);
 }
 
 CHURN_API int churn_pnbd_p_alive_at(const churn_model *model, double t, size_t n,
                                     const double *frequency, const double *recency,
                                     const double *T, double *p_alive)
 {
-    static const char fn[] = "churn_pnbd_p_alive_at";
-    churn__ok();
-    churn__gsl_init();
-    int rc = churn__model_check(model, fn, 1, CHURN_FAMILY_PNBD);
-    if (rc)
-        return rc;
-    if ((rc = churn__btyd_check_params(fn, &churn__pnbd_family, model->params, model->nparams)))
-        return rc;
-    if (NEED(frequency) || NEED(recency) || NEED(T) || NEED(p_alive))
-        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
-    if ((rc = churn__btyd_check_horizon(fn, model->family, t, "horizon t")))
-        return rc;
-    if ((rc = check_rows(fn, model->family, n, frequency, recency, T)))
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        p_alive[i] = churn__pnbd_p_alive_at(model->params, t, frequency[i], recency[i], T[i]);
-        if (!isfinite(p_alive[i]))
-            return churn__btyd_nonfinite(fn, "P(alive at T + t)", i);
-    }
-    return CHURN_OK;
+    const customer_query q = {"churn_pnbd_p_alive_at", "P(alive at T + t)", Q_P_ALIVE_AT, 1, 0,
+                              t, 0};
+    return per_customer(model, &q, n, frequency, recency, T, p_alive);
 }

@@ -42,6 +42,22 @@ CHURN__HIDDEN extern const churn__btyd_family churn__sbg_family;
 CHURN__HIDDEN double churn__pnbd_p_alive_at(const double *params, double t, double x, double tx,
                                             double T);
 
+/* ---- bgnbd.c: the fast paths of BG/NBD and MBG/NBD (used by btyd.c) ----------- */
+
+/* Scoring loop of churn_btyd_score (modified = 1 for MBG/NBD). Returns 0, or
+ * 1 + the index of the first row that is invalid or gave a non-finite value. */
+CHURN__HIDDEN size_t churn__bgnbd_score(const double *params, int modified, double t, size_t n,
+                                       const double *x, const double *tx, const double *T,
+                                       double *p_alive, double *expected);
+/* Log-likelihood with its analytic Hessian in the log-parameters: Newton then
+ * needs one evaluation per iteration (a churn__btyd_hess_fn). */
+CHURN__HIDDEN int churn__bgnbd_loglik_hess(const double *p, size_t n, const double *x,
+                                          const double *tx, const double *T, const double *w,
+                                          double *ll, double *grad, double *hess);
+CHURN__HIDDEN int churn__mbgnbd_loglik_hess(const double *p, size_t n, const double *x,
+                                           const double *tx, const double *T, const double *w,
+                                           double *ll, double *grad, double *hess);
+
 /* ---- checks.c: input checks shared by the entry points -------------------- */
 
 /* A whole number >= 0 that a double represents exactly (NaN fails). */

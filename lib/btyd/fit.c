@@ -90,46 +90,6 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
     return CHURN_OK;
 }
 
-/* ---- small dense linear algebra (k <= MAXP) ------------------------------------ */
-
-/* In-place Cholesky A = L L^T (lower triangle). Returns 0 when A is positive definite. */
-static int chol(size_t k, double *A)
-{
-    for (size_t j = 0; j < k; j++) {
-        double s = A[j * k + j];
-        for (size_t q = 0; q < j; q++)
-            s -= A[j * k + q] * A[j * k + q];
-        if (!(s > 0) || !isfinite(s))
-            return -1;
-        double d = sqrt(s);
-        A[j * k + j] = d;
-        for (size_t i = j + 1; i < k; i++) {
-            double v = A[i * k + j];
-            for (size_t q = 0; q < j; q++)
-                v -= A[i * k + q] * A[j * k + q];
-            A[i * k + j] = v / d;
-        }
-    }
-    return 0;
-}
-
-/* Solve L L^T y = b in place. */
-static void chol_solve(size_t k, const double *L, double *b)
-{
-    for (size_t i = 0; i < k; i++) {
-        double v = b[i];
-        for (size_t q = 0; q < i; q++)
-            v -= L[i * k + q] * b[q];
-        b[i] = v / L[i * k + i];
-    }
-    for (size_t i = k; i-- > 0;) {
-        double v = b[i];
-        for (size_t q = i + 1; q < k; q++)
-            v -= L[q * k + i] * b[q];
-        b[i] = v / L[i * k + i];
-    }
-}
-
 /* ---- the optimisation problem ----------------------------------------------- */
 
 typedef struct problem {
@@ -263,14 +223,14 @@ static int newton_direction(size_t k, const double *H, const double *g, double g
         memcpy(L, H, k * k * sizeof *L);
         for (size_t j = 0; j < k; j++)
             L[j * k + j] += mu;
-        if (chol(k, L) == 0)
+        if (churn__chol(L, k, 0) == 0)
             break;
         mu = mu == 0 ? 1e-8 * fmax(1.0, maxdiag) : mu * 10;
         damped = 1;
     }
     for (size_t j = 0; j < k; j++)
         dvec[j] = -g[j];
-    chol_solve(k, L, dvec);
+    churn__chol_solve(L, dvec, k);
     double slope = 0;
     for (size_t j = 0; j < k; j++)
         slope += g[j] * dvec[j];
@@ -442,6 +402,15 @@ static void newton(problem *pb, double *theta, int max_iter, double tol, opt_res
             }
 }
 
+/* Three starting points of a four-parameter family, on the log scale. */
+static size_t log_starts(const double s[3][4], double starts[][MAXP])
+{
+    for (int k = 0; k < 3; k++)
+        for (int j = 0; j < 4; j++)
+            starts[k][j] = log(s[k][j]);
+    return 3;
+}
+
 /* Starting points (log scale). Times are scaled by the data (mean T and mean
  * x) so the starts do not depend on the time unit. */
 static size_t starting_points(int family, const churn__btyd_data *d, double starts[][MAXP])
@@ -457,33 +426,16 @@ static size_t starting_points(int family, const churn__btyd_data *d, double star
     switch (family) {
     case CHURN_FAMILY_BGNBD:
     case CHURN_FAMILY_MBGNBD: {
-        double s0[4] = {1, 1 / rate, 1, 1}, s1[4] = {0.3, 0.3 / rate, 0.8, 2.5},
-               s2[4] = {1, 1, 1, 1};
-        for (int j = 0; j < 4; j++) {
-            starts[0][j] = log(s0[j]);
-            starts[1][j] = log(s1[j]);
-            starts[2][j] = log(s2[j]);
-        }
-        return 3;
+        const double s[3][4] = {{1, 1 / rate, 1, 1}, {0.3, 0.3 / rate, 0.8, 2.5}, {1, 1, 1, 1}};
+        return log_starts(s, starts);
     }
     case CHURN_FAMILY_PNBD: {
-        double s0[4] = {1, 1 / rate, 1, mT}, s1[4] = {0.5, 0.5 / rate, 0.5, mT},
-               s2[4] = {1, 1, 1, 1};
-        for (int j = 0; j < 4; j++) {
-            starts[0][j] = log(s0[j]);
-            starts[1][j] = log(s1[j]);
-            starts[2][j] = log(s2[j]);
-        }
-        return 3;
+        const double s[3][4] = {{1, 1 / rate, 1, mT}, {0.5, 0.5 / rate, 0.5, mT}, {1, 1, 1, 1}};
+        return log_starts(s, starts);
     }
     case CHURN_FAMILY_BGBB: {
-        double s0[4] = {1, 1, 1, 1}, s1[4] = {0.5, 2, 0.5, 2}, s2[4] = {2, 0.5, 2, 0.5};
-        for (int j = 0; j < 4; j++) {
-            starts[0][j] = log(s0[j]);
-            starts[1][j] = log(s1[j]);
-            starts[2][j] = log(s2[j]);
-        }
-        return 3;
+        const double s[3][4] = {{1, 1, 1, 1}, {0.5, 2, 0.5, 2}, {2, 0.5, 2, 0.5}};
+        return log_starts(s, starts);
     }
     default: { /* sBG */
         starts[0][0] = 0;
@@ -549,11 +501,11 @@ static int std_errors(problem *pb, churn_model *m, const double *best, const dou
     if (fd_hessian(pb, best, g0, H, 1, 0) == 0) {
         for (size_t j = 0; j < k * k; j++)
             H[j] *= pb->d->wsum;
-        if (chol(k, H) == 0) {
+        if (churn__chol(H, k, 0) == 0) {
             for (size_t j = 0; j < k; j++) {
                 memset(e, 0, sizeof e);
                 e[j] = 1;
-                chol_solve(k, H, e);
+                churn__chol_solve(H, e, k);
                 for (size_t i = 0; i < k; i++)
                     cov[i * k + j] = e[i] * p[i] * p[j];
             }

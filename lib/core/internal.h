@@ -45,6 +45,16 @@ CHURN__HIDDEN void churn__ok(void);
  * thread-safe). Every file that calls GSL calls this first. */
 CHURN__HIDDEN void churn__gsl_init(void);
 
+/* ---- small dense linear algebra (linalg.c) ------------------------------- */
+/* In-place Cholesky factor a = L L^T of a symmetric k x k row-major matrix:
+ * the lower triangle is overwritten with L, the upper one left as it was.
+ * Returns -1 (a partly overwritten) when a pivot is not finite or not above
+ * rel_tol times its diagonal entry: 0 asks for positive definiteness, R's
+ * toler.chol (eps^0.75) also refuses nearly singular matrices. */
+CHURN__HIDDEN int churn__chol(double *a, size_t k, double rel_tol);
+/* Solve L L^T y = b in place, L from churn__chol. */
+CHURN__HIDDEN void churn__chol_solve(const double *L, double *b, size_t k);
+
 /* ---- size-versioned option structs ------------------------------------- */
 /* `dst` holds our defaults and is `dst_size` bytes (our sizeof). `src` is the
  * caller's struct or NULL. Copies the overlapping prefix; rejects a struct_size

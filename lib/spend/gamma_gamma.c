@@ -18,48 +18,6 @@
 #include <gsl/gsl_sf_psi.h>
 #include <stdlib.h>
 
-/* ---- small dense helpers for the 3-parameter Newton iteration ---------------- */
-
-/* Cholesky of a symmetric k x k matrix (row-major) into L (lower). Returns 0
- * when A is positive definite. */
-static int chol(const double *A, double *L, int k)
-{
-    for (int i = 0; i < k * k; i++)
-        L[i] = 0.0;
-    for (int j = 0; j < k; j++) {
-        double d = A[j * k + j];
-        for (int m = 0; m < j; m++)
-            d -= L[j * k + m] * L[j * k + m];
-        if (!(d > 0.0) || !isfinite(d))
-            return -1;
-        L[j * k + j] = sqrt(d);
-        for (int i = j + 1; i < k; i++) {
-            double s = A[i * k + j];
-            for (int m = 0; m < j; m++)
-                s -= L[i * k + m] * L[j * k + m];
-            L[i * k + j] = s / L[j * k + j];
-        }
-    }
-    return 0;
-}
-
-/* Solve L L' x = b in place. */
-static void chol_solve(const double *L, double *b, int k)
-{
-    for (int i = 0; i < k; i++) {
-        double s = b[i];
-        for (int m = 0; m < i; m++)
-            s -= L[i * k + m] * b[m];
-        b[i] = s / L[i * k + i];
-    }
-    for (int i = k - 1; i >= 0; i--) {
-        double s = b[i];
-        for (int m = i + 1; m < k; m++)
-            s -= L[m * k + i] * b[m];
-        b[i] = s / L[i * k + i];
-    }
-}
-
 /* ---- the fit ------------------------------------------------------------------ */
 
 static const char *const gg_names[] = {"p", "q", "gamma"};
@@ -238,7 +196,8 @@ static int gg_optimise(const gg_data *d, double *theta, int max_iter, double tol
             memcpy(Mm, M, sizeof Mm);
             for (int j = 0; j < 3; j++)
                 Mm[j * 4] += mu;
-            if (chol(Mm, L, 3) == 0)
+            memcpy(L, Mm, sizeof L);
+            if (churn__chol(L, 3, 0) == 0)
                 break;
             if (tries > 60)
                 return churn__error(CHURN_ENUMERIC, "churn_gammagamma_fit: Hessian is not "
@@ -246,7 +205,7 @@ static int gg_optimise(const gg_data *d, double *theta, int max_iter, double tol
             mu = mu == 0 ? 1e-8 * (dmax + 1.0) : mu * 10.0;
         }
         memcpy(dir, g, sizeof dir);
-        chol_solve(L, dir, 3);
+        churn__chol_solve(L, dir, 3);
         /* Keep a step within a factor e^3 on each parameter. */
         double smax = fmax(fabs(dir[0]), fmax(fabs(dir[1]), fabs(dir[2])));
         if (smax > 3.0)
@@ -443,13 +402,14 @@ static int gg_set_cov(churn_model *m, const gg_data *d, const double *par)
         return CHURN_OK;
     for (int j = 0; j < 9; j++)
         I[j] = -H[j];
-    if (chol(I, L, 3) != 0)
+    memcpy(L, I, sizeof L);
+    if (churn__chol(L, 3, 0) != 0)
         return churn__model_set_note(m, "observed information not positive definite: "
                                      "no standard errors");
     for (int j = 0; j < 3; j++) {
         double e[3] = {0, 0, 0};
         e[j] = 1.0;
-        chol_solve(L, e, 3);
+        churn__chol_solve(L, e, 3);
         for (int k = 0; k < 3; k++)
             cov[k * 3 + j] = e[k];
     }

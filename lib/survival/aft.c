@@ -238,7 +238,7 @@ static int aft_newton(const aft_data *d, size_t q, double *theta, int max_iter, 
             memcpy(L, negH, k * k * sizeof(double));
             for (size_t a = 0; a < k; a++)
                 L[a * k + a] += lambda * (1 + fabs(negH[a * k + a]));
-            if (churn__spd_factor(L, k) == 0)
+            if (churn__chol(L, k, CHURN__SURV_CHOL_TOL) == 0)
                 break;
             if (tries > 40) {
                 rc = churn__error(CHURN_ENUMERIC, "churn_aft_fit: the information matrix is "
@@ -248,7 +248,7 @@ static int aft_newton(const aft_data *d, size_t q, double *theta, int max_iter, 
             lambda = lambda ? lambda * 10 : 1e-6;
         }
         memcpy(step, grad, k * sizeof(double));
-        churn__spd_solve(L, step, k);
+        churn__chol_solve(L, step, k);
         double big = 0;
         for (size_t a = 0; a < k; a++) {
             double r = fabs(step[a]) / (1 + fabs(theta[a]));
@@ -290,7 +290,7 @@ static int aft_newton(const aft_data *d, size_t q, double *theta, int max_iter, 
     if (it > max_iter)
         it = max_iter;
     memcpy(L, negH, k * k * sizeof(double));
-    if (churn__spd_factor(L, k) != 0) {
+    if (churn__chol(L, k, CHURN__SURV_CHOL_TOL) != 0) {
         rc = churn__error(CHURN_ENUMERIC, "churn_aft_fit: the information matrix at the estimate "
                           "is singular (collinear features, or the MLE does not exist)");
         goto done;

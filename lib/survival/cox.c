@@ -916,12 +916,12 @@ static int fit_start(cox_fit *f, const char *fn)
         return churn__error(CHURN_ENUMERIC, "%s: the partial likelihood at b = 0 is not finite",
                             fn);
     memcpy(f->L, f->imat, p * p * sizeof(double));
-    if (churn__spd_factor(f->L, p) != 0)
+    if (churn__chol(f->L, p, CHURN__SURV_CHOL_TOL) != 0)
         return churn__error(CHURN_ENUMERIC, "%s: the information matrix at b = 0 is singular: "
                             "the features are collinear", fn);
     /* Score test at b = 0: U' I^-1 U. */
     memcpy(f->step, f->u, p * sizeof(double));
-    churn__spd_solve(f->L, f->step, p);
+    churn__chol_solve(f->L, f->step, p);
     double score_test = 0;
     for (size_t j = 0; j < p; j++)
         score_test += f->u[j] * f->step[j];
@@ -963,11 +963,11 @@ static int fit_newton(cox_fit *f, const churn_cox_options *o, const char *fn)
             halving = 0;
             best = newlk;
             memcpy(f->L, f->imat, p * p * sizeof(double));
-            if (churn__spd_factor(f->L, p) != 0)
+            if (churn__chol(f->L, p, CHURN__SURV_CHOL_TOL) != 0)
                 return churn__error(CHURN_ENUMERIC, "%s: the information matrix is singular at "
                                     "iteration %d: the features are collinear", fn, iter);
             memcpy(f->step, f->u, p * sizeof(double));
-            churn__spd_solve(f->L, f->step, p);
+            churn__chol_solve(f->L, f->step, p);
             for (size_t j = 0; j < p; j++) {
                 beta[j] = newbeta[j];
                 newbeta[j] += f->step[j];
@@ -993,7 +993,7 @@ static int fit_covariance(cox_fit *f, const char *fn)
 {
     size_t p = f->p;
     memcpy(f->L, f->imat, p * p * sizeof(double));
-    if (churn__spd_factor(f->L, p) != 0)
+    if (churn__chol(f->L, p, CHURN__SURV_CHOL_TOL) != 0)
         return churn__error(CHURN_ENUMERIC, "%s: the information matrix at the estimate is "
                             "singular: the features are collinear", fn);
     churn__spd_inverse(f->L, f->var, p, f->col);
@@ -1075,8 +1075,8 @@ static double fit_wald(cox_fit *f, const churn_cox_options *o)
         /* R: the Wald test with the robust variance */
         memcpy(f->L, f->var, p * p * sizeof(double));
         memcpy(f->step, newbeta, p * sizeof(double));
-        if (churn__spd_factor(f->L, p) == 0) {
-            churn__spd_solve(f->L, f->step, p);
+        if (churn__chol(f->L, p, CHURN__SURV_CHOL_TOL) == 0) {
+            churn__chol_solve(f->L, f->step, p);
             for (size_t i = 0; i < p; i++)
                 wald += newbeta[i] * f->step[i];
         } else {

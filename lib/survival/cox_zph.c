@@ -304,10 +304,10 @@ static int zph_tests(zph_work *z, const char *fn, double *chisq, double *df, dou
         }
         double *u0 = z->bh; /* reuse as a copy of rhs */
         memcpy(u0, rhs, k * sizeof(double));
-        if (churn__spd_factor(sub, k) != 0)
+        if (churn__chol(sub, k, CHURN__SURV_CHOL_TOL) != 0)
             return churn__error(CHURN_ENUMERIC, "%s: the information matrix of the test is "
                                 "singular", fn);
-        churn__spd_solve(sub, rhs, k);
+        churn__chol_solve(sub, rhs, k);
         double st = 0;
         for (size_t a = 0; a < k; a++)
             st += rhs[a] * u0[a];

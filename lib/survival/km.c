@@ -244,14 +244,14 @@ static void logrank_finish(churn_km *km, double *V)
         for (size_t j = 0; j < m; j++)
             a[i * m + j] = V[gi * G + use[j + 1]];
     }
-    if (churn__spd_factor(a, m) != 0) {
+    if (churn__chol(a, m, CHURN__SURV_CHOL_TOL) != 0) {
         km->lr_status = CHURN_ENUMERIC;
         snprintf(km->lr_msg, sizeof km->lr_msg,
                  "churn_km_logrank: the variance matrix of the observed - expected events is "
                  "singular");
         goto done;
     }
-    churn__spd_solve(a, b, m);
+    churn__chol_solve(a, b, m);
     double chi = 0;
     for (size_t i = 0; i < m; i++)
         chi += b[i] * b0[i];

@@ -1,8 +1,8 @@
 /*
  * Survival analysis, bottom layer: the checks of the common survival inputs,
  * the stable radix sort (a row order by duration, also the group codes of
- * km.c), the small symmetric positive-definite solver (Cholesky) of the
- * Newton steps and score tests, and the chi-square tail.
+ * km.c), the inverse of a Cholesky factor (core/linalg.c factors) for the
+ * covariance matrices, and the chi-square tail.
  *
  * Calls: core/ only. Every other file of lib/survival/ may call this one.
  */
@@ -181,51 +181,12 @@ int churn__sort_order(size_t n, const double *keys, uint32_t *order)
 
 /* ---- small dense symmetric positive-definite algebra (p x p, row-major) ------- */
 
-int churn__spd_factor(double *a, size_t k)
-{
-    /* Cholesky a = L L' (lower triangle overwritten). Singular when a pivot
-     * falls below eps^0.75 of its diagonal entry (R's toler.chol). */
-    const double toler = 1.8189894035458617e-12;
-    for (size_t j = 0; j < k; j++) {
-        double diag = a[j * k + j], s = diag;
-        for (size_t l = 0; l < j; l++)
-            s -= a[j * k + l] * a[j * k + l];
-        if (!(s > toler * fabs(diag)) || !isfinite(s))
-            return -1;
-        double djj = sqrt(s);
-        a[j * k + j] = djj;
-        for (size_t i = j + 1; i < k; i++) {
-            double t = a[i * k + j];
-            for (size_t l = 0; l < j; l++)
-                t -= a[i * k + l] * a[j * k + l];
-            a[i * k + j] = t / djj;
-        }
-    }
-    return 0;
-}
-
-void churn__spd_solve(const double *L, double *b, size_t k)
-{
-    for (size_t i = 0; i < k; i++) {
-        double t = b[i];
-        for (size_t l = 0; l < i; l++)
-            t -= L[i * k + l] * b[l];
-        b[i] = t / L[i * k + i];
-    }
-    for (size_t i = k; i-- > 0;) {
-        double t = b[i];
-        for (size_t l = i + 1; l < k; l++)
-            t -= L[l * k + i] * b[l];
-        b[i] = t / L[i * k + i];
-    }
-}
-
 void churn__spd_inverse(const double *L, double *inv, size_t k, double *col)
 {
     for (size_t j = 0; j < k; j++) {
         for (size_t i = 0; i < k; i++)
             col[i] = i == j;
-        churn__spd_solve(L, col, k);
+        churn__chol_solve(L, col, k);
         for (size_t i = 0; i < k; i++)
             inv[i * k + j] = col[i];
     }

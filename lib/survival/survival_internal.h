@@ -44,12 +44,12 @@ CHURN__HIDDEN int churn__radix_sort(size_t n, uint64_t *k, uint32_t *ix, uint64_
  * be NaN; -0.0 sorts as 0.0. */
 CHURN__HIDDEN int churn__sort_order(size_t n, const double *keys, uint32_t *order);
 
-/* Small dense symmetric positive-definite matrices (k x k, row-major):
- * in-place Cholesky factor (lower; returns -1 when not positive definite,
- * relative pivot tolerance eps^0.75 as R's cholesky2), solve with the factor,
- * inverse from the factor (`col` is k doubles of scratch). */
-CHURN__HIDDEN int churn__spd_factor(double *a, size_t k);
-CHURN__HIDDEN void churn__spd_solve(const double *L, double *b, size_t k);
+/* Small dense symmetric positive-definite matrices (k x k, row-major) are
+ * factored with churn__chol (core/linalg.c) at R's relative pivot tolerance
+ * (toler.chol = eps^0.75, as in cholesky2), and solved with churn__chol_solve.
+ * The inverse from the factor, made exactly symmetric (`col` is k doubles of
+ * scratch): */
+#define CHURN__SURV_CHOL_TOL 1.8189894035458617e-12
 CHURN__HIDDEN void churn__spd_inverse(const double *L, double *inv, size_t k, double *col);
 
 /* Regularised upper chi-square tail. */
