@@ -142,7 +142,7 @@ static void test_tail_hessian(void)
     CU_ASSERT(worst < 1e-6);
 }
 
-/* The Pareto/NBD log-likelihood with analytic Hessian (for Newton in btyd.c)
+/* The Pareto/NBD log-likelihood with analytic Hessian (for Newton in lib/btyd/fit.c)
  * against differences of the family's analytic gradient, and the same value. */
 CHURN__HIDDEN int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x,
                                           const double *tx, const double *T, const double *w,

@@ -213,7 +213,7 @@ int churn__cust_population(size_t N, double cutoff_day, const double *last,
     }
     rank_counts(total, N, &rw, below, above);
     /* Tiers: ties at a boundary go to the better tier (same rule as
-     * churn_tiers_assign in spend.c). */
+     * churn_tiers_assign in spend/tiers.c). */
     double key_cut = o->key_fraction * (double)N;
     double imp_cut = (o->key_fraction + o->important_fraction) * (double)N;
     double sum = 0, key_total = 0;
