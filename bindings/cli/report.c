@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+static const char sub[] = "report";
+
 static const char report_help[] =
     "usage: churn report TX.csv [--cutoff DATE] [--unit week] [--horizon 12 --period P\n"
     "                    --discount 0.01 --margin 1] [--model bgnbd|mbgnbd|pnbd] [--top N]\n"
@@ -226,11 +228,11 @@ typedef struct report_args {
     cli_tx_opts tx;
 } report_args;
 
-static int add_rule(const char *sub, const char *value, void *dst)
+static int add_rule(const char *subcommand, const char *value, void *dst)
 {
     struct alert_rules *r = dst;
     if (r->n == CHURN_ALERTS_MAX)
-        return cli_usage_error(sub, "at most %d --alert rules", CHURN_ALERTS_MAX - 3);
+        return cli_usage_error(subcommand, "at most %d --alert rules", CHURN_ALERTS_MAX - 3);
     r->text[r->n++] = value;
     return 0;
 }
@@ -264,368 +266,460 @@ static const cli_spec report_spec = {
 };
 #undef AT
 
-int cmd_report(int argc, char **argv)
-{
-    static const char sub[] = "report";
-    report_args a = {.model_name = "bgnbd", .unit = CHURN_UNIT_WEEK, .discount = 0.01,
-                     .margin = 1.0, .horizon = 12, .top = 10, .defaults = 1};
-    cli_tx_opts_init(&a.tx);
-    double t0 = now_s(), tprev = t0, c0 = cpu_s(), cprev = c0;
-#define STAGE(name)                                                                         \
-    do {                                                                                    \
-        double t_ = now_s(), c_ = cpu_s();                                                  \
-        if (timings)                                                                        \
-            fprintf(stderr, "churn report: %-22s %8.3f s wall %8.3f s cpu\n", name,        \
-                    t_ - tprev, c_ - cprev);                                                \
-        tprev = t_;                                                                         \
-        cprev = c_;                                                                         \
-    } while (0)
-    int rc = cli_parse(&report_spec, sub, argc, argv, &a);
-    if (rc != CLI_CONTINUE)
-        return rc;
-    const char *input = a.input, *out = a.out, *model_name = a.model_name;
-    double cutoff = a.cutoff, unit = a.unit, period = a.period, discount = a.discount;
-    double margin = a.margin, trend_window = a.trend_window;
-    long horizon = a.horizon, top = a.top;
-    int json = a.json, defaults = a.defaults, have_cutoff = a.have_cutoff, timings = a.timings;
-    const char *const *rules = a.rules.text;
-    size_t nrules = a.rules.n;
-    cli_tx_opts txo = a.tx;
-    int family = 0;
-    if (churn_family_from_name(model_name, &family) != CHURN_OK ||
-        (family != CHURN_FAMILY_BGNBD && family != CHURN_FAMILY_MBGNBD &&
-         family != CHURN_FAMILY_PNBD))
-        return cli_usage_error(sub, "option --model: '%s' is not bgnbd, mbgnbd or pnbd",
-                               model_name);
-    if (period == 0)
-        period = CHURN_UNIT_MONTH / unit;
-
-    /* Alert rules first: a bad rule is a usage error before any work. */
-    churn_alerts *al = NULL;
-    if (churn_alerts_new(&al))
-        return cli_lib_fail(sub, "alert rules", churn_last_error_code());
-    if (defaults && churn_alerts_add_defaults(al)) {
-        churn_alerts_free(al);
-        return cli_lib_fail(sub, "alert rules", churn_last_error_code());
-    }
-    for (size_t r = 0; r < nrules; r++) {
-        int st = churn_alerts_add_text(al, rules[r]);
-        if (st) {
-            churn_alerts_free(al);
-            return cli_usage_error(sub, "option --alert: %s", churn_last_error_message());
-        }
-    }
-
-    int st;
-    rc = CLI_EXIT_FAIL;
-    churn_txlog *log = NULL;
-    churn_customers *tab = NULL;
-    churn_model *bt = NULL, *gg = NULL;
+/* What the steps of one report share: the inputs, the models, the per-customer scores and
+ * the summary numbers. The steps print their own errors and return CLI_EXIT_FAIL. */
+typedef struct report_run {
+    const report_args *a;
+    int family;
+    churn_alerts *al;
+    churn_txlog *log;
+    churn_customers *tab;
+    churn_model *bt, *gg;
     report R;
-    memset(&R, 0, sizeof R);
-    size_t *topidx = NULL;
-    char *abuf = NULL;
-    size_t acap = 0;
-    double **cols = NULL;
-    const char **names = NULL;
+    double key_share;
+    double **cols; /* the alert fields: every customer-table column plus the scores */
+    const char **names;
+    /* summary numbers */
+    double total_clv, total_var, total_purch;
+    size_t repeat, nr, flagged;
+    size_t counts[CHURN_ALERTS_MAX];
+    size_t *topidx, ntop;
+    char datebuf[32];
+    double corr;
+    char *abuf; /* alert names of one customer, grown by alert_text() */
+    size_t acap;
+    /* --timings */
+    double t0, tprev, c0, cprev;
+} report_run;
 
-    log = cli_read_txlog(sub, input, &txo);
-    if (!log)
-        goto done;
-    STAGE("read transactions");
+/* The time since the last stage, with --timings. */
+static void stage(report_run *r, const char *name)
+{
+    double t = now_s(), c = cpu_s();
+    if (r->a->timings)
+        fprintf(stderr, "churn report: %-22s %8.3f s wall %8.3f s cpu\n", name, t - r->tprev,
+                c - r->cprev);
+    r->tprev = t;
+    r->cprev = c;
+}
+
+/* The purchase model family and the default discount period. */
+static int check_options(report_args *a, int *family)
+{
+    if (churn_family_from_name(a->model_name, family) != CHURN_OK ||
+        (*family != CHURN_FAMILY_BGNBD && *family != CHURN_FAMILY_MBGNBD &&
+         *family != CHURN_FAMILY_PNBD))
+        return cli_usage_error(sub, "option --model: '%s' is not bgnbd, mbgnbd or pnbd",
+                               a->model_name);
+    if (a->period == 0)
+        a->period = CHURN_UNIT_MONTH / a->unit;
+    return CLI_EXIT_OK;
+}
+
+/* Alert rules first: a bad rule is a usage error before any work. */
+static int build_alerts(report_run *r)
+{
+    if (churn_alerts_new(&r->al))
+        return cli_lib_fail(sub, "alert rules", churn_last_error_code());
+    if (r->a->defaults && churn_alerts_add_defaults(r->al))
+        return cli_lib_fail(sub, "alert rules", churn_last_error_code());
+    for (size_t k = 0; k < r->a->rules.n; k++)
+        if (churn_alerts_add_text(r->al, r->a->rules.text[k]))
+            return cli_usage_error(sub, "option --alert: %s", churn_last_error_message());
+    return CLI_EXIT_OK;
+}
+
+static int read_log(report_run *r)
+{
+    r->log = cli_read_txlog(sub, r->a->input, &r->a->tx);
+    return r->log ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
+/* The customer table as of the cutoff and the four columns the models read. */
+static int build_table(report_run *r)
+{
     churn_customer_options co = CHURN_CUSTOMER_OPTIONS_INIT;
-    co.cutoff = have_cutoff ? cutoff : 0;
-    co.time_unit = unit;
-    if (trend_window > 0)
-        co.trend_window = trend_window;
-    if ((st = churn_customers_build(&tab, log, &co))) {
-        cli_lib_fail(sub, "building the customer table", st);
-        goto done;
-    }
-    size_t n = R.n = churn_customers_num_rows(tab);
-    if (n == 0) {
-        cli_fail(sub, "no customer has an order on or before the cutoff");
-        goto done;
-    }
-    R.x = churn_customers_column(tab, "frequency");
-    R.tx = churn_customers_column(tab, "recency");
-    R.T = churn_customers_column(tab, "T");
-    R.mv = churn_customers_column(tab, "monetary_value");
-    if (!R.x || !R.tx || !R.T || !R.mv) {
-        cli_lib_fail(sub, "customer table", churn_last_error_code());
-        goto done;
-    }
+    co.cutoff = r->a->have_cutoff ? r->a->cutoff : 0;
+    co.time_unit = r->a->unit;
+    if (r->a->trend_window > 0)
+        co.trend_window = r->a->trend_window;
+    int st = churn_customers_build(&r->tab, r->log, &co);
+    if (st)
+        return cli_lib_fail(sub, "building the customer table", st);
+    r->R.n = churn_customers_num_rows(r->tab);
+    if (r->R.n == 0)
+        return cli_fail(sub, "no customer has an order on or before the cutoff");
+    r->R.x = churn_customers_column(r->tab, "frequency");
+    r->R.tx = churn_customers_column(r->tab, "recency");
+    r->R.T = churn_customers_column(r->tab, "T");
+    r->R.mv = churn_customers_column(r->tab, "monetary_value");
+    if (!r->R.x || !r->R.tx || !r->R.T || !r->R.mv)
+        return cli_lib_fail(sub, "customer table", churn_last_error_code());
+    return CLI_EXIT_OK;
+}
 
-    STAGE("customer table");
-    st = churn_btyd_fit(&bt, family, n, R.x, R.tx, R.T, NULL, NULL);
-    if (st == CHURN_ENOCONV) {
-        fprintf(stderr, "churn %s: warning: the %s fit did not converge: %s\n", sub, model_name,
-                churn_last_error_message());
-    } else if (st) {
-        cli_lib_fail(sub, "fitting the purchase model", st);
-        goto done;
-    }
-    churn_model_set_time_unit(bt, unit);
-    STAGE("purchase model fit");
-    st = churn_gammagamma_fit(&gg, n, R.x, R.mv, NULL, NULL);
-    if (st == CHURN_ENOCONV) {
+/* The BTYD purchase model; not converging is a warning. */
+static int fit_purchases(report_run *r)
+{
+    const report *R = &r->R;
+    int st = churn_btyd_fit(&r->bt, r->family, R->n, R->x, R->tx, R->T, NULL, NULL);
+    if (st == CHURN_ENOCONV)
+        fprintf(stderr, "churn %s: warning: the %s fit did not converge: %s\n", sub,
+                r->a->model_name, churn_last_error_message());
+    else if (st)
+        return cli_lib_fail(sub, "fitting the purchase model", st);
+    churn_model_set_time_unit(r->bt, r->a->unit);
+    return CLI_EXIT_OK;
+}
+
+/* The Gamma-Gamma spend model; not converging is a warning. */
+static int fit_spend(report_run *r)
+{
+    int st = churn_gammagamma_fit(&r->gg, r->R.n, r->R.x, r->R.mv, NULL, NULL);
+    if (st == CHURN_ENOCONV)
         fprintf(stderr, "churn %s: warning: the Gamma-Gamma fit did not converge: %s\n", sub,
                 churn_last_error_message());
-    } else if (st) {
-        cli_lib_fail(sub, "fitting the spend model", st);
-        goto done;
-    }
-    churn_model_set_time_unit(gg, unit);
+    else if (st)
+        return cli_lib_fail(sub, "fitting the spend model", st);
+    churn_model_set_time_unit(r->gg, r->a->unit);
+    return CLI_EXIT_OK;
+}
 
-    size_t nb = n * sizeof(double);
-    R.p_alive = malloc(nb);
-    R.p_churn = malloc(nb);
-    R.exp_purch = malloc(nb);
-    R.exp_spend = malloc(nb);
-    R.clv = malloc(nb);
-    R.var = malloc(nb);
-    R.tier = malloc(n * sizeof *R.tier);
-    R.fired = malloc(n * sizeof *R.fired);
-    if (!R.p_alive || !R.p_churn || !R.exp_purch || !R.exp_spend || !R.clv || !R.var ||
-        !R.tier || !R.fired) {
-        cli_fail(sub, "out of memory for %zu customers", n);
-        goto done;
-    }
+static int alloc_scores(report *R)
+{
+    size_t n = R->n, nb = n * sizeof(double);
+    R->p_alive = malloc(nb);
+    R->p_churn = malloc(nb);
+    R->exp_purch = malloc(nb);
+    R->exp_spend = malloc(nb);
+    R->clv = malloc(nb);
+    R->var = malloc(nb);
+    R->tier = malloc(n * sizeof *R->tier);
+    R->fired = malloc(n * sizeof *R->fired);
+    if (!R->p_alive || !R->p_churn || !R->exp_purch || !R->exp_spend || !R->clv || !R->var ||
+        !R->tier || !R->fired)
+        return cli_fail(sub, "out of memory for %zu customers", n);
+    return CLI_EXIT_OK;
+}
+
+static void free_scores(report *R)
+{
+    free(R->p_alive);
+    free(R->p_churn);
+    free(R->exp_purch);
+    free(R->exp_spend);
+    free(R->clv);
+    free(R->var);
+    free(R->tier);
+    free(R->fired);
+}
+
+/* P(alive), expected purchases and spend, CLV and value at risk of every customer. */
+static int value_customers(report_run *r)
+{
+    report *R = &r->R;
     churn_clv_options clo = CHURN_CLV_OPTIONS_INIT;
-    clo.horizon = (int)horizon;
-    clo.period = period;
-    clo.discount = discount;
-    clo.margin = margin;
-    STAGE("spend model fit");
-    st = churn_clv_score(bt, gg, &clo, n, R.x, R.tx, R.T, R.mv, R.p_alive, R.exp_purch,
-                         R.exp_spend, R.clv, R.var);
-    if (st) {
-        cli_lib_fail(sub, "valuing customers", st);
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++)
-        R.p_churn[i] = 1.0 - R.p_alive[i];
-    STAGE("scoring (CLV)");
-    double key_share = 0;
-    if ((st = churn_tiers_assign(n, R.clv, 0.2, 0.3, R.tier, &key_share))) {
-        cli_lib_fail(sub, "value tiers", st);
-        goto done;
-    }
+    clo.horizon = (int)r->a->horizon;
+    clo.period = r->a->period;
+    clo.discount = r->a->discount;
+    clo.margin = r->a->margin;
+    int st = churn_clv_score(r->bt, r->gg, &clo, R->n, R->x, R->tx, R->T, R->mv, R->p_alive,
+                             R->exp_purch, R->exp_spend, R->clv, R->var);
+    if (st)
+        return cli_lib_fail(sub, "valuing customers", st);
+    for (size_t i = 0; i < R->n; i++)
+        R->p_churn[i] = 1.0 - R->p_alive[i];
+    return CLI_EXIT_OK;
+}
 
-    /* Alert fields: every customer-table column plus the scores. */
-    size_t ntab = churn_customers_num_columns(tab), ncols = ntab + 6;
-    cols = calloc(ncols, sizeof *cols);
-    names = calloc(ncols, sizeof *names);
-    if (!cols || !names) {
-        cli_fail(sub, "out of memory");
-        goto done;
-    }
+static int assign_tiers(report_run *r)
+{
+    int st = churn_tiers_assign(r->R.n, r->R.clv, 0.2, 0.3, r->R.tier, &r->key_share);
+    return st ? cli_lib_fail(sub, "value tiers", st) : CLI_EXIT_OK;
+}
+
+/* The rules that fire for each customer, on every customer-table column plus the scores. */
+static int evaluate_alerts(report_run *r)
+{
+    report *R = &r->R;
+    size_t ntab = churn_customers_num_columns(r->tab), ncols = ntab + 6;
+    r->cols = calloc(ncols, sizeof *r->cols);
+    r->names = calloc(ncols, sizeof *r->names);
+    if (!r->cols || !r->names)
+        return cli_fail(sub, "out of memory");
     for (size_t j = 0; j < ntab; j++) {
-        names[j] = churn_customers_column_name(tab, j);
-        cols[j] = (double *)churn_customers_column_at(tab, j);
+        r->names[j] = churn_customers_column_name(r->tab, j);
+        r->cols[j] = (double *)churn_customers_column_at(r->tab, j);
     }
     const char *extra[6] = {"p_alive", "p_churn", "expected_purchases", "expected_spend",
                             "clv", "value_at_risk"};
-    double *extra_cols[6] = {R.p_alive, R.p_churn, R.exp_purch, R.exp_spend, R.clv, R.var};
+    double *extra_cols[6] = {R->p_alive, R->p_churn, R->exp_purch, R->exp_spend, R->clv, R->var};
     for (size_t j = 0; j < 6; j++) {
-        names[ntab + j] = extra[j];
-        cols[ntab + j] = extra_cols[j];
+        r->names[ntab + j] = extra[j];
+        r->cols[ntab + j] = extra_cols[j];
     }
-    st = churn_alerts_evaluate(al, n, ncols, names, (const double *const *)cols, R.fired);
-    if (st) {
-        cli_lib_fail(sub, "alert rules", st);
-        goto done;
-    }
+    int st = churn_alerts_evaluate(r->al, R->n, ncols, r->names, (const double *const *)r->cols,
+                                   R->fired);
+    return st ? cli_lib_fail(sub, "alert rules", st) : CLI_EXIT_OK;
+}
 
-    STAGE("tiers and alerts");
-    /* Summary numbers. */
-    double total_clv = 0, total_var = 0, total_purch = 0;
-    size_t repeat = 0;
-    size_t nr = churn_alerts_num_rules(al);
-    size_t counts[CHURN_ALERTS_MAX] = {0};
-    size_t flagged = 0;
+/* The summary numbers: totals, alert counts, the top customers by value at risk, the
+ * cutoff and the frequency-spend correlation. */
+static int summarise(report_run *r)
+{
+    const report *R = &r->R;
+    size_t n = R->n;
+    r->nr = churn_alerts_num_rules(r->al);
     for (size_t i = 0; i < n; i++) {
-        total_clv += R.clv[i];
-        total_var += R.var[i];
-        total_purch += R.exp_purch[i];
-        repeat += R.x[i] > 0;
-        flagged += R.fired[i] != 0;
-        for (size_t r = 0; r < nr; r++)
-            counts[r] += (R.fired[i] >> r) & 1u;
+        r->total_clv += R->clv[i];
+        r->total_var += R->var[i];
+        r->total_purch += R->exp_purch[i];
+        r->repeat += R->x[i] > 0;
+        r->flagged += R->fired[i] != 0;
+        for (size_t k = 0; k < r->nr; k++)
+            r->counts[k] += (R->fired[i] >> k) & 1u;
     }
-    size_t ntop = (size_t)top < n ? (size_t)top : n;
-    topidx = malloc((ntop ? ntop : 1) * sizeof *topidx);
-    if (!topidx) {
-        cli_fail(sub, "out of memory");
-        goto done;
-    }
-    ntop = top_by(R.var, n, ntop, topidx);
-    char datebuf[32] = "";
-    churn_format_date(churn_customers_cutoff(tab), datebuf, sizeof datebuf);
-    double corr = NAN;
-    if (churn_gammagamma_freq_monetary_corr(gg, &corr) != CHURN_OK)
-        corr = NAN;
+    size_t ntop = (size_t)r->a->top < n ? (size_t)r->a->top : n;
+    r->topidx = malloc((ntop ? ntop : 1) * sizeof *r->topidx);
+    if (!r->topidx)
+        return cli_fail(sub, "out of memory");
+    r->ntop = top_by(R->var, n, ntop, r->topidx);
+    churn_format_date(churn_customers_cutoff(r->tab), r->datebuf, sizeof r->datebuf);
+    r->corr = NAN;
+    if (churn_gammagamma_freq_monetary_corr(r->gg, &r->corr) != CHURN_OK)
+        r->corr = NAN;
+    return CLI_EXIT_OK;
+}
 
-    FILE *sf = (out && strcmp(out, "-") == 0) ? stderr : stdout;
-    if (json) {
-        json_t *j = json_object();
-        json_object_set_new(j, "customers", json_integer((json_int_t)n));
-        json_object_set_new(j, "excluded_customers",
-                            json_integer((json_int_t)churn_customers_num_excluded(tab)));
-        json_object_set_new(j, "cutoff", json_string(datebuf));
-        json_object_set_new(j, "time_unit_days", json_real(unit));
-        json_object_set_new(j, "repeat_customers", json_integer((json_int_t)repeat));
-        json_object_set_new(j, "repeat_rate", json_real((double)repeat / (double)n));
-        json_object_set_new(j, "model", model_json(bt));
-        json_t *sm = model_json(gg);
-        json_object_set_new(sm, "freq_monetary_corr",
-                            isfinite(corr) ? json_real(corr) : json_null());
-        json_object_set_new(j, "spend_model", sm);
-        json_t *cs = json_object();
-        json_object_set_new(cs, "horizon", json_integer(horizon));
-        json_object_set_new(cs, "period", json_real(period));
-        json_object_set_new(cs, "discount", json_real(discount));
-        json_object_set_new(cs, "margin", json_real(margin));
-        json_object_set_new(j, "clv_settings", cs);
-        json_object_set_new(j, "total_expected_purchases", json_real(total_purch));
-        json_object_set_new(j, "total_clv", json_real(total_clv));
-        json_object_set_new(j, "total_value_at_risk", json_real(total_var));
-        json_object_set_new(j, "key_share", json_real(key_share));
-        json_t *ac = json_object();
-        for (size_t r = 0; r < nr; r++) {
-            const char *rn;
-            churn_alerts_rule(al, r, &rn, NULL, NULL, NULL);
-            json_object_set_new(ac, rn, json_integer((json_int_t)counts[r]));
-        }
-        json_object_set_new(j, "alert_counts", ac);
-        json_object_set_new(j, "customers_flagged", json_integer((json_int_t)flagged));
-        json_t *tl = json_array();
-        for (size_t k = 0; k < ntop; k++) {
-            size_t i = topidx[k];
-            json_t *c = json_object();
-            json_object_set_new(c, "customer_id", json_string(churn_customers_id(tab, i)));
-            json_object_set_new(c, "p_alive", json_real(R.p_alive[i]));
-            json_object_set_new(c, "clv", json_real(R.clv[i]));
-            json_object_set_new(c, "value_at_risk", json_real(R.var[i]));
-            json_object_set_new(c, "tier", json_string(churn_tier_name(R.tier[i])));
-            json_t *al_list = json_array();
-            for (size_t r = 0; r < nr; r++)
-                if ((R.fired[i] >> r) & 1u) {
-                    const char *rn;
-                    churn_alerts_rule(al, r, &rn, NULL, NULL, NULL);
-                    json_array_append_new(al_list, json_string(rn));
-                }
-            json_object_set_new(c, "alerts", al_list);
-            json_array_append_new(tl, c);
-        }
-        json_object_set_new(j, "top", tl);
-        json_dumpf(j, sf, JSON_INDENT(2) | JSON_REAL_PRECISION(12) | JSON_PRESERVE_ORDER);
-        fputc('\n', sf);
-        json_decref(j);
+/* The top customers, for the JSON summary. */
+static json_t *top_json(const report_run *r)
+{
+    const report *R = &r->R;
+    json_t *tl = json_array();
+    for (size_t k = 0; k < r->ntop; k++) {
+        size_t i = r->topidx[k];
+        json_t *c = json_object();
+        json_object_set_new(c, "customer_id", json_string(churn_customers_id(r->tab, i)));
+        json_object_set_new(c, "p_alive", json_real(R->p_alive[i]));
+        json_object_set_new(c, "clv", json_real(R->clv[i]));
+        json_object_set_new(c, "value_at_risk", json_real(R->var[i]));
+        json_object_set_new(c, "tier", json_string(churn_tier_name(R->tier[i])));
+        json_t *al_list = json_array();
+        for (size_t k2 = 0; k2 < r->nr; k2++)
+            if ((R->fired[i] >> k2) & 1u) {
+                const char *rn;
+                churn_alerts_rule(r->al, k2, &rn, NULL, NULL, NULL);
+                json_array_append_new(al_list, json_string(rn));
+            }
+        json_object_set_new(c, "alerts", al_list);
+        json_array_append_new(tl, c);
+    }
+    return tl;
+}
+
+static void print_json(const report_run *r, FILE *sf)
+{
+    const report_args *a = r->a;
+    size_t n = r->R.n;
+    json_t *j = json_object();
+    json_object_set_new(j, "customers", json_integer((json_int_t)n));
+    json_object_set_new(j, "excluded_customers",
+                        json_integer((json_int_t)churn_customers_num_excluded(r->tab)));
+    json_object_set_new(j, "cutoff", json_string(r->datebuf));
+    json_object_set_new(j, "time_unit_days", json_real(a->unit));
+    json_object_set_new(j, "repeat_customers", json_integer((json_int_t)r->repeat));
+    json_object_set_new(j, "repeat_rate", json_real((double)r->repeat / (double)n));
+    json_object_set_new(j, "model", model_json(r->bt));
+    json_t *sm = model_json(r->gg);
+    json_object_set_new(sm, "freq_monetary_corr",
+                        isfinite(r->corr) ? json_real(r->corr) : json_null());
+    json_object_set_new(j, "spend_model", sm);
+    json_t *cs = json_object();
+    json_object_set_new(cs, "horizon", json_integer(a->horizon));
+    json_object_set_new(cs, "period", json_real(a->period));
+    json_object_set_new(cs, "discount", json_real(a->discount));
+    json_object_set_new(cs, "margin", json_real(a->margin));
+    json_object_set_new(j, "clv_settings", cs);
+    json_object_set_new(j, "total_expected_purchases", json_real(r->total_purch));
+    json_object_set_new(j, "total_clv", json_real(r->total_clv));
+    json_object_set_new(j, "total_value_at_risk", json_real(r->total_var));
+    json_object_set_new(j, "key_share", json_real(r->key_share));
+    json_t *ac = json_object();
+    for (size_t k = 0; k < r->nr; k++) {
+        const char *rn;
+        churn_alerts_rule(r->al, k, &rn, NULL, NULL, NULL);
+        json_object_set_new(ac, rn, json_integer((json_int_t)r->counts[k]));
+    }
+    json_object_set_new(j, "alert_counts", ac);
+    json_object_set_new(j, "customers_flagged", json_integer((json_int_t)r->flagged));
+    json_object_set_new(j, "top", top_json(r));
+    json_dumpf(j, sf, JSON_INDENT(2) | JSON_REAL_PRECISION(12) | JSON_PRESERVE_ORDER);
+    fputc('\n', sf);
+    json_decref(j);
+}
+
+static void print_text(report_run *r, FILE *sf)
+{
+    const report_args *a = r->a;
+    const report *R = &r->R;
+    size_t n = R->n;
+    fprintf(sf, "customers: %zu as of %s (%zu more first seen after the cutoff), unit "
+                "%g day(s)\n",
+            n, r->datebuf, churn_customers_num_excluded(r->tab), a->unit);
+    fprintf(sf, "repeat customers: %zu (%.1f%%)\n", r->repeat,
+            100.0 * (double)r->repeat / (double)n);
+    model_line(sf, "purchase model", r->bt);
+    model_line(sf, "spend model", r->gg);
+    if (isfinite(r->corr))
+        fprintf(sf, "  corr(frequency, monetary value) among repeat buyers: %.3f%s\n", r->corr,
+                fabs(r->corr) > 0.3 ? " (large: spend and frequency are not independent)" : "");
+    fprintf(sf, "value over %ld periods of %g time units, discount %g per period, margin "
+                "%g:\n", a->horizon, a->period, a->discount, a->margin);
+    fprintf(sf, "  expected purchases: %.2f\n", r->total_purch);
+    fprintf(sf, "  total expected value (CLV): %.2f\n", r->total_clv);
+    fprintf(sf, "  total value at risk: %.2f\n", r->total_var);
+    fprintf(sf, "  the top 20%% of customers (key tier) hold %.1f%% of the value\n",
+            100.0 * r->key_share);
+    fprintf(sf, "alerts: %zu customers flagged", r->flagged);
+    for (size_t k = 0; k < r->nr; k++) {
+        const char *rn;
+        churn_alerts_rule(r->al, k, &rn, NULL, NULL, NULL);
+        fprintf(sf, "%s %s %zu", k ? "," : ";", rn, r->counts[k]);
+    }
+    fputc('\n', sf);
+    if (!r->ntop)
+        return;
+    fprintf(sf, "\ntop %zu customers by value at risk:\n", r->ntop);
+    fprintf(sf, "%-16s %8s %12s %14s %-10s %s\n", "customer_id", "p_alive", "clv",
+            "value_at_risk", "tier", "alerts");
+    for (size_t k = 0; k < r->ntop; k++) {
+        size_t i = r->topidx[k];
+        fprintf(sf, "%-16s %8.4f %12.2f %14.2f %-10s %s\n", churn_customers_id(r->tab, i),
+                R->p_alive[i], R->clv[i], R->var[i], churn_tier_name(R->tier[i]),
+                alert_text(r->al, R->fired[i], &r->abuf, &r->acap));
+    }
+}
+
+/* The summary goes to standard output, or to standard error when the CSV does (-o -). */
+static void print_summary(report_run *r)
+{
+    FILE *sf = (r->a->out && strcmp(r->a->out, "-") == 0) ? stderr : stdout;
+    if (r->a->json)
+        print_json(r, sf);
+    else
+        print_text(r, sf);
+}
+
+/* One customer's CSV row. One fwrite per row: stdio's per-character locking would cost
+ * more than the models on a million customers. */
+static void put_row(report_run *r, FILE *f, size_t i)
+{
+    const report *R = &r->R;
+    char line[640];
+    const double v[10] = {R->x[i], R->tx[i], R->T[i], R->mv[i], R->p_alive[i], R->p_churn[i],
+                          R->exp_purch[i], R->exp_spend[i], R->clv[i], R->var[i]};
+    const char *id = churn_customers_id(r->tab, i);
+    const char *alerts = R->fired[i] ? alert_text(r->al, R->fired[i], &r->abuf, &r->acap) : "";
+    const char *tn = churn_tier_name(R->tier[i]);
+    size_t lid = strlen(id), lal = strlen(alerts), k = 0;
+    if (lid > 200 || strpbrk(id, ",\"\n\r")) {
+        cli_put_field(f, id);
     } else {
-        fprintf(sf, "customers: %zu as of %s (%zu more first seen after the cutoff), unit "
-                    "%g day(s)\n",
-                n, datebuf, churn_customers_num_excluded(tab), unit);
-        fprintf(sf, "repeat customers: %zu (%.1f%%)\n", repeat, 100.0 * (double)repeat / (double)n);
-        model_line(sf, "purchase model", bt);
-        model_line(sf, "spend model", gg);
-        if (isfinite(corr))
-            fprintf(sf, "  corr(frequency, monetary value) among repeat buyers: %.3f%s\n", corr,
-                    fabs(corr) > 0.3 ? " (large: spend and frequency are not independent)" : "");
-        fprintf(sf, "value over %ld periods of %g time units, discount %g per period, margin "
-                    "%g:\n", horizon, period, discount, margin);
-        fprintf(sf, "  expected purchases: %.2f\n", total_purch);
-        fprintf(sf, "  total expected value (CLV): %.2f\n", total_clv);
-        fprintf(sf, "  total value at risk: %.2f\n", total_var);
-        fprintf(sf, "  the top 20%% of customers (key tier) hold %.1f%% of the value\n",
-                100.0 * key_share);
-        fprintf(sf, "alerts: %zu customers flagged", flagged);
-        for (size_t r = 0; r < nr; r++) {
-            const char *rn;
-            churn_alerts_rule(al, r, &rn, NULL, NULL, NULL);
-            fprintf(sf, "%s %s %zu", r ? "," : ";", rn, counts[r]);
-        }
-        fputc('\n', sf);
-        if (ntop) {
-            fprintf(sf, "\ntop %zu customers by value at risk:\n", ntop);
-            fprintf(sf, "%-16s %8s %12s %14s %-10s %s\n", "customer_id", "p_alive", "clv",
-                    "value_at_risk", "tier", "alerts");
-            for (size_t k = 0; k < ntop; k++) {
-                size_t i = topidx[k];
-                fprintf(sf, "%-16s %8.4f %12.2f %14.2f %-10s %s\n", churn_customers_id(tab, i),
-                        R.p_alive[i], R.clv[i], R.var[i], churn_tier_name(R.tier[i]),
-                        alert_text(al, R.fired[i], &abuf, &acap));
-            }
-        }
+        memcpy(line, id, lid);
+        k = lid;
     }
+    for (int c = 0; c < 10; c++) {
+        line[k++] = ',';
+        k += (size_t)fmt_g10(line + k, v[c]);
+    }
+    line[k++] = ',';
+    memcpy(line + k, tn, strlen(tn));
+    k += strlen(tn);
+    line[k++] = ',';
+    if (lal > 200 || strpbrk(alerts, ",\"\n\r")) {
+        fwrite(line, 1, k, f);
+        k = 0;
+        cli_put_field(f, alerts);
+    } else {
+        memcpy(line + k, alerts, lal);
+        k += lal;
+    }
+    line[k++] = '\n';
+    fwrite(line, 1, k, f);
+}
 
-    STAGE("summary");
-    if (out) {
-        FILE *f = cli_open_out(sub, out);
-        if (!f)
-            goto done;
-        fputs("customer_id,frequency,recency,T,monetary_value,p_alive,p_churn,"
-              "expected_purchases,expected_spend,clv,value_at_risk,tier,alerts\n", f);
-        /* One fwrite per row: stdio's per-character locking would cost more
-         * than the models on a million customers. */
-        char line[640];
-        for (size_t i = 0; i < n; i++) {
-            const double v[10] = {R.x[i], R.tx[i], R.T[i], R.mv[i], R.p_alive[i], R.p_churn[i],
-                                  R.exp_purch[i], R.exp_spend[i], R.clv[i], R.var[i]};
-            const char *id = churn_customers_id(tab, i);
-            const char *alerts = R.fired[i] ? alert_text(al, R.fired[i], &abuf, &acap) : "";
-            const char *tn = churn_tier_name(R.tier[i]);
-            size_t lid = strlen(id), lal = strlen(alerts), k = 0;
-            if (lid > 200 || strpbrk(id, ",\"\n\r")) {
-                cli_put_field(f, id);
-            } else {
-                memcpy(line, id, lid);
-                k = lid;
-            }
-            for (int c = 0; c < 10; c++) {
-                line[k++] = ',';
-                k += (size_t)fmt_g10(line + k, v[c]);
-            }
-            line[k++] = ',';
-            memcpy(line + k, tn, strlen(tn));
-            k += strlen(tn);
-            line[k++] = ',';
-            if (lal > 200 || strpbrk(alerts, ",\"\n\r")) {
-                fwrite(line, 1, k, f);
-                k = 0;
-                cli_put_field(f, alerts);
-            } else {
-                memcpy(line + k, alerts, lal);
-                k += lal;
-            }
-            line[k++] = '\n';
-            fwrite(line, 1, k, f);
-        }
-        if (cli_close_out(sub, f, out))
-            goto done;
-    }
-    STAGE("write report.csv");
-    if (timings)
+/* Every customer to -o, when given. */
+static int write_csv(report_run *r)
+{
+    const char *out = r->a->out;
+    if (!out)
+        return CLI_EXIT_OK;
+    FILE *f = cli_open_out(sub, out);
+    if (!f)
+        return CLI_EXIT_FAIL;
+    fputs("customer_id,frequency,recency,T,monetary_value,p_alive,p_churn,"
+          "expected_purchases,expected_spend,clv,value_at_risk,tier,alerts\n", f);
+    for (size_t i = 0; i < r->R.n; i++)
+        put_row(r, f, i);
+    return cli_close_out(sub, f, out) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+/* Read, build the table, fit, value, rank, print and write; each step timed. */
+static int run_report(report_run *r)
+{
+    if (read_log(r))
+        return CLI_EXIT_FAIL;
+    stage(r, "read transactions");
+    if (build_table(r))
+        return CLI_EXIT_FAIL;
+    stage(r, "customer table");
+    if (fit_purchases(r))
+        return CLI_EXIT_FAIL;
+    stage(r, "purchase model fit");
+    if (fit_spend(r) || alloc_scores(&r->R))
+        return CLI_EXIT_FAIL;
+    stage(r, "spend model fit");
+    if (value_customers(r))
+        return CLI_EXIT_FAIL;
+    stage(r, "scoring (CLV)");
+    if (assign_tiers(r) || evaluate_alerts(r))
+        return CLI_EXIT_FAIL;
+    stage(r, "tiers and alerts");
+    if (summarise(r))
+        return CLI_EXIT_FAIL;
+    print_summary(r);
+    stage(r, "summary");
+    if (write_csv(r))
+        return CLI_EXIT_FAIL;
+    stage(r, "write report.csv");
+    if (r->a->timings)
         fprintf(stderr, "churn report: %-22s %8.3f s wall %8.3f s cpu\n", "total",
-                now_s() - t0, cpu_s() - c0);
-    rc = CLI_EXIT_OK;
-done:
-    free(R.p_alive);
-    free(R.p_churn);
-    free(R.exp_purch);
-    free(R.exp_spend);
-    free(R.clv);
-    free(R.var);
-    free(R.tier);
-    free(R.fired);
-    free(topidx);
-    free(abuf);
-    free(cols);
-    free(names);
-    churn_model_free(bt);
-    churn_model_free(gg);
-    churn_customers_free(tab);
-    churn_txlog_free(log);
-    churn_alerts_free(al);
+                now_s() - r->t0, cpu_s() - r->c0);
+    return CLI_EXIT_OK;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    report_args a = {.model_name = "bgnbd", .unit = CHURN_UNIT_WEEK, .discount = 0.01,
+                     .margin = 1.0, .horizon = 12, .top = 10, .defaults = 1};
+    cli_tx_opts_init(&a.tx);
+    report_run r;
+    memset(&r, 0, sizeof r);
+    r.a = &a;
+    r.t0 = r.tprev = now_s();
+    r.c0 = r.cprev = cpu_s();
+    int rc = cli_parse(&report_spec, sub, argc, argv, &a);
+    if (rc == CLI_CONTINUE && !(rc = check_options(&a, &r.family)) && !(rc = build_alerts(&r)))
+        rc = run_report(&r);
+    free_scores(&r.R);
+    free(r.topidx);
+    free(r.abuf);
+    free(r.cols);
+    free(r.names);
+    churn_model_free(r.bt);
+    churn_model_free(r.gg);
+    churn_customers_free(r.tab);
+    churn_txlog_free(r.log);
+    churn_alerts_free(r.al);
     return rc;
 }
