@@ -641,6 +641,293 @@ static const cli_spec score_spec = {
 };
 #undef AT
 
+/* What the steps of one run share. The steps print their own errors and return
+ * CLI_EXIT_OK, CLI_EXIT_FAIL or CLI_EXIT_USAGE (the summary line's status follows). */
+typedef struct score_run {
+    const score_args *a;
+    churn_model *model, *spend;
+    int fam, kind;
+    double unit;                /* --unit, or the model's */
+    churn_customer_options co;  /* the customer-table options with the cutoff and columns */
+    char cols[4096];            /* the model's input columns (model_columns) */
+    int grouping;               /* model_columns' answer */
+    int memory;                 /* read the log into memory rather than stream it */
+    churn_customers *t;
+    const double **feat;
+    job j;
+    int progress_started;
+    pthread_t pth;
+    char msg[1024];
+    size_t rows_read, rejected, scored, excluded;
+} score_run;
+
+static int check_args(const score_args *a)
+{
+    if (!a->model_path || !a->input)
+        return cli_usage_error(sub, "missing the %s argument",
+                               a->model_path ? "TX.csv" : "model.json");
+    if (!a->have_cutoff)
+        return cli_usage_error(sub, "--cutoff DATE is required (the end of the calibration "
+                               "period)");
+    return CLI_EXIT_OK;
+}
+
+/* Which kind of scoring a model family takes; -1 (error printed) for none. */
+static int family_kind(int fam, const char *model_path)
+{
+    switch (fam) {
+    case CHURN_FAMILY_BGNBD: case CHURN_FAMILY_MBGNBD: case CHURN_FAMILY_PNBD:
+    case CHURN_FAMILY_BGBB:
+        return KIND_BTYD;
+    case CHURN_FAMILY_LOGIT:
+        return KIND_LOGIT;
+    case CHURN_FAMILY_COX: case CHURN_FAMILY_WEIBULL: case CHURN_FAMILY_EXPONENTIAL:
+    case CHURN_FAMILY_LOGLOGISTIC: case CHURN_FAMILY_LOGNORMAL:
+        return KIND_SURV;
+    default:
+        cli_fail(sub, "%s: '%s' models cannot score a transaction log (use 'churn features' "
+                 "then 'churn predict')", model_path, churn_family_name(fam));
+        return -1;
+    }
+}
+
+/* The time unit (--unit must agree with the model's) and the horizon the family needs. */
+static int check_unit_horizon(score_run *r)
+{
+    const score_args *a = r->a;
+    double munit = churn_model_time_unit(r->model);
+    r->unit = a->unit;
+    if (r->unit > 0 && munit > 0 && fabs(r->unit - munit) > 1e-9 * munit)
+        return cli_usage_error(sub, "--unit %g days differs from the model's recorded unit "
+                               "(%g days)", r->unit, munit);
+    if (!(r->unit > 0))
+        r->unit = munit;
+    if (!(r->unit > 0))
+        return cli_usage_error(sub, "%s records no time unit: pass --unit (the unit of the "
+                               "table the model was fitted on)", a->model_path);
+    if (r->kind != KIND_LOGIT && isnan(a->horizon))
+        return cli_usage_error(sub, "--horizon H is required for a '%s' model",
+                               churn_family_name(r->fam));
+    return CLI_EXIT_OK;
+}
+
+/* The --spend model: a Gamma-Gamma model, for a BG/NBD, MBG/NBD or Pareto/NBD model. */
+static int load_spend(score_run *r)
+{
+    const char *path = r->a->spend_path;
+    if (!path)
+        return CLI_EXIT_OK;
+    if (r->fam != CHURN_FAMILY_BGNBD && r->fam != CHURN_FAMILY_MBGNBD &&
+        r->fam != CHURN_FAMILY_PNBD)
+        return cli_usage_error(sub, "--spend needs a BG/NBD, MBG/NBD or Pareto/NBD model, not "
+                               "'%s'", churn_family_name(r->fam));
+    if (load_model(path, "loading the --spend model", &r->spend))
+        return CLI_EXIT_FAIL;
+    if (churn_model_family(r->spend) != CHURN_FAMILY_GAMMAGAMMA)
+        return cli_fail(sub, "--spend %s: a '%s' model, expected gammagamma", path,
+                        churn_family_name(churn_model_family(r->spend)));
+    return CLI_EXIT_OK;
+}
+
+/* The model and the --spend model, checked against the options. */
+static int load_models(score_run *r)
+{
+    if (load_model(r->a->model_path, "loading the model", &r->model))
+        return CLI_EXIT_FAIL;
+    r->fam = churn_model_family(r->model);
+    if ((r->kind = family_kind(r->fam, r->a->model_path)) < 0)
+        return CLI_EXIT_FAIL;
+    int rc = check_unit_horizon(r);
+    return rc ? rc : load_spend(r);
+}
+
+/* The customer-table options: as given, with the cutoff, the unit and the model's columns. */
+static void table_options(score_run *r)
+{
+    r->grouping = model_columns(r->model, r->kind == KIND_BTYD, r->cols, sizeof r->cols);
+    r->co = r->a->co;
+    r->co.cutoff = r->a->cutoff;
+    r->co.time_unit = r->unit;
+    r->co.columns = r->grouping == 2 ? NULL : r->cols;
+    r->memory = r->a->in_memory || r->grouping;
+}
+
+static void start_progress(score_run *r)
+{
+    if (!r->a->quiet && isatty(STDERR_FILENO) &&
+        pthread_create(&r->pth, NULL, progress_main, NULL) == 0)
+        r->progress_started = 1;
+}
+
+static void stop_progress(score_run *r)
+{
+    if (!r->progress_started)
+        return;
+    atomic_store(&progress_stop, 1);
+    pthread_join(r->pth, NULL);
+    r->progress_started = 0;
+}
+
+/* (1)-(2) streaming: fold the log chunk by chunk into the customer table. A file out of
+ * time order is read again into memory (r->memory set); standard input cannot be. */
+static int read_stream(score_run *r)
+{
+    const score_args *a = r->a;
+    st.mode = "stream";
+    churn_customer_stream *cs = NULL;
+    int s = churn_customer_stream_new(&cs, &r->co);
+    if (s)
+        return cli_fail(sub, "%s: the model's input columns: %s", a->model_path,
+                        churn_last_error_message());
+    fold_ctx fc = {cs, (size_t)a->chunk_rows, 0};
+    churn_txlog *slog = churn_customer_stream_log(cs);
+    s = read_input(a->input, &a->tx, slog, &fc, r->progress_started, r->msg, sizeof r->msg);
+    r->rows_read = churn_txlog_rows_read(slog);
+    r->rejected = churn_txlog_rows_skipped(slog);
+    if (!s) {
+        atomic_store(&st.stage, 2);
+        s = churn_customer_stream_finish(cs, &r->t);
+        if (s)
+            snprintf(r->msg, sizeof r->msg, "%s", churn_last_error_message());
+        fc.out_of_order |= s == CHURN_EINVAL;
+    }
+    int again = s && fc.out_of_order && strcmp(a->input, "-") != 0;
+    if (!again) /* a second read reports them itself */
+        report_skipped(slog, r->rejected, r->rows_read, a->quiet, r->progress_started);
+    churn_customer_stream_free(cs);
+    if (again) {
+        /* a file can be read again, into memory */
+        if (!a->quiet)
+            fprintf(stderr, "%schurn %s: note: %s; reading '%s' into memory instead (memory "
+                    "grows with the transactions; sort the file to stream it)\n",
+                    r->progress_started ? "\r\033[K" : "", sub, r->msg, a->input);
+        r->memory = 1;
+        r->rows_read = r->rejected = 0;
+    } else if (s && fc.out_of_order) {
+        return cli_fail(sub, "reading transactions: %s. Standard input cannot be read twice: "
+                        "sort it by date first (e.g. 'sort -t, -k2,2 -s', keeping the header "
+                        "first) or pass a file", r->msg);
+    } else if (s) {
+        read_failed(r->msg, s, r->progress_started);
+        return CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* (1)-(2) in memory: the whole log, then the customer table; the log is freed before
+ * scoring. */
+static int read_memory(score_run *r)
+{
+    const score_args *a = r->a;
+    churn_txlog *log = NULL;
+    st.mode = "memory";
+    atomic_store(&st.stage, 1);
+    if (churn_txlog_new(&log))
+        return cli_fail(sub, "out of memory");
+    int s = read_input(a->input, &a->tx, log, NULL, r->progress_started, r->msg, sizeof r->msg);
+    if (s) {
+        read_failed(r->msg, s, r->progress_started);
+        churn_txlog_free(log);
+        return CLI_EXIT_FAIL;
+    }
+    r->rows_read = churn_txlog_rows_read(log);
+    r->rejected = churn_txlog_rows_skipped(log);
+    report_skipped(log, r->rejected, r->rows_read, a->quiet, r->progress_started);
+    atomic_store(&st.stage, 2);
+    s = churn_customers_build(&r->t, log, &r->co);
+    churn_txlog_free(log);
+    if (!s)
+        return CLI_EXIT_OK;
+    if (s == CHURN_EINVAL && strstr(churn_last_error_message(), "'columns'"))
+        return cli_fail(sub, "%s: the model's input columns: %s", a->model_path,
+                        churn_last_error_message());
+    return cli_lib_fail(sub, "building the customer table", s);
+}
+
+/* The scoring job: the models, the CLV settings and the columns the model reads. */
+static int prepare_job(score_run *r)
+{
+    const score_args *a = r->a;
+    job *j = &r->j;
+    j->model = r->model;
+    j->spend = r->spend;
+    j->kind = r->kind;
+    j->horizon = a->horizon;
+    j->t = r->t;
+    churn_clv_options_init(&j->clv);
+    j->clv.horizon = (int)a->clv_periods;
+    j->clv.period = a->period > 0 ? a->period : CHURN_UNIT_MONTH / r->unit;
+    j->clv.discount = a->discount;
+    j->clv.margin = a->margin;
+    if (r->kind == KIND_BTYD) {
+        j->freq = churn_customers_column(r->t, "frequency");
+        j->rec = churn_customers_column(r->t, "recency");
+        j->T = churn_customers_column(r->t, "T");
+        j->mon = churn_customers_column(r->t, "monetary_value");
+        if (!j->freq || !j->rec || !j->T || !j->mon)
+            return cli_lib_fail(sub, "customer table", CHURN_ENOTFOUND);
+        return CLI_EXIT_OK;
+    }
+    j->p = churn_model_num_features(r->model);
+    r->feat = calloc(j->p ? j->p : 1, sizeof *r->feat);
+    if (!r->feat)
+        return cli_fail(sub, "out of memory");
+    for (size_t k = 0; k < j->p; k++) {
+        const char *name = churn_model_feature_name(r->model, k);
+        if (!(r->feat[k] = churn_customers_column(r->t, name)))
+            return cli_fail(sub, "%s: the model's feature '%s' is not a column of the customer "
+                            "table (see 'churn features --help'; holdout columns are not "
+                            "available when scoring)", a->model_path, name ? name : "?");
+    }
+    j->feat = r->feat;
+    return CLI_EXIT_OK;
+}
+
+/* (3) the header for the model's kind, then every customer's scores. */
+static int write_scores(score_run *r, size_t nrows)
+{
+    FILE *f = cli_open_out(sub, r->a->out);
+    if (!f)
+        return CLI_EXIT_FAIL;
+    st.customers = nrows;
+    st.t_score = now();
+    atomic_store(&st.stage, 3);
+    if (r->kind == KIND_BTYD)
+        fputs(r->spend ? "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases,"
+                         "expected_spend,clv\n"
+                       : "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases\n",
+              f);
+    else if (r->kind == KIND_LOGIT)
+        fputs("customer_id,p_churn,linear_predictor\n", f);
+    else
+        fputs("customer_id,p_churn,survival,linear_predictor\n", f);
+    if (score_all(&r->j, nrows, (int)r->a->threads, f)) {
+        if (f != stdout)
+            fclose(f);
+        return CLI_EXIT_FAIL;
+    }
+    return cli_close_out(sub, f, r->a->out) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+/* Read and summarise the log, then score and write every customer. */
+static int run_score(score_run *r)
+{
+    table_options(r);
+    start_progress(r);
+    atomic_store(&st.stage, 1);
+    int rc = r->memory ? CLI_EXIT_OK : read_stream(r);
+    if (!rc && r->memory)
+        rc = read_memory(r);
+    if (rc)
+        return rc;
+    r->excluded = churn_customers_num_excluded(r->t);
+    size_t nrows = churn_customers_num_rows(r->t);
+    if ((rc = prepare_job(r)) || (rc = write_scores(r, nrows)))
+        return rc;
+    r->scored = nrows;
+    return CLI_EXIT_OK;
+}
+
 int cmd_score(int argc, char **argv)
 {
     st.t0 = now();
@@ -648,260 +935,20 @@ int cmd_score(int argc, char **argv)
                     .clv_periods = 12, .chunk_rows = (long)CHUNK_ROWS};
     cli_tx_opts_init(&a.tx);
     churn_customer_options_init(&a.co);
-    size_t rows_read = 0, rejected = 0, scored = 0, excluded = 0;
-#define USAGE(...) do { cli_usage_error(sub, __VA_ARGS__); goto usage; } while (0)
-    int prc = cli_parse(&score_spec, sub, argc, argv, &a);
-    if (prc == CLI_EXIT_OK)
-        return prc;
-    if (prc != CLI_CONTINUE)
-        goto usage;
-    const char *model_path = a.model_path, *input = a.input, *out = a.out;
-    const char *spend_path = a.spend_path;
-    double cutoff = a.cutoff, unit = a.unit, horizon = a.horizon, period = a.period;
-    double discount = a.discount, margin = a.margin;
-    long threads = a.threads, clv_periods = a.clv_periods, chunk_rows = a.chunk_rows;
-    int quiet = a.quiet, have_cutoff = a.have_cutoff, in_memory = a.in_memory;
-    cli_tx_opts tx = a.tx;
-    churn_customer_options co = a.co;
-    if (!model_path || !input)
-        USAGE("missing the %s argument", model_path ? "TX.csv" : "model.json");
-    if (!have_cutoff)
-        USAGE("--cutoff DATE is required (the end of the calibration period)");
-
-    churn_model *model = NULL, *spend = NULL;
-    churn_txlog *log = NULL;
-    churn_customers *t = NULL;
-    const double **feat = NULL;
-    FILE *f = NULL;
-    int rc = CLI_EXIT_FAIL;
-    int progress = !quiet && isatty(STDERR_FILENO);
-    pthread_t pth;
-    int progress_started = 0;
-
-    if (load_model(model_path, "loading the model", &model))
-        goto fail;
-    int fam = churn_model_family(model), kind;
-    switch (fam) {
-    case CHURN_FAMILY_BGNBD: case CHURN_FAMILY_MBGNBD: case CHURN_FAMILY_PNBD:
-    case CHURN_FAMILY_BGBB:
-        kind = KIND_BTYD;
-        break;
-    case CHURN_FAMILY_LOGIT:
-        kind = KIND_LOGIT;
-        break;
-    case CHURN_FAMILY_COX: case CHURN_FAMILY_WEIBULL: case CHURN_FAMILY_EXPONENTIAL:
-    case CHURN_FAMILY_LOGLOGISTIC: case CHURN_FAMILY_LOGNORMAL:
-        kind = KIND_SURV;
-        break;
-    default:
-        cli_fail(sub, "%s: '%s' models cannot score a transaction log (use 'churn features' "
-                 "then 'churn predict')", model_path, churn_family_name(fam));
-        goto fail;
-    }
-    double munit = churn_model_time_unit(model);
-    if (unit > 0 && munit > 0 && fabs(unit - munit) > 1e-9 * munit) {
-        cli_usage_error(sub, "--unit %g days differs from the model's recorded unit (%g days)",
-                        unit, munit);
-        goto usage_cleanup;
-    }
-    if (!(unit > 0))
-        unit = munit;
-    if (!(unit > 0)) {
-        cli_usage_error(sub, "%s records no time unit: pass --unit (the unit of the table the "
-                        "model was fitted on)", model_path);
-        goto usage_cleanup;
-    }
-    if (kind != KIND_LOGIT && isnan(horizon)) {
-        cli_usage_error(sub, "--horizon H is required for a '%s' model", churn_family_name(fam));
-        goto usage_cleanup;
-    }
-    if (spend_path) {
-        if (fam != CHURN_FAMILY_BGNBD && fam != CHURN_FAMILY_MBGNBD && fam != CHURN_FAMILY_PNBD) {
-            cli_usage_error(sub, "--spend needs a BG/NBD, MBG/NBD or Pareto/NBD model, not '%s'",
-                            churn_family_name(fam));
-            goto usage_cleanup;
-        }
-        if (load_model(spend_path, "loading the --spend model", &spend))
-            goto fail;
-        if (churn_model_family(spend) != CHURN_FAMILY_GAMMAGAMMA) {
-            cli_fail(sub, "--spend %s: a '%s' model, expected gammagamma", spend_path,
-                     churn_family_name(churn_model_family(spend)));
-            goto fail;
-        }
-    }
-
-    /* (1)-(2): read and summarise the log: the customer table with the model's columns */
-    char cols[4096];
-    int grouping = model_columns(model, kind == KIND_BTYD, cols, sizeof cols);
-    co.cutoff = cutoff;
-    co.time_unit = unit;
-    co.columns = grouping == 2 ? NULL : cols;
-    if (progress && pthread_create(&pth, NULL, progress_main, NULL) == 0)
-        progress_started = 1;
-    atomic_store(&st.stage, 1);
-    char msg[1024];
-    int s;
-    if (!in_memory && !grouping) {
-        st.mode = "stream";
-        churn_customer_stream *cs = NULL;
-        if ((s = churn_customer_stream_new(&cs, &co))) {
-            cli_fail(sub, "%s: the model's input columns: %s", model_path,
-                     churn_last_error_message());
-            goto fail;
-        }
-        fold_ctx fc = {cs, (size_t)chunk_rows, 0};
-        churn_txlog *slog = churn_customer_stream_log(cs);
-        s = read_input(input, &tx, slog, &fc, progress_started, msg, sizeof msg);
-        rows_read = churn_txlog_rows_read(slog);
-        rejected = churn_txlog_rows_skipped(slog);
-        if (!s) {
-            atomic_store(&st.stage, 2);
-            s = churn_customer_stream_finish(cs, &t);
-            if (s)
-                snprintf(msg, sizeof msg, "%s", churn_last_error_message());
-            fc.out_of_order |= s == CHURN_EINVAL;
-        }
-        int again = s && fc.out_of_order && strcmp(input, "-") != 0;
-        if (!again) /* a second read reports them itself */
-            report_skipped(slog, rejected, rows_read, quiet, progress_started);
-        churn_customer_stream_free(cs);
-        if (again) {
-            /* a file can be read again, into memory */
-            if (!quiet)
-                fprintf(stderr, "%schurn %s: note: %s; reading '%s' into memory instead (memory "
-                        "grows with the transactions; sort the file to stream it)\n",
-                        progress_started ? "\r\033[K" : "", sub, msg, input);
-            in_memory = 1;
-            rows_read = rejected = 0;
-        } else if (s && fc.out_of_order) {
-            cli_fail(sub, "reading transactions: %s. Standard input cannot be read twice: sort "
-                     "it by date first (e.g. 'sort -t, -k2,2 -s', keeping the header first) or "
-                     "pass a file", msg);
-            goto fail;
-        } else if (s) {
-            read_failed(msg, s, progress_started);
-            goto fail;
-        }
-    }
-    if (in_memory || grouping) {
-        st.mode = "memory";
-        atomic_store(&st.stage, 1);
-        if (churn_txlog_new(&log)) {
-            cli_fail(sub, "out of memory");
-            goto fail;
-        }
-        s = read_input(input, &tx, log, NULL, progress_started, msg, sizeof msg);
-        if (s) {
-            read_failed(msg, s, progress_started);
-            goto fail;
-        }
-        rows_read = churn_txlog_rows_read(log);
-        rejected = churn_txlog_rows_skipped(log);
-        report_skipped(log, rejected, rows_read, quiet, progress_started);
-        /* the log is freed before scoring */
-        atomic_store(&st.stage, 2);
-        s = churn_customers_build(&t, log, &co);
-        churn_txlog_free(log);
-        log = NULL;
-        if (s) {
-            if (s == CHURN_EINVAL && strstr(churn_last_error_message(), "'columns'"))
-                cli_fail(sub, "%s: the model's input columns: %s", model_path,
-                         churn_last_error_message());
-            else
-                cli_lib_fail(sub, "building the customer table", s);
-            goto fail;
-        }
-    }
-    excluded = churn_customers_num_excluded(t);
-    size_t nrows = churn_customers_num_rows(t);
-
-    job j;
-    memset(&j, 0, sizeof j);
-    j.model = model;
-    j.spend = spend;
-    j.kind = kind;
-    j.horizon = horizon;
-    j.t = t;
-    churn_clv_options_init(&j.clv);
-    j.clv.horizon = (int)clv_periods;
-    j.clv.period = period > 0 ? period : CHURN_UNIT_MONTH / unit;
-    j.clv.discount = discount;
-    j.clv.margin = margin;
-    if (kind == KIND_BTYD) {
-        j.freq = churn_customers_column(t, "frequency");
-        j.rec = churn_customers_column(t, "recency");
-        j.T = churn_customers_column(t, "T");
-        j.mon = churn_customers_column(t, "monetary_value");
-        if (!j.freq || !j.rec || !j.T || !j.mon) {
-            cli_lib_fail(sub, "customer table", CHURN_ENOTFOUND);
-            goto fail;
-        }
-    } else {
-        j.p = churn_model_num_features(model);
-        feat = calloc(j.p ? j.p : 1, sizeof *feat);
-        if (!feat) {
-            cli_fail(sub, "out of memory");
-            goto fail;
-        }
-        for (size_t k = 0; k < j.p; k++) {
-            const char *name = churn_model_feature_name(model, k);
-            if (!(feat[k] = churn_customers_column(t, name))) {
-                cli_fail(sub, "%s: the model's feature '%s' is not a column of the customer "
-                         "table (see 'churn features --help'; holdout columns are not "
-                         "available when scoring)", model_path, name ? name : "?");
-                goto fail;
-            }
-        }
-        j.feat = feat;
-    }
-
-    /* (3) score and write */
-    if (!(f = cli_open_out(sub, out)))
-        goto fail;
-    st.customers = nrows;
-    st.t_score = now();
-    atomic_store(&st.stage, 3);
-    if (kind == KIND_BTYD)
-        fputs(spend ? "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases,"
-                      "expected_spend,clv\n"
-                    : "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases\n",
-              f);
-    else if (kind == KIND_LOGIT)
-        fputs("customer_id,p_churn,linear_predictor\n", f);
-    else
-        fputs("customer_id,p_churn,survival,linear_predictor\n", f);
-    if (score_all(&j, nrows, (int)threads, f)) {
-        if (f != stdout)
-            fclose(f);
-        f = NULL;
-        goto fail;
-    }
-    s = cli_close_out(sub, f, out);
-    f = NULL;
-    if (s)
-        goto fail;
-    scored = nrows;
-    rc = CLI_EXIT_OK;
-fail:
-    if (progress_started) {
-        atomic_store(&progress_stop, 1);
-        pthread_join(pth, NULL);
-        progress_started = 0;
-    }
-    if (f && f != stdout)
-        fclose(f);
-    free(feat);
-    churn_customers_free(t);
-    churn_txlog_free(log);
-    churn_model_free(model);
-    churn_model_free(spend);
-    summary(rows_read, rejected, scored, excluded, rc == CLI_EXIT_OK ? "ok" : "error");
+    score_run r;
+    memset(&r, 0, sizeof r);
+    r.a = &a;
+    int rc = cli_parse(&score_spec, sub, argc, argv, &a);
+    if (rc == CLI_EXIT_OK)
+        return rc;
+    if (rc == CLI_CONTINUE && !(rc = check_args(&a)) && !(rc = load_models(&r)))
+        rc = run_score(&r);
+    stop_progress(&r);
+    free(r.feat);
+    churn_customers_free(r.t);
+    churn_model_free(r.model);
+    churn_model_free(r.spend);
+    summary(r.rows_read, r.rejected, r.scored, r.excluded,
+            rc == CLI_EXIT_OK ? "ok" : rc == CLI_EXIT_USAGE ? "usage" : "error");
     return rc;
-usage_cleanup:
-    churn_model_free(model);
-    churn_model_free(spend);
-usage:
-    summary(rows_read, rejected, scored, excluded, "usage");
-    return CLI_EXIT_USAGE;
-#undef USAGE
 }
