@@ -562,6 +562,34 @@ const double *cli_table_col(const char *sub, const cli_table *t, const char *nam
     return NULL;
 }
 
+/* ---- lifetime rows ---- */
+
+int cli_lifetime_row(const char *sub, const cli_lifetime_cols *c, size_t i, const char *missing)
+{
+    const char *bad = isnan(c->dur[i])           ? c->dcol
+                      : isnan(c->ev[i])          ? c->ecol
+                      : (c->w && isnan(c->w[i])) ? c->wcol
+                                                 : missing;
+    const char *id = c->t->ids[i];
+    if (bad) {
+        if (c->drop)
+            return -1;
+        return cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' is empty or NA (use "
+                        "--drop-missing to skip such rows)", c->input, id, i + 1, bad);
+    }
+    double d = c->dur[i];
+    if (d < 0 || (c->positive && d <= 0) || (c->finite && !isfinite(d)))
+        return cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g must be %s",
+                        c->input, id, i + 1, c->dcol, d, c->dur_rule);
+    if (c->ev[i] != 0 && c->ev[i] != 1)
+        return cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g is not 0 (active) "
+                        "or 1 (churned)", c->input, id, i + 1, c->ecol, c->ev[i]);
+    if (c->w && (!(c->w[i] >= 0) || (c->finite && !isfinite(c->w[i]))))
+        return cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g must be >= 0",
+                        c->input, id, i + 1, c->wcol, c->w[i]);
+    return 0;
+}
+
 /* ---- output ---- */
 
 FILE *cli_open_out(const char *sub, const char *path)

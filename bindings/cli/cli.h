@@ -151,6 +151,26 @@ void cli_table_free(cli_table *t);
  * absent or holds a value that is not a number (the message names line and value). */
 const double *cli_table_col(const char *sub, const cli_table *t, const char *name);
 
+/* ---- lifetime rows (km, fit cox and the AFT models) ----
+ * A row of a customer table gives a duration, an event (0 or 1) and optionally a case
+ * weight; the commands share the checks and their messages, which name the file, the
+ * customer, the 1-based row and the column. */
+typedef struct cli_lifetime_cols {
+    const char *input;              /* the table's path, for messages */
+    const cli_table *t;
+    const char *dcol, *ecol, *wcol; /* column names (wcol NULL without weights) */
+    const double *dur, *ev, *w;     /* their values (w NULL without weights) */
+    int drop;                       /* --drop-missing: skip rows with a missing value */
+    int finite;                     /* durations and weights must also be finite */
+    int positive;                   /* durations must be > 0, not only >= 0 */
+    const char *dur_rule;           /* what a bad duration "must be", for its message */
+} cli_lifetime_cols;
+/* Check row i: first a missing value (empty/NA) in the duration, the event, the weight or,
+ * as `missing` names it, one of the caller's own columns (NULL when none); then the
+ * duration, the event and the weight. Returns 0 for a good row, -1 for a row to skip
+ * (missing value with drop), CLI_EXIT_FAIL with the message printed otherwise. */
+int cli_lifetime_row(const char *sub, const cli_lifetime_cols *c, size_t i, const char *missing);
+
 /* ---- output ---- */
 /* Open -o path for writing ("-" or NULL = stdout). Prints the error and returns NULL on failure. */
 FILE *cli_open_out(const char *sub, const char *path);

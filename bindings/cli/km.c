@@ -196,33 +196,15 @@ typedef struct km_data {
 
 /* Check one row's values; returns 0 for a good row, -1 for a missing value to skip with
  * --drop-missing, CLI_EXIT_FAIL (message printed) otherwise. */
-static int check_row(const char *sub, const km_args *a, const cli_table *t, size_t i,
-                     const double *dsrc, const double *esrc, const double *wsrc,
+static int check_row(const char *sub, const km_args *a, const cli_lifetime_cols *c, size_t i,
                      const double *gsrc)
 {
-    const char *bad = isnan(dsrc[i])          ? a->dcol
-                      : isnan(esrc[i])        ? a->ecol
-                      : (wsrc && isnan(wsrc[i])) ? a->wcol
-                      : (gsrc && isnan(gsrc[i])) ? a->by
-                                                 : NULL;
-    if (bad) {
-        if (a->drop)
-            return -1;
-        return cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' is empty or NA (use "
-                        "--drop-missing to skip such rows)", a->input, t->ids[i], i + 1, bad);
-    }
-    if (dsrc[i] < 0 || !isfinite(dsrc[i]))
-        return cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g must be a finite "
-                        "number >= 0", a->input, t->ids[i], i + 1, a->dcol, dsrc[i]);
-    if (esrc[i] != 0 && esrc[i] != 1)
-        return cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g is not 0 (active) "
-                        "or 1 (churned)", a->input, t->ids[i], i + 1, a->ecol, esrc[i]);
-    if (wsrc && !(wsrc[i] >= 0 && isfinite(wsrc[i])))
-        return cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g must be >= 0",
-                        a->input, t->ids[i], i + 1, a->wcol, wsrc[i]);
+    int rc = cli_lifetime_row(sub, c, i, (gsrc && isnan(gsrc[i])) ? a->by : NULL);
+    if (rc)
+        return rc;
     if (gsrc && (gsrc[i] != floor(gsrc[i]) || fabs(gsrc[i]) > 9.0e15))
         return cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g is not an integer "
-                        "group code", a->input, t->ids[i], i + 1, a->by, gsrc[i]);
+                        "group code", a->input, c->t->ids[i], i + 1, a->by, gsrc[i]);
     return 0;
 }
 
@@ -242,8 +224,12 @@ static int gather_rows(const char *sub, const km_args *a, const cli_table *t, km
         return cli_fail(sub, "out of memory");
     if (!dsrc || !esrc || (a->wcol && !wsrc) || (a->by && !gsrc))
         return CLI_EXIT_FAIL;
+    const cli_lifetime_cols c = {.input = a->input, .t = t, .dcol = a->dcol, .ecol = a->ecol,
+                                 .wcol = a->wcol, .dur = dsrc, .ev = esrc, .w = wsrc,
+                                 .drop = a->drop, .finite = 1,
+                                 .dur_rule = "a finite number >= 0"};
     for (size_t i = 0; i < n; i++) {
-        int bad = check_row(sub, a, t, i, dsrc, esrc, wsrc, gsrc);
+        int bad = check_row(sub, a, &c, i, gsrc);
         if (bad < 0) {
             dropped++;
             continue;
