@@ -230,274 +230,321 @@ static const cli_spec predict_spec = {
 };
 #undef AT
 
-int cmd_fit_survival(int family, int argc, char **argv)
-{
+/* What the steps of `churn fit cox|AFT` share. The steps print their own errors. */
+typedef struct surv_fit {
     char sub[40];
-    snprintf(sub, sizeof sub, "fit %s", churn_family_name(family));
-    if (family != CHURN_FAMILY_COX && !is_aft(family))
-        return cli_fail(sub, "family '%s' is not a survival model", churn_family_name(family));
-    surv_args a = {0};
-    int rc = cli_parse(&fit_spec, sub, argc, argv, &a);
-    if (rc != CLI_CONTINUE)
-        return rc;
-    const char *input = a.input, *out = a.out, *dcol = a.dcol, *ecol = a.ecol, *wcol = a.wcol;
-    const char *fcols = a.fcols, *ties_s = a.ties_s;
-    double l2 = a.l2, unit = a.unit;
-    long max_iter = a.max_iter;
-    int json = a.json, l2_scale = a.l2_scale, drop = a.drop, robust = a.robust;
-    if (!dcol || !ecol)
-        return cli_usage_error(sub, "--duration and --event are required");
-    int ties = CHURN_TIES_EFRON;
-    if (ties_s) {
-        if (family != CHURN_FAMILY_COX)
-            return cli_usage_error(sub, "--ties applies to cox models only");
-        if (strcmp(ties_s, "efron") == 0)
-            ties = CHURN_TIES_EFRON;
-        else if (strcmp(ties_s, "breslow") == 0)
-            ties = CHURN_TIES_BRESLOW;
-        else
-            return cli_usage_error(sub, "option --ties: '%s' is not efron or breslow", ties_s);
-    }
-    if ((l2 > 0 || l2_scale || robust) && family != CHURN_FAMILY_COX)
-        return cli_usage_error(sub, "--l2, --l2-scale and --robust apply to cox models only");
-    size_t p = 0;
-    char **fnames = NULL;
-    if (fcols) {
-        fnames = cli_split_list(fcols, &p);
-        if (!fnames)
-            return cli_fail(sub, "out of memory");
-    }
-    if (family == CHURN_FAMILY_COX && p == 0) {
-        free(fnames);
-        return cli_usage_error(sub, "--features: a cox model needs at least one feature column");
-    }
-
+    const surv_args *a;
+    int family, ties;
+    char **fnames; /* the --features list, p names */
+    size_t p;
     cli_table t;
-    memset(&t, 0, sizeof t);
-    rc = cli_table_read(sub, input, &t);
-    if (rc) {
-        free(fnames);
-        return rc;
+    const double *dsrc, *esrc, *wsrc, **fc; /* the table's columns */
+    double *dur, *ev, *w, *x;               /* the rows used; x is row-major, m_rows * p */
+    size_t m_rows;
+    churn_model *m;
+} surv_fit;
+
+/* Options that need each other or the family, and the feature list. */
+static int check_fit_options(surv_fit *s)
+{
+    const surv_args *a = s->a;
+    if (!a->dcol || !a->ecol)
+        return cli_usage_error(s->sub, "--duration and --event are required");
+    s->ties = CHURN_TIES_EFRON;
+    if (a->ties_s) {
+        if (s->family != CHURN_FAMILY_COX)
+            return cli_usage_error(s->sub, "--ties applies to cox models only");
+        if (strcmp(a->ties_s, "efron") == 0)
+            s->ties = CHURN_TIES_EFRON;
+        else if (strcmp(a->ties_s, "breslow") == 0)
+            s->ties = CHURN_TIES_BRESLOW;
+        else
+            return cli_usage_error(s->sub, "option --ties: '%s' is not efron or breslow",
+                                   a->ties_s);
     }
-    rc = CLI_EXIT_FAIL;
-    double *dur = NULL, *ev = NULL, *w = NULL, *x = NULL;
-    const double **fc = calloc(p ? p : 1, sizeof *fc);
-    const double *dsrc = cli_table_col(sub, &t, dcol), *esrc = dsrc ? cli_table_col(sub, &t, ecol)
-                                                                    : NULL;
-    const double *wsrc = (esrc && wcol) ? cli_table_col(sub, &t, wcol) : NULL;
-    churn_model *m = NULL;
-    if (!fc || !dsrc || !esrc || (wcol && !wsrc))
-        goto done;
-    for (size_t j = 0; j < p; j++)
-        if (!(fc[j] = cli_table_col(sub, &t, fnames[j])))
-            goto done;
-    size_t n = t.nrows;
-    dur = malloc((n ? n : 1) * sizeof *dur);
-    ev = malloc((n ? n : 1) * sizeof *ev);
-    w = wsrc ? malloc((n ? n : 1) * sizeof *w) : NULL;
-    x = malloc((n ? n : 1) * (p ? p : 1) * sizeof *x);
-    if (!dur || !ev || (wsrc && !w) || !x) {
-        cli_fail(sub, "out of memory");
-        goto done;
-    }
-    size_t m_rows = 0, dropped = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *bad = NULL;
-        if (isnan(dsrc[i]))
-            bad = dcol;
-        else if (isnan(esrc[i]))
-            bad = ecol;
-        else if (wsrc && isnan(wsrc[i]))
-            bad = wcol;
-        for (size_t j = 0; j < p && !bad; j++)
-            if (isnan(fc[j][i]))
-                bad = fnames[j];
-        if (!bad && (dsrc[i] < 0 || (is_aft(family) && dsrc[i] <= 0))) {
-            cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g must be %s", input,
-                     t.ids[i], i + 1, dcol, dsrc[i], is_aft(family) ? "> 0 (AFT models use log "
-                     "time)" : ">= 0");
-            goto done;
+    if ((a->l2 > 0 || a->l2_scale || a->robust) && s->family != CHURN_FAMILY_COX)
+        return cli_usage_error(s->sub, "--l2, --l2-scale and --robust apply to cox models only");
+    if (a->fcols && !(s->fnames = cli_split_list(a->fcols, &s->p)))
+        return cli_fail(s->sub, "out of memory");
+    if (s->family == CHURN_FAMILY_COX && s->p == 0)
+        return cli_usage_error(s->sub, "--features: a cox model needs at least one feature "
+                               "column");
+    return CLI_EXIT_OK;
+}
+
+/* The used columns of the table (each lookup names a missing one) and room for the rows. */
+static int find_columns(surv_fit *s)
+{
+    const surv_args *a = s->a;
+    const cli_table *t = &s->t;
+    s->fc = calloc(s->p ? s->p : 1, sizeof *s->fc);
+    s->dsrc = cli_table_col(s->sub, t, a->dcol);
+    s->esrc = s->dsrc ? cli_table_col(s->sub, t, a->ecol) : NULL;
+    s->wsrc = (s->esrc && a->wcol) ? cli_table_col(s->sub, t, a->wcol) : NULL;
+    if (!s->fc || !s->dsrc || !s->esrc || (a->wcol && !s->wsrc))
+        return CLI_EXIT_FAIL;
+    for (size_t j = 0; j < s->p; j++)
+        if (!(s->fc[j] = cli_table_col(s->sub, t, s->fnames[j])))
+            return CLI_EXIT_FAIL;
+    size_t n = t->nrows, p = s->p;
+    s->dur = malloc((n ? n : 1) * sizeof *s->dur);
+    s->ev = malloc((n ? n : 1) * sizeof *s->ev);
+    s->w = s->wsrc ? malloc((n ? n : 1) * sizeof *s->w) : NULL;
+    s->x = malloc((n ? n : 1) * (p ? p : 1) * sizeof *s->x);
+    if (!s->dur || !s->ev || (s->wsrc && !s->w) || !s->x)
+        return cli_fail(s->sub, "out of memory");
+    return CLI_EXIT_OK;
+}
+
+/* The first feature with a missing value in row i, or NULL. */
+static const char *missing_feature(const surv_fit *s, size_t i)
+{
+    for (size_t j = 0; j < s->p; j++)
+        if (isnan(s->fc[j][i]))
+            return s->fnames[j];
+    return NULL;
+}
+
+/* The rows used: checked, without missing values (skipped with --drop-missing). */
+static int gather_rows(surv_fit *s)
+{
+    const surv_args *a = s->a;
+    size_t p = s->p, dropped = 0;
+    int aft = is_aft(s->family);
+    const cli_lifetime_cols c = {.input = a->input, .t = &s->t, .dcol = a->dcol, .ecol = a->ecol,
+                                 .wcol = a->wcol, .dur = s->dsrc, .ev = s->esrc, .w = s->wsrc,
+                                 .drop = a->drop, .positive = aft,
+                                 .dur_rule = aft ? "> 0 (AFT models use log time)" : ">= 0"};
+    for (size_t i = 0; i < s->t.nrows; i++) {
+        int bad = cli_lifetime_row(s->sub, &c, i, missing_feature(s, i));
+        if (bad < 0) {
+            dropped++;
+            continue;
         }
-        if (!bad && esrc[i] != 0 && esrc[i] != 1) {
-            cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g is not 0 (active) or 1 "
-                     "(churned)", input, t.ids[i], i + 1, ecol, esrc[i]);
-            goto done;
-        }
-        if (!bad && wsrc && !(wsrc[i] >= 0)) {
-            cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' = %g must be >= 0", input,
-                     t.ids[i], i + 1, wcol, wsrc[i]);
-            goto done;
-        }
-        if (bad) {
-            if (drop) {
-                dropped++;
-                continue;
-            }
-            cli_fail(sub, "%s: customer '%s' (row %zu): column '%s' is empty or NA (use "
-                     "--drop-missing to skip such rows)", input, t.ids[i], i + 1, bad);
-            goto done;
-        }
-        dur[m_rows] = dsrc[i];
-        ev[m_rows] = esrc[i];
-        if (w)
-            w[m_rows] = wsrc[i];
+        if (bad)
+            return bad;
+        s->dur[s->m_rows] = s->dsrc[i];
+        s->ev[s->m_rows] = s->esrc[i];
+        if (s->w)
+            s->w[s->m_rows] = s->wsrc[i];
         for (size_t j = 0; j < p; j++)
-            x[m_rows * p + j] = fc[j][i];
-        m_rows++;
+            s->x[s->m_rows * p + j] = s->fc[j][i];
+        s->m_rows++;
     }
     if (dropped)
-        fprintf(stderr, "churn %s: skipped %zu row(s) with missing values\n", sub, dropped);
+        fprintf(stderr, "churn %s: skipped %zu row(s) with missing values\n", s->sub, dropped);
+    return CLI_EXIT_OK;
+}
+
+/* Cox or AFT fit; not converging is a warning. */
+static int fit_model(surv_fit *s)
+{
+    const surv_args *a = s->a;
+    const char *const *names = (const char *const *)s->fnames;
     int st;
-    if (family == CHURN_FAMILY_COX) {
+    if (s->family == CHURN_FAMILY_COX) {
         churn_cox_options o;
         churn_cox_options_init(&o);
-        o.ties = ties;
-        o.l2_penalty = l2;
-        o.l2_scale = l2_scale;
-        o.robust = robust;
-        if (max_iter)
-            o.max_iter = (int)max_iter;
-        st = churn_cox_fit(&m, m_rows, p, x, (const char *const *)fnames, dur, ev, w, &o);
+        o.ties = s->ties;
+        o.l2_penalty = a->l2;
+        o.l2_scale = a->l2_scale;
+        o.robust = a->robust;
+        if (a->max_iter)
+            o.max_iter = (int)a->max_iter;
+        st = churn_cox_fit(&s->m, s->m_rows, s->p, s->x, names, s->dur, s->ev, s->w, &o);
     } else {
         churn_aft_options o;
         churn_aft_options_init(&o);
-        if (max_iter)
-            o.max_iter = (int)max_iter;
-        st = churn_aft_fit(&m, family, m_rows, p, x, (const char *const *)fnames, dur, ev, w, &o);
+        if (a->max_iter)
+            o.max_iter = (int)a->max_iter;
+        st = churn_aft_fit(&s->m, s->family, s->m_rows, s->p, s->x, names, s->dur, s->ev, s->w,
+                           &o);
     }
-    if (st == CHURN_ENOCONV && m) {
-        fprintf(stderr, "churn %s: warning: %s\n", sub, churn_last_error_message());
-    } else if (st) {
-        /* the library names rows by 0-based index among the rows used */
-        cli_lib_fail(sub, "fitting", st);
-        goto done;
-    }
-    if (unit > 0)
-        churn_model_set_time_unit(m, unit);
-    double nev = churn_surv_num_events(m);
-    if (json) {
-        json_t *j = fit_json(m, ties, robust, nev);
+    if (st == CHURN_ENOCONV && s->m)
+        fprintf(stderr, "churn %s: warning: %s\n", s->sub, churn_last_error_message());
+    else if (st) /* the library names rows by 0-based index among the rows used */
+        return cli_lib_fail(s->sub, "fitting", st);
+    if (a->unit > 0)
+        churn_model_set_time_unit(s->m, a->unit);
+    return CLI_EXIT_OK;
+}
+
+/* The fit as text or JSON on standard output, then the model file with -o. */
+static int print_and_save(const surv_fit *s)
+{
+    const surv_args *a = s->a;
+    double nev = churn_surv_num_events(s->m);
+    if (a->json) {
+        json_t *j = fit_json(s->m, s->ties, a->robust, nev);
         if (!j || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0) {
             json_decref(j);
-            cli_fail(sub, "cannot write JSON");
-            goto done;
+            return cli_fail(s->sub, "cannot write JSON");
         }
         fputc('\n', stdout);
         json_decref(j);
     } else {
-        fit_print(stdout, m, ties, robust, nev);
+        fit_print(stdout, s->m, s->ties, a->robust, nev);
     }
-    if (out) {
-        st = churn_model_save(m, out);
-        if (st) {
-            cli_lib_fail(sub, "saving the model", st);
-            goto done;
-        }
+    if (a->out) {
+        int st = churn_model_save(s->m, a->out);
+        if (st)
+            return cli_lib_fail(s->sub, "saving the model", st);
     }
-    rc = CLI_EXIT_OK;
-done:
-    churn_model_free(m);
-    free(dur);
-    free(ev);
-    free(w);
-    free(x);
-    free(fc);
-    free(fnames);
-    cli_table_free(&t);
+    return CLI_EXIT_OK;
+}
+
+int cmd_fit_survival(int family, int argc, char **argv)
+{
+    surv_fit s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.sub, sizeof s.sub, "fit %s", churn_family_name(family));
+    if (family != CHURN_FAMILY_COX && !is_aft(family))
+        return cli_fail(s.sub, "family '%s' is not a survival model", churn_family_name(family));
+    surv_args a = {0};
+    s.a = &a;
+    s.family = family;
+    int rc = cli_parse(&fit_spec, s.sub, argc, argv, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (!(rc = check_fit_options(&s)) && !(rc = cli_table_read(s.sub, a.input, &s.t))) {
+        if (!(rc = find_columns(&s)) && !(rc = gather_rows(&s)) && !(rc = fit_model(&s)))
+            rc = print_and_save(&s);
+        cli_table_free(&s.t);
+    }
+    churn_model_free(s.m);
+    free(s.dur);
+    free(s.ev);
+    free(s.w);
+    free(s.x);
+    free(s.fc);
+    free(s.fnames);
     return rc;
+}
+
+/* What the steps of `churn predict` with a survival model share. */
+typedef struct surv_pred {
+    const churn_model *model;
+    const surv_args *a;
+    int aft;
+    cli_table t;
+    size_t n, p;
+    const double **fc;
+    double *x;                          /* row-major features, n * p */
+    double *surv, *pc, *lp, *med, *mrl; /* the scores; med and mrl for AFT models */
+} surv_pred;
+
+static const char predict_sub[] = "predict";
+
+static int alloc_pred(surv_pred *s)
+{
+    size_t n = s->n, p = s->p;
+    s->fc = calloc(p ? p : 1, sizeof *s->fc);
+    s->x = malloc((n ? n : 1) * (p ? p : 1) * sizeof *s->x);
+    s->surv = malloc((n ? n : 1) * sizeof *s->surv);
+    s->pc = malloc((n ? n : 1) * sizeof *s->pc);
+    s->lp = malloc((n ? n : 1) * sizeof *s->lp);
+    if (s->aft) {
+        s->med = malloc((n ? n : 1) * sizeof *s->med);
+        s->mrl = malloc((n ? n : 1) * sizeof *s->mrl);
+    }
+    if (!s->fc || !s->x || !s->surv || !s->pc || !s->lp || (s->aft && (!s->med || !s->mrl)))
+        return cli_fail(predict_sub, "out of memory");
+    return CLI_EXIT_OK;
+}
+
+/* The model's features of every row, none missing. */
+static int gather_features(surv_pred *s)
+{
+    size_t n = s->n, p = s->p;
+    for (size_t j = 0; j < p; j++)
+        if (!(s->fc[j] = cli_table_col(predict_sub, &s->t,
+                                       churn_model_feature_name(s->model, j))))
+            return CLI_EXIT_FAIL;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < p; j++) {
+            double v = s->fc[j][i];
+            if (isnan(v))
+                return cli_fail(predict_sub, "%s: customer '%s' (row %zu): feature '%s' is "
+                                "empty or NA", s->a->input, s->t.ids[i], i + 1,
+                                churn_model_feature_name(s->model, j));
+            s->x[i * p + j] = v;
+        }
+    return CLI_EXIT_OK;
+}
+
+/* P(churn), survival and linear predictor; for AFT models the median and the mean
+ * residual life. */
+static int predict_rows(surv_pred *s)
+{
+    double h = s->a->horizon;
+    int st = churn_surv_predict(s->model, s->n, s->x, h, s->surv, s->pc, s->lp);
+    if (!st && s->aft)
+        st = churn_surv_median(s->model, s->n, s->x, s->med);
+    if (!st && s->aft)
+        st = churn_surv_mean_residual_life(s->model, s->n, s->x, h, s->mrl);
+    return st ? cli_lib_fail(predict_sub, "scoring", st) : CLI_EXIT_OK;
+}
+
+static int write_predictions(const surv_pred *s)
+{
+    FILE *f = cli_open_out(predict_sub, s->a->out);
+    if (!f)
+        return CLI_EXIT_FAIL;
+    fprintf(f, "customer_id,p_churn,survival,linear_predictor%s\n",
+            s->aft ? ",median,mean_residual_life" : "");
+    for (size_t i = 0; i < s->n; i++) {
+        cli_put_field(f, s->t.ids[i]);
+        fputc(',', f);
+        cli_put_double(f, s->pc[i]);
+        fputc(',', f);
+        cli_put_double(f, s->surv[i]);
+        fputc(',', f);
+        cli_put_double(f, s->lp[i]);
+        if (s->aft) {
+            fputc(',', f);
+            cli_put_double(f, s->med[i]);
+            fputc(',', f);
+            if (isinf(s->mrl[i]))
+                fputs("inf", f);
+            else
+                cli_put_double(f, s->mrl[i]);
+        }
+        fputc('\n', f);
+    }
+    return cli_close_out(predict_sub, f, s->a->out);
 }
 
 int cmd_predict_survival(churn_model *model, int argc, char **argv)
 {
-    static const char sub[] = "predict";
     int fam = churn_model_family(model);
     if (fam != CHURN_FAMILY_COX && !is_aft(fam))
-        return cli_fail(sub, "a '%s' model is not a survival model", churn_family_name(fam));
+        return cli_fail(predict_sub, "a '%s' model is not a survival model",
+                        churn_family_name(fam));
     surv_args a = {.horizon = NAN};
-    int rc = cli_parse(&predict_spec, sub, argc, argv, &a);
+    int rc = cli_parse(&predict_spec, predict_sub, argc, argv, &a);
     if (rc != CLI_CONTINUE)
         return rc;
-    const char *input = a.input, *out = a.out;
-    double horizon = a.horizon;
-    if (isnan(horizon))
-        return cli_usage_error(sub, "--horizon H is required for a '%s' model",
+    if (isnan(a.horizon))
+        return cli_usage_error(predict_sub, "--horizon H is required for a '%s' model",
                                churn_family_name(fam));
-    cli_table t;
-    memset(&t, 0, sizeof t);
-    rc = cli_table_read(sub, input, &t);
-    if (rc)
+    surv_pred s;
+    memset(&s, 0, sizeof s);
+    s.model = model;
+    s.a = &a;
+    s.aft = is_aft(fam);
+    if ((rc = cli_table_read(predict_sub, a.input, &s.t)))
         return rc;
-    rc = CLI_EXIT_FAIL;
-    size_t p = churn_model_num_features(model), n = t.nrows;
-    const double **fc = calloc(p ? p : 1, sizeof *fc);
-    double *x = malloc((n ? n : 1) * (p ? p : 1) * sizeof *x);
-    double *surv = malloc((n ? n : 1) * sizeof *surv), *pc = malloc((n ? n : 1) * sizeof *pc);
-    double *lp = malloc((n ? n : 1) * sizeof *lp), *med = NULL, *mrl = NULL;
-    int aft = is_aft(fam);
-    if (aft) {
-        med = malloc((n ? n : 1) * sizeof *med);
-        mrl = malloc((n ? n : 1) * sizeof *mrl);
-    }
-    FILE *f = NULL;
-    if (!fc || !x || !surv || !pc || !lp || (aft && (!med || !mrl))) {
-        cli_fail(sub, "out of memory");
-        goto done;
-    }
-    for (size_t j = 0; j < p; j++)
-        if (!(fc[j] = cli_table_col(sub, &t, churn_model_feature_name(model, j))))
-            goto done;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < p; j++) {
-            double v = fc[j][i];
-            if (isnan(v)) {
-                cli_fail(sub, "%s: customer '%s' (row %zu): feature '%s' is empty or NA", input,
-                         t.ids[i], i + 1, churn_model_feature_name(model, j));
-                goto done;
-            }
-            x[i * p + j] = v;
-        }
-    int st = churn_surv_predict(model, n, x, horizon, surv, pc, lp);
-    if (!st && aft)
-        st = churn_surv_median(model, n, x, med);
-    if (!st && aft)
-        st = churn_surv_mean_residual_life(model, n, x, horizon, mrl);
-    if (st) {
-        cli_lib_fail(sub, "scoring", st);
-        goto done;
-    }
-    f = cli_open_out(sub, out);
-    if (!f)
-        goto done;
-    fprintf(f, "customer_id,p_churn,survival,linear_predictor%s\n",
-            aft ? ",median,mean_residual_life" : "");
-    for (size_t i = 0; i < n; i++) {
-        cli_put_field(f, t.ids[i]);
-        fputc(',', f);
-        cli_put_double(f, pc[i]);
-        fputc(',', f);
-        cli_put_double(f, surv[i]);
-        fputc(',', f);
-        cli_put_double(f, lp[i]);
-        if (aft) {
-            fputc(',', f);
-            cli_put_double(f, med[i]);
-            fputc(',', f);
-            if (isinf(mrl[i]))
-                fputs("inf", f);
-            else
-                cli_put_double(f, mrl[i]);
-        }
-        fputc('\n', f);
-    }
-    rc = cli_close_out(sub, f, out);
-done:
-    free(fc);
-    free(x);
-    free(surv);
-    free(pc);
-    free(lp);
-    free(med);
-    free(mrl);
-    cli_table_free(&t);
+    s.n = s.t.nrows;
+    s.p = churn_model_num_features(model);
+    if (!(rc = alloc_pred(&s)) && !(rc = gather_features(&s)) && !(rc = predict_rows(&s)))
+        rc = write_predictions(&s);
+    free(s.fc);
+    free(s.x);
+    free(s.surv);
+    free(s.pc);
+    free(s.lp);
+    free(s.med);
+    free(s.mrl);
+    cli_table_free(&s.t);
     return rc;
 }
