@@ -1,5 +1,9 @@
 /* `churn fit cox|weibull|exponential|loglogistic|lognormal` and `churn predict`
- * for survival models. */
+ * for survival models.
+ *
+ * fit: options -> table -> columns -> rows (cli_lifetime_row) -> fit -> print and save,
+ * over one surv_fit; predict: table -> features -> scores -> CSV, over one surv_pred.
+ * Calls cli.c and the public API only. */
 #include "cli.h"
 
 #include <jansson.h>

@@ -1,4 +1,6 @@
-/* `churn km`: Kaplan-Meier retention curves, medians and the log-rank test. */
+/* `churn km`: Kaplan-Meier retention curves, medians and the log-rank test.
+ * Rows are checked by cli_lifetime_row (shared with the survival fits). Calls cli.c and the
+ * public API only. */
 #include "cli.h"
 
 #include <jansson.h>

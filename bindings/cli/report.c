@@ -1,5 +1,10 @@
 /* `churn report`: the retention report — CLV, value at risk, tiers and alerts
- * for every customer of a transaction log. */
+ * for every customer of a transaction log.
+ *
+ * cmd_report parses the options, builds the alert rules, then runs the steps of run_report
+ * in order over one report_run: read the log -> customer table -> purchase model -> spend
+ * model -> CLV and value at risk -> tiers -> alerts -> summary numbers -> summary (text or
+ * JSON) -> CSV. Calls cli.c and the public API only. */
 #include "cli.h"
 
 #include <jansson.h>

@@ -14,6 +14,10 @@
  * memory (churn_txlog + churn_customers_build), as with --in-memory or a model that reads
  * gap_median or n_products; standard input cannot be read twice and fails with a hint.
  * See docs/scale.md for measured peaks.
+ *
+ * cmd_score: parse -> check_args -> load_models -> run_score (table_options, read_stream
+ * and/or read_memory, prepare_job, write_scores) -> the summary line, on every exit but
+ * --help. Calls cli.c and the public API only.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
