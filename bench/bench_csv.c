@@ -16,12 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "bench_clock.h"
 
 int main(int argc, char **argv)
 {
@@ -43,10 +38,10 @@ int main(int argc, char **argv)
         churn_txlog *log = NULL;
         if (churn_txlog_new(&log) != CHURN_OK)
             return 1;
-        double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        double t0 = bench_wall(), c0 = bench_cpu();
         int rc = churn_txlog_read_csv(log, argv[1], NULL);
-        double dt = clock_s(CLOCK_MONOTONIC) - t0;
-        double dc = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        double dt = bench_wall() - t0;
+        double dc = bench_cpu() - c0;
         if (rc != CHURN_OK) {
             fprintf(stderr, "bench_csv: %s\n", churn_last_error_message());
             churn_txlog_free(log);

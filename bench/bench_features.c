@@ -21,19 +21,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "bench_clock.h"
 
 static uint64_t rng = 0x853c49e6748fea9bULL;
 static inline uint64_t next_u64(void)
@@ -169,10 +157,10 @@ int main(int argc, char **argv)
     /* Floor 1: one pass summing the amounts. */
     double best_sum = 1e30, cpu_sum = 1e30, total = 0;
     for (int rep = 0; rep < 5; rep++) {
-        double s0 = now(), c0 = cpu_now(), s = 0;
+        double s0 = bench_wall(), c0 = bench_cpu(), s = 0;
         for (size_t i = 0; i < N; i++)
             s += amt[i];
-        double dt = now() - s0, dc = cpu_now() - c0;
+        double dt = bench_wall() - s0, dc = bench_cpu() - c0;
         if (dt < best_sum)
             best_sum = dt;
         if (dc < cpu_sum)
@@ -183,10 +171,10 @@ int main(int argc, char **argv)
     double *per = calloc(C, sizeof *per), best_group = 1e30, cpu_group = 1e30;
     for (int rep = 0; rep < 3; rep++) {
         memset(per, 0, C * sizeof *per);
-        double s0 = now(), c0 = cpu_now();
+        double s0 = bench_wall(), c0 = bench_cpu();
         for (size_t i = 0; i < N; i++)
             per[cust[i]] += amt[i];
-        double dt = now() - s0, dc = cpu_now() - c0;
+        double dt = bench_wall() - s0, dc = bench_cpu() - c0;
         if (dt < best_group)
             best_group = dt;
         if (dc < cpu_group)
@@ -201,12 +189,12 @@ int main(int argc, char **argv)
     for (int rep = 0; rep < reps; rep++) {
         churn_customers_free(t);
         t = NULL;
-        double s0 = now(), c0 = cpu_now();
+        double s0 = bench_wall(), c0 = bench_cpu();
         if (churn_customers_build(&t, log, NULL)) {
             fprintf(stderr, "build: %s\n", churn_last_error_message());
             return 1;
         }
-        double dt = now() - s0, dc = cpu_now() - c0;
+        double dt = bench_wall() - s0, dc = bench_cpu() - c0;
         if (dt < best_build)
             best_build = dt;
         if (dc < cpu_build)
@@ -237,12 +225,12 @@ int main(int argc, char **argv)
     for (int rep = 0; rep < reps + 2; rep++) {
         churn_customers_free(ct);
         ct = NULL;
-        double s0 = now(), c0 = cpu_now();
+        double s0 = bench_wall(), c0 = bench_cpu();
         if (churn_customers_build(&ct, log, &co)) {
             fprintf(stderr, "build (core columns): %s\n", churn_last_error_message());
             return 1;
         }
-        double dt = now() - s0, dc = cpu_now() - c0;
+        double dt = bench_wall() - s0, dc = bench_cpu() - c0;
         if (dt < best_core)
             best_core = dt;
         if (dc < cpu_core)

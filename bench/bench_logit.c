@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_clock.h"
+
 static uint64_t rng_state = 20240601;
 
 static uint64_t next_u64(void)
@@ -60,13 +62,6 @@ static int write_npy(const char *path, const double *data, size_t n, size_t p, i
     size_t cnt = two_d ? n * p : n;
     int ok = fwrite(data, sizeof(double), cnt, f) == cnt;
     return (fclose(f) == 0 && ok) ? 0 : -1;
-}
-
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 int main(int argc, char **argv)
@@ -130,10 +125,10 @@ int main(int argc, char **argv)
     for (int r = 0; r < repeat; r++) {
         churn_model_free(m);
         m = NULL;
-        double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        double t0 = bench_wall(), c0 = bench_cpu();
         int rc = churn_logit_fit(&m, x, n, p, CHURN_LOGIT_ROW_MAJOR, 0, y, NULL, NULL, &o);
-        secs[r] = clock_s(CLOCK_MONOTONIC) - t0;
-        cpu[r] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        secs[r] = bench_wall() - t0;
+        cpu[r] = bench_cpu() - c0;
         if (rc) {
             fprintf(stderr, "bench_logit: fit failed: %s\n", churn_last_error_message());
             return 1;

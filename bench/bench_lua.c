@@ -20,14 +20,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define K 1000
+#include "bench_clock.h"
 
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
+#define K 1000
 
 static size_t env_size(const char *name, size_t def)
 {
@@ -59,7 +54,7 @@ int main(int argc, char **argv)
 
     double best = 1e300, best_vec = 1e300, checksum = 0;
     for (size_t r = 0; r < reps; r++) {
-        double sum = 0, t0 = cpu_now();
+        double sum = 0, t0 = bench_cpu();
         for (size_t i = 0; i < n; i++) {
             size_t k = i % K;
             double p, e;
@@ -69,17 +64,17 @@ int main(int argc, char **argv)
             }
             sum = sum + p + e; /* the association of the Lua loop */
         }
-        double dt = cpu_now() - t0;
+        double dt = bench_cpu() - t0;
         if (dt < best)
             best = dt;
         checksum = sum;
 
         size_t blocks = n / K ? n / K : 1;
-        t0 = cpu_now();
+        t0 = bench_cpu();
         for (size_t b = 0; b < blocks; b++)
             if (churn_btyd_score(m, 52.0, K, x, tx, T, pa, ex))
                 return 1;
-        dt = (cpu_now() - t0) / ((double)blocks * K) * n;
+        dt = (bench_cpu() - t0) / ((double)blocks * K) * n;
         if (dt < best_vec)
             best_vec = dt;
     }

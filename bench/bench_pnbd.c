@@ -34,6 +34,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_clock.h"
+
 #ifndef BENCH_SOURCE_DIR
 #define BENCH_SOURCE_DIR "."
 #endif
@@ -42,20 +44,6 @@ typedef struct rows {
     size_t n;
     double *x, *tx, *T;
 } rows;
-
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double wall_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static size_t env_size(const char *name, size_t dflt)
 {
@@ -188,10 +176,10 @@ static fit_result ours(const rows *r)
 {
     fit_result f;
     churn_model *m = NULL;
-    double c0 = cpu_now(), w0 = wall_now();
+    double c0 = bench_cpu(), w0 = bench_wall();
     f.rc = churn_btyd_fit(&m, CHURN_FAMILY_PNBD, r->n, r->x, r->tx, r->T, NULL, NULL);
-    f.cpu = cpu_now() - c0;
-    f.wall = wall_now() - w0;
+    f.cpu = bench_cpu() - c0;
+    f.wall = bench_wall() - w0;
     f.ll = m ? churn_model_loglik(m) : NAN;
     f.iters = m ? churn_model_iterations(m) : 0;
     if (m)
@@ -258,7 +246,7 @@ static fit_result naive_fit(const rows *r, long *evals, long *fails)
     gsl_vector_set_all(x0, 0.0); /* lifetimes starts from all parameters = 1 */
     gsl_vector_set_all(step, 0.5);
     gsl_multimin_fminimizer *mm = gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, 4);
-    double c0 = cpu_now(), w0 = wall_now();
+    double c0 = bench_cpu(), w0 = bench_wall();
     gsl_multimin_fminimizer_set(mm, &fn, x0, step);
     int it = 0, status = GSL_CONTINUE;
     while (status == GSL_CONTINUE && it < 5000) {
@@ -267,8 +255,8 @@ static fit_result naive_fit(const rows *r, long *evals, long *fails)
             break;
         status = gsl_multimin_test_size(gsl_multimin_fminimizer_size(mm), 1e-7);
     }
-    f.cpu = cpu_now() - c0;
-    f.wall = wall_now() - w0;
+    f.cpu = bench_cpu() - c0;
+    f.wall = bench_wall() - w0;
     f.rc = status == GSL_SUCCESS ? 0 : -1;
     f.iters = it;
     f.ll = -gsl_multimin_fminimizer_minimum(mm) * (double)r->n;
@@ -285,7 +273,7 @@ static fit_result naive_fit(const rows *r, long *evals, long *fails)
 /* One naive evaluation over all rows (the baseline's per-iteration cost). */
 static double naive_eval_time(const rows *r, const double *p, long *fails)
 {
-    double c0 = cpu_now(), ll = 0.0;
+    double c0 = bench_cpu(), ll = 0.0;
     for (size_t i = 0; i < r->n; i++) {
         double li = naive_row(p, r->x[i], r->tx[i], r->T[i], fails);
         if (isfinite(li))
@@ -293,7 +281,7 @@ static double naive_eval_time(const rows *r, const double *p, long *fails)
     }
     volatile double sink = ll;
     (void)sink;
-    return cpu_now() - c0;
+    return bench_cpu() - c0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -369,10 +357,10 @@ int main(void)
         long fails = 0;
         double te = naive_eval_time(&big, truth, &fails);
         double ll_ours = 0.0;
-        double c0 = cpu_now();
+        double c0 = bench_cpu();
         churn_btyd_loglik(CHURN_FAMILY_PNBD, 4, truth, big.n, big.x, big.tx, big.T, NULL, &ll_ours,
                           (double[4]){0});
-        double to = cpu_now() - c0;
+        double to = bench_cpu() - c0;
         printf("  %-44s %9.4f s CPU per evaluation (%ld GSL failures); ours, uncollapsed, with "
                "gradient: %.4f s (%.0f ns/row)\n",
                "naive likelihood over all rows", te, fails, to, to / (double)big.n * 1e9);

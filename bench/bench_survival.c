@@ -23,23 +23,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_clock.h"
+
 #ifndef BENCH_SOURCE_DIR
 #define BENCH_SOURCE_DIR "bench"
 #endif
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static size_t env_size(const char *name, size_t def)
 {
@@ -249,9 +237,9 @@ int main(void)
         const char *label = integer ? "integer-day times (tied)" : "continuous times (untied)";
         printf("\n== Cox PH, Efron ties, %s: %.1f%% censored\n", label, 100 * cens / (double)n);
         churn_model *m = NULL;
-        double t0 = now(), c0 = cpu_now();
+        double t0 = bench_wall(), c0 = bench_cpu();
         int rc = churn_cox_fit(&m, n, p, x, NULL, t, e, NULL, NULL);
-        double ours = now() - t0, ours_cpu = cpu_now() - c0;
+        double ours = bench_wall() - t0, ours_cpu = bench_cpu() - c0;
         if (rc) {
             printf("ours: FAILED: %s\n", churn_last_error_message());
             status = 1;
@@ -294,19 +282,19 @@ int main(void)
         }
         if (integer && nnaive > 0 && nnaive <= n) {
             double *nb = malloc(p * sizeof *nb), *ob = malloc(p * sizeof *ob);
-            t0 = now();
+            t0 = bench_wall();
             churn_model *ms = NULL;
             churn_cox_options o;
             churn_cox_options_init(&o);
             o.tol = 1e-14;
             o.max_iter = 50;
             churn_cox_fit(&ms, nnaive, p, x, NULL, t, e, NULL, &o);
-            double ours_s = now() - t0;
+            double ours_s = bench_wall() - t0;
             churn_model_params(ms, ob, p);
             churn_model_free(ms);
-            t0 = now();
+            t0 = bench_wall();
             naive_cox(nnaive, p, x, t, e, nb);
-            double naive_s = now() - t0;
+            double naive_s = bench_wall() - t0;
             printf("naive O(n^2) Efron Newton on the first %zu rows: %.3f s vs ours %.4f s "
                    "(ratio %.0f); max relative coefficient difference %.2e\n",
                    nnaive, naive_s, ours_s, naive_s / ours_s, max_rel_diff(ob, nb, p));
@@ -333,9 +321,9 @@ int main(void)
             ke[i] = tt < c;
         }
         churn_km *km = NULL;
-        double t0 = now(), c0 = cpu_now();
+        double t0 = bench_wall(), c0 = bench_cpu();
         int rc = churn_km_fit(&km, nkm, kt, ke, NULL, NULL, NULL);
-        double ours = now() - t0, ours_cpu = cpu_now() - c0;
+        double ours = bench_wall() - t0, ours_cpu = bench_cpu() - c0;
         if (rc) {
             printf("KM: FAILED: %s\n", churn_last_error_message());
             status = 1;

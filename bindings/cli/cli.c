@@ -8,13 +8,20 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* "churn <sub>: <formatted>" on stderr, without the newline. */
+static void say(const char *sub, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "churn %s: ", sub);
+    vfprintf(stderr, fmt, ap);
+}
 
 int cli_fail(const char *sub, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "churn %s: ", sub);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(sub, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
     return CLI_EXIT_FAIL;
@@ -23,9 +30,8 @@ int cli_fail(const char *sub, const char *fmt, ...)
 int cli_usage_error(const char *sub, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "churn %s: ", sub);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(sub, fmt, ap);
     va_end(ap);
     fprintf(stderr, "\ntry 'churn %s --help'\n", sub);
     return CLI_EXIT_USAGE;
@@ -682,3 +688,10 @@ char **cli_split_list(const char *s, size_t *n)
 }
 
 json_t *cli_json_number(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
+double cli_clock(int clock_id)
+{
+    struct timespec ts;
+    clock_gettime((clockid_t)clock_id, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

@@ -171,6 +171,11 @@ typedef struct cli_lifetime_cols {
  * (missing value with drop), CLI_EXIT_FAIL with the message printed otherwise. */
 int cli_lifetime_row(const char *sub, const cli_lifetime_cols *c, size_t i, const char *missing);
 
+/* ---- clocks ---- */
+/* Seconds on a POSIX clock (CLOCK_MONOTONIC for wall time, CLOCK_PROCESS_CPUTIME_ID for
+ * CPU time), for --timings and the summary line of `churn score`. */
+double cli_clock(int clock_id);
+
 /* ---- output ---- */
 /* Open -o path for writing ("-" or NULL = stdout). Prints the error and returns NULL on failure. */
 FILE *cli_open_out(const char *sub, const char *path);

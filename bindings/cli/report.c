@@ -61,19 +61,8 @@ static const char report_help[] =
     "\n";
 
 /* Wall-clock and CPU seconds, for --timings. */
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static double now_s(void) { return cli_clock(CLOCK_MONOTONIC); }
+static double cpu_s(void) { return cli_clock(CLOCK_PROCESS_CPUTIME_ID); }
 
 typedef struct report {
     size_t n;

@@ -110,12 +110,7 @@ static struct {
     double t_score; /* when scoring started */
 } st;
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static double now(void) { return cli_clock(CLOCK_MONOTONIC); }
 
 static void summary(size_t rows_read, size_t rejected, size_t scored, size_t excluded,
                     const char *status)
