@@ -10,6 +10,8 @@ Two graphs are checked:
 * the include graph of lib/'s private headers (from the ``#include "..."`` lines
   of every .c and .h file below lib/): a file may include headers of its own
   stage and of the stages below it, and the headers form no cycle;
+* the bindings (bindings/) include no private header of lib/: they are
+  programs over the public API like any other;
 * the call graph between lib/'s source files, read from the compiled objects
   (``nm``: a symbol one object leaves undefined and another defines is a call
   from the first file to the second): a file may call its own stage and the
@@ -152,6 +154,27 @@ def include_graph(lib, files, errors):
     return graph
 
 
+def check_bindings(root, lib, errors):
+    """The bindings (bindings/**.c, .h) use the public API only: no private header of lib/."""
+    private = {os.path.basename(f) for f in lib_files(lib) if f.endswith(".h")}
+    private |= {f for f in lib_files(lib) if f.endswith(".h")}
+    top = os.path.join(root, "bindings")
+    for dirpath, _, names in os.walk(top):
+        for name in sorted(names):
+            if not name.endswith((".c", ".h")):
+                continue
+            path = os.path.join(dirpath, name)
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            for inc in INCLUDE_RE.findall(text):
+                if os.path.exists(os.path.join(dirpath, inc)):
+                    continue  # the binding's own header
+                if inc in private or os.path.normpath(inc) in private:
+                    rel = os.path.relpath(path, root)
+                    errors.append(f"{rel} includes \"{inc}\", a private header of lib/: "
+                                  "bindings use the public API (include/) only")
+
+
 def object_symbols(archive, nm):
     """{member: (defined set, undefined set)} for the churn symbols of each object."""
     out = subprocess.run([nm, "-A", archive], check=True, capture_output=True, text=True).stdout
@@ -231,6 +254,7 @@ def main(argv):
     errors = []
     check_stages(files, errors)
     inc = include_graph(lib, files, errors)
+    check_bindings(root, lib, errors)
     calls = call_graph(files, archive, nm, errors)
     for e in errors:
         print("layout: " + e)
