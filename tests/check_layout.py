@@ -156,8 +156,8 @@ def include_graph(lib, files, errors):
 
 def check_bindings(root, lib, errors):
     """The bindings (bindings/**.c, .h) use the public API only: no private header of lib/."""
-    private = {os.path.basename(f) for f in lib_files(lib) if f.endswith(".h")}
-    private |= {f for f in lib_files(lib) if f.endswith(".h")}
+    headers = [f for f in lib_files(lib) if f.endswith(".h")]
+    private = set(headers) | {os.path.basename(f) for f in headers}
     top = os.path.join(root, "bindings")
     for dirpath, _, names in os.walk(top):
         for name in sorted(names):
@@ -169,7 +169,7 @@ def check_bindings(root, lib, errors):
             for inc in INCLUDE_RE.findall(text):
                 if os.path.exists(os.path.join(dirpath, inc)):
                     continue  # the binding's own header
-                if inc in private or os.path.normpath(inc) in private:
+                if os.path.normpath(inc) in private:
                     rel = os.path.relpath(path, root)
                     errors.append(f"{rel} includes \"{inc}\", a private header of lib/: "
                                   "bindings use the public API (include/) only")
