@@ -254,9 +254,11 @@ int churn__logit_optimise(const logit_design *d, const fit_spec *s, double *beta
             cd_direction(d, s, beta, ws);
         else
             rc = newton_direction(d, s, beta, &pr, ws, names, res, note, it);
+        /* a separation noted (not an error) ends the fit all the same */
+        if (rc || res->separated)
+            return rc;
         double maxstep = 0;
-        if (!rc)
-            rc = step_size(d, ws, names, it, &maxstep);
+        rc = step_size(d, ws, names, it, &maxstep);
         if (rc)
             return rc;
         int found;
