@@ -10,11 +10,12 @@
  */
 #include "regression/regression_internal.h"
 
-/* The state of the outer iteration between accepted points. */
+/* The state of the outer iteration between accepted points. (Whether a
+ * point has been accepted yet is it > 0: only the first pass precedes one.) */
 typedef struct newton_state {
     double Facc, Fprev_acc;  /* F at the last and the previous accepted point */
     double sprev;            /* the largest change of the previous full step */
-    int have_acc, halvings, last_sep_check, was_cut;
+    int halvings, last_sep_check, was_cut;
 } newton_state;
 
 enum { POINT_ACCEPTED, POINT_HALVED, POINT_STALLED };
@@ -33,13 +34,14 @@ static void chol_solve(const double *A, size_t k, double *b)
 }
 
 /* Accept the point just evaluated (F, pr) and save its pass, or, when F
- * increased, halve the last step (POINT_HALVED) or after 50 halvings go back
- * to the last accepted point (POINT_STALLED). */
-static int accept_or_halve(const logit_design *d, double F, const pass_res *pr, double *beta,
-                           logit_ws *ws, newton_state *st, opt_res *res)
+ * increased since the last accepted point (there is one from it > 0 on),
+ * halve the last step (POINT_HALVED) or after 50 halvings go back to that
+ * point (POINT_STALLED). */
+static int accept_or_halve(const logit_design *d, double F, const pass_res *pr, int it,
+                           double *beta, logit_ws *ws, newton_state *st, opt_res *res)
 {
     size_t k = d->k;
-    if (st->have_acc && !(F <= st->Facc + 1e-13 * fabs(st->Facc) + 1e-15)) {
+    if (it > 0 && !(F <= st->Facc + 1e-13 * fabs(st->Facc) + 1e-15)) {
         if (++st->halvings <= 50) {
             for (size_t j = 0; j < k; j++) {
                 ws->delta[j] *= 0.5;
@@ -53,7 +55,6 @@ static int accept_or_halve(const logit_design *d, double F, const pass_res *pr, 
     }
     st->was_cut = st->halvings > 0;
     st->halvings = 0;
-    st->have_acc = 1;
     st->Fprev_acc = st->Facc;
     st->Facc = F;
     res->last = *pr;
@@ -65,13 +66,11 @@ static int accept_or_halve(const logit_design *d, double F, const pass_res *pr, 
 }
 
 /* max_iter reached: a separation when the last step points to one, else
- * CHURN_ENOCONV. */
-static int out_of_iterations(const logit_design *d, const fit_spec *s, const pass_res *pr,
-                             logit_ws *ws, const char *const *names, opt_res *res, sbuf *note,
-                             int it)
+ * CHURN_ENOCONV. res->last is the pass at the current (accepted) point. */
+static int out_of_iterations(const logit_design *d, const fit_spec *s, logit_ws *ws,
+                             const char *const *names, opt_res *res, sbuf *note)
 {
-    res->iterations = it;
-    if (s->unpenalised && !s->quiet && pr->extreme > 0) {
+    if (s->unpenalised && !s->quiet && res->last.extreme > 0) {
         size_t nb = 0;
         if (churn__logit_sep_test(d, ws->dprev, ws, &nb)) {
             res->separated = 1;
@@ -84,10 +83,11 @@ static int out_of_iterations(const logit_design *d, const fit_spec *s, const pas
 
 /* The (ridge-)Newton step into ws->delta: solve (H + la2 diag(pf2)) delta =
  * -(g + la2 pf2 beta). A singular system in an unpenalised fit is reported as
- * the separation it usually is, else as singular. */
+ * the separation it usually is, else as singular (res->last.extreme: the rows
+ * fitted numerically 0 or 1 at the current point). */
 static int newton_direction(const logit_design *d, const fit_spec *s, const double *beta,
-                            const pass_res *pr, logit_ws *ws, const char *const *names,
-                            opt_res *res, sbuf *note, int it)
+                            logit_ws *ws, const char *const *names, opt_res *res, sbuf *note,
+                            int it)
 {
     size_t k = d->k;
     double la2 = s->lambda * (1 - s->alpha);
@@ -106,14 +106,13 @@ static int newton_direction(const logit_design *d, const fit_spec *s, const doub
             return churn__error(CHURN_ENUMERIC, "churn_logit_fit: the Newton system "
                                 "is not positive definite at iteration %d", it + 1);
         size_t nb = 0;
-        if (it > 0 && pr->extreme > 0 && churn__logit_sep_test(d, ws->dprev, ws, &nb)) {
+        if (it > 0 && res->last.extreme > 0 && churn__logit_sep_test(d, ws->dprev, ws, &nb)) {
             res->separated = 1;
-            res->iterations = it;
             return churn__logit_separation_error(d, s, ws->dprev, nb, names, ws, note);
         }
         return churn__error(CHURN_ENUMERIC, "churn_logit_fit: X'WX became singular at "
                             "iteration %d (fitted probabilities numerically 0 or 1 "
-                            "for %zu rows)", it + 1, pr->extreme);
+                            "for %zu rows)", it + 1, res->last.extreme);
     }
     chol_solve(Fm, k, ws->delta);
     return CHURN_OK;
@@ -150,21 +149,20 @@ static int step_size(const logit_design *d, const logit_ws *ws, const char *cons
 }
 
 /* Diverging towards separation: the objective has stalled while the
- * coefficients keep moving and some fits are numerically 0 or 1. When the
- * step separates the classes, take it, set *found and return what
+ * coefficients keep moving and some fits are numerically 0 or 1 (F and the
+ * pass at the current point: st->Facc, res->last). When the step separates
+ * the classes, take it, set res->separated and return what
  * churn__logit_separation_error() says. */
 static int separation_along_step(const logit_design *d, const fit_spec *s, double *beta,
-                                 const pass_res *pr, double F, double maxstep, logit_ws *ws,
-                                 const char *const *names, opt_res *res, sbuf *note, int it,
-                                 newton_state *st, int *found)
+                                 double maxstep, logit_ws *ws, const char *const *names,
+                                 opt_res *res, sbuf *note, int it, newton_state *st)
 {
-    *found = 0;
-    if (s->unpenalised && !s->quiet && pr->extreme > 0 && it >= 3 && maxstep >= s->tol &&
+    double F = st->Facc;
+    if (s->unpenalised && !s->quiet && res->last.extreme > 0 && it >= 3 && maxstep >= s->tol &&
         st->Fprev_acc - F < 1e-10 * (F + 0.01) && it - st->last_sep_check >= 5) {
         st->last_sep_check = it;
         size_t nb = 0;
         if (churn__logit_sep_test(d, ws->delta, ws, &nb)) {
-            *found = 1;
             res->separated = 1;
             res->iterations = it + 1;
             for (size_t j = 0; j < d->k; j++)
@@ -235,7 +233,7 @@ int churn__logit_optimise(const logit_design *d, const fit_spec *s, double *beta
     for (int it = 0;;) {
         churn__logit_pass(d, beta, stride, WANT_GRAD | WANT_HESS, ws, &pr);
         double F = pr.loss + churn__logit_penalty_value(d, s, beta);
-        int point = accept_or_halve(d, F, &pr, beta, ws, &st, res);
+        int point = accept_or_halve(d, F, &pr, it, beta, ws, &st, res);
         if (point == POINT_HALVED)
             continue;
         if (point == POINT_STALLED) {
@@ -249,11 +247,11 @@ int churn__logit_optimise(const logit_design *d, const fit_spec *s, double *beta
                 return rc;
         }
         if (it >= s->max_iter)
-            return out_of_iterations(d, s, &pr, ws, names, res, note, it);
+            return out_of_iterations(d, s, ws, names, res, note);
         if (use_cd)
             cd_direction(d, s, beta, ws);
         else
-            rc = newton_direction(d, s, beta, &pr, ws, names, res, note, it);
+            rc = newton_direction(d, s, beta, ws, names, res, note, it);
         /* a separation noted (not an error) ends the fit all the same */
         if (rc || res->separated)
             return rc;
@@ -261,10 +259,8 @@ int churn__logit_optimise(const logit_design *d, const fit_spec *s, double *beta
         rc = step_size(d, ws, names, it, &maxstep);
         if (rc)
             return rc;
-        int found;
-        rc = separation_along_step(d, s, beta, &pr, F, maxstep, ws, names, res, note, it, &st,
-                                   &found);
-        if (found)
+        rc = separation_along_step(d, s, beta, maxstep, ws, names, res, note, it, &st);
+        if (rc || res->separated)
             return rc;
         memcpy(ws->dprev, ws->delta, k * sizeof(double));
         for (size_t j = 0; j < k; j++)
