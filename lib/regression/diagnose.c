@@ -173,8 +173,10 @@ int churn__logit_separation_error(const logit_design *d, const fit_spec *s, cons
      * recession direction of a complete separation is not unique and may mix
      * in unrelated columns); otherwise the columns of the direction found. */
     unsigned char *pick = churn__calloc(d->k ? d->k : 1, 1);
-    if (!pick)
+    if (!pick) {
+        churn__free(m.s);
         return churn__nomem("a message");
+    }
     size_t cnt = 0;
     for (size_t c = 0; c < d->nkept; c++)
         if (column_separates(d, c)) {
