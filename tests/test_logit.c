@@ -778,6 +778,41 @@ static void test_intercept_forms(void)
 
 /* ---- degenerate data ---------------------------------------------------------------- */
 
+/* Separation found when the Newton system turns singular (not by the first
+ * check): with 6 rows and 5 coefficients a combination of the columns splits
+ * the labels. In note mode the fit must stop there and return the last iterate
+ * with the separation named once; an earlier split of the optimiser went on
+ * iterating, repeated the note and could end in "X'WX became singular". */
+static void test_separation_in_newton(void)
+{
+    const double x[24] = {1, 0, 2, -2, 2, 1, -2, -1, 3, 1, -3, -1,
+                          -1, -1, 3, -1, -3, 3, 1, -2, -2, -2, 3, 2};
+    const double y[6] = {0, 0, 1, 1, 1, 0};
+    churn_logit_options o;
+    churn_logit_options_init(&o);
+    o.separation = CHURN_LOGIT_SEPARATION_NOTE;
+    o.max_iter = 52;
+    churn_model *m = NULL;
+    int rc = churn_logit_fit(&m, x, 6, 4, CHURN_LOGIT_ROW_MAJOR, 0, y, NULL, NULL, &o);
+    CU_ASSERT_EQUAL_FATAL(rc, CHURN_OK);
+    CU_ASSERT_EQUAL(churn_model_converged(m), 0);
+    const char *note = churn_model_note(m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(note);
+    const char *first = strstr(note, "complete separation");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(first);
+    CU_ASSERT_PTR_NULL(strstr(first + 1, "complete separation"));
+    churn_logit_summary s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    churn_logit_summary_get(m, &s);
+    CU_ASSERT_EQUAL(s.separated, 1);
+    double b[5];
+    CU_ASSERT_EQUAL(churn_model_params(m, b, 5), CHURN_OK);
+    for (int j = 0; j < 5; j++)
+        CU_ASSERT(isfinite(b[j]));
+    churn_model_free(m);
+}
+
 static void test_separation(void)
 {
     /* complete: 'spend' > 50 <=> churned; 'noise' is unrelated */
@@ -1212,6 +1247,7 @@ int main(void)
         {"contributions and model files", test_contributions_and_files},
         {"intercept-only and no-intercept fits", test_intercept_forms},
         {"separation", test_separation},
+        {"separation found by Newton", test_separation_in_newton},
         {"collinearity and constant columns", test_collinear_and_constant},
         {"errors", test_errors},
         {"cross-validation", test_cv},
