@@ -81,39 +81,21 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Insertion sort of the k values at v, for short lists (k <= 32), one
- * function per value type. */
-#define DEFINE_INSERTION_SORT(name, type)                                       \
-    static void name(type *v, size_t k)                                        \
-    {                                                                          \
-        for (size_t i = 1; i < k; i++) {                                       \
-            type x = v[i];                                                     \
-            size_t j = i;                                                      \
-            while (j > 0 && x < v[j - 1]) {                                    \
-                v[j] = v[j - 1];                                               \
-                j--;                                                           \
-            }                                                                  \
-            v[j] = x;                                                          \
-        }                                                                      \
-    }
-
-DEFINE_INSERTION_SORT(insertion_sort_doubles, double)
-DEFINE_INSERTION_SORT(insertion_sort_u32, uint32_t)
-
-static void sort_doubles(double *v, size_t k)
-{
-    if (k <= 32)
-        insertion_sort_doubles(v, k);
-    else
-        qsort(v, k, sizeof *v, cmp_double);
-}
-
 static size_t count_distinct_u32(uint32_t *v, size_t k)
 {
-    if (k <= 32)
-        insertion_sort_u32(v, k);
-    else
+    if (k <= 32) {
+        for (size_t i = 1; i < k; i++) {
+            uint32_t x = v[i];
+            size_t j = i;
+            while (j > 0 && x < v[j - 1]) {
+                v[j] = v[j - 1];
+                j--;
+            }
+            v[j] = x;
+        }
+    } else {
         qsort(v, k, sizeof *v, cmp_u32);
+    }
     size_t d = 0;
     for (size_t i = 0; i < k; i++)
         d += (i == 0 || v[i] != v[i - 1]);
@@ -125,7 +107,8 @@ static size_t count_distinct_u32(uint32_t *v, size_t k)
  * element i has rank #{j < i : v[j] <= v[i]} + #{j > i : v[j] < v[i]}, a
  * permutation of 0..m-1; the median is the mean of the elements of rank
  * (m-1)/2 and m/2 (one element when m is odd). Long lists, or gaps beyond
- * 32 bits, are sorted. `iv` is scratch of m ints; `v` may be reordered. */
+ * 32 bits (rare enough that qsort serves them even when short), are sorted.
+ * `iv` is scratch of m ints; `v` may be reordered. */
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("O3")))
 #endif
@@ -157,7 +140,7 @@ static double median_of(double *v, size_t m, int32_t *iv)
         if (fits)
             return median_small_int(iv, m);
     }
-    sort_doubles(v, m);
+    qsort(v, m, sizeof *v, cmp_double);
     return 0.5 * (v[(m - 1) / 2] + v[m / 2]);
 }
 
