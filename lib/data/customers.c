@@ -110,6 +110,15 @@ static const uint32_t *id_index(const churn_customers *t)
 
 /* ---- accessors ------------------------------------------------------------------- */
 
+/* Position of canonical column `id` in table t, or -1. */
+static int column_pos(const churn_customers *t, int id)
+{
+    for (size_t j = 0; j < t->ncols; j++)
+        if (t->colid[j] == id)
+            return (int)j;
+    return -1;
+}
+
 size_t churn_customers_num_rows(const churn_customers *t) { return t ? t->nrows : 0; }
 
 size_t churn_customers_num_columns(const churn_customers *t) { return t ? t->ncols : 0; }
@@ -129,7 +138,7 @@ const double *churn_customers_column(const churn_customers *t, const char *name)
         return NULL;
     }
     int id = churn__cust_col_lookup(name, strlen(name));
-    int j = id < 0 ? -1 : churn__cust_pos(t, id);
+    int j = id < 0 ? -1 : column_pos(t, id);
     if (j < 0) {
         if (id >= NCOL_BASE && !churn__finite(t->holdout_day))
             churn__error(CHURN_ENOTFOUND, "column '%s' exists only when the table is built with "

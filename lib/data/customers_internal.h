@@ -230,11 +230,6 @@ CHURN__HIDDEN int churn__cust_setup(const char *who, const churn_customer_option
                                     double last_time, const char *no_cutoff,
                                     churn_customer_options *o, double *cut, double *hold,
                                     int *has_holdout, unsigned char *want);
-/* want[j] = 1 for the columns named in `spec` (NULL = all `ncols`); an
- * unknown name, a holdout column beyond `ncols`, or an empty list fails with
- * CHURN_EINVAL naming it. `who` prefixes the message. */
-CHURN__HIDDEN int churn__cust_parse_columns(const char *spec, size_t ncols, unsigned char *want,
-                                            const char *who);
 /* malloc of a large buffer, with a transparent-huge-page hint. */
 CHURN__HIDDEN void *churn__cust_big_malloc(size_t bytes);
 /* A new empty table (no rows, no columns) for cutoff day `cut`, holdout end
@@ -246,8 +241,6 @@ CHURN__HIDDEN void churn__cust_table_rows(churn_customers *t, size_t N, size_t C
 /* Copy the ids of log customers rows_to_cust[0..t->nrows) into t. */
 CHURN__HIDDEN int churn__cust_copy_ids(churn_customers *t, const churn_txlog *log,
                                        const uint32_t *rows_to_cust);
-/* Position of canonical column `id` in table t, or -1. */
-CHURN__HIDDEN int churn__cust_pos(const churn_customers *t, int id);
 
 /* ---- customers_population.c: the columns ranked over all customers -------------- */
 

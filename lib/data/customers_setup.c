@@ -6,10 +6,9 @@
  * the table's allocation, ids and release.
  *
  * Owns: churn_customer_options_init, churn_customers_free,
- * churn__cust_check_options, churn__cust_col_lookup, churn__cust_parse_columns,
- * churn__cust_setup, churn__cust_big_malloc,
- * churn__cust_table_new, churn__cust_table_rows, churn__cust_copy_ids,
- * churn__cust_pos.
+ * churn__cust_check_options, churn__cust_col_lookup, churn__cust_setup,
+ * churn__cust_big_malloc, churn__cust_table_new, churn__cust_table_rows,
+ * churn__cust_copy_ids.
  * Calls: core/ only (no other customers_*.c file).
  */
 #include "core/internal.h"
@@ -112,16 +111,10 @@ int churn__cust_col_lookup(const char *name, size_t len)
     return -1;
 }
 
-int churn__cust_pos(const churn_customers *t, int id)
-{
-    for (size_t j = 0; j < t->ncols; j++)
-        if (t->colid[j] == id)
-            return (int)j;
-    return -1;
-}
-
-int churn__cust_parse_columns(const char *spec, size_t ncols, unsigned char *want,
-                              const char *who)
+/* want[j] = 1 for the columns named in `spec` (NULL = all `ncols`); an
+ * unknown name, a holdout column beyond `ncols`, or an empty list fails with
+ * CHURN_EINVAL naming it. `who` prefixes the message. */
+static int parse_columns(const char *spec, size_t ncols, unsigned char *want, const char *who)
 {
     memset(want, 0, NCOL_ALL);
     if (!spec) {
@@ -175,7 +168,7 @@ int churn__cust_setup(const char *who, const churn_customer_options *opts, doubl
     if (*has_holdout && *hold <= *cut)
         return churn__error(CHURN_EINVAL, "%s: 'holdout_end' (day %.0f) must be on a later day "
                             "than 'cutoff' (day %.0f)", who, *hold, *cut);
-    return churn__cust_parse_columns(o->columns, *has_holdout ? NCOL_ALL : NCOL_BASE, want, who);
+    return parse_columns(o->columns, *has_holdout ? NCOL_ALL : NCOL_BASE, want, who);
 }
 
 /* ---- the table ------------------------------------------------------------------ */
