@@ -24,10 +24,10 @@ void churn_cohort_options_init(churn_cohort_options *opts)
 
 /* Counting sort of the rows with time < limit by customer: off has C+1
  * entries, idx the rows of customer c at idx[off[c] .. off[c+1]) in input
- * order. `has_order` (C bytes, may be NULL) is set for customers with an
- * order (amount >= 0) at time < order_limit. */
-static int group_rows(const churn_txlog *log, double limit, double order_limit, size_t **off_out,
-                      uint32_t **idx_out, unsigned char *has_order, size_t *kmax_out)
+ * order. `has_order` (C bytes) is set for customers with an order
+ * (amount >= 0) among those rows. */
+static int group_rows(const churn_txlog *log, double limit, size_t **off_out,
+                      uint32_t **idx_out, unsigned char *has_order)
 {
     size_t n = log->n, C = log->customer_ids.count;
     const uint32_t *cust = log->customer;
@@ -38,20 +38,15 @@ static int group_rows(const churn_txlog *log, double limit, double order_limit, 
     memset(off, 0, (C + 1) * sizeof *off);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        double t = time[i];
-        if (t < limit) {
+        if (time[i] < limit) {
             off[cust[i] + 1]++;
             m++;
-            if (has_order && t < order_limit && amount[i] >= 0)
+            if (amount[i] >= 0)
                 has_order[cust[i]] = 1;
         }
     }
-    size_t kmax = 0;
-    for (size_t c = 0; c < C; c++) {
-        if (off[c + 1] > kmax)
-            kmax = off[c + 1];
+    for (size_t c = 0; c < C; c++)
         off[c + 1] += off[c];
-    }
     uint32_t *idx = churn__cust_big_malloc(churn__mul_size(m ? m : 1, sizeof *idx));
     if (!idx) {
         churn__free(off);
@@ -66,7 +61,6 @@ static int group_rows(const churn_txlog *log, double limit, double order_limit, 
     off[0] = 0;
     *off_out = off;
     *idx_out = idx;
-    *kmax_out = kmax;
     return CHURN_OK;
 }
 
@@ -312,12 +306,11 @@ int churn_customers_cohort_table(const churn_txlog *log, const churn_cohort_opti
     unsigned char *has_order = churn__calloc(C ? C : 1, 1);
     size_t *off = NULL;
     uint32_t *idx = NULL;
-    size_t kmax = 0;
     if (!act || !stamp || !has_order) {
         rc = churn__nomem("the cohort table");
         goto done;
     }
-    if ((rc = group_rows(log, cp.limit, cp.limit, &off, &idx, has_order, &kmax)))
+    if ((rc = group_rows(log, cp.limit, &off, &idx, has_order)))
         goto done;
     count_active(log, &cp, has_order, off, idx, act, stamp);
     *n_cohorts = P;
