@@ -201,7 +201,6 @@ typedef struct group_build {
     const uint32_t *product;    /* NULL when the log has no products */
     size_t kmax;                /* most rows of one customer */
     size_t N;                   /* customers with an order by the cutoff: the rows */
-    size_t m_total;             /* rows before `limit` */
     size_t budget;              /* rows gathered per slice */
     double *col[NCOL_ALL];      /* the table's columns (all of them, in list order) */
 } group_build;
@@ -272,7 +271,7 @@ static void count_pass(const group_build *g, build_work *w, int flag_in_count)
 }
 
 /* Pass 1, then the counts into offsets: customer c's rows go to
- * [off[c], off[c + 1]). Sets g->kmax, g->N and g->m_total. */
+ * [off[c], off[c + 1]), off[C] rows in all. Sets g->kmax and g->N. */
 static int count_rows(group_build *g, build_work *w)
 {
     size_t n = g->log->n, C = g->log->customer_ids.count;
@@ -298,7 +297,6 @@ static int count_rows(group_build *g, build_work *w)
     }
     g->kmax = kmax;
     g->N = N;
-    g->m_total = off[C];
     return CHURN_OK;
 }
 
@@ -306,7 +304,7 @@ static int count_rows(group_build *g, build_work *w)
 static int alloc_table_and_scratch(group_build *g, build_work *w, churn_customers *t)
 {
     const size_t N = g->N, C = g->log->customer_ids.count, kmax = g->kmax;
-    const size_t m_total = g->m_total;
+    const size_t m_total = w->off[C]; /* rows before `limit` */
     const uint32_t *product = g->product;
     t->data = churn__cust_big_malloc(churn__mul_size(churn__mul_size(t->ncols, N ? N : 1),
                                                      sizeof(double)));
