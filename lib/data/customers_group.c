@@ -216,8 +216,7 @@ static void group_params(group_build *g, const churn_txlog *log,
     g->hold = hold;
     g->u = o->time_unit;
     g->W = o->trend_window;
-    /* Threshold H in days for duration/event; 0 means the holdout length. */
-    g->H = o->inactivity_threshold > 0 ? o->inactivity_threshold * g->u : hold - cut;
+    g->H = lapse_days(o, cut, hold);
     g->limit = (hold + 1) * CHURN_SECONDS_PER_DAY;
     g->order_limit = (cut + 1) * CHURN_SECONDS_PER_DAY;
     g->has_holdout = has_holdout;
@@ -488,7 +487,7 @@ static void write_row(const group_build *g, build_work *w, const calib_sums *cs,
                       const holdout_sums *hs, size_t r)
 {
     double *const *col = g->col;
-    const double cut = g->cut, hold = g->hold, u = g->u, H = g->H;
+    const double cut = g->cut, u = g->u;
     double v[NCOL_ALL];
     state_values(&cs->s, cut, v);
     for (int j = 0; j < NCOL_BASE; j++)
@@ -512,18 +511,10 @@ static void write_row(const group_build *g, build_work *w, const calib_sums *cs,
     col[COL_N_PRODUCTS][r] =
         cs->nprod ? (double)count_distinct_u32(w->prods, cs->nprod) : 0.0;
     if (g->has_holdout) {
-        double first_day = cs->s.first_day, last_any = hs->last_any;
-        col[COL_H_PURCHASES][r] = hs->purchases;
-        col[COL_H_SPEND][r] = hs->spend;
-        col[COL_CHURNED][r] = hs->purchases == 0 ? 1.0 : 0.0;
-        /* Survival label: lapse when the threshold passes before the end. */
-        if (last_any + H <= hold) {
-            col[COL_EVENT][r] = 1.0;
-            col[COL_DURATION][r] = (last_any + H - first_day) / u;
-        } else {
-            col[COL_EVENT][r] = 0.0;
-            col[COL_DURATION][r] = (hold - first_day) / u;
-        }
+        holdout_values(hs->purchases, hs->spend, cs->s.first_day, hs->last_any, g->H, g->hold,
+                       u, v);
+        for (int j = NCOL_BASE; j < NCOL_ALL; j++)
+            col[j][r] = v[j];
     }
 }
 

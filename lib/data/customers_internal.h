@@ -192,6 +192,33 @@ static inline void state_values(const churn_customer_state *s, double cut, doubl
     summary_values(&m, s->time_unit, s->first_purchase_counts, cut, v);
 }
 
+/* The holdout columns into v[COL_...] (COL_H_PURCHASES .. COL_EVENT) of a
+ * customer with `purchases` and `spend` in the holdout, first purchase on
+ * `first_day`, last purchase overall on `last_any`: a lapse (event) when the
+ * inactivity threshold of H days passes before the holdout end `hold`, in
+ * time units of u days. */
+static inline void holdout_values(double purchases, double spend, double first_day,
+                                  double last_any, double H, double hold, double u, double *v)
+{
+    v[COL_H_PURCHASES] = purchases;
+    v[COL_H_SPEND] = spend;
+    v[COL_CHURNED] = purchases == 0 ? 1.0 : 0.0;
+    if (last_any + H <= hold) {
+        v[COL_EVENT] = 1.0;
+        v[COL_DURATION] = (last_any + H - first_day) / u;
+    } else {
+        v[COL_EVENT] = 0.0;
+        v[COL_DURATION] = (hold - first_day) / u;
+    }
+}
+
+/* The inactivity threshold H of holdout_values, in days: the option's time
+ * units, or the holdout's length when it is 0. */
+static inline double lapse_days(const churn_customer_options *o, double cut, double hold)
+{
+    return o->inactivity_threshold > 0 ? o->inactivity_threshold * o->time_unit : hold - cut;
+}
+
 static inline double trend_ratio(double recent, double prior)
 {
     double s = recent + prior;

@@ -386,17 +386,8 @@ static int customer_values(const sstate *S, size_t c, const churn_customer_optio
         v[COL_SPEND_TREND] = trend_ratio(e->spend_recent, e->spend_prior);
         if (has_holdout) {
             double last_any = e->h_last != INT32_MIN ? (double)e->h_last : s.last_day;
-            v[COL_H_PURCHASES] = e->h_purchases;
-            v[COL_H_SPEND] = e->h_spend;
-            v[COL_CHURNED] = e->h_purchases == 0 ? 1.0 : 0.0;
+            holdout_values(e->h_purchases, e->h_spend, s.first_day, last_any, H, hold, u, v);
             churned = e->h_purchases == 0;
-            if (last_any + H <= hold) {
-                v[COL_EVENT] = 1.0;
-                v[COL_DURATION] = (last_any + H - s.first_day) / u;
-            } else {
-                v[COL_EVENT] = 0.0;
-                v[COL_DURATION] = (hold - s.first_day) / u;
-            }
         }
     }
     summary_values(&s, u, o->first_purchase_counts, cut, v);
@@ -411,7 +402,7 @@ static int emit(const sstate *S, const churn_txlog *log, size_t C,
                 churn_customers **out)
 {
     const double cut = S->cut, hold = S->hold, u = o->time_unit;
-    const double H = o->inactivity_threshold > 0 ? o->inactivity_threshold * u : hold - cut;
+    const double H = lapse_days(o, cut, hold);
     size_t N = 0;
     for (size_t c = 0; c < C; c++)
         N += S->hot[c].n_orders > 0;
