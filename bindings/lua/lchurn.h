@@ -209,12 +209,6 @@ LCHURN_HIDDEN int lchurn__state_from_bytes(lua_State *L);
 
 /* ==== models (lchurn_model.c) ============================================ */
 
-/* Customer fields of the BTYD families, with lifetimes-style aliases. */
-LCHURN_HIDDEN extern const char *const lchurn__btyd_names[3];
-LCHURN_HIDDEN extern const char *const lchurn__btyd_alts[3];
-/* The options of churn.fit for BTYD families (and of churn.fit_btyd). */
-LCHURN_HIDDEN extern const char *const lchurn__fit_common_keys[];
-
 /* Small feature vectors of one customer live on the C stack. */
 #define LCHURN_SMALL_P 32
 

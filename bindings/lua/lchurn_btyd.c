@@ -13,7 +13,15 @@
 
 #include <math.h>
 
+/* Customer fields of the BTYD families, with lifetimes-style aliases. */
+static const char *const btyd_names[3] = {"frequency", "recency", "T"};
+static const char *const btyd_alts[3] = {"x", "t_x", NULL};
+
 /* ==== fitting ============================================================ */
+
+/* The options of churn.fit for BTYD families (and of churn.fit_btyd). */
+static const char *const fit_common_keys[] = {"weights", "max_iter", "tol", "std_errors",
+                                              "l2",      "unit",     NULL};
 
 /* The options every BTYD and sBG fit reads (after opts.unit). */
 static void btyd_options(lua_State *L, int opts, const char *what, churn_btyd_options *o)
@@ -27,14 +35,14 @@ static void btyd_options(lua_State *L, int opts, const char *what, churn_btyd_op
 int lchurn__fit_btyd_data(lua_State *L, int fam, int data_idx, int opts)
 {
     static const char what[] = "fit";
-    lchurn__check_options(L, opts, what, lchurn__fit_common_keys);
+    lchurn__check_options(L, opts, what, fit_common_keys);
     double unit = lchurn__opt_unit(L, opts, "unit", 0.0, what);
     churn_btyd_options o = CHURN_BTYD_OPTIONS_INIT;
     btyd_options(L, opts, what, &o);
     lchurn_dataset d;
     lchurn__data_open(L, data_idx, &d);
     size_t n;
-    double *cols = lchurn__data_columns(L, &d, 3, 0, lchurn__btyd_names, lchurn__btyd_alts, &n);
+    double *cols = lchurn__data_columns(L, &d, 3, 0, btyd_names, btyd_alts, &n);
     double *w = lchurn__data_vector_opt(L, &d, opts, "weights", NULL);
     lhandle *u = lchurn__new_model(L);
     int rc = churn_btyd_fit(&u->model, fam, n, cols, cols + n, cols + 2 * n, w, &o);
@@ -106,7 +114,7 @@ int lchurn__fit_btyd(lua_State *L)
     static const char what[] = "fit_btyd";
     int opts = 6;
     lua_settop(L, opts);
-    lchurn__check_options(L, opts, what, lchurn__fit_common_keys);
+    lchurn__check_options(L, opts, what, fit_common_keys);
     double unit = lchurn__opt_unit(L, opts, "unit", 0.0, what);
     if (lchurn__opt_get(L, opts, "weights") != LUA_TNIL)
         luaL_error(L, "%s: pass weights as the 5th argument", what);
@@ -239,7 +247,7 @@ int lchurn__btyd_score_many(lua_State *L, churn_model *m, lchurn_dataset *d)
 {
     double h = luaL_optnumber(L, 3, 0.0);
     size_t n;
-    double *c = lchurn__data_columns(L, d, 3, 2, lchurn__btyd_names, lchurn__btyd_alts, &n);
+    double *c = lchurn__data_columns(L, d, 3, 2, btyd_names, btyd_alts, &n);
     int rc = churn_btyd_score(m, h, n, c, c + n, c + 2 * n, c + 3 * n, c + 4 * n);
     if (rc)
         return lchurn__predict_fail(L, rc);

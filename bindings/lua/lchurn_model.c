@@ -70,12 +70,6 @@ static int is_aft(int fam)
 
 int lchurn__is_survival(int fam) { return fam == CHURN_FAMILY_COX || is_aft(fam); }
 
-const char *const lchurn__btyd_names[3] = {"frequency", "recency", "T"};
-const char *const lchurn__btyd_alts[3] = {"x", "t_x", NULL};
-
-const char *const lchurn__fit_common_keys[] = {"weights", "max_iter", "tol", "std_errors",
-                                               "l2",      "unit",     NULL};
-
 /* churn.load(path) -> model | nil, msg, code */
 int lchurn__load(lua_State *L)
 {
