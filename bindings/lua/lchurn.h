@@ -177,6 +177,9 @@ LCHURN_HIDDEN double *lchurn__data_columns(lua_State *L, lchurn_dataset *d, size
                                            size_t *n);
 LCHURN_HIDDEN double *lchurn__data_vector_opt(lua_State *L, lchurn_dataset *d, int opts,
                                               const char *key, const char *def_field);
+/* The feature names of m (pushed) and the number of customers of d, for bulk scores. */
+LCHURN_HIDDEN const char **lchurn__data_features(lua_State *L, lchurn_dataset *d, churn_model *m,
+                                                 size_t *p, size_t *n);
 LCHURN_HIDDEN const char **lchurn__opt_features(lua_State *L, int opts, size_t *p, int required,
                                                 const char *what);
 
@@ -250,11 +253,8 @@ LCHURN_HIDDEN int lchurn__survival_score(lua_State *L, churn_model *m);
 /* model:score_many(data [, horizon]) of a family. */
 LCHURN_HIDDEN int lchurn__btyd_score_many(lua_State *L, churn_model *m, lchurn_dataset *d);
 LCHURN_HIDDEN int lchurn__spend_score_many(lua_State *L, churn_model *m, lchurn_dataset *d);
-LCHURN_HIDDEN int lchurn__logit_score_many(lua_State *L, churn_model *m, lchurn_dataset *d,
-                                           const char *const *names, size_t p, size_t n);
-LCHURN_HIDDEN int lchurn__survival_score_many(lua_State *L, churn_model *m, lchurn_dataset *d,
-                                              const char *const *names, size_t p, size_t n,
-                                              double h);
+LCHURN_HIDDEN int lchurn__logit_score_many(lua_State *L, churn_model *m, lchurn_dataset *d);
+LCHURN_HIDDEN int lchurn__survival_score_many(lua_State *L, churn_model *m, lchurn_dataset *d);
 
 /* Module functions and the model methods of each family. */
 LCHURN_HIDDEN int lchurn__fit_btyd(lua_State *L);

@@ -4,8 +4,9 @@
  * Owns: reading the customer data of fits and bulk scores, given as an
  * array of customer tables or as a table of column arrays, into column- or
  * row-major buffers; per-customer vectors named by an option; the feature
- * names of regression fits.
- * Calls: lchurn_util.c (buffers, values), lchurn_options.c (opt_get), the Lua API.
+ * names of regression fits and bulk scores.
+ * Calls: lchurn_util.c (buffers, values), lchurn_options.c (opt_get), the Lua
+ * API, libchurn (a model's feature names).
  */
 #include "lchurn.h"
 
@@ -128,6 +129,21 @@ double *lchurn__data_columns(lua_State *L, lchurn_dataset *d, size_t p, size_t e
     double *cols = lchurn__tmp_doubles(L, lchurn__mul_size(L, *n, p + extra));
     lchurn__data_read(L, d, p, names, alts, cols, 0);
     return cols;
+}
+
+/* The fields of d a model of a regression family reads: its feature names
+ * (a pushed buffer, *p of them) and the number of customers (*n). */
+const char **lchurn__data_features(lua_State *L, lchurn_dataset *d, churn_model *m, size_t *p,
+                                   size_t *n)
+{
+    *p = churn_model_num_features(m);
+    const char **names = (const char **)lua_newuserdatauv(L, (*p ? *p : 1) * sizeof(char *), 0);
+    for (size_t j = 0; j < *p; j++)
+        names[j] = churn_model_feature_name(m, j);
+    *n = *p ? lchurn__data_size(L, d, names[0], NULL) : d->n;
+    if (!*p && !d->sized)
+        luaL_error(L, "score_many: a model without features needs an array of customer tables");
+    return names;
 }
 
 /* An optional per-customer vector named by an option: opts[key] is an array

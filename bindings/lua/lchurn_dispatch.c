@@ -52,21 +52,6 @@ MODEL_METHOD(m_score)
     return luaL_error(L, "score: no per-customer score for '%s' models", churn_family_name(fam));
 }
 
-/* Regression families: the model's feature names (a pushed buffer) and the
- * number of customers in d (*n). */
-static const char **regression_inputs(lua_State *L, churn_model *m, lchurn_dataset *d, size_t *p,
-                                      size_t *n)
-{
-    *p = churn_model_num_features(m);
-    const char **names = (const char **)lua_newuserdatauv(L, (*p ? *p : 1) * sizeof(char *), 0);
-    for (size_t j = 0; j < *p; j++)
-        names[j] = churn_model_feature_name(m, j);
-    *n = *p ? lchurn__data_size(L, d, names[0], NULL) : d->n;
-    if (!*p && !d->sized)
-        luaL_error(L, "score_many: a model without features needs an array of customer tables");
-    return names;
-}
-
 /* model:score_many(data [, horizon]) scores many customers: data is an array
  * of customer tables or a table of column arrays. Returns one array per
  * value model:score returns, in the same order. */
@@ -80,14 +65,10 @@ MODEL_METHOD(m_score_many)
         return lchurn__btyd_score_many(L, m, &d);
     if (fam == CHURN_FAMILY_GAMMAGAMMA)
         return lchurn__spend_score_many(L, m, &d);
-    if (fam == CHURN_FAMILY_LOGIT || lchurn__is_survival(fam)) {
-        double h = fam == CHURN_FAMILY_LOGIT ? 0.0 : luaL_checknumber(L, 3);
-        size_t p, n;
-        const char **names = regression_inputs(L, m, &d, &p, &n);
-        if (fam == CHURN_FAMILY_LOGIT)
-            return lchurn__logit_score_many(L, m, &d, names, p, n);
-        return lchurn__survival_score_many(L, m, &d, names, p, n, h);
-    }
+    if (fam == CHURN_FAMILY_LOGIT)
+        return lchurn__logit_score_many(L, m, &d);
+    if (lchurn__is_survival(fam))
+        return lchurn__survival_score_many(L, m, &d);
     return luaL_error(L, "score_many: no per-customer score for '%s' models",
                       churn_family_name(fam));
 }

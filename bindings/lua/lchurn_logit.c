@@ -68,11 +68,11 @@ int lchurn__logit_score(lua_State *L, churn_model *m)
     return 2;
 }
 
-/* model:score_many(data) of logit models, the features `names` of n
- * customers: P(churn)[], linear predictor[]. */
-int lchurn__logit_score_many(lua_State *L, churn_model *m, lchurn_dataset *d,
-                             const char *const *names, size_t p, size_t n)
+/* model:score_many(data) of logit models: P(churn)[], linear predictor[]. */
+int lchurn__logit_score_many(lua_State *L, churn_model *m, lchurn_dataset *d)
 {
+    size_t p, n;
+    const char **names = lchurn__data_features(L, d, m, &p, &n);
     double *x = lchurn__tmp_doubles(L, lchurn__mul_size(L, n, p));
     double *out = lchurn__tmp_doubles(L, lchurn__mul_size(L, n, 3));
     lchurn__data_read(L, d, p, names, NULL, x, 0);

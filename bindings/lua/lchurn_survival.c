@@ -82,11 +82,13 @@ int lchurn__survival_score(lua_State *L, churn_model *m)
     return 3;
 }
 
-/* model:score_many(data, horizon) of survival models, the features `names`
- * of n customers: survival[], P(churn)[], linear predictor[]. */
-int lchurn__survival_score_many(lua_State *L, churn_model *m, lchurn_dataset *d,
-                                const char *const *names, size_t p, size_t n, double h)
+/* model:score_many(data, horizon) of survival models: survival[], P(churn)[],
+ * linear predictor[]. */
+int lchurn__survival_score_many(lua_State *L, churn_model *m, lchurn_dataset *d)
 {
+    double h = luaL_checknumber(L, 3);
+    size_t p, n;
+    const char **names = lchurn__data_features(L, d, m, &p, &n);
     double *x = lchurn__tmp_doubles(L, lchurn__mul_size(L, n, p));
     double *out = lchurn__tmp_doubles(L, lchurn__mul_size(L, n, 3));
     lchurn__data_read(L, d, p, names, NULL, x, 1);
