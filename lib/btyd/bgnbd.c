@@ -227,14 +227,15 @@ static int mbgnbd_loglik(const double *p, size_t n, const double *x, const doubl
     return bg_loglik_full(p, n, x, tx, T, w, ll, grad, NULL, 1);
 }
 
-int churn__bgnbd_loglik_hess(const double *p, size_t n, const double *x, const double *tx,
+/* The same with the Hessian in the log-parameters (the descriptors' loglik_hess). */
+static int bgnbd_loglik_hess(const double *p, size_t n, const double *x, const double *tx,
                              const double *T, const double *w, double *ll, double *grad,
                              double *hess)
 {
     return bg_loglik_full(p, n, x, tx, T, w, ll, grad, hess, 0);
 }
 
-int churn__mbgnbd_loglik_hess(const double *p, size_t n, const double *x, const double *tx,
+static int mbgnbd_loglik_hess(const double *p, size_t n, const double *x, const double *tx,
                               const double *T, const double *w, double *ll, double *grad,
                               double *hess)
 {
@@ -571,9 +572,11 @@ size_t churn__bgnbd_score(const double *p, int m, double t, size_t n, const doub
 const churn__btyd_family churn__bgnbd_family = {
     CHURN_FAMILY_BGNBD, 4,          bg_names,           bgnbd_loglik, bgnbd_p_alive,
     bgnbd_cond_expected, bgnbd_expected_new, bgnbd_pmf, bgnbd_cond_pmf,
+    bgnbd_loglik_hess,
 };
 
 const churn__btyd_family churn__mbgnbd_family = {
     CHURN_FAMILY_MBGNBD, 4,           bg_names,            mbgnbd_loglik, mbgnbd_p_alive,
     mbgnbd_cond_expected, mbgnbd_expected_new, mbgnbd_pmf, mbgnbd_cond_pmf,
+    mbgnbd_loglik_hess,
 };

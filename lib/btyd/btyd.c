@@ -7,7 +7,7 @@
  * Each family's mathematics lives in its own file (bgnbd.c, pnbd.c, bgbb.c,
  * sbg.c) behind the churn__btyd_family descriptor (btyd_internal.h).
  * Calls core/, checks.c, fit.c and the family files (bgnbd.c also for its
- * fast scoring loop and analytic Hessians; sbg.c for its descriptor only).
+ * fast scoring loop; sbg.c for its descriptor only).
  */
 #include "btyd/btyd_internal.h"
 
@@ -79,12 +79,7 @@ CHURN_API int churn_btyd_fit(churn_model **out, int family, size_t n, const doub
     rc = churn__btyd_collapse(&d, n, frequency, recency, T, weights);
     if (rc)
         return rc;
-    churn__btyd_hess_fn hess = NULL;
-    if (family == CHURN_FAMILY_BGNBD)
-        hess = churn__bgnbd_loglik_hess;
-    else if (family == CHURN_FAMILY_MBGNBD)
-        hess = churn__mbgnbd_loglik_hess;
-    rc = churn__btyd_fit_collapsed(out, fam, hess, &d, wsum, &o, fn);
+    rc = churn__btyd_fit_collapsed(out, fam, &d, wsum, &o, fn);
     churn__btyd_data_free(&d);
     return rc;
 }

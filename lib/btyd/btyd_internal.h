@@ -13,6 +13,12 @@
 
 #include "core/internal.h"
 
+/* A family's log-likelihood with its analytic Hessian in the log-parameters
+ * (hess, k x k row-major): Newton then needs one evaluation per iteration. */
+typedef int (*churn__btyd_hess_fn)(const double *p, size_t n, const double *x, const double *tx,
+                                   const double *T, const double *w, double *ll, double *grad,
+                                   double *hess);
+
 typedef struct churn__btyd_family {
     int family;              /* CHURN_FAMILY_* */
     size_t nparams;
@@ -30,6 +36,9 @@ typedef struct churn__btyd_family {
     double (*pmf)(const double *params, double t, double k);
     /* P(X(T, T+t) = k | x, tx, T). */
     double (*cond_pmf)(const double *params, double t, double k, double x, double tx, double T);
+    /* loglik with its analytic Hessian, or NULL: the fit then takes finite
+     * differences of the gradient (BG/NBD and MBG/NBD have one). */
+    churn__btyd_hess_fn loglik_hess;
 } churn__btyd_family;
 
 CHURN__HIDDEN extern const churn__btyd_family churn__bgnbd_family;
@@ -42,21 +51,13 @@ CHURN__HIDDEN extern const churn__btyd_family churn__sbg_family;
 CHURN__HIDDEN double churn__pnbd_p_alive_at(const double *params, double t, double x, double tx,
                                             double T);
 
-/* ---- bgnbd.c: the fast paths of BG/NBD and MBG/NBD (used by btyd.c) ----------- */
+/* ---- bgnbd.c: the fast scoring path of BG/NBD and MBG/NBD (used by btyd.c) ------ */
 
 /* Scoring loop of churn_btyd_score (modified = 1 for MBG/NBD). Returns 0, or
  * 1 + the index of the first row that is invalid or gave a non-finite value. */
 CHURN__HIDDEN size_t churn__bgnbd_score(const double *params, int modified, double t, size_t n,
                                        const double *x, const double *tx, const double *T,
                                        double *p_alive, double *expected);
-/* Log-likelihood with its analytic Hessian in the log-parameters: Newton then
- * needs one evaluation per iteration (a churn__btyd_hess_fn). */
-CHURN__HIDDEN int churn__bgnbd_loglik_hess(const double *p, size_t n, const double *x,
-                                          const double *tx, const double *T, const double *w,
-                                          double *ll, double *grad, double *hess);
-CHURN__HIDDEN int churn__mbgnbd_loglik_hess(const double *p, size_t n, const double *x,
-                                           const double *tx, const double *T, const double *w,
-                                           double *ll, double *grad, double *hess);
 
 /* ---- checks.c: input checks shared by the entry points -------------------- */
 
@@ -81,13 +82,6 @@ CHURN__HIDDEN int churn__btyd_nonfinite(const char *fn, const char *what, size_t
 /* The most parameters a family has. */
 #define CHURN__BTYD_MAXP 8
 
-/* A family's log-likelihood with its analytic Hessian in the log-parameters
- * (BG/NBD and MBG/NBD, in bgnbd.c): Newton then needs one evaluation per
- * iteration. */
-typedef int (*churn__btyd_hess_fn)(const double *p, size_t n, const double *x, const double *tx,
-                                   const double *T, const double *w, double *ll, double *grad,
-                                   double *hess);
-
 /* Validated rows with identical (x, t_x, T) collapsed into one weighted row. */
 typedef struct churn__btyd_data {
     size_t n;        /* distinct rows */
@@ -103,11 +97,10 @@ CHURN__HIDDEN void churn__btyd_data_free(churn__btyd_data *d);
 /* Copy the user's options over the defaults and check them. */
 CHURN__HIDDEN int churn__btyd_options(churn_btyd_options *o, const churn_btyd_options *user,
                                       const char *fn);
-/* The fit of family `fam` on collapsed data of total weight nobs; hess is
- * the family's analytic Hessian or NULL (finite differences). */
+/* The fit of family `fam` on collapsed data of total weight nobs (with the
+ * family's analytic Hessian where it has one). */
 CHURN__HIDDEN int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
-                                            churn__btyd_hess_fn hess, const churn__btyd_data *d,
-                                            double nobs, const churn_btyd_options *o,
-                                            const char *fn);
+                                            const churn__btyd_data *d, double nobs,
+                                            const churn_btyd_options *o, const char *fn);
 
 #endif

@@ -5,8 +5,8 @@
  * gradient, refreshed by BFGS updates, or the family's analytic Hessian),
  * the starting points, standard errors, and the fit options.
  *
- * Calls core/ only; a family's likelihood is reached through the descriptor
- * (and Hessian) that the caller passes. Called by btyd.c and sbg.c.
+ * Calls core/ only; a family's likelihood (and analytic Hessian) is reached
+ * through the descriptor that the caller passes. Called by btyd.c and sbg.c.
  */
 #include "btyd/btyd_internal.h"
 
@@ -576,11 +576,11 @@ static int fit_failure(const churn__btyd_family *fam, const churn_model *m, cons
  * points, the model at its optimum, standard errors, and the error of a fit
  * that did not converge (the model is returned all the same). */
 int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
-                              churn__btyd_hess_fn hess, const churn__btyd_data *d, double nobs,
-                              const churn_btyd_options *o, const char *fn)
+                              const churn__btyd_data *d, double nobs, const churn_btyd_options *o,
+                              const char *fn)
 {
     size_t k = fam->nparams;
-    problem pb = {fam, hess, d, k, o->l2_penalty, 0};
+    problem pb = {fam, fam->loglik_hess, d, k, o->l2_penalty, 0};
     double best[MAXP];
     opt_result bres;
     int total_iter = 0;

@@ -61,7 +61,7 @@ static int sbg_loglik(const double *p, size_t n, const double *per, const double
 }
 
 const churn__btyd_family churn__sbg_family = {
-    CHURN_FAMILY_SBG, 2, sbg_names, sbg_loglik, NULL, NULL, NULL, NULL, NULL,
+    CHURN_FAMILY_SBG, 2, sbg_names, sbg_loglik, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 /* ---- fits ------------------------------------------------------------------- */
@@ -120,7 +120,7 @@ CHURN_API int churn_sbg_fit(churn_model **out, size_t n, const double *periods,
     if (rc)
         return rc;
     (void)wchurn;
-    rc = churn__btyd_fit_collapsed(out, &churn__sbg_family, NULL, &d, wsum, &o, fn);
+    rc = churn__btyd_fit_collapsed(out, &churn__sbg_family, &d, wsum, &o, fn);
     churn__btyd_data_free(&d);
     return rc;
 }
