@@ -170,8 +170,6 @@ static int check_rows(const char *fn, int family, size_t n, const double *x, con
     return CHURN_OK;
 }
 
-#define NEED(ptr) ((ptr) == NULL && n > 0)
-
 /* ---- the shared shape of the vectorised predictions ------------------------------- */
 
 /* What a per-customer prediction computes for each row. */

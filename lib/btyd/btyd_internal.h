@@ -76,6 +76,9 @@ CHURN__HIDDEN int churn__btyd_check_horizon(const char *fn, int family, double t
                                             const char *what);
 /* The error of row i's prediction `what` that is not finite. */
 CHURN__HIDDEN int churn__btyd_nonfinite(const char *fn, const char *what, size_t i);
+/* An array argument that is NULL although there are n > 0 rows (a variable
+ * `n` in scope). */
+#define NEED(ptr) ((ptr) == NULL && n > 0)
 
 /* ---- fit.c: maximum likelihood ----------------------------------------------- */
 

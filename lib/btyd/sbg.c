@@ -16,8 +16,6 @@
 #include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_sf_psi.h>
 
-#define NEED(ptr) ((ptr) == NULL && n > 0)
-
 static const char *const sbg_names[] = {"alpha", "beta"};
 
 /* Rows: x = periods t, tx = 1 when the customer churned at the end of period
