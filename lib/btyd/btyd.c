@@ -172,30 +172,45 @@ static int check_rows(const char *fn, int family, size_t n, const double *x, con
 
 /* ---- the shared shape of the vectorised predictions ------------------------------- */
 
-/* What a per-customer prediction computes for each row. */
-enum customer_quantity { Q_P_ALIVE, Q_EXPECTED, Q_COND_PMF, Q_P_ALIVE_AT };
+/* What a vectorised prediction computes: per customer (frequency, recency,
+ * T) of row i, or for a new customer at each horizon t[i]. */
+enum prediction {
+    Q_P_ALIVE,      /* churn_btyd_p_alive */
+    Q_EXPECTED,     /* churn_btyd_expected_purchases (horizon t) */
+    Q_COND_PMF,     /* churn_btyd_prob_purchases_cond (horizon t, count k) */
+    Q_P_ALIVE_AT,   /* churn_pnbd_p_alive_at (horizon t) */
+    Q_EXPECTED_NEW, /* churn_btyd_expected_purchases_new (horizons t[i]) */
+    Q_PMF,          /* churn_btyd_prob_purchases (horizons t[i], count k) */
+};
 
-typedef struct customer_query {
-    const char *fn;   /* public function, for messages */
-    const char *what; /* the quantity, named when a value is not finite */
-    int quantity;     /* enum customer_quantity */
-    int has_t, has_k; /* whether the horizon t and the count k are arguments */
-    double t, k;
-} customer_query;
+/* The public function of each prediction, and the quantity named when a
+ * value is not finite. */
+static const struct {
+    const char *fn, *what;
+} predictions[] = {
+    [Q_P_ALIVE] = {"churn_btyd_p_alive", "P(alive)"},
+    [Q_EXPECTED] = {"churn_btyd_expected_purchases", "the expected number of purchases"},
+    [Q_COND_PMF] = {"churn_btyd_prob_purchases_cond", "P(X(T, T+t) = k | history)"},
+    [Q_P_ALIVE_AT] = {"churn_pnbd_p_alive_at", "P(alive at T + t)"},
+    [Q_EXPECTED_NEW] = {"churn_btyd_expected_purchases_new", "E[X(t)]"},
+    [Q_PMF] = {"churn_btyd_prob_purchases", "P(X(t) = k)"},
+};
 
 /* Check the model, the arguments and every row (in this order: model, NULL
  * pointers, k, horizon, rows), then fill out[i] for each customer (frequency,
- * recency, T) of row i. A non-finite value stops with CHURN_ENUMERIC naming
- * the row. */
-static int per_customer(const churn_model *model, const customer_query *q, size_t n,
-                        const double *x, const double *tx, const double *T, double *out)
+ * recency, T) of row i. The horizon t is an argument of every prediction but
+ * P(alive), the count k of the conditional pmf only. A non-finite value
+ * stops with CHURN_ENUMERIC naming the row. */
+static int per_customer(const churn_model *model, enum prediction q, double t, double k,
+                        size_t n, const double *x, const double *tx, const double *T,
+                        double *out)
 {
     churn__ok();
     churn__gsl_init();
-    const char *fn = q->fn;
+    const char *fn = predictions[q].fn;
     const churn__btyd_family *fam = &churn__pnbd_family;
     int rc;
-    if (q->quantity == Q_P_ALIVE_AT) {
+    if (q == Q_P_ALIVE_AT) {
         if ((rc = churn__model_check(model, fn, 1, CHURN_FAMILY_PNBD)) ||
             (rc = churn__btyd_check_params(fn, fam, model->params, model->nparams)))
             return rc;
@@ -204,59 +219,59 @@ static int per_customer(const churn_model *model, const customer_query *q, size_
     }
     if (NEED(x) || NEED(tx) || NEED(T) || NEED(out))
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
-    if (q->has_k && !churn__btyd_is_count(q->k))
-        return churn__error(CHURN_EINVAL, "%s: k = %g must be a whole number >= 0", fn, q->k);
-    if (q->has_t && (rc = churn__btyd_check_horizon(fn, model->family, q->t, "horizon t")))
+    if (q == Q_COND_PMF && !churn__btyd_is_count(k))
+        return churn__error(CHURN_EINVAL, "%s: k = %g must be a whole number >= 0", fn, k);
+    if (q != Q_P_ALIVE && (rc = churn__btyd_check_horizon(fn, model->family, t, "horizon t")))
         return rc;
     if ((rc = check_rows(fn, model->family, n, x, tx, T)))
         return rc;
     const double *p = model->params;
     for (size_t i = 0; i < n; i++) {
-        switch (q->quantity) {
+        switch (q) {
         case Q_P_ALIVE:
             out[i] = fam->p_alive(p, x[i], tx[i], T[i]);
             break;
         case Q_EXPECTED:
-            out[i] = fam->cond_expected(p, q->t, x[i], tx[i], T[i]);
+            out[i] = fam->cond_expected(p, t, x[i], tx[i], T[i]);
             break;
         case Q_COND_PMF:
-            out[i] = fam->cond_pmf(p, q->t, q->k, x[i], tx[i], T[i]);
+            out[i] = fam->cond_pmf(p, t, k, x[i], tx[i], T[i]);
             break;
         default:
-            out[i] = churn__pnbd_p_alive_at(p, q->t, x[i], tx[i], T[i]);
+            out[i] = churn__pnbd_p_alive_at(p, t, x[i], tx[i], T[i]);
             break;
         }
         if (!isfinite(out[i]))
-            return churn__btyd_nonfinite(fn, q->what, i);
+            return churn__btyd_nonfinite(fn, predictions[q].what, i);
     }
     return CHURN_OK;
 }
 
-/* The same for a new customer's quantities at each of n horizons t[i]:
- * E[X(t)] (has_k 0) or P(X(t) = k) (has_k 1). */
-static int per_horizon(const churn_model *model, const customer_query *q, size_t n,
+/* The same for a new customer's E[X(t)] (Q_EXPECTED_NEW) or P(X(t) = k)
+ * (Q_PMF) at each of n horizons t[i]. */
+static int per_horizon(const churn_model *model, enum prediction q, double k, size_t n,
                        const double *t, double *out)
 {
     churn__ok();
     churn__gsl_init();
-    const char *fn = q->fn;
+    const char *fn = predictions[q].fn;
     const churn__btyd_family *fam;
     int rc = model_family(model, fn, &fam);
     if (rc)
         return rc;
     if (NEED(t) || NEED(out))
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
-    if (q->has_k && !churn__btyd_is_count(q->k))
-        return churn__error(CHURN_EINVAL, "%s: k = %g must be a whole number >= 0", fn, q->k);
+    if (q == Q_PMF && !churn__btyd_is_count(k))
+        return churn__error(CHURN_EINVAL, "%s: k = %g must be a whole number >= 0", fn, k);
     for (size_t i = 0; i < n; i++) {
         char what[32];
         snprintf(what, sizeof what, "t[%zu]", i);
         if ((rc = churn__btyd_check_horizon(fn, model->family, t[i], what)))
             return rc;
-        out[i] = q->has_k ? fam->pmf(model->params, t[i], q->k)
-                          : fam->expected_new(model->params, t[i]);
+        out[i] = q == Q_PMF ? fam->pmf(model->params, t[i], k)
+                            : fam->expected_new(model->params, t[i]);
         if (!isfinite(out[i]))
-            return churn__btyd_nonfinite(fn, q->what, i);
+            return churn__btyd_nonfinite(fn, predictions[q].what, i);
     }
     return CHURN_OK;
 }
@@ -266,17 +281,14 @@ static int per_horizon(const churn_model *model, const customer_query *q, size_t
 CHURN_API int churn_btyd_p_alive(const churn_model *model, size_t n, const double *frequency,
                                  const double *recency, const double *T, double *p_alive)
 {
-    const customer_query q = {"churn_btyd_p_alive", "P(alive)", Q_P_ALIVE, 0, 0, 0, 0};
-    return per_customer(model, &q, n, frequency, recency, T, p_alive);
+    return per_customer(model, Q_P_ALIVE, 0, 0, n, frequency, recency, T, p_alive);
 }
 
 CHURN_API int churn_btyd_expected_purchases(const churn_model *model, double t, size_t n,
                                             const double *frequency, const double *recency,
                                             const double *T, double *expected)
 {
-    const customer_query q = {"churn_btyd_expected_purchases",
-                              "the expected number of purchases", Q_EXPECTED, 1, 0, t, 0};
-    return per_customer(model, &q, n, frequency, recency, T, expected);
+    return per_customer(model, Q_EXPECTED, t, 0, n, frequency, recency, T, expected);
 }
 
 CHURN_API int churn_btyd_score(const churn_model *model, double t, size_t n,
@@ -324,15 +336,13 @@ CHURN_API int churn_btyd_score(const churn_model *model, double t, size_t n,
 CHURN_API int churn_btyd_expected_purchases_new(const churn_model *model, size_t n,
                                                 const double *t, double *expected)
 {
-    const customer_query q = {"churn_btyd_expected_purchases_new", "E[X(t)]", 0, 0, 0, 0, 0};
-    return per_horizon(model, &q, n, t, expected);
+    return per_horizon(model, Q_EXPECTED_NEW, 0, n, t, expected);
 }
 
 CHURN_API int churn_btyd_prob_purchases(const churn_model *model, double k, size_t n,
                                         const double *t, double *prob)
 {
-    const customer_query q = {"churn_btyd_prob_purchases", "P(X(t) = k)", 0, 0, 1, 0, k};
-    return per_horizon(model, &q, n, t, prob);
+    return per_horizon(model, Q_PMF, k, n, t, prob);
 }
 
 CHURN_API int churn_btyd_prob_purchases_cond(const churn_model *model, double k, double t,
@@ -340,16 +350,12 @@ CHURN_API int churn_btyd_prob_purchases_cond(const churn_model *model, double k,
                                              const double *recency, const double *T,
                                              double *prob)
 {
-    const customer_query q = {"churn_btyd_prob_purchases_cond", "P(X(T, T+t) = k | history)",
-                              Q_COND_PMF, 1, 1, t, k};
-    return per_customer(model, &q, n, frequency, recency, T, prob);
+    return per_customer(model, Q_COND_PMF, t, k, n, frequency, recency, T, prob);
 }
 
 CHURN_API int churn_pnbd_p_alive_at(const churn_model *model, double t, size_t n,
                                     const double *frequency, const double *recency,
                                     const double *T, double *p_alive)
 {
-    const customer_query q = {"churn_pnbd_p_alive_at", "P(alive at T + t)", Q_P_ALIVE_AT, 1, 0,
-                              t, 0};
-    return per_customer(model, &q, n, frequency, recency, T, p_alive);
+    return per_customer(model, Q_P_ALIVE_AT, t, 0, n, frequency, recency, T, p_alive);
 }
