@@ -64,6 +64,22 @@ const churn__btyd_family churn__sbg_family = {
 
 /* ---- fits ------------------------------------------------------------------- */
 
+/* One (periods, churned, weight) row of churn_sbg_fit / churn_sbg_loglik. */
+static int check_sbg_row(const char *fn, size_t i, double periods, int churned,
+                         const double *weights)
+{
+    if (churned != 0 && churned != 1)
+        return churn__error(CHURN_EINVAL, "%s: row %zu, column 'churned': %d must be 0 or 1", fn,
+                            i, churned);
+    if (!churn__btyd_is_count(periods) || (churned && periods < 1))
+        return churn__error(CHURN_EINVAL, "%s: row %zu, column 'periods': %g must be a whole "
+                            "number %s", fn, i, periods,
+                            churned ? ">= 1 for a churned customer" : ">= 0");
+    if (weights)
+        return churn__btyd_check_weight(fn, i, weights[i]);
+    return CHURN_OK;
+}
+
 CHURN_API int churn_sbg_fit(churn_model **out, size_t n, const double *periods,
                             const int *churned, const double *weights,
                             const churn_btyd_options *opts)
@@ -85,27 +101,15 @@ CHURN_API int churn_sbg_fit(churn_model **out, size_t n, const double *periods,
     if (!buf)
         return churn__nomem("the sBG rows");
     double *flag = buf, *zero = buf + n;
-    double wsum = 0, wchurn = 0;
+    double wsum = 0;
     for (size_t i = 0; i < n; i++) {
-        if (churned[i] != 0 && churned[i] != 1)
-            rc = churn__error(CHURN_EINVAL, "%s: row %zu, column 'churned': %d must be 0 or 1",
-                              fn, i, churned[i]);
-        else if (!churn__btyd_is_count(periods[i]) || (churned[i] && periods[i] < 1))
-            rc = churn__error(CHURN_EINVAL, "%s: row %zu, column 'periods': %g must be a whole "
-                              "number %s", fn, i, periods[i],
-                              churned[i] ? ">= 1 for a churned customer" : ">= 0");
-        else if (weights)
-            rc = churn__btyd_check_weight(fn, i, weights[i]);
-        if (rc) {
+        if ((rc = check_sbg_row(fn, i, periods[i], churned[i], weights))) {
             churn__free(buf);
             return rc;
         }
         flag[i] = churned[i];
         zero[i] = 0;
-        double wi = weights ? weights[i] : 1.0;
-        wsum += wi;
-        if (churned[i])
-            wchurn += wi;
+        wsum += weights ? weights[i] : 1.0;
     }
     if (!(wsum > 0) || !isfinite(wsum)) {
         churn__free(buf);
@@ -117,7 +121,6 @@ CHURN_API int churn_sbg_fit(churn_model **out, size_t n, const double *periods,
     churn__free(buf);
     if (rc)
         return rc;
-    (void)wchurn;
     rc = churn__btyd_fit_collapsed(out, &churn__sbg_family, &d, wsum, &o, fn);
     churn__btyd_data_free(&d);
     return rc;
@@ -184,14 +187,7 @@ CHURN_API int churn_sbg_loglik(size_t nparams, const double *params, size_t n,
         return rc;
     double s = 0, gs[2] = {0, 0};
     for (size_t i = 0; i < n; i++) {
-        if (churned[i] != 0 && churned[i] != 1)
-            return churn__error(CHURN_EINVAL, "%s: row %zu, column 'churned': %d must be 0 or 1",
-                                fn, i, churned[i]);
-        if (!churn__btyd_is_count(periods[i]) || (churned[i] && periods[i] < 1))
-            return churn__error(CHURN_EINVAL, "%s: row %zu, column 'periods': %g must be a "
-                                "whole number %s", fn, i, periods[i],
-                                churned[i] ? ">= 1 for a churned customer" : ">= 0");
-        if (weights && (rc = churn__btyd_check_weight(fn, i, weights[i])))
+        if ((rc = check_sbg_row(fn, i, periods[i], churned[i], weights)))
             return rc;
         double flag = churned[i], li, gi[2];
         sbg_loglik(params, 1, &periods[i], &flag, NULL, weights ? &weights[i] : NULL, &li, gi);
