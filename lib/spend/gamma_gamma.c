@@ -270,8 +270,7 @@ static int gg_optimise(const gg_data *d, double *theta, int max_iter, double tol
 }
 
 /* Copy and check the fit options; resolve the defaults of max_iter and tol. */
-static int gg_settings(const churn_gammagamma_options *opts, churn_gammagamma_options *o,
-                       int *max_iter, double *tol)
+static int gg_settings(const churn_gammagamma_options *opts, churn_gammagamma_options *o)
 {
     churn_gammagamma_options d = CHURN_GAMMAGAMMA_OPTIONS_INIT;
     *o = d;
@@ -284,8 +283,10 @@ static int gg_settings(const churn_gammagamma_options *opts, churn_gammagamma_op
     if (!(o->tol >= 0) || !isfinite(o->tol))
         return churn__error(CHURN_EINVAL, "churn_gammagamma_fit: option tol must be finite and "
                             ">= 0");
-    *max_iter = o->max_iter ? o->max_iter : 200;
-    *tol = o->tol > 0 ? o->tol : 1e-9;
+    if (o->max_iter == 0)
+        o->max_iter = 200;
+    if (o->tol == 0)
+        o->tol = 1e-9;
     return CHURN_OK;
 }
 
@@ -419,14 +420,14 @@ static int gg_set_cov(churn_model *m, const gg_data *d, const double *par)
 /* The model of the fit at the optimum theta = log(par), with its records. */
 static int gg_model(churn_model **out, const gg_data *d, const double *theta, double ll,
                     int iters, int converged, const double *excl, double corr,
-                    int no_std_errors, double *par)
+                    int no_std_errors)
 {
     churn_model *m = NULL;
     int rc = churn__model_new(&m, CHURN_FAMILY_GAMMAGAMMA, 3, gg_names);
     if (rc)
         return rc;
     for (int j = 0; j < 3; j++)
-        m->params[j] = par[j] = exp(theta[j]);
+        m->params[j] = exp(theta[j]);
     m->loglik = ll;
     m->nobs = d->W;
     m->converged = converged;
@@ -435,7 +436,7 @@ static int gg_model(churn_model **out, const gg_data *d, const double *theta, do
     if (!rc)
         rc = churn__model_set_array(m, "excluded", excl, 2);
     if (!rc && !no_std_errors)
-        rc = gg_set_cov(m, d, par);
+        rc = gg_set_cov(m, d, m->params);
     if (rc) {
         churn_model_free(m);
         return rc;
@@ -456,9 +457,7 @@ CHURN_API int churn_gammagamma_fit(churn_model **out, size_t n, const double *fr
         return churn__error(CHURN_EINVAL, "churn_gammagamma_fit: %s is NULL",
                             !frequency ? "frequency" : "monetary_value");
     churn_gammagamma_options o;
-    int max_iter = 0;
-    double tol = 0;
-    int rc = gg_settings(opts, &o, &max_iter, &tol);
+    int rc = gg_settings(opts, &o);
     if (rc)
         return rc;
     size_t nuse = 0;
@@ -476,13 +475,13 @@ CHURN_API int churn_gammagamma_fit(churn_model **out, size_t n, const double *fr
     double theta[3] = {0.0, log(2.0), log(mz)};
     double ll = NAN;
     int iters = 0, converged = 0;
-    rc = gg_optimise(&d, theta, max_iter, tol, &ll, &iters, &converged);
-    double par[3];
+    rc = gg_optimise(&d, theta, o.max_iter, o.tol, &ll, &iters, &converged);
     if (!rc)
-        rc = gg_model(out, &d, theta, ll, iters, converged, excl, corr, o.no_std_errors, par);
+        rc = gg_model(out, &d, theta, ll, iters, converged, excl, corr, o.no_std_errors);
     gg_data_free(&d);
     if (rc)
         return rc;
+    const double *par = (*out)->params;
     if (!converged)
         return churn__error(CHURN_ENOCONV, "churn_gammagamma_fit: no convergence after %d "
                             "iterations (p %g, q %g, gamma %g; the spends may show no "
