@@ -308,16 +308,18 @@ static int score_metrics(cmp_entry *e, size_t n, const double *label, size_t lif
     return rc;
 }
 
-/* What one comparison holds while it is built: its options, the two name
- * lists, the customer table's columns and the supervised models' data. */
+/* What one comparison holds while it is built: its options (defaults
+ * resolved, the two lists included), the lists cut into names, the customer
+ * table's columns of the BTYD models and the labels, and the supervised
+ * models' data (whose duration and event columns come straight from the
+ * table). The number of models is the comparison's nmodels. */
 typedef struct compare_work {
     churn_comparison_options o;
-    const char *models, *features;
     char *mbuf, *fbuf;      /* copies of the lists, cut into names */
     char **mnames, **fnames;
-    size_t nm, nf;
+    size_t nf;
     int any_supervised;
-    const double *freq, *rec, *age, *label, *hold, *dur, *ev;
+    const double *freq, *rec, *age, *label, *hold;
     double *xrow;           /* n x nf feature matrix, row-major */
     sup_data d;
 } compare_work;
@@ -358,6 +360,10 @@ static int compare_settings(const churn_txlog *log, const churn_comparison_optio
         o->seed = 1;
     if (o->lift_bins == 0)
         o->lift_bins = 10;
+    if (!o->models)
+        o->models = "bgnbd,pnbd,logit,cox";
+    if (!o->features)
+        o->features = CHURN_COMPARISON_DEFAULT_FEATURES;
     if (o->btyd_churn != CHURN_BTYD_CHURN_NOT_ALIVE &&
         o->btyd_churn != CHURN_BTYD_CHURN_NO_PURCHASE)
         return churn__error(CHURN_EINVAL, "%s: option 'btyd_churn' is %d (must be 0 or 1)", fn,
@@ -371,14 +377,14 @@ static int compare_lists(compare_work *w, churn_comparison *c)
     const char *const fn = compare_fn;
     size_t nm = split_list(w->mbuf, NULL, 0), nf = split_list(w->fbuf, NULL, 0);
     /* split_list wrote NULs on the first pass: copy again */
-    strcpy(w->mbuf, w->models);
-    strcpy(w->fbuf, w->features);
+    strcpy(w->mbuf, w->o.models);
+    strcpy(w->fbuf, w->o.features);
     if (nm == SIZE_MAX || nm == 0)
         return churn__error(CHURN_EINVAL, "%s: option 'models' \"%s\" has an empty name", fn,
-                            w->models);
+                            w->o.models);
     if (nf == SIZE_MAX || nf == 0)
         return churn__error(CHURN_EINVAL, "%s: option 'features' \"%s\" has an empty name", fn,
-                            w->features);
+                            w->o.features);
     w->mnames = churn__calloc(nm, sizeof *w->mnames);
     w->fnames = churn__calloc(nf, sizeof *w->fnames);
     c->m = churn__calloc(nm, sizeof *c->m);
@@ -386,7 +392,7 @@ static int compare_lists(compare_work *w, churn_comparison *c)
         return churn__nomem("the comparison");
     split_list(w->mbuf, w->mnames, nm);
     split_list(w->fbuf, w->fnames, nf);
-    c->nmodels = w->nm = nm;
+    c->nmodels = nm;
     w->nf = nf;
     return CHURN_OK;
 }
@@ -396,7 +402,7 @@ static int compare_lists(compare_work *w, churn_comparison *c)
 static int compare_entries(compare_work *w, churn_comparison *c)
 {
     const char *const fn = compare_fn;
-    for (size_t i = 0; i < w->nm; i++) {
+    for (size_t i = 0; i < c->nmodels; i++) {
         cmp_entry *e = &c->m[i];
         e->auc = e->log_loss = e->brier = e->top_lift = e->mae = NAN;
         int fam = 0;
@@ -438,9 +444,10 @@ static int compare_table(compare_work *w, churn_comparison *c, const churn_txlog
     w->age = churn_customers_column(c->table, "T");
     w->label = churn_customers_column(c->table, "churned");
     w->hold = churn_customers_column(c->table, "holdout_purchases");
-    w->dur = churn_customers_column(c->table, "duration");
-    w->ev = churn_customers_column(c->table, "event");
-    if (!w->freq || !w->rec || !w->age || !w->label || !w->hold || !w->dur || !w->ev)
+    w->d.duration = churn_customers_column(c->table, "duration");
+    w->d.event = churn_customers_column(c->table, "event");
+    if (!w->freq || !w->rec || !w->age || !w->label || !w->hold || !w->d.duration ||
+        !w->d.event)
         return churn_last_error_code() ? churn_last_error_code() : CHURN_ENOTFOUND;
     if (n < 2)
         return churn__error(CHURN_EINVAL, "%s: %zu customer(s) before the cutoff: nothing to "
@@ -485,8 +492,6 @@ static int compare_features(compare_work *w, const churn_comparison *c)
     w->d.x = w->xrow;
     w->d.names = (const char *const *)w->fnames;
     w->d.label = w->label;
-    w->d.duration = w->dur;
-    w->d.event = w->ev;
     w->d.horizon = c->holdout_length;
     return CHURN_OK;
 }
@@ -534,11 +539,8 @@ CHURN_API int churn_metrics_compare(churn_comparison **out, const churn_txlog *l
     int rc = compare_settings(log, opts, &w.o);
     if (rc)
         return rc;
-    w.models = w.o.models ? w.o.models : "bgnbd,pnbd,logit,cox";
-    w.features = w.o.features ? w.o.features : CHURN_COMPARISON_DEFAULT_FEATURES;
-
-    w.mbuf = churn__strdup(w.models);
-    w.fbuf = churn__strdup(w.features);
+    w.mbuf = churn__strdup(w.o.models);
+    w.fbuf = churn__strdup(w.o.features);
     churn_comparison *c = churn__calloc(1, sizeof *c);
     if (!w.mbuf || !w.fbuf || !c)
         rc = churn__nomem("the comparison");
@@ -550,7 +552,7 @@ CHURN_API int churn_metrics_compare(churn_comparison **out, const churn_txlog *l
         rc = compare_table(&w, c, log);
     if (!rc)
         rc = compare_features(&w, c);
-    for (size_t i = 0; !rc && i < w.nm; i++)
+    for (size_t i = 0; !rc && i < c->nmodels; i++)
         rc = compare_one(&w, c, &c->m[i]);
     compare_work_free(&w);
     if (rc) {
