@@ -389,12 +389,7 @@ static int print_and_save(const surv_fit *s)
     } else {
         fit_print(stdout, s->m, s->ties, a->robust, nev);
     }
-    if (a->out) {
-        int st = churn_model_save(s->m, a->out);
-        if (st)
-            return cli_lib_fail(s->sub, "saving the model", st);
-    }
-    return CLI_EXIT_OK;
+    return cli_save_model(s->sub, s->m, a->out);
 }
 
 int cmd_fit_survival(int family, int argc, char **argv)
