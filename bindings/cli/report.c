@@ -214,7 +214,7 @@ typedef struct report_args {
     const char *input, *out, *model_name;
     double cutoff, unit, period, discount, margin, trend_window;
     long horizon, top;
-    int json, defaults, have_cutoff, timings;
+    int json, defaults, timings;
     struct alert_rules {
         const char *text[CHURN_ALERTS_MAX];
         size_t n;
@@ -233,7 +233,7 @@ static int add_rule(const char *subcommand, const char *value, void *dst)
 
 #define AT(m) CLI_AT(report_args, m)
 static const cli_option report_options[] = {
-    {.name = "--cutoff", .kind = CLI_DATE, .at = AT(cutoff), .seen = AT(have_cutoff)},
+    {.name = "--cutoff", .kind = CLI_DATE, .at = AT(cutoff)}, /* 0 = the last date */
     {.name = "--unit", .kind = CLI_UNIT, .at = AT(unit)},
     {.name = "--horizon", .kind = CLI_LONG, .at = AT(horizon), .bounds = CLI_MIN | CLI_MAX,
      .min = 1, .max = 100000, .range_msg = "option --horizon: %ld is not in 1..100000"},
@@ -271,8 +271,6 @@ typedef struct report_run {
     churn_model *bt, *gg;
     report R;
     double key_share;
-    double **cols; /* the alert fields: every customer-table column plus the scores */
-    const char **names;
     /* summary numbers */
     double total_clv, total_var, total_purch;
     size_t repeat, nr, flagged;
@@ -333,7 +331,7 @@ static int read_log(report_run *r)
 static int build_table(report_run *r)
 {
     churn_customer_options co = CHURN_CUSTOMER_OPTIONS_INIT;
-    co.cutoff = r->a->have_cutoff ? r->a->cutoff : 0;
+    co.cutoff = r->a->cutoff;
     co.time_unit = r->a->unit;
     if (r->a->trend_window > 0)
         co.trend_window = r->a->trend_window;
@@ -437,24 +435,32 @@ static int evaluate_alerts(report_run *r)
 {
     report *R = &r->R;
     size_t ntab = churn_customers_num_columns(r->tab), ncols = ntab + 6;
-    r->cols = calloc(ncols, sizeof *r->cols);
-    r->names = calloc(ncols, sizeof *r->names);
-    if (!r->cols || !r->names)
-        return cli_fail(sub, "out of memory");
+    double **cols = calloc(ncols, sizeof *cols);
+    const char **names = calloc(ncols, sizeof *names);
+    int rc = CLI_EXIT_OK;
+    if (!cols || !names) {
+        rc = cli_fail(sub, "out of memory");
+        goto done;
+    }
     for (size_t j = 0; j < ntab; j++) {
-        r->names[j] = churn_customers_column_name(r->tab, j);
-        r->cols[j] = (double *)churn_customers_column_at(r->tab, j);
+        names[j] = churn_customers_column_name(r->tab, j);
+        cols[j] = (double *)churn_customers_column_at(r->tab, j);
     }
     const char *extra[6] = {"p_alive", "p_churn", "expected_purchases", "expected_spend",
                             "clv", "value_at_risk"};
     double *extra_cols[6] = {R->p_alive, R->p_churn, R->exp_purch, R->exp_spend, R->clv, R->var};
     for (size_t j = 0; j < 6; j++) {
-        r->names[ntab + j] = extra[j];
-        r->cols[ntab + j] = extra_cols[j];
+        names[ntab + j] = extra[j];
+        cols[ntab + j] = extra_cols[j];
     }
-    int st = churn_alerts_evaluate(r->al, R->n, ncols, r->names, (const double *const *)r->cols,
+    int st = churn_alerts_evaluate(r->al, R->n, ncols, names, (const double *const *)cols,
                                    R->fired);
-    return st ? cli_lib_fail(sub, "alert rules", st) : CLI_EXIT_OK;
+    if (st)
+        rc = cli_lib_fail(sub, "alert rules", st);
+done:
+    free(cols);
+    free(names);
+    return rc;
 }
 
 /* The summary numbers: totals, alert counts, the top customers by value at risk, the
@@ -655,7 +661,7 @@ static int write_csv(report_run *r)
           "expected_purchases,expected_spend,clv,value_at_risk,tier,alerts\n", f);
     for (size_t i = 0; i < r->R.n; i++)
         put_row(r, f, i);
-    return cli_close_out(sub, f, out) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    return cli_close_out(sub, f, out);
 }
 
 /* Read, build the table, fit, value, rank, print and write; each step timed. */
@@ -708,8 +714,6 @@ int cmd_report(int argc, char **argv)
     free_scores(&r.R);
     free(r.topidx);
     free(r.abuf);
-    free(r.cols);
-    free(r.names);
     churn_model_free(r.bt);
     churn_model_free(r.gg);
     churn_customers_free(r.tab);
