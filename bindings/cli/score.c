@@ -648,15 +648,13 @@ typedef struct score_run {
     int fam, kind;
     double unit;                /* --unit, or the model's */
     churn_customer_options co;  /* the customer-table options with the cutoff and columns */
-    char cols[4096];            /* the model's input columns (model_columns) */
-    int grouping;               /* model_columns' answer */
+    char cols[4096];            /* the model's input columns (model_columns), for co */
     int memory;                 /* read the log into memory rather than stream it */
     churn_customers *t;
     const double **feat;
     job j;
     int progress_started;
     pthread_t pth;
-    char msg[1024];
     size_t rows_read, rejected, scored, excluded;
 } score_run;
 
@@ -743,12 +741,12 @@ static int load_models(score_run *r)
 /* The customer-table options: as given, with the cutoff, the unit and the model's columns. */
 static void table_options(score_run *r)
 {
-    r->grouping = model_columns(r->model, r->kind == KIND_BTYD, r->cols, sizeof r->cols);
+    int grouping = model_columns(r->model, r->kind == KIND_BTYD, r->cols, sizeof r->cols);
     r->co = r->a->co;
     r->co.cutoff = r->a->cutoff;
     r->co.time_unit = r->unit;
-    r->co.columns = r->grouping == 2 ? NULL : r->cols;
-    r->memory = r->a->in_memory || r->grouping;
+    r->co.columns = grouping == 2 ? NULL : r->cols;
+    r->memory = r->a->in_memory || grouping;
 }
 
 static void start_progress(score_run *r)
@@ -772,6 +770,7 @@ static void stop_progress(score_run *r)
 static int read_stream(score_run *r)
 {
     const score_args *a = r->a;
+    char msg[1024];
     st.mode = "stream";
     churn_customer_stream *cs = NULL;
     int s = churn_customer_stream_new(&cs, &r->co);
@@ -780,14 +779,14 @@ static int read_stream(score_run *r)
                         churn_last_error_message());
     fold_ctx fc = {cs, (size_t)a->chunk_rows, 0};
     churn_txlog *slog = churn_customer_stream_log(cs);
-    s = read_input(a->input, &a->tx, slog, &fc, r->progress_started, r->msg, sizeof r->msg);
+    s = read_input(a->input, &a->tx, slog, &fc, r->progress_started, msg, sizeof msg);
     r->rows_read = churn_txlog_rows_read(slog);
     r->rejected = churn_txlog_rows_skipped(slog);
     if (!s) {
         atomic_store(&st.stage, 2);
         s = churn_customer_stream_finish(cs, &r->t);
         if (s)
-            snprintf(r->msg, sizeof r->msg, "%s", churn_last_error_message());
+            snprintf(msg, sizeof msg, "%s", churn_last_error_message());
         fc.out_of_order |= s == CHURN_EINVAL;
     }
     int again = s && fc.out_of_order && strcmp(a->input, "-") != 0;
@@ -799,15 +798,15 @@ static int read_stream(score_run *r)
         if (!a->quiet)
             fprintf(stderr, "%schurn %s: note: %s; reading '%s' into memory instead (memory "
                     "grows with the transactions; sort the file to stream it)\n",
-                    r->progress_started ? "\r\033[K" : "", sub, r->msg, a->input);
+                    r->progress_started ? "\r\033[K" : "", sub, msg, a->input);
         r->memory = 1;
         r->rows_read = r->rejected = 0;
     } else if (s && fc.out_of_order) {
         return cli_fail(sub, "reading transactions: %s. Standard input cannot be read twice: "
                         "sort it by date first (e.g. 'sort -t, -k2,2 -s', keeping the header "
-                        "first) or pass a file", r->msg);
+                        "first) or pass a file", msg);
     } else if (s) {
-        read_failed(r->msg, s, r->progress_started);
+        read_failed(msg, s, r->progress_started);
         return CLI_EXIT_FAIL;
     }
     return CLI_EXIT_OK;
@@ -819,13 +818,14 @@ static int read_memory(score_run *r)
 {
     const score_args *a = r->a;
     churn_txlog *log = NULL;
+    char msg[1024];
     st.mode = "memory";
     atomic_store(&st.stage, 1);
     if (churn_txlog_new(&log))
         return cli_fail(sub, "out of memory");
-    int s = read_input(a->input, &a->tx, log, NULL, r->progress_started, r->msg, sizeof r->msg);
+    int s = read_input(a->input, &a->tx, log, NULL, r->progress_started, msg, sizeof msg);
     if (s) {
-        read_failed(r->msg, s, r->progress_started);
+        read_failed(msg, s, r->progress_started);
         churn_txlog_free(log);
         return CLI_EXIT_FAIL;
     }
@@ -905,7 +905,7 @@ static int write_scores(score_run *r, size_t nrows)
             fclose(f);
         return CLI_EXIT_FAIL;
     }
-    return cli_close_out(sub, f, r->a->out) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    return cli_close_out(sub, f, r->a->out);
 }
 
 /* Read and summarise the log, then score and write every customer. */
