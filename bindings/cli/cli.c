@@ -94,13 +94,13 @@ static int parse_date_format(const char *sub, const char *s, void *dst)
 
 #define TX(m) CLI_AT(cli_tx_opts, csv.m)
 static const cli_option tx_options[] = {
-    {.name = "--id", .kind = CLI_STRING, .at = TX(id_column)},
-    {.name = "--time", .kind = CLI_STRING, .at = TX(time_column)},
-    {.name = "--amount", .kind = CLI_STRING, .at = TX(amount_column)},
-    {.name = "--quantity", .kind = CLI_STRING, .at = TX(quantity_column)},
-    {.name = "--product", .kind = CLI_STRING, .at = TX(product_column)},
-    {.name = "--no-header", .kind = CLI_FLAG_OFF, .at = TX(has_header)},
-    {.name = "--skip-bad-rows", .kind = CLI_FLAG, .at = TX(skip_bad_rows)},
+    CLI_OPT("--id", CLI_STRING, TX(id_column)),
+    CLI_OPT("--time", CLI_STRING, TX(time_column)),
+    CLI_OPT("--amount", CLI_STRING, TX(amount_column)),
+    CLI_OPT("--quantity", CLI_STRING, TX(quantity_column)),
+    CLI_OPT("--product", CLI_STRING, TX(product_column)),
+    CLI_OPT("--no-header", CLI_FLAG_OFF, TX(has_header)),
+    CLI_OPT("--skip-bad-rows", CLI_FLAG, TX(skip_bad_rows)),
     {.name = "--delim", .kind = CLI_CALL, .at = TX(delimiter), .parse = parse_delim},
     {.name = "--date-format", .kind = CLI_CALL, .at = TX(date_format),
      .parse = parse_date_format},

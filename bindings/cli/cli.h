@@ -110,6 +110,11 @@ typedef struct cli_spec {
     const char *help_tail;
 } cli_spec;
 
+/* Table entries: an option with a name, a kind and a destination only, and -o/--output
+ * (a const char * path). `at_` is a CLI_AT(). */
+#define CLI_OPT(flag, k, at_) {.name = (flag), .kind = (k), .at = (at_)}
+#define CLI_OUTPUT(at_) {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = (at_)}
+
 #define CLI_NOPTIONS(table) (sizeof(table) / sizeof((table)[0]))
 /* cli_parse() returns this when the subcommand should go on and run. */
 #define CLI_CONTINUE (-1)

@@ -86,11 +86,11 @@ typedef struct cohorts_args {
 
 #define AT(m) CLI_AT(cohorts_args, m)
 static const cli_option cohorts_options[] = {
-    {.name = "--period", .kind = CLI_UNIT, .at = AT(o.period)},
-    {.name = "--cutoff", .kind = CLI_DATE, .at = AT(o.cutoff)},
-    {.name = "--json", .kind = CLI_FLAG, .at = AT(json)},
-    {.name = "--counts", .kind = CLI_FLAG, .at = AT(counts)},
-    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(output)},
+    CLI_OPT("--period", CLI_UNIT, AT(o.period)),
+    CLI_OPT("--cutoff", CLI_DATE, AT(o.cutoff)),
+    CLI_OPT("--json", CLI_FLAG, AT(json)),
+    CLI_OPT("--counts", CLI_FLAG, AT(counts)),
+    CLI_OUTPUT(AT(output)),
 };
 static const cli_spec cohorts_spec = {
     .options = cohorts_options, .noptions = CLI_NOPTIONS(cohorts_options), .tx = AT(tx),

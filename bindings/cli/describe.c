@@ -170,8 +170,8 @@ typedef struct describe_args {
 
 #define AT(m) CLI_AT(describe_args, m)
 static const cli_option describe_options[] = {
-    {.name = "--json", .kind = CLI_FLAG, .at = AT(json)},
-    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+    CLI_OPT("--json", CLI_FLAG, AT(json)),
+    CLI_OUTPUT(AT(out)),
 };
 static const cli_spec describe_spec = {
     .options = describe_options, .noptions = CLI_NOPTIONS(describe_options), .tx = AT(tx),

@@ -179,17 +179,17 @@ static int parse_btyd_churn(const char *command, const char *s, void *dst)
 static const cli_option evaluate_options[] = {
     {.name = "--cutoff", .kind = CLI_DATE, .at = AT(o.cutoff), .seen = AT(have_cutoff)},
     {.name = "--holdout-end", .kind = CLI_DATE, .at = AT(o.holdout_end), .seen = AT(have_end)},
-    {.name = "--models", .kind = CLI_STRING, .at = AT(o.models)},
-    {.name = "--features", .kind = CLI_STRING, .at = AT(o.features)},
-    {.name = "--unit", .kind = CLI_UNIT, .at = AT(o.time_unit)},
+    CLI_OPT("--models", CLI_STRING, AT(o.models)),
+    CLI_OPT("--features", CLI_STRING, AT(o.features)),
+    CLI_OPT("--unit", CLI_UNIT, AT(o.time_unit)),
     COUNT("--folds", folds),
     COUNT("--seed", seed),
     COUNT("--bins", bins),
     {.name = "--btyd-churn", .kind = CLI_CALL, .at = AT(o.btyd_churn),
      .parse = parse_btyd_churn},
-    {.name = "--json", .kind = CLI_FLAG, .at = AT(json)},
-    {.name = "--scores", .kind = CLI_STRING, .at = AT(scores_path)},
-    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out_path)},
+    CLI_OPT("--json", CLI_FLAG, AT(json)),
+    CLI_OPT("--scores", CLI_STRING, AT(scores_path)),
+    CLI_OUTPUT(AT(out_path)),
 };
 #undef COUNT
 static const cli_spec evaluate_spec = {

@@ -40,18 +40,18 @@ typedef struct features_args {
 
 #define AT(m) CLI_AT(features_args, m)
 static const cli_option features_options[] = {
-    {.name = "--cutoff", .kind = CLI_DATE, .at = AT(o.cutoff)},
-    {.name = "--holdout-end", .kind = CLI_DATE, .at = AT(o.holdout_end)},
-    {.name = "--unit", .kind = CLI_UNIT, .at = AT(o.time_unit)},
+    CLI_OPT("--cutoff", CLI_DATE, AT(o.cutoff)),
+    CLI_OPT("--holdout-end", CLI_DATE, AT(o.holdout_end)),
+    CLI_OPT("--unit", CLI_UNIT, AT(o.time_unit)),
     {.name = "--trend-window", .kind = CLI_DOUBLE, .at = AT(o.trend_window),
      .bounds = CLI_MIN_OPEN, .min = 0,
      .range_msg = "option --trend-window must be a positive number of days"},
     {.name = "--inactivity-threshold", .kind = CLI_DOUBLE, .at = AT(o.inactivity_threshold),
      .bounds = CLI_MIN, .min = 0, .range_msg = "option --inactivity-threshold must be >= 0"},
-    {.name = "--no-same-day-merge", .kind = CLI_FLAG_OFF, .at = AT(o.same_day_once)},
-    {.name = "--first-purchase-counts", .kind = CLI_FLAG, .at = AT(o.first_purchase_counts)},
-    {.name = "--columns", .kind = CLI_STRING, .at = AT(o.columns)},
-    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(output)},
+    CLI_OPT("--no-same-day-merge", CLI_FLAG_OFF, AT(o.same_day_once)),
+    CLI_OPT("--first-purchase-counts", CLI_FLAG, AT(o.first_purchase_counts)),
+    CLI_OPT("--columns", CLI_STRING, AT(o.columns)),
+    CLI_OUTPUT(AT(output)),
 };
 static const cli_spec features_spec = {
     .options = features_options, .noptions = CLI_NOPTIONS(features_options), .tx = AT(tx),

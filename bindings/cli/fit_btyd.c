@@ -252,35 +252,33 @@ typedef struct btyd_args {
 } btyd_args;
 
 #define AT(m) CLI_AT(btyd_args, m)
-#define OPT_STRING(flag, m) {.name = flag, .kind = CLI_STRING, .at = AT(m)}
 static const cli_option fit_options[] = {
-    OPT_STRING("--frequency", fcol),
-    OPT_STRING("--recency", rcol),
-    OPT_STRING("--T", Tcol),
-    OPT_STRING("--weights", wcol),
-    OPT_STRING("--periods", pcol),
-    OPT_STRING("--churned", ccol),
-    OPT_STRING("--survivors", surv),
+    CLI_OPT("--frequency", CLI_STRING, AT(fcol)),
+    CLI_OPT("--recency", CLI_STRING, AT(rcol)),
+    CLI_OPT("--T", CLI_STRING, AT(Tcol)),
+    CLI_OPT("--weights", CLI_STRING, AT(wcol)),
+    CLI_OPT("--periods", CLI_STRING, AT(pcol)),
+    CLI_OPT("--churned", CLI_STRING, AT(ccol)),
+    CLI_OPT("--survivors", CLI_STRING, AT(surv)),
     {.name = "--l2", .kind = CLI_DOUBLE, .at = AT(l2), .bounds = CLI_MIN, .min = 0,
      .range_msg = "option --l2: %g must be >= 0"},
     {.name = "--max-iter", .kind = CLI_LONG, .at = AT(max_iter), .bounds = CLI_MIN | CLI_MAX,
      .min = 1, .max = 1000000, .range_msg = "option --max-iter: %ld is not in 1..1000000"},
-    {.name = "--unit", .kind = CLI_UNIT, .at = AT(unit)},
-    {.name = "--json", .kind = CLI_FLAG, .at = AT(json)},
-    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+    CLI_OPT("--unit", CLI_UNIT, AT(unit)),
+    CLI_OPT("--json", CLI_FLAG, AT(json)),
+    CLI_OUTPUT(AT(out)),
 };
 static const cli_option predict_options[] = {
     {.name = "--horizon", .kind = CLI_DOUBLE, .at = AT(horizon), .bounds = CLI_MIN, .min = 0,
      .range_msg = "option --horizon: %g must be >= 0"},
     {.name = "--discount", .kind = CLI_DOUBLE, .at = AT(discount), .bounds = CLI_MIN, .min = 0,
      .range_msg = "option --discount: %g must be >= 0"},
-    OPT_STRING("--frequency", fcol),
-    OPT_STRING("--recency", rcol),
-    OPT_STRING("--T", Tcol),
-    OPT_STRING("--periods", pcol),
-    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+    CLI_OPT("--frequency", CLI_STRING, AT(fcol)),
+    CLI_OPT("--recency", CLI_STRING, AT(rcol)),
+    CLI_OPT("--T", CLI_STRING, AT(Tcol)),
+    CLI_OPT("--periods", CLI_STRING, AT(pcol)),
+    CLI_OUTPUT(AT(out)),
 };
-#undef OPT_STRING
 static const cli_spec fit_spec = {
     .options = fit_options, .noptions = CLI_NOPTIONS(fit_options), .positional = {AT(input)},
     .help = fit_help,

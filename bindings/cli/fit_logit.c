@@ -250,33 +250,31 @@ typedef struct logit_args {
 
 /* Ranges are checked after parsing, with the other checks between options. */
 #define AT(m) CLI_AT(logit_args, m)
-#define OPT(flag, k, m) {.name = flag, .kind = k, .at = AT(m)}
 static const cli_option fit_options[] = {
-    OPT("--label", CLI_STRING, label),
-    OPT("--features", CLI_STRING, features),
-    OPT("--weights", CLI_STRING, wcol),
-    OPT("--penalty", CLI_STRING, penalty),
-    OPT("--lambda", CLI_DOUBLE, lambda),
-    OPT("--alpha", CLI_DOUBLE, alpha),
-    OPT("--cv", CLI_LONG, cvk),
-    OPT("--cv-metric", CLI_STRING, metric),
-    OPT("--cv-rule", CLI_STRING, rule),
-    OPT("--nlambda", CLI_LONG, nlambda),
-    OPT("--seed", CLI_LONG, seed),
-    OPT("--max-iter", CLI_LONG, max_iter),
-    OPT("--class-weight", CLI_STRING, cw),
-    OPT("--standardize", CLI_FLAG, standardize),
-    OPT("--no-intercept", CLI_FLAG, no_intercept),
-    OPT("--allow-separation", CLI_FLAG, allow_sep),
-    OPT("--json", CLI_FLAG, json),
-    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+    CLI_OPT("--label", CLI_STRING, AT(label)),
+    CLI_OPT("--features", CLI_STRING, AT(features)),
+    CLI_OPT("--weights", CLI_STRING, AT(wcol)),
+    CLI_OPT("--penalty", CLI_STRING, AT(penalty)),
+    CLI_OPT("--lambda", CLI_DOUBLE, AT(lambda)),
+    CLI_OPT("--alpha", CLI_DOUBLE, AT(alpha)),
+    CLI_OPT("--cv", CLI_LONG, AT(cvk)),
+    CLI_OPT("--cv-metric", CLI_STRING, AT(metric)),
+    CLI_OPT("--cv-rule", CLI_STRING, AT(rule)),
+    CLI_OPT("--nlambda", CLI_LONG, AT(nlambda)),
+    CLI_OPT("--seed", CLI_LONG, AT(seed)),
+    CLI_OPT("--max-iter", CLI_LONG, AT(max_iter)),
+    CLI_OPT("--class-weight", CLI_STRING, AT(cw)),
+    CLI_OPT("--standardize", CLI_FLAG, AT(standardize)),
+    CLI_OPT("--no-intercept", CLI_FLAG, AT(no_intercept)),
+    CLI_OPT("--allow-separation", CLI_FLAG, AT(allow_sep)),
+    CLI_OPT("--json", CLI_FLAG, AT(json)),
+    CLI_OUTPUT(AT(out)),
 };
 static const cli_option predict_options[] = {
-    OPT("--explain", CLI_FLAG, explain),
-    OPT("--top", CLI_LONG, top),
-    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+    CLI_OPT("--explain", CLI_FLAG, AT(explain)),
+    CLI_OPT("--top", CLI_LONG, AT(top)),
+    CLI_OUTPUT(AT(out)),
 };
-#undef OPT
 static const cli_spec fit_spec = {
     .options = fit_options, .noptions = CLI_NOPTIONS(fit_options), .positional = {AT(input)},
     .missing = "missing the customers.csv argument", .help = fit_help,

@@ -118,22 +118,22 @@ typedef struct spend_args {
 
 #define AT(m) CLI_AT(spend_args, m)
 static const cli_option fit_options[] = {
-    {.name = "--frequency", .kind = CLI_STRING, .at = AT(fcol)},
-    {.name = "--monetary", .kind = CLI_STRING, .at = AT(mcol)},
-    {.name = "--weights", .kind = CLI_STRING, .at = AT(wcol)},
+    CLI_OPT("--frequency", CLI_STRING, AT(fcol)),
+    CLI_OPT("--monetary", CLI_STRING, AT(mcol)),
+    CLI_OPT("--weights", CLI_STRING, AT(wcol)),
     {.name = "--max-iter", .kind = CLI_LONG, .at = AT(max_iter), .bounds = CLI_MIN | CLI_MAX,
      .min = 1, .max = 1000000, .range_msg = "option --max-iter: %ld is not in 1..1000000"},
-    {.name = "--json", .kind = CLI_FLAG, .at = AT(json)},
-    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+    CLI_OPT("--json", CLI_FLAG, AT(json)),
+    CLI_OUTPUT(AT(out)),
 };
 static const cli_spec fit_spec = {
     .options = fit_options, .noptions = CLI_NOPTIONS(fit_options), .positional = {AT(input)},
     .missing = "missing the customers.csv argument", .help = fit_help,
 };
 static const cli_option predict_options[] = {
-    {.name = "--frequency", .kind = CLI_STRING, .at = AT(fcol)},
-    {.name = "--monetary", .kind = CLI_STRING, .at = AT(mcol)},
-    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+    CLI_OPT("--frequency", CLI_STRING, AT(fcol)),
+    CLI_OPT("--monetary", CLI_STRING, AT(mcol)),
+    CLI_OUTPUT(AT(out)),
 };
 static const cli_spec predict_spec = {
     .options = predict_options, .noptions = CLI_NOPTIONS(predict_options), .positional = {AT(input)},

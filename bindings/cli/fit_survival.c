@@ -199,30 +199,28 @@ typedef struct surv_args {
 } surv_args;
 
 #define AT(m) CLI_AT(surv_args, m)
-#define OPT(flag, k, m) {.name = flag, .kind = k, .at = AT(m)}
 static const cli_option fit_options[] = {
-    OPT("--duration", CLI_STRING, dcol),
-    OPT("--event", CLI_STRING, ecol),
-    OPT("--features", CLI_STRING, fcols),
-    OPT("--weights", CLI_STRING, wcol),
-    OPT("--ties", CLI_STRING, ties_s),
+    CLI_OPT("--duration", CLI_STRING, AT(dcol)),
+    CLI_OPT("--event", CLI_STRING, AT(ecol)),
+    CLI_OPT("--features", CLI_STRING, AT(fcols)),
+    CLI_OPT("--weights", CLI_STRING, AT(wcol)),
+    CLI_OPT("--ties", CLI_STRING, AT(ties_s)),
     {.name = "--l2", .kind = CLI_DOUBLE, .at = AT(l2), .bounds = CLI_MIN, .min = 0,
      .range_msg = "option --l2: %g must be >= 0"},
-    OPT("--l2-scale", CLI_FLAG, l2_scale),
-    OPT("--robust", CLI_FLAG, robust),
+    CLI_OPT("--l2-scale", CLI_FLAG, AT(l2_scale)),
+    CLI_OPT("--robust", CLI_FLAG, AT(robust)),
     {.name = "--max-iter", .kind = CLI_LONG, .at = AT(max_iter), .bounds = CLI_MIN | CLI_MAX,
      .min = 1, .max = 10000, .range_msg = "option --max-iter: %ld is not in 1..10000"},
-    OPT("--unit", CLI_UNIT, unit),
-    OPT("--drop-missing", CLI_FLAG, drop),
-    OPT("--json", CLI_FLAG, json),
-    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+    CLI_OPT("--unit", CLI_UNIT, AT(unit)),
+    CLI_OPT("--drop-missing", CLI_FLAG, AT(drop)),
+    CLI_OPT("--json", CLI_FLAG, AT(json)),
+    CLI_OUTPUT(AT(out)),
 };
 static const cli_option predict_options[] = {
     {.name = "--horizon", .kind = CLI_DOUBLE, .at = AT(horizon), .bounds = CLI_MIN, .min = 0,
      .range_msg = "option --horizon: %g must be >= 0"},
-    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+    CLI_OUTPUT(AT(out)),
 };
-#undef OPT
 static const cli_spec fit_spec = {
     .options = fit_options, .noptions = CLI_NOPTIONS(fit_options), .positional = {AT(input)},
     .missing = "missing the customer table (customers.csv)", .help = fit_help,

@@ -149,17 +149,17 @@ typedef struct km_args {
 
 #define AT(m) CLI_AT(km_args, m)
 static const cli_option km_options[] = {
-    {.name = "--duration", .kind = CLI_STRING, .at = AT(dcol)},
-    {.name = "--event", .kind = CLI_STRING, .at = AT(ecol)},
-    {.name = "--by", .kind = CLI_STRING, .at = AT(by)},
-    {.name = "--weights", .kind = CLI_STRING, .at = AT(wcol)},
-    {.name = "--conf-type", .kind = CLI_STRING, .at = AT(ctype)},
+    CLI_OPT("--duration", CLI_STRING, AT(dcol)),
+    CLI_OPT("--event", CLI_STRING, AT(ecol)),
+    CLI_OPT("--by", CLI_STRING, AT(by)),
+    CLI_OPT("--weights", CLI_STRING, AT(wcol)),
+    CLI_OPT("--conf-type", CLI_STRING, AT(ctype)),
     {.name = "--conf-level", .kind = CLI_DOUBLE, .at = AT(level),
      .bounds = CLI_MIN_OPEN | CLI_MAX_OPEN, .min = 0, .max = 1,
      .range_msg = "option --conf-level: %g is not in (0, 1)"},
-    {.name = "--drop-missing", .kind = CLI_FLAG, .at = AT(drop)},
-    {.name = "--json", .kind = CLI_FLAG, .at = AT(json)},
-    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+    CLI_OPT("--drop-missing", CLI_FLAG, AT(drop)),
+    CLI_OPT("--json", CLI_FLAG, AT(json)),
+    CLI_OUTPUT(AT(out)),
 };
 static const cli_spec km_spec = {
     .options = km_options, .noptions = CLI_NOPTIONS(km_options), .positional = {AT(input)},

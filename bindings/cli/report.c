@@ -233,25 +233,25 @@ static int add_rule(const char *subcommand, const char *value, void *dst)
 
 #define AT(m) CLI_AT(report_args, m)
 static const cli_option report_options[] = {
-    {.name = "--cutoff", .kind = CLI_DATE, .at = AT(cutoff)}, /* 0 = the last date */
-    {.name = "--unit", .kind = CLI_UNIT, .at = AT(unit)},
+    CLI_OPT("--cutoff", CLI_DATE, AT(cutoff)), /* 0 = the last date */
+    CLI_OPT("--unit", CLI_UNIT, AT(unit)),
     {.name = "--horizon", .kind = CLI_LONG, .at = AT(horizon), .bounds = CLI_MIN | CLI_MAX,
      .min = 1, .max = 100000, .range_msg = "option --horizon: %ld is not in 1..100000"},
     {.name = "--period", .kind = CLI_DOUBLE, .at = AT(period), .bounds = CLI_MIN_OPEN, .min = 0,
      .range_msg = "option --period: must be > 0"},
     {.name = "--discount", .kind = CLI_DOUBLE, .at = AT(discount), .bounds = CLI_MIN, .min = 0,
      .range_msg = "option --discount: must be >= 0"},
-    {.name = "--margin", .kind = CLI_DOUBLE, .at = AT(margin)},
+    CLI_OPT("--margin", CLI_DOUBLE, AT(margin)),
     {.name = "--trend-window", .kind = CLI_DOUBLE, .at = AT(trend_window),
      .bounds = CLI_MIN_OPEN, .min = 0, .range_msg = "option --trend-window: must be > 0 days"},
-    {.name = "--model", .kind = CLI_STRING, .at = AT(model_name)},
+    CLI_OPT("--model", CLI_STRING, AT(model_name)),
     {.name = "--top", .kind = CLI_LONG, .at = AT(top), .bounds = CLI_MIN, .min = 0,
      .range_msg = "option --top: must be >= 0"},
     {.name = "--alert", .kind = CLI_CALL, .at = AT(rules), .parse = add_rule},
-    {.name = "--timings", .kind = CLI_FLAG, .at = AT(timings)},
-    {.name = "--no-default-alerts", .kind = CLI_FLAG_OFF, .at = AT(defaults)},
-    {.name = "--json", .kind = CLI_FLAG, .at = AT(json)},
-    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+    CLI_OPT("--timings", CLI_FLAG, AT(timings)),
+    CLI_OPT("--no-default-alerts", CLI_FLAG_OFF, AT(defaults)),
+    CLI_OPT("--json", CLI_FLAG, AT(json)),
+    CLI_OUTPUT(AT(out)),
 };
 static const cli_spec report_spec = {
     .options = report_options, .noptions = CLI_NOPTIONS(report_options), .tx = AT(tx),

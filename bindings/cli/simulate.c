@@ -132,18 +132,18 @@ static const cli_option simulate_options[] = {
     PARAM(p, p, 0),
     PARAM(q, q, 0),
     PARAM(gamma, gamma, 0),
-    {.name = "--model", .kind = CLI_STRING, .at = AT(model)},
+    CLI_OPT("--model", CLI_STRING, AT(model)),
     {.name = "--customers", .kind = CLI_LONG, .at = AT(customers), .bounds = CLI_MIN, .min = 1,
      .range_msg = "option --customers: %ld must be at least 1"},
     {.name = "--seed", .kind = CLI_CALL, .at = AT(o.seed), .parse = parse_seed},
-    {.name = "--start", .kind = CLI_DATE, .at = AT(o.start)},
+    CLI_OPT("--start", CLI_DATE, AT(o.start)),
     {.name = "--weeks", .kind = CLI_DOUBLE, .at = AT(weeks), .bounds = CLI_MIN_OPEN, .min = 0,
      .range_msg = "option --weeks: %g must be positive"},
     {.name = "--acquisition-weeks", .kind = CLI_DOUBLE, .at = AT(acq_weeks), .bounds = CLI_MIN,
      .min = 0, .range_msg = "option --acquisition-weeks: %g must be >= 0"},
-    {.name = "--unit", .kind = CLI_UNIT, .at = AT(unit)},
-    {.name = "--id-prefix", .kind = CLI_STRING, .at = AT(o.id_prefix)},
-    {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = AT(out)},
+    CLI_OPT("--unit", CLI_UNIT, AT(unit)),
+    CLI_OPT("--id-prefix", CLI_STRING, AT(o.id_prefix)),
+    CLI_OUTPUT(AT(out)),
 };
 #undef PARAM
 static const cli_spec simulate_spec = {
