@@ -29,7 +29,6 @@
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_sf_erf.h>
 #include <gsl/gsl_sf_gamma.h>
-#include <stdio.h>
 
 CHURN_API void churn_aft_options_init(churn_aft_options *opts)
 {
@@ -391,17 +390,9 @@ static int aft_features(const char *fn, const aft_data *d, const char *const *fe
 {
     size_t n = d->n, p = d->p;
     const double *x = d->x;
-    for (size_t j = 0; j < p; j++) {
-        if (feature_names && feature_names[j]) {
-            f->fnames[j] = churn__strdup(feature_names[j]);
-        } else {
-            f->fnames[j] = churn__malloc(24);
-            if (f->fnames[j])
-                snprintf(f->fnames[j], 24, "x%zu", j + 1);
-        }
-        if (!f->fnames[j])
-            return churn__nomem("feature names");
-    }
+    int rc = churn__surv_feature_names(p, feature_names, f->fnames);
+    if (rc)
+        return rc;
     for (size_t j = 0; j < p; j++) {
         int constant = 1;
         for (size_t i = 1; i < n && constant; i++)

@@ -810,21 +810,10 @@ static int fit_check(const char *fn, const churn_cox_options *opts, churn_cox_op
 static int fit_alloc(cox_fit *f, const char *const *feature_names)
 {
     size_t p = f->p;
-    int rc = CHURN_OK;
     f->names = churn__calloc(p, sizeof *f->names);
     if (!f->names)
         return churn__nomem("feature names");
-    for (size_t j = 0; j < p && !rc; j++) {
-        if (feature_names && feature_names[j]) {
-            f->names[j] = churn__strdup(feature_names[j]);
-        } else {
-            f->names[j] = churn__malloc(24);
-            if (f->names[j])
-                snprintf(f->names[j], 24, "x%zu", j + 1);
-        }
-        if (!f->names[j])
-            rc = churn__nomem("feature names");
-    }
+    int rc = churn__surv_feature_names(p, feature_names, f->names);
     f->mean = churn__malloc(p * sizeof(double));
     f->sd2 = churn__calloc(p, sizeof(double));
     f->beta = churn__calloc(p, sizeof(double));

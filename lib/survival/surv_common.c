@@ -1,8 +1,9 @@
 /*
  * Survival analysis, bottom layer: the checks of the common survival inputs,
- * the stable radix sort (a row order by duration, also the group codes of
- * km.c), the inverse of a Cholesky factor (core/linalg.c factors) for the
- * covariance matrices, and the chi-square tail.
+ * the feature names of the Cox and AFT fits, the stable radix sort (a row
+ * order by duration, also the group codes of km.c), the inverse of a
+ * Cholesky factor (core/linalg.c factors) for the covariance matrices, and
+ * the chi-square tail.
  *
  * Calls: core/ only. Every other file of lib/survival/ may call this one.
  */
@@ -10,6 +11,7 @@
 
 #include <gsl/gsl_cdf.h>
 #include <stdint.h>
+#include <stdio.h>
 #if defined(__linux__)
 #endif
 
@@ -68,6 +70,22 @@ int churn__surv_check_x(const char *fn, size_t n, size_t p, const double *x,
                 return churn__error(CHURN_EINVAL, "%s: row %zu, feature %zu: value is %s", fn, i,
                                     j, isnan(x[i * p + j]) ? "NaN" : "infinite");
             }
+    return CHURN_OK;
+}
+
+int churn__surv_feature_names(size_t p, const char *const *feature_names, char **names)
+{
+    for (size_t j = 0; j < p; j++) {
+        if (feature_names && feature_names[j]) {
+            names[j] = churn__strdup(feature_names[j]);
+        } else {
+            names[j] = churn__malloc(24);
+            if (names[j])
+                snprintf(names[j], 24, "x%zu", j + 1);
+        }
+        if (!names[j])
+            return churn__nomem("feature names");
+    }
     return CHURN_OK;
 }
 

@@ -9,7 +9,8 @@
  *   aft.c           AFT fit and prediction back ends; calls concordance.c
  *   km.c            Kaplan-Meier curves and the log-rank test
  *   concordance.c   Harrell's concordance index
- *   surv_common.c   input checks, radix sort, SPD algebra, chi-square tail
+ *   surv_common.c   input checks, feature names, radix sort, SPD inverse,
+ *                   chi-square tail
  *
  * and every file may call surv_common.c and core/.
  */
@@ -31,6 +32,12 @@ CHURN__HIDDEN int churn__surv_check(const char *fn, size_t n, const double *dura
 /* Check n*p features are finite; the message names the row and the feature. */
 CHURN__HIDDEN int churn__surv_check_x(const char *fn, size_t n, size_t p, const double *x,
                                       const churn_model *m);
+
+/* The p feature names of a fit into `names` (p NULL entries): copies of
+ * feature_names[j], or "x1".."xp" where it or its entry is NULL. On failure
+ * the names made so far stay in `names` for the caller to free. */
+CHURN__HIDDEN int churn__surv_feature_names(size_t p, const char *const *feature_names,
+                                            char **names);
 
 /* LSD radix sort of the n keys `k` (with the companion row indices `ix`
  * unless NULL), using scratch arrays `k2`/`ix2` of the same length. Stable.
