@@ -575,9 +575,10 @@ static int alloc_work(cox_work *w, const cox_data *d)
  * the model file would be huge; churn_surv_curve() then gives no std_err. */
 #define COX_MAX_XBAR 2000000
 
-static int store_baseline(churn_model *m, cox_work *wk, size_t p, int with_xbar)
+static int store_baseline(churn_model *m, cox_work *wk, size_t p)
 {
     size_t T = wk->bl_n;
+    int with_xbar = wk->bl_xbar != NULL;
     double *tt = churn__malloc((T ? T : 1) * sizeof(double));
     double *H = churn__malloc((T ? T : 1) * sizeof(double));
     double *V = churn__malloc((T ? T : 1) * sizeof(double));
@@ -760,13 +761,11 @@ typedef struct cox_fit {
     double *mean, *sd2, *pen;      /* weighted means, sample variances, penalty weights */
     double *beta, *newbeta;        /* last accepted and trial coefficients */
     double *u, *step, *imat, *L;   /* score, Newton step, information and its factor */
-    double *var, *col, *lp;        /* covariance, a column of scratch, linear predictors */
+    double *var, *col;             /* covariance, a column of scratch */
     cox_data d;
-    cox_work wk;
+    cox_work wk;                   /* after fit_baseline: bl_n event times, bl_xbar or NULL */
     double loglik_null, score_test, newlk;
     int converged, iter;
-    size_t nev_blocks;             /* event times */
-    int with_xbar;                 /* whether the baseline xbar is stored */
 } cox_fit;
 
 /* The options (copied into *o) and the inputs; *nevents receives the weighted
@@ -847,7 +846,6 @@ static void fit_free(cox_fit *f)
     churn__free(f->L);
     churn__free(f->var);
     churn__free(f->col);
-    churn__free(f->lp);
     free_data(&f->d);
     free_work(&f->wk);
 }
@@ -999,14 +997,13 @@ static int fit_baseline(cox_fit *f, const char *fn)
     size_t nev_blocks = 0;
     for (size_t bk = 0; bk < f->d.nb; bk++)
         nev_blocks += f->d.bdeaths[bk] > 0;
-    f->nev_blocks = nev_blocks;
-    f->with_xbar = churn__mul_size(nev_blocks, p) <= COX_MAX_XBAR;
+    int with_xbar = churn__mul_size(nev_blocks, p) <= COX_MAX_XBAR;
     wk->bl_t = churn__malloc((nev_blocks + 1) * sizeof(double));
     wk->bl_h = churn__malloc((nev_blocks + 1) * sizeof(double));
     wk->bl_var = churn__malloc((nev_blocks + 1) * sizeof(double));
-    if (f->with_xbar)
+    if (with_xbar)
         wk->bl_xbar = churn__malloc(churn__mul_size(nev_blocks + 1, p * sizeof(double)));
-    if (!wk->bl_t || !wk->bl_h || !wk->bl_var || (f->with_xbar && !wk->bl_xbar))
+    if (!wk->bl_t || !wk->bl_h || !wk->bl_var || (with_xbar && !wk->bl_xbar))
         return churn__nomem("the baseline hazard");
     double llf;
     if (cox_eval(&f->d, f->newbeta, &llf, f->step, f->L, wk, 1) != 0)
@@ -1096,28 +1093,29 @@ static int fit_arrays(cox_fit *f, const churn_cox_options *o, double nevents, ch
         (rc = churn__model_set_array(m, "tests", tests, 3)) ||
         (rc = churn__model_set_array(m, "ties", &ties, 1)) ||
         (rc = churn__model_set_array(m, "l2_penalty", penal, 2)) ||
-        (rc = store_baseline(m, &f->wk, f->p, f->with_xbar)))
+        (rc = store_baseline(m, &f->wk, f->p)))
         return rc;
     return CHURN_OK;
 }
 
 /* Concordance of the linear predictor (R's coxph: reverse = TRUE). */
-static int fit_concordance(cox_fit *f, const double *x, const double *duration,
+static int fit_concordance(const cox_fit *f, const double *x, const double *duration,
                            const double *event, const double *weights, churn_model *m)
 {
     size_t n = f->n, p = f->p;
-    f->lp = churn__malloc(churn__mul_size(n, sizeof(double)));
-    if (!f->lp)
+    double *lp = churn__malloc(churn__mul_size(n, sizeof(double)));
+    if (!lp)
         return churn__nomem("linear predictors");
     for (size_t i = 0; i < n; i++) {
         double e = 0;
         for (size_t j = 0; j < p; j++)
             e += (x[i * p + j] - f->mean[j]) * f->newbeta[j];
-        f->lp[i] = e;
+        lp[i] = e;
     }
     double cidx = 0.5;
-    int rc = churn__concordance_ordered(n, duration, event, f->lp, weights, 1, f->d.ord, &cidx,
+    int rc = churn__concordance_ordered(n, duration, event, lp, weights, 1, f->d.ord, &cidx,
                                         NULL);
+    churn__free(lp);
     if (!rc)
         rc = churn__model_set_array(m, CHURN__SURV_CONCORDANCE, &cidx, 1);
     return rc;
@@ -1141,11 +1139,11 @@ static int fit_note(const cox_fit *f, const churn_cox_options *o, churn_model *m
                                     "likelihood converged before it)", len ? "; " : "",
                                     f->names[j]);
     }
-    if (!f->with_xbar && len < 400)
+    if (!f->wk.bl_xbar && len < 400)
         len += (size_t)snprintf(note + len, sizeof note - len,
                                 "%sbaseline variance arrays not stored (%zu event times x %zu "
                                 "features): survival curves have no std_err",
-                                len ? "; " : "", f->nev_blocks, p);
+                                len ? "; " : "", f->wk.bl_n, p);
     if (len)
         return churn__model_set_note(m, note);
     return CHURN_OK;
