@@ -732,11 +732,10 @@ static int cox_robust(const cox_data *d, const double *b, const double *V, cox_w
 {
     size_t p = d->p, nb = d->nb;
     double *per = churn__calloc(churn__mul_size(nb, 3 * p + 2), sizeof(double));
-    double *Bm = churn__calloc(p * p, sizeof(double)), *L = churn__malloc(p * sizeof(double));
-    if (!per || !Bm || !L) {
+    double *Bm = churn__calloc(p * p, sizeof(double));
+    if (!per || !Bm) {
         churn__free(per);
         churn__free(Bm);
-        churn__free(L);
         return churn__nomem("the robust covariance");
     }
     /* per block: [C0, gE, C1 (p), G (p), abar (p)] */
@@ -749,7 +748,6 @@ static int cox_robust(const cox_data *d, const double *b, const double *V, cox_w
     sandwich(p, V, Bm, out);
     churn__free(per);
     churn__free(Bm);
-    churn__free(L);
     return CHURN_OK;
 }
 

@@ -441,11 +441,9 @@ static int km_logrank(churn_km *km, size_t n, const double *duration, const doub
     size_t G = km->ng;
     double *V = churn__calloc(G * G, sizeof(double));
     double *nrisk = churn__malloc(G * sizeof(double));
-    size_t *pos = churn__calloc(G, sizeof(size_t));
-    if (!V || !nrisk || !pos) {
+    if (!V || !nrisk) {
         churn__free(V);
         churn__free(nrisk);
-        churn__free(pos);
         return churn__nomem("log-rank work space");
     }
     double ntot = 0;
@@ -491,7 +489,6 @@ static int km_logrank(churn_km *km, size_t n, const double *duration, const doub
     logrank_finish(km, V);
     churn__free(V);
     churn__free(nrisk);
-    churn__free(pos);
     return CHURN_OK;
 }
 
