@@ -20,7 +20,8 @@
  * residual life).
  *
  * Calls: concordance.c (of the linear predictor), surv_common.c (input
- * checks, SPD solve) and core/.
+ * checks, feature names, SPD inverse) and core/ (Cholesky factor and
+ * solve).
  */
 #include "survival/survival_internal.h"
 

@@ -22,7 +22,8 @@
  * that cox_zph.c shares; cox_predict.c reads the fitted model.
  *
  * Calls: concordance.c (of the linear predictor), surv_common.c (input
- * checks, row order, SPD solve, huge-page hint) and core/.
+ * checks, feature names, row order, SPD inverse) and core/ (Cholesky factor
+ * and solve, huge-page hint).
  */
 #include "survival/survival_internal.h"
 
@@ -207,7 +208,9 @@ static int eval_risks(const cox_data *d, const double *b, cox_work *wk, double *
 /* Terms of one event time with dn tied deaths of weight dw: the hazard
  * increment t[0] = h, the Efron part t[1] = g of the tied deaths' own
  * increments, and t[2..4] = al, be, ga of the information; the log of each
- * denominator is taken off *ll. */
+ * denominator is taken off *ll. The sums of churn__cox_tie_sums(), but
+ * through i1 = 1/den (mw * i1 rounds differently from mw / den): the fit's
+ * numbers stay as they were, so the two are not one function. */
 static void eval_ties(int ties, size_t dn, double dw, double S0, double D0, double *ll,
                       double *t)
 {

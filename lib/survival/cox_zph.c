@@ -4,7 +4,7 @@
  * the Kaplan-Meier time transform), per feature and global.
  *
  * Calls: cox.c (the Efron/Breslow tie terms), surv_common.c (input checks,
- * row order, SPD solve, chi-square tail) and core/.
+ * row order, chi-square tail) and core/ (Cholesky factor and solve).
  */
 #include "survival/survival_internal.h"
 

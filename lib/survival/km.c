@@ -5,8 +5,8 @@
  * R equivalence: survival 3.5 survfit (survfitKM, survfit_confint,
  * quantile.survfit/findq, survmean), survdiff.
  *
- * Calls: surv_common.c (input checks, radix sort, row order, SPD solve,
- * chi-square tail, huge-page hint) and core/.
+ * Calls: surv_common.c (input checks, radix sort, row order, chi-square
+ * tail) and core/ (Cholesky factor and solve, huge-page hint).
  */
 #include "survival/survival_internal.h"
 
@@ -211,7 +211,6 @@ static int map_groups(size_t n, const int64_t *group, uint32_t *gidx, int64_t **
     *ng = G;
     return CHURN_OK;
 }
-
 
 /* Log-rank test from per-group expected/observed and the hypergeometric
  * covariance V (G*G), as survdiff: groups with expected > 0, the first

@@ -12,8 +12,6 @@
 #include <gsl/gsl_cdf.h>
 #include <stdint.h>
 #include <stdio.h>
-#if defined(__linux__)
-#endif
 
 /* ---- input checks ------------------------------------------------------------ */
 
