@@ -307,9 +307,10 @@ done:
     return rc;
 }
 
-/* Everything one churn_aft_fit() call holds besides the data. */
+/* Everything one churn_aft_fit() call holds besides the data (which has the
+ * parameter count k; the coefficients are q = 1 + p). */
 typedef struct aft_fit {
-    size_t p, q, k;          /* features, coefficients (1 + p), parameters */
+    size_t p;                /* features */
     double *theta, *cov, *lp;
     const char **names;      /* k parameter names (pointers into fnames) */
     char **fnames;           /* p feature names (copies or x1..xp) */
@@ -409,7 +410,7 @@ static int aft_features(const char *fn, const aft_data *d, const char *const *fe
  * the mean and spread of log t; then the full model from there. */
 static int aft_fit_both(const aft_data *d, const churn_aft_options *o, aft_fit *f)
 {
-    size_t q = f->q;
+    size_t q = d->p + 1;
     int conv0 = 0;
     double sd = sqrt(f->yy / f->wsum);
     double s0 = d->fixed_scale ? 0 : log(sd > 1e-3 ? sd : 1e-3);
@@ -430,7 +431,7 @@ static int aft_fit_both(const aft_data *d, const churn_aft_options *o, aft_fit *
 static int aft_model(const aft_data *d, int family, const double *duration, double nevents,
                      aft_fit *f, churn_model **mp)
 {
-    size_t n = d->n, p = d->p, q = f->q, k = f->k;
+    size_t n = d->n, p = d->p, q = p + 1, k = d->k;
     const double *x = d->x, *theta = f->theta;
     f->names[0] = "(Intercept)";
     for (size_t j = 0; j < p; j++)
@@ -493,14 +494,12 @@ CHURN_API int churn_aft_fit(churn_model **out, int family, size_t n, size_t p, c
     aft_fit f;
     memset(&f, 0, sizeof f);
     f.p = p;
-    f.q = p + 1;
-    f.k = f.q + (d.fixed_scale ? 0 : 1);
-    d.k = f.k;
+    size_t k = d.k = p + 1 + (d.fixed_scale ? 0 : 1);
     d.logt = churn__malloc(churn__mul_size(n, sizeof(double)));
-    f.theta = churn__calloc(f.k, sizeof(double));
-    f.cov = churn__malloc(f.k * f.k * sizeof(double));
+    f.theta = churn__calloc(k, sizeof(double));
+    f.cov = churn__malloc(k * k * sizeof(double));
     f.lp = churn__malloc(churn__mul_size(n, sizeof(double)));
-    f.names = churn__calloc(f.k, sizeof *f.names);
+    f.names = churn__calloc(k, sizeof *f.names);
     f.fnames = churn__calloc(p + 1, sizeof *f.fnames);
     churn_model *m = NULL;
     if (!d.logt || !f.theta || !f.cov || !f.lp || !f.names || !f.fnames)
