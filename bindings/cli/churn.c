@@ -42,9 +42,40 @@ static void usage(FILE *f)
                "libchurn %s\n", churn_version_string());
 }
 
+/* The subcommand functions that fit and score each group of families. */
+typedef struct family_commands {
+    int (*fit)(int family, int argc, char **argv);
+    int (*predict)(churn_model *model, int argc, char **argv);
+} family_commands;
+
+static const family_commands *commands_of(int family)
+{
+    static const family_commands btyd = {cmd_fit_btyd, cmd_predict_btyd},
+                                 spend = {cmd_fit_spend, cmd_predict_spend},
+                                 logit = {cmd_fit_logit, cmd_predict_logit},
+                                 survival = {cmd_fit_survival, cmd_predict_survival};
+    switch (family) {
+    case CHURN_FAMILY_BGNBD: case CHURN_FAMILY_MBGNBD: case CHURN_FAMILY_PNBD:
+    case CHURN_FAMILY_BGBB: case CHURN_FAMILY_SBG:
+        return &btyd;
+    case CHURN_FAMILY_GAMMAGAMMA:
+        return &spend;
+    case CHURN_FAMILY_LOGIT:
+        return &logit;
+    default:
+        return &survival;
+    }
+}
+
+/* `churn fit` / `churn predict` without an argument, or with --help / -h. */
+static int wants_help(int argc, char **argv)
+{
+    return argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0;
+}
+
 static int run_fit(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    if (wants_help(argc, argv)) {
         fprintf(argc < 2 ? stderr : stdout,
                 "usage: churn fit FAMILY customers.csv [options] -o model.json\n"
                 "FAMILY: bgnbd mbgnbd pnbd bgbb sbg gammagamma logit cox weibull exponential "
@@ -54,28 +85,12 @@ static int run_fit(int argc, char **argv)
     int family;
     if (churn_family_from_name(argv[1], &family) != CHURN_OK)
         return cli_usage_error("fit", "%s", churn_last_error_message());
-    int (*fit)(int, int, char **) = NULL;
-    switch (family) {
-    case CHURN_FAMILY_BGNBD: case CHURN_FAMILY_MBGNBD: case CHURN_FAMILY_PNBD:
-    case CHURN_FAMILY_BGBB: case CHURN_FAMILY_SBG:
-        fit = cmd_fit_btyd;
-        break;
-    case CHURN_FAMILY_GAMMAGAMMA:
-        fit = cmd_fit_spend;
-        break;
-    case CHURN_FAMILY_LOGIT:
-        fit = cmd_fit_logit;
-        break;
-    default:
-        fit = cmd_fit_survival;
-        break;
-    }
-    return fit(family, argc - 1, argv + 1);
+    return commands_of(family)->fit(family, argc - 1, argv + 1);
 }
 
 static int run_predict(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    if (wants_help(argc, argv)) {
         fprintf(argc < 2 ? stderr : stdout,
                 "usage: churn predict model.json customers.csv [options] [-o scores.csv]\n"
                 "Scores every row of a customer table with a saved model. The options and\n"
@@ -92,23 +107,7 @@ static int run_predict(int argc, char **argv)
     int rc = churn_model_load(&m, argv[1]);
     if (rc)
         return cli_lib_fail("predict", "loading the model", rc);
-    int (*pred)(churn_model *, int, char **) = NULL;
-    switch (churn_model_family(m)) {
-    case CHURN_FAMILY_BGNBD: case CHURN_FAMILY_MBGNBD: case CHURN_FAMILY_PNBD:
-    case CHURN_FAMILY_BGBB: case CHURN_FAMILY_SBG:
-        pred = cmd_predict_btyd;
-        break;
-    case CHURN_FAMILY_GAMMAGAMMA:
-        pred = cmd_predict_spend;
-        break;
-    case CHURN_FAMILY_LOGIT:
-        pred = cmd_predict_logit;
-        break;
-    default:
-        pred = cmd_predict_survival;
-        break;
-    }
-    rc = pred(m, argc - 1, argv + 1);
+    rc = commands_of(churn_model_family(m))->predict(m, argc - 1, argv + 1);
     churn_model_free(m);
     return rc;
 }

@@ -114,6 +114,14 @@ typedef struct cli_spec {
  * (a const char * path). `at_` is a CLI_AT(). */
 #define CLI_OPT(flag, k, at_) {.name = (flag), .kind = (k), .at = (at_)}
 #define CLI_OUTPUT(at_) {.name = "--output", .alias = "-o", .kind = CLI_STRING, .at = (at_)}
+/* A number >= 0 ("option --l2: -1 must be >= 0"); `flag` must be a string literal. */
+#define CLI_NONNEG(flag, at_)                                                                  \
+    {.name = (flag), .kind = CLI_DOUBLE, .at = (at_), .bounds = CLI_MIN, .min = 0,             \
+     .range_msg = "option " flag ": %g must be >= 0"}
+/* A whole number in lo..hi ("option --max-iter: 0 is not in 1..1000000"); literals only. */
+#define CLI_LONG_IN(flag, at_, lo, hi)                                                         \
+    {.name = (flag), .kind = CLI_LONG, .at = (at_), .bounds = CLI_MIN | CLI_MAX, .min = (lo),  \
+     .max = (hi), .range_msg = "option " flag ": %ld is not in " #lo ".." #hi}
 
 #define CLI_NOPTIONS(table) (sizeof(table) / sizeof((table)[0]))
 /* cli_parse() returns this when the subcommand should go on and run. */

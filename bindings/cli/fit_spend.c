@@ -121,8 +121,7 @@ static const cli_option fit_options[] = {
     CLI_OPT("--frequency", CLI_STRING, AT(fcol)),
     CLI_OPT("--monetary", CLI_STRING, AT(mcol)),
     CLI_OPT("--weights", CLI_STRING, AT(wcol)),
-    {.name = "--max-iter", .kind = CLI_LONG, .at = AT(max_iter), .bounds = CLI_MIN | CLI_MAX,
-     .min = 1, .max = 1000000, .range_msg = "option --max-iter: %ld is not in 1..1000000"},
+    CLI_LONG_IN("--max-iter", AT(max_iter), 1, 1000000),
     CLI_OPT("--json", CLI_FLAG, AT(json)),
     CLI_OUTPUT(AT(out)),
 };

@@ -205,20 +205,17 @@ static const cli_option fit_options[] = {
     CLI_OPT("--features", CLI_STRING, AT(fcols)),
     CLI_OPT("--weights", CLI_STRING, AT(wcol)),
     CLI_OPT("--ties", CLI_STRING, AT(ties_s)),
-    {.name = "--l2", .kind = CLI_DOUBLE, .at = AT(l2), .bounds = CLI_MIN, .min = 0,
-     .range_msg = "option --l2: %g must be >= 0"},
+    CLI_NONNEG("--l2", AT(l2)),
     CLI_OPT("--l2-scale", CLI_FLAG, AT(l2_scale)),
     CLI_OPT("--robust", CLI_FLAG, AT(robust)),
-    {.name = "--max-iter", .kind = CLI_LONG, .at = AT(max_iter), .bounds = CLI_MIN | CLI_MAX,
-     .min = 1, .max = 10000, .range_msg = "option --max-iter: %ld is not in 1..10000"},
+    CLI_LONG_IN("--max-iter", AT(max_iter), 1, 10000),
     CLI_OPT("--unit", CLI_UNIT, AT(unit)),
     CLI_OPT("--drop-missing", CLI_FLAG, AT(drop)),
     CLI_OPT("--json", CLI_FLAG, AT(json)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_option predict_options[] = {
-    {.name = "--horizon", .kind = CLI_DOUBLE, .at = AT(horizon), .bounds = CLI_MIN, .min = 0,
-     .range_msg = "option --horizon: %g must be >= 0"},
+    CLI_NONNEG("--horizon", AT(horizon)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_spec fit_spec = {

@@ -235,8 +235,7 @@ static int add_rule(const char *subcommand, const char *value, void *dst)
 static const cli_option report_options[] = {
     CLI_OPT("--cutoff", CLI_DATE, AT(cutoff)), /* 0 = the last date */
     CLI_OPT("--unit", CLI_UNIT, AT(unit)),
-    {.name = "--horizon", .kind = CLI_LONG, .at = AT(horizon), .bounds = CLI_MIN | CLI_MAX,
-     .min = 1, .max = 100000, .range_msg = "option --horizon: %ld is not in 1..100000"},
+    CLI_LONG_IN("--horizon", AT(horizon), 1, 100000),
     {.name = "--period", .kind = CLI_DOUBLE, .at = AT(period), .bounds = CLI_MIN_OPEN, .min = 0,
      .range_msg = "option --period: must be > 0"},
     {.name = "--discount", .kind = CLI_DOUBLE, .at = AT(discount), .bounds = CLI_MIN, .min = 0,
