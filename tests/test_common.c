@@ -19,6 +19,8 @@ static void test_strerror(void)
     /* frozen values */
     CU_ASSERT_EQUAL(CHURN_EINVAL, -1);
     CU_ASSERT_EQUAL(CHURN_ESEPARATION, -13);
+    CU_ASSERT_EQUAL(CHURN_EUNIT, -14);
+    CU_ASSERT_STRING_EQUAL(churn_strerror(CHURN_EUNIT), "time units differ");
 }
 
 static void *thread_err(void *arg)

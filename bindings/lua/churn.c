@@ -57,7 +57,8 @@ static void push_status(lua_State *L)
                  {"EVERSION", CHURN_EVERSION},
                  {"ERANGE", CHURN_ERANGE},
                  {"ENOTFOUND", CHURN_ENOTFOUND},
-                 {"ESEPARATION", CHURN_ESEPARATION}};
+                 {"ESEPARATION", CHURN_ESEPARATION},
+                 {"EUNIT", CHURN_EUNIT}};
     lua_createtable(L, 0, (int)(sizeof codes / sizeof codes[0]));
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         lua_pushinteger(L, codes[i].code);

@@ -289,6 +289,33 @@ CHURN_API int churn_pnbd_p_alive_at(const churn_model *model, double t, size_t n
                                     const double *frequency, const double *recency,
                                     const double *T, double *p_alive);
 
+/**
+ * Convert a fitted continuous-time BTYD model to another time unit, on
+ * purpose: afterwards it describes the same customers with durations in
+ * units of `unit_days` days, so that data in that unit can be scored
+ * (churn_model_check_time_unit() then passes for it).
+ *
+ * Purchase and dropout rates scale with the unit: with c = old unit / new
+ * unit, BG/NBD and MBG/NBD's alpha and Pareto/NBD's alpha and beta are
+ * multiplied by c (a rate lambda ~ Gamma(r, alpha) per old unit is lambda / c
+ * ~ Gamma(r, c alpha) per new unit); r, a, b and s are unchanged. Standard
+ * errors and the covariance are scaled accordingly. The log-likelihood is
+ * kept as fitted (it refers to the original unit) and the model's note says
+ * so. BG/BB and sBG count discrete opportunities and have no conversion.
+ *
+ * @param[in,out] model      a fitted ::CHURN_FAMILY_BGNBD, ::CHURN_FAMILY_MBGNBD or
+ *                           ::CHURN_FAMILY_PNBD model whose unit is known
+ * @param[in]     unit_days  the new time unit in days (finite > 0)
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, bad unit); ::CHURN_EUNIT (the
+ *         model's unit is unknown: nothing to convert from);
+ *         ::CHURN_EUNSUPPORTED (BG/BB, sBG); ::CHURN_EFAMILY (not a BTYD
+ *         model); ::CHURN_ENOMEM. On failure the model is unchanged.
+ * Not thread-safe for this model (it writes it); do not convert a model that
+ * other threads are scoring.
+ * @since 1.2
+ */
+CHURN_API int churn_btyd_convert_time_unit(churn_model *model, double unit_days);
+
 /* ---- shifted beta-geometric (contractual) ---- */
 
 /**

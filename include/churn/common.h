@@ -67,7 +67,9 @@ typedef enum churn_status {
     CHURN_EVERSION = -10,      /**< a model file of a newer, unknown format version */
     CHURN_ERANGE = -11,        /**< an index or size out of range, or a buffer too small */
     CHURN_ENOTFOUND = -12,     /**< a named column, parameter or customer does not exist */
-    CHURN_ESEPARATION = -13    /**< data perfectly separated: the MLE does not exist */
+    CHURN_ESEPARATION = -13,   /**< data perfectly separated: the MLE does not exist */
+    CHURN_EUNIT = -14          /**< the time units of a model and of the data it meets differ,
+                                    or one of them is unknown (@since 1.2) */
 } churn_status;
 
 /**

@@ -109,6 +109,7 @@
 
 #include "common.h"
 #include "txlog.h"
+#include "model.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -264,6 +265,17 @@ CHURN_API double churn_customers_holdout_end(const churn_customers *t);
 
 /** The time unit in days. @since 1.0 */
 CHURN_API double churn_customers_time_unit(const churn_customers *t);
+
+/**
+ * Check that this table may meet `model`: churn_model_check_time_unit() with
+ * the table's time unit. Call it before passing the table's columns to a
+ * model's prediction functions, which take plain arrays and cannot see units.
+ * @return ::CHURN_OK; ::CHURN_EUNIT (the message names both units);
+ *         ::CHURN_EINVAL (NULL argument)
+ * Thread-safe.
+ * @since 1.2
+ */
+CHURN_API int churn_customers_check_model(const churn_customers *t, const churn_model *model);
 
 /* ---- segments ------------------------------------------------------------ */
 
@@ -465,6 +477,19 @@ CHURN_API int churn_customer_state_add(churn_customer_state *s, double time, dou
  */
 CHURN_API int churn_customer_state_value(const churn_customer_state *s, double cutoff,
                                          const char *column, double *value);
+
+/**
+ * Check that this state's features may meet `model`: churn_model_check_time_unit()
+ * with the state's time unit (set by churn_customer_state_init()). A state
+ * built in days and a model fitted in weeks fail with ::CHURN_EUNIT instead
+ * of a wrong P(alive); call it before scoring the state's features.
+ * @return ::CHURN_OK; ::CHURN_EUNIT (the message names both units);
+ *         ::CHURN_EINVAL (NULL argument, state not initialised)
+ * Thread-safe.
+ * @since 1.2
+ */
+CHURN_API int churn_customer_state_check_model(const churn_customer_state *s,
+                                               const churn_model *model);
 
 /* ---- streaming: the table of a log too large for memory -------------------- */
 

@@ -137,6 +137,44 @@ CHURN_API double churn_model_time_unit(const churn_model *model);
  */
 CHURN_API int churn_model_set_time_unit(churn_model *model, double unit_days);
 
+/**
+ * Check that data whose durations are in time units of `unit_days` days may
+ * meet `model` (be scored, predicted or evaluated by it): the guard every
+ * binding and every path that knows both units calls before it mixes them.
+ *
+ * Rules:
+ *  - the model's unit is known (churn_model_time_unit() > 0): `unit_days`
+ *    must equal it (relative difference at most 1e-9), whatever the family;
+ *  - the model's unit is unknown (0): BTYD families (BG/NBD, MBG/NBD,
+ *    Pareto/NBD, BG/BB, sBG) and survival families, whose parameters are
+ *    rates per unit of time, fail; Gamma-Gamma and logistic regression pass
+ *    (their inputs need not be durations: the caller owns their unit);
+ *  - Gamma-Gamma always passes (spend per purchase has no time unit).
+ * Converting on purpose is explicit: churn_btyd_convert_time_unit().
+ *
+ * @param[in] model      a model of any family
+ * @param[in] unit_days  the data's time unit in days (> 0; 0 = unknown)
+ * @return ::CHURN_OK; ::CHURN_EUNIT (units differ, or one side unknown where
+ *         the family needs it: the message names both units, e.g. "the model
+ *         was fitted in weeks (7 days) but the data are in days (1 day)");
+ *         ::CHURN_EINVAL (NULL model, `unit_days` negative or not finite)
+ * Thread-safe (reads the model only).
+ * @since 1.2
+ */
+CHURN_API int churn_model_check_time_unit(const churn_model *model, double unit_days);
+
+/**
+ * Describe a time unit in words for messages: "days (1 day)", "weeks (7
+ * days)", "months (30.4375 days)", "quarters (91.3125 days)", "years (365.25
+ * days)", "units of 3 days" or "an unknown unit" for 0. Writes at most `cap`
+ * bytes including the NUL (truncating).
+ * @return the number of characters the full text needs (as snprintf), or 0
+ *         when `buf` is NULL with `cap` > 0
+ * Thread-safe.
+ * @since 1.2
+ */
+CHURN_API size_t churn_time_unit_describe(double unit_days, char *buf, size_t cap);
+
 /** Number of covariates (regression families; 0 otherwise). @since 1.0 */
 CHURN_API size_t churn_model_num_features(const churn_model *model);
 

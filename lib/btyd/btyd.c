@@ -12,6 +12,7 @@
 #include "btyd/btyd_internal.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* ---- the family table ---------------------------------------------------------- */
 
@@ -358,4 +359,78 @@ CHURN_API int churn_pnbd_p_alive_at(const churn_model *model, double t, size_t n
                                     const double *T, double *p_alive)
 {
     return per_customer(model, Q_P_ALIVE_AT, t, 0, n, frequency, recency, T, p_alive);
+}
+
+/* ---- explicit change of time unit ---------------------------------------- */
+
+CHURN_API int churn_btyd_convert_time_unit(churn_model *m, double unit_days)
+{
+    churn__ok();
+    if (!m)
+        return churn__error(CHURN_EINVAL, "churn_btyd_convert_time_unit: model is NULL");
+    if (!isfinite(unit_days) || !(unit_days > 0))
+        return churn__error(CHURN_EINVAL, "churn_btyd_convert_time_unit: unit_days %g must be a "
+                            "finite number > 0", unit_days);
+    const char *scaled[2] = {"alpha", NULL};
+    switch (m->family) {
+    case CHURN_FAMILY_BGNBD:
+    case CHURN_FAMILY_MBGNBD: break;
+    case CHURN_FAMILY_PNBD: scaled[1] = "beta"; break;
+    case CHURN_FAMILY_BGBB:
+    case CHURN_FAMILY_SBG:
+        return churn__error(CHURN_EUNSUPPORTED, "churn_btyd_convert_time_unit: a '%s' model "
+                            "counts discrete opportunities and has no time unit to convert",
+                            churn_family_name(m->family));
+    default:
+        return churn__error(CHURN_EFAMILY, "churn_btyd_convert_time_unit: a '%s' model is not "
+                            "a continuous-time BTYD model", churn_family_name(m->family));
+    }
+    if (!(m->time_unit > 0))
+        return churn__error(CHURN_EUNIT, "churn_btyd_convert_time_unit: the '%s' model's time "
+                            "unit is unknown; record it with churn_model_set_time_unit() first",
+                            churn_family_name(m->family));
+    double c = m->time_unit / unit_days;
+    size_t k = m->nparams, idx[2];
+    size_t ns = 0;
+    for (int j = 0; j < 2 && scaled[j]; j++) {
+        size_t i = 0;
+        while (i < k && strcmp(m->param_names[i], scaled[j]) != 0)
+            i++;
+        if (i == k)
+            return churn__error(CHURN_EFAMILY, "churn_btyd_convert_time_unit: the '%s' model "
+                                "has no parameter '%s'", churn_family_name(m->family), scaled[j]);
+        idx[ns++] = i;
+    }
+    for (size_t j = 0; j < ns; j++)
+        if (!isfinite(m->params[idx[j]] * c))
+            return churn__error(CHURN_ENUMERIC, "churn_btyd_convert_time_unit: %s = %g times %g "
+                                "overflows", m->param_names[idx[j]], m->params[idx[j]], c);
+    char from[64], to[64], note[256];
+    churn_time_unit_describe(m->time_unit, from, sizeof from);
+    churn_time_unit_describe(unit_days, to, sizeof to);
+    snprintf(note, sizeof note, "converted from %s to %s; the log-likelihood refers to %s",
+             from, to, from);
+    const char *old = m->note ? m->note : "";
+    size_t need = strlen(old) + strlen(note) + 3;
+    char *joined = churn__malloc(need);
+    if (!joined)
+        return churn__nomem("model note");
+    snprintf(joined, need, "%s%s%s", old, *old ? "; " : "", note);
+    int rc = churn__model_set_note(m, joined);
+    churn__free(joined);
+    if (rc)
+        return rc;
+    for (size_t j = 0; j < ns; j++) {
+        size_t i = idx[j];
+        m->params[i] *= c;
+        if (m->se)
+            m->se[i] *= c;
+        if (m->cov)
+            for (size_t q = 0; q < k; q++) {
+                m->cov[i * k + q] *= c;
+                m->cov[q * k + i] *= c;
+            }
+    }
+    m->time_unit = unit_days;
+    return CHURN_OK;
 }

@@ -35,6 +35,7 @@ CHURN_API const char *churn_strerror(int code)
     case CHURN_ERANGE: return "out of range";
     case CHURN_ENOTFOUND: return "not found";
     case CHURN_ESEPARATION: return "perfect separation";
+    case CHURN_EUNIT: return "time units differ";
     default: return "unknown error";
     }
 }

@@ -284,6 +284,75 @@ CHURN_API int churn_model_set_time_unit(churn_model *m, double unit)
     return CHURN_OK;
 }
 
+CHURN_API size_t churn_time_unit_describe(double unit_days, char *buf, size_t cap)
+{
+    static const struct { double days; const char *name; } named[] = {
+        {1, "days (1 day)"},
+        {7, "weeks (7 days)"},
+        {30.4375, "months (30.4375 days)"},
+        {91.3125, "quarters (91.3125 days)"},
+        {365.25, "years (365.25 days)"},
+    };
+    if (!buf && cap)
+        return 0;
+    int len;
+    if (!(unit_days > 0) || !isfinite(unit_days)) {
+        len = snprintf(buf, cap, "%s", unit_days == 0 ? "an unknown unit" : "an invalid unit");
+        return len < 0 ? 0 : (size_t)len;
+    }
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+        if (fabs(unit_days - named[i].days) <= 1e-9 * named[i].days) {
+            len = snprintf(buf, cap, "%s", named[i].name);
+            return len < 0 ? 0 : (size_t)len;
+        }
+    len = snprintf(buf, cap, "units of %.10g days", unit_days);
+    return len < 0 ? 0 : (size_t)len;
+}
+
+static int family_needs_unit(int family)
+{
+    switch (family) {
+    case CHURN_FAMILY_GAMMAGAMMA:
+    case CHURN_FAMILY_LOGIT:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+CHURN_API int churn_model_check_time_unit(const churn_model *m, double unit_days)
+{
+    churn__ok();
+    if (!m)
+        return churn__error(CHURN_EINVAL, "churn_model_check_time_unit: model is NULL");
+    if (!isfinite(unit_days) || unit_days < 0)
+        return churn__error(CHURN_EINVAL, "churn_model_check_time_unit: unit_days %g must be a "
+                            "finite number >= 0 (0 = unknown)", unit_days);
+    if (m->family == CHURN_FAMILY_GAMMAGAMMA)
+        return CHURN_OK;
+    double mu = m->time_unit;
+    if (mu > 0 && unit_days > 0 && fabs(mu - unit_days) <= 1e-9 * fmax(mu, unit_days))
+        return CHURN_OK;
+    if (mu == 0 && !family_needs_unit(m->family))
+        return CHURN_OK;
+    char mbuf[64], dbuf[64];
+    churn_time_unit_describe(mu, mbuf, sizeof mbuf);
+    churn_time_unit_describe(unit_days, dbuf, sizeof dbuf);
+    const char *fam = churn_family_name(m->family);
+    if (mu == 0)
+        return churn__error(CHURN_EUNIT, "the '%s' model's time unit is unknown (it was fitted "
+                            "from data of no declared unit) and the data are in %s: declare the "
+                            "model's unit (churn_model_set_time_unit, --unit) before scoring",
+                            fam, dbuf);
+    if (unit_days == 0)
+        return churn__error(CHURN_EUNIT, "the '%s' model was fitted in %s but the data's time "
+                            "unit is unknown: declare it (e.g. --unit) so that it can be checked",
+                            fam, mbuf);
+    return churn__error(CHURN_EUNIT, "the '%s' model was fitted in %s but the data are in %s: "
+                        "rebuild the data in the model's unit, or convert the model on purpose "
+                        "(churn_btyd_convert_time_unit)", fam, mbuf, dbuf);
+}
+
 CHURN_API size_t churn_model_num_features(const churn_model *m) { return m ? m->nfeatures : 0; }
 
 CHURN_API const char *churn_model_feature_name(const churn_model *m, size_t i)

@@ -210,6 +210,15 @@ double churn_customers_holdout_end(const churn_customers *t)
 
 double churn_customers_time_unit(const churn_customers *t) { return t ? t->time_unit : 0.0; }
 
+int churn_customers_check_model(const churn_customers *t, const churn_model *model)
+{
+    churn__ok();
+    if (!t || !model)
+        return churn__error(CHURN_EINVAL, "churn_customers_check_model: %s is NULL",
+                            t ? "model" : "table");
+    return churn_model_check_time_unit(model, t->time_unit);
+}
+
 /* ---- population metrics ------------------------------------------------------------ */
 
 double churn_customers_repeat_rate(const churn_customers *t)

@@ -6,7 +6,7 @@
  * transactions reach both in the same order.
  *
  * Owns: churn_customer_state_init, churn_customer_state_add,
- * churn_customer_state_value.
+ * churn_customer_state_value, churn_customer_state_check_model.
  * Calls: customers_setup.c (churn__cust_check_options, churn__cust_col_lookup)
  * and core/.
  */
@@ -89,4 +89,16 @@ int churn_customer_state_value(const churn_customer_state *s, double cutoff, con
     state_values(s, cut, v);
     *value = v[j];
     return CHURN_OK;
+}
+
+int churn_customer_state_check_model(const churn_customer_state *s, const churn_model *model)
+{
+    churn__ok();
+    if (!s || !model)
+        return churn__error(CHURN_EINVAL, "churn_customer_state_check_model: %s is NULL",
+                            s ? "model" : "state");
+    if (s->struct_size != sizeof *s || !(s->time_unit > 0))
+        return churn__error(CHURN_EINVAL, "churn_customer_state_check_model: 'state' was not "
+                            "set up by churn_customer_state_init");
+    return churn_model_check_time_unit(model, s->time_unit);
 }

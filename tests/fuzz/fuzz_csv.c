@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (churn_txlog_new(&log) != CHURN_OK)
         return 0;
     int rc = churn_txlog_read_csv_buffer(log, (const char *)data + 4, size - 4, &o);
-    if (rc > 0 || rc < CHURN_ESEPARATION)
+    if (rc > 0 || rc < CHURN_EUNIT)
         abort();
     if (rc != CHURN_OK && churn_last_error_message()[0] == '\0')
         abort(); /* every failure carries a message */

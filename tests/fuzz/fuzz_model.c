@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_status(int rc)
 {
-    CHECK(rc <= 0 && rc >= CHURN_ESEPARATION);
+    CHECK(rc <= 0 && rc >= CHURN_EUNIT);
     if (rc != CHURN_OK)
         CHECK(churn_last_error_message()[0] != '\0');
 }
