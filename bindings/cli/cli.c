@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -452,15 +453,104 @@ void cli_table_free(cli_table *t)
     memset(t, 0, sizeof *t);
 }
 
-int cli_table_read(const char *sub, const char *path, cli_table *t)
+/* The id column: --id COL (or "none"), else customer_id / id in any case (and a few common
+ * spellings); -1 = rows are numbered. */
+static int find_id_col(const char *sub, const char *path, const cli_table *t, const char *id,
+                       int *col)
+{
+    static const char *const auto_names[] = {"customer_id", "id", "customerid", "cust_id",
+                                              "customer"};
+    *col = -1;
+    if (id) {
+        if (strcmp(id, "none") == 0)
+            return CLI_EXIT_OK;
+        for (size_t j = 0; j < t->ncols; j++)
+            if (strcmp(t->names[j], id) == 0) {
+                *col = (int)j;
+                return CLI_EXIT_OK;
+            }
+        char list[512] = "";
+        for (size_t j = 0, len = 0; j < t->ncols && len + 8 < sizeof list; j++) {
+            int k = snprintf(list + len, sizeof list - len, "%s%s", j ? ", " : "", t->names[j]);
+            len = k < 0 ? sizeof list : len + (size_t)k;
+        }
+        return cli_fail(sub, "%s has no column '%s' (option --id); its columns are: %s", path,
+                        id, list);
+    }
+    for (size_t k = 0; k < sizeof auto_names / sizeof auto_names[0]; k++)
+        for (size_t j = 0; j < t->ncols; j++)
+            if (strcasecmp(t->names[j], auto_names[k]) == 0) {
+                *col = (int)j;
+                if (strcmp(t->names[j], "customer_id") != 0 && strcmp(t->names[j], "id") != 0)
+                    fprintf(stderr, "churn %s: %s: using column '%s' as the customer id (--id "
+                            "COL chooses another, --id none numbers the rows)\n", sub, path,
+                            t->names[j]);
+                return CLI_EXIT_OK;
+            }
+    return CLI_EXIT_OK;
+}
+
+/* Take the declaration columns that 'churn features' writes (time_unit_days, cutoff) out of the
+ * table into t->unit and t->cutoff; each must hold one value on every row. */
+static int take_declarations(const char *sub, const char *path, cli_table *t,
+                             char **cutoff_text, int cutoff_col)
+{
+    for (size_t j = 0; j < t->ncols; j++) {
+        if ((int)j == t->id_col || strcmp(t->names[j], CLI_UNIT_COLUMN) != 0)
+            continue;
+        if (t->text_error[j])
+            return cli_fail(sub, "%s", t->text_error[j]);
+        for (size_t i = 0; i < t->nrows; i++) {
+            double u = t->cols[j][i];
+            if (!(u > 0) || !isfinite(u))
+                return cli_fail(sub, "%s, line %zu: column '%s' must be a time unit in days "
+                                "> 0, not '%g'", path, i + 2, CLI_UNIT_COLUMN, u);
+            if (u != t->cols[j][0])
+                return cli_fail(sub, "%s, line %zu: column '%s' changes from %g to %g: a table "
+                                "has one time unit", path, i + 2, CLI_UNIT_COLUMN,
+                                t->cols[j][0], u);
+        }
+        t->unit = t->nrows ? t->cols[j][0] : 0;
+        t->unit_declared = 1;
+    }
+    if (cutoff_col >= 0) {
+        t->cutoff = NAN;
+        if (*cutoff_text && churn_parse_date(*cutoff_text, strlen(*cutoff_text), CHURN_DATE_ISO, &t->cutoff) != CHURN_OK)
+            return cli_fail(sub, "%s: column 'cutoff' holds '%s', not a date", path,
+                            *cutoff_text);
+    }
+    /* drop the declaration columns from the table */
+    size_t w = 0;
+    for (size_t j = 0; j < t->ncols; j++) {
+        int decl = (int)j != t->id_col && ((int)j == cutoff_col ||
+                                          strcmp(t->names[j], CLI_UNIT_COLUMN) == 0);
+        if (decl) {
+            free(t->names[j]);
+            free(t->cols[j]);
+            free(t->text_error[j]);
+            continue;
+        }
+        if ((int)j == t->id_col)
+            t->id_col = (int)w;
+        t->names[w] = t->names[j];
+        t->cols[w] = t->cols[j];
+        t->text_error[w] = t->text_error[j];
+        w++;
+    }
+    t->ncols = w;
+    return CLI_EXIT_OK;
+}
+
+int cli_table_read(const char *sub, const char *path, const char *id, cli_table *t)
 {
     memset(t, 0, sizeof *t);
+    t->cutoff = NAN;
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (!f)
         return cli_fail(sub, "cannot open '%s': %s", path, strerror(errno));
-    char *buf = NULL, **fields = NULL;
+    char *buf = NULL, **fields = NULL, *cutoff_text = NULL;
     size_t cap = 0, rowcap = 0;
-    int rc = CLI_EXIT_FAIL;
+    int rc = CLI_EXIT_FAIL, cutoff_col = -1;
     if (!read_line(f, &buf, &cap)) {
         cli_fail(sub, "%s: empty file (expected a header row)", path);
         goto done;
@@ -482,12 +572,12 @@ int cli_table_read(const char *sub, const char *path, cli_table *t)
     for (size_t j = 0; j < nc; j++)
         if (!(t->names[j] = strdup(fields[j])))
             goto oom;
-    t->id_col = 0;
+    if (find_id_col(sub, path, t, id, &t->id_col))
+        goto done;
+    t->numbered = t->id_col < 0;
     for (size_t j = 0; j < nc; j++)
-        if (strcmp(t->names[j], "customer_id") == 0 || strcmp(t->names[j], "id") == 0) {
-            t->id_col = (int)j;
-            break;
-        }
+        if ((int)j != t->id_col && strcmp(t->names[j], "cutoff") == 0)
+            cutoff_col = (int)j;
     size_t line = 1;
     while (read_line(f, &buf, &cap)) {
         line++;
@@ -514,8 +604,31 @@ int cli_table_read(const char *sub, const char *path, cli_table *t)
             }
             rowcap = nr;
         }
-        if (!(t->ids[t->nrows] = strdup(fields[t->id_col])))
+        if (t->id_col >= 0) {
+            if (!fields[t->id_col][0]) {
+                cli_fail(sub, "%s, line %zu: the customer id (column '%s') is empty", path,
+                         line, t->names[t->id_col]);
+                goto done;
+            }
+            t->ids[t->nrows] = strdup(fields[t->id_col]);
+        } else {
+            char num[32];
+            snprintf(num, sizeof num, "%zu", t->nrows + 1);
+            t->ids[t->nrows] = strdup(num);
+        }
+        if (!t->ids[t->nrows])
             goto oom;
+        if (cutoff_col >= 0) {
+            if (!cutoff_text) {
+                if (!(cutoff_text = strdup(fields[cutoff_col])))
+                    goto oom;
+            } else if (strcmp(cutoff_text, fields[cutoff_col]) != 0) {
+                cli_fail(sub, "%s, line %zu: column 'cutoff' changes from '%s' to '%s': a table "
+                         "has one cutoff", path, line, cutoff_text, fields[cutoff_col]);
+                t->nrows++;
+                goto done;
+            }
+        }
         for (size_t j = 0; j < nc; j++) {
             if ((int)j == t->id_col)
                 continue;
@@ -524,7 +637,7 @@ int cli_table_read(const char *sub, const char *path, cli_table *t)
             if (*s && strcmp(s, "NA") != 0 && strcmp(s, "nan") != 0 && strcmp(s, "NaN") != 0) {
                 char *end;
                 v = strtod(s, &end);
-                if ((end == s || *end != '\0') && !t->text_error[j]) {
+                if ((end == s || *end != '\0') && !t->text_error[j] && (int)j != cutoff_col) {
                     char msg[256];
                     snprintf(msg, sizeof msg, "%s, line %zu, column '%s': '%.60s' is not a number",
                              path, line, t->names[j], s);
@@ -540,6 +653,11 @@ int cli_table_read(const char *sub, const char *path, cli_table *t)
         cli_fail(sub, "error reading '%s'", path);
         goto done;
     }
+    if (take_declarations(sub, path, t, &cutoff_text, cutoff_col))
+        goto done;
+    if (t->numbered && !(id && strcmp(id, "none") == 0))
+        fprintf(stderr, "churn %s: %s has no customer_id column: its rows are numbered 1..%zu "
+                "in place of ids (--id COL names the id column)\n", sub, path, t->nrows);
     rc = CLI_EXIT_OK;
     goto done;
 oom:
@@ -547,11 +665,63 @@ oom:
 done:
     free(buf);
     free(fields);
+    free(cutoff_text);
     if (f != stdin)
         fclose(f);
     if (rc)
         cli_table_free(t);
     return rc;
+}
+
+int cli_table_unit(const char *sub, const char *path, const cli_table *t, double flag,
+                   double *unit)
+{
+    *unit = t->unit_declared ? t->unit : flag;
+    if (t->unit_declared && flag > 0 && fabs(flag - t->unit) > 1e-9 * t->unit) {
+        char a[64], b[64];
+        churn_time_unit_describe(t->unit, a, sizeof a);
+        churn_time_unit_describe(flag, b, sizeof b);
+        return cli_fail(sub, "%s declares its durations in %s (column '%s') but --unit says "
+                        "%s: rebuild the table with 'churn features --unit', or drop --unit",
+                        path, a, CLI_UNIT_COLUMN, b);
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_check_model_unit(const char *sub, churn_model *m, double data_unit, double flag,
+                         int convert)
+{
+    double mu = churn_model_time_unit(m);
+    if (!(mu > 0) && flag > 0)
+        churn_model_set_time_unit(m, flag); /* --unit declares the model's unknown unit */
+    mu = churn_model_time_unit(m);
+    if (!(data_unit > 0) && !(mu > 0))
+        return CLI_EXIT_OK; /* neither side declares a unit: nothing to compare */
+    if (churn_model_check_time_unit(m, data_unit) == CHURN_OK)
+        return CLI_EXIT_OK;
+    char mtext[64], dtext[64];
+    churn_time_unit_describe(mu, mtext, sizeof mtext);
+    churn_time_unit_describe(data_unit, dtext, sizeof dtext);
+    const char *fam = churn_family_name(churn_model_family(m));
+    if (mu > 0 && data_unit > 0 && convert > 0) {
+        int st = churn_btyd_convert_time_unit(m, data_unit);
+        if (st)
+            return cli_lib_fail(sub, "--convert-unit", st);
+        fprintf(stderr, "churn %s: note: the '%s' model was converted from %s to %s "
+                "(--convert-unit)\n", sub, fam, mtext, dtext);
+        return CLI_EXIT_OK;
+    }
+    if (!(mu > 0))
+        return cli_fail(sub, "the '%s' model records no time unit and the table is in %s: pass "
+                        "--unit U to declare the model's unit", fam, dtext);
+    if (!(data_unit > 0))
+        return cli_fail(sub, "the '%s' model was fitted in %s and the table declares no time "
+                        "unit (no %s column): pass --unit U to declare the table's unit", fam,
+                        mtext, CLI_UNIT_COLUMN);
+    return cli_fail(sub, "the '%s' model was fitted in %s but the table is in %s: rebuild the "
+                    "table with 'churn features --unit' in the model's unit%s", fam, mtext,
+                    dtext, convert < 0 ? "" : ", or add --convert-unit to convert the model on "
+                    "purpose");
 }
 
 const double *cli_table_col(const char *sub, const cli_table *t, const char *name)

@@ -147,22 +147,44 @@ extern const char cli_tx_help[];
 churn_txlog *cli_read_txlog(const char *sub, const char *path, const cli_tx_opts *o);
 
 /* ---- numeric tables (the customers.csv written by `churn features`) ----
- * First row = header; the id column (default the first) holds text; every other
- * column is parsed as double (empty/NA -> NaN). */
+ * First row = header. The id column is --id COL when given ("none" = no id column), else the
+ * column named customer_id or id (any case; customerid, cust_id, customer too, with a note);
+ * without one the rows are numbered 1..n in place of ids (a note says so, unless --id none).
+ * Every other column is parsed as double (empty/NA -> NaN). The declaration columns that
+ * `churn features` writes, time_unit_days (days per time unit) and cutoff (a date), must hold
+ * one value on every row; they are taken out of the columns into `unit` and `cutoff`. */
+#define CLI_UNIT_COLUMN "time_unit_days"
 typedef struct cli_table {
     size_t nrows, ncols;
     char **names;     /* ncols column names */
-    char **ids;       /* nrows id strings (the id column) */
+    char **ids;       /* nrows id strings (the id column, or row numbers) */
     double **cols;    /* ncols columns of nrows doubles (the id column's entry is NULL) */
-    int id_col;       /* index of the id column */
+    int id_col;       /* index of the id column, -1 when the rows are numbered */
+    int numbered;     /* 1 when ids are row numbers */
     char **text_error;/* ncols: NULL, or why the column is not numeric (first bad value);
                          such a column is an error only when a command asks for it */
+    int unit_declared;/* 1 when the file has a time_unit_days column */
+    double unit;      /* its value (days per time unit), 0 when undeclared */
+    double cutoff;    /* the cutoff column as seconds since the epoch, NaN when absent */
 } cli_table;
-int cli_table_read(const char *sub, const char *path, cli_table *t);
+int cli_table_read(const char *sub, const char *path, const char *id, cli_table *t);
 void cli_table_free(cli_table *t);
 /* Column by name; prints an error naming the column and the file and returns NULL when it is
  * absent or holds a value that is not a number (the message names line and value). */
 const double *cli_table_col(const char *sub, const cli_table *t, const char *name);
+/* The unit of the table's durations: its declaration, else --unit (`flag`, 0 = not given),
+ * else 0 (unknown). A declaration that --unit contradicts is an error naming both. */
+int cli_table_unit(const char *sub, const char *path, const cli_table *t, double flag,
+                   double *unit);
+/* Before a model meets data in `data_unit` (0 = unknown): --unit (`flag`) declares the
+ * model's unit when the model records none; then churn_model_check_time_unit. Passes when
+ * neither side declares a unit. On a mismatch, `convert` > 0 (--convert-unit) converts a BTYD
+ * model on purpose; otherwise prints a message naming both units and returns CLI_EXIT_FAIL
+ * (`convert` < 0: the family has no conversion, the message offers none). */
+int cli_check_model_unit(const char *sub, churn_model *m, double data_unit, double flag,
+                         int convert);
+/* The option --id COL of every command that reads a table (a const char * destination). */
+#define CLI_TABLE_ID(at_) {.name = "--id", .kind = CLI_STRING, .at = (at_)}
 
 /* ---- lifetime rows (km, fit cox and the AFT models) ----
  * A row of a customer table gives a duration, an event (0 or 1) and optionally a case

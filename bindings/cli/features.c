@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char features_help[] =
     "usage: churn features TX.csv [options] [-o customers.csv]\n"
@@ -11,7 +12,10 @@ static const char features_help[] =
     "One row per customer with an order on or before the cutoff: customer_id, then\n"
     "the columns of the C API (include/churn/customers.h): frequency, recency, T,\n"
     "monetary_value (lifetimes' definitions), n_orders, total_spend, ... value_tier,\n"
-    "and with --holdout-end: holdout_purchases, holdout_spend, churned, duration, event.\n"
+    "and with --holdout-end: holdout_purchases, holdout_spend, churned, duration, event;\n"
+    "last, on every row, the declarations that travel with the data: time_unit_days\n"
+    "(days per time unit of recency, T and the other durations) and cutoff (YYYY-MM-DD),\n"
+    "which 'churn fit' and 'churn predict' read back to record and check the unit.\n"
     "Purchases are resolved to UTC days; the cutoff day and the holdout end day are\n"
     "included. Refunds (negative amounts) are returns, not orders.\n"
     "\n"
@@ -60,9 +64,19 @@ static const cli_spec features_spec = {
 };
 #undef AT
 
-/* The customer table as CSV: customer_id, then the table's columns. */
+/* The customer table as CSV: customer_id, then the table's columns, then the declarations
+ * that travel with the data: time_unit_days (days per time unit of every duration column) and
+ * cutoff (the cutoff day, YYYY-MM-DD), the same on every row so that any CSV tool still reads
+ * the table and `churn fit`/`churn predict` read them back (cli_table_read). */
 static int write_table(const char *sub, const churn_customers *t, const char *output)
 {
+    char unit[32], cutoff[16];
+    snprintf(unit, sizeof unit, "%.10g", churn_customers_time_unit(t));
+    time_t day = (time_t)churn_customers_cutoff(t);
+    struct tm tmv;
+    if (!gmtime_r(&day, &tmv) || !strftime(cutoff, sizeof cutoff, "%Y-%m-%d", &tmv))
+        return cli_fail(sub, "the cutoff %.17g cannot be written as a date",
+                        churn_customers_cutoff(t));
     FILE *f = cli_open_out(sub, output);
     if (!f)
         return CLI_EXIT_FAIL;
@@ -79,14 +93,14 @@ static int write_table(const char *sub, const churn_customers *t, const char *ou
         fputc(',', f);
         fputs(churn_customers_column_name(t, j), f);
     }
-    fputc('\n', f);
+    fputs("," CLI_UNIT_COLUMN ",cutoff\n", f);
     for (size_t i = 0; i < nrows; i++) {
         cli_put_field(f, churn_customers_id(t, i));
         for (size_t j = 0; j < ncols; j++) {
             fputc(',', f);
             cli_put_double(f, cols[j][i]);
         }
-        fputc('\n', f);
+        fprintf(f, ",%s,%s\n", unit, cutoff);
     }
     free(cols);
     return cli_close_out(sub, f, output);

@@ -37,7 +37,10 @@ static const char fit_help[] =
     "                    log-likelihood (default 0; see docs/models/btyd.md)\n"
     "  --max-iter N      optimiser iterations (default 500)\n"
     "  --unit U          time unit of the table, recorded in the model: day, week,\n"
-    "                    month, year or N days (default: not recorded)\n"
+    "                    month, year or N days (default: the table's time_unit_days\n"
+    "                    column, as 'churn features' writes it; must agree with it)\n"
+    "  --id COL          the customer id column (default: customer_id or id; 'none'\n"
+    "                    numbers the rows)\n"
     "  --json            print the fit as JSON\n"
     "  -o, --output F    save the model file (JSON) to F\n"
     "  --help            this text\n"
@@ -65,6 +68,12 @@ static const char predict_help[] =
     "  --T COL           (default: T; bgbb: T, else periods)\n"
     "  --periods COL     sbg: renewals so far = periods completed while active (default: periods)\n"
     "  --discount D      sbg: discount rate per period for derl\n"
+    "  --unit U          time unit of the table when it declares none (no time_unit_days\n"
+    "                    column), or of a model that records none; the two must agree\n"
+    "  --convert-unit    when the table's unit differs from the model's: convert the model\n"
+    "                    (bgnbd, mbgnbd, pnbd rates) to the table's unit on purpose\n"
+    "  --id COL          the customer id column (default: customer_id or id; without\n"
+    "                    one the rows are numbered 1..n, with a note)\n"
     "  -o, --output F    output CSV (default: standard output)\n"
     "  --help            this text\n";
 
@@ -162,7 +171,7 @@ static void fit_print(FILE *f, const churn_model *m)
 static int read_survivors(const char *sub, const char *path, double **out, size_t *n)
 {
     cli_table t;
-    if (cli_table_read(sub, path, &t))
+    if (cli_table_read(sub, path, "none", &t))
         return CLI_EXIT_FAIL;
     *out = NULL;
     *n = 0;
@@ -245,10 +254,10 @@ static const double *need_col(const char *sub, const cli_table *t, const char *n
 }
 
 typedef struct btyd_args {
-    const char *input, *out, *fcol, *rcol, *Tcol, *wcol, *pcol, *ccol, *surv;
+    const char *input, *out, *fcol, *rcol, *Tcol, *wcol, *pcol, *ccol, *surv, *idcol;
     double l2, unit, horizon, discount;
     long max_iter;
-    int json;
+    int json, convert_unit;
 } btyd_args;
 
 #define AT(m) CLI_AT(btyd_args, m)
@@ -263,6 +272,7 @@ static const cli_option fit_options[] = {
     CLI_NONNEG("--l2", AT(l2)),
     CLI_LONG_IN("--max-iter", AT(max_iter), 1, 1000000),
     CLI_OPT("--unit", CLI_UNIT, AT(unit)),
+    CLI_TABLE_ID(AT(idcol)),
     CLI_OPT("--json", CLI_FLAG, AT(json)),
     CLI_OUTPUT(AT(out)),
 };
@@ -273,6 +283,9 @@ static const cli_option predict_options[] = {
     CLI_OPT("--recency", CLI_STRING, AT(rcol)),
     CLI_OPT("--T", CLI_STRING, AT(Tcol)),
     CLI_OPT("--periods", CLI_STRING, AT(pcol)),
+    CLI_OPT("--unit", CLI_UNIT, AT(unit)),
+    CLI_OPT("--convert-unit", CLI_FLAG, AT(convert_unit)),
+    CLI_TABLE_ID(AT(idcol)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_spec fit_spec = {
@@ -366,10 +379,14 @@ static int check_fit_options(const char *sub, int family, const btyd_args *a)
 }
 
 /* The fit's report on standard output, the model to -o; exit status 1 when not converged. */
-static int report_fit(const char *sub, const btyd_args *a, churn_model *m)
+static int report_fit(const char *sub, const btyd_args *a, double unit, churn_model *m)
 {
-    if (a->unit > 0)
-        churn_model_set_time_unit(m, a->unit);
+    if (unit > 0)
+        churn_model_set_time_unit(m, unit);
+    else
+        fprintf(stderr, "churn %s: note: %s declares no time unit (no %s column, no --unit): "
+                "the model records none, and scoring it will need --unit\n", sub,
+                a->surv ? a->surv : a->input, CLI_UNIT_COLUMN);
     int rc = CLI_EXIT_OK;
     if (a->json)
         rc = cli_print_json(sub, fit_json(m),
@@ -403,12 +420,15 @@ int cmd_fit_btyd(int family, int argc, char **argv)
     fit_bufs b = {0};
     int st = CHURN_OK;
     size_t ns = 0;
+    double unit = a.unit;
     if (a.surv) {
         rc = read_survivors(sub, a.surv, &b.svals, &ns);
         if (!rc)
             st = churn_sbg_fit_survivors(&m, ns, b.svals, &o);
     } else {
-        rc = cli_table_read(sub, a.input, &t);
+        rc = cli_table_read(sub, a.input, a.idcol, &t);
+        if (!rc)
+            rc = cli_table_unit(sub, a.input, &t, a.unit, &unit);
         if (!rc)
             rc = fit_table(sub, family, &a, &t, &b, &o, &m, &st);
     }
@@ -417,7 +437,7 @@ int cmd_fit_btyd(int family, int argc, char **argv)
     else if (!rc && st)
         rc = lib_fail_rows(sub, "fitting", st, a.surv ? NULL : &t, a.input);
     if (!rc)
-        rc = report_fit(sub, &a, m);
+        rc = report_fit(sub, &a, unit, m);
     churn_model_free(m);
     cli_table_free(&t);
     free(b.svals);
@@ -526,8 +546,14 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
         return cli_usage_error(sub, "--discount is for sbg models only");
 
     cli_table t;
-    if (cli_table_read(sub, a.input, &t))
+    double unit = 0;
+    if (cli_table_read(sub, a.input, a.idcol, &t))
         return CLI_EXIT_FAIL;
+    if (cli_table_unit(sub, a.input, &t, a.unit, &unit) ||
+        cli_check_model_unit(sub, model, unit, a.unit, a.convert_unit)) {
+        cli_table_free(&t);
+        return CLI_EXIT_FAIL;
+    }
     rc = CLI_EXIT_FAIL;
     size_t n = t.nrows;
     double *buf = malloc(4 * (n ? n : 1) * sizeof *buf);

@@ -38,6 +38,10 @@ static const char fit_help[] =
     "  --allow-separation     on perfectly separated data, save the last iterate with a\n"
     "                         note instead of failing\n"
     "  --json                 print the fit as JSON\n"
+    "  --unit U               time unit of the table, recorded in the model (default:\n"
+    "                         its time_unit_days column; must agree with it)\n"
+    "  --id COL               the customer id column (default: customer_id or id;\n"
+    "                         'none' or no such column: rows numbered 1..n)\n"
     "  -o, --output F         save the model file (JSON) to F\n"
     "  --help                 this text\n"
     "\n"
@@ -58,6 +62,10 @@ static const char predict_help[] =
     "Options:\n"
     "  --explain          add the top reasons\n"
     "  --top K            number of reasons (default: 3)\n"
+    "  --unit U           time unit of a table (or model) that declares none; the\n"
+    "                     model's and the table's units must agree\n"
+    "  --id COL           the customer id column (default: customer_id or id;\n"
+    "                     'none' or no such column: rows numbered 1..n)\n"
     "  -o, --output F     output CSV (default: standard output)\n"
     "  --help             this text\n";
 
@@ -242,8 +250,8 @@ static json_t *fit_json(const churn_model *m, const char *label, const churn_log
 }
 
 typedef struct logit_args {
-    const char *input, *out, *label, *features, *wcol, *penalty, *cw, *metric, *rule;
-    double lambda, alpha;
+    const char *input, *out, *label, *features, *wcol, *penalty, *cw, *metric, *rule, *idcol;
+    double lambda, alpha, unit;
     long cvk, nlambda, seed, max_iter, top;
     int json, standardize, no_intercept, allow_sep, explain;
 } logit_args;
@@ -268,11 +276,15 @@ static const cli_option fit_options[] = {
     CLI_OPT("--no-intercept", CLI_FLAG, AT(no_intercept)),
     CLI_OPT("--allow-separation", CLI_FLAG, AT(allow_sep)),
     CLI_OPT("--json", CLI_FLAG, AT(json)),
+    CLI_OPT("--unit", CLI_UNIT, AT(unit)),
+    CLI_TABLE_ID(AT(idcol)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_option predict_options[] = {
     CLI_OPT("--explain", CLI_FLAG, AT(explain)),
     CLI_OPT("--top", CLI_LONG, AT(top)),
+    CLI_OPT("--unit", CLI_UNIT, AT(unit)),
+    CLI_TABLE_ID(AT(idcol)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_spec fit_spec = {
@@ -482,18 +494,23 @@ int cmd_fit_logit(int family, int argc, char **argv)
         return rc;
 
     cli_table t;
-    if (cli_table_read(sub, a.input, &t))
+    double unit = 0;
+    if (cli_table_read(sub, a.input, a.idcol, &t))
         return CLI_EXIT_FAIL;
     churn_model *m = NULL;
     churn_logit_cv *cv = NULL;
     design d = {0};
     double chosen = NAN;
-    rc = read_design(sub, &a, &t, &d);
+    rc = cli_table_unit(sub, a.input, &t, a.unit, &unit);
+    if (!rc)
+        rc = read_design(sub, &a, &t, &d);
     if (!rc && a.cvk)
         rc = cross_validate(sub, &a, &d, &o, &cv, &chosen);
     if (!rc) {
         int st = churn_logit_fit(&m, d.x, d.n, d.p, CHURN_LOGIT_COL_MAJOR, d.n, d.y, d.w, d.use,
                                  &o);
+        if (!st && unit > 0)
+            churn_model_set_time_unit(m, unit); /* features such as recency are durations */
         rc = st ? cli_lib_fail(sub, "fitting", st) : report_fit(sub, &a, m, cv, chosen);
     }
     design_free(&d);
@@ -620,10 +637,15 @@ int cmd_predict_logit(churn_model *model, int argc, char **argv)
         top = (long)p;
 
     cli_table t;
-    if (cli_table_read(sub, a.input, &t))
+    double unit = 0;
+    if (cli_table_read(sub, a.input, a.idcol, &t))
         return CLI_EXIT_FAIL;
     logit_scores s = {0};
-    rc = score_rows(sub, model, &a, &t, &s);
+    rc = cli_table_unit(sub, a.input, &t, a.unit, &unit);
+    if (!rc)
+        rc = cli_check_model_unit(sub, model, unit, a.unit, -1);
+    if (!rc)
+        rc = score_rows(sub, model, &a, &t, &s);
     if (!rc)
         rc = write_scores(sub, model, &a, &t, &s, top);
     free(s.x);

@@ -21,6 +21,10 @@ static const char fit_help[] =
     "  --weights COL     row weight column              (default: none)\n"
     "  --max-iter N      Newton iterations              (default: 200)\n"
     "  --json            print the fit as JSON\n"
+    "  --unit U          time unit of the table, recorded in the model (default:\n"
+    "                    its time_unit_days column; must agree with it)\n"
+    "  --id COL          the customer id column (default: customer_id or id;\n"
+    "                    'none' or no such column: rows numbered 1..n)\n"
     "  -o, --output F    save the model file (JSON) to F\n"
     "  --help            this text\n"
     "\n"
@@ -39,6 +43,8 @@ static const char predict_help[] =
     "Options:\n"
     "  --frequency COL   (default: frequency)\n"
     "  --monetary COL    (default: monetary_value)\n"
+    "  --id COL          the customer id column (default: customer_id or id;\n"
+    "                    'none' or no such column: rows numbered 1..n)\n"
     "  -o, --output F    output CSV (default: standard output)\n"
     "  --help            this text\n";
 
@@ -111,7 +117,8 @@ static void fit_print(FILE *f, const churn_model *m)
 }
 
 typedef struct spend_args {
-    const char *input, *out, *fcol, *mcol, *wcol;
+    const char *input, *out, *fcol, *mcol, *wcol, *idcol;
+    double unit;
     long max_iter;
     int json;
 } spend_args;
@@ -123,6 +130,8 @@ static const cli_option fit_options[] = {
     CLI_OPT("--weights", CLI_STRING, AT(wcol)),
     CLI_LONG_IN("--max-iter", AT(max_iter), 1, 1000000),
     CLI_OPT("--json", CLI_FLAG, AT(json)),
+    CLI_OPT("--unit", CLI_UNIT, AT(unit)),
+    CLI_TABLE_ID(AT(idcol)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_spec fit_spec = {
@@ -132,6 +141,7 @@ static const cli_spec fit_spec = {
 static const cli_option predict_options[] = {
     CLI_OPT("--frequency", CLI_STRING, AT(fcol)),
     CLI_OPT("--monetary", CLI_STRING, AT(mcol)),
+    CLI_TABLE_ID(AT(idcol)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_spec predict_spec = {
@@ -167,10 +177,15 @@ int cmd_fit_spend(int family, int argc, char **argv)
     if (rc != CLI_CONTINUE)
         return rc;
     cli_table t;
-    if (cli_table_read(sub, a.input, &t))
+    double unit = 0;
+    if (cli_table_read(sub, a.input, a.idcol, &t))
         return CLI_EXIT_FAIL;
     churn_model *m = NULL;
-    rc = fit_model(sub, &a, &t, &m);
+    rc = cli_table_unit(sub, a.input, &t, a.unit, &unit);
+    if (!rc)
+        rc = fit_model(sub, &a, &t, &m);
+    if (!rc && unit > 0)
+        churn_model_set_time_unit(m, unit); /* recorded for reference; spend has no unit */
     if (!rc && a.json)
         rc = cli_print_json(sub, fit_json(m),
                             JSON_INDENT(2) | JSON_REAL_PRECISION(12) | JSON_PRESERVE_ORDER);
@@ -209,7 +224,7 @@ int cmd_predict_spend(churn_model *model, int argc, char **argv)
     if (rc != CLI_CONTINUE)
         return rc;
     cli_table t;
-    if (cli_table_read(sub, a.input, &t))
+    if (cli_table_read(sub, a.input, a.idcol, &t))
         return CLI_EXIT_FAIL;
     rc = CLI_EXIT_FAIL;
     double *spend = NULL;

@@ -36,6 +36,8 @@ static const char fit_help[] =
     "  --drop-missing     skip rows with an empty/NA value in a used column\n"
     "                     (default: fail naming the row)\n"
     "  --json             print the fit as JSON\n"
+    "  --id COL           the customer id column (default: customer_id or id;\n"
+    "                     'none' or no such column: rows numbered 1..n)\n"
     "  -o, --output F     save the model file (JSON) to F\n"
     "  --help             this text\n"
     "\n"
@@ -56,6 +58,10 @@ static const char predict_help[] =
     "\n"
     "Options:\n"
     "  --horizon H      time horizon, in the unit of the fitting durations (required)\n"
+    "  --unit U         time unit of a table (or model) that declares none; the\n"
+    "                   model's and the table's units must agree\n"
+    "  --id COL         the customer id column (default: customer_id or id;\n"
+    "                   'none' or no such column: rows numbered 1..n)\n"
     "  -o, --output F   output CSV (default: standard output)\n"
     "  --help           this text\n";
 
@@ -192,7 +198,7 @@ static void fit_print(FILE *f, const churn_model *m, int ties, int robust, doubl
 }
 
 typedef struct surv_args {
-    const char *input, *out, *dcol, *ecol, *fcols, *wcol, *ties_s;
+    const char *input, *out, *dcol, *ecol, *fcols, *wcol, *ties_s, *idcol;
     double l2, unit, horizon;
     long max_iter;
     int json, l2_scale, drop, robust;
@@ -212,10 +218,13 @@ static const cli_option fit_options[] = {
     CLI_OPT("--unit", CLI_UNIT, AT(unit)),
     CLI_OPT("--drop-missing", CLI_FLAG, AT(drop)),
     CLI_OPT("--json", CLI_FLAG, AT(json)),
+    CLI_TABLE_ID(AT(idcol)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_option predict_options[] = {
     CLI_NONNEG("--horizon", AT(horizon)),
+    CLI_OPT("--unit", CLI_UNIT, AT(unit)),
+    CLI_TABLE_ID(AT(idcol)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_spec fit_spec = {
@@ -240,6 +249,7 @@ typedef struct surv_fit {
     const double *dsrc, *esrc, *wsrc, **fc; /* the table's columns */
     double *dur, *ev, *w, *x;               /* the rows used; x is row-major, m_rows * p */
     size_t m_rows;
+    double unit;                            /* the durations' unit (table or --unit), 0 = unknown */
     churn_model *m;
 } surv_fit;
 
@@ -363,8 +373,8 @@ static int fit_model(surv_fit *s)
         fprintf(stderr, "churn %s: warning: %s\n", s->sub, churn_last_error_message());
     else if (st) /* the library names rows by 0-based index among the rows used */
         return cli_lib_fail(s->sub, "fitting", st);
-    if (a->unit > 0)
-        churn_model_set_time_unit(s->m, a->unit);
+    if (s->unit > 0)
+        churn_model_set_time_unit(s->m, s->unit);
     return CLI_EXIT_OK;
 }
 
@@ -400,8 +410,9 @@ int cmd_fit_survival(int family, int argc, char **argv)
     int rc = cli_parse(&fit_spec, s.sub, argc, argv, &a);
     if (rc != CLI_CONTINUE)
         return rc;
-    if (!(rc = check_fit_options(&s)) && !(rc = cli_table_read(s.sub, a.input, &s.t))) {
-        if (!(rc = find_columns(&s)) && !(rc = gather_rows(&s)) && !(rc = fit_model(&s)))
+    if (!(rc = check_fit_options(&s)) && !(rc = cli_table_read(s.sub, a.input, a.idcol, &s.t))) {
+        if (!(rc = cli_table_unit(s.sub, a.input, &s.t, a.unit, &s.unit)) &&
+            !(rc = find_columns(&s)) && !(rc = gather_rows(&s)) && !(rc = fit_model(&s)))
             rc = print_and_save(&s);
         cli_table_free(&s.t);
     }
@@ -526,8 +537,14 @@ int cmd_predict_survival(churn_model *model, int argc, char **argv)
     s.model = model;
     s.a = &a;
     s.aft = is_aft(fam);
-    if ((rc = cli_table_read(predict_sub, a.input, &s.t)))
+    if ((rc = cli_table_read(predict_sub, a.input, a.idcol, &s.t)))
         return rc;
+    double unit = 0;
+    if ((rc = cli_table_unit(predict_sub, a.input, &s.t, a.unit, &unit)) ||
+        (rc = cli_check_model_unit(predict_sub, model, unit, a.unit, -1))) {
+        cli_table_free(&s.t);
+        return rc;
+    }
     s.n = s.t.nrows;
     s.p = churn_model_num_features(model);
     if (!(rc = alloc_pred(&s)) && !(rc = gather_features(&s)) && !(rc = predict_rows(&s)))

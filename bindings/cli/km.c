@@ -25,6 +25,8 @@ static const char km_help[] =
     "  --conf-level L      confidence level (default 0.95)\n"
     "  --drop-missing      skip rows with an empty/NA value in a used column\n"
     "  --json              write everything (curves, medians, test) as JSON\n"
+    "  --id COL            the customer id column (default: customer_id or id; 'none'\n"
+    "                      numbers the rows)\n"
     "  -o, --output F      write the curve table (or the JSON) to F; the summary\n"
     "                      (medians, log-rank test) then goes to standard output\n"
     "  --help              this text\n"
@@ -142,7 +144,7 @@ static void km_summary(FILE *f, const churn_km *km, const char *by, double level
 }
 
 typedef struct km_args {
-    const char *input, *out, *dcol, *ecol, *by, *wcol, *ctype;
+    const char *input, *out, *dcol, *ecol, *by, *wcol, *ctype, *idcol;
     double level;
     int json, drop;
 } km_args;
@@ -159,6 +161,7 @@ static const cli_option km_options[] = {
      .range_msg = "option --conf-level: %g is not in (0, 1)"},
     CLI_OPT("--drop-missing", CLI_FLAG, AT(drop)),
     CLI_OPT("--json", CLI_FLAG, AT(json)),
+    CLI_TABLE_ID(AT(idcol)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_spec km_spec = {
@@ -325,7 +328,7 @@ int cmd_km(int argc, char **argv)
     if ((rc = check_options(sub, &a, &o)))
         return rc;
     cli_table t;
-    if ((rc = cli_table_read(sub, a.input, &t)))
+    if ((rc = cli_table_read(sub, a.input, a.idcol, &t)))
         return rc;
     km_data d = {0};
     churn_km *km = NULL;

@@ -59,6 +59,9 @@ static const char score_help[] =
     "  --unit U             time unit of the features: day, week, month, year or N days\n"
     "                       (default: the unit recorded in the model; required when the\n"
     "                       model records none; must match it when both are given)\n"
+    "  --convert-unit       with --unit differing from the model's unit: convert the\n"
+    "                       model (BG/NBD, MBG/NBD, Pareto/NBD rates) to --unit on\n"
+    "                       purpose instead of refusing\n"
     "  --horizon H          BTYD: expected purchases in the next H units; survival:\n"
     "                       P(churn) before H units (required for these families)\n"
     "  --spend MODEL        a Gamma-Gamma model: adds expected_spend and clv (BG/NBD,\n"
@@ -601,7 +604,7 @@ typedef struct score_args {
     const char *model_path, *input, *out, *spend_path;
     double cutoff, unit, horizon, period, discount, margin;
     long threads, clv_periods, chunk_rows;
-    int quiet, have_cutoff, in_memory;
+    int quiet, have_cutoff, in_memory, convert_unit;
     churn_customer_options co;
     cli_tx_opts tx;
 } score_args;
@@ -610,6 +613,7 @@ typedef struct score_args {
 static const cli_option score_options[] = {
     {.name = "--cutoff", .kind = CLI_DATE, .at = AT(cutoff), .seen = AT(have_cutoff)},
     CLI_OPT("--unit", CLI_UNIT, AT(unit)),
+    CLI_OPT("--convert-unit", CLI_FLAG, AT(convert_unit)),
     CLI_NONNEG("--horizon", AT(horizon)),
     CLI_OPT("--spend", CLI_STRING, AT(spend_path)),
     {.name = "--clv-periods", .kind = CLI_LONG, .at = AT(clv_periods),
@@ -692,9 +696,24 @@ static int check_unit_horizon(score_run *r)
     const score_args *a = r->a;
     double munit = churn_model_time_unit(r->model);
     r->unit = a->unit;
-    if (r->unit > 0 && munit > 0 && fabs(r->unit - munit) > 1e-9 * munit)
-        return cli_usage_error(sub, "--unit %g days differs from the model's recorded unit "
-                               "(%g days)", r->unit, munit);
+    if (r->unit > 0 && munit > 0 && churn_model_check_time_unit(r->model, r->unit)) {
+        char mu[64], du[64];
+        churn_time_unit_describe(munit, mu, sizeof mu);
+        churn_time_unit_describe(r->unit, du, sizeof du);
+        if (!a->convert_unit)
+            return cli_usage_error(sub, "the '%s' model %s was fitted in %s but --unit says %s: "
+                                   "drop --unit to build the features in the model's unit, or "
+                                   "add --convert-unit to convert the model on purpose",
+                                   churn_family_name(r->fam), a->model_path, mu, du);
+        int cst = churn_btyd_convert_time_unit(r->model, r->unit);
+        if (cst)
+            return cli_lib_fail(sub, "--convert-unit", cst);
+        if (!a->quiet)
+            fprintf(stderr, "churn %s: note: the model was converted from %s to %s "
+                    "(--convert-unit)\n", sub, mu, du);
+    }
+    if (a->convert_unit && !(a->unit > 0))
+        return cli_usage_error(sub, "--convert-unit needs --unit (the unit to convert to)");
     if (!(r->unit > 0))
         r->unit = munit;
     if (!(r->unit > 0))

@@ -72,7 +72,11 @@ def test_fit_bgnbd_cdnow_and_predict(churn, cdnow_csv, tmp_path):
     assert m["fit"]["converged"] is True
 
     scores = tmp_path / "scores.csv"
-    churn("predict", model, path, "--horizon", "52", "-o", scores)
+    # the summary file declares no unit: the weekly model refuses it until --unit says so
+    p = churn("predict", model, path, "--horizon", "52", "-o", scores, check=False)
+    assert p.returncode == 1 and "weeks (7 days)" in p.stderr and "--unit" in p.stderr
+    assert not scores.exists()
+    churn("predict", model, path, "--horizon", "52", "--unit", "week", "-o", scores)
     rows = read_csv(scores)
     assert list(rows[0].keys()) == ["customer_id", "p_alive", "expected_purchases", "p_churn"]
     assert len(rows) == 2357

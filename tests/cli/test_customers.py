@@ -128,7 +128,8 @@ def test_features_columns(churn, shared_data):
     sub = pd.read_csv(io.StringIO(churn("features", tx, *opts, "--columns",
                                         "churned, T,frequency,gap_std,r_score").stdout))
     assert list(sub.columns) == ["customer_id", "frequency", "T", "gap_std", "r_score",
-                                 "churned"]
+                                 "churned", "time_unit_days", "cutoff"]
+    assert (sub["time_unit_days"] == 7).all() and (sub["cutoff"] == "1997-09-30").all()
     assert (sub.to_numpy() == full[sub.columns].to_numpy()).all()
     p = churn("features", tx, *opts, "--columns", "frequency,nope", check=False)
     assert p.returncode == 1 and "'nope'" in p.stderr

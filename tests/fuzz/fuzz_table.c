@@ -31,9 +31,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     cli_table t;
-    int rc = cli_table_read("fuzz", path, &t);
+    int rc = cli_table_read("fuzz", path, NULL, &t);
     if (rc == 0) {
-        if (t.ncols == 0 || t.id_col < 0 || (size_t)t.id_col >= t.ncols)
+        if (t.id_col >= (int)t.ncols || (t.id_col < 0) != (t.numbered != 0))
+            abort();
+        if (t.unit_declared ? !(t.unit > 0 || t.nrows == 0) : t.unit != 0)
             abort();
         for (size_t i = 0; i < t.nrows; i++)
             if (!t.ids[i])

@@ -540,12 +540,15 @@ else
     for i, r in ipairs(crecs) do
       same_ids = same_ids and tostring(r.customer_id) == rows[i].customer_id
       for _, k in ipairs(header) do
-        if k ~= "customer_id" then
+        if k ~= "customer_id" and k ~= "time_unit_days" and k ~= "cutoff" then
           worst = math.max(worst, math.abs(r[k] - rows[i][k]) / math.max(1, math.abs(rows[i][k])))
         end
       end
     end
     check("churn.features = churn features (printed to 10 digits)", same_ids and worst < 1e-9, worst)
+    check("churn features declares its unit and cutoff on every row",
+      tonumber(crecs[1].time_unit_days) == 7 and tostring(crecs[#crecs].cutoff) == "2023-12-31",
+      tostring(crecs[1].time_unit_days) .. " " .. tostring(crecs[#crecs].cutoff))
   end
 end
 
@@ -598,7 +601,8 @@ mode, cust, outdir, h = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]
 feats = sys.argv[5].split(",")
 rows = list(csv.DictReader(open(cust)))
 ids = [r["customer_id"] for r in rows]
-data = {k: np.array([float(r[k]) for r in rows]) for k in rows[0] if k != "customer_id"}
+data = {k: np.array([float(r[k]) for r in rows]) for k in rows[0]
+        if k not in ("customer_id", "cutoff")}
 
 def write(path, cols):
     with open(path, "w") as f:

@@ -45,6 +45,9 @@ def test_table_matches_the_command(cdnow_path, cdnow_table, run_churn, tmp_path)
               "1998-06-30", "--unit", "week", "-o", out)
     c = pd.read_csv(out, dtype={"customer_id": str})
     c.index = c.pop("customer_id").astype(np.int64)
+    # the declarations that travel with the command's table match the Python table's attrs
+    assert (c.pop("time_unit_days") == cdnow_table.attrs["time_unit"]).all()
+    assert (c.pop("cutoff") == "1997-09-30").all()
     assert list(c.columns) == list(cdnow_table.columns)
     c = c.loc[cdnow_table.index]
     # the command prints 10 significant digits
