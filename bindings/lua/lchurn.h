@@ -180,6 +180,16 @@ LCHURN_HIDDEN double *lchurn__data_vector_opt(lua_State *L, lchurn_dataset *d, i
 /* The feature names of m (pushed) and the number of customers of d, for bulk scores. */
 LCHURN_HIDDEN const char **lchurn__data_features(lua_State *L, lchurn_dataset *d, churn_model *m,
                                                  size_t *p, size_t *n);
+/* The time unit (days) the data declare: the `time_unit` field of the first customer table
+ * (rows from a customer table or a state's features carry it) or of the column table; 0
+ * when absent. A value that is not a positive number is an error. */
+LCHURN_HIDDEN double lchurn__data_unit(lua_State *L, lchurn_dataset *d);
+/* Raise "what: <message naming both units>" when data declaring `unit_days` (0 = none:
+ * nothing to check) may not meet model m (churn_model_check_time_unit). */
+LCHURN_HIDDEN void lchurn__check_unit(lua_State *L, churn_model *m, double unit_days,
+                                      const char *what);
+/* The `time_unit` field of the table at idx (0 when absent). */
+LCHURN_HIDDEN double lchurn__table_unit(lua_State *L, int idx);
 LCHURN_HIDDEN const char **lchurn__opt_features(lua_State *L, int opts, size_t *p, int required,
                                                 const char *what);
 

@@ -41,6 +41,12 @@ int lchurn__fit_btyd_data(lua_State *L, int fam, int data_idx, int opts)
     btyd_options(L, opts, what, &o);
     lchurn_dataset d;
     lchurn__data_open(L, data_idx, &d);
+    double du = lchurn__data_unit(L, &d);
+    if (du > 0 && unit > 0 && fabs(du - unit) > 1e-9 * du)
+        return luaL_error(L, "fit: option unit (%f days) differs from the data's time_unit "
+                          "(%f days)", (lua_Number)unit, (lua_Number)du);
+    if (du > 0)
+        unit = du; /* rows of a customer table or a state's features declare their unit */
     size_t n;
     double *cols = lchurn__data_columns(L, &d, 3, 0, btyd_names, btyd_alts, &n);
     double *w = lchurn__data_vector_opt(L, &d, opts, "weights", NULL);
@@ -197,10 +203,12 @@ int lchurn__model(lua_State *L)
 /* ==== scoring ============================================================ */
 
 /* model:score(customer [, horizon]) of BTYD models: p_alive, expected
- * purchases in (T, T + horizon] (horizon default 0). */
+ * purchases in (T, T + horizon]; without a horizon the second value is nil
+ * (no horizon is not a horizon of 0). */
 int lchurn__btyd_score(lua_State *L, churn_model *m)
 {
-    double h = luaL_optnumber(L, 3, 0.0);
+    int have_h = !lua_isnoneornil(L, 3);
+    double h = have_h ? luaL_checknumber(L, 3) : 0.0;
     double x = lchurn__field_number(L, 2, "frequency", "x");
     double tx = lchurn__field_number(L, 2, "recency", "t_x");
     double T = lchurn__field_number(L, 2, "T", NULL);
@@ -209,7 +217,10 @@ int lchurn__btyd_score(lua_State *L, churn_model *m)
     if (rc)
         return lchurn__predict_fail(L, rc);
     lua_pushnumber(L, pa);
-    lua_pushnumber(L, ex);
+    if (have_h)
+        lua_pushnumber(L, ex);
+    else
+        lua_pushnil(L);
     return 2;
 }
 
@@ -245,7 +256,11 @@ int lchurn__sbg_score(lua_State *L, churn_model *m)
 /* model:score_many(data [, horizon]) of BTYD models: p_alive[], expected[]. */
 int lchurn__btyd_score_many(lua_State *L, churn_model *m, lchurn_dataset *d)
 {
-    double h = luaL_optnumber(L, 3, 0.0);
+    if (lua_isnoneornil(L, 3))
+        return luaL_error(L, "score_many: the horizon (argument 2) is required for a '%s' "
+                          "model (expected purchases in the next horizon time units)",
+                          churn_family_name(churn_model_family(m)));
+    double h = luaL_checknumber(L, 3);
     size_t n;
     double *c = lchurn__data_columns(L, d, 3, 2, btyd_names, btyd_alts, &n);
     int rc = churn_btyd_score(m, h, n, c, c + n, c + 2 * n, c + 3 * n, c + 4 * n);
@@ -281,6 +296,34 @@ static int btyd_vector(lua_State *L, churn_model *m, int expected)
 }
 
 MODEL_METHOD(m_p_alive) { return btyd_vector(L, m, 0); }
+
+/* model:convert_time_unit(unit) -> a new model in `unit` ("day", "week", ... or days)
+ * | nil, msg, code: the explicit conversion of churn_btyd_convert_time_unit(). */
+MODEL_METHOD(m_convert_time_unit)
+{
+    lua_settop(L, 2);
+    lua_createtable(L, 0, 1);
+    lua_pushvalue(L, 2);
+    lua_setfield(L, -2, "unit");
+    double unit = lchurn__opt_unit(L, 3, "unit", 0.0, "convert_time_unit");
+    if (!(unit > 0))
+        return luaL_error(L, "convert_time_unit: the new unit (\"day\", \"week\", ... or days) "
+                          "is required");
+    size_t need = 0;
+    churn_model_save_buffer(m, NULL, 0, &need);
+    char *buf = (char *)lua_newuserdatauv(L, need ? need : 1, 0);
+    int rc = churn_model_save_buffer(m, buf, need, &need);
+    lhandle *u = lchurn__new_model(L);
+    if (rc == CHURN_OK)
+        rc = churn_model_load_buffer(&u->model, buf, need ? need - 1 : 0);
+    if (rc == CHURN_OK)
+        rc = churn_btyd_convert_time_unit(u->model, unit);
+    if (rc == CHURN_OK)
+        return 1;
+    churn_model_free(u->model);
+    u->model = NULL;
+    return lchurn__predict_fail(L, rc);
+}
 MODEL_METHOD(m_expected_purchases) { return btyd_vector(L, m, 1); }
 
 /* model:retention(n) -> retention[1..n], survival[1..n] (sBG) */
@@ -315,6 +358,7 @@ MODEL_METHOD(m_derl)
 const luaL_Reg lchurn__btyd_methods[] = {
     {"p_alive", m_p_alive},
     {"expected_purchases", m_expected_purchases},
+    {"convert_time_unit", m_convert_time_unit},
     {"retention", m_retention},
     {"derl", m_derl},
     {NULL, NULL},

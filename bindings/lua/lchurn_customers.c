@@ -145,9 +145,11 @@ HANDLE_METHOD(t_customers, lchurn__txlog_class, churn_txlog, log)
 static void push_row(lua_State *L, churn_customers *t, const double *const *cols, size_t r)
 {
     size_t k = churn_customers_num_columns(t);
-    lua_createtable(L, 0, (int)k + 1);
+    lua_createtable(L, 0, (int)k + 2);
     lua_pushstring(L, churn_customers_id(t, r));
     lua_setfield(L, -2, "customer_id");
+    lua_pushnumber(L, churn_customers_time_unit(t)); /* checked by model:score */
+    lua_setfield(L, -2, "time_unit");
     for (size_t j = 0; j < k; j++) {
         lua_pushnumber(L, cols ? cols[j][r] : churn_customers_column_at(t, j)[r]);
         lua_setfield(L, -2, churn_customers_column_name(t, j));

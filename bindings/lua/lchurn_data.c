@@ -4,7 +4,8 @@
  * Owns: reading the customer data of fits and bulk scores, given as an
  * array of customer tables or as a table of column arrays, into column- or
  * row-major buffers; per-customer vectors named by an option; the feature
- * names of regression fits and bulk scores.
+ * names of regression fits and bulk scores; the time unit the data declare
+ * (`time_unit` fields) and its check against a model.
  * Calls: lchurn_util.c (buffers, values), lchurn_options.c (opt_get), the Lua
  * API, libchurn (a model's feature names).
  */
@@ -212,4 +213,37 @@ const char **lchurn__opt_features(lua_State *L, int opts, size_t *p, int require
     lua_remove(L, -2);
     *p = m;
     return names;
+}
+
+/* ==== time units =========================================================== */
+
+double lchurn__table_unit(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    int t = lua_getfield(L, idx, "time_unit");
+    double u = 0;
+    if (t != LUA_TNIL && (!lchurn__value_number(L, -1, &u) || !(u > 0) || u > 1e9))
+        luaL_error(L, "the data's time_unit is %s, expected a number of days > 0",
+                   lchurn__describe_value(L, -1));
+    lua_pop(L, 1);
+    return u;
+}
+
+double lchurn__data_unit(lua_State *L, lchurn_dataset *d)
+{
+    if (!d->rows)
+        return lchurn__table_unit(L, d->idx);
+    if (lua_geti(L, d->idx, 1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    double u = lchurn__table_unit(L, -1);
+    lua_pop(L, 1);
+    return u;
+}
+
+void lchurn__check_unit(lua_State *L, churn_model *m, double unit_days, const char *what)
+{
+    if (unit_days > 0 && churn_model_check_time_unit(m, unit_days) != CHURN_OK)
+        luaL_error(L, "%s: %s", what, churn_last_error_message());
 }

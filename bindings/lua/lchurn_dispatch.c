@@ -28,16 +28,19 @@ int lchurn__fit(lua_State *L)
 
 /* model:score(customer [, horizon]) scores one customer given as a table of
  * named fields; the results depend on the family:
- *   BTYD:        p_alive, expected purchases in (T, T + horizon] (horizon default 0)
+ *   BTYD:        p_alive, expected purchases in (T, T + horizon] (nil without a horizon)
  *   sBG:         P(renew next period), expected renewals in the next horizon periods
  *                ({periods = renewals so far})
  *   gammagamma:  expected spend per purchase ({frequency, monetary_value})
  *   logit:       P(churn), linear predictor (fields named as the model's features)
  *   cox / AFT:   survival at horizon, P(churn before horizon), linear predictor
- * Data the library rejects (negative recency, NaN) return nil, msg, code. */
+ * Data the library rejects (negative recency, NaN) return nil, msg, code. A customer
+ * table that declares its time unit (`time_unit`, as rows of a customer table and a
+ * state's features do) must match the model's unit, else an error names both. */
 MODEL_METHOD(m_score)
 {
     luaL_checktype(L, 2, LUA_TTABLE);
+    lchurn__check_unit(L, m, lchurn__table_unit(L, 2), "score");
     int fam = churn_model_family(m);
     if (lchurn__is_btyd(fam))
         return lchurn__btyd_score(L, m);
@@ -61,6 +64,7 @@ MODEL_METHOD(m_score_many)
     int fam = churn_model_family(m);
     lchurn_dataset d;
     lchurn__data_open(L, 2, &d);
+    lchurn__check_unit(L, m, lchurn__data_unit(L, &d), "score_many");
     if (lchurn__is_btyd(fam))
         return lchurn__btyd_score_many(L, m, &d);
     if (fam == CHURN_FAMILY_GAMMAGAMMA)

@@ -153,7 +153,9 @@ static int s_features(lua_State *L)
     int rc = lchurn__value_time(L, 2, &cutoff, "features: cutoff");
     if (rc)
         return lchurn__push_fail(L, rc);
-    lua_createtable(L, 0, 16);
+    lua_createtable(L, 0, 17);
+    lua_pushnumber(L, u->s.time_unit); /* checked by model:score */
+    lua_setfield(L, -2, "time_unit");
     for (int j = 0; state_columns[j]; j++) {
         double v;
         rc = churn_customer_state_value(&u->s, cutoff, state_columns[j], &v);
@@ -165,6 +167,35 @@ static int s_features(lua_State *L)
     return 1;
 }
 
+/* st:score(model, cutoff [, horizon]) -> p_alive, expected purchases in the next
+ * horizon time units (nil without a horizon) | nil, msg, code: the state's frequency,
+ * recency and T as of cutoff, scored by a BTYD model after checking that the state's time
+ * unit is the model's (churn_customer_state_check_model). */
+static int s_score(lua_State *L)
+{
+    lstate *u = check_state(L, 1);
+    churn_model *m = lchurn__check_model(L, 2);
+    double cutoff, v[3], pa, ex;
+    int have_h = !lua_isnoneornil(L, 4);
+    double h = have_h ? luaL_checknumber(L, 4) : 0.0;
+    static const char *const cols[3] = {"frequency", "recency", "T"};
+    int rc = churn_customer_state_check_model(&u->s, m);
+    if (rc == CHURN_OK)
+        rc = lchurn__value_time(L, 3, &cutoff, "score: cutoff");
+    for (int j = 0; rc == CHURN_OK && j < 3; j++)
+        rc = churn_customer_state_value(&u->s, cutoff, cols[j], &v[j]);
+    if (rc == CHURN_OK)
+        rc = churn_btyd_score(m, h, 1, &v[0], &v[1], &v[2], &pa, &ex);
+    if (rc)
+        return lchurn__predict_fail(L, rc);
+    lua_pushnumber(L, pa);
+    if (have_h)
+        lua_pushnumber(L, ex);
+    else
+        lua_pushnil(L);
+    return 2;
+}
+
 /* st:to_bytes() -> string (store it next to the customer record) */
 static int s_to_bytes(lua_State *L)
 {
@@ -174,7 +205,7 @@ static int s_to_bytes(lua_State *L)
 }
 
 static const luaL_Reg state_methods[] = {
-    {"add", s_add},           {"value", s_value}, {"features", s_features},
+    {"add", s_add},           {"value", s_value}, {"features", s_features}, {"score", s_score},
     {"to_bytes", s_to_bytes}, {"close", s_close}, {NULL, NULL},
 };
 

@@ -877,6 +877,64 @@ end
 
 -- ---- 6. garbage collection while scoring elsewhere -----------------------------------------------
 section("6. garbage collection while scoring elsewhere")
+section("boundary: time units (issue 17)")
+do
+  -- item 1: rows of a table and a state's features declare their unit; a weekly model
+  -- refuses daily data with a message naming both units
+  local wrows = assert(churn.features(purchases, {cutoff = "2023-12-31", unit = "week"}))
+  local drows = assert(churn.features(purchases, {cutoff = "2023-12-31"}))
+  local weeks = assert(assert(churn.txlog(purchases)):customers({cutoff = "2023-12-31", unit = "week"}))
+  check("boundary: a table handle's rows declare the unit", weeks:row(1).time_unit == 7)
+  check("boundary: table rows declare their unit", wrows[1].time_unit == 7 and drows[1].time_unit == 1)
+  local m = assert(churn.fit("bgnbd", wrows))
+  check("boundary: fit from weekly rows records weeks", m:time_unit() == 7, m:time_unit())
+  local p7, e7 = m:score(wrows[3], 52)
+  check("boundary: same unit scores", p7 > 0 and p7 <= 1 and e7 > 0)
+  check("boundary: weekly model refuses a daily row",
+    raises(function() return m:score(drows[3], 52) end, "weeks (7 days) but the data are in days (1 day)"))
+  check("boundary: score_many refuses daily rows",
+    raises(function() return m:score_many(drows, 52) end, "days (1 day)"))
+  check("boundary: fit with a contradicting unit option raises",
+    raises(function() return churn.fit("bgnbd", wrows, {unit = "day"}) end, "differs"))
+  -- explicit conversion: 52 weeks = 364 days, the same scores (alpha scales with the unit)
+  local md = assert(m:convert_time_unit("day"))
+  check("boundary: converted model records days", md:time_unit() == 1 and m:time_unit() == 7)
+  local pd, ed = md:score(drows[3], 364)
+  check("boundary: converted model scores the daily row as the weekly one", close(pd, p7, 1e-12) and close(ed, e7, 1e-10),
+    string.format("%.17g %.17g / %.17g %.17g", pd, p7, ed, e7))
+  local bb = assert(churn.model("bgbb", {1.2, 0.75, 0.66, 2.78}, {unit = "year"}))
+  local cv, cmsg = bb:convert_time_unit("day")
+  check("boundary: BG/BB has no unit conversion", cv == nil and tostring(cmsg):find("discrete") ~= nil, cmsg)
+  -- the state: built in days, scored by the weekly model
+  local sd, sw = churn.state{unit = "day"}, churn.state{unit = "week"}
+  for _, t in ipairs({"2023-01-05", "2023-03-02", "2023-06-20"}) do
+    assert(sd:add(t, 10)); assert(sw:add(t, 10))
+  end
+  local ps, msg, code = sd:score(m, "2023-12-31", 52)
+  check("boundary: state in days refuses a weekly model", ps == nil and code == churn.status.EUNIT
+    and tostring(msg):find("weeks (7 days)", 1, true) ~= nil, msg)
+  check("boundary: a state's features declare the unit",
+    raises(function() return m:score(sd:features("2023-12-31"), 52) end, "days (1 day)"))
+  local pw, ew = sw:score(m, "2023-12-31", 52)
+  local f = sw:features("2023-12-31")
+  local pf, ef = m:score(f, 52)
+  check("boundary: state score = score of its features", pw == pf and ew == ef)
+  -- closed form of BG/NBD P(alive) for x = 2, t_x = 166/7, T = 360/7 weeks
+  local pv = m:params()
+  local r, alpha, a, b = pv.r, pv.alpha, pv.a, pv.b
+  local x, tx, T = 2, 166 / 7, 360 / 7
+  local closed = 1 / (1 + a / (b + x - 1) * ((alpha + T) / (alpha + tx)) ^ (r + x))
+  check("boundary: state P(alive) = closed form", close(pw, closed, 1e-12), pw .. " vs " .. closed)
+  -- item 8: no horizon, no expected purchases (nil, not 0)
+  local p0, e0 = m:score(wrows[3])
+  check("boundary: score without a horizon gives nil expected purchases", p0 == p7 and e0 == nil)
+  local s0, s1 = sw:score(m, "2023-12-31")
+  check("boundary: state score without a horizon", s0 == pw and s1 == nil)
+  check("boundary: score_many needs a horizon",
+    raises(function() return m:score_many(wrows) end, "horizon"))
+  weeks:close()
+end
+
 purchases, rows = nil, nil -- a small heap keeps the aggressive collector below cheap
 collectgarbage("collect")
 
