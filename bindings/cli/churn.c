@@ -114,6 +114,7 @@ static int run_predict(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    cli_install_signals();
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

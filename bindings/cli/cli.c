@@ -4,6 +4,10 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdarg.h>
 #include <strings.h>
@@ -340,6 +344,11 @@ int cli_parse(const cli_spec *spec, const char *sub, int argc, char **argv, void
     }
     if (spec->missing && !*(const char **)(base + spec->positional[0] - 1))
         return cli_usage_error(sub, "%s", spec->missing);
+    /* a target that cannot be written fails now, not after all the input is read */
+    for (size_t i = 0; i < spec->noptions; i++)
+        if (strcmp(spec->options[i].name, "--output") == 0 && spec->options[i].kind == CLI_STRING &&
+            cli_check_out_path(sub, *(const char **)(base + spec->options[i].at - 1)))
+            return CLI_EXIT_FAIL;
     return CLI_CONTINUE;
 }
 
@@ -768,26 +777,260 @@ int cli_lifetime_row(const char *sub, const cli_lifetime_cols *c, size_t i, cons
 
 /* ---- output ---- */
 
-FILE *cli_open_out(const char *sub, const char *path)
+/* ---- outputs: written to a temporary file next to the target, renamed when complete ----
+ * A -o FILE is never written in place: a kill, a full disk or a failed run leaves the target
+ * as it was. The temporaries are listed here so that an exit path that forgot one (atexit)
+ * and a fatal signal (cli_install_signals) remove them. */
+#define CLI_MAX_OUTPUTS 8
+static struct pending_out {
+    FILE *f;
+    char *path, *tmp;
+} pending[CLI_MAX_OUTPUTS];
+/* The temporaries' names as the signal handler reads them (set after the name is complete,
+ * cleared before it is freed). */
+static char *volatile pending_tmp[CLI_MAX_OUTPUTS];
+
+static void remove_pending(void)
+{
+    for (int i = 0; i < CLI_MAX_OUTPUTS; i++)
+        if (pending[i].f) {
+            fclose(pending[i].f);
+            pending_tmp[i] = NULL;
+            unlink(pending[i].tmp);
+            free(pending[i].tmp);
+            free(pending[i].path);
+            memset(&pending[i], 0, sizeof pending[i]);
+        }
+}
+
+int cli_check_out_path(const char *sub, const char *path)
 {
     if (!path || strcmp(path, "-") == 0)
+        return CLI_EXIT_OK;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return cli_fail(sub, "cannot write '%s': it is a directory", path);
+    char *dir = strdup(path);
+    if (!dir)
+        return cli_fail(sub, "out of memory");
+    char *slash = strrchr(dir, '/');
+    const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
+    int rc = CLI_EXIT_OK;
+    if (stat(d, &sb) != 0)
+        rc = cli_fail(sub, "cannot write '%s': directory '%s': %s", path, d, strerror(errno));
+    else if (!S_ISDIR(sb.st_mode))
+        rc = cli_fail(sub, "cannot write '%s': '%s' is not a directory", path, d);
+    else if (access(d, W_OK | X_OK) != 0)
+        rc = cli_fail(sub, "cannot write '%s': directory '%s': %s", path, d, strerror(errno));
+    free(dir);
+    return rc;
+}
+
+FILE *cli_open_out(const char *sub, const char *path)
+{
+    static int registered;
+    if (!path || strcmp(path, "-") == 0)
         return stdout;
-    FILE *f = fopen(path, "w");
-    if (!f)
+    if (cli_check_out_path(sub, path))
+        return NULL;
+    int slot = 0;
+    while (slot < CLI_MAX_OUTPUTS && pending[slot].f)
+        slot++;
+    if (slot == CLI_MAX_OUTPUTS) {
+        cli_fail(sub, "too many open outputs");
+        return NULL;
+    }
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        /* a device, a pipe or a socket (-o /dev/null, a FIFO) is written as it is */
+        FILE *f = fopen(path, "w");
+        if (!f)
+            cli_fail(sub, "cannot write '%s': %s", path, strerror(errno));
+        return f;
+    }
+    if (!registered && atexit(remove_pending) == 0)
+        registered = 1;
+    /* through a symbolic link, the file it names is replaced, not the link */
+    char *real = realpath(path, NULL);
+    if (real)
+        path = real;
+    /* "dir/.name.churn-XXXXXX": same directory, so the rename is atomic */
+    const char *slash = strrchr(path, '/');
+    size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
+    size_t need = strlen(path) + 16;
+    char *tmp = malloc(need), *target = strdup(path);
+    if (!tmp || !target) {
+        free(tmp);
+        free(target);
+        free(real);
+        cli_fail(sub, "out of memory");
+        return NULL;
+    }
+    snprintf(tmp, need, "%.*s.%s.churn-XXXXXX", (int)dlen, path, path + dlen);
+    free(real);
+    path = target;
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
         cli_fail(sub, "cannot write '%s': %s", path, strerror(errno));
+        free(tmp);
+        free(target);
+        return NULL;
+    }
+    /* the permissions fopen would give a new file (or the target's own) */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, stat(path, &sb) == 0 ? (sb.st_mode & 07777) : (0666 & ~mask));
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        cli_fail(sub, "cannot write '%s': %s", path, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        free(target);
+        return NULL;
+    }
+    pending[slot].f = f;
+    pending[slot].path = target;
+    pending[slot].tmp = tmp;
+    pending_tmp[slot] = tmp;
     return f;
+}
+
+static int find_pending(FILE *f)
+{
+    for (int i = 0; i < CLI_MAX_OUTPUTS; i++)
+        if (pending[i].f == f)
+            return i;
+    return -1;
+}
+
+static void forget_pending(int i, int keep_file)
+{
+    pending_tmp[i] = NULL;
+    if (!keep_file)
+        unlink(pending[i].tmp);
+    free(pending[i].tmp);
+    free(pending[i].path);
+    memset(&pending[i], 0, sizeof pending[i]);
+}
+
+void cli_abort_out(FILE *f)
+{
+    if (!f || f == stdout)
+        return;
+    int i = find_pending(f);
+    fclose(f);
+    if (i >= 0)
+        forget_pending(i, 0);
 }
 
 int cli_close_out(const char *sub, FILE *f, const char *path)
 {
-    int bad = ferror(f);
-    if (f == stdout)
-        bad |= fflush(f) != 0;
-    else
-        bad |= fclose(f) != 0;
-    if (bad)
-        return cli_fail(sub, "error writing '%s'", path ? path : "standard output");
+    if (f == stdout) {
+        int err = 0;
+        if (ferror(f) || fflush(f) != 0) {
+            err = errno;
+            clearerr(f);
+            if (fflush(f) == 0 && !err)
+                err = EIO;
+            else if (errno)
+                err = errno;
+        }
+        if (!err)
+            return CLI_EXIT_OK;
+        if (err == EPIPE)
+            return CLI_EXIT_PIPE; /* the reader went away (| head): no message */
+        return cli_fail(sub, "error writing standard output: %s", strerror(err));
+    }
+    int i = find_pending(f);
+    int err = 0;
+    if (ferror(f)) {
+        /* the write that failed set errno long ago: try again to learn why */
+        clearerr(f);
+        errno = 0;
+        err = fflush(f) != 0 && errno ? errno : EIO;
+    } else if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        err = errno ? errno : EIO;
+    }
+    if (fclose(f) != 0 && !err)
+        err = errno ? errno : EIO;
+    if (i < 0) /* not opened by cli_open_out */
+        return err ? cli_fail(sub, "error writing '%s': %s", path, strerror(err)) : CLI_EXIT_OK;
+    if (!err && rename(pending[i].tmp, pending[i].path) != 0)
+        err = errno;
+    forget_pending(i, !err);
+    if (err)
+        return cli_fail(sub, "error writing '%s': %s (the file is left as it was)", path,
+                        strerror(err));
     return CLI_EXIT_OK;
+}
+
+/* ---- signals ---- */
+static void (*interrupt_hook)(const char *status);
+static volatile sig_atomic_t in_handler;
+
+void cli_on_interrupt(void (*hook)(const char *status)) { interrupt_hook = hook; }
+
+static void on_fatal_signal(int sig)
+{
+    if (!in_handler) {
+        in_handler = 1;
+        for (int i = 0; i < CLI_MAX_OUTPUTS; i++) {
+            char *t = pending_tmp[i];
+            if (t)
+                unlink(t);
+        }
+        if (interrupt_hook)
+            interrupt_hook("interrupted");
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void cli_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
+        struct sigaction old;
+        /* a signal the caller ignores (nohup, a background job's SIGINT) stays ignored */
+        if (sigaction(sigs[k], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
+        sigaction(sigs[k], &sa, NULL);
+    }
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++)
+        sigaddset(&sa.sa_mask, sigs[k]);
+    /* a closed pipe is an error on write (EPIPE), reported with the summary, not a silent
+     * death */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Async-signal-safe output for interrupt hooks: write(2) of text and numbers. */
+void cli_sig_puts(const char *s)
+{
+    size_t n = strlen(s);
+    while (n) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+void cli_sig_putu(unsigned long long v)
+{
+    char buf[24];
+    size_t i = sizeof buf;
+    buf[--i] = '\0';
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    cli_sig_puts(buf + i);
 }
 
 int cli_print_json(const char *sub, json_t *j, size_t flags)

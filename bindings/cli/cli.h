@@ -211,11 +211,35 @@ int cli_lifetime_row(const char *sub, const cli_lifetime_cols *c, size_t i, cons
  * CPU time), for --timings and the summary line of `churn score`. */
 double cli_clock(int clock_id);
 
-/* ---- output ---- */
-/* Open -o path for writing ("-" or NULL = stdout). Prints the error and returns NULL on failure. */
+/* ---- output ----
+ * -o FILE is written to a temporary file in the same directory ("DIR/.NAME.churn-XXXXXX")
+ * and renamed over FILE only after a complete, flushed, synced, closed write: a failure, a
+ * kill or a full disk leaves FILE as it was and removes the temporary. Standard output
+ * streams. */
+#define CLI_EXIT_PIPE 141 /* standard output's reader went away (EPIPE), as a shell reports SIGPIPE */
+/* Open -o path for writing ("-" or NULL = stdout). Prints the error (with the system's reason)
+ * and returns NULL on failure. */
 FILE *cli_open_out(const char *sub, const char *path);
-/* Close what cli_open_out returned; returns CLI_EXIT_FAIL (with message) on a write error. */
+/* Finish what cli_open_out returned: CLI_EXIT_OK once FILE holds the complete output;
+ * CLI_EXIT_FAIL with a message naming the system's reason (ENOSPC, EACCES, ...) and the target
+ * untouched; CLI_EXIT_PIPE, silently, when standard output's reader has gone. */
 int cli_close_out(const char *sub, FILE *f, const char *path);
+/* Give up an output on an error path: close it and remove the temporary (stdout: nothing). */
+void cli_abort_out(FILE *f);
+/* Check before reading any input that `path` can be written (its directory exists and is
+ * writable, it is not a directory); "-"/NULL pass. Prints the error and returns
+ * CLI_EXIT_FAIL. cli_parse calls it for -o/--output. */
+int cli_check_out_path(const char *sub, const char *path);
+
+/* ---- signals ----
+ * cli_install_signals (called once by main): SIGTERM, SIGINT and SIGHUP remove the pending
+ * temporaries, call the interrupt hook, then end the process by the same signal (exit status
+ * 128 + N); SIGPIPE is ignored so that a closed pipe is an EPIPE write error. The hook runs in
+ * the signal handler: it may only use async-signal-safe calls (cli_sig_puts, cli_sig_putu). */
+void cli_install_signals(void);
+void cli_on_interrupt(void (*hook)(const char *status));
+void cli_sig_puts(const char *s);
+void cli_sig_putu(unsigned long long v);
 /* Print `j` (consumed; NULL = out of memory, reported) on standard output with the jansson
  * `flags`, then a newline. Returns CLI_EXIT_OK or CLI_EXIT_FAIL. */
 int cli_print_json(const char *sub, json_t *j, size_t flags);

@@ -83,8 +83,7 @@ static int write_table(const char *sub, const churn_customers *t, const char *ou
     size_t nrows = churn_customers_num_rows(t), ncols = churn_customers_num_columns(t);
     const double **cols = malloc((ncols ? ncols : 1) * sizeof *cols);
     if (!cols) {
-        if (f != stdout)
-            fclose(f);
+        cli_abort_out(f);
         return cli_fail(sub, "out of memory");
     }
     fputs("customer_id", f);

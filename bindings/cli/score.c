@@ -93,10 +93,14 @@ static const char score_help[] =
     "A progress line is drawn on stderr when it is a terminal. The last line on stderr\n"
     "is always the summary, for schedulers:\n"
     "  churn-score: rows_read=N rows_rejected=N customers_scored=N customers_excluded=N\n"
-    "  seconds=S max_rss_kb=K mode=stream|memory status=ok|error|usage   (one line)\n"
+    "  seconds=S max_rss_kb=K mode=stream|memory\n"
+    "  status=ok|error|usage|broken_pipe|interrupted   (one line)\n"
     "max_rss_kb is the peak resident memory of this run (VmHWM).\n"
     "Exit status: 0 success, 1 failure (bad model, unreadable or malformed input,\n"
-    "out of memory, write error), 2 usage error.\n"
+    "out of memory, write error), 2 usage error, 141 standard output closed by its\n"
+    "reader (status=broken_pipe), 128+N ended by signal N (SIGTERM, SIGINT, SIGHUP:\n"
+    "status=interrupted). With -o FILE the scores go to a temporary file that replaces\n"
+    "FILE only when complete: a failed or interrupted run leaves FILE as it was.\n"
     "\n";
 
 /* ---- run statistics, shared with the progress thread ---- */
@@ -114,6 +118,41 @@ static struct {
 } st;
 
 static double now(void) { return cli_clock(CLOCK_MONOTONIC); }
+
+/* What the summary line says when a signal ends the run (read in the signal handler). */
+static volatile size_t sig_rows_read, sig_rejected, sig_excluded;
+
+/* The interrupt hook (cli_on_interrupt): the summary line with async-signal-safe calls. */
+static void summary_on_signal(const char *status)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double secs = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec - st.t0;
+    unsigned long long ms = secs > 0 ? (unsigned long long)(secs * 1000.0) : 0;
+    struct rusage ru;
+    long rss = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
+    char frac[4] = {(char)('0' + ms / 100 % 10), (char)('0' + ms / 10 % 10),
+                    (char)('0' + ms % 10), '\0'};
+    cli_sig_puts("\nchurn-score: rows_read=");
+    cli_sig_putu(sig_rows_read);
+    cli_sig_puts(" rows_rejected=");
+    cli_sig_putu(sig_rejected);
+    cli_sig_puts(" customers_scored=");
+    cli_sig_putu(atomic_load(&st.customers_done));
+    cli_sig_puts(" customers_excluded=");
+    cli_sig_putu(sig_excluded);
+    cli_sig_puts(" seconds=");
+    cli_sig_putu(ms / 1000);
+    cli_sig_puts(".");
+    cli_sig_puts(frac);
+    cli_sig_puts(" max_rss_kb=");
+    cli_sig_putu(rss > 0 ? (unsigned long long)rss : 0);
+    cli_sig_puts(" mode=");
+    cli_sig_puts(st.mode ? st.mode : "stream");
+    cli_sig_puts(" status=");
+    cli_sig_puts(status);
+    cli_sig_puts("\n");
+}
 
 static void summary(size_t rows_read, size_t rejected, size_t scored, size_t excluded,
                     const char *status)
@@ -266,6 +305,7 @@ static int fold_chunk(churn_txlog *log, void *ud)
     (void)log;
     fold_ctx *fc = ud;
     int rc = churn_customer_stream_fold(fc->s);
+    sig_rows_read = (size_t)churn_customer_stream_rows_folded(fc->s);
     if (rc == CHURN_EINVAL)
         fc->out_of_order = 1;
     return rc;
@@ -918,8 +958,7 @@ static int write_scores(score_run *r, size_t nrows)
     else
         fputs("customer_id,p_churn,survival,linear_predictor\n", f);
     if (score_all(&r->j, nrows, (int)r->a->threads, f)) {
-        if (f != stdout)
-            fclose(f);
+        cli_abort_out(f);
         return CLI_EXIT_FAIL;
     }
     return cli_close_out(sub, f, r->a->out);
@@ -938,8 +977,14 @@ static int run_score(score_run *r)
         return rc;
     r->excluded = churn_customers_num_excluded(r->t);
     size_t nrows = churn_customers_num_rows(r->t);
-    if ((rc = prepare_job(r)) || (rc = write_scores(r, nrows)))
+    sig_rows_read = r->rows_read;
+    sig_rejected = r->rejected;
+    sig_excluded = r->excluded;
+    if ((rc = prepare_job(r)) || (rc = write_scores(r, nrows))) {
+        if (rc == CLI_EXIT_PIPE) /* the rows written before the reader went away */
+            r->scored = (size_t)atomic_load(&st.customers_done);
         return rc;
+    }
     r->scored = nrows;
     return CLI_EXIT_OK;
 }
@@ -954,6 +999,7 @@ int cmd_score(int argc, char **argv)
     score_run r;
     memset(&r, 0, sizeof r);
     r.a = &a;
+    cli_on_interrupt(summary_on_signal);
     int rc = cli_parse(&score_spec, sub, argc, argv, &a);
     if (rc == CLI_EXIT_OK)
         return rc;
@@ -964,7 +1010,11 @@ int cmd_score(int argc, char **argv)
     churn_customers_free(r.t);
     churn_model_free(r.model);
     churn_model_free(r.spend);
+    cli_on_interrupt(NULL); /* the summary below is the last line */
     summary(r.rows_read, r.rejected, r.scored, r.excluded,
-            rc == CLI_EXIT_OK ? "ok" : rc == CLI_EXIT_USAGE ? "usage" : "error");
+            rc == CLI_EXIT_OK      ? "ok"
+            : rc == CLI_EXIT_USAGE ? "usage"
+            : rc == CLI_EXIT_PIPE  ? "broken_pipe"
+                                   : "error");
     return rc;
 }

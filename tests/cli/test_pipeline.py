@@ -1,0 +1,135 @@
+"""Issue 20: a scheduler can trust the command's exit status, output file and summary line.
+
+-o FILE is written to a temporary file and renamed when complete (a kill or a full disk
+leaves FILE as it was); SIGTERM and a closed pipe leave the summary line with their own
+status; an output path that cannot be written fails before any input is read.
+"""
+import os
+import resource
+import signal
+import subprocess
+import time
+
+import pytest
+
+CUTOFF = "2024-12-01"
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory, churn_exe):
+    d = tmp_path_factory.mktemp("pipeline")
+    tx = d / "tx.csv"
+    subprocess.run([churn_exe, "simulate", "--model", "bgnbd", "--customers", "300000",
+                    "--seed", "9", "--start", "2024-01-01", "--weeks", "52", "-o", str(tx)],
+                   check=True, capture_output=True)
+    feats = d / "f.csv"
+    subprocess.run([churn_exe, "features", str(tx), "--cutoff", CUTOFF, "--unit", "week",
+                    "--columns", "frequency,recency,T", "-o", str(feats)],
+                   check=True, capture_output=True)
+    model = d / "m.json"
+    subprocess.run([churn_exe, "fit", "bgnbd", str(feats), "-o", str(model)], check=True,
+                   capture_output=True)
+    return {"d": d, "tx": tx, "model": model}
+
+
+def last_line(text):
+    return text.strip().splitlines()[-1]
+
+
+def temporaries(folder):
+    return [p for p in os.listdir(folder) if ".churn-" in p]
+
+
+def test_sigterm_mid_write_leaves_target_and_summary(churn_exe, big, tmp_path):
+    out = tmp_path / "scores.csv"
+    out.write_text("yesterday's scores\n")
+    p = subprocess.Popen([churn_exe, "score", str(big["model"]), str(big["tx"]), "--cutoff",
+                          CUTOFF, "--horizon", "52", "--in-memory", "-o", str(out)],
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 20
+    while not temporaries(tmp_path) and time.time() < deadline and p.poll() is None:
+        time.sleep(0.005)
+    assert temporaries(tmp_path), "the temporary output never appeared"
+    p.send_signal(signal.SIGTERM)
+    err = p.communicate(timeout=30)[1]
+    assert p.returncode == -signal.SIGTERM  # the shell reports 143
+    assert out.read_text() == "yesterday's scores\n"
+    assert temporaries(tmp_path) == []
+    line = last_line(err)
+    assert line.startswith("churn-score: ") and line.endswith("status=interrupted")
+
+
+def test_complete_run_replaces_target(churn, big, tmp_path):
+    out = tmp_path / "scores.csv"
+    out.write_text("old\n")
+    out.chmod(0o640)
+    churn("score", big["model"], big["tx"], "--cutoff", CUTOFF, "--horizon", 52, "-o", out)
+    lines = out.read_text().splitlines()
+    assert len(lines) == 300001 and lines[0].startswith("customer_id,")
+    assert oct(out.stat().st_mode & 0o777) == oct(0o640)  # the target's permissions kept
+    assert temporaries(tmp_path) == []
+
+
+def _full_disk(folder):
+    """A 1 MiB tmpfs under `folder` when this process may mount one, else None."""
+    mnt = folder / "tiny"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
+                       capture_output=True)
+    return mnt if r.returncode == 0 else None
+
+
+def test_full_disk_leaves_target_and_names_reason(churn_exe, big, tmp_path):
+    mnt = _full_disk(tmp_path)
+    try:
+        folder = mnt or tmp_path
+        out = folder / "features.csv"
+        out.write_text("old\n")
+        kw = {}
+        if mnt is None:  # no mount permission: a file-size limit is the same kind of failure
+            def limit():
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+                resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+            kw["preexec_fn"] = limit
+        p = subprocess.run([churn_exe, "features", str(big["tx"]), "--cutoff", CUTOFF,
+                            "-o", str(out)], capture_output=True, text=True, **kw)
+        assert p.returncode == 1
+        reason = "No space left on device" if mnt else "File too large"
+        assert reason in p.stderr and "features.csv" in p.stderr
+        assert out.read_text() == "old\n"
+        assert temporaries(folder) == []
+    finally:
+        if mnt:
+            subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_closed_pipe_gives_broken_pipe_summary(churn_exe, big):
+    p = subprocess.Popen([churn_exe, "score", str(big["model"]), str(big["tx"]), "--cutoff",
+                          CUTOFF, "--horizon", "52"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    first = p.stdout.readline()
+    p.stdout.close()  # as `| head -1` does
+    err = p.stderr.read()
+    p.wait(timeout=60)
+    assert first.startswith("customer_id,")
+    assert p.returncode == 141
+    line = last_line(err)
+    assert line.startswith("churn-score: ") and line.endswith("status=broken_pipe")
+
+
+def test_unwritable_target_fails_before_reading(churn_exe, big, tmp_path):
+    # standard input that never ends: a check after reading would hang
+    r, w = os.pipe()
+    try:
+        p = subprocess.run([churn_exe, "score", str(big["model"]), "-", "--cutoff", CUTOFF,
+                            "--horizon", "52", "-o", str(tmp_path / "no" / "such" / "x.csv")],
+                           stdin=r, capture_output=True, text=True, timeout=10)
+    finally:
+        os.close(r)
+        os.close(w)
+    assert p.returncode == 1
+    assert "no/such" in p.stderr and "No such file or directory" in p.stderr
+    assert last_line(p.stderr).endswith("status=error")
+    p = subprocess.run([churn_exe, "features", str(big["tx"]), "-o", str(tmp_path)],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 1 and "is a directory" in p.stderr
