@@ -227,6 +227,9 @@ static int model_status(const churn_comparison *c)
             fprintf(stderr, "churn %s: model %s failed: %s\n", sub,
                     churn_comparison_model_name(c, i), churn_comparison_note(c, i));
             status = CLI_EXIT_FAIL;
+        } else if (*churn_comparison_note(c, i)) {
+            fprintf(stderr, "churn %s: note: model %s: %s\n", sub,
+                    churn_comparison_model_name(c, i), churn_comparison_note(c, i));
         }
     }
     return status;

@@ -395,7 +395,12 @@ typedef struct churn_comparison churn_comparison;
  *    `holdout_mae` (mean absolute error of the predicted holdout purchases).
  *
  * A model whose fit fails does not fail the call: its status and message are
- * kept (churn_comparison_status(), churn_comparison_note()). A BTYD fit that
+ * kept (churn_comparison_status(), churn_comparison_note()). When the caller
+ * names no `features`, a default feature that is constant over the customers
+ * (e.g. T when every customer was acquired the same day) or collinear with the
+ * default features before it is dropped, and the note of each supervised model
+ * names it; a feature the caller named is never dropped (its fit fails with a
+ * message naming it). A BTYD fit that
  * did not converge (::CHURN_ENOCONV) is still scored, with that status.
  *
  * @param[out] out   the comparison (free with churn_comparison_free()); NULL on failure

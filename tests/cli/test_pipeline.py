@@ -133,3 +133,19 @@ def test_unwritable_target_fails_before_reading(churn_exe, big, tmp_path):
     p = subprocess.run([churn_exe, "features", str(big["tx"]), "-o", str(tmp_path)],
                        capture_output=True, text=True, timeout=10)
     assert p.returncode == 1 and "is a directory" in p.stderr
+
+
+def test_evaluate_drops_constant_default_feature(churn, tmp_path):
+    """Every customer acquired the same day: T is constant. The default feature set drops
+    it with a note (exit 0); a feature list naming T still fails, naming the problem."""
+    tx = tmp_path / "tx.csv"
+    churn("simulate", "--model", "bgnbd", "--customers", 3000, "--seed", 4, "--start",
+          "2024-01-01", "--weeks", 52, "-o", tx)
+    p = churn("evaluate", tx, "--cutoff", "2024-09-01", "--holdout-end", "2024-12-31")
+    assert "'T' (constant)" in p.stderr
+    rows = [r.split(",") for r in p.stdout.strip().splitlines()[1:]]
+    assert {r[0] for r in rows} == {"bgnbd", "pnbd", "logit", "cox"}
+    assert all(0.5 < float(r[1]) < 1 for r in rows)  # every model has an AUC
+    p = churn("evaluate", tx, "--cutoff", "2024-09-01", "--holdout-end", "2024-12-31",
+              "--models", "cox", "--features", "frequency,T", check=False)
+    assert p.returncode == 1 and "collinear" in p.stderr
