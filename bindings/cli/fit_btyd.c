@@ -68,6 +68,10 @@ static const char predict_help[] =
     "  --T COL           (default: T; bgbb: T, else periods)\n"
     "  --periods COL     sbg: renewals so far = periods completed while active (default: periods)\n"
     "  --discount D      sbg: discount rate per period for derl\n"
+    "  --dert DELTA      bgnbd/mbgnbd/pnbd: add the column dert, the discounted expected\n"
+    "                    residual transactions (Fader, Hardie & Lee 2005) with continuous\n"
+    "                    discounting at DELTA per time unit (DELTA = log(1 + d) / P for a\n"
+    "                    rate d per period of P units)\n"
     "  --unit U          time unit of the table when it declares none (no time_unit_days\n"
     "                    column), or of a model that records none; the two must agree\n"
     "  --convert-unit    when the table's unit differs from the model's: convert the model\n"
@@ -255,7 +259,7 @@ static const double *need_col(const char *sub, const cli_table *t, const char *n
 
 typedef struct btyd_args {
     const char *input, *out, *fcol, *rcol, *Tcol, *wcol, *pcol, *ccol, *surv, *idcol;
-    double l2, unit, horizon, discount;
+    double l2, unit, horizon, discount, dert;
     long max_iter;
     int json, convert_unit;
 } btyd_args;
@@ -279,6 +283,9 @@ static const cli_option fit_options[] = {
 static const cli_option predict_options[] = {
     CLI_NONNEG("--horizon", AT(horizon)),
     CLI_NONNEG("--discount", AT(discount)),
+    {.name = "--dert", .kind = CLI_DOUBLE, .at = AT(dert), .bounds = CLI_MIN_OPEN, .min = 0,
+     .range_msg = "option --dert: %g must be > 0 (a continuously compounded rate per time "
+                  "unit)"},
     CLI_OPT("--frequency", CLI_STRING, AT(fcol)),
     CLI_OPT("--recency", CLI_STRING, AT(rcol)),
     CLI_OPT("--T", CLI_STRING, AT(Tcol)),
@@ -303,7 +310,7 @@ static const cli_spec predict_spec = {
 static btyd_args default_args(void)
 {
     btyd_args a = {.fcol = "frequency", .rcol = "recency", .pcol = "periods",
-                   .ccol = "churned", .horizon = NAN, .discount = NAN};
+                   .ccol = "churned", .horizon = NAN, .discount = NAN, .dert = NAN};
     return a;
 }
 
@@ -486,11 +493,12 @@ static int sbg_scores(const char *sub, const churn_model *m, const cli_table *t,
     return CLI_EXIT_OK;
 }
 
+/* `derl` (sBG) or `dert` (--dert) is the optional last column, named `last`. */
 static void write_scores(FILE *f, const cli_table *t, const double *pa, const double *e,
-                         const double *derl)
+                         const double *derl, const char *last)
 {
-    fputs(derl ? "customer_id,p_alive,expected_purchases,p_churn,derl\n"
-               : "customer_id,p_alive,expected_purchases,p_churn\n", f);
+    fprintf(f, "customer_id,p_alive,expected_purchases,p_churn%s%s\n", derl ? "," : "",
+            derl ? last : "");
     for (size_t i = 0; i < t->nrows; i++) {
         cli_put_field(f, t->ids[i]);
         fputc(',', f);
@@ -529,6 +537,8 @@ static int score_rows(const char *sub, const churn_model *model, const btyd_args
         return CLI_EXIT_FAIL;
     if ((st = churn_btyd_score(model, a->horizon, n, x, tx, T, pa, e)))
         return lib_fail_rows(sub, "scoring", st, t, a->input);
+    if (!isnan(a->dert) && (st = churn_dert(model, a->dert, n, x, tx, T, derl)))
+        return lib_fail_rows(sub, "DERT", st, t, a->input);
     return CLI_EXIT_OK;
 }
 
@@ -544,6 +554,10 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
     int family = churn_model_family(model);
     if (!isnan(a.discount) && family != CHURN_FAMILY_SBG)
         return cli_usage_error(sub, "--discount is for sbg models only");
+    if (!isnan(a.dert) && family != CHURN_FAMILY_BGNBD && family != CHURN_FAMILY_MBGNBD &&
+        family != CHURN_FAMILY_PNBD)
+        return cli_usage_error(sub, "--dert is for bgnbd, mbgnbd and pnbd models (sbg: "
+                               "--discount gives derl)");
 
     cli_table t;
     double unit = 0;
@@ -563,7 +577,9 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
         FILE *f = cli_open_out(sub, a.out);
         if (f) {
             int with_derl = family == CHURN_FAMILY_SBG && !isnan(a.discount);
-            write_scores(f, &t, buf, buf + n, with_derl ? buf + 2 * n : NULL);
+            int with_dert = !isnan(a.dert);
+            write_scores(f, &t, buf, buf + n, with_derl || with_dert ? buf + 2 * n : NULL,
+                         with_derl ? "derl" : "dert");
             rc = cli_close_out(sub, f, a.out);
         }
     }

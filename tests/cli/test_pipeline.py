@@ -4,6 +4,7 @@
 leaves FILE as it was); SIGTERM and a closed pipe leave the summary line with their own
 status; an output path that cannot be written fails before any input is read.
 """
+import math
 import os
 import resource
 import signal
@@ -149,3 +150,52 @@ def test_evaluate_drops_constant_default_feature(churn, tmp_path):
     p = churn("evaluate", tx, "--cutoff", "2024-09-01", "--holdout-end", "2024-12-31",
               "--models", "cox", "--features", "frequency,T", check=False)
     assert p.returncode == 1 and "collinear" in p.stderr
+
+
+def test_dert_in_predict_and_report(churn, tmp_path):
+    """--dert: DERT = delta * integral of exp(-delta t) E[X(T, T + t)] dt, checked against
+    scipy's quadrature of the BG/NBD closed form (Fader, Hardie & Lee 2005, eq. 10)."""
+    scipy = pytest.importorskip("scipy")
+    from scipy import integrate, special
+    r, alpha, a, b = 0.2425945, 4.4136019, 0.7929199, 2.4258881
+    model = tmp_path / "bg.json"
+    model.write_text('{"format": "libchurn-model", "format_version": 1, "family": "bgnbd", '
+                     '"time_unit_days": 7, "param_names": ["r", "alpha", "a", "b"], '
+                     f'"params": [{r}, {alpha}, {a}, {b}], "std_errors": [0, 0, 0, 0]}}')
+    rows = [(0, 0.0, 38.86), (2, 30.43, 38.86), (26, 30.857, 31.0), (1, 2.0, 35.0)]
+    table = tmp_path / "t.csv"
+    table.write_text("customer_id,frequency,recency,T,time_unit_days\n" +
+                     "".join(f"c{i},{x},{tx},{T},7\n" for i, (x, tx, T) in enumerate(rows)))
+
+    def expected(t, x, tx, T):
+        z = t / (alpha + T + t)
+        head = (a + b + x - 1) / (a - 1)
+        tail = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * \
+            special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+        alive = 1 + (x > 0) * (a / (b + x - 1)) * ((alpha + T) / (alpha + tx)) ** (r + x)
+        return head * tail / alive
+
+    delta = 0.15 / 52  # 15% a year, continuously compounded, per week
+    out = churn("predict", model, table, "--horizon", 52, "--dert", delta).stdout.splitlines()
+    assert out[0] == "customer_id,p_alive,expected_purchases,p_churn,dert"
+    for line, (x, tx, T) in zip(out[1:], rows):
+        got = float(line.split(",")[4])
+        ref = delta * integrate.quad(lambda t: math.exp(-delta * t) * expected(t, x, tx, T),
+                                     0, float("inf"), epsabs=0, epsrel=1e-11, limit=500)[0]
+        assert abs(got - ref) <= 1e-7 * ref, (x, tx, T, got, ref)
+        # and the 52-week expectation is the closed form too
+        assert abs(float(line.split(",")[2]) - expected(52, x, tx, T)) <= 1e-8
+    p = churn("predict", tmp_path / "bg.json", table, "--horizon", 52, "--dert", 0,
+              check=False)
+    assert p.returncode == 2 and "--dert" in p.stderr
+    # the report gains the column; a lower rate gives a larger value
+    tx = tmp_path / "tx.csv"
+    churn("simulate", "--model", "bgnbd", "--customers", 500, "--seed", 2, "--start",
+          "2024-01-01", "--weeks", 52, "--acquisition-weeks", 20, "-o", tx)
+    hi, lo = tmp_path / "hi.csv", tmp_path / "lo.csv"
+    churn("report", tx, "--cutoff", "2024-11-01", "--dert", 0.01, "-o", hi)
+    churn("report", tx, "--cutoff", "2024-11-01", "--dert", 0.001, "-o", lo)
+    hrows = [l.split(",") for l in hi.read_text().splitlines()]
+    lrows = [l.split(",") for l in lo.read_text().splitlines()]
+    assert hrows[0][-1] == "dert" and len(hrows) == 501
+    assert all(0 < float(h[-1]) < float(l[-1]) for h, l in zip(hrows[1:], lrows[1:]))
