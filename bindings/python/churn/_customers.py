@@ -62,6 +62,8 @@ _num_excluded = _fn("churn_customers_num_excluded", c_size_t, c_void_p)
 _cutoff = _fn("churn_customers_cutoff", c_double, c_void_p)
 _holdout_end = _fn("churn_customers_holdout_end", c_double, c_void_p)
 _time_unit = _fn("churn_customers_time_unit", c_double, c_void_p)
+# for C tables; Python tables are DataFrames checked by Model.check_time_unit (attrs)
+_check_model = _fn("churn_customers_check_model", c_int, c_void_p, c_void_p)
 _rfm_name = _fn("churn_rfm_segment_name", c_char_p, c_int)
 _repeat_rate = _fn("churn_customers_repeat_rate", c_double, c_void_p)
 _churn_rate = _fn("churn_customers_churn_rate", c_int, c_void_p, _lib.c_double_p)
@@ -76,6 +78,8 @@ _state_init = _fn("churn_customer_state_init", c_int, POINTER(_StateStruct),
 _state_add = _fn("churn_customer_state_add", c_int, POINTER(_StateStruct), c_double, c_double)
 _state_value = _fn("churn_customer_state_value", c_int, POINTER(_StateStruct), c_double,
                    c_char_p, _lib.c_double_p)
+_state_check_model = _fn("churn_customer_state_check_model", c_int, POINTER(_StateStruct),
+                         c_void_p)
 _stream_new = _fn("churn_customer_stream_new", c_int, POINTER(c_void_p),
                   POINTER(CustomerOptions))
 _stream_free = _fn("churn_customer_stream_free", None, c_void_p)
@@ -360,6 +364,29 @@ class CustomerState:
         check(_state_value(ctypes.byref(self._s), time_arg(cutoff, "cutoff"),
                            str(column).encode(), ctypes.byref(v)))
         return v.value
+
+    def check_model(self, model):
+        """Check that this state's features may be scored by `model` (same time unit).
+
+        Parameters
+        ----------
+        model : churn.Model
+            A fitted model whose ``time_unit_`` is compared with the state's unit
+            (``churn_customer_state_check_model``).
+
+        Returns
+        -------
+        CustomerState
+            self, when the units agree.
+
+        Raises
+        ------
+        churn.UnitMismatchError
+            The units differ, or the model's unit is unknown for a family whose
+            parameters are rates per unit of time; the message names both.
+        """
+        check(_state_check_model(ctypes.byref(self._s), model._require()))
+        return self
 
     def values(self, cutoff, columns=None):
         """Several features as of `cutoff` as a pandas Series (default: all incremental)."""

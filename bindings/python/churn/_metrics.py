@@ -147,11 +147,43 @@ def time_auc(duration, event, marker, horizon, sample_weight=None):
 
 
 def holdout_by_frequency(model, holdout_length, data=None, actual="holdout_purchases",
-                         max_frequency=7, *, frequency=None, recency=None, T=None):
-    """Mean actual vs predicted holdout purchases by calibration frequency 0..max-1 and
-    'max+' (Fader, Hardie & Lee 2005, Fig. 4), from a customer table with a holdout.
-    ``df.attrs['mae']``: mean absolute error per customer."""
+                         max_frequency=7, *, frequency=None, recency=None, T=None,
+                         unit=None):
+    """Mean actual vs predicted holdout purchases by calibration frequency.
+
+    Frequencies 0..max-1 and 'max+' (Fader, Hardie & Lee 2005, Fig. 4), from a
+    customer table with a holdout.
+
+    Parameters
+    ----------
+    model : BGNBD, MBGNBD or ParetoNBD
+        A fitted purchase model.
+    holdout_length : float
+        Length of the holdout window in the model's time unit.
+    data : pandas.DataFrame, optional
+        A customer table with a holdout, or pass the arrays.
+    actual : str or array_like, default "holdout_purchases"
+        Actual holdout purchases (a column name or an array).
+    max_frequency : int, default 7
+        Frequencies from this value on are pooled.
+    frequency, recency, T : str or array_like, optional
+        Column names in `data` or arrays.
+    unit : str or float, optional
+        The data's time unit, for data that do not carry ``attrs["time_unit"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        customers, actual, expected per frequency; ``df.attrs['mae']`` is the mean
+        absolute error per customer.
+
+    Raises
+    ------
+    churn.UnitMismatchError
+        The data's time unit differs from the model's; the message names both.
+    """
     import pandas as pd
+    model.check_time_unit(data, unit)
     x, tx, T_ = _columns(data, frequency, recency, T)
     n = x.shape[0]
     act = as_f64(data[actual] if isinstance(actual, str) else actual, "actual", n)

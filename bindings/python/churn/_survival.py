@@ -457,6 +457,7 @@ class _SurvivalRegression(Model):
 
     def _x(self, X):
         h = self._require()
+        self.check_time_unit(X)  # a table of another known unit is refused
         names = self.feature_names_
         if hasattr(X, "columns"):
             missing = [c for c in names if c not in X.columns]
@@ -613,7 +614,7 @@ class CoxPHFitter(_SurvivalRegression):
         h = c_void_p()
         rc = _cox_fit(ctypes.byref(h), n, p, x.ctypes.data_as(_d) if p else None, cn, ptr(dur),
                       ptr(ev), ptr(w), ctypes.byref(o))
-        return _finish_fit(self, rc, h)
+        return _finish_fit(self, rc, h)._record_unit(data)
 
     @property
     def summary(self):
@@ -727,7 +728,7 @@ class _AFT(_SurvivalRegression):
         rc = _aft_fit(ctypes.byref(h), self._family_code, n, p,
                       x.ctypes.data_as(_d) if p else None, cn, ptr(dur), ptr(ev), ptr(w),
                       ctypes.byref(o))
-        return _finish_fit(self, rc, h)
+        return _finish_fit(self, rc, h)._record_unit(data)
 
     @property
     def summary(self):
