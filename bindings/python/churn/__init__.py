@@ -30,6 +30,11 @@ mismatched lengths...), TypeError (wrong dtype, a model of another family), OSEr
 UnitMismatchError (a ValueError: a model fitted in one time unit given a customer table
 in another; tables carry their unit in ``df.attrs["time_unit"]``).
 
+Boundaries: dates of every Python input follow the CSV reader's rules (8-digit numbers
+are YYYYMMDD, other numbers epoch seconds, implausible dates are errors; see
+``date_format=`` and ``dayfirst=``); a missing customer id is an error; a table's index
+is int64 when every id is an integer literal, otherwise str, whatever the input path.
+
 Threads. Every C call runs with the GIL released (ctypes.CDLL), so numpy-sized scoring
 calls from several threads run in parallel. A fitted model (and a TransactionLog, a
 KaplanMeierFitter, an Alerts set once built) is immutable in C and may be used by any

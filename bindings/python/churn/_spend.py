@@ -436,17 +436,43 @@ class Alerts:
 def retention_report(data, cutoff=None, unit="week", model="bgnbd", horizon=12, period=None,
                      discount=0.01, margin=1.0, alerts=(), default_alerts=True,
                      trend_window=None, *, customer="customer_id", time="date",
-                     amount="amount"):
+                     amount="amount", date_format="auto", dayfirst=None):
     """The retention report (as `churn report`): the ranked retention list.
 
-    Builds the customer table as of `cutoff`, fits the purchase model (`model`:
-    'bgnbd', 'mbgnbd' or 'pnbd') and the Gamma-Gamma spend model, and values every
-    customer. Returns a DataFrame indexed by customer id, sorted by value_at_risk
-    (largest first; ties keep the table order), with columns frequency, recency, T,
-    monetary_value, p_alive, p_churn, expected_purchases, expected_spend, clv,
-    value_at_risk, tier ('key'/'important'/'ordinary' by CLV: top 20% / next 30%) and
-    alerts (fired rule names joined with ';'). ``df.attrs`` holds the fitted models
-    ('model', 'spend_model'), 'key_share', 'cutoff' and the CLV settings.
+    Builds the customer table as of `cutoff`, fits the purchase model and the
+    Gamma-Gamma spend model, and values every customer.
+
+    Parameters
+    ----------
+    data : TransactionLog or pandas.DataFrame
+        Transactions (columns named by `customer`, `time`, `amount`).
+    cutoff : date, optional
+        End of calibration (default: the last day of the log).
+    unit : str or float, default "week"
+        Time unit of the table and the models.
+    model : {'bgnbd', 'mbgnbd', 'pnbd'}
+        The purchase model.
+    horizon, period, discount, margin
+        The CLV settings of :func:`clv` (`period` None: one month in `unit`).
+    alerts : sequence of str, optional
+        Extra alert rules; `default_alerts` adds the standard three.
+    trend_window : float, optional
+        Window of the trend columns, in days.
+    customer, time, amount : str
+        Column names of a DataFrame.
+    date_format : str, default "auto"
+    dayfirst : bool, optional
+        How to read the dates, as in :func:`churn.customer_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer id, sorted by value_at_risk (largest first; ties keep the
+        table order): frequency, recency, T, monetary_value, p_alive, p_churn,
+        expected_purchases, expected_spend, clv, value_at_risk, tier
+        ('key'/'important'/'ordinary' by CLV: top 20% / next 30%) and alerts (fired
+        rule names joined with ';'). ``df.attrs`` holds the fitted models ('model',
+        'spend_model'), 'key_share', 'cutoff' and the CLV settings.
     """
     import pandas as pd
     from ._btyd import BGNBD, MBGNBD, ParetoNBD
@@ -457,7 +483,8 @@ def retention_report(data, cutoff=None, unit="week", model="bgnbd", horizon=12, 
     rules = Alerts(alerts, defaults=default_alerts)  # bad rules fail before any work
     unit_days = time_unit_days(unit)
     table = customer_table(data, cutoff=cutoff, unit=unit_days, trend_window=trend_window,
-                           customer=customer, time=time, amount=amount)
+                           customer=customer, time=time, amount=amount,
+                           date_format=date_format, dayfirst=dayfirst)
     if len(table) == 0:
         raise ValueError("no customer has an order on or before the cutoff")
     try:
