@@ -9,8 +9,12 @@ Every prediction, score, CLV, DERT and evaluation path that receives a table of 
 unit compares it with the model's unit and raises :class:`churn.UnitMismatchError`
 naming both when they differ.
 
-Where one side is unknown -- a plain DataFrame without ``attrs`` (e.g. read back from
-CSV), numpy arrays, a model built by ``from_params`` or fitted from arrays -- nothing
+A table written by ``churn features`` and read back with ``pd.read_csv`` carries its unit
+in the column ``time_unit_days`` (the same on every row); it counts as the table's unit
+when ``attrs`` has none.
+
+Where one side is unknown -- a plain DataFrame without ``attrs`` or ``time_unit_days``
+(e.g. a CSV of other origin), numpy arrays, a model built by ``from_params`` or fitted from arrays -- nothing
 can be compared and the caller owns the unit. Declare it with ``unit=`` (data) or
 ``set_time_unit`` / ``from_params(..., unit=...)`` / ``fit(..., unit=...)`` (model)
 and the check applies again.
@@ -48,11 +52,33 @@ def describe_time_unit(unit):
     return buf.value.decode()
 
 
+def _column_unit(data):
+    """The unit of a ``time_unit_days`` column (the command's declaration), or None."""
+    import numpy as np
+    try:
+        if data is None or "time_unit_days" not in data:
+            return None
+        col = np.asarray(data["time_unit_days"], dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        return None
+    col = col[np.isfinite(col)]
+    if col.size == 0:
+        return None
+    lo, hi = float(col.min()), float(col.max())
+    if abs(hi - lo) > 1e-9 * max(abs(hi), 1.0):
+        raise UnitMismatchError(
+            f"column 'time_unit_days' mixes rows in {describe_time_unit(lo)} and "
+            f"{describe_time_unit(hi)}: score each unit separately", EUNIT)
+    return lo if lo > 0 else None
+
+
 def data_unit(data, unit=None):
     """The time unit (days) of `data`, or None when unknown.
 
-    `unit` (a declared unit) wins over nothing; when `data` also carries
-    ``attrs["time_unit"]`` the two must agree (UnitMismatchError otherwise)."""
+    The data's own unit is ``attrs["time_unit"]`` (a customer table), else a
+    ``time_unit_days`` column (the command's output read back). A declared `unit` is
+    used when the data carry none, and must agree with it when they do
+    (UnitMismatchError otherwise)."""
     from ._customers import time_unit_days
     attrs = getattr(data, "attrs", None) if data is not None else None
     carried = attrs.get("time_unit") if isinstance(attrs, dict) else None
@@ -62,6 +88,8 @@ def data_unit(data, unit=None):
         carried = None
     if carried is not None and not carried > 0:
         carried = None
+    if carried is None:
+        carried = _column_unit(data)
     if unit is None:
         return carried
     declared = time_unit_days(unit)
@@ -70,8 +98,9 @@ def data_unit(data, unit=None):
     if carried is not None and abs(carried - declared) > 1e-9 * max(carried, declared):
         raise UnitMismatchError(
             f"unit={unit!r} declares the data in {describe_time_unit(declared)} but the "
-            f"table says {describe_time_unit(carried)} (attrs['time_unit']): drop unit= or "
-            "rebuild the table in the declared unit", EUNIT)
+            f"table says {describe_time_unit(carried)} (attrs['time_unit'] or its "
+            "time_unit_days column): drop unit= or rebuild the table in the declared unit",
+            EUNIT)
     return declared
 
 

@@ -51,6 +51,9 @@ def test_read_csv_integer_dates_give_the_commands_table(cdnow_df, cdnow_path, ru
                   "--time", 3, "--amount", 5, "--cutoff", CUTOFF, "--unit", "week")
     ref = pd.read_csv(io.StringIO(p.stdout), dtype={"customer_id": str})
     ref.index = pd.Index(ref.pop("customer_id").astype(np.int64), name="customer_id")
+    if "time_unit_days" in ref.columns:  # the command's declarations (newer builds)
+        assert (ref.pop("time_unit_days") == table.attrs["time_unit"]).all()
+        assert (ref.pop("cutoff") == CUTOFF).all()
     assert len(table) == len(ref) == 2357
     assert table.index.equals(ref.index)  # 00004 in the file, 4 in the frame
     assert list(table.columns) == list(ref.columns)

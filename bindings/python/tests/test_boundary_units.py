@@ -246,6 +246,35 @@ def test_plain_frame_without_attrs_can_declare_its_unit(tables, fitted):
                                bg.expected_purchases(52, tw), rtol=1e-12)
 
 
+def test_time_unit_days_column_declares_the_unit(tables, fitted):
+    """The command's features output carries time_unit_days on every row; read back by
+    pandas (no attrs) it still declares the unit."""
+    tw, td = tables
+    bg, _ = fitted
+    back = pd.read_csv(io.StringIO(td[["frequency", "recency", "T"]].to_csv()))
+    with pytest.raises(churn.UnitMismatchError, match=WEEKS_VS_DAYS):
+        bg.p_alive(back.assign(time_unit_days=1.0))
+    weeks = pd.read_csv(io.StringIO(tw[["frequency", "recency", "T"]].to_csv()))
+    np.testing.assert_allclose(bg.p_alive(weeks.assign(time_unit_days=7.0)),
+                               bg.p_alive(tw), rtol=1e-12)
+    mixed = weeks.assign(time_unit_days=np.where(np.arange(len(weeks)) % 2, 7.0, 1.0))
+    with pytest.raises(churn.UnitMismatchError, match="mixes rows in days"):
+        bg.p_alive(mixed)
+    # a fit from such a frame records the unit
+    assert churn.BGNBD().fit(weeks.assign(time_unit_days=7.0)).time_unit_ == 7.0
+
+
+def test_command_features_read_back_are_checked(fitted, cdnow_path, run_churn):
+    bg, _ = fitted
+    p = run_churn("features", cdnow_path, "--no-header", "--delim", "space", "--id", 1,
+                  "--time", 3, "--amount", 5, "--cutoff", CUTOFF, "--unit", "day")
+    days = pd.read_csv(io.StringIO(p.stdout))
+    if "time_unit_days" not in days.columns:
+        pytest.skip("this build's `churn features` does not write time_unit_days")
+    with pytest.raises(churn.UnitMismatchError, match=WEEKS_VS_DAYS):
+        bg.expected_purchases(52, days)
+
+
 def test_arrays_can_declare_their_unit(fitted):
     bg, _ = fitted
     with pytest.raises(churn.UnitMismatchError, match=WEEKS_VS_DAYS):
