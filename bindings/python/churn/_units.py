@@ -55,9 +55,13 @@ def describe_time_unit(unit):
 def _column_unit(data):
     """The unit of a ``time_unit_days`` column (the command's declaration), or None."""
     import numpy as np
+    if isinstance(data, dict):
+        present = "time_unit_days" in data
+    else:  # a DataFrame; arrays have no named columns
+        present = "time_unit_days" in getattr(data, "columns", ())
+    if not present:
+        return None
     try:
-        if data is None or "time_unit_days" not in data:
-            return None
         col = np.asarray(data["time_unit_days"], dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
         return None
