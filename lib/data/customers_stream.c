@@ -357,7 +357,9 @@ static int emit_alloc(churn_customers *t, const unsigned char *want, uint32_t **
             }
         }
     }
-    if (!t->data || !*row_cust || (pop && !col[COL_TOTAL_SPEND]))
+    /* with tmp missing any of the three may be NULL, not only the last one */
+    if (!t->data || !*row_cust ||
+        (pop && (!col[COL_LAST] || !col[COL_N_ORDERS] || !col[COL_TOTAL_SPEND])))
         return churn__nomem("the customer table");
     return CHURN_OK;
 }
