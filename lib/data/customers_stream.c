@@ -392,7 +392,10 @@ static int customer_values(const sstate *S, size_t c, const churn_customer_optio
             churned = e->h_purchases == 0;
         }
     }
-    summary_values(&s, u, o->first_purchase_counts, cut, v);
+    summary_values(&s, u, o->first_purchase_counts, cut, v); /* after the trends: see
+                                                                    spend_unknown_values */
+    if (has_holdout && S->ex && isnan(v[COL_TOTAL_SPEND]))
+        v[COL_H_SPEND] = NAN; /* an unknown amount up to the holdout end, as the grouping */
     return churned;
 }
 
