@@ -163,9 +163,23 @@ class TransactionLog:
             prods = state.get("products")
             penc = None if prods is None else (ctypes.c_char_p * n)(
                 *[None if v is None else v.encode() for v in prods])
-            check(_lib.churn_txlog_append_arrays_str(self._h, n, enc, ptr(state["times"]),
-                                                     ptr(state["amounts"]),
-                                                     None if q is None else ptr(q), penc))
+            self._append_runs(n, enc, state["times"], state["amounts"], q, penc)
+
+    def _append_runs(self, n, enc, times, amounts, q, penc):
+        """Append rows whose unknown amounts are NaN (a pickled log): each run of rows
+        with or without amounts in one C call, amounts NULL for the unknown ones."""
+        unknown = np.isnan(amounts)
+        cuts = np.flatnonzero(np.diff(unknown.astype(np.int8))) + 1
+        size = ctypes.sizeof(ctypes.c_char_p)
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, n]):
+            lo, hi = int(lo), int(hi)
+            ids = ctypes.cast(ctypes.addressof(enc) + lo * size, ctypes.POINTER(ctypes.c_char_p))
+            prods = None if penc is None else ctypes.cast(ctypes.addressof(penc) + lo * size,
+                                                          ctypes.POINTER(ctypes.c_char_p))
+            check(_lib.churn_txlog_append_arrays_str(
+                self._h, hi - lo, ids, ptr(times[lo:hi]),
+                None if unknown[lo] else ptr(amounts[lo:hi]),
+                None if q is None else ptr(q[lo:hi]), prods))
 
     @staticmethod
     def _csv_options(customer, time, amount, quantity, product, header, delimiter,
@@ -192,6 +206,8 @@ class TransactionLog:
                          ("product_column", product)):
             if v is not None:
                 setattr(o, field, str(v).encode())  # the struct keeps the bytes alive
+        if amount is None:
+            o.amount_column = b""  # the C reader's "no amount column": amounts unknown
         return o
 
     @classmethod
@@ -203,7 +219,9 @@ class TransactionLog:
         `delimiter`: None (detect), one character, 'tab' or 'space' (runs of blanks);
         `date_format`: 'auto', 'iso', 'yyyymmdd' or 'epoch'. Bad rows fail with the file,
         line and column in the message unless `skip_bad_rows` (then see
-        :attr:`rows_skipped` and :meth:`skip_messages`)."""
+        :attr:`rows_skipped` and :meth:`skip_messages`). ``amount=None`` reads a file
+        without an amount column (customer, date): every amount is unknown (NaN), see
+        :meth:`from_arrays`."""
         log = cls()
         o = cls._csv_options(customer, time, amount, quantity, product, header, delimiter,
                              date_format, skip_bad_rows)
@@ -224,10 +242,33 @@ class TransactionLog:
         log._int_ids = False
         return log
 
-    def add(self, customer, time, amount, quantity=None, product=None):
-        """Append one purchase (customer id text or int, a date, an amount); returns
-        self."""
+    def add(self, customer, time, amount=None, quantity=None, product=None):
+        """Append one purchase.
+
+        Parameters
+        ----------
+        customer : str or int
+            Customer id.
+        time : str, datetime or float
+            Date of the purchase (a date text, a datetime or epoch seconds).
+        amount : float or None
+            Amount (negative: a refund); None: unknown (a purchase without an amount,
+            see :meth:`from_arrays`).
+        quantity : float, optional
+            Units bought.
+        product : str or int, optional
+            Product or category id.
+
+        Returns
+        -------
+        TransactionLog
+            self.
+        """
         from ._customers import time_arg
+        if amount is None:
+            return self.append([customer], [time_arg(time, "time")], None,
+                               None if quantity is None else [quantity],
+                               None if product is None else [product])
         t = time_arg(time, "time")
         cid = str(customer).encode()
         if quantity is None and product is None:
@@ -247,8 +288,31 @@ class TransactionLog:
         return i.value
 
     @classmethod
-    def from_arrays(cls, customer, time, amount, quantity=None, product=None):
-        """Customer ids (int or str), times (datetimes, date strings or epoch seconds), amounts."""
+    def from_arrays(cls, customer, time, amount=None, quantity=None, product=None):
+        """Build a log from arrays, one element per purchase.
+
+        Parameters
+        ----------
+        customer : array-like of int or str
+            Customer ids.
+        time : array-like
+            Purchase times: datetimes, date strings or epoch seconds.
+        amount : array-like of float or None
+            Amounts (negative: refunds). None: the log has no amounts (a common export
+            of customer and date only); every amount is unknown, stored as NaN, and
+            every purchase is an order. Purchase counts and the BTYD models are as with
+            amounts; the customer table's spend columns are NaN and the spend models
+            (Gamma-Gamma, CLV, :func:`churn.retention_report`) refuse them. A NaN inside
+            an array of amounts is an error (a missing value is not an unknown amount).
+        quantity : array-like of float, optional
+            Units bought (NaN: unknown).
+        product : array-like, optional
+            Product or category ids.
+
+        Returns
+        -------
+        TransactionLog
+        """
         log = cls()
         log.append(customer, time, amount, quantity, product)
         return log
@@ -256,22 +320,51 @@ class TransactionLog:
     @classmethod
     def from_dataframe(cls, df, customer="customer_id", time="date", amount="amount",
                        quantity=None, product=None):
-        """Build a log from a pandas DataFrame; column names are arguments."""
+        """Build a log from a pandas DataFrame; column names are arguments.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            One row per purchase.
+        customer, time : str
+            Names of the customer id and purchase time columns.
+        amount : str or None
+            Name of the amount column; None: the frame has no amounts (every amount
+            unknown, see :meth:`from_arrays`).
+        quantity, product : str, optional
+            Names of the quantity and product columns.
+
+        Returns
+        -------
+        TransactionLog
+        """
         for c in (customer, time, amount, quantity, product):
             if c is not None and c not in df.columns:
                 raise KeyError(f"column '{c}' is not in the DataFrame "
                                f"(columns: {', '.join(map(str, df.columns))})")
-        return cls.from_arrays(df[customer], df[time], df[amount],
+        return cls.from_arrays(df[customer], df[time], None if amount is None else df[amount],
                                None if quantity is None else df[quantity],
                                None if product is None else df[product])
 
-    def append(self, customer, time, amount, quantity=None, product=None):
+    def append(self, customer, time, amount=None, quantity=None, product=None):
+        """Append purchases given as arrays (as :meth:`from_arrays`); returns self.
+
+        Parameters
+        ----------
+        customer, time, amount, quantity, product
+            As :meth:`from_arrays`; ``amount=None`` appends purchases of unknown amount.
+
+        Returns
+        -------
+        TransactionLog
+            self.
+        """
         ids = np.asarray(customer.to_numpy() if hasattr(customer, "to_numpy") else customer)
         n = ids.shape[0]
         t = to_epoch_seconds(time)
         if t.shape[0] != n:
             raise ValueError(f"time: length {t.shape[0]} does not match {n} customer ids")
-        a = as_f64(amount, "amount", n)
+        a = None if amount is None else as_f64(amount, "amount", n)
         q = None if quantity is None else as_f64(quantity, "quantity", n)
         if ids.dtype.kind in "iu":
             ids64 = np.ascontiguousarray(ids, dtype=np.int64)

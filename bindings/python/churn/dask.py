@@ -97,7 +97,9 @@ def _table_meta(ddf, customer, time, amount, quantity, product, options, keep_po
     cutoff = options["cutoff"]
     probe = pd.DataFrame({customer: np.array([1], dtype=id_dtype)
                           if id_dtype.kind in "iu" else ["probe"],
-                          time: [pd.Timestamp(cutoff, unit="s")], amount: [1.0]})
+                          time: [pd.Timestamp(cutoff, unit="s")]})
+    if amount is not None:  # None: transactions without amounts
+        probe[amount] = 1.0
     if quantity is not None:
         probe[quantity] = 1.0
     if product is not None:
