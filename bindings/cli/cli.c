@@ -55,7 +55,8 @@ const char cli_tx_help[] =
     "Transaction columns (COL = header name or 1-based position):\n"
     "  --id COL            customer id column      (default: customer_id, or 1 with --no-header)\n"
     "  --time COL          purchase date column    (default: date, or 2)\n"
-    "  --amount COL        amount column           (default: amount, or 3)\n"
+    "  --amount COL|none   amount column           (default: amount, or 3); none: the\n"
+    "                      file has no amounts (spend columns and models unavailable)\n"
     "  --quantity COL      quantity column         (optional)\n"
     "  --product COL       product/category column (optional)\n"
     "  --no-header         the first line is data\n"
@@ -65,6 +66,30 @@ const char cli_tx_help[] =
     "  --skip-bad-rows     skip and count malformed rows instead of failing\n";
 
 void cli_tx_opts_init(cli_tx_opts *o) { churn_csv_options_init(&o->csv); }
+
+/* --amount none: the library's amount_column "" (no amount column, every amount unknown). */
+static int parse_amount(const char *sub, const char *s, void *dst)
+{
+    (void)sub;
+    *(const char **)dst = strcmp(s, "none") == 0 ? "" : s;
+    return 0;
+}
+
+int cli_tx_no_amount(const cli_tx_opts *o)
+{
+    return o->csv.amount_column && !*o->csv.amount_column;
+}
+
+int cli_is_spend_column(const char *name)
+{
+    static const char *const spend[] = {
+        "monetary_value", "total_spend", "mean_order_value", "spend_recent", "spend_prior",
+        "spend_trend", "returns_amount", "net_spend", "m_score", "value_tier", "holdout_spend"};
+    for (size_t k = 0; k < sizeof spend / sizeof spend[0]; k++)
+        if (strcmp(name, spend[k]) == 0)
+            return 1;
+    return 0;
+}
 
 static int parse_delim(const char *sub, const char *s, void *dst)
 {
@@ -101,7 +126,7 @@ static int parse_date_format(const char *sub, const char *s, void *dst)
 static const cli_option tx_options[] = {
     CLI_OPT("--id", CLI_STRING, TX(id_column)),
     CLI_OPT("--time", CLI_STRING, TX(time_column)),
-    CLI_OPT("--amount", CLI_STRING, TX(amount_column)),
+    {.name = "--amount", .kind = CLI_CALL, .at = TX(amount_column), .parse = parse_amount},
     CLI_OPT("--quantity", CLI_STRING, TX(quantity_column)),
     CLI_OPT("--product", CLI_STRING, TX(product_column)),
     CLI_OPT("--no-header", CLI_FLAG_OFF, TX(has_header)),
@@ -743,7 +768,9 @@ const double *cli_table_col(const char *sub, const cli_table *t, const char *nam
             }
             return t->cols[j];
         }
-    cli_fail(sub, "column '%s' not found in the input table", name);
+    cli_fail(sub, "column '%s' not found in the input table%s", name,
+             cli_is_spend_column(name) ? " (a table of a log without amounts has no spend "
+                                         "columns: the spend models need amounts)" : "");
     return NULL;
 }
 

@@ -145,6 +145,10 @@ extern const char cli_tx_help[];
 /* Read a transaction CSV (path "-" = stdin). Prints the error and returns NULL on failure;
  * prints a note on stderr when rows were skipped. */
 churn_txlog *cli_read_txlog(const char *sub, const char *path, const cli_tx_opts *o);
+/* 1 when --amount none was given: the log has no amounts (every spend column is NaN). */
+int cli_tx_no_amount(const cli_tx_opts *o);
+/* 1 for a customer-table column that reads amounts (NaN without them, customers.h). */
+int cli_is_spend_column(const char *name);
 
 /* ---- numeric tables (the customers.csv written by `churn features`) ----
  * First row = header. The id column is --id COL when given ("none" = no id column), else the

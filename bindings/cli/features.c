@@ -18,6 +18,9 @@ static const char features_help[] =
     "which 'churn fit' and 'churn predict' read back to record and check the unit.\n"
     "Purchases are resolved to UTC days; the cutoff day and the holdout end day are\n"
     "included. Refunds (negative amounts) are returns, not orders.\n"
+    "With --amount none (a log without amounts) the spend columns are left out:\n"
+    "monetary_value, total_spend, mean_order_value, spend_recent, spend_prior,\n"
+    "spend_trend, returns_amount, net_spend, m_score, value_tier, holdout_spend.\n"
     "\n"
     "Options:\n"
     "  --cutoff DATE            end of calibration (default: the last date in the log)\n"
@@ -64,11 +67,13 @@ static const cli_spec features_spec = {
 };
 #undef AT
 
-/* The customer table as CSV: customer_id, then the table's columns, then the declarations
- * that travel with the data: time_unit_days (days per time unit of every duration column) and
+/* The customer table as CSV: customer_id, then the table's columns (without the spend
+ * columns when `no_spend`: a log without amounts has none), then the declarations that
+ * travel with the data: time_unit_days (days per time unit of every duration column) and
  * cutoff (the cutoff day, YYYY-MM-DD), the same on every row so that any CSV tool still reads
  * the table and `churn fit`/`churn predict` read them back (cli_table_read). */
-static int write_table(const char *sub, const churn_customers *t, const char *output)
+static int write_table(const char *sub, const churn_customers *t, const char *output,
+                       int no_spend)
 {
     char unit[32], cutoff[16];
     snprintf(unit, sizeof unit, "%.10g", churn_customers_time_unit(t));
@@ -88,14 +93,19 @@ static int write_table(const char *sub, const churn_customers *t, const char *ou
     }
     fputs("customer_id", f);
     for (size_t j = 0; j < ncols; j++) {
-        cols[j] = churn_customers_column_at(t, j);
+        const char *name = churn_customers_column_name(t, j);
+        cols[j] = no_spend && cli_is_spend_column(name) ? NULL : churn_customers_column_at(t, j);
+        if (!cols[j])
+            continue;
         fputc(',', f);
-        fputs(churn_customers_column_name(t, j), f);
+        fputs(name, f);
     }
     fputs("," CLI_UNIT_COLUMN ",cutoff\n", f);
     for (size_t i = 0; i < nrows; i++) {
         cli_put_field(f, churn_customers_id(t, i));
         for (size_t j = 0; j < ncols; j++) {
+            if (!cols[j])
+                continue;
             fputc(',', f);
             cli_put_double(f, cols[j][i]);
         }
@@ -103,6 +113,28 @@ static int write_table(const char *sub, const churn_customers *t, const char *ou
     }
     free(cols);
     return cli_close_out(sub, f, output);
+}
+
+/* --columns with --amount none: a spend column asked for by name is a usage error (its
+ * values would all be unknown). */
+static int check_no_spend_column(const char *sub, const char *columns)
+{
+    size_t n = 0;
+    char **names = cli_split_list(columns, &n);
+    if (!names)
+        return cli_fail(sub, "out of memory");
+    int rc = CLI_EXIT_OK;
+    for (size_t k = 0; k < n && !rc; k++) {
+        /* the library ignores blanks around a name: so does this check */
+        char *nm = names[k] + strspn(names[k], " \t"), *e = nm + strlen(nm);
+        while (e > nm && (e[-1] == ' ' || e[-1] == '\t'))
+            *--e = '\0';
+        if (cli_is_spend_column(nm))
+            rc = cli_usage_error(sub, "--columns: '%s' needs amounts, and --amount none says "
+                                 "the log has none (its spend is unknown)", nm);
+    }
+    free(names);
+    return rc;
 }
 
 int cmd_features(int argc, char **argv)
@@ -116,6 +148,9 @@ int cmd_features(int argc, char **argv)
         return rc;
     if (a.o.cutoff == 0 && a.o.holdout_end != 0)
         return cli_usage_error(sub, "--holdout-end needs --cutoff (the start of the holdout)");
+    int no_spend = cli_tx_no_amount(&a.tx);
+    if (no_spend && a.o.columns && (rc = check_no_spend_column(sub, a.o.columns)))
+        return rc;
 
     churn_txlog *log = cli_read_txlog(sub, a.input, &a.tx);
     if (!log)
@@ -131,7 +166,7 @@ int cmd_features(int argc, char **argv)
         fprintf(stderr, "churn %s: %zu customer(s) with no order on or before the cutoff were "
                 "left out\n", sub, excluded);
     churn_txlog_free(log);
-    rc = write_table(sub, t, a.output);
+    rc = write_table(sub, t, a.output, no_spend);
     churn_customers_free(t);
     return rc;
 }

@@ -24,7 +24,8 @@ static const char report_help[] =
     "the Gamma-Gamma spend model, and values every customer: P(alive), expected\n"
     "purchases and spend over the horizon, CLV, value at risk, value tier and\n"
     "the alert rules that fire. Prints a summary and the top customers by value\n"
-    "at risk (the retention priority list).\n"
+    "at risk (the retention priority list). It needs amounts: --amount none (a log\n"
+    "without them) is refused.\n"
     "\n"
     "Options:\n"
     "  --cutoff DATE      end of the observation period (default: the last date in the log)\n"
@@ -306,6 +307,12 @@ static void stage(report_run *r, const char *name)
 /* The purchase model family and the default discount period. */
 static int check_options(report_args *a, int *family)
 {
+    if (cli_tx_no_amount(&a->tx))
+        return cli_usage_error(sub, "the report values customers by their spend (CLV, value at "
+                               "risk, tiers) and needs amounts, but --amount none says the log "
+                               "has none: the spend is missing. Without amounts use 'churn "
+                               "score' with a BTYD model (no --spend) for P(alive) and "
+                               "expected purchases");
     if (churn_family_from_name(a->model_name, family) != CHURN_OK ||
         (*family != CHURN_FAMILY_BGNBD && *family != CHURN_FAMILY_MBGNBD &&
          *family != CHURN_FAMILY_PNBD))

@@ -65,7 +65,7 @@ static const char score_help[] =
     "  --horizon H          BTYD: expected purchases in the next H units; survival:\n"
     "                       P(churn) before H units (required for these families)\n"
     "  --spend MODEL        a Gamma-Gamma model: adds expected_spend and clv (BG/NBD,\n"
-    "                       MBG/NBD, Pareto/NBD)\n"
+    "                       MBG/NBD, Pareto/NBD); needs amounts (not with --amount none)\n"
     "  --clv-periods N      CLV horizon in discount periods (default 12)\n"
     "  --period P           length of a discount period in the time unit (default: one\n"
     "                       month = 30.4375 days)\n"
@@ -708,6 +708,11 @@ static int check_args(const score_args *a)
     if (!a->have_cutoff)
         return cli_usage_error(sub, "--cutoff DATE is required (the end of the calibration "
                                "period)");
+    if (a->spend_path && cli_tx_no_amount(&a->tx))
+        return cli_usage_error(sub, "--spend needs amounts (expected spend and CLV read the "
+                               "spend), and --amount none says the log has none: the spend is "
+                               "missing. Score without --spend for P(alive) and expected "
+                               "purchases");
     return CLI_EXIT_OK;
 }
 
@@ -783,6 +788,23 @@ static int load_spend(score_run *r)
     return CLI_EXIT_OK;
 }
 
+/* With --amount none, a logit or survival model must not read a spend column (NaN for
+ * every customer of a log without amounts). */
+static int check_features_need_no_amount(const score_run *r)
+{
+    if (r->kind == KIND_BTYD || !cli_tx_no_amount(&r->a->tx))
+        return CLI_EXIT_OK;
+    for (size_t k = 0; k < churn_model_num_features(r->model); k++) {
+        const char *name = churn_model_feature_name(r->model, k);
+        if (name && cli_is_spend_column(name))
+            return cli_fail(sub, "%s: the model reads '%s', which needs amounts, and --amount "
+                            "none says the log has none: the spend is missing (score a log "
+                            "with amounts, or fit a model without spend features)",
+                            r->a->model_path, name);
+    }
+    return CLI_EXIT_OK;
+}
+
 /* The model and the --spend model, checked against the options. */
 static int load_models(score_run *r)
 {
@@ -792,6 +814,8 @@ static int load_models(score_run *r)
     if ((r->kind = family_kind(r->fam, r->a->model_path)) < 0)
         return CLI_EXIT_FAIL;
     int rc = check_unit_horizon(r);
+    if (!rc)
+        rc = check_features_need_no_amount(r);
     return rc ? rc : load_spend(r);
 }
 

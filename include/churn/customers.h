@@ -36,7 +36,32 @@
  *    the cutoff, or with refunds only) is **excluded** from the table and
  *    counted by churn_customers_num_excluded().
  *
- * ## Columns (all doubles, never NaN, column-major)
+ * ## Unknown amounts (logs without amounts, since 1.2)
+ * A transaction whose amount is unknown (NaN: read or appended without an
+ * amount, see txlog.h) is an **order**, never a refund: it counts in every
+ * purchase column exactly as an order with an amount would, so a log read
+ * with and without its amounts gives the same frequency, recency, T,
+ * n_orders, gaps, order windows, n_products, R and F scores, segments and
+ * labels, bit for bit. The **spend columns** read amounts:
+ *  - a customer with an order of unknown amount on or before the cutoff day
+ *    has NaN in monetary_value, total_spend, mean_order_value, spend_recent,
+ *    spend_prior, spend_trend, returns_amount, net_spend, m_score and
+ *    value_tier (the whole customer, not only the windows the order falls
+ *    in: the customer's spend is unknown);
+ *  - holdout_spend is NaN when an order of unknown amount falls on or before
+ *    the holdout end day (in the calibration or the holdout);
+ *  - m_score and value_tier rank total_spend among the customers whose spend
+ *    is known (N in their rules is the number of those customers), so a
+ *    mixed log ranks the known ones among themselves;
+ *  - churn_customers_pareto_share() is NaN when any customer's spend is
+ *    unknown; the repeat, churn and retention rates need no amount.
+ * n_returns counts known refunds (0 in a log without amounts). The
+ * incremental state (NaN amounts in churn_customer_state_add()) and the
+ * streaming builder follow the same rule. The spend models refuse NaN spend
+ * (spend.h); the BTYD models read no spend.
+ *
+ * ## Columns (all doubles, column-major; NaN only in the spend columns of a
+ * customer with an unknown amount, see above)
  * BTYD inputs, exactly lifetimes' definitions:
  *  - `frequency`: number of repeat purchases (purchases - 1), or number of
  *    purchases when `first_purchase_counts` is set;
@@ -333,7 +358,8 @@ CHURN_API int churn_customers_retention_rate(const churn_customers *t, double *r
 /** Share of total_spend held by the key tier (the Pareto share, e.g. 0.8 for
  *  "20% of customers bring 80% of revenue"); 0 when total spend is 0; NaN
  *  when the table was built with a `columns` list without `value_tier`
- *  (not computed). @since 1.0 */
+ *  (not computed), or when some customer's spend is unknown (a log without
+ *  amounts, since 1.2). @since 1.0 */
 CHURN_API double churn_customers_pareto_share(const churn_customers *t);
 
 /* ---- cohorts --------------------------------------------------------------- */
@@ -444,11 +470,14 @@ CHURN_API int churn_customer_state_init(churn_customer_state *s,
                                         const churn_customer_options *opts);
 
 /**
- * Add one transaction (amount >= 0: order; < 0: refund). O(1).
+ * Add one transaction (amount >= 0: order; < 0: refund; NaN: an order of
+ * unknown amount, whose spend columns are then NaN as in the batch table —
+ * see "Unknown amounts" above; since 1.2). O(1).
  * @param[in] time    seconds since the epoch, >= the time of the previous call
- * @param[in] amount  finite
- * @return ::CHURN_OK, ::CHURN_EINVAL (NULL, non-finite value, time earlier
- *         than the previous transaction: the state is unchanged)
+ * @param[in] amount  finite, or NaN (unknown)
+ * @return ::CHURN_OK, ::CHURN_EINVAL (NULL, non-finite time, infinite
+ *         amount, time earlier than the previous transaction: the state is
+ *         unchanged)
  * @since 1.0
  */
 CHURN_API int churn_customer_state_add(churn_customer_state *s, double time, double amount);

@@ -25,7 +25,7 @@ void churn_cohort_options_init(churn_cohort_options *opts)
 /* Counting sort of the rows with time < limit by customer: off has C+1
  * entries, idx the rows of customer c at idx[off[c] .. off[c+1]) in input
  * order. `has_order` (C bytes) is set for customers with an order
- * (amount >= 0) among those rows. */
+ * (amount >= 0, or unknown: NaN) among those rows. */
 static int group_rows(const churn_txlog *log, double limit, size_t **off_out,
                       uint32_t **idx_out, unsigned char *has_order)
 {
@@ -41,7 +41,7 @@ static int group_rows(const churn_txlog *log, double limit, size_t **off_out,
         if (time[i] < limit) {
             off[cust[i] + 1]++;
             m++;
-            if (amount[i] >= 0)
+            if (!(amount[i] < 0))
                 has_order[cust[i]] = 1;
         }
     }
@@ -173,14 +173,14 @@ static int plan_cohorts(const churn_txlog *log, const churn_cohort_options *opts
     /* First order day overall, for custom-length periods. */
     double first_day = HUGE_VAL;
     for (size_t i = 0; i < n; i++)
-        if (log->time[i] < limit && log->amount[i] >= 0) {
+        if (log->time[i] < limit && !(log->amount[i] < 0)) {
             double d = day_of(log->time[i]);
             if (d <= cut && d < first_day)
                 first_day = d;
         }
     if (first_day == HUGE_VAL)
-        return churn__error(CHURN_EINVAL, "churn_customers_cohort_table: no order (amount >= 0) "
-                            "on or before the cutoff day");
+        return churn__error(CHURN_EINVAL, "churn_customers_cohort_table: no order (amount >= 0 "
+                            "or unknown) on or before the cutoff day");
     /* Periods are int64 and calendar arithmetic works on whole days: keep every
      * day used (first_day .. cut) well inside both (1e9 days ~ 2.7 million years). */
     if (fabs(first_day) > 1e9 || fabs(cut) > 1e9)
@@ -226,7 +226,7 @@ static void count_active(const churn_txlog *log, const cohort_plan *cp,
         for (size_t q = off[c]; q < off[c + 1]; q++) {
             uint32_t row = idx[q];
             double d = day_of(log->time[row]);
-            if (log->amount[row] >= 0 && d <= cut && d < first)
+            if (!(log->amount[row] < 0) && d <= cut && d < first)
                 first = d;
         }
         if (first == HUGE_VAL)

@@ -230,8 +230,9 @@ static void group_params(group_build *g, const churn_txlog *log,
 
 /* Count into off[c + 1] the rows of customer c up to the holdout end (or
  * cutoff), and mark the customers with an order by the cutoff (the table's
- * rows). The order flag rides in bit 31 of the count (one random access per
- * row) when `flag_in_count`; a log of 2^31 rows or more keeps it in has_order
+ * rows; an order is any row that is not a refund, an unknown amount too).
+ * The order flag rides in bit 31 of the count (one random access per row)
+ * when `flag_in_count`; a log of 2^31 rows or more keeps it in has_order
  * instead. */
 static void count_pass(const group_build *g, build_work *w, int flag_in_count)
 {
@@ -246,14 +247,14 @@ static void count_pass(const group_build *g, build_work *w, int flag_in_count)
          * need to read the times. */
         for (size_t i = 0; i < n; i++) {
             uint32_t *cnt = off + cust[i] + 1;
-            *cnt = (*cnt + 1) | (amount[i] >= 0 ? ORDER_FLAG : 0);
+            *cnt = (*cnt + 1) | (!(amount[i] < 0) ? ORDER_FLAG : 0);
         }
     } else if (flag_in_count) {
         for (size_t i = 0; i < n; i++) {
             double tm = time[i];
             if (tm < limit) {
                 uint32_t *cnt = off + cust[i] + 1;
-                *cnt = (*cnt + 1) | (tm < order_limit && amount[i] >= 0 ? ORDER_FLAG : 0);
+                *cnt = (*cnt + 1) | (tm < order_limit && !(amount[i] < 0) ? ORDER_FLAG : 0);
             }
         }
     } else {
@@ -262,7 +263,7 @@ static void count_pass(const group_build *g, build_work *w, int flag_in_count)
             if (tm < limit) {
                 uint32_t c = cust[i];
                 off[c + 1]++;
-                if (tm < order_limit && amount[i] >= 0)
+                if (tm < order_limit && !(amount[i] < 0))
                     w->has_order[c] = 1;
             }
         }
@@ -489,7 +490,10 @@ static void write_row(const group_build *g, build_work *w, const calib_sums *cs,
     double *const *col = g->col;
     const double cut = g->cut, u = g->u;
     double v[NCOL_ALL];
-    state_values(&cs->s, cut, v);
+    v[COL_SPEND_RECENT] = cs->spend_recent;
+    v[COL_SPEND_PRIOR] = cs->spend_prior;
+    v[COL_SPEND_TREND] = trend_ratio(cs->spend_recent, cs->spend_prior);
+    state_values(&cs->s, cut, v); /* NaN spend columns for an unknown amount */
     for (int j = 0; j < NCOL_BASE; j++)
         if (col_incremental(j))
             col[j][r] = v[j];
@@ -504,15 +508,16 @@ static void write_row(const group_build *g, build_work *w, const calib_sums *cs,
     col[COL_GAP_MEDIAN][r] = median;
     col[COL_ORDERS_RECENT][r] = cs->orders_recent;
     col[COL_ORDERS_PRIOR][r] = cs->orders_prior;
-    col[COL_SPEND_RECENT][r] = cs->spend_recent;
-    col[COL_SPEND_PRIOR][r] = cs->spend_prior;
+    col[COL_SPEND_RECENT][r] = v[COL_SPEND_RECENT];
+    col[COL_SPEND_PRIOR][r] = v[COL_SPEND_PRIOR];
     col[COL_ORDERS_TREND][r] = trend_ratio(cs->orders_recent, cs->orders_prior);
-    col[COL_SPEND_TREND][r] = trend_ratio(cs->spend_recent, cs->spend_prior);
+    col[COL_SPEND_TREND][r] = v[COL_SPEND_TREND];
     col[COL_N_PRODUCTS][r] =
         cs->nprod ? (double)count_distinct_u32(w->prods, cs->nprod) : 0.0;
     if (g->has_holdout) {
-        holdout_values(hs->purchases, hs->spend, cs->s.first_day, hs->last_any, g->H, g->hold,
-                       u, v);
+        /* holdout_spend is unknown when an order's amount is, up to the holdout end */
+        holdout_values(hs->purchases, isnan(v[COL_TOTAL_SPEND]) ? NAN : hs->spend,
+                       cs->s.first_day, hs->last_any, g->H, g->hold, u, v);
         for (int j = NCOL_BASE; j < NCOL_ALL; j++)
             col[j][r] = v[j];
     }

@@ -150,8 +150,22 @@ typedef struct cust_summary {
     double n_returns, returns_amount;
 } cust_summary;
 
+/* The rule for unknown amounts (NaN: a log read without amounts, see
+ * customers.h): a customer with an order of unknown amount on or before the
+ * cutoff day has every calibration spend column NaN. Unknown amounts are
+ * orders, so the sums of the orders' values (first_amount + repeat_amount) are
+ * NaN exactly then; this sets the columns that read amounts, in v[COL_...].
+ * The trend windows' spend is among them: callers set it before. */
+static inline void spend_unknown_values(double *v)
+{
+    v[COL_MONETARY] = v[COL_TOTAL_SPEND] = v[COL_MEAN_ORDER] = NAN;
+    v[COL_SPEND_RECENT] = v[COL_SPEND_PRIOR] = v[COL_SPEND_TREND] = NAN;
+    v[COL_RETURNS_AMOUNT] = v[COL_NET_SPEND] = NAN;
+}
+
 /* All incremental columns as of UTC day `cut` (>= last_day, k >= 1), in time
- * units of u days, into v[COL_...]; other entries are left alone. */
+ * units of u days, into v[COL_...]; other entries are left alone, except that
+ * a customer with an unknown amount gets spend_unknown_values(). */
 static inline void summary_values(const cust_summary *s, double u, int first_purchase_counts,
                                   double cut, double *v)
 {
@@ -182,6 +196,8 @@ static inline void summary_values(const cust_summary *s, double u, int first_pur
     v[COL_N_RETURNS] = s->n_returns;
     v[COL_RETURNS_AMOUNT] = s->returns_amount;
     v[COL_NET_SPEND] = total - s->returns_amount;
+    if (isnan(total))
+        spend_unknown_values(v);
 }
 
 /* The same from the incremental state. */

@@ -39,8 +39,9 @@ int churn_customer_state_add(churn_customer_state *s, double time, double amount
                             "churn_customer_state_init");
     if (!churn__finite(time))
         return churn__error(CHURN_EINVAL, "churn_customer_state_add: 'time' is not finite");
-    if (!churn__finite(amount))
-        return churn__error(CHURN_EINVAL, "churn_customer_state_add: 'amount' is not finite");
+    if (isinf(amount)) /* NaN is an order of unknown amount (customers.h) */
+        return churn__error(CHURN_EINVAL, "churn_customer_state_add: 'amount' is not finite "
+                            "(NaN for an unknown amount)");
     if (time < s->last_time)
         return churn__error(CHURN_EINVAL, "churn_customer_state_add: 'time' %.17g is earlier "
                             "than the previous transaction (%.17g); add purchases in time order",
@@ -75,7 +76,9 @@ int churn_customer_state_value(const churn_customer_state *s, double cutoff, con
     if (!churn__finite(cutoff))
         return churn__error(CHURN_EINVAL, "churn_customer_state_value: 'cutoff' is not finite");
     if (j == COL_N_RETURNS || j == COL_RETURNS_AMOUNT) {
-        *value = j == COL_N_RETURNS ? s->n_returns : s->returns_amount;
+        /* NaN amount of an order: its spend columns are unknown (spend_unknown_values) */
+        int unknown = isnan(s->first_amount + s->repeat_amount);
+        *value = j == COL_N_RETURNS ? s->n_returns : unknown ? NAN : s->returns_amount;
         return CHURN_OK;
     }
     if (s->n_orders == 0)

@@ -357,7 +357,9 @@ static int emit_alloc(churn_customers *t, const unsigned char *want, uint32_t **
             }
         }
     }
-    if (!t->data || !*row_cust || (pop && !col[COL_TOTAL_SPEND]))
+    /* with tmp missing any of the three may be NULL, not only the last one */
+    if (!t->data || !*row_cust ||
+        (pop && (!col[COL_LAST] || !col[COL_N_ORDERS] || !col[COL_TOTAL_SPEND])))
         return churn__nomem("the customer table");
     return CHURN_OK;
 }
@@ -390,7 +392,10 @@ static int customer_values(const sstate *S, size_t c, const churn_customer_optio
             churned = e->h_purchases == 0;
         }
     }
-    summary_values(&s, u, o->first_purchase_counts, cut, v);
+    summary_values(&s, u, o->first_purchase_counts, cut, v); /* after the trends: see
+                                                                    spend_unknown_values */
+    if (has_holdout && S->ex && isnan(v[COL_TOTAL_SPEND]))
+        v[COL_H_SPEND] = NAN; /* an unknown amount up to the holdout end, as the grouping */
     return churned;
 }
 

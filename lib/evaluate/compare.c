@@ -365,7 +365,7 @@ static int compare_settings(const churn_txlog *log, const churn_comparison_optio
     if (!o->models)
         o->models = "bgnbd,pnbd,logit,cox";
     if (!o->features)
-        o->features = CHURN_COMPARISON_DEFAULT_FEATURES;
+        o->features = CHURN_COMPARISON_DEFAULT_FEATURES; /* see compare_features */
     if (o->btyd_churn != CHURN_BTYD_CHURN_NOT_ALIVE &&
         o->btyd_churn != CHURN_BTYD_CHURN_NO_PURCHASE)
         return churn__error(CHURN_EINVAL, "%s: option 'btyd_churn' is %d (must be 0 or 1)", fn,
@@ -477,11 +477,11 @@ static int compare_table(compare_work *w, churn_comparison *c, const churn_txlog
  * centred norm is dependent. */
 static int drop_unusable_defaults(compare_work *w, size_t n)
 {
-    size_t nf = w->nf, keep = 0, len = 0;
+    /* the note may already name monetary_value (compare_features): go on with it */
+    size_t nf = w->nf, keep = 0, len = strlen(w->dropped);
     double *q = churn__malloc(churn__mul_size(n, churn__mul_size(nf, sizeof *q)));
     if (!q)
         return churn__nomem("the feature screen");
-    w->dropped[0] = '\0';
     for (size_t j = 0; j < nf; j++) {
         double *v = q + keep * n, mean = 0, norm0 = 0, norm = 0;
         double lo = w->xrow[j], hi = lo;
@@ -551,6 +551,30 @@ static int compare_features(compare_work *w, const churn_comparison *c)
     if (w->o.folds > n)
         return churn__error(CHURN_EINVAL, "%s: option 'folds' %zu exceeds the %zu customers",
                             fn, w->o.folds, n);
+    /* A feature that reads amounts is NaN for customers whose spend is unknown
+     * (a log without amounts, customers.h): the default set then leaves out
+     * monetary_value (named in the note that drop_unusable_defaults goes on with);
+     * a feature asked for by name is an error. */
+    for (size_t j = 0; j < nf; j++) {
+        const double *col = churn_customers_column(c->table, w->fnames[j]);
+        size_t i = 0;
+        while (col && i < n && !isnan(col[i]))
+            i++;
+        if (!col || i == n)
+            continue;
+        if (w->default_features && strcmp(w->fnames[j], "monetary_value") == 0) {
+            snprintf(w->dropped, sizeof w->dropped, "default feature(s) dropped: "
+                     "'monetary_value' (the spend is unknown: a log without amounts)");
+            memmove(w->fnames + j, w->fnames + j + 1, (nf - j - 1) * sizeof *w->fnames);
+            nf = --w->nf;
+            j--;
+            continue;
+        }
+        return churn__error(CHURN_EINVAL, "%s: feature '%s' is NaN for customer '%s': the "
+                            "spend is unknown (a log without amounts); leave the spend columns "
+                            "out of option 'features'", fn, w->fnames[j],
+                            churn_customers_id(c->table, i));
+    }
     w->xrow = churn__malloc(churn__mul_size(n, churn__mul_size(nf, sizeof *w->xrow)));
     if (!w->xrow)
         return churn__nomem("the feature matrix");

@@ -186,7 +186,13 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
 
     `data` is a :class:`TransactionLog` or a pandas DataFrame of transactions (column
     names `customer`, `time`, `amount` [, `quantity`, `product`]; times as datetimes,
-    date strings or epoch seconds). Dates (`cutoff`, `holdout_end`) may be strings,
+    date strings or epoch seconds). ``amount=None``: the transactions have no amounts
+    (customer and date only): the purchase columns are as with amounts, the spend
+    columns (monetary_value, total_spend, mean_order_value, spend_recent, spend_prior,
+    spend_trend, returns_amount, net_spend, m_score, value_tier, holdout_spend) are
+    NaN and ``attrs["pareto_share"]`` is NaN (include/churn/customers.h, "Unknown
+    amounts"; a log mixing rows with and without amounts follows the same rule per
+    customer). Dates (`cutoff`, `holdout_end`) may be strings,
     datetimes or epoch seconds; `cutoff=None` means the day of the last transaction.
     `unit` is 'day', 'week', 'month', 'year' or a number of days.
 
@@ -372,9 +378,24 @@ class CustomerState:
         self._s = _StateStruct()
         check(_state_init(ctypes.byref(self._s), ctypes.byref(o)))
 
-    def add(self, time, amount):
-        """Add one transaction (amount >= 0: order, < 0: refund); returns self."""
-        check(_state_add(ctypes.byref(self._s), time_arg(time, "time"), float(amount)))
+    def add(self, time, amount=None):
+        """Add one transaction, in time order.
+
+        Parameters
+        ----------
+        time : str, datetime or float
+            Date of the transaction (a date text, a datetime or epoch seconds).
+        amount : float or None
+            >= 0: an order; < 0: a refund; None (or NaN): an order of unknown amount,
+            after which the spend values are NaN, as in :func:`customer_table`.
+
+        Returns
+        -------
+        CustomerState
+            self.
+        """
+        a = float("nan") if amount is None else float(amount)
+        check(_state_add(ctypes.byref(self._s), time_arg(time, "time"), a))
         return self
 
     def value(self, column, cutoff):
@@ -465,7 +486,8 @@ class CustomerStream:
 
     `cutoff` is required (a stream's last day is not known in advance). Other options
     are those of :func:`customer_table`; `customer`, `time`, `amount` name the DataFrame
-    columns (and the CSV columns of :meth:`read_csv`). Every column is offered except
+    columns (and the CSV columns of :meth:`read_csv`); ``amount=None``: the data has no
+    amounts (spend columns NaN, as in :func:`customer_table`). Every column is offered except
     ``gap_median`` and ``n_products``, which need a customer's whole history: None
     (all) leaves them out and asking for them raises :class:`churn.ChurnTypeError`.
 
@@ -540,14 +562,16 @@ class CustomerStream:
                 raise TypeError("add(): give a DataFrame (or a dict of arrays), or "
                                 "add(customer_ids, time, amount)")
             for c in (self._customer, self._time, self._amount):
-                if c not in data:
+                if c is not None and c not in data:
                     cols = list(data.columns) if hasattr(data, "columns") else list(data)
                     raise KeyError(f"column '{c}' is not in the data "
                                    f"(columns: {', '.join(map(str, cols))})")
-            ids, t, a = data[self._customer], data[self._time], data[self._amount]
-        elif time is None or amount is None:
+            ids, t = data[self._customer], data[self._time]
+            a = None if self._amount is None else data[self._amount]
+        elif time is None or (amount is None and self._amount is not None):
             raise TypeError("add(customer_ids, time, amount): give both time and amount, "
-                            "or a DataFrame alone")
+                            "or a DataFrame alone (amount may be left out when the stream "
+                            "was made with amount=None)")
         else:
             ids, t, a = data, time, amount
         if len(ids):

@@ -473,10 +473,21 @@ def retention_report(data, cutoff=None, unit="week", model="bgnbd", horizon=12, 
         ('key'/'important'/'ordinary' by CLV: top 20% / next 30%) and alerts (fired
         rule names joined with ';'). ``df.attrs`` holds the fitted models ('model',
         'spend_model'), 'key_share', 'cutoff' and the CLV settings.
+
+    Raises
+    ------
+    ValueError
+        ``amount=None`` (transactions without amounts): the report needs spend; a log
+        without amounts fails the spend model with "the spend is unknown".
     """
     import pandas as pd
     from ._btyd import BGNBD, MBGNBD, ParetoNBD
     from ._customers import customer_table, time_unit_days
+    if amount is None:
+        raise ValueError("retention_report values customers by their spend (CLV, value at "
+                         "risk, tiers) and needs amounts, but amount=None says the "
+                         "transactions have none: the spend is missing. Without amounts fit "
+                         "a BTYD model (e.g. churn.BGNBD) for P(alive) and expected purchases")
     classes = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pnbd": ParetoNBD}
     if model not in classes:
         raise ValueError(f"model: '{model}' is not bgnbd, mbgnbd or pnbd")

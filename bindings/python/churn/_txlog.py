@@ -134,9 +134,23 @@ class TransactionLog:
             prods = state.get("products")
             penc = None if prods is None else (ctypes.c_char_p * n)(
                 *[None if v is None else v.encode() for v in prods])
-            check(_lib.churn_txlog_append_arrays_str(self._h, n, enc, ptr(state["times"]),
-                                                     ptr(state["amounts"]),
-                                                     None if q is None else ptr(q), penc))
+            self._append_runs(n, enc, state["times"], state["amounts"], q, penc)
+
+    def _append_runs(self, n, enc, times, amounts, q, penc):
+        """Append rows whose unknown amounts are NaN (a pickled log): each run of rows
+        with or without amounts in one C call, amounts NULL for the unknown ones."""
+        unknown = np.isnan(amounts)
+        cuts = np.flatnonzero(np.diff(unknown.astype(np.int8))) + 1
+        size = ctypes.sizeof(ctypes.c_char_p)
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, n]):
+            lo, hi = int(lo), int(hi)
+            ids = ctypes.cast(ctypes.addressof(enc) + lo * size, ctypes.POINTER(ctypes.c_char_p))
+            prods = None if penc is None else ctypes.cast(ctypes.addressof(penc) + lo * size,
+                                                          ctypes.POINTER(ctypes.c_char_p))
+            check(_lib.churn_txlog_append_arrays_str(
+                self._h, hi - lo, ids, ptr(times[lo:hi]),
+                None if unknown[lo] else ptr(amounts[lo:hi]),
+                None if q is None else ptr(q[lo:hi]), prods))
 
     @staticmethod
     def _csv_options(customer, time, amount, quantity, product, header, delimiter,
@@ -163,6 +177,8 @@ class TransactionLog:
                          ("product_column", product)):
             if v is not None:
                 setattr(o, field, str(v).encode())  # the struct keeps the bytes alive
+        if amount is None:
+            o.amount_column = b""  # the C reader's "no amount column": amounts unknown
         return o
 
     @classmethod
@@ -174,7 +190,9 @@ class TransactionLog:
         `delimiter`: None (detect), one character, 'tab' or 'space' (runs of blanks);
         `date_format`: 'auto', 'iso', 'yyyymmdd' or 'epoch'. Bad rows fail with the file,
         line and column in the message unless `skip_bad_rows` (then see
-        :attr:`rows_skipped` and :meth:`skip_messages`)."""
+        :attr:`rows_skipped` and :meth:`skip_messages`). ``amount=None`` reads a file
+        without an amount column (customer, date): every amount is unknown (NaN), see
+        :meth:`from_arrays`."""
         log = cls()
         o = cls._csv_options(customer, time, amount, quantity, product, header, delimiter,
                              date_format, skip_bad_rows)
@@ -193,7 +211,7 @@ class TransactionLog:
         check(_read_csv_buffer(log._h, raw, len(raw), ctypes.byref(o)))
         return log
 
-    def add(self, customer, time, amount, quantity=None, product=None, *,
+    def add(self, customer, time, amount=None, quantity=None, product=None, *,
             date_format="auto", dayfirst=None):
         """Append one purchase; returns self.
 
@@ -204,8 +222,9 @@ class TransactionLog:
         time : date
             A datetime, date text or number, read as a value of a time column
             (see :meth:`from_dataframe` for `date_format` and `dayfirst`).
-        amount : float
-            The amount (negative: a refund).
+        amount : float or None
+            The amount (negative: a refund); None: unknown (a purchase without an
+            amount, see :meth:`from_arrays`).
         quantity : float, optional
         product : str, optional
 
@@ -215,6 +234,11 @@ class TransactionLog:
             self.
         """
         from ._dates import time_arg
+        if amount is None:
+            return self.append([customer], [time], None,
+                               None if quantity is None else [quantity],
+                               None if product is None else [product],
+                               date_format=date_format, dayfirst=dayfirst)
         t = time_arg(time, "time", date_format, dayfirst)
         cid = id_text(customer, "customer").encode()
         if quantity is None and product is None:
@@ -232,7 +256,7 @@ class TransactionLog:
         return i.value
 
     @classmethod
-    def from_arrays(cls, customer, time, amount, quantity=None, product=None, *,
+    def from_arrays(cls, customer, time, amount=None, quantity=None, product=None, *,
                     date_format="auto", dayfirst=None):
         """Build a log from arrays (or lists, or pandas Series).
 
@@ -243,8 +267,13 @@ class TransactionLog:
             id is an error naming its row).
         time : array_like
             Datetimes, date texts or numbers; see :meth:`from_dataframe`.
-        amount : array_like
-            Amounts (negative: refunds).
+        amount : array_like or None
+            Amounts (negative: refunds). None: the log has no amounts (a common export
+            of customer and date only); every amount is unknown, stored as NaN, and
+            every purchase is an order. Purchase counts and the BTYD models are as with
+            amounts; the customer table's spend columns are NaN and the spend models
+            (Gamma-Gamma, CLV, :func:`churn.retention_report`) refuse them. A NaN inside
+            an array of amounts is an error (a missing value is not an unknown amount).
         quantity, product : array_like, optional
         date_format : str, default "auto"
             How to read `time`; see :meth:`from_dataframe`.
@@ -270,7 +299,8 @@ class TransactionLog:
         df : pandas.DataFrame
             One row per transaction.
         customer, time, amount, quantity, product : str
-            Column names. Customer ids are integers or text; a missing id (NaN, None)
+            Column names (`amount` None: the frame has no amounts, every amount
+            unknown, see :meth:`from_arrays`). Customer ids are integers or text; a missing id (NaN, None)
             is an error naming its row, and whole-number floats (1.0, as a merge leaves
             them) are the integers.
         date_format : str, default "auto"
@@ -302,20 +332,21 @@ class TransactionLog:
                 raise KeyError(f"column '{c}' is not in the DataFrame "
                                f"(columns: {', '.join(map(str, df.columns))})")
         log = cls()
-        log._append(df[customer], df[time], df[amount],
+        log._append(df[customer], df[time], None if amount is None else df[amount],
                     None if quantity is None else df[quantity],
                     None if product is None else df[product], date_format, dayfirst,
                     (str(customer), str(time)))
         return log
 
-    def append(self, customer, time, amount, quantity=None, product=None, *,
+    def append(self, customer, time, amount=None, quantity=None, product=None, *,
                date_format="auto", dayfirst=None):
         """Append transactions given as arrays; returns self.
 
         Parameters
         ----------
         customer, time, amount, quantity, product
-            As for :meth:`from_arrays`.
+            As for :meth:`from_arrays`; ``amount=None`` appends purchases of unknown
+            amount.
         date_format : str, default "auto"
         dayfirst : bool, optional
             How to read `time`; see :meth:`from_dataframe`.
@@ -335,7 +366,7 @@ class TransactionLog:
         t = to_epoch_seconds(time, names[1], date_format, dayfirst)
         if t.shape[0] != n:
             raise ValueError(f"time: length {t.shape[0]} does not match {n} customer ids")
-        a = as_f64(amount, "amount", n)
+        a = None if amount is None else as_f64(amount, "amount", n)
         q = None if quantity is None else as_f64(quantity, "quantity", n)
         if kind == "int" and product is not None and \
                 np.asarray(product).dtype.kind not in "iu":

@@ -103,7 +103,9 @@ def _table_meta(ddf, customer, time, amount, quantity, product, options, keep_po
     cutoff = options["cutoff"]
     probe = pd.DataFrame({customer: np.array([1], dtype=id_dtype)
                           if int_ids else ["probe"],
-                          time: [pd.Timestamp(cutoff)], amount: [1.0]})
+                          time: [pd.Timestamp(cutoff)]})
+    if amount is not None:  # None: transactions without amounts
+        probe[amount] = 1.0
     if quantity is not None:
         probe[quantity] = 1.0
     if product is not None:
