@@ -23,6 +23,11 @@ static const char features_help[] =
     "  --cutoff DATE            end of calibration (default: the last date in the log)\n"
     "  --holdout-end DATE       end of the holdout window: adds the label columns\n"
     "  --unit U                 time unit: day (default), week, month, year or N days\n"
+    "  --period P               calendar periods: year, quarter, month or week (Monday\n"
+    "                           to Sunday), UTC: purchases in one period are one, and\n"
+    "                           recency, T and durations are whole periods (BG/BB's\n"
+    "                           opportunities); first/last_purchase = the period's first\n"
+    "                           day. --unit, if given, must be the same length\n"
     "  --trend-window DAYS      window of the trend columns (default 90)\n"
     "  --inactivity-threshold N lapse after N time units without purchase, for\n"
     "                           duration/event (default: the holdout length)\n"
@@ -38,6 +43,7 @@ static const char features_help[] =
 
 typedef struct features_args {
     const char *input, *output;
+    int unit_given;
     churn_customer_options o;
     cli_tx_opts tx;
 } features_args;
@@ -46,7 +52,8 @@ typedef struct features_args {
 static const cli_option features_options[] = {
     CLI_OPT("--cutoff", CLI_DATE, AT(o.cutoff)),
     CLI_OPT("--holdout-end", CLI_DATE, AT(o.holdout_end)),
-    CLI_OPT("--unit", CLI_UNIT, AT(o.time_unit)),
+    {.name = "--unit", .kind = CLI_UNIT, .at = AT(o.time_unit), .seen = AT(unit_given)},
+    CLI_PERIOD("--period", AT(o.period)),
     {.name = "--trend-window", .kind = CLI_DOUBLE, .at = AT(o.trend_window),
      .bounds = CLI_MIN_OPEN, .min = 0,
      .range_msg = "option --trend-window must be a positive number of days"},
@@ -116,6 +123,8 @@ int cmd_features(int argc, char **argv)
         return rc;
     if (a.o.cutoff == 0 && a.o.holdout_end != 0)
         return cli_usage_error(sub, "--holdout-end needs --cutoff (the start of the holdout)");
+    if ((rc = cli_period_unit(sub, "--period", a.o.period, a.unit_given, &a.o.time_unit)))
+        return rc;
 
     churn_txlog *log = cli_read_txlog(sub, a.input, &a.tx);
     if (!log)
@@ -131,6 +140,11 @@ int cmd_features(int argc, char **argv)
         fprintf(stderr, "churn %s: %zu customer(s) with no order on or before the cutoff were "
                 "left out\n", sub, excluded);
     churn_txlog_free(log);
+    if (churn_customers_period(t) != CHURN_PERIOD_NONE)
+        fprintf(stderr, "churn %s: calendar %ss: frequency, recency, T and durations count "
+                "whole %ss; first_purchase/last_purchase are each period's first day\n", sub,
+                churn_period_name(churn_customers_period(t)),
+                churn_period_name(churn_customers_period(t)));
     rc = write_table(sub, t, a.output);
     churn_customers_free(t);
     return rc;
