@@ -15,7 +15,8 @@ static const char features_help[] =
     "and with --holdout-end: holdout_purchases, holdout_spend, churned, duration, event;\n"
     "last, on every row, the declarations that travel with the data: time_unit_days\n"
     "(days per time unit of recency, T and the other durations) and cutoff (YYYY-MM-DD),\n"
-    "which 'churn fit' and 'churn predict' read back to record and check the unit.\n"
+    "which 'churn fit' and 'churn predict' read back to record and check the unit,\n"
+    "and with --period a column period naming the calendar periods.\n"
     "Purchases are resolved to UTC days; the cutoff day and the holdout end day are\n"
     "included. Refunds (negative amounts) are returns, not orders.\n"
     "\n"
@@ -74,7 +75,8 @@ static const cli_spec features_spec = {
 /* The customer table as CSV: customer_id, then the table's columns, then the declarations
  * that travel with the data: time_unit_days (days per time unit of every duration column) and
  * cutoff (the cutoff day, YYYY-MM-DD), the same on every row so that any CSV tool still reads
- * the table and `churn fit`/`churn predict` read them back (cli_table_read). */
+ * the table and `churn fit`/`churn predict` read them back (cli_table_read); with calendar
+ * periods (--period) a last column `period` names them (year, quarter, month, week). */
 static int write_table(const char *sub, const churn_customers *t, const char *output)
 {
     char unit[32], cutoff[16];
@@ -99,14 +101,17 @@ static int write_table(const char *sub, const churn_customers *t, const char *ou
         fputc(',', f);
         fputs(churn_customers_column_name(t, j), f);
     }
-    fputs("," CLI_UNIT_COLUMN ",cutoff\n", f);
+    /* calendar periods: a last column names them (durations are whole periods) */
+    int period = churn_customers_period(t);
+    const char *pname = period != CHURN_PERIOD_NONE ? churn_period_name(period) : NULL;
+    fprintf(f, "," CLI_UNIT_COLUMN ",cutoff%s\n", pname ? ",period" : "");
     for (size_t i = 0; i < nrows; i++) {
         cli_put_field(f, churn_customers_id(t, i));
         for (size_t j = 0; j < ncols; j++) {
             fputc(',', f);
             cli_put_double(f, cols[j][i]);
         }
-        fprintf(f, ",%s,%s\n", unit, cutoff);
+        fprintf(f, ",%s,%s%s%s\n", unit, cutoff, pname ? "," : "", pname ? pname : "");
     }
     free(cols);
     return cli_close_out(sub, f, output);
@@ -140,11 +145,6 @@ int cmd_features(int argc, char **argv)
         fprintf(stderr, "churn %s: %zu customer(s) with no order on or before the cutoff were "
                 "left out\n", sub, excluded);
     churn_txlog_free(log);
-    if (churn_customers_period(t) != CHURN_PERIOD_NONE)
-        fprintf(stderr, "churn %s: calendar %ss: frequency, recency, T and durations count "
-                "whole %ss; first_purchase/last_purchase are each period's first day\n", sub,
-                churn_period_name(churn_customers_period(t)),
-                churn_period_name(churn_customers_period(t)));
     rc = write_table(sub, t, a.output);
     churn_customers_free(t);
     return rc;
