@@ -525,7 +525,7 @@ class BGBB(_Btyd):
     ``p_alive`` is alive at the next opportunity (the published tables' convention),
     ``p_alive_through`` alive through the last one observed."""
 
-    def p_alive_at(self, m, data=None, frequency=None, recency=None, T=None):
+    def p_alive_at(self, m, data=None, frequency=None, recency=None, T=None, *, unit=None):
         """P(alive at opportunity n + m | history), `m` a whole number of opportunities >= 0
         (Fader, Hardie & Shang 2010; lifetimes' ``conditional_probability_alive(m, ...)``).
         m = 1 is :meth:`p_alive`, m = 0 :meth:`p_alive_through`.
@@ -536,19 +536,22 @@ class BGBB(_Btyd):
             Opportunities after the n observed.
         data : pandas.DataFrame, optional
             Customer table with frequency, recency and T columns (or pass the arrays).
+        unit : str or float, optional
+            The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
 
         Returns
         -------
         pandas.Series or numpy.ndarray
             Probabilities, indexed like `data`.
         """
+        self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
         out = empty(x.shape[0])
         check(_bgbb_alive_at(self._require(), float(m), x.shape[0], ptr(x), ptr(tx), ptr(T_),
                              ptr(out)))
         return _series(out, data, "p_alive")
 
-    def p_alive(self, data=None, frequency=None, recency=None, T=None):
+    def p_alive(self, data=None, frequency=None, recency=None, T=None, *, unit=None):
         """P(alive at the next opportunity, n + 1 | history): the P(alive) of Fader, Hardie
         & Shang's (2010) tables and of lifetimes' ``conditional_probability_alive(1, ...)``
         (for their donations fit at n = 6: (x, t_x) = (0, 0) -> 0.11, (2, 4) -> 0.59,
@@ -558,15 +561,18 @@ class BGBB(_Btyd):
         ----------
         data : pandas.DataFrame, optional
             Customer table with frequency, recency and T columns (or pass the arrays).
+        unit : str or float, optional
+            The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
 
         Returns
         -------
         pandas.Series or numpy.ndarray
             Probabilities, indexed like `data`.
         """
-        return self.p_alive_at(1, data, frequency, recency, T)
+        return self.p_alive_at(1, data, frequency, recency, T, unit=unit)
 
-    def p_alive_through(self, data=None, frequency=None, recency=None, T=None):
+    def p_alive_through(self, data=None, frequency=None, recency=None, T=None, *,
+                        unit=None):
         """P(alive through opportunity n | history): C's ``churn_btyd_p_alive`` for BG/BB
         (1.0 for a customer who used every opportunity).
 
@@ -574,16 +580,18 @@ class BGBB(_Btyd):
         ----------
         data : pandas.DataFrame, optional
             Customer table with frequency, recency and T columns (or pass the arrays).
+        unit : str or float, optional
+            The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
 
         Returns
         -------
         pandas.Series or numpy.ndarray
             Probabilities, indexed like `data`.
         """
-        out = super().p_alive(data, frequency, recency, T)
+        out = super().p_alive(data, frequency, recency, T, unit=unit)
         return out.rename("p_alive_through") if hasattr(out, "rename") else out
 
-    def score(self, t, data=None, frequency=None, recency=None, T=None):
+    def score(self, t, data=None, frequency=None, recency=None, T=None, *, unit=None):
         """p_alive (at the next opportunity), expected purchases in the next `t`
         opportunities and p_alive_through (a DataFrame).
 
@@ -593,15 +601,17 @@ class BGBB(_Btyd):
             Horizon in opportunities.
         data : pandas.DataFrame, optional
             Customer table with frequency, recency and T columns (or pass the arrays).
+        unit : str or float, optional
+            The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
 
         Returns
         -------
         pandas.DataFrame
             Columns p_alive, expected_purchases, p_alive_through.
         """
-        out = super().score(t, data, frequency, recency, T)
+        out = super().score(t, data, frequency, recency, T, unit=unit)
         through = out["p_alive"].to_numpy()
-        out["p_alive"] = np.asarray(self.p_alive(data, frequency, recency, T))
+        out["p_alive"] = np.asarray(self.p_alive(data, frequency, recency, T, unit=unit))
         out["p_alive_through"] = through
         return out
 
