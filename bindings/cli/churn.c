@@ -113,6 +113,8 @@ static int run_predict(int argc, char **argv)
                 "Scores every row of a customer table with a saved model. The options and\n"
                 "output columns depend on the model's family:\n"
                 "  bgnbd mbgnbd pnbd bgbb sbg   --horizon H: p_alive, expected_purchases, p_churn\n"
+                "                               (bgbb: p_alive at the next opportunity, then\n"
+                "                               p_alive_through)\n"
                 "  gammagamma                   expected_spend\n"
                 "  logit                        p_churn, linear_predictor [--explain --top K]\n"
                 "  cox weibull exponential loglogistic lognormal\n"

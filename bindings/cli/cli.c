@@ -249,6 +249,40 @@ static int parse_unit(const char *sub, const char *name, const char *s, double *
     return 0;
 }
 
+int cli_parse_period(const char *sub, const char *value, void *dst)
+{
+    for (int k = CHURN_PERIOD_WEEK; k <= CHURN_PERIOD_YEAR; k++) {
+        const char *name = churn_period_name(k);
+        size_t len = strlen(name);
+        if (strncmp(value, name, len) == 0 &&
+            (value[len] == '\0' || (value[len] == 's' && value[len + 1] == '\0'))) {
+            *(int *)dst = k;
+            return 0;
+        }
+    }
+    return cli_usage_error(sub, "calendar period '%s' is not year, quarter, month or week",
+                           value);
+}
+
+int cli_period_unit(const char *sub, const char *flag, int period, int unit_given, double *unit)
+{
+    if (period == CHURN_PERIOD_NONE)
+        return 0;
+    double len = period == CHURN_PERIOD_YEAR      ? CHURN_UNIT_YEAR
+                 : period == CHURN_PERIOD_QUARTER ? CHURN_UNIT_QUARTER
+                 : period == CHURN_PERIOD_MONTH   ? CHURN_UNIT_MONTH
+                                                  : CHURN_UNIT_WEEK;
+    if (unit_given && *unit != len)
+        return cli_usage_error(sub, "%s %s and --unit %g days disagree: with calendar periods "
+                               "durations are whole %ss (leave --unit out, or give --unit %s)",
+                               flag, churn_period_name(period), *unit,
+                               churn_period_name(period),
+                               period == CHURN_PERIOD_QUARTER ? "91.3125"
+                                                              : churn_period_name(period));
+    *unit = len;
+    return 0;
+}
+
 static int out_of_bounds(const cli_option *o, double v)
 {
     return ((o->bounds & CLI_MIN) && !(v >= o->min)) ||

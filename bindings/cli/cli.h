@@ -123,6 +123,15 @@ typedef struct cli_spec {
     {.name = (flag), .kind = CLI_LONG, .at = (at_), .bounds = CLI_MIN | CLI_MAX, .min = (lo),  \
      .max = (hi), .range_msg = "option " flag ": %ld is not in " #lo ".." #hi}
 
+/* Calendar periods of the customer table (an int CHURN_PERIOD_*): year, quarter, month or
+ * week (plurals too). */
+int cli_parse_period(const char *sub, const char *value, void *dst);
+#define CLI_PERIOD(flag, at_) {.name = (flag), .kind = CLI_CALL, .at = (at_), .parse = cli_parse_period}
+/* The time unit that goes with calendar periods: with `period` set, *unit becomes the
+ * period's nominal length; a --unit given as well (unit_given) must equal it, else a usage
+ * error naming `flag` (returns CLI_EXIT_USAGE; 0 when fine). */
+int cli_period_unit(const char *sub, const char *flag, int period, int unit_given, double *unit);
+
 #define CLI_NOPTIONS(table) (sizeof(table) / sizeof((table)[0]))
 /* cli_parse() returns this when the subcommand should go on and run. */
 #define CLI_CONTINUE (-1)

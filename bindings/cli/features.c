@@ -15,7 +15,8 @@ static const char features_help[] =
     "and with --holdout-end: holdout_purchases, holdout_spend, churned, duration, event;\n"
     "last, on every row, the declarations that travel with the data: time_unit_days\n"
     "(days per time unit of recency, T and the other durations) and cutoff (YYYY-MM-DD),\n"
-    "which 'churn fit' and 'churn predict' read back to record and check the unit.\n"
+    "which 'churn fit' and 'churn predict' read back to record and check the unit,\n"
+    "and with --period a column period naming the calendar periods.\n"
     "Purchases are resolved to UTC days; the cutoff day and the holdout end day are\n"
     "included. Refunds (negative amounts) are returns, not orders.\n"
     "With --amount none (a log without amounts) the spend columns are left out:\n"
@@ -26,6 +27,11 @@ static const char features_help[] =
     "  --cutoff DATE            end of calibration (default: the last date in the log)\n"
     "  --holdout-end DATE       end of the holdout window: adds the label columns\n"
     "  --unit U                 time unit: day (default), week, month, year or N days\n"
+    "  --period P               calendar periods: year, quarter, month or week (Monday\n"
+    "                           to Sunday), UTC: purchases in one period are one, and\n"
+    "                           recency, T and durations are whole periods (BG/BB's\n"
+    "                           opportunities); first/last_purchase = the period's first\n"
+    "                           day. --unit, if given, must be the same length\n"
     "  --trend-window DAYS      window of the trend columns (default 90)\n"
     "  --inactivity-threshold N lapse after N time units without purchase, for\n"
     "                           duration/event (default: the holdout length)\n"
@@ -41,6 +47,7 @@ static const char features_help[] =
 
 typedef struct features_args {
     const char *input, *output;
+    int unit_given;
     churn_customer_options o;
     cli_tx_opts tx;
 } features_args;
@@ -49,7 +56,8 @@ typedef struct features_args {
 static const cli_option features_options[] = {
     CLI_OPT("--cutoff", CLI_DATE, AT(o.cutoff)),
     CLI_OPT("--holdout-end", CLI_DATE, AT(o.holdout_end)),
-    CLI_OPT("--unit", CLI_UNIT, AT(o.time_unit)),
+    {.name = "--unit", .kind = CLI_UNIT, .at = AT(o.time_unit), .seen = AT(unit_given)},
+    CLI_PERIOD("--period", AT(o.period)),
     {.name = "--trend-window", .kind = CLI_DOUBLE, .at = AT(o.trend_window),
      .bounds = CLI_MIN_OPEN, .min = 0,
      .range_msg = "option --trend-window must be a positive number of days"},
@@ -71,7 +79,8 @@ static const cli_spec features_spec = {
  * columns when `no_spend`: a log without amounts has none), then the declarations that
  * travel with the data: time_unit_days (days per time unit of every duration column) and
  * cutoff (the cutoff day, YYYY-MM-DD), the same on every row so that any CSV tool still reads
- * the table and `churn fit`/`churn predict` read them back (cli_table_read). */
+ * the table and `churn fit`/`churn predict` read them back (cli_table_read); with calendar
+ * periods (--period) a last column `period` names them (year, quarter, month, week). */
 static int write_table(const char *sub, const churn_customers *t, const char *output,
                        int no_spend)
 {
@@ -100,7 +109,10 @@ static int write_table(const char *sub, const churn_customers *t, const char *ou
         fputc(',', f);
         fputs(name, f);
     }
-    fputs("," CLI_UNIT_COLUMN ",cutoff\n", f);
+    /* calendar periods: a last column names them (durations are whole periods) */
+    int period = churn_customers_period(t);
+    const char *pname = period != CHURN_PERIOD_NONE ? churn_period_name(period) : NULL;
+    fprintf(f, "," CLI_UNIT_COLUMN ",cutoff%s\n", pname ? ",period" : "");
     for (size_t i = 0; i < nrows; i++) {
         cli_put_field(f, churn_customers_id(t, i));
         for (size_t j = 0; j < ncols; j++) {
@@ -109,7 +121,7 @@ static int write_table(const char *sub, const churn_customers *t, const char *ou
             fputc(',', f);
             cli_put_double(f, cols[j][i]);
         }
-        fprintf(f, ",%s,%s\n", unit, cutoff);
+        fprintf(f, ",%s,%s%s%s\n", unit, cutoff, pname ? "," : "", pname ? pname : "");
     }
     free(cols);
     return cli_close_out(sub, f, output);
@@ -150,6 +162,8 @@ int cmd_features(int argc, char **argv)
         return cli_usage_error(sub, "--holdout-end needs --cutoff (the start of the holdout)");
     int no_spend = cli_tx_no_amount(&a.tx);
     if (no_spend && a.o.columns && (rc = check_no_spend_column(sub, a.o.columns)))
+        return rc;
+    if ((rc = cli_period_unit(sub, "--period", a.o.period, a.unit_given, &a.o.time_unit)))
         return rc;
 
     churn_txlog *log = cli_read_txlog(sub, a.input, &a.tx);

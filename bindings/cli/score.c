@@ -49,6 +49,8 @@ static const char score_help[] =
     "Output columns by model family:\n"
     "  bgnbd mbgnbd pnbd bgbb   customer_id, frequency, recency, T, p_alive, p_churn,\n"
     "                           expected_purchases [, expected_spend, clv with --spend]\n"
+    "                           bgbb: p_alive = alive at the next opportunity (the\n"
+    "                           published tables' P(alive)), then p_alive_through\n"
     "  logit                    customer_id, p_churn, linear_predictor\n"
     "  cox weibull exponential loglogistic lognormal\n"
     "                           customer_id, p_churn, survival, linear_predictor\n"
@@ -62,6 +64,11 @@ static const char score_help[] =
     "  --convert-unit       with --unit differing from the model's unit: convert the\n"
     "                       model (BG/NBD, MBG/NBD, Pareto/NBD rates) to --unit on\n"
     "                       purpose instead of refusing\n"
+    "  --calendar P         calendar periods: year, quarter, month or week (Monday to\n"
+    "                       Sunday), UTC, as 'churn features --period' (here --period\n"
+    "                       is the discount period): whole opportunities for BG/BB;\n"
+    "                       the unit is the period's length (a recorded or given unit\n"
+    "                       must match it)\n"
     "  --horizon H          BTYD: expected purchases in the next H units; survival:\n"
     "                       P(churn) before H units (required for these families)\n"
     "  --spend MODEL        a Gamma-Gamma model: adds expected_spend and clv (BG/NBD,\n"
@@ -482,8 +489,11 @@ static void worker_fail(worker *w, const char *what, int status)
 {
     const char *m = churn_last_error_message();
     snprintf(w->msg, sizeof w->msg, "%s (customers %zu..%zu of the table; rows in the message "
-             "count from customer '%s'): %s", what, w->lo + 1, w->hi,
-             churn_customers_id(w->j->t, w->lo), *m ? m : churn_strerror(status));
+             "count from customer '%s'): %s%s", what, w->lo + 1, w->hi,
+             churn_customers_id(w->j->t, w->lo), *m ? m : churn_strerror(status),
+             strstr(m, "whole number of transaction opportunities")
+                 ? "; --calendar year|quarter|month|week counts whole opportunities"
+                 : "");
     w->status = status ? status : CHURN_ENOMEM;
 }
 
@@ -498,11 +508,18 @@ static void *worker_main(void *arg)
     w->status = 0;
     if (!n)
         return NULL;
+    int bgbb = j->kind == KIND_BTYD && churn_model_family(j->model) == CHURN_FAMILY_BGBB;
     if (j->kind == KIND_BTYD) {
-        /* a = p_alive, b = expected purchases, c = expected spend, d = clv */
+        /* a = p_alive, b = expected purchases, c = expected spend, d = clv; BG/BB (no
+         * spend): a = alive at the next opportunity, c = alive through the last one */
         if ((s = churn_btyd_score(j->model, j->horizon, n, j->freq + lo, j->rec + lo, j->T + lo,
-                                  a, b))) {
+                                  bgbb ? c : a, b))) {
             worker_fail(w, "scoring", s);
+            return NULL;
+        }
+        if (bgbb && (s = churn_bgbb_p_alive_at(j->model, 1, n, j->freq + lo, j->rec + lo,
+                                               j->T + lo, a))) {
+            worker_fail(w, "P(alive)", s);
             return NULL;
         }
         if (j->spend) {
@@ -538,6 +555,8 @@ static void *worker_main(void *arg)
                   put_num(w, b[i]);
             if (j->spend)
                 bad = bad || put_num(w, c[i]) || put_num(w, d[i]);
+            if (bgbb)
+                bad = bad || put_num(w, c[i]);
         } else if (j->kind == KIND_LOGIT) {
             bad = bad || put_num(w, a[i]) || put_num(w, b[i]);
         } else {
@@ -654,6 +673,7 @@ static const cli_option score_options[] = {
     {.name = "--cutoff", .kind = CLI_DATE, .at = AT(cutoff), .seen = AT(have_cutoff)},
     CLI_OPT("--unit", CLI_UNIT, AT(unit)),
     CLI_OPT("--convert-unit", CLI_FLAG, AT(convert_unit)),
+    CLI_PERIOD("--calendar", AT(co.period)),
     CLI_NONNEG("--horizon", AT(horizon)),
     CLI_OPT("--spend", CLI_STRING, AT(spend_path)),
     {.name = "--clv-periods", .kind = CLI_LONG, .at = AT(clv_periods),
@@ -741,6 +761,18 @@ static int check_unit_horizon(score_run *r)
     const score_args *a = r->a;
     double munit = churn_model_time_unit(r->model);
     r->unit = a->unit;
+    if (a->co.period != CHURN_PERIOD_NONE) {
+        /* calendar periods: the unit is the period's nominal length */
+        double len = r->unit;
+        int rc = cli_period_unit(sub, "--calendar", a->co.period, r->unit > 0, &len);
+        if (rc)
+            return rc;
+        if (munit > 0 && !a->convert_unit && churn_model_check_time_unit(r->model, len))
+            return cli_usage_error(sub, "--calendar %s (%g days) differs from the model's "
+                                   "recorded unit (%g days)", churn_period_name(a->co.period),
+                                   len, munit);
+        r->unit = len;
+    }
     if (r->unit > 0 && munit > 0 && churn_model_check_time_unit(r->model, r->unit)) {
         char mu[64], du[64];
         churn_time_unit_describe(munit, mu, sizeof mu);
@@ -975,7 +1007,10 @@ static int write_scores(score_run *r, size_t nrows)
     if (r->kind == KIND_BTYD)
         fputs(r->spend ? "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases,"
                          "expected_spend,clv\n"
-                       : "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases\n",
+              : r->fam == CHURN_FAMILY_BGBB
+                  ? "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases,"
+                    "p_alive_through\n"
+                  : "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases\n",
               f);
     else if (r->kind == KIND_LOGIT)
         fputs("customer_id,p_churn,linear_predictor\n", f);

@@ -66,32 +66,6 @@ static int group_rows(const churn_txlog *log, double limit, size_t **off_out,
 
 /* ---- cohorts --------------------------------------------------------------------- */
 
-/* Civil date of a UTC day number (proleptic Gregorian): the era-based
- * conversion described by H. Hinnant, "chrono-Compatible Low-Level Date
- * Algorithms" (days_from_civil / civil_from_days). */
-static void civil_from_days(int64_t z, int64_t *y, int *m)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;                                   /* [0, 146096] */
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);             /* [0, 365] */
-    int64_t mp = (5 * doy + 2) / 153;                                  /* [0, 11], March = 0 */
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static int64_t days_from_civil(int64_t y, int m)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t mp = m > 2 ? m - 3 : m + 9;
-    int64_t doy = (153 * mp + 2) / 5; /* first day of the month */
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 enum { PERIOD_DAYS, PERIOD_WEEK, PERIOD_MONTH, PERIOD_YEAR };
 
 typedef struct period_map {
@@ -99,20 +73,16 @@ typedef struct period_map {
     double length, origin; /* PERIOD_DAYS: blocks of `length` days from day `origin` */
 } period_map;
 
-/* Period index of a UTC day. */
+/* Period index of a UTC day (calendar periods: customers_internal.h). */
 static int64_t period_of(const period_map *pm, double day)
 {
-    int64_t y;
-    int m;
     switch (pm->kind) {
-    case PERIOD_WEEK: /* 1970-01-01 was a Thursday; weeks start on Monday */
-        return (int64_t)floor((day + 3) / 7);
+    case PERIOD_WEEK:
+        return (int64_t)cal_period_of(CHURN_PERIOD_WEEK, day);
     case PERIOD_MONTH:
-        civil_from_days((int64_t)day, &y, &m);
-        return y * 12 + (m - 1);
+        return (int64_t)cal_period_of(CHURN_PERIOD_MONTH, day);
     case PERIOD_YEAR:
-        civil_from_days((int64_t)day, &y, &m);
-        return y;
+        return (int64_t)cal_period_of(CHURN_PERIOD_YEAR, day);
     default:
         return (int64_t)floor((day - pm->origin) / pm->length);
     }
@@ -123,14 +93,11 @@ static double period_start(const period_map *pm, int64_t p)
 {
     switch (pm->kind) {
     case PERIOD_WEEK:
-        return (double)(7 * p - 3);
-    case PERIOD_MONTH: {
-        int64_t y = p >= 0 ? p / 12 : -((-p + 11) / 12);
-        int m = (int)(p - y * 12) + 1;
-        return (double)days_from_civil(y, m);
-    }
+        return cal_period_start(CHURN_PERIOD_WEEK, (double)p);
+    case PERIOD_MONTH:
+        return cal_period_start(CHURN_PERIOD_MONTH, (double)p);
     case PERIOD_YEAR:
-        return (double)days_from_civil(p, 1);
+        return cal_period_start(CHURN_PERIOD_YEAR, (double)p);
     default:
         return pm->origin + (double)p * pm->length;
     }

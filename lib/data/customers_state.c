@@ -25,6 +25,11 @@ int churn_customer_state_init(churn_customer_state *s, const churn_customer_opti
         return rc;
     if ((rc = churn__cust_check_options(&o)))
         return rc;
+    if (o.period != CHURN_PERIOD_NONE)
+        return churn__error(CHURN_EUNSUPPORTED, "churn_customer_state_init: option 'period' "
+                            "(%s) is not supported by the incremental state, which counts "
+                            "days; build a table (churn_customers_build or a stream) for "
+                            "calendar periods", churn_period_name(o.period));
     state_reset(s, &o);
     return CHURN_OK;
 }

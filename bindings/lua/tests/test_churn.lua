@@ -877,7 +877,6 @@ do
 end
 
 -- ---- 6. garbage collection while scoring elsewhere -----------------------------------------------
-section("6. garbage collection while scoring elsewhere")
 section("boundary: time units (issue 17)")
 do
   -- item 1: rows of a table and a state's features declare their unit; a weekly model
@@ -936,6 +935,7 @@ do
   weeks:close()
 end
 
+section("6. garbage collection while scoring elsewhere")
 purchases, rows = nil, nil -- a small heap keeps the aggressive collector below cheap
 collectgarbage("collect")
 
@@ -1128,6 +1128,46 @@ do
   st:add("2024-01-01"); st:add("2024-01-08")
   check("state without amounts", st:value("frequency", "2024-03-01") == 1 and
         isnan(st:value("monetary_value", "2024-03-01")))
+end
+
+-- ---- 9. calendar periods and BG/BB P(alive) (issue 17, items 5 and 6) ----------------------------
+section("9. calendar periods and BG/BB P(alive)")
+do
+  -- donors giving on January 1 of some of the years 1995-2001
+  local yearly = {}
+  for c = 1, 12 do
+    for y = 1995, 2001 do
+      if y == 1995 or (c * 7 + y * 3) % (2 + c % 4) == 0 then
+        yearly[#yearly + 1] = {customer = "d" .. c, time = y .. "-01-01", amount = 25}
+      end
+    end
+  end
+  local r1 = churn.features(yearly, {cutoff = "2002-01-01", unit = "year"})
+  check("unit year: T = 2557 / 365.25, not whole", near(r1[1].T, 2557 / 365.25, 1e-12), r1[1].T)
+  local ok, bad, bmsg = pcall(churn.fit, "bgbb", r1)
+  check("bgbb refuses the unit-year table",
+    ok and bad == nil and tostring(bmsg):find("is not a whole number of transaction", 1, true), bmsg)
+  local r2, info2 = churn.features(yearly, {cutoff = "2002-01-01", period = "year"})
+  check("period year: whole T and info.period",
+    r2[1].T == 7 and info2.period == "year" and info2.time_unit == 365.25, info2.period)
+  local bb, msg, code = churn.fit("bgbb", r2, {l2 = 0.01})
+  check("bgbb fits the period-year table", bb ~= nil or code == churn.status.ENOCONV, msg)
+  check("unknown period raises",
+    raises(function() return churn.features(yearly, {period = "decade"}) end, "'decade'"))
+  -- Fader, Hardie & Shang (2010): P(alive in 2002) at n = 6 for the donations fit
+  local m = churn.model("bgbb", {alpha = 1.204, beta = 0.750, gamma = 0.657, delta = 2.783})
+  local pa = m:p_alive({0, 2, 6}, {0, 4, 6}, {6, 6, 6})
+  local thr = m:p_alive_through({0, 2, 6}, {0, 4, 6}, {6, 6, 6})
+  check("bgbb p_alive = published 0.11, 0.59, 0.93",
+    near(pa[1], 0.11, 0.005) and near(pa[2], 0.59, 0.005) and near(pa[3], 0.93, 0.005),
+    string.format("%g %g %g", pa[1], pa[2], pa[3]))
+  check("bgbb p_alive = through * (delta+n)/(gamma+delta+n)",
+    thr[3] == 1 and close(pa[1], thr[1] * (2.783 + 6) / (0.657 + 2.783 + 6), 1e-12))
+  check("bgbb score's p_alive is the published one",
+    m:score({frequency = 2, recency = 4, T = 6}, 5) == pa[2])
+  check("p_alive_through is a bgbb method", raises(function()
+    return churn.model("bgnbd", {r = 0.24, alpha = 4.4, a = 0.79, b = 2.4}):p_alive_through({0}, {0}, {1})
+  end, "bgbb"))
 end
 
 section("end")

@@ -35,6 +35,8 @@ _prob_cond = _lib.fn("churn_btyd_prob_purchases_cond", ctypes.c_int, _vp, ctypes
                      ctypes.c_double, ctypes.c_size_t, _d, _d, _d, _d)
 _pnbd_alive_at = _lib.fn("churn_pnbd_p_alive_at", ctypes.c_int, _vp, ctypes.c_double,
                          ctypes.c_size_t, _d, _d, _d, _d)
+_bgbb_alive_at = _lib.fn("churn_bgbb_p_alive_at", ctypes.c_int, _vp, ctypes.c_double,
+                         ctypes.c_size_t, _d, _d, _d, _d)
 _sbg_fit = _lib.fn("churn_sbg_fit", ctypes.c_int, ctypes.POINTER(_vp), ctypes.c_size_t, _d,
                    _lib.c_int_p, _d, ctypes.POINTER(BtydOptions))
 _sbg_fit_surv = _lib.fn("churn_sbg_fit_survivors", ctypes.c_int, ctypes.POINTER(_vp),
@@ -517,7 +519,101 @@ class ParetoNBD(_Btyd):
 class BGBB(_Btyd):
     """BG/BB for discrete opportunities (Fader, Hardie & Shang 2010). Parameters alpha,
     beta, gamma, delta. Data: frequency, recency (opportunity of the last transaction)
-    and T = number of opportunities (a 'periods' or 'n' column is accepted too)."""
+    and T = number of opportunities (a 'periods' or 'n' column is accepted too); from
+    transactions, ``churn.customer_table(..., period="year")`` counts them.
+
+    ``p_alive`` is alive at the next opportunity (the published tables' convention),
+    ``p_alive_through`` alive through the last one observed."""
+
+    def p_alive_at(self, m, data=None, frequency=None, recency=None, T=None, *, unit=None):
+        """P(alive at opportunity n + m | history), `m` a whole number of opportunities >= 0
+        (Fader, Hardie & Shang 2010; lifetimes' ``conditional_probability_alive(m, ...)``).
+        m = 1 is :meth:`p_alive`, m = 0 :meth:`p_alive_through`.
+
+        Parameters
+        ----------
+        m : int
+            Opportunities after the n observed.
+        data : pandas.DataFrame, optional
+            Customer table with frequency, recency and T columns (or pass the arrays).
+        unit : str or float, optional
+            The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Probabilities, indexed like `data`.
+        """
+        self._check(data, unit)
+        x, tx, T_ = _columns(data, frequency, recency, T)
+        out = empty(x.shape[0])
+        check(_bgbb_alive_at(self._require(), float(m), x.shape[0], ptr(x), ptr(tx), ptr(T_),
+                             ptr(out)))
+        return _series(out, data, "p_alive")
+
+    def p_alive(self, data=None, frequency=None, recency=None, T=None, *, unit=None):
+        """P(alive at the next opportunity, n + 1 | history): the P(alive) of Fader, Hardie
+        & Shang's (2010) tables and of lifetimes' ``conditional_probability_alive(1, ...)``
+        (for their donations fit at n = 6: (x, t_x) = (0, 0) -> 0.11, (2, 4) -> 0.59,
+        (6, 6) -> 0.93). :meth:`p_alive_through` is alive through opportunity n.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, optional
+            Customer table with frequency, recency and T columns (or pass the arrays).
+        unit : str or float, optional
+            The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Probabilities, indexed like `data`.
+        """
+        return self.p_alive_at(1, data, frequency, recency, T, unit=unit)
+
+    def p_alive_through(self, data=None, frequency=None, recency=None, T=None, *,
+                        unit=None):
+        """P(alive through opportunity n | history): C's ``churn_btyd_p_alive`` for BG/BB
+        (1.0 for a customer who used every opportunity).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, optional
+            Customer table with frequency, recency and T columns (or pass the arrays).
+        unit : str or float, optional
+            The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Probabilities, indexed like `data`.
+        """
+        out = super().p_alive(data, frequency, recency, T, unit=unit)
+        return out.rename("p_alive_through") if hasattr(out, "rename") else out
+
+    def score(self, t, data=None, frequency=None, recency=None, T=None, *, unit=None):
+        """p_alive (at the next opportunity), expected purchases in the next `t`
+        opportunities and p_alive_through (a DataFrame).
+
+        Parameters
+        ----------
+        t : int
+            Horizon in opportunities.
+        data : pandas.DataFrame, optional
+            Customer table with frequency, recency and T columns (or pass the arrays).
+        unit : str or float, optional
+            The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns p_alive, expected_purchases, p_alive_through.
+        """
+        out = super().score(t, data, frequency, recency, T, unit=unit)
+        through = out["p_alive"].to_numpy()
+        out["p_alive"] = np.asarray(self.p_alive(data, frequency, recency, T, unit=unit))
+        out["p_alive_through"] = through
+        return out
 
     def fit(self, data=None, frequency=None, recency=None, T=None, weights=None, **kw):
         """Fit by maximum likelihood; as :meth:`BGNBD.fit`, with T (the number of

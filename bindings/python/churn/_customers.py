@@ -27,7 +27,12 @@ class CustomerOptions(ctypes.Structure):
                 ("first_purchase_counts", c_int), ("trend_window", c_double),
                 ("inactivity_threshold", c_double), ("key_fraction", c_double),
                 ("important_fraction", c_double),
-                ("columns", c_char_p)]  # 1.1; _options_init writes the whole C struct
+                ("columns", c_char_p),  # 1.1
+                ("period", c_int)]  # 1.2; _options_init writes the whole C struct
+
+# churn_period (customers.h): calendar periods of the table (option `period`).
+PERIODS = {None: 0, "none": 0, "week": 1, "weeks": 1, "month": 2, "months": 2,
+           "quarter": 3, "quarters": 3, "year": 4, "years": 4}
 
 
 class CohortOptions(ctypes.Structure):
@@ -66,6 +71,8 @@ _holdout_end = _fn("churn_customers_holdout_end", c_double, c_void_p)
 _time_unit = _fn("churn_customers_time_unit", c_double, c_void_p)
 # for C tables; Python tables are DataFrames checked by Model.check_time_unit (attrs)
 _check_model = _fn("churn_customers_check_model", c_int, c_void_p, c_void_p)
+_period = _fn("churn_customers_period", c_int, c_void_p)
+_period_name = _fn("churn_period_name", c_char_p, c_int)
 _rfm_name = _fn("churn_rfm_segment_name", c_char_p, c_int)
 _repeat_rate = _fn("churn_customers_repeat_rate", c_double, c_void_p)
 _churn_rate = _fn("churn_customers_churn_rate", c_int, c_void_p, _lib.c_double_p)
@@ -111,6 +118,15 @@ def time_unit_days(unit):
     return float(unit)
 
 
+def period_code(period):
+    """None, 'week', 'month', 'quarter' or 'year' -> the C churn_period value."""
+    key = period.strip().lower() if isinstance(period, str) else period
+    if key not in PERIODS:
+        raise ValueError(f"period: {period!r} is not None, 'week', 'month', 'quarter' or "
+                         "'year'")
+    return PERIODS[key]
+
+
 def _to_log(data, customer, time, amount, quantity, product, date_format="auto",
             dayfirst=None):
     if isinstance(data, TransactionLog):
@@ -152,12 +168,13 @@ def _check_columns(rc):
 
 def _customer_options(cutoff, holdout_end, unit, same_day_once, first_purchase_counts,
                       trend_window, inactivity_threshold, key_fraction, important_fraction,
-                      columns=None, date_format="auto", dayfirst=None):
+                      columns=None, date_format="auto", dayfirst=None, period=None):
     o = CustomerOptions()
     _options_init(ctypes.byref(o))
     o.cutoff = time_arg(cutoff, "cutoff", date_format, dayfirst)
     o.holdout_end = time_arg(holdout_end, "holdout_end", date_format, dayfirst)
     o.time_unit = time_unit_days(unit)
+    o.period = period_code(period)
     o.same_day_once = 1 if same_day_once else 0
     o.first_purchase_counts = 1 if first_purchase_counts else 0
     if trend_window is not None:
@@ -181,7 +198,7 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
                    time="date", amount="amount", quantity=None, product=None,
                    same_day_once=True, first_purchase_counts=False, trend_window=None,
                    inactivity_threshold=None, key_fraction=None, important_fraction=None,
-                   columns=None, date_format="auto", dayfirst=None):
+                   columns=None, date_format="auto", dayfirst=None, period=None):
     """The customer table as of `cutoff`: one row per customer, indexed by customer id.
 
     `data` is a :class:`TransactionLog` or a pandas DataFrame of transactions (column
@@ -212,6 +229,14 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
     a holdout column without `holdout_end`) raises :class:`churn.ChurnColumnError`
     (a KeyError and a ValueError) naming it.
 
+    `period` ('year', 'quarter', 'month' or 'week'; None = days) counts UTC calendar
+    periods, as BG/BB's whole transaction opportunities: all purchases of a period are
+    one, frequency, recency, T and the other durations are whole periods (weeks start on
+    Monday), first_purchase/last_purchase are each period's first day, and
+    ``attrs["period"]`` names it (``attrs["time_unit"]`` is its nominal length, e.g.
+    365.25). `unit` must then stay 'day' or equal that length. See docs/customers.md,
+    "Calendar periods".
+
     Boundaries (issue 17; docs/python.md "Boundaries"):
 
     - ``attrs["time_unit"]`` travels with the table: models fitted from it record the
@@ -233,7 +258,7 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
     spec, names = _columns_option(columns)
     o = _customer_options(cutoff, holdout_end, unit, same_day_once, first_purchase_counts,
                           trend_window, inactivity_threshold, key_fraction, important_fraction,
-                          spec, date_format, dayfirst)
+                          spec, date_format, dayfirst, period)
     h = c_void_p()
     _check_columns(_build(ctypes.byref(h), log._h, ctypes.byref(o)))
     try:
@@ -277,6 +302,8 @@ def table_frame(t, columns=None):
     ids = [_id(t, i).decode() for i in range(n)]
     attrs = {"cutoff": _timestamp(_cutoff(t)), "holdout_end": _timestamp(_holdout_end(t)),
              "time_unit": _time_unit(t), "excluded": int(_num_excluded(t))}
+    if _period(t):
+        attrs["period"] = _period_name(_period(t)).decode()
     attrs.update(_metrics(t))
     df = pd.DataFrame(cols, index=ids_index(ids))
     df.attrs.update(attrs)
@@ -485,9 +512,10 @@ class CustomerStream:
             table = s.finish()
 
     `cutoff` is required (a stream's last day is not known in advance). Other options
-    are those of :func:`customer_table`; `customer`, `time`, `amount` name the DataFrame
-    columns (and the CSV columns of :meth:`read_csv`); ``amount=None``: the data has no
-    amounts (spend columns NaN, as in :func:`customer_table`). Every column is offered except
+    are those of :func:`customer_table` (`period` included); `customer`, `time`, `amount`
+    name the DataFrame columns (and the CSV columns of :meth:`read_csv`); ``amount=None``:
+    the data has no amounts (spend columns NaN, as in :func:`customer_table`). Every
+    column is offered except
     ``gap_median`` and ``n_products``, which need a customer's whole history: None
     (all) leaves them out and asking for them raises :class:`churn.ChurnTypeError`.
 
@@ -508,12 +536,13 @@ class CustomerStream:
                  time="date", amount="amount", same_day_once=True,
                  first_purchase_counts=False, trend_window=None, inactivity_threshold=None,
                  key_fraction=None, important_fraction=None, columns=None,
-                 date_format="auto", dayfirst=None):
+                 date_format="auto", dayfirst=None, period=None):
         check_date_format(date_format, dayfirst)
         spec, self._names = _columns_option(columns)
         o = _customer_options(cutoff, holdout_end, unit, same_day_once, first_purchase_counts,
                               trend_window, inactivity_threshold, key_fraction,
-                              important_fraction, spec, date_format, dayfirst)
+                              important_fraction, spec, date_format, dayfirst,
+                              period)
         h = c_void_p()
         _check_columns(_stream_new(ctypes.byref(h), ctypes.byref(o)))
         self._h = h.value
