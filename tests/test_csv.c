@@ -3,6 +3,10 @@
 #include "testutil.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -600,6 +604,121 @@ static void test_huge_lines(void)
     free(text);
 }
 
+/* Write `n` rows "c<i>,2021-01-<d>,<i>" (after a header) gzip-compressed to `path`; return the
+ * compressed size. */
+static long write_gz(const char *path, int n)
+{
+    gzFile g = gzopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    gzputs(g, "customer_id,date,amount\n");
+    for (int i = 0; i < n; i++)
+        gzprintf(g, "c%d,2021-01-%02d,%d\n", i % 97, 1 + i % 28, i);
+    gzclose(g);
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    return size;
+}
+
+static void truncate_file(const char *path, long size)
+{
+    FILE *f = fopen(path, "r+b");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(ftruncate(fileno(f), size), 0);
+    fclose(f);
+}
+
+/* A gzip stream cut short is an error naming how far the read got, whatever the skip
+ * policy (zlib's gzread returns 0 at a cut; only gzerror tells a cut from the end). */
+static void test_truncated_gzip(void)
+{
+    const char *path = tmp_path("test_csv_cut.csv.gz");
+    long size = write_gz(path, 200000);
+    churn_txlog *log = new_log();
+    CU_ASSERT_EQUAL(churn_txlog_read_csv(log, path, NULL), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_txlog_num_transactions(log), 200000);
+    churn_txlog_free(log);
+    /* the trailer missing (8 bytes: CRC and length), then a cut in the middle */
+    const long cuts[2] = {size - 8, size / 2};
+    for (int k = 0; k < 2; k++) {
+        write_gz(path, 200000);
+        truncate_file(path, cuts[k]);
+        for (int skip = 0; skip < 2; skip++) {
+            churn_csv_options o = CHURN_CSV_OPTIONS_INIT;
+            o.skip_bad_rows = skip;
+            log = new_log();
+            int rc = churn_txlog_read_csv(log, path, &o);
+            CU_ASSERT_EQUAL(rc, CHURN_EIO);
+            CU_ASSERT(contains(churn_last_error_message(), "truncated or corrupt"));
+            CU_ASSERT(contains(churn_last_error_message(), "test_csv_cut.csv.gz"));
+            CU_ASSERT_EQUAL(churn_txlog_num_transactions(log), 0); /* nothing kept */
+            /* rows_failed says how far it got */
+            CU_ASSERT_EQUAL(churn_txlog_rows_read(log), 0);
+            CU_ASSERT(churn_txlog_rows_failed(log) > (k ? 50000u : 190000u));
+            churn_txlog_free(log);
+        }
+    }
+    remove(path);
+}
+
+/* NUL bytes and records without end fail at once, naming the byte offset, instead of growing
+ * a buffer without limit (churn describe /dev/zero). */
+static void test_nul_and_record_limit(void)
+{
+    churn_txlog *log = new_log();
+    static const char nul[] = "customer_id,date,amount\na,2021-01-01,1\nb,2021\0-01-02,2\n";
+    CU_ASSERT_EQUAL(churn_txlog_read_csv_buffer(log, nul, sizeof nul - 1, NULL), CHURN_EFORMAT);
+    CU_ASSERT(contains(churn_last_error_message(), "line 3, column 'date'"));
+    struct stat sb;
+    if (stat("/dev/zero", &sb) == 0 && S_ISCHR(sb.st_mode)) {
+        CU_ASSERT_EQUAL(churn_txlog_read_csv(log, "/dev/zero", NULL), CHURN_EFORMAT);
+        CU_ASSERT(contains(churn_last_error_message(), "/dev/zero: a NUL byte at byte offset 0"));
+    }
+    const char *path = tmp_path("test_csv_no_breaks.csv");
+    FILE *f = fopen(path, "w");
+    fputs("customer_id,date,amount\na,2021-01-01,1\n", f);
+    for (int i = 0; i < (3 << 20); i++)
+        fputc('x', f);
+    fclose(f);
+    churn_csv_options o = CHURN_CSV_OPTIONS_INIT;
+    o.max_record_bytes = 1 << 20;
+    CU_ASSERT_EQUAL(churn_txlog_read_csv(log, path, &o), CHURN_EFORMAT);
+    CU_ASSERT(contains(churn_last_error_message(), "line 3: a record of more than 1048576 bytes "
+                                                   "starts at byte offset 39"));
+    o.max_record_bytes = 0; /* the default, 16 MiB, takes the 3 MiB record (a bad row) */
+    CU_ASSERT_EQUAL(churn_txlog_read_csv(log, path, &o), CHURN_EFORMAT);
+    CU_ASSERT(contains(churn_last_error_message(), "line 3"));
+    CU_ASSERT(!strstr(churn_last_error_message(), "record of more than"));
+    remove(path);
+    churn_txlog_free(log);
+}
+
+/* allow_empty: a header without rows is an empty read (a day without transactions). */
+static void test_allow_empty_and_rows_read(void)
+{
+    churn_txlog *log = new_log();
+    static const char empty[] = "customer_id,date,amount\n";
+    CU_ASSERT_EQUAL(churn_txlog_read_csv_buffer(log, empty, sizeof empty - 1, NULL),
+                    CHURN_EFORMAT);
+    CU_ASSERT(contains(churn_last_error_message(), "no data rows after the header"));
+    churn_csv_options o = CHURN_CSV_OPTIONS_INIT;
+    o.allow_empty = 1;
+    CU_ASSERT_EQUAL(churn_txlog_read_csv_buffer(log, empty, sizeof empty - 1, &o), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_txlog_num_transactions(log), 0);
+    CU_ASSERT_EQUAL(churn_txlog_read_csv_buffer(log, "", 0, &o), CHURN_EFORMAT); /* no header */
+    /* a failed read keeps no row; rows_failed counts the rows it got through */
+    static const char bad[] = "customer_id,date,amount\na,2021-01-01,1\nb,2021-01-02,2\n"
+                              "c,notadate,3\nd,2021-01-04,4\n";
+    CU_ASSERT_EQUAL(churn_txlog_read_csv_buffer(log, bad, sizeof bad - 1, NULL), CHURN_EFORMAT);
+    CU_ASSERT_EQUAL(churn_txlog_num_transactions(log), 0);
+    CU_ASSERT_EQUAL(churn_txlog_rows_read(log), 0);   /* a failed read keeps nothing */
+    CU_ASSERT_EQUAL(churn_txlog_rows_failed(log), 3); /* but says how far it got */
+    CU_ASSERT_EQUAL(churn_txlog_read_csv_buffer(log, bad, 39, NULL), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_txlog_rows_failed(log), 0);
+    churn_txlog_free(log);
+}
+
 static void test_skip_bad_rows(void)
 {
     const char *text = "customer_id,date,amount\n"
@@ -734,6 +853,9 @@ int main(void)
         {"integer_ids", test_integer_ids},
         {"corrupted_corpus", test_corrupted_corpus},
         {"huge_lines", test_huge_lines},
+        {"truncated_gzip", test_truncated_gzip},
+        {"nul_and_record_limit", test_nul_and_record_limit},
+        {"allow_empty_and_rows_read", test_allow_empty_and_rows_read},
         {"skip_bad_rows", test_skip_bad_rows},
         {"options", test_options},
         {"out_of_memory", test_out_of_memory},

@@ -480,11 +480,23 @@ static size_t split_csv(char *line, char **fields, size_t cap)
     return n;
 }
 
-static char *read_line(FILE *f, char **buf, size_t *cap)
+/* One line of a table (without its line break). NULL at the end of the file, and on a line
+ * that cannot be a table's: longer than CHURN_CSV_MAX_RECORD_DEFAULT, or holding a NUL byte
+ * (*bad set to its reason; the read stops there instead of growing without limit). */
+static char *read_line(FILE *f, char **buf, size_t *cap, const char **bad)
 {
     size_t len = 0;
     int c;
+    *bad = NULL;
     while ((c = fgetc(f)) != EOF) {
+        if (c == '\0') {
+            *bad = "a NUL byte: not CSV text";
+            return NULL;
+        }
+        if (len >= CHURN_CSV_MAX_RECORD_DEFAULT) {
+            *bad = "a line of more than 16 MiB (no line breaks?)";
+            return NULL;
+        }
         if (len + 2 > *cap) {
             size_t nc = *cap ? *cap * 2 : 256;
             char *nb = realloc(*buf, nc);
@@ -617,10 +629,14 @@ int cli_table_read(const char *sub, const char *path, const char *id, cli_table 
     if (!f)
         return cli_fail(sub, "cannot open '%s': %s", path, strerror(errno));
     char *buf = NULL, **fields = NULL, *cutoff_text = NULL;
+    const char *bad = NULL;
     size_t cap = 0, rowcap = 0;
     int rc = CLI_EXIT_FAIL, cutoff_col = -1;
-    if (!read_line(f, &buf, &cap)) {
-        cli_fail(sub, "%s: empty file (expected a header row)", path);
+    if (!read_line(f, &buf, &cap, &bad)) {
+        if (bad)
+            cli_fail(sub, "%s, line 1: %s", path, bad);
+        else
+            cli_fail(sub, "%s: empty file (expected a header row)", path);
         goto done;
     }
     /* split_csv writes into the line: count the fields on a copy */
@@ -647,7 +663,7 @@ int cli_table_read(const char *sub, const char *path, const char *id, cli_table 
         if ((int)j != t->id_col && strcmp(t->names[j], "cutoff") == 0)
             cutoff_col = (int)j;
     size_t line = 1;
-    while (read_line(f, &buf, &cap)) {
+    while (read_line(f, &buf, &cap, &bad)) {
         line++;
         if (buf[0] == '\0')
             continue;
@@ -717,8 +733,12 @@ int cli_table_read(const char *sub, const char *path, const char *id, cli_table 
         }
         t->nrows++;
     }
+    if (bad) {
+        cli_fail(sub, "%s, line %zu: %s", path, line + 1, bad);
+        goto done;
+    }
     if (ferror(f)) {
-        cli_fail(sub, "error reading '%s'", path);
+        cli_fail(sub, "error reading '%s': %s", path, strerror(errno));
         goto done;
     }
     if (take_declarations(sub, path, t, &cutoff_text, cutoff_col))

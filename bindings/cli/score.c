@@ -101,7 +101,9 @@ static const char score_help[] =
     "is always the summary, for schedulers:\n"
     "  churn-score: rows_read=N rows_rejected=N customers_scored=N customers_excluded=N\n"
     "  seconds=S max_rss_kb=K mode=stream|memory\n"
-    "  status=ok|error|usage|broken_pipe|interrupted   (one line)\n"
+    "  status=ok|empty|error|usage|broken_pipe|interrupted   (one line)\n"
+    "status=empty: the input has a header and no data rows (a day without transactions):\n"
+    "exit 0 and a header-only output.\n"
     "max_rss_kb is the peak resident memory of this run (VmHWM).\n"
     "Exit status: 0 success, 1 failure (bad model, unreadable or malformed input,\n"
     "out of memory, write error), 2 usage error, 141 standard output closed by its\n"
@@ -893,7 +895,8 @@ static int read_stream(score_run *r)
     fold_ctx fc = {cs, (size_t)a->chunk_rows, 0};
     churn_txlog *slog = churn_customer_stream_log(cs);
     s = read_input(a->input, &a->tx, slog, &fc, r->progress_started, msg, sizeof msg);
-    r->rows_read = churn_txlog_rows_read(slog);
+    /* the rows folded, plus those a failed read got through (the failing row included) */
+    r->rows_read = churn_txlog_rows_read(slog) + churn_txlog_rows_failed(slog);
     r->rejected = churn_txlog_rows_skipped(slog);
     if (!s) {
         atomic_store(&st.stage, 2);
@@ -938,6 +941,7 @@ static int read_memory(score_run *r)
         return cli_fail(sub, "out of memory");
     int s = read_input(a->input, &a->tx, log, NULL, r->progress_started, msg, sizeof msg);
     if (s) {
+        r->rows_read = churn_txlog_rows_failed(log); /* how far the read got */
         read_failed(msg, s, r->progress_started);
         churn_txlog_free(log);
         return CLI_EXIT_FAIL;
@@ -1054,6 +1058,7 @@ int cmd_score(int argc, char **argv)
     score_args a = {.horizon = NAN, .discount = 0.01, .margin = 1.0, .threads = 1,
                     .clv_periods = 12, .chunk_rows = (long)CHUNK_ROWS};
     cli_tx_opts_init(&a.tx);
+    a.tx.csv.allow_empty = 1; /* a day without transactions is a normal night: status=empty */
     churn_customer_options_init(&a.co);
     score_run r;
     memset(&r, 0, sizeof r);
@@ -1071,7 +1076,7 @@ int cmd_score(int argc, char **argv)
     churn_model_free(r.spend);
     cli_on_interrupt(NULL); /* the summary below is the last line */
     summary(r.rows_read, r.rejected, r.scored, r.excluded,
-            rc == CLI_EXIT_OK      ? "ok"
+            rc == CLI_EXIT_OK      ? (r.rows_read == 0 ? "empty" : "ok")
             : rc == CLI_EXIT_USAGE ? "usage"
             : rc == CLI_EXIT_PIPE  ? "broken_pipe"
                                    : "error");

@@ -193,10 +193,20 @@ typedef struct churn_csv_options {
     const char *quantity_column; /**< NULL (default): none */
     const char *product_column;  /**< NULL (default): none */
     size_t max_messages;       /**< messages kept about skipped rows (default 10) */
+    int allow_empty;           /**< 0 (default): a file with no data rows is an error;
+                                    1: a header and no data rows is an empty read, not an
+                                    error (a day without transactions). @since 1.2 */
+    size_t max_record_bytes;   /**< the longest record accepted, in bytes; 0 (default) =
+                                    CHURN_CSV_MAX_RECORD_DEFAULT. A longer record (input
+                                    without line breaks) fails with ::CHURN_EFORMAT naming
+                                    the byte offset where it starts. @since 1.2 */
 } churn_csv_options;
 
+/** Default churn_csv_options::max_record_bytes: 16 MiB. @since 1.2 */
+#define CHURN_CSV_MAX_RECORD_DEFAULT ((size_t)16 << 20)
+
 #define CHURN_CSV_OPTIONS_INIT \
-    { sizeof(churn_csv_options), 1, 0, CHURN_DATE_AUTO, 0, NULL, NULL, NULL, NULL, NULL, 10 }
+    { sizeof(churn_csv_options), 1, 0, CHURN_DATE_AUTO, 0, NULL, NULL, NULL, NULL, NULL, 10, 0, 0 }
 
 /** Fill `opts` with the defaults. @since 1.0 */
 CHURN_API void churn_csv_options_init(churn_csv_options *opts);
@@ -261,6 +271,15 @@ CHURN_API size_t churn_txlog_rows_skipped(const churn_txlog *log);
 
 /** Number of data rows read (accepted + skipped) by CSV reads into this log. @since 1.0 */
 CHURN_API size_t churn_txlog_rows_read(const churn_txlog *log);
+
+/**
+ * How far the last CSV read into this log got when it failed: the data rows it read (the
+ * failing row included; for a chunked read, since the last chunk handed to the callback)
+ * before it stopped. A failed read keeps none of its rows (churn_txlog_rows_read() is as
+ * before the read); this count lets a caller report the exact position. 0 after a read that
+ * succeeded. @since 1.2
+ */
+CHURN_API size_t churn_txlog_rows_failed(const churn_txlog *log);
 
 /**
  * Message `i` about a skipped row (0 ≤ i < min(skipped, max_messages)),

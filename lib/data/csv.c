@@ -473,13 +473,36 @@ CHURN_API int churn_format_date(double time, char *buf, size_t cap)
 
 /* ---- options -------------------------------------------------------------- */
 
-CHURN_API void churn_csv_options_init(churn_csv_options *opts)
+/* churn_csv_options grew in 1.2 (allow_empty, max_record_bytes). A program built against
+ * 1.0/1.1 headers has the shorter struct, so its churn_csv_options_init binds to the
+ * CHURN_1.0 version, which fills the prefix it knows and records that size (the option copy
+ * gives the missing fields their defaults); programs built since bind to CHURN_1.2. */
+#define CSV_OPTIONS_SIZE_1_0 offsetof(churn_csv_options, allow_empty)
+
+CHURN_API_EXPORT void churn__csv_options_init_1_2(churn_csv_options *opts);
+CHURN_API_EXPORT void churn__csv_options_init_1_2(churn_csv_options *opts)
 {
     if (!opts)
         return;
     churn_csv_options d = CHURN_CSV_OPTIONS_INIT;
     *opts = d;
 }
+
+#if defined(CHURN_SYMBOL_VERSIONS)
+CHURN_API_EXPORT void churn__csv_options_init_1_0(churn_csv_options *opts);
+CHURN_API_EXPORT void churn__csv_options_init_1_0(churn_csv_options *opts)
+{
+    if (!opts)
+        return;
+    churn_csv_options d = CHURN_CSV_OPTIONS_INIT;
+    d.struct_size = CSV_OPTIONS_SIZE_1_0;
+    memcpy(opts, &d, CSV_OPTIONS_SIZE_1_0);
+}
+__asm__(".symver churn__csv_options_init_1_0, churn_csv_options_init@CHURN_1.0");
+__asm__(".symver churn__csv_options_init_1_2, churn_csv_options_init@@CHURN_1.2");
+#else
+void churn_csv_options_init(churn_csv_options *opts) { churn__csv_options_init_1_2(opts); }
+#endif
 
 /* ---- the reader ----------------------------------------------------------- */
 
@@ -542,6 +565,7 @@ typedef struct reader {
     size_t len, pos;
     int eof;
     size_t line;  /* line number at pos */
+    unsigned long long base; /* byte offset of data[0] in the (decompressed) input */
     /* format */
     int delim;
     int ws; /* whitespace-run mode */
@@ -815,6 +839,36 @@ static int io_error(reader *rd, const char *what)
 
 /* Move the unparsed tail to the front and read more. Grows the buffer when
  * the tail fills it (one record longer than the buffer). */
+static int nul_error(const reader *rd, unsigned long long offset)
+{
+    return churn__error(CHURN_EFORMAT, "%s: a NUL byte at byte offset %llu: not CSV text "
+                        "(a binary file, or a file of zeros?)", rd->name, offset);
+}
+
+/* The end of a compressed or plain input: a gzip stream cut short (truncated download, full
+ * disk, killed writer) or a regular file that shrank while it was read is an error naming how
+ * far the read got, never a short success. */
+static int check_end(reader *rd)
+{
+    int zerr = 0;
+    const char *zmsg = gzerror(rd->gz, &zerr);
+    if (zmsg && strncmp(zmsg, "<fd:", 4) == 0 && strstr(zmsg, ": "))
+        zmsg = strstr(zmsg, ": ") + 2; /* zlib names the descriptor; rd->name is the file */
+    if (zerr != Z_OK && zerr != Z_STREAM_END)
+        return churn__error(zerr == Z_MEM_ERROR ? CHURN_ENOMEM : CHURN_EIO,
+                            "%s: the compressed input is truncated or corrupt after %llu "
+                            "bytes (line %zu): %s", rd->name, rd->base + rd->len, rd->line,
+                            zmsg && *zmsg ? zmsg : "unexpected end of the gzip stream");
+    if (gzdirect(rd->gz) && rd->file_size >= 0) {
+        z_off_t off = gzoffset(rd->gz);
+        if (off >= 0 && (int64_t)off < rd->file_size)
+            return churn__error(CHURN_EIO, "%s: the file shrank while it was read: it ended "
+                                "after %lld of its %lld bytes (line %zu)", rd->name,
+                                (long long)off, (long long)rd->file_size, rd->line);
+    }
+    return CHURN_OK;
+}
+
 static int refill(reader *rd)
 {
     if (rd->eof || !rd->gz)
@@ -822,8 +876,21 @@ static int refill(reader *rd)
     size_t keep = rd->len - rd->pos;
     if (rd->pos && keep)
         memmove(rd->buf, rd->buf + rd->pos, keep);
+    rd->base += rd->pos;
     rd->pos = 0;
     rd->len = keep;
+    size_t max_record = rd->o.max_record_bytes ? rd->o.max_record_bytes
+                                               : CHURN_CSV_MAX_RECORD_DEFAULT;
+    /* a record that does not fit the buffer: a NUL in it is binary input (a complete record
+     * with a NUL is reported by the tokenizer, with its line and column) */
+    const char *nul = keep == rd->cap ? memchr(rd->buf, 0, keep) : NULL;
+    if (nul)
+        return nul_error(rd, rd->base + (unsigned long long)(nul - rd->buf));
+    if (keep && keep >= max_record)
+        return churn__error(CHURN_EFORMAT, "%s, line %zu: a record of more than %zu bytes "
+                            "starts at byte offset %llu (input without line breaks? the limit "
+                            "is churn_csv_options.max_record_bytes)", rd->name, rd->line,
+                            max_record, rd->base);
     if (keep == rd->cap) {
         size_t ncap = rd->cap ? rd->cap * 2 : BLOCK_SIZE;
         if (ncap < rd->cap)
@@ -843,6 +910,9 @@ static int refill(reader *rd)
             return io_error(rd, "read error");
         if (got == 0) {
             rd->eof = 1;
+            int rc = check_end(rd);
+            if (rc)
+                return rc;
             break;
         }
         rd->len += (size_t)got;
@@ -1569,7 +1639,7 @@ static int read_all(reader *rd)
         return rc;
     if (!have_header)
         return churn__error(CHURN_EFORMAT, "%s: empty file (no header and no data)", rd->name);
-    if (data_rows == 0)
+    if (data_rows == 0 && !(rd->o.allow_empty && rd->o.has_header))
         return churn__error(CHURN_EFORMAT, "%s: no data rows%s", rd->name,
                             rd->o.has_header ? " after the header" : " (empty file)");
     return CHURN_OK;
@@ -1646,10 +1716,12 @@ static int read_csv(churn_txlog *log, const char *path, const char *buf, size_t 
         rd.reserved = 1; /* no reservation for the whole file: chunks reuse the rows */
     }
     rc = read_all(&rd);
+    log->rows_failed = 0;
     if (rc) {
         /* keep no row, id or message of this input (since the last chunk) */
         char saved[512];
         snprintf(saved, sizeof saved, "%s", churn_last_error_message());
+        log->rows_failed = log->rows_read - rd.mk_rows_read; /* how far it got */
         churn__txlog_rollback(log, &rd.mk);
         log->rows_read = rd.mk_rows_read;
         log->rows_skipped = rd.mk_rows_skipped;

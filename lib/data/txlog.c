@@ -461,6 +461,11 @@ CHURN_API size_t churn_txlog_rows_skipped(const churn_txlog *log)
 }
 CHURN_API size_t churn_txlog_rows_read(const churn_txlog *log) { return log ? log->rows_read : 0; }
 
+CHURN_API size_t churn_txlog_rows_failed(const churn_txlog *log)
+{
+    return log ? log->rows_failed : 0;
+}
+
 CHURN_API const char *churn_txlog_skip_message(const churn_txlog *log, size_t i)
 {
     return (log && i < log->nmessages) ? log->messages[i] : NULL;

@@ -33,6 +33,7 @@ struct churn_txlog {
     double min_time, max_time;
     /* CSV bookkeeping */
     size_t rows_read, rows_skipped;
+    size_t rows_failed; /* rows the last failed CSV read got through (0 after a success) */
     char **messages;
     size_t nmessages;
 };

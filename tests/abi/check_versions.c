@@ -117,10 +117,66 @@ int main(int argc, char **argv)
     }
     if (free_stream)
         free_stream(s);
+
+    /* churn_csv_options grew in 1.2 (allow_empty, max_record_bytes): @CHURN_1.0 writes the
+     * 1.0 struct only, and a 1.0-sized struct still reads a file (defaults for the tail) */
+    typedef void (*csv_init_fn)(churn_csv_options *);
+    csv_init_fn c10 = (csv_init_fn)dlvsym(h, "churn_csv_options_init", "CHURN_1.0");
+    csv_init_fn c12 = (csv_init_fn)dlvsym(h, "churn_csv_options_init", "CHURN_1.2");
+    csv_init_fn cdef = (csv_init_fn)dlsym(h, "churn_csv_options_init");
+    const size_t csv_1_0 = offsetof(churn_csv_options, allow_empty);
+    unsigned char cbuf[sizeof(churn_csv_options) + 16];
+    if (!c10 || !c12 || cdef != c12) {
+        fprintf(stderr, "FAIL: churn_csv_options_init@CHURN_1.0 %p, @CHURN_1.2 %p, default %p\n",
+                (void *)c10, (void *)c12, (void *)cdef);
+        bad = 1;
+    } else {
+        memset(cbuf, 0xA5, sizeof cbuf);
+        c10((churn_csv_options *)(void *)cbuf);
+        churn_csv_options co;
+        memcpy(&co, cbuf, csv_1_0);
+        if (co.struct_size != csv_1_0 || co.max_messages != 10) {
+            fprintf(stderr, "FAIL: churn_csv_options_init@CHURN_1.0 wrote struct_size %zu\n",
+                    co.struct_size);
+            bad = 1;
+        }
+        for (size_t i = csv_1_0; i < sizeof cbuf; i++)
+            if (cbuf[i] != 0xA5) {
+                fprintf(stderr, "FAIL: the 1.0 csv init wrote byte %zu\n", i);
+                bad = 1;
+                break;
+            }
+        int (*txnew)(churn_txlog **) = (int (*)(churn_txlog **))dlsym(h, "churn_txlog_new");
+        void (*txfree)(churn_txlog *) = (void (*)(churn_txlog *))dlsym(h, "churn_txlog_free");
+        int (*rdbuf)(churn_txlog *, const char *, size_t, const churn_csv_options *) =
+            (int (*)(churn_txlog *, const char *, size_t, const churn_csv_options *))dlsym(
+                h, "churn_txlog_read_csv_buffer");
+        static const char text[] = "customer_id,date,amount\na,2024-01-01,1\n";
+        churn_txlog *log = NULL;
+        if (!txnew || !txfree || !rdbuf || txnew(&log) != CHURN_OK ||
+            rdbuf(log, text, sizeof text - 1, (const churn_csv_options *)(void *)cbuf) !=
+                CHURN_OK) {
+            fprintf(stderr, "FAIL: a 1.0-sized churn_csv_options is refused\n");
+            bad = 1;
+        }
+        if (txfree)
+            txfree(log);
+        memset(cbuf, 0xA5, sizeof cbuf);
+        c12((churn_csv_options *)(void *)cbuf);
+        memcpy(&co, cbuf, sizeof co);
+        if (co.struct_size != sizeof co || co.allow_empty != 0 || co.max_record_bytes != 0) {
+            fprintf(stderr, "FAIL: churn_csv_options_init@@CHURN_1.2\n");
+            bad = 1;
+        }
+    }
     dlclose(h);
     if (!bad)
         printf("OK: churn_customer_options_init@CHURN_1.0 writes the %zu-byte 1.0 struct, "
                "@CHURN_1.1 the %zu-byte 1.1 struct, @@CHURN_1.2 the %zu-byte one\n", size_1_0,
                size_1_1, sizeof(churn_customer_options));
+    if (!bad)
+        printf("OK: churn_csv_options_init@CHURN_1.0 writes the %zu-byte 1.0 struct, "
+               "@@CHURN_1.2 the %zu-byte one\n", offsetof(churn_csv_options, allow_empty),
+               sizeof(churn_csv_options));
     return bad;
 }

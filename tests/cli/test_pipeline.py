@@ -199,3 +199,78 @@ def test_dert_in_predict_and_report(churn, tmp_path):
     lrows = [l.split(",") for l in lo.read_text().splitlines()]
     assert hrows[0][-1] == "dert" and len(hrows) == 501
     assert all(0 < float(h[-1]) < float(l[-1]) for h, l in zip(hrows[1:], lrows[1:]))
+
+
+def _summary(stderr):
+    line = last_line(stderr)
+    assert line.startswith("churn-score: ")
+    return dict(kv.split("=", 1) for kv in line.split()[1:])
+
+
+def test_truncated_gzip_is_an_error(churn_exe, big, tmp_path):
+    """A gzip stream cut at a line boundary (no trailer) or at a random byte: exit 1 naming
+    the file and how far it got, with or without --skip-bad-rows."""
+    import gzip
+    import zlib
+    data = big["tx"].read_bytes()
+    lines = data.split(b"\n")
+    half = b"\n".join(lines[:len(lines) // 2]) + b"\n"
+    c = zlib.compressobj(6, zlib.DEFLATED, 31)
+    linecut = tmp_path / "linecut.csv.gz"
+    linecut.write_bytes(c.compress(half) + c.flush(zlib.Z_SYNC_FLUSH))  # no gzip trailer
+    whole = gzip.compress(data)
+    bytecut = tmp_path / "bytecut.csv.gz"
+    bytecut.write_bytes(whole[:len(whole) * 11 // 20])
+    for path in (linecut, bytecut):
+        for extra in ([], ["--skip-bad-rows"]):
+            p = subprocess.run([churn_exe, "score", str(big["model"]), str(path), "--cutoff",
+                                CUTOFF, "--horizon", "52", *extra], capture_output=True,
+                               text=True)
+            assert p.returncode == 1, (path, extra)
+            assert path.name in p.stderr and "truncated or corrupt" in p.stderr
+            s = _summary(p.stderr)
+            assert s["status"] == "error" and int(s["rows_read"]) > 100000
+            p = subprocess.run([churn_exe, "describe", str(path), *extra], capture_output=True,
+                               text=True)
+            assert p.returncode == 1 and "truncated or corrupt" in p.stderr
+
+
+def test_header_only_input_is_an_empty_night(churn_exe, big, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("customer_id,date,amount\n")
+    out = tmp_path / "scores.csv"
+    p = subprocess.run([churn_exe, "score", str(big["model"]), str(empty), "--cutoff", CUTOFF,
+                        "--horizon", "52", "-o", str(out)], capture_output=True, text=True)
+    assert p.returncode == 0
+    assert out.read_text() == "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases\n"
+    s = _summary(p.stderr)
+    assert s["status"] == "empty" and s["customers_scored"] == "0" and s["rows_read"] == "0"
+    # from standard input, in memory too
+    p = subprocess.run([churn_exe, "score", str(big["model"]), "-", "--cutoff", CUTOFF,
+                        "--horizon", "52", "--in-memory"], input="customer_id,date,amount\n",
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and _summary(p.stderr)["status"] == "empty"
+
+
+def test_rows_read_is_exact_on_failure(churn_exe, big, tmp_path):
+    lines = big["tx"].read_text().splitlines()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines[:5501] + ["x,notadate,1"] + lines[5501:9000]) + "\n")
+    for extra in (["--chunk-rows", "1000"], ["--in-memory"]):
+        p = subprocess.run([churn_exe, "score", str(big["model"]), str(bad), "--cutoff", CUTOFF,
+                            "--horizon", "52", *extra], capture_output=True, text=True)
+        assert p.returncode == 1 and "line 5502" in p.stderr
+        assert _summary(p.stderr)["rows_read"] == "5501"  # 5500 good rows and the bad one
+
+
+def test_binary_and_endless_input_fail_fast(churn_exe, tmp_path):
+    for args in (["describe", "/dev/zero"], ["fit", "bgnbd", "/dev/zero"]):
+        p = subprocess.run([churn_exe, *args], capture_output=True, text=True, timeout=5)
+        assert p.returncode == 1 and "/dev/zero" in p.stderr and "NUL byte" in p.stderr
+    endless = tmp_path / "endless.csv"
+    with open(endless, "w") as f:
+        f.write("customer_id,date,amount\n")
+        f.write("x" * (20 << 20))
+    p = subprocess.run([churn_exe, "describe", str(endless)], capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == 1 and "byte offset 24" in p.stderr and "line 2" in p.stderr
