@@ -4,7 +4,6 @@
  */
 #include "core/internal.h"
 
-#include <gsl/gsl_errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,14 +146,6 @@ char *churn__strdup(const char *s)
         memcpy(d, s, n);
     return d;
 }
-
-/* ---- GSL ------------------------------------------------------------------ */
-
-static pthread_once_t gsl_once = PTHREAD_ONCE_INIT;
-
-static void gsl_init_once(void) { gsl_set_error_handler_off(); }
-
-void churn__gsl_init(void) { pthread_once(&gsl_once, gsl_init_once); }
 
 /* ---- option structs ------------------------------------------------------- */
 

@@ -41,9 +41,11 @@ CHURN__HIDDEN int churn__nomem(const char *what);
 CHURN__HIDDEN void churn__ok(void);
 
 /* ---- GSL --------------------------------------------------------------- */
-/* Turn off GSL's abort()-ing error handler, once per process (idempotent,
- * thread-safe). Every file that calls GSL calls this first. */
-CHURN__HIDDEN void churn__gsl_init(void);
+/* The library never touches GSL's error handler (the host's, or GSL's default
+ * that aborts): every GSL call is made only with arguments for which GSL
+ * reports no error, checked before the call (the wrappers of special.h), or
+ * replaced by our own routine. See docs/abi.md, "What the library never does
+ * to its host". */
 
 /* ---- small dense linear algebra (linalg.c) ------------------------------- */
 /* In-place Cholesky factor a = L L^T of a symmetric k x k row-major matrix:
