@@ -825,6 +825,10 @@ double churn__lngamma(double x)
 {
     if (!(x > 0.0))
         return NAN;
+    /* subnormal x: GSL's series divides by x and overflows (log Gamma(x) =
+     * -log x - euler x + O(x^2), exactly -log x in double) */
+    if (x < DBL_MIN)
+        return -log(x);
     return gsl_sf_lngamma(x);
 }
 
@@ -832,6 +836,9 @@ double churn__lnbeta(double a, double b)
 {
     if (!(a > 0.0 && b > 0.0))
         return NAN;
+    /* subnormal a or b: GSL's gammastar(x) overflows (an error) */
+    if (a < DBL_MIN || b < DBL_MIN)
+        return churn__lngamma(a) + churn__lngamma(b) - churn__lngamma(a + b);
     return gsl_sf_lnbeta(a, b);
 }
 
@@ -842,10 +849,9 @@ double churn__psi(double x)
     return gsl_sf_psi(x);
 }
 
-/* Bernoulli numbers B_2k / (2k)!, k = 1..8 (A&S table 23.2). */
-static const double bern_over_fact[8] = {
-    1.0 / 12.0, -1.0 / 720.0, 1.0 / 30240.0, -1.0 / 1209600.0, 1.0 / 47900160.0,
-    -691.0 / 1307674368000.0, 1.0 / 74724249600.0, -3617.0 / 10670622842880000.0};
+/* Bernoulli numbers B_2k, k = 1..8 (A&S table 23.2). */
+static const double bernoulli2k[8] = {1.0 / 6.0,   -1.0 / 30.0,     1.0 / 42.0, -1.0 / 30.0,
+                                      5.0 / 66.0,  -691.0 / 2730.0, 7.0 / 6.0,  -3617.0 / 510.0};
 
 double churn__polygamma(int n, double x)
 {
@@ -870,7 +876,7 @@ double churn__polygamma(int n, double x)
         double r = 1.0; /* (2k+n-1)! / (2k)! */
         for (int j = 2 * k + 1; j <= 2 * k + n - 1; j++)
             r *= j;
-        tail += bern_over_fact[k - 1] * r * xp;
+        tail += bernoulli2k[k - 1] * r * xp;
         xp *= x2;
     }
     double v = nfact * acc + nm1fact * xn + 0.5 * nfact * xn / x + tail;
