@@ -40,6 +40,16 @@ CHURN__HIDDEN int churn__nomem(const char *what);
 /* Reset the calling thread's error at the start of a public call. */
 CHURN__HIDDEN void churn__ok(void);
 
+/* ---- numbers in text: always the C locale (common.c) ------------------------- */
+/* strtod in the "C" locale (decimal point '.'), whatever the host's locale;
+ * *end = s when the C locale object cannot be had. */
+CHURN__HIDDEN double churn__strtod_c(const char *s, char **end);
+/* vsnprintf / snprintf in the "C" locale: the calling thread's locale is
+ * switched with uselocale() for the call and restored (never the process's). */
+CHURN__HIDDEN int churn__vsnprintf_c(char *buf, size_t cap, const char *fmt, va_list ap);
+CHURN__HIDDEN int churn__snprintf_c(char *buf, size_t cap, const char *fmt, ...)
+    CHURN__PRINTF(3, 4);
+
 /* ---- GSL --------------------------------------------------------------- */
 /* The library never touches GSL's error handler (the host's, or GSL's default
  * that aborts): every GSL call is made only with arguments for which GSL

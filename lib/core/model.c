@@ -305,7 +305,7 @@ CHURN_API size_t churn_time_unit_describe(double unit_days, char *buf, size_t ca
             len = snprintf(buf, cap, "%s", named[i].name);
             return len < 0 ? 0 : (size_t)len;
         }
-    len = snprintf(buf, cap, "units of %.10g days", unit_days);
+    len = churn__snprintf_c(buf, cap, "units of %.10g days", unit_days);
     return len < 0 ? 0 : (size_t)len;
 }
 
