@@ -121,5 +121,9 @@ CHURN__HIDDEN int churn__model_set_note(churn_model *m, const char *note);
 /* Fail with CHURN_EFAMILY unless m->family is one of the `n` listed families;
  * `fn` names the calling function for the message. */
 CHURN__HIDDEN int churn__model_check(const churn_model *m, const char *fn, int n, ...);
+/* The same for a function with several model arguments: the message names
+ * the argument `arg` and the families it accepts. */
+CHURN__HIDDEN int churn__model_check_arg(const churn_model *m, const char *fn, const char *arg,
+                                         int n, ...);
 
 #endif
