@@ -146,6 +146,17 @@ static void workload(void)
         CU_ASSERT(ok_or_documented(churn_surv_mean_residual_life(aft, 1, xi, 1e9, mrl)));
     }
     churn_model_free(aft);
+    /* logistic regression through OpenBLAS, with degenerate designs (no columns
+     * left: OpenBLAS's xerbla would print on an illegal dimension) */
+    double xl[6] = {1, 1, 1, 1, 1, 1}, yl[6] = {0, 1, 0, 1, 1, 0};
+    churn_logit_options lo = CHURN_LOGIT_OPTIONS_INIT;
+    for (int intercept = 0; intercept < 2; intercept++)
+        for (size_t p = 0; p < 2; p++) {
+            churn_model *lm = NULL;
+            lo.intercept = intercept;
+            CU_ASSERT(ok_or_documented(churn_logit_fit(&lm, xl, 6, p, 0, p, yl, NULL, NULL, &lo)));
+            churn_model_free(lm);
+        }
     /* the simulator (its random number generators) */
     churn_txlog *log = NULL;
     CU_ASSERT_EQUAL(churn_txlog_new(&log), CHURN_OK);
@@ -363,7 +374,7 @@ static int use_comma_locale(void)
     for (int i = 0; i < 3; i++)
         if (setlocale(LC_ALL, names[i]))
             return strcmp(localeconv()->decimal_point, ",") == 0;
-    char dir[4096], cmd[8400];
+    char dir[4096], cmd[3 * 4096 + 200];
     snprintf(dir, sizeof dir, "%s/locale", churn_test_tmp_dir());
     mkdir(dir, 0755);
     snprintf(cmd, sizeof cmd,
