@@ -2,7 +2,10 @@
 #include "core/internal.h"
 #include "testutil.h"
 
+#include <dirent.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static churn_model *make_model(void)
 {
@@ -164,6 +167,46 @@ static void test_save_errors(void)
     churn_model_free(m);
 }
 
+/* Saving never replaces what is not a regular file: /dev/null stays a device (renaming
+ * over it would replace the device node), a symbolic link stays a link to the new model;
+ * no temporary file is left behind. */
+static void test_save_targets(void)
+{
+    churn_model *m = make_model(), *back = NULL;
+    struct stat sb;
+    if (stat("/dev/null", &sb) == 0 && S_ISCHR(sb.st_mode)) {
+        CU_ASSERT_EQUAL(churn_model_save(m, "/dev/null"), CHURN_OK);
+        CU_ASSERT(stat("/dev/null", &sb) == 0 && S_ISCHR(sb.st_mode));
+    } else {
+        churn_test_skip("save to /dev/null", "/dev/null is not a character device here");
+    }
+    char dir[1024], target[1100], link_path[1100];
+    snprintf(dir, sizeof dir, "%s/test_model_targets", churn_test_tmp_dir());
+    mkdir(dir, 0755);
+    snprintf(target, sizeof target, "%s/real.json", dir);
+    snprintf(link_path, sizeof link_path, "%s/link.json", dir);
+    remove(link_path);
+    CU_ASSERT_EQUAL(churn_model_save(m, target), CHURN_OK);
+    CU_ASSERT_EQUAL(symlink("real.json", link_path), 0);
+    m->iterations = 99;
+    CU_ASSERT_EQUAL(churn_model_save(m, link_path), CHURN_OK);
+    CU_ASSERT(lstat(link_path, &sb) == 0 && S_ISLNK(sb.st_mode));
+    CU_ASSERT_EQUAL_FATAL(churn_model_load(&back, target), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_model_iterations(back), 99);
+    churn_model_free(back);
+    DIR *d = opendir(dir);
+    int entries = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        entries += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    CU_ASSERT_EQUAL(entries, 2); /* real.json and link.json, no temporary */
+    remove(link_path);
+    remove(target);
+    rmdir(dir);
+    churn_model_free(m);
+}
+
 /* A file written by format version 1 keeps loading in every later release. */
 static void test_golden_v1(void)
 {
@@ -187,6 +230,7 @@ int main(void)
         {"buffer round trip", test_roundtrip_buffer},
         {"corrupted and newer files", test_corrupted},
         {"save errors", test_save_errors},
+        {"save keeps devices and links", test_save_targets},
         {"golden v1 file", test_golden_v1},
         CU_TEST_INFO_NULL,
     };

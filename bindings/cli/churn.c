@@ -11,6 +11,7 @@ typedef struct command {
 
 static int run_fit(int argc, char **argv);
 static int run_predict(int argc, char **argv);
+static int run_version(int argc, char **argv);
 
 static const command *commands(size_t *n)
 {
@@ -26,6 +27,7 @@ static const command *commands(size_t *n)
         {"km", cmd_km, "Kaplan-Meier retention curves"},
         {"evaluate", cmd_evaluate, "compare churn models on a holdout window"},
         {"score", cmd_score, "stream transactions through a saved model"},
+        {"version", run_version, "print the version (also 'churn --version')"},
     };
     *n = sizeof tab / sizeof tab[0];
     return tab;
@@ -40,6 +42,21 @@ static void usage(FILE *f)
         fprintf(f, "  %-10s %s\n", c[i].name, c[i].summary);
     fprintf(f, "\n'churn <command> --help' describes each command.\n"
                "libchurn %s\n", churn_version_string());
+}
+
+/* `churn version` and `churn --version`: "churn (libchurn) X.Y.Z" on standard output. */
+static int run_version(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: churn version\n\n"
+               "Print the version of the command and of the libchurn it runs on, as\n"
+               "'churn (libchurn) X.Y.Z', and exit 0. 'churn --version' does the same.\n");
+        return CLI_EXIT_OK;
+    }
+    if (argc > 1)
+        return cli_usage_error("version", "unexpected argument '%s'", argv[1]);
+    printf("churn (libchurn) %s\n", churn_version_string());
+    return CLI_EXIT_OK;
 }
 
 /* The subcommand functions that fit and score each group of families. */
@@ -96,6 +113,8 @@ static int run_predict(int argc, char **argv)
                 "Scores every row of a customer table with a saved model. The options and\n"
                 "output columns depend on the model's family:\n"
                 "  bgnbd mbgnbd pnbd bgbb sbg   --horizon H: p_alive, expected_purchases, p_churn\n"
+                "                               (bgbb: p_alive at the next opportunity, then\n"
+                "                               p_alive_through)\n"
                 "  gammagamma                   expected_spend\n"
                 "  logit                        p_churn, linear_predictor [--explain --top K]\n"
                 "  cox weibull exponential loglogistic lognormal\n"
@@ -114,6 +133,7 @@ static int run_predict(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    cli_install_signals();
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;
@@ -123,10 +143,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return CLI_EXIT_OK;
     }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("churn (libchurn) %s\n", churn_version_string());
-        return CLI_EXIT_OK;
-    }
+    if (strcmp(argv[1], "--version") == 0)
+        return run_version(1, argv + 1);
     size_t n;
     const command *c = commands(&n);
     for (size_t i = 0; i < n; i++)

@@ -4,6 +4,10 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdarg.h>
 #include <strings.h>
@@ -51,7 +55,8 @@ const char cli_tx_help[] =
     "Transaction columns (COL = header name or 1-based position):\n"
     "  --id COL            customer id column      (default: customer_id, or 1 with --no-header)\n"
     "  --time COL          purchase date column    (default: date, or 2)\n"
-    "  --amount COL        amount column           (default: amount, or 3)\n"
+    "  --amount COL|none   amount column           (default: amount, or 3); none: the\n"
+    "                      file has no amounts (spend columns and models unavailable)\n"
     "  --quantity COL      quantity column         (optional)\n"
     "  --product COL       product/category column (optional)\n"
     "  --no-header         the first line is data\n"
@@ -61,6 +66,30 @@ const char cli_tx_help[] =
     "  --skip-bad-rows     skip and count malformed rows instead of failing\n";
 
 void cli_tx_opts_init(cli_tx_opts *o) { churn_csv_options_init(&o->csv); }
+
+/* --amount none: the library's amount_column "" (no amount column, every amount unknown). */
+static int parse_amount(const char *sub, const char *s, void *dst)
+{
+    (void)sub;
+    *(const char **)dst = strcmp(s, "none") == 0 ? "" : s;
+    return 0;
+}
+
+int cli_tx_no_amount(const cli_tx_opts *o)
+{
+    return o->csv.amount_column && !*o->csv.amount_column;
+}
+
+int cli_is_spend_column(const char *name)
+{
+    static const char *const spend[] = {
+        "monetary_value", "total_spend", "mean_order_value", "spend_recent", "spend_prior",
+        "spend_trend", "returns_amount", "net_spend", "m_score", "value_tier", "holdout_spend"};
+    for (size_t k = 0; k < sizeof spend / sizeof spend[0]; k++)
+        if (strcmp(name, spend[k]) == 0)
+            return 1;
+    return 0;
+}
 
 static int parse_delim(const char *sub, const char *s, void *dst)
 {
@@ -97,7 +126,7 @@ static int parse_date_format(const char *sub, const char *s, void *dst)
 static const cli_option tx_options[] = {
     CLI_OPT("--id", CLI_STRING, TX(id_column)),
     CLI_OPT("--time", CLI_STRING, TX(time_column)),
-    CLI_OPT("--amount", CLI_STRING, TX(amount_column)),
+    {.name = "--amount", .kind = CLI_CALL, .at = TX(amount_column), .parse = parse_amount},
     CLI_OPT("--quantity", CLI_STRING, TX(quantity_column)),
     CLI_OPT("--product", CLI_STRING, TX(product_column)),
     CLI_OPT("--no-header", CLI_FLAG_OFF, TX(has_header)),
@@ -217,6 +246,40 @@ static int parse_unit(const char *sub, const char *name, const char *s, double *
                                    "positive number of days", name, s);
         *out = v;
     }
+    return 0;
+}
+
+int cli_parse_period(const char *sub, const char *value, void *dst)
+{
+    for (int k = CHURN_PERIOD_WEEK; k <= CHURN_PERIOD_YEAR; k++) {
+        const char *name = churn_period_name(k);
+        size_t len = strlen(name);
+        if (strncmp(value, name, len) == 0 &&
+            (value[len] == '\0' || (value[len] == 's' && value[len + 1] == '\0'))) {
+            *(int *)dst = k;
+            return 0;
+        }
+    }
+    return cli_usage_error(sub, "calendar period '%s' is not year, quarter, month or week",
+                           value);
+}
+
+int cli_period_unit(const char *sub, const char *flag, int period, int unit_given, double *unit)
+{
+    if (period == CHURN_PERIOD_NONE)
+        return 0;
+    double len = period == CHURN_PERIOD_YEAR      ? CHURN_UNIT_YEAR
+                 : period == CHURN_PERIOD_QUARTER ? CHURN_UNIT_QUARTER
+                 : period == CHURN_PERIOD_MONTH   ? CHURN_UNIT_MONTH
+                                                  : CHURN_UNIT_WEEK;
+    if (unit_given && *unit != len)
+        return cli_usage_error(sub, "%s %s and --unit %g days disagree: with calendar periods "
+                               "durations are whole %ss (leave --unit out, or give --unit %s)",
+                               flag, churn_period_name(period), *unit,
+                               churn_period_name(period),
+                               period == CHURN_PERIOD_QUARTER ? "91.3125"
+                                                              : churn_period_name(period));
+    *unit = len;
     return 0;
 }
 
@@ -340,6 +403,11 @@ int cli_parse(const cli_spec *spec, const char *sub, int argc, char **argv, void
     }
     if (spec->missing && !*(const char **)(base + spec->positional[0] - 1))
         return cli_usage_error(sub, "%s", spec->missing);
+    /* a target that cannot be written fails now, not after all the input is read */
+    for (size_t i = 0; i < spec->noptions; i++)
+        if (strcmp(spec->options[i].name, "--output") == 0 && spec->options[i].kind == CLI_STRING &&
+            cli_check_out_path(sub, *(const char **)(base + spec->options[i].at - 1)))
+            return CLI_EXIT_FAIL;
     return CLI_CONTINUE;
 }
 
@@ -734,7 +802,9 @@ const double *cli_table_col(const char *sub, const cli_table *t, const char *nam
             }
             return t->cols[j];
         }
-    cli_fail(sub, "column '%s' not found in the input table", name);
+    cli_fail(sub, "column '%s' not found in the input table%s", name,
+             cli_is_spend_column(name) ? " (a table of a log without amounts has no spend "
+                                         "columns: the spend models need amounts)" : "");
     return NULL;
 }
 
@@ -768,26 +838,260 @@ int cli_lifetime_row(const char *sub, const cli_lifetime_cols *c, size_t i, cons
 
 /* ---- output ---- */
 
-FILE *cli_open_out(const char *sub, const char *path)
+/* ---- outputs: written to a temporary file next to the target, renamed when complete ----
+ * A -o FILE is never written in place: a kill, a full disk or a failed run leaves the target
+ * as it was. The temporaries are listed here so that an exit path that forgot one (atexit)
+ * and a fatal signal (cli_install_signals) remove them. */
+#define CLI_MAX_OUTPUTS 8
+static struct pending_out {
+    FILE *f;
+    char *path, *tmp;
+} pending[CLI_MAX_OUTPUTS];
+/* The temporaries' names as the signal handler reads them (set after the name is complete,
+ * cleared before it is freed). */
+static char *volatile pending_tmp[CLI_MAX_OUTPUTS];
+
+static void remove_pending(void)
+{
+    for (int i = 0; i < CLI_MAX_OUTPUTS; i++)
+        if (pending[i].f) {
+            fclose(pending[i].f);
+            pending_tmp[i] = NULL;
+            unlink(pending[i].tmp);
+            free(pending[i].tmp);
+            free(pending[i].path);
+            memset(&pending[i], 0, sizeof pending[i]);
+        }
+}
+
+int cli_check_out_path(const char *sub, const char *path)
 {
     if (!path || strcmp(path, "-") == 0)
+        return CLI_EXIT_OK;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return cli_fail(sub, "cannot write '%s': it is a directory", path);
+    char *dir = strdup(path);
+    if (!dir)
+        return cli_fail(sub, "out of memory");
+    char *slash = strrchr(dir, '/');
+    const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
+    int rc = CLI_EXIT_OK;
+    if (stat(d, &sb) != 0)
+        rc = cli_fail(sub, "cannot write '%s': directory '%s': %s", path, d, strerror(errno));
+    else if (!S_ISDIR(sb.st_mode))
+        rc = cli_fail(sub, "cannot write '%s': '%s' is not a directory", path, d);
+    else if (access(d, W_OK | X_OK) != 0)
+        rc = cli_fail(sub, "cannot write '%s': directory '%s': %s", path, d, strerror(errno));
+    free(dir);
+    return rc;
+}
+
+FILE *cli_open_out(const char *sub, const char *path)
+{
+    static int registered;
+    if (!path || strcmp(path, "-") == 0)
         return stdout;
-    FILE *f = fopen(path, "w");
-    if (!f)
+    if (cli_check_out_path(sub, path))
+        return NULL;
+    int slot = 0;
+    while (slot < CLI_MAX_OUTPUTS && pending[slot].f)
+        slot++;
+    if (slot == CLI_MAX_OUTPUTS) {
+        cli_fail(sub, "too many open outputs");
+        return NULL;
+    }
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        /* a device, a pipe or a socket (-o /dev/null, a FIFO) is written as it is */
+        FILE *f = fopen(path, "w");
+        if (!f)
+            cli_fail(sub, "cannot write '%s': %s", path, strerror(errno));
+        return f;
+    }
+    if (!registered && atexit(remove_pending) == 0)
+        registered = 1;
+    /* through a symbolic link, the file it names is replaced, not the link */
+    char *real = realpath(path, NULL);
+    if (real)
+        path = real;
+    /* "dir/.name.churn-XXXXXX": same directory, so the rename is atomic */
+    const char *slash = strrchr(path, '/');
+    size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
+    size_t need = strlen(path) + 16;
+    char *tmp = malloc(need), *target = strdup(path);
+    if (!tmp || !target) {
+        free(tmp);
+        free(target);
+        free(real);
+        cli_fail(sub, "out of memory");
+        return NULL;
+    }
+    snprintf(tmp, need, "%.*s.%s.churn-XXXXXX", (int)dlen, path, path + dlen);
+    free(real);
+    path = target;
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
         cli_fail(sub, "cannot write '%s': %s", path, strerror(errno));
+        free(tmp);
+        free(target);
+        return NULL;
+    }
+    /* the permissions fopen would give a new file (or the target's own) */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, stat(path, &sb) == 0 ? (sb.st_mode & 07777) : (0666 & ~mask));
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        cli_fail(sub, "cannot write '%s': %s", path, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        free(target);
+        return NULL;
+    }
+    pending[slot].f = f;
+    pending[slot].path = target;
+    pending[slot].tmp = tmp;
+    pending_tmp[slot] = tmp;
     return f;
+}
+
+static int find_pending(FILE *f)
+{
+    for (int i = 0; i < CLI_MAX_OUTPUTS; i++)
+        if (pending[i].f == f)
+            return i;
+    return -1;
+}
+
+static void forget_pending(int i, int keep_file)
+{
+    pending_tmp[i] = NULL;
+    if (!keep_file)
+        unlink(pending[i].tmp);
+    free(pending[i].tmp);
+    free(pending[i].path);
+    memset(&pending[i], 0, sizeof pending[i]);
+}
+
+void cli_abort_out(FILE *f)
+{
+    if (!f || f == stdout)
+        return;
+    int i = find_pending(f);
+    fclose(f);
+    if (i >= 0)
+        forget_pending(i, 0);
 }
 
 int cli_close_out(const char *sub, FILE *f, const char *path)
 {
-    int bad = ferror(f);
-    if (f == stdout)
-        bad |= fflush(f) != 0;
-    else
-        bad |= fclose(f) != 0;
-    if (bad)
-        return cli_fail(sub, "error writing '%s'", path ? path : "standard output");
+    if (f == stdout) {
+        int err = 0;
+        if (ferror(f) || fflush(f) != 0) {
+            err = errno;
+            clearerr(f);
+            if (fflush(f) == 0 && !err)
+                err = EIO;
+            else if (errno)
+                err = errno;
+        }
+        if (!err)
+            return CLI_EXIT_OK;
+        if (err == EPIPE)
+            return CLI_EXIT_PIPE; /* the reader went away (| head): no message */
+        return cli_fail(sub, "error writing standard output: %s", strerror(err));
+    }
+    int i = find_pending(f);
+    int err = 0;
+    if (ferror(f)) {
+        /* the write that failed set errno long ago: try again to learn why */
+        clearerr(f);
+        errno = 0;
+        err = fflush(f) != 0 && errno ? errno : EIO;
+    } else if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        err = errno ? errno : EIO;
+    }
+    if (fclose(f) != 0 && !err)
+        err = errno ? errno : EIO;
+    if (i < 0) /* not opened by cli_open_out */
+        return err ? cli_fail(sub, "error writing '%s': %s", path, strerror(err)) : CLI_EXIT_OK;
+    if (!err && rename(pending[i].tmp, pending[i].path) != 0)
+        err = errno;
+    forget_pending(i, !err);
+    if (err)
+        return cli_fail(sub, "error writing '%s': %s (the file is left as it was)", path,
+                        strerror(err));
     return CLI_EXIT_OK;
+}
+
+/* ---- signals ---- */
+static void (*interrupt_hook)(const char *status);
+static volatile sig_atomic_t in_handler;
+
+void cli_on_interrupt(void (*hook)(const char *status)) { interrupt_hook = hook; }
+
+static void on_fatal_signal(int sig)
+{
+    if (!in_handler) {
+        in_handler = 1;
+        for (int i = 0; i < CLI_MAX_OUTPUTS; i++) {
+            char *t = pending_tmp[i];
+            if (t)
+                unlink(t);
+        }
+        if (interrupt_hook)
+            interrupt_hook("interrupted");
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void cli_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
+        struct sigaction old;
+        /* a signal the caller ignores (nohup, a background job's SIGINT) stays ignored */
+        if (sigaction(sigs[k], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
+        sigaction(sigs[k], &sa, NULL);
+    }
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++)
+        sigaddset(&sa.sa_mask, sigs[k]);
+    /* a closed pipe is an error on write (EPIPE), reported with the summary, not a silent
+     * death */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Async-signal-safe output for interrupt hooks: write(2) of text and numbers. */
+void cli_sig_puts(const char *s)
+{
+    size_t n = strlen(s);
+    while (n) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+void cli_sig_putu(unsigned long long v)
+{
+    char buf[24];
+    size_t i = sizeof buf;
+    buf[--i] = '\0';
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    cli_sig_puts(buf + i);
 }
 
 int cli_print_json(const char *sub, json_t *j, size_t flags)

@@ -123,6 +123,15 @@ typedef struct cli_spec {
     {.name = (flag), .kind = CLI_LONG, .at = (at_), .bounds = CLI_MIN | CLI_MAX, .min = (lo),  \
      .max = (hi), .range_msg = "option " flag ": %ld is not in " #lo ".." #hi}
 
+/* Calendar periods of the customer table (an int CHURN_PERIOD_*): year, quarter, month or
+ * week (plurals too). */
+int cli_parse_period(const char *sub, const char *value, void *dst);
+#define CLI_PERIOD(flag, at_) {.name = (flag), .kind = CLI_CALL, .at = (at_), .parse = cli_parse_period}
+/* The time unit that goes with calendar periods: with `period` set, *unit becomes the
+ * period's nominal length; a --unit given as well (unit_given) must equal it, else a usage
+ * error naming `flag` (returns CLI_EXIT_USAGE; 0 when fine). */
+int cli_period_unit(const char *sub, const char *flag, int period, int unit_given, double *unit);
+
 #define CLI_NOPTIONS(table) (sizeof(table) / sizeof((table)[0]))
 /* cli_parse() returns this when the subcommand should go on and run. */
 #define CLI_CONTINUE (-1)
@@ -145,6 +154,10 @@ extern const char cli_tx_help[];
 /* Read a transaction CSV (path "-" = stdin). Prints the error and returns NULL on failure;
  * prints a note on stderr when rows were skipped. */
 churn_txlog *cli_read_txlog(const char *sub, const char *path, const cli_tx_opts *o);
+/* 1 when --amount none was given: the log has no amounts (every spend column is NaN). */
+int cli_tx_no_amount(const cli_tx_opts *o);
+/* 1 for a customer-table column that reads amounts (NaN without them, customers.h). */
+int cli_is_spend_column(const char *name);
 
 /* ---- numeric tables (the customers.csv written by `churn features`) ----
  * First row = header. The id column is --id COL when given ("none" = no id column), else the
@@ -211,11 +224,35 @@ int cli_lifetime_row(const char *sub, const cli_lifetime_cols *c, size_t i, cons
  * CPU time), for --timings and the summary line of `churn score`. */
 double cli_clock(int clock_id);
 
-/* ---- output ---- */
-/* Open -o path for writing ("-" or NULL = stdout). Prints the error and returns NULL on failure. */
+/* ---- output ----
+ * -o FILE is written to a temporary file in the same directory ("DIR/.NAME.churn-XXXXXX")
+ * and renamed over FILE only after a complete, flushed, synced, closed write: a failure, a
+ * kill or a full disk leaves FILE as it was and removes the temporary. Standard output
+ * streams. */
+#define CLI_EXIT_PIPE 141 /* standard output's reader went away (EPIPE), as a shell reports SIGPIPE */
+/* Open -o path for writing ("-" or NULL = stdout). Prints the error (with the system's reason)
+ * and returns NULL on failure. */
 FILE *cli_open_out(const char *sub, const char *path);
-/* Close what cli_open_out returned; returns CLI_EXIT_FAIL (with message) on a write error. */
+/* Finish what cli_open_out returned: CLI_EXIT_OK once FILE holds the complete output;
+ * CLI_EXIT_FAIL with a message naming the system's reason (ENOSPC, EACCES, ...) and the target
+ * untouched; CLI_EXIT_PIPE, silently, when standard output's reader has gone. */
 int cli_close_out(const char *sub, FILE *f, const char *path);
+/* Give up an output on an error path: close it and remove the temporary (stdout: nothing). */
+void cli_abort_out(FILE *f);
+/* Check before reading any input that `path` can be written (its directory exists and is
+ * writable, it is not a directory); "-"/NULL pass. Prints the error and returns
+ * CLI_EXIT_FAIL. cli_parse calls it for -o/--output. */
+int cli_check_out_path(const char *sub, const char *path);
+
+/* ---- signals ----
+ * cli_install_signals (called once by main): SIGTERM, SIGINT and SIGHUP remove the pending
+ * temporaries, call the interrupt hook, then end the process by the same signal (exit status
+ * 128 + N); SIGPIPE is ignored so that a closed pipe is an EPIPE write error. The hook runs in
+ * the signal handler: it may only use async-signal-safe calls (cli_sig_puts, cli_sig_putu). */
+void cli_install_signals(void);
+void cli_on_interrupt(void (*hook)(const char *status));
+void cli_sig_puts(const char *s);
+void cli_sig_putu(unsigned long long v);
 /* Print `j` (consumed; NULL = out of memory, reported) on standard output with the jansson
  * `flags`, then a newline. Returns CLI_EXIT_OK or CLI_EXIT_FAIL. */
 int cli_print_json(const char *sub, json_t *j, size_t flags);

@@ -136,8 +136,7 @@ static int write_table(const char *sub, const cohorts_args *a, const cohort_tabl
         return CLI_EXIT_FAIL;
     if (a->json) {
         if (write_json(f, a->o.period, ct->nc, ct->np, ct->start, ct->act, ct->ret)) {
-            if (f != stdout)
-                fclose(f);
+            cli_abort_out(f);
             return cli_fail(sub, "cannot write JSON");
         }
     } else {

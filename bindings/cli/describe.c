@@ -13,7 +13,9 @@ static const char describe_help[] =
     "customers, transactions, date range, repeat customer rate (customers with two\n"
     "or more transactions), revenue and the share of it brought by the top 20% of\n"
     "customers, refunds (negative amounts), zero-amount orders, and the rows read\n"
-    "and skipped.\n"
+    "and skipped. With --amount none (a log without amounts) the revenue, the top 20%\n"
+    "share, refunds and zero-amount orders are unknown: 'unknown' in the text, null in\n"
+    "the JSON (whose unknown_amounts counts the transactions without an amount).\n"
     "\n"
     "Options:\n"
     "  --json              machine-readable output (one JSON object)\n"
@@ -24,6 +26,7 @@ static const char describe_help[] =
 typedef struct tx_summary {
     size_t customers, transactions, products, repeat_customers;
     size_t refunds, zero_amount, rows_read, rows_skipped;
+    size_t unknown_amounts; /* transactions without an amount (NaN) */
     double first, last, revenue, refund_amount, top20_share;
 } tx_summary;
 
@@ -55,6 +58,7 @@ static int summarise(const churn_txlog *log, tx_summary *s)
     const double *a = churn_txlog_amounts(log);
     for (size_t i = 0; i < s->transactions; i++) {
         count[c[i]]++;
+        s->unknown_amounts += isnan(a[i]) != 0; /* revenue and the shares become NaN */
         revenue[c[i]] += a[i];
         s->revenue += a[i];
         if (a[i] < 0) {
@@ -116,6 +120,17 @@ static void print_text(FILE *f, const char *path, const tx_summary *s)
     fprintf(f, "%-22s %s of %s (%.1f%%)\n", "repeat customers",
             grouped(s->repeat_customers, b1, sizeof b1), grouped(s->customers, b2, sizeof b2),
             s->customers ? 100.0 * (double)s->repeat_customers / (double)s->customers : 0.0);
+    if (s->unknown_amounts) {
+        /* a log without amounts: nothing below but the rows is known */
+        fprintf(f, "%-22s unknown (%s of %s transactions have no amount)\n", "revenue",
+                grouped(s->unknown_amounts, b1, sizeof b1),
+                grouped(s->transactions, b2, sizeof b2));
+        fprintf(f, "%-22s unknown\n%-22s unknown\n%-22s unknown\n", "top 20% of customers",
+                "refunds", "zero-amount orders");
+        fprintf(f, "%-22s %s read, %s skipped\n", "rows", grouped(s->rows_read, b1, sizeof b1),
+                grouped(s->rows_skipped, b2, sizeof b2));
+        return;
+    }
     fprintf(f, "%-22s %.2f (mean order %.2f)\n", "revenue", s->revenue,
             s->transactions ? s->revenue / (double)s->transactions : 0.0);
     if (isfinite(s->top20_share))
@@ -148,11 +163,15 @@ static json_t *to_json(const char *path, const churn_txlog *log, const tx_summar
                         s->customers ? json_real((double)s->repeat_customers /
                                                  (double)s->customers)
                                      : json_null());
-    json_object_set_new(o, "revenue", cli_json_number(s->revenue));
-    json_object_set_new(o, "top20_revenue_share", cli_json_number(s->top20_share));
-    json_object_set_new(o, "refunds", json_integer((json_int_t)s->refunds));
-    json_object_set_new(o, "refund_amount", cli_json_number(s->refund_amount));
-    json_object_set_new(o, "zero_amount_orders", json_integer((json_int_t)s->zero_amount));
+    /* with an unknown amount the money and the refund counts are unknown: null */
+    int known = s->unknown_amounts == 0;
+    json_object_set_new(o, "revenue", cli_json_number(known ? s->revenue : NAN));
+    json_object_set_new(o, "top20_revenue_share", cli_json_number(known ? s->top20_share : NAN));
+    json_object_set_new(o, "refunds", known ? json_integer((json_int_t)s->refunds) : json_null());
+    json_object_set_new(o, "refund_amount", cli_json_number(known ? s->refund_amount : NAN));
+    json_object_set_new(o, "zero_amount_orders",
+                        known ? json_integer((json_int_t)s->zero_amount) : json_null());
+    json_object_set_new(o, "unknown_amounts", json_integer((json_int_t)s->unknown_amounts));
     json_object_set_new(o, "rows_read", json_integer((json_int_t)s->rows_read));
     json_object_set_new(o, "rows_skipped", json_integer((json_int_t)s->rows_skipped));
     json_t *msgs = json_array();

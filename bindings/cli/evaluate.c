@@ -33,7 +33,8 @@ static const char evaluate_help[] =
             "  --unit U             time unit: day, week (default), month, year or a number\n"
             "                       of days\n"
             "  --features LIST      customer-table columns for logit and the survival models\n"
-            "                       (default " CHURN_COMPARISON_DEFAULT_FEATURES ")\n"
+            "                       (default " CHURN_COMPARISON_DEFAULT_FEATURES ";\n"
+            "                       without monetary_value with --amount none)\n"
             "  --folds K            cross-fitting folds of the supervised models (default 5;\n"
             "                       1 = fit and score on the same customers, optimistic)\n"
             "  --seed N             seed of the fold assignment (default 1)\n"
@@ -227,6 +228,9 @@ static int model_status(const churn_comparison *c)
             fprintf(stderr, "churn %s: model %s failed: %s\n", sub,
                     churn_comparison_model_name(c, i), churn_comparison_note(c, i));
             status = CLI_EXIT_FAIL;
+        } else if (*churn_comparison_note(c, i)) {
+            fprintf(stderr, "churn %s: note: model %s: %s\n", sub,
+                    churn_comparison_model_name(c, i), churn_comparison_note(c, i));
         }
     }
     return status;

@@ -15,14 +15,23 @@ static const char features_help[] =
     "and with --holdout-end: holdout_purchases, holdout_spend, churned, duration, event;\n"
     "last, on every row, the declarations that travel with the data: time_unit_days\n"
     "(days per time unit of recency, T and the other durations) and cutoff (YYYY-MM-DD),\n"
-    "which 'churn fit' and 'churn predict' read back to record and check the unit.\n"
+    "which 'churn fit' and 'churn predict' read back to record and check the unit,\n"
+    "and with --period a column period naming the calendar periods.\n"
     "Purchases are resolved to UTC days; the cutoff day and the holdout end day are\n"
     "included. Refunds (negative amounts) are returns, not orders.\n"
+    "With --amount none (a log without amounts) the spend columns are left out:\n"
+    "monetary_value, total_spend, mean_order_value, spend_recent, spend_prior,\n"
+    "spend_trend, returns_amount, net_spend, m_score, value_tier, holdout_spend.\n"
     "\n"
     "Options:\n"
     "  --cutoff DATE            end of calibration (default: the last date in the log)\n"
     "  --holdout-end DATE       end of the holdout window: adds the label columns\n"
     "  --unit U                 time unit: day (default), week, month, year or N days\n"
+    "  --period P               calendar periods: year, quarter, month or week (Monday\n"
+    "                           to Sunday), UTC: purchases in one period are one, and\n"
+    "                           recency, T and durations are whole periods (BG/BB's\n"
+    "                           opportunities); first/last_purchase = the period's first\n"
+    "                           day. --unit, if given, must be the same length\n"
     "  --trend-window DAYS      window of the trend columns (default 90)\n"
     "  --inactivity-threshold N lapse after N time units without purchase, for\n"
     "                           duration/event (default: the holdout length)\n"
@@ -38,6 +47,7 @@ static const char features_help[] =
 
 typedef struct features_args {
     const char *input, *output;
+    int unit_given;
     churn_customer_options o;
     cli_tx_opts tx;
 } features_args;
@@ -46,7 +56,8 @@ typedef struct features_args {
 static const cli_option features_options[] = {
     CLI_OPT("--cutoff", CLI_DATE, AT(o.cutoff)),
     CLI_OPT("--holdout-end", CLI_DATE, AT(o.holdout_end)),
-    CLI_OPT("--unit", CLI_UNIT, AT(o.time_unit)),
+    {.name = "--unit", .kind = CLI_UNIT, .at = AT(o.time_unit), .seen = AT(unit_given)},
+    CLI_PERIOD("--period", AT(o.period)),
     {.name = "--trend-window", .kind = CLI_DOUBLE, .at = AT(o.trend_window),
      .bounds = CLI_MIN_OPEN, .min = 0,
      .range_msg = "option --trend-window must be a positive number of days"},
@@ -64,11 +75,14 @@ static const cli_spec features_spec = {
 };
 #undef AT
 
-/* The customer table as CSV: customer_id, then the table's columns, then the declarations
- * that travel with the data: time_unit_days (days per time unit of every duration column) and
+/* The customer table as CSV: customer_id, then the table's columns (without the spend
+ * columns when `no_spend`: a log without amounts has none), then the declarations that
+ * travel with the data: time_unit_days (days per time unit of every duration column) and
  * cutoff (the cutoff day, YYYY-MM-DD), the same on every row so that any CSV tool still reads
- * the table and `churn fit`/`churn predict` read them back (cli_table_read). */
-static int write_table(const char *sub, const churn_customers *t, const char *output)
+ * the table and `churn fit`/`churn predict` read them back (cli_table_read); with calendar
+ * periods (--period) a last column `period` names them (year, quarter, month, week). */
+static int write_table(const char *sub, const churn_customers *t, const char *output,
+                       int no_spend)
 {
     char unit[32], cutoff[16];
     snprintf(unit, sizeof unit, "%.10g", churn_customers_time_unit(t));
@@ -83,27 +97,56 @@ static int write_table(const char *sub, const churn_customers *t, const char *ou
     size_t nrows = churn_customers_num_rows(t), ncols = churn_customers_num_columns(t);
     const double **cols = malloc((ncols ? ncols : 1) * sizeof *cols);
     if (!cols) {
-        if (f != stdout)
-            fclose(f);
+        cli_abort_out(f);
         return cli_fail(sub, "out of memory");
     }
     fputs("customer_id", f);
     for (size_t j = 0; j < ncols; j++) {
-        cols[j] = churn_customers_column_at(t, j);
+        const char *name = churn_customers_column_name(t, j);
+        cols[j] = no_spend && cli_is_spend_column(name) ? NULL : churn_customers_column_at(t, j);
+        if (!cols[j])
+            continue;
         fputc(',', f);
-        fputs(churn_customers_column_name(t, j), f);
+        fputs(name, f);
     }
-    fputs("," CLI_UNIT_COLUMN ",cutoff\n", f);
+    /* calendar periods: a last column names them (durations are whole periods) */
+    int period = churn_customers_period(t);
+    const char *pname = period != CHURN_PERIOD_NONE ? churn_period_name(period) : NULL;
+    fprintf(f, "," CLI_UNIT_COLUMN ",cutoff%s\n", pname ? ",period" : "");
     for (size_t i = 0; i < nrows; i++) {
         cli_put_field(f, churn_customers_id(t, i));
         for (size_t j = 0; j < ncols; j++) {
+            if (!cols[j])
+                continue;
             fputc(',', f);
             cli_put_double(f, cols[j][i]);
         }
-        fprintf(f, ",%s,%s\n", unit, cutoff);
+        fprintf(f, ",%s,%s%s%s\n", unit, cutoff, pname ? "," : "", pname ? pname : "");
     }
     free(cols);
     return cli_close_out(sub, f, output);
+}
+
+/* --columns with --amount none: a spend column asked for by name is a usage error (its
+ * values would all be unknown). */
+static int check_no_spend_column(const char *sub, const char *columns)
+{
+    size_t n = 0;
+    char **names = cli_split_list(columns, &n);
+    if (!names)
+        return cli_fail(sub, "out of memory");
+    int rc = CLI_EXIT_OK;
+    for (size_t k = 0; k < n && !rc; k++) {
+        /* the library ignores blanks around a name: so does this check */
+        char *nm = names[k] + strspn(names[k], " \t"), *e = nm + strlen(nm);
+        while (e > nm && (e[-1] == ' ' || e[-1] == '\t'))
+            *--e = '\0';
+        if (cli_is_spend_column(nm))
+            rc = cli_usage_error(sub, "--columns: '%s' needs amounts, and --amount none says "
+                                 "the log has none (its spend is unknown)", nm);
+    }
+    free(names);
+    return rc;
 }
 
 int cmd_features(int argc, char **argv)
@@ -117,6 +160,11 @@ int cmd_features(int argc, char **argv)
         return rc;
     if (a.o.cutoff == 0 && a.o.holdout_end != 0)
         return cli_usage_error(sub, "--holdout-end needs --cutoff (the start of the holdout)");
+    int no_spend = cli_tx_no_amount(&a.tx);
+    if (no_spend && a.o.columns && (rc = check_no_spend_column(sub, a.o.columns)))
+        return rc;
+    if ((rc = cli_period_unit(sub, "--period", a.o.period, a.unit_given, &a.o.time_unit)))
+        return rc;
 
     churn_txlog *log = cli_read_txlog(sub, a.input, &a.tx);
     if (!log)
@@ -132,7 +180,7 @@ int cmd_features(int argc, char **argv)
         fprintf(stderr, "churn %s: %zu customer(s) with no order on or before the cutoff were "
                 "left out\n", sub, excluded);
     churn_txlog_free(log);
-    rc = write_table(sub, t, a.output);
+    rc = write_table(sub, t, a.output, no_spend);
     churn_customers_free(t);
     return rc;
 }

@@ -56,7 +56,9 @@ static const char predict_help[] =
     "  customer_id, p_alive, expected_purchases, p_churn (= 1 - p_alive)\n"
     "bgnbd/mbgnbd/pnbd: P(alive) at the end of the data and the expected number of\n"
     "purchases in the next H time units (the model's unit) given each history.\n"
-    "bgbb: the same with H transaction opportunities.\n"
+    "bgbb: the same with H transaction opportunities; p_alive is the probability of\n"
+    "being alive at the next opportunity (n + 1, the P(alive) of Fader, Hardie & Shang's\n"
+    "tables), and a last column p_alive_through gives alive through opportunity n.\n"
     "sbg: p_alive = probability of renewing at the next renewal, expected_purchases =\n"
     "expected renewals in the next H periods, and with --discount D also derl, the\n"
     "discounted expected residual lifetime (Fader & Hardie 2010).\n"
@@ -68,6 +70,10 @@ static const char predict_help[] =
     "  --T COL           (default: T; bgbb: T, else periods)\n"
     "  --periods COL     sbg: renewals so far = periods completed while active (default: periods)\n"
     "  --discount D      sbg: discount rate per period for derl\n"
+    "  --dert DELTA      bgnbd/mbgnbd/pnbd: add the column dert, the discounted expected\n"
+    "                    residual transactions (Fader, Hardie & Lee 2005) with continuous\n"
+    "                    discounting at DELTA per time unit (DELTA = log(1 + d) / P for a\n"
+    "                    rate d per period of P units)\n"
     "  --unit U          time unit of the table when it declares none (no time_unit_days\n"
     "                    column), or of a model that records none; the two must agree\n"
     "  --convert-unit    when the table's unit differs from the model's: convert the model\n"
@@ -86,9 +92,16 @@ static int lib_fail_rows(const char *sub, const char *what, int st, const cli_ta
     char *end;
     errno = 0;
     unsigned long long row = r ? strtoull(r + 4, &end, 10) : 0;
+    /* BG/BB's whole opportunities: point at the table that counts them */
+    const char *hint = strstr(msg, "whole number of transaction opportunities")
+                           ? "; from a transaction log, 'churn features --period "
+                             "year|quarter|month|week' counts whole opportunities"
+                           : "";
     if (r && end != r + 4 && errno == 0 && t && row < t->nrows)
-        return cli_fail(sub, "%s: %s (customer '%s', line %llu of %s)", what, msg, t->ids[row],
-                        row + 2, path);
+        return cli_fail(sub, "%s: %s (customer '%s', line %llu of %s)%s", what, msg,
+                        t->ids[row], row + 2, path, hint);
+    if (*hint)
+        return cli_fail(sub, "%s: %s%s", what, msg, hint);
     return cli_lib_fail(sub, what, st);
 }
 
@@ -255,7 +268,7 @@ static const double *need_col(const char *sub, const cli_table *t, const char *n
 
 typedef struct btyd_args {
     const char *input, *out, *fcol, *rcol, *Tcol, *wcol, *pcol, *ccol, *surv, *idcol;
-    double l2, unit, horizon, discount;
+    double l2, unit, horizon, discount, dert;
     long max_iter;
     int json, convert_unit;
 } btyd_args;
@@ -279,6 +292,9 @@ static const cli_option fit_options[] = {
 static const cli_option predict_options[] = {
     CLI_NONNEG("--horizon", AT(horizon)),
     CLI_NONNEG("--discount", AT(discount)),
+    {.name = "--dert", .kind = CLI_DOUBLE, .at = AT(dert), .bounds = CLI_MIN_OPEN, .min = 0,
+     .range_msg = "option --dert: %g must be > 0 (a continuously compounded rate per time "
+                  "unit)"},
     CLI_OPT("--frequency", CLI_STRING, AT(fcol)),
     CLI_OPT("--recency", CLI_STRING, AT(rcol)),
     CLI_OPT("--T", CLI_STRING, AT(Tcol)),
@@ -303,7 +319,7 @@ static const cli_spec predict_spec = {
 static btyd_args default_args(void)
 {
     btyd_args a = {.fcol = "frequency", .rcol = "recency", .pcol = "periods",
-                   .ccol = "churned", .horizon = NAN, .discount = NAN};
+                   .ccol = "churned", .horizon = NAN, .discount = NAN, .dert = NAN};
     return a;
 }
 
@@ -486,11 +502,13 @@ static int sbg_scores(const char *sub, const churn_model *m, const cli_table *t,
     return CLI_EXIT_OK;
 }
 
+/* `extra` is the optional last column, named `extra_name`: derl (sbg with --discount),
+ * dert (--dert) or p_alive_through (bgbb); or NULL. */
 static void write_scores(FILE *f, const cli_table *t, const double *pa, const double *e,
-                         const double *derl)
+                         const double *extra, const char *extra_name)
 {
-    fputs(derl ? "customer_id,p_alive,expected_purchases,p_churn,derl\n"
-               : "customer_id,p_alive,expected_purchases,p_churn\n", f);
+    fprintf(f, "customer_id,p_alive,expected_purchases,p_churn%s%s\n", extra ? "," : "",
+            extra ? extra_name : "");
     for (size_t i = 0; i < t->nrows; i++) {
         cli_put_field(f, t->ids[i]);
         fputc(',', f);
@@ -499,15 +517,17 @@ static void write_scores(FILE *f, const cli_table *t, const double *pa, const do
         cli_put_double(f, e[i]);
         fputc(',', f);
         cli_put_double(f, 1 - pa[i]);
-        if (derl) {
+        if (extra) {
             fputc(',', f);
-            cli_put_double(f, derl[i]);
+            cli_put_double(f, extra[i]);
         }
         fputc('\n', f);
     }
 }
 
-/* P(alive) and expected purchases of every row (and DERL for sbg with --discount). */
+/* P(alive) and expected purchases of every row (and DERL for sbg with --discount; for bgbb
+ * p_alive is alive at the next opportunity, the published convention, and `derl` gets
+ * p_alive_through, alive through the last one). */
 static int score_rows(const char *sub, const churn_model *model, const btyd_args *a,
                       const cli_table *t, double *pa, double *e, double *derl, double *spare)
 {
@@ -527,8 +547,13 @@ static int score_rows(const char *sub, const churn_model *model, const btyd_args
     const double *T = tx ? need_col(sub, t, Tcol, spare) : NULL;
     if (!T)
         return CLI_EXIT_FAIL;
-    if ((st = churn_btyd_score(model, a->horizon, n, x, tx, T, pa, e)))
+    int bgbb = family == CHURN_FAMILY_BGBB;
+    if ((st = churn_btyd_score(model, a->horizon, n, x, tx, T, bgbb ? derl : pa, e)))
         return lib_fail_rows(sub, "scoring", st, t, a->input);
+    if (!isnan(a->dert) && (st = churn_dert(model, a->dert, n, x, tx, T, derl)))
+        return lib_fail_rows(sub, "DERT", st, t, a->input);
+    if (bgbb && (st = churn_bgbb_p_alive_at(model, 1, n, x, tx, T, pa)))
+        return lib_fail_rows(sub, "P(alive)", st, t, a->input);
     return CLI_EXIT_OK;
 }
 
@@ -544,6 +569,10 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
     int family = churn_model_family(model);
     if (!isnan(a.discount) && family != CHURN_FAMILY_SBG)
         return cli_usage_error(sub, "--discount is for sbg models only");
+    if (!isnan(a.dert) && family != CHURN_FAMILY_BGNBD && family != CHURN_FAMILY_MBGNBD &&
+        family != CHURN_FAMILY_PNBD)
+        return cli_usage_error(sub, "--dert is for bgnbd, mbgnbd and pnbd models (sbg: "
+                               "--discount gives derl)");
 
     cli_table t;
     double unit = 0;
@@ -563,7 +592,11 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
         FILE *f = cli_open_out(sub, a.out);
         if (f) {
             int with_derl = family == CHURN_FAMILY_SBG && !isnan(a.discount);
-            write_scores(f, &t, buf, buf + n, with_derl ? buf + 2 * n : NULL);
+            int with_dert = !isnan(a.dert);
+            int bgbb = family == CHURN_FAMILY_BGBB; /* --dert is refused for bgbb above */
+            write_scores(f, &t, buf, buf + n,
+                         with_derl || with_dert || bgbb ? buf + 2 * n : NULL,
+                         bgbb ? "p_alive_through" : with_derl ? "derl" : "dert");
             rc = cli_close_out(sub, f, a.out);
         }
     }

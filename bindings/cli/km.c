@@ -283,8 +283,7 @@ static int write_curves(const char *sub, FILE *f, const churn_km *km, const char
         for (int c = 0; c < 9; c++)
             free(v[c]);
         if (!ok) {
-            if (f != stdout)
-                fclose(f);
+            cli_abort_out(f);
             return cli_fail(sub, "out of memory");
         }
     }
@@ -302,8 +301,7 @@ static int write_result(const char *sub, const km_args *a, const churn_km_option
         json_t *j = km_json(km, a->by, a->dcol, a->ecol, o->conf_type, a->level);
         if (!j || json_dumpf(j, f, JSON_INDENT(1) | JSON_REAL_PRECISION(17)) != 0) {
             json_decref(j);
-            if (f != stdout)
-                fclose(f);
+            cli_abort_out(f);
             return cli_fail(sub, "cannot write JSON");
         }
         fputc('\n', f);

@@ -24,7 +24,8 @@ static const char report_help[] =
     "the Gamma-Gamma spend model, and values every customer: P(alive), expected\n"
     "purchases and spend over the horizon, CLV, value at risk, value tier and\n"
     "the alert rules that fire. Prints a summary and the top customers by value\n"
-    "at risk (the retention priority list).\n"
+    "at risk (the retention priority list). It needs amounts: --amount none (a log\n"
+    "without them) is refused.\n"
     "\n"
     "Options:\n"
     "  --cutoff DATE      end of the observation period (default: the last date in the log)\n"
@@ -35,6 +36,11 @@ static const char report_help[] =
     "                     month = 30.4375 days in that unit; lifetimes uses 4.345 weeks)\n"
     "  --discount D       discount rate per period (default 0.01)\n"
     "  --margin M         profit margin applied to spend (default 1 = revenue)\n"
+    "  --dert DELTA       add the column dert: discounted expected residual transactions\n"
+    "                     (Fader, Hardie & Lee 2005), the present value of all future\n"
+    "                     purchases counted in purchases, with continuous discounting at\n"
+    "                     DELTA per time unit (from a rate d per period of P units:\n"
+    "                     DELTA = log(1 + d) / P)\n"
     "  --model F          bgnbd (default), mbgnbd or pnbd\n"
     "  --top N            customers listed in the summary (default 10; 0 for none)\n"
     "  --alert RULE       an alert rule '[name:] field op threshold', e.g.\n"
@@ -50,7 +56,7 @@ static const char report_help[] =
     "  --timings          print the time of each stage on standard error\n"
     "  -o, --output F     write every customer to CSV F: customer_id, frequency, recency,\n"
     "                     T, monetary_value, p_alive, p_churn, expected_purchases,\n"
-    "                     expected_spend, clv, value_at_risk, tier, alerts\n"
+    "                     expected_spend, clv, value_at_risk, tier, alerts [, dert]\n"
     "  --help             this text\n"
     "\n"
     "Definitions: clv = margin * expected_spend * sum over periods i = 1..H of the\n"
@@ -68,6 +74,7 @@ typedef struct report {
     size_t n;
     const double *x, *tx, *T, *mv;
     double *p_alive, *p_churn, *exp_purch, *exp_spend, *clv, *var;
+    double *dert; /* with --dert: discounted expected residual transactions, else NULL */
     int *tier;
     uint64_t *fired;
 } report;
@@ -212,7 +219,7 @@ static int fmt_g10(char *buf, double x)
 
 typedef struct report_args {
     const char *input, *out, *model_name;
-    double cutoff, unit, period, discount, margin, trend_window;
+    double cutoff, unit, period, discount, margin, trend_window, dert;
     long horizon, top;
     int json, defaults, timings;
     struct alert_rules {
@@ -241,6 +248,9 @@ static const cli_option report_options[] = {
     {.name = "--discount", .kind = CLI_DOUBLE, .at = AT(discount), .bounds = CLI_MIN, .min = 0,
      .range_msg = "option --discount: must be >= 0"},
     CLI_OPT("--margin", CLI_DOUBLE, AT(margin)),
+    {.name = "--dert", .kind = CLI_DOUBLE, .at = AT(dert), .bounds = CLI_MIN_OPEN, .min = 0,
+     .range_msg = "option --dert: %g must be > 0 (a continuously compounded rate per time "
+                  "unit)"},
     {.name = "--trend-window", .kind = CLI_DOUBLE, .at = AT(trend_window),
      .bounds = CLI_MIN_OPEN, .min = 0, .range_msg = "option --trend-window: must be > 0 days"},
     CLI_OPT("--model", CLI_STRING, AT(model_name)),
@@ -297,6 +307,12 @@ static void stage(report_run *r, const char *name)
 /* The purchase model family and the default discount period. */
 static int check_options(report_args *a, int *family)
 {
+    if (cli_tx_no_amount(&a->tx))
+        return cli_usage_error(sub, "the report values customers by their spend (CLV, value at "
+                               "risk, tiers) and needs amounts, but --amount none says the log "
+                               "has none: the spend is missing. Without amounts use 'churn "
+                               "score' with a BTYD model (no --spend) for P(alive) and "
+                               "expected purchases");
     if (churn_family_from_name(a->model_name, family) != CHURN_OK ||
         (*family != CHURN_FAMILY_BGNBD && *family != CHURN_FAMILY_MBGNBD &&
          *family != CHURN_FAMILY_PNBD))
@@ -401,6 +417,7 @@ static void free_scores(report *R)
     free(R->exp_spend);
     free(R->clv);
     free(R->var);
+    free(R->dert);
     free(R->tier);
     free(R->fired);
 }
@@ -420,6 +437,13 @@ static int value_customers(report_run *r)
         return cli_lib_fail(sub, "valuing customers", st);
     for (size_t i = 0; i < R->n; i++)
         R->p_churn[i] = 1.0 - R->p_alive[i];
+    if (r->a->dert > 0) {
+        if (!(R->dert = malloc((R->n ? R->n : 1) * sizeof *R->dert)))
+            return cli_fail(sub, "out of memory for %zu customers", R->n);
+        st = churn_dert(r->bt, r->a->dert, R->n, R->x, R->tx, R->T, R->dert);
+        if (st)
+            return cli_lib_fail(sub, "DERT", st);
+    }
     return CLI_EXIT_OK;
 }
 
@@ -643,6 +667,10 @@ static void put_row(report_run *r, FILE *f, size_t i)
         memcpy(line + k, alerts, lal);
         k += lal;
     }
+    if (R->dert) {
+        line[k++] = ',';
+        k += (size_t)fmt_g10(line + k, R->dert[i]);
+    }
     line[k++] = '\n';
     fwrite(line, 1, k, f);
 }
@@ -657,7 +685,8 @@ static int write_csv(report_run *r)
     if (!f)
         return CLI_EXIT_FAIL;
     fputs("customer_id,frequency,recency,T,monetary_value,p_alive,p_churn,"
-          "expected_purchases,expected_spend,clv,value_at_risk,tier,alerts\n", f);
+          "expected_purchases,expected_spend,clv,value_at_risk,tier,alerts", f);
+    fputs(r->R.dert ? ",dert\n" : "\n", f);
     for (size_t i = 0; i < r->R.n; i++)
         put_row(r, f, i);
     return cli_close_out(sub, f, out);

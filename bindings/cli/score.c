@@ -49,6 +49,8 @@ static const char score_help[] =
     "Output columns by model family:\n"
     "  bgnbd mbgnbd pnbd bgbb   customer_id, frequency, recency, T, p_alive, p_churn,\n"
     "                           expected_purchases [, expected_spend, clv with --spend]\n"
+    "                           bgbb: p_alive = alive at the next opportunity (the\n"
+    "                           published tables' P(alive)), then p_alive_through\n"
     "  logit                    customer_id, p_churn, linear_predictor\n"
     "  cox weibull exponential loglogistic lognormal\n"
     "                           customer_id, p_churn, survival, linear_predictor\n"
@@ -62,10 +64,15 @@ static const char score_help[] =
     "  --convert-unit       with --unit differing from the model's unit: convert the\n"
     "                       model (BG/NBD, MBG/NBD, Pareto/NBD rates) to --unit on\n"
     "                       purpose instead of refusing\n"
+    "  --calendar P         calendar periods: year, quarter, month or week (Monday to\n"
+    "                       Sunday), UTC, as 'churn features --period' (here --period\n"
+    "                       is the discount period): whole opportunities for BG/BB;\n"
+    "                       the unit is the period's length (a recorded or given unit\n"
+    "                       must match it)\n"
     "  --horizon H          BTYD: expected purchases in the next H units; survival:\n"
     "                       P(churn) before H units (required for these families)\n"
     "  --spend MODEL        a Gamma-Gamma model: adds expected_spend and clv (BG/NBD,\n"
-    "                       MBG/NBD, Pareto/NBD)\n"
+    "                       MBG/NBD, Pareto/NBD); needs amounts (not with --amount none)\n"
     "  --clv-periods N      CLV horizon in discount periods (default 12)\n"
     "  --period P           length of a discount period in the time unit (default: one\n"
     "                       month = 30.4375 days)\n"
@@ -93,10 +100,14 @@ static const char score_help[] =
     "A progress line is drawn on stderr when it is a terminal. The last line on stderr\n"
     "is always the summary, for schedulers:\n"
     "  churn-score: rows_read=N rows_rejected=N customers_scored=N customers_excluded=N\n"
-    "  seconds=S max_rss_kb=K mode=stream|memory status=ok|error|usage   (one line)\n"
+    "  seconds=S max_rss_kb=K mode=stream|memory\n"
+    "  status=ok|error|usage|broken_pipe|interrupted   (one line)\n"
     "max_rss_kb is the peak resident memory of this run (VmHWM).\n"
     "Exit status: 0 success, 1 failure (bad model, unreadable or malformed input,\n"
-    "out of memory, write error), 2 usage error.\n"
+    "out of memory, write error), 2 usage error, 141 standard output closed by its\n"
+    "reader (status=broken_pipe), 128+N ended by signal N (SIGTERM, SIGINT, SIGHUP:\n"
+    "status=interrupted). With -o FILE the scores go to a temporary file that replaces\n"
+    "FILE only when complete: a failed or interrupted run leaves FILE as it was.\n"
     "\n";
 
 /* ---- run statistics, shared with the progress thread ---- */
@@ -114,6 +125,41 @@ static struct {
 } st;
 
 static double now(void) { return cli_clock(CLOCK_MONOTONIC); }
+
+/* What the summary line says when a signal ends the run (read in the signal handler). */
+static volatile size_t sig_rows_read, sig_rejected, sig_excluded;
+
+/* The interrupt hook (cli_on_interrupt): the summary line with async-signal-safe calls. */
+static void summary_on_signal(const char *status)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double secs = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec - st.t0;
+    unsigned long long ms = secs > 0 ? (unsigned long long)(secs * 1000.0) : 0;
+    struct rusage ru;
+    long rss = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
+    char frac[4] = {(char)('0' + ms / 100 % 10), (char)('0' + ms / 10 % 10),
+                    (char)('0' + ms % 10), '\0'};
+    cli_sig_puts("\nchurn-score: rows_read=");
+    cli_sig_putu(sig_rows_read);
+    cli_sig_puts(" rows_rejected=");
+    cli_sig_putu(sig_rejected);
+    cli_sig_puts(" customers_scored=");
+    cli_sig_putu(atomic_load(&st.customers_done));
+    cli_sig_puts(" customers_excluded=");
+    cli_sig_putu(sig_excluded);
+    cli_sig_puts(" seconds=");
+    cli_sig_putu(ms / 1000);
+    cli_sig_puts(".");
+    cli_sig_puts(frac);
+    cli_sig_puts(" max_rss_kb=");
+    cli_sig_putu(rss > 0 ? (unsigned long long)rss : 0);
+    cli_sig_puts(" mode=");
+    cli_sig_puts(st.mode ? st.mode : "stream");
+    cli_sig_puts(" status=");
+    cli_sig_puts(status);
+    cli_sig_puts("\n");
+}
 
 static void summary(size_t rows_read, size_t rejected, size_t scored, size_t excluded,
                     const char *status)
@@ -266,6 +312,7 @@ static int fold_chunk(churn_txlog *log, void *ud)
     (void)log;
     fold_ctx *fc = ud;
     int rc = churn_customer_stream_fold(fc->s);
+    sig_rows_read = (size_t)churn_customer_stream_rows_folded(fc->s);
     if (rc == CHURN_EINVAL)
         fc->out_of_order = 1;
     return rc;
@@ -442,8 +489,11 @@ static void worker_fail(worker *w, const char *what, int status)
 {
     const char *m = churn_last_error_message();
     snprintf(w->msg, sizeof w->msg, "%s (customers %zu..%zu of the table; rows in the message "
-             "count from customer '%s'): %s", what, w->lo + 1, w->hi,
-             churn_customers_id(w->j->t, w->lo), *m ? m : churn_strerror(status));
+             "count from customer '%s'): %s%s", what, w->lo + 1, w->hi,
+             churn_customers_id(w->j->t, w->lo), *m ? m : churn_strerror(status),
+             strstr(m, "whole number of transaction opportunities")
+                 ? "; --calendar year|quarter|month|week counts whole opportunities"
+                 : "");
     w->status = status ? status : CHURN_ENOMEM;
 }
 
@@ -458,11 +508,18 @@ static void *worker_main(void *arg)
     w->status = 0;
     if (!n)
         return NULL;
+    int bgbb = j->kind == KIND_BTYD && churn_model_family(j->model) == CHURN_FAMILY_BGBB;
     if (j->kind == KIND_BTYD) {
-        /* a = p_alive, b = expected purchases, c = expected spend, d = clv */
+        /* a = p_alive, b = expected purchases, c = expected spend, d = clv; BG/BB (no
+         * spend): a = alive at the next opportunity, c = alive through the last one */
         if ((s = churn_btyd_score(j->model, j->horizon, n, j->freq + lo, j->rec + lo, j->T + lo,
-                                  a, b))) {
+                                  bgbb ? c : a, b))) {
             worker_fail(w, "scoring", s);
+            return NULL;
+        }
+        if (bgbb && (s = churn_bgbb_p_alive_at(j->model, 1, n, j->freq + lo, j->rec + lo,
+                                               j->T + lo, a))) {
+            worker_fail(w, "P(alive)", s);
             return NULL;
         }
         if (j->spend) {
@@ -498,6 +555,8 @@ static void *worker_main(void *arg)
                   put_num(w, b[i]);
             if (j->spend)
                 bad = bad || put_num(w, c[i]) || put_num(w, d[i]);
+            if (bgbb)
+                bad = bad || put_num(w, c[i]);
         } else if (j->kind == KIND_LOGIT) {
             bad = bad || put_num(w, a[i]) || put_num(w, b[i]);
         } else {
@@ -614,6 +673,7 @@ static const cli_option score_options[] = {
     {.name = "--cutoff", .kind = CLI_DATE, .at = AT(cutoff), .seen = AT(have_cutoff)},
     CLI_OPT("--unit", CLI_UNIT, AT(unit)),
     CLI_OPT("--convert-unit", CLI_FLAG, AT(convert_unit)),
+    CLI_PERIOD("--calendar", AT(co.period)),
     CLI_NONNEG("--horizon", AT(horizon)),
     CLI_OPT("--spend", CLI_STRING, AT(spend_path)),
     {.name = "--clv-periods", .kind = CLI_LONG, .at = AT(clv_periods),
@@ -668,6 +728,11 @@ static int check_args(const score_args *a)
     if (!a->have_cutoff)
         return cli_usage_error(sub, "--cutoff DATE is required (the end of the calibration "
                                "period)");
+    if (a->spend_path && cli_tx_no_amount(&a->tx))
+        return cli_usage_error(sub, "--spend needs amounts (expected spend and CLV read the "
+                               "spend), and --amount none says the log has none: the spend is "
+                               "missing. Score without --spend for P(alive) and expected "
+                               "purchases");
     return CLI_EXIT_OK;
 }
 
@@ -696,6 +761,18 @@ static int check_unit_horizon(score_run *r)
     const score_args *a = r->a;
     double munit = churn_model_time_unit(r->model);
     r->unit = a->unit;
+    if (a->co.period != CHURN_PERIOD_NONE) {
+        /* calendar periods: the unit is the period's nominal length */
+        double len = r->unit;
+        int rc = cli_period_unit(sub, "--calendar", a->co.period, r->unit > 0, &len);
+        if (rc)
+            return rc;
+        if (munit > 0 && !a->convert_unit && churn_model_check_time_unit(r->model, len))
+            return cli_usage_error(sub, "--calendar %s (%g days) differs from the model's "
+                                   "recorded unit (%g days)", churn_period_name(a->co.period),
+                                   len, munit);
+        r->unit = len;
+    }
     if (r->unit > 0 && munit > 0 && churn_model_check_time_unit(r->model, r->unit)) {
         char mu[64], du[64];
         churn_time_unit_describe(munit, mu, sizeof mu);
@@ -743,6 +820,23 @@ static int load_spend(score_run *r)
     return CLI_EXIT_OK;
 }
 
+/* With --amount none, a logit or survival model must not read a spend column (NaN for
+ * every customer of a log without amounts). */
+static int check_features_need_no_amount(const score_run *r)
+{
+    if (r->kind == KIND_BTYD || !cli_tx_no_amount(&r->a->tx))
+        return CLI_EXIT_OK;
+    for (size_t k = 0; k < churn_model_num_features(r->model); k++) {
+        const char *name = churn_model_feature_name(r->model, k);
+        if (name && cli_is_spend_column(name))
+            return cli_fail(sub, "%s: the model reads '%s', which needs amounts, and --amount "
+                            "none says the log has none: the spend is missing (score a log "
+                            "with amounts, or fit a model without spend features)",
+                            r->a->model_path, name);
+    }
+    return CLI_EXIT_OK;
+}
+
 /* The model and the --spend model, checked against the options. */
 static int load_models(score_run *r)
 {
@@ -752,6 +846,8 @@ static int load_models(score_run *r)
     if ((r->kind = family_kind(r->fam, r->a->model_path)) < 0)
         return CLI_EXIT_FAIL;
     int rc = check_unit_horizon(r);
+    if (!rc)
+        rc = check_features_need_no_amount(r);
     return rc ? rc : load_spend(r);
 }
 
@@ -911,15 +1007,17 @@ static int write_scores(score_run *r, size_t nrows)
     if (r->kind == KIND_BTYD)
         fputs(r->spend ? "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases,"
                          "expected_spend,clv\n"
-                       : "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases\n",
+              : r->fam == CHURN_FAMILY_BGBB
+                  ? "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases,"
+                    "p_alive_through\n"
+                  : "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases\n",
               f);
     else if (r->kind == KIND_LOGIT)
         fputs("customer_id,p_churn,linear_predictor\n", f);
     else
         fputs("customer_id,p_churn,survival,linear_predictor\n", f);
     if (score_all(&r->j, nrows, (int)r->a->threads, f)) {
-        if (f != stdout)
-            fclose(f);
+        cli_abort_out(f);
         return CLI_EXIT_FAIL;
     }
     return cli_close_out(sub, f, r->a->out);
@@ -938,8 +1036,14 @@ static int run_score(score_run *r)
         return rc;
     r->excluded = churn_customers_num_excluded(r->t);
     size_t nrows = churn_customers_num_rows(r->t);
-    if ((rc = prepare_job(r)) || (rc = write_scores(r, nrows)))
+    sig_rows_read = r->rows_read;
+    sig_rejected = r->rejected;
+    sig_excluded = r->excluded;
+    if ((rc = prepare_job(r)) || (rc = write_scores(r, nrows))) {
+        if (rc == CLI_EXIT_PIPE) /* the rows written before the reader went away */
+            r->scored = (size_t)atomic_load(&st.customers_done);
         return rc;
+    }
     r->scored = nrows;
     return CLI_EXIT_OK;
 }
@@ -954,6 +1058,7 @@ int cmd_score(int argc, char **argv)
     score_run r;
     memset(&r, 0, sizeof r);
     r.a = &a;
+    cli_on_interrupt(summary_on_signal);
     int rc = cli_parse(&score_spec, sub, argc, argv, &a);
     if (rc == CLI_EXIT_OK)
         return rc;
@@ -964,7 +1069,11 @@ int cmd_score(int argc, char **argv)
     churn_customers_free(r.t);
     churn_model_free(r.model);
     churn_model_free(r.spend);
+    cli_on_interrupt(NULL); /* the summary below is the last line */
     summary(r.rows_read, r.rejected, r.scored, r.excluded,
-            rc == CLI_EXIT_OK ? "ok" : rc == CLI_EXIT_USAGE ? "usage" : "error");
+            rc == CLI_EXIT_OK      ? "ok"
+            : rc == CLI_EXIT_USAGE ? "usage"
+            : rc == CLI_EXIT_PIPE  ? "broken_pipe"
+                                   : "error");
     return rc;
 }

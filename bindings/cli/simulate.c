@@ -87,7 +87,7 @@ static int write_csv(const char *sub, const churn_txlog *log, const char *out)
         size_t i = order[k].row;
         if (churn_format_date(t[i], date, sizeof date) != CHURN_OK) {
             free(order);
-            cli_close_out(sub, f, out);
+            cli_abort_out(f);
             return cli_lib_fail(sub, "formatting a date", churn_last_error_code());
         }
         cli_put_field(f, churn_txlog_customer_id(log, c[i]));

@@ -155,6 +155,9 @@ LCHURN_HIDDEN double lchurn__opt_time(lua_State *L, int idx, const char *key, do
                                       const char *what);
 LCHURN_HIDDEN double lchurn__opt_unit(lua_State *L, int idx, const char *key, double def,
                                       const char *what);
+/* Calendar periods (churn_period): "week", "month", "quarter" or "year"; def when absent. */
+LCHURN_HIDDEN int lchurn__opt_period(lua_State *L, int idx, const char *key, int def,
+                                     const char *what);
 
 /* ==== data sets (lchurn_data.c) ========================================== */
 

@@ -214,6 +214,8 @@ int lchurn__btyd_score(lua_State *L, churn_model *m)
     double T = lchurn__field_number(L, 2, "T", NULL);
     double pa, ex;
     int rc = churn_btyd_score(m, h, 1, &x, &tx, &T, &pa, &ex);
+    if (!rc && churn_model_family(m) == CHURN_FAMILY_BGBB) /* alive at the next opportunity */
+        rc = churn_bgbb_p_alive_at(m, 1, 1, &x, &tx, &T, &pa);
     if (rc)
         return lchurn__predict_fail(L, rc);
     lua_pushnumber(L, pa);
@@ -264,6 +266,8 @@ int lchurn__btyd_score_many(lua_State *L, churn_model *m, lchurn_dataset *d)
     size_t n;
     double *c = lchurn__data_columns(L, d, 3, 2, btyd_names, btyd_alts, &n);
     int rc = churn_btyd_score(m, h, n, c, c + n, c + 2 * n, c + 3 * n, c + 4 * n);
+    if (!rc && churn_model_family(m) == CHURN_FAMILY_BGBB)
+        rc = churn_bgbb_p_alive_at(m, 1, n, c, c + n, c + 2 * n, c + 3 * n);
     if (rc)
         return lchurn__predict_fail(L, rc);
     lchurn__push_numbers(L, c + 3 * n, n);
@@ -274,9 +278,16 @@ int lchurn__btyd_score_many(lua_State *L, churn_model *m, lchurn_dataset *d)
 /* ==== array forms ======================================================== */
 
 /* model:p_alive(frequency[], recency[], T[]) -> { p_alive... } | nil, msg, code
+ * (BG/BB: alive at the next opportunity, the published tables' P(alive))
+ * model:p_alive_through(...) (BG/BB only: alive through the last opportunity)
  * model:expected_purchases(t, frequency[], recency[], T[]) -> { ... } */
-static int btyd_vector(lua_State *L, churn_model *m, int expected)
+enum { VEC_P_ALIVE, VEC_EXPECTED, VEC_ALIVE_THROUGH };
+static int btyd_vector(lua_State *L, churn_model *m, int what)
 {
+    int expected = what == VEC_EXPECTED;
+    if (what == VEC_ALIVE_THROUGH && churn_model_family(m) != CHURN_FAMILY_BGBB)
+        return luaL_error(L, "p_alive_through: a bgbb model's method, not %s's",
+                          churn_family_name(churn_model_family(m)));
     lua_settop(L, expected ? 5 : 4);
     int base = expected ? 3 : 2;
     double h = expected ? luaL_checknumber(L, 2) : 0.0;
@@ -288,14 +299,17 @@ static int btyd_vector(lua_State *L, churn_model *m, int expected)
         return luaL_error(L, "frequency, recency and T must have the same length");
     double *out = lchurn__tmp_doubles(L, n);
     int rc = expected ? churn_btyd_expected_purchases(m, h, n, x, tx, T, out)
-                      : churn_btyd_p_alive(m, n, x, tx, T, out);
+             : what == VEC_ALIVE_THROUGH || churn_model_family(m) != CHURN_FAMILY_BGBB
+                 ? churn_btyd_p_alive(m, n, x, tx, T, out)
+                 : churn_bgbb_p_alive_at(m, 1, n, x, tx, T, out);
     if (rc)
         return lchurn__predict_fail(L, rc);
     lchurn__push_numbers(L, out, n);
     return 1;
 }
 
-MODEL_METHOD(m_p_alive) { return btyd_vector(L, m, 0); }
+MODEL_METHOD(m_p_alive) { return btyd_vector(L, m, VEC_P_ALIVE); }
+MODEL_METHOD(m_p_alive_through) { return btyd_vector(L, m, VEC_ALIVE_THROUGH); }
 
 /* model:convert_time_unit(unit) -> a new model in `unit` ("day", "week", ... or days)
  * | nil, msg, code: the explicit conversion of churn_btyd_convert_time_unit(). */
@@ -324,7 +338,7 @@ MODEL_METHOD(m_convert_time_unit)
     u->model = NULL;
     return lchurn__predict_fail(L, rc);
 }
-MODEL_METHOD(m_expected_purchases) { return btyd_vector(L, m, 1); }
+MODEL_METHOD(m_expected_purchases) { return btyd_vector(L, m, VEC_EXPECTED); }
 
 /* model:retention(n) -> retention[1..n], survival[1..n] (sBG) */
 MODEL_METHOD(m_retention)
@@ -357,6 +371,7 @@ MODEL_METHOD(m_derl)
 
 const luaL_Reg lchurn__btyd_methods[] = {
     {"p_alive", m_p_alive},
+    {"p_alive_through", m_p_alive_through},
     {"expected_purchases", m_expected_purchases},
     {"convert_time_unit", m_convert_time_unit},
     {"retention", m_retention},

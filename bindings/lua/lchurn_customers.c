@@ -102,6 +102,7 @@ void lchurn__customer_options(lua_State *L, int opts, churn_customer_options *o,
                                        "key_fraction",
                                        "important_fraction",
                                        "columns",
+                                       "period",
                                        NULL};
     lchurn__check_options(L, opts, what, keys);
     churn_customer_options_init(o);
@@ -118,6 +119,7 @@ void lchurn__customer_options(lua_State *L, int opts, churn_customer_options *o,
     o->important_fraction =
         lchurn__opt_number(L, opts, "important_fraction", o->important_fraction, what);
     o->columns = opt_columns(L, opts, what);
+    o->period = lchurn__opt_period(L, opts, "period", o->period, what);
 }
 
 /* Build a customer table userdata from log (pushed) or push nil, msg, code. */
@@ -182,10 +184,11 @@ static void push_column_names(lua_State *L, churn_customers *t)
     }
 }
 
-/* Summary of a table: { customers, excluded, cutoff, holdout_end, time_unit, columns } */
+/* Summary of a table: { customers, excluded, cutoff, holdout_end, time_unit, period,
+ * columns } */
 static void push_info(lua_State *L, churn_customers *t)
 {
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 7);
     lua_pushinteger(L, (lua_Integer)churn_customers_num_rows(t));
     lua_setfield(L, -2, "customers");
     lua_pushinteger(L, (lua_Integer)churn_customers_num_excluded(t));
@@ -198,6 +201,10 @@ static void push_info(lua_State *L, churn_customers *t)
     }
     lua_pushnumber(L, churn_customers_time_unit(t));
     lua_setfield(L, -2, "time_unit");
+    if (churn_customers_period(t) != CHURN_PERIOD_NONE) {
+        lua_pushstring(L, churn_period_name(churn_customers_period(t)));
+        lua_setfield(L, -2, "period");
+    }
     push_column_names(L, t);
     lua_setfield(L, -2, "columns");
 }

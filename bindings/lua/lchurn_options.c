@@ -3,7 +3,8 @@
  *
  * Owns: reading the options table of a call (named fields; unknown names
  * raise, they are typos) into numbers, integers, booleans, strings, enums,
- * times and time units, with the messages that name the call and the option.
+ * times, time units and calendar periods, with the messages that name the call and
+ * the option.
  * Calls: lchurn_util.c (value_time), libchurn, the Lua API.
  */
 #include "lchurn.h"
@@ -159,4 +160,12 @@ double lchurn__opt_unit(lua_State *L, int idx, const char *key, double def, cons
     if (t != LUA_TNIL && !(v > 0 && isfinite(v)))
         luaL_error(L, "%s: option '%s' must be a positive number of days", what, key);
     return v;
+}
+
+/* Calendar periods of the customer table: "week", "month", "quarter" or "year" (the names
+ * of churn_period_name). */
+int lchurn__opt_period(lua_State *L, int idx, const char *key, int def, const char *what)
+{
+    static const char *const names[] = {"none", "week", "month", "quarter", "year", NULL};
+    return lchurn__opt_enum(L, idx, key, def, names, what);
 }

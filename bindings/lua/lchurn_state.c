@@ -7,6 +7,7 @@
  */
 #include "lchurn.h"
 
+#include <math.h>
 #include <string.h>
 
 typedef struct lstate {
@@ -116,11 +117,12 @@ static int s_tostring(lua_State *L)
     return 1;
 }
 
-/* st:add(time, amount) -> true | nil, msg, code (times must not go back) */
+/* st:add(time [, amount]) -> true | nil, msg, code (times must not go back; a nil amount
+ * is an order of unknown amount) */
 static int s_add(lua_State *L)
 {
     lstate *u = check_state(L, 1);
-    double time, amount = luaL_checknumber(L, 3);
+    double time, amount = luaL_optnumber(L, 3, NAN);
     int rc = lchurn__value_time(L, 2, &time, "add: time");
     if (rc == CHURN_OK)
         rc = churn_customer_state_add(&u->s, time, amount);

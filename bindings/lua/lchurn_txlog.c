@@ -62,10 +62,16 @@ static int t_tostring(lua_State *L)
 
 /* ==== appending purchases ================================================ */
 
-/* One purchase; the extended form only when it carries a quantity or a product. */
-static int append_one(churn_txlog *log, const char *id, double time, double amount, double quantity,
-                      const char *product)
+/* One purchase; the extended form only when it carries a quantity or a product. A purchase
+ * that gave no amount (`unknown`) is appended as a row of arrays without amounts, the
+ * library's way to declare an unknown amount; a NaN given as an amount stays an error. */
+static int append_one(churn_txlog *log, const char *id, double time, int unknown, double amount,
+                      double quantity, const char *product)
 {
+    if (unknown)
+        return churn_txlog_append_arrays_str(log, 1, &id, &time, NULL,
+                                             isnan(quantity) ? NULL : &quantity,
+                                             product ? &product : NULL);
     return !isnan(quantity) || product
                ? churn_txlog_append_ex(log, id, time, amount, quantity, product)
                : churn_txlog_append(log, id, time, amount);
@@ -96,10 +102,12 @@ static int append_purchase(lua_State *L, churn_txlog *log, size_t row, const cha
     lua_pushfstring(L, "%s[%d].time", where, (int)row);
     int rc = lchurn__value_time(L, p + 2, &time, lua_tostring(L, -1));
     lua_pop(L, 1);
-    lua_getfield(L, p, "amount");
-    if (!lchurn__value_number(L, p + 3, &amount))
-        luaL_error(L, "%s[%I].amount is %s, expected a number", where, (lua_Integer)(row),
-                   lchurn__describe_value(L, p + 3));
+    /* no amount field: the amount is unknown (a log without amounts) */
+    int unknown = lua_getfield(L, p, "amount") == LUA_TNIL;
+    amount = NAN;
+    if (!unknown && !lchurn__value_number(L, p + 3, &amount))
+        luaL_error(L, "%s[%I].amount is %s, expected a number (or no amount when unknown)",
+                   where, (lua_Integer)(row), lchurn__describe_value(L, p + 3));
     if (lua_getfield(L, p, "quantity") != LUA_TNIL && !lchurn__value_number(L, p + 4, &quantity))
         luaL_error(L, "%s[%I].quantity is %s, expected a number", where, (lua_Integer)(row),
                    lchurn__describe_value(L, p + 4));
@@ -109,7 +117,7 @@ static int append_purchase(lua_State *L, churn_txlog *log, size_t row, const cha
         product = lchurn__id_text(L, p + 5, pbuf, sizeof pbuf, lua_tostring(L, -1));
     }
     if (rc == CHURN_OK)
-        rc = append_one(log, id, time, amount, quantity, product);
+        rc = append_one(log, id, time, unknown, amount, quantity, product);
     lua_settop(L, p);
     return rc;
 }
@@ -155,17 +163,19 @@ int lchurn__txlog(lua_State *L)
     return 1;
 }
 
-/* log:add(customer, time, amount [, quantity [, product]]) -> true | nil, msg, code */
+/* log:add(customer, time [, amount [, quantity [, product]]]) -> true | nil, msg, code;
+ * a nil amount is unknown (a log without amounts) */
 TXLOG_METHOD(t_add)
 {
     char idbuf[32], pbuf[32];
     const char *id = lchurn__id_text(L, 2, idbuf, sizeof idbuf, "add: customer");
-    double time, amount = luaL_checknumber(L, 4), quantity = luaL_optnumber(L, 5, NAN);
+    int unknown = lua_isnoneornil(L, 4);
+    double time, amount = luaL_optnumber(L, 4, NAN), quantity = luaL_optnumber(L, 5, NAN);
     const char *product =
         lua_isnoneornil(L, 6) ? NULL : lchurn__id_text(L, 6, pbuf, sizeof pbuf, "add: product");
     int rc = lchurn__value_time(L, 3, &time, "add: time");
     if (rc == CHURN_OK)
-        rc = append_one(log, id, time, amount, quantity, product);
+        rc = append_one(log, id, time, unknown, amount, quantity, product);
     if (rc)
         return lchurn__push_fail(L, rc);
     lua_pushboolean(L, 1);
@@ -205,7 +215,10 @@ void lchurn__csv_options(lua_State *L, int opts, churn_csv_options *o)
     o->skip_bad_rows = lchurn__opt_bool(L, opts, "skip_bad_rows", 0, what);
     o->id_column = lchurn__opt_string(L, opts, "id", NULL, what);
     o->time_column = lchurn__opt_string(L, opts, "time", NULL, what);
-    o->amount_column = lchurn__opt_string(L, opts, "amount", NULL, what);
+    /* amount = false: the file has no amount column, every amount unknown ("" in C) */
+    int no_amount = lchurn__opt_get(L, opts, "amount") == LUA_TBOOLEAN && !lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    o->amount_column = no_amount ? "" : lchurn__opt_string(L, opts, "amount", NULL, what);
     o->quantity_column = lchurn__opt_string(L, opts, "quantity", NULL, what);
     o->product_column = lchurn__opt_string(L, opts, "product", NULL, what);
 }

@@ -162,7 +162,8 @@ CHURN_API int churn_btyd_loglik(int family, size_t nparams, const double *params
 
 /**
  * Probability that each customer is still alive at the end of calibration
- * (at T; BG/BB: still alive through opportunity n). For BG/NBD a customer
+ * (at T; BG/BB: still alive through opportunity n, which is not the
+ * published tables' P(alive): see churn_bgbb_p_alive_at(), m = 1). For BG/NBD a customer
  * with x = 0 is alive with probability 1 (dropout happens only after repeat
  * purchases); MBG/NBD lets customers drop out at their first purchase.
  *
@@ -315,6 +316,34 @@ CHURN_API int churn_pnbd_p_alive_at(const churn_model *model, double t, size_t n
  * @since 1.2
  */
 CHURN_API int churn_btyd_convert_time_unit(churn_model *model, double unit_days);
+
+/**
+ * BG/BB: probability that each customer is alive at transaction opportunity
+ * n + m given the history (x, t_x, n) (Fader, Hardie & Shang 2010):
+ *   P(alive at n + m) = B(alpha+x, beta+n-x)/B(alpha,beta)
+ *                       * B(gamma, delta+n+m)/B(gamma,delta) / L(x, t_x, n).
+ * m = 1 is the convention of the published tables (FHS 2010, "the
+ * probability that the customer is alive in period n + 1") and of lifetimes'
+ * BetaGeoBetaBinomFitter.conditional_probability_alive(1, ...); the command
+ * and the bindings call it `p_alive` for BG/BB. m = 0 is
+ * churn_btyd_p_alive()'s BG/BB value, "alive through opportunity n" (the
+ * bindings' `p_alive_through`). Each extra opportunity multiplies by
+ * (delta+n+j)/(gamma+delta+n+j), j = 0 .. m-1.
+ * @param[in]  model      a BG/BB model (::CHURN_EFAMILY otherwise)
+ * @param[in]  m          opportunities after n, a whole number >= 0
+ * @param[in]  n          number of customers
+ * @param[in]  frequency  n values x (whole numbers, as for churn_btyd_fit())
+ * @param[in]  recency    n values t_x
+ * @param[in]  T          n values n (opportunities observed)
+ * @param[out] p_alive    n values in [0, 1]
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL argument, m not a whole number
+ *         >= 0, bad row named); ::CHURN_EFAMILY; ::CHURN_ENUMERIC (row named)
+ * Thread-safe.
+ * @since 1.2
+ */
+CHURN_API int churn_bgbb_p_alive_at(const churn_model *model, double m, size_t n,
+                                    const double *frequency, const double *recency,
+                                    const double *T, double *p_alive);
 
 /* ---- shifted beta-geometric (contractual) ---- */
 

@@ -166,6 +166,9 @@ CHURN_API int churn_set_allocator(churn_alloc_fn fn, void *user_data);
 /** A month as 365.25/12 days. */
 #define CHURN_UNIT_MONTH 30.4375
 #define CHURN_UNIT_YEAR 365.25
+/** A quarter as 365.25/4 days (the nominal length of CHURN_PERIOD_QUARTER).
+ *  @since 1.2 */
+#define CHURN_UNIT_QUARTER 91.3125
 
 #ifdef __cplusplus
 }

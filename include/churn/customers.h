@@ -17,6 +17,48 @@
  * churn_customer_options::time_unit days: a number of days divided by the
  * unit, e.g. CHURN_UNIT_WEEK gives lifetimes' `freq='D', freq_multiplier=7`.
  *
+ * ## Calendar periods (option `period`, @since 1.2)
+ * Discrete-time models (BG/BB) count whole transaction opportunities: one
+ * per year, quarter, month or week. With churn_customer_options::period set
+ * to ::CHURN_PERIOD_YEAR, ::CHURN_PERIOD_QUARTER, ::CHURN_PERIOD_MONTH or
+ * ::CHURN_PERIOD_WEEK, every purchase's UTC day is mapped to its **UTC
+ * calendar period** (years and quarters and months of the proleptic
+ * Gregorian calendar; weeks start on Monday, as ISO 8601 weeks) and counted
+ * in whole periods:
+ *  - all orders of one customer in one period are one purchase (the
+ *    opportunity is used or not; its value is their sum);
+ *  - `frequency` = periods with a purchase after the first one;
+ *    `recency` = last purchase period - first purchase period;
+ *    `T` = the cutoff's period - first purchase period; every duration
+ *    column (time_since_last, gaps, duration) is in whole periods;
+ *  - the calibration still ends with the cutoff's UTC day (no later purchase
+ *    reaches a calibration column), and the cutoff's period counts as an
+ *    opportunity in T: put the cutoff on the last day of a period, or on or
+ *    after the day the periodic purchases are dated (a log of one row per
+ *    customer and year dated January 1 may be cut on any day of the year);
+ *  - the holdout counts purchases in the periods after the cutoff's period
+ *    up to the holdout end's period (its days up to the holdout end day);
+ *    a purchase after the cutoff day but in the cutoff's own period is in
+ *    neither (its opportunity is already in T). `holdout_end` must fall in
+ *    a later period than the cutoff;
+ *  - the trend window is ceil(trend_window / nominal length) whole periods;
+ *    the inactivity threshold is in periods;
+ *  - `first_purchase` and `last_purchase` stay UTC day numbers: the first
+ *    day of the purchase's period;
+ *  - churn_customers_time_unit() reports the period's nominal length
+ *    (::CHURN_UNIT_YEAR, ::CHURN_UNIT_QUARTER, ::CHURN_UNIT_MONTH,
+ *    ::CHURN_UNIT_WEEK days) and churn_customers_period() the kind.
+ * `time_unit` must then be left at its default (CHURN_UNIT_DAY) or equal the
+ * nominal length, and `same_day_once` must be 1 (::CHURN_EINVAL otherwise,
+ * naming both options). The days used (the first purchase through the
+ * holdout end) must lie within 1e9 days of 1970-01-01 (::CHURN_ERANGE).
+ * BTYD's dc.ElogToCbsCbt(per = "year") divides day differences by 365
+ * instead (month 365/12, quarter 365/4) and merges only same-day purchases,
+ * so its t.x and T.cal are fractional; its BG/BB walkthrough then gives the
+ * number of opportunities by hand. On a log of one purchase day per
+ * customer and period these periods give the whole numbers that
+ * walkthrough rounds to.
+ *
  * ## Orders, refunds, zero-value orders (the rule)
  *  - A transaction with amount >= 0 is an **order**. Zero-value orders
  *    (free samples, 100% vouchers) are orders: they count in `n_orders`,
@@ -36,7 +78,32 @@
  *    the cutoff, or with refunds only) is **excluded** from the table and
  *    counted by churn_customers_num_excluded().
  *
- * ## Columns (all doubles, never NaN, column-major)
+ * ## Unknown amounts (logs without amounts, since 1.2)
+ * A transaction whose amount is unknown (NaN: read or appended without an
+ * amount, see txlog.h) is an **order**, never a refund: it counts in every
+ * purchase column exactly as an order with an amount would, so a log read
+ * with and without its amounts gives the same frequency, recency, T,
+ * n_orders, gaps, order windows, n_products, R and F scores, segments and
+ * labels, bit for bit. The **spend columns** read amounts:
+ *  - a customer with an order of unknown amount on or before the cutoff day
+ *    has NaN in monetary_value, total_spend, mean_order_value, spend_recent,
+ *    spend_prior, spend_trend, returns_amount, net_spend, m_score and
+ *    value_tier (the whole customer, not only the windows the order falls
+ *    in: the customer's spend is unknown);
+ *  - holdout_spend is NaN when an order of unknown amount falls on or before
+ *    the holdout end day (in the calibration or the holdout);
+ *  - m_score and value_tier rank total_spend among the customers whose spend
+ *    is known (N in their rules is the number of those customers), so a
+ *    mixed log ranks the known ones among themselves;
+ *  - churn_customers_pareto_share() is NaN when any customer's spend is
+ *    unknown; the repeat, churn and retention rates need no amount.
+ * n_returns counts known refunds (0 in a log without amounts). The
+ * incremental state (NaN amounts in churn_customer_state_add()) and the
+ * streaming builder follow the same rule. The spend models refuse NaN spend
+ * (spend.h); the BTYD models read no spend.
+ *
+ * ## Columns (all doubles, column-major; NaN only in the spend columns of a
+ * customer with an unknown amount, see above)
  * BTYD inputs, exactly lifetimes' definitions:
  *  - `frequency`: number of repeat purchases (purchases - 1), or number of
  *    purchases when `first_purchase_counts` is set;
@@ -119,6 +186,25 @@ extern "C" {
 typedef struct churn_customers churn_customers;
 
 /**
+ * Calendar periods of churn_customer_options::period. Values are frozen.
+ * @since 1.2
+ */
+typedef enum churn_period {
+    CHURN_PERIOD_NONE = 0,    /**< UTC days and time units (the default) */
+    CHURN_PERIOD_WEEK = 1,    /**< weeks starting on Monday (ISO 8601 weeks), UTC */
+    CHURN_PERIOD_MONTH = 2,   /**< calendar months, UTC */
+    CHURN_PERIOD_QUARTER = 3, /**< calendar quarters (January, April, July, October), UTC */
+    CHURN_PERIOD_YEAR = 4     /**< calendar years, UTC */
+} churn_period;
+
+/**
+ * Name of a calendar period: "none", "week", "month", "quarter", "year"
+ * (the names the command and the bindings accept), a static string; NULL for
+ * an unknown value. Thread-safe. @since 1.2
+ */
+CHURN_API const char *churn_period_name(int period);
+
+/**
  * Options for churn_customers_build(). Initialise with
  * CHURN_CUSTOMER_OPTIONS_INIT or churn_customer_options_init(); NULL means
  * all defaults.
@@ -165,11 +251,18 @@ typedef struct churn_customer_options {
      *  are in time order for each customer is summarised in one pass without
      *  grouping (see churn_customers_build()). @since 1.1 */
     const char *columns;
+    /** Calendar periods (see "Calendar periods" above): ::CHURN_PERIOD_NONE
+     *  (0, default: UTC days and `time_unit`), ::CHURN_PERIOD_WEEK,
+     *  ::CHURN_PERIOD_MONTH, ::CHURN_PERIOD_QUARTER or ::CHURN_PERIOD_YEAR.
+     *  The incremental state (churn_customer_state_init()) refuses it with
+     *  ::CHURN_EUNSUPPORTED. @since 1.2 */
+    int period;
 } churn_customer_options;
 
 /** Default customer options (C99 and C++ compatible). @since 1.0 */
 #define CHURN_CUSTOMER_OPTIONS_INIT \
-    { sizeof(churn_customer_options), 0.0, 0.0, CHURN_UNIT_DAY, 1, 0, 90.0, 0.0, 0.2, 0.3, NULL }
+    { sizeof(churn_customer_options), 0.0, 0.0, CHURN_UNIT_DAY, 1, 0, 90.0, 0.0, 0.2, 0.3, NULL, \
+      CHURN_PERIOD_NONE }
 
 /** Fill `opts` with the defaults (NULL is a no-op). Thread-safe. @since 1.0 */
 CHURN_API void churn_customer_options_init(churn_customer_options *opts);
@@ -263,7 +356,10 @@ CHURN_API double churn_customers_cutoff(const churn_customers *t);
 /** The holdout end used (midnight UTC of its day), or 0 when none. @since 1.0 */
 CHURN_API double churn_customers_holdout_end(const churn_customers *t);
 
-/** The time unit in days. @since 1.0 */
+/** The time unit in days; with calendar periods, the period's nominal
+ *  length (CHURN_UNIT_YEAR, CHURN_UNIT_QUARTER, CHURN_UNIT_MONTH or
+ *  CHURN_UNIT_WEEK days: the durations themselves are whole periods).
+ *  @since 1.0 */
 CHURN_API double churn_customers_time_unit(const churn_customers *t);
 
 /**
@@ -276,6 +372,10 @@ CHURN_API double churn_customers_time_unit(const churn_customers *t);
  * @since 1.2
  */
 CHURN_API int churn_customers_check_model(const churn_customers *t, const churn_model *model);
+
+/** The calendar period the table was built with (::churn_period;
+ *  ::CHURN_PERIOD_NONE for days, and for NULL). @since 1.2 */
+CHURN_API int churn_customers_period(const churn_customers *t);
 
 /* ---- segments ------------------------------------------------------------ */
 
@@ -333,7 +433,8 @@ CHURN_API int churn_customers_retention_rate(const churn_customers *t, double *r
 /** Share of total_spend held by the key tier (the Pareto share, e.g. 0.8 for
  *  "20% of customers bring 80% of revenue"); 0 when total spend is 0; NaN
  *  when the table was built with a `columns` list without `value_tier`
- *  (not computed). @since 1.0 */
+ *  (not computed), or when some customer's spend is unknown (a log without
+ *  amounts, since 1.2). @since 1.0 */
 CHURN_API double churn_customers_pareto_share(const churn_customers *t);
 
 /* ---- cohorts --------------------------------------------------------------- */
@@ -436,19 +537,24 @@ typedef struct churn_customer_state {
 /**
  * Start an empty state with the time unit, same_day_once and
  * first_purchase_counts of `opts` (NULL = defaults; other options are
- * ignored).
- * @return ::CHURN_OK, ::CHURN_EINVAL (NULL state or bad option)
+ * ignored, except `period`).
+ * @return ::CHURN_OK, ::CHURN_EINVAL (NULL state or bad option),
+ *         ::CHURN_EUNSUPPORTED (option `period` set, since 1.2: the state
+ *         counts days; build a table for calendar periods)
  * @since 1.0
  */
 CHURN_API int churn_customer_state_init(churn_customer_state *s,
                                         const churn_customer_options *opts);
 
 /**
- * Add one transaction (amount >= 0: order; < 0: refund). O(1).
+ * Add one transaction (amount >= 0: order; < 0: refund; NaN: an order of
+ * unknown amount, whose spend columns are then NaN as in the batch table —
+ * see "Unknown amounts" above; since 1.2). O(1).
  * @param[in] time    seconds since the epoch, >= the time of the previous call
- * @param[in] amount  finite
- * @return ::CHURN_OK, ::CHURN_EINVAL (NULL, non-finite value, time earlier
- *         than the previous transaction: the state is unchanged)
+ * @param[in] amount  finite, or NaN (unknown)
+ * @return ::CHURN_OK, ::CHURN_EINVAL (NULL, non-finite time, infinite
+ *         amount, time earlier than the previous transaction: the state is
+ *         unchanged)
  * @since 1.0
  */
 CHURN_API int churn_customer_state_add(churn_customer_state *s, double time, double amount);
@@ -512,7 +618,8 @@ CHURN_API int churn_customer_state_check_model(const churn_customer_state *s,
  * transaction after a later one of the same customer fails the fold with
  * ::CHURN_EINVAL, naming the customer and the transaction's position in the
  * stream. Transactions after the holdout end (or after the cutoff without a
- * holdout) are ignored unchecked. `gap_median` and `n_products` need each
+ * holdout) are ignored unchecked. Calendar periods (option `period`) are
+ * supported as in churn_customers_build(). `gap_median` and `n_products` need each
  * customer's whole history: asking for them is ::CHURN_EUNSUPPORTED, and
  * "every column" (`columns` NULL) leaves them out.
  *

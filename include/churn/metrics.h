@@ -345,7 +345,10 @@ typedef struct churn_comparison_options {
                                cox, weibull, exponential, loglogistic, lognormal
                                (default "bgnbd,pnbd,logit,cox") */
     const char *features; /**< comma-separated customer-table columns used by logit and the
-                               survival models (default CHURN_COMPARISON_DEFAULT_FEATURES) */
+                               survival models (default CHURN_COMPARISON_DEFAULT_FEATURES,
+                               without monetary_value when some customer's spend is unknown:
+                               a log without amounts, customers.h). A column given here that
+                               is NaN for some customer is ::CHURN_EINVAL naming it */
     size_t folds;         /**< cross-fitting folds K for the supervised models (default 5);
                                1 = fit and score on the same customers (optimistic) */
     uint64_t seed;        /**< seed of the fold assignment (default 1) */
@@ -395,7 +398,14 @@ typedef struct churn_comparison churn_comparison;
  *    `holdout_mae` (mean absolute error of the predicted holdout purchases).
  *
  * A model whose fit fails does not fail the call: its status and message are
- * kept (churn_comparison_status(), churn_comparison_note()). A BTYD fit that
+ * kept (churn_comparison_status(), churn_comparison_note()). When the caller
+ * names no `features`, a default feature that is constant over the customers
+ * (e.g. T when every customer was acquired the same day) or collinear with the
+ * default features before it is dropped, and the note of each supervised model
+ * names it; so is monetary_value when some customer's spend is unknown (a log
+ * without amounts, customers.h). A feature the caller named is never dropped
+ * (its fit fails with a message naming it; a NaN feature — an unknown spend —
+ * fails the call with ::CHURN_EINVAL naming the feature and the customer). A BTYD fit that
  * did not converge (::CHURN_ENOCONV) is still scored, with that status.
  *
  * @param[out] out   the comparison (free with churn_comparison_free()); NULL on failure

@@ -192,8 +192,12 @@ CHURN_API const char *churn_model_note(const churn_model *model);
 
 /**
  * Save a model as a human-readable JSON file (format documented in
- * docs/model-format.md). Written to a temporary file and renamed, so a
- * failure never leaves a half-written file under `path`.
+ * docs/model-format.md). A regular file (or a new one) is written to a
+ * temporary file in the same directory, synced and renamed, so a failure never
+ * leaves a half-written file under `path`. A device, pipe or socket (e.g.
+ * /dev/null) and a symbolic link are written directly, never replaced.
+ * Thread-safe (distinct paths; two threads saving to one path leave one of the
+ * two complete files).
  * @return ::CHURN_OK, ::CHURN_EINVAL, ::CHURN_EIO, ::CHURN_ENOMEM
  * @since 1.0
  */

@@ -90,8 +90,10 @@ CHURN_API void churn_gammagamma_options_init(churn_gammagamma_options *opts);
  * @param[in]  weights         n row weights ≥ 0, or NULL (all 1)
  * @param[in]  opts            options or NULL
  * @return ::CHURN_OK; ::CHURN_EINVAL (NULL argument, or a row with a
- *         negative/non-finite value, named by row and column; fewer than 2
- *         usable rows); ::CHURN_ENOCONV (the model is still returned in *out
+ *         negative/non-finite value, named by row and column — a NaN
+ *         monetary value, the customer table's mark of an unknown spend (a log
+ *         without amounts, customers.h), says "the spend is unknown"; fewer
+ *         than 2 usable rows); ::CHURN_ENOCONV (the model is still returned in *out
  *         for inspection); ::CHURN_ENUMERIC; ::CHURN_ENOMEM
  * @since 1.0
  */
@@ -116,7 +118,8 @@ CHURN_API int churn_gammagamma_fit(churn_model **out, size_t n, const double *fr
  * @param[in]  frequency       n values x ≥ 0
  * @param[in]  monetary_value  n finite values zbar
  * @param[out] expected_spend  n values, in the currency of monetary_value
- * @return ::CHURN_OK, ::CHURN_EINVAL (bad row named), ::CHURN_EFAMILY,
+ * @return ::CHURN_OK, ::CHURN_EINVAL (bad row named; NaN: "the spend is
+ *         unknown", as churn_gammagamma_fit()), ::CHURN_EFAMILY,
  *         ::CHURN_ENUMERIC (q ≤ 1, so the population mean is infinite, and
  *         a customer needs it)
  * @since 1.0
@@ -238,7 +241,10 @@ CHURN_API int churn_clv_discounted_purchases(const churn_model *btyd,
  * @param[in] n               number of customers
  * @param[in] frequency, recency, T  customer histories (btyd.h)
  * @param[in] monetary_value  n mean repeat spends (or expected spends, spend == NULL)
- * @return ::CHURN_OK, ::CHURN_EINVAL (bad option / row named), ::CHURN_EFAMILY,
+ * @return ::CHURN_OK, ::CHURN_EINVAL (bad option / row named; a NaN monetary
+ *         value — a customer whose spend is unknown, customers.h — says
+ *         "the spend is unknown": CLV needs amounts, while
+ *         churn_clv_discounted_purchases() needs none), ::CHURN_EFAMILY,
  *         ::CHURN_ENUMERIC, ::CHURN_ENOMEM
  * @since 1.0
  */

@@ -15,6 +15,19 @@
  * Amounts are in the caller's currency. Negative amounts (refunds, returns)
  * and zero amounts (free orders) are valid data and are kept.
  *
+ * Logs without amounts (a common export: customer, date). The amount is
+ * optional: rows read with churn_csv_options::amount_column "" or appended
+ * with `amounts` NULL (churn_txlog_append_arrays()) have an **unknown amount**,
+ * stored as NaN in churn_txlog_amounts(). Such a row is an order, never a
+ * refund. Purchase counts and times (frequency, recency, T, ...) and the BTYD
+ * models are exactly those of the same log with amounts; the customer table's
+ * spend columns are NaN for its customer, and the Gamma-Gamma model and CLV
+ * refuse NaN spend with a message that says the spend is unknown
+ * (customers.h, spend.h). A log may mix rows with and without amounts (two
+ * reads, or two appends). A NaN *given* as an amount stays an error: an
+ * unknown amount is declared, never inferred from a missing value.
+ * (Logs without amounts: since 1.2.)
+ *
  * Threading: a log may be read by many threads at once; appends need
  * exclusive access.
  */
@@ -48,7 +61,9 @@ CHURN_API void churn_txlog_free(churn_txlog *log);
  * Append one purchase.
  * @param[in] customer_id  customer id text (copied; interned); must be non-empty
  * @param[in] time         seconds since the Unix epoch (finite)
- * @param[in] amount       amount (finite; negative = refund)
+ * @param[in] amount       amount (finite; negative = refund); for a purchase of
+ *                         unknown amount use churn_txlog_append_arrays_str() with
+ *                         n = 1 and `amounts` NULL
  * @return ::CHURN_OK, ::CHURN_EINVAL (NULL/empty id, non-finite time or
  *         amount; the message names the argument), ::CHURN_ENOMEM
  * @since 1.0
@@ -72,7 +87,9 @@ CHURN_API int churn_txlog_append_ex(churn_txlog *log, const char *customer_id, d
  * is appended and the message names the row index.
  * @param[in] customer_ids  n ids
  * @param[in] times         n times, seconds since the epoch
- * @param[in] amounts       n amounts
+ * @param[in] amounts       n finite amounts, or NULL: every amount of these rows is
+ *                          unknown (stored as NaN: orders; see the top of this
+ *                          header; NULL accepted since 1.2)
  * @param[in] quantities    n quantities, or NULL
  * @param[in] products      n integer product ids, or NULL
  * @return ::CHURN_OK, ::CHURN_EINVAL, ::CHURN_ENOMEM
@@ -126,7 +143,8 @@ CHURN_API int churn_txlog_find_customer(const churn_txlog *log, const char *cust
  * empty log. Row i of every column describes transaction i, in input order.
  *  - churn_txlog_customers(): customer index of each row (uint32);
  *  - churn_txlog_times(): seconds since the epoch;
- *  - churn_txlog_amounts(): amount;
+ *  - churn_txlog_amounts(): amount; NaN when unknown (a row read or appended
+ *    without an amount, an order);
  *  - churn_txlog_quantities(): quantity (NaN when unknown); NULL when no row
  *    of the log has a quantity;
  *  - churn_txlog_products(): product index, or UINT32_MAX for none; NULL when
@@ -169,7 +187,9 @@ typedef struct churn_csv_options {
     int skip_bad_rows;         /**< 0 (default): fail on the first bad row; 1: skip and count */
     const char *id_column;     /**< default "customer_id" (or column 1 without a header) */
     const char *time_column;   /**< default "date" (or column 2 without a header) */
-    const char *amount_column; /**< default "amount" (or column 3 without a header) */
+    const char *amount_column; /**< default "amount" (or column 3 without a header);
+                                    "" = the file has no amount column: every amount is
+                                    unknown (NaN; since 1.2) */
     const char *quantity_column; /**< NULL (default): none */
     const char *product_column;  /**< NULL (default): none */
     size_t max_messages;       /**< messages kept about skipped rows (default 10) */

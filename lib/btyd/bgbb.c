@@ -139,6 +139,20 @@ static double bgbb_p_alive(const double *p, double x, double tx, double T)
     return fmin(1.0, exp(lA - ll));
 }
 
+/* P(alive at n + m | x, t_x, n) = P(alive through n) * P(survive m more |
+ * alive at n) (FHS 2010; m = 1 is their P(alive in period n + 1)): the
+ * second factor is B(gamma, delta+n+m)/B(gamma, delta+n) under the posterior
+ * of theta, prod_{j<m} (delta+n+j)/(gamma+delta+n+j). */
+double churn__bgbb_p_alive_at(const double *p, double m, double x, double tx, double T)
+{
+    double pa = bgbb_p_alive(p, x, tx, T);
+    if (m == 0 || pa == 0)
+        return pa;
+    double ga = p[2], de = p[3];
+    double ls = gsl_sf_lnbeta(ga, de + T + m) - gsl_sf_lnbeta(ga, de + T);
+    return pa * exp(ls);
+}
+
 /* E[X(n*)] for a customer alive at 0 (FHS 2010, expected transactions):
  *   alpha/(alpha+beta) * sum_{i=1}^{n*} B(gamma, delta+i)/B(gamma, delta)
  * = alpha/(alpha+beta) * delta/(gamma-1)

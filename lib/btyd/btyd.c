@@ -178,6 +178,7 @@ enum prediction {
     Q_EXPECTED,     /* churn_btyd_expected_purchases (horizon t) */
     Q_COND_PMF,     /* churn_btyd_prob_purchases_cond (horizon t, count k) */
     Q_P_ALIVE_AT,   /* churn_pnbd_p_alive_at (horizon t) */
+    Q_BGBB_ALIVE_AT, /* churn_bgbb_p_alive_at (m opportunities) */
     Q_EXPECTED_NEW, /* churn_btyd_expected_purchases_new (horizons t[i]) */
     Q_PMF,          /* churn_btyd_prob_purchases (horizons t[i], count k) */
 };
@@ -191,6 +192,7 @@ static const struct {
     [Q_EXPECTED] = {"churn_btyd_expected_purchases", "the expected number of purchases"},
     [Q_COND_PMF] = {"churn_btyd_prob_purchases_cond", "P(X(T, T+t) = k | history)"},
     [Q_P_ALIVE_AT] = {"churn_pnbd_p_alive_at", "P(alive at T + t)"},
+    [Q_BGBB_ALIVE_AT] = {"churn_bgbb_p_alive_at", "P(alive at opportunity n + m)"},
     [Q_EXPECTED_NEW] = {"churn_btyd_expected_purchases_new", "E[X(t)]"},
     [Q_PMF] = {"churn_btyd_prob_purchases", "P(X(t) = k)"},
 };
@@ -208,8 +210,11 @@ static int per_customer(const churn_model *model, enum prediction q, double t, d
     const char *fn = predictions[q].fn;
     const churn__btyd_family *fam = &churn__pnbd_family;
     int rc;
-    if (q == Q_P_ALIVE_AT) {
-        if ((rc = churn__model_check(model, fn, 1, CHURN_FAMILY_PNBD)) ||
+    if (q == Q_P_ALIVE_AT || q == Q_BGBB_ALIVE_AT) {
+        int only = q == Q_P_ALIVE_AT ? CHURN_FAMILY_PNBD : CHURN_FAMILY_BGBB;
+        if (q == Q_BGBB_ALIVE_AT)
+            fam = &churn__bgbb_family;
+        if ((rc = churn__model_check(model, fn, 1, only)) ||
             (rc = churn__btyd_check_params(fn, fam, model->params, model->nparams)))
             return rc;
     } else if ((rc = model_family(model, fn, &fam))) {
@@ -219,6 +224,9 @@ static int per_customer(const churn_model *model, enum prediction q, double t, d
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
     if (q == Q_COND_PMF && !churn__btyd_is_count(k))
         return churn__error(CHURN_EINVAL, "%s: k = %g must be a whole number >= 0", fn, k);
+    if (q == Q_BGBB_ALIVE_AT && !churn__btyd_is_count(t))
+        return churn__error(CHURN_EINVAL, "%s: m = %g must be a whole number of opportunities "
+                            ">= 0", fn, t);
     if (q != Q_P_ALIVE && (rc = churn__btyd_check_horizon(fn, model->family, t, "horizon t")))
         return rc;
     if ((rc = check_rows(fn, model->family, n, x, tx, T)))
@@ -234,6 +242,9 @@ static int per_customer(const churn_model *model, enum prediction q, double t, d
             break;
         case Q_COND_PMF:
             out[i] = fam->cond_pmf(p, t, k, x[i], tx[i], T[i]);
+            break;
+        case Q_BGBB_ALIVE_AT:
+            out[i] = churn__bgbb_p_alive_at(p, t, x[i], tx[i], T[i]);
             break;
         default:
             out[i] = churn__pnbd_p_alive_at(p, t, x[i], tx[i], T[i]);
@@ -428,4 +439,11 @@ CHURN_API int churn_btyd_convert_time_unit(churn_model *m, double unit_days)
     }
     m->time_unit = unit_days;
     return CHURN_OK;
+}
+
+CHURN_API int churn_bgbb_p_alive_at(const churn_model *model, double m, size_t n,
+                                    const double *frequency, const double *recency,
+                                    const double *T, double *p_alive)
+{
+    return per_customer(model, Q_BGBB_ALIVE_AT, m, 0, n, frequency, recency, T, p_alive);
 }

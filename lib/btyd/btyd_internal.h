@@ -48,6 +48,9 @@ CHURN__HIDDEN extern const churn__btyd_family churn__bgbb_family;
 CHURN__HIDDEN extern const churn__btyd_family churn__sbg_family;
 
 /* Pareto/NBD P(alive at T + t | x, tx, T), in pnbd.c. */
+/* BG/BB P(alive at opportunity n + m | x, t_x, n), m a whole number >= 0 (bgbb.c). */
+CHURN__HIDDEN double churn__bgbb_p_alive_at(const double *params, double m, double x, double tx,
+                                            double T);
 CHURN__HIDDEN double churn__pnbd_p_alive_at(const double *params, double t, double x, double tx,
                                             double T);
 

@@ -5,6 +5,9 @@
 #include "core/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -492,6 +495,76 @@ CHURN_API int churn_model_save_buffer(const churn_model *m, char *buf, size_t ca
     return CHURN_OK;
 }
 
+/* Write `text` and a newline to `path`. A regular file (or a new one) is written to a
+ * temporary file in the same directory, flushed to disk and renamed over `path`, so a failure
+ * never leaves a half-written model; the temporary is created with O_EXCL under a name no
+ * other writer uses (process id and a counter), with the permissions open() gives a new
+ * file. A device, pipe or socket (/dev/null, /dev/stdout) and a symbolic link are written
+ * directly: renaming over them would replace the device node or the link itself. */
+static int write_model_text(const char *path, const char *text)
+{
+    static atomic_uint counter;
+    size_t len = strlen(text);
+    struct stat sb;
+    int direct = (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode));
+    size_t plen = strlen(path);
+    char *tmp = NULL;
+    int fd = -1;
+    if (direct) {
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    } else {
+        tmp = churn__malloc(plen + 40);
+        if (!tmp)
+            return churn__nomem("a file name");
+        for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+            snprintf(tmp, plen + 40, "%s.tmp%ld.%u", path, (long)getpid(),
+                     atomic_fetch_add(&counter, 1u));
+            fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+            if (fd < 0 && errno != EEXIST)
+                break;
+        }
+    }
+    if (fd < 0) {
+        int e = errno;
+        churn__free(tmp);
+        return churn__error(CHURN_EIO, "cannot write model file '%s': %s", path, strerror(e));
+    }
+    int ok = 1, e = 0;
+    for (size_t off = 0; ok && off <= len;) {
+        const char *p = off < len ? text + off : "\n";
+        size_t n = off < len ? len - off : 1;
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            ok = 0;
+            e = w < 0 ? errno : EIO;
+        } else {
+            off += (size_t)w;
+            if (off == len + 1)
+                break;
+        }
+    }
+    if (ok && !direct && fsync(fd) != 0) {
+        ok = 0;
+        e = errno;
+    }
+    if (close(fd) != 0 && ok) {
+        ok = 0;
+        e = errno;
+    }
+    if (ok && !direct && rename(tmp, path) != 0) {
+        ok = 0;
+        e = errno;
+    }
+    if (!ok && !direct)
+        unlink(tmp);
+    churn__free(tmp);
+    if (!ok)
+        return churn__error(CHURN_EIO, "cannot write model file '%s': %s", path, strerror(e));
+    return CHURN_OK;
+}
+
 CHURN_API int churn_model_save(const churn_model *m, const char *path)
 {
     churn__ok();
@@ -509,27 +582,7 @@ CHURN_API int churn_model_save(const churn_model *m, const char *path)
         churn__free(text);
         return rc;
     }
-    size_t plen = strlen(path);
-    char *tmp = churn__malloc(plen + 16);
-    if (!tmp) {
-        churn__free(text);
-        return churn__nomem("a file name");
-    }
-    snprintf(tmp, plen + 16, "%s.tmp%ld", path, (long)getpid() % 100000);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        rc = churn__error(CHURN_EIO, "cannot write model file '%s': %s", path, strerror(errno));
-    } else {
-        size_t len = strlen(text);
-        int ok = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF;
-        ok = (fclose(f) == 0) && ok;
-        if (!ok || rename(tmp, path) != 0) {
-            rc = churn__error(CHURN_EIO, "cannot write model file '%s': %s", path,
-                              strerror(errno));
-            remove(tmp);
-        }
-    }
-    churn__free(tmp);
+    rc = write_model_text(path, text);
     churn__free(text);
     return rc;
 }

@@ -1104,6 +1104,8 @@ static int check_specs(reader *rd, const char **spec)
     static const char *const pos_default[NROLES] = {"1", "2", "3", NULL, NULL};
     for (int k = 0; k < NROLES; k++) {
         spec[k] = given[k] ? given[k] : (rd->o.has_header ? role_default[k] : pos_default[k]);
+        if (k == ROLE_AMOUNT && spec[k] && !*spec[k])
+            spec[k] = NULL; /* "": no amount column, every amount unknown (NaN) */
         if (!spec[k])
             continue;
         if (!*spec[k])
@@ -1163,9 +1165,11 @@ static int resolve_columns(reader *rd, const char **spec)
                 int looks_data = rd->ncols_header &&
                                  (unsigned)(rd->header[0][0] - '0') < 10;
                 return churn__error(CHURN_EFORMAT, "%s, line 1: column '%s' (%s) not found in "
-                                    "the header (columns: %s)%s", rd->name, q, role_option[k],
+                                    "the header (columns: %s)%s%s", rd->name, q, role_option[k],
                                     list, looks_data ? "; is the first line data? then the "
-                                    "file has no header" : "");
+                                    "file has no header" : "", k == ROLE_AMOUNT ?
+                                    "; a log without amounts: amount_column \"\" (the "
+                                    "command: --amount none)" : "");
             }
         }
         if ((size_t)rd->role_col[k] + 1 > rd->maxcol)
@@ -1316,8 +1320,8 @@ static int take_row(reader *rd, const record *r, size_t line)
         quote_text(shown, sizeof shown, ft->p, ft->n);
         return row_error(rd, line, ", %s: cannot parse '%s' as a date (%s)", lab, shown, why);
     }
-    /* amount and quantity */
-    double v[2] = {0, NAN};
+    /* amount and quantity; without an amount column the amount is unknown (NaN) */
+    double v[2] = {rd->role_col[ROLE_AMOUNT] < 0 ? NAN : 0, NAN};
     for (int k = 0; k < 2; k++) {
         int role = k ? ROLE_QUANTITY : ROLE_AMOUNT;
         if (rd->role_col[role] < 0)

@@ -19,6 +19,9 @@
  *   customers_state.c       the incremental state -> customers_setup.c
  *   customers_cohort.c      cohort retention -> customers_setup.c
  *
+ * With a calendar period (option `period`) the units are period indices
+ * instead of days (cust_clock in customers_internal.h).
+ *
  * Owns: churn_customers_build, the churn_customers_* accessors,
  * churn_customers_find and the population metrics.
  * Calls: customers_stream.c (churn__cust_build_streaming), customers_group.c
@@ -51,7 +54,7 @@ int churn_customers_build(churn_customers **out, const churn_txlog *log,
     int rc = churn__cust_setup("churn_customers_build", opts, n ? log->max_time : NAN,
                                "the log is empty and no 'cutoff' was given", &o, &cut, &hold,
                                &has_holdout, want);
-    if (rc)
+    if (rc || (rc = churn__cust_check_days("churn_customers_build", &o, log)))
         return rc;
     /* Without the grouping columns, one pass over a log whose customers'
      * transactions are in time order is enough (and gives the same values). */
@@ -218,6 +221,8 @@ int churn_customers_check_model(const churn_customers *t, const churn_model *mod
                             t ? "model" : "table");
     return churn_model_check_time_unit(model, t->time_unit);
 }
+
+int churn_customers_period(const churn_customers *t) { return t ? t->period : CHURN_PERIOD_NONE; }
 
 /* ---- population metrics ------------------------------------------------------------ */
 

@@ -25,7 +25,7 @@ void churn_cohort_options_init(churn_cohort_options *opts)
 /* Counting sort of the rows with time < limit by customer: off has C+1
  * entries, idx the rows of customer c at idx[off[c] .. off[c+1]) in input
  * order. `has_order` (C bytes) is set for customers with an order
- * (amount >= 0) among those rows. */
+ * (amount >= 0, or unknown: NaN) among those rows. */
 static int group_rows(const churn_txlog *log, double limit, size_t **off_out,
                       uint32_t **idx_out, unsigned char *has_order)
 {
@@ -41,7 +41,7 @@ static int group_rows(const churn_txlog *log, double limit, size_t **off_out,
         if (time[i] < limit) {
             off[cust[i] + 1]++;
             m++;
-            if (amount[i] >= 0)
+            if (!(amount[i] < 0))
                 has_order[cust[i]] = 1;
         }
     }
@@ -66,32 +66,6 @@ static int group_rows(const churn_txlog *log, double limit, size_t **off_out,
 
 /* ---- cohorts --------------------------------------------------------------------- */
 
-/* Civil date of a UTC day number (proleptic Gregorian): the era-based
- * conversion described by H. Hinnant, "chrono-Compatible Low-Level Date
- * Algorithms" (days_from_civil / civil_from_days). */
-static void civil_from_days(int64_t z, int64_t *y, int *m)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;                                   /* [0, 146096] */
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);             /* [0, 365] */
-    int64_t mp = (5 * doy + 2) / 153;                                  /* [0, 11], March = 0 */
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static int64_t days_from_civil(int64_t y, int m)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t mp = m > 2 ? m - 3 : m + 9;
-    int64_t doy = (153 * mp + 2) / 5; /* first day of the month */
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 enum { PERIOD_DAYS, PERIOD_WEEK, PERIOD_MONTH, PERIOD_YEAR };
 
 typedef struct period_map {
@@ -99,20 +73,16 @@ typedef struct period_map {
     double length, origin; /* PERIOD_DAYS: blocks of `length` days from day `origin` */
 } period_map;
 
-/* Period index of a UTC day. */
+/* Period index of a UTC day (calendar periods: customers_internal.h). */
 static int64_t period_of(const period_map *pm, double day)
 {
-    int64_t y;
-    int m;
     switch (pm->kind) {
-    case PERIOD_WEEK: /* 1970-01-01 was a Thursday; weeks start on Monday */
-        return (int64_t)floor((day + 3) / 7);
+    case PERIOD_WEEK:
+        return (int64_t)cal_period_of(CHURN_PERIOD_WEEK, day);
     case PERIOD_MONTH:
-        civil_from_days((int64_t)day, &y, &m);
-        return y * 12 + (m - 1);
+        return (int64_t)cal_period_of(CHURN_PERIOD_MONTH, day);
     case PERIOD_YEAR:
-        civil_from_days((int64_t)day, &y, &m);
-        return y;
+        return (int64_t)cal_period_of(CHURN_PERIOD_YEAR, day);
     default:
         return (int64_t)floor((day - pm->origin) / pm->length);
     }
@@ -123,14 +93,11 @@ static double period_start(const period_map *pm, int64_t p)
 {
     switch (pm->kind) {
     case PERIOD_WEEK:
-        return (double)(7 * p - 3);
-    case PERIOD_MONTH: {
-        int64_t y = p >= 0 ? p / 12 : -((-p + 11) / 12);
-        int m = (int)(p - y * 12) + 1;
-        return (double)days_from_civil(y, m);
-    }
+        return cal_period_start(CHURN_PERIOD_WEEK, (double)p);
+    case PERIOD_MONTH:
+        return cal_period_start(CHURN_PERIOD_MONTH, (double)p);
     case PERIOD_YEAR:
-        return (double)days_from_civil(p, 1);
+        return cal_period_start(CHURN_PERIOD_YEAR, (double)p);
     default:
         return pm->origin + (double)p * pm->length;
     }
@@ -173,14 +140,14 @@ static int plan_cohorts(const churn_txlog *log, const churn_cohort_options *opts
     /* First order day overall, for custom-length periods. */
     double first_day = HUGE_VAL;
     for (size_t i = 0; i < n; i++)
-        if (log->time[i] < limit && log->amount[i] >= 0) {
+        if (log->time[i] < limit && !(log->amount[i] < 0)) {
             double d = day_of(log->time[i]);
             if (d <= cut && d < first_day)
                 first_day = d;
         }
     if (first_day == HUGE_VAL)
-        return churn__error(CHURN_EINVAL, "churn_customers_cohort_table: no order (amount >= 0) "
-                            "on or before the cutoff day");
+        return churn__error(CHURN_EINVAL, "churn_customers_cohort_table: no order (amount >= 0 "
+                            "or unknown) on or before the cutoff day");
     /* Periods are int64 and calendar arithmetic works on whole days: keep every
      * day used (first_day .. cut) well inside both (1e9 days ~ 2.7 million years). */
     if (fabs(first_day) > 1e9 || fabs(cut) > 1e9)
@@ -226,7 +193,7 @@ static void count_active(const churn_txlog *log, const cohort_plan *cp,
         for (size_t q = off[c]; q < off[c + 1]; q++) {
             uint32_t row = idx[q];
             double d = day_of(log->time[row]);
-            if (log->amount[row] >= 0 && d <= cut && d < first)
+            if (!(log->amount[row] < 0) && d <= cut && d < first)
                 first = d;
         }
         if (first == HUGE_VAL)

@@ -192,9 +192,10 @@ static void build_work_free(build_work *w)
 typedef struct group_build {
     const churn_txlog *log;
     const churn_customer_options *o;
-    double cut, hold;           /* UTC days */
-    double u, W;                /* the time unit and the trend window, days */
-    double H;                   /* threshold in days for duration/event */
+    cust_clock k;               /* cutoff, holdout end, units, trend window, threshold */
+    double cut, hold;           /* in units (UTC days, or calendar period indices) */
+    double u, W;                /* the time unit and the trend window, in units */
+    double H;                   /* threshold in units for duration/event */
     double limit, order_limit;  /* seconds: rows from `limit` on are ignored; an order
                                    before `order_limit` makes the customer a row */
     int has_holdout;
@@ -212,13 +213,14 @@ static void group_params(group_build *g, const churn_txlog *log,
     memset(g, 0, sizeof *g);
     g->log = log;
     g->o = o;
-    g->cut = cut;
-    g->hold = hold;
-    g->u = o->time_unit;
-    g->W = o->trend_window;
-    g->H = lapse_days(o, cut, hold);
-    g->limit = (hold + 1) * CHURN_SECONDS_PER_DAY;
-    g->order_limit = (cut + 1) * CHURN_SECONDS_PER_DAY;
+    clock_init(&g->k, o, cut, hold);
+    g->cut = g->k.cut;
+    g->hold = g->k.hold;
+    g->u = g->k.u;
+    g->W = g->k.W;
+    g->H = g->k.H;
+    g->limit = g->k.limit;
+    g->order_limit = g->k.cal_end;
     g->has_holdout = has_holdout;
     const int has_products = log->product_ids.count > 0 && log->product;
     g->product = has_products ? log->product : NULL;
@@ -230,8 +232,9 @@ static void group_params(group_build *g, const churn_txlog *log,
 
 /* Count into off[c + 1] the rows of customer c up to the holdout end (or
  * cutoff), and mark the customers with an order by the cutoff (the table's
- * rows). The order flag rides in bit 31 of the count (one random access per
- * row) when `flag_in_count`; a log of 2^31 rows or more keeps it in has_order
+ * rows; an order is any row that is not a refund, an unknown amount too).
+ * The order flag rides in bit 31 of the count (one random access per row)
+ * when `flag_in_count`; a log of 2^31 rows or more keeps it in has_order
  * instead. */
 static void count_pass(const group_build *g, build_work *w, int flag_in_count)
 {
@@ -246,14 +249,14 @@ static void count_pass(const group_build *g, build_work *w, int flag_in_count)
          * need to read the times. */
         for (size_t i = 0; i < n; i++) {
             uint32_t *cnt = off + cust[i] + 1;
-            *cnt = (*cnt + 1) | (amount[i] >= 0 ? ORDER_FLAG : 0);
+            *cnt = (*cnt + 1) | (!(amount[i] < 0) ? ORDER_FLAG : 0);
         }
     } else if (flag_in_count) {
         for (size_t i = 0; i < n; i++) {
             double tm = time[i];
             if (tm < limit) {
                 uint32_t *cnt = off + cust[i] + 1;
-                *cnt = (*cnt + 1) | (tm < order_limit && amount[i] >= 0 ? ORDER_FLAG : 0);
+                *cnt = (*cnt + 1) | (tm < order_limit && !(amount[i] < 0) ? ORDER_FLAG : 0);
             }
         }
     } else {
@@ -262,7 +265,7 @@ static void count_pass(const group_build *g, build_work *w, int flag_in_count)
             if (tm < limit) {
                 uint32_t c = cust[i];
                 off[c + 1]++;
-                if (tm < order_limit && amount[i] >= 0)
+                if (tm < order_limit && !(amount[i] < 0))
                     w->has_order[c] = 1;
             }
         }
@@ -410,20 +413,21 @@ typedef struct calib_sums {
 } calib_sums;
 
 /* Fold the rows up to the cutoff day; returns the index of the first row
- * after it. */
+ * after it. Days are taken in units (days or calendar periods). */
 static size_t fold_calibration(const group_build *g, build_work *w, const tx_pair *pr,
                                const uint32_t *pp, size_t k, calib_sums *cs)
 {
     const double cut = g->cut, W = g->W;
     churn_customer_state *s = &cs->s;
     state_reset(s, g->o);
+    s->time_unit = g->u; /* 1 with a calendar period: durations in whole periods */
     size_t nocc = 0, nprod = 0, i = 0;
     double orders_recent = 0, orders_prior = 0, spend_recent = 0, spend_prior = 0;
     double recent_lo = cut - W, prior_lo = cut - 2 * W;
     for (; i < k; i++) {
-        double d = day_of(pr[i].time);
-        if (d > cut)
+        if (pr[i].time >= g->k.cal_end)
             break;
+        double d = clock_unit(&g->k, day_of(pr[i].time));
         double am = pr[i].amount;
         if (am < 0) {
             state_add_refund(s, am);
@@ -455,7 +459,8 @@ static size_t fold_calibration(const group_build *g, build_work *w, const tx_pai
 }
 
 /* Holdout sums: purchases (same-day merge as in calibration), spend, and the
- * last purchase day overall. */
+ * last purchase day overall (in units). With a calendar period, the orders
+ * after the cutoff day but in the cutoff's period count in neither. */
 typedef struct holdout_sums {
     double purchases, spend, last_any;
 } holdout_sums;
@@ -463,14 +468,17 @@ typedef struct holdout_sums {
 static void fold_holdout(const group_build *g, const tx_pair *pr, size_t i, size_t k,
                          double last_day, holdout_sums *hs)
 {
-    const double hold = g->hold;
+    const double cut = g->cut;
     double h_purchases = 0, h_spend = 0, last_any = last_day, prev_day = NAN;
     for (; i < k; i++) {
-        double d = day_of(pr[i].time), am = pr[i].amount;
-        if (d > hold)
+        double am = pr[i].amount;
+        if (pr[i].time >= g->limit)
             break;
         if (am < 0)
             continue;
+        double d = clock_unit(&g->k, day_of(pr[i].time));
+        if (d <= cut)
+            continue; /* a calendar period's rest after the cutoff day */
         if (!(g->o->same_day_once && d == prev_day))
             h_purchases += 1;
         prev_day = d;
@@ -489,7 +497,12 @@ static void write_row(const group_build *g, build_work *w, const calib_sums *cs,
     double *const *col = g->col;
     const double cut = g->cut, u = g->u;
     double v[NCOL_ALL];
-    state_values(&cs->s, cut, v);
+    v[COL_SPEND_RECENT] = cs->spend_recent;
+    v[COL_SPEND_PRIOR] = cs->spend_prior;
+    v[COL_SPEND_TREND] = trend_ratio(cs->spend_recent, cs->spend_prior);
+    state_values(&cs->s, cut, v); /* NaN spend columns for an unknown amount */
+    v[COL_FIRST] = clock_day(&g->k, v[COL_FIRST]);
+    v[COL_LAST] = clock_day(&g->k, v[COL_LAST]);
     for (int j = 0; j < NCOL_BASE; j++)
         if (col_incremental(j))
             col[j][r] = v[j];
@@ -504,15 +517,16 @@ static void write_row(const group_build *g, build_work *w, const calib_sums *cs,
     col[COL_GAP_MEDIAN][r] = median;
     col[COL_ORDERS_RECENT][r] = cs->orders_recent;
     col[COL_ORDERS_PRIOR][r] = cs->orders_prior;
-    col[COL_SPEND_RECENT][r] = cs->spend_recent;
-    col[COL_SPEND_PRIOR][r] = cs->spend_prior;
+    col[COL_SPEND_RECENT][r] = v[COL_SPEND_RECENT];
+    col[COL_SPEND_PRIOR][r] = v[COL_SPEND_PRIOR];
     col[COL_ORDERS_TREND][r] = trend_ratio(cs->orders_recent, cs->orders_prior);
-    col[COL_SPEND_TREND][r] = trend_ratio(cs->spend_recent, cs->spend_prior);
+    col[COL_SPEND_TREND][r] = v[COL_SPEND_TREND];
     col[COL_N_PRODUCTS][r] =
         cs->nprod ? (double)count_distinct_u32(w->prods, cs->nprod) : 0.0;
     if (g->has_holdout) {
-        holdout_values(hs->purchases, hs->spend, cs->s.first_day, hs->last_any, g->H, g->hold,
-                       u, v);
+        /* holdout_spend is unknown when an order's amount is, up to the holdout end */
+        holdout_values(hs->purchases, isnan(v[COL_TOTAL_SPEND]) ? NAN : hs->spend,
+                       cs->s.first_day, hs->last_any, g->H, g->hold, u, v);
         for (int j = NCOL_BASE; j < NCOL_ALL; j++)
             col[j][r] = v[j];
     }
@@ -615,7 +629,7 @@ static int keep_columns(churn_customers *t, const unsigned char *want)
 static int population_step(group_build *g, churn_customers *t, const unsigned char *want)
 {
     double **col = g->col;
-    int rc = churn__cust_population(g->N, g->cut, col[COL_LAST], col[COL_N_ORDERS],
+    int rc = churn__cust_population(g->N, g->k.cut_day, col[COL_LAST], col[COL_N_ORDERS],
                                     col[COL_TOTAL_SPEND], col[COL_R_SCORE], col[COL_F_SCORE],
                                     col[COL_M_SCORE], col[COL_SEGMENT], col[COL_TIER], g->o,
                                     &t->pareto_share);
@@ -635,7 +649,7 @@ int churn__cust_build_grouped(churn_customers **out, const churn_txlog *log,
     group_params(&g, log, o, cut, hold, has_holdout);
     build_work w;
     memset(&w, 0, sizeof w);
-    churn_customers *t = churn__cust_table_new(cut, hold, has_holdout, g.u);
+    churn_customers *t = churn__cust_table_new(&g.k, has_holdout, o);
     if (!t)
         return churn__nomem("the customer table");
     t->ncols = has_holdout ? NCOL_ALL : NCOL_BASE;

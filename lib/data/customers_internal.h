@@ -78,7 +78,8 @@ struct churn_customers {
     size_t nslots;         /* its size: a power of two >= 2 * nrows */
     size_t nexcluded;
     double cutoff_day, holdout_day; /* UTC day numbers; holdout_day NaN when none */
-    double time_unit;
+    double time_unit;      /* days; with a calendar period its nominal length */
+    int period;            /* CHURN_PERIOD_* */
     double pareto_share;
     double repeat_rate;    /* share of rows with n_orders >= 2 */
     double churn_rate;     /* share of rows with churned == 1; NaN without a holdout */
@@ -99,6 +100,148 @@ static inline double day_of(double t)
     else if (b + CHURN_SECONDS_PER_DAY <= t)
         q += 1;
     return q;
+}
+
+/* ---- calendar periods ------------------------------------------------------------ */
+
+/* Civil date of a UTC day number (proleptic Gregorian): the era-based
+ * conversion described by H. Hinnant, "chrono-Compatible Low-Level Date
+ * Algorithms" (days_from_civil / civil_from_days). Exact for any int64 day
+ * whose year fits; callers keep days within 1e9 of 1970. */
+static inline void civil_from_days(int64_t z, int64_t *y, int *m)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;                                   /* [0, 146096] */
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);             /* [0, 365] */
+    int64_t mp = (5 * doy + 2) / 153;                                  /* [0, 11], March = 0 */
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static inline int64_t days_from_civil(int64_t y, int m)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t mp = m > 2 ? m - 3 : m + 9;
+    int64_t doy = (153 * mp + 2) / 5; /* first day of the month */
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* Floor division of p by d > 0. */
+static inline int64_t floor_div(int64_t p, int64_t d)
+{
+    int64_t q = p / d;
+    return (p % d != 0 && p < 0) ? q - 1 : q;
+}
+
+/* Index of the calendar period (CHURN_PERIOD_WEEK .. YEAR) holding UTC day
+ * `day` (a whole number within 1e9 of 1970): weeks since the Monday
+ * 1969-12-29, or months, quarters, years since year 0. Consecutive periods
+ * have consecutive indices. */
+static inline double cal_period_of(int period, double day)
+{
+    int64_t y;
+    int m;
+    switch (period) {
+    case CHURN_PERIOD_WEEK: /* 1970-01-01 was a Thursday */
+        return (double)floor_div((int64_t)day + 3, 7);
+    case CHURN_PERIOD_MONTH:
+        civil_from_days((int64_t)day, &y, &m);
+        return (double)(y * 12 + (m - 1));
+    case CHURN_PERIOD_QUARTER:
+        civil_from_days((int64_t)day, &y, &m);
+        return (double)(y * 4 + (m - 1) / 3);
+    default: /* CHURN_PERIOD_YEAR */
+        civil_from_days((int64_t)day, &y, &m);
+        return (double)y;
+    }
+}
+
+/* First UTC day of calendar period `p` (an index of cal_period_of). */
+static inline double cal_period_start(int period, double p)
+{
+    int64_t i = (int64_t)p;
+    switch (period) {
+    case CHURN_PERIOD_WEEK:
+        return (double)(7 * i - 3);
+    case CHURN_PERIOD_MONTH: {
+        int64_t y = floor_div(i, 12);
+        return (double)days_from_civil(y, (int)(i - y * 12) + 1);
+    }
+    case CHURN_PERIOD_QUARTER: {
+        int64_t y = floor_div(i, 4);
+        return (double)days_from_civil(y, 3 * (int)(i - y * 4) + 1);
+    }
+    default:
+        return (double)days_from_civil(i, 1);
+    }
+}
+
+/* Nominal length in days of a calendar period (0 for none). */
+static inline double cal_period_days(int period)
+{
+    switch (period) {
+    case CHURN_PERIOD_WEEK: return CHURN_UNIT_WEEK;
+    case CHURN_PERIOD_MONTH: return CHURN_UNIT_MONTH;
+    case CHURN_PERIOD_QUARTER: return CHURN_UNIT_QUARTER;
+    case CHURN_PERIOD_YEAR: return CHURN_UNIT_YEAR;
+    default: return 0.0;
+    }
+}
+
+/* Days of a build are kept within this distance of 1970 with a period. */
+#define CAL_MAX_DAYS 1e9
+
+/* How one build measures time. Without a period the units are UTC days and
+ * durations are divided by the time unit; with one the units are period
+ * indices and durations are whole periods (u = 1). */
+typedef struct cust_clock {
+    int period;              /* CHURN_PERIOD_* */
+    double cut_day, hold_day; /* UTC days of the cutoff and the holdout end */
+    double cut, hold;        /* the same in units (days or period indices) */
+    double cal_end;          /* seconds: the first moment after the cutoff day */
+    double limit;            /* seconds: the first moment after the holdout end day */
+    double u;                /* durations: units per time unit */
+    double W;                /* trend window, in units */
+    double H;                /* lapse threshold of duration/event, in units */
+} cust_clock;
+
+/* The unit of UTC day `day`. */
+static inline double clock_unit(const cust_clock *k, double day)
+{
+    return k->period ? cal_period_of(k->period, day) : day;
+}
+
+/* The day number stored in first_purchase / last_purchase for unit `d`. */
+static inline double clock_day(const cust_clock *k, double d)
+{
+    return k->period ? cal_period_start(k->period, d) : d;
+}
+
+static inline void clock_init(cust_clock *k, const churn_customer_options *o, double cut_day,
+                              double hold_day)
+{
+    k->period = o->period;
+    k->cut_day = cut_day;
+    k->hold_day = hold_day;
+    k->cut = clock_unit(k, cut_day);
+    k->hold = clock_unit(k, hold_day);
+    k->cal_end = (cut_day + 1) * CHURN_SECONDS_PER_DAY;
+    k->limit = (hold_day + 1) * CHURN_SECONDS_PER_DAY;
+    if (k->period) {
+        k->u = 1.0;
+        k->W = ceil(o->trend_window / cal_period_days(k->period));
+        k->H = o->inactivity_threshold > 0 ? o->inactivity_threshold : k->hold - k->cut;
+    } else {
+        k->u = o->time_unit;
+        k->W = o->trend_window;
+        k->H = o->inactivity_threshold > 0 ? o->inactivity_threshold * o->time_unit
+                                           : hold_day - cut_day;
+    }
 }
 
 /* ---- the per-customer state shared by the batch and incremental paths --------- */
@@ -150,8 +293,22 @@ typedef struct cust_summary {
     double n_returns, returns_amount;
 } cust_summary;
 
+/* The rule for unknown amounts (NaN: a log read without amounts, see
+ * customers.h): a customer with an order of unknown amount on or before the
+ * cutoff day has every calibration spend column NaN. Unknown amounts are
+ * orders, so the sums of the orders' values (first_amount + repeat_amount) are
+ * NaN exactly then; this sets the columns that read amounts, in v[COL_...].
+ * The trend windows' spend is among them: callers set it before. */
+static inline void spend_unknown_values(double *v)
+{
+    v[COL_MONETARY] = v[COL_TOTAL_SPEND] = v[COL_MEAN_ORDER] = NAN;
+    v[COL_SPEND_RECENT] = v[COL_SPEND_PRIOR] = v[COL_SPEND_TREND] = NAN;
+    v[COL_RETURNS_AMOUNT] = v[COL_NET_SPEND] = NAN;
+}
+
 /* All incremental columns as of UTC day `cut` (>= last_day, k >= 1), in time
- * units of u days, into v[COL_...]; other entries are left alone. */
+ * units of u days, into v[COL_...]; other entries are left alone, except that
+ * a customer with an unknown amount gets spend_unknown_values(). */
 static inline void summary_values(const cust_summary *s, double u, int first_purchase_counts,
                                   double cut, double *v)
 {
@@ -182,6 +339,8 @@ static inline void summary_values(const cust_summary *s, double u, int first_pur
     v[COL_N_RETURNS] = s->n_returns;
     v[COL_RETURNS_AMOUNT] = s->returns_amount;
     v[COL_NET_SPEND] = total - s->returns_amount;
+    if (isnan(total))
+        spend_unknown_values(v);
 }
 
 /* The same from the incremental state. */
@@ -195,8 +354,8 @@ static inline void state_values(const churn_customer_state *s, double cut, doubl
 /* The holdout columns into v[COL_...] (COL_H_PURCHASES .. COL_EVENT) of a
  * customer with `purchases` and `spend` in the holdout, first purchase on
  * `first_day`, last purchase overall on `last_any`: a lapse (event) when the
- * inactivity threshold of H days passes before the holdout end `hold`, in
- * time units of u days. */
+ * inactivity threshold of H units passes before the holdout end `hold`, in
+ * time units of u units (days or periods, see cust_clock). */
 static inline void holdout_values(double purchases, double spend, double first_day,
                                   double last_any, double H, double hold, double u, double *v)
 {
@@ -210,13 +369,6 @@ static inline void holdout_values(double purchases, double spend, double first_d
         v[COL_EVENT] = 0.0;
         v[COL_DURATION] = (hold - first_day) / u;
     }
-}
-
-/* The inactivity threshold H of holdout_values, in days: the option's time
- * units, or the holdout's length when it is 0. */
-static inline double lapse_days(const churn_customer_options *o, double cut, double hold)
-{
-    return o->inactivity_threshold > 0 ? o->inactivity_threshold * o->time_unit : hold - cut;
 }
 
 static inline double trend_ratio(double recent, double prior)
@@ -257,12 +409,18 @@ CHURN__HIDDEN int churn__cust_setup(const char *who, const churn_customer_option
                                     double last_time, const char *no_cutoff,
                                     churn_customer_options *o, double *cut, double *hold,
                                     int *has_holdout, unsigned char *want);
+/* With a calendar period: CHURN_ERANGE when a transaction of `log` is dated
+ * more than CAL_MAX_DAYS before 1970 (later ones are past the holdout end,
+ * which setup keeps within it). `who` prefixes the message. */
+CHURN__HIDDEN int churn__cust_check_days(const char *who, const churn_customer_options *o,
+                                         const churn_txlog *log);
 /* malloc of a large buffer, with a transparent-huge-page hint. */
 CHURN__HIDDEN void *churn__cust_big_malloc(size_t bytes);
-/* A new empty table (no rows, no columns) for cutoff day `cut`, holdout end
- * day `hold` (when has_holdout) and time unit u, or NULL (no message set). */
-CHURN__HIDDEN churn_customers *churn__cust_table_new(double cut, double hold, int has_holdout,
-                                                     double u);
+/* A new empty table (no rows, no columns) for the cutoff and holdout end
+ * (when has_holdout) of clock k, with the time unit and period of `o`, or
+ * NULL (no message set). */
+CHURN__HIDDEN churn_customers *churn__cust_table_new(const cust_clock *k, int has_holdout,
+                                                     const churn_customer_options *o);
 /* Its N rows, of C customers in the log, and the size of its id hash. */
 CHURN__HIDDEN void churn__cust_table_rows(churn_customers *t, size_t N, size_t C);
 /* Copy the ids of log customers rows_to_cust[0..t->nrows) into t. */

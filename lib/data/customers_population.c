@@ -159,7 +159,7 @@ int churn__cust_population(size_t N, double cutoff_day, const double *last,
     if (N == 0)
         return CHURN_OK;
     rank_work rw = {NULL, NULL, NULL, NULL};
-    double *below = NULL, *above = NULL, *r_tmp = NULL, *f_tmp = NULL;
+    double *below = NULL, *above = NULL, *r_tmp = NULL, *f_tmp = NULL, *known = NULL;
     size_t *hist = NULL;
     int rc = CHURN_OK;
     rw.key = churn__cust_big_malloc(churn__mul_size(N, sizeof(uint64_t)));
@@ -211,28 +211,57 @@ int churn__cust_population(size_t N, double cutoff_day, const double *last,
         for (size_t i = 0; i < N; i++)
             f_out[i] = quintile(below[i], N);
     }
-    rank_counts(total, N, &rw, below, above);
+    /* M score and tiers rank total_spend among the K customers whose spend is
+     * known: an unknown amount makes a customer's total NaN (customers.h), and
+     * such a customer gets NaN for both; the Pareto share, a share of everyone's
+     * spend, is NaN when there is one. With some unknown, the known totals are
+     * ranked packed into `known`. */
+    size_t K = 0;
+    const double *spend_of = total;
+    for (size_t i = 0; i < N; i++)
+        K += !isnan(total[i]);
+    if (K < N) {
+        if (!(known = churn__cust_big_malloc(churn__mul_size(N, sizeof *known)))) {
+            rc = churn__nomem("the RFM scores");
+            goto done;
+        }
+        for (size_t i = 0, k = 0; i < N; i++)
+            if (!isnan(total[i]))
+                known[k++] = total[i];
+        spend_of = known;
+    }
+    if (K)
+        rank_counts(spend_of, K, &rw, below, above);
     /* Tiers: ties at a boundary go to the better tier (same rule as
      * churn_tiers_assign in spend/tiers.c). */
-    double key_cut = o->key_fraction * (double)N;
-    double imp_cut = (o->key_fraction + o->important_fraction) * (double)N;
+    double key_cut = o->key_fraction * (double)K;
+    double imp_cut = (o->key_fraction + o->important_fraction) * (double)K;
     double sum = 0, key_total = 0;
-    for (size_t i = 0; i < N; i++) {
-        if (m_out)
-            m_out[i] = quintile(below[i], N);
+    for (size_t i = 0, k = 0; i < N; i++) {
+        /* row i's spend rank is entry k: the known rows before it */
         if (seg_out)
             seg_out[i] = rfm_code((int)r_out[i], (int)f_out[i]);
         double spend = total[i];
-        double tier = above[i] < key_cut   ? CHURN_TIER_KEY
-                      : above[i] < imp_cut ? CHURN_TIER_IMPORTANT
+        if (isnan(spend)) {
+            if (m_out)
+                m_out[i] = NAN;
+            if (tier_out)
+                tier_out[i] = NAN;
+            continue;
+        }
+        double tier = above[k] < key_cut   ? CHURN_TIER_KEY
+                      : above[k] < imp_cut ? CHURN_TIER_IMPORTANT
                                            : CHURN_TIER_ORDINARY;
+        if (m_out)
+            m_out[i] = quintile(below[k], K);
+        k++;
         if (tier_out)
             tier_out[i] = tier;
         sum += spend;
         if (tier == CHURN_TIER_KEY)
             key_total += spend;
     }
-    *pareto = sum > 0 ? key_total / sum : 0.0;
+    *pareto = K < N ? NAN : sum > 0 ? key_total / sum : 0.0;
 done:
     churn__free(hist);
     churn__free(rw.key);
@@ -243,5 +272,6 @@ done:
     churn__free(above);
     churn__free(r_tmp);
     churn__free(f_tmp);
+    churn__free(known);
     return rc;
 }

@@ -5,8 +5,8 @@
  * (options -> cutoff and holdout days -> wanted columns), large buffers, and
  * the table's allocation, ids and release.
  *
- * Owns: churn_customer_options_init, churn_customers_free,
- * churn__cust_check_options, churn__cust_col_lookup, churn__cust_setup,
+ * Owns: churn_customer_options_init, churn_period_name, churn_customers_free,
+ * churn__cust_check_options, churn__cust_check_days, churn__cust_col_lookup, churn__cust_setup,
  * churn__cust_big_malloc, churn__cust_table_new, churn__cust_table_rows,
  * churn__cust_copy_ids.
  * Calls: core/ only (no other customers_*.c file).
@@ -21,16 +21,18 @@
 
 /* ---- options ----------------------------------------------------------------- */
 
-/* churn_customer_options grew in 1.1 (`columns`). A program built against the
- * 1.0 headers has a shorter struct, so its churn_customer_options_init must
- * not write the new tail: it binds to the CHURN_1.0 version below, which
- * fills the 1.0 prefix and sets struct_size to the 1.0 size (the option copy
- * then gives `columns` its default). Programs built since bind to the
- * default CHURN_1.1 version. A static archive has only the default. */
+/* churn_customer_options grew in 1.1 (`columns`) and in 1.2 (`period`). A
+ * program built against older headers has a shorter struct, so its
+ * churn_customer_options_init must not write the new tail: it binds to the
+ * CHURN_1.0 or CHURN_1.1 version below, which fills the prefix it knows and
+ * sets struct_size to that size (the option copy then gives the missing
+ * fields their defaults). Programs built since bind to the default CHURN_1.2
+ * version. A static archive has only the default. */
 #define CUSTOMER_OPTIONS_SIZE_1_0 offsetof(churn_customer_options, columns)
+#define CUSTOMER_OPTIONS_SIZE_1_1 offsetof(churn_customer_options, period)
 
-CHURN_API_EXPORT void churn__customer_options_init_1_1(churn_customer_options *opts);
-CHURN_API_EXPORT void churn__customer_options_init_1_1(churn_customer_options *opts)
+CHURN_API_EXPORT void churn__customer_options_init_1_2(churn_customer_options *opts);
+CHURN_API_EXPORT void churn__customer_options_init_1_2(churn_customer_options *opts)
 {
     if (opts) {
         churn_customer_options d = CHURN_CUSTOMER_OPTIONS_INIT;
@@ -39,23 +41,42 @@ CHURN_API_EXPORT void churn__customer_options_init_1_1(churn_customer_options *o
 }
 
 #if defined(CHURN_SYMBOL_VERSIONS)
-CHURN_API_EXPORT void churn__customer_options_init_1_0(churn_customer_options *opts);
-CHURN_API_EXPORT void churn__customer_options_init_1_0(churn_customer_options *opts)
+/* The defaults' first `size` bytes, with struct_size = size. */
+static void init_prefix(churn_customer_options *opts, size_t size)
 {
     if (opts) {
         churn_customer_options d = CHURN_CUSTOMER_OPTIONS_INIT;
-        d.struct_size = CUSTOMER_OPTIONS_SIZE_1_0;
-        memcpy(opts, &d, CUSTOMER_OPTIONS_SIZE_1_0);
+        d.struct_size = size;
+        memcpy(opts, &d, size);
     }
 }
+
+CHURN_API_EXPORT void churn__customer_options_init_1_0(churn_customer_options *opts);
+CHURN_API_EXPORT void churn__customer_options_init_1_0(churn_customer_options *opts)
+{
+    init_prefix(opts, CUSTOMER_OPTIONS_SIZE_1_0);
+}
+
+CHURN_API_EXPORT void churn__customer_options_init_1_1(churn_customer_options *opts);
+CHURN_API_EXPORT void churn__customer_options_init_1_1(churn_customer_options *opts)
+{
+    init_prefix(opts, CUSTOMER_OPTIONS_SIZE_1_1);
+}
 __asm__(".symver churn__customer_options_init_1_0, churn_customer_options_init@CHURN_1.0");
-__asm__(".symver churn__customer_options_init_1_1, churn_customer_options_init@@CHURN_1.1");
+__asm__(".symver churn__customer_options_init_1_1, churn_customer_options_init@CHURN_1.1");
+__asm__(".symver churn__customer_options_init_1_2, churn_customer_options_init@@CHURN_1.2");
 #else
 void churn_customer_options_init(churn_customer_options *opts)
 {
-    churn__customer_options_init_1_1(opts);
+    churn__customer_options_init_1_2(opts);
 }
 #endif
+
+const char *churn_period_name(int period)
+{
+    static const char *const names[] = {"none", "week", "month", "quarter", "year"};
+    return period >= CHURN_PERIOD_NONE && period <= CHURN_PERIOD_YEAR ? names[period] : NULL;
+}
 
 int churn__cust_check_options(const churn_customer_options *o)
 {
@@ -86,6 +107,23 @@ int churn__cust_check_options(const churn_customer_options *o)
         o->important_fraction > 1 - o->key_fraction + 1e-12)
         return churn__error(CHURN_EINVAL, "option 'important_fraction' must be in [0, 1 - "
                             "key_fraction], got %g", o->important_fraction);
+    if (o->period < CHURN_PERIOD_NONE || o->period > CHURN_PERIOD_YEAR)
+        return churn__error(CHURN_EINVAL, "option 'period' must be CHURN_PERIOD_NONE (0), "
+                            "_WEEK (1), _MONTH (2), _QUARTER (3) or _YEAR (4), got %d",
+                            o->period);
+    if (o->period != CHURN_PERIOD_NONE) {
+        const char *name = churn_period_name(o->period);
+        double len = cal_period_days(o->period);
+        if (o->time_unit != CHURN_UNIT_DAY && o->time_unit != len)
+            return churn__error(CHURN_EINVAL, "option 'time_unit' (%g days) does not match "
+                                "option 'period' (%s): durations are whole %ss; leave "
+                                "'time_unit' at its default or set it to %g days", o->time_unit,
+                                name, name, len);
+        if (!o->same_day_once)
+            return churn__error(CHURN_EINVAL, "option 'same_day_once' = 0 cannot be combined "
+                                "with option 'period' (%s): a period with purchases is one "
+                                "purchase", name);
+    }
     return CHURN_OK;
 }
 
@@ -168,7 +206,27 @@ int churn__cust_setup(const char *who, const churn_customer_options *opts, doubl
     if (*has_holdout && *hold <= *cut)
         return churn__error(CHURN_EINVAL, "%s: 'holdout_end' (day %.0f) must be on a later day "
                             "than 'cutoff' (day %.0f)", who, *hold, *cut);
+    if (o->period != CHURN_PERIOD_NONE) {
+        const char *name = churn_period_name(o->period);
+        if (fabs(*cut) > CAL_MAX_DAYS || fabs(*hold) > CAL_MAX_DAYS)
+            return churn__error(CHURN_ERANGE, "%s: option 'period' (%s): the cutoff or holdout "
+                                "end is more than 1e9 days from 1970-01-01", who, name);
+        if (*has_holdout && cal_period_of(o->period, *hold) <= cal_period_of(o->period, *cut))
+            return churn__error(CHURN_EINVAL, "%s: option 'period' (%s): 'holdout_end' (day "
+                                "%.0f) must fall in a later %s than 'cutoff' (day %.0f)", who,
+                                name, *hold, name, *cut);
+    }
     return parse_columns(o->columns, *has_holdout ? NCOL_ALL : NCOL_BASE, want, who);
+}
+
+int churn__cust_check_days(const char *who, const churn_customer_options *o,
+                           const churn_txlog *log)
+{
+    if (o->period == CHURN_PERIOD_NONE || log->n == 0 ||
+        day_of(log->min_time) >= -CAL_MAX_DAYS)
+        return CHURN_OK;
+    return churn__error(CHURN_ERANGE, "%s: option 'period' (%s): a transaction is dated more "
+                        "than 1e9 days before 1970-01-01", who, churn_period_name(o->period));
 }
 
 /* ---- the table ------------------------------------------------------------------ */
@@ -184,14 +242,16 @@ void churn_customers_free(churn_customers *t)
     churn__free(t);
 }
 
-churn_customers *churn__cust_table_new(double cut, double hold, int has_holdout, double u)
+churn_customers *churn__cust_table_new(const cust_clock *k, int has_holdout,
+                                       const churn_customer_options *o)
 {
     churn_customers *t = churn__calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    t->cutoff_day = cut;
-    t->holdout_day = has_holdout ? hold : NAN;
-    t->time_unit = u;
+    t->cutoff_day = k->cut_day;
+    t->holdout_day = has_holdout ? k->hold_day : NAN;
+    t->period = k->period;
+    t->time_unit = k->period ? cal_period_days(k->period) : o->time_unit;
     return t;
 }
 

@@ -25,6 +25,11 @@ int churn_customer_state_init(churn_customer_state *s, const churn_customer_opti
         return rc;
     if ((rc = churn__cust_check_options(&o)))
         return rc;
+    if (o.period != CHURN_PERIOD_NONE)
+        return churn__error(CHURN_EUNSUPPORTED, "churn_customer_state_init: option 'period' "
+                            "(%s) is not supported by the incremental state, which counts "
+                            "days; build a table (churn_customers_build or a stream) for "
+                            "calendar periods", churn_period_name(o.period));
     state_reset(s, &o);
     return CHURN_OK;
 }
@@ -39,8 +44,9 @@ int churn_customer_state_add(churn_customer_state *s, double time, double amount
                             "churn_customer_state_init");
     if (!churn__finite(time))
         return churn__error(CHURN_EINVAL, "churn_customer_state_add: 'time' is not finite");
-    if (!churn__finite(amount))
-        return churn__error(CHURN_EINVAL, "churn_customer_state_add: 'amount' is not finite");
+    if (isinf(amount)) /* NaN is an order of unknown amount (customers.h) */
+        return churn__error(CHURN_EINVAL, "churn_customer_state_add: 'amount' is not finite "
+                            "(NaN for an unknown amount)");
     if (time < s->last_time)
         return churn__error(CHURN_EINVAL, "churn_customer_state_add: 'time' %.17g is earlier "
                             "than the previous transaction (%.17g); add purchases in time order",
@@ -75,7 +81,9 @@ int churn_customer_state_value(const churn_customer_state *s, double cutoff, con
     if (!churn__finite(cutoff))
         return churn__error(CHURN_EINVAL, "churn_customer_state_value: 'cutoff' is not finite");
     if (j == COL_N_RETURNS || j == COL_RETURNS_AMOUNT) {
-        *value = j == COL_N_RETURNS ? s->n_returns : s->returns_amount;
+        /* NaN amount of an order: its spend columns are unknown (spend_unknown_values) */
+        int unknown = isnan(s->first_amount + s->repeat_amount);
+        *value = j == COL_N_RETURNS ? s->n_returns : unknown ? NAN : s->returns_amount;
         return CHURN_OK;
     }
     if (s->n_orders == 0)

@@ -70,9 +70,13 @@ typedef struct sstate {
     int checked;       /* keep last_time: check each customer's time order */
     int extra;         /* keep ex */
     /* parameters */
-    double cut, hold, limit; /* days; limit in seconds: transactions at or after it are ignored */
+    cust_clock k;            /* cutoff, holdout end, units, trend window, threshold */
+    double cut, hold, limit; /* units (days or calendar period indices); limit in seconds:
+                                transactions at or after it are ignored */
+    double cal_end;          /* seconds: the first moment after the cutoff day */
     double recent_lo, prior_lo;
     int same_day_once;
+    int period;              /* CHURN_PERIOD_*: units are calendar periods */
 } sstate;
 
 /* Why a fold stopped. */
@@ -105,12 +109,15 @@ static void sstate_free(sstate *S)
 
 static void sstate_params(sstate *S, const churn_customer_options *o, double cut, double hold)
 {
-    S->cut = cut;
-    S->hold = hold;
-    S->limit = (hold + 1) * CHURN_SECONDS_PER_DAY;
-    S->recent_lo = cut - o->trend_window;
-    S->prior_lo = cut - 2 * o->trend_window;
+    clock_init(&S->k, o, cut, hold);
+    S->cut = S->k.cut;
+    S->hold = S->k.hold;
+    S->limit = S->k.limit;
+    S->cal_end = S->k.cal_end;
+    S->recent_lo = S->cut - S->k.W;
+    S->prior_lo = S->cut - 2 * S->k.W;
     S->same_day_once = o->same_day_once;
+    S->period = S->k.period;
 }
 
 static void init_extra(sstate *S, size_t lo, size_t hi)
@@ -189,10 +196,11 @@ static inline int fold_rows(sstate *S, const uint32_t *cust, const double *time,
     double *last_time = S->last_time;
     extra_state *ex = S->ex;
     const double cut = S->cut, limit = S->limit, recent_lo = S->recent_lo,
-                 prior_lo = S->prior_lo;
-    const int merge = S->same_day_once;
-    /* The day of the previous row: consecutive rows of a log in time order
-     * mostly share it, and computing it is most of a row's arithmetic. */
+                 prior_lo = S->prior_lo, cal_end = S->cal_end;
+    const int merge = S->same_day_once, period = S->period;
+    /* The day (or calendar period) of the previous row: consecutive rows of a
+     * log in time order mostly share it, and computing it is most of a row's
+     * arithmetic. */
     double day_lo = HUGE_VAL, day_hi = -HUGE_VAL, day = 0, prev = -HUGE_VAL;
     for (size_t i = 0; i < n; i++) {
 #if defined(__GNUC__)
@@ -227,10 +235,18 @@ static inline int fold_rows(sstate *S, const uint32_t *cust, const double *time,
         }
         if (!(t >= day_lo && t < day_hi)) {
             day = day_of(t);
-            day_lo = day * CHURN_SECONDS_PER_DAY;
-            day_hi = day_lo + CHURN_SECONDS_PER_DAY;
+            if (period) {
+                day = cal_period_of(period, day);
+                day_lo = cal_period_start(period, day) * CHURN_SECONDS_PER_DAY;
+                day_hi = cal_period_start(period, day + 1) * CHURN_SECONDS_PER_DAY;
+            } else {
+                day_lo = day * CHURN_SECONDS_PER_DAY;
+                day_hi = day_lo + CHURN_SECONDS_PER_DAY;
+            }
         }
         double a = amount[i], d = day;
+        if (period && t >= cal_end && d <= cut)
+            continue; /* after the cutoff day, in the cutoff's period: in neither */
         if (a < 0) {
             if (full && d <= cut) {
                 ex[c].n_returns++;
@@ -357,7 +373,9 @@ static int emit_alloc(churn_customers *t, const unsigned char *want, uint32_t **
             }
         }
     }
-    if (!t->data || !*row_cust || (pop && !col[COL_TOTAL_SPEND]))
+    /* with tmp missing any of the three may be NULL, not only the last one */
+    if (!t->data || !*row_cust ||
+        (pop && (!col[COL_LAST] || !col[COL_N_ORDERS] || !col[COL_TOTAL_SPEND])))
         return churn__nomem("the customer table");
     return CHURN_OK;
 }
@@ -368,7 +386,7 @@ static int emit_alloc(churn_customers *t, const unsigned char *want, uint32_t **
 static int customer_values(const sstate *S, size_t c, const churn_customer_options *o,
                            int has_holdout, double H, double *v)
 {
-    const double cut = S->cut, hold = S->hold, u = o->time_unit;
+    const double cut = S->cut, hold = S->hold, u = S->k.u;
     const hot_state *h = &S->hot[c];
     cust_summary s = {h->n_orders, S->first[c].first_day, h->last_day,
                       S->first[c].first_amount, h->repeat_amount, 0, 0, 0};
@@ -390,7 +408,12 @@ static int customer_values(const sstate *S, size_t c, const churn_customer_optio
             churned = e->h_purchases == 0;
         }
     }
-    summary_values(&s, u, o->first_purchase_counts, cut, v);
+    summary_values(&s, u, o->first_purchase_counts, cut, v); /* after the trends: see
+                                                                    spend_unknown_values */
+    if (has_holdout && S->ex && isnan(v[COL_TOTAL_SPEND]))
+        v[COL_H_SPEND] = NAN; /* an unknown amount up to the holdout end, as the grouping */
+    v[COL_FIRST] = clock_day(&S->k, v[COL_FIRST]);
+    v[COL_LAST] = clock_day(&S->k, v[COL_LAST]);
     return churned;
 }
 
@@ -401,14 +424,13 @@ static int emit(const sstate *S, const churn_txlog *log, size_t C,
                 const churn_customer_options *o, const unsigned char *want, int has_holdout,
                 churn_customers **out)
 {
-    const double cut = S->cut, hold = S->hold, u = o->time_unit;
-    const double H = lapse_days(o, cut, hold);
+    const double H = S->k.H;
     size_t N = 0;
     for (size_t c = 0; c < C; c++)
         N += S->hot[c].n_orders > 0;
     uint32_t *row_cust = NULL;
     emit_cols ec = {{NULL}, NULL, 0};
-    churn_customers *t = churn__cust_table_new(cut, hold, has_holdout, u);
+    churn_customers *t = churn__cust_table_new(&S->k, has_holdout, o);
     if (!t)
         return churn__nomem("the customer table");
     churn__cust_table_rows(t, N, C);
@@ -438,11 +460,11 @@ static int emit(const sstate *S, const churn_txlog *log, size_t C,
     }
     t->repeat_rate = N ? (double)repeaters / (double)N : 0.0;
     t->churn_rate = has_holdout && N ? (double)churned / (double)N : NAN;
-    if (ec.pop && (rc = churn__cust_population(N, cut, col[COL_LAST], col[COL_N_ORDERS],
-                                               col[COL_TOTAL_SPEND], col[COL_R_SCORE],
-                                               col[COL_F_SCORE], col[COL_M_SCORE],
-                                               col[COL_SEGMENT], col[COL_TIER], o,
-                                               &t->pareto_share)))
+    if (ec.pop && (rc = churn__cust_population(N, S->k.cut_day, col[COL_LAST],
+                                               col[COL_N_ORDERS], col[COL_TOTAL_SPEND],
+                                               col[COL_R_SCORE], col[COL_F_SCORE],
+                                               col[COL_M_SCORE], col[COL_SEGMENT],
+                                               col[COL_TIER], o, &t->pareto_share)))
         goto done;
     if (!want[COL_TIER])
         t->pareto_share = NAN; /* computed with the tiers only */
@@ -588,7 +610,12 @@ int churn_customer_stream_fold(churn_customer_stream *s)
         return churn__error(CHURN_EINVAL, "churn_customer_stream_fold: the stream is %s",
                             s->state == 1 ? "finished" : "unusable after an earlier error");
     churn_txlog *log = s->log;
-    int rc = sstate_cover(&s->S, log->customer_ids.count, 0);
+    int rc = churn__cust_check_days("churn_customer_stream_fold", &s->o, log);
+    if (rc) {
+        s->state = 2;
+        return rc;
+    }
+    rc = sstate_cover(&s->S, log->customer_ids.count, 0);
     if (rc)
         return rc; /* nothing folded: the stream stays usable */
     size_t bad = 0;

@@ -237,8 +237,9 @@ static int check_row(const char *fn, long long row, double time, double amount, 
     if (!isfinite(time))
         return churn__error(CHURN_EINVAL, "%s%s: time %g is not a finite number", fn, where, time);
     if (!isfinite(amount))
-        return churn__error(CHURN_EINVAL, "%s%s: amount %g is not a finite number", fn, where,
-                            amount);
+        return churn__error(CHURN_EINVAL, "%s%s: amount %g is not a finite number%s", fn, where,
+                            amount, isnan(amount) ? " (for a log without amounts pass "
+                            "amounts = NULL to churn_txlog_append_arrays*)" : "");
     if (isinf(quantity))
         return churn__error(CHURN_EINVAL, "%s%s: quantity %g is not finite (use NaN for "
                             "unknown)", fn, where, quantity);
@@ -335,10 +336,12 @@ static int append_arrays(churn_txlog *log, size_t n, const int64_t *ids_i,
                          const char *const *prod_s, const char *fn)
 {
     churn__ok();
-    if (!log || (n && (!times || !amounts || (!ids_i && !ids_s))))
+    if (!log || (n && (!times || (!ids_i && !ids_s))))
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
+    /* amounts NULL: every row's amount is unknown (stored as NaN, an order) */
     for (size_t i = 0; i < n; i++) {
-        int rc = check_row(fn, (long long)i, times[i], amounts[i], quantities ? quantities[i] : NAN);
+        int rc = check_row(fn, (long long)i, times[i], amounts ? amounts[i] : 0.0,
+                           quantities ? quantities[i] : NAN);
         if (rc)
             return rc;
         if (ids_s && (!ids_s[i] || !*ids_s[i]))
@@ -365,7 +368,8 @@ static int append_arrays(churn_txlog *log, size_t n, const int64_t *ids_i,
             rc = churn__intern(&log->product_ids, prod_s[i], strlen(prod_s[i]), &p);
         }
         if (!rc)
-            churn__txlog_push(log, c, times[i], amounts[i], quantities ? quantities[i] : NAN, p);
+            churn__txlog_push(log, c, times[i], amounts ? amounts[i] : NAN,
+                              quantities ? quantities[i] : NAN, p);
     }
     if (rc)
         churn__txlog_rollback(log, &mk);

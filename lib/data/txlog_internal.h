@@ -25,7 +25,7 @@ struct churn_txlog {
     size_t n, cap;
     uint32_t *customer;
     double *time;        /* seconds since the epoch */
-    double *amount;
+    double *amount;      /* NaN = unknown (a log or rows read without amounts): an order */
     double *quantity;    /* NaN = unknown; NULL until a row has a quantity */
     uint32_t *product;   /* UINT32_MAX = none; NULL until a row has a product */
     churn__idtable customer_ids;

@@ -319,6 +319,8 @@ typedef struct compare_work {
     char **mnames, **fnames;
     size_t nf;
     int any_supervised;
+    int default_features;   /* the caller named no features: unusable ones are dropped */
+    char dropped[512];      /* "" or the note naming the default features dropped */
     const double *freq, *rec, *age, *label, *hold;
     double *xrow;           /* n x nf feature matrix, row-major */
     sup_data d;
@@ -363,7 +365,7 @@ static int compare_settings(const churn_txlog *log, const churn_comparison_optio
     if (!o->models)
         o->models = "bgnbd,pnbd,logit,cox";
     if (!o->features)
-        o->features = CHURN_COMPARISON_DEFAULT_FEATURES;
+        o->features = CHURN_COMPARISON_DEFAULT_FEATURES; /* see compare_features */
     if (o->btyd_churn != CHURN_BTYD_CHURN_NOT_ALIVE &&
         o->btyd_churn != CHURN_BTYD_CHURN_NO_PURCHASE)
         return churn__error(CHURN_EINVAL, "%s: option 'btyd_churn' is %d (must be 0 or 1)", fn,
@@ -467,15 +469,112 @@ static int compare_table(compare_work *w, churn_comparison *c, const churn_txlog
 
 /* The supervised models' data: the feature matrix from the table's columns,
  * the labels and the survival outcome. Nothing to do with BTYD models only. */
+/* The default features are the caller's only by default: one that is constant over the
+ * customers (every customer acquired the same day gives one T) or a linear combination of
+ * the features before it cannot be fitted, so it is dropped and named in w->dropped (a
+ * feature the caller named is kept, and its fit fails with a message naming it). Modified
+ * Gram-Schmidt on the centred columns: a column whose residual keeps less than 1e-10 of its
+ * centred norm is dependent. */
+static int drop_unusable_defaults(compare_work *w, size_t n)
+{
+    /* the note may already name monetary_value (compare_features): go on with it */
+    size_t nf = w->nf, keep = 0, len = strlen(w->dropped);
+    double *q = churn__malloc(churn__mul_size(n, churn__mul_size(nf, sizeof *q)));
+    if (!q)
+        return churn__nomem("the feature screen");
+    for (size_t j = 0; j < nf; j++) {
+        double *v = q + keep * n, mean = 0, norm0 = 0, norm = 0;
+        double lo = w->xrow[j], hi = lo;
+        for (size_t i = 0; i < n; i++) {
+            double x = w->xrow[i * nf + j];
+            mean += x;
+            lo = x < lo ? x : lo;
+            hi = x > hi ? x : hi;
+        }
+        mean /= (double)n;
+        for (size_t i = 0; i < n; i++) {
+            v[i] = w->xrow[i * nf + j] - mean;
+            norm0 += v[i] * v[i];
+        }
+        for (size_t k = 0; k < keep && norm0 > 0; k++) {
+            const double *u = q + k * n;
+            double dot = 0;
+            for (size_t i = 0; i < n; i++)
+                dot += u[i] * v[i];
+            for (size_t i = 0; i < n; i++)
+                v[i] -= dot * u[i];
+        }
+        for (size_t i = 0; i < n; i++)
+            norm += v[i] * v[i];
+        const char *why = lo == hi || !(norm0 > 0) || !isfinite(norm0) ? "constant"
+                          : !(norm > 1e-10 * norm0)        ? "collinear with the features before it"
+                                                           : NULL;
+        if (why) {
+            int k = snprintf(w->dropped + len, sizeof w->dropped - len, "%s'%s' (%s)",
+                             len ? ", " : "default feature(s) dropped: ", w->fnames[j], why);
+            len = k < 0 ? len : len + (size_t)k < sizeof w->dropped ? len + (size_t)k
+                                                                    : sizeof w->dropped - 1;
+            continue;
+        }
+        double inv = 1.0 / sqrt(norm);
+        for (size_t i = 0; i < n; i++)
+            v[i] *= inv;
+        /* keep column j: move it to position `keep` of the matrix and of the names */
+        for (size_t i = 0; i < n; i++)
+            w->xrow[i * nf + keep] = w->xrow[i * nf + j];
+        w->fnames[keep++] = w->fnames[j];
+    }
+    churn__free(q);
+    if (keep < nf) {
+        /* repack the rows to the kept width */
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < keep; j++)
+                w->xrow[i * keep + j] = w->xrow[i * nf + j];
+        w->nf = keep;
+        snprintf(w->dropped + len, sizeof w->dropped - len, "; name them in 'features' to "
+                 "keep them");
+    }
+    if (keep == 0)
+        return churn__error(CHURN_EINVAL, "%s: every default feature is constant or collinear "
+                            "over these customers (%s): name the features to use", compare_fn,
+                            w->dropped);
+    return CHURN_OK;
+}
+
 static int compare_features(compare_work *w, const churn_comparison *c)
 {
     const char *const fn = compare_fn;
     size_t n = c->n, nf = w->nf;
+    int rc;
     if (!w->any_supervised)
         return CHURN_OK;
     if (w->o.folds > n)
         return churn__error(CHURN_EINVAL, "%s: option 'folds' %zu exceeds the %zu customers",
                             fn, w->o.folds, n);
+    /* A feature that reads amounts is NaN for customers whose spend is unknown
+     * (a log without amounts, customers.h): the default set then leaves out
+     * monetary_value (named in the note that drop_unusable_defaults goes on with);
+     * a feature asked for by name is an error. */
+    for (size_t j = 0; j < nf; j++) {
+        const double *col = churn_customers_column(c->table, w->fnames[j]);
+        size_t i = 0;
+        while (col && i < n && !isnan(col[i]))
+            i++;
+        if (!col || i == n)
+            continue;
+        if (w->default_features && strcmp(w->fnames[j], "monetary_value") == 0) {
+            snprintf(w->dropped, sizeof w->dropped, "default feature(s) dropped: "
+                     "'monetary_value' (the spend is unknown: a log without amounts)");
+            memmove(w->fnames + j, w->fnames + j + 1, (nf - j - 1) * sizeof *w->fnames);
+            nf = --w->nf;
+            j--;
+            continue;
+        }
+        return churn__error(CHURN_EINVAL, "%s: feature '%s' is NaN for customer '%s': the "
+                            "spend is unknown (a log without amounts); leave the spend columns "
+                            "out of option 'features'", fn, w->fnames[j],
+                            churn_customers_id(c->table, i));
+    }
     w->xrow = churn__malloc(churn__mul_size(n, churn__mul_size(nf, sizeof *w->xrow)));
     if (!w->xrow)
         return churn__nomem("the feature matrix");
@@ -487,6 +586,9 @@ static int compare_features(compare_work *w, const churn_comparison *c)
         for (size_t i = 0; i < n; i++)
             w->xrow[i * nf + j] = col[i];
     }
+    if (w->default_features && (rc = drop_unusable_defaults(w, n)))
+        return rc;
+    nf = w->nf;
     w->d.n = n;
     w->d.p = nf;
     w->d.x = w->xrow;
@@ -524,6 +626,11 @@ static int compare_one(const compare_work *w, const churn_comparison *c, cmp_ent
         if ((rc = set_note(e, st, churn_strerror(st))))
             return rc;
     }
+    if (!is_btyd(e->family) && w->dropped[0] && e->note && !e->note[0]) {
+        churn__free(e->note);
+        if (!(e->note = churn__strdup(w->dropped)))
+            return churn__nomem("a comparison note");
+    }
     return CHURN_OK;
 }
 
@@ -539,6 +646,7 @@ CHURN_API int churn_metrics_compare(churn_comparison **out, const churn_txlog *l
     int rc = compare_settings(log, opts, &w.o);
     if (rc)
         return rc;
+    w.default_features = !opts || !opts->features;
     w.mbuf = churn__strdup(w.o.models);
     w.fbuf = churn__strdup(w.o.features);
     churn_comparison *c = churn__calloc(1, sizeof *c);

@@ -259,7 +259,12 @@ CHURN_API int churn_clv_score(const churn_model *btyd, const churn_model *spend,
             rc = churn_gammagamma_expected_spend(spend, n, frequency, monetary_value, es);
         } else {
             for (size_t i = 0; i < n && !rc; i++) {
-                if (!isfinite(monetary_value[i]))
+                if (isnan(monetary_value[i]))
+                    rc = churn__error(CHURN_EINVAL, "%s: row %zu, column 'monetary_value' "
+                                      "(expected spend) is NaN: the spend is unknown (a log "
+                                      "without amounts); CLV needs amounts "
+                                      "(churn_clv_discounted_purchases needs none)", fn, i);
+                else if (!isfinite(monetary_value[i]))
                     rc = churn__error(CHURN_EINVAL, "%s: row %zu, column 'monetary_value' "
                                       "(expected spend): %g is not finite", fn, i,
                                       monetary_value[i]);

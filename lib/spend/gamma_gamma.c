@@ -289,6 +289,11 @@ static int gg_settings(const churn_gammagamma_options *opts, churn_gammagamma_op
     return CHURN_OK;
 }
 
+/* The message for a NaN monetary value: the customer table gives NaN spend
+ * columns to customers with an order of unknown amount (customers.h). */
+#define GG_SPEND_UNKNOWN "the spend is unknown (a log without amounts); the Gamma-Gamma " \
+                         "model needs the amounts of the purchases"
+
 /* Validate every row and count the usable ones (weight > 0, frequency > 0,
  * monetary value > 0); the weight of the rows left out goes to one_time
  * (frequency 0) and nonpos (monetary value <= 0). */
@@ -303,6 +308,9 @@ static int gg_count_rows(size_t n, const double *frequency, const double *moneta
         if (!isfinite(x) || x < 0)
             return churn__error(CHURN_EINVAL, "churn_gammagamma_fit: row %zu, column 'frequency': "
                                 "%g is not a finite number >= 0", i, x);
+        if (isnan(z))
+            return churn__error(CHURN_EINVAL, "churn_gammagamma_fit: row %zu, column "
+                                "'monetary_value' is NaN: " GG_SPEND_UNKNOWN, i);
         if (!isfinite(z))
             return churn__error(CHURN_EINVAL, "churn_gammagamma_fit: row %zu, column "
                                 "'monetary_value': %g is not finite", i, z);
@@ -545,6 +553,9 @@ CHURN_API int churn_gammagamma_expected_spend(const churn_model *model, size_t n
         if (!isfinite(x) || x < 0)
             return churn__error(CHURN_EINVAL, "%s: row %zu, column 'frequency': %g is not a "
                                 "finite number >= 0", fn, i, x);
+        if (isnan(z))
+            return churn__error(CHURN_EINVAL, "%s: row %zu, column 'monetary_value' is NaN: "
+                                GG_SPEND_UNKNOWN, fn, i);
         if (!isfinite(z))
             return churn__error(CHURN_EINVAL, "%s: row %zu, column 'monetary_value': %g is not "
                                 "finite", fn, i, z);

@@ -356,7 +356,8 @@ do
   check("bad date -> nil, msg, code", ok == nil and acode == churn.status.EFORMAT, amsg)
   check("add ok", log:add(17, base, 3.5) == true)
   check("add non-finite amount -> nil", log:add(17, base, 0 / 0) == nil)
-  check("purchase without amount raises", raises(function() return churn.txlog({{customer = 1, time = base}}) end, "amount"))
+  check("purchase without amount: unknown", churn.txlog({{customer = 1, time = base}}) ~= nil)
+  check("purchase with a text amount raises", raises(function() return churn.txlog({{customer = 1, time = base, amount = "x"}}) end, "amount"))
   local l2, m2, c2 = churn.txlog({{customer = 1, time = base, amount = 1}, {customer = 2, time = "2023-02-30", amount = 1}})
   check("bad date in purchases -> nil, msg naming the purchase", l2 == nil and m2:find("purchases[2]", 1, true) ~= nil, m2)
   local l3, m3 = churn.read_csv("/nonexistent/tx.csv")
@@ -876,7 +877,6 @@ do
 end
 
 -- ---- 6. garbage collection while scoring elsewhere -----------------------------------------------
-section("6. garbage collection while scoring elsewhere")
 section("boundary: time units (issue 17)")
 do
   -- item 1: rows of a table and a state's features declare their unit; a weekly model
@@ -935,6 +935,7 @@ do
   weeks:close()
 end
 
+section("6. garbage collection while scoring elsewhere")
 purchases, rows = nil, nil -- a small heap keeps the aggressive collector below cheap
 collectgarbage("collect")
 
@@ -1060,6 +1061,113 @@ do
       end
     end
   end
+end
+
+-- ---- 8. purchases without amounts (issue 17, item 4) ---------------------------------
+section("8. purchases without amounts")
+do
+  local function isnan(v) return v ~= v end
+  local spend = {}
+  for name in ("monetary_value total_spend mean_order_value spend_recent spend_prior " ..
+               "spend_trend returns_amount net_spend m_score value_tier holdout_spend"):gmatch("%S+") do
+    spend[name] = true
+  end
+  local data = {{"a", "2024-01-01", 10}, {"a", "2024-01-01", 5}, {"b", "2024-01-03", 8},
+                {"a", "2024-01-08", 20}, {"c", "2024-01-10", 12}, {"b", "2024-01-16", 7},
+                {"a", "2024-01-22", 30}, {"c", "2024-01-30", 6}, {"a", "2024-03-02", 11}}
+  local with, without = {}, {}
+  for i, r in ipairs(data) do
+    with[i] = {customer = r[1], time = r[2], amount = r[3]}
+    without[i] = {customer = r[1], time = r[2]}            -- no amount: unknown
+  end
+  local opts = {cutoff = "2024-03-01", holdout_end = "2024-03-20", unit = "day"}
+  local ta = assert(assert(churn.txlog(with)):customers(opts))
+  local tb = assert(assert(churn.txlog(without)):customers(opts))
+  local same, nan_ok, ncols = #ta == #tb and #tb == 3, true, 0
+  for _, name in ipairs(ta:columns()) do
+    local ca, cb = ta:column(name), tb:column(name)
+    ncols = ncols + 1
+    for i = 1, #ta do
+      if spend[name] then nan_ok = nan_ok and isnan(cb[i]) and not isnan(ca[i])
+      else same = same and ca[i] == cb[i] end
+    end
+  end
+  check("no amounts: every purchase column as with amounts", same and ncols == 34, ncols)
+  check("no amounts: the spend columns are NaN", nan_ok)
+  local ra = tb:find("a")
+  check("no amounts: a has frequency 2, recency 21, T 60", ra.frequency == 2 and
+        ra.recency == 21 and ra.T == 60 and ra.holdout_purchases == 1, ra.frequency)
+  check("no amounts: Pareto share NaN", isnan(tb:metrics().pareto_share))
+  local gg, gmsg = churn.fit("gammagamma", tb:rows())
+  check("no amounts: Gamma-Gamma refuses, the spend is unknown", gg == nil and gmsg ==
+        "churn_gammagamma_fit: row 0, column 'monetary_value' is NaN: the spend is unknown " ..
+        "(a log without amounts); the Gamma-Gamma model needs the amounts of the purchases", gmsg)
+  local bg = churn.fit("bgnbd", tb:rows(), {l2 = 0.1})
+  local bga = churn.fit("bgnbd", ta:rows(), {l2 = 0.1})
+  check("no amounts: the same BG/NBD fit", bg and bga and bg:params().r == bga:params().r and
+        bg:params().b == bga:params().b)
+  -- log:add without an amount; CSV without an amount column (amount = false)
+  local log = assert(churn.txlog())
+  check("add without an amount", log:add("x", "2024-01-01") == true and log:num_transactions() == 1)
+  local ok_nan, nan_msg = log:add("x", "2024-01-02", 0 / 0)
+  check("add with a NaN amount -> nil, message (an unknown amount is nil)", ok_nan == nil and
+        nan_msg:find("nan is not a finite number", 1, true), nan_msg)
+  local path = tmpdir .. "/noamount.csv"
+  local f = assert(io.open(path, "w"))
+  f:write("customer_id,date\na,2024-01-01\nb,2024-01-03\na,2024-01-20\n")
+  f:close()
+  local l1, m1 = churn.read_csv(path)
+  check("read_csv without an amount column says how", l1 == nil and
+        m1:find('a log without amounts: amount_column "" (the command: --amount none)', 1, true), m1)
+  local l2 = assert(churn.read_csv(path, {amount = false}))
+  local t2 = assert(l2:customers({cutoff = "2024-01-31"}))
+  check("read_csv amount = false", l2:num_transactions() == 3 and #t2 == 2 and
+        t2:find("a").frequency == 1 and isnan(t2:find("a").total_spend))
+  -- the incremental state: a nil amount is an unknown one
+  local st = churn.state{unit = "day"}
+  st:add("2024-01-01"); st:add("2024-01-08")
+  check("state without amounts", st:value("frequency", "2024-03-01") == 1 and
+        isnan(st:value("monetary_value", "2024-03-01")))
+end
+
+-- ---- 9. calendar periods and BG/BB P(alive) (issue 17, items 5 and 6) ----------------------------
+section("9. calendar periods and BG/BB P(alive)")
+do
+  -- donors giving on January 1 of some of the years 1995-2001
+  local yearly = {}
+  for c = 1, 12 do
+    for y = 1995, 2001 do
+      if y == 1995 or (c * 7 + y * 3) % (2 + c % 4) == 0 then
+        yearly[#yearly + 1] = {customer = "d" .. c, time = y .. "-01-01", amount = 25}
+      end
+    end
+  end
+  local r1 = churn.features(yearly, {cutoff = "2002-01-01", unit = "year"})
+  check("unit year: T = 2557 / 365.25, not whole", near(r1[1].T, 2557 / 365.25, 1e-12), r1[1].T)
+  local ok, bad, bmsg = pcall(churn.fit, "bgbb", r1)
+  check("bgbb refuses the unit-year table",
+    ok and bad == nil and tostring(bmsg):find("is not a whole number of transaction", 1, true), bmsg)
+  local r2, info2 = churn.features(yearly, {cutoff = "2002-01-01", period = "year"})
+  check("period year: whole T and info.period",
+    r2[1].T == 7 and info2.period == "year" and info2.time_unit == 365.25, info2.period)
+  local bb, msg, code = churn.fit("bgbb", r2, {l2 = 0.01})
+  check("bgbb fits the period-year table", bb ~= nil or code == churn.status.ENOCONV, msg)
+  check("unknown period raises",
+    raises(function() return churn.features(yearly, {period = "decade"}) end, "'decade'"))
+  -- Fader, Hardie & Shang (2010): P(alive in 2002) at n = 6 for the donations fit
+  local m = churn.model("bgbb", {alpha = 1.204, beta = 0.750, gamma = 0.657, delta = 2.783})
+  local pa = m:p_alive({0, 2, 6}, {0, 4, 6}, {6, 6, 6})
+  local thr = m:p_alive_through({0, 2, 6}, {0, 4, 6}, {6, 6, 6})
+  check("bgbb p_alive = published 0.11, 0.59, 0.93",
+    near(pa[1], 0.11, 0.005) and near(pa[2], 0.59, 0.005) and near(pa[3], 0.93, 0.005),
+    string.format("%g %g %g", pa[1], pa[2], pa[3]))
+  check("bgbb p_alive = through * (delta+n)/(gamma+delta+n)",
+    thr[3] == 1 and close(pa[1], thr[1] * (2.783 + 6) / (0.657 + 2.783 + 6), 1e-12))
+  check("bgbb score's p_alive is the published one",
+    m:score({frequency = 2, recency = 4, T = 6}, 5) == pa[2])
+  check("p_alive_through is a bgbb method", raises(function()
+    return churn.model("bgnbd", {r = 0.24, alpha = 4.4, a = 0.79, b = 2.4}):p_alive_through({0}, {0}, {1})
+  end, "bgbb"))
 end
 
 section("end")

@@ -26,7 +26,14 @@ compare_models, ...), plots (churn.plotting, matplotlib imported lazily) and Das
 Errors: a failing C call raises an exception carrying the C message, which names the
 row, column or parameter at fault: ValueError (bad input: NaN, negative recency,
 mismatched lengths...), TypeError (wrong dtype, a model of another family), OSError
-(files), KeyError (unknown column), ConvergenceError, NumericalError.
+(files), KeyError (unknown column), ConvergenceError, NumericalError, and
+UnitMismatchError (a ValueError: a model fitted in one time unit given a customer table
+in another; tables carry their unit in ``df.attrs["time_unit"]``).
+
+Boundaries: dates of every Python input follow the CSV reader's rules (8-digit numbers
+are YYYYMMDD, other numbers epoch seconds, implausible dates are errors; see
+``date_format=`` and ``dayfirst=``); a missing customer id is an error; a table's index
+is int64 when every id is an integer literal, otherwise str, whatever the input path.
 
 Threads. Every C call runs with the GIL released (ctypes.CDLL), so numpy-sized scoring
 calls from several threads run in parallel. A fitted model (and a TransactionLog, a
@@ -48,7 +55,9 @@ before any object exists.
 """
 from ._lib import library_path
 from ._errors import (ChurnColumnError, ChurnError, ChurnKeyError, ChurnOSError,
-                      ChurnTypeError, ChurnValueError, ConvergenceError, NumericalError)
+                      ChurnTypeError, ChurnValueError, ConvergenceError, NumericalError,
+                      UnitMismatchError)
+from ._units import describe_time_unit
 from ._model import Model, load_model
 from ._txlog import TransactionLog
 from ._customers import (CustomerState, CustomerStream, cohort_table, customer_table,
@@ -70,7 +79,8 @@ __version__ = _l.churn_version_string().decode()
 
 __all__ = [
     "ChurnError", "ChurnColumnError", "ChurnKeyError", "ChurnOSError", "ChurnTypeError",
-    "ChurnValueError", "ConvergenceError", "NumericalError", "Model", "load_model",
+    "ChurnValueError", "ConvergenceError", "NumericalError", "UnitMismatchError",
+    "describe_time_unit", "Model", "load_model",
     "TransactionLog", "library_path", "__version__",
     # customers.h
     "customer_table", "cohort_table", "population_metrics", "rfm_segment_name",

@@ -35,12 +35,15 @@ _prob_cond = _lib.fn("churn_btyd_prob_purchases_cond", ctypes.c_int, _vp, ctypes
                      ctypes.c_double, ctypes.c_size_t, _d, _d, _d, _d)
 _pnbd_alive_at = _lib.fn("churn_pnbd_p_alive_at", ctypes.c_int, _vp, ctypes.c_double,
                          ctypes.c_size_t, _d, _d, _d, _d)
+_bgbb_alive_at = _lib.fn("churn_bgbb_p_alive_at", ctypes.c_int, _vp, ctypes.c_double,
+                         ctypes.c_size_t, _d, _d, _d, _d)
 _sbg_fit = _lib.fn("churn_sbg_fit", ctypes.c_int, ctypes.POINTER(_vp), ctypes.c_size_t, _d,
                    _lib.c_int_p, _d, ctypes.POINTER(BtydOptions))
 _sbg_fit_surv = _lib.fn("churn_sbg_fit_survivors", ctypes.c_int, ctypes.POINTER(_vp),
                         ctypes.c_size_t, _d, ctypes.POINTER(BtydOptions))
 _sbg_curve = _lib.fn("churn_sbg_curve", ctypes.c_int, _vp, ctypes.c_size_t, _d, _d)
 _sbg_derl = _lib.fn("churn_sbg_derl", ctypes.c_int, _vp, ctypes.c_double, ctypes.c_size_t, _d, _d)
+_convert_unit = _lib.fn("churn_btyd_convert_time_unit", ctypes.c_int, _vp, ctypes.c_double)
 
 _options_init = _lib.fn("churn_btyd_options_init", None, ctypes.POINTER(BtydOptions))
 _model_new = _lib.fn("churn_btyd_model_new", ctypes.c_int, ctypes.POINTER(_vp), ctypes.c_int,
@@ -58,6 +61,8 @@ _PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "mbgnbd": ("r", "alpha", "a", "b")
 
 def _from_params(cls, args, kwargs):
     names = _PARAMS[cls._family_name]
+    kwargs = dict(kwargs)
+    unit = kwargs.pop("unit", None)
     if args and kwargs:
         raise TypeError("pass the parameters by position or by name, not both")
     if kwargs:
@@ -72,7 +77,10 @@ def _from_params(cls, args, kwargs):
     h = _vp()
     check(_model_new(ctypes.byref(h), _FAMILY[cls._family_name], v.shape[0], ptr(v)))
     obj = cls()
-    return obj._set_handle(h.value)
+    obj._set_handle(h.value)
+    if unit is not None:
+        obj.set_time_unit(unit)
+    return obj
 
 
 def loglik(family, params, data=None, frequency=None, recency=None, T=None, weights=None,
@@ -143,35 +151,134 @@ def _series(values, data, name):
     return pd.Series(values, index=idx, name=name)
 
 
+_DATA_DOC = """data : pandas.DataFrame or dict, optional
+            A customer table with frequency, recency and T columns (or pass the
+            arrays).
+        frequency, recency, T : str or array_like, optional
+            Column names in `data`, or the arrays themselves (in the model's time
+            unit).
+        unit : str or float, optional
+            Keyword only: the time unit of the data ('day', 'week', 'month', 'year' or
+            days), for data that do not carry it in ``attrs["time_unit"]``."""
+
+_RAISES_DOC = """Raises
+        ------
+        churn.UnitMismatchError
+            The data's time unit (``data.attrs["time_unit"]`` or `unit`) differs from
+            the model's ``time_unit_``; the message names both.
+        churn.ChurnValueError
+            A bad value (the message names the row and column)."""
+
+
 class _Btyd(Model):
-    """Shared behaviour of the (frequency, recency, T) models."""
+    """Shared behaviour of the (frequency, recency, T) models.
+
+    Time units: a model fitted from a customer table records the table's unit
+    (``time_unit_``); predictions on a table of another known unit raise
+    :class:`churn.UnitMismatchError`. Arrays, and DataFrames without
+    ``attrs["time_unit"]``, are taken to be in the model's unit (the caller owns it;
+    declare it with ``unit=`` to have it checked).
+    """
 
     @classmethod
     def from_params(cls, *args, **kwargs):
-        """A model with known parameters (published estimates, a simulation truth), e.g.
-        ``BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)``."""
+        """A model with known parameters (published estimates, a simulation truth).
+
+        Parameters
+        ----------
+        *args, **kwargs : float
+            The family's parameters by position or by name, e.g.
+            ``BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)``.
+        unit : str or float, optional
+            Keyword only: the time unit the parameters refer to (recorded as
+            ``time_unit_``, so that data of another unit are refused). Default unknown.
+
+        Returns
+        -------
+        Model
+            A fitted model of this class.
+        """
         return _from_params(cls, args, kwargs)
 
-    def loglik(self, data=None, frequency=None, recency=None, T=None, weights=None):
-        """Log-likelihood of this model's parameters on the given customers."""
+    def _check(self, data, unit):
+        self.check_time_unit(data, unit)
+
+    def loglik(self, data=None, frequency=None, recency=None, T=None, weights=None, *,
+               unit=None):
+        """Log-likelihood of this model's parameters on the given customers.
+
+        Parameters
+        ----------
+        %(data)s
+        weights : str or array_like, optional
+            Customers per row (a column name or an array).
+
+        Returns
+        -------
+        float
+
+        %(raises)s
+        """
+        self._check(data, unit)
         return loglik(self._family_name, self.params_.to_numpy(), data, frequency, recency,
                       T, weights)
 
-    def predict_frame(self, data, horizon, frequency="frequency", recency="recency", T="T"):
-        """Scores as `churn predict` writes them: p_alive, p_churn and
-        expected_purchases over `horizon` time units, indexed like `data`."""
-        out = self.score(horizon, data, frequency, recency, T)
+    def predict_frame(self, data, horizon, frequency="frequency", recency="recency", T="T",
+                      *, unit=None):
+        """Scores as `churn predict` writes them.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            A customer table.
+        horizon : float
+            Length of the prediction window in the model's time unit.
+        frequency, recency, T : str or array_like, optional
+            Column names or arrays.
+        unit : str or float, optional
+            The data's time unit when it does not carry ``attrs["time_unit"]``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            p_alive, p_churn and expected_purchases, indexed like `data`.
+
+        %(raises)s
+        """
+        out = self.score(horizon, data, frequency, recency, T, unit=unit)
         out.insert(1, "p_churn", 1.0 - out["p_alive"])
         return out
 
     def fit(self, data=None, frequency=None, recency=None, T=None, weights=None, l2=0.0,
-            max_iter=None, tol=None, std_errors=True):
-        """Fit by maximum likelihood; returns self.
+            max_iter=None, tol=None, std_errors=True, *, unit=None):
+        """Fit by maximum likelihood.
 
-        `data` is a customer table (DataFrame with frequency, recency, T columns) or pass
-        the arrays. `weights` = number of customers per row. `l2` is the L2 penalty on the
-        log-parameters (docs/models/btyd.md). Raises ConvergenceError (with ``.model``)
-        when the optimiser did not converge."""
+        Parameters
+        ----------
+        %(data)s
+            The fitted model records the data's unit (``time_unit_``).
+        weights : str or array_like, optional
+            Number of customers per row.
+        l2 : float, default 0
+            L2 penalty on the log-parameters (docs/models/btyd.md).
+        max_iter, tol : optional
+            Optimiser limits (C defaults when None).
+        std_errors : bool, default True
+            Compute standard errors.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        churn.ConvergenceError
+            The optimiser did not converge (the partial fit is in ``.model``).
+        churn.UnitMismatchError
+            `unit` contradicts ``data.attrs["time_unit"]``.
+        """
+        from ._units import data_unit
+        data_unit(data, unit)  # a declared unit must agree with the table's own
         x, tx, T_ = _columns(data, frequency, recency, T)
         w = None
         if weights is not None:
@@ -183,25 +290,102 @@ class _Btyd(Model):
                   ptr(T_), ptr(w), ctypes.byref(o))
         if rc == ENOCONV and h.value:
             err = error_for(rc)
-            err.model = type(self)()._set_handle(h.value)
+            err.model = type(self)()._set_handle(h.value)._record_unit(data, unit)
             raise err
         check(rc)
         self._set_handle(h.value)
-        return self._record_unit(data)
+        return self._record_unit(data, unit)
 
-    def p_alive(self, data=None, frequency=None, recency=None, T=None):
-        """P(customer still alive at the end of calibration)."""
+    def convert_time_unit(self, unit):
+        """A copy of this model that describes the same customers in another time unit.
+
+        Converting on purpose (``churn_btyd_convert_time_unit``): with c = old unit / new
+        unit, alpha (and Pareto/NBD's beta) is multiplied by c, with its standard error
+        and covariance; r, a, b, s are unchanged, so P(alive) and expected purchases over
+        the same calendar span are the same. The log-likelihood still refers to the
+        original unit (the note says so). This model is left unchanged.
+
+        Parameters
+        ----------
+        unit : str or float
+            'day', 'week', 'month', 'year' or a number of days.
+
+        Returns
+        -------
+        Model
+            A new model of the same class with ``time_unit_`` = `unit`.
+
+        Raises
+        ------
+        churn.UnitMismatchError
+            This model's unit is unknown (``set_time_unit`` first).
+        churn.ChurnTypeError
+            BG/BB and sBG count discrete opportunities and have no time unit.
+
+        Examples
+        --------
+        >>> bg_days = bg_weeks.convert_time_unit("day")
+        >>> bg_days.expected_purchases(364, table_days)   # = 52 weeks in bg_weeks
+        """
+        from ._customers import time_unit_days
+        days = time_unit_days(unit)
+        self._require()
+        new = self._copy()
+        check(_convert_unit(new._h, days))
+        return new
+
+    def p_alive(self, data=None, frequency=None, recency=None, T=None, *, unit=None):
+        """P(customer still alive at the end of calibration).
+
+        Parameters
+        ----------
+        %(data)s
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            A Series indexed like `data` (array for array inputs).
+
+        %(raises)s
+        """
+        self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
         out = empty(x.shape[0])
         check(_p_alive(self._require(), x.shape[0], ptr(x), ptr(tx), ptr(T_), ptr(out)))
         return _series(out, data, "p_alive")
 
-    def p_churn(self, data=None, frequency=None, recency=None, T=None):
-        """1 - P(alive)."""
-        return 1.0 - self.p_alive(data, frequency, recency, T)
+    def p_churn(self, data=None, frequency=None, recency=None, T=None, *, unit=None):
+        """1 - P(alive).
 
-    def expected_purchases(self, t, data=None, frequency=None, recency=None, T=None):
-        """Conditional expected purchases in the next `t` time units given each history."""
+        Parameters
+        ----------
+        %(data)s
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+
+        %(raises)s
+        """
+        return 1.0 - self.p_alive(data, frequency, recency, T, unit=unit)
+
+    def expected_purchases(self, t, data=None, frequency=None, recency=None, T=None, *,
+                           unit=None):
+        """Conditional expected purchases in the next `t` time units given each history.
+
+        Parameters
+        ----------
+        t : float
+            Length of the window, in the model's time unit.
+        %(data)s
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+
+        %(raises)s
+        """
+        self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
         out = empty(x.shape[0])
         check(_expected(self._require(), float(t), x.shape[0], ptr(x), ptr(tx), ptr(T_),
@@ -210,9 +394,24 @@ class _Btyd(Model):
 
     predict = expected_purchases
 
-    def score(self, t, data=None, frequency=None, recency=None, T=None):
-        """P(alive) and expected purchases in the next t, in one pass (a DataFrame)."""
+    def score(self, t, data=None, frequency=None, recency=None, T=None, *, unit=None):
+        """P(alive) and expected purchases in the next `t`, in one pass.
+
+        Parameters
+        ----------
+        t : float
+            Length of the window, in the model's time unit.
+        %(data)s
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns p_alive and expected_purchases.
+
+        %(raises)s
+        """
         import pandas as pd
+        self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
         n = x.shape[0]
         # one (2, n) block: C writes both columns, pandas wraps it without a copy
@@ -238,13 +437,41 @@ class _Btyd(Model):
         check(_prob(self._require(), float(k), tt.shape[0], ptr(tt), ptr(out)))
         return float(out[0]) if scalar else out
 
-    def conditional_prob_purchases(self, k, t, data=None, frequency=None, recency=None, T=None):
-        """P(k purchases in the next t | history)."""
+    def conditional_prob_purchases(self, k, t, data=None, frequency=None, recency=None,
+                                   T=None, *, unit=None):
+        """P(k purchases in the next `t` | history).
+
+        Parameters
+        ----------
+        k : int
+            Number of purchases.
+        t : float
+            Length of the window, in the model's time unit.
+        %(data)s
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+
+        %(raises)s
+        """
+        self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
         out = empty(x.shape[0])
         check(_prob_cond(self._require(), float(k), float(t), x.shape[0], ptr(x), ptr(tx),
                          ptr(T_), ptr(out)))
         return _series(out, data, f"p_{k}_purchases")
+
+
+def _fill_docs(cls):
+    for name, f in list(vars(cls).items()):
+        doc = getattr(f, "__doc__", None)
+        if callable(f) and doc and "%(" in doc:
+            f.__doc__ = doc % {"data": _DATA_DOC, "raises": _RAISES_DOC}
+    return cls
+
+
+_fill_docs(_Btyd)
 
 
 @register("bgnbd")
@@ -261,8 +488,26 @@ class MBGNBD(_Btyd):
 class ParetoNBD(_Btyd):
     """Pareto/NBD (Schmittlein, Morrison & Colombo 1987). Parameters r, alpha, s, beta."""
 
-    def p_alive_at(self, t, data=None, frequency=None, recency=None, T=None):
-        """P(alive at T + t | history)."""
+    def p_alive_at(self, t, data=None, frequency=None, recency=None, T=None, *, unit=None):
+        """P(alive at T + t | history).
+
+        Parameters
+        ----------
+        t : float
+            Time after the end of calibration, in the model's time unit.
+        data, frequency, recency, T, unit
+            As for :meth:`p_alive`.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+
+        Raises
+        ------
+        churn.UnitMismatchError
+            The data's time unit differs from the model's.
+        """
+        self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
         out = empty(x.shape[0])
         check(_pnbd_alive_at(self._require(), float(t), x.shape[0], ptr(x), ptr(tx), ptr(T_),
@@ -274,9 +519,106 @@ class ParetoNBD(_Btyd):
 class BGBB(_Btyd):
     """BG/BB for discrete opportunities (Fader, Hardie & Shang 2010). Parameters alpha,
     beta, gamma, delta. Data: frequency, recency (opportunity of the last transaction)
-    and T = number of opportunities (a 'periods' or 'n' column is accepted too)."""
+    and T = number of opportunities (a 'periods' or 'n' column is accepted too); from
+    transactions, ``churn.customer_table(..., period="year")`` counts them.
+
+    ``p_alive`` is alive at the next opportunity (the published tables' convention),
+    ``p_alive_through`` alive through the last one observed."""
+
+    def p_alive_at(self, m, data=None, frequency=None, recency=None, T=None, *, unit=None):
+        """P(alive at opportunity n + m | history), `m` a whole number of opportunities >= 0
+        (Fader, Hardie & Shang 2010; lifetimes' ``conditional_probability_alive(m, ...)``).
+        m = 1 is :meth:`p_alive`, m = 0 :meth:`p_alive_through`.
+
+        Parameters
+        ----------
+        m : int
+            Opportunities after the n observed.
+        data : pandas.DataFrame, optional
+            Customer table with frequency, recency and T columns (or pass the arrays).
+        unit : str or float, optional
+            The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Probabilities, indexed like `data`.
+        """
+        self._check(data, unit)
+        x, tx, T_ = _columns(data, frequency, recency, T)
+        out = empty(x.shape[0])
+        check(_bgbb_alive_at(self._require(), float(m), x.shape[0], ptr(x), ptr(tx), ptr(T_),
+                             ptr(out)))
+        return _series(out, data, "p_alive")
+
+    def p_alive(self, data=None, frequency=None, recency=None, T=None, *, unit=None):
+        """P(alive at the next opportunity, n + 1 | history): the P(alive) of Fader, Hardie
+        & Shang's (2010) tables and of lifetimes' ``conditional_probability_alive(1, ...)``
+        (for their donations fit at n = 6: (x, t_x) = (0, 0) -> 0.11, (2, 4) -> 0.59,
+        (6, 6) -> 0.93). :meth:`p_alive_through` is alive through opportunity n.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, optional
+            Customer table with frequency, recency and T columns (or pass the arrays).
+        unit : str or float, optional
+            The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Probabilities, indexed like `data`.
+        """
+        return self.p_alive_at(1, data, frequency, recency, T, unit=unit)
+
+    def p_alive_through(self, data=None, frequency=None, recency=None, T=None, *,
+                        unit=None):
+        """P(alive through opportunity n | history): C's ``churn_btyd_p_alive`` for BG/BB
+        (1.0 for a customer who used every opportunity).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, optional
+            Customer table with frequency, recency and T columns (or pass the arrays).
+        unit : str or float, optional
+            The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Probabilities, indexed like `data`.
+        """
+        out = super().p_alive(data, frequency, recency, T, unit=unit)
+        return out.rename("p_alive_through") if hasattr(out, "rename") else out
+
+    def score(self, t, data=None, frequency=None, recency=None, T=None, *, unit=None):
+        """p_alive (at the next opportunity), expected purchases in the next `t`
+        opportunities and p_alive_through (a DataFrame).
+
+        Parameters
+        ----------
+        t : int
+            Horizon in opportunities.
+        data : pandas.DataFrame, optional
+            Customer table with frequency, recency and T columns (or pass the arrays).
+        unit : str or float, optional
+            The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns p_alive, expected_purchases, p_alive_through.
+        """
+        out = super().score(t, data, frequency, recency, T, unit=unit)
+        through = out["p_alive"].to_numpy()
+        out["p_alive"] = np.asarray(self.p_alive(data, frequency, recency, T, unit=unit))
+        out["p_alive_through"] = through
+        return out
 
     def fit(self, data=None, frequency=None, recency=None, T=None, weights=None, **kw):
+        """Fit by maximum likelihood; as :meth:`BGNBD.fit`, with T (the number of
+        opportunities) also read from a 'periods' or 'n' column and `weights` from a
+        'weights' column when present. Returns self."""
         if data is not None and T is None and "T" not in data:
             for alt in ("periods", "n"):
                 if alt in data:
@@ -308,7 +650,18 @@ class SBG(Model):
 
     @classmethod
     def from_params(cls, *args, **kwargs):
-        """An sBG model with known alpha, beta."""
+        """An sBG model with known alpha, beta.
+
+        Parameters
+        ----------
+        *args, **kwargs : float
+            alpha and beta by position or by name (``unit=`` as for the other
+            families is accepted but an sBG counts discrete periods).
+
+        Returns
+        -------
+        SBG
+        """
         return _from_params(cls, args, kwargs)
 
     def loglik(self, periods, churned, weights=None):

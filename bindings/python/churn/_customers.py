@@ -7,7 +7,9 @@ import numpy as np
 
 from . import _lib
 from ._errors import EINVAL, OK, ChurnColumnError, ChurnValueError, check, error_for
-from ._txlog import CsvOptions, TransactionLog, to_epoch_seconds
+from ._dates import check_date_format, time_arg
+from ._ids import ids_index
+from ._txlog import CsvOptions, TransactionLog
 
 UNITS = {"day": 1.0, "days": 1.0, "d": 1.0, "week": 7.0, "weeks": 7.0, "w": 7.0,
          "month": 30.4375, "months": 30.4375, "m": 30.4375,
@@ -25,7 +27,12 @@ class CustomerOptions(ctypes.Structure):
                 ("first_purchase_counts", c_int), ("trend_window", c_double),
                 ("inactivity_threshold", c_double), ("key_fraction", c_double),
                 ("important_fraction", c_double),
-                ("columns", c_char_p)]  # 1.1; _options_init writes the whole C struct
+                ("columns", c_char_p),  # 1.1
+                ("period", c_int)]  # 1.2; _options_init writes the whole C struct
+
+# churn_period (customers.h): calendar periods of the table (option `period`).
+PERIODS = {None: 0, "none": 0, "week": 1, "weeks": 1, "month": 2, "months": 2,
+           "quarter": 3, "quarters": 3, "year": 4, "years": 4}
 
 
 class CohortOptions(ctypes.Structure):
@@ -62,6 +69,10 @@ _num_excluded = _fn("churn_customers_num_excluded", c_size_t, c_void_p)
 _cutoff = _fn("churn_customers_cutoff", c_double, c_void_p)
 _holdout_end = _fn("churn_customers_holdout_end", c_double, c_void_p)
 _time_unit = _fn("churn_customers_time_unit", c_double, c_void_p)
+# for C tables; Python tables are DataFrames checked by Model.check_time_unit (attrs)
+_check_model = _fn("churn_customers_check_model", c_int, c_void_p, c_void_p)
+_period = _fn("churn_customers_period", c_int, c_void_p)
+_period_name = _fn("churn_period_name", c_char_p, c_int)
 _rfm_name = _fn("churn_rfm_segment_name", c_char_p, c_int)
 _repeat_rate = _fn("churn_customers_repeat_rate", c_double, c_void_p)
 _churn_rate = _fn("churn_customers_churn_rate", c_int, c_void_p, _lib.c_double_p)
@@ -76,6 +87,8 @@ _state_init = _fn("churn_customer_state_init", c_int, POINTER(_StateStruct),
 _state_add = _fn("churn_customer_state_add", c_int, POINTER(_StateStruct), c_double, c_double)
 _state_value = _fn("churn_customer_state_value", c_int, POINTER(_StateStruct), c_double,
                    c_char_p, _lib.c_double_p)
+_state_check_model = _fn("churn_customer_state_check_model", c_int, POINTER(_StateStruct),
+                         c_void_p)
 _stream_new = _fn("churn_customer_stream_new", c_int, POINTER(c_void_p),
                   POINTER(CustomerOptions))
 _stream_free = _fn("churn_customer_stream_free", None, c_void_p)
@@ -105,23 +118,23 @@ def time_unit_days(unit):
     return float(unit)
 
 
-def time_arg(value, name):
-    """A date argument (string, datetime, Timestamp, datetime64 or epoch seconds) -> seconds."""
-    if value is None:
-        return 0.0
-    if isinstance(value, bool):
-        raise TypeError(f"{name}: expected a date, got a bool")
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
-    return float(to_epoch_seconds([value], name)[0])
+def period_code(period):
+    """None, 'week', 'month', 'quarter' or 'year' -> the C churn_period value."""
+    key = period.strip().lower() if isinstance(period, str) else period
+    if key not in PERIODS:
+        raise ValueError(f"period: {period!r} is not None, 'week', 'month', 'quarter' or "
+                         "'year'")
+    return PERIODS[key]
 
 
-def _to_log(data, customer, time, amount, quantity, product):
+def _to_log(data, customer, time, amount, quantity, product, date_format="auto",
+            dayfirst=None):
     if isinstance(data, TransactionLog):
         return data
     if hasattr(data, "columns"):
         return TransactionLog.from_dataframe(data, customer=customer, time=time, amount=amount,
-                                             quantity=quantity, product=product)
+                                             quantity=quantity, product=product,
+                                             date_format=date_format, dayfirst=dayfirst)
     raise TypeError("expected a churn.TransactionLog or a pandas DataFrame of transactions, "
                     f"got {type(data).__name__}")
 
@@ -155,12 +168,13 @@ def _check_columns(rc):
 
 def _customer_options(cutoff, holdout_end, unit, same_day_once, first_purchase_counts,
                       trend_window, inactivity_threshold, key_fraction, important_fraction,
-                      columns=None):
+                      columns=None, date_format="auto", dayfirst=None, period=None):
     o = CustomerOptions()
     _options_init(ctypes.byref(o))
-    o.cutoff = time_arg(cutoff, "cutoff")
-    o.holdout_end = time_arg(holdout_end, "holdout_end")
+    o.cutoff = time_arg(cutoff, "cutoff", date_format, dayfirst)
+    o.holdout_end = time_arg(holdout_end, "holdout_end", date_format, dayfirst)
     o.time_unit = time_unit_days(unit)
+    o.period = period_code(period)
     o.same_day_once = 1 if same_day_once else 0
     o.first_purchase_counts = 1 if first_purchase_counts else 0
     if trend_window is not None:
@@ -180,27 +194,22 @@ def _timestamp(seconds):
     return pd.Timestamp(seconds, unit="s") if seconds else None
 
 
-def customer_ids_index(ids, int_ids, name="customer_id"):
-    """pandas Index of customer ids: integers when the log was built from integer ids."""
-    import pandas as pd
-    if int_ids:
-        try:
-            return pd.Index(np.array([int(v) for v in ids], dtype=np.int64), name=name)
-        except ValueError:
-            pass
-    return pd.Index(ids, dtype=object, name=name)
-
-
 def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer="customer_id",
                    time="date", amount="amount", quantity=None, product=None,
                    same_day_once=True, first_purchase_counts=False, trend_window=None,
                    inactivity_threshold=None, key_fraction=None, important_fraction=None,
-                   columns=None):
+                   columns=None, date_format="auto", dayfirst=None, period=None):
     """The customer table as of `cutoff`: one row per customer, indexed by customer id.
 
     `data` is a :class:`TransactionLog` or a pandas DataFrame of transactions (column
     names `customer`, `time`, `amount` [, `quantity`, `product`]; times as datetimes,
-    date strings or epoch seconds). Dates (`cutoff`, `holdout_end`) may be strings,
+    date strings or epoch seconds). ``amount=None``: the transactions have no amounts
+    (customer and date only): the purchase columns are as with amounts, the spend
+    columns (monetary_value, total_spend, mean_order_value, spend_recent, spend_prior,
+    spend_trend, returns_amount, net_spend, m_score, value_tier, holdout_spend) are
+    NaN and ``attrs["pareto_share"]`` is NaN (include/churn/customers.h, "Unknown
+    amounts"; a log mixing rows with and without amounts follows the same rule per
+    customer). Dates (`cutoff`, `holdout_end`) may be strings,
     datetimes or epoch seconds; `cutoff=None` means the day of the last transaction.
     `unit` is 'day', 'week', 'month', 'year' or a number of days.
 
@@ -219,22 +228,65 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
     ``value_tier``, ``attrs["pareto_share"]`` is NaN (not computed). An unknown name (or
     a holdout column without `holdout_end`) raises :class:`churn.ChurnColumnError`
     (a KeyError and a ValueError) naming it.
+
+    `period` ('year', 'quarter', 'month' or 'week'; None = days) counts UTC calendar
+    periods, as BG/BB's whole transaction opportunities: all purchases of a period are
+    one, frequency, recency, T and the other durations are whole periods (weeks start on
+    Monday), first_purchase/last_purchase are each period's first day, and
+    ``attrs["period"]`` names it (``attrs["time_unit"]`` is its nominal length, e.g.
+    365.25). `unit` must then stay 'day' or equal that length. See docs/customers.md,
+    "Calendar periods".
+
+    Boundaries (issue 17; docs/python.md "Boundaries"):
+
+    - ``attrs["time_unit"]`` travels with the table: models fitted from it record the
+      unit and refuse tables of another unit (:class:`churn.UnitMismatchError`).
+    - `date_format` ('auto' default, 'iso', 'yyyymmdd', 'epoch', 'epoch_ms',
+      'epoch_us', 'epoch_ns' or a strftime pattern) and `dayfirst` (for texts such as
+      '01/02/1997'; None makes them an error) read the time column, the cutoff and the
+      holdout end. 'auto' follows the CSV reader: 8-digit numbers are YYYYMMDD (as
+      ``pd.read_csv`` gives CDNOW's dates), other numbers epoch seconds, and numbers
+      before 1900, after 2200 or all within a year of 1970 are errors saying what was
+      assumed. A cutoff before every purchase raises :class:`churn.ChurnValueError`
+      instead of returning an empty table.
+    - A missing customer id is an error naming its row; whole-number float ids are
+      integers. The index is int64 when every id is an integer literal without
+      leading zeros, otherwise str, whatever the kind of `data`.
     """
-    log = _to_log(data, customer, time, amount, quantity, product)
+    check_date_format(date_format, dayfirst)
+    log = _to_log(data, customer, time, amount, quantity, product, date_format, dayfirst)
     spec, names = _columns_option(columns)
     o = _customer_options(cutoff, holdout_end, unit, same_day_once, first_purchase_counts,
                           trend_window, inactivity_threshold, key_fraction, important_fraction,
-                          spec)
+                          spec, date_format, dayfirst, period)
     h = c_void_p()
     _check_columns(_build(ctypes.byref(h), log._h, ctypes.byref(o)))
     try:
-        return table_frame(h.value, getattr(log, "_int_ids", False), names)
+        if _num_rows(h.value) == 0:
+            _check_not_before_everything(_cutoff(h.value),
+                                         _lib.churn_txlog_min_time(log._h),
+                                         _lib.churn_txlog_num_transactions(log._h))
+        return table_frame(h.value, names)
     finally:
         _free(h)
 
 
-def table_frame(t, int_ids=False, columns=None):
-    """Copy a C customer table (borrowed handle) into a DataFrame with its attrs."""
+def _check_not_before_everything(cutoff, first, n):
+    """An empty table because the cutoff precedes every purchase is an error."""
+    if n and np.isfinite(first) and cutoff < first:
+        from ._txlog import format_date
+        raise ChurnValueError(
+            f"customer_table: the cutoff {format_date(cutoff)} is before every purchase "
+            f"(the first of {n} transactions is on {format_date(first)}), so no customer "
+            "has an order on or before it and the table would be empty: check the cutoff "
+            "and how the dates were read (date_format=)", EINVAL)
+
+
+def table_frame(t, columns=None):
+    """Copy a C customer table (borrowed handle) into a DataFrame with its attrs.
+
+    The index follows the ids (see churn._ids.ids_index), never the path they came
+    through."""
     import pandas as pd
     from ._errors import error_for
     n = _num_rows(t)
@@ -250,8 +302,10 @@ def table_frame(t, int_ids=False, columns=None):
     ids = [_id(t, i).decode() for i in range(n)]
     attrs = {"cutoff": _timestamp(_cutoff(t)), "holdout_end": _timestamp(_holdout_end(t)),
              "time_unit": _time_unit(t), "excluded": int(_num_excluded(t))}
+    if _period(t):
+        attrs["period"] = _period_name(_period(t)).decode()
     attrs.update(_metrics(t))
-    df = pd.DataFrame(cols, index=customer_ids_index(ids, int_ids))
+    df = pd.DataFrame(cols, index=ids_index(ids))
     df.attrs.update(attrs)
     return df
 
@@ -289,7 +343,8 @@ def rfm_segment_name(code):
 
 
 def cohort_table(data, period="month", cutoff=None, calendar=True, counts=False, *,
-                 customer="customer_id", time="date", amount="amount"):
+                 customer="customer_id", time="date", amount="amount", date_format="auto",
+                 dayfirst=None):
     """Retention by acquisition cohort as a DataFrame.
 
     Rows: cohorts (indexed by the start of the cohort's period); column ``customers``
@@ -297,12 +352,13 @@ def cohort_table(data, period="month", cutoff=None, calendar=True, counts=False,
     cohort with an order in that period, or the number of such customers with
     ``counts=True``. Cells after the cutoff's period are NaN (not observed).
     `period`: 'day', 'week', 'month' (default), 'year' or a number of days.
+    `date_format` and `dayfirst` read the dates as in :func:`customer_table`.
     """
     import pandas as pd
-    log = _to_log(data, customer, time, amount, None, None)
+    log = _to_log(data, customer, time, amount, None, None, date_format, dayfirst)
     o = CohortOptions()
     _cohort_init(ctypes.byref(o))
-    o.cutoff = time_arg(cutoff, "cutoff")
+    o.cutoff = time_arg(cutoff, "cutoff", date_format, dayfirst)
     o.period = time_unit_days(period)
     o.calendar = 1 if calendar else 0
     nc, npd = c_size_t(0), c_size_t(0)
@@ -349,9 +405,24 @@ class CustomerState:
         self._s = _StateStruct()
         check(_state_init(ctypes.byref(self._s), ctypes.byref(o)))
 
-    def add(self, time, amount):
-        """Add one transaction (amount >= 0: order, < 0: refund); returns self."""
-        check(_state_add(ctypes.byref(self._s), time_arg(time, "time"), float(amount)))
+    def add(self, time, amount=None):
+        """Add one transaction, in time order.
+
+        Parameters
+        ----------
+        time : str, datetime or float
+            Date of the transaction (a date text, a datetime or epoch seconds).
+        amount : float or None
+            >= 0: an order; < 0: a refund; None (or NaN): an order of unknown amount,
+            after which the spend values are NaN, as in :func:`customer_table`.
+
+        Returns
+        -------
+        CustomerState
+            self.
+        """
+        a = float("nan") if amount is None else float(amount)
+        check(_state_add(ctypes.byref(self._s), time_arg(time, "time"), a))
         return self
 
     def value(self, column, cutoff):
@@ -360,6 +431,29 @@ class CustomerState:
         check(_state_value(ctypes.byref(self._s), time_arg(cutoff, "cutoff"),
                            str(column).encode(), ctypes.byref(v)))
         return v.value
+
+    def check_model(self, model):
+        """Check that this state's features may be scored by `model` (same time unit).
+
+        Parameters
+        ----------
+        model : churn.Model
+            A fitted model whose ``time_unit_`` is compared with the state's unit
+            (``churn_customer_state_check_model``).
+
+        Returns
+        -------
+        CustomerState
+            self, when the units agree.
+
+        Raises
+        ------
+        churn.UnitMismatchError
+            The units differ, or the model's unit is unknown for a family whose
+            parameters are rates per unit of time; the message names both.
+        """
+        check(_state_check_model(ctypes.byref(self._s), model._require()))
+        return self
 
     def values(self, cutoff, columns=None):
         """Several features as of `cutoff` as a pandas Series (default: all incremental)."""
@@ -393,7 +487,6 @@ class _StreamLog(TransactionLog):
     def __init__(self, handle):  # pylint: disable=super-init-not-called
         self._h = handle
         self._refs = []
-        self._int_ids = None
 
     def __del__(self):
         self._h = None
@@ -419,8 +512,10 @@ class CustomerStream:
             table = s.finish()
 
     `cutoff` is required (a stream's last day is not known in advance). Other options
-    are those of :func:`customer_table`; `customer`, `time`, `amount` name the DataFrame
-    columns (and the CSV columns of :meth:`read_csv`). Every column is offered except
+    are those of :func:`customer_table` (`period` included); `customer`, `time`, `amount`
+    name the DataFrame columns (and the CSV columns of :meth:`read_csv`); ``amount=None``:
+    the data has no amounts (spend columns NaN, as in :func:`customer_table`). Every
+    column is offered except
     ``gap_median`` and ``n_products``, which need a customer's whole history: None
     (all) leaves them out and asking for them raises :class:`churn.ChurnTypeError`.
 
@@ -428,7 +523,10 @@ class CustomerStream:
     customer then date); an earlier transaction after a later one of the same customer
     raises ChurnValueError naming the customer, and the stream is then unusable.
     Transactions after the holdout end (after the cutoff without a holdout) are
-    ignored. One thread at a time per stream.
+    ignored. `date_format` and `dayfirst` read the dates (of :meth:`add`, and the
+    cutoff) as in :func:`customer_table`; a cutoff before every transaction makes
+    :meth:`finish` raise instead of returning an empty table. One thread at a time per
+    stream.
     """
 
     _h = None
@@ -437,17 +535,22 @@ class CustomerStream:
     def __init__(self, cutoff=None, holdout_end=None, unit="day", *, customer="customer_id",
                  time="date", amount="amount", same_day_once=True,
                  first_purchase_counts=False, trend_window=None, inactivity_threshold=None,
-                 key_fraction=None, important_fraction=None, columns=None):
+                 key_fraction=None, important_fraction=None, columns=None,
+                 date_format="auto", dayfirst=None, period=None):
+        check_date_format(date_format, dayfirst)
         spec, self._names = _columns_option(columns)
         o = _customer_options(cutoff, holdout_end, unit, same_day_once, first_purchase_counts,
                               trend_window, inactivity_threshold, key_fraction,
-                              important_fraction, spec)
+                              important_fraction, spec, date_format, dayfirst,
+                              period)
         h = c_void_p()
         _check_columns(_stream_new(ctypes.byref(h), ctypes.byref(o)))
         self._h = h.value
         self._log = _StreamLog(_stream_log(self._h))
         self._customer, self._time, self._amount = customer, time, amount
+        self._date_format, self._dayfirst = date_format, dayfirst
         self._cutoff = o.cutoff
+        self._first_time = float("inf")  # the earliest transaction seen
 
     # ---- lifetime ----
     def close(self):
@@ -488,20 +591,30 @@ class CustomerStream:
                 raise TypeError("add(): give a DataFrame (or a dict of arrays), or "
                                 "add(customer_ids, time, amount)")
             for c in (self._customer, self._time, self._amount):
-                if c not in data:
+                if c is not None and c not in data:
                     cols = list(data.columns) if hasattr(data, "columns") else list(data)
                     raise KeyError(f"column '{c}' is not in the data "
                                    f"(columns: {', '.join(map(str, cols))})")
-            ids, t, a = data[self._customer], data[self._time], data[self._amount]
-        elif time is None or amount is None:
+            ids, t = data[self._customer], data[self._time]
+            a = None if self._amount is None else data[self._amount]
+        elif time is None or (amount is None and self._amount is not None):
             raise TypeError("add(customer_ids, time, amount): give both time and amount, "
-                            "or a DataFrame alone")
+                            "or a DataFrame alone (amount may be left out when the stream "
+                            "was made with amount=None)")
         else:
             ids, t, a = data, time, amount
         if len(ids):
-            self._log.append(ids, t, a)
+            self._log._append(ids, t, a, None, None, self._date_format, self._dayfirst,
+                              (str(self._customer), str(self._time)))
+        self._note_first_time()
         check(_stream_fold(self._h))
         return self
+
+    def _note_first_time(self):
+        """Keep the earliest time of the rows about to be folded (for finish())."""
+        if _lib.churn_txlog_num_transactions(self._log._h):
+            self._first_time = min(self._first_time,
+                                   _lib.churn_txlog_min_time(self._log._h))
 
     def read_csv(self, path, chunk_rows=1 << 20, *, customer=None, time=None, amount=None,
                  header=True, delimiter=None, date_format="auto", skip_bad_rows=False):
@@ -525,6 +638,7 @@ class CustomerStream:
 
         def on_chunk(_log, _userdata):
             try:
+                self._note_first_time()
                 return _stream_fold(h)
             except BaseException as e:  # noqa: BLE001 - re-raised after the C call
                 raised.append(e)
@@ -533,7 +647,6 @@ class CustomerStream:
         callback = _CHUNK_FN(on_chunk)  # referenced until the C call returns
         rc = _read_csv_chunked(self._log._h, str(path).encode(), ctypes.byref(o), chunk_rows,
                                callback, None)
-        self._log._int_ids = False  # CSV ids are text
         if raised:
             raise raised[0]
         check(rc)
@@ -559,9 +672,13 @@ class CustomerStream:
         """Fold what remains and return the customer table (the DataFrame of
         :func:`customer_table`, with its attrs). The stream is closed afterwards."""
         h = c_void_p()
+        folded = int(_stream_rows_folded(self._handle()))
         check(_stream_finish(self._handle(), ctypes.byref(h)))
         try:
-            return table_frame(h.value, bool(self._log._int_ids), self._names)
+            if _num_rows(h.value) == 0:
+                _check_not_before_everything(self._cutoff, self._first_time,
+                                             max(folded, int(_stream_rows_folded(self._h))))
+            return table_frame(h.value, self._names)
         finally:
             _free(h)
             self.close()

@@ -15,6 +15,7 @@ EVERSION = -10
 ERANGE = -11
 ENOTFOUND = -12
 ESEPARATION = -13
+EUNIT = -14
 
 
 class ChurnError(Exception):
@@ -50,6 +51,20 @@ class ChurnColumnError(ChurnKeyError, ChurnValueError):
     ValueError (the C library's CHURN_EINVAL)."""
 
 
+class UnitMismatchError(ChurnValueError):
+    """The time units of a model and of the data it meets differ (``CHURN_EUNIT``).
+
+    Raised when a model fitted in one time unit (its ``time_unit_``) is given a
+    customer table in another (``table.attrs["time_unit"]`` or a declared ``unit=``),
+    and when a declared ``unit=`` contradicts the table's own unit. The message names
+    both units, e.g. "the 'bgnbd' model was fitted in weeks (7 days) but the data are
+    in days (1 day)". Rebuild the table in the model's unit, or convert the model on
+    purpose with ``model.convert_time_unit(unit)``.
+
+    A subclass of :class:`ChurnValueError` (hence of ``ValueError``).
+    """
+
+
 class ConvergenceError(ChurnError, RuntimeError):
     """The optimiser did not converge (the partial fit is in ``.model`` when available)."""
 
@@ -65,6 +80,7 @@ _CLASSES = {
     ERANGE: ChurnValueError, EFAMILY: ChurnTypeError, EUNSUPPORTED: ChurnTypeError,
     EIO: ChurnOSError, ENOTFOUND: ChurnKeyError, ENOCONV: ConvergenceError,
     ENUMERIC: NumericalError, ESEPARATION: NumericalError, ENOTFITTED: ChurnError,
+    EUNIT: UnitMismatchError,
 }
 
 

@@ -245,6 +245,7 @@ class LogisticRegression(Model):
             raise err
         check(rc)
         self._set_handle(h.value)
+        self._record_unit(X)  # a customer table's time unit (attrs), if it has one
         if cv is not None:
             self.cv_ = res
         return self
@@ -272,6 +273,7 @@ class LogisticRegression(Model):
     # ---- predictions ----
     def _x(self, X):
         h = self._require()
+        self.check_time_unit(X)  # a table of another known unit is refused
         names = self.feature_names_
         if hasattr(X, "columns"):
             missing = [c for c in names if c not in X.columns]

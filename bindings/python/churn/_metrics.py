@@ -147,11 +147,43 @@ def time_auc(duration, event, marker, horizon, sample_weight=None):
 
 
 def holdout_by_frequency(model, holdout_length, data=None, actual="holdout_purchases",
-                         max_frequency=7, *, frequency=None, recency=None, T=None):
-    """Mean actual vs predicted holdout purchases by calibration frequency 0..max-1 and
-    'max+' (Fader, Hardie & Lee 2005, Fig. 4), from a customer table with a holdout.
-    ``df.attrs['mae']``: mean absolute error per customer."""
+                         max_frequency=7, *, frequency=None, recency=None, T=None,
+                         unit=None):
+    """Mean actual vs predicted holdout purchases by calibration frequency.
+
+    Frequencies 0..max-1 and 'max+' (Fader, Hardie & Lee 2005, Fig. 4), from a
+    customer table with a holdout.
+
+    Parameters
+    ----------
+    model : BGNBD, MBGNBD or ParetoNBD
+        A fitted purchase model.
+    holdout_length : float
+        Length of the holdout window in the model's time unit.
+    data : pandas.DataFrame, optional
+        A customer table with a holdout, or pass the arrays.
+    actual : str or array_like, default "holdout_purchases"
+        Actual holdout purchases (a column name or an array).
+    max_frequency : int, default 7
+        Frequencies from this value on are pooled.
+    frequency, recency, T : str or array_like, optional
+        Column names in `data` or arrays.
+    unit : str or float, optional
+        The data's time unit, for data that do not carry ``attrs["time_unit"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        customers, actual, expected per frequency; ``df.attrs['mae']`` is the mean
+        absolute error per customer.
+
+    Raises
+    ------
+    churn.UnitMismatchError
+        The data's time unit differs from the model's; the message names both.
+    """
     import pandas as pd
+    model.check_time_unit(data, unit)
     x, tx, T_ = _columns(data, frequency, recency, T)
     n = x.shape[0]
     act = as_f64(data[actual] if isinstance(actual, str) else actual, "actual", n)
@@ -204,12 +236,12 @@ class Comparison:
 
     METRICS = ("auc", "log_loss", "brier", "top_decile_lift", "holdout_mae")
 
-    def __init__(self, h, int_ids):
+    def __init__(self, h):
         import pandas as pd
         from ._customers import table_frame
         from ._model import Model
         rows, scores, models = [], {}, {}
-        self.customers = table_frame(_cmp_customers(h), int_ids)
+        self.customers = table_frame(_cmp_customers(h))
         n = len(self.customers)
         for i in range(_cmp_num(h)):
             name = _cmp_name(h, i).decode()
@@ -249,18 +281,42 @@ class Comparison:
 
 def compare_models(data, cutoff, holdout_end, unit="week", models="bgnbd,pnbd,logit,cox",
                    features=None, folds=5, seed=1, btyd_churn="no-purchase", lift_bins=10, *,
-                   customer="customer_id", time="date", amount="amount"):
-    """Time-split comparison of churn models on one holdout window (as `churn
-    evaluate`). `models`/`features`: lists or comma-separated strings. Returns a
-    :class:`Comparison`."""
+                   customer="customer_id", time="date", amount="amount", date_format="auto",
+                   dayfirst=None):
+    """Time-split comparison of churn models on one holdout window (as `churn evaluate`).
+
+    Parameters
+    ----------
+    data : TransactionLog or pandas.DataFrame
+        Transactions (columns named by `customer`, `time`, `amount`).
+    cutoff, holdout_end : date
+        End of calibration and of the holdout window.
+    unit : str or float, default "week"
+        Time unit of the customer tables and models.
+    models, features : list of str or str, optional
+        Families to compare and the features of the regression models (lists or
+        comma-separated strings).
+    folds, seed, btyd_churn, lift_bins
+        Cross-validation folds, its seed, how a BTYD model scores churn
+        ('no-purchase' or 'not-alive') and the bins of the lift.
+    customer, time, amount : str
+        Column names of a DataFrame.
+    date_format : str, default "auto"
+    dayfirst : bool, optional
+        How to read the dates, as in :func:`churn.customer_table`.
+
+    Returns
+    -------
+    Comparison
+    """
     from ._customers import _to_log, time_arg, time_unit_days
-    log = _to_log(data, customer, time, amount, None, None)
+    log = _to_log(data, customer, time, amount, None, None, date_format, dayfirst)
     if btyd_churn not in ("no-purchase", "not-alive"):
         raise ValueError(f"btyd_churn: '{btyd_churn}' is not 'no-purchase' or 'not-alive'")
     o = ComparisonOptions()
     _cmp_init(ctypes.byref(o))
-    o.cutoff = time_arg(cutoff, "cutoff")
-    o.holdout_end = time_arg(holdout_end, "holdout_end")
+    o.cutoff = time_arg(cutoff, "cutoff", date_format, dayfirst)
+    o.holdout_end = time_arg(holdout_end, "holdout_end", date_format, dayfirst)
     o.time_unit = time_unit_days(unit)
     keep = []
     for field, v in (("models", models), ("features", features)):
@@ -275,7 +331,7 @@ def compare_models(data, cutoff, holdout_end, unit="week", models="bgnbd,pnbd,lo
     h = c_void_p()
     check(_compare(ctypes.byref(h), log._h, ctypes.byref(o)))
     try:
-        return Comparison(h.value, bool(getattr(log, "_int_ids", False)))
+        return Comparison(h.value)
     finally:
         _cmp_free(h)
 

@@ -137,21 +137,64 @@ class Model:
 
     @property
     def time_unit_(self):
+        """The time unit of the data the model was fitted on, in days (0 = unknown).
+
+        Recorded by ``fit`` from a customer table's ``attrs["time_unit"]`` or a declared
+        ``unit=``, by :meth:`set_time_unit`, and kept in the model file. Data of another
+        known unit are refused (:class:`churn.UnitMismatchError`)."""
         return _lib.churn_model_time_unit(self._require())
 
     def set_time_unit(self, unit):
-        """Record the time unit (days, or 'day'/'week'/'month'/'year') of the data the
-        model was fitted on; saved in the model file. Returns self."""
+        """Record the time unit of the data the model was fitted on.
+
+        Parameters
+        ----------
+        unit : str or float
+            'day', 'week', 'month', 'year' or a positive number of days. This declares
+            what the parameters already mean; it does not rescale them (that is
+            ``convert_time_unit`` of the BTYD models).
+
+        Returns
+        -------
+        Model
+            self (saved in the model file with the unit).
+        """
         from ._customers import time_unit_days
         check(_lib.churn_model_set_time_unit(self._require(), time_unit_days(unit)))
         return self
 
-    def _record_unit(self, data):
-        """After a fit on a customer table: record the table's time unit."""
-        unit = getattr(data, "attrs", {}).get("time_unit") if data is not None else None
-        if unit:
-            self.set_time_unit(unit)
+    def check_time_unit(self, data=None, unit=None):
+        """Check that `data` may meet this model: same time unit, or one side unknown.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, optional
+            A customer table; its unit is ``data.attrs["time_unit"]`` when present.
+        unit : str or float, optional
+            The data's unit declared by the caller (for data without ``attrs``).
+
+        Returns
+        -------
+        Model
+            self, when the units agree or either is unknown (the caller owns it).
+
+        Raises
+        ------
+        churn.UnitMismatchError
+            The units differ; the message names both.
+        """
+        from ._units import check_model_unit
+        check_model_unit(self, data, unit)
         return self
+
+    def _record_unit(self, data, unit=None):
+        """After a fit: record the unit of a customer table (attrs) or the declared one."""
+        from ._units import record_unit
+        return record_unit(self, data, unit)
+
+    def _copy(self):
+        """An independent copy of this model (a new C handle, through its model file)."""
+        return type(self).from_json(self.to_json())
 
     @property
     def feature_names_(self):

@@ -71,7 +71,6 @@ def simulate(model="pnbd", customers=1000, seed=1, start=None, days=546.0, acqui
                  id_prefix)
     log = TransactionLog()
     check(_txlog(log._h, ctypes.byref(o)))
-    log._int_ids = not id_prefix
     return log.to_dataframe() if as_frame else log
 
 

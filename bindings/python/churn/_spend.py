@@ -160,17 +160,46 @@ def _clv_options(horizon=12, period=None, discount=0.01, margin=1.0):
 
 
 def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
-        monetary_value=None, horizon=12, period=None, discount=0.01, margin=1.0):
-    """Score customers for value in one pass (churn_clv_score): a DataFrame with p_alive,
-    p_churn, expected_purchases (over the whole horizon), expected_spend, clv and
-    value_at_risk, indexed like `data`.
+        monetary_value=None, horizon=12, period=None, discount=0.01, margin=1.0, unit=None):
+    """Score customers for value in one pass (``churn_clv_score``).
 
-    `btyd`: fitted BGNBD, MBGNBD or ParetoNBD; `spend`: fitted GammaGamma, or None to take
-    monetary_value as each customer's own expected spend. `period` is the length of a
-    discount period in the model's time unit (None: one month converted with the
-    model's unit; lifetimes uses 4.345 weeks); `discount` is the rate per period.
+    Parameters
+    ----------
+    btyd : BGNBD, MBGNBD or ParetoNBD
+        A fitted purchase model.
+    spend : GammaGamma, optional
+        A fitted spend model, or None to take monetary_value as each customer's own
+        expected spend.
+    data : pandas.DataFrame, optional
+        A customer table (frequency, recency, T, monetary_value), or pass the arrays.
+    frequency, recency, T, monetary_value : str or array_like, optional
+        Column names in `data` or arrays.
+    horizon : int, default 12
+        Number of discount periods.
+    period : float, optional
+        Length of a discount period in the model's time unit (None: one month
+        converted with the model's unit; lifetimes uses 4.345 weeks).
+    discount : float, default 0.01
+        Discount rate per period.
+    margin : float, default 1
+        Profit margin applied to spend.
+    unit : str or float, optional
+        The data's time unit, for data that do not carry ``attrs["time_unit"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        p_alive, p_churn, expected_purchases (over the whole horizon),
+        expected_spend, clv and value_at_risk, indexed like `data`.
+
+    Raises
+    ------
+    churn.UnitMismatchError
+        The table's time unit (``data.attrs["time_unit"]`` or `unit`) differs from
+        ``btyd.time_unit_``; the message names both.
     """
     import pandas as pd
+    btyd.check_time_unit(data, unit)
     x, tx, T_ = _columns(data, frequency, recency, T)
     n = x.shape[0]
     if data is not None and (monetary_value is None or isinstance(monetary_value, str)):
@@ -189,8 +218,32 @@ def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
 
 
 def discounted_purchases(btyd, data=None, *, frequency=None, recency=None, T=None, horizon=12,
-                         period=None, discount=0.01):
-    """Discounted expected purchases over the horizon (the CLV without spend)."""
+                         period=None, discount=0.01, unit=None):
+    """Discounted expected purchases over the horizon (the CLV without spend).
+
+    Parameters
+    ----------
+    btyd : BGNBD, MBGNBD or ParetoNBD
+        A fitted purchase model.
+    data : pandas.DataFrame, optional
+        A customer table, or pass the arrays.
+    frequency, recency, T : str or array_like, optional
+        Column names in `data` or arrays.
+    horizon, period, discount
+        As for :func:`clv`.
+    unit : str or float, optional
+        The data's time unit, for data that do not carry ``attrs["time_unit"]``.
+
+    Returns
+    -------
+    pandas.Series or numpy.ndarray
+
+    Raises
+    ------
+    churn.UnitMismatchError
+        The data's time unit differs from the model's; the message names both.
+    """
+    btyd.check_time_unit(data, unit)
     x, tx, T_ = _columns(data, frequency, recency, T)
     o = _clv_options(horizon, period, discount)
     out = empty(x.shape[0])
@@ -199,9 +252,33 @@ def discounted_purchases(btyd, data=None, *, frequency=None, recency=None, T=Non
     return _series(out, data, "discounted_purchases")
 
 
-def dert(btyd, delta, data=None, *, frequency=None, recency=None, T=None):
-    """Discounted expected residual transactions with a continuously compounded rate
-    `delta` per model time unit (from d per period of P units: log(1 + d) / P)."""
+def dert(btyd, delta, data=None, *, frequency=None, recency=None, T=None, unit=None):
+    """Discounted expected residual transactions (DERT).
+
+    Parameters
+    ----------
+    btyd : BGNBD, MBGNBD or ParetoNBD
+        A fitted purchase model.
+    delta : float
+        Continuously compounded discount rate per model time unit (from d per period
+        of P units: log(1 + d) / P).
+    data : pandas.DataFrame, optional
+        A customer table, or pass the arrays.
+    frequency, recency, T : str or array_like, optional
+        Column names in `data` or arrays.
+    unit : str or float, optional
+        The data's time unit, for data that do not carry ``attrs["time_unit"]``.
+
+    Returns
+    -------
+    pandas.Series or numpy.ndarray
+
+    Raises
+    ------
+    churn.UnitMismatchError
+        The data's time unit differs from the model's; the message names both.
+    """
+    btyd.check_time_unit(data, unit)
     x, tx, T_ = _columns(data, frequency, recency, T)
     out = empty(x.shape[0])
     check(_dert(btyd._require(), float(delta), x.shape[0], ptr(x), ptr(tx), ptr(T_),
@@ -359,28 +436,66 @@ class Alerts:
 def retention_report(data, cutoff=None, unit="week", model="bgnbd", horizon=12, period=None,
                      discount=0.01, margin=1.0, alerts=(), default_alerts=True,
                      trend_window=None, *, customer="customer_id", time="date",
-                     amount="amount"):
+                     amount="amount", date_format="auto", dayfirst=None):
     """The retention report (as `churn report`): the ranked retention list.
 
-    Builds the customer table as of `cutoff`, fits the purchase model (`model`:
-    'bgnbd', 'mbgnbd' or 'pnbd') and the Gamma-Gamma spend model, and values every
-    customer. Returns a DataFrame indexed by customer id, sorted by value_at_risk
-    (largest first; ties keep the table order), with columns frequency, recency, T,
-    monetary_value, p_alive, p_churn, expected_purchases, expected_spend, clv,
-    value_at_risk, tier ('key'/'important'/'ordinary' by CLV: top 20% / next 30%) and
-    alerts (fired rule names joined with ';'). ``df.attrs`` holds the fitted models
-    ('model', 'spend_model'), 'key_share', 'cutoff' and the CLV settings.
+    Builds the customer table as of `cutoff`, fits the purchase model and the
+    Gamma-Gamma spend model, and values every customer.
+
+    Parameters
+    ----------
+    data : TransactionLog or pandas.DataFrame
+        Transactions (columns named by `customer`, `time`, `amount`).
+    cutoff : date, optional
+        End of calibration (default: the last day of the log).
+    unit : str or float, default "week"
+        Time unit of the table and the models.
+    model : {'bgnbd', 'mbgnbd', 'pnbd'}
+        The purchase model.
+    horizon, period, discount, margin
+        The CLV settings of :func:`clv` (`period` None: one month in `unit`).
+    alerts : sequence of str, optional
+        Extra alert rules; `default_alerts` adds the standard three.
+    trend_window : float, optional
+        Window of the trend columns, in days.
+    customer, time, amount : str
+        Column names of a DataFrame.
+    date_format : str, default "auto"
+    dayfirst : bool, optional
+        How to read the dates, as in :func:`churn.customer_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer id, sorted by value_at_risk (largest first; ties keep the
+        table order): frequency, recency, T, monetary_value, p_alive, p_churn,
+        expected_purchases, expected_spend, clv, value_at_risk, tier
+        ('key'/'important'/'ordinary' by CLV: top 20% / next 30%) and alerts (fired
+        rule names joined with ';'). ``df.attrs`` holds the fitted models ('model',
+        'spend_model'), 'key_share', 'cutoff' and the CLV settings.
+
+    Raises
+    ------
+    ValueError
+        ``amount=None`` (transactions without amounts): the report needs spend; a log
+        without amounts fails the spend model with "the spend is unknown".
     """
     import pandas as pd
     from ._btyd import BGNBD, MBGNBD, ParetoNBD
     from ._customers import customer_table, time_unit_days
+    if amount is None:
+        raise ValueError("retention_report values customers by their spend (CLV, value at "
+                         "risk, tiers) and needs amounts, but amount=None says the "
+                         "transactions have none: the spend is missing. Without amounts fit "
+                         "a BTYD model (e.g. churn.BGNBD) for P(alive) and expected purchases")
     classes = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pnbd": ParetoNBD}
     if model not in classes:
         raise ValueError(f"model: '{model}' is not bgnbd, mbgnbd or pnbd")
     rules = Alerts(alerts, defaults=default_alerts)  # bad rules fail before any work
     unit_days = time_unit_days(unit)
     table = customer_table(data, cutoff=cutoff, unit=unit_days, trend_window=trend_window,
-                           customer=customer, time=time, amount=amount)
+                           customer=customer, time=time, amount=amount,
+                           date_format=date_format, dayfirst=dayfirst)
     if len(table) == 0:
         raise ValueError("no customer has an order on or before the cutoff")
     try:

@@ -362,12 +362,49 @@ def logrank_test(durations, event_observed, groups, weights=None):
 
 
 def concordance_index(durations, scores, event_observed=None, weights=None,
-                      score_is_risk=True, counts=False):
-    """Harrell's C of `scores` against censored durations (R's concordance()).
+                      score_is_risk=False, counts=False):
+    """Harrell's concordance index of `scores` against censored durations.
 
-    ``score_is_risk=True`` when a higher score predicts an earlier event (churn
-    probability, Cox linear predictor); False for predicted lifetimes (lifelines'
-    convention). With ``counts=True`` also returns the weighted pair counts."""
+    The name, argument order and convention are lifelines'
+    (``lifelines.utils.concordance_index(event_times, predicted_scores,
+    event_observed)``): a higher score predicts a *longer* survival (a predicted
+    lifetime, a median, ``-partial_hazard``). For risk scores -- churn probability,
+    Cox linear predictor or partial hazard, where a higher score predicts an earlier
+    event -- pass ``score_is_risk=True`` (R's ``concordance(..., reverse=TRUE)``);
+    the result is then what ``CoxPHFitter.concordance_index_`` reports.
+
+    Parameters
+    ----------
+    durations : array_like
+        Observed times (event or censoring).
+    scores : array_like
+        Predicted scores: survival-like by default, risk-like with
+        ``score_is_risk=True``.
+    event_observed : array_like, optional
+        1 (or True) for an observed event, 0 for censored; default all events.
+    weights : array_like, optional
+        Case weights.
+    score_is_risk : bool, default False
+        True when a higher score means an earlier event. Before libchurn 1.2 this
+        defaulted to True, the opposite of lifelines; since 1.2 the default follows
+        lifelines' name.
+    counts : bool, default False
+        Also return the weighted pair counts.
+
+    Returns
+    -------
+    float or (float, dict)
+        C in [0, 1] (0.5 = random ordering); with ``counts=True`` also the counts
+        concordant, discordant, tied_x, tied_y, tied_xy.
+
+    Examples
+    --------
+    >>> cox = churn.CoxPHFitter().fit(df, "duration", "event")
+    >>> churn.concordance_index(df["duration"], -cox.predict_partial_hazard(df),
+    ...                         df["event"])            # lifelines' form
+    >>> churn.concordance_index(df["duration"], cox.predict_partial_hazard(df),
+    ...                         df["event"], score_is_risk=True)   # the same value
+    """
     dur = as_f64(durations, "duration")
     n = dur.shape[0]
     s = as_f64(scores, "score", n)
@@ -420,6 +457,7 @@ class _SurvivalRegression(Model):
 
     def _x(self, X):
         h = self._require()
+        self.check_time_unit(X)  # a table of another known unit is refused
         names = self.feature_names_
         if hasattr(X, "columns"):
             missing = [c for c in names if c not in X.columns]
@@ -576,7 +614,7 @@ class CoxPHFitter(_SurvivalRegression):
         h = c_void_p()
         rc = _cox_fit(ctypes.byref(h), n, p, x.ctypes.data_as(_d) if p else None, cn, ptr(dur),
                       ptr(ev), ptr(w), ctypes.byref(o))
-        return _finish_fit(self, rc, h)
+        return _finish_fit(self, rc, h)._record_unit(data)
 
     @property
     def summary(self):
@@ -690,7 +728,7 @@ class _AFT(_SurvivalRegression):
         rc = _aft_fit(ctypes.byref(h), self._family_code, n, p,
                       x.ctypes.data_as(_d) if p else None, cn, ptr(dur), ptr(ev), ptr(w),
                       ctypes.byref(o))
-        return _finish_fit(self, rc, h)
+        return _finish_fit(self, rc, h)._record_unit(data)
 
     @property
     def summary(self):

@@ -10,7 +10,9 @@ except ImportError:  # pragma: no cover - pandas is a dependency, but arrays wor
 
 from . import _lib
 from ._arrays import as_f64, ptr
+from ._dates import to_epoch_seconds  # noqa: F401 - the dates of every Python input
 from ._errors import check
+from ._ids import id_column, id_text, ids_index
 
 DATE_FORMATS = {"auto": 0, "iso": 1, "yyyymmdd": 2, "epoch": 3}
 
@@ -83,35 +85,6 @@ def format_date(seconds):
     return buf.value.decode()
 
 
-def to_epoch_seconds(values, name="time"):
-    """Datetimes, date strings or numbers (taken as epoch seconds) -> float64 seconds."""
-    import pandas as pd
-    dt = getattr(values, "dtype", None)
-    if dt is None and isinstance(values, (list, tuple)):
-        # a plain list: numbers are epoch seconds as for arrays (pandas would take them
-        # as nanoseconds)
-        arr = np.asarray(values)
-        if arr.dtype.kind in "iuf":
-            values, dt = arr, arr.dtype
-    if dt is not None and pd.api.types.is_numeric_dtype(dt) and not \
-            pd.api.types.is_bool_dtype(dt):
-        return as_f64(values, name)
-    s = pd.Series(values) if not isinstance(values, pd.Series) else values
-    if pd.api.types.is_datetime64_any_dtype(s):
-        if getattr(s.dt, "tz", None) is not None:
-            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-        t = s.astype("datetime64[ns]")
-    else:
-        try:
-            t = pd.to_datetime(s, utc=True).dt.tz_localize(None).astype("datetime64[ns]")
-        except (ValueError, TypeError) as e:
-            raise ValueError(f"column '{name}': cannot parse as dates: {e}") from None
-    if t.isna().any():
-        row = int(np.flatnonzero(t.isna().to_numpy())[0])
-        raise ValueError(f"column '{name}', row {row}: missing or unparseable date")
-    return t.to_numpy().view("int64").astype(np.float64) / 1e9
-
-
 class TransactionLog:
     """A purchase history held by libchurn (customer, time, amount[, quantity, product]).
 
@@ -123,7 +96,6 @@ class TransactionLog:
         check(_lib.churn_txlog_new(ctypes.byref(h)))
         self._h = h.value
         self._refs = []
-        self._int_ids = None  # True while every id appended was an integer
 
     def __del__(self):
         h, self._h = getattr(self, "_h", None), None
@@ -133,7 +105,7 @@ class TransactionLog:
     # ---- pickling / copying: the rows, never the C handle ----
     def __getstate__(self):
         n = self.num_transactions
-        state = {"ids": self.customer_ids(), "int_ids": self._int_ids, "n": n}
+        state = {"ids": self.customer_ids(), "n": n}
         if n:
             state["customer"] = np.ctypeslib.as_array(_customers(self._h), shape=(n,)).copy()
             state["times"] = np.ctypeslib.as_array(_times(self._h), shape=(n,)).copy()
@@ -154,7 +126,6 @@ class TransactionLog:
         check(_lib.churn_txlog_new(ctypes.byref(h)))
         self._h = h.value
         self._refs = []
-        self._int_ids = state["int_ids"]
         n = state["n"]
         if n:
             ids = state["ids"]
@@ -163,9 +134,23 @@ class TransactionLog:
             prods = state.get("products")
             penc = None if prods is None else (ctypes.c_char_p * n)(
                 *[None if v is None else v.encode() for v in prods])
-            check(_lib.churn_txlog_append_arrays_str(self._h, n, enc, ptr(state["times"]),
-                                                     ptr(state["amounts"]),
-                                                     None if q is None else ptr(q), penc))
+            self._append_runs(n, enc, state["times"], state["amounts"], q, penc)
+
+    def _append_runs(self, n, enc, times, amounts, q, penc):
+        """Append rows whose unknown amounts are NaN (a pickled log): each run of rows
+        with or without amounts in one C call, amounts NULL for the unknown ones."""
+        unknown = np.isnan(amounts)
+        cuts = np.flatnonzero(np.diff(unknown.astype(np.int8))) + 1
+        size = ctypes.sizeof(ctypes.c_char_p)
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, n]):
+            lo, hi = int(lo), int(hi)
+            ids = ctypes.cast(ctypes.addressof(enc) + lo * size, ctypes.POINTER(ctypes.c_char_p))
+            prods = None if penc is None else ctypes.cast(ctypes.addressof(penc) + lo * size,
+                                                          ctypes.POINTER(ctypes.c_char_p))
+            check(_lib.churn_txlog_append_arrays_str(
+                self._h, hi - lo, ids, ptr(times[lo:hi]),
+                None if unknown[lo] else ptr(amounts[lo:hi]),
+                None if q is None else ptr(q[lo:hi]), prods))
 
     @staticmethod
     def _csv_options(customer, time, amount, quantity, product, header, delimiter,
@@ -192,6 +177,8 @@ class TransactionLog:
                          ("product_column", product)):
             if v is not None:
                 setattr(o, field, str(v).encode())  # the struct keeps the bytes alive
+        if amount is None:
+            o.amount_column = b""  # the C reader's "no amount column": amounts unknown
         return o
 
     @classmethod
@@ -203,12 +190,13 @@ class TransactionLog:
         `delimiter`: None (detect), one character, 'tab' or 'space' (runs of blanks);
         `date_format`: 'auto', 'iso', 'yyyymmdd' or 'epoch'. Bad rows fail with the file,
         line and column in the message unless `skip_bad_rows` (then see
-        :attr:`rows_skipped` and :meth:`skip_messages`)."""
+        :attr:`rows_skipped` and :meth:`skip_messages`). ``amount=None`` reads a file
+        without an amount column (customer, date): every amount is unknown (NaN), see
+        :meth:`from_arrays`."""
         log = cls()
         o = cls._csv_options(customer, time, amount, quantity, product, header, delimiter,
                              date_format, skip_bad_rows)
         check(_read_csv(log._h, str(path).encode(), ctypes.byref(o)))
-        log._int_ids = False
         return log
 
     @classmethod
@@ -221,60 +209,170 @@ class TransactionLog:
                              date_format, skip_bad_rows)
         raw = text.encode() if isinstance(text, str) else bytes(text)
         check(_read_csv_buffer(log._h, raw, len(raw), ctypes.byref(o)))
-        log._int_ids = False
         return log
 
-    def add(self, customer, time, amount, quantity=None, product=None):
-        """Append one purchase (customer id text or int, a date, an amount); returns
-        self."""
-        from ._customers import time_arg
-        t = time_arg(time, "time")
-        cid = str(customer).encode()
+    def add(self, customer, time, amount=None, quantity=None, product=None, *,
+            date_format="auto", dayfirst=None):
+        """Append one purchase; returns self.
+
+        Parameters
+        ----------
+        customer : int or str
+            The customer id (whole-number floats are integers; missing is an error).
+        time : date
+            A datetime, date text or number, read as a value of a time column
+            (see :meth:`from_dataframe` for `date_format` and `dayfirst`).
+        amount : float or None
+            The amount (negative: a refund); None: unknown (a purchase without an
+            amount, see :meth:`from_arrays`).
+        quantity : float, optional
+        product : str, optional
+
+        Returns
+        -------
+        TransactionLog
+            self.
+        """
+        from ._dates import time_arg
+        if amount is None:
+            return self.append([customer], [time], None,
+                               None if quantity is None else [quantity],
+                               None if product is None else [product],
+                               date_format=date_format, dayfirst=dayfirst)
+        t = time_arg(time, "time", date_format, dayfirst)
+        cid = id_text(customer, "customer").encode()
         if quantity is None and product is None:
             check(_append(self._h, cid, t, float(amount)))
         else:
             check(_append_ex(self._h, cid, t, float(amount),
                              float("nan") if quantity is None else float(quantity),
                              None if product is None else str(product).encode()))
-        is_int = isinstance(customer, (int, np.integer)) and not isinstance(customer, bool)
-        self._int_ids = is_int if self._int_ids is None else (self._int_ids and is_int)
         return self
 
     def customer_index(self, customer):
         """Position of a customer id in :meth:`customer_ids` (KeyError when absent)."""
         i = ctypes.c_size_t()
-        check(_find_customer(self._h, str(customer).encode(), ctypes.byref(i)))
+        check(_find_customer(self._h, id_text(customer).encode(), ctypes.byref(i)))
         return i.value
 
     @classmethod
-    def from_arrays(cls, customer, time, amount, quantity=None, product=None):
-        """Customer ids (int or str), times (datetimes, date strings or epoch seconds), amounts."""
+    def from_arrays(cls, customer, time, amount=None, quantity=None, product=None, *,
+                    date_format="auto", dayfirst=None):
+        """Build a log from arrays (or lists, or pandas Series).
+
+        Parameters
+        ----------
+        customer : array_like
+            Customer ids: integers or text (whole-number floats are integers; a missing
+            id is an error naming its row).
+        time : array_like
+            Datetimes, date texts or numbers; see :meth:`from_dataframe`.
+        amount : array_like or None
+            Amounts (negative: refunds). None: the log has no amounts (a common export
+            of customer and date only); every amount is unknown, stored as NaN, and
+            every purchase is an order. Purchase counts and the BTYD models are as with
+            amounts; the customer table's spend columns are NaN and the spend models
+            (Gamma-Gamma, CLV, :func:`churn.retention_report`) refuse them. A NaN inside
+            an array of amounts is an error (a missing value is not an unknown amount).
+        quantity, product : array_like, optional
+        date_format : str, default "auto"
+            How to read `time`; see :meth:`from_dataframe`.
+        dayfirst : bool, optional
+            For day/month texts such as '01/02/1997'; see :meth:`from_dataframe`.
+
+        Returns
+        -------
+        TransactionLog
+        """
         log = cls()
-        log.append(customer, time, amount, quantity, product)
+        log.append(customer, time, amount, quantity, product, date_format=date_format,
+                   dayfirst=dayfirst)
         return log
 
     @classmethod
     def from_dataframe(cls, df, customer="customer_id", time="date", amount="amount",
-                       quantity=None, product=None):
-        """Build a log from a pandas DataFrame; column names are arguments."""
+                       quantity=None, product=None, *, date_format="auto", dayfirst=None):
+        """Build a log from a pandas DataFrame of transactions.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            One row per transaction.
+        customer, time, amount, quantity, product : str
+            Column names (`amount` None: the frame has no amounts, every amount
+            unknown, see :meth:`from_arrays`). Customer ids are integers or text; a missing id (NaN, None)
+            is an error naming its row, and whole-number floats (1.0, as a merge leaves
+            them) are the integers.
+        date_format : str, default "auto"
+            How to read the time column. "auto" reads datetimes as instants (naive =
+            UTC), ISO text as ISO, 8-digit numbers or digit texts as YYYYMMDD (as the
+            CSV reader and ``churn --date-format auto`` do: ``pd.read_csv`` gives
+            CDNOW's 19970101 as int64), other numbers as epoch seconds, and checks
+            that numbers give dates between 1900 and 2200 and not all within a year of
+            1970. Otherwise 'iso', 'yyyymmdd', 'epoch' (seconds), 'epoch_ms',
+            'epoch_us', 'epoch_ns', or a strftime pattern such as '%d/%m/%Y' (strict).
+        dayfirst : bool, optional
+            For texts such as '01/02/1997': True = day first, False = month first.
+            None (default): such an ambiguous text is an error naming its row.
+
+        Returns
+        -------
+        TransactionLog
+
+        Raises
+        ------
+        KeyError
+            A named column is absent.
+        ValueError
+            A missing id or date, an unparseable, ambiguous or implausible date; the
+            message names the column and the row, and what was assumed.
+        """
         for c in (customer, time, amount, quantity, product):
             if c is not None and c not in df.columns:
                 raise KeyError(f"column '{c}' is not in the DataFrame "
                                f"(columns: {', '.join(map(str, df.columns))})")
-        return cls.from_arrays(df[customer], df[time], df[amount],
-                               None if quantity is None else df[quantity],
-                               None if product is None else df[product])
+        log = cls()
+        log._append(df[customer], df[time], None if amount is None else df[amount],
+                    None if quantity is None else df[quantity],
+                    None if product is None else df[product], date_format, dayfirst,
+                    (str(customer), str(time)))
+        return log
 
-    def append(self, customer, time, amount, quantity=None, product=None):
-        ids = np.asarray(customer.to_numpy() if hasattr(customer, "to_numpy") else customer)
+    def append(self, customer, time, amount=None, quantity=None, product=None, *,
+               date_format="auto", dayfirst=None):
+        """Append transactions given as arrays; returns self.
+
+        Parameters
+        ----------
+        customer, time, amount, quantity, product
+            As for :meth:`from_arrays`; ``amount=None`` appends purchases of unknown
+            amount.
+        date_format : str, default "auto"
+        dayfirst : bool, optional
+            How to read `time`; see :meth:`from_dataframe`.
+
+        Returns
+        -------
+        TransactionLog
+            self.
+        """
+        return self._append(customer, time, amount, quantity, product, date_format,
+                            dayfirst, ("customer", "time"))
+
+    def _append(self, customer, time, amount, quantity, product, date_format, dayfirst,
+                names):
+        kind, ids = id_column(customer, names[0])
         n = ids.shape[0]
-        t = to_epoch_seconds(time)
+        t = to_epoch_seconds(time, names[1], date_format, dayfirst)
         if t.shape[0] != n:
             raise ValueError(f"time: length {t.shape[0]} does not match {n} customer ids")
-        a = as_f64(amount, "amount", n)
+        a = None if amount is None else as_f64(amount, "amount", n)
         q = None if quantity is None else as_f64(quantity, "quantity", n)
-        if ids.dtype.kind in "iu":
-            ids64 = np.ascontiguousarray(ids, dtype=np.int64)
+        if kind == "int" and product is not None and \
+                np.asarray(product).dtype.kind not in "iu":
+            kind, ids = "text", ids.astype(str).astype(object)  # text products: text ids
+        if kind == "int":
+            ids64 = ids
             prod = None
             if product is not None:
                 prod = np.ascontiguousarray(np.asarray(product), dtype=np.int64)
@@ -283,8 +381,6 @@ class TransactionLog:
             check(_lib.churn_txlog_append_arrays(
                 self._h, n, ids64.ctypes.data_as(_lib.c_int64_p), ptr(t), ptr(a), ptr(q),
                 None if prod is None else prod.ctypes.data_as(_lib.c_int64_p)))
-            if self._int_ids is None:
-                self._int_ids = True
         else:
             enc, keep = _c_strings(ids)
             penc = None
@@ -297,7 +393,6 @@ class TransactionLog:
             check(_lib.churn_txlog_append_arrays_str(self._h, n, enc, ptr(t), ptr(a), ptr(q),
                                                      penc))
             del keep  # the id bytes lived until the call returned
-            self._int_ids = False
         return self
 
     @property
@@ -309,6 +404,7 @@ class TransactionLog:
         return _lib.churn_txlog_num_customers(self._h)
 
     def customer_ids(self):
+        """The customer ids as text, in the order of first appearance."""
         return [_lib.churn_txlog_customer_id(self._h, i).decode()
                 for i in range(self.num_customers)]
 
@@ -335,12 +431,11 @@ class TransactionLog:
         """The transactions as a DataFrame: customer_id, date (datetime64), amount
         [, quantity, product], in input order."""
         import pandas as pd
-        from ._customers import customer_ids_index
         n = self.num_transactions
         if n == 0:
             return pd.DataFrame({"customer_id": [], "date": pd.to_datetime([]), "amount": []})
         cust = np.ctypeslib.as_array(_customers(self._h), shape=(n,))
-        ids = customer_ids_index(self.customer_ids(), bool(self._int_ids)).to_numpy()
+        ids = ids_index(self.customer_ids()).to_numpy()
         t = np.ctypeslib.as_array(_times(self._h), shape=(n,))
         a = np.ctypeslib.as_array(_amounts(self._h), shape=(n,)).copy()
         out = {"customer_id": ids[cust],

@@ -58,9 +58,10 @@ def _is_partitioned_by(ddf, customer):
     return ddf.index.name == customer and ddf.known_divisions
 
 
-def _max_time(ddf, time):
+def _max_time(ddf, time, date_format="auto", dayfirst=None):
     def part_max(s):
-        t = to_epoch_seconds(s, time) if len(s) else np.array([-np.inf])
+        t = to_epoch_seconds(s, time, date_format, dayfirst) if len(s) else \
+            np.array([-np.inf])
         return pd.Series([float(np.max(t))])
     return float(ddf[time].map_partitions(part_max, meta=(time, "f8")).max().compute())
 
@@ -83,7 +84,11 @@ def _table_partition(pdf, customer, time, amount, quantity, product, options, ke
                      product=product, **options)
     if not keep_pop:
         t = t.drop(columns=[c for c in POPULATION_COLUMNS if c in t.columns])
-    t.index = t.index.astype(meta.index.dtype)
+    # One index type for every partition, decided from the column's dtype (the ids of
+    # other partitions are not seen here): text ids stay text even when a partition's
+    # ids all look like integers.
+    t.index = t.index.astype(str) if meta.index.dtype == object else \
+        t.index.astype(meta.index.dtype)
     t.index.name = meta.index.name
     return t
 
@@ -94,10 +99,13 @@ def _table_meta(ddf, customer, time, amount, quantity, product, options, keep_po
     if customer not in sample.columns and sample.index.name == customer:
         sample = sample.reset_index()
     id_dtype = sample[customer].dtype
+    int_ids = id_dtype.kind in "iuf"  # whole-number float ids are integers
     cutoff = options["cutoff"]
     probe = pd.DataFrame({customer: np.array([1], dtype=id_dtype)
-                          if id_dtype.kind in "iu" else ["probe"],
-                          time: [pd.Timestamp(cutoff, unit="s")], amount: [1.0]})
+                          if int_ids else ["probe"],
+                          time: [pd.Timestamp(cutoff)]})
+    if amount is not None:  # None: transactions without amounts
+        probe[amount] = 1.0
     if quantity is not None:
         probe[quantity] = 1.0
     if product is not None:
@@ -107,7 +115,7 @@ def _table_meta(ddf, customer, time, amount, quantity, product, options, keep_po
     if not keep_pop:
         t = t.drop(columns=[c for c in POPULATION_COLUMNS if c in t.columns])
     meta = t.iloc[:0]
-    meta.index = pd.Index([], dtype=np.int64 if id_dtype.kind in "iu" else object,
+    meta.index = pd.Index([], dtype=np.int64 if int_ids else object,
                           name="customer_id")
     meta.attrs = {"time_unit": t.attrs["time_unit"]}
     return meta
@@ -123,10 +131,13 @@ def customer_table(ddf, cutoff=None, holdout_end=None, unit="day", *, customer="
     last transaction (one pass over the data to find it). ``partitioned=True`` asserts
     that every customer's rows are in one partition; None (default) trusts a frame
     indexed by `customer` with known divisions and shuffles by `customer` otherwise."""
+    fmt, dayfirst = options.get("date_format", "auto"), options.get("dayfirst")
     if cutoff is None:
-        cutoff = _max_time(ddf, time)
+        cutoff = _max_time(ddf, time, fmt, dayfirst)
     opts = dict(options)
-    opts.update(cutoff=time_arg(cutoff, "cutoff"), holdout_end=holdout_end, unit=unit)
+    # the cutoff travels as an instant, which every date_format reads the same way
+    opts.update(cutoff=pd.Timestamp(time_arg(cutoff, "cutoff", fmt, dayfirst), unit="s"),
+                holdout_end=holdout_end, unit=unit)
     if partitioned is None:
         partitioned = _is_partitioned_by(ddf, customer)
     if not partitioned:

@@ -115,9 +115,12 @@ def test_cox_matches_coxph(lung_cc, surv_dir):
     np.testing.assert_allclose(lp, (data[["age", "sex", "ph.ecog"]] -
                                     data[["age", "sex", "ph.ecog"]].mean()) @ m.params_,
                                rtol=1e-9, atol=1e-12)
-    assert churn.concordance_index(data["time"], lp, data["event"]) == \
+    # lp is a risk score: say so (since 1.2 the default is lifelines' convention)
+    assert churn.concordance_index(data["time"], lp, data["event"], score_is_risk=True) == \
         pytest.approx(m.concordance_index_, rel=1e-14)
     assert churn.concordance_index(data["time"], -lp, data["event"], score_is_risk=False) == \
+        pytest.approx(m.concordance_index_, rel=1e-14)
+    assert churn.concordance_index(data["time"], -lp, data["event"]) == \
         pytest.approx(m.concordance_index_, rel=1e-14)
     pc = m.predict_churn(data, 365)
     np.testing.assert_allclose(pc, 1 - m.predict_at(data, 365)["survival"], rtol=1e-14)

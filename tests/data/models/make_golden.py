@@ -27,7 +27,10 @@ def predictions(m):
     if fam == "bgbb":
         x, tx, T = np.array([0.0, 1.0, 3.0, 6.0]), np.array([0.0, 2.0, 5.0, 6.0]), np.full(4, 6.0)
     if fam in ("bgnbd", "mbgnbd", "pnbd", "bgbb"):
-        return np.concatenate([m.p_alive(frequency=x, recency=tx, T=T),
+        # C's churn_btyd_p_alive, recorded since 1.0: BG/BB's is Python's p_alive_through
+        # since 1.2 (p_alive there is alive at the next opportunity)
+        alive = m.p_alive_through if fam == "bgbb" else m.p_alive
+        return np.concatenate([alive(frequency=x, recency=tx, T=T),
                                m.expected_purchases(10.0, frequency=x, recency=tx, T=T)])
     if fam == "sbg":
         return m.retention(5)["survival"].to_numpy()
