@@ -149,7 +149,7 @@ double churn__bgbb_p_alive_at(const double *p, double m, double x, double tx, do
     if (m == 0 || pa == 0)
         return pa;
     double ga = p[2], de = p[3];
-    double ls = gsl_sf_lnbeta(ga, de + T + m) - gsl_sf_lnbeta(ga, de + T);
+    double ls = churn__lnbeta(ga, de + T + m) - churn__lnbeta(ga, de + T);
     return pa * exp(ls);
 }
 
