@@ -558,11 +558,18 @@ static void test_clv_errors(void)
                     CHURN_EINVAL);
     CU_ASSERT(strstr(churn_last_error_message(), "margin") != NULL);
     o.margin = 1;
-    /* models swapped: wrong family */
+    /* models swapped: wrong family, and the message names the argument at fault
+     * (it used to read "not defined for a 'bgnbd' model" for a bad spend model) */
     CU_ASSERT_EQUAL(churn_clv_score(gg, bg, &o, 2, x, tx, T, z, NULL, NULL, NULL, c, NULL),
                     CHURN_EFAMILY);
+    CU_ASSERT(strstr(churn_last_error_message(), "argument 'btyd' is a 'gammagamma' model") !=
+              NULL);
     CU_ASSERT_EQUAL(churn_clv_score(bg, bg, &o, 2, x, tx, T, z, NULL, NULL, NULL, c, NULL),
                     CHURN_EFAMILY);
+    CU_ASSERT(strstr(churn_last_error_message(),
+                     "argument 'spend' is a 'bgnbd' model; it must be a 'gammagamma' model") !=
+              NULL);
+    CU_ASSERT(strstr(churn_last_error_message(), "'btyd'") == NULL);
     /* bad customer row */
     z[1] = NAN;
     CU_ASSERT_EQUAL(churn_clv_score(bg, gg, &o, 2, x, tx, T, z, NULL, NULL, NULL, c, NULL),

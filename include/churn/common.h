@@ -12,8 +12,12 @@
  *    `*out` is set to NULL. Every `churn_x_free(NULL)` is a no-op.
  *  - Inputs are borrowed for the duration of the call; outputs go into
  *    caller-provided buffers.
- *  - The library never prints, aborts or exits, and never changes OpenBLAS's
- *    thread count.
+ *  - The library never prints, aborts or exits; it never calls nor replaces
+ *    GSL's error handler (the host's, or GSL's default that aborts); it never
+ *    changes the locale, signal dispositions, the environment or OpenBLAS's
+ *    thread count; numbers in text it reads or writes (alert rules, CSV,
+ *    model files, messages) use '.' whatever the locale (docs/abi.md, "What
+ *    the library never does to its host").
  */
 #ifndef CHURN_COMMON_H
 #define CHURN_COMMON_H
@@ -132,8 +136,8 @@ typedef void *(*churn_alloc_fn)(void *user_data, void *ptr, size_t nsize);
  *
  * Must be called before any libchurn object exists and while no other thread
  * is inside libchurn: objects allocated with one allocator are freed with the
- * allocator in force at that time. Allocations inside GSL and OpenBLAS do not
- * go through the hook (see docs/reliability.md).
+ * allocator in force at that time. Allocations inside OpenBLAS, jansson and
+ * zlib do not go through the hook (see docs/reliability.md).
  *
  * @param fn         the allocator, or NULL for the default
  * @param user_data  passed unchanged to every call of `fn`

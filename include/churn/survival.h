@@ -523,10 +523,14 @@ CHURN_API int churn_surv_median(const churn_model *model, size_t n, const double
  * Mean residual lifetime E[T - h | T > h, x] of customers still active at
  * h = `horizon` (AFT models only). Closed forms: incomplete gamma (Weibull,
  * exponential), incomplete beta (log-logistic; +INFINITY when the scale is
- * >= 1, where the mean does not exist), normal tail (log-normal).
+ * >= 1, where the mean does not exist), normal tail (log-normal). A value
+ * beyond the largest double is +INFINITY (a Weibull scale above ~171.6 makes
+ * Gamma(1 + scale) overflow: its mean is e^b0 Gamma(1 + scale)).
  * @param[out] mrl  n values
  * @return ::CHURN_OK, ::CHURN_EINVAL, ::CHURN_EFAMILY (Cox: the baseline
- *         hazard ends at the last event time, so the mean is not defined)
+ *         hazard ends at the last event time, so the mean is not defined),
+ *         ::CHURN_ENUMERIC (an incomplete gamma/beta series did not converge:
+ *         row named; never a NaN)
  * @since 1.0
  */
 CHURN_API int churn_surv_mean_residual_life(const churn_model *model, size_t n, const double *x,

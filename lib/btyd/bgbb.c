@@ -10,9 +10,7 @@
  */
 #include "btyd/btyd_internal.h"
 
-#include <gsl/gsl_errno.h>
-#include <gsl/gsl_sf_gamma.h>
-#include <gsl/gsl_sf_psi.h>
+#include "core/special.h"
 
 static const char *const bb_names[] = {"alpha", "beta", "gamma", "delta"};
 
@@ -35,46 +33,46 @@ static void bb_init(bb_consts *k, const double *p, int grad)
     k->be = p[1];
     k->ga = p[2];
     k->de = p[3];
-    k->lb0 = gsl_sf_lnbeta(k->al, k->be);
-    k->lg0 = gsl_sf_lnbeta(k->ga, k->de);
+    k->lb0 = churn__lnbeta(k->al, k->be);
+    k->lg0 = churn__lnbeta(k->ga, k->de);
     if (grad) {
-        k->psa = gsl_sf_psi(k->al);
-        k->psb = gsl_sf_psi(k->be);
-        k->psab = gsl_sf_psi(k->al + k->be);
-        k->psg = gsl_sf_psi(k->ga);
-        k->psd = gsl_sf_psi(k->de);
-        k->psgd = gsl_sf_psi(k->ga + k->de);
+        k->psa = churn__psi(k->al);
+        k->psb = churn__psi(k->be);
+        k->psab = churn__psi(k->al + k->be);
+        k->psg = churn__psi(k->ga);
+        k->psd = churn__psi(k->de);
+        k->psgd = churn__psi(k->ga + k->de);
     }
 }
 
 static double bb_row(const bb_consts *k, double x, double tx, double n, double *g, double *lalive)
 {
     double al = k->al, be = k->be, ga = k->ga, de = k->de;
-    double lA = gsl_sf_lnbeta(al + x, be + n - x) - k->lb0 + gsl_sf_lnbeta(ga, de + n) - k->lg0;
+    double lA = churn__lnbeta(al + x, be + n - x) - k->lb0 + churn__lnbeta(ga, de + n) - k->lg0;
     *lalive = lA;
     long nt = (long)(n - tx); /* number of terms in the sum */
-    double l = nt > 0 ? gsl_sf_lnbeta(al + x, be + tx - x) - k->lb0 +
-                            gsl_sf_lnbeta(ga + 1, de + tx) - k->lg0
+    double l = nt > 0 ? churn__lnbeta(al + x, be + tx - x) - k->lb0 +
+                            churn__lnbeta(ga + 1, de + tx) - k->lg0
                       : -INFINITY;
     double mx = fmax(lA, l);
     double eA = exp(lA - mx), sum = eA;
     double ga_ = 0, gb_ = 0, gg_ = 0, gd_ = 0;
     double psax = 0;
     if (g) {
-        psax = gsl_sf_psi(al + x);
-        double psabn = gsl_sf_psi(al + be + n), psgdn = gsl_sf_psi(ga + de + n);
+        psax = churn__psi(al + x);
+        double psabn = churn__psi(al + be + n), psgdn = churn__psi(ga + de + n);
         ga_ = eA * (psax - psabn - k->psa + k->psab);
-        gb_ = eA * (gsl_sf_psi(be + n - x) - psabn - k->psb + k->psab);
+        gb_ = eA * (churn__psi(be + n - x) - psabn - k->psb + k->psab);
         gg_ = eA * (k->psgd - psgdn);
-        gd_ = eA * (gsl_sf_psi(de + n) - psgdn - k->psd + k->psgd);
+        gd_ = eA * (churn__psi(de + n) - psgdn - k->psd + k->psgd);
     }
     if (nt > 0) {
         double P1 = 0, P2 = 0, P3 = 0, P4 = 0;
         if (g) {
-            P1 = gsl_sf_psi(al + be + tx);     /* psi(al+be+tx+i) */
-            P2 = gsl_sf_psi(be + tx - x);      /* psi(be+tx-x+i) */
-            P3 = gsl_sf_psi(ga + de + tx + 1); /* psi(ga+de+tx+i+1) */
-            P4 = gsl_sf_psi(de + tx);          /* psi(de+tx+i) */
+            P1 = churn__psi(al + be + tx);     /* psi(al+be+tx+i) */
+            P2 = churn__psi(be + tx - x);      /* psi(be+tx-x+i) */
+            P3 = churn__psi(ga + de + tx + 1); /* psi(ga+de+tx+i+1) */
+            P4 = churn__psi(de + tx);          /* psi(de+tx+i) */
         }
         for (long i = 0; i < nt; i++) {
             double e = exp(l - mx);
@@ -151,7 +149,7 @@ double churn__bgbb_p_alive_at(const double *p, double m, double x, double tx, do
     if (m == 0 || pa == 0)
         return pa;
     double ga = p[2], de = p[3];
-    double ls = gsl_sf_lnbeta(ga, de + T + m) - gsl_sf_lnbeta(ga, de + T);
+    double ls = churn__lnbeta(ga, de + T + m) - churn__lnbeta(ga, de + T);
     return pa * exp(ls);
 }
 
@@ -179,12 +177,12 @@ static double bb_alive_expected(double al, double be, double ga, double de, doub
         Dg = 0;
         for (int j = 0; j < 5; j++) {
             fact *= (j + 1);
-            Dg += gp / fact * (gsl_sf_psi_n(j, 1 + de) - gsl_sf_psi_n(j, 1 + de + ns));
+            Dg += gp / fact * (churn__psi_n(j, 1 + de) - churn__psi_n(j, 1 + de + ns));
             gp *= g;
         }
     } else {
-        Dg = (gsl_sf_lngamma(ga + de) - gsl_sf_lngamma(1 + de) + gsl_sf_lngamma(1 + de + ns) -
-              gsl_sf_lngamma(ga + de + ns)) / g;
+        Dg = (churn__lngamma(ga + de) - churn__lngamma(1 + de) + churn__lngamma(1 + de + ns) -
+              churn__lngamma(ga + de + ns)) / g;
     }
     double D = g * Dg;
     double r = D == 0 ? 1 : expm1(D) / D;
@@ -213,12 +211,12 @@ static double bb_pmf(double al, double be, double ga, double de, double n, doubl
 {
     if (k > n)
         return 0;
-    double lb0 = gsl_sf_lnbeta(al, be), lg0 = gsl_sf_lnbeta(ga, de);
-    double v = exp(gsl_sf_lnchoose((unsigned)n, (unsigned)k) + gsl_sf_lnbeta(al + k, be + n - k) -
-                   lb0 + gsl_sf_lnbeta(ga, de + n) - lg0);
+    double lb0 = churn__lnbeta(al, be), lg0 = churn__lnbeta(ga, de);
+    double v = exp(churn__lnchoose(n, k) + churn__lnbeta(al + k, be + n - k) -
+                   lb0 + churn__lnbeta(ga, de + n) - lg0);
     for (double i = k; i < n; i++)
-        v += exp(gsl_sf_lnchoose((unsigned)i, (unsigned)k) + gsl_sf_lnbeta(al + k, be + i - k) -
-                 lb0 + gsl_sf_lnbeta(ga + 1, de + i) - lg0);
+        v += exp(churn__lnchoose(i, k) + churn__lnbeta(al + k, be + i - k) -
+                 lb0 + churn__lnbeta(ga + 1, de + i) - lg0);
     return v;
 }
 

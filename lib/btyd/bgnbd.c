@@ -16,10 +16,7 @@
  */
 #include "btyd/btyd_internal.h"
 
-#include <gsl/gsl_errno.h>
-#include <gsl/gsl_sf_gamma.h>
-#include <gsl/gsl_integration.h>
-#include <gsl/gsl_sf_psi.h>
+#include "core/special.h"
 
 static const char *const bg_names[] = {"r", "alpha", "a", "b"};
 
@@ -47,17 +44,17 @@ static void bg_xterms_direct(bg_xterms *t, const bg_model *k, double x, int orde
     double c = k->r + x, bx = k->b + x + k->m, abx = k->a + bx;
     t->x = x;
     t->steps = 0;
-    t->lg = gsl_sf_lngamma(c) - k->lgr;
-    t->lb = gsl_sf_lnbeta(k->a, bx) - k->lbab;
+    t->lg = churn__lngamma(c) - k->lgr;
+    t->lb = churn__lnbeta(k->a, bx) - k->lbab;
     if (order >= 1) {
-        t->psc = gsl_sf_psi(c);
-        t->psbx = gsl_sf_psi(bx);
-        t->psabx = gsl_sf_psi(abx);
+        t->psc = churn__psi(c);
+        t->psbx = churn__psi(bx);
+        t->psabx = churn__psi(abx);
     }
     if (order >= 2) {
-        t->tgc = gsl_sf_psi_1(c);
-        t->tgbx = gsl_sf_psi_1(bx);
-        t->tgabx = gsl_sf_psi_1(abx);
+        t->tgc = churn__psi_1(c);
+        t->tgbx = churn__psi_1(bx);
+        t->tgabx = churn__psi_1(abx);
     }
 }
 
@@ -110,17 +107,17 @@ static int bg_loglik_full(const double *p, size_t n, const double *x, const doub
     k.m = m;
     k.lal = log(k.al);
     k.la = log(k.a);
-    k.lgr = gsl_sf_lngamma(k.r);
-    k.lbab = gsl_sf_lnbeta(k.a, k.b);
+    k.lgr = churn__lngamma(k.r);
+    k.lbab = churn__lnbeta(k.a, k.b);
     if (order >= 1) {
-        k.psr = gsl_sf_psi(k.r);
-        k.psab = gsl_sf_psi(k.a + k.b);
-        k.psb = gsl_sf_psi(k.b);
+        k.psr = churn__psi(k.r);
+        k.psab = churn__psi(k.a + k.b);
+        k.psb = churn__psi(k.b);
     }
     if (order >= 2) {
-        k.tgr = gsl_sf_psi_1(k.r);
-        k.tgab = gsl_sf_psi_1(k.a + k.b);
-        k.tgb = gsl_sf_psi_1(k.b);
+        k.tgr = churn__psi_1(k.r);
+        k.tgab = churn__psi_1(k.a + k.b);
+        k.tgb = churn__psi_1(k.b);
     }
     const double r = k.r, al = k.al, a = k.a, b = k.b;
     bg_xterms xt;
@@ -342,35 +339,30 @@ static long bg_kmin(double A, double am1)
  * that z is within 1e-3 of 1 and the series would need 10^4+ terms:
  *   E = E_p[(1 - (1 + p tau)^-r) / p],  tau = t/alpha,  p ~ Beta(a, b)
  * (the Poisson rate integrated out: E_lambda[e^(-lambda p t)] = (1 + p tau)^-r).
- * The integrand is bounded by r tau p^(a-1) (1-p)^(b-1) / B(a,b); for large tau
- * it changes over p ~ 1/tau, given to GSL's QAGP as a break point.
+ * h(p) = (1 - (1 + p tau)^-r) / p is bounded (r tau at 0) and changes over
+ * p ~ 1/tau, the break point of churn__beta_quad (core/special.c), which also
+ * takes the end singularities of the beta density out.
  * (GSL's own 2F1 is no fallback here: near z = 1 it fails or, for c < 0,
  * returns wrong values with a success status.) */
 typedef struct bg_integrand_params {
-    double r, tau, am2, bm1, lb;
+    double r, tau;
 } bg_integrand_params;
 
-static double bg_integrand(double p, void *v)
+static double bg_integrand_log(double p, double q, void *v)
 {
-    const bg_integrand_params *q = v;
-    if (!(p > 0 && p < 1))
-        return 0;
-    double f = -expm1(-q->r * log1p(p * q->tau));
-    return f * exp(q->am2 * log(p) + q->bm1 * log1p(-p) - q->lb);
+    (void)q;
+    const bg_integrand_params *c = v;
+    return log(-expm1(-c->r * log1p(p * c->tau))) - log(p);
 }
 
 static double bg_alive_expected_integral(double r, double al, double a, double b, double t)
 {
-    bg_integrand_params q = {r, t / al, a - 2, b - 1, gsl_sf_lnbeta(a, b)};
-    gsl_function F = {bg_integrand, &q};
-    gsl_integration_workspace *w = gsl_integration_workspace_alloc(512);
-    if (!w)
+    bg_integrand_params c = {r, t / al};
+    double lv;
+    if (churn__beta_quad(bg_integrand_log, &c, a, b, c.tau > 2 ? 1 / c.tau : 0, 1e-11, &lv) !=
+        CHURN_OK)
         return NAN;
-    double pts[3] = {0, 1 / q.tau, 1}, res = NAN, err;
-    int st = q.tau > 2 ? gsl_integration_qagp(&F, pts, 3, 0, 1e-11, 512, w, &res, &err)
-                       : gsl_integration_qags(&F, 0, 1, 0, 1e-11, 512, w, &res, &err);
-    gsl_integration_workspace_free(w);
-    return st == GSL_SUCCESS ? res : NAN;
+    return exp(lv - churn__lnbeta(a, b));
 }
 
 /* E[X(t)] of the BG process alive at 0 with parameters (r, alpha, a, b), as
@@ -431,19 +423,17 @@ static double bg_pmf(double r, double al, double a, double b, double t, double k
 {
     if (t == 0)
         return k == 0 ? 1.0 : 0.0;
-    double lbab = gsl_sf_lnbeta(a, b);
+    double lbab = churn__lnbeta(a, b);
     double lp = -log1p(t / al), lz = log(t) - log(al + t);
-    double l1 = gsl_sf_lnbeta(a, b + k) - lbab + gsl_sf_lngamma(r + k) - gsl_sf_lngamma(r) -
-                gsl_sf_lngamma(k + 1) + r * lp + k * lz;
+    double l1 = churn__lnbeta(a, b + k) - lbab + churn__lngamma(r + k) - churn__lngamma(r) -
+                churn__lngamma(k + 1) + r * lp + k * lz;
     double v = exp(l1);
     if (k > 0) {
-        gsl_sf_result I;
-        int st = gsl_sf_beta_inc_e(k, r, t / (al + t), &I);
-        if (st == GSL_EUNDRFLW) /* far in the tail: the term is 0 */
-            I.val = 0;
-        else if (st != GSL_SUCCESS || !isfinite(I.val))
+        /* far in the tail the incomplete beta underflows to 0 (no error) */
+        double I = churn__beta_inc(k, r, t / (al + t));
+        if (!isfinite(I))
             return NAN;
-        v += exp(gsl_sf_lnbeta(a + 1, b + k - 1) - lbab) * I.val;
+        v += exp(churn__lnbeta(a + 1, b + k - 1) - lbab) * I;
     }
     return v;
 }

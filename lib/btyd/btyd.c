@@ -48,7 +48,6 @@ CHURN_API int churn_btyd_fit(churn_model **out, int family, size_t n, const doub
 {
     static const char fn[] = "churn_btyd_fit";
     churn__ok();
-    churn__gsl_init();
     if (out)
         *out = NULL;
     if (!out || (n && (!frequency || !recency || !T)))
@@ -116,7 +115,6 @@ CHURN_API int churn_btyd_loglik(int family, size_t nparams, const double *params
 {
     static const char fn[] = "churn_btyd_loglik";
     churn__ok();
-    churn__gsl_init();
     if (!params || !loglik || (n && (!frequency || !recency || !T)))
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
     if (!is_btyd_family(family))
@@ -209,7 +207,6 @@ static int per_customer(const churn_model *model, enum prediction q, double t, d
                         double *out)
 {
     churn__ok();
-    churn__gsl_init();
     const char *fn = predictions[q].fn;
     const churn__btyd_family *fam = &churn__pnbd_family;
     int rc;
@@ -265,7 +262,6 @@ static int per_horizon(const churn_model *model, enum prediction q, double k, si
                        const double *t, double *out)
 {
     churn__ok();
-    churn__gsl_init();
     const char *fn = predictions[q].fn;
     const churn__btyd_family *fam;
     int rc = model_family(model, fn, &fam);
@@ -309,7 +305,6 @@ CHURN_API int churn_btyd_score(const churn_model *model, double t, size_t n,
 {
     static const char fn[] = "churn_btyd_score";
     churn__ok();
-    churn__gsl_init();
     const churn__btyd_family *fam;
     int rc = model_family(model, fn, &fam);
     if (rc)

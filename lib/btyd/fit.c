@@ -607,7 +607,7 @@ int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
     if (m->converged && !o->no_std_errors && o->l2_penalty == 0) {
         rc = std_errors(&pb, m, best, p, note, sizeof note, &flat);
     } else if (m->converged && o->l2_penalty > 0) {
-        snprintf(note, sizeof note, "penalised fit (l2_penalty %g on the log-parameters): "
+        churn__snprintf_c(note, sizeof note, "penalised fit (l2_penalty %g on the log-parameters): "
                  "standard errors are not reported", o->l2_penalty);
     }
     if (!rc && note[0])

@@ -11,10 +11,7 @@
  */
 #include "btyd/btyd_internal.h"
 
-#include <gsl/gsl_errno.h>
-#include <gsl/gsl_integration.h>
-#include <gsl/gsl_sf_gamma.h>
-#include <gsl/gsl_sf_psi.h>
+#include "core/special.h"
 
 static const char *const sbg_names[] = {"alpha", "beta"};
 
@@ -27,26 +24,26 @@ static int sbg_loglik(const double *p, size_t n, const double *per, const double
 {
     (void)unused;
     double al = p[0], be = p[1];
-    double lb0 = gsl_sf_lnbeta(al, be);
-    double psab = gsl_sf_psi(al + be), psb = gsl_sf_psi(be);
+    double lb0 = churn__lnbeta(al, be);
+    double psab = churn__psi(al + be), psb = churn__psi(be);
     double s = 0, ga = 0, gb = 0;
     for (size_t i = 0; i < n; i++) {
         double t = per[i], wi = w ? w[i] : 1.0;
         if (wi == 0)
             continue;
-        double psabt = gsl_sf_psi(al + be + t);
+        double psabt = churn__psi(al + be + t);
         if (churned[i] != 0) {
-            s += wi * (gsl_sf_lnbeta(al + 1, be + t - 1) - lb0);
+            s += wi * (churn__lnbeta(al + 1, be + t - 1) - lb0);
             if (grad) {
                 /* psi(a+1) - psi(a) = 1/a */
                 ga += wi * (1.0 / al - psabt + psab);
-                gb += wi * (gsl_sf_psi(be + t - 1) - psabt - psb + psab);
+                gb += wi * (churn__psi(be + t - 1) - psabt - psb + psab);
             }
         } else if (t > 0) {
-            s += wi * (gsl_sf_lnbeta(al, be + t) - lb0);
+            s += wi * (churn__lnbeta(al, be + t) - lb0);
             if (grad) {
                 ga += wi * (psab - psabt);
-                gb += wi * (gsl_sf_psi(be + t) - psabt - psb + psab);
+                gb += wi * (churn__psi(be + t) - psabt - psb + psab);
             }
         }
     }
@@ -86,7 +83,6 @@ CHURN_API int churn_sbg_fit(churn_model **out, size_t n, const double *periods,
 {
     static const char fn[] = "churn_sbg_fit";
     churn__ok();
-    churn__gsl_init();
     if (out)
         *out = NULL;
     if (!out || (n && (!periods || !churned)))
@@ -179,7 +175,6 @@ CHURN_API int churn_sbg_loglik(size_t nparams, const double *params, size_t n,
 {
     static const char fn[] = "churn_sbg_loglik";
     churn__ok();
-    churn__gsl_init();
     if (!params || !loglik || (n && (!periods || !churned)))
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
     int rc = churn__btyd_check_params(fn, &churn__sbg_family, params, nparams);
@@ -240,33 +235,21 @@ CHURN_API int churn_sbg_curve(const churn_model *model, size_t n, double *retent
 
 /* DERL as an integral over the posterior churn probability: given n-1
  * renewals theta ~ Beta(alpha, beta+n-1), and sum_k (1-theta)^(k+1) z^k =
- * (1-theta) / (1 - z (1-theta)), z = 1/(1+d). For small d (the series needs
- * ~30/d terms); the integrand peaks over theta ~ d, a QAGP break point. */
-typedef struct derl_params {
-    double z, d, am1, bm1, lb;
-} derl_params;
-
-static double derl_integrand(double th, void *v)
+ * (1-theta) / (1 - z (1-theta)) = (1-theta) (1+d) / (d + theta), z = 1/(1+d).
+ * For small d (the series needs ~30/d terms); the integrand changes over
+ * theta ~ d, the break point of churn__beta_quad (core/special.c). */
+static double derl_integrand_log(double th, double q, void *v)
 {
-    const derl_params *q = v;
-    if (!(th > 0 && th < 1))
-        return 0;
-    return (1 - th) / (1 - q->z * (1 - th)) *
-           exp(q->am1 * log(th) + q->bm1 * log1p(-th) - q->lb);
+    double d = *(const double *)v;
+    return log(q) + log1p(d) - log(d + th);
 }
 
 static double derl_integral(double al, double be, double nn, double d)
 {
-    derl_params q = {1 / (1 + d), d, al - 1, be + nn - 2, gsl_sf_lnbeta(al, be + nn - 1)};
-    gsl_function F = {derl_integrand, &q};
-    gsl_integration_workspace *w = gsl_integration_workspace_alloc(512);
-    if (!w)
+    double lv, b = be + nn - 1;
+    if (churn__beta_quad(derl_integrand_log, &d, al, b, d < 0.5 ? d : 0, 1e-11, &lv) != CHURN_OK)
         return NAN;
-    double pts[3] = {0, d, 1}, res = NAN, err;
-    int st = d < 0.5 ? gsl_integration_qagp(&F, pts, 3, 0, 1e-11, 512, w, &res, &err)
-                     : gsl_integration_qags(&F, 0, 1, 0, 1e-11, 512, w, &res, &err);
-    gsl_integration_workspace_free(w);
-    return st == GSL_SUCCESS ? res : NAN;
+    return exp(lv - churn__lnbeta(al, b));
 }
 
 /* 2F1(1, b; c; z) = sum_k (b)_k / (c)_k z^k for 0 <= z < 1, c > b > 0. The
@@ -289,7 +272,6 @@ CHURN_API int churn_sbg_derl(const churn_model *model, double discount, size_t n
 {
     static const char fn[] = "churn_sbg_derl";
     churn__ok();
-    churn__gsl_init();
     int rc = sbg_model(model, fn);
     if (rc)
         return rc;

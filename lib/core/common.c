@@ -1,10 +1,12 @@
 /*
- * Version, status codes, per-thread error messages, the allocator hook and
- * option-struct handling.
+ * Version, status codes, per-thread error messages, the allocator hook,
+ * option-struct handling and the C locale for numbers in text.
  */
+#define _GNU_SOURCE /* strtod_l, newlocale, uselocale */
 #include "core/internal.h"
 
-#include <gsl/gsl_errno.h>
+#include <locale.h>
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +64,7 @@ int churn__error(int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(tl_message, sizeof tl_message, fmt, ap);
+    churn__vsnprintf_c(tl_message, sizeof tl_message, fmt, ap);
     va_end(ap);
     tl_code = code;
     return code;
@@ -148,13 +150,54 @@ char *churn__strdup(const char *s)
     return d;
 }
 
-/* ---- GSL ------------------------------------------------------------------ */
+/* ---- the C locale for numbers in text ---------------------------------------- */
 
-static pthread_once_t gsl_once = PTHREAD_ONCE_INIT;
+/* One "C" locale object for the process, created once (glibc returns its
+ * static C locale object, so this allocates nothing). The host's locale,
+ * process-wide or per thread, is never changed: strtod_l takes the object as
+ * an argument, and formatting switches only the calling thread's locale with
+ * uselocale() for the duration of one vsnprintf. */
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static locale_t c_locale;
 
-static void gsl_init_once(void) { gsl_set_error_handler_off(); }
+static void c_locale_init(void) { c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
 
-void churn__gsl_init(void) { pthread_once(&gsl_once, gsl_init_once); }
+static locale_t get_c_locale(void)
+{
+    pthread_once(&c_locale_once, c_locale_init);
+    return c_locale;
+}
+
+double churn__strtod_c(const char *s, char **end)
+{
+    locale_t c = get_c_locale();
+    if (c == (locale_t)0) {
+        if (end)
+            *end = (char *)s;
+        return 0.0;
+    }
+    return strtod_l(s, end, c);
+}
+
+int churn__vsnprintf_c(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+    locale_t c = get_c_locale(), old = (locale_t)0;
+    if (c != (locale_t)0)
+        old = uselocale(c);
+    int n = vsnprintf(buf, cap, fmt, ap);
+    if (c != (locale_t)0 && old != (locale_t)0)
+        uselocale(old);
+    return n;
+}
+
+int churn__snprintf_c(char *buf, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = churn__vsnprintf_c(buf, cap, fmt, ap);
+    va_end(ap);
+    return n;
+}
 
 /* ---- option structs ------------------------------------------------------- */
 

@@ -40,10 +40,22 @@ CHURN__HIDDEN int churn__nomem(const char *what);
 /* Reset the calling thread's error at the start of a public call. */
 CHURN__HIDDEN void churn__ok(void);
 
+/* ---- numbers in text: always the C locale (common.c) ------------------------- */
+/* strtod in the "C" locale (decimal point '.'), whatever the host's locale;
+ * *end = s when the C locale object cannot be had. */
+CHURN__HIDDEN double churn__strtod_c(const char *s, char **end);
+/* vsnprintf / snprintf in the "C" locale: the calling thread's locale is
+ * switched with uselocale() for the call and restored (never the process's). */
+CHURN__HIDDEN int churn__vsnprintf_c(char *buf, size_t cap, const char *fmt, va_list ap);
+CHURN__HIDDEN int churn__snprintf_c(char *buf, size_t cap, const char *fmt, ...)
+    CHURN__PRINTF(3, 4);
+
 /* ---- GSL --------------------------------------------------------------- */
-/* Turn off GSL's abort()-ing error handler, once per process (idempotent,
- * thread-safe). Every file that calls GSL calls this first. */
-CHURN__HIDDEN void churn__gsl_init(void);
+/* The library never touches GSL's error handler (the host's, or GSL's default
+ * that aborts): every GSL call is made only with arguments for which GSL
+ * reports no error, checked before the call (the wrappers of special.h), or
+ * replaced by our own routine. See docs/abi.md, "What the library never does
+ * to its host". */
 
 /* ---- small dense linear algebra (linalg.c) ------------------------------- */
 /* In-place Cholesky factor a = L L^T of a symmetric k x k row-major matrix:
@@ -109,5 +121,9 @@ CHURN__HIDDEN int churn__model_set_note(churn_model *m, const char *note);
 /* Fail with CHURN_EFAMILY unless m->family is one of the `n` listed families;
  * `fn` names the calling function for the message. */
 CHURN__HIDDEN int churn__model_check(const churn_model *m, const char *fn, int n, ...);
+/* The same for a function with several model arguments: the message names
+ * the argument `arg` and the families it accepts. */
+CHURN__HIDDEN int churn__model_check_arg(const churn_model *m, const char *fn, const char *arg,
+                                         int n, ...);
 
 #endif

@@ -204,6 +204,30 @@ int churn__model_check(const churn_model *m, const char *fn, int n, ...)
                         churn_family_name(m->family));
 }
 
+int churn__model_check_arg(const churn_model *m, const char *fn, const char *arg, int n, ...)
+{
+    if (!m)
+        return churn__error(CHURN_EINVAL, "%s: argument '%s' is NULL", fn, arg);
+    char want[160] = "";
+    size_t len = 0;
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++) {
+        int fam = va_arg(ap, int);
+        if (fam == m->family) {
+            va_end(ap);
+            return CHURN_OK;
+        }
+        if (len < sizeof want)
+            len += (size_t)snprintf(want + len, sizeof want - len, "%s'%s'",
+                                    i == 0 ? "" : (i + 1 == n ? " or " : ", "),
+                                    churn_family_name(fam));
+    }
+    va_end(ap);
+    return churn__error(CHURN_EFAMILY, "%s: argument '%s' is a '%s' model; it must be a %s model",
+                        fn, arg, churn_family_name(m->family), want);
+}
+
 /* ---- accessors ------------------------------------------------------------ */
 
 CHURN_API int churn_model_family(const churn_model *m) { return m ? m->family : 0; }
@@ -308,7 +332,7 @@ CHURN_API size_t churn_time_unit_describe(double unit_days, char *buf, size_t ca
             len = snprintf(buf, cap, "%s", named[i].name);
             return len < 0 ? 0 : (size_t)len;
         }
-    len = snprintf(buf, cap, "units of %.10g days", unit_days);
+    len = churn__snprintf_c(buf, cap, "units of %.10g days", unit_days);
     return len < 0 ? 0 : (size_t)len;
 }
 

@@ -11,8 +11,12 @@
  *   (the 2F1 term of Schmittlein, Morrison & Colombo 1987 in the form of
  *   Fader & Hardie's likelihood note) with its derivatives.
  *
- * Every function here is pure and thread-safe (no global state) and never
- * calls GSL, so it needs no churn__gsl_init().
+ * - GSL's lngamma, lnbeta, psi, psi_1, lnchoose behind their domain checks,
+ *   and our own polygamma, incomplete beta/gamma and beta-density quadrature.
+ *
+ * Every function here is pure and thread-safe (no global state). None reaches
+ * GSL's error handler: GSL is called only inside the domain where it reports
+ * no error (see "GSL's error handler" in docs/abi.md).
  */
 #ifndef CHURN_SPECIAL_H
 #define CHURN_SPECIAL_H
@@ -115,5 +119,46 @@ CHURN__HIDDEN int churn__pnbd_tail_pair(double alpha, double beta, const double 
                                         const double *t, const double *log_at,
                                         const double *log_bt, int want_grad,
                                         churn__tail_parts *out);
+
+/* ---- GSL behind domain checks, and our own replacements ------------------- */
+
+/* log Gamma(x) for x > 0 (+inf at +inf); NaN for x <= 0 or NaN. */
+CHURN__HIDDEN double churn__lngamma(double x);
+/* log B(a, b) for a, b > 0; NaN otherwise. */
+CHURN__HIDDEN double churn__lnbeta(double a, double b);
+/* Digamma psi(x) for x > 0; NaN otherwise. */
+CHURN__HIDDEN double churn__psi(double x);
+/* Trigamma psi'(x) for x > 0 (GSL inside 1e-150..1e150, churn__polygamma
+ * outside); NaN otherwise. */
+CHURN__HIDDEN double churn__psi_1(double x);
+/* Polygamma psi^(n)(x) for n >= 0, x > 0 (n >= 2 by churn__polygamma). */
+CHURN__HIDDEN double churn__psi_n(int n, double x);
+/* Our polygamma psi^(n)(x) for 1 <= n <= 100, x > 0: recurrence to x >= 20,
+ * then the asymptotic series (A&S 6.4.11); +-inf / 0 where it over/underflows. */
+CHURN__HIDDEN double churn__polygamma(int n, double x);
+/* log C(n, k) for integers 0 <= k <= n <= UINT_MAX given as doubles; NaN otherwise. */
+CHURN__HIDDEN double churn__lnchoose(double n, double k);
+/* Regularised incomplete beta I_x(a, b) for finite a, b > 0 and x in [0, 1]
+ * (continued fraction, log-space prefactor: a result below DBL_MIN is 0, not
+ * an error); NaN outside that domain or if the fraction does not converge. */
+CHURN__HIDDEN double churn__beta_inc(double a, double b, double x);
+/* log Gamma(a, x), the upper incomplete gamma function, for a > 0, x >= 0
+ * (log Gamma(a) at x = 0, -inf at x = inf); NaN outside or without convergence. */
+CHURN__HIDDEN double churn__log_gamma_upper(double a, double x);
+/* log(Gamma(a, x) e^x) for a > 0, 0 <= x < inf, without the cancellation of
+ * adding x to the log for large x (continued-fraction range); NaN as above. */
+CHURN__HIDDEN double churn__log_gamma_upper_scaled(double a, double x);
+/* Q(a, x) = Gamma(a, x) / Gamma(a) for a > 0 (1 for x <= 0); NaN as above. */
+CHURN__HIDDEN double churn__gamma_q(double a, double x);
+
+/* log h(p) of an integrand h, given p and q = 1 - p (each accurate near its 0). */
+typedef double (*churn__beta_h_fn)(double p, double q, void *ctx);
+/* log of int_0^1 h(p) p^(a-1) (1-p)^(b-1) dp for finite a, b > 0 and h smooth
+ * on [0, 1] (bounded limits at the ends), which may change on the scale of
+ * brk (0 < brk < 0.5, or 0 for none). The end singularities are removed by
+ * p = s w^(1/a) on [0, s] and 1 - p = v^(1/b) / 2 on [1/2, 1] (s = brk or
+ * 1/2), and each piece goes to churn__quad_log. CHURN_OK or CHURN_ENUMERIC. */
+CHURN__HIDDEN int churn__beta_quad(churn__beta_h_fn h, void *ctx, double a, double b, double brk,
+                                   double rtol, double *log_value);
 
 #endif

@@ -626,10 +626,10 @@ int churn_customer_stream_fold(churn_customer_stream *s)
         double t = log->time[bad];
         double last = s->S.last_time[log->customer[bad]];
         if (churn_format_date(t, when, sizeof when))
-            snprintf(when, sizeof when, "%.17g", t);
+            churn__snprintf_c(when, sizeof when, "%.17g", t);
         if (rc == FOLD_ORDER) {
             if (churn_format_date(last, before, sizeof before))
-                snprintf(before, sizeof before, "%.17g", last);
+                churn__snprintf_c(before, sizeof before, "%.17g", last);
             return churn__error(CHURN_EINVAL, "customer stream: transaction %llu (customer "
                                 "'%s', %s) is earlier than that customer's transaction of %s "
                                 "already folded; a stream needs each customer's transactions "

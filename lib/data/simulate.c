@@ -122,28 +122,51 @@ typedef struct sim_rngs {
     gsl_rng *process, *spend;
 } sim_rngs;
 
+/* A Mersenne twister allocated through the allocator hook: gsl_rng_alloc()
+ * reports a failed malloc through GSL's error handler (which by default
+ * aborts the host), so the generator is put together here, as
+ * gsl_rng_alloc() does, from the public gsl_rng struct and the type's size,
+ * then seeded; the stream is the same. */
+static gsl_rng *rng_new(unsigned long seed)
+{
+    gsl_rng *r = churn__calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->type = gsl_rng_mt19937;
+    r->state = churn__calloc(1, r->type->size);
+    if (!r->state) {
+        churn__free(r);
+        return NULL;
+    }
+    gsl_rng_set(r, seed);
+    return r;
+}
+
+static void rng_free(gsl_rng *r)
+{
+    if (r) {
+        churn__free(r->state);
+        churn__free(r);
+    }
+}
+
 static int rngs_new(const sim_params *sp, sim_rngs *g)
 {
-    churn__gsl_init();
-    g->process = gsl_rng_alloc(gsl_rng_mt19937);
-    g->spend = gsl_rng_alloc(gsl_rng_mt19937);
+    g->process = rng_new(mix_seed(sp->seed));
+    g->spend = rng_new(mix_seed(sp->seed ^ 0x5DEECE66DULL));
     if (!g->process || !g->spend) {
-        gsl_rng_free(g->process);
-        gsl_rng_free(g->spend);
+        rng_free(g->process);
+        rng_free(g->spend);
         g->process = g->spend = NULL;
         return churn__nomem("the random number generators");
     }
-    gsl_rng_set(g->process, mix_seed(sp->seed));
-    gsl_rng_set(g->spend, mix_seed(sp->seed ^ 0x5DEECE66DULL));
     return CHURN_OK;
 }
 
 static void rngs_free(sim_rngs *g)
 {
-    if (g->process)
-        gsl_rng_free(g->process);
-    if (g->spend)
-        gsl_rng_free(g->spend);
+    rng_free(g->process);
+    rng_free(g->spend);
 }
 
 /* One customer's history. Times are in `unit` from the first purchase. */

@@ -308,6 +308,14 @@ int churn__logit_design_prepare(logit_design *d, const double *x, size_t n, size
     if (column_moments(d, &cs, want_feature_mean))
         exact_variance(d, cs.s2);
     keep_columns(d, &cs);
+    if (d->k == 0) {
+        /* nothing to estimate; BLAS/LAPACK would get zero dimensions, and
+         * OpenBLAS's xerbla prints about them (docs/abi.md: never prints) */
+        rc = churn__error(CHURN_EINVAL, "churn_logit: nothing to estimate: option 'intercept' "
+                          "is 0 and %s", p ? "every column was dropped (all zero)" :
+                                             "there are no columns (p = 0)");
+        goto done;
+    }
     penalty_factors(d, standardize);
 done:
     churn__free(cs.shift);

@@ -14,7 +14,7 @@ void churn__sb_printf(sbuf *b, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    int need = vsnprintf(NULL, 0, fmt, ap);
+    int need = churn__vsnprintf_c(NULL, 0, fmt, ap); /* numbers with '.' in every locale */
     va_end(ap);
     if (need < 0)
         return;
@@ -29,7 +29,7 @@ void churn__sb_printf(sbuf *b, const char *fmt, ...)
         b->cap = nc;
     }
     va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+    churn__vsnprintf_c(b->s + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);
     b->len += (size_t)need;
 }

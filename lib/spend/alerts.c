@@ -145,7 +145,7 @@ CHURN_API int churn_alerts_add_text(churn_alerts *a, const char *rule)
         return churn__error(CHURN_EFORMAT, "%s: rule '%s': expected one of < <= > >= == != after "
                             "'%s'", fn, rule, field);
     char *end;
-    double th = strtod(p, &end);
+    double th = churn__strtod_c(p, &end); /* '.' decimal point in every locale */
     if (end == p)
         return churn__error(CHURN_EFORMAT, "%s: rule '%s': expected a number after the operator",
                             fn, rule);

@@ -223,11 +223,12 @@ CHURN_API int churn_clv_score(const churn_model *btyd, const churn_model *spend,
 {
     churn__ok();
     static const char fn[] = "churn_clv_score";
-    int rc = churn__model_check(btyd, fn, 3, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
-                                CHURN_FAMILY_PNBD);
+    /* two model arguments: the message names the one at fault */
+    int rc = churn__model_check_arg(btyd, fn, "btyd", 3, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
+                                    CHURN_FAMILY_PNBD);
     if (rc)
         return rc;
-    if (spend && (rc = churn__model_check(spend, fn, 1, CHURN_FAMILY_GAMMAGAMMA)))
+    if (spend && (rc = churn__model_check_arg(spend, fn, "spend", 1, CHURN_FAMILY_GAMMAGAMMA)))
         return rc;
     if (n && (!frequency || !recency || !T || !monetary_value))
         return churn__error(CHURN_EINVAL, "%s: NULL input array", fn);

@@ -1,8 +1,10 @@
 /*
  * DERT, the discounted expected residual transactions of a customer
  * (spend.h): a closed form through the confluent hypergeometric U for the
- * Pareto/NBD, a numerical integral of the conditional expectation for the
- * BG/NBD and MBG/NBD.
+ * Pareto/NBD (U by its integral representation), a numerical integral of the
+ * conditional expectation for the BG/NBD and MBG/NBD; both by the quadrature
+ * of core/special.c (no GSL: its U and integrators report failures through
+ * the process-wide GSL error handler).
  *
  * References:
  *  - Fader, Hardie & Lee (2005), "RFM and CLV: Using iso-value curves for
@@ -13,9 +15,7 @@
  */
 #include "core/internal.h"
 
-#include <gsl/gsl_errno.h>
-#include <gsl/gsl_integration.h>
-#include <gsl/gsl_sf_hyperg.h>
+#include "core/special.h"
 
 static double model_param(const churn_model *m, const char *name)
 {
@@ -31,35 +31,53 @@ typedef struct dert_ctx {
     int rc;
 } dert_ctx;
 
-/* e^{-s} E[X(T, T + s/delta) | history]: after integrating by parts and
- * substituting s = delta t, DERT = ∫_0^∞ e^{-s} E(s / delta) ds. */
-static double dert_integrand(double s, void *vp)
+/* log of e^{-s} E[X(T, T + s/delta) | history]: after integrating by parts
+ * and substituting s = delta t, DERT = int_0^inf e^{-s} E(s / delta) ds. */
+static double dert_integrand_log(double s, void *vp, double *mult)
 {
+    (void)mult;
     dert_ctx *c = vp;
     double e = 0;
     if (s <= 0)
-        return 0.0;
+        return -INFINITY;
     int rc = churn_btyd_expected_purchases(c->model, s / c->delta, 1, &c->x, &c->tx, &c->T, &e);
     if (rc) {
         c->rc = rc;
         return NAN;
     }
-    return exp(-s) * e;
+    return e > 0 ? log(e) - s : -INFINITY;
 }
 
-/* e^{-z u} (1 + u)^{-s} with p = {s, z}: integrand of the fallback when GSL's
- * U(s, s; z) fails, since ∫_0^∞ e^{-z u} (1 + u)^{-s} du = z^{s-1} U(s, s; z)
- * (integral representation of U(1, 2-s; z) and Kummer's transformation). */
-static double pnbd_tail_f(double u, void *p)
+/* log of the integrand of the Pareto/NBD tail
+ *   int_0^inf e^{-z u} (1 + u)^{-s} du = z^{s-1} U(s, s; z)
+ * (integral representation of U(1, 2-s; z) and Kummer's transformation),
+ * after u = e^v - 1: exp(-z (e^v - 1) - (s - 1) v) dv. p = {s, z}. */
+static double pnbd_tail_log(double v, void *p, double *mult)
 {
+    (void)mult;
     const double *sz = p;
-    return exp(-sz[1] * u - sz[0] * log1p(u));
+    return -sz[1] * expm1(v) - (sz[0] - 1.0) * v;
+}
+
+/* log z^{s-1} U(s, s; z) for s, z > 0 by quadrature (core/special.c), on
+ * v in [0, log(1 + 1600/z)]: beyond it the integrand is below e^{-1600}
+ * times its value at the end, where z e^v > 1600 dominates (s - 1) v.
+ * (GSL's gsl_sf_hyperg_U reports under/overflow and non-convergence through
+ * the process-wide GSL error handler, e.g. for z ~ 1e-9.) */
+static int pnbd_tail(double s, double z, double *log_tail)
+{
+    double sz[2] = {s, z}, val, ls;
+    double hi = log1p(1600.0 / z);
+    if (!isfinite(hi) || churn__quad_log(pnbd_tail_log, sz, 1, 0.0, hi, 1e-12, 0.0, &val, &ls) !=
+                             CHURN_OK || !(val > 0))
+        return CHURN_ENUMERIC;
+    *log_tail = ls + log(val);
+    return CHURN_OK;
 }
 
 /* The Pareto/NBD DERT in closed form; the P(alive) pass checks the rows. */
 static int dert_pnbd(const churn_model *model, double delta, size_t n, const double *frequency,
-                     const double *recency, const double *T, gsl_integration_workspace *ws,
-                     const char *fn, double *dert)
+                     const double *recency, const double *T, const char *fn, double *dert)
 {
     /* FHL 2005: DERT = alpha^r beta^s delta^{s-1} Gamma(r+x+1) U(s, s; delta(beta+T))
      *                 / (Gamma(r) (alpha+T)^{r+x+1} L(r, alpha, s, beta | x, t_x, T)).
@@ -70,34 +88,19 @@ static int dert_pnbd(const churn_model *model, double delta, size_t n, const dou
      * instead of recomputing the likelihood L. */
     double r = model_param(model, "r"), alpha = model_param(model, "alpha");
     double s = model_param(model, "s"), beta = model_param(model, "beta");
-    if (!(r > 0 && alpha > 0 && s > 0 && beta > 0))
+    if (!(r > 0 && alpha > 0 && s > 0 && beta > 0 && isfinite(s)))
         return churn__error(CHURN_EINVAL, "%s: the Pareto/NBD model lacks positive "
                             "parameters r, alpha, s, beta", fn);
     int rc = churn_btyd_p_alive(model, n, frequency, recency, T, dert);
     for (size_t i = 0; !rc && i < n; i++) {
-        double bt = beta + T[i], z = delta * bt;
-        gsl_sf_result_e10 u;
-        double tail; /* = z^{s-1} U(s, s; z) */
-        if (gsl_sf_hyperg_U_e10_e(s, s, z, &u) == GSL_SUCCESS && u.val > 0) {
-            tail = exp((s - 1.0) * log(z) + log(u.val) + u.e10 * 2.30258509299404568402);
-        } else {
-            int ok = 0;
-            double sz[2] = {s, z};
-            tail = 0;
-            gsl_function f;
-            f.function = pnbd_tail_f;
-            f.params = sz;
-            double err;
-            ok = gsl_integration_qagiu(&f, 0.0, 0.0, 1e-12, 1000, ws, &tail, &err) ==
-                 GSL_SUCCESS;
-            if (!ok) {
-                rc = churn__error(CHURN_ENUMERIC, "%s: row %zu: U(s, s; %g) failed", fn, i,
-                                  z);
-                break;
-            }
+        double bt = beta + T[i], z = delta * bt, lt;
+        if (!(z > 0) || !isfinite(z) || pnbd_tail(s, z, &lt) != CHURN_OK) {
+            rc = churn__error(CHURN_ENUMERIC, "%s: row %zu: U(s, s; %g) failed", fn, i, z);
+            break;
         }
         /* (beta+T)^s delta^{s-1} U(s,s;z) = (beta+T) z^{s-1} U(s,s;z). */
-        dert[i] *= (r + frequency[i]) / (alpha + T[i]) * bt * tail;
+        if (dert[i] > 0)
+            dert[i] *= exp(log(r + frequency[i]) - log(alpha + T[i]) + log(bt) + lt);
         if (!isfinite(dert[i]))
             rc = churn__error(CHURN_ENUMERIC, "%s: row %zu: DERT not finite", fn, i);
     }
@@ -106,26 +109,26 @@ static int dert_pnbd(const churn_model *model, double delta, size_t n, const dou
 
 /* The BG/NBD or MBG/NBD DERT of n rows, by numerical integration. */
 static int dert_bgnbd(const churn_model *model, double delta, size_t n, const double *frequency,
-                      const double *recency, const double *T, gsl_integration_workspace *ws,
-                      const char *fn, double *dert)
+                      const double *recency, const double *T, const char *fn, double *dert)
 {
-    /* BG/NBD, MBG/NBD: DERT = ∫_0^∞ e^{-delta t} dE(t) = delta ∫_0^∞ e^{-delta t} E(t) dt
-     * by parts (E(0) = 0 and e^{-delta t} E(t) -> 0), with E(t) = E[X(T, T+t) | history]. */
+    /* BG/NBD, MBG/NBD: DERT = int_0^inf e^{-delta t} dE(t) = delta int_0^inf e^{-delta t} E(t) dt
+     * by parts (E(0) = 0 and e^{-delta t} E(t) -> 0), with E(t) = E[X(T, T+t) | history].
+     * E is concave with E(0) = 0, so E(s/delta) <= s E(1/delta) for s >= 1 and the
+     * integral beyond s = 50 is below 51 e^{-50} / (e^{-1} - e^{-2}) < 1e-19 of the
+     * total (which exceeds int_1^2 e^{-s} E(1/delta) ds): the range is [0, 50]. */
     int rc = churn_btyd_p_alive(model, n, frequency, recency, T, dert); /* validates rows */
     for (size_t i = 0; !rc && i < n; i++) {
         dert_ctx c = {model, delta, frequency[i], recency[i], T[i], CHURN_OK};
-        gsl_function f;
-        f.function = dert_integrand;
-        f.params = &c;
-        double val = 0, err = 0;
-        int st = gsl_integration_qagiu(&f, 0.0, 0.0, 1e-10, 1000, ws, &val, &err);
+        double val = 0, ls = 0;
+        int st = churn__quad_log(dert_integrand_log, &c, 1, 0.0, 50.0, 1e-10, 0.0, &val, &ls);
+        double v = val > 0 ? exp(ls + log(val)) : 0.0;
         if (c.rc)
             rc = c.rc;
-        else if (st != GSL_SUCCESS || !isfinite(val))
+        else if (st != CHURN_OK || !isfinite(v))
             rc = churn__error(CHURN_ENUMERIC, "%s: row %zu: the DERT integral did not "
-                              "converge (%s)", fn, i, gsl_strerror(st));
+                              "converge", fn, i);
         else
-            dert[i] = val;
+            dert[i] = v;
     }
     return rc;
 }
@@ -147,14 +150,7 @@ CHURN_API int churn_dert(const churn_model *model, double delta, size_t n,
         return churn__error(CHURN_EINVAL, "%s: NULL array", fn);
     if (n == 0)
         return CHURN_OK;
-    churn__gsl_init();
-    gsl_integration_workspace *ws = gsl_integration_workspace_alloc(1000);
-    if (!ws)
-        return churn__nomem("an integration workspace");
     if (model->family == CHURN_FAMILY_PNBD)
-        rc = dert_pnbd(model, delta, n, frequency, recency, T, ws, fn, dert);
-    else
-        rc = dert_bgnbd(model, delta, n, frequency, recency, T, ws, fn, dert);
-    gsl_integration_workspace_free(ws);
-    return rc;
+        return dert_pnbd(model, delta, n, frequency, recency, T, fn, dert);
+    return dert_bgnbd(model, delta, n, frequency, recency, T, fn, dert);
 }

@@ -13,9 +13,7 @@
  */
 #include "core/internal.h"
 
-#include <gsl/gsl_errno.h>
-#include <gsl/gsl_sf_gamma.h>
-#include <gsl/gsl_sf_psi.h>
+#include "core/special.h"
 #include <stdlib.h>
 
 /* ---- the fit ------------------------------------------------------------------ */
@@ -85,50 +83,51 @@ static int gg_eval(const gg_data *d, const double *par, double *ll, double *g, d
             D0 += r->w * inv * inv;
         }
     }
-    gsl_sf_result lq, psq, ps1q;
-    if (gsl_sf_lngamma_e(q, &lq) != GSL_SUCCESS)
+    /* GSL only through the domain-checked wrappers of core/special.h: a
+     * non-finite value (bad parameters) is CHURN_ENUMERIC. */
+    double lq = churn__lngamma(q), psq = 0, ps1q = 0;
+    if (!isfinite(lq))
         return CHURN_ENUMERIC;
-    if ((g || H) && (gsl_sf_psi_e(q, &psq) != GSL_SUCCESS ||
-                     gsl_sf_psi_1_e(q, &ps1q) != GSL_SUCCESS))
+    if ((g || H) && (!isfinite(psq = churn__psi(q)) || !isfinite(ps1q = churn__psi_1(q))))
         return CHURN_ENUMERIC;
     double sl = 0, sgp = 0, sgq = 0, hpp = 0, hpq = 0, hqq = 0;
     for (size_t k = 0; k < d->ng; k++) {
         double x = d->gx[k], w = d->gw[k];
         double a = p * x + q, b = p * x;
-        gsl_sf_result la, lb;
-        if (gsl_sf_lngamma_e(a, &la) != GSL_SUCCESS || gsl_sf_lngamma_e(b, &lb) != GSL_SUCCESS)
+        double la = churn__lngamma(a), lb = churn__lngamma(b);
+        if (!isfinite(la) || !isfinite(lb))
             return CHURN_ENUMERIC;
-        sl += w * (la.val - lb.val);
+        sl += w * (la - lb);
         if (g) {
-            gsl_sf_result pa, pb;
-            if (gsl_sf_psi_e(a, &pa) != GSL_SUCCESS || gsl_sf_psi_e(b, &pb) != GSL_SUCCESS)
+            double pa = churn__psi(a), pb = churn__psi(b);
+            if (!isfinite(pa) || !isfinite(pb))
                 return CHURN_ENUMERIC;
-            sgp += w * x * (pa.val - pb.val);
-            sgq += w * pa.val;
+            sgp += w * x * (pa - pb);
+            sgq += w * pa;
         }
         if (H) {
-            gsl_sf_result ta, tb;
-            if (gsl_sf_psi_1_e(a, &ta) != GSL_SUCCESS || gsl_sf_psi_1_e(b, &tb) != GSL_SUCCESS)
+            double ta = churn__psi_1(a), tb = churn__psi_1(b);
+            if (!isfinite(ta) || !isfinite(tb))
                 return CHURN_ENUMERIC;
-            hpp += w * x * x * (ta.val - tb.val);
-            hpq += w * x * ta.val;
-            hqq += w * ta.val;
+            hpp += w * x * x * (ta - tb);
+            hpq += w * x * ta;
+            hqq += w * ta;
         }
     }
     const double W = d->W, lg = log(gam);
-    *ll = sl - W * lq.val + W * q * lg + p * d->Xlx + p * d->Lz1 - d->Lz0 - p * A - q * B;
+    *ll = sl - W * lq + W * q * lg + p * d->Xlx + p * d->Lz1 - d->Lz0 - p * A - q * B;
     if (!isfinite(*ll))
         return CHURN_ENUMERIC;
     if (g) {
         g[0] = sgp + d->Xlx + d->Lz1 - A;
-        g[1] = sgq - W * psq.val + W * lg - B;
+        g[1] = sgq - W * psq + W * lg - B;
         g[2] = W * q / gam - (p * C1 + q * C0);
     }
     if (H) {
         H[0] = hpp;
         H[1] = H[3] = hpq;
         H[2] = H[6] = -C1;
-        H[4] = hqq - W * ps1q.val;
+        H[4] = hqq - W * ps1q;
         H[5] = H[7] = W / gam - C0;
         H[8] = -W * q / (gam * gam) + p * D1 + q * D0;
     }
@@ -477,7 +476,6 @@ CHURN_API int churn_gammagamma_fit(churn_model **out, size_t n, const double *fr
     if ((rc = gg_data_build(&d, n, frequency, monetary_value, weights, nuse, &mz, &corr)))
         return rc;
 
-    churn__gsl_init();
     /* Start: p = 1, q = 2 and gamma = the mean spend, so that the population
      * mean p gamma / (q - 1) equals the observed mean. */
     double theta[3] = {0.0, log(2.0), log(mz)};

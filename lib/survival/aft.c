@@ -25,11 +25,10 @@
  */
 #include "survival/survival_internal.h"
 
-#include <gsl/gsl_cdf.h>
-#include <gsl/gsl_errno.h>
+#include "core/special.h"
+
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_sf_erf.h>
-#include <gsl/gsl_sf_gamma.h>
 
 CHURN_API void churn_aft_options_init(churn_aft_options *opts)
 {
@@ -55,7 +54,8 @@ static int dist_of(int family)
 
 static const double LOG_SQRT_2PI = 0.91893853320467274178;
 
-/* log of the standard normal upper tail Q(z), accurate in both tails. */
+/* log of the standard normal upper tail Q(z), accurate in both tails.
+ * gsl_sf_log_erfc has no error path (GSL 2.7 specfunc/erfc.c), for any x. */
 static double log_q(double z)
 {
     if (z < 0)
@@ -63,7 +63,9 @@ static double log_q(double z)
     return gsl_sf_log_erfc(z / M_SQRT2) - M_LN2;
 }
 
-/* Inverse Mills ratio phi(z) / Q(z). */
+/* Inverse Mills ratio phi(z) / Q(z). gsl_sf_hazard(x) reports an error only
+ * when exp() of about -x^2/2 underflows (x < -37), so it is called for
+ * z >= -8 (and NaN, which takes its asymptotic branch) only. */
 static double mills(double z)
 {
     if (z < -8)
@@ -471,7 +473,6 @@ CHURN_API int churn_aft_fit(churn_model **out, int family, size_t n, size_t p, c
                             const churn_aft_options *opts)
 {
     churn__ok();
-    churn__gsl_init();
     static const char fn[] = "churn_aft_fit";
     if (!out)
         return churn__error(CHURN_EINVAL, "%s: out is NULL", fn);
@@ -633,23 +634,21 @@ int churn__aft_median(const churn_model *m, size_t n, const double *x, double *m
     return CHURN_OK;
 }
 
-/* Upper incomplete gamma times e^u: Gamma(a, u) e^u, without underflow. */
-static double gamma_upper_scaled(double a, double u)
+/* log of the Weibull mean residual life at h: with shape k = 1/sigma and
+ * scale lam = e^mu, the integral of S from h to infinity is
+ * lam sigma Gamma(sigma, u), u = (h/lam)^(1/sigma), divided by S(h) = e^-u:
+ *   log MRL = mu + log sigma + log(Gamma(sigma, u) e^u)
+ * (the mean lam Gamma(1 + sigma) at h = 0). All in logs (core/special.c has
+ * the scaled incomplete gamma), so a scale sigma beyond 171.6, where
+ * Gamma(sigma) overflows, gives the true value or +inf when that exceeds
+ * DBL_MAX; u beyond DBL_MAX uses Gamma(a, u) e^u ~ u^(a-1). */
+static double weibull_log_mrl(double mu, double sg, double h)
 {
-    if (u < 500) {
-        gsl_sf_result r;
-        if (gsl_sf_gamma_inc_e(a, u, &r) == GSL_SUCCESS)
-            return r.val * exp(u);
-    }
-    /* asymptotic series u^(a-1) sum_k (a-1)...(a-k) / u^k (Abramowitz & Stegun 6.5.32) */
-    double term = 1, sum = 1;
-    for (int k = 1; k < 30; k++) {
-        term *= (a - k) / u;
-        sum += term;
-        if (fabs(term) < 1e-17 * fabs(sum))
-            break;
-    }
-    return pow(u, a - 1) * sum;
+    if (!(h > 0))
+        return mu + churn__lngamma(sg + 1);
+    double log_u = (log(h) - mu) / sg;
+    double ls = log_u > 700 ? (sg - 1) * log_u : churn__log_gamma_upper_scaled(sg, exp(log_u));
+    return mu + log(sg) + ls;
 }
 
 int churn__aft_mrl(const churn_model *m, size_t n, const double *x, double horizon, double *mrl)
@@ -662,14 +661,9 @@ int churn__aft_mrl(const churn_model *m, size_t n, const double *x, double horiz
     for (size_t i = 0; i < n; i++) {
         double mu = aft_lp(&a, a.p ? x + i * a.p : x), lam = exp(mu), h = horizon, v;
         switch (a.dist) {
-        case DIST_EV: {
-            /* Weibull, shape k = 1/sigma, scale lam: the integral of S from h
-             * to infinity is lam sigma Gamma(sigma, u), u = (h/lam)^(1/sigma);
-             * divided by S(h) = e^-u. */
-            double u = h > 0 ? pow(h / lam, 1 / sg) : 0;
-            v = lam * sg * gamma_upper_scaled(sg, u);
+        case DIST_EV:
+            v = exp(weibull_log_mrl(mu, sg, h));
             break;
-        }
         case DIST_LOGISTIC: {
             if (sg >= 1) {
                 v = INFINITY; /* the mean of a log-logistic with shape <= 1 is infinite */
@@ -679,10 +673,7 @@ int churn__aft_mrl(const churn_model *m, size_t n, const double *x, double horiz
              * sigma), v0 = (h/lam)^(1/sigma); S(h) = 1/(1 + v0). */
             double v0 = h > 0 ? pow(h / lam, 1 / sg) : 0;
             double B = M_PI / sin(M_PI * sg);
-            gsl_sf_result r;
-            double Ib = 1;
-            if (v0 > 0 && gsl_sf_beta_inc_e(1 - sg, sg, 1 / (1 + v0), &r) == GSL_SUCCESS)
-                Ib = r.val;
+            double Ib = v0 > 0 ? churn__beta_inc(1 - sg, sg, 1 / (1 + v0)) : 1;
             v = lam * sg * B * Ib * (1 + v0);
             break;
         }
@@ -699,6 +690,9 @@ int churn__aft_mrl(const churn_model *m, size_t n, const double *x, double horiz
             break;
         }
         }
+        if (isnan(v))
+            return churn__error(CHURN_ENUMERIC, "churn_surv_mean_residual_life: row %zu: the "
+                                "incomplete gamma/beta function did not converge", i);
         if (v < 0)
             v = 0;
         mrl[i] = v;

@@ -1156,7 +1156,6 @@ CHURN_API int churn_cox_fit(churn_model **out, size_t n, size_t p, const double 
                             const churn_cox_options *opts)
 {
     churn__ok();
-    churn__gsl_init();
     static const char fn[] = "churn_cox_fit";
     if (!out)
         return churn__error(CHURN_EINVAL, "%s: out is NULL", fn);

@@ -521,7 +521,6 @@ CHURN_API int churn_km_fit(churn_km **out, size_t n, const double *duration, con
                            const churn_km_options *opts)
 {
     churn__ok();
-    churn__gsl_init();
     if (!out)
         return churn__error(CHURN_EINVAL, "churn_km_fit: out is NULL");
     *out = NULL;

@@ -9,7 +9,7 @@
  */
 #include "survival/survival_internal.h"
 
-#include <gsl/gsl_cdf.h>
+#include "core/special.h"
 #include <stdint.h>
 #include <stdio.h>
 
@@ -89,12 +89,13 @@ int churn__surv_feature_names(size_t p, const char *const *feature_names, char *
 
 double churn__chisq_q(double x, double df)
 {
-    churn__gsl_init();
     if (!(df > 0))
         return 1.0;
     if (!(x > 0))
         return 1.0;
-    return gsl_cdf_chisq_Q(x, df);
+    /* Q(df/2, x/2), our incomplete gamma (core/special.c): GSL's
+     * gsl_cdf_chisq_Q reports non-convergence through its error handler */
+    return churn__gamma_q(0.5 * df, 0.5 * x);
 }
 
 /* ---- radix sort ---------------------------------------------------------------- */
