@@ -27,7 +27,8 @@ class CoxOptions(ctypes.Structure):
     """Mirror of churn_cox_options."""
 
     _fields_ = [("struct_size", c_size_t), ("ties", c_int), ("l2_penalty", c_double),
-                ("l2_scale", c_int), ("max_iter", c_int), ("tol", c_double)]
+                ("l2_scale", c_int), ("max_iter", c_int), ("tol", c_double),
+                ("robust", c_int)]  # the init writes the whole C struct: every field
 
 
 class AftOptions(ctypes.Structure):

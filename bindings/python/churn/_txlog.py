@@ -32,6 +32,8 @@ class CsvOptions(ctypes.Structure):
         ("quantity_column", ctypes.c_char_p),
         ("product_column", ctypes.c_char_p),
         ("max_messages", ctypes.c_size_t),
+        ("allow_empty", ctypes.c_int),           # 1.2
+        ("max_record_bytes", ctypes.c_size_t),   # 1.2; the init writes the whole C struct
     ]
 
 

@@ -73,3 +73,34 @@ def test_no_function_uses_the_default_int_return():
         assert f.argtypes is not None, name
     with pytest.raises(AttributeError):
         getattr(_lib.lib, "churn_no_such_function")
+
+
+def test_option_mirrors_match_the_c_structs():
+    """Every ctypes mirror of a size-versioned option struct is exactly as large as the C
+    struct its _init() fills: ctypes binds to the default (newest) symbol version, which
+    writes the whole current struct, so a shorter mirror would be overwritten past its end."""
+    import ctypes
+    from churn import _lib, _btyd, _customers, _logit, _metrics, _simulate, _spend
+    from churn import _survival, _txlog
+    mirrors = [
+        (_txlog.CsvOptions, "churn_csv_options_init"),
+        (_btyd.BtydOptions, "churn_btyd_options_init"),
+        (_customers.CustomerOptions, "churn_customer_options_init"),
+        (_customers.CohortOptions, "churn_cohort_options_init"),
+        (_logit.LogitOptions, "churn_logit_options_init"),
+        (_logit.LogitCvOptions, "churn_logit_cv_options_init"),
+        (_metrics.TrackingOptions, "churn_tracking_options_init"),
+        (_metrics.ComparisonOptions, "churn_comparison_options_init"),
+        (_simulate.SimulateOptions, "churn_simulate_options_init"),
+        (_spend.GammaGammaOptions, "churn_gammagamma_options_init"),
+        (_spend.ClvOptions, "churn_clv_options_init"),
+        (_survival.KmOptions, "churn_km_options_init"),
+        (_survival.CoxOptions, "churn_cox_options_init"),
+        (_survival.AftOptions, "churn_aft_options_init"),
+    ]
+    lib = ctypes.CDLL(_lib.library_path)  # a fresh handle: no argtypes declared on it
+    for mirror, init in mirrors:
+        buf = (ctypes.c_ubyte * 4096)()
+        getattr(lib, init)(buf)
+        c_size = ctypes.c_size_t.from_buffer(buf).value
+        assert c_size == ctypes.sizeof(mirror), (mirror.__name__, c_size, ctypes.sizeof(mirror))
