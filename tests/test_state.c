@@ -354,6 +354,150 @@ static void test_default_alerts_on_state(void)
     churn_alerts_free(a);
 }
 
+/* ---- the CLV's horizons in one pass ------------------------------------------------ */
+
+/* An independent reference for BG/NBD: E[X(t) | alive at 0] = E_p[(1 - (1 + p t/alpha)^-r) / p]
+ * over p ~ Beta(a, b) (the Poisson rate integrated out), by tanh-sinh quadrature on (0, 1)
+ * (exact to ~1e-14 with the endpoint singularity of p^(a-1)). */
+static double bg_alive_expected_ref(double r, double al, double a, double b, double t)
+{
+    const double pi = 3.14159265358979323846, h = 1.0 / 64;
+    double tau = t / al, sum = 0, lb = lgamma(a) + lgamma(b) - lgamma(a + b);
+    for (int k = -6 * 64; k <= 6 * 64; k++) {
+        double u = k * h, s = pi / 2 * sinh(u);
+        double e = exp(-2 * fabs(s));
+        double small = e / (1 + e);                   /* the endpoint's side, accurate */
+        double p = s < 0 ? small : 1 - small, q = s < 0 ? 1 - small : small;
+        double w = pi / 2 * cosh(u) * 2 * e / ((1 + e) * (1 + e)); /* dp/du */
+        if (p <= 0 || q <= 0 || w == 0)
+            continue;
+        double hp = -expm1(-r * log1p(p * tau)) / p;
+        sum += w * exp((a - 1) * log(p) + (b - 1) * log(q) - lb) * hp;
+    }
+    return sum * h;
+}
+
+/* FHL 2008 note: P(alive | x, tx, T) for BG/NBD. */
+static double bg_p_alive_ref(const double *p, double x, double tx, double T)
+{
+    if (x == 0)
+        return 1;
+    return 1 / (1 + p[2] / (p[3] + x - 1) * pow((p[1] + T) / (p[1] + tx), p[0] + x));
+}
+
+static void test_expected_path(void)
+{
+    /* CDNOW's BG/NBD (weeks) and the same in days (alpha x 7); Pareto/NBD (weeks) */
+    const double pw[4] = {0.243, 4.414, 0.793, 2.426}, pd[4] = {0.243, 30.898, 0.793, 2.426};
+    const double pp[4] = {0.553, 10.578, 0.606, 11.669}, pa2[4] = {2.5, 8.0, 1.7, 0.9};
+    const double hist[][3] = {{0, 0, 0},   {0, 0, 30},  {1, 3, 10},   {2, 20, 20},
+                              {5, 40, 60}, {20, 70, 78}, {100, 300, 310}, {3, 0.5, 1}};
+    const size_t nhist = sizeof hist / sizeof hist[0];
+    struct {
+        int family;
+        const double *p;
+        double period;
+    } cases[] = {{CHURN_FAMILY_BGNBD, pw, 4.345},   {CHURN_FAMILY_BGNBD, pd, 30.4375},
+                 {CHURN_FAMILY_MBGNBD, pw, 4.345},  {CHURN_FAMILY_BGNBD, pa2, 4.345},
+                 {CHURN_FAMILY_PNBD, pp, 4.345},    {CHURN_FAMILY_PNBD, pp, 1.0}};
+    double worst_old = 0, worst_ref = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        churn_model *m = NULL;
+        CU_ASSERT_EQUAL_FATAL(churn_btyd_model_new(&m, cases[c].family, 4, cases[c].p), CHURN_OK);
+        double t[12];
+        for (int k = 0; k < 12; k++)
+            t[k] = (k + 1) * cases[c].period;
+        for (size_t i = 0; i < nhist; i++) {
+            const double *hh = hist[i];
+            double pa, e[12];
+            CU_ASSERT_EQUAL_FATAL(churn_btyd_expected_purchases_path(m, 1, &hh[0], &hh[1],
+                                                                     &hh[2], 12, t, &pa, e),
+                                  CHURN_OK);
+            double pa_old;
+            churn_btyd_p_alive(m, 1, &hh[0], &hh[1], &hh[2], &pa_old);
+            CU_ASSERT_EQUAL(pa, pa_old);
+            for (int k = 0; k < 12; k++) {
+                double old;
+                CU_ASSERT_EQUAL(churn_btyd_expected_purchases(m, t[k], 1, &hh[0], &hh[1],
+                                                              &hh[2], &old), CHURN_OK);
+                double d = fabs(e[k] - old) / fmax(fabs(old), 1e-300);
+                worst_old = fmax(worst_old, d);
+                CT_CLOSE(e[k], old, 1e-12);
+                double ref;
+                const double *p = cases[c].p;
+                double x = hh[0], tx = hh[1], T = hh[2];
+                if (cases[c].family == CHURN_FAMILY_BGNBD)
+                    ref = bg_p_alive_ref(p, x, tx, T) *
+                          bg_alive_expected_ref(p[0] + x, p[1] + T, p[2], p[3] + x, t[k]);
+                else if (cases[c].family == CHURN_FAMILY_MBGNBD)
+                    ref = 1 / (1 + p[2] / (p[3] + x) *
+                                       pow((p[1] + T) / (p[1] + tx), p[0] + x)) *
+                          bg_alive_expected_ref(p[0] + x, p[1] + T, p[2], p[3] + x + 1, t[k]);
+                else if (tx == T) /* Pareto/NBD alive for sure: the closed form alone */
+                    ref = (p[0] + x) * (p[3] + T) / ((p[1] + T) * (p[2] - 1)) *
+                          (1 - pow((p[3] + T) / (p[3] + T + t[k]), p[2] - 1));
+                else
+                    continue;
+                worst_ref = fmax(worst_ref, fabs(e[k] - ref) / fabs(ref));
+                CT_CLOSE(e[k], ref, 1e-10);
+            }
+        }
+        churn_model_free(m);
+    }
+    printf("\n    path vs per-horizon: max rel diff %.2e; vs quadrature/closed form %.2e\n",
+           worst_old, worst_ref);
+    /* errors name the horizon */
+    churn_model *m = NULL;
+    churn_btyd_model_new(&m, CHURN_FAMILY_BGNBD, 4, pw);
+    double x = 1, tx = 1, T = 2, bad[2] = {1, -1}, pa, e[2];
+    CU_ASSERT_EQUAL(churn_btyd_expected_purchases_path(m, 1, &x, &tx, &T, 2, bad, &pa, e),
+                    CHURN_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(churn_last_error_message(), "t[1]"));
+    churn_model_free(m);
+}
+
+/* churn_clv_score equals the CLV of spend.h computed from the per-horizon calls (release
+ * cf0ccef's computation) within 1e-12, for one customer and for a batch. */
+static void test_clv_equals_per_horizon(void)
+{
+    const double pw[4] = {0.243, 4.414, 0.793, 2.426}, pp[4] = {0.553, 10.578, 0.606, 11.669};
+    const int fam[2] = {CHURN_FAMILY_BGNBD, CHURN_FAMILY_PNBD};
+    const double *par[2] = {pw, pp};
+    enum { N = 300 };
+    double x[N], tx[N], T[N], mv[N];
+    for (int i = 0; i < N; i++) { /* a deterministic spread of histories */
+        x[i] = i % 7 == 0 ? 0 : (double)(i % 23);
+        T[i] = (double)(i % 79);
+        tx[i] = x[i] == 0 ? 0 : T[i] * ((i * 37) % 100) / 100.0;
+        mv[i] = 10 + i % 50;
+    }
+    for (int f = 0; f < 2; f++) {
+        churn_model *m = NULL;
+        churn_btyd_model_new(&m, fam[f], 4, par[f]);
+        churn_clv_options o = CHURN_CLV_OPTIONS_INIT;
+        o.period = 4.345;
+        o.discount = 0.01;
+        double pa[N], ep[N], clv[N], var[N];
+        CU_ASSERT_EQUAL_FATAL(churn_clv_score(m, NULL, &o, N, x, tx, T, mv, pa, ep, NULL, clv,
+                                              var), CHURN_OK);
+        for (int i = 0; i < N; i++) {
+            double p1, e1, c1, v1;
+            CU_ASSERT_EQUAL(churn_clv_score(m, NULL, &o, 1, &x[i], &tx[i], &T[i], &mv[i], &p1,
+                                            &e1, NULL, &c1, &v1), CHURN_OK);
+            CU_ASSERT(p1 == pa[i] && e1 == ep[i] && c1 == clv[i] && v1 == var[i]);
+            double prev = 0, disc = 0, cur = 0;
+            for (int k = 1; k <= 12; k++) {
+                churn_btyd_expected_purchases(m, k * o.period, 1, &x[i], &tx[i], &T[i], &cur);
+                disc += (cur - prev) * pow(1.01, -(double)k);
+                prev = cur;
+            }
+            CT_CLOSE(clv[i], mv[i] * disc, 1e-12);
+            CT_CLOSE(ep[i], cur, 1e-12);
+        }
+        churn_model_free(m);
+    }
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -364,6 +508,8 @@ int main(void)
         {"golden v1 empty state", test_golden_empty},
         {"corrupt, truncated and newer encodings are errors", test_encoding_errors},
         {"default alert rules run on a state", test_default_alerts_on_state},
+        {"expected purchases at 12 horizons in one pass", test_expected_path},
+        {"CLV equals the per-horizon computation", test_clv_equals_per_horizon},
         CU_TEST_INFO_NULL,
     };
     return churn_test_run("state", tests);

@@ -235,6 +235,17 @@ CHURN_API int churn_clv_discounted_purchases(const churn_model *btyd,
  *
  * Every output may be NULL.
  *
+ * Cost (since 1.2): the H horizons of a customer are computed in one pass
+ * (churn_btyd_expected_purchases_path(), btyd.h), and n ≤ 16 allocates
+ * nothing, so the per-order call (n = 1, H = 12) takes, on one core of a
+ * 2020s x86 server: Pareto/NBD about 0.3-0.6 us (one P(alive) and 12 closed
+ * forms); BG/NBD and MBG/NBD about 0.5-1.5 us for a customer with some
+ * history and 3-4 us for a first order under a horizon much longer than
+ * alpha + T (the series in t / (alpha + T + t) is then long). 1.0 and 1.1
+ * took 12 separate model passes (about 2-3 us, 10-47 us for a new customer;
+ * bench/bench_perorder.c measures both). Results agree with the per-horizon
+ * computation within 1e-12 relative.
+ *
  * @param[in] btyd            fitted BG/NBD, MBG/NBD or Pareto/NBD model
  * @param[in] spend           fitted Gamma-Gamma model, or NULL (see expected_spend)
  * @param[in] opts            CLV settings or NULL
