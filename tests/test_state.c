@@ -148,6 +148,16 @@ static void test_values_equal_batch(void)
         }
     }
     CU_ASSERT_EQUAL(checked, 16 * churn_customers_num_rows(t));
+    /* every state survives its encoding exactly */
+    size_t same = 0;
+    for (size_t c = 0; c < nc; c++) {
+        unsigned char buf[CHURN_STATE_ENCODED_SIZE_V1];
+        churn_customer_state d;
+        CU_ASSERT_EQUAL(churn_customer_state_encode(&st[c], buf, sizeof buf, NULL), CHURN_OK);
+        CU_ASSERT_EQUAL(churn_customer_state_decode(&d, buf, sizeof buf), CHURN_OK);
+        same += memcmp(&d, &st[c], sizeof d) == 0;
+    }
+    CU_ASSERT_EQUAL(same, nc);
     free(ord);
     free(st);
     churn_customers_free(t);

@@ -240,7 +240,7 @@ CHURN_API int churn_clv_discounted_purchases(const churn_model *btyd,
  * nothing, so the per-order call (n = 1, H = 12) takes, on one core of a
  * 2020s x86 server: Pareto/NBD about 0.3-0.6 us (one P(alive) and 12 closed
  * forms); BG/NBD and MBG/NBD about 0.5-1.5 us for a customer with some
- * history and 3-4 us for a first order under a horizon much longer than
+ * history and 2-4 us for a first order under a horizon much longer than
  * alpha + T (the series in t / (alpha + T + t) is then long). 1.0 and 1.1
  * took 12 separate model passes (about 2-3 us, 10-47 us for a new customer;
  * bench/bench_perorder.c measures both). Results agree with the per-horizon

@@ -312,7 +312,7 @@ int churn_customer_state_decode(churn_customer_state *s, const unsigned char *bu
     else if (k > 0 && (!churn__finite(first) || !churn__finite(last) || first > last ||
                        first != floor(first) || last != floor(last)))
         bad = "order days";
-    else if (!(gsq >= 0) || !(ret >= 0) || !isfinite(gsq) || !isfinite(ret))
+    else if (!(gsq >= 0) || !(ret >= 0)) /* refunds may sum past DBL_MAX to inf */
         bad = "sums";
     if (bad)
         return churn__error(CHURN_EFORMAT, "%s: impossible %s in the encoded state", fn, bad);
