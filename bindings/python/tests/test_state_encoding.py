@@ -49,3 +49,10 @@ def test_default_alerts_on_a_state():
     fired, skipped = a.evaluate_state(basic_state(), "2024-03-02", {"p_alive": 0.2})
     assert a.describe(fired) == "p_alive_low;overdue"
     assert skipped == 4
+
+
+def test_raw_bytes_of_earlier_releases_still_load():
+    st = basic_state()
+    raw = bytes(st._s)  # what to_bytes returned before 1.2 (same library and platform)
+    back = churn.CustomerState.from_bytes(raw)
+    assert np.array_equal(back.array("2024-03-01"), st.array("2024-03-01"))
