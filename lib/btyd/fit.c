@@ -133,10 +133,12 @@ static double monotonic_seconds(void)
     return 0;
 }
 
-/* Whether the budget allows one more evaluation (sets pb->stop when not). */
+/* Whether the budget allows one more evaluation (sets pb->stop when not).
+ * The first evaluation is always allowed, so that a fit stopped by its
+ * budget has a point to return. */
 static int budget_left(problem *pb)
 {
-    if (!pb->track)
+    if (!pb->track || pb->evals == 0)
         return 1;
     if (pb->stop)
         return 0;
@@ -650,27 +652,32 @@ static int std_errors(problem *pb, churn_model *m, const double *best, const dou
 /* The parameters that moved more than RUNOFF_DISTANCE on the log scale from
  * the starting point of the run that found the best point, the furthest
  * first, as "; parameter 'b' (1.4e+09) appears to run off to infinity
- * (together with 'a' (3.3e+08))". Empty when none did. */
+ * together with 'a' (3.3e+08): ...". Empty when none did. With `only_with`
+ * = j < k, just " together with ..." for the parameters other than j. */
 static void runoff_clause(const churn__btyd_family *fam, const churn_model *m, const double *best,
-                          const double *start, char *buf, size_t cap)
+                          const double *start, size_t only_with, char *buf, size_t cap)
 {
-    size_t k = fam->nparams, jm = k;
+    size_t k = fam->nparams, jm = only_with;
     buf[0] = '\0';
-    for (size_t j = 0; j < k; j++)
-        if (fabs(best[j] - start[j]) > RUNOFF_DISTANCE &&
-            (jm == k || fabs(best[j] - start[j]) > fabs(best[jm] - start[jm])))
-            jm = j;
-    if (jm == k)
-        return;
-    int len = snprintf(buf, cap, "; parameter '%s' (%g) appears to run off to %s", fam->names[jm],
-                       m->params[jm], best[jm] > start[jm] ? "infinity" : "zero");
-    int first = 1;
-    for (size_t j = 0; j < k && len > 0 && (size_t)len < cap; j++)
+    int len = 0, first = 1;
+    if (only_with >= k) {
+        for (size_t j = 0; j < k; j++)
+            if (fabs(best[j] - start[j]) > RUNOFF_DISTANCE &&
+                (jm >= k || fabs(best[j] - start[j]) > fabs(best[jm] - start[jm])))
+                jm = j;
+        if (jm >= k)
+            return;
+        len = snprintf(buf, cap, "; parameter '%s' (%g) appears to run off to %s",
+                       fam->names[jm], m->params[jm], best[jm] > start[jm] ? "infinity" : "zero");
+    }
+    for (size_t j = 0; j < k && len >= 0 && (size_t)len < cap; j++)
         if (j != jm && fabs(best[j] - start[j]) > RUNOFF_DISTANCE) {
             len += snprintf(buf + len, cap - (size_t)len, "%s'%s' (%g)",
                             first ? " together with " : ", ", fam->names[j], m->params[j]);
             first = 0;
         }
+    if (only_with < k)
+        return;
     if (len > 0 && (size_t)len < cap)
         snprintf(buf + len, cap - (size_t)len, ": the data do not identify %s; a small "
                  "l2_penalty gives a finite estimate", first ? "it" : "them");
@@ -690,15 +697,16 @@ static int fit_failure(const churn__btyd_family *fam, const churn_model *m, cons
                             "at the optimum (Hessian not positive definite): the data do not "
                             "identify it; a small l2_penalty gives a finite estimate", fn,
                             name, fam->names[flat]);
-    runoff_clause(fam, m, best, start, runoff, sizeof runoff);
-    switch (bres->status) {
-    case OPT_BOUNDARY: {
+    if (bres->status == OPT_BOUNDARY) {
         size_t j = bres->boundary_param;
-        return churn__error(CHURN_ENOCONV, "%s: %s: parameter '%s' runs off to %s (%g): the data "
-                            "do not identify it; a small l2_penalty gives a finite estimate", fn,
-                            name, fam->names[j], best[j] > 0 ? "infinity" : "zero",
-                            m->params[j]);
+        runoff_clause(fam, m, best, start, j, runoff, sizeof runoff);
+        return churn__error(CHURN_ENOCONV, "%s: %s: parameter '%s' runs off to %s (%g)%s: the "
+                            "data do not identify %s; a small l2_penalty gives a finite estimate",
+                            fn, name, fam->names[j], best[j] > 0 ? "infinity" : "zero",
+                            m->params[j], runoff, runoff[0] ? "them" : "it");
     }
+    runoff_clause(fam, m, best, start, fam->nparams, runoff, sizeof runoff);
+    switch (bres->status) {
     case OPT_BUDGET:
         if (pb->stop == STOP_SECONDS)
             return churn__error(CHURN_ENOCONV, "%s: %s: stopped by the time limit max_seconds "
@@ -746,10 +754,10 @@ int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
     int total_iter = 0;
     if (best_of_starts(&pb, o, best, start, &bres, &total_iter) != 0) {
         if (pb.stop)
-            return churn__error(CHURN_ENOCONV, "%s: %s: the budget (max_evaluations %d, "
-                                "max_seconds %g) ran out before the log-likelihood could be "
-                                "evaluated at a starting point", fn,
-                                churn_family_name(fam->family), o->max_evaluations,
+            return churn__error(CHURN_ENUMERIC, "%s: %s: the log-likelihood was not finite at "
+                                "the %d points evaluated before the budget ran out "
+                                "(max_evaluations %d, max_seconds %g)", fn,
+                                churn_family_name(fam->family), pb.evals, o->max_evaluations,
                                 o->max_seconds);
         return churn__error(CHURN_ENUMERIC, "%s: %s: the log-likelihood is not finite at any "
                             "starting point", fn, churn_family_name(fam->family));
