@@ -599,9 +599,10 @@ static double bg_pmf(double r, double al, double a, double b, double t, double k
 {
     if (t == 0)
         return k == 0 ? 1.0 : 0.0;
-    double lbab = churn__lnbeta(a, b);
+    /* B(a, b+k)/B(a, b) = Gamma(b+k)/Gamma(b) Gamma(a+b)/Gamma(a+b+k), as differences of
+     * lgamma (bg_lgamma_diff: no cancellation also for a and b of 1e9) */
     double lp = -log1p(t / al), lz = log(t) - log(al + t);
-    double l1 = churn__lnbeta(a, b + k) - lbab + churn__lngamma(r + k) - churn__lngamma(r) -
+    double l1 = bg_lgamma_diff(b, k) - bg_lgamma_diff(a + b, k) + bg_lgamma_diff(r, k) -
                 churn__lngamma(k + 1) + r * lp + k * lz;
     double v = exp(l1);
     if (k > 0) {
@@ -609,7 +610,8 @@ static double bg_pmf(double r, double al, double a, double b, double t, double k
         double I = churn__beta_inc(k, r, t / (al + t));
         if (!isfinite(I))
             return NAN;
-        v += exp(churn__lnbeta(a + 1, b + k - 1) - lbab) * I;
+        /* B(a+1, b+k-1)/B(a, b) = a Gamma(b+k-1)/Gamma(b) Gamma(a+b)/Gamma(a+b+k) */
+        v += exp(log(a) + bg_lgamma_diff(b, k - 1) - bg_lgamma_diff(a + b, k)) * I;
     }
     return v;
 }
