@@ -222,6 +222,95 @@ static void test_golden_v1(void)
     churn_model_free(m);
 }
 
+/* The text of a golden file with `from` replaced by `to` (once), or NULL. */
+static char *golden_edited(const char *family, const char *from, const char *to)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/data/models/golden_v1_%s.json", CHURN_TEST_SOURCE_DIR, family);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *at = strstr(text, from);
+    if (!at)
+        return NULL;
+    size_t lf = strlen(from), lt = strlen(to);
+    char *out = malloc(n - lf + lt + 1);
+    size_t pre = (size_t)(at - text);
+    memcpy(out, text, pre);
+    memcpy(out + pre, to, lt);
+    memcpy(out + pre + lt, at + lf, n - pre - lf + 1);
+    return out;
+}
+
+static void expect_golden_edit(const char *family, const char *from, const char *to,
+                               const char *needle1, const char *needle2)
+{
+    char *text = golden_edited(family, from, to);
+    if (!text)
+        printf("\n  golden_v1_%s.json has no '%s'", family, from);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    expect_load_error(text, CHURN_EFORMAT, needle1);
+    if (needle2)
+        expect_load_error(text, CHURN_EFORMAT, needle2);
+    free(text);
+}
+
+/* Every golden file loads; the loader checks each family's parameters
+ * (issue 19, item 2): a file relabelled with another family's name fails at
+ * load time, not when it is scored, and so do wrong counts, names and
+ * values, with a message that names the field. */
+static void test_family_layout(void)
+{
+    static const char *golden[] = {"bgbb", "bgnbd", "cox", "exponential", "gammagamma",
+                                   "logit", "loglogistic", "lognormal", "mbgnbd", "minimal",
+                                   "pnbd", "sbg", "weibull"};
+    for (size_t i = 0; i < sizeof golden / sizeof golden[0]; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/data/models/golden_v1_%s.json", CHURN_TEST_SOURCE_DIR,
+                 golden[i]);
+        churn_model *m = NULL;
+        int rc = churn_model_load(&m, path);
+        if (rc)
+            printf("\n  %s: %s", path, churn_last_error_message());
+        CU_ASSERT_EQUAL(rc, CHURN_OK);
+        churn_model_free(m);
+    }
+    /* a Cox file relabelled bgnbd (it loaded and failed only when scoring) */
+    expect_golden_edit("cox", "\"family\": \"cox\"", "\"family\": \"bgnbd\"",
+                       "family 'bgnbd' has 4 parameters (r, alpha, a, b)", "'param_names'");
+    expect_golden_edit("cox", "\"family\": \"cox\"", "\"family\": \"gammagamma\"",
+                       "family 'gammagamma' has 3 parameters", NULL);
+    /* BTYD files under each other's names: same count, other names */
+    expect_golden_edit("pnbd", "\"family\": \"pnbd\"", "\"family\": \"bgnbd\"",
+                       "param_names[2] is 's'", "parameter 3 of family 'bgnbd' is 'a'");
+    expect_golden_edit("bgbb", "\"family\": \"bgbb\"", "\"family\": \"sbg\"",
+                       "family 'sbg' has 2 parameters", NULL);
+    /* non-positive and non-finite parameters */
+    char *t = golden_edited("minimal", "2.4258881", "-1");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    expect_load_error(t, CHURN_EFORMAT, "parameter 'b' (params[3]) is -1");
+    free(t);
+    expect_golden_edit("minimal", "0.2425945", "0", "parameter 'r' (params[0]) is 0", "> 0");
+    expect_golden_edit("minimal", "0.2425945", "null", "parameter 'r'", "finite");
+    expect_golden_edit("minimal", "0.2425945", "1e999", "1e999", NULL);
+    expect_golden_edit("gammagamma", "9.66493507593876", "-9.66493507593876",
+                       "parameter 'p' (params[0]) is -9.66", NULL);
+    expect_golden_edit("sbg", "0.70407729847632228", "0", "parameter 'alpha'", "> 0");
+    /* regression and survival: coefficients agree with the features and arrays */
+    expect_golden_edit("logit", "\"features\": [\n  \"a\",\n  \"b\"\n ]",
+                       "\"features\": [\n  \"a\"\n ]", "a 'logit' model", "'features'");
+    expect_golden_edit("weibull", "\"Log(scale)\"", "\"scale\"", "'Log(scale)'", NULL);
+    expect_golden_edit("cox", "\"x_mean\"", "\"x_meanx\"", "arrays.x_mean", NULL);
+    expect_golden_edit("cox", "\"baseline_cumhaz\"", "\"baseline_c\"", "arrays.baseline_cumhaz",
+                       NULL);
+    expect_golden_edit("logit", "\"family\": \"logit\"", "\"family\": \"cox\"",
+                       "a 'cox' model has one coefficient per feature", NULL);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -232,6 +321,7 @@ int main(void)
         {"save errors", test_save_errors},
         {"save keeps devices and links", test_save_targets},
         {"golden v1 file", test_golden_v1},
+        {"family layout checked on load", test_family_layout},
         CU_TEST_INFO_NULL,
     };
     return churn_test_run("model", tests);

@@ -35,7 +35,14 @@ static const char fit_help[] =
     "                    still active after each period\n"
     "  --l2 X            L2 penalty on the log-parameters, on the scale of the mean\n"
     "                    log-likelihood (default 0; see docs/models/btyd.md)\n"
-    "  --max-iter N      optimiser iterations (default 500)\n"
+    "  --max-iter N      optimiser iterations per starting point (default 500)\n"
+    "  --max-evaluations N\n"
+    "                    most likelihood evaluations of the whole fit, every starting\n"
+    "                    point, line search and difference Hessian counted (default 2000)\n"
+    "  --max-seconds S   time limit of the optimiser in seconds of wall time (default 0:\n"
+    "                    none). A fit stopped by either cap warns, saves the best point\n"
+    "                    found with -o and exits with status 1, like any fit that did\n"
+    "                    not converge\n"
     "  --unit U          time unit of the table, recorded in the model: day, week,\n"
     "                    month, year or N days (default: the table's time_unit_days\n"
     "                    column, as 'churn features' writes it; must agree with it)\n"
@@ -268,8 +275,8 @@ static const double *need_col(const char *sub, const cli_table *t, const char *n
 
 typedef struct btyd_args {
     const char *input, *out, *fcol, *rcol, *Tcol, *wcol, *pcol, *ccol, *surv, *idcol;
-    double l2, unit, horizon, discount, dert;
-    long max_iter;
+    double l2, unit, horizon, discount, dert, max_seconds;
+    long max_iter, max_evaluations;
     int json, convert_unit;
 } btyd_args;
 
@@ -284,6 +291,8 @@ static const cli_option fit_options[] = {
     CLI_OPT("--survivors", CLI_STRING, AT(surv)),
     CLI_NONNEG("--l2", AT(l2)),
     CLI_LONG_IN("--max-iter", AT(max_iter), 1, 1000000),
+    CLI_LONG_IN("--max-evaluations", AT(max_evaluations), 1, 2000000000),
+    CLI_NONNEG("--max-seconds", AT(max_seconds)),
     CLI_OPT("--unit", CLI_UNIT, AT(unit)),
     CLI_TABLE_ID(AT(idcol)),
     CLI_OPT("--json", CLI_FLAG, AT(json)),
@@ -430,6 +439,8 @@ int cmd_fit_btyd(int family, int argc, char **argv)
     churn_btyd_options o = CHURN_BTYD_OPTIONS_INIT;
     o.l2_penalty = a.l2;
     o.max_iter = (int)a.max_iter;
+    o.max_evaluations = (int)a.max_evaluations; /* 0: the library's default */
+    o.max_seconds = a.max_seconds;              /* 0: no time limit */
     cli_table t;
     memset(&t, 0, sizeof t);
     churn_model *m = NULL;

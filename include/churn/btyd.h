@@ -40,10 +40,27 @@
 extern "C" {
 #endif
 
+/** Default of churn_btyd_options.max_evaluations: likelihood evaluations of
+ *  one fit, all starting points together. @since 1.2 */
+#define CHURN_BTYD_DEFAULT_MAX_EVALUATIONS 2000
+
 /**
  * Fitting options for every BTYD family and sBG. Initialise with
  * CHURN_BTYD_OPTIONS_INIT or churn_btyd_options_init(). Zero means "default"
  * for every numeric field.
+ *
+ * Bounded cost: a fit evaluates the log-likelihood (with its gradient, and
+ * its Hessian where the family has an analytic one) at most
+ * `max_evaluations` times, over all starting points, finite-difference
+ * Hessians and line searches included, and stops at the next evaluation
+ * after `max_seconds` seconds when that is set. One evaluation costs time
+ * proportional to the number of distinct (x, t_x, T) rows. Reaching either
+ * cap ends the fit with ::CHURN_ENOCONV and the best point found so far in
+ * the model (the message names the cap). The standard errors of a
+ * converged fit take at most 2k + 2 further evaluations (k parameters).
+ *
+ * The fields from `max_seconds` on were appended in 1.2: a program built
+ * against 1.0 headers passes the shorter struct and gets their defaults.
  * @since 1.0
  */
 typedef struct churn_btyd_options {
@@ -54,14 +71,25 @@ typedef struct churn_btyd_options {
                               log-parameters (default 1e-10) */
     double l2_penalty;   /**< L2 penalty on the log-parameters, see churn_btyd_fit() (default 0) */
     int no_std_errors;   /**< 1: skip the Hessian and standard errors (default 0: compute them) */
+    double max_seconds;  /**< time limit of the optimiser in seconds of the monotonic clock
+                              (wall time, CLOCK_MONOTONIC), checked before every likelihood
+                              evaluation; 0 = no limit (default). @since 1.2 */
+    int max_evaluations; /**< most likelihood evaluations of one fit, all starting points
+                              together (default ::CHURN_BTYD_DEFAULT_MAX_EVALUATIONS, 2000;
+                              converged fits of the test data need at most ~65). @since 1.2 */
 } churn_btyd_options;
 
 /** Static initialiser for ::churn_btyd_options (all defaults). @since 1.0 */
-#define CHURN_BTYD_OPTIONS_INIT { sizeof(churn_btyd_options), 0, 0.0, 0.0, 0 }
+#define CHURN_BTYD_OPTIONS_INIT { sizeof(churn_btyd_options), 0, 0.0, 0.0, 0, 0.0, 0 }
 
 /**
  * Fill `opts` with the defaults (max_iter 500, tol 1e-10, no penalty,
- * standard errors on). NULL is a no-op. Thread-safe.
+ * standard errors on, max_seconds 0 = no time limit, max_evaluations
+ * ::CHURN_BTYD_DEFAULT_MAX_EVALUATIONS). NULL is a no-op. Thread-safe.
+ *
+ * The struct grew in 1.2: programs linked against 1.0 bind to the
+ * `churn_btyd_options_init@CHURN_1.0` symbol version, which writes only the
+ * 1.0 prefix of the struct (and sets struct_size to its size).
  * @since 1.0
  */
 CHURN_API void churn_btyd_options_init(churn_btyd_options *opts);
@@ -100,12 +128,15 @@ CHURN_API void churn_btyd_options_init(churn_btyd_options *opts);
  *                        for 1 each; the total must be > 0
  * @param[in]  opts       options or NULL for the defaults
  * @return ::CHURN_OK; ::CHURN_EINVAL naming the first bad row and column (or
- *         option); ::CHURN_ENOCONV when the optimiser did not converge or a
- *         parameter is not identified by the data (runs off to 0 or infinity,
+ *         option); ::CHURN_ENOCONV when the optimiser did not converge, stalled
+ *         (the objective no longer decreases beyond its rounding), hit a cap of
+ *         its budget (`max_evaluations`, `max_seconds`: the message names it), or
+ *         a parameter is not identified by the data (runs off to 0 or infinity,
  *         or a flat likelihood) — the model is still returned in *out with
- *         converged = 0 so the caller can inspect it, and the message names the
- *         parameter; ::CHURN_ENUMERIC when the likelihood cannot be evaluated
- *         anywhere; ::CHURN_EUNSUPPORTED (family not built); ::CHURN_ENOMEM
+ *         converged = 0 and the best point the optimiser evaluated, so the caller
+ *         can inspect it, and the message names the parameters that run off;
+ *         ::CHURN_ENUMERIC when the likelihood cannot be evaluated anywhere;
+ *         ::CHURN_EUNSUPPORTED (family not built); ::CHURN_ENOMEM
  * Thread-safe.
  * @since 1.0
  */

@@ -15,8 +15,8 @@
  * least as fast as sum z^k whatever the purchase count x (see bg_series).
  */
 #include "btyd/btyd_internal.h"
-
 #include "core/special.h"
+
 
 static const char *const bg_names[] = {"r", "alpha", "a", "b"};
 
@@ -24,37 +24,90 @@ static const char *const bg_names[] = {"r", "alpha", "a", "b"};
 
 /* Terms of the log-likelihood that depend on x only (m = 0 BG/NBD, 1 MBG/NBD):
  *   lg = lgamma(r+x) - lgamma(r),  lb = lbeta(a, b+x+m) - lbeta(a, b)
- * and the digammas/trigammas of their derivatives. Rows come sorted by x, so
- * the next x is reached by the recurrences lgamma(z+1) = lgamma(z) + log z,
- * psi(z+1) = psi(z) + 1/z, psi'(z+1) = psi'(z) - 1/z^2 when the gap is small,
- * with a fresh evaluation every 256 steps to keep rounding from piling up. */
+ * and the differences of digammas/trigammas of their derivatives
+ * (dpsc = psi(r+x) - psi(r), dpsb = psi(b+x+m) - psi(b), dpsab =
+ * psi(a+b+x+m) - psi(a+b), and dtg* the same for psi'). Every one is kept as
+ * a difference: when a and b run off to 1e8..1e9 together (a ridge of the
+ * likelihood), lbeta(a, b) is ~ -1e9 and psi(b) ~ 20 while the differences
+ * are O(x) and O(x/b), so differences of separately evaluated functions
+ * would keep only 7 or 8 digits. Rows come sorted by x, so the next x is
+ * reached by the recurrences lgamma(z+1) = lgamma(z) + log z,
+ * psi(z+1) = psi(z) + 1/z, psi'(z+1) = psi'(z) - 1/z^2 when the gap is
+ * small, with a fresh evaluation every 256 steps to keep rounding from piling
+ * up. */
 typedef struct bg_xterms {
     double x;
     int steps;
-    double lg, lb, psc, psbx, psabx, tgc, tgbx, tgabx;
+    double lg, lb, dpsc, dpsb, dpsab, dtgc, dtgb, dtgab;
 } bg_xterms;
 
 typedef struct bg_model {
     double r, al, a, b, m;
-    double lal, la, lgr, lbab, psr, psab, psb, tgr, tgab, tgb;
+    double lal, la;
 } bg_model;
+
+/* Stirling remainder lgamma(z) - (z - 1/2) log z + z - log(2 pi)/2 for z >= 15
+ * (A&S 6.1.41, terms to z^-9: below 2e-16 at z = 15). */
+static double bg_stirling_tail(double z)
+{
+    double q = 1 / (z * z);
+    return (1.0 / 12 - q * (1.0 / 360 - q * (1.0 / 1260 - q * (1.0 / 1680 - q / 1188)))) / z;
+}
+
+/* lgamma(y+x) - lgamma(y) for y > 0, x >= 0: for y >= 15 from Stirling's
+ * form, (y - 1/2) log1p(x/y) + x log(y+x) - x + rem(y+x) - rem(y), which has
+ * no difference of large numbers; below that lgamma(y) is small and the
+ * plain difference is exact enough. */
+static double bg_lgamma_diff(double y, double x)
+{
+    if (x == 0)
+        return 0;
+    if (y < 15)
+        return churn__lngamma(y + x) - churn__lngamma(y);
+    return (y - 0.5) * log1p(x / y) + x * log(y + x) - x + bg_stirling_tail(y + x) -
+           bg_stirling_tail(y);
+}
+
+/* psi(y+x) - psi(y) (order 1) or psi'(y+x) - psi'(y) (order 2), the same way:
+ * psi(z) = log z - 1/(2z) - sum_k B_2k / (2k z^2k) and
+ * psi'(z) = 1/z + 1/(2z^2) + sum_k B_2k / z^(2k+1) (A&S 6.3.18, 6.4.12), the
+ * leading differences taken in closed form. */
+static double bg_psi_diff(double y, double x, int order)
+{
+    if (x == 0)
+        return 0;
+    if (y < 15)
+        return order == 1 ? churn__psi(y + x) - churn__psi(y) : churn__psi_1(y + x) - churn__psi_1(y);
+    double z = y + x, qz = 1 / (z * z), qy = 1 / (y * y);
+    if (order == 1) {
+        /* tails: B_2k/(2k) = 1/12, -1/120, 1/252, -1/240, 1/132 */
+        double tz = qz * (1.0 / 12 - qz * (1.0 / 120 - qz * (1.0 / 252 - qz * (1.0 / 240 - qz / 132))));
+        double ty = qy * (1.0 / 12 - qy * (1.0 / 120 - qy * (1.0 / 252 - qy * (1.0 / 240 - qy / 132))));
+        return log1p(x / y) + 0.5 * x / (y * z) - (tz - ty);
+    }
+    /* B_2k = 1/6, -1/30, 1/42, -1/30, 5/66 */
+    double tz = qz * (1.0 / 6 - qz * (1.0 / 30 - qz * (1.0 / 42 - qz * (1.0 / 30 - qz * 5.0 / 66)))) / z;
+    double ty = qy * (1.0 / 6 - qy * (1.0 / 30 - qy * (1.0 / 42 - qy * (1.0 / 30 - qy * 5.0 / 66)))) / y;
+    return -x / (y * z) - 0.5 * x * (y + z) * qy * qz + (tz - ty);
+}
 
 static void bg_xterms_direct(bg_xterms *t, const bg_model *k, double x, int order)
 {
-    double c = k->r + x, bx = k->b + x + k->m, abx = k->a + bx;
+    double xm = x + k->m, ab = k->a + k->b;
     t->x = x;
     t->steps = 0;
-    t->lg = churn__lngamma(c) - k->lgr;
-    t->lb = churn__lnbeta(k->a, bx) - k->lbab;
+    t->lg = bg_lgamma_diff(k->r, x);
+    /* lbeta(a, b+x+m) - lbeta(a, b) = [lgamma(b+x+m) - lgamma(b)] - [lgamma(a+b+x+m) - lgamma(a+b)] */
+    t->lb = bg_lgamma_diff(k->b, xm) - bg_lgamma_diff(ab, xm);
     if (order >= 1) {
-        t->psc = churn__psi(c);
-        t->psbx = churn__psi(bx);
-        t->psabx = churn__psi(abx);
+        t->dpsc = bg_psi_diff(k->r, x, 1);
+        t->dpsb = bg_psi_diff(k->b, xm, 1);
+        t->dpsab = bg_psi_diff(ab, xm, 1);
     }
     if (order >= 2) {
-        t->tgc = churn__psi_1(c);
-        t->tgbx = churn__psi_1(bx);
-        t->tgabx = churn__psi_1(abx);
+        t->dtgc = bg_psi_diff(k->r, x, 2);
+        t->dtgb = bg_psi_diff(k->b, xm, 2);
+        t->dtgab = bg_psi_diff(ab, xm, 2);
     }
 }
 
@@ -67,16 +120,16 @@ static void bg_xterms_move(bg_xterms *t, const bg_model *k, double x, int order)
     for (double j = t->x; j < x; j++) {
         double zc = k->r + j, zb = k->b + j + k->m, zab = k->a + zb;
         t->lg += log(zc);
-        t->lb += log(zb / zab);
+        t->lb -= log1p(k->a / zb); /* log(zb / zab) */
         if (order >= 1) {
-            t->psc += 1 / zc;
-            t->psbx += 1 / zb;
-            t->psabx += 1 / zab;
+            t->dpsc += 1 / zc;
+            t->dpsb += 1 / zb;
+            t->dpsab += 1 / zab;
         }
         if (order >= 2) {
-            t->tgc -= 1 / (zc * zc);
-            t->tgbx -= 1 / (zb * zb);
-            t->tgabx -= 1 / (zab * zab);
+            t->dtgc -= 1 / (zc * zc);
+            t->dtgb -= 1 / (zb * zb);
+            t->dtgab -= 1 / (zab * zab);
         }
         t->steps++;
     }
@@ -107,18 +160,6 @@ static int bg_loglik_full(const double *p, size_t n, const double *x, const doub
     k.m = m;
     k.lal = log(k.al);
     k.la = log(k.a);
-    k.lgr = churn__lngamma(k.r);
-    k.lbab = churn__lnbeta(k.a, k.b);
-    if (order >= 1) {
-        k.psr = churn__psi(k.r);
-        k.psab = churn__psi(k.a + k.b);
-        k.psb = churn__psi(k.b);
-    }
-    if (order >= 2) {
-        k.tgr = churn__psi_1(k.r);
-        k.tgab = churn__psi_1(k.a + k.b);
-        k.tgb = churn__psi_1(k.b);
-    }
     const double r = k.r, al = k.al, a = k.a, b = k.b;
     bg_xterms xt;
     memset(&xt, 0, sizeof xt);
@@ -138,14 +179,14 @@ static int bg_loglik_full(const double *p, size_t n, const double *x, const doub
             bg_xterms_move(&xt, &k, xi, order);
             K0 = xt.lg + r * k.lal + xt.lb;
             if (order >= 1) {
-                Kr = xt.psc - k.psr + k.lal;
-                Ka = k.psab - xt.psabx;
-                Kb = xt.psbx - xt.psabx - k.psb + k.psab;
+                Kr = xt.dpsc + k.lal;
+                Ka = -xt.dpsab;
+                Kb = xt.dpsb - xt.dpsab;
             }
             if (order >= 2) {
-                Krr = xt.tgc - k.tgr;
-                Kaa = k.tgab - xt.tgabx; /* also d2/da db */
-                Kbb = xt.tgbx - xt.tgabx - k.tgb + k.tgab;
+                Krr = xt.dtgc;
+                Kaa = -xt.dtgab; /* also d2/da db */
+                Kbb = xt.dtgb - xt.dtgab;
             }
             two = m || xi > 0;
             if (two) {
@@ -336,33 +377,165 @@ static long bg_kmin(double A, double am1)
 }
 
 /* The same expectation as a one-dimensional integral, for horizons so long
- * that z is within 1e-3 of 1 and the series would need 10^4+ terms:
- *   E = E_p[(1 - (1 + p tau)^-r) / p],  tau = t/alpha,  p ~ Beta(a, b)
+ * that z is within 1e-3 of 1, and for large a, where the series terms grow
+ * for ~ z a / (1 - z) terms before they fall (a fitted a of 1e8 or 1e9, when
+ * a and b run off together, would take 10^8 terms):
+ *   E = E_p[g(p)],  g(p) = (1 - (1 + p tau)^-r) / p,  tau = t/alpha,  p ~ Beta(a, b)
  * (the Poisson rate integrated out: E_lambda[e^(-lambda p t)] = (1 + p tau)^-r).
- * h(p) = (1 - (1 + p tau)^-r) / p is bounded (r tau at 0) and changes over
- * p ~ 1/tau, the break point of churn__beta_quad (core/special.c), which also
- * takes the end singularities of the beta density out.
- * (GSL's own 2F1 is no fallback here: near z = 1 it fails or, for c < 0,
- * returns wrong values with a success status.) */
-typedef struct bg_integrand_params {
-    double r, tau;
-} bg_integrand_params;
+ *
+ * It is integrated in v = logit(p), where the Beta density is log-concave,
+ * p^a (1-p)^b / B(a, b) dv, with mode v* = log(a/b), p* = a/(a+b). Around the
+ * mode, d = v - v*, the log-density is K + L(d) with
+ *   K = log(p*^a (1-p*)^b / B(a, b)) = log(ab/(a+b))/2 - log(2 pi)/2 - st(a) - st(b) + st(a+b),
+ *   L(d) = -a log(1 + (1-p*)(e^-d - 1)) - b log(1 + p*(e^d - 1)),
+ * st(x) = lgamma(x) - (x - 1/2) log x + x - log(2 pi)/2 the Stirling remainder
+ * (an identity, from lgamma's Stirling form; every term is of order log a, so
+ * a and b of 1e9 lose no digits, unlike lbeta(a, b) ~ -2e10 minus its parts).
+ * For |d| <= 1 the two linear parts of L, of size ab/(a+b) |d|, cancel
+ * exactly: L(d) = -ab/(a+b) 4 sinh^2(d/2) - a log1pmx(u1) - b log1pmx(u2),
+ * u1 = (1-p*)(e^-d - 1), u2 = p*(e^d - 1), log1pmx(u) = log(1+u) - u.
+ * The integration range is where L > -M (L is concave: bracketed by doubling,
+ * then bisection), M = 60 + log of the range of g, and core's log-scaled
+ * adaptive Gauss-Kronrod rule integrates g e^L on it: at most 128 intervals
+ * of 15 points, so the cost per customer is bounded whatever a and b are. */
 
-static double bg_integrand_log(double p, double q, void *v)
+/* log(1 + u) - u for u > -1, without cancellation for small u: with
+ * s = u/(2+u), log(1+u) = 2 atanh(s) and u - 2s = u s. */
+static double bg_log1pmx(double u)
 {
-    (void)q;
-    const bg_integrand_params *c = v;
-    return log(-expm1(-c->r * log1p(p * c->tau))) - log(p);
+    if (!(fabs(u) < 0.25))
+        return log1p(u) - u;
+    double s = u / (2 + u), s2 = s * s, term = s * s2, sum = 0;
+    for (int k = 3; k < 60; k += 2) {
+        double add = term / k;
+        sum += add;
+        if (fabs(add) <= 1e-17 * fabs(sum))
+            break;
+        term *= s2;
+    }
+    return -u * s + 2 * sum;
+}
+
+/* log(1 + c (e^d - 1)) = log((1-c) + c e^d) for 0 < c < 1, from lc = log c
+ * and lcbar = log(1-c): accurate for any d (also where c or 1-c is 1e-10,
+ * when log1p(c expm1(d)) would lose digits), away from d = 0, where the
+ * caller uses the series form. */
+static double bg_log1pc(double lc, double lcbar, double d)
+{
+    return churn__logaddexp(lcbar, lc + d);
+}
+
+/* Stirling remainder lgamma(x) - (x - 1/2) log x + x - log(2 pi)/2, x > 0. */
+static double bg_stirling_rem(double x)
+{
+    if (x < 15)
+        return lgamma(x) - (x - 0.5) * log(x) + x - 0.5 * log(2 * M_PI);
+    double q = 1 / (x * x);
+    /* B_2k / (2k (2k-1) x^(2k-1)), k = 1..5 (A&S 6.1.41); the next term is
+     * below 2e-16 at x = 15 */
+    return (1.0 / 12 - q * (1.0 / 360 - q * (1.0 / 1260 - q * (1.0 / 1680 - q / 1188)))) / x;
+}
+
+typedef struct bg_beta_ctx {
+    double r, ltau, a, b, ps, qs, lps, lqs, vs, w; /* ps = p*, qs = 1 - p*, their logs, vs = v*,
+                                                      w = ab/(a+b) */
+} bg_beta_ctx;
+
+static double bg_beta_L(const bg_beta_ctx *c, double d)
+{
+    if (fabs(d) <= 1) {
+        double sh = sinh(0.5 * d);
+        double u1 = c->qs * expm1(-d), u2 = c->ps * expm1(d);
+        return -c->w * 4 * sh * sh - c->a * bg_log1pmx(u1) - c->b * bg_log1pmx(u2);
+    }
+    return -c->a * bg_log1pc(c->lqs, c->lps, -d) - c->b * bg_log1pc(c->lps, c->lqs, d);
+}
+
+/* log g(p) at v = v* + d. */
+static double bg_beta_logg(const bg_beta_ctx *c, double d)
+{
+    double v = c->vs + d;
+    double lp = v >= 0 ? -log1p(exp(-v)) : v - log1p(exp(v)); /* log p */
+    double lpt = lp + c->ltau;                               /* log(p tau) */
+    if (lpt < -700) /* p tau underflows: g = r tau (1 - O(p tau)) */
+        return log(c->r) + c->ltau;
+    double pt = exp(lpt);
+    return log(-expm1(-c->r * log1p(pt))) - lp;
+}
+
+static double bg_beta_integrand(double d, void *vctx, double *mult)
+{
+    const bg_beta_ctx *c = vctx;
+    (void)mult;
+    return bg_beta_logg(c, d) + bg_beta_L(c, d);
+}
+
+/* The d on the side `dir` (+1 or -1) where L first falls to -M. */
+static double bg_beta_edge(const bg_beta_ctx *c, double dir, double M)
+{
+    double lo = 0, hi = dir * fmin(1.0, 1 / sqrt(c->w));
+    for (int i = 0; i < 60 && bg_beta_L(c, hi) > -M; i++) {
+        lo = hi;
+        hi *= 2;
+    }
+    for (int i = 0; i < 60; i++) {
+        double mid = 0.5 * (lo + hi);
+        if (bg_beta_L(c, mid) > -M)
+            lo = mid;
+        else
+            hi = mid;
+        if (fabs(hi - lo) <= 1e-6 * fabs(hi))
+            break;
+    }
+    return hi;
 }
 
 static double bg_alive_expected_integral(double r, double al, double a, double b, double t)
 {
-    bg_integrand_params c = {r, t / al};
-    double lv;
-    if (churn__beta_quad(bg_integrand_log, &c, a, b, c.tau > 2 ? 1 / c.tau : 0, 1e-11, &lv) !=
-        CHURN_OK)
+    double tau = t / al;
+    bg_beta_ctx c;
+    c.r = r;
+    c.ltau = log(tau);
+    c.a = a;
+    c.b = b;
+    c.ps = a / (a + b);
+    c.qs = b / (a + b);
+    c.lps = -log1p(b / a);
+    c.lqs = -log1p(a / b);
+    c.vs = log(a) - log(b);
+    c.w = a * b / (a + b);
+    if (!(tau > 0) || !isfinite(c.ltau) || !(c.ps > 0 && c.qs > 0))
         return NAN;
-    return exp(lv - churn__lnbeta(a, b));
+    double K = 0.5 * log(c.w) - 0.5 * log(2 * M_PI) - bg_stirling_rem(a) - bg_stirling_rem(b) +
+               bg_stirling_rem(a + b);
+    /* g falls from r tau (p -> 0) to 1 - (1+tau)^-r (p = 1) */
+    double lgrange = log(r) + c.ltau - log(-expm1(-r * log1p(tau)));
+    double M = 60 + fmax(0, lgrange);
+    double d0 = bg_beta_edge(&c, -1, M), d1 = bg_beta_edge(&c, 1, M);
+    double val, lsc;
+    if (churn__quad_log(bg_beta_integrand, &c, 1, d0, d1, 1e-13, 0, &val, &lsc) != CHURN_OK ||
+        !(val > 0))
+        return NAN;
+    return val * exp(lsc + K);
+}
+
+/* Whether the Euler-transformed series would need more terms than the
+ * integral costs: its terms grow while z (a-1+k) > k+1 (the other factor of
+ * the ratio, (A+k)/(C+k), is below 1), i.e. for about (z |a-1| - 1)/(1 - z)
+ * terms, then fall. 3000 terms cost about as much as the integral. */
+static inline int bg_series_too_long(double am1, double z)
+{
+    return z * fabs(am1) - 1 > 3000 * (1 - z);
+}
+
+/* Whether E = CQ - (1-z)^(a-1) S from the series can be trusted: finite
+ * (for large a the terms of S can overflow while (1-z)^(a-1) underflows),
+ * and not the small difference of two large terms (b >> a, a dropout
+ * probability near 0, makes CQ ~ C/(a-1) huge: 1e3 times E already costs
+ * three digits of the series' 1e-13). */
+static inline int bg_series_result_ok(double e, double cq)
+{
+    return isfinite(e) && e >= 0 && fabs(cq) <= 1e3 * e;
 }
 
 /* E[X(t)] of the BG process alive at 0 with parameters (r, alpha, a, b), as
@@ -374,14 +547,17 @@ static double bg_alive_expected(double r, double al, double a, double b, double 
         return 0;
     double L1 = -log1p(t / al); /* log(1 - z) */
     double z = t / (al + t);
-    if (al / (al + t) < 1e-3)
+    if (al / (al + t) < 1e-3 || bg_series_too_long(a - 1, z))
         return bg_alive_expected_integral(r, al, a, b, t);
     double C = a + b - 1, A = C - r, am1 = a - 1;
     double y = am1 * L1, em1 = expm1(y);
     double Q = y == 0 ? -L1 : -L1 * (em1 / y);
     double S;
-    if (bg_series(A, am1, C, z, 1e-14, bg_kmin(A, am1), 1000000L, &S) >= 0)
-        return C * Q - (1 + em1) * S;
+    if (bg_series(A, am1, C, z, 1e-14, bg_kmin(A, am1), 100000L, &S) >= 0) {
+        double e = C * Q - (1 + em1) * S;
+        if (bg_series_result_ok(e, C * Q))
+            return e;
+    }
     return bg_alive_expected_integral(r, al, a, b, t);
 }
 
@@ -564,9 +740,10 @@ static double bg_pmf(double r, double al, double a, double b, double t, double k
 {
     if (t == 0)
         return k == 0 ? 1.0 : 0.0;
-    double lbab = churn__lnbeta(a, b);
+    /* B(a, b+k)/B(a, b) = Gamma(b+k)/Gamma(b) Gamma(a+b)/Gamma(a+b+k), as differences of
+     * lgamma (bg_lgamma_diff: no cancellation also for a and b of 1e9) */
     double lp = -log1p(t / al), lz = log(t) - log(al + t);
-    double l1 = churn__lnbeta(a, b + k) - lbab + churn__lngamma(r + k) - churn__lngamma(r) -
+    double l1 = bg_lgamma_diff(b, k) - bg_lgamma_diff(a + b, k) + bg_lgamma_diff(r, k) -
                 churn__lngamma(k + 1) + r * lp + k * lz;
     double v = exp(l1);
     if (k > 0) {
@@ -574,7 +751,8 @@ static double bg_pmf(double r, double al, double a, double b, double t, double k
         double I = churn__beta_inc(k, r, t / (al + t));
         if (!isfinite(I))
             return NAN;
-        v += exp(churn__lnbeta(a + 1, b + k - 1) - lbab) * I;
+        /* B(a+1, b+k-1)/B(a, b) = a Gamma(b+k-1)/Gamma(b) Gamma(a+b)/Gamma(a+b+k) */
+        v += exp(log(a) + bg_lgamma_diff(b, k - 1) - bg_lgamma_diff(a + b, k)) * I;
     }
     return v;
 }
@@ -681,10 +859,10 @@ size_t churn__bgnbd_score(const double *p, int m, double t, size_t n, const doub
             double C = a + b + xi + m - 1;
             double y = am1 * L1, em1 = expm1(y);
             double Q = y == 0 ? -L1 : -L1 * (em1 / y);
-            double S, ea;
-            if (bg_series(A, am1, C, z, 1e-13, kmin, 4000, &S) >= 0)
+            double S, ea = NAN;
+            if (!bg_series_too_long(am1, z) && bg_series(A, am1, C, z, 1e-13, kmin, 4000, &S) >= 0)
                 ea = C * Q - (1 + em1) * S;
-            else
+            if (!bg_series_result_ok(ea, C * Q))
                 ea = bg_alive_expected(c, aT, a, b + xi + m, t);
             if (ce) {
                 ce->x = xi;

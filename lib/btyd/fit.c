@@ -3,15 +3,19 @@
  * btyd_internal.h: collapsing identical rows into weights, the damped Newton
  * optimiser on log-parameters (finite-difference Hessian of the analytic
  * gradient, refreshed by BFGS updates, or the family's analytic Hessian),
- * the starting points, standard errors, and the fit options.
+ * the starting points, standard errors, the fit options, and the budget
+ * that bounds the cost of every fit (likelihood evaluations and seconds).
  *
  * Calls core/ only; a family's likelihood (and analytic Hessian) is reached
  * through the descriptor that the caller passes. Called by btyd.c and sbg.c.
  */
 #include "btyd/btyd_internal.h"
 
+#include <float.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define MAXP CHURN__BTYD_MAXP
 
@@ -92,6 +96,9 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
 
 /* ---- the optimisation problem ----------------------------------------------- */
 
+/* Why an optimisation stopped early: its budget ran out. */
+enum { STOP_NONE, STOP_EVALUATIONS, STOP_SECONDS };
+
 typedef struct problem {
     const churn__btyd_family *fam;
     churn__btyd_hess_fn hess; /* analytic Hessian, or NULL: finite differences */
@@ -99,7 +106,48 @@ typedef struct problem {
     size_t k;
     double l2;
     int evals;
+    /* The budget, checked before every evaluation while `track` is set (the
+     * optimisation; the standard errors afterwards are a bounded 2k + 2). */
+    int track;
+    int max_evals;
+    double deadline;          /* monotonic clock, seconds; 0 = none */
+    int stop;                 /* STOP_*: the budget ran out */
+    /* The best point evaluated while tracking, and the starting point whose
+     * run evaluated it: a fit that does not converge returns it. */
+    double best_f;
+    double best_theta[MAXP];
+    size_t cur_start, best_start;
 } problem;
+
+/* Seconds on the monotonic clock (wall time that NTP and date changes do
+ * not move), for max_seconds. */
+static double monotonic_seconds(void)
+{
+    struct timespec ts;
+#if defined(CLOCK_MONOTONIC)
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+        return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#endif
+    if (timespec_get(&ts, TIME_UTC) == TIME_UTC)
+        return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return 0;
+}
+
+/* Whether the budget allows one more evaluation (sets pb->stop when not).
+ * The first evaluation is always allowed, so that a fit stopped by its
+ * budget has a point to return. */
+static int budget_left(problem *pb)
+{
+    if (!pb->track || pb->evals == 0)
+        return 1;
+    if (pb->stop)
+        return 0;
+    if (pb->evals >= pb->max_evals)
+        pb->stop = STOP_EVALUATIONS;
+    else if (pb->deadline > 0 && monotonic_seconds() >= pb->deadline)
+        pb->stop = STOP_SECONDS;
+    return !pb->stop;
+}
 
 /* Objective in log-parameters theta:
  *   f(theta) = -(1/W) sum_i w_i log L_i(exp(theta)) + l2 * sum_j theta_j^2
@@ -110,6 +158,8 @@ static double objective_h(problem *pb, const double *theta, double *g, double *H
 {
     double p[MAXP], gl[MAXP], hl[MAXP * MAXP], ll = 0;
     size_t k = pb->k;
+    if (!budget_left(pb))
+        return INFINITY;
     pb->evals++;
     for (size_t j = 0; j < k; j++) {
         if (!(fabs(theta[j]) < 700))
@@ -138,6 +188,11 @@ static double objective_h(problem *pb, const double *theta, double *g, double *H
                 if (!isfinite(H[i * k + j]))
                     return INFINITY;
             }
+    if (pb->track && f < pb->best_f) {
+        pb->best_f = f;
+        memcpy(pb->best_theta, theta, k * sizeof *theta);
+        pb->best_start = pb->cur_start;
+    }
     return f;
 }
 
@@ -180,7 +235,7 @@ static int fd_hessian(problem *pb, const double *theta, const double *g0, double
     return 0;
 }
 
-enum { OPT_CONVERGED, OPT_MAXITER, OPT_STALLED, OPT_BOUNDARY, OPT_NUMERIC };
+enum { OPT_CONVERGED, OPT_MAXITER, OPT_STALLED, OPT_BOUNDARY, OPT_NUMERIC, OPT_BUDGET };
 
 typedef struct opt_result {
     int status;
@@ -195,6 +250,21 @@ typedef struct opt_result {
 #define THETA_LIMIT 25.0
 #define THETA_CONVERGED_LIMIT 20.0
 #define MAX_STEP 3.0
+/* Line search: at most this many halvings of the step (2^-40 of a step of
+ * at most MAX_STEP moves no log-parameter by more than 3e-12). Converged fits
+ * of the test data never needed more than 2. */
+#define LS_MAX_HALVINGS 40
+/* An accepted step found after more halvings than this is no progress: the
+ * local model is wrong (typically the objective is flat to its rounding
+ * noise along a ridge and noise decides which trial point "decreases"). */
+#define LS_PROGRESS_HALVINGS 10
+/* Iterations in a row without progress (no real decrease of the objective
+ * and no halving of the gradient) after which the optimiser stops. */
+#define STALL_ITERATIONS 3
+/* A parameter whose log moved further than this from its (data-scaled)
+ * starting point, e^10 = 22026-fold, in a fit that did not converge is named
+ * as running off. */
+#define RUNOFF_DISTANCE 10.0
 
 static double inf_norm(size_t k, const double *v)
 {
@@ -259,14 +329,14 @@ static int newton_direction(size_t k, const double *H, const double *g, double g
  * step was accepted. */
 static int line_search(problem *pb, const double *theta, const double *dvec, double f,
                        double slope, double gnorm, double *thn, double *fn_out, double *gn,
-                       double *Hn, double *step_out)
+                       double *Hn, double *step_out, int *halvings)
 {
     size_t k = pb->k;
     double l2 = pb->l2;
     int analytic = pb->hess != NULL;
     double step = 1, fn = INFINITY;
-    int accepted = 0;
-    for (int ls = 0; ls < 60; ls++) {
+    int accepted = 0, ls;
+    for (ls = 0; ls <= LS_MAX_HALVINGS; ls++) {
         for (size_t j = 0; j < k; j++)
             thn[j] = theta[j] + step * dvec[j];
         fn = objective_h(pb, thn, gn, analytic ? Hn : NULL, l2);
@@ -284,10 +354,17 @@ static int line_search(problem *pb, const double *theta, const double *dvec, dou
                 break;
             }
         }
+        if (pb->stop)
+            break;
         step *= 0.5;
+        /* The decrease the next trial must show is below what f resolves
+         * (a few ulps): its outcome would be decided by rounding. */
+        if (ls >= 3 && -1e-4 * step * slope <= 4 * DBL_EPSILON * (1 + fabs(f)))
+            break;
     }
     *step_out = step;
     *fn_out = fn;
+    *halvings = ls;
     return accepted;
 }
 
@@ -327,7 +404,16 @@ static int update_hessian(size_t k, double *H, const double *Hn, const double *t
 /* Damped Newton: the Hessian is a finite difference of the analytic gradient,
  * kept up to date with BFGS updates while full steps are accepted and
  * recomputed when the line search has to back off. Levenberg damping keeps the
- * direction a descent direction where the Hessian is not positive definite. */
+ * direction a descent direction where the Hessian is not positive definite.
+ *
+ * The run stops early (OPT_STALLED) after STALL_ITERATIONS iterations in a
+ * row without progress: the objective did not fall by more than its rounding
+ * (or only through a step that took more than LS_PROGRESS_HALVINGS halvings)
+ * and the gradient did not halve. That is where a likelihood that keeps
+ * creeping towards a boundary (two parameters running off together along a
+ * ridge) becomes flat to rounding: without this rule the optimiser used to
+ * spend its 500 iterations there, each with a 60-step line search. It stops
+ * with OPT_BUDGET when the problem's budget runs out. */
 static void newton(problem *pb, double *theta, int max_iter, double tol, opt_result *res)
 {
     size_t k = pb->k;
@@ -337,12 +423,13 @@ static void newton(problem *pb, double *theta, int max_iter, double tol, opt_res
     memset(res, 0, sizeof *res);
     double f = objective_h(pb, theta, g, analytic ? H : NULL, l2);
     if (!isfinite(f)) {
-        res->status = OPT_NUMERIC;
+        res->status = pb->stop ? OPT_BUDGET : OPT_NUMERIC;
         res->f = INFINITY;
         return;
     }
     int need_hessian = !analytic;
-    int it;
+    int it, idle = 0;
+    double f_ref = f, g_ref = inf_norm(k, g); /* at the last progress */
     for (it = 0; it < max_iter; it++) {
         res->gnorm = inf_norm(k, g);
         if (res->gnorm <= tol) {
@@ -351,7 +438,7 @@ static void newton(problem *pb, double *theta, int max_iter, double tol, opt_res
         }
         if (need_hessian) {
             if (fd_hessian(pb, theta, g, H, 0, l2) != 0) {
-                res->status = OPT_NUMERIC;
+                res->status = pb->stop ? OPT_BUDGET : OPT_NUMERIC;
                 break;
             }
             need_hessian = 0;
@@ -359,12 +446,21 @@ static void newton(problem *pb, double *theta, int max_iter, double tol, opt_res
         double slope;
         int damped = newton_direction(k, H, g, res->gnorm, dvec, &slope);
         double step, fn;
+        int halvings;
         int accepted = line_search(pb, theta, dvec, f, slope, res->gnorm, thn, &fn, gn, Hn,
-                                   &step);
+                                   &step, &halvings);
+        if (pb->stop) {
+            res->status = OPT_BUDGET;
+            break;
+        }
         if (!accepted) {
             if (!analytic && !damped && !need_hessian) {
                 /* a stale (BFGS-updated) Hessian may be to blame: refresh it */
                 need_hessian = 1;
+                if (++idle >= STALL_ITERATIONS) {
+                    res->status = OPT_STALLED;
+                    break;
+                }
                 continue;
             }
             res->status = OPT_STALLED;
@@ -374,6 +470,17 @@ static void newton(problem *pb, double *theta, int max_iter, double tol, opt_res
         memcpy(theta, thn, k * sizeof *theta);
         memcpy(g, gn, k * sizeof *g);
         f = fn;
+        double gn_norm = inf_norm(k, g);
+        if ((halvings <= LS_PROGRESS_HALVINGS && f < f_ref - 1e-13 * (1 + fabs(f_ref))) ||
+            gn_norm < 0.5 * g_ref) {
+            idle = 0;
+            f_ref = f;
+            g_ref = gn_norm;
+        } else if (++idle >= STALL_ITERATIONS) {
+            it++;
+            res->status = OPT_STALLED;
+            break;
+        }
         for (size_t j = 0; j < k; j++)
             if (fabs(theta[j]) > THETA_LIMIT) {
                 res->status = OPT_BOUNDARY;
@@ -447,40 +554,52 @@ static size_t starting_points(int family, const churn__btyd_data *d, double star
     }
 }
 
-/* Newton from each starting point in turn, keeping a converged result over
- * any other and otherwise the lowest objective; stops at the first start
- * that converges. best receives the kept log-parameters, total_iter the
- * iterations of all starts. Returns 0, or -1 when the objective is not
- * finite at any start. */
-static int best_of_starts(problem *pb, const churn_btyd_options *o, double *best,
+/* Newton from each starting point in turn, stopping at the first start that
+ * converges or when the budget runs out. best receives the converged
+ * log-parameters, or else the best point evaluated by any run (the lowest
+ * objective), bres that run's result with f the best objective (status
+ * OPT_BUDGET when the budget ran out), start the starting point of that run,
+ * total_iter the iterations of all starts. Returns 0, or -1 when the
+ * objective is not finite anywhere the optimiser looked. */
+static int best_of_starts(problem *pb, const churn_btyd_options *o, double *best, double *start,
                           opt_result *bres, int *total_iter)
 {
     size_t k = pb->k;
     double starts[4][MAXP], theta[MAXP];
     size_t ns = starting_points(pb->fam->family, pb->d, starts);
-    opt_result res;
-    int have = 0;
+    opt_result res[4];
+    int converged = 0;
     *total_iter = 0;
     memset(bres, 0, sizeof *bres);
-    bres->status = OPT_NUMERIC;
-    bres->f = INFINITY;
-    for (size_t s = 0; s < ns; s++) {
+    memset(res, 0, sizeof res);
+    pb->track = 1;
+    pb->best_f = INFINITY;
+    pb->best_start = 0;
+    for (size_t s = 0; s < ns && !pb->stop; s++) {
+        pb->cur_start = s;
         memcpy(theta, starts[s], k * sizeof *theta);
-        newton(pb, theta, o->max_iter, o->tol, &res);
-        *total_iter += res.iterations;
-        /* keep a converged result over any other; otherwise the lowest objective */
-        int better = !have || (res.status == OPT_CONVERGED && bres->status != OPT_CONVERGED) ||
-                     ((res.status == OPT_CONVERGED) == (bres->status == OPT_CONVERGED) &&
-                      res.f < bres->f);
-        if (better && isfinite(res.f)) {
-            *bres = res;
+        newton(pb, theta, o->max_iter, o->tol, &res[s]);
+        *total_iter += res[s].iterations;
+        if (res[s].status == OPT_CONVERGED) {
+            *bres = res[s];
             memcpy(best, theta, k * sizeof *best);
-            have = 1;
-        }
-        if (res.status == OPT_CONVERGED)
+            memcpy(start, starts[s], k * sizeof *start);
+            converged = 1;
             break;
+        }
     }
-    return have ? 0 : -1;
+    pb->track = 0;
+    if (converged)
+        return 0;
+    if (!isfinite(pb->best_f))
+        return -1;
+    *bres = res[pb->best_start];
+    bres->f = pb->best_f;
+    if (pb->stop)
+        bres->status = OPT_BUDGET;
+    memcpy(best, pb->best_theta, k * sizeof *best);
+    memcpy(start, starts[pb->best_start], k * sizeof *start);
+    return 0;
 }
 
 /* Standard errors of the converged, unpenalised fit m at the log-parameters
@@ -530,45 +649,84 @@ static int std_errors(problem *pb, churn_model *m, const double *best, const dou
     return rc;
 }
 
+/* The parameters that moved more than RUNOFF_DISTANCE on the log scale from
+ * the starting point of the run that found the best point, the furthest
+ * first, as "; parameter 'b' (1.4e+09) appears to run off to infinity
+ * together with 'a' (3.3e+08): ...". Empty when none did. With `only_with`
+ * = j < k, just " together with ..." for the parameters other than j. */
+static void runoff_clause(const churn__btyd_family *fam, const churn_model *m, const double *best,
+                          const double *start, size_t only_with, char *buf, size_t cap)
+{
+    size_t k = fam->nparams, jm = only_with;
+    buf[0] = '\0';
+    int len = 0, first = 1;
+    if (only_with >= k) {
+        for (size_t j = 0; j < k; j++)
+            if (fabs(best[j] - start[j]) > RUNOFF_DISTANCE &&
+                (jm >= k || fabs(best[j] - start[j]) > fabs(best[jm] - start[jm])))
+                jm = j;
+        if (jm >= k)
+            return;
+        len = snprintf(buf, cap, "; parameter '%s' (%g) appears to run off to %s",
+                       fam->names[jm], m->params[jm], best[jm] > start[jm] ? "infinity" : "zero");
+    }
+    for (size_t j = 0; j < k && len >= 0 && (size_t)len < cap; j++)
+        if (j != jm && fabs(best[j] - start[j]) > RUNOFF_DISTANCE) {
+            len += snprintf(buf + len, cap - (size_t)len, "%s'%s' (%g)",
+                            first ? " together with " : ", ", fam->names[j], m->params[j]);
+            first = 0;
+        }
+    if (only_with < k)
+        return;
+    if (len > 0 && (size_t)len < cap)
+        snprintf(buf + len, cap - (size_t)len, ": the data do not identify %s; a small "
+                 "l2_penalty gives a finite estimate", first ? "it" : "them");
+}
+
 /* The error of a fit that did not converge: which parameter the data do not
- * identify, or how the optimiser stopped. */
+ * identify, how the optimiser stopped, or which cap of the budget ended it. */
 static int fit_failure(const churn__btyd_family *fam, const churn_model *m, const double *best,
-                       const opt_result *bres, int flat, const churn_btyd_options *o,
+                       const double *start, const opt_result *bres, int flat,
+                       const problem *pb, const churn_btyd_options *o, double seconds,
                        const char *fn)
 {
-    size_t k = fam->nparams;
+    const char *name = churn_family_name(fam->family);
+    char runoff[320];
     if (flat >= 0)
         return churn__error(CHURN_ENOCONV, "%s: %s: the log-likelihood is flat in parameter '%s' "
                             "at the optimum (Hessian not positive definite): the data do not "
                             "identify it; a small l2_penalty gives a finite estimate", fn,
-                            churn_family_name(fam->family), fam->names[flat]);
-    switch (bres->status) {
-    case OPT_BOUNDARY: {
+                            name, fam->names[flat]);
+    if (bres->status == OPT_BOUNDARY) {
         size_t j = bres->boundary_param;
-        return churn__error(CHURN_ENOCONV, "%s: %s: parameter '%s' runs off to %s (%g): the data "
-                            "do not identify it; a small l2_penalty gives a finite estimate", fn,
-                            churn_family_name(fam->family), fam->names[j],
-                            best[j] > 0 ? "infinity" : "zero", m->params[j]);
+        runoff_clause(fam, m, best, start, j, runoff, sizeof runoff);
+        return churn__error(CHURN_ENOCONV, "%s: %s: parameter '%s' runs off to %s (%g)%s: the "
+                            "data do not identify %s; a small l2_penalty gives a finite estimate",
+                            fn, name, fam->names[j], best[j] > 0 ? "infinity" : "zero",
+                            m->params[j], runoff, runoff[0] ? "them" : "it");
     }
-    case OPT_MAXITER: {
-        /* a likelihood still creeping towards a boundary: say which parameter */
-        size_t jm = 0;
-        for (size_t j = 1; j < k; j++)
-            if (fabs(best[j]) > fabs(best[jm]))
-                jm = j;
-        if (fabs(best[jm]) > 15)
-            return churn__error(CHURN_ENOCONV, "%s: %s: no convergence in %d iterations; "
-                                "parameter '%s' (%g) appears to run off to %s: the data do not "
-                                "identify it; a small l2_penalty gives a finite estimate", fn,
-                                churn_family_name(fam->family), o->max_iter, fam->names[jm],
-                                m->params[jm], best[jm] > 0 ? "infinity" : "zero");
+    runoff_clause(fam, m, best, start, fam->nparams, runoff, sizeof runoff);
+    switch (bres->status) {
+    case OPT_BUDGET:
+        if (pb->stop == STOP_SECONDS)
+            return churn__error(CHURN_ENOCONV, "%s: %s: stopped by the time limit max_seconds "
+                                "= %g after %.3g s and %d likelihood evaluations, without "
+                                "convergence (gradient norm %g, tol %g); the model holds the "
+                                "best point found%s", fn, name, o->max_seconds, seconds,
+                                pb->evals, bres->gnorm, o->tol, runoff);
+        return churn__error(CHURN_ENOCONV, "%s: %s: stopped by the cap max_evaluations = %d "
+                            "likelihood evaluations, without convergence (gradient norm %g, "
+                            "tol %g); the model holds the best point found%s", fn, name,
+                            o->max_evaluations, bres->gnorm, o->tol, runoff);
+    case OPT_MAXITER:
         return churn__error(CHURN_ENOCONV, "%s: %s: no convergence in %d iterations (gradient "
-                            "norm %g > tol %g)", fn, churn_family_name(fam->family),
-                            o->max_iter, bres->gnorm, o->tol);
-    }
+                            "norm %g > tol %g)%s", fn, name, o->max_iter, bres->gnorm, o->tol,
+                            runoff);
     default:
-        return churn__error(CHURN_ENOCONV, "%s: %s: the optimiser stalled with gradient norm %g "
-                            "(tol %g)", fn, churn_family_name(fam->family), bres->gnorm, o->tol);
+        return churn__error(CHURN_ENOCONV, "%s: %s: the optimiser stalled after %d likelihood "
+                            "evaluations with gradient norm %g (tol %g): the objective no longer "
+                            "decreases beyond its rounding%s", fn, name, pb->evals, bres->gnorm,
+                            o->tol, runoff);
     }
 }
 
@@ -580,13 +738,31 @@ int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
                               const char *fn)
 {
     size_t k = fam->nparams;
-    problem pb = {fam, fam->loglik_hess, d, k, o->l2_penalty, 0};
-    double best[MAXP];
+    problem pb;
+    memset(&pb, 0, sizeof pb);
+    pb.fam = fam;
+    pb.hess = fam->loglik_hess;
+    pb.d = d;
+    pb.k = k;
+    pb.l2 = o->l2_penalty;
+    pb.max_evals = o->max_evaluations;
+    double t0 = o->max_seconds > 0 ? monotonic_seconds() : 0;
+    if (o->max_seconds > 0)
+        pb.deadline = t0 + o->max_seconds;
+    double best[MAXP], start[MAXP];
     opt_result bres;
     int total_iter = 0;
-    if (best_of_starts(&pb, o, best, &bres, &total_iter) != 0)
+    if (best_of_starts(&pb, o, best, start, &bres, &total_iter) != 0) {
+        if (pb.stop)
+            return churn__error(CHURN_ENUMERIC, "%s: %s: the log-likelihood was not finite at "
+                                "the %d points evaluated before the budget ran out "
+                                "(max_evaluations %d, max_seconds %g)", fn,
+                                churn_family_name(fam->family), pb.evals, o->max_evaluations,
+                                o->max_seconds);
         return churn__error(CHURN_ENUMERIC, "%s: %s: the log-likelihood is not finite at any "
                             "starting point", fn, churn_family_name(fam->family));
+    }
+    double seconds = o->max_seconds > 0 ? monotonic_seconds() - t0 : 0;
 
     churn_model *m = NULL;
     int rc = churn__model_new(&m, fam->family, k, fam->names);
@@ -619,12 +795,55 @@ int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
     *out = m;
     if (m->converged)
         return CHURN_OK;
-    return fit_failure(fam, m, best, &bres, flat, o, fn);
+    return fit_failure(fam, m, best, start, &bres, flat, &pb, o, seconds, fn);
 }
+
+/* churn_btyd_options grew in 1.2 (max_seconds, max_evaluations). A program
+ * built against the 1.0 headers has the shorter struct, so its
+ * churn_btyd_options_init must not write the new tail: it binds to the
+ * CHURN_1.0 version below, which fills the 1.0 prefix and sets struct_size to
+ * the 1.0 size (the option copy then gives the new fields their defaults).
+ * Programs built since bind to the default CHURN_1.2 version. A static
+ * archive has only the default (docs/abi.md, "Growing a struct that has an
+ * _init() function"; the same pattern as lib/data/customers_setup.c). */
+#define BTYD_OPTIONS_SIZE_1_0 offsetof(churn_btyd_options, max_seconds)
+
+CHURN_API_EXPORT void churn__btyd_options_init_1_2(churn_btyd_options *opts);
+CHURN_API_EXPORT void churn__btyd_options_init_1_2(churn_btyd_options *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->struct_size = sizeof *opts;
+    opts->max_iter = 500;
+    opts->tol = 1e-10;
+    opts->max_seconds = 0;
+    opts->max_evaluations = CHURN_BTYD_DEFAULT_MAX_EVALUATIONS;
+}
+
+#if defined(CHURN_SYMBOL_VERSIONS)
+CHURN_API_EXPORT void churn__btyd_options_init_1_0(churn_btyd_options *opts);
+CHURN_API_EXPORT void churn__btyd_options_init_1_0(churn_btyd_options *opts)
+{
+    if (opts) {
+        churn_btyd_options d;
+        churn__btyd_options_init_1_2(&d);
+        d.struct_size = BTYD_OPTIONS_SIZE_1_0;
+        memcpy(opts, &d, BTYD_OPTIONS_SIZE_1_0);
+    }
+}
+__asm__(".symver churn__btyd_options_init_1_0, churn_btyd_options_init@CHURN_1.0");
+__asm__(".symver churn__btyd_options_init_1_2, churn_btyd_options_init@@CHURN_1.2");
+#else
+void churn_btyd_options_init(churn_btyd_options *opts)
+{
+    churn__btyd_options_init_1_2(opts);
+}
+#endif
 
 int churn__btyd_options(churn_btyd_options *o, const churn_btyd_options *user, const char *fn)
 {
-    churn_btyd_options_init(o);
+    churn__btyd_options_init_1_2(o);
     int rc = churn__opts_copy(o, sizeof *o, user, "churn_btyd_options");
     if (rc)
         return rc;
@@ -632,6 +851,8 @@ int churn__btyd_options(churn_btyd_options *o, const churn_btyd_options *user, c
         o->max_iter = 500;
     if (o->tol == 0)
         o->tol = 1e-10;
+    if (o->max_evaluations == 0)
+        o->max_evaluations = CHURN_BTYD_DEFAULT_MAX_EVALUATIONS;
     if (o->max_iter < 0)
         return churn__error(CHURN_EINVAL, "%s: option max_iter %d must be > 0", fn, o->max_iter);
     if (!isfinite(o->tol) || o->tol < 0)
@@ -640,15 +861,12 @@ int churn__btyd_options(churn_btyd_options *o, const churn_btyd_options *user, c
     if (!isfinite(o->l2_penalty) || o->l2_penalty < 0)
         return churn__error(CHURN_EINVAL, "%s: option l2_penalty %g must be a finite number >= 0",
                             fn, o->l2_penalty);
+    if (o->max_evaluations < 0)
+        return churn__error(CHURN_EINVAL, "%s: option max_evaluations %d must be > 0 (0 = the "
+                            "default %d)", fn, o->max_evaluations,
+                            CHURN_BTYD_DEFAULT_MAX_EVALUATIONS);
+    if (!isfinite(o->max_seconds) || o->max_seconds < 0)
+        return churn__error(CHURN_EINVAL, "%s: option max_seconds %g must be a finite number "
+                            ">= 0 (0 = no time limit)", fn, o->max_seconds);
     return CHURN_OK;
-}
-
-CHURN_API void churn_btyd_options_init(churn_btyd_options *opts)
-{
-    if (!opts)
-        return;
-    memset(opts, 0, sizeof *opts);
-    opts->struct_size = sizeof *opts;
-    opts->max_iter = 500;
-    opts->tol = 1e-10;
 }

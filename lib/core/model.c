@@ -632,6 +632,141 @@ static int read_strings(json_t *a, const char *key, size_t *n, char ***out)
     return CHURN_OK;
 }
 
+/* ---- what each family's file must hold (checked by the loader) ----------------- */
+
+/* The families whose parameters are named scalars, in the order of
+ * churn_model_param_name() (btyd.h, spend.h): the loader checks the count,
+ * the names and that every value is > 0, so that a file relabelled with
+ * another family's name fails when it is loaded, not when it is scored. */
+static const struct family_params {
+    int family;
+    size_t n;
+    const char *names[4];
+} named_families[] = {
+    {CHURN_FAMILY_BGNBD, 4, {"r", "alpha", "a", "b"}},
+    {CHURN_FAMILY_MBGNBD, 4, {"r", "alpha", "a", "b"}},
+    {CHURN_FAMILY_PNBD, 4, {"r", "alpha", "s", "beta"}},
+    {CHURN_FAMILY_BGBB, 4, {"alpha", "beta", "gamma", "delta"}},
+    {CHURN_FAMILY_SBG, 2, {"alpha", "beta"}},
+    {CHURN_FAMILY_GAMMAGAMMA, 3, {"p", "q", "gamma"}},
+};
+
+/* "'a', 'b'" into buf: the names a file gives, for messages. */
+static const char *list_names(char *const *names, size_t n, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && len < cap; i++) {
+        int w = snprintf(buf + len, cap - len, "%s'%s'", i ? ", " : "", names[i]);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+    if (len >= cap && cap > 4)
+        memcpy(buf + cap - 4, "...", 4);
+    return n ? buf : "none";
+}
+
+/* An array the file may hold: when present it must have `want` values. */
+static int check_array_len(const churn_model *m, const char *name, size_t want, int required)
+{
+    size_t len = 0;
+    const double *a = churn__model_array(m, name, &len);
+    if (!a) {
+        if (required)
+            return churn__error(CHURN_EFORMAT, "model file: a '%s' model needs the array "
+                                "arrays.%s", churn_family_name(m->family), name);
+        return CHURN_OK;
+    }
+    if (len != want)
+        return churn__error(CHURN_EFORMAT, "model file: arrays.%s has %zu values; this '%s' "
+                            "model needs %zu", name, len, churn_family_name(m->family), want);
+    return CHURN_OK;
+}
+
+/* The parameters, features and arrays agree with the family (docs/model-format.md,
+ * "What the loader checks"). */
+static int check_family_layout(const churn_model *m)
+{
+    const char *fam = churn_family_name(m->family);
+    size_t np = m->nparams, p = m->nfeatures;
+    char got[256];
+    for (size_t f = 0; f < sizeof named_families / sizeof named_families[0]; f++) {
+        const struct family_params *fp = &named_families[f];
+        if (fp->family != m->family)
+            continue;
+        if (np != fp->n) {
+            char want[128] = "";
+            for (size_t i = 0, len = 0; i < fp->n; i++)
+                len += (size_t)snprintf(want + len, sizeof want - len, "%s%s", i ? ", " : "",
+                                        fp->names[i]);
+            return churn__error(CHURN_EFORMAT, "model file: family '%s' has %zu parameters (%s); "
+                                "fields 'param_names' and 'params' have %zu (%s): not a '%s' "
+                                "model", fam, fp->n, want, np,
+                                list_names(m->param_names, np, got, sizeof got), fam);
+        }
+        for (size_t i = 0; i < np; i++) {
+            if (strcmp(m->param_names[i], fp->names[i]) != 0)
+                return churn__error(CHURN_EFORMAT, "model file: param_names[%zu] is '%s'; "
+                                    "parameter %zu of family '%s' is '%s'", i,
+                                    m->param_names[i], i + 1, fam, fp->names[i]);
+            if (!(m->params[i] > 0))
+                return churn__error(CHURN_EFORMAT, "model file: parameter '%s' (params[%zu]) "
+                                    "is %g; a '%s' parameter must be > 0", m->param_names[i],
+                                    i, m->params[i], fam);
+        }
+        return CHURN_OK;
+    }
+    int rc = CHURN_OK;
+    switch (m->family) {
+    case CHURN_FAMILY_LOGIT:
+        /* intercept (0 when fitted without one) + one coefficient per feature */
+        if (np != p + 1 || strcmp(m->param_names[0], "(Intercept)") != 0)
+            return churn__error(CHURN_EFORMAT, "model file: a 'logit' model has '(Intercept)' "
+                                "and one coefficient per feature: %zu parameters for the %zu "
+                                "features of field 'features'; fields 'param_names' and "
+                                "'params' have %zu (%s)", p + 1, p, np,
+                                list_names(m->param_names, np, got, sizeof got));
+        if (!(rc = check_array_len(m, "feature_mean", p, 0)))
+            rc = check_array_len(m, "feature_sd", p, 0);
+        return rc;
+    case CHURN_FAMILY_COX: {
+        /* one coefficient per feature, no intercept; the baseline hazard */
+        if (np != p)
+            return churn__error(CHURN_EFORMAT, "model file: a 'cox' model has one coefficient "
+                                "per feature: %zu parameters for the %zu features of field "
+                                "'features'; fields 'param_names' and 'params' have %zu (%s)",
+                                p, p, np, list_names(m->param_names, np, got, sizeof got));
+        size_t nt = 0;
+        if (!churn__model_array(m, "baseline_time", &nt))
+            return check_array_len(m, "baseline_time", 0, 1);
+        if (!(rc = check_array_len(m, "baseline_cumhaz", nt, 1)) &&
+            !(rc = check_array_len(m, "x_mean", p, 1)) &&
+            !(rc = check_array_len(m, "baseline_varhaz", nt, 0)))
+            rc = check_array_len(m, "baseline_xbar", nt * p, 0);
+        return rc;
+    }
+    case CHURN_FAMILY_WEIBULL:
+    case CHURN_FAMILY_EXPONENTIAL:
+    case CHURN_FAMILY_LOGLOGISTIC:
+    case CHURN_FAMILY_LOGNORMAL: {
+        /* (Intercept), one coefficient per feature, Log(scale) (not for exponential) */
+        int scale = m->family != CHURN_FAMILY_EXPONENTIAL;
+        size_t want = p + 1 + (size_t)scale;
+        if (np != want || strcmp(m->param_names[0], "(Intercept)") != 0 ||
+            (scale && strcmp(m->param_names[np - 1], "Log(scale)") != 0))
+            return churn__error(CHURN_EFORMAT, "model file: a '%s' model has '(Intercept)', one "
+                                "coefficient per feature%s: %zu parameters for the %zu features "
+                                "of field 'features'; fields 'param_names' and 'params' have "
+                                "%zu (%s)", fam, scale ? " and 'Log(scale)'" : "", want, p, np,
+                                list_names(m->param_names, np, got, sizeof got));
+        return CHURN_OK;
+    }
+    default:
+        return CHURN_OK;
+    }
+}
+
 static int model_from_json(churn_model **out, json_t *root)
 {
     if (!json_is_object(root))
@@ -734,6 +869,8 @@ static int model_from_json(churn_model **out, json_t *root)
     json_t *note = json_object_get(root, "note");
     if (!rc && json_is_string(note) && json_string_length(note) > 0)
         rc = churn__model_set_note(m, json_string_value(note));
+    if (!rc)
+        rc = check_family_layout(m);
     if (rc) {
         churn_model_free(m);
         return rc;

@@ -4,8 +4,10 @@
  * write only the 1.0 struct (72 bytes on LP64) and record that size; one linked
  * against 1.1 calls @CHURN_1.1, which writes only the 1.1 struct (80 bytes, up
  * to `columns`); the default version (@@CHURN_1.2) fills the whole current
- * struct (with `period`). Looked up with dlvsym, as the dynamic linker does for
- * an old binary; structs of the old sizes must still build tables.
+ * struct (with `period`). The same for churn_csv_options_init and
+ * churn_btyd_options_init (@CHURN_1.0: 40 bytes; @@CHURN_1.2). Looked up with
+ * dlvsym, as the dynamic linker does for an old binary; structs of the old
+ * sizes must still be accepted.
  *
  * usage: check_versions LIBCHURN_SO
  */
@@ -18,6 +20,73 @@
 #include <string.h>
 
 typedef void (*init_fn)(churn_customer_options *);
+typedef void (*btyd_init_fn)(churn_btyd_options *);
+typedef int (*btyd_fit_fn)(churn_model **, int, size_t, const double *, const double *,
+                           const double *, const double *, const churn_btyd_options *);
+
+/* churn_btyd_options grew in 1.2 (max_seconds, max_evaluations): the 1.0
+ * init writes only the 1.0 prefix (40 bytes on LP64), the default 1.2 one the
+ * whole struct, and a fit accepts the 1.0-sized struct (its new fields get
+ * their defaults). */
+static int check_btyd_options(void *h)
+{
+    int bad = 0;
+    btyd_init_fn v10 = (btyd_init_fn)dlvsym(h, "churn_btyd_options_init", "CHURN_1.0");
+    btyd_init_fn v12 = (btyd_init_fn)dlvsym(h, "churn_btyd_options_init", "CHURN_1.2");
+    btyd_init_fn dflt = (btyd_init_fn)dlsym(h, "churn_btyd_options_init");
+    btyd_fit_fn fit = (btyd_fit_fn)dlsym(h, "churn_btyd_fit");
+    void (*model_free)(churn_model *) = (void (*)(churn_model *))dlsym(h, "churn_model_free");
+    if (!v10 || !v12 || !dflt || !fit || !model_free) {
+        fprintf(stderr, "FAIL: churn_btyd_options_init@CHURN_1.0 %p, @CHURN_1.2 %p, default %p\n",
+                (void *)v10, (void *)v12, (void *)dflt);
+        return 1;
+    }
+    if (dflt != v12) {
+        fprintf(stderr, "FAIL: the default churn_btyd_options_init is not CHURN_1.2\n");
+        bad = 1;
+    }
+    const size_t size_1_0 = offsetof(churn_btyd_options, max_seconds);
+    unsigned char buf[sizeof(churn_btyd_options) + 16];
+    churn_btyd_options o;
+    memset(buf, 0xA5, sizeof buf);
+    v10((churn_btyd_options *)(void *)buf);
+    memcpy(&o, buf, size_1_0);
+    if (o.struct_size != size_1_0 || o.max_iter != 500 || o.tol != 1e-10) {
+        fprintf(stderr, "FAIL: the 1.0 btyd init wrote struct_size %zu (want %zu)\n",
+                o.struct_size, size_1_0);
+        bad = 1;
+    }
+    for (size_t i = size_1_0; i < sizeof buf; i++)
+        if (buf[i] != 0xA5) {
+            fprintf(stderr, "FAIL: the 1.0 btyd init wrote byte %zu, past the 1.0 struct\n", i);
+            bad = 1;
+            break;
+        }
+    memset(buf, 0xA5, sizeof buf);
+    v12((churn_btyd_options *)(void *)buf);
+    memcpy(&o, buf, sizeof o);
+    if (o.struct_size != sizeof o || o.max_evaluations != CHURN_BTYD_DEFAULT_MAX_EVALUATIONS ||
+        o.max_seconds != 0 || buf[sizeof o] != 0xA5) {
+        fprintf(stderr, "FAIL: the 1.2 btyd init\n");
+        bad = 1;
+    }
+    /* a 1.0-sized struct (garbage after it) is accepted by a fit */
+    memset(buf, 0xA5, sizeof buf);
+    v10((churn_btyd_options *)(void *)buf);
+    const double x[6] = {0, 1, 2, 3, 1, 0}, tx[6] = {0, 5, 20, 30, 2, 0};
+    const double T[6] = {40, 38, 36, 34, 32, 30};
+    churn_model *m = NULL;
+    int rc = fit(&m, CHURN_FAMILY_BGNBD, 6, x, tx, T, NULL, (const churn_btyd_options *)(void *)buf);
+    if (rc != CHURN_OK && rc != CHURN_ENOCONV) {
+        fprintf(stderr, "FAIL: a 1.0-sized churn_btyd_options is refused (status %d)\n", rc);
+        bad = 1;
+    }
+    model_free(m);
+    if (!bad)
+        printf("OK: churn_btyd_options_init@CHURN_1.0 writes the %zu-byte 1.0 struct, "
+               "@@CHURN_1.2 the %zu-byte one\n", size_1_0, sizeof(churn_btyd_options));
+    return bad;
+}
 
 int main(int argc, char **argv)
 {
@@ -169,7 +238,6 @@ int main(int argc, char **argv)
             bad = 1;
         }
     }
-    dlclose(h);
     if (!bad)
         printf("OK: churn_customer_options_init@CHURN_1.0 writes the %zu-byte 1.0 struct, "
                "@CHURN_1.1 the %zu-byte 1.1 struct, @@CHURN_1.2 the %zu-byte one\n", size_1_0,
@@ -178,5 +246,7 @@ int main(int argc, char **argv)
         printf("OK: churn_csv_options_init@CHURN_1.0 writes the %zu-byte 1.0 struct, "
                "@@CHURN_1.2 the %zu-byte one\n", offsetof(churn_csv_options, allow_empty),
                sizeof(churn_csv_options));
+    bad |= check_btyd_options(h);
+    dlclose(h);
     return bad;
 }

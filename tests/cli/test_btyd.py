@@ -233,3 +233,40 @@ def test_predict_needs_horizon_and_help(churn, cdnow_csv, tmp_path):
     assert p.returncode == 2 and "--horizon" in p.stderr
     assert "usage" in churn("fit", "bgnbd", "--help").stdout
     assert "p_alive" in churn("predict", model, "--help").stdout
+
+
+def hostile_table(path, seed, n=1000):
+    """Issue 19's table: x uniform on 0..6, T = 52, t_x uniform on [0, T] (0 when x = 0).
+    Its BG/NBD and Pareto/NBD likelihoods have their supremum at infinity along a ridge."""
+    import random
+    rng = random.Random(seed)
+    with open(path, "w") as f:
+        f.write("customer_id,frequency,recency,T\n")
+        for i in range(n):
+            x = rng.randint(0, 6)
+            f.write(f"c{i},{x},{0.0 if x == 0 else rng.uniform(0, 52):.6f},52\n")
+
+
+def test_fit_budget_options(churn, tmp_path):
+    """--max-evaluations and --max-seconds bound a fit; a ridge ends with a warning naming
+    the parameters that run off, and -o saves the best point found."""
+    t = tmp_path / "hostile.csv"
+    hostile_table(t, 1)
+    model = tmp_path / "m.json"
+    p = churn("fit", "pnbd", t, "--max-evaluations", "5", "-o", model, check=False,
+              timeout=120)
+    assert p.returncode == 1 and "converged NO" in p.stdout
+    assert "max_evaluations = 5" in p.stderr and "best point" in p.stderr
+    saved = json.loads(model.read_text())
+    assert saved["fit"]["converged"] is False
+    assert all(v > 0 and math.isfinite(v) for v in saved["params"])
+    p = churn("fit", "pnbd", t, "--max-seconds", "0.000001", check=False, timeout=120)
+    assert p.returncode == 1 and "max_seconds" in p.stderr
+    # left alone, the ridge is found and named, well within the default budget
+    p = churn("fit", "bgnbd", t, check=False, timeout=120)
+    assert p.returncode == 1 and "run" in p.stderr and "off to infinity" in p.stderr
+    assert "'a'" in p.stderr and "'b'" in p.stderr and "max_evaluations" not in p.stderr
+    for bad in (["--max-evaluations", "0"], ["--max-evaluations", "x"], ["--max-seconds", "-1"]):
+        p = churn("fit", "bgnbd", t, *bad, check=False)
+        assert p.returncode == 2 and bad[0] in p.stderr
+    assert "--max-evaluations" in churn("fit", "bgnbd", "--help").stdout

@@ -17,7 +17,9 @@ class BtydOptions(ctypes.Structure):
 
     _fields_ = [("struct_size", ctypes.c_size_t), ("max_iter", ctypes.c_int),
                 ("tol", ctypes.c_double), ("l2_penalty", ctypes.c_double),
-                ("no_std_errors", ctypes.c_int)]
+                ("no_std_errors", ctypes.c_int),
+                # appended in libchurn 1.2 (churn_btyd_options_init@@CHURN_1.2 writes them)
+                ("max_seconds", ctypes.c_double), ("max_evaluations", ctypes.c_int)]
 
 
 _fit = _lib.fn("churn_btyd_fit", ctypes.c_int, ctypes.POINTER(_vp), ctypes.c_int, ctypes.c_size_t,
