@@ -425,6 +425,12 @@ churn_txlog *cli_read_txlog(const char *sub, const char *path, const cli_tx_opts
         churn_txlog_free(log);
         return NULL;
     }
+    char msg[512];
+    if (cli_time_out_of_range(log, 0, msg, sizeof msg)) {
+        cli_fail(sub, "reading transactions: %s", msg);
+        churn_txlog_free(log);
+        return NULL;
+    }
     size_t skipped = churn_txlog_rows_skipped(log);
     if (skipped) {
         fprintf(stderr, "churn %s: skipped %zu bad row(s) of %zu in %s\n", sub, skipped,
@@ -433,6 +439,23 @@ churn_txlog *cli_read_txlog(const char *sub, const char *path, const cli_tx_opts
             fprintf(stderr, "  %s\n", churn_txlog_skip_message(log, i));
     }
     return log;
+}
+
+int cli_time_out_of_range(const churn_txlog *log, size_t base, char *msg, size_t cap)
+{
+    size_t n = churn_txlog_num_transactions(log);
+    const double *t = churn_txlog_times(log);
+    if (!n || !t)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] >= CLI_TIME_MIN && t[i] < CLI_TIME_END)
+            continue;
+        snprintf(msg, cap, "transaction %zu (customer '%s'): time %.17g s since 1970-01-01 "
+                 "is outside 0001-01-01 .. 9999-12-31, the dates every command accepts",
+                 base + i + 1, churn_txlog_customer_id(log, churn_txlog_customers(log)[i]), t[i]);
+        return 1;
+    }
+    return 0;
 }
 
 /* ---- numeric tables ---- */

@@ -154,6 +154,13 @@ extern const char cli_tx_help[];
 /* Read a transaction CSV (path "-" = stdin). Prints the error and returns NULL on failure;
  * prints a note on stderr when rows were skipped. */
 churn_txlog *cli_read_txlog(const char *sub, const char *path, const cli_tx_opts *o);
+/* Transaction times every command accepts: 0001-01-01 00:00:00 .. 9999-12-31 23:59:59 UTC
+ * (the ISO dates; an epoch or yyyymmdd time outside is an error naming the transaction). */
+#define CLI_TIME_MIN (-62135596800.0)
+#define CLI_TIME_END 253402300800.0
+/* The first transaction of `log` (numbered from base + 1) outside those times, described
+ * in msg; returns 1 then, 0 when every time is inside. */
+int cli_time_out_of_range(const churn_txlog *log, size_t base, char *msg, size_t cap);
 /* 1 when --amount none was given: the log has no amounts (every spend column is NaN). */
 int cli_tx_no_amount(const cli_tx_opts *o);
 /* 1 for a customer-table column that reads amounts (NaN without them, customers.h). */

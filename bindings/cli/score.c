@@ -307,12 +307,15 @@ typedef struct fold_ctx {
     churn_customer_stream *s;
     size_t chunk_rows;
     int out_of_order; /* the fold failed because of the input's order */
+    char bad_time[512]; /* a transaction's time outside CLI_TIME_MIN .. CLI_TIME_END */
 } fold_ctx;
 
 static int fold_chunk(churn_txlog *log, void *ud)
 {
-    (void)log;
     fold_ctx *fc = ud;
+    if (cli_time_out_of_range(log, (size_t)churn_customer_stream_rows_folded(fc->s),
+                              fc->bad_time, sizeof fc->bad_time))
+        return CHURN_ERANGE;
     int rc = churn_customer_stream_fold(fc->s);
     sig_rows_read = (size_t)churn_customer_stream_rows_folded(fc->s);
     if (rc == CHURN_EINVAL)
@@ -412,6 +415,11 @@ static int model_columns(const churn_model *m, int btyd, char *buf, size_t cap)
     int grouping = 0;
     size_t len = 0;
     buf[0] = '\0';
+    if (churn_model_num_features(m) == 0) {
+        /* an intercept-only AFT model reads no column: build the cheapest one */
+        snprintf(buf, cap, "frequency");
+        return 0;
+    }
     for (size_t k = 0; k < churn_model_num_features(m); k++) {
         const char *name = churn_model_feature_name(m, k);
         if (!name)
@@ -847,6 +855,16 @@ static int load_models(score_run *r)
     r->fam = churn_model_family(r->model);
     if ((r->kind = family_kind(r->fam, r->a->model_path)) < 0)
         return CLI_EXIT_FAIL;
+    if ((r->kind == KIND_LOGIT || r->fam == CHURN_FAMILY_COX) &&
+        churn_model_num_features(r->model) == 0)
+        return cli_fail(sub, "%s: a '%s' model without features (its parameters are %s%s%s...): "
+                        "a %s model scores customers by their features; is it a model of "
+                        "another family relabelled?", r->a->model_path,
+                        churn_family_name(r->fam),
+                        churn_model_num_params(r->model) ? "'" : "none",
+                        churn_model_num_params(r->model) ? churn_model_param_name(r->model, 0) : "",
+                        churn_model_num_params(r->model) ? "', " : "",
+                        churn_family_name(r->fam));
     int rc = check_unit_horizon(r);
     if (!rc)
         rc = check_features_need_no_amount(r);
@@ -892,9 +910,11 @@ static int read_stream(score_run *r)
     if (s)
         return cli_fail(sub, "%s: the model's input columns: %s", a->model_path,
                         churn_last_error_message());
-    fold_ctx fc = {cs, (size_t)a->chunk_rows, 0};
+    fold_ctx fc = {cs, (size_t)a->chunk_rows, 0, ""};
     churn_txlog *slog = churn_customer_stream_log(cs);
     s = read_input(a->input, &a->tx, slog, &fc, r->progress_started, msg, sizeof msg);
+    if (s && fc.bad_time[0])
+        snprintf(msg, sizeof msg, "%s", fc.bad_time);
     /* the rows folded, plus those a failed read got through (the failing row included) */
     r->rows_read = churn_txlog_rows_read(slog) + churn_txlog_rows_failed(slog);
     r->rejected = churn_txlog_rows_skipped(slog);
@@ -948,6 +968,11 @@ static int read_memory(score_run *r)
     }
     r->rows_read = churn_txlog_rows_read(log);
     r->rejected = churn_txlog_rows_skipped(log);
+    if (cli_time_out_of_range(log, 0, msg, sizeof msg)) {
+        read_failed(msg, CHURN_ERANGE, r->progress_started);
+        churn_txlog_free(log);
+        return CLI_EXIT_FAIL;
+    }
     report_skipped(log, r->rejected, r->rows_read, a->quiet, r->progress_started);
     atomic_store(&st.stage, 2);
     s = churn_customers_build(&r->t, log, &r->co);

@@ -492,7 +492,9 @@ CHURN_API void churn_cohort_options_init(churn_cohort_options *opts);
  * @param[out]    retention     n_cohorts*n_periods shares, or NULL
  * @return ::CHURN_OK; ::CHURN_EINVAL (NULL log/sizes, bad option, no order on
  *         or before the cutoff); ::CHURN_ERANGE (buffers too small; sizes set;
- *         or a purchase/cutoff day more than 1e9 days from 1970-01-01);
+ *         a purchase/cutoff day more than 1e9 days from 1970-01-01, or more
+ *         than 5,000 periods from the first order to the cutoff: the message
+ *         names both dates);
  *         ::CHURN_ENOMEM
  * @since 1.0
  */

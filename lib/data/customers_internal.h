@@ -396,13 +396,19 @@ static inline int col_is_amount_sum(int j)
  * v[COL_...] whose sum overflowed, or -1. Amounts in a log are finite, so
  * with every amount known (total_spend not NaN) each such column is finite
  * unless a sum overflowed; with an unknown amount they are all NaN by the
- * rule of spend_unknown_values, except a non-finite total. */
+ * rule of spend_unknown_values (and holdout_spend with one after the cutoff),
+ * so only an infinite value is an overflow there. */
 static inline int values_overflow(const double *v, const unsigned char *want, int n)
 {
     int unknown = isnan(v[COL_TOTAL_SPEND]);
-    for (int j = 0; j < n; j++)
-        if (want[j] && col_is_amount_sum(j) && (unknown ? isinf(v[j]) : !isfinite(v[j])))
+    for (int j = 0; j < n; j++) {
+        if (!want[j] || !col_is_amount_sum(j))
+            continue;
+        /* holdout_spend is NaN for an unknown amount after the cutoff; a sum of
+         * orders (>= 0) overflows to +inf, never NaN */
+        if (unknown || j == COL_H_SPEND ? isinf(v[j]) : !isfinite(v[j]))
             return j;
+    }
     return -1;
 }
 
