@@ -405,7 +405,9 @@ int cli_parse(const cli_spec *spec, const char *sub, int argc, char **argv, void
         return cli_usage_error(sub, "%s", spec->missing);
     /* a target that cannot be written fails now, not after all the input is read */
     for (size_t i = 0; i < spec->noptions; i++)
-        if (strcmp(spec->options[i].name, "--output") == 0 && spec->options[i].kind == CLI_STRING &&
+        if ((strcmp(spec->options[i].name, "--output") == 0 ||
+             strcmp(spec->options[i].name, "--rejects") == 0) &&
+            spec->options[i].kind == CLI_STRING &&
             cli_check_out_path(sub, *(const char **)(base + spec->options[i].at - 1)))
             return CLI_EXIT_FAIL;
     return CLI_CONTINUE;
@@ -456,6 +458,54 @@ int cli_time_out_of_range(const churn_txlog *log, size_t base, char *msg, size_t
         return 1;
     }
     return 0;
+}
+
+int cli_rejects_open(const char *sub, cli_rejects *r, const char *path)
+{
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    if (!path)
+        return CLI_EXIT_OK;
+    if (!(r->f = cli_open_out(sub, path)))
+        return CLI_EXIT_FAIL;
+    fputs("customer_id,reason\n", r->f);
+    return CLI_EXIT_OK;
+}
+
+void cli_reject(cli_rejects *r, const char *id, const char *fmt, ...)
+{
+    char why[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    if (!r->n)
+        snprintf(r->first, sizeof r->first, "customer '%s': %s", id, why);
+    r->n++;
+    if (r->f) {
+        cli_put_field(r->f, id);
+        fputc(',', r->f);
+        cli_put_field(r->f, why);
+        fputc('\n', r->f);
+    }
+}
+
+int cli_rejects_close(const char *sub, cli_rejects *r, size_t total, int quiet, int ok)
+{
+    if (r->n && !quiet && ok)
+        fprintf(stderr, "churn %s: note: %zu of %zu customers left out (inputs or scores not "
+                "finite%s); first: %s\n", sub, r->n, total,
+                r->f ? ", listed in the --rejects file" : "; --rejects FILE lists them",
+                r->first);
+    if (!r->f)
+        return CLI_EXIT_OK;
+    FILE *f = r->f;
+    r->f = NULL;
+    if (!ok) {
+        cli_abort_out(f);
+        return CLI_EXIT_OK;
+    }
+    return cli_close_out(sub, f, r->path);
 }
 
 /* ---- numeric tables ---- */

@@ -246,6 +246,25 @@ FILE *cli_open_out(const char *sub, const char *path);
 int cli_close_out(const char *sub, FILE *f, const char *path);
 /* Give up an output on an error path: close it and remove the temporary (stdout: nothing). */
 void cli_abort_out(FILE *f);
+
+/* Customers left out because their inputs or scores are not finite numbers (issue 19:
+ * one bad customer never sinks a batch): counted, the first named in a note, and every
+ * one listed with --rejects FILE as a CSV "customer_id,reason", written atomically like
+ * -o (cli_open_out / cli_close_out). */
+typedef struct cli_rejects {
+    FILE *f;            /* NULL without --rejects */
+    const char *path;
+    size_t n;           /* customers rejected so far */
+    char first[512];    /* "customer 'x': reason" of the first */
+} cli_rejects;
+/* Open `path` (NULL: count only). Returns CLI_EXIT_OK or prints the error. */
+int cli_rejects_open(const char *sub, cli_rejects *r, const char *path);
+/* One customer left out, with the reason. */
+void cli_reject(cli_rejects *r, const char *id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The note on stderr ("N of M customers left out ..."; nothing when none) unless quiet,
+ * then the file closed (CLI_EXIT_OK, or the error printed). `ok` = 0 discards the file. */
+int cli_rejects_close(const char *sub, cli_rejects *r, size_t total, int quiet, int ok);
 /* Check before reading any input that `path` can be written (its directory exists and is
  * writable, it is not a directory); "-"/NULL pass. Prints the error and returns
  * CLI_EXIT_FAIL. cli_parse calls it for -o/--output. */
