@@ -55,6 +55,10 @@ static const char predict_help[] =
     "survival (S(H | x)), linear_predictor (cox: centred as R's predict(type='lp');\n"
     "AFT: location of log T), and for AFT models median (median lifetime) and\n"
     "mean_residual_life (expected remaining lifetime of a customer active at H).\n"
+    "A median or mean_residual_life of 'inf': not reached (cox), no finite mean\n"
+    "(loglogistic with scale >= 1), or beyond the largest double (1.8e308 units).\n"
+    "A customer whose scores are not finite numbers is left out (a note names the\n"
+    "first; --rejects lists them all); the others are scored.\n"
     "\n"
     "Options:\n"
     "  --horizon H      time horizon, in the unit of the fitting durations (required)\n"
@@ -62,6 +66,7 @@ static const char predict_help[] =
     "                   model's and the table's units must agree\n"
     "  --id COL         the customer id column (default: customer_id or id;\n"
     "                   'none' or no such column: rows numbered 1..n)\n"
+    "  --rejects F      the customers left out, as CSV: customer_id,reason\n"
     "  -o, --output F   output CSV (default: standard output)\n"
     "  --help           this text\n";
 

@@ -54,6 +54,8 @@ static const char report_help[] =
     "  --trend-window DAYS  window of the spend/order trends (default 90)\n"
     "  --json             print the summary as JSON\n"
     "  --timings          print the time of each stage on standard error\n"
+    "  --rejects F        the customers left out (scores not finite numbers) as CSV:\n"
+    "                     customer_id,reason\n"
     "  -o, --output F     write every customer to CSV F: customer_id, frequency, recency,\n"
     "                     T, monetary_value, p_alive, p_churn, expected_purchases,\n"
     "                     expected_spend, clv, value_at_risk, tier, alerts [, dert]\n"
