@@ -806,6 +806,11 @@ int cli_table_read(const char *sub, const char *path, const char *id, cli_table 
         }
         t->nrows++;
     }
+    /* a header-only table still hands out its columns (empty, not NULL), so that every
+     * command says what is wrong with it instead of failing without a message */
+    for (size_t j = 0; rowcap == 0 && j < nc; j++)
+        if ((int)j != t->id_col && !(t->cols[j] = malloc(sizeof *t->cols[j])))
+            goto oom;
     if (bad) {
         cli_fail(sub, "%s, line %zu: %s", path, line + 1, bad);
         goto done;
