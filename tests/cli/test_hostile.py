@@ -355,6 +355,7 @@ def test_one_bad_customer_does_not_sink_the_batch(churn_exe, population, tmp_pat
         assert summary["customers_excluded"] == "1" and summary["status"] == "ok"
         rej = list(csv.DictReader(open(tmp_path / "rej.csv")))
         assert [r["customer_id"] for r in rej] == ["zz"] and "expected spend" in rej[0]["reason"]
+        assert "beyond the largest double" in rej[0]["reason"]
         scored = list(csv.DictReader(open(tmp_path / "out.csv")))
         assert len(scored) == 300 and "zz" not in {r["customer_id"] for r in scored}
     # report: the spend fit leaves zz out and says so; zz is not valued
