@@ -404,6 +404,15 @@ int cli_parse(const cli_spec *spec, const char *sub, int argc, char **argv, void
     if (spec->missing && !*(const char **)(base + spec->positional[0] - 1))
         return cli_usage_error(sub, "%s", spec->missing);
     /* a target that cannot be written fails now, not after all the input is read */
+    for (size_t i = 0; i < spec->noptions; i++) {
+        if (strcmp(spec->options[i].name, "--rejects") != 0 ||
+            spec->options[i].kind != CLI_STRING)
+            continue;
+        const char *v = *(const char **)(base + spec->options[i].at - 1);
+        if (v && strcmp(v, "-") == 0)
+            return cli_usage_error(sub, "--rejects needs a file name (standard output "
+                                   "carries the scores)");
+    }
     for (size_t i = 0; i < spec->noptions; i++)
         if ((strcmp(spec->options[i].name, "--output") == 0 ||
              strcmp(spec->options[i].name, "--rejects") == 0) &&

@@ -1180,6 +1180,13 @@ static int write_scores(score_run *r, size_t nrows)
         return CLI_EXIT_FAIL;
     }
     r->unscorable = rj.n;
+    if (nrows && rj.n == nrows) { /* not one customer: the model, not the data */
+        cli_rejects_close(sub, &rj, nrows, 1, 0);
+        cli_abort_out(f);
+        r->unscorable = 0;
+        return cli_fail(sub, "%s: no customer could be scored; %s", r->a->model_path,
+                        rj.first);
+    }
     int rc = cli_close_out(sub, f, r->a->out);
     int rc2 = cli_rejects_close(sub, &rj, nrows, r->a->quiet, rc == CLI_EXIT_OK);
     return rc ? rc : rc2;

@@ -405,3 +405,20 @@ def test_messages_name_the_cause(churn_exe, population, tmp_path):
     rc, out, err = stderr_of(churn_exe, ["features", corpus("tx_far_future.csv"), "--cutoff",
                                          "2024-06-01"], tmp_path)
     assert rc == 0
+
+
+def test_no_scorable_customer_is_a_failure(churn_exe, population, tmp_path):
+    # every expected spend beyond a double: the model, not the data, is at fault
+    rc, out, err = stderr_of(churn_exe, ["score", population / "bgnbd.json",
+                                         population / "base.csv", "--cutoff", "1997-09-30",
+                                         "--horizon", "10", "--spend",
+                                         corpus("model_gammagamma_extreme.json"), "--rejects",
+                                         "rej.csv", "-o", "out.csv"], tmp_path)
+    assert rc == 1 and "no customer could be scored" in err and "expected spend" in err
+    assert not (tmp_path / "out.csv").exists() and not (tmp_path / "rej.csv").exists()
+    assert err.strip().splitlines()[-1].endswith("status=error")
+    # the rejects go to a file: standard output carries the scores
+    rc, out, err = stderr_of(churn_exe, ["score", population / "bgnbd.json",
+                                         population / "base.csv", "--cutoff", "1997-09-30",
+                                         "--horizon", "10", "--rejects", "-"], tmp_path)
+    assert rc == 2 and "--rejects needs a file name" in err and out == ""
