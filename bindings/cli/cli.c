@@ -499,11 +499,22 @@ void cli_reject(cli_rejects *r, const char *id, const char *fmt, ...)
     }
 }
 
+const char *cli_one_row_message(const char *msg, char *buf, size_t cap)
+{
+    const char *r = strstr(msg, "row 0");
+    if (!r || (r[5] != ',' && r[5] != ':') || r[6] != ' ') {
+        snprintf(buf, cap, "%s", msg);
+        return buf;
+    }
+    snprintf(buf, cap, "%.*s%s", (int)(r - msg), msg, r + 7);
+    return buf;
+}
+
 int cli_rejects_close(const char *sub, cli_rejects *r, size_t total, int quiet, int ok)
 {
     if (r->n && !quiet && ok)
-        fprintf(stderr, "churn %s: note: %zu of %zu customers left out (inputs or scores not "
-                "finite%s); first: %s\n", sub, r->n, total,
+        fprintf(stderr, "churn %s: note: %zu of %zu customers left out (the model cannot "
+                "score them%s); first: %s\n", sub, r->n, total,
                 r->f ? ", listed in the --rejects file" : "; --rejects FILE lists them",
                 r->first);
     if (!r->f)

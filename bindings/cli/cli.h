@@ -262,6 +262,9 @@ int cli_rejects_open(const char *sub, cli_rejects *r, const char *path);
 /* One customer left out, with the reason. */
 void cli_reject(cli_rejects *r, const char *id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A library message about a one-row call without its "row 0, " / "row 0: " (the row is
+ * the customer named beside it), in buf. */
+const char *cli_one_row_message(const char *msg, char *buf, size_t cap);
 /* The note on stderr ("N of M customers left out ..."; nothing when none) unless quiet,
  * then the file closed (CLI_EXIT_OK, or the error printed). `ok` = 0 discards the file. */
 int cli_rejects_close(const char *sub, cli_rejects *r, size_t total, int quiet, int ok);

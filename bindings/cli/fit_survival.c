@@ -532,7 +532,9 @@ static int predict_rows(surv_pred *s)
             return cli_lib_fail(predict_sub, step, si);
         if (si) {
             char buf[600];
-            snprintf(buf, sizeof buf, "%s: %s", step, churn_last_error_message());
+            char m1[500];
+            snprintf(buf, sizeof buf, "%s: %s", step,
+                     cli_one_row_message(churn_last_error_message(), m1, sizeof m1));
             if (set_why(s, i, "%s", buf, 0))
                 return CLI_EXIT_FAIL;
         }

@@ -556,7 +556,9 @@ static int value_customers(report_run *r)
             }
             if (si) {
                 keep[i] = 0, nbad++;
-                cli_reject(&r->rj, cust_id(r, i), "%s: %s", step, churn_last_error_message());
+                char m1[600];
+                cli_reject(&r->rj, cust_id(r, i), "%s: %s", step,
+                           cli_one_row_message(churn_last_error_message(), m1, sizeof m1));
                 continue;
             }
         }

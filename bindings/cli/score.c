@@ -654,7 +654,9 @@ static void *worker_main(void *arg)
             }
             if (si) {
                 skip[i] = 1;
-                if (reject_row(w, i, "%s: %s", step, churn_last_error_message()))
+                char m1[360];
+                if (reject_row(w, i, "%s: %s", step,
+                               cli_one_row_message(churn_last_error_message(), m1, sizeof m1)))
                     goto oom;
             }
         }

@@ -422,3 +422,22 @@ def test_no_scorable_customer_is_a_failure(churn_exe, population, tmp_path):
                                          population / "base.csv", "--cutoff", "1997-09-30",
                                          "--horizon", "10", "--rejects", "-"], tmp_path)
     assert rc == 2 and "--rejects needs a file name" in err and out == ""
+
+
+def test_predict_leaves_out_the_rows_it_cannot_score(churn_exe, tmp_path):
+    # recency > T, a negative count, a count of 1e300: left out with the library's reason;
+    # the two valid customers are scored as they would be alone
+    for family in ("bgnbd", "pnbd", "bgbb"):
+        args = ["predict", golden(f"golden_v1_{family}.json"), corpus("table_btyd_bad.csv"),
+                "--horizon", "5", "--unit", "week", "--rejects", "rej.csv"]
+        rc, out, err = stderr_of(churn_exe, args, tmp_path)
+        assert rc == 0, err
+        assert [r["customer_id"] for r in csv.DictReader(io.StringIO(out))] == ["ok", "zero"]
+        rej = {r["customer_id"]: r["reason"] for r in csv.DictReader(open(tmp_path / "rej.csv"))}
+        assert set(rej) == {"bad_rec", "neg", "big"}
+        assert "'recency': 30 exceeds T = 20" in rej["bad_rec"] and "line 3" in rej["bad_rec"]
+        assert "row 0" not in " ".join(rej.values())
+        rc, alone, err = stderr_of(churn_exe, ["predict", golden(f"golden_v1_{family}.json"),
+                                               corpus("table_btyd_ok.csv"), "--horizon", "5",
+                                               "--unit", "week"], tmp_path)
+        assert out.splitlines()[1] == alone.splitlines()[1]  # customer 'ok'
