@@ -34,7 +34,7 @@ ALLOWED = {
     "btyd": {"core"},
     "regression": {"core"},
     "survival": {"core"},
-    "spend": {"core", "btyd"},
+    "spend": {"core", "data", "btyd"},
     "evaluate": {"core", "data", "btyd", "regression", "survival", "spend"},
 }
 

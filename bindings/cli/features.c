@@ -176,7 +176,11 @@ int cmd_features(int argc, char **argv)
         return cli_lib_fail(sub, "building the customer table", rc);
     }
     size_t excluded = churn_customers_num_excluded(t);
-    if (excluded)
+    if (excluded && churn_customers_num_rows(t) == 0)
+        fprintf(stderr, "churn %s: warning: the cutoff is before every purchase: all %zu "
+                "customer(s) were left out and the table is empty (check --cutoff)\n", sub,
+                excluded);
+    else if (excluded)
         fprintf(stderr, "churn %s: %zu customer(s) with no order on or before the cutoff were "
                 "left out\n", sub, excluded);
     churn_txlog_free(log);

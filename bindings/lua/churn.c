@@ -33,6 +33,7 @@ static const luaL_Reg funcs[] = {
     {"state", lchurn__state},
     {"stream", lchurn__stream},
     {"state_from_bytes", lchurn__state_from_bytes},
+    {"alerts", lchurn__alerts},
     {"parse_date", lchurn__parse_date},
     {"format_date", lchurn__format_date},
     {NULL, NULL},
@@ -89,6 +90,7 @@ int luaopen_churn(lua_State *L)
     lchurn__open_customers(L); /* after the log class: adds log:customers, log:features */
     lchurn__open_state(L);
     lchurn__open_stream(L);
+    lchurn__open_alerts(L);
 
     luaL_newlib(L, funcs);
     lua_pushstring(L, churn_version_string());

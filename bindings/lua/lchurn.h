@@ -48,6 +48,7 @@
 #define TABLE_MT "churn.customers"
 #define STATE_MT "churn.state"
 #define STREAM_MT "churn.stream"
+#define ALERTS_MT "churn.alerts"
 
 /* ==== handles (lchurn_util.c) ============================================ */
 
@@ -222,6 +223,12 @@ LCHURN_HIDDEN int lchurn__stream(lua_State *L);
 LCHURN_HIDDEN void lchurn__open_state(lua_State *L);
 LCHURN_HIDDEN int lchurn__state(lua_State *L);
 LCHURN_HIDDEN int lchurn__state_from_bytes(lua_State *L);
+/* The churn_customer_state of the state userdata at idx (raises on another value). */
+LCHURN_HIDDEN const churn_customer_state *lchurn__state_ptr(lua_State *L, int idx);
+
+/* ---- lchurn_alerts.c: alert rules (churn.alerts, a:*) ---------------------------------- */
+LCHURN_HIDDEN void lchurn__open_alerts(lua_State *L);
+LCHURN_HIDDEN int lchurn__alerts(lua_State *L);
 
 /* ==== models (lchurn_model.c) ============================================ */
 

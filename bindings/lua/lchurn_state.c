@@ -15,25 +15,6 @@ typedef struct lstate {
     churn_customer_state s;
 } lstate;
 
-/* Columns churn_customer_state_value() offers (customers.h). */
-static const char *const state_columns[] = {"frequency",
-                                            "recency",
-                                            "T",
-                                            "monetary_value",
-                                            "n_orders",
-                                            "total_spend",
-                                            "mean_order_value",
-                                            "first_purchase",
-                                            "last_purchase",
-                                            "time_since_last",
-                                            "gap_mean",
-                                            "gap_std",
-                                            "overdue_ratio",
-                                            "n_returns",
-                                            "returns_amount",
-                                            "net_spend",
-                                            NULL};
-
 static lstate *check_state(lua_State *L, int idx)
 {
     lstate *u = (lstate *)luaL_checkudata(L, idx, STATE_MT);
@@ -72,27 +53,26 @@ int lchurn__state(lua_State *L)
     return 1;
 }
 
-/* churn.state_from_bytes(bytes) -> state | nil, msg, code */
+/* churn.state_from_bytes(bytes) -> state | nil, msg, code: the portable encoding of
+ * st:to_bytes() (churn_customer_state_decode), or, for compatibility, the raw struct bytes
+ * that st:to_bytes() returned before 1.2 (same library version and platform only). */
 int lchurn__state_from_bytes(lua_State *L)
 {
     size_t len;
     const char *b = luaL_checklstring(L, 1, &len);
     churn_customer_state s;
-    if (len != sizeof s) {
-        lua_pushnil(L);
-        lua_pushfstring(L,
-                        "state_from_bytes: %d bytes, expected %d (a state saved by another "
-                        "library version or platform?)",
-                        (int)len, (int)sizeof s);
-        lua_pushinteger(L, CHURN_EFORMAT);
-        return 3;
-    }
-    memcpy(&s, b, sizeof s);
-    if (s.struct_size != sizeof s || !(s.time_unit > 0)) {
-        lua_pushnil(L);
-        lua_pushliteral(L, "state_from_bytes: not a churn customer state");
-        lua_pushinteger(L, CHURN_EFORMAT);
-        return 3;
+    if (len == sizeof s && memcmp(b, "CHST", 4) != 0) { /* the raw bytes of 1.0 / 1.1 */
+        memcpy(&s, b, sizeof s);
+        if (s.struct_size != sizeof s || !(s.time_unit > 0)) {
+            lua_pushnil(L);
+            lua_pushliteral(L, "state_from_bytes: not a churn customer state");
+            lua_pushinteger(L, CHURN_EFORMAT);
+            return 3;
+        }
+    } else {
+        int rc = churn_customer_state_decode(&s, (const unsigned char *)b, len);
+        if (rc)
+            return lchurn__push_fail(L, rc);
     }
     lstate *u = new_state_ud(L);
     u->s = s;
@@ -132,13 +112,34 @@ static int s_add(lua_State *L)
     return 1;
 }
 
-/* st:value(column, cutoff) -> number | nil, msg, code */
+/* Is the value at idx a customer-table column name? */
+static int is_column(lua_State *L, int idx)
+{
+    return lua_type(L, idx) == LUA_TSTRING &&
+           churn_customer_state_column_index(lua_tostring(L, idx)) != -2;
+}
+
+/* st:value(cutoff, column) -> number | nil, msg, code: C's argument order. The order of
+ * 1.0 and 1.1, st:value(column, cutoff), keeps working: a customer-table column is
+ * recognised by its name (no date text is a column name), so the argument that names a
+ * column is the column whatever its position. When neither does (an unknown column), a
+ * number, or a string that parses as a date, is the cutoff. */
 static int s_value(lua_State *L)
 {
     lstate *u = check_state(L, 1);
-    const char *col = luaL_checkstring(L, 2);
+    int ci = 3, ti = 2; /* C's order */
+    if (is_column(L, 2)) {
+        ci = 2, ti = 3;
+    } else if (!is_column(L, 3) && lua_type(L, 2) == LUA_TSTRING) {
+        double t;
+        const char *a = lua_tostring(L, 2);
+        if (lua_type(L, 3) == LUA_TNUMBER ||
+            churn_parse_date(a, strlen(a), CHURN_DATE_AUTO, &t) != CHURN_OK)
+            ci = 2, ti = 3; /* old order with an unknown column: C names it */
+    }
+    const char *col = luaL_checkstring(L, ci);
     double cutoff, v;
-    int rc = lchurn__value_time(L, 3, &cutoff, "value: cutoff");
+    int rc = lchurn__value_time(L, ti, &cutoff, "value: cutoff");
     if (rc == CHURN_OK)
         rc = churn_customer_state_value(&u->s, cutoff, col, &v);
     if (rc)
@@ -147,24 +148,25 @@ static int s_value(lua_State *L)
     return 1;
 }
 
-/* st:features(cutoff) -> { frequency = .., recency = .., T = .., ... } | nil, msg, code */
+/* st:features(cutoff) -> { frequency = .., recency = .., T = .., ... } | nil, msg, code
+ * (every column in one call: churn_customer_state_values) */
 static int s_features(lua_State *L)
 {
     lstate *u = check_state(L, 1);
-    double cutoff;
+    double cutoff, v[64];
+    size_t n = churn_customer_state_num_columns();
+    n = n < 64 ? n : 64;
     int rc = lchurn__value_time(L, 2, &cutoff, "features: cutoff");
+    if (rc == CHURN_OK)
+        rc = churn_customer_state_values(&u->s, cutoff, v, n);
     if (rc)
         return lchurn__push_fail(L, rc);
-    lua_createtable(L, 0, 17);
+    lua_createtable(L, 0, (int)n + 1);
     lua_pushnumber(L, u->s.time_unit); /* checked by model:score */
     lua_setfield(L, -2, "time_unit");
-    for (int j = 0; state_columns[j]; j++) {
-        double v;
-        rc = churn_customer_state_value(&u->s, cutoff, state_columns[j], &v);
-        if (rc)
-            return lchurn__push_fail(L, rc);
-        lua_pushnumber(L, v);
-        lua_setfield(L, -2, state_columns[j]);
+    for (size_t j = 0; j < n; j++) {
+        lua_pushnumber(L, v[j]);
+        lua_setfield(L, -2, churn_customer_state_column_name(j));
     }
     return 1;
 }
@@ -198,12 +200,24 @@ static int s_score(lua_State *L)
     return 2;
 }
 
-/* st:to_bytes() -> string (store it next to the customer record) */
+/* st:to_bytes() -> string: the portable encoding (churn_customer_state_encode), to store
+ * next to the customer record; every later release reads it back */
 static int s_to_bytes(lua_State *L)
 {
     lstate *u = check_state(L, 1);
-    lua_pushlstring(L, (const char *)&u->s, sizeof u->s);
+    unsigned char buf[512];
+    size_t need = 0;
+    int rc = churn_customer_state_encode(&u->s, buf, sizeof buf, &need);
+    if (rc)
+        return lchurn__push_fail(L, rc);
+    lua_pushlstring(L, (const char *)buf, need);
     return 1;
+}
+
+/* The state of a state userdata, for the alert rules (lchurn_alerts.c). */
+const churn_customer_state *lchurn__state_ptr(lua_State *L, int idx)
+{
+    return &check_state(L, idx)->s;
 }
 
 static const luaL_Reg state_methods[] = {

@@ -513,10 +513,13 @@ CHURN_API int churn_customers_cohort_table(const churn_txlog *log,
 /**
  * The running state of one customer: O(1) memory, updated in O(1) per
  * purchase, yielding the same values as churn_customers_build() for the
- * columns listed at churn_customer_state_value(). Plain data: a CRM may store
- * it as bytes next to the customer record (same library version and
- * platform). Fields are private to the library: read features only through
- * churn_customer_state_value().
+ * columns listed at churn_customer_state_value(). Plain data: the raw bytes
+ * of the struct are only valid with the same library version and platform;
+ * to store a state next to the customer record, use the portable encoding
+ * churn_customer_state_encode() / churn_customer_state_decode() (since 1.2),
+ * which every later release of `libchurn.so.1` decodes. Fields are private
+ * to the library: read features only through churn_customer_state_value()
+ * or churn_customer_state_values().
  *
  * Purchases must be added in time order (non-decreasing time, refunds
  * included): churn_customer_state_add() rejects an earlier time.
@@ -602,6 +605,151 @@ CHURN_API int churn_customer_state_value(const churn_customer_state *s, double c
  */
 CHURN_API int churn_customer_state_check_model(const churn_customer_state *s,
                                                const churn_model *model);
+
+/**
+ * Number of columns churn_customer_state_values() fills: 16 in 1.2. A later
+ * 1.x may append columns (never reorder them). Thread-safe. @since 1.2
+ */
+CHURN_API size_t churn_customer_state_num_columns(void);
+
+/**
+ * Name of the state's column `i` (0-based) in the order of
+ * churn_customer_state_values(), a static string; NULL when `i` >=
+ * churn_customer_state_num_columns(). The order (frozen, only appended to):
+ *
+ *  | i | column          | i  | column        |
+ *  |---|-----------------|----|---------------|
+ *  | 0 | frequency       | 8  | last_purchase |
+ *  | 1 | recency         | 9  | time_since_last |
+ *  | 2 | T               | 10 | gap_mean      |
+ *  | 3 | monetary_value  | 11 | gap_std       |
+ *  | 4 | n_orders        | 12 | overdue_ratio |
+ *  | 5 | total_spend     | 13 | n_returns     |
+ *  | 6 | mean_order_value| 14 | returns_amount|
+ *  | 7 | first_purchase  | 15 | net_spend     |
+ *
+ * The CHURN_STATE_COL_* macros name these indices. Thread-safe. @since 1.2
+ */
+CHURN_API const char *churn_customer_state_column_name(size_t i);
+
+/** Indices of churn_customer_state_values()'s columns (see
+ *  churn_customer_state_column_name()). @since 1.2 */
+#define CHURN_STATE_COL_FREQUENCY 0
+#define CHURN_STATE_COL_RECENCY 1
+#define CHURN_STATE_COL_T 2
+#define CHURN_STATE_COL_MONETARY_VALUE 3
+#define CHURN_STATE_COL_N_ORDERS 4
+#define CHURN_STATE_COL_TOTAL_SPEND 5
+#define CHURN_STATE_COL_MEAN_ORDER_VALUE 6
+#define CHURN_STATE_COL_FIRST_PURCHASE 7
+#define CHURN_STATE_COL_LAST_PURCHASE 8
+#define CHURN_STATE_COL_TIME_SINCE_LAST 9
+#define CHURN_STATE_COL_GAP_MEAN 10
+#define CHURN_STATE_COL_GAP_STD 11
+#define CHURN_STATE_COL_OVERDUE_RATIO 12
+#define CHURN_STATE_COL_N_RETURNS 13
+#define CHURN_STATE_COL_RETURNS_AMOUNT 14
+#define CHURN_STATE_COL_NET_SPEND 15
+
+/**
+ * Index of the state column named `column` in the order of
+ * churn_customer_state_values(), without touching the thread's error
+ * message: >= 0 for a state column; -1 for a column of the customer table
+ * that the state cannot give (gap_median, the trend windows, n_products,
+ * scores, tiers, labels: they need the history or the population); -2 for a
+ * name that is no customer-table column (or NULL). Thread-safe. @since 1.2
+ */
+CHURN_API int churn_customer_state_column_index(const char *column);
+
+/**
+ * Every state column as of `cutoff` in one call: out[i] = the value
+ * churn_customer_state_value() gives for churn_customer_state_column_name(i),
+ * for i < n (the first n columns; n may be smaller than
+ * churn_customer_state_num_columns() to ask for a prefix). O(1): about as
+ * cheap as one churn_customer_state_value() call.
+ *
+ * @param[in]  cutoff  seconds since the epoch, its day not before the last order's
+ * @param[out] out     n doubles
+ * @param[in]  n       1 .. churn_customer_state_num_columns()
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, state not initialised, non-finite
+ *         cutoff, cutoff day before the last order, no order added yet);
+ *         ::CHURN_ERANGE (n is 0 or more than the number of columns; the
+ *         message gives the number)
+ * Thread-safe for distinct or unmodified states.
+ * @since 1.2
+ */
+CHURN_API int churn_customer_state_values(const churn_customer_state *s, double cutoff,
+                                          double *out, size_t n);
+
+/* ---- portable encoding of the state (for storing it in a database) ---------- */
+
+/** Current format version written by churn_customer_state_encode(). @since 1.2 */
+#define CHURN_STATE_FORMAT_VERSION 1
+/** Size in bytes of an encoding of format version 1. A later library may
+ *  write a longer, newer format: ask churn_customer_state_encode() for the
+ *  size rather than relying on this constant. @since 1.2 */
+#define CHURN_STATE_ENCODED_SIZE_V1 108
+
+/**
+ * Encode a state into portable bytes that every later release of
+ * `libchurn.so.1` decodes, on any platform: the state a CRM stores next to
+ * the customer record for years.
+ *
+ * Format version 1 (108 bytes, all integers and IEEE-754 binary64 doubles
+ * little-endian whatever the host's byte order):
+ *
+ *  | offset | size | field |
+ *  |--------|------|-------|
+ *  | 0   | 4 | magic "CHST" |
+ *  | 4   | 2 | format version (1) |
+ *  | 6   | 2 | ABI major of the library (1) |
+ *  | 8   | 4 | total length in bytes, checksum included (108) |
+ *  | 12  | 4 | flags: bit 0 same_day_once, bit 1 first_purchase_counts; others 0 |
+ *  | 16  | 8 | time unit in days |
+ *  | 24  | 8 | time of the last transaction (seconds; -inf when none) |
+ *  | 32  | 8 | transactions added |
+ *  | 40  | 8 | purchases (after the same-day merge) |
+ *  | 48  | 8 | UTC day of the first order |
+ *  | 56  | 8 | UTC day of the last order |
+ *  | 64  | 8 | value of the first purchase (NaN: unknown) |
+ *  | 72  | 8 | value of the other purchases (NaN: unknown) |
+ *  | 80  | 8 | sum of squared gaps (days^2) |
+ *  | 88  | 8 | refunds |
+ *  | 96  | 8 | sum of refunded amounts |
+ *  | 104 | 4 | CRC-32 (zlib's, ISO-HDLC) of bytes 0 .. 103 |
+ *
+ * A later format version keeps the header (bytes 0 .. 15) and the checksum
+ * last, and may append fields before it; the length field says where it is.
+ *
+ * @param[in]  s       an initialised state
+ * @param[out] buf     destination (may be NULL when cap is 0)
+ * @param[in]  cap     its capacity in bytes
+ * @param[out] needed  bytes the encoding takes (may be NULL)
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL state, state not initialised);
+ *         ::CHURN_ERANGE (cap too small: *needed is set, nothing written)
+ * Thread-safe for distinct or unmodified states.
+ * @since 1.2
+ */
+CHURN_API int churn_customer_state_encode(const churn_customer_state *s, unsigned char *buf,
+                                          size_t cap, size_t *needed);
+
+/**
+ * Decode bytes written by churn_customer_state_encode() of this or any
+ * earlier release of ABI major 1 into `*s` (which need not be initialised;
+ * it is written only on success). The decoded state continues exactly where
+ * the encoded one stopped: every feature and every later
+ * churn_customer_state_add() is as if the state had never left memory.
+ *
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL argument); ::CHURN_EFORMAT (not a
+ *         state encoding, truncated, wrong length, checksum mismatch, unknown
+ *         flags or impossible values — the message says which);
+ *         ::CHURN_EVERSION (a newer format version or another ABI major than
+ *         this library reads; the message gives both)
+ * Thread-safe.
+ * @since 1.2
+ */
+CHURN_API int churn_customer_state_decode(churn_customer_state *s, const unsigned char *buf,
+                                          size_t len);
 
 /* ---- streaming: the table of a log too large for memory -------------------- */
 

@@ -385,6 +385,147 @@ static double bg_alive_expected(double r, double al, double a, double b, double 
     return bg_alive_expected_integral(r, al, a, b, t);
 }
 
+/* bg_alive_expected() at nh horizons t[j] with the series' coefficients
+ * computed once. S(z) = sum_k c_k z^k with c_1 = A and
+ *   c_(k+1) = c_k (A+k)(a-1+k) / ((C+k)(k+1))
+ * independent of z: the coefficients are generated with bg_series()'s
+ * rigorous stopping rule at the largest z, and S at each horizon's z is a
+ * polynomial of those K coefficients (Horner, all horizons at once). A
+ * horizon is accepted when the same tail bound, at its own z, is below the
+ * tolerance; otherwise (and for t = 0, horizons that need the integral, or
+ * when the bound is not rigorous at the largest z) it is computed alone by
+ * bg_alive_expected(). Equal to it to rounding (tests/test_spend.c checks
+ * 1e-12 relative). */
+#define BG_PATH_MAXTERMS 4096
+#define BG_PATH_MAXH 64
+#define BG_BLOCK 12 /* lanes per Horner block: the CLV's 12 periods in one */
+
+static void bg_alive_expected_path(double r, double al, double a, double b, size_t nh,
+                                   const double *t, double *out)
+{
+    if (nh > BG_PATH_MAXH) {
+        for (size_t j = 0; j < nh; j++)
+            out[j] = bg_alive_expected(r, al, a, b, t[j]);
+        return;
+    }
+    const double C = a + b - 1, A = C - r, am1 = a - 1, tol = 1e-14;
+    double zmax = 0;
+    int lane[BG_PATH_MAXH];
+    size_t nl = 0;
+    for (size_t j = 0; j < nh; j++) {
+        if (t[j] > 0 && !(al / (al + t[j]) < 1e-3)) {
+            lane[nl++] = (int)j;
+            zmax = fmax(zmax, t[j] / (al + t[j]));
+        } else {
+            out[j] = bg_alive_expected(r, al, a, b, t[j]);
+        }
+    }
+    if (nl == 0)
+        return;
+    /* coefficients, stopping as bg_series() at zmax (rigorous bound only) */
+    double c[BG_PATH_MAXTERMS];
+    long kmin = bg_kmin(A, am1), k0 = 1;
+    double R = zmax * fmax(1.0, (fabs(A) + 1) / (C + 1)) * fmax(1.0, (fabs(am1) + 1) / 2);
+    if (R >= 1) {
+        k0 = kmin;
+        R = zmax * fmax(1.0, (fabs(A) + kmin) / (C + kmin)) *
+            fmax(1.0, (fabs(am1) + kmin) / (kmin + 1));
+    }
+    long K = 0;
+    int one_sign = 1; /* every coefficient of the sign of c_1 */
+    if (R < 1) {
+        double ck = A, zp = zmax, S = A * zmax, tolR = tol * (1 - R);
+        c[0] = A;
+        for (long k = 1; k < BG_PATH_MAXTERMS; k++) {
+            ck *= (A + k) * (am1 + k) / ((C + k) * (k + 1));
+            zp *= zmax;
+            c[k] = ck;
+            one_sign &= (ck > 0) == (A > 0);
+            double h = ck * zp;
+            S += h;
+            if (fabs(h) * R <= fabs(S) * tolR && k >= k0) {
+                K = k + 1;
+                break;
+            }
+        }
+    }
+    if (K == 0) { /* no rigorous stop within the buffer: each horizon alone */
+        for (size_t l = 0; l < nl; l++)
+            out[lane[l]] = bg_alive_expected(r, al, a, b, t[lane[l]]);
+        return;
+    }
+    /* Horner in blocks of BG_BLOCK lanes (padded with z = 0): a fixed-size inner loop
+     * the compiler keeps in registers and vectorises, BG_BLOCK independent chains */
+    double z[BG_PATH_MAXH], P[BG_PATH_MAXH];
+    for (size_t l = 0; l < nl; l++)
+        z[l] = t[lane[l]] / (al + t[lane[l]]);
+    for (size_t g = 0; g < nl; g += BG_BLOCK) {
+        double zb[BG_BLOCK], pb[BG_BLOCK];
+        for (int q = 0; q < BG_BLOCK; q++) {
+            zb[q] = g + (size_t)q < nl ? z[g + (size_t)q] : 0.0;
+            pb[q] = c[K - 1];
+        }
+        /* twelve named accumulators: written out so that they stay in registers */
+        double p0 = pb[0], p1 = pb[1], p2 = pb[2], p3 = pb[3], p4 = pb[4], p5 = pb[5];
+        double p6 = pb[6], p7 = pb[7], p8 = pb[8], p9 = pb[9], p10 = pb[10], p11 = pb[11];
+        const double z0 = zb[0], z1 = zb[1], z2 = zb[2], z3 = zb[3], z4 = zb[4], z5 = zb[5];
+        const double z6 = zb[6], z7 = zb[7], z8 = zb[8], z9 = zb[9], z10 = zb[10], z11 = zb[11];
+        for (long k = K - 2; k >= 0; k--) {
+            const double ck = c[k];
+            p0 = p0 * z0 + ck, p1 = p1 * z1 + ck, p2 = p2 * z2 + ck, p3 = p3 * z3 + ck;
+            p4 = p4 * z4 + ck, p5 = p5 * z5 + ck, p6 = p6 * z6 + ck, p7 = p7 * z7 + ck;
+            p8 = p8 * z8 + ck, p9 = p9 * z9 + ck, p10 = p10 * z10 + ck, p11 = p11 * z11 + ck;
+        }
+        pb[0] = p0, pb[1] = p1, pb[2] = p2, pb[3] = p3, pb[4] = p4, pb[5] = p5;
+        pb[6] = p6, pb[7] = p7, pb[8] = p8, pb[9] = p9, pb[10] = p10, pb[11] = p11;
+        for (int q = 0; q < BG_BLOCK && g + (size_t)q < nl; q++)
+            P[g + (size_t)q] = pb[q];
+    }
+    const double neg_inv_am1 = am1 != 0 ? -1.0 / am1 : 0.0;
+    /* the ratio bound from term K on, as bg_series (monotone factors) */
+    const double F = fmax(1.0, (fabs(A) + K) / (C + K)) * fmax(1.0, (fabs(am1) + K) / (K + 1));
+    for (size_t l = 0; l < nl; l++) {
+        int j = lane[l];
+        double S = P[l] * z[l], Rl = z[l] * F;
+        /* With coefficients of one sign, |S(z)| >= (z / zmax)^K |S(zmax)| and the last
+         * term shrinks by the same factor, so the bound met at zmax holds at every
+         * z <= zmax. Otherwise the bound is checked at this z. */
+        if (!one_sign) {
+            double zK = 1, zb = z[l]; /* z^K by squaring: a bound needs no libm pow */
+            for (long e = K; e; e >>= 1, zb *= zb)
+                if (e & 1)
+                    zK *= zb;
+            double last = fabs(c[K - 1]) * zK;
+            if (!(Rl < 1) || !(last * Rl <= fabs(S) * tol * (1 - Rl))) {
+                out[j] = bg_alive_expected(r, al, a, b, t[j]);
+                continue;
+            }
+        }
+        double L1 = -log1p(t[j] / al);
+        double y = am1 * L1, em1 = expm1(y);
+        double Q = y == 0 ? -L1 : em1 * neg_inv_am1; /* = -L1 (em1 / y) */
+        out[j] = C * Q - (1 + em1) * S;
+    }
+}
+
+static void bgnbd_cond_expected_path(const double *p, size_t nh, const double *t, double x,
+                                     double tx, double T, double *pa, double *e)
+{
+    *pa = bg_p_alive(p, x, tx, T, 0);
+    bg_alive_expected_path(p[0] + x, p[1] + T, p[2], p[3] + x, nh, t, e);
+    for (size_t j = 0; j < nh; j++)
+        e[j] *= *pa;
+}
+
+static void mbgnbd_cond_expected_path(const double *p, size_t nh, const double *t, double x,
+                                      double tx, double T, double *pa, double *e)
+{
+    *pa = bg_p_alive(p, x, tx, T, 1);
+    bg_alive_expected_path(p[0] + x, p[1] + T, p[2], p[3] + x + 1, nh, t, e);
+    for (size_t j = 0; j < nh; j++)
+        e[j] *= *pa;
+}
+
 static double bgnbd_cond_expected(const double *p, double t, double x, double tx, double T)
 {
     double pa = bg_p_alive(p, x, tx, T, 0);
@@ -562,11 +703,11 @@ size_t churn__bgnbd_score(const double *p, int m, double t, size_t n, const doub
 const churn__btyd_family churn__bgnbd_family = {
     CHURN_FAMILY_BGNBD, 4,          bg_names,           bgnbd_loglik, bgnbd_p_alive,
     bgnbd_cond_expected, bgnbd_expected_new, bgnbd_pmf, bgnbd_cond_pmf,
-    bgnbd_loglik_hess,
+    bgnbd_loglik_hess, bgnbd_cond_expected_path,
 };
 
 const churn__btyd_family churn__mbgnbd_family = {
     CHURN_FAMILY_MBGNBD, 4,           bg_names,            mbgnbd_loglik, mbgnbd_p_alive,
     mbgnbd_cond_expected, mbgnbd_expected_new, mbgnbd_pmf, mbgnbd_cond_pmf,
-    mbgnbd_loglik_hess,
+    mbgnbd_loglik_hess, mbgnbd_cond_expected_path,
 };

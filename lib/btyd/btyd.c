@@ -340,6 +340,55 @@ CHURN_API int churn_btyd_score(const churn_model *model, double t, size_t n,
     return CHURN_OK;
 }
 
+CHURN_API int churn_btyd_expected_purchases_path(const churn_model *model, size_t n,
+                                                 const double *frequency,
+                                                 const double *recency, const double *T,
+                                                 size_t nh, const double *t, double *p_alive,
+                                                 double *expected)
+{
+    static const char fn[] = "churn_btyd_expected_purchases_path";
+    churn__ok();
+    int rc = churn__model_check(model, fn, 3, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
+                                CHURN_FAMILY_PNBD);
+    if (rc)
+        return rc;
+    const churn__btyd_family *fam = family_desc(model->family);
+    if ((rc = churn__btyd_check_params(fn, fam, model->params, model->nparams)))
+        return rc;
+    if (NEED(frequency) || NEED(recency) || NEED(T) || (n && nh && !expected) ||
+        (nh && !t))
+        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
+    for (size_t j = 0; j < nh; j++) {
+        if (t[j] >= 0 && t[j] < HUGE_VAL)
+            continue; /* a valid horizon of these families: no message to format */
+        char what[32];
+        snprintf(what, sizeof what, "t[%zu]", j);
+        if ((rc = churn__btyd_check_horizon(fn, model->family, t[j], what)))
+            return rc;
+    }
+    if ((rc = check_rows(fn, model->family, n, frequency, recency, T)))
+        return rc;
+    const double *p = model->params;
+    for (size_t i = 0; i < n; i++) {
+        double pa, *e = expected ? expected + i * nh : NULL;
+        if (e && fam->cond_expected_path) {
+            fam->cond_expected_path(p, nh, t, frequency[i], recency[i], T[i], &pa, e);
+        } else {
+            pa = fam->p_alive(p, frequency[i], recency[i], T[i]);
+            for (size_t j = 0; e && j < nh; j++)
+                e[j] = fam->cond_expected(p, t[j], frequency[i], recency[i], T[i]);
+        }
+        if (!isfinite(pa))
+            return churn__btyd_nonfinite(fn, "P(alive)", i);
+        if (p_alive)
+            p_alive[i] = pa;
+        for (size_t j = 0; e && j < nh; j++)
+            if (!isfinite(e[j]))
+                return churn__btyd_nonfinite(fn, "the expected number of purchases", i);
+    }
+    return CHURN_OK;
+}
+
 CHURN_API int churn_btyd_expected_purchases_new(const churn_model *model, size_t n,
                                                 const double *t, double *expected)
 {

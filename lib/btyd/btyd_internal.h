@@ -39,6 +39,12 @@ typedef struct churn__btyd_family {
     /* loglik with its analytic Hessian, or NULL: the fit then takes finite
      * differences of the gradient (BG/NBD and MBG/NBD have one). */
     churn__btyd_hess_fn loglik_hess;
+    /* P(alive) and E[X(T, T + t[j]) | x, tx, T] for nh horizons at once,
+     * sharing what the horizons have in common; the values of p_alive and
+     * cond_expected to within rounding (1e-12 relative, tests/test_spend.c).
+     * NULL: the caller loops over cond_expected. */
+    void (*cond_expected_path)(const double *params, size_t nh, const double *t, double x,
+                               double tx, double T, double *pa, double *expected);
 } churn__btyd_family;
 
 CHURN__HIDDEN extern const churn__btyd_family churn__bgnbd_family;

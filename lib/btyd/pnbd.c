@@ -495,6 +495,16 @@ static double pnbd_cond_expected(const double *p, double t, double x, double tx,
     return pa * (p[0] + x) / (p[1] + T) * (p[3] + T) * h;
 }
 
+/* The same at nh horizons: P(alive) (the costly part) once. */
+static void pnbd_cond_expected_path(const double *p, size_t nh, const double *t, double x,
+                                    double tx, double T, double *pa, double *e)
+{
+    *pa = pnbd_p_alive(p, x, tx, T);
+    double f = *pa * (p[0] + x) / (p[1] + T) * (p[3] + T);
+    for (size_t j = 0; j < nh; j++)
+        e[j] = f * pnbd_rel_power(p[2], log1p(t[j] / (p[3] + T)));
+}
+
 /* E[X(t)] = r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)]
  * (Fader & Hardie 2005 note, section 4). */
 static double pnbd_expected_new(const double *p, double t)
@@ -574,5 +584,5 @@ static double pnbd_cond_pmf(const double *p, double t, double k, double x, doubl
 
 const churn__btyd_family churn__pnbd_family = {
     CHURN_FAMILY_PNBD, 4, pnbd_names, pnbd_loglik, pnbd_p_alive, pnbd_cond_expected,
-    pnbd_expected_new, pnbd_pmf, pnbd_cond_pmf, NULL,
+    pnbd_expected_new, pnbd_pmf, pnbd_cond_pmf, NULL, pnbd_cond_expected_path,
 };

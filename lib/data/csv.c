@@ -883,7 +883,7 @@ static int refill(reader *rd)
                                                : CHURN_CSV_MAX_RECORD_DEFAULT;
     /* a record that does not fit the buffer: a NUL in it is binary input (a complete record
      * with a NUL is reported by the tokenizer, with its line and column) */
-    const char *nul = keep == rd->cap ? memchr(rd->buf, 0, keep) : NULL;
+    const char *nul = keep && keep == rd->cap ? memchr(rd->buf, 0, keep) : NULL;
     if (nul)
         return nul_error(rd, rd->base + (unsigned long long)(nul - rd->buf));
     if (keep && keep >= max_record)

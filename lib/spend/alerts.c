@@ -3,7 +3,11 @@
  * built from calls or from text such as "overdue: overdue_ratio > 2", and
  * evaluated to one bit per rule and customer.
  *
- * Calls core/ only.
+ * The per-order evaluation (churn_alerts_evaluate_state) reads a customer's
+ * incremental state through the public data/ functions
+ * (churn_customer_state_values, churn_customer_state_column_index).
+ *
+ * Calls core/ and data/ (public functions).
  */
 #include "core/internal.h"
 
@@ -14,6 +18,8 @@ typedef struct alert_rule {
     char *field;
     int op;
     double threshold;
+    int state_col; /* churn_customer_state_column_index(field): >= 0 a state column,
+                      -1 a table column the state lacks, -2 no table column */
 } alert_rule;
 
 struct churn_alerts {
@@ -87,6 +93,7 @@ CHURN_API int churn_alerts_add(churn_alerts *a, const char *name, const char *fi
     r->field = fd;
     r->op = op;
     r->threshold = threshold;
+    r->state_col = churn_customer_state_column_index(fd);
     return CHURN_OK;
 }
 
@@ -256,6 +263,81 @@ CHURN_API int churn_alerts_evaluate(const churn_alerts *a, size_t n, size_t ncol
             break;
         }
     }
+    return CHURN_OK;
+}
+
+static int rule_fires(const alert_rule *r, double v)
+{
+    double t = r->threshold;
+    switch (r->op) {
+    case CHURN_ALERT_LT: return v < t;
+    case CHURN_ALERT_LE: return v <= t;
+    case CHURN_ALERT_GT: return v > t;
+    case CHURN_ALERT_GE: return v >= t;
+    case CHURN_ALERT_EQ: return v == t;
+    default: return v == v && v != t;
+    }
+}
+
+CHURN_API int churn_alerts_evaluate_state(const churn_alerts *a, const churn_customer_state *st,
+                                          double cutoff, size_t nscores,
+                                          const char *const *names, const double *scores,
+                                          uint64_t *fired, uint64_t *skipped)
+{
+    churn__ok();
+    static const char fn[] = "churn_alerts_evaluate_state";
+    if (!a || !st || !fired || !skipped || (nscores && (!names || !scores)))
+        return churn__error(CHURN_EINVAL, "%s: '%s' is NULL", fn,
+                            !a ? "alerts" : !st ? "state" : !fired ? "fired" : !skipped
+                                ? "skipped" : !names ? "names" : "scores");
+    double v[32];
+    int have_state = 0;
+    uint64_t f = 0, sk = 0;
+    for (size_t r = 0; r < a->n; r++) {
+        const alert_rule *rule = &a->rules[r];
+        const uint64_t bit = (uint64_t)1 << r;
+        size_t j = 0;
+        while (j < nscores && !(names[j] && strcmp(names[j], rule->field) == 0))
+            j++;
+        double x;
+        if (j < nscores) {
+            x = scores[j];
+        } else if (rule->state_col >= 0) {
+            if (!have_state) {
+                size_t nc = churn_customer_state_num_columns();
+                int rc = churn_customer_state_values(st, cutoff, v, nc < 32 ? nc : 32);
+                if (rc)
+                    return rc;
+                have_state = 1;
+            }
+            x = v[rule->state_col];
+        } else if (rule->state_col == -1) {
+            sk |= bit;
+            continue;
+        } else {
+            return churn__error(CHURN_ENOTFOUND, "%s: rule '%s' tests field '%s', which is "
+                                "neither among the %zu scores given nor a customer column",
+                                fn, rule->name, rule->field, nscores);
+        }
+        if (rule_fires(rule, x))
+            f |= bit;
+    }
+    *fired = f;
+    *skipped = sk;
+    return CHURN_OK;
+}
+
+CHURN_API int churn_alerts_needs_history(const churn_alerts *a, uint64_t *mask)
+{
+    churn__ok();
+    if (!a || !mask)
+        return churn__error(CHURN_EINVAL, "churn_alerts_needs_history: '%s' is NULL",
+                            !a ? "alerts" : "mask");
+    uint64_t m = 0;
+    for (size_t r = 0; r < a->n; r++)
+        if (a->rules[r].state_col == -1)
+            m |= (uint64_t)1 << r;
+    *mask = m;
     return CHURN_OK;
 }
 

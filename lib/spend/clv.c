@@ -7,7 +7,8 @@
  *  - Python lifetimes' customer_lifetime_value(): the monthly-step CLV whose
  *    definition churn_clv_options reproduces.
  *
- * Calls core/, the public btyd/ functions (churn_btyd_*, churn_sbg_derl) and
+ * Calls core/, the public btyd/ functions (churn_btyd_* — the CLV's horizons
+ * through churn_btyd_expected_purchases_path — and churn_sbg_derl) and
  * gamma_gamma.c (churn_gammagamma_expected_spend).
  */
 #include "core/internal.h"
@@ -54,41 +55,72 @@ static int clv_settings(const churn_model *btyd, const churn_clv_options *opts, 
 /* The model passes of the CLV on n customers: P(alive) (when pa != NULL),
  * the discounted expected purchases (lifetimes' customer_lifetime_value
  * without spend, generalised to any time unit) and the undiscounted expected
- * purchases over the whole horizon (when last != NULL). */
+ * purchases over the whole horizon (when last != NULL).
+ *
+ * The H horizons kP of a customer go through churn_btyd_expected_purchases_path
+ * in one call (P(alive) and the series coefficients shared, see btyd.h), in
+ * blocks of customers whose H values fit a stack buffer: no allocation unless
+ * the horizon exceeds CLV_STACK periods. The discount factors (1 + d)^-k are
+ * a running product (within k ulps of pow). */
+#define CLV_STACK 512
+
 static int clv_passes(const churn_model *btyd, const churn_clv_options *o, size_t n,
                       const double *x, const double *tx, const double *T, double *pa,
                       double *disc, double *last)
 {
-    double *prev = churn__calloc(n ? n : 1, sizeof(double));
-    double *cur = churn__malloc(churn__mul_size(n ? n : 1, sizeof(double)));
-    if (!prev || !cur) {
-        churn__free(prev);
-        churn__free(cur);
-        return churn__nomem("CLV work arrays");
+    const size_t H = (size_t)o->horizon;
+    double tk_stack[CLV_STACK], f_stack[CLV_STACK], e_stack[CLV_STACK], pa_stack[CLV_STACK];
+    double *tk = tk_stack, *f = f_stack, *e = e_stack, *heap = NULL;
+    size_t block = H <= CLV_STACK ? CLV_STACK / H : 1;
+    if (H > CLV_STACK) {
+        heap = churn__malloc(churn__mul_size(3 * H, sizeof(double)));
+        if (!heap)
+            return churn__nomem("CLV work arrays");
+        tk = heap;
+        f = heap + H;
+        e = heap + 2 * H;
     }
-    for (size_t i = 0; i < n; i++)
-        disc[i] = 0.0;
-    int rc = pa ? churn_btyd_p_alive(btyd, n, x, tx, T, pa) : CHURN_OK;
-    for (int k = 1; !rc && k <= o->horizon; k++) {
-        const double factor = pow(1.0 + o->discount, -(double)k);
-        rc = churn_btyd_expected_purchases(btyd, k * o->period, n, x, tx, T, cur);
-        if (rc)
+    const double v = 1.0 / (1.0 + o->discount);
+    double fk = 1.0;
+    for (size_t k = 0; k < H; k++) {
+        tk[k] = (double)(k + 1) * o->period;
+        fk *= v;
+        f[k] = fk;
+    }
+    int rc = CHURN_OK;
+    for (size_t i0 = 0; i0 < n && !rc; i0 += block) {
+        size_t m = n - i0 < block ? n - i0 : block;
+        rc = churn_btyd_expected_purchases_path(btyd, m, x + i0, tx + i0, T + i0, H, tk,
+                                                pa ? pa + i0 : pa_stack, e);
+        if (rc) {
+            /* the message names a row of the block: redo the checks over all rows
+             * with the vectorised functions so that it names the caller's row */
+            double *tmp = churn__malloc(churn__mul_size(n, sizeof(double)));
+            int rc2 = tmp ? churn_btyd_p_alive(btyd, n, x, tx, T, tmp) : CHURN_OK;
+            for (size_t k = 0; tmp && !rc2 && k < H; k++)
+                rc2 = churn_btyd_expected_purchases(btyd, tk[k], n, x, tx, T, tmp);
+            churn__free(tmp);
+            if (rc2)
+                rc = rc2;
             break;
-        /* E[X(T, T + kP)] - E[X(T, T + (k-1)P)]: purchases in period k */
-        for (size_t i = 0; i < n; i++)
-            disc[i] += (cur[i] - prev[i]) * factor;
-        double *t = prev;
-        prev = cur;
-        cur = t;
+        }
+        for (size_t i = 0; i < m; i++) {
+            const double *ei = e + i * H;
+            double d = 0.0, prev = 0.0;
+            for (size_t k = 0; k < H; k++) {
+                /* E[X(T, T + kP)] - E[X(T, T + (k-1)P)]: purchases in period k */
+                d += (ei[k] - prev) * f[k];
+                prev = ei[k];
+            }
+            disc[i0 + i] = d;
+            if (last)
+                last[i0 + i] = prev;
+            if (!isfinite(d))
+                rc = churn__error(CHURN_ENUMERIC, "row %zu: discounted expected purchases not "
+                                  "finite", i0 + i);
+        }
     }
-    if (!rc && last)
-        memcpy(last, prev, n * sizeof(double));
-    for (size_t i = 0; !rc && i < n; i++)
-        if (!isfinite(disc[i]))
-            rc = churn__error(CHURN_ENUMERIC, "row %zu: discounted expected purchases not finite",
-                              i);
-    churn__free(prev);
-    churn__free(cur);
+    churn__free(heap);
     return rc;
 }
 
@@ -223,12 +255,18 @@ CHURN_API int churn_clv_score(const churn_model *btyd, const churn_model *spend,
 {
     churn__ok();
     static const char fn[] = "churn_clv_score";
-    /* two model arguments: the message names the one at fault */
-    int rc = churn__model_check_arg(btyd, fn, "btyd", 3, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
-                                    CHURN_FAMILY_PNBD);
-    if (rc)
+    /* two model arguments: the message names the one at fault (checked directly
+     * first: churn__model_check_arg formats the list of families as it goes,
+     * which the per-order path cannot afford) */
+    int rc = CHURN_OK;
+    int btyd_ok = btyd && (btyd->family == CHURN_FAMILY_BGNBD ||
+                           btyd->family == CHURN_FAMILY_MBGNBD ||
+                           btyd->family == CHURN_FAMILY_PNBD);
+    if (!btyd_ok && (rc = churn__model_check_arg(btyd, fn, "btyd", 3, CHURN_FAMILY_BGNBD,
+                                                 CHURN_FAMILY_MBGNBD, CHURN_FAMILY_PNBD)))
         return rc;
-    if (spend && (rc = churn__model_check_arg(spend, fn, "spend", 1, CHURN_FAMILY_GAMMAGAMMA)))
+    if (spend && spend->family != CHURN_FAMILY_GAMMAGAMMA &&
+        (rc = churn__model_check_arg(spend, fn, "spend", 1, CHURN_FAMILY_GAMMAGAMMA)))
         return rc;
     if (n && (!frequency || !recency || !T || !monetary_value))
         return churn__error(CHURN_EINVAL, "%s: NULL input array", fn);
@@ -237,21 +275,30 @@ CHURN_API int churn_clv_score(const churn_model *btyd, const churn_model *spend,
         return rc;
     if (n == 0)
         return CHURN_OK;
-    /* Work arrays for outputs the caller does not want. */
+    /* Work arrays for outputs the caller does not want: on the stack for a few
+     * customers (the per-order path, n = 1, allocates nothing). */
+    enum { SMALL = 16 };
+    double small[3][SMALL];
     size_t nb = churn__mul_size(n, sizeof(double));
     double *pa = p_alive, *es = expected_spend, *disc = NULL, *own[3] = {NULL, NULL, NULL};
     if (!nb)
         return churn__nomem("CLV arrays");
-    if (!pa && !(pa = own[0] = churn__malloc(nb)))
-        return churn__nomem("CLV arrays");
-    if (!es && !(es = own[1] = churn__malloc(nb))) {
-        churn__free(own[0]);
-        return churn__nomem("CLV arrays");
-    }
-    if (!(disc = own[2] = churn__malloc(nb))) {
-        churn__free(own[0]);
-        churn__free(own[1]);
-        return churn__nomem("CLV arrays");
+    if (n <= SMALL) {
+        pa = pa ? pa : small[0];
+        es = es ? es : small[1];
+        disc = small[2];
+    } else {
+        if (!pa && !(pa = own[0] = churn__malloc(nb)))
+            return churn__nomem("CLV arrays");
+        if (!es && !(es = own[1] = churn__malloc(nb))) {
+            churn__free(own[0]);
+            return churn__nomem("CLV arrays");
+        }
+        if (!(disc = own[2] = churn__malloc(nb))) {
+            churn__free(own[0]);
+            churn__free(own[1]);
+            return churn__nomem("CLV arrays");
+        }
     }
     rc = clv_discounted(btyd, &o, n, frequency, recency, T, pa, disc, expected_purchases);
     if (!rc) {

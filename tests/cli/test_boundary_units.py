@@ -172,3 +172,9 @@ def test_survival_and_logit_record_and_check(churn, world, tmp_path):
         p = churn("predict", m, labd, *extra, check=False)
         assert p.returncode == 1
         assert "weeks (7 days)" in p.stderr and "days (1 day)" in p.stderr
+
+
+def test_cutoff_before_every_purchase_warns(churn, world):
+    p = churn("features", world["tx"], "--cutoff", "2020-01-01")
+    assert "the cutoff is before every purchase" in p.stderr and "1500" in p.stderr
+    assert len(p.stdout.strip().splitlines()) == 1  # the header only

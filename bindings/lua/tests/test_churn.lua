@@ -1170,6 +1170,65 @@ do
   end, "bgbb"))
 end
 
+-- ---- 10. the per-order path (issue 18): portable state bytes, alert rules, argument order --------
+section("10. per-order path")
+do
+  -- the history of tests/data/states/v1_day_basic.hex (tests/test_state.c)
+  local st = churn.state()
+  st:add("2024-01-01T01:00:00Z", 10); st:add("2024-01-01T02:00:00Z", 5)
+  st:add("2024-01-11T12:00:00Z", 20); st:add("2024-01-31", 30); st:add("2024-02-01T06:00:00Z", -7)
+  local bytes = st:to_bytes()
+  check("to_bytes is the portable encoding", #bytes == 108 and bytes:sub(1, 4) == "CHST")
+  local gold = io.open(os.getenv("CHURN_SOURCE_ROOT") .. "/tests/data/states/v1_day_basic.hex")
+  if gold then
+    local hex = gold:read("l"); gold:close()
+    local raw = hex:gsub("%x%x", function(h) return string.char(tonumber(h, 16)) end)
+    check("to_bytes equals the golden encoding", raw == bytes)
+    local g = churn.state_from_bytes(raw)
+    check("golden state decodes", g and g:value("2024-03-01", "overdue_ratio") == 2 and
+          g:value("2024-03-01", "net_spend") == 58)
+  else
+    skip("golden encoding", "CHURN_SOURCE_ROOT not set")
+  end
+  local corrupt = bytes:sub(1, 40) .. string.char(bytes:byte(41) ~ 1) .. bytes:sub(42)
+  local none, msg, code = churn.state_from_bytes(corrupt)
+  check("corrupt bytes -> nil, checksum, EFORMAT", none == nil and msg:find("checksum") and
+        code == churn.status.EFORMAT)
+  local newer = bytes:sub(1, 4) .. "\2" .. bytes:sub(6)
+  check("another format version -> error", churn.state_from_bytes(newer) == nil)
+  -- both argument orders of st:value
+  check("value(cutoff, column), C's order", st:value("2024-03-01", "frequency") == 2)
+  check("value(column, cutoff) still works", st:value("frequency", "2024-03-01") == 2)
+  local day = churn.parse_date("2024-03-01")
+  check("value(number cutoff, column)", st:value(day, "T") == 60 and st:value("T", day) == 60)
+  local _, m2, c2 = st:value("2024-03-01", "frequncy")
+  check("unknown column named, C's order", c2 == churn.status.ENOTFOUND and m2:find("frequncy"))
+  local _, m3, c3 = st:value("frequncy", day)
+  check("unknown column named, old order", c3 == churn.status.ENOTFOUND and m3:find("frequncy"))
+  local f = st:features("2024-03-01")
+  check("features in one call", f.gap_std == 5 and f.overdue_ratio == 2 and f.time_unit == 1)
+  -- alert rules
+  local a = churn.alerts{defaults = true, "big: clv > 100"}
+  check("alerts: defaults then rules", #a == 4 and a:rules()[4].name == "big" and
+        a:rules()[3].field == "spend_trend")
+  check("needs_history: spend_down", a:needs_history() == 4)
+  local fired, skipped, names = a:evaluate_state(st, "2024-03-02", {p_alive = 0.2, clv = 150})
+  check("evaluate_state: p_alive_low, overdue, big; spend_down skipped",
+        fired == 1 | 2 | 8 and skipped == 4 and names == "p_alive_low;overdue;big", names)
+  local _, m4, c4 = a:evaluate_state(st, "2024-03-02", {clv = 1})
+  check("evaluate_state: a missing score is named", c4 == churn.status.ENOTFOUND and m4:find("p_alive"))
+  local row = f
+  row.p_alive, row.clv, row.spend_trend = 0.5, 10, -0.5
+  local fired2, names2 = a:evaluate(row)
+  check("evaluate on a row table", fired2 == 4 and names2 == "spend_down", names2)
+  check("describe", a:describe(3) == "p_alive_low;overdue")
+  check("add(name, field, op, threshold)", a:add("late", "time_since_last", ">=", 30) == a and #a == 5)
+  local bad, m5 = a:add("nonsense")
+  check("bad rule text -> nil, message", bad == nil and m5:find("nonsense"))
+  a:close()
+  check("closed alert set raises", raises(function() return #a end, "closed"))
+end
+
 section("end")
 run("rm -rf " .. q(tmpdir))
 

@@ -27,6 +27,9 @@ _expected = _lib.fn("churn_btyd_expected_purchases", ctypes.c_int, _vp, ctypes.c
                     ctypes.c_size_t, _d, _d, _d, _d)
 _score = _lib.fn("churn_btyd_score", ctypes.c_int, _vp, ctypes.c_double, ctypes.c_size_t,
                  _d, _d, _d, _d, _d)
+# the CLV's horizons in one pass (used through churn_clv_score by churn.clv)
+_expected_path = _lib.fn("churn_btyd_expected_purchases_path", ctypes.c_int, _vp,
+                         ctypes.c_size_t, _d, _d, _d, ctypes.c_size_t, _d, _d, _d)
 _expected_new = _lib.fn("churn_btyd_expected_purchases_new", ctypes.c_int, _vp, ctypes.c_size_t,
                         _d, _d)
 _prob = _lib.fn("churn_btyd_prob_purchases", ctypes.c_int, _vp, ctypes.c_double, ctypes.c_size_t,

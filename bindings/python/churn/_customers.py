@@ -89,6 +89,15 @@ _state_value = _fn("churn_customer_state_value", c_int, POINTER(_StateStruct), c
                    c_char_p, _lib.c_double_p)
 _state_check_model = _fn("churn_customer_state_check_model", c_int, POINTER(_StateStruct),
                          c_void_p)
+_state_ncols = _fn("churn_customer_state_num_columns", c_size_t)
+_state_col_name = _fn("churn_customer_state_column_name", c_char_p, c_size_t)
+_state_col_index = _fn("churn_customer_state_column_index", c_int, c_char_p)
+_state_values = _fn("churn_customer_state_values", c_int, POINTER(_StateStruct), c_double,
+                    _lib.c_double_p, c_size_t)
+_state_encode = _fn("churn_customer_state_encode", c_int, POINTER(_StateStruct),
+                    ctypes.c_char_p, c_size_t, _lib.c_size_t_p)
+_state_decode = _fn("churn_customer_state_decode", c_int, POINTER(_StateStruct),
+                    ctypes.c_char_p, c_size_t)
 _stream_new = _fn("churn_customer_stream_new", c_int, POINTER(c_void_p),
                   POINTER(CustomerOptions))
 _stream_free = _fn("churn_customer_stream_free", None, c_void_p)
@@ -390,8 +399,9 @@ class CustomerState:
 
     Add transactions in time order with :meth:`add`; read features as of a cutoff with
     :meth:`value` / :meth:`values`. The values equal the batch customer table's columns
-    for the same transactions. The state is plain data: :meth:`to_bytes` /
-    :meth:`from_bytes` store it (same library version and platform).
+    for the same transactions. :meth:`to_bytes` / :meth:`from_bytes` store it in the
+    portable, versioned encoding of ``churn_customer_state_encode`` (108 bytes, fixed byte
+    order, checksummed), which every later release decodes on any platform.
     """
 
     INCREMENTAL = ("frequency", "recency", "T", "monetary_value", "n_orders", "total_spend",
@@ -458,18 +468,73 @@ class CustomerState:
     def values(self, cutoff, columns=None):
         """Several features as of `cutoff` as a pandas Series (default: all incremental)."""
         import pandas as pd
-        cols = self.INCREMENTAL if columns is None else columns
-        return pd.Series({c: self.value(c, cutoff) for c in cols}, dtype=float)
+        if columns is None:
+            return pd.Series(self.array(cutoff), index=list(self.INCREMENTAL), dtype=float)
+        return pd.Series({c: self.value(c, cutoff) for c in columns}, dtype=float)
+
+    def array(self, cutoff):
+        """Every incremental feature as of `cutoff` in one call, as a numpy array.
+
+        Parameters
+        ----------
+        cutoff : str, datetime or float
+            A date or epoch seconds, not before the last order's day.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``churn_customer_state_num_columns()`` values in the order of
+            :attr:`INCREMENTAL` (``churn_customer_state_values``).
+        """
+        n = _state_ncols()
+        out = np.empty(n)
+        check(_state_values(ctypes.byref(self._s), time_arg(cutoff, "cutoff"),
+                            out.ctypes.data_as(_lib.c_double_p), n))
+        return out
 
     def to_bytes(self):
-        return bytes(self._s)
+        """The state in the portable encoding (``churn_customer_state_encode``).
+
+        Returns
+        -------
+        bytes
+            108 bytes (format version 1) that :meth:`from_bytes` of this and every later
+            release reads back, on any platform.
+        """
+        need = c_size_t(0)
+        buf = ctypes.create_string_buffer(256)
+        check(_state_encode(ctypes.byref(self._s), buf, len(buf), ctypes.byref(need)))
+        return buf.raw[: need.value]
 
     @classmethod
     def from_bytes(cls, raw):
+        """A state from bytes written by :meth:`to_bytes`.
+
+        Parameters
+        ----------
+        raw : bytes
+            The portable encoding. For compatibility, the raw struct bytes that
+            :meth:`to_bytes` returned before release 1.2 (same library version and
+            platform only) are still accepted when they have exactly the struct's size
+            and lack the encoding's header.
+
+        Returns
+        -------
+        CustomerState
+
+        Raises
+        ------
+        churn.ChurnError
+            Corrupt bytes (``CHURN_EFORMAT``) or a newer format version
+            (``CHURN_EVERSION``); the message says which.
+        """
         obj = cls.__new__(cls)
-        if len(raw) != ctypes.sizeof(_StateStruct):
-            raise ValueError(f"state: {len(raw)} bytes, expected {ctypes.sizeof(_StateStruct)}")
-        obj._s = _StateStruct.from_buffer_copy(raw)
+        raw = bytes(raw)
+        if len(raw) == ctypes.sizeof(_StateStruct) and raw[:4] != b"CHST":
+            obj._s = _StateStruct.from_buffer_copy(raw)
+            return obj
+        obj._s = _StateStruct()
+        check(_state_decode(ctypes.byref(obj._s), raw, len(raw)))
         return obj
 
     def __reduce__(self):

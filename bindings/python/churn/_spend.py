@@ -57,6 +57,9 @@ _alerts_rule = _fn("churn_alerts_rule", c_int, c_void_p, c_size_t, POINTER(c_cha
                    POINTER(c_char_p), _lib.c_int_p, _d)
 _alerts_evaluate = _fn("churn_alerts_evaluate", c_int, c_void_p, c_size_t, c_size_t,
                        POINTER(c_char_p), POINTER(_d), POINTER(c_uint64))
+_alerts_eval_state = _fn("churn_alerts_evaluate_state", c_int, c_void_p, c_void_p, c_double,
+                         c_size_t, POINTER(c_char_p), _d, POINTER(c_uint64), POINTER(c_uint64))
+_alerts_needs_history = _fn("churn_alerts_needs_history", c_int, c_void_p, POINTER(c_uint64))
 _alerts_describe = _fn("churn_alerts_describe", c_int, c_void_p, c_uint64, c_char_p, c_size_t,
                        _lib.c_size_t_p)
 
@@ -406,6 +409,46 @@ class Alerts:
         check(_alerts_evaluate(self._h, n, len(names), cnames, cols,
                                fired.ctypes.data_as(POINTER(c_uint64))))
         return fired
+
+    def evaluate_state(self, state, cutoff, scores=None):
+        """Evaluate every rule for one customer on the per-order path.
+
+        Parameters
+        ----------
+        state : churn.CustomerState
+            The customer's incremental state; its columns (e.g. ``overdue_ratio``) are
+            read as of `cutoff`.
+        cutoff : str, datetime or float
+            A date or epoch seconds.
+        scores : dict, optional
+            The customer's scores by name (e.g. ``{"p_alive": 0.2, "clv": 31.0}``); a name
+            here wins over a state column of the same name.
+
+        Returns
+        -------
+        tuple of int
+            ``(fired, skipped)`` bit masks: bit i of `skipped` is set when rule i tests a
+            column the state cannot give (such as ``spend_trend`` of the default rule
+            ``spend_down``) and `scores` does not hold it; such a rule is not evaluated
+            (``churn_alerts_evaluate_state``).
+        """
+        from ._dates import time_arg
+        scores = scores or {}
+        names = (c_char_p * max(len(scores), 1))(*[str(k).encode() for k in scores])
+        vals = np.ascontiguousarray([float(v) for v in scores.values()] or [0.0])
+        fired, skipped = c_uint64(), c_uint64()
+        check(_alerts_eval_state(self._h, ctypes.addressof(state._s), time_arg(cutoff, "cutoff"),
+                                 len(scores), names, ptr(vals), ctypes.byref(fired),
+                                 ctypes.byref(skipped)))
+        return fired.value, skipped.value
+
+    @property
+    def needs_history(self):
+        """Bit mask of the rules a customer state alone cannot evaluate
+        (``churn_alerts_needs_history``)."""
+        m = c_uint64()
+        check(_alerts_needs_history(self._h, ctypes.byref(m)))
+        return m.value
 
     def describe(self, mask):
         """Names of the rules set in `mask`, joined with ';'."""
