@@ -212,7 +212,7 @@ def main():
     results.append(("features + predict", n, rows, t_two_step, None, "two-step baseline"))
 
     summ = re.compile(r"churn-score: rows_read=(\d+) .*customers_scored=(\d+) .*"
-                      r"seconds=([0-9.]+) max_rss_kb=(\d+) mode=(\w+) status=ok")
+                      r"seconds=([0-9.]+) max_rss_kb=(\d+) mode=(\w+) .*status=ok")
     t_score = {}
     for th in sorted({1, args.threads}):
         dt, mb, err = run([exe, "score", model, tx, "--cutoff", CUTOFF, "--horizon", "52",

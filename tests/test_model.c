@@ -109,6 +109,20 @@ static void test_roundtrip_buffer(void)
     CU_ASSERT_EQUAL_FATAL(churn_model_load_buffer(&back, buf, strlen(buf)), CHURN_OK);
     assert_same(m, back);
     churn_model_free(back);
+    /* the size save_buffer reported, NUL included (issue 19 item 7: it said "end of
+     * file expected near end of file") */
+    back = NULL;
+    CU_ASSERT_EQUAL_FATAL(churn_model_load_buffer(&back, buf, need), CHURN_OK);
+    assert_same(m, back);
+    churn_model_free(back);
+    back = NULL;
+    /* a NUL before the end is still an error */
+    char *two = malloc(need + 1);
+    memcpy(two, buf, need);
+    two[need] = '\0';
+    CU_ASSERT_EQUAL(churn_model_load_buffer(&back, two, need + 1), CHURN_EFORMAT);
+    CU_ASSERT_PTR_NULL(back);
+    free(two);
     free(buf);
     churn_model_free(m);
 }

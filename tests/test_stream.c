@@ -461,6 +461,106 @@ static void test_stream_allocation_failures(void)
     free(tx);
 }
 
+/* Issue 19 item 1: a sum of amounts beyond the largest double is CHURN_ENUMERIC
+ * naming the customer and the column, in the one-pass, grouping and streaming
+ * builders, and only when a column that reads it is asked for. */
+static void expect_overflow(int rc, const char *column)
+{
+    CU_ASSERT_EQUAL(rc, CHURN_ENUMERIC);
+    const char *m = churn_last_error_message();
+    CU_ASSERT(strstr(m, "customer 'big'") != NULL);
+    CU_ASSERT(strstr(m, column) != NULL);
+    CU_ASSERT(strstr(m, "overflows") != NULL);
+}
+
+static void test_amount_overflow(void)
+{
+    churn_txlog *log = NULL;
+    CU_ASSERT_EQUAL_FATAL(churn_txlog_new(&log), CHURN_OK);
+    const double day = 86400.0;
+    CU_ASSERT_EQUAL(churn_txlog_append(log, "ok", 1 * day, 10.0), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_txlog_append(log, "big", 2 * day, 1e308), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_txlog_append(log, "big", 3 * day, 1e308), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_txlog_append(log, "ok", 4 * day, 20.0), CHURN_OK);
+    churn_customer_options o = CHURN_CUSTOMER_OPTIONS_INIT;
+    o.cutoff = 10 * day;
+    churn_customers *t = NULL;
+    /* every column (grouping path) */
+    expect_overflow(churn_customers_build(&t, log, &o), "total_spend");
+    CU_ASSERT_PTR_NULL(t);
+    /* one pass; monetary_value (the repeat order's 1e308) is finite, the total is not */
+    o.columns = "frequency,recency,T,monetary_value,total_spend";
+    expect_overflow(churn_customers_build(&t, log, &o), "total_spend");
+    o.columns = "frequency,gap_median,net_spend"; /* grouping: net_spend = inf - 0 */
+    expect_overflow(churn_customers_build(&t, log, &o), "net_spend");
+    /* no column reads the sums: the table builds, with the right counts */
+    o.columns = "frequency,recency,T,monetary_value";
+    CU_ASSERT_EQUAL_FATAL(churn_customers_build(&t, log, &o), CHURN_OK);
+    size_t r = 0;
+    CU_ASSERT_EQUAL(churn_customers_find(t, "big", &r), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_customers_column(t, "frequency")[r], 1.0);
+    CU_ASSERT_EQUAL(churn_customers_column(t, "monetary_value")[r], 1e308);
+    churn_customers_free(t);
+    t = NULL;
+    /* the streaming builder */
+    o.columns = "frequency,mean_order_value";
+    churn_customer_stream *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(churn_customer_stream_new(&s, &o), CHURN_OK);
+    churn_txlog *sl = churn_customer_stream_log(s);
+    churn_txlog_append(sl, "ok", 1 * day, 10.0);
+    churn_txlog_append(sl, "big", 2 * day, 1e308);
+    churn_txlog_append(sl, "big", 3 * day, 1e308);
+    expect_overflow(churn_customer_stream_finish(s, &t), "mean_order_value");
+    CU_ASSERT_PTR_NULL(t);
+    churn_customer_stream_free(s);
+    /* refunds: returns_amount = 2e308 */
+    churn_txlog *lr = NULL;
+    churn_txlog_new(&lr);
+    churn_txlog_append(lr, "big", 1 * day, 5.0);
+    churn_txlog_append(lr, "big", 2 * day, -1e308);
+    churn_txlog_append(lr, "big", 3 * day, -1e308);
+    o.columns = "returns_amount";
+    expect_overflow(churn_customers_build(&t, lr, &o), "returns_amount");
+    churn_txlog_free(lr);
+    churn_txlog_free(log);
+}
+
+/* Issue 19 item 6: emit_alloc took column offsets from the table's block before
+ * checking it (UBSan under .ci/quickstart: zero offset applied to a null pointer).
+ * Failing the first allocation of finish() after the folds reaches that block:
+ * CHURN_ENOMEM with a message, no table. */
+static void test_stream_finish_nomem(void)
+{
+    churn_customer_options o = CHURN_CUSTOMER_OPTIONS_INIT;
+    o.cutoff = 10 * 86400.0;
+    o.columns = "frequency,recency";
+    int failed = 0, ok = 0;
+    for (long k = 0; k < 40 && !ok; k++) {
+        churn_customer_stream *s = NULL;
+        CU_ASSERT_EQUAL_FATAL(churn_customer_stream_new(&s, &o), CHURN_OK);
+        churn_txlog *sl = churn_customer_stream_log(s);
+        churn_txlog_append(sl, "a", 86400.0, 1.0);
+        churn_txlog_append(sl, "a", 2 * 86400.0, 1.0);
+        CU_ASSERT_EQUAL(churn_customer_stream_fold(s), CHURN_OK);
+        churn_customers *t = NULL;
+        churn_set_allocator(churn_test_failing_alloc, NULL);
+        churn_test_alloc_countdown = k;
+        int rc = churn_customer_stream_finish(s, &t);
+        churn_test_alloc_countdown = -1;
+        churn_set_allocator(NULL, NULL);
+        CU_ASSERT(rc == CHURN_OK || rc == CHURN_ENOMEM);
+        if (rc == CHURN_ENOMEM) {
+            failed++;
+            CU_ASSERT_PTR_NULL(t);
+            CU_ASSERT(strstr(churn_last_error_message(), "memory") != NULL);
+        }
+        ok = rc == CHURN_OK;
+        churn_customers_free(t);
+        churn_customer_stream_free(s);
+    }
+    CU_ASSERT(ok && failed >= 1);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -470,6 +570,8 @@ int main(void)
         {"CSV read in chunks into a stream", test_stream_csv_chunked},
         {"stream errors", test_stream_errors},
         {"allocation failures (one pass, stream)", test_stream_allocation_failures},
+        {"a sum of amounts that overflows names the customer", test_amount_overflow},
+        {"finish() with the table's block failing to allocate", test_stream_finish_nomem},
         CU_TEST_INFO_NULL,
     };
     return churn_test_run("stream", tests);

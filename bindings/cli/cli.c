@@ -404,8 +404,19 @@ int cli_parse(const cli_spec *spec, const char *sub, int argc, char **argv, void
     if (spec->missing && !*(const char **)(base + spec->positional[0] - 1))
         return cli_usage_error(sub, "%s", spec->missing);
     /* a target that cannot be written fails now, not after all the input is read */
+    for (size_t i = 0; i < spec->noptions; i++) {
+        if (strcmp(spec->options[i].name, "--rejects") != 0 ||
+            spec->options[i].kind != CLI_STRING)
+            continue;
+        const char *v = *(const char **)(base + spec->options[i].at - 1);
+        if (v && strcmp(v, "-") == 0)
+            return cli_usage_error(sub, "--rejects needs a file name (standard output "
+                                   "carries the scores)");
+    }
     for (size_t i = 0; i < spec->noptions; i++)
-        if (strcmp(spec->options[i].name, "--output") == 0 && spec->options[i].kind == CLI_STRING &&
+        if ((strcmp(spec->options[i].name, "--output") == 0 ||
+             strcmp(spec->options[i].name, "--rejects") == 0) &&
+            spec->options[i].kind == CLI_STRING &&
             cli_check_out_path(sub, *(const char **)(base + spec->options[i].at - 1)))
             return CLI_EXIT_FAIL;
     return CLI_CONTINUE;
@@ -425,6 +436,12 @@ churn_txlog *cli_read_txlog(const char *sub, const char *path, const cli_tx_opts
         churn_txlog_free(log);
         return NULL;
     }
+    char msg[512];
+    if (cli_time_out_of_range(log, 0, msg, sizeof msg)) {
+        cli_fail(sub, "reading transactions: %s", msg);
+        churn_txlog_free(log);
+        return NULL;
+    }
     size_t skipped = churn_txlog_rows_skipped(log);
     if (skipped) {
         fprintf(stderr, "churn %s: skipped %zu bad row(s) of %zu in %s\n", sub, skipped,
@@ -433,6 +450,82 @@ churn_txlog *cli_read_txlog(const char *sub, const char *path, const cli_tx_opts
             fprintf(stderr, "  %s\n", churn_txlog_skip_message(log, i));
     }
     return log;
+}
+
+int cli_time_out_of_range(const churn_txlog *log, size_t base, char *msg, size_t cap)
+{
+    size_t n = churn_txlog_num_transactions(log);
+    const double *t = churn_txlog_times(log);
+    if (!n || !t)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] >= CLI_TIME_MIN && t[i] < CLI_TIME_END)
+            continue;
+        snprintf(msg, cap, "transaction %zu (customer '%s'): time %.17g s since 1970-01-01 "
+                 "is outside 0001-01-01 .. 9999-12-31, the dates every command accepts",
+                 base + i + 1, churn_txlog_customer_id(log, churn_txlog_customers(log)[i]), t[i]);
+        return 1;
+    }
+    return 0;
+}
+
+int cli_rejects_open(const char *sub, cli_rejects *r, const char *path)
+{
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    if (!path)
+        return CLI_EXIT_OK;
+    if (!(r->f = cli_open_out(sub, path)))
+        return CLI_EXIT_FAIL;
+    fputs("customer_id,reason\n", r->f);
+    return CLI_EXIT_OK;
+}
+
+void cli_reject(cli_rejects *r, const char *id, const char *fmt, ...)
+{
+    char why[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    if (!r->n)
+        snprintf(r->first, sizeof r->first, "customer '%s': %s", id, why);
+    r->n++;
+    if (r->f) {
+        cli_put_field(r->f, id);
+        fputc(',', r->f);
+        cli_put_field(r->f, why);
+        fputc('\n', r->f);
+    }
+}
+
+const char *cli_one_row_message(const char *msg, char *buf, size_t cap)
+{
+    const char *r = strstr(msg, "row 0");
+    if (!r || (r[5] != ',' && r[5] != ':') || r[6] != ' ') {
+        snprintf(buf, cap, "%s", msg);
+        return buf;
+    }
+    snprintf(buf, cap, "%.*s%s", (int)(r - msg), msg, r + 7);
+    return buf;
+}
+
+int cli_rejects_close(const char *sub, cli_rejects *r, size_t total, int quiet, int ok)
+{
+    if (r->n && !quiet && ok)
+        fprintf(stderr, "churn %s: note: %zu of %zu customers left out (the model cannot "
+                "score them%s); first: %s\n", sub, r->n, total,
+                r->f ? ", listed in the --rejects file" : "; --rejects FILE lists them",
+                r->first);
+    if (!r->f)
+        return CLI_EXIT_OK;
+    FILE *f = r->f;
+    r->f = NULL;
+    if (!ok) {
+        cli_abort_out(f);
+        return CLI_EXIT_OK;
+    }
+    return cli_close_out(sub, f, r->path);
 }
 
 /* ---- numeric tables ---- */
@@ -733,6 +826,11 @@ int cli_table_read(const char *sub, const char *path, const char *id, cli_table 
         }
         t->nrows++;
     }
+    /* a header-only table still hands out its columns (empty, not NULL), so that every
+     * command says what is wrong with it instead of failing without a message */
+    for (size_t j = 0; rowcap == 0 && j < nc; j++)
+        if ((int)j != t->id_col && !(t->cols[j] = malloc(sizeof *t->cols[j])))
+            goto oom;
     if (bad) {
         cli_fail(sub, "%s, line %zu: %s", path, line + 1, bad);
         goto done;

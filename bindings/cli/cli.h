@@ -154,6 +154,13 @@ extern const char cli_tx_help[];
 /* Read a transaction CSV (path "-" = stdin). Prints the error and returns NULL on failure;
  * prints a note on stderr when rows were skipped. */
 churn_txlog *cli_read_txlog(const char *sub, const char *path, const cli_tx_opts *o);
+/* Transaction times every command accepts: 0001-01-01 00:00:00 .. 9999-12-31 23:59:59 UTC
+ * (the ISO dates; an epoch or yyyymmdd time outside is an error naming the transaction). */
+#define CLI_TIME_MIN (-62135596800.0)
+#define CLI_TIME_END 253402300800.0
+/* The first transaction of `log` (numbered from base + 1) outside those times, described
+ * in msg; returns 1 then, 0 when every time is inside. */
+int cli_time_out_of_range(const churn_txlog *log, size_t base, char *msg, size_t cap);
 /* 1 when --amount none was given: the log has no amounts (every spend column is NaN). */
 int cli_tx_no_amount(const cli_tx_opts *o);
 /* 1 for a customer-table column that reads amounts (NaN without them, customers.h). */
@@ -239,6 +246,28 @@ FILE *cli_open_out(const char *sub, const char *path);
 int cli_close_out(const char *sub, FILE *f, const char *path);
 /* Give up an output on an error path: close it and remove the temporary (stdout: nothing). */
 void cli_abort_out(FILE *f);
+
+/* Customers left out because their inputs or scores are not finite numbers (issue 19:
+ * one bad customer never sinks a batch): counted, the first named in a note, and every
+ * one listed with --rejects FILE as a CSV "customer_id,reason", written atomically like
+ * -o (cli_open_out / cli_close_out). */
+typedef struct cli_rejects {
+    FILE *f;            /* NULL without --rejects */
+    const char *path;
+    size_t n;           /* customers rejected so far */
+    char first[512];    /* "customer 'x': reason" of the first */
+} cli_rejects;
+/* Open `path` (NULL: count only). Returns CLI_EXIT_OK or prints the error. */
+int cli_rejects_open(const char *sub, cli_rejects *r, const char *path);
+/* One customer left out, with the reason. */
+void cli_reject(cli_rejects *r, const char *id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A library message about a one-row call without its "row 0, " / "row 0: " (the row is
+ * the customer named beside it), in buf. */
+const char *cli_one_row_message(const char *msg, char *buf, size_t cap);
+/* The note on stderr ("N of M customers left out ..."; nothing when none) unless quiet,
+ * then the file closed (CLI_EXIT_OK, or the error printed). `ok` = 0 discards the file. */
+int cli_rejects_close(const char *sub, cli_rejects *r, size_t total, int quiet, int ok);
 /* Check before reading any input that `path` can be written (its directory exists and is
  * writable, it is not a directory); "-"/NULL pass. Prints the error and returns
  * CLI_EXIT_FAIL. cli_parse calls it for -o/--output. */

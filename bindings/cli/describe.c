@@ -36,7 +36,11 @@ static int cmp_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-static int summarise(const churn_txlog *log, tx_summary *s)
+/* Sums of amounts beyond the largest double overflow: an error naming the
+ * customer whose revenue overflowed, or the transaction at which a total
+ * did, into msg; never 'revenue inf'. Returns -1 out of memory, -2 such an
+ * overflow, 0 otherwise. */
+static int summarise(const churn_txlog *log, tx_summary *s, char *msg, size_t cap)
 {
     memset(s, 0, sizeof *s);
     s->customers = churn_txlog_num_customers(log);
@@ -67,6 +71,21 @@ static int summarise(const churn_txlog *log, tx_summary *s)
         } else if (a[i] == 0) {
             s->zero_amount++;
         }
+        if (isnan(a[i]) || (isfinite(revenue[c[i]]) && isfinite(s->revenue) &&
+                            isfinite(s->refund_amount)))
+            continue;
+        if (!isfinite(revenue[c[i]]))
+            snprintf(msg, cap, "customer '%s': the sum of its amounts overflows (beyond the "
+                     "largest double, 1.8e308; at transaction %zu)",
+                     churn_txlog_customer_id(log, c[i]), i + 1);
+        else
+            snprintf(msg, cap, "the %s of the log overflows at transaction %zu (customer "
+                     "'%s'): beyond the largest double, 1.8e308",
+                     isfinite(s->revenue) ? "refund total" : "revenue", i + 1,
+                     churn_txlog_customer_id(log, c[i]));
+        free(count);
+        free(revenue);
+        return -2;
     }
     for (size_t k = 0; k < s->customers; k++)
         s->repeat_customers += count[k] >= 2;
@@ -83,6 +102,14 @@ static int summarise(const churn_txlog *log, tx_summary *s)
     free(count);
     free(revenue);
     return 0;
+}
+
+/* An amount with cents while a double holds them (below 1e15), otherwise in
+ * exponent notation: never a 300-digit number. */
+static const char *money(double x, char *buf, size_t cap)
+{
+    snprintf(buf, cap, fabs(x) < 1e15 ? "%.2f" : "%.6e", x);
+    return buf;
 }
 
 /* 1234567 -> "1,234,567" */
@@ -131,14 +158,15 @@ static void print_text(FILE *f, const char *path, const tx_summary *s)
                 grouped(s->rows_skipped, b2, sizeof b2));
         return;
     }
-    fprintf(f, "%-22s %.2f (mean order %.2f)\n", "revenue", s->revenue,
-            s->transactions ? s->revenue / (double)s->transactions : 0.0);
+    char m1[48], m2[48];
+    fprintf(f, "%-22s %s (mean order %s)\n", "revenue", money(s->revenue, m1, sizeof m1),
+            money(s->transactions ? s->revenue / (double)s->transactions : 0.0, m2, sizeof m2));
     if (isfinite(s->top20_share))
         fprintf(f, "%-22s %.1f%% of revenue\n", "top 20% of customers", 100 * s->top20_share);
     else
         fprintf(f, "%-22s n/a (no positive revenue)\n", "top 20% of customers");
-    fprintf(f, "%-22s %s (total %.2f)\n", "refunds", grouped(s->refunds, b1, sizeof b1),
-            s->refund_amount);
+    fprintf(f, "%-22s %s (total %s)\n", "refunds", grouped(s->refunds, b1, sizeof b1),
+            money(s->refund_amount, m1, sizeof m1));
     fprintf(f, "%-22s %s\n", "zero-amount orders", grouped(s->zero_amount, b1, sizeof b1));
     fprintf(f, "%-22s %s read, %s skipped\n", "rows", grouped(s->rows_read, b1, sizeof b1),
             grouped(s->rows_skipped, b2, sizeof b2));
@@ -225,9 +253,11 @@ int cmd_describe(int argc, char **argv)
     if (!log)
         return CLI_EXIT_FAIL;
     tx_summary s;
-    if (summarise(log, &s) != 0) {
+    char msg[512];
+    int src = summarise(log, &s, msg, sizeof msg);
+    if (src != 0) {
         churn_txlog_free(log);
-        return cli_fail(sub, "out of memory");
+        return src == -2 ? cli_fail(sub, "%s", msg) : cli_fail(sub, "out of memory");
     }
     FILE *f = cli_open_out(sub, a.out);
     if (!f) {

@@ -87,6 +87,10 @@ static const char predict_help[] =
     "                    (bgnbd, mbgnbd, pnbd rates) to the table's unit on purpose\n"
     "  --id COL          the customer id column (default: customer_id or id; without\n"
     "                    one the rows are numbered 1..n, with a note)\n"
+    "  --rejects F       the customers left out as CSV customer_id,reason: a row the\n"
+    "                    model cannot score (recency > T, a negative count, ...) or\n"
+    "                    whose scores are not finite numbers; the others are scored\n"
+    "                    (a note names the first; not for sbg)\n"
     "  -o, --output F    output CSV (default: standard output)\n"
     "  --help            this text\n";
 
@@ -275,6 +279,7 @@ static const double *need_col(const char *sub, const cli_table *t, const char *n
 
 typedef struct btyd_args {
     const char *input, *out, *fcol, *rcol, *Tcol, *wcol, *pcol, *ccol, *surv, *idcol;
+    const char *rejects;
     double l2, unit, horizon, discount, dert, max_seconds;
     long max_iter, max_evaluations;
     int json, convert_unit;
@@ -311,6 +316,7 @@ static const cli_option predict_options[] = {
     CLI_OPT("--unit", CLI_UNIT, AT(unit)),
     CLI_OPT("--convert-unit", CLI_FLAG, AT(convert_unit)),
     CLI_TABLE_ID(AT(idcol)),
+    CLI_OPT("--rejects", CLI_STRING, AT(rejects)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_spec fit_spec = {
@@ -516,11 +522,13 @@ static int sbg_scores(const char *sub, const churn_model *m, const cli_table *t,
 /* `extra` is the optional last column, named `extra_name`: derl (sbg with --discount),
  * dert (--dert) or p_alive_through (bgbb); or NULL. */
 static void write_scores(FILE *f, const cli_table *t, const double *pa, const double *e,
-                         const double *extra, const char *extra_name)
+                         const double *extra, const char *extra_name, char *const *why)
 {
     fprintf(f, "customer_id,p_alive,expected_purchases,p_churn%s%s\n", extra ? "," : "",
             extra ? extra_name : "");
     for (size_t i = 0; i < t->nrows; i++) {
+        if (why && why[i])
+            continue;
         cli_put_field(f, t->ids[i]);
         fputc(',', f);
         cli_put_double(f, pa[i]);
@@ -536,11 +544,41 @@ static void write_scores(FILE *f, const cli_table *t, const double *pa, const do
     }
 }
 
+/* The scores of rows [lo, lo + cnt); *step names the call that failed. */
+static int score_range(const churn_model *model, const btyd_args *a, int bgbb,
+                       const double *x, const double *tx, const double *T, size_t lo,
+                       size_t cnt, double *pa, double *e, double *derl, const char **step)
+{
+    int st;
+    x += lo, tx += lo, T += lo, pa += lo, e += lo, derl += lo;
+    *step = "scoring";
+    if ((st = churn_btyd_score(model, a->horizon, cnt, x, tx, T, bgbb ? derl : pa, e)))
+        return st;
+    *step = "DERT";
+    if (!isnan(a->dert) && (st = churn_dert(model, a->dert, cnt, x, tx, T, derl)))
+        return st;
+    *step = "P(alive)";
+    if (bgbb && (st = churn_bgbb_p_alive_at(model, 1, cnt, x, tx, T, pa)))
+        return st;
+    return CHURN_OK;
+}
+
+/* why[i] = "what: reason" (a copy); nonzero out of memory. */
+static int set_why(char **why, size_t i, const char *what, const char *reason)
+{
+    size_t len = strlen(what) + strlen(reason) + 3;
+    if (!(why[i] = malloc(len)))
+        return -1;
+    snprintf(why[i], len, "%s: %s", what, reason);
+    return 0;
+}
+
 /* P(alive) and expected purchases of every row (and DERL for sbg with --discount; for bgbb
  * p_alive is alive at the next opportunity, the published convention, and `derl` gets
  * p_alive_through, alive through the last one). */
 static int score_rows(const char *sub, const churn_model *model, const btyd_args *a,
-                      const cli_table *t, double *pa, double *e, double *derl, double *spare)
+                      const cli_table *t, double *pa, double *e, double *derl, double *spare,
+                      char **why)
 {
     int family = churn_model_family(model), st;
     size_t n = t->nrows;
@@ -559,13 +597,45 @@ static int score_rows(const char *sub, const churn_model *model, const btyd_args
     if (!T)
         return CLI_EXIT_FAIL;
     int bgbb = family == CHURN_FAMILY_BGBB;
-    if ((st = churn_btyd_score(model, a->horizon, n, x, tx, T, bgbb ? derl : pa, e)))
-        return lib_fail_rows(sub, "scoring", st, t, a->input);
-    if (!isnan(a->dert) && (st = churn_dert(model, a->dert, n, x, tx, T, derl)))
-        return lib_fail_rows(sub, "DERT", st, t, a->input);
-    if (bgbb && (st = churn_bgbb_p_alive_at(model, 1, n, x, tx, T, pa)))
-        return lib_fail_rows(sub, "P(alive)", st, t, a->input);
+    const char *step;
+    st = score_range(model, a, bgbb, x, tx, T, 0, n, pa, e, derl, &step);
+    if (st == CHURN_ENOMEM)
+        return lib_fail_rows(sub, step, st, t, a->input);
+    /* a row the library refuses: every row again on its own, those that fail left out */
+    for (size_t i = 0; st && i < n; i++) {
+        int si = score_range(model, a, bgbb, x, tx, T, i, 1, pa, e, derl, &step);
+        if (si == CHURN_ENOMEM)
+            return lib_fail_rows(sub, step, si, t, a->input);
+        char m1[600];
+        if (si && set_why(why, i, step,
+                          cli_one_row_message(churn_last_error_message(), m1, sizeof m1)))
+            return cli_fail(sub, "out of memory");
+    }
+    int extra = bgbb || !isnan(a->dert);
+    for (size_t i = 0; i < n; i++) {
+        if (why[i])
+            continue;
+        const char *col = !isfinite(pa[i])              ? "p_alive"
+                          : !isfinite(e[i])             ? "expected_purchases"
+                          : extra && !isfinite(derl[i]) ? (bgbb ? "p_alive_through" : "dert")
+                                                        : NULL;
+        if (col && set_why(why, i, col, "not a finite number"))
+            return cli_fail(sub, "out of memory");
+    }
     return CLI_EXIT_OK;
+}
+
+/* Every row left out: the model or the table is at fault, not one customer. */
+static int all_rejected(const char *sub, const cli_table *t, const char *input,
+                        char *const *why)
+{
+    size_t n = t->nrows, bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += why[i] != NULL;
+    if (!n || bad < n)
+        return 0;
+    return cli_fail(sub, "%s: no customer could be scored; customer '%s' (line 2): %s", input,
+                    t->ids[0], why[0]);
 }
 
 int cmd_predict_btyd(churn_model *model, int argc, char **argv)
@@ -597,20 +667,35 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
     rc = CLI_EXIT_FAIL;
     size_t n = t.nrows;
     double *buf = malloc(4 * (n ? n : 1) * sizeof *buf);
-    if (!buf) {
+    char **why = calloc(n ? n : 1, sizeof *why);
+    cli_rejects rj;
+    memset(&rj, 0, sizeof rj);
+    if (!buf || !why) {
         cli_fail(sub, "out of memory");
-    } else if (!score_rows(sub, model, &a, &t, buf, buf + n, buf + 2 * n, buf + 3 * n)) {
+    } else if (!score_rows(sub, model, &a, &t, buf, buf + n, buf + 2 * n, buf + 3 * n, why) &&
+               !all_rejected(sub, &t, a.input, why) &&
+               !cli_rejects_open(sub, &rj, a.rejects)) {
+        for (size_t i = 0; i < n; i++)
+            if (why[i])
+                cli_reject(&rj, t.ids[i], "line %zu of %s: %s", i + 2, a.input, why[i]);
         FILE *f = cli_open_out(sub, a.out);
+        if (!f)
+            cli_rejects_close(sub, &rj, n, 1, 0);
         if (f) {
             int with_derl = family == CHURN_FAMILY_SBG && !isnan(a.discount);
             int with_dert = !isnan(a.dert);
             int bgbb = family == CHURN_FAMILY_BGBB; /* --dert is refused for bgbb above */
             write_scores(f, &t, buf, buf + n,
                          with_derl || with_dert || bgbb ? buf + 2 * n : NULL,
-                         bgbb ? "p_alive_through" : with_derl ? "derl" : "dert");
+                         bgbb ? "p_alive_through" : with_derl ? "derl" : "dert", why);
             rc = cli_close_out(sub, f, a.out);
+            int rc2 = cli_rejects_close(sub, &rj, n, 0, rc == CLI_EXIT_OK);
+            rc = rc ? rc : rc2;
         }
     }
+    for (size_t i = 0; why && i < n; i++)
+        free(why[i]);
+    free(why);
     free(buf);
     cli_table_free(&t);
     return rc;

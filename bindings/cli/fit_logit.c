@@ -407,6 +407,8 @@ static int feature_names(const char *sub, const logit_args *a, const cli_table *
 static int read_design(const char *sub, const logit_args *a, const cli_table *t, design *d)
 {
     d->n = t->nrows;
+    if (d->n == 0) /* before the columns: a table without rows has none to hand out */
+        return cli_fail(sub, "%s has no data rows", a->input);
     d->y = need_col(sub, t, a->label, "label");
     if (!d->y || check_finite(sub, t, d->y, a->label))
         return CLI_EXIT_FAIL;

@@ -55,6 +55,10 @@ static const char predict_help[] =
     "survival (S(H | x)), linear_predictor (cox: centred as R's predict(type='lp');\n"
     "AFT: location of log T), and for AFT models median (median lifetime) and\n"
     "mean_residual_life (expected remaining lifetime of a customer active at H).\n"
+    "A median or mean_residual_life of 'inf': not reached (cox), no finite mean\n"
+    "(loglogistic with scale >= 1), or beyond the largest double (1.8e308 units).\n"
+    "A customer whose scores are not finite numbers is left out (a note names the\n"
+    "first; --rejects lists them all); the others are scored.\n"
     "\n"
     "Options:\n"
     "  --horizon H      time horizon, in the unit of the fitting durations (required)\n"
@@ -62,6 +66,7 @@ static const char predict_help[] =
     "                   model's and the table's units must agree\n"
     "  --id COL         the customer id column (default: customer_id or id;\n"
     "                   'none' or no such column: rows numbered 1..n)\n"
+    "  --rejects F      the customers left out, as CSV: customer_id,reason\n"
     "  -o, --output F   output CSV (default: standard output)\n"
     "  --help           this text\n";
 
@@ -198,7 +203,7 @@ static void fit_print(FILE *f, const churn_model *m, int ties, int robust, doubl
 }
 
 typedef struct surv_args {
-    const char *input, *out, *dcol, *ecol, *fcols, *wcol, *ties_s, *idcol;
+    const char *input, *out, *dcol, *ecol, *fcols, *wcol, *ties_s, *idcol, *rejects;
     double l2, unit, horizon;
     long max_iter;
     int json, l2_scale, drop, robust;
@@ -225,6 +230,7 @@ static const cli_option predict_options[] = {
     CLI_NONNEG("--horizon", AT(horizon)),
     CLI_OPT("--unit", CLI_UNIT, AT(unit)),
     CLI_TABLE_ID(AT(idcol)),
+    CLI_OPT("--rejects", CLI_STRING, AT(rejects)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_spec fit_spec = {
@@ -436,6 +442,8 @@ typedef struct surv_pred {
     const double **fc;
     double *x;                          /* row-major features, n * p */
     double *surv, *pc, *lp, *med, *mrl; /* the scores; med and mrl for AFT models */
+    char **why;                         /* per row: why it is left out, or NULL */
+    size_t nbad;
 } surv_pred;
 
 static const char predict_sub[] = "predict";
@@ -448,11 +456,13 @@ static int alloc_pred(surv_pred *s)
     s->surv = malloc((n ? n : 1) * sizeof *s->surv);
     s->pc = malloc((n ? n : 1) * sizeof *s->pc);
     s->lp = malloc((n ? n : 1) * sizeof *s->lp);
+    s->why = calloc(n ? n : 1, sizeof *s->why);
     if (s->aft) {
         s->med = malloc((n ? n : 1) * sizeof *s->med);
         s->mrl = malloc((n ? n : 1) * sizeof *s->mrl);
     }
-    if (!s->fc || !s->x || !s->surv || !s->pc || !s->lp || (s->aft && (!s->med || !s->mrl)))
+    if (!s->fc || !s->x || !s->surv || !s->pc || !s->lp || !s->why ||
+        (s->aft && (!s->med || !s->mrl)))
         return cli_fail(predict_sub, "out of memory");
     return CLI_EXIT_OK;
 }
@@ -478,26 +488,110 @@ static int gather_features(surv_pred *s)
 }
 
 /* P(churn), survival and linear predictor; for AFT models the median and the mean
- * residual life. */
-static int predict_rows(surv_pred *s)
+ * residual life, of rows [lo, lo + cnt). */
+static int predict_range(surv_pred *s, size_t lo, size_t cnt, const char **step)
 {
     double h = s->a->horizon;
-    int st = churn_surv_predict(s->model, s->n, s->x, h, s->surv, s->pc, s->lp);
-    if (!st && s->aft)
-        st = churn_surv_median(s->model, s->n, s->x, s->med);
-    if (!st && s->aft)
-        st = churn_surv_mean_residual_life(s->model, s->n, s->x, h, s->mrl);
-    return st ? cli_lib_fail(predict_sub, "scoring", st) : CLI_EXIT_OK;
+    const double *x = s->x + lo * s->p;
+    *step = "scoring";
+    int st = churn_surv_predict(s->model, cnt, x, h, s->surv + lo, s->pc + lo, s->lp + lo);
+    if (!st && s->aft) {
+        *step = "median";
+        st = churn_surv_median(s->model, cnt, x, s->med + lo);
+    }
+    if (!st && s->aft) {
+        *step = "mean residual life";
+        st = churn_surv_mean_residual_life(s->model, cnt, x, h, s->mrl + lo);
+    }
+    return st;
+}
+
+static int set_why(surv_pred *s, size_t i, const char *fmt, const char *a, double v)
+{
+    char buf[600];
+    snprintf(buf, sizeof buf, fmt, a, v);
+    if (!(s->why[i] = strdup(buf)))
+        return cli_fail(predict_sub, "out of memory");
+    s->nbad++;
+    return CLI_EXIT_OK;
+}
+
+/* Every row; a row the library refuses (the vectorised call fails: each row again on
+ * its own) or whose p_churn, survival or linear predictor is not finite, or whose
+ * median or mean residual life is NaN, is left out with its reason. A median or mean
+ * residual life of +inf is written 'inf' (docs/reliability.md). */
+static int predict_rows(surv_pred *s)
+{
+    const char *step;
+    int st = predict_range(s, 0, s->n, &step);
+    if (st == CHURN_ENOMEM)
+        return cli_lib_fail(predict_sub, step, st);
+    for (size_t i = 0; st && i < s->n; i++) {
+        int si = predict_range(s, i, 1, &step);
+        if (si == CHURN_ENOMEM)
+            return cli_lib_fail(predict_sub, step, si);
+        if (si) {
+            char buf[600];
+            char m1[500];
+            snprintf(buf, sizeof buf, "%s: %s", step,
+                     cli_one_row_message(churn_last_error_message(), m1, sizeof m1));
+            if (set_why(s, i, "%s", buf, 0))
+                return CLI_EXIT_FAIL;
+        }
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->why[i])
+            continue;
+        const char *col = !isfinite(s->pc[i])     ? "p_churn"
+                          : !isfinite(s->surv[i]) ? "survival"
+                          : !isfinite(s->lp[i])   ? "linear_predictor"
+                          : s->aft && isnan(s->med[i]) ? "median"
+                          : s->aft && isnan(s->mrl[i]) ? "mean_residual_life"
+                                                       : NULL;
+        if (!col)
+            continue;
+        double v = !strcmp(col, "p_churn") ? s->pc[i] : !strcmp(col, "survival") ? s->surv[i]
+                   : !strcmp(col, "linear_predictor") ? s->lp[i]
+                   : !strcmp(col, "median") ? s->med[i] : s->mrl[i];
+        if (set_why(s, i, "%s is not a finite number (%g): a coefficient or feature beyond "
+                    "what a double holds", col, v))
+            return CLI_EXIT_FAIL;
+    }
+    if (s->nbad == s->n && s->n) {
+        for (size_t i = 0; i < s->n; i++)
+            if (s->why[i])
+                return cli_fail(predict_sub, "%s: no customer could be scored; customer '%s' "
+                                "(row %zu): %s", s->a->input, s->t.ids[i], i + 1, s->why[i]);
+    }
+    return CLI_EXIT_OK;
+}
+
+/* A median or mean residual life: +inf as 'inf' (not reached, or beyond a double). */
+static void put_time(FILE *f, double v)
+{
+    if (isinf(v) && v > 0)
+        fputs("inf", f);
+    else
+        cli_put_double(f, v);
 }
 
 static int write_predictions(const surv_pred *s)
 {
-    FILE *f = cli_open_out(predict_sub, s->a->out);
-    if (!f)
+    cli_rejects rj;
+    if (cli_rejects_open(predict_sub, &rj, s->a->rejects))
         return CLI_EXIT_FAIL;
+    FILE *f = cli_open_out(predict_sub, s->a->out);
+    if (!f) {
+        cli_rejects_close(predict_sub, &rj, s->n, 1, 0);
+        return CLI_EXIT_FAIL;
+    }
     fprintf(f, "customer_id,p_churn,survival,linear_predictor%s\n",
             s->aft ? ",median,mean_residual_life" : "");
     for (size_t i = 0; i < s->n; i++) {
+        if (s->why[i]) {
+            cli_reject(&rj, s->t.ids[i], "row %zu: %s", i + 1, s->why[i]);
+            continue;
+        }
         cli_put_field(f, s->t.ids[i]);
         fputc(',', f);
         cli_put_double(f, s->pc[i]);
@@ -507,16 +601,15 @@ static int write_predictions(const surv_pred *s)
         cli_put_double(f, s->lp[i]);
         if (s->aft) {
             fputc(',', f);
-            cli_put_double(f, s->med[i]);
+            put_time(f, s->med[i]);
             fputc(',', f);
-            if (isinf(s->mrl[i]))
-                fputs("inf", f);
-            else
-                cli_put_double(f, s->mrl[i]);
+            put_time(f, s->mrl[i]);
         }
         fputc('\n', f);
     }
-    return cli_close_out(predict_sub, f, s->a->out);
+    int rc = cli_close_out(predict_sub, f, s->a->out);
+    int rc2 = cli_rejects_close(predict_sub, &rj, s->n, 0, rc == CLI_EXIT_OK);
+    return rc ? rc : rc2;
 }
 
 int cmd_predict_survival(churn_model *model, int argc, char **argv)
@@ -556,6 +649,9 @@ int cmd_predict_survival(churn_model *model, int argc, char **argv)
     free(s.lp);
     free(s.med);
     free(s.mrl);
+    for (size_t i = 0; s.why && i < s.n; i++)
+        free(s.why[i]);
+    free(s.why);
     cli_table_free(&s.t);
     return rc;
 }

@@ -54,6 +54,8 @@ static const char report_help[] =
     "  --trend-window DAYS  window of the spend/order trends (default 90)\n"
     "  --json             print the summary as JSON\n"
     "  --timings          print the time of each stage on standard error\n"
+    "  --rejects F        the customers left out (scores not finite numbers) as CSV:\n"
+    "                     customer_id,reason\n"
     "  -o, --output F     write every customer to CSV F: customer_id, frequency, recency,\n"
     "                     T, monetary_value, p_alive, p_churn, expected_purchases,\n"
     "                     expected_spend, clv, value_at_risk, tier, alerts [, dert]\n"
@@ -218,7 +220,7 @@ static int fmt_g10(char *buf, double x)
 
 
 typedef struct report_args {
-    const char *input, *out, *model_name;
+    const char *input, *out, *model_name, *rejects;
     double cutoff, unit, period, discount, margin, trend_window, dert;
     long horizon, top;
     int json, defaults, timings;
@@ -260,6 +262,7 @@ static const cli_option report_options[] = {
     CLI_OPT("--timings", CLI_FLAG, AT(timings)),
     CLI_OPT("--no-default-alerts", CLI_FLAG_OFF, AT(defaults)),
     CLI_OPT("--json", CLI_FLAG, AT(json)),
+    CLI_OPT("--rejects", CLI_STRING, AT(rejects)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_spec report_spec = {
@@ -289,9 +292,20 @@ typedef struct report_run {
     double corr;
     char *abuf; /* alert names of one customer, grown by alert_text() */
     size_t acap;
+    /* customers that cannot be valued (issue 19): left out, listed with --rejects */
+    cli_rejects rj;
+    size_t *row;     /* row of the customer table of each customer kept; NULL: all kept */
+    double *own;     /* the kept customers' frequency, recency, T, monetary value */
+    size_t spend_left_out; /* customers the spend fit could not use */
     /* --timings */
     double t0, tprev, c0, cprev;
 } report_run;
+
+/* The id of customer i (of the customers kept). */
+static const char *cust_id(const report_run *r, size_t i)
+{
+    return churn_customers_id(r->tab, r->row ? r->row[i] : i);
+}
 
 /* The time since the last stage, with --timings. */
 static void stage(report_run *r, const char *name)
@@ -380,9 +394,35 @@ static int fit_purchases(report_run *r)
 }
 
 /* The Gamma-Gamma spend model; not converging is a warning. */
+#define SPEND_FIT_MAX 1e150
 static int fit_spend(report_run *r)
 {
-    int st = churn_gammagamma_fit(&r->gg, r->R.n, r->R.x, r->R.mv, NULL, NULL);
+    /* The fit's likelihood and Hessian square the spend: a customer whose repeat spend
+     * x * m is beyond SPEND_FIT_MAX cannot be used. It is given monetary value 0 here,
+     * which the fit leaves out (and counts) like a free or refunded order, and named. */
+    const report *R = &r->R;
+    double *mv = NULL;
+    size_t first = 0;
+    for (size_t i = 0; i < R->n; i++) {
+        double xm = R->x[i] * R->mv[i];
+        if (R->x[i] > 0 && R->mv[i] > 0 && !(xm <= SPEND_FIT_MAX)) {
+            if (!mv) {
+                if (!(mv = malloc(R->n * sizeof *mv)))
+                    return cli_fail(sub, "out of memory for %zu customers", R->n);
+                memcpy(mv, R->mv, R->n * sizeof *mv);
+                first = i;
+            }
+            mv[i] = 0;
+            r->spend_left_out++;
+        }
+    }
+    if (r->spend_left_out)
+        fprintf(stderr, "churn %s: note: the spend fit leaves out %zu customer(s) whose repeat "
+                "spend (frequency x monetary_value) is above %g, beyond the fit's arithmetic; "
+                "first: '%s' (monetary_value %g)\n", sub, r->spend_left_out, SPEND_FIT_MAX,
+                cust_id(r, first), R->mv[first]);
+    int st = churn_gammagamma_fit(&r->gg, r->R.n, r->R.x, mv ? mv : r->R.mv, NULL, NULL);
+    free(mv);
     if (st == CHURN_ENOCONV)
         fprintf(stderr, "churn %s: warning: the Gamma-Gamma fit did not converge: %s\n", sub,
                 churn_last_error_message());
@@ -422,7 +462,72 @@ static void free_scores(report *R)
     free(R->fired);
 }
 
-/* P(alive), expected purchases and spend, CLV and value at risk of every customer. */
+/* The valuation of customers [lo, lo + cnt) (DERT too with --dert). */
+static int value_range(report_run *r, const churn_clv_options *clo, size_t lo, size_t cnt,
+                       const char **step)
+{
+    report *R = &r->R;
+    *step = "valuing customers";
+    int st = churn_clv_score(r->bt, r->gg, clo, cnt, R->x + lo, R->tx + lo, R->T + lo,
+                             R->mv + lo, R->p_alive + lo, R->exp_purch + lo,
+                             R->exp_spend + lo, R->clv + lo, R->var + lo);
+    if (!st && R->dert) {
+        *step = "DERT";
+        st = churn_dert(r->bt, r->a->dert, cnt, R->x + lo, R->tx + lo, R->T + lo, R->dert + lo);
+    }
+    return st;
+}
+
+/* The first score of customer i that is not a finite number, or NULL. */
+static const char *bad_score(const report *R, size_t i, double *v)
+{
+    const char *name[6] = {"p_alive", "expected_purchases", "expected_spend", "clv",
+                           "value_at_risk", "dert"};
+    const double val[6] = {R->p_alive[i], R->exp_purch[i], R->exp_spend[i], R->clv[i],
+                           R->var[i], R->dert ? R->dert[i] : 0.0};
+    for (int k = 0; k < 6; k++)
+        if (!isfinite(val[k])) {
+            *v = val[k];
+            return name[k];
+        }
+    return NULL;
+}
+
+/* Keep the customers with keep[i]: their inputs copied (r->own), their scores moved
+ * down, r->row mapping them to the table's rows. */
+static int keep_customers(report_run *r, const unsigned char *keep)
+{
+    report *R = &r->R;
+    size_t n = R->n, m = 0;
+    for (size_t i = 0; i < n; i++)
+        m += keep[i] != 0;
+    if (!m)
+        return cli_fail(sub, "no customer could be valued; %s", r->rj.first);
+    r->row = malloc(m * sizeof *r->row);
+    r->own = malloc(4 * m * sizeof *r->own);
+    if (!r->row || !r->own)
+        return cli_fail(sub, "out of memory for %zu customers", n);
+    double *x = r->own, *tx = x + m, *T = tx + m, *mv = T + m;
+    double *sc[7] = {R->p_alive, R->p_churn, R->exp_purch, R->exp_spend, R->clv, R->var,
+                     R->dert};
+    for (size_t i = 0, k = 0; i < n; i++) {
+        if (!keep[i])
+            continue;
+        r->row[k] = i;
+        x[k] = R->x[i], tx[k] = R->tx[i], T[k] = R->T[i], mv[k] = R->mv[i];
+        for (int c = 0; c < 7; c++)
+            if (sc[c])
+                sc[c][k] = sc[c][i];
+        k++;
+    }
+    R->x = x, R->tx = tx, R->T = T, R->mv = mv;
+    R->n = m;
+    return CLI_EXIT_OK;
+}
+
+/* P(alive), expected purchases and spend, CLV and value at risk of every customer. A
+ * customer the library refuses (the vectorised call fails: each customer again on its
+ * own) or with a score that is not finite is left out, counted and listed (--rejects). */
 static int value_customers(report_run *r)
 {
     report *R = &r->R;
@@ -431,20 +536,45 @@ static int value_customers(report_run *r)
     clo.period = r->a->period;
     clo.discount = r->a->discount;
     clo.margin = r->a->margin;
-    int st = churn_clv_score(r->bt, r->gg, &clo, R->n, R->x, R->tx, R->T, R->mv, R->p_alive,
-                             R->exp_purch, R->exp_spend, R->clv, R->var);
-    if (st)
-        return cli_lib_fail(sub, "valuing customers", st);
+    if (r->a->dert > 0 && !(R->dert = malloc((R->n ? R->n : 1) * sizeof *R->dert)))
+        return cli_fail(sub, "out of memory for %zu customers", R->n);
+    const char *step;
+    int st = value_range(r, &clo, 0, R->n, &step);
+    if (st == CHURN_ENOMEM)
+        return cli_lib_fail(sub, step, st);
+    unsigned char *keep = malloc(R->n ? R->n : 1);
+    if (!keep)
+        return cli_fail(sub, "out of memory for %zu customers", R->n);
+    memset(keep, 1, R->n ? R->n : 1);
+    size_t nbad = 0;
+    for (size_t i = 0; i < R->n; i++) {
+        if (st) {
+            int si = value_range(r, &clo, i, 1, &step);
+            if (si == CHURN_ENOMEM) {
+                free(keep);
+                return cli_lib_fail(sub, step, si);
+            }
+            if (si) {
+                keep[i] = 0, nbad++;
+                char m1[600];
+                cli_reject(&r->rj, cust_id(r, i), "%s: %s", step,
+                           cli_one_row_message(churn_last_error_message(), m1, sizeof m1));
+                continue;
+            }
+        }
+        double v;
+        const char *col = bad_score(R, i, &v);
+        if (col) {
+            keep[i] = 0, nbad++;
+            cli_reject(&r->rj, cust_id(r, i), "%s is not a finite number (%g): an input "
+                       "beyond what a double holds", col, v);
+        }
+    }
     for (size_t i = 0; i < R->n; i++)
         R->p_churn[i] = 1.0 - R->p_alive[i];
-    if (r->a->dert > 0) {
-        if (!(R->dert = malloc((R->n ? R->n : 1) * sizeof *R->dert)))
-            return cli_fail(sub, "out of memory for %zu customers", R->n);
-        st = churn_dert(r->bt, r->a->dert, R->n, R->x, R->tx, R->T, R->dert);
-        if (st)
-            return cli_lib_fail(sub, "DERT", st);
-    }
-    return CLI_EXIT_OK;
+    int rc = nbad ? keep_customers(r, keep) : CLI_EXIT_OK;
+    free(keep);
+    return rc;
 }
 
 static int assign_tiers(report_run *r)
@@ -460,14 +590,25 @@ static int evaluate_alerts(report_run *r)
     size_t ntab = churn_customers_num_columns(r->tab), ncols = ntab + 6;
     double **cols = calloc(ncols, sizeof *cols);
     const char **names = calloc(ncols, sizeof *names);
+    double *packed = NULL;
     int rc = CLI_EXIT_OK;
     if (!cols || !names) {
+        rc = cli_fail(sub, "out of memory");
+        goto done;
+    }
+    if (r->row && !(packed = malloc((ntab ? ntab : 1) * (R->n ? R->n : 1) * sizeof *packed))) {
         rc = cli_fail(sub, "out of memory");
         goto done;
     }
     for (size_t j = 0; j < ntab; j++) {
         names[j] = churn_customers_column_name(r->tab, j);
         cols[j] = (double *)churn_customers_column_at(r->tab, j);
+        if (packed) { /* the kept customers' rows only */
+            double *pc = packed + j * R->n;
+            for (size_t i = 0; i < R->n; i++)
+                pc[i] = cols[j][r->row[i]];
+            cols[j] = pc;
+        }
     }
     const char *extra[6] = {"p_alive", "p_churn", "expected_purchases", "expected_spend",
                             "clv", "value_at_risk"};
@@ -481,6 +622,7 @@ static int evaluate_alerts(report_run *r)
     if (st)
         rc = cli_lib_fail(sub, "alert rules", st);
 done:
+    free(packed);
     free(cols);
     free(names);
     return rc;
@@ -522,7 +664,7 @@ static json_t *top_json(const report_run *r)
     for (size_t k = 0; k < r->ntop; k++) {
         size_t i = r->topidx[k];
         json_t *c = json_object();
-        json_object_set_new(c, "customer_id", json_string(churn_customers_id(r->tab, i)));
+        json_object_set_new(c, "customer_id", json_string(cust_id(r, i)));
         json_object_set_new(c, "p_alive", json_real(R->p_alive[i]));
         json_object_set_new(c, "clv", json_real(R->clv[i]));
         json_object_set_new(c, "value_at_risk", json_real(R->var[i]));
@@ -548,6 +690,8 @@ static void print_json(const report_run *r, FILE *sf)
     json_object_set_new(j, "customers", json_integer((json_int_t)n));
     json_object_set_new(j, "excluded_customers",
                         json_integer((json_int_t)churn_customers_num_excluded(r->tab)));
+    json_object_set_new(j, "unscorable_customers", json_integer((json_int_t)r->rj.n));
+    json_object_set_new(j, "spend_fit_left_out", json_integer((json_int_t)r->spend_left_out));
     json_object_set_new(j, "cutoff", json_string(r->datebuf));
     json_object_set_new(j, "time_unit_days", json_real(a->unit));
     json_object_set_new(j, "repeat_customers", json_integer((json_int_t)r->repeat));
@@ -589,6 +733,9 @@ static void print_text(report_run *r, FILE *sf)
     fprintf(sf, "customers: %zu as of %s (%zu more first seen after the cutoff), unit "
                 "%g day(s)\n",
             n, r->datebuf, churn_customers_num_excluded(r->tab), a->unit);
+    if (r->rj.n)
+        fprintf(sf, "left out: %zu customer(s) whose scores are not finite numbers (see the "
+                "note on stderr; --rejects FILE lists them)\n", r->rj.n);
     fprintf(sf, "repeat customers: %zu (%.1f%%)\n", r->repeat,
             100.0 * (double)r->repeat / (double)n);
     model_line(sf, "purchase model", r->bt);
@@ -617,7 +764,7 @@ static void print_text(report_run *r, FILE *sf)
             "value_at_risk", "tier", "alerts");
     for (size_t k = 0; k < r->ntop; k++) {
         size_t i = r->topidx[k];
-        fprintf(sf, "%-16s %8.4f %12.2f %14.2f %-10s %s\n", churn_customers_id(r->tab, i),
+        fprintf(sf, "%-16s %8.4f %12.2f %14.2f %-10s %s\n", cust_id(r, i),
                 R->p_alive[i], R->clv[i], R->var[i], churn_tier_name(R->tier[i]),
                 alert_text(r->al, R->fired[i], &r->abuf, &r->acap));
     }
@@ -641,7 +788,7 @@ static void put_row(report_run *r, FILE *f, size_t i)
     char line[640];
     const double v[10] = {R->x[i], R->tx[i], R->T[i], R->mv[i], R->p_alive[i], R->p_churn[i],
                           R->exp_purch[i], R->exp_spend[i], R->clv[i], R->var[i]};
-    const char *id = churn_customers_id(r->tab, i);
+    const char *id = cust_id(r, i);
     const char *alerts = R->fired[i] ? alert_text(r->al, R->fired[i], &r->abuf, &r->acap) : "";
     const char *tn = churn_tier_name(R->tier[i]);
     size_t lid = strlen(id), lal = strlen(alerts), k = 0;
@@ -695,7 +842,7 @@ static int write_csv(report_run *r)
 /* Read, build the table, fit, value, rank, print and write; each step timed. */
 static int run_report(report_run *r)
 {
-    if (read_log(r))
+    if (read_log(r) || cli_rejects_open(sub, &r->rj, r->a->rejects))
         return CLI_EXIT_FAIL;
     stage(r, "read transactions");
     if (build_table(r))
@@ -719,6 +866,8 @@ static int run_report(report_run *r)
     stage(r, "summary");
     if (write_csv(r))
         return CLI_EXIT_FAIL;
+    if (cli_rejects_close(sub, &r->rj, r->R.n + r->rj.n, 0, 1))
+        return CLI_EXIT_FAIL;
     stage(r, "write report.csv");
     if (r->a->timings)
         fprintf(stderr, "churn report: %-22s %8.3f s wall %8.3f s cpu\n", "total",
@@ -739,6 +888,9 @@ int cmd_report(int argc, char **argv)
     int rc = cli_parse(&report_spec, sub, argc, argv, &a);
     if (rc == CLI_CONTINUE && !(rc = check_options(&a, &r.family)) && !(rc = build_alerts(&r)))
         rc = run_report(&r);
+    cli_rejects_close(sub, &r.rj, 0, 1, 0); /* after a failure: no file */
+    free(r.row);
+    free(r.own);
     free_scores(&r.R);
     free(r.topidx);
     free(r.abuf);

@@ -87,6 +87,8 @@ static const char score_help[] =
     "  --chunk-rows N       rows read per chunk when streaming (default 1048576,\n"
     "                       about 20 bytes each)\n"
     "  --quiet              no progress line and no notes (the summary line stays)\n"
+    "  --rejects FILE       list the customers left out (inputs or scores not finite\n"
+    "                       numbers) as CSV: customer_id,reason\n"
     "  -o, --output FILE    write the scores to FILE (default: standard output)\n"
     "\n"
     "Memory: by default the input is streamed: each customer keeps a small running\n"
@@ -100,8 +102,12 @@ static const char score_help[] =
     "A progress line is drawn on stderr when it is a terminal. The last line on stderr\n"
     "is always the summary, for schedulers:\n"
     "  churn-score: rows_read=N rows_rejected=N customers_scored=N customers_excluded=N\n"
-    "  seconds=S max_rss_kb=K mode=stream|memory\n"
+    "  seconds=S max_rss_kb=K mode=stream|memory customers_unscorable=N\n"
     "  status=ok|empty|error|usage|broken_pipe|interrupted   (one line)\n"
+    "customers_excluded counts the customers with no order by the cutoff and those left\n"
+    "out because the model cannot score them (customers_unscorable: an input or a score\n"
+    "that is not a finite number; named in a note, listed with --rejects); the others\n"
+    "are scored.\n"
     "status=empty: the input has a header and no data rows (a day without transactions):\n"
     "exit 0 and a header-only output.\n"
     "max_rss_kb is the peak resident memory of this run (VmHWM).\n"
@@ -158,13 +164,15 @@ static void summary_on_signal(const char *status)
     cli_sig_putu(rss > 0 ? (unsigned long long)rss : 0);
     cli_sig_puts(" mode=");
     cli_sig_puts(st.mode ? st.mode : "stream");
+    cli_sig_puts(" customers_unscorable=");
+    cli_sig_putu(0); /* known once scoring ends */
     cli_sig_puts(" status=");
     cli_sig_puts(status);
     cli_sig_puts("\n");
 }
 
 static void summary(size_t rows_read, size_t rejected, size_t scored, size_t excluded,
-                    const char *status)
+                    size_t unscorable, const char *status)
 {
     /* VmHWM: the peak of this program's own memory. ru_maxrss would do, except that
      * Linux starts it from the high-water mark of the process that forked us (a large
@@ -184,9 +192,10 @@ static void summary(size_t rows_read, size_t rejected, size_t scored, size_t exc
     if (rss < 0 && getrusage(RUSAGE_SELF, &ru) == 0)
         rss = ru.ru_maxrss;
     fprintf(stderr, "churn-score: rows_read=%zu rows_rejected=%zu customers_scored=%zu "
-            "customers_excluded=%zu seconds=%.3f max_rss_kb=%ld mode=%s status=%s\n",
+            "customers_excluded=%zu seconds=%.3f max_rss_kb=%ld mode=%s "
+            "customers_unscorable=%zu status=%s\n",
             rows_read, rejected, scored, excluded, now() - st.t0, rss,
-            st.mode ? st.mode : "stream", status);
+            st.mode ? st.mode : "stream", unscorable, status);
 }
 
 /* ---- progress (only when stderr is a terminal) ---- */
@@ -307,12 +316,15 @@ typedef struct fold_ctx {
     churn_customer_stream *s;
     size_t chunk_rows;
     int out_of_order; /* the fold failed because of the input's order */
+    char bad_time[512]; /* a transaction's time outside CLI_TIME_MIN .. CLI_TIME_END */
 } fold_ctx;
 
 static int fold_chunk(churn_txlog *log, void *ud)
 {
-    (void)log;
     fold_ctx *fc = ud;
+    if (cli_time_out_of_range(log, (size_t)churn_customer_stream_rows_folded(fc->s),
+                              fc->bad_time, sizeof fc->bad_time))
+        return CHURN_ERANGE;
     int rc = churn_customer_stream_fold(fc->s);
     sig_rows_read = (size_t)churn_customer_stream_rows_folded(fc->s);
     if (rc == CHURN_EINVAL)
@@ -412,6 +424,11 @@ static int model_columns(const churn_model *m, int btyd, char *buf, size_t cap)
     int grouping = 0;
     size_t len = 0;
     buf[0] = '\0';
+    if (churn_model_num_features(m) == 0) {
+        /* an intercept-only AFT model reads no column: build the cheapest one */
+        snprintf(buf, cap, "frequency");
+        return 0;
+    }
     for (size_t k = 0; k < churn_model_num_features(m); k++) {
         const char *name = churn_model_feature_name(m, k);
         if (!name)
@@ -445,6 +462,8 @@ typedef struct worker {
     double *scratch;   /* block rows * (5 + p) doubles */
     char *buf;         /* formatted CSV rows */
     size_t len, cap;
+    char *rej;         /* customers left out: id NUL reason NUL ... */
+    size_t rlen, rcap, nrej;
     int status;
     char msg[600];
 } worker;
@@ -499,57 +518,160 @@ static void worker_fail(worker *w, const char *what, int status)
     w->status = status ? status : CHURN_ENOMEM;
 }
 
+/* Score rows [off, off + cnt) of the worker's block (customers lo + off ...) into
+ * a, b, c, d (+ off). Returns the library status; *step names the failing call. */
+static int score_rows(const job *j, size_t lo, size_t off, size_t cnt, double *a, double *b,
+                      double *c, double *d, double *x, int bgbb, const char **step)
+{
+    int s;
+    size_t r = lo + off;
+    a += off, b += off, c += off, d += off;
+    *step = "scoring";
+    if (j->kind == KIND_BTYD) {
+        /* a = p_alive, b = expected purchases, c = expected spend, d = clv; BG/BB (no
+         * spend): a = alive at the next opportunity, c = alive through the last one */
+        if ((s = churn_btyd_score(j->model, j->horizon, cnt, j->freq + r, j->rec + r, j->T + r,
+                                  bgbb ? c : a, b)))
+            return s;
+        *step = "P(alive)";
+        if (bgbb && (s = churn_bgbb_p_alive_at(j->model, 1, cnt, j->freq + r, j->rec + r,
+                                               j->T + r, a)))
+            return s;
+        if (j->spend) {
+            *step = "expected spend";
+            if ((s = churn_gammagamma_expected_spend(j->spend, cnt, j->freq + r, j->mon + r, c)))
+                return s;
+            *step = "CLV";
+            if ((s = churn_clv_score(j->model, j->spend, &j->clv, cnt, j->freq + r, j->rec + r,
+                                     j->T + r, j->mon + r, NULL, NULL, NULL, d, NULL)))
+                return s;
+        }
+        return CHURN_OK;
+    }
+    /* x = cnt*p row-major features; a = p_churn, b = linear predictor, c = survival */
+    x += off * j->p;
+    for (size_t i = 0; i < cnt; i++)
+        for (size_t k = 0; k < j->p; k++)
+            x[i * j->p + k] = j->feat[k][r + i];
+    if (j->kind == KIND_LOGIT)
+        return churn_logit_predict(j->model, x, cnt, j->p, CHURN_LOGIT_ROW_MAJOR, j->p, a, b);
+    return churn_surv_predict(j->model, cnt, x, j->horizon, c, a, b);
+}
+
+/* The first output of row i that is not a finite number (its column name, its value in
+ * *v), or NULL. */
+static const char *bad_output(const job *j, int bgbb, size_t i, const double *a,
+                              const double *b, const double *c, const double *d, double *v)
+{
+    const char *name[5] = {NULL};
+    double val[5];
+    size_t k = 0;
+    if (j->kind == KIND_BTYD) {
+        name[k] = "p_alive", val[k++] = a[i];
+        name[k] = "expected_purchases", val[k++] = b[i];
+        if (j->spend) {
+            name[k] = "expected_spend", val[k++] = c[i];
+            name[k] = "clv", val[k++] = d[i];
+        }
+        if (bgbb)
+            name[k] = "p_alive_through", val[k++] = c[i];
+    } else {
+        name[k] = "p_churn", val[k++] = a[i];
+        if (j->kind == KIND_SURV)
+            name[k] = "survival", val[k++] = c[i];
+        name[k] = "linear_predictor", val[k++] = b[i];
+    }
+    for (size_t q = 0; q < k; q++)
+        if (!isfinite(val[q])) {
+            *v = val[q];
+            return name[q];
+        }
+    return NULL;
+}
+
+/* Row i is left out: its id and the reason, NUL-separated, into w->rej. */
+static int reject_row(worker *w, size_t i, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int reject_row(worker *w, size_t i, const char *fmt, ...)
+{
+    char why[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    const char *id = churn_customers_id(w->j->t, w->lo + i);
+    size_t ni = strlen(id) + 1, nw = strlen(why) + 1;
+    if (w->rlen + ni + nw > w->rcap) {
+        size_t nc = w->rcap ? w->rcap * 2 : 4096;
+        while (w->rlen + ni + nw > nc)
+            nc *= 2;
+        char *nb = realloc(w->rej, nc);
+        if (!nb)
+            return -1;
+        w->rej = nb;
+        w->rcap = nc;
+    }
+    memcpy(w->rej + w->rlen, id, ni);
+    memcpy(w->rej + w->rlen + ni, why, nw);
+    w->rlen += ni + nw;
+    w->nrej++;
+    return 0;
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     const job *j = w->j;
     size_t n = w->hi - w->lo, lo = w->lo;
     double *a = w->scratch, *b = a + n, *c = b + n, *d = c + n, *x = d + 2 * n;
-    int s = 0;
     w->len = 0;
+    w->rlen = 0;
+    w->nrej = 0;
     w->status = 0;
     if (!n)
         return NULL;
     int bgbb = j->kind == KIND_BTYD && churn_model_family(j->model) == CHURN_FAMILY_BGBB;
-    if (j->kind == KIND_BTYD) {
-        /* a = p_alive, b = expected purchases, c = expected spend, d = clv; BG/BB (no
-         * spend): a = alive at the next opportunity, c = alive through the last one */
-        if ((s = churn_btyd_score(j->model, j->horizon, n, j->freq + lo, j->rec + lo, j->T + lo,
-                                  bgbb ? c : a, b))) {
-            worker_fail(w, "scoring", s);
+    unsigned char *skip = NULL;
+    const char *step;
+    int s = score_rows(j, lo, 0, n, a, b, c, d, x, bgbb, &step);
+    if (s == CHURN_ENOMEM) {
+        worker_fail(w, step, s);
+        return NULL;
+    }
+    if (s) {
+        /* a customer the library refuses (it names the first bad row): score the block
+         * row by row and leave out those that fail, with the library's reason */
+        if (!(skip = calloc(n, 1))) {
+            worker_fail(w, "out of memory", CHURN_ENOMEM);
             return NULL;
         }
-        if (bgbb && (s = churn_bgbb_p_alive_at(j->model, 1, n, j->freq + lo, j->rec + lo,
-                                               j->T + lo, a))) {
-            worker_fail(w, "P(alive)", s);
-            return NULL;
-        }
-        if (j->spend) {
-            if ((s = churn_gammagamma_expected_spend(j->spend, n, j->freq + lo, j->mon + lo, c))) {
-                worker_fail(w, "expected spend", s);
+        for (size_t i = 0; i < n; i++) {
+            int si = score_rows(j, lo, i, 1, a, b, c, d, x, bgbb, &step);
+            if (si == CHURN_ENOMEM) {
+                worker_fail(w, step, si);
+                free(skip);
                 return NULL;
             }
-            if ((s = churn_clv_score(j->model, j->spend, &j->clv, n, j->freq + lo, j->rec + lo,
-                                     j->T + lo, j->mon + lo, NULL, NULL, NULL, d, NULL))) {
-                worker_fail(w, "CLV", s);
-                return NULL;
+            if (si) {
+                skip[i] = 1;
+                char m1[360];
+                if (reject_row(w, i, "%s: %s", step,
+                               cli_one_row_message(churn_last_error_message(), m1, sizeof m1)))
+                    goto oom;
             }
-        }
-    } else {
-        /* x = n*p row-major features; a = p_churn, b = linear predictor, c = survival */
-        for (size_t i = 0; i < n; i++)
-            for (size_t k = 0; k < j->p; k++)
-                x[i * j->p + k] = j->feat[k][lo + i];
-        if (j->kind == KIND_LOGIT)
-            s = churn_logit_predict(j->model, x, n, j->p, CHURN_LOGIT_ROW_MAJOR, j->p, a, b);
-        else
-            s = churn_surv_predict(j->model, n, x, j->horizon, c, a, b);
-        if (s) {
-            worker_fail(w, "scoring", s);
-            return NULL;
         }
     }
     for (size_t i = 0; i < n; i++) {
+        if (skip && skip[i])
+            continue;
+        double v;
+        const char *col = bad_output(j, bgbb, i, a, b, c, d, &v);
+        if (col) {
+            if (reject_row(w, i, "%s is not a finite number (%g): an input beyond what a "
+                           "double holds", col, v))
+                goto oom;
+            continue;
+        }
         int bad = put_id(w, churn_customers_id(j->t, lo + i));
         if (j->kind == KIND_BTYD) {
             bad = bad || put_num(w, j->freq[lo + i]) || put_num(w, j->rec[lo + i]) ||
@@ -564,19 +686,22 @@ static void *worker_main(void *arg)
         } else {
             bad = bad || put_num(w, a[i]) || put_num(w, c[i]) || put_num(w, b[i]);
         }
-        if (bad || put(w, "\n", 1)) {
-            snprintf(w->msg, sizeof w->msg, "out of memory formatting the scores");
-            w->status = CHURN_ENOMEM;
-            return NULL;
-        }
+        if (bad || put(w, "\n", 1))
+            goto oom;
     }
+    free(skip);
+    return NULL;
+oom:
+    free(skip);
+    snprintf(w->msg, sizeof w->msg, "out of memory formatting the scores");
+    w->status = CHURN_ENOMEM;
     return NULL;
 }
 
 /* Score rows in blocks of nthreads * BLOCK; each worker formats its share, the main thread
  * writes the shares in row order. */
 #define BLOCK 32768
-static int score_all(const job *j, size_t nrows, int nthreads, FILE *f)
+static int score_all(const job *j, size_t nrows, int nthreads, FILE *f, cli_rejects *rj)
 {
     worker *w = calloc((size_t)nthreads, sizeof *w);
     pthread_t *th = calloc((size_t)nthreads, sizeof *th);
@@ -615,7 +740,13 @@ static int score_all(const job *j, size_t nrows, int nthreads, FILE *f)
             }
             if (w[k].len && fwrite(w[k].buf, 1, w[k].len, f) != w[k].len)
                 break; /* reported by cli_close_out */
-            atomic_fetch_add(&st.customers_done, (unsigned long long)(w[k].hi - w[k].lo));
+            for (size_t q = 0; q < w[k].rlen;) {
+                const char *id = w[k].rej + q, *why = id + strlen(id) + 1;
+                cli_reject(rj, id, "%s", why);
+                q = (size_t)(why + strlen(why) + 1 - w[k].rej);
+            }
+            atomic_fetch_add(&st.customers_done,
+                             (unsigned long long)(w[k].hi - w[k].lo - w[k].nrej));
         }
         if (ferror(f))
             break;
@@ -628,6 +759,7 @@ done:
     for (int k = 0; w && k < nthreads; k++) {
         free(w[k].scratch);
         free(w[k].buf);
+        free(w[k].rej);
     }
     free(w);
     free(th);
@@ -662,7 +794,7 @@ static int load_model(const char *path, const char *what, churn_model **m)
 }
 
 typedef struct score_args {
-    const char *model_path, *input, *out, *spend_path;
+    const char *model_path, *input, *out, *spend_path, *rejects;
     double cutoff, unit, horizon, period, discount, margin;
     long threads, clv_periods, chunk_rows;
     int quiet, have_cutoff, in_memory, convert_unit;
@@ -696,6 +828,7 @@ static const cli_option score_options[] = {
      .min = 1, .range_msg = "option --chunk-rows: %ld must be >= 1"},
     CLI_OPT("--in-memory", CLI_FLAG, AT(in_memory)),
     {.name = "--quiet", .alias = "-q", .kind = CLI_FLAG, .at = AT(quiet)},
+    CLI_OPT("--rejects", CLI_STRING, AT(rejects)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_spec score_spec = {
@@ -720,6 +853,7 @@ typedef struct score_run {
     int progress_started;
     pthread_t pth;
     size_t rows_read, rejected, scored, excluded;
+    size_t unscorable;          /* customers left out: inputs or scores not finite */
 } score_run;
 
 static int check_args(const score_args *a)
@@ -847,6 +981,16 @@ static int load_models(score_run *r)
     r->fam = churn_model_family(r->model);
     if ((r->kind = family_kind(r->fam, r->a->model_path)) < 0)
         return CLI_EXIT_FAIL;
+    if ((r->kind == KIND_LOGIT || r->fam == CHURN_FAMILY_COX) &&
+        churn_model_num_features(r->model) == 0)
+        return cli_fail(sub, "%s: a '%s' model without features (its parameters are %s%s%s...): "
+                        "a %s model scores customers by their features; is it a model of "
+                        "another family relabelled?", r->a->model_path,
+                        churn_family_name(r->fam),
+                        churn_model_num_params(r->model) ? "'" : "none",
+                        churn_model_num_params(r->model) ? churn_model_param_name(r->model, 0) : "",
+                        churn_model_num_params(r->model) ? "', " : "",
+                        churn_family_name(r->fam));
     int rc = check_unit_horizon(r);
     if (!rc)
         rc = check_features_need_no_amount(r);
@@ -892,9 +1036,11 @@ static int read_stream(score_run *r)
     if (s)
         return cli_fail(sub, "%s: the model's input columns: %s", a->model_path,
                         churn_last_error_message());
-    fold_ctx fc = {cs, (size_t)a->chunk_rows, 0};
+    fold_ctx fc = {cs, (size_t)a->chunk_rows, 0, ""};
     churn_txlog *slog = churn_customer_stream_log(cs);
     s = read_input(a->input, &a->tx, slog, &fc, r->progress_started, msg, sizeof msg);
+    if (s && fc.bad_time[0])
+        snprintf(msg, sizeof msg, "%s", fc.bad_time);
     /* the rows folded, plus those a failed read got through (the failing row included) */
     r->rows_read = churn_txlog_rows_read(slog) + churn_txlog_rows_failed(slog);
     r->rejected = churn_txlog_rows_skipped(slog);
@@ -948,6 +1094,11 @@ static int read_memory(score_run *r)
     }
     r->rows_read = churn_txlog_rows_read(log);
     r->rejected = churn_txlog_rows_skipped(log);
+    if (cli_time_out_of_range(log, 0, msg, sizeof msg)) {
+        read_failed(msg, CHURN_ERANGE, r->progress_started);
+        churn_txlog_free(log);
+        return CLI_EXIT_FAIL;
+    }
     report_skipped(log, r->rejected, r->rows_read, a->quiet, r->progress_started);
     atomic_store(&st.stage, 2);
     s = churn_customers_build(&r->t, log, &r->co);
@@ -1020,11 +1171,27 @@ static int write_scores(score_run *r, size_t nrows)
         fputs("customer_id,p_churn,linear_predictor\n", f);
     else
         fputs("customer_id,p_churn,survival,linear_predictor\n", f);
-    if (score_all(&r->j, nrows, (int)r->a->threads, f)) {
+    cli_rejects rj;
+    if (cli_rejects_open(sub, &rj, r->a->rejects)) {
         cli_abort_out(f);
         return CLI_EXIT_FAIL;
     }
-    return cli_close_out(sub, f, r->a->out);
+    if (score_all(&r->j, nrows, (int)r->a->threads, f, &rj)) {
+        cli_rejects_close(sub, &rj, nrows, 1, 0);
+        cli_abort_out(f);
+        return CLI_EXIT_FAIL;
+    }
+    r->unscorable = rj.n;
+    if (nrows && rj.n == nrows) { /* not one customer: the model, not the data */
+        cli_rejects_close(sub, &rj, nrows, 1, 0);
+        cli_abort_out(f);
+        r->unscorable = 0;
+        return cli_fail(sub, "%s: no customer could be scored; %s", r->a->model_path,
+                        rj.first);
+    }
+    int rc = cli_close_out(sub, f, r->a->out);
+    int rc2 = cli_rejects_close(sub, &rj, nrows, r->a->quiet, rc == CLI_EXIT_OK);
+    return rc ? rc : rc2;
 }
 
 /* Read and summarise the log, then score and write every customer. */
@@ -1048,7 +1215,8 @@ static int run_score(score_run *r)
             r->scored = (size_t)atomic_load(&st.customers_done);
         return rc;
     }
-    r->scored = nrows;
+    r->scored = nrows - r->unscorable;
+    r->excluded += r->unscorable;
     return CLI_EXIT_OK;
 }
 
@@ -1075,7 +1243,7 @@ int cmd_score(int argc, char **argv)
     churn_model_free(r.model);
     churn_model_free(r.spend);
     cli_on_interrupt(NULL); /* the summary below is the last line */
-    summary(r.rows_read, r.rejected, r.scored, r.excluded,
+    summary(r.rows_read, r.rejected, r.scored, r.excluded, r.unscorable,
             rc == CLI_EXIT_OK      ? (r.rows_read == 0 ? "empty" : "ok")
             : rc == CLI_EXIT_USAGE ? "usage"
             : rc == CLI_EXIT_PIPE  ? "broken_pipe"

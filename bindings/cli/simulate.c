@@ -174,6 +174,11 @@ static int check_options(const char *sub, simulate_args *a)
     if (a->acq_weeks >= a->weeks)
         return cli_usage_error(sub, "--acquisition-weeks %g must be less than --weeks %g",
                                a->acq_weeks, a->weeks);
+    /* the window ends within the dates every command reads (cli.h) */
+    if (!(o->start >= CLI_TIME_MIN &&
+          o->start + a->weeks * 7 * CHURN_SECONDS_PER_DAY < CLI_TIME_END))
+        return cli_usage_error(sub, "--start and --weeks %g reach beyond 9999-12-31 (or start "
+                               "before 0001-01-01), the dates the commands read", a->weeks);
     o->customers = (size_t)a->customers;
     o->days = a->weeks * 7;
     o->acquisition_days = a->acq_weeks * 7;

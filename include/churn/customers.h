@@ -295,7 +295,11 @@ CHURN_API void churn_customer_options_init(churn_customer_options *opts);
  * @param[in]  opts  options, or NULL for the defaults
  * @return ::CHURN_OK; ::CHURN_EINVAL (NULL argument, bad option — the message
  *         names it —, empty log without a cutoff, holdout end not after the
- *         cutoff day); ::CHURN_ENOMEM
+ *         cutoff day); ::CHURN_ENUMERIC (a customer's amounts add up beyond the
+ *         largest double in a column asked for — monetary_value, total_spend,
+ *         mean_order_value, the spend trends, returns_amount, net_spend,
+ *         holdout_spend: the message names the customer and the column; such a
+ *         sum is never stored as inf or NaN); ::CHURN_ENOMEM
  * @since 1.0
  */
 CHURN_API int churn_customers_build(churn_customers **out, const churn_txlog *log,
@@ -492,7 +496,9 @@ CHURN_API void churn_cohort_options_init(churn_cohort_options *opts);
  * @param[out]    retention     n_cohorts*n_periods shares, or NULL
  * @return ::CHURN_OK; ::CHURN_EINVAL (NULL log/sizes, bad option, no order on
  *         or before the cutoff); ::CHURN_ERANGE (buffers too small; sizes set;
- *         or a purchase/cutoff day more than 1e9 days from 1970-01-01);
+ *         a purchase/cutoff day more than 1e9 days from 1970-01-01, or more
+ *         than 5,000 periods from the first order to the cutoff: the message
+ *         names both dates);
  *         ::CHURN_ENOMEM
  * @since 1.0
  */
@@ -818,7 +824,9 @@ CHURN_API uint64_t churn_customer_stream_rows_folded(const churn_customer_stream
  * Fold what remains and build the table (free it with
  * churn_customers_free()). The stream is finished afterwards: only
  * churn_customer_stream_free() remains.
- * @return as churn_customer_stream_fold(); ::CHURN_EINVAL for a NULL `out`
+ * @return as churn_customer_stream_fold(); ::CHURN_EINVAL for a NULL `out`;
+ *         ::CHURN_ENUMERIC for a sum of amounts beyond the largest double, as
+ *         churn_customers_build()
  * @since 1.1
  */
 CHURN_API int churn_customer_stream_finish(churn_customer_stream *s, churn_customers **out);

@@ -405,7 +405,10 @@ typedef struct churn_comparison churn_comparison;
  * names it; so is monetary_value when some customer's spend is unknown (a log
  * without amounts, customers.h). A feature the caller named is never dropped
  * (its fit fails with a message naming it; a NaN feature — an unknown spend —
- * fails the call with ::CHURN_EINVAL naming the feature and the customer). A BTYD fit that
+ * fails the call with ::CHURN_EINVAL naming the feature and the customer). A
+ * customer with a feature beyond 1e150 in magnitude (a fit squares its features,
+ * and the square would overflow) is left out of the supervised fits and still
+ * scored; the note of each supervised model counts them and names the first. A BTYD fit that
  * did not converge (::CHURN_ENOCONV) is still scored, with that status.
  *
  * @param[out] out   the comparison (free with churn_comparison_free()); NULL on failure

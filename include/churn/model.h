@@ -226,7 +226,9 @@ CHURN_API int churn_model_save_buffer(const churn_model *model, char *buf, size_
 CHURN_API int churn_model_load(churn_model **out, const char *path);
 
 /**
- * Load a model from JSON text of `len` bytes (need not be NUL-terminated).
+ * Load a model from JSON text of `len` bytes (need not be NUL-terminated;
+ * one NUL as the last of the `len` bytes is the text's end, so the size
+ * churn_model_save_buffer() reports, which counts it, may be passed).
  * Same errors as churn_model_load() except ::CHURN_EIO.
  * @since 1.0
  */

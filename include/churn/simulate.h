@@ -97,7 +97,10 @@ CHURN_API void churn_simulate_options_init(churn_simulate_options *opts);
  * @param[in]     opts  options, or NULL for defaults
  * @return ::CHURN_OK; ::CHURN_EINVAL naming the bad option (negative or
  *         non-finite parameter, unknown model, acquisition window not shorter
- *         than the calibration window, no customers); ::CHURN_ENOMEM
+ *         than the calibration window, no customers); ::CHURN_ERANGE when a
+ *         customer would make more than 10 million purchases (parameters such as
+ *         r = 1e300 that give no plausible purchase rate; nothing is
+ *         appended); ::CHURN_ENOMEM
  * @since 1.0
  */
 CHURN_API int churn_simulate_txlog(churn_txlog *log, const churn_simulate_options *opts);

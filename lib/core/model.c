@@ -886,6 +886,8 @@ CHURN_API int churn_model_load_buffer(churn_model **out, const char *buf, size_t
         *out = NULL;
     if (!out || (!buf && len))
         return churn__error(CHURN_EINVAL, "churn_model_load_buffer: NULL argument");
+    if (len && buf[len - 1] == '\0')
+        len--; /* the size churn_model_save_buffer reports counts the terminating NUL */
     json_error_t err;
     json_t *root = json_loadb(buf ? buf : "", len, JSON_REJECT_DUPLICATES, &err);
     if (!root)

@@ -6,6 +6,8 @@
  * Calls: customers_setup.c (churn__cust_big_malloc) and core/.
  */
 #include "core/internal.h"
+
+#include <stdio.h>
 #include "data/txlog_internal.h"
 
 #include "data/customers_internal.h"
@@ -112,6 +114,27 @@ typedef struct cohort_plan {
     size_t P;
 } cohort_plan;
 
+
+/* Periods of one cohort table at most: it has P x P cells (12 bytes each here,
+ * and the caller's three arrays), so 5,000 periods are about 300 MB here. */
+#define COHORT_MAX_PERIODS 5000
+
+/* "YYYY-MM-DD" of UTC day `day` (|day| <= 1e9) into buf (32 bytes). */
+static const char *iso_day(double day, char *buf)
+{
+    int64_t z = (int64_t)day + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    int64_t y = yoe + era * 400 + (m <= 2);
+    snprintf(buf, 32, "%04lld-%02d-%02d", (long long)y, m, d);
+    return buf;
+}
+
 /* Check the options and the log, and lay out the periods. */
 static int plan_cohorts(const churn_txlog *log, const churn_cohort_options *opts,
                         cohort_plan *cp)
@@ -166,9 +189,16 @@ static int plan_cohorts(const churn_txlog *log, const churn_cohort_options *opts
             pm.kind = PERIOD_YEAR;
     }
     int64_t p0 = period_of(&pm, first_day), p1 = period_of(&pm, cut);
-    if (p1 - p0 >= (int64_t)1 << 24)
-        return churn__error(CHURN_ERANGE, "churn_customers_cohort_table: %lld periods; use a "
-                            "longer 'period'", (long long)(p1 - p0 + 1));
+    if (p1 - p0 >= COHORT_MAX_PERIODS) {
+        char d0[32], d1[32];
+        return churn__error(CHURN_ERANGE, "churn_customers_cohort_table: the first order "
+                            "(%s) and the cutoff (%s) are %lld periods of %g days apart: a "
+                            "table of %lld x %lld cells; at most %d periods (use a longer "
+                            "'period', a later first date or an earlier cutoff)",
+                            iso_day(first_day, d0), iso_day(cut, d1), (long long)(p1 - p0 + 1),
+                            o.period, (long long)(p1 - p0 + 1), (long long)(p1 - p0 + 1),
+                            COHORT_MAX_PERIODS);
+    }
     cp->cut = cut;
     cp->limit = limit;
     cp->pm = pm;

@@ -204,6 +204,8 @@ typedef struct group_build {
     size_t N;                   /* customers with an order by the cutoff: the rows */
     size_t budget;              /* rows gathered per slice */
     double *col[NCOL_ALL];      /* the table's columns (all of them, in list order) */
+    const unsigned char *want;  /* the columns asked for: a sum that overflows in one
+                                   of them is an error */
 } group_build;
 
 static void group_params(group_build *g, const churn_txlog *log,
@@ -490,9 +492,11 @@ static void fold_holdout(const group_build *g, const tx_pair *pr, size_t i, size
     hs->last_any = last_any;
 }
 
-/* Row r of the table from a customer's sums. */
+/* Row r of the table from a customer's sums; CHURN_ENUMERIC when a wanted
+ * column's sum of amounts overflowed (values_overflow: the column, else -1
+ * into *bad). */
 static void write_row(const group_build *g, build_work *w, const calib_sums *cs,
-                      const holdout_sums *hs, size_t r)
+                      const holdout_sums *hs, size_t r, int *bad)
 {
     double *const *col = g->col;
     const double cut = g->cut, u = g->u;
@@ -530,11 +534,12 @@ static void write_row(const group_build *g, build_work *w, const calib_sums *cs,
         for (int j = NCOL_BASE; j < NCOL_ALL; j++)
             col[j][r] = v[j];
     }
+    *bad = values_overflow(v, g->want, g->has_holdout ? NCOL_ALL : NCOL_BASE);
 }
 
 /* Table row r from the k rows of one customer at slot a of the slice. */
-static void summarise_customer(const group_build *g, build_work *w, size_t a, size_t k,
-                               size_t r)
+static int summarise_customer(const group_build *g, build_work *w, size_t a, size_t k,
+                              size_t r)
 {
     tx_pair *pr = w->pairs + a;
     uint32_t *pp = g->product ? w->pprod + a : NULL;
@@ -543,12 +548,15 @@ static void summarise_customer(const group_build *g, build_work *w, size_t a, si
     size_t i = fold_calibration(g, w, pr, pp, k, &cs);
     holdout_sums hs;
     fold_holdout(g, pr, i, k, cs.s.last_day, &hs);
-    write_row(g, w, &cs, &hs, r);
+    int bad;
+    write_row(g, w, &cs, &hs, r, &bad);
+    return bad;
 }
 
 /* Every customer with an order by the cutoff, a slice of customers at a
- * time; w->row_cust[r] is the customer of row r. */
-static void summarise_customers(const group_build *g, build_work *w)
+ * time; w->row_cust[r] is the customer of row r. CHURN_ENUMERIC naming the
+ * first customer whose wanted sum of amounts overflowed. */
+static int summarise_customers(const group_build *g, build_work *w)
 {
     const size_t C = g->log->customer_ids.count, budget = g->budget;
     const uint32_t *off = w->off;
@@ -562,11 +570,14 @@ static void summarise_customers(const group_build *g, build_work *w)
         for (size_t c = lo; c < hi; c++) {
             if (!w->has_order[c])
                 continue;
-            summarise_customer(g, w, off[c] - base, off[c + 1] - off[c], r);
+            int bad = summarise_customer(g, w, off[c] - base, off[c + 1] - off[c], r);
+            if (bad >= 0)
+                return churn__cust_overflow(g->log, c, bad);
             w->row_cust[r] = (uint32_t)c;
             r++;
         }
     }
+    return CHURN_OK;
 }
 
 /* Release the grouping scratch before the population pass. */
@@ -661,7 +672,9 @@ int churn__cust_build_grouped(churn_customers **out, const churn_txlog *log,
     churn__cust_table_rows(t, g.N, log->customer_ids.count);
     if ((rc = alloc_table_and_scratch(&g, &w, t)))
         goto fail;
-    summarise_customers(&g, &w);
+    g.want = want;
+    if ((rc = summarise_customers(&g, &w)))
+        goto fail;
     release_grouping(&w);
     if ((rc = population_step(&g, t, want)))
         goto fail;

@@ -377,6 +377,41 @@ static inline double trend_ratio(double recent, double prior)
     return s > 0 ? (recent - prior) / s : 0.0;
 }
 
+/* Columns that are sums of amounts (or ratios of them): a sum beyond the
+ * largest double (1.8e308) overflows to +-inf, and inf - inf or inf / inf
+ * gives NaN, which would pass for an unknown amount. */
+static inline int col_is_amount_sum(int j)
+{
+    switch (j) {
+    case COL_MONETARY: case COL_TOTAL_SPEND: case COL_MEAN_ORDER: case COL_SPEND_RECENT:
+    case COL_SPEND_PRIOR: case COL_SPEND_TREND: case COL_RETURNS_AMOUNT: case COL_NET_SPEND:
+    case COL_H_SPEND:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The first wanted column (want[j] != 0, j < n) of one customer's values
+ * v[COL_...] whose sum overflowed, or -1. Amounts in a log are finite, so
+ * with every amount known (total_spend not NaN) each such column is finite
+ * unless a sum overflowed; with an unknown amount they are all NaN by the
+ * rule of spend_unknown_values (and holdout_spend with one after the cutoff),
+ * so only an infinite value is an overflow there. */
+static inline int values_overflow(const double *v, const unsigned char *want, int n)
+{
+    int unknown = isnan(v[COL_TOTAL_SPEND]);
+    for (int j = 0; j < n; j++) {
+        if (!want[j] || !col_is_amount_sum(j))
+            continue;
+        /* holdout_spend is NaN for an unknown amount after the cutoff; a sum of
+         * orders (>= 0) overflows to +inf, never NaN */
+        if (unknown || j == COL_H_SPEND ? isinf(v[j]) : !isfinite(v[j]))
+            return j;
+    }
+    return -1;
+}
+
 /* Columns the incremental state can produce (see churn_customer_state_value);
  * the grouping build takes them from the same state. */
 static inline int col_incremental(int j)
@@ -423,6 +458,9 @@ CHURN__HIDDEN churn_customers *churn__cust_table_new(const cust_clock *k, int ha
                                                      const churn_customer_options *o);
 /* Its N rows, of C customers in the log, and the size of its id hash. */
 CHURN__HIDDEN void churn__cust_table_rows(churn_customers *t, size_t N, size_t C);
+/* CHURN_ENUMERIC: customer c of `log` has column j whose sum of amounts
+ * overflowed (values_overflow); the message names the customer and column. */
+CHURN__HIDDEN int churn__cust_overflow(const churn_txlog *log, size_t c, int j);
 /* Copy the ids of log customers rows_to_cust[0..t->nrows) into t. */
 CHURN__HIDDEN int churn__cust_copy_ids(churn_customers *t, const churn_txlog *log,
                                        const uint32_t *rows_to_cust);

@@ -264,6 +264,15 @@ void churn__cust_table_rows(churn_customers *t, size_t N, size_t C)
         t->nslots *= 2;
 }
 
+int churn__cust_overflow(const churn_txlog *log, size_t c, int j)
+{
+    const char *id = c < log->customer_ids.count ? log->customer_ids.strings[c] : "?";
+    return churn__error(CHURN_ENUMERIC,
+                        "customer '%s': %s overflows: the sum of its amounts is beyond the "
+                        "largest double (1.8e308); amounts this large are not money",
+                        id, col_names[j]);
+}
+
 /* Copy the ids of the included customers (one buffer). */
 int churn__cust_copy_ids(churn_customers *t, const churn_txlog *log, const uint32_t *rows_to_cust)
 {

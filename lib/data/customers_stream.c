@@ -355,6 +355,8 @@ static int emit_alloc(churn_customers *t, const unsigned char *want, uint32_t **
               want[COL_SEGMENT] || want[COL_TIER];
     double **col = ec->col;
     ec->pop = pop;
+    if (!t->data || !*row_cust)
+        return churn__nomem("the customer table"); /* before any offset from t->data */
     for (size_t k = 0; k < nw; k++)
         col[ids[k]] = t->data + k * N;
     if (pop) {
@@ -374,8 +376,7 @@ static int emit_alloc(churn_customers *t, const unsigned char *want, uint32_t **
         }
     }
     /* with tmp missing any of the three may be NULL, not only the last one */
-    if (!t->data || !*row_cust ||
-        (pop && (!col[COL_LAST] || !col[COL_N_ORDERS] || !col[COL_TOTAL_SPEND])))
+    if (pop && (!col[COL_LAST] || !col[COL_N_ORDERS] || !col[COL_TOTAL_SPEND]))
         return churn__nomem("the customer table");
     return CHURN_OK;
 }
@@ -447,6 +448,11 @@ static int emit(const sstate *S, const churn_txlog *log, size_t C,
             continue;
         double v[NCOL_ALL];
         churned += (size_t)customer_values(S, c, o, has_holdout, H, v);
+        int bad = values_overflow(v, want, has_holdout ? NCOL_ALL : NCOL_BASE);
+        if (bad >= 0) {
+            rc = churn__cust_overflow(log, c, bad);
+            goto done;
+        }
         repeaters += h->n_orders >= 2;
         for (size_t k = 0; k < nw; k++)
             if (ids[k] < COL_R_SCORE || ids[k] > COL_TIER)

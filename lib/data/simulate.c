@@ -190,6 +190,10 @@ typedef struct customer_sim {
  *  - MBG/NBD (Batislam et al. 2007): the same coin is also tossed at time 0,
  *    right after the first purchase.
  * GSL's gamma takes a scale, hence 1/rate. */
+/* Purchases of one simulated customer at most (80 MB of times): a rate drawn from
+ * absurd parameters (r = 1e300) would otherwise grow without limit. */
+#define SIM_MAX_PURCHASES 10000000
+
 static int simulate_customer(const sim_params *sp, gsl_rng *g, double **times, size_t *cap,
                              customer_sim *c)
 {
@@ -218,6 +222,11 @@ static int simulate_customer(const sim_params *sp, gsl_rng *g, double **times, s
         t += gsl_ran_exponential(g, 1.0) / lambda;
         if (!(t <= horizon) || !(t <= tau))
             break;
+        if (c->n == SIM_MAX_PURCHASES)
+            return churn__error(CHURN_ERANGE, "churn_simulate: a customer makes more than %d "
+                                "purchases (purchase rate lambda = %g per time unit drawn from "
+                                "Gamma(r = %g, alpha = %g)): the parameters give no plausible "
+                                "purchase process", SIM_MAX_PURCHASES, lambda, sp->r, sp->alpha);
         if (c->n == *cap) {
             size_t nc = *cap ? *cap * 2 : 64;
             double *nt = churn__realloc(*times, churn__mul_size(nc, sizeof *nt));

@@ -121,7 +121,13 @@ typedef struct sup_data {
     const double *label;     /* churned */
     const double *duration, *event;
     double horizon;          /* holdout length, model units */
+    const unsigned char *fit_ok; /* rows the fits may use; NULL = all (see FIT_MAX) */
 } sup_data;
+
+/* A feature beyond this magnitude cannot be used by a fit: standardising and the
+ * Newton steps square it, and the square overflows a double. Such customers are
+ * left out of the supervised fits (named in the note) and still scored. */
+#define FIT_MAX 1e150
 
 /* Fit a supervised model on rows `rows[0..m)` (NULL = all n rows). */
 static int sup_fit(churn_model **out, int family, const sup_data *d, const size_t *rows, size_t m,
@@ -191,7 +197,7 @@ static int score_supervised(cmp_entry *e, const sup_data *d, size_t folds, uint6
     for (size_t k = 0; folds > 1 && k < folds; k++) {
         size_t mtr = 0, mte = 0;
         for (size_t q = 0; q < n; q++)
-            if (q % folds != k)
+            if (q % folds != k && (!d->fit_ok || d->fit_ok[perm[q]]))
                 rows[mtr++] = perm[q];
         for (size_t q = 0; q < n; q++)
             if (q % folds == k)
@@ -215,7 +221,15 @@ static int score_supervised(cmp_entry *e, const sup_data *d, size_t folds, uint6
             pred[rows[mtr + r]] = pf[r];
     }
     /* the model on all customers, for its parameters (and the scores when K = 1) */
-    rc = sup_fit(&e->model, e->family, d, NULL, n, xs, ys, ds, es);
+    if (d->fit_ok) {
+        size_t m = 0;
+        for (size_t q = 0; q < n; q++)
+            if (d->fit_ok[q])
+                rows[m++] = q;
+        rc = sup_fit(&e->model, e->family, d, rows, m, xs, ys, ds, es);
+    } else {
+        rc = sup_fit(&e->model, e->family, d, NULL, n, xs, ys, ds, es);
+    }
     if (rc == CHURN_ENOCONV && e->model) {
         warn = CHURN_ENOCONV;
         rc = CHURN_OK;
@@ -321,6 +335,8 @@ typedef struct compare_work {
     int any_supervised;
     int default_features;   /* the caller named no features: unusable ones are dropped */
     char dropped[512];      /* "" or the note naming the default features dropped */
+    char leftout[512];      /* "" or the note naming the customers the fits leave out */
+    unsigned char *fit_ok;  /* NULL, or the customers the supervised fits may use */
     const double *freq, *rec, *age, *label, *hold;
     double *xrow;           /* n x nf feature matrix, row-major */
     sup_data d;
@@ -329,6 +345,7 @@ typedef struct compare_work {
 static void compare_work_free(compare_work *w)
 {
     churn__free(w->xrow);
+    churn__free(w->fit_ok);
     churn__free(w->mbuf);
     churn__free(w->fbuf);
     churn__free(w->mnames);
@@ -482,18 +499,27 @@ static int drop_unusable_defaults(compare_work *w, size_t n)
     double *q = churn__malloc(churn__mul_size(n, churn__mul_size(nf, sizeof *q)));
     if (!q)
         return churn__nomem("the feature screen");
+    /* over the customers the fits use (w->fit_ok) */
+    const unsigned char *ok = w->fit_ok;
+    size_t first = 0, m = 0;
+    while (ok && first < n && !ok[first])
+        first++;
+    for (size_t i = 0; i < n; i++)
+        m += !ok || ok[i];
     for (size_t j = 0; j < nf; j++) {
         double *v = q + keep * n, mean = 0, norm0 = 0, norm = 0;
-        double lo = w->xrow[j], hi = lo;
+        double lo = first < n ? w->xrow[first * nf + j] : 0, hi = lo;
         for (size_t i = 0; i < n; i++) {
+            if (ok && !ok[i])
+                continue;
             double x = w->xrow[i * nf + j];
             mean += x;
             lo = x < lo ? x : lo;
             hi = x > hi ? x : hi;
         }
-        mean /= (double)n;
+        mean /= (double)(m ? m : 1);
         for (size_t i = 0; i < n; i++) {
-            v[i] = w->xrow[i * nf + j] - mean;
+            v[i] = ok && !ok[i] ? 0.0 : w->xrow[i * nf + j] - mean;
             norm0 += v[i] * v[i];
         }
         for (size_t k = 0; k < keep && norm0 > 0; k++) {
@@ -538,6 +564,38 @@ static int drop_unusable_defaults(compare_work *w, size_t n)
         return churn__error(CHURN_EINVAL, "%s: every default feature is constant or collinear "
                             "over these customers (%s): name the features to use", compare_fn,
                             w->dropped);
+    return CHURN_OK;
+}
+
+/* Customers with a feature beyond FIT_MAX in magnitude: left out of the supervised fits
+ * (w->fit_ok), counted and the first named in w->dropped. Too few left: an error. */
+static int screen_magnitudes(compare_work *w, const churn_comparison *c)
+{
+    size_t n = c->n, nf = w->nf, bad = 0, first = 0, fj = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < nf; j++)
+            if (!(fabs(w->xrow[i * nf + j]) <= FIT_MAX)) {
+                if (!w->fit_ok) {
+                    if (!(w->fit_ok = churn__malloc(n)))
+                        return churn__nomem("the feature screen");
+                    memset(w->fit_ok, 1, n);
+                    first = i, fj = j;
+                }
+                w->fit_ok[i] = 0;
+                bad++;
+                break;
+            }
+    if (!bad)
+        return CHURN_OK;
+    if (n - bad < 2 || n - bad < w->o.folds)
+        return churn__error(CHURN_EINVAL, "%s: %zu of the %zu customers have a feature beyond "
+                            "%g in magnitude (customer '%s': '%s' = %g): too few left to fit",
+                            compare_fn, bad, n, FIT_MAX, churn_customers_id(c->table, first),
+                            w->fnames[fj], w->xrow[first * nf + fj]);
+    snprintf(w->leftout, sizeof w->leftout, "the fits leave out %zu customer(s) "
+             "with a feature beyond %g in magnitude (the fit squares it; they are still "
+             "scored); first: '%s' ('%s' = %g)", bad, FIT_MAX,
+             churn_customers_id(c->table, first), w->fnames[fj], w->xrow[first * nf + fj]);
     return CHURN_OK;
 }
 
@@ -586,9 +644,12 @@ static int compare_features(compare_work *w, const churn_comparison *c)
         for (size_t i = 0; i < n; i++)
             w->xrow[i * nf + j] = col[i];
     }
+    if ((rc = screen_magnitudes(w, c)))
+        return rc;
     if (w->default_features && (rc = drop_unusable_defaults(w, n)))
         return rc;
     nf = w->nf;
+    w->d.fit_ok = w->fit_ok;
     w->d.n = n;
     w->d.p = nf;
     w->d.x = w->xrow;
@@ -626,9 +687,12 @@ static int compare_one(const compare_work *w, const churn_comparison *c, cmp_ent
         if ((rc = set_note(e, st, churn_strerror(st))))
             return rc;
     }
-    if (!is_btyd(e->family) && w->dropped[0] && e->note && !e->note[0]) {
+    if (!is_btyd(e->family) && (w->dropped[0] || w->leftout[0]) && e->note && !e->note[0]) {
+        char both[1040];
+        snprintf(both, sizeof both, "%s%s%s", w->dropped, w->dropped[0] && w->leftout[0]
+                 ? "; " : "", w->leftout);
         churn__free(e->note);
-        if (!(e->note = churn__strdup(w->dropped)))
+        if (!(e->note = churn__strdup(both)))
             return churn__nomem("a comparison note");
     }
     return CHURN_OK;

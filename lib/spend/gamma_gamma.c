@@ -570,9 +570,12 @@ CHURN_API int churn_gammagamma_expected_spend(const churn_model *model, size_t n
             double den = p * x + q - 1.0;
             e = den > 0 ? p * (gam + x * z) / den : INFINITY;
         }
-        if (!isfinite(e))
+        if (!isfinite(e) && !(q > 1))
             return churn__error(CHURN_ENUMERIC, "%s: row %zu: expected spend is infinite with "
                                 "q = %g (needs q > 1 for the population mean)", fn, i, q);
+        if (!isfinite(e))
+            return churn__error(CHURN_ENUMERIC, "%s: row %zu: expected spend is beyond the "
+                                "largest double (monetary value %g, frequency %g)", fn, i, z, x);
         expected_spend[i] = e;
     }
     return CHURN_OK;

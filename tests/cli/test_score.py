@@ -16,7 +16,7 @@ CUTOFF = "1997-12-31"
 SUMMARY = re.compile(
     r"^churn-score: rows_read=(\d+) rows_rejected=(\d+) customers_scored=(\d+) "
     r"customers_excluded=(\d+) seconds=([0-9.]+) max_rss_kb=(-?\d+) mode=(stream|memory) "
-    r"status=(ok|error|usage)$")
+    r"(?:\w+=\S+ )*status=(ok|error|usage)$")  # keys are appended before status (scale.md)
 
 
 def rows(text):
