@@ -265,6 +265,11 @@ LCHURN_HIDDEN int lchurn__fit_survival_data(lua_State *L, int fam, int data_idx,
 
 /* model:score(customer [, horizon]) of a family: customer at 2, horizon at 3. */
 LCHURN_HIDDEN int lchurn__btyd_score(lua_State *L, churn_model *m);
+/* Score one customer (x, t_x, T) with a BTYD model and push p_alive (BG/BB: at the next
+ * opportunity) and the expected purchases in the next h units (nil without a horizon);
+ * nil, msg, code on a refused row. */
+LCHURN_HIDDEN int lchurn__btyd_push_score(lua_State *L, churn_model *m, double x, double tx,
+                                          double T, int have_h, double h);
 LCHURN_HIDDEN int lchurn__sbg_score(lua_State *L, churn_model *m);
 LCHURN_HIDDEN int lchurn__spend_score(lua_State *L, churn_model *m);
 LCHURN_HIDDEN int lchurn__logit_score(lua_State *L, churn_model *m);

@@ -212,6 +212,12 @@ int lchurn__btyd_score(lua_State *L, churn_model *m)
     double x = lchurn__field_number(L, 2, "frequency", "x");
     double tx = lchurn__field_number(L, 2, "recency", "t_x");
     double T = lchurn__field_number(L, 2, "T", NULL);
+    return lchurn__btyd_push_score(L, m, x, tx, T, have_h, h);
+}
+
+int lchurn__btyd_push_score(lua_State *L, churn_model *m, double x, double tx, double T,
+                            int have_h, double h)
+{
     double pa, ex;
     int rc = churn_btyd_score(m, h, 1, &x, &tx, &T, &pa, &ex);
     if (!rc && churn_model_family(m) == CHURN_FAMILY_BGBB) /* alive at the next opportunity */

@@ -179,7 +179,7 @@ static int s_score(lua_State *L)
 {
     lstate *u = check_state(L, 1);
     churn_model *m = lchurn__check_model(L, 2);
-    double cutoff, v[3], pa, ex;
+    double cutoff, v[3];
     int have_h = !lua_isnoneornil(L, 4);
     double h = have_h ? luaL_checknumber(L, 4) : 0.0;
     static const char *const cols[3] = {"frequency", "recency", "T"};
@@ -188,16 +188,9 @@ static int s_score(lua_State *L)
         rc = lchurn__value_time(L, 3, &cutoff, "score: cutoff");
     for (int j = 0; rc == CHURN_OK && j < 3; j++)
         rc = churn_customer_state_value(&u->s, cutoff, cols[j], &v[j]);
-    if (rc == CHURN_OK)
-        rc = churn_btyd_score(m, h, 1, &v[0], &v[1], &v[2], &pa, &ex);
     if (rc)
         return lchurn__predict_fail(L, rc);
-    lua_pushnumber(L, pa);
-    if (have_h)
-        lua_pushnumber(L, ex);
-    else
-        lua_pushnil(L);
-    return 2;
+    return lchurn__btyd_push_score(L, m, v[0], v[1], v[2], have_h, h);
 }
 
 /* st:to_bytes() -> string: the portable encoding (churn_customer_state_encode), to store
