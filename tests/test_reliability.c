@@ -1092,6 +1092,31 @@ static void test_entry_point_list(void)
     free(list);
 }
 
+/* The model campaign's seeds: tests/fuzz/corpus/model/<family>.json is, for every
+ * family, a file written by the library that loads as that family (issue 19: the
+ * BG/BB and sBG seeds did not load, so no valid file of theirs seeded the campaign). */
+static void test_model_seeds_load(void)
+{
+    int n = 0;
+    for (int fam = CHURN_FAMILY_BGNBD; fam <= CHURN_FAMILY_LOGNORMAL; fam++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/fuzz/corpus/model/%s.json", CHURN_TEST_SOURCE_DIR,
+                 churn_family_name(fam));
+        churn_model *m = NULL;
+        int rc = churn_model_load(&m, path);
+        if (rc != CHURN_OK)
+            printf("\n  %s: %s", path, churn_last_error_message());
+        CU_ASSERT_EQUAL(rc, CHURN_OK);
+        if (m) {
+            CU_ASSERT_EQUAL(churn_model_family(m), fam);
+            CU_ASSERT(churn_model_num_params(m) > 0);
+            n += churn_model_family(m) == fam;
+        }
+        churn_model_free(m);
+    }
+    printf("\n  %d of 12 family seeds load as their family", n);
+}
+
 /* ---- adversarial numerics ------------------------------------------------------------
  * Each case names the status the documentation promises. EXPECT_FINITE: CHURN_OK and
  * every output finite (plus, where the case says so, equal to a closed form). Every
@@ -1581,6 +1606,7 @@ int main(void)
     CU_TestInfo tests[] = {
         {"allocation failures", test_allocation_failures},
         {"entry-point list", test_entry_point_list},
+        {"fuzz model seeds load", test_model_seeds_load},
         {"adversarial numerics", test_adversarial},
         {"fuzz regression: csv header listing", test_regress_header_listing},
         {"fuzz regression: huge epoch in customers", test_regress_huge_epoch},
