@@ -1600,6 +1600,36 @@ static void test_regress_huge_epoch(void)
     churn_txlog_free(log);
 }
 
+/* fuzz_model (issue 19 campaign): a log-normal model with Log(scale) = -275 loaded
+ * and predicted S(2.5) = NaN with CHURN_OK: gsl_sf_log_erfc returns NaN for
+ * arguments above about 1e62. With sigma = exp(-275) the distribution is a point
+ * mass at exp(linear predictor) (1.06 .. 1.12 here): S = 1 before it, 0 after,
+ * the median is exp(lp) and the mean residual life at 0.5 is exp(lp) - 0.5. */
+static void test_regress_lognormal_tiny_scale(void)
+{
+    churn_model *m = NULL;
+    int rc = churn_model_load(&m, CHURN_TEST_SOURCE_DIR
+                              "/fuzz/corpus/model/regress_lognormal_tiny_scale.json");
+    CU_ASSERT_EQUAL_FATAL(rc, CHURN_OK);
+    static const double x[6] = {-1, -0.5, 0, 0.5, 1, -1};
+    double s[3], pc[3], lp[3], med[3], mrl[3];
+    static const double h[4] = {0.5, 1.0, 2.5, 100};
+    for (int k = 0; k < 4; k++) {
+        CU_ASSERT_EQUAL(churn_surv_predict(m, 3, x, h[k], s, pc, lp), CHURN_OK);
+        for (int i = 0; i < 3; i++) {
+            CU_ASSERT_EQUAL(s[i], h[k] < 1.05 ? 1.0 : 0.0);
+            CU_ASSERT_EQUAL(pc[i], 1.0 - s[i]);
+        }
+    }
+    CU_ASSERT_EQUAL(churn_surv_median(m, 3, x, med), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_surv_mean_residual_life(m, 3, x, 0.5, mrl), CHURN_OK);
+    for (int i = 0; i < 3; i++) {
+        CT_CLOSE(med[i], exp(lp[i]), 1e-12);
+        CT_CLOSE(mrl[i], exp(lp[i]) - 0.5, 1e-12);
+    }
+    churn_model_free(m);
+}
+
 int main(void)
 {
     make_data();
@@ -1611,6 +1641,7 @@ int main(void)
         {"fuzz regression: csv header listing", test_regress_header_listing},
         {"fuzz regression: huge epoch in customers", test_regress_huge_epoch},
         {"far-future date in the cohort table", test_cohort_far_future},
+        {"fuzz regression: log-normal with a tiny scale", test_regress_lognormal_tiny_scale},
         CU_TEST_INFO_NULL,
     };
     return churn_test_run("reliability", tests);
