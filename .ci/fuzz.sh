@@ -55,7 +55,11 @@ for t in "${targets[@]}"; do
     set -e
     grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$log" | tail -1 || true
     grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb' "$log" || true
-    [ $st -eq 0 ] || echo "!! fuzz_$t exited $st: see $log and $out/crashes/$t/"
+    if [ $st -eq 72 ]; then
+      echo "== fuzz_$t interrupted (SIGINT, libFuzzer exit 72): figures above are final"
+    elif [ $st -ne 0 ]; then
+      echo "!! fuzz_$t exited $st: see $log and $out/crashes/$t/"
+    fi
   done
 done
 ls -l "$out"/crashes/*/ 2>/dev/null | grep -E 'crash-|leak-|timeout-|oom-' || echo "no crash artifacts"
