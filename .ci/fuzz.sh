@@ -9,6 +9,14 @@
 # core, growing build-rel-fuzz/corpus/<target> (seeded from tests/fuzz/corpus/<target>).
 # Crashes land in build-rel-fuzz/crashes/<target>/; the last lines of each run's log
 # (execs, cov, ft) are printed. FUZZ_CC overrides the compiler (default clang).
+#
+# Knobs for a long campaign (tests/fuzz/README.md, "The 10-million campaign"):
+#   FUZZ_SANITIZE  -fsanitize= list (default fuzzer,address,undefined; the long
+#                  campaign uses fuzzer,undefined,leak for throughput)
+#   FUZZ_OPT       optimisation flag (default -O1)
+#   FUZZ_ARGS      extra libFuzzer flags, e.g. "-runs=10000000" (with SECONDS=0:
+#                  no time limit, the run ends after that many executions)
+#   FUZZ_BUILD_DIR output directory (default build-rel-fuzz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-120}
@@ -19,7 +27,10 @@ targets=("$@")
 out=${FUZZ_BUILD_DIR:-build-rel-fuzz}
 cc=${FUZZ_CC:-clang}
 mkdir -p "$out"
-cflags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+san=${FUZZ_SANITIZE:-fuzzer,address,undefined}
+opt=${FUZZ_OPT:--O1}
+read -r -a fargs <<<"${FUZZ_ARGS:-}"
+cflags=(-g "$opt" -fsanitize="$san" -fno-sanitize-recover=undefined
         -Iinclude -Ilib -Ibindings/cli -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -w)
 libs=(-lgsl -lopenblas -ljansson -lz -lm -lpthread)
 export OPENBLAS_NUM_THREADS=1
@@ -30,21 +41,25 @@ for t in "${targets[@]}"; do
   quiet=()
   # the command's reader prints its errors to stderr: close it for the target
   [ "$t" = table ] && extra=(bindings/cli/cli.c) && quiet=(-close_fd_mask=2)
-  echo "== building $out/fuzz_$t"
-  "$cc" "${cflags[@]}" lib/*/*.c "${extra[@]}" "tests/fuzz/fuzz_$t.c" -o "$out/fuzz_$t" "${libs[@]}"
+  echo "== building $out/fuzz_$t ($opt -fsanitize=$san)"
+  [ -n "${FUZZ_NO_BUILD:-}" ] && [ -x "$out/fuzz_$t" ] || "$cc" "${cflags[@]}" lib/*/*.c "${extra[@]}" "tests/fuzz/fuzz_$t.c" -o "$out/fuzz_$t" "${libs[@]}"
   mkdir -p "$out/corpus/$t" "$out/crashes/$t"
   for r in $(seq 1 "$runs"); do
     log="$out/fuzz_${t}_run$r.log"
-    echo "== fuzz_$t run $r/$runs: ${secs}s"
+    echo "== fuzz_$t run $r/$runs: ${secs}s ${FUZZ_ARGS:-} ($(date -u +%H:%M:%S))"
     set +e
     "$out/fuzz_$t" -max_total_time="$secs" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 "${quiet[@]}" -artifact_prefix="$out/crashes/$t/" \
+        -print_final_stats=1 "${quiet[@]}" "${fargs[@]}" -artifact_prefix="$out/crashes/$t/" \
         "$out/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1
     st=$?
     set -e
     grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$log" | tail -1 || true
-    grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "$log" || true
-    [ $st -eq 0 ] || echo "!! fuzz_$t exited $st: see $log and $out/crashes/$t/"
+    grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb' "$log" || true
+    if [ $st -eq 72 ]; then
+      echo "== fuzz_$t interrupted (SIGINT, libFuzzer exit 72): figures above are final"
+    elif [ $st -ne 0 ]; then
+      echo "!! fuzz_$t exited $st: see $log and $out/crashes/$t/"
+    fi
   done
 done
 ls -l "$out"/crashes/*/ 2>/dev/null | grep -E 'crash-|leak-|timeout-|oom-' || echo "no crash artifacts"

@@ -6,7 +6,10 @@
  *    each case gives its documented status with a message, or a finite
  *    answer (checked against a closed form where there is one);
  *  - regressions for inputs found by the fuzz targets (tests/fuzz/).
- * docs/reliability.md reports the counts this program prints. */
+ * docs/reliability.md reports the counts this program prints.
+ * Issue 19 item 8: a workload for every exported function that can allocate;
+ * tests/alloc_entry_points.txt says which (checked here against lib/libchurn.map
+ * and by tests/check_alloc_entry_points.py against the library's calls). */
 #include <churn/btyd.h>
 #include <churn/common.h>
 #include <churn/customers.h>
@@ -15,8 +18,10 @@
 #include <churn/model.h>
 #include <churn/spend.h>
 #include <churn/survival.h>
+#include <churn/simulate.h>
 #include <churn/txlog.h>
 
+#include <ctype.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -197,6 +202,12 @@ static int wl_customers(double *d, size_t *nd)
                     s += isnan(c[i]) ? 0.5 : c[i];
                 d[k++] = s;
             }
+            size_t row = 99;
+            int rf = churn_customers_find(t, "c", &row); /* builds the id index */
+            if (rf == CHURN_OK && k < 64)
+                d[k++] = (double)row;
+            else if (rf != CHURN_OK)
+                rc = rf;
             *nd = k;
             churn_customers_free(t);
         }
@@ -329,10 +340,16 @@ static int wl_km(double *d, size_t *nd)
     int rc = churn_km_fit(&km, NS, s_dur, s_ev, NULL, NULL, NULL);
     OUT_MUST_BE_NULL(rc, km);
     if (rc == CHURN_OK) {
-        double med, lo, hi;
-        rc = churn_km_median(km, 0, &med, &lo, &hi);
-        d[0] = med;
-        *nd = 1;
+        static const double t[4] = {0.5, 2, 5, 40};
+        double med = NAN, lo = NAN, hi = NAN, q = NAN, rm = NAN, se = NAN, sv[4];
+        if (!(rc = churn_km_median(km, 0, &med, &lo, &hi)) &&
+            !(rc = churn_km_quantile(km, 0, 0.25, &q, NULL, NULL)) &&
+            !(rc = churn_km_rmean(km, 0, 8.0, &rm, &se)) &&
+            !(rc = churn_km_survival_at(km, 0, 4, t, sv))) {
+            d[0] = med, d[1] = q, d[2] = rm, d[3] = se;
+            memcpy(d + 4, sv, sizeof sv);
+            *nd = 8;
+        }
         churn_km_free(km);
     }
     return rc;
@@ -343,6 +360,535 @@ static int wl_auc(double *d, size_t *nd)
     int rc = churn_metrics_roc_auc(NS, s_dur, s_y, NULL, d);
     *nd = 1;
     return rc;
+}
+
+/* ---- workloads of issue 19 item 8: one per public entry point that allocates ------
+ * tests/alloc_entry_points.txt maps every exported function to the workload below
+ * that calls it, or says why it allocates nothing; test_entry_point_list() checks it
+ * against lib/libchurn.map and tests/check_alloc_entry_points.py against the calls in
+ * the built library. */
+
+#define PUT(v) ((void)(*nd < 64 ? (d[(*nd)++] = (v)) : 0.0))
+
+/* objects borrowed by the workloads, made before any failure is injected (with the
+ * default allocator) and freed after: a simulated log, fitted models, a CSV file */
+static churn_txlog *g_sim_log;
+static churn_model *g_gg, *g_cox, *g_weibull;
+static char g_csv_path[1024];
+static char g_model_path[1024];
+static double s_prob[NS], s_score[NS];
+static int64_t s_group[NS];
+#define SIM_START 852076800.0 /* 1997-01-01 */
+
+static int wl_txlog_append(double *d, size_t *nd)
+{
+    churn_txlog *log = (churn_txlog *)1;
+    int rc = churn_txlog_new(&log);
+    OUT_MUST_BE_NULL(rc, log);
+    if (rc)
+        return rc;
+    static const int64_t ids[5] = {7, 8, 7, 9, 123456789012LL};
+    static const int64_t prods[5] = {1, 2, 1, 3, 2};
+    static const double t[5] = {1e9, 1e9 + 86400, 1e9 + 2 * 86400, 1e9 + 5 * 86400, 1e9 + 9e5};
+    static const double a[5] = {1, 2.5, 3, 4, 5}, q[5] = {1, 1, 2, 1, 3};
+    static const char *const sid[3] = {"x", "y", "customer with a long id of 40 characters"};
+    static const char *const sprod[3] = {"p", "q", "p"};
+    if (!(rc = churn_txlog_append(log, "a", 1e9, 10)) &&
+        !(rc = churn_txlog_append_ex(log, "b", 1e9 + 3600, 4, 2, "shoes")) &&
+        !(rc = churn_txlog_append_arrays(log, 5, ids, t, a, q, prods)) &&
+        !(rc = churn_txlog_append_arrays_str(log, 3, sid, t, a, q, sprod))) {
+        PUT((double)churn_txlog_num_transactions(log));
+        PUT((double)churn_txlog_num_customers(log));
+        PUT((double)churn_txlog_num_products(log));
+        size_t row = 99;
+        PUT(churn_txlog_find_customer(log, "123456789012", &row) == CHURN_OK ? (double)row : -1);
+    }
+    churn_txlog_free(log);
+    return rc;
+}
+
+static int count_rows_cb(churn_txlog *log, void *ud)
+{
+    *(double *)ud += (double)churn_txlog_num_transactions(log);
+    return CHURN_OK;
+}
+
+static int wl_csv_file(double *d, size_t *nd)
+{
+    churn_txlog *log = NULL;
+    int rc = churn_txlog_new(&log);
+    if (rc)
+        return rc;
+    rc = churn_txlog_read_csv(log, g_csv_path, NULL);
+    if (rc == CHURN_OK) {
+        PUT((double)churn_txlog_num_transactions(log));
+        PUT((double)churn_txlog_num_customers(log));
+    }
+    churn_txlog_free(log);
+    return rc;
+}
+
+static int wl_csv_chunked(double *d, size_t *nd)
+{
+    churn_txlog *log = NULL;
+    int rc = churn_txlog_new(&log);
+    if (rc)
+        return rc;
+    double seen = 0;
+    rc = churn_txlog_read_csv_chunked(log, g_csv_path, NULL, 3, count_rows_cb, &seen);
+    if (rc == CHURN_OK) {
+        PUT(seen);
+        PUT((double)churn_txlog_num_customers(log));
+    }
+    churn_txlog_free(log);
+    return rc;
+}
+
+static int wl_parse_date(double *d, size_t *nd)
+{
+    /* an epoch number of more than 127 characters is copied to the heap for strtod */
+    char epoch[160];
+    memset(epoch, '0', sizeof epoch);
+    memcpy(epoch, "1700000000.", 11);
+    epoch[sizeof epoch - 2] = '7';
+    epoch[sizeof epoch - 1] = '\0';
+    static const char *const dates[] = {"2024-02-29", "2024-02-29T23:59:59Z", NULL};
+    static const int formats[] = {CHURN_DATE_ISO, CHURN_DATE_AUTO, CHURN_DATE_EPOCH};
+    int rc = CHURN_OK;
+    for (size_t i = 0; i < 3 && rc == CHURN_OK; i++) {
+        const char *text = dates[i] ? dates[i] : epoch;
+        double t = NAN;
+        rc = churn_parse_date(text, strlen(text), formats[i], &t);
+        PUT(t);
+    }
+    return rc;
+}
+
+static void sim_options(churn_simulate_options *o, size_t customers)
+{
+    churn_simulate_options_init(o);
+    o->model = CHURN_FAMILY_BGNBD;
+    o->customers = customers;
+    o->seed = 7;
+    o->days = 273;
+    o->acquisition_days = 60;
+    o->holdout_days = 273;
+    o->r = 0.8, o->alpha = 6, o->a = 1.5, o->b = 4, o->p = 3, o->q = 5, o->gamma = 20;
+}
+
+static int wl_simulate(double *d, size_t *nd)
+{
+    churn_simulate_options o;
+    sim_options(&o, 30);
+    churn_txlog *log = NULL;
+    int rc = churn_txlog_new(&log);
+    if (rc)
+        return rc;
+    rc = churn_simulate_txlog(log, &o);
+    if (rc == CHURN_OK) {
+        PUT((double)churn_txlog_num_transactions(log));
+        PUT(churn_txlog_max_time(log));
+        double x[30], tx[30], T[30], xh[30], z[30];
+        int alive[30];
+        rc = churn_simulate_summary(&o, 30, x, tx, T, xh, z, alive);
+        if (rc == CHURN_OK) {
+            double s = 0;
+            for (int i = 0; i < 30; i++)
+                s += x[i] + tx[i] + T[i] + xh[i] + alive[i];
+            PUT(s);
+        }
+    }
+    churn_txlog_free(log);
+    return rc;
+}
+
+static int wl_cohort(double *d, size_t *nd)
+{
+    churn_txlog *log = NULL;
+    int rc = churn_txlog_new(&log);
+    if (rc)
+        return rc;
+    rc = churn_txlog_read_csv_buffer(log, csv_text, sizeof csv_text - 1, NULL);
+    if (rc == CHURN_OK) {
+        size_t nc = 0, np = 0;
+        rc = churn_customers_cohort_table(log, NULL, &nc, &np, NULL, NULL, NULL);
+        if (rc == CHURN_OK && nc <= 8 && np <= 8) {
+            double start[8], active[64], ret[64];
+            rc = churn_customers_cohort_table(log, NULL, &nc, &np, start, active, ret);
+            if (rc == CHURN_OK) {
+                PUT((double)nc);
+                PUT(start[0]);
+                for (size_t i = 0; i < nc * np; i++)
+                    PUT(active[i] + ret[i]);
+            }
+        } else if (rc == CHURN_OK) {
+            rc = -1001;
+        }
+    }
+    churn_txlog_free(log);
+    return rc;
+}
+
+static int wl_model_file(double *d, size_t *nd)
+{
+    static const double par[4] = {0.243, 4.414, 0.793, 2.426};
+    churn_model *m = NULL, *m2 = (churn_model *)1;
+    int rc = churn_btyd_model_new(&m, CHURN_FAMILY_MBGNBD, 4, par);
+    if (rc)
+        return rc;
+    rc = churn_model_save(m, g_model_path);
+    if (rc == CHURN_OK) {
+        rc = churn_model_load(&m2, g_model_path);
+        OUT_MUST_BE_NULL(rc, m2);
+        if (rc == CHURN_OK) {
+            digest_params(m2, d, nd);
+            churn_model_free(m2);
+        }
+    }
+    churn_model_free(m);
+    return rc;
+}
+
+static int wl_sbg_customers(double *d, size_t *nd)
+{
+    static const double per[8] = {1, 2, 3, 4, 5, 6, 7, 7};
+    static const int churned[8] = {1, 1, 1, 1, 1, 1, 1, 0};
+    static const double w[8] = {369, 163, 86, 56, 37, 27, 21, 241};
+    churn_model *m = (churn_model *)1;
+    int rc = churn_sbg_fit(&m, 8, per, churned, w, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc == CHURN_OK) {
+        digest_params(m, d, nd);
+        churn_model_free(m);
+    }
+    return rc;
+}
+
+static int wl_convert_unit(double *d, size_t *nd)
+{
+    static const double par[4] = {0.243, 4.414, 0.793, 2.426};
+    churn_model *m = NULL;
+    int rc = churn_btyd_model_new(&m, CHURN_FAMILY_BGNBD, 4, par);
+    if (rc)
+        return rc;
+    if (!(rc = churn_model_set_time_unit(m, CHURN_UNIT_WEEK)) &&
+        !(rc = churn_btyd_convert_time_unit(m, CHURN_UNIT_DAY)))
+        digest_params(m, d, nd);
+    churn_model_free(m);
+    return rc;
+}
+
+static int wl_clv(double *d, size_t *nd)
+{
+    static const double par[4] = {0.243, 4.414, 0.793, 2.426};
+    churn_model *m = NULL;
+    int rc = churn_btyd_model_new(&m, CHURN_FAMILY_BGNBD, 4, par);
+    if (rc)
+        return rc;
+    churn_clv_options o = CHURN_CLV_OPTIONS_INIT;
+    o.period = 4.345;
+    double disc[NB], pa[NB], ep[NB], es[NB], clv[NB], var[NB];
+    if (!(rc = churn_clv_discounted_purchases(m, &o, NB, b_x, b_tx, b_T, disc)) &&
+        !(rc = churn_clv_score(m, g_gg, &o, NB, b_x, b_tx, b_T, b_z, pa, ep, es, clv, var))) {
+        double s = 0;
+        for (int i = 0; i < NB; i++)
+            s += disc[i] + pa[i] + ep[i] + es[i] + clv[i] + var[i];
+        PUT(s);
+    }
+    churn_model_free(m);
+    return rc;
+}
+
+static int wl_tiers(double *d, size_t *nd)
+{
+    int tier[NB];
+    double share = NAN;
+    int rc = churn_tiers_assign(NB, b_z, 0.2, 0.3, tier, &share);
+    if (rc == CHURN_OK) {
+        double s = 0;
+        for (int i = 0; i < NB; i++)
+            s += tier[i] * (i + 1);
+        PUT(s);
+        PUT(share);
+    }
+    return rc;
+}
+
+static int wl_alerts(double *d, size_t *nd)
+{
+    churn_alerts *a = (churn_alerts *)1;
+    int rc = churn_alerts_new(&a);
+    OUT_MUST_BE_NULL(rc, a);
+    if (rc)
+        return rc;
+    static const char *const names[4] = {"p_alive", "overdue_ratio", "spend_trend", "clv"};
+    static const double c0[3] = {0.1, 0.9, 0.5}, c1[3] = {3, 1, 2.5}, c2[3] = {-0.5, 0, 0.2};
+    static const double c3[3] = {5, 50, 25};
+    const double *const cols[4] = {c0, c1, c2, c3};
+    if (!(rc = churn_alerts_add(a, "small", "clv", CHURN_ALERT_LT, 10)) &&
+        !(rc = churn_alerts_add_text(a, "big: clv >= 25")) &&
+        !(rc = churn_alerts_add_defaults(a))) {
+        uint64_t fired[3];
+        rc = churn_alerts_evaluate(a, 3, 4, names, cols, fired);
+        if (rc == CHURN_OK) {
+            char buf[256];
+            size_t need = 0;
+            rc = churn_alerts_describe(a, fired[0], buf, sizeof buf, &need);
+            PUT((double)churn_alerts_num_rules(a));
+            for (int i = 0; i < 3; i++)
+                PUT((double)fired[i]);
+            PUT((double)need);
+        }
+    }
+    churn_alerts_free(a);
+    return rc;
+}
+
+static int wl_logit_cv(double *d, size_t *nd)
+{
+    static const char *const names[] = {"a", "b"};
+    churn_logit_cv_options co = CHURN_LOGIT_CV_OPTIONS_INIT;
+    co.nfolds = 3;
+    co.nlambda = 6;
+    churn_logit_options lo = CHURN_LOGIT_OPTIONS_INIT;
+    lo.penalty = CHURN_LOGIT_PENALTY_L1;
+    churn_logit_cv *cv = (churn_logit_cv *)1;
+    int rc = churn_logit_cross_validate(&cv, s_x, NS, 2, 0, 0, s_y, NULL, names, &lo, &co);
+    OUT_MUST_BE_NULL(rc, cv);
+    if (rc == CHURN_OK) {
+        PUT((double)churn_logit_cv_num_lambda(cv));
+        PUT(churn_logit_cv_lambda_min(cv));
+        PUT(churn_logit_cv_lambda_1se(cv));
+        churn_logit_cv_free(cv);
+    }
+    return rc;
+}
+
+static int wl_km_groups(double *d, size_t *nd)
+{
+    churn_km *km = (churn_km *)1;
+    int rc = churn_km_fit(&km, NS, s_dur, s_ev, NULL, s_group, NULL);
+    OUT_MUST_BE_NULL(rc, km);
+    if (rc)
+        return rc;
+    double chisq = NAN, df = NAN, p = NAN, n = NAN, o = NAN, e = NAN;
+    if (!(rc = churn_km_logrank(km, &chisq, &df, &p)) &&
+        !(rc = churn_km_group_events(km, 1, &n, &o, &e))) {
+        PUT((double)churn_km_num_groups(km));
+        PUT(chisq), PUT(df), PUT(p), PUT(n), PUT(o), PUT(e);
+    }
+    churn_km_free(km);
+    return rc;
+}
+
+static int wl_concordance(double *d, size_t *nd)
+{
+    double c = NAN, counts[CHURN_CONC_NCOUNTS];
+    int rc = churn_concordance_index(NS, s_dur, s_ev, s_score, NULL, 1, &c, counts);
+    if (rc == CHURN_OK) {
+        PUT(c);
+        for (int i = 0; i < CHURN_CONC_NCOUNTS; i++)
+            PUT(counts[i]);
+    }
+    return rc;
+}
+
+static int wl_cox_zph(double *d, size_t *nd)
+{
+    double chisq[3], df[3], p[3];
+    int rc = churn_cox_zph(g_cox, NS, s_x, s_dur, s_ev, NULL, chisq, df, p);
+    if (rc == CHURN_OK)
+        for (int i = 0; i < 3; i++)
+            PUT(chisq[i]), PUT(df[i]), PUT(p[i]);
+    return rc;
+}
+
+static int wl_surv_curve(double *d, size_t *nd)
+{
+    static const double x1[2] = {0.3, 0.5}, times[4] = {0.5, 2, 4, 9};
+    double s[4], se[4];
+    int rc = CHURN_OK;
+    for (int m = 0; m < 2 && rc == CHURN_OK; m++) { /* Cox, then Weibull with std errors */
+        rc = churn_surv_curve(m ? g_weibull : g_cox, x1, 4, times, s, se);
+        if (rc == CHURN_OK)
+            for (int i = 0; i < 4; i++)
+                PUT(s[i]), PUT(se[i]);
+    }
+    return rc;
+}
+
+static int wl_pr_at_k(double *d, size_t *nd)
+{
+    double prec = NAN, rec = NAN;
+    int rc = churn_metrics_precision_recall_at_k(NS, s_score, s_y, NULL, 12, &prec, &rec);
+    PUT(prec), PUT(rec);
+    return rc;
+}
+
+static int wl_lift(double *d, size_t *nd)
+{
+    double bw[5], pos[5], rate[5], lift[5], gain[5], cl[5];
+    int rc = churn_metrics_lift_table(NS, s_score, s_y, NULL, 5, bw, pos, rate, lift, gain, cl);
+    if (rc == CHURN_OK)
+        for (int i = 0; i < 5; i++)
+            PUT(bw[i] + pos[i] + rate[i] + lift[i] + gain[i] + cl[i]);
+    return rc;
+}
+
+static int wl_calibration(double *d, size_t *nd)
+{
+    double lo[5], hi[5], bw[5], mp[5], ob[5], ece = NAN;
+    int rc = churn_metrics_calibration(NS, s_prob, s_y, NULL, 5, CHURN_CALIBRATION_QUANTILE,
+                                       lo, hi, bw, mp, ob, &ece);
+    if (rc == CHURN_OK) {
+        for (int i = 0; i < 5; i++)
+            PUT(lo[i] + hi[i] + bw[i] + mp[i] + ob[i]);
+        PUT(ece);
+    }
+    return rc;
+}
+
+static int wl_time_auc(double *d, size_t *nd)
+{
+    double auc = NAN;
+    int rc = churn_metrics_time_auc(NS, s_dur, s_ev, s_score, NULL, 4.0, &auc);
+    PUT(auc);
+    return rc;
+}
+
+static int wl_holdout_freq(double *d, size_t *nd)
+{
+    static const double par[4] = {0.243, 4.414, 0.793, 2.426};
+    churn_model *m = NULL;
+    int rc = churn_btyd_model_new(&m, CHURN_FAMILY_BGNBD, 4, par);
+    if (rc)
+        return rc;
+    double cu[5], ma[5], me[5], mae = NAN;
+    rc = churn_metrics_holdout_by_frequency(m, 39, NB, b_x, b_tx, b_T, b_x, 4, cu, ma, me, &mae);
+    if (rc == CHURN_OK) {
+        for (int i = 0; i < 5; i++)
+            PUT(cu[i]), PUT(me[i]);
+        PUT(mae);
+    }
+    churn_model_free(m);
+    return rc;
+}
+
+static int wl_tracking(double *d, size_t *nd)
+{
+    static const double par[4] = {0.8, 6, 1.5, 4};
+    churn_model *m = NULL;
+    int rc = churn_btyd_model_new(&m, CHURN_FAMILY_BGNBD, 4, par);
+    if (rc)
+        return rc;
+    churn_model_set_time_unit(m, CHURN_UNIT_WEEK);
+    double ac[10], ec[10], ai[10], ei[10];
+    rc = churn_metrics_repeat_tracking(g_sim_log, m, 10, NULL, ac, ec, ai, ei);
+    if (rc == CHURN_OK)
+        for (int i = 0; i < 10; i++)
+            PUT(ac[i] + ec[i] + ai[i] + ei[i]);
+    churn_model_free(m);
+    return rc;
+}
+
+static int wl_compare(double *d, size_t *nd)
+{
+    churn_comparison_options o;
+    churn_comparison_options_init(&o);
+    o.cutoff = SIM_START + 272 * 86400.0;
+    o.holdout_end = SIM_START + 545 * 86400.0;
+    o.models = "bgnbd,logit";
+    o.folds = 2;
+    churn_comparison *c = (churn_comparison *)1;
+    int rc = churn_metrics_compare(&c, g_sim_log, &o);
+    OUT_MUST_BE_NULL(rc, c);
+    if (rc == CHURN_OK) {
+        PUT((double)churn_comparison_num_models(c));
+        for (size_t i = 0; i < churn_comparison_num_models(c); i++) {
+            double v = NAN;
+            churn_comparison_value(c, i, "auc", &v);
+            PUT(v);
+        }
+        churn_comparison_free(c);
+    }
+    return rc;
+}
+
+static int wl_stream(double *d, size_t *nd)
+{
+    churn_customer_options o = CHURN_CUSTOMER_OPTIONS_INIT;
+    churn_parse_date("2024-03-31", 10, CHURN_DATE_ISO, &o.cutoff);
+    churn_parse_date("2024-06-30", 10, CHURN_DATE_ISO, &o.holdout_end);
+    o.time_unit = CHURN_UNIT_WEEK;
+    churn_customer_stream *s = (churn_customer_stream *)1;
+    int rc = churn_customer_stream_new(&s, &o);
+    OUT_MUST_BE_NULL(rc, s);
+    if (rc)
+        return rc;
+    churn_customers *t = (churn_customers *)1;
+    if (!(rc = churn_txlog_read_csv_buffer(churn_customer_stream_log(s), csv_text,
+                                           sizeof csv_text - 1, NULL)) &&
+        !(rc = churn_customer_stream_fold(s))) {
+        rc = churn_customer_stream_finish(s, &t);
+        OUT_MUST_BE_NULL(rc, t);
+        if (rc == CHURN_OK) {
+            size_t nr = churn_customers_num_rows(t), nc = churn_customers_num_columns(t);
+            PUT((double)nr), PUT((double)nc);
+            for (size_t j = 0; j < nc; j++) {
+                const double *c = churn_customers_column_at(t, j);
+                double sum = 0;
+                for (size_t i = 0; i < nr; i++)
+                    sum += isnan(c[i]) ? 0.5 : c[i];
+                PUT(sum);
+            }
+            churn_customers_free(t);
+        }
+    }
+    churn_customer_stream_free(s);
+    return rc;
+}
+
+/* the borrowed objects, made and freed outside the injection */
+static int make_shared_objects(void)
+{
+    for (int i = 0; i < NS; i++) {
+        s_prob[i] = s_x[2 * i + 1];
+        s_score[i] = s_x[2 * i] + 0.3 * s_x[2 * i + 1];
+        s_group[i] = i % 3 == 0 ? 20 : 10;
+    }
+    snprintf(g_csv_path, sizeof g_csv_path, "%s/reliability_alloc.csv", churn_test_tmp_dir());
+    snprintf(g_model_path, sizeof g_model_path, "%s/reliability_alloc.json",
+             churn_test_tmp_dir());
+    FILE *f = fopen(g_csv_path, "wb");
+    if (!f || fwrite(csv_text, 1, sizeof csv_text - 1, f) != sizeof csv_text - 1) {
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    churn_simulate_options o;
+    sim_options(&o, 150);
+    if (churn_txlog_new(&g_sim_log) || churn_simulate_txlog(g_sim_log, &o))
+        return -1;
+    if (churn_gammagamma_fit(&g_gg, NB, b_x, b_z, NULL, NULL))
+        return -1;
+    if (churn_cox_fit(&g_cox, NS, 2, s_x, NULL, s_dur, s_ev, NULL, NULL))
+        return -1;
+    if (churn_aft_fit(&g_weibull, CHURN_FAMILY_WEIBULL, NS, 2, s_x, NULL, s_dur, s_ev, NULL,
+                      NULL))
+        return -1;
+    return 0;
+}
+
+static void free_shared_objects(void)
+{
+    churn_txlog_free(g_sim_log);
+    churn_model_free(g_gg);
+    churn_model_free(g_cox);
+    churn_model_free(g_weibull);
+    g_sim_log = NULL, g_gg = g_cox = g_weibull = NULL;
+    remove(g_csv_path);
+    remove(g_model_path);
 }
 
 static int same_digest(const double *a, size_t na, const double *b, size_t nb)
@@ -374,6 +920,10 @@ static void run_injection(const char *name, workload_fn fn)
         CU_FAIL("reference run failed");
         return;
     }
+    if (nalloc == 0) {
+        printf("\n  %s: the workload allocates nothing: it tests no failure\n", name);
+        CU_FAIL("workload without an allocation");
+    }
     long bad = 0, ok_after = 0;
     for (long k = 0; k < nalloc; k++) {
         g_live = 0, g_count = 0, g_fail_at = k, g_failed = 0;
@@ -404,20 +954,167 @@ static void run_injection(const char *name, workload_fn fn)
     fflush(stdout);
 }
 
+/* The workloads; tests/alloc_entry_points.txt names them. */
+static const struct { const char *name; workload_fn fn; } wl[] = {
+    {"csv", wl_csv},         {"customers", wl_customers}, {"bgnbd", wl_bgnbd},
+    {"pnbd", wl_pnbd},       {"bgbb", wl_bgbb},           {"sbg", wl_sbg},
+    {"gammagamma", wl_gammagamma}, {"logit", wl_logit},   {"cox", wl_cox},
+    {"weibull", wl_weibull}, {"save/load", wl_save_load}, {"km", wl_km},
+    {"roc_auc", wl_auc},
+    /* issue 19 item 8 */
+    {"txlog_append", wl_txlog_append}, {"csv_file", wl_csv_file},
+    {"csv_chunked", wl_csv_chunked},   {"parse_date", wl_parse_date},
+    {"simulate", wl_simulate},         {"cohort", wl_cohort},
+    {"stream", wl_stream},             {"model_file", wl_model_file},
+    {"sbg_customers", wl_sbg_customers}, {"convert_unit", wl_convert_unit},
+    {"clv", wl_clv},                   {"tiers", wl_tiers},
+    {"alerts", wl_alerts},             {"logit_cv", wl_logit_cv},
+    {"km_groups", wl_km_groups},       {"concordance", wl_concordance},
+    {"cox_zph", wl_cox_zph},           {"surv_curve", wl_surv_curve},
+    {"pr_at_k", wl_pr_at_k},           {"lift", wl_lift},
+    {"calibration", wl_calibration},   {"time_auc", wl_time_auc},
+    {"holdout_freq", wl_holdout_freq}, {"tracking", wl_tracking},
+    {"compare", wl_compare},
+};
+
 static void test_allocation_failures(void)
 {
-    static const struct { const char *name; workload_fn fn; } wl[] = {
-        {"csv", wl_csv},         {"customers", wl_customers}, {"bgnbd", wl_bgnbd},
-        {"pnbd", wl_pnbd},       {"bgbb", wl_bgbb},           {"sbg", wl_sbg},
-        {"gammagamma", wl_gammagamma}, {"logit", wl_logit},   {"cox", wl_cox},
-        {"weibull", wl_weibull}, {"save/load", wl_save_load}, {"km", wl_km},
-        {"roc_auc", wl_auc},
-    };
+    CU_ASSERT_EQUAL_FATAL(make_shared_objects(), 0);
     total_sites = total_ok_after_failure = 0;
     for (size_t i = 0; i < sizeof wl / sizeof wl[0]; i++)
         run_injection(wl[i].name, wl[i].fn);
+    free_shared_objects();
     printf("\n  allocation-failure injection: %ld allocation points over %zu workloads\n",
            total_sites, sizeof wl / sizeof wl[0]);
+}
+
+/* Every function of lib/libchurn.map has a line in tests/alloc_entry_points.txt
+ * naming existing workloads or saying "no-alloc: reason", so that a new exported
+ * function cannot be forgotten. (tests/check_alloc_entry_points.py, suite abi,
+ * also checks the claims against the calls of the built library.) */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, len = 0, got;
+    char *buf = malloc(cap);
+    while (buf && (got = fread(buf + len, 1, cap - 1 - len, f)) > 0) {
+        len += got;
+        if (len == cap - 1) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb)
+                free(buf);
+            buf = nb;
+        }
+    }
+    fclose(f);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+static int is_workload(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof wl / sizeof wl[0]; i++)
+        if (strlen(wl[i].name) == len && memcmp(wl[i].name, name, len) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_entry_point_list(void)
+{
+    char *map = read_text(CHURN_TEST_SOURCE_DIR "/../lib/libchurn.map");
+    char *list = read_text(CHURN_TEST_SOURCE_DIR "/alloc_entry_points.txt");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(map);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(list);
+    /* comments out of the map, then every "churn_name;" is an exported function */
+    for (char *c = strstr(map, "/*"); c; c = strstr(c, "/*")) {
+        char *e = strstr(c + 2, "*/");
+        size_t n = e ? (size_t)(e + 2 - c) : strlen(c);
+        memset(c, ' ', n);
+    }
+    size_t nsym = 0, missing = 0, bad = 0, covered = 0;
+    for (char *p = strstr(map, "churn_"); p; p = strstr(p, "churn_")) {
+        size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+        char *q = p + n;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (*q != ';' || (p > map && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))) {
+            p += n;
+            continue;
+        }
+        nsym++;
+        /* its line in the list: at a line start, followed by blanks */
+        const char *line = NULL;
+        for (char *l = list; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+            if (strncmp(l, p, n) == 0 && (l[n] == ' ' || l[n] == '\t')) {
+                line = l + n;
+                break;
+            }
+        if (!line) {
+            if (missing++ < 10)
+                printf("\n  %.*s is exported but not in tests/alloc_entry_points.txt", (int)n, p);
+            p += n;
+            continue;
+        }
+        line += strspn(line, " \t");
+        size_t ll = strcspn(line, "\n#");
+        if (ll >= 9 && strncmp(line, "no-alloc:", 9) == 0 && ll > 10) {
+            p += n;
+            continue;
+        }
+        /* comma-separated workload names */
+        int ok = ll > 0;
+        for (const char *w = line; ok && w < line + ll;) {
+            size_t wl_len = strcspn(w, ", \t\n#");
+            if (wl_len > (size_t)(line + ll - w))
+                wl_len = (size_t)(line + ll - w);
+            ok = wl_len > 0 && is_workload(w, wl_len);
+            w += wl_len;
+            w += strspn(w, ", \t");
+        }
+        if (!ok) {
+            if (bad++ < 10)
+                printf("\n  %.*s: '%.*s' is neither workloads of this test nor 'no-alloc: reason'",
+                       (int)n, p, (int)ll, line);
+        } else {
+            covered++;
+        }
+        p += n;
+    }
+    printf("\n  %zu exported functions: %zu with allocation-failure workloads, %zu no-alloc",
+           nsym, covered, nsym - covered - missing - bad);
+    CU_ASSERT(nsym > 150);
+    CU_ASSERT_EQUAL(missing, 0);
+    CU_ASSERT_EQUAL(bad, 0);
+    free(map);
+    free(list);
+}
+
+/* The model campaign's seeds: tests/fuzz/corpus/model/<family>.json is, for every
+ * family, a file written by the library that loads as that family (issue 19: the
+ * BG/BB and sBG seeds did not load, so no valid file of theirs seeded the campaign). */
+static void test_model_seeds_load(void)
+{
+    int n = 0;
+    for (int fam = CHURN_FAMILY_BGNBD; fam <= CHURN_FAMILY_LOGNORMAL; fam++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/fuzz/corpus/model/%s.json", CHURN_TEST_SOURCE_DIR,
+                 churn_family_name(fam));
+        churn_model *m = NULL;
+        int rc = churn_model_load(&m, path);
+        if (rc != CHURN_OK)
+            printf("\n  %s: %s", path, churn_last_error_message());
+        CU_ASSERT_EQUAL(rc, CHURN_OK);
+        if (m) {
+            CU_ASSERT_EQUAL(churn_model_family(m), fam);
+            CU_ASSERT(churn_model_num_params(m) > 0);
+            n += churn_model_family(m) == fam;
+        }
+        churn_model_free(m);
+    }
+    printf("\n  %d of 12 family seeds load as their family", n);
 }
 
 /* ---- adversarial numerics ------------------------------------------------------------
@@ -903,15 +1600,48 @@ static void test_regress_huge_epoch(void)
     churn_txlog_free(log);
 }
 
+/* fuzz_model (issue 19 campaign): a log-normal model with Log(scale) = -275 loaded
+ * and predicted S(2.5) = NaN with CHURN_OK: gsl_sf_log_erfc returns NaN for
+ * arguments above about 1e62. With sigma = exp(-275) the distribution is a point
+ * mass at exp(linear predictor) (1.06 .. 1.12 here): S = 1 before it, 0 after,
+ * the median is exp(lp) and the mean residual life at 0.5 is exp(lp) - 0.5. */
+static void test_regress_lognormal_tiny_scale(void)
+{
+    churn_model *m = NULL;
+    int rc = churn_model_load(&m, CHURN_TEST_SOURCE_DIR
+                              "/fuzz/corpus/model/regress_lognormal_tiny_scale.json");
+    CU_ASSERT_EQUAL_FATAL(rc, CHURN_OK);
+    static const double x[6] = {-1, -0.5, 0, 0.5, 1, -1};
+    double s[3], pc[3], lp[3], med[3], mrl[3];
+    static const double h[4] = {0.5, 1.0, 2.5, 100};
+    for (int k = 0; k < 4; k++) {
+        CU_ASSERT_EQUAL(churn_surv_predict(m, 3, x, h[k], s, pc, lp), CHURN_OK);
+        for (int i = 0; i < 3; i++) {
+            CU_ASSERT_EQUAL(s[i], h[k] < 1.05 ? 1.0 : 0.0);
+            CU_ASSERT_EQUAL(pc[i], 1.0 - s[i]);
+        }
+    }
+    CU_ASSERT_EQUAL(churn_surv_median(m, 3, x, med), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_surv_mean_residual_life(m, 3, x, 0.5, mrl), CHURN_OK);
+    for (int i = 0; i < 3; i++) {
+        CT_CLOSE(med[i], exp(lp[i]), 1e-12);
+        CT_CLOSE(mrl[i], exp(lp[i]) - 0.5, 1e-12);
+    }
+    churn_model_free(m);
+}
+
 int main(void)
 {
     make_data();
     CU_TestInfo tests[] = {
         {"allocation failures", test_allocation_failures},
+        {"entry-point list", test_entry_point_list},
+        {"fuzz model seeds load", test_model_seeds_load},
         {"adversarial numerics", test_adversarial},
         {"fuzz regression: csv header listing", test_regress_header_listing},
         {"fuzz regression: huge epoch in customers", test_regress_huge_epoch},
         {"far-future date in the cohort table", test_cohort_far_future},
+        {"fuzz regression: log-normal with a tiny scale", test_regress_lognormal_tiny_scale},
         CU_TEST_INFO_NULL,
     };
     return churn_test_run("reliability", tests);
