@@ -86,6 +86,14 @@ static double centred_lp(const churn_model *m, const cox_base *b, const double *
     return e;
 }
 
+/* S(t | x) = exp(-H0(t) exp(lp)). Before the first event time H0 = 0 and S = 1 whatever the
+ * hazard ratio, also when exp(lp) overflows (0 * inf would give NaN); a huge hazard ratio
+ * with H0 > 0 gives S = 0, the true limit. */
+static double cox_survival(double H0, double e)
+{
+    return H0 > 0 ? exp(-H0 * exp(e)) : 1.0;
+}
+
 int churn__cox_predict(const churn_model *m, size_t n, const double *x, double horizon,
                        double *surv, double *lp)
 {
@@ -97,10 +105,14 @@ int churn__cox_predict(const churn_model *m, size_t n, const double *x, double h
     double H0 = k < 0 ? 0 : b.cumhaz[k];
     for (size_t i = 0; i < n; i++) {
         double e = centred_lp(m, &b, x + i * b.p);
+        if (!isfinite(e))
+            return churn__error(CHURN_ENUMERIC, "churn_surv_predict: row %zu: the linear "
+                                "predictor is not finite (features, coefficients or the "
+                                "model's feature means beyond a double)", i);
         if (lp)
             lp[i] = e;
         if (surv)
-            surv[i] = exp(-H0 * exp(e));
+            surv[i] = cox_survival(H0, e);
     }
     return CHURN_OK;
 }
@@ -117,10 +129,15 @@ int churn__cox_curve(const churn_model *m, const double *x, size_t nt, const dou
                             "without its baseline variance arrays; std_err is unavailable");
     size_t p = b.p;
     double e = centred_lp(m, &b, x), r = exp(e);
+    if (!isfinite(e))
+        return churn__error(CHURN_ENUMERIC, "churn_surv_curve: the linear predictor is not "
+                            "finite (features, coefficients or the model's feature means beyond "
+                            "a double)");
     for (size_t i = 0; i < nt; i++) {
         ptrdiff_t k = base_index(&b, times[i]);
         double H0 = k < 0 ? 0 : b.cumhaz[k];
-        surv[i] = exp(-H0 * r);
+        surv[i] = cox_survival(H0, e);
+        (void)r;
         if (!std_err)
             continue;
         if (k < 0) {
