@@ -4,7 +4,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char features_help[] =
     "usage: churn features TX.csv [options] [-o customers.csv]\n"
@@ -86,9 +85,7 @@ static int write_table(const char *sub, const churn_customers *t, const char *ou
 {
     char unit[32], cutoff[16];
     snprintf(unit, sizeof unit, "%.10g", churn_customers_time_unit(t));
-    time_t day = (time_t)churn_customers_cutoff(t);
-    struct tm tmv;
-    if (!gmtime_r(&day, &tmv) || !strftime(cutoff, sizeof cutoff, "%Y-%m-%d", &tmv))
+    if (churn_format_date(churn_customers_cutoff(t), cutoff, sizeof cutoff) != CHURN_OK)
         return cli_fail(sub, "the cutoff %.17g cannot be written as a date",
                         churn_customers_cutoff(t));
     FILE *f = cli_open_out(sub, output);

@@ -86,6 +86,20 @@ static double centred_lp(const churn_model *m, const cox_base *b, const double *
     return e;
 }
 
+/* The centred linear predictor of row `row`, refused when it is not finite (features,
+ * coefficients or the stored feature means beyond a double): every Cox prediction reads
+ * it through here. */
+static int checked_lp(const churn_model *m, const cox_base *b, const double *xi,
+                      const char *fn, size_t row, double *e)
+{
+    *e = centred_lp(m, b, xi);
+    if (!isfinite(*e))
+        return churn__error(CHURN_ENUMERIC, "%s: row %zu: the linear predictor is not finite "
+                            "(features, coefficients or the model's feature means beyond a "
+                            "double)", fn, row);
+    return CHURN_OK;
+}
+
 /* S(t | x) = exp(-H0(t) exp(lp)). Before the first event time H0 = 0 and S = 1 whatever the
  * hazard ratio, also when exp(lp) overflows (0 * inf would give NaN); a huge hazard ratio
  * with H0 > 0 gives S = 0, the true limit. */
@@ -104,11 +118,9 @@ int churn__cox_predict(const churn_model *m, size_t n, const double *x, double h
     ptrdiff_t k = base_index(&b, horizon);
     double H0 = k < 0 ? 0 : b.cumhaz[k];
     for (size_t i = 0; i < n; i++) {
-        double e = centred_lp(m, &b, x + i * b.p);
-        if (!isfinite(e))
-            return churn__error(CHURN_ENUMERIC, "churn_surv_predict: row %zu: the linear "
-                                "predictor is not finite (features, coefficients or the "
-                                "model's feature means beyond a double)", i);
+        double e;
+        if ((rc = checked_lp(m, &b, x + i * b.p, "churn_surv_predict", i, &e)))
+            return rc;
         if (lp)
             lp[i] = e;
         if (surv)
@@ -128,16 +140,14 @@ int churn__cox_curve(const churn_model *m, const double *x, size_t nt, const dou
         return churn__error(CHURN_EUNSUPPORTED, "churn_surv_curve: this Cox model was stored "
                             "without its baseline variance arrays; std_err is unavailable");
     size_t p = b.p;
-    double e = centred_lp(m, &b, x), r = exp(e);
-    if (!isfinite(e))
-        return churn__error(CHURN_ENUMERIC, "churn_surv_curve: the linear predictor is not "
-                            "finite (features, coefficients or the model's feature means beyond "
-                            "a double)");
+    double e;
+    if ((rc = checked_lp(m, &b, x, "churn_surv_curve", 0, &e)))
+        return rc;
+    double r = exp(e);
     for (size_t i = 0; i < nt; i++) {
         ptrdiff_t k = base_index(&b, times[i]);
         double H0 = k < 0 ? 0 : b.cumhaz[k];
         surv[i] = cox_survival(H0, e);
-        (void)r;
         if (!std_err)
             continue;
         if (k < 0) {
@@ -169,7 +179,10 @@ int churn__cox_median(const churn_model *m, size_t n, const double *x, double *m
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++) {
-        double r = exp(centred_lp(m, &b, x + i * b.p));
+        double e;
+        if ((rc = checked_lp(m, &b, x + i * b.p, "churn_surv_median", i, &e)))
+            return rc;
+        double r = exp(e);
         /* first time with S <= 1/2, i.e. H0 >= log 2 / r (H0 non-decreasing) */
         double target = M_LN2 / r;
         size_t lo = 0, hi = b.nt;
