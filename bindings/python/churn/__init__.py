@@ -65,6 +65,7 @@ from ._customers import (CustomerState, CustomerStream, cohort_table, customer_t
 from ._simulate import simulate, simulate_summary
 from ._btyd import BGBB, BGNBD, MBGNBD, SBG, ParetoNBD, loglik as btyd_loglik
 from ._intervals import predict_interval
+from . import _covariates  # noqa: F401  (declares the covariate C functions)
 from ._spend import (Alerts, GammaGamma, assign_tiers, clv, clv_contractual, dert,
                      discounted_purchases, retention_report, tier_name)
 from ._logit import CrossValidation, LogisticRegression
