@@ -86,7 +86,34 @@ lib, library_path = _load()
 
 
 def fn(name, restype, *argtypes):
-    """Declare C function `name` with its result and argument types and return it."""
+    """Declare C function `name` with its result and argument types and return it.
+
+    Parameters
+    ----------
+    name : str
+        The exported C name (``churn_...``).
+    restype : ctypes type or None
+        The C result type (None for ``void``).
+    *argtypes : ctypes types
+        The C parameter types, in order.
+
+    Returns
+    -------
+    ctypes function pointer
+        Bound to the loaded library, with ``restype`` and ``argtypes`` set.
+
+    Raises
+    ------
+    AttributeError
+        The library does not export `name` (an older libchurn).
+
+    Examples
+    --------
+    >>> from churn import _lib
+    >>> f = _lib.fn("churn_version_string", _lib.c_char_p)
+    >>> f().decode() == churn.__version__
+    True
+    """
     f = getattr(lib, name)
     f.restype = restype
     f.argtypes = list(argtypes)
