@@ -155,7 +155,15 @@ def test_meson_install_survives_a_move(meson_stage, reference, tmp_path):
 
 def copy_source(dest):
     """The source tree without build folders and VCS data (pip builds in place)."""
-    skip = shutil.ignore_patterns(".git", "build*", ".mesonpy*", "__pycache__", "*.pyc")
+    everywhere = shutil.ignore_patterns(".git", "__pycache__", "*.pyc")
+    at_top = shutil.ignore_patterns("build*", ".mesonpy*")   # build folders, pip's leftovers
+
+    def skip(folder, names):
+        out = everywhere(folder, names)
+        if os.path.samefile(folder, SOURCE):
+            out |= at_top(folder, names)
+        return out
+
     shutil.copytree(SOURCE, dest, ignore=skip)
     return dest
 
