@@ -58,6 +58,8 @@ _loglik = _lib.fn("churn_btyd_loglik", ctypes.c_int, ctypes.c_int, ctypes.c_size
 _sbg_loglik = _lib.fn("churn_sbg_loglik", ctypes.c_int, ctypes.c_size_t, _d, ctypes.c_size_t,
                       _d, _lib.c_int_p, _d, _d, _d)
 
+BUSY_ROWS = 200_000  # fits over more customers than this show elapsed-time feedback
+
 _FAMILY = {"bgnbd": 1, "mbgnbd": 2, "pnbd": 3, "bgbb": 4, "sbg": 5}
 _PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "mbgnbd": ("r", "alpha", "a", "b"),
            "pnbd": ("r", "alpha", "s", "beta"), "bgbb": ("alpha", "beta", "gamma", "delta"),
@@ -118,8 +120,39 @@ def _options(l2=0.0, max_iter=None, tol=None, std_errors=True):
     return o
 
 
+def _is_column(a):
+    """True for a 1-D array-like given where a table is expected (lifetimes' order)."""
+    if a is None or isinstance(a, (dict, str)) or hasattr(a, "columns"):
+        return False
+    return np.ndim(a) == 1
+
+
+def _lifetimes_order(data, frequency, recency, T):
+    """lifetimes' positional order, f(frequency, recency, T), maps onto ours,
+    f(data, frequency, recency, T): a 1-D array in the `data` slot is the frequency and
+    the next two are recency and T (a fourth array, T here, is refused)."""
+    if not _is_column(data):
+        return data, frequency, recency, T, None
+    if T is not None and not isinstance(T, str):
+        return None, data, frequency, recency, T
+    if T is not None:
+        raise TypeError("pass a customer table, or the frequency, recency and T arrays "
+                        "(lifetimes' order), not arrays and column names")
+    return None, data, frequency, recency, None
+
+
 def _columns(data, frequency, recency, T, names=("frequency", "recency", "T")):
-    """Take (frequency, recency, T) from a DataFrame/dict or explicit arrays."""
+    """Take (frequency, recency, T) from a DataFrame/dict or explicit arrays; a 1-D
+    array in the `data` slot starts lifetimes' positional order (frequency, recency,
+    T)."""
+    if _is_column(data):
+        if T is not None:
+            raise TypeError("four arrays given: pass frequency, recency and T (lifetimes' "
+                            "order) or a customer table")
+        data, frequency, recency, T = None, data, frequency, recency
+        if frequency is None or recency is None or T is None:
+            raise TypeError("lifetimes' order needs the frequency, recency and T arrays "
+                            "(got an array where the customer table goes)")
     if data is not None:
         cols = []
         for given, name in zip((frequency, recency, T), names):
@@ -185,6 +218,14 @@ class _Btyd(Model):
     declare it with ``unit=`` to have it checked).
     """
 
+    def __init__(self, l2=0.0, max_iter=None, tol=None, std_errors=True, progress=None):
+        super().__init__()
+        self.l2 = l2
+        self.max_iter = max_iter
+        self.tol = tol
+        self.std_errors = std_errors
+        self.progress = progress
+
     @classmethod
     def from_params(cls, *args, **kwargs):
         """A model with known parameters (published estimates, a simulation truth).
@@ -207,6 +248,13 @@ class _Btyd(Model):
 
     def _check(self, data, unit):
         self.check_time_unit(data, unit)
+
+    def _arg(self, name, given, default):
+        """A fit argument: given, else the constructor's, else the default."""
+        if given is not None:
+            return given
+        v = getattr(self, name, None)
+        return default if v is None else v
 
     def loglik(self, data=None, frequency=None, recency=None, T=None, weights=None, *,
                unit=None):
@@ -254,9 +302,12 @@ class _Btyd(Model):
         out.insert(1, "p_churn", 1.0 - out["p_alive"])
         return out
 
-    def fit(self, data=None, frequency=None, recency=None, T=None, weights=None, l2=0.0,
-            max_iter=None, tol=None, std_errors=True, *, unit=None):
+    def fit(self, data=None, frequency=None, recency=None, T=None, weights=None, l2=None,
+            max_iter=None, tol=None, std_errors=None, *, unit=None, progress=None):
         """Fit by maximum likelihood.
+
+        Also lifetimes' order: ``fit(frequency, recency, T[, weights])`` with arrays
+        (``BetaGeoFitter().fit(t["frequency"], t["recency"], t["T"])`` works unchanged).
 
         Parameters
         ----------
@@ -264,12 +315,18 @@ class _Btyd(Model):
             The fitted model records the data's unit (``time_unit_``).
         weights : str or array_like, optional
             Number of customers per row.
-        l2 : float, default 0
-            L2 penalty on the log-parameters (docs/models/btyd.md).
+        l2 : float, optional
+            L2 penalty on the log-parameters (docs/models/btyd.md); None: the
+            constructor's `l2` (default 0). Not lifetimes' ``penalizer_coef``, which
+            penalises the parameters themselves.
         max_iter, tol : optional
-            Optimiser limits (C defaults when None).
-        std_errors : bool, default True
-            Compute standard errors.
+            Optimiser limits (None: the constructor's, else C's defaults).
+        std_errors : bool, optional
+            Compute standard errors (None: the constructor's, default True).
+        progress : bool, optional
+            Keyword only: elapsed-time feedback (churn._progress.Busy) while C fits
+            more than 200,000 rows; None shows it after 1.5 s, False never, True at
+            once. None: the constructor's `progress`.
 
         Returns
         -------
@@ -282,17 +339,29 @@ class _Btyd(Model):
         churn.UnitMismatchError
             `unit` contradicts ``data.attrs["time_unit"]``.
         """
+        from ._progress import Busy
         from ._units import data_unit
+        data, frequency, recency, T, lt_weights = _lifetimes_order(data, frequency,
+                                                                   recency, T)
+        if lt_weights is not None:
+            if weights is not None:
+                raise TypeError("weights given twice (fourth array and weights=)")
+            weights = lt_weights
         data_unit(data, unit)  # a declared unit must agree with the table's own
         x, tx, T_ = _columns(data, frequency, recency, T)
         w = None
         if weights is not None:
             w = as_f64(data[weights] if isinstance(weights, str) else weights, "weights",
                        x.shape[0])
-        o = _options(l2, max_iter, tol, std_errors)
+        o = _options(self._arg("l2", l2, 0.0), self._arg("max_iter", max_iter, None),
+                     self._arg("tol", tol, None), self._arg("std_errors", std_errors, True))
         h = _vp()
-        rc = _fit(ctypes.byref(h), _FAMILY[self._family_name], x.shape[0], ptr(x), ptr(tx),
-                  ptr(T_), ptr(w), ctypes.byref(o))
+        progress = self._arg("progress", progress, None)
+        n = x.shape[0]
+        with Busy(f"fitting {type(self).__name__} on {n:,} customers",
+                  progress if n > BUSY_ROWS or progress else False):
+            rc = _fit(ctypes.byref(h), _FAMILY[self._family_name], n, ptr(x), ptr(tx),
+                      ptr(T_), ptr(w), ctypes.byref(o))
         if rc == ENOCONV and h.value:
             err = error_for(rc)
             err.model = type(self)()._set_handle(h.value)._record_unit(data, unit)
@@ -467,6 +536,135 @@ class _Btyd(Model):
                          ptr(T_), ptr(out)))
         return _series(out, data, f"p_{k}_purchases")
 
+    # ---- lifetimes' names (BetaGeoFitter, ParetoNBDFitter, ModifiedBetaGeoFitter) ----
+    def conditional_probability_alive(self, frequency=None, recency=None, T=None, *,
+                                      unit=None):
+        """lifetimes' name of :meth:`p_alive`: P(alive) given each history.
+
+        Parameters
+        ----------
+        frequency, recency, T : array_like or pandas.DataFrame
+            The arrays in lifetimes' order, or a customer table as `frequency`.
+        unit : str or float, optional
+            Keyword only: the data's time unit, checked against the model's.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            P(alive), a Series indexed like the first argument when it has an index.
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+        >>> np.round(bg.conditional_probability_alive([26.0], [30.857], [31.0]), 4)
+        array([0.9689])
+        """
+        return self.p_alive(frequency, recency, T, unit=unit)
+
+    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency=None,
+                                                            recency=None, T=None, *,
+                                                            unit=None):
+        """lifetimes' name of :meth:`expected_purchases`: E[purchases in the next t].
+
+        Parameters
+        ----------
+        t : float
+            Length of the window, in the model's time unit.
+        frequency, recency, T : array_like or pandas.DataFrame
+            The arrays in lifetimes' order, or a customer table as `frequency`.
+        unit : str or float, optional
+            Keyword only: the data's time unit, checked against the model's.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Expected purchases per customer.
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+        >>> f = bg.conditional_expected_number_of_purchases_up_to_time
+        >>> np.round(f(52, [26.0], [30.857], [31.0]), 3)
+        array([25.757])
+        """
+        return self.expected_purchases(t, frequency, recency, T, unit=unit)
+
+    def expected_number_of_purchases_up_to_time(self, t):
+        """lifetimes' name of :meth:`expected_purchases_new`: E[X(t)] of a new customer.
+
+        Parameters
+        ----------
+        t : float or array_like
+            Time since the first purchase, in the model's time unit.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            Expected repeat purchases by `t`.
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+        >>> bg.expected_number_of_purchases_up_to_time(39) > 0
+        True
+        """
+        return self.expected_purchases_new(t)
+
+    def probability_of_n_purchases_up_to_time(self, t, n):
+        """lifetimes' name of :meth:`prob_purchases` (arguments in lifetimes' order).
+
+        Parameters
+        ----------
+        t : float or array_like
+            Time since the first purchase, in the model's time unit.
+        n : int
+            Number of repeat purchases.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            P(X(t) = n) for a new customer.
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+        >>> p = [bg.probability_of_n_purchases_up_to_time(39, k) for k in range(200)]
+        >>> round(sum(p), 6)
+        1.0
+        """
+        return self.prob_purchases(n, t)
+
+    def conditional_probability_of_n_purchases_up_to_time(self, n, t, frequency=None,
+                                                          recency=None, T=None, *,
+                                                          unit=None):
+        """lifetimes' name of :meth:`conditional_prob_purchases` (ParetoNBDFitter's).
+
+        Parameters
+        ----------
+        n : int
+            Number of purchases.
+        t : float
+            Length of the window, in the model's time unit.
+        frequency, recency, T : array_like or pandas.DataFrame
+            The arrays in lifetimes' order, or a customer table as `frequency`.
+        unit : str or float, optional
+            Keyword only: the data's time unit, checked against the model's.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            P(n purchases in the next t | history).
+
+        Examples
+        --------
+        >>> pn = churn.ParetoNBD.from_params(r=0.5534, alpha=10.58, s=0.6061, beta=11.66)
+        >>> f = pn.conditional_probability_of_n_purchases_up_to_time
+        >>> p = sum(f(k, 52, [2.0], [30.43], [38.86]) for k in range(100))
+        >>> np.round(p, 6)
+        array([1.])
+        """
+        return self.conditional_prob_purchases(n, t, frequency, recency, T, unit=unit)
+
 
 def _fill_docs(cls):
     for name, f in list(vars(cls).items()):
@@ -624,6 +822,8 @@ class BGBB(_Btyd):
         """Fit by maximum likelihood; as :meth:`BGNBD.fit`, with T (the number of
         opportunities) also read from a 'periods' or 'n' column and `weights` from a
         'weights' column when present. Returns self."""
+        if not (hasattr(data, "columns") or isinstance(data, dict)):
+            return super().fit(data, frequency, recency, T, weights, **kw)
         if data is not None and T is None and "T" not in data:
             for alt in ("periods", "n"):
                 if alt in data:
@@ -653,6 +853,12 @@ def _churned(churned, n):
 class SBG(Model):
     """Shifted beta-geometric contractual retention model (Fader & Hardie 2007)."""
 
+    def __init__(self, l2=0.0, max_iter=None, tol=None):
+        super().__init__()
+        self.l2 = l2
+        self.max_iter = max_iter
+        self.tol = tol
+
     @classmethod
     def from_params(cls, *args, **kwargs):
         """An sBG model with known alpha, beta.
@@ -681,10 +887,14 @@ class SBG(Model):
                           ptr(w), ctypes.byref(ll), None))
         return ll.value
 
-    def fit(self, periods=None, churned=None, weights=None, survivors=None, l2=0.0,
+    def fit(self, periods=None, churned=None, weights=None, survivors=None, l2=None,
             max_iter=None, tol=None):
-        """Fit from per-customer (periods, churned) arrays, or from a survivor curve."""
-        o = _options(l2, max_iter, tol)
+        """Fit from per-customer (periods, churned) arrays, or from a survivor curve.
+
+        `l2`, `max_iter`, `tol` default (None) to the constructor's arguments."""
+        d = self.get_params()
+        o = _options(d["l2"] if l2 is None else l2, max_iter or d["max_iter"],
+                     tol or d["tol"])
         h = _vp()
         if survivors is not None:
             s = as_f64(survivors, "survivors")

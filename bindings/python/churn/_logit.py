@@ -112,9 +112,49 @@ def _names_arg(names, p):
     return (c_char_p * p)(*enc), enc
 
 
+_BINARY = np.array([0, 1], dtype=np.int64)
+
+
 def _labels(y, n):
-    a = as_f64(y, "y", n)
-    return a
+    """(0/1 float64 labels for C, classes_) from y.
+
+    Numeric 0/1 labels (the churn flag, 1 = churned) go to C as they are, so C's
+    messages name a bad row (NaN, 2, ...); classes_ is then [0, 1]. Any other
+    two-valued labels -- strings ('no'/'yes'), booleans, {1, 2}, categories -- are
+    mapped as scikit-learn maps them: classes_ = the two distinct values sorted, the
+    positive class (label 1, the probability predict_proba()[:, 1] and p_churn
+    report) is classes_[1]."""
+    a = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.dtype.kind in "iuf":
+        finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+        if finite.shape[0] < a.shape[0] or np.all((finite == 0) | (finite == 1)):
+            # 0/1 (or a NaN C will name by row): the churn flag as it is
+            return as_f64(a, "y", n), _BINARY
+        vals = np.unique(finite)
+        if vals.shape[0] != 2:
+            # C names the first row that is not 0/1
+            return as_f64(a, "y", n), _BINARY
+    if a.ndim != 1:
+        raise ValueError(f"y: expected a 1-D array of labels, got shape {a.shape}")
+    if a.shape[0] != n:
+        raise ValueError(f"y: length {a.shape[0]} does not match the {n} rows of X")
+    if a.dtype.kind == "O" or a.dtype.kind == "f":
+        import pandas as pd
+        miss = pd.isna(a)
+        if np.any(miss):
+            row = int(np.flatnonzero(miss)[0])
+            raise ValueError(f"y: row {row}: the label is missing")
+    try:
+        vals = np.unique(a)
+    except TypeError as e:
+        raise TypeError(f"y: labels of mixed types cannot be ordered ({e})") from None
+    if vals.shape[0] != 2:
+        shown = ", ".join(repr(v) for v in vals[:5].tolist())
+        raise ValueError(f"y: LogisticRegression needs exactly two classes, got "
+                         f"{vals.shape[0]} ({shown}{', ...' if vals.shape[0] > 5 else ''})")
+    return np.ascontiguousarray(a == vals[1], dtype=np.float64), vals
 
 
 class CrossValidation:
@@ -165,18 +205,12 @@ class LogisticRegression(Model):
     tol = 1e-9
     separation = "error"
 
+    _estimator_type = "classifier"  # scikit-learn's is_classifier(): stratified CV folds
+
     def __init__(self, penalty="none", lambda_=None, C=None, l1_ratio=0.5, fit_intercept=True,
                  standardize=False, class_weight=None, max_iter=100, tol=1e-9,
                  separation="error"):
         super().__init__()
-        if penalty not in _PENALTIES:
-            raise ValueError(f"penalty: '{penalty}' is not none, l2, l1 or elasticnet")
-        if lambda_ is not None and C is not None:
-            raise ValueError("pass lambda_ or C, not both")
-        if class_weight not in (None, "none", "balanced"):
-            raise ValueError(f"class_weight: '{class_weight}' is not None or 'balanced'")
-        if separation not in ("error", "note"):
-            raise ValueError(f"separation: '{separation}' is not 'error' or 'note'")
         self.penalty = penalty
         self.lambda_ = lambda_
         self.C = C
@@ -187,6 +221,17 @@ class LogisticRegression(Model):
         self.max_iter = max_iter
         self.tol = tol
         self.separation = separation
+        self._validate_params()
+
+    def _validate_params(self):
+        if self.penalty not in _PENALTIES:
+            raise ValueError(f"penalty: '{self.penalty}' is not none, l2, l1 or elasticnet")
+        if self.lambda_ is not None and self.C is not None:
+            raise ValueError("pass lambda_ or C, not both")
+        if self.class_weight not in (None, "none", "balanced"):
+            raise ValueError(f"class_weight: '{self.class_weight}' is not None or 'balanced'")
+        if self.separation not in ("error", "note"):
+            raise ValueError(f"separation: '{self.separation}' is not 'error' or 'note'")
 
     def _options(self, sum_weights, lam=None):
         o = LogitOptions()
@@ -210,7 +255,8 @@ class LogisticRegression(Model):
         x, n, p, layout, ld, names = design_matrix(X)
         if feature_names is not None:
             names = list(feature_names)
-        yy = _labels(y, n)
+        yy, classes = _labels(y, n)
+        self._classes_seen = classes
         w = None if sample_weight is None else as_f64(sample_weight, "sample_weight", n)
         sw = float(n if w is None else np.sum(w))
         cnames, keep = _names_arg(names, p)
@@ -226,6 +272,7 @@ class LogisticRegression(Model):
         the CV result is kept in ``cv_``. Raises ValueError (bad input, with the C
         message naming the row and column), NumericalError (collinear columns,
         separation) or ConvergenceError."""
+        self._validate_params()
         lam = None
         if cv is not None:
             res = self.cross_validate(X, y, sample_weight=sample_weight,
@@ -245,6 +292,8 @@ class LogisticRegression(Model):
             raise err
         check(rc)
         self._set_handle(h.value)
+        self.classes_ = self._classes_seen
+        self.n_features_in_ = p
         self._record_unit(X)  # a customer table's time unit (attrs), if it has one
         if cv is not None:
             self.cv_ = res
@@ -306,9 +355,79 @@ class LogisticRegression(Model):
         return np.column_stack([1.0 - pr, pr])
 
     def predict(self, X, threshold=0.5):
-        """0/1 predictions (1 when P(churn) >= threshold)."""
+        """Predicted labels: classes_[1] when P(classes_[1]) >= threshold, else classes_[0].
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Features (a DataFrame's columns are matched to the model's by name).
+        threshold : float, default 0.5
+            Probability from which the positive class is predicted.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Labels taken from ``classes_`` (0/1 for 0/1 training labels, 'yes'/'no' for
+            string labels), a Series named 'churned' for a DataFrame.
+
+        Examples
+        --------
+        >>> X = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5]})
+        >>> y = ["no", "no", "yes", "no", "yes", "yes"]
+        >>> m = churn.LogisticRegression().fit(X, y)
+        >>> list(m.predict(X))
+        ['no', 'no', 'no', 'yes', 'yes', 'yes']
+        """
         pr = self._predict(X)[0]
-        return self._wrap_rows((pr >= threshold).astype(np.int64), X, "churned")
+        classes = self.classes_
+        return self._wrap_rows(classes[(pr >= threshold).astype(np.int64)], X, "churned")
+
+    @property
+    def classes_(self):
+        """The two class labels, sorted; the positive class (P(churn)) is ``classes_[1]``.
+
+        [0, 1] for 0/1 labels and for a model loaded from a file (model files keep no
+        labels)."""
+        return self.__dict__.get("classes_", _BINARY)
+
+    @classes_.setter
+    def classes_(self, value):
+        self.__dict__["classes_"] = np.asarray(value)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of :meth:`predict` on (X, y), as scikit-learn's classifiers.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Features.
+        y : array_like
+            True labels, of the same kind as the training labels.
+        sample_weight : array_like, optional
+            Weights of the rows.
+
+        Returns
+        -------
+        float
+            The (weighted) share of rows whose predicted label equals `y`.
+
+        Examples
+        --------
+        >>> X = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5]})
+        >>> y = [0, 0, 1, 0, 1, 1]
+        >>> round(churn.LogisticRegression().fit(X, y).score(X, y), 4)
+        0.8333
+        """
+        pred = np.asarray(self.predict(X))
+        truth = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+        if truth.shape[0] != pred.shape[0]:
+            raise ValueError(f"y: length {truth.shape[0]} does not match the "
+                             f"{pred.shape[0]} rows of X")
+        hit = (pred == truth).astype(np.float64)
+        if sample_weight is None:
+            return float(np.mean(hit))
+        w = as_f64(sample_weight, "sample_weight", hit.shape[0])
+        return float(np.sum(w * hit) / np.sum(w))
 
     def decision_function(self, X):
         """The linear predictor (log-odds of churn)."""
@@ -396,6 +515,39 @@ class LogisticRegression(Model):
                          "odds_ratio": t.odds_ratio, "odds_ratio lower 95%": t.odds_ratio_low,
                          "odds_ratio upper 95%": t.odds_ratio_high})
         return pd.DataFrame(rows, index=pd.Index(self.param_names, name="parameter"))
+
+    def plot(self, columns=None, odds_ratios=False, ax=None, **errorbar_kwargs):
+        """Coefficients with 95% confidence intervals (x axis "log(OR) (95% CI)").
+
+        See :func:`churn.plot_coefficients`; the intercept is left out.
+
+        Parameters
+        ----------
+        columns : list of str, optional
+            Features to show (default all).
+        odds_ratios : bool, default False
+            Odds ratios on a log axis ("OR (95% CI)").
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on.
+        **errorbar_kwargs
+            Passed to ``Axes.errorbar``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> X = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5], "z": [1.0, 0, 1, 1, 0, 0]})
+        >>> m = churn.LogisticRegression().fit(X, [0, 0, 1, 0, 1, 1])
+        >>> m.plot(odds_ratios=True).get_xlabel()
+        'OR (95% CI)'
+        """
+        from ._coefplot import plot_coefficients
+        return plot_coefficients(self, ax=ax, columns=columns, hazard_ratios=odds_ratios,
+                                 **errorbar_kwargs)
 
     def _repr_html_(self):
         if not getattr(self, "_h", None):

@@ -6,6 +6,7 @@ import numpy as np
 
 from . import _lib
 from ._errors import check
+from ._estimator import EstimatorMixin
 
 _FAMILY_CLASSES = {}
 
@@ -21,7 +22,7 @@ def register(family_name):
     return deco
 
 
-class Model:
+class Model(EstimatorMixin):
     """A fitted libchurn model (any family).
 
     Subclasses add ``fit`` and the family's predictions. Every model has

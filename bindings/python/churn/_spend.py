@@ -84,17 +84,139 @@ class GammaGamma(Model):
     """Gamma-Gamma model of mean spend per transaction (Fader & Hardie 2013).
 
     Parameters p, q, gamma (lifetimes calls gamma ``v``). Fitted on the repeat buyers
-    with a positive monetary value; everyone gets a prediction."""
+    with a positive monetary value; everyone gets a prediction.
+
+    Parameters
+    ----------
+    max_iter, tol : optional
+        Optimiser limits used by :meth:`fit` when it is not given its own (None: C's
+        defaults).
+    std_errors : bool, default True
+        Compute standard errors in :meth:`fit`.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"frequency": [0, 2, 5, 1, 3, 8, 2, 4],
+    ...                   "monetary_value": [0, 40, 22.5, 80, 31, 18, 55, 27]})
+    >>> gg = churn.GammaGamma().fit(t)                  # or .fit(frequency, monetary_value)
+    >>> bool(gg.expected_spend(t).notna().all())
+    True
+    """
+
+    def __init__(self, max_iter=None, tol=None, std_errors=True):
+        super().__init__()
+        self.max_iter = max_iter
+        self.tol = tol
+        self.std_errors = std_errors
+
+    @classmethod
+    def from_params(cls, *args, **kwargs):
+        """A Gamma-Gamma model with known p, q, gamma (published estimates, a simulation).
+
+        Parameters
+        ----------
+        *args, **kwargs : float
+            p, q and gamma by position or by name (lifetimes' name ``v`` is accepted for
+            gamma), e.g. ``GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)``.
+        unit : str or float, optional
+            Keyword only: the time unit recorded as ``time_unit_`` (spend has none of
+            its own; it only travels with the model file).
+
+        Returns
+        -------
+        GammaGamma
+            A fitted model with those parameters (standard errors NaN).
+
+        Examples
+        --------
+        >>> gg = churn.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+        >>> round(float(gg.expected_spend(frequency=[2.0], monetary_value=[40.0])[0]), 2)
+        39.14
+        """
+        import json
+        names = ("p", "q", "gamma")
+        kwargs = dict(kwargs)
+        unit = kwargs.pop("unit", None)
+        if "v" in kwargs and "gamma" not in kwargs:
+            kwargs["gamma"] = kwargs.pop("v")
+        if args and kwargs:
+            raise TypeError("pass the parameters by position or by name, not both")
+        if kwargs:
+            if sorted(kwargs) != sorted(names):
+                raise TypeError("GammaGamma.from_params needs exactly p, q, gamma")
+            args = [kwargs[k] for k in names]
+        if len(args) == 1 and np.ndim(args[0]) == 1:
+            args = list(args[0])
+        if len(args) != 3:
+            raise TypeError(f"GammaGamma.from_params needs 3 parameters (p, q, gamma), "
+                            f"got {len(args)}")
+        v = as_f64(np.asarray(args, dtype=float), "params")
+        # No C constructor for spend models: the model file is the one way in, and its
+        # reader checks the values (positive, finite) with its own messages.
+        text = json.dumps({"format": "libchurn-model", "format_version": 1,
+                           "family": "gammagamma", "time_unit_days": 0.0,
+                           "param_names": list(names), "params": [float(a) for a in v],
+                           "std_errors": [None] * 3, "covariance": None,
+                           "fit": {"loglik": None, "nobs": 0.0, "converged": False,
+                                   "iterations": 0},
+                           "features": [], "arrays": {}, "note": ""})
+        obj = cls.from_json(text)
+        if unit is not None:
+            obj.set_time_unit(unit)
+        return obj
 
     def fit(self, data=None, frequency=None, monetary_value=None, weights=None,
-            max_iter=None, tol=None, std_errors=True):
+            max_iter=None, tol=None, std_errors=None):
         """Fit by maximum likelihood on a customer table (frequency, monetary_value) or
-        arrays; returns self. Raises ConvergenceError (with ``.model``)."""
+        arrays; returns self. Raises ConvergenceError (with ``.model``).
+
+        Also lifetimes' order: ``fit(frequency, monetary_value[, weights])`` with
+        arrays, as ``GammaGammaFitter().fit(t["frequency"], t["monetary_value"])``.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or array_like, optional
+            A customer table with frequency and monetary_value columns, or (lifetimes'
+            order) the frequency array.
+        frequency, monetary_value : str or array_like, optional
+            Column names in `data` or the arrays (in lifetimes' order: the
+            monetary_value array and the weights).
+        weights : str or array_like, optional
+            Customers per row.
+        max_iter, tol : optional
+            Optimiser limits (None: the constructor's, then C's defaults).
+        std_errors : bool, optional
+            Compute standard errors (None: the constructor's, default True).
+
+        Returns
+        -------
+        GammaGamma
+            self, fitted.
+
+        Examples
+        --------
+        >>> t = pd.DataFrame({"frequency": [0, 2, 5, 1, 3, 8, 2, 4],
+        ...                   "monetary_value": [0, 40, 22.5, 80, 31, 18, 55, 27]})
+        >>> gg = churn.GammaGamma().fit(t["frequency"], t["monetary_value"])
+        >>> gg.nobs_
+        7.0
+        """
+        from ._btyd import _is_column
+        if _is_column(data):  # lifetimes: fit(frequency, monetary_value, weights)
+            if monetary_value is not None and weights is not None:
+                raise TypeError("weights given twice (third array and weights=)")
+            data, frequency, monetary_value, weights = (None, data, frequency,
+                                                        weights if weights is not None
+                                                        else monetary_value)
         x, z = _spend_columns(data, frequency, monetary_value)
         w = None
         if weights is not None:
             w = as_f64(data[weights] if isinstance(weights, str) else weights, "weights",
                        x.shape[0])
+        max_iter = self.__dict__.get("max_iter") if max_iter is None else max_iter
+        tol = self.__dict__.get("tol") if tol is None else tol
+        if std_errors is None:
+            std_errors = self.__dict__.get("std_errors", True)
         o = GammaGammaOptions()
         _gg_init(ctypes.byref(o))
         o.max_iter = int(max_iter or 0)
@@ -111,13 +233,109 @@ class GammaGamma(Model):
         return self._record_unit(data)
 
     def expected_spend(self, data=None, frequency=None, monetary_value=None):
-        """Conditional expected mean spend per transaction E[Z | x, zbar]."""
+        """Conditional expected mean spend per transaction E[Z | x, zbar].
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or array_like, optional
+            A customer table, or (lifetimes' order) the frequency array.
+        frequency, monetary_value : str or array_like, optional
+            Column names in `data` or the arrays (lifetimes' order: monetary_value
+            second).
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Expected spend per transaction, indexed like `data`.
+
+        Examples
+        --------
+        >>> gg = churn.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+        >>> np.round(gg.expected_spend(np.array([2.0]), np.array([40.0])), 2)
+        array([39.14])
+        """
+        from ._btyd import _is_column
+        if _is_column(data):
+            data, frequency, monetary_value = None, data, frequency
         x, z = _spend_columns(data, frequency, monetary_value)
         out = empty(x.shape[0])
         check(_gg_expected(self._require(), x.shape[0], ptr(x), ptr(z), ptr(out)))
         return _series(out, data, "expected_spend")
 
     predict = expected_spend
+
+    def conditional_expected_average_profit(self, frequency=None, monetary_value=None):
+        """lifetimes' name of :meth:`expected_spend` (GammaGammaFitter's).
+
+        Parameters
+        ----------
+        frequency, monetary_value : array_like or pandas.DataFrame
+            The arrays in lifetimes' order, or a customer table as `frequency`.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Expected spend per transaction.
+
+        Examples
+        --------
+        >>> gg = churn.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+        >>> np.round(gg.conditional_expected_average_profit([2.0], [40.0]), 2)
+        array([39.14])
+        """
+        if hasattr(frequency, "columns") or isinstance(frequency, dict):
+            return self.expected_spend(frequency)
+        return self.expected_spend(None, frequency, monetary_value)
+
+    def customer_lifetime_value(self, transaction_prediction_model, frequency, recency, T,
+                                monetary_value, time=12, discount_rate=0.01, freq="D"):
+        """lifetimes' CLV call (GammaGammaFitter.customer_lifetime_value) on :func:`clv`.
+
+        `time` monthly steps of `freq`'s month (30 days, 4.345 weeks, 1 month or 720
+        hours, lifetimes' factors), each step's expected purchases times the expected
+        spend, discounted by ``(1 + discount_rate) ** step``; the same sum as
+        ``churn.clv(model, self, ..., horizon=time, period=factor,
+        discount=discount_rate)["clv"]``.
+
+        Parameters
+        ----------
+        transaction_prediction_model : BGNBD, MBGNBD or ParetoNBD
+            A fitted purchase model.
+        frequency, recency, T, monetary_value : array_like
+            Per-customer arrays (or Series) in the purchase model's time unit.
+        time : int, default 12
+            Number of months.
+        discount_rate : float, default 0.01
+            Monthly discount rate.
+        freq : {'D', 'W', 'M', 'H'}, default 'D'
+            The time unit of recency and T: day, week, month or hour.
+
+        Returns
+        -------
+        pandas.Series
+            The CLV per customer, named 'clv' (indexed like `frequency` when it is a
+            Series).
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+        >>> gg = churn.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+        >>> v = gg.customer_lifetime_value(bg, [2.0], [30.43], [38.86], [40.0], freq="W")
+        >>> float(v.iloc[0]) > 0
+        True
+        """
+        import pandas as pd
+        factors = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24}
+        if freq not in factors:
+            raise ValueError(f"freq: '{freq}' is not one of D, W, M, H")
+        data = pd.DataFrame({"frequency": np.asarray(frequency, dtype=float),
+                             "recency": np.asarray(recency, dtype=float),
+                             "T": np.asarray(T, dtype=float),
+                             "monetary_value": np.asarray(monetary_value, dtype=float)},
+                            index=getattr(frequency, "index", None))
+        out = clv(transaction_prediction_model, self, data, horizon=int(time),
+                  period=factors[freq], discount=discount_rate)
+        return out["clv"]
 
     @property
     def mean_spend_(self):

@@ -10,6 +10,7 @@ import numpy as np
 from . import _lib
 from ._arrays import as_f64, ptr
 from ._errors import ENOCONV, check, error_for
+from ._estimator import EstimatorMixin
 from ._logit import design_matrix
 from ._model import Model, register
 
@@ -108,7 +109,7 @@ def _get(data, col, name):
 
 
 # ======================================================================== Kaplan-Meier
-class KaplanMeierFitter:
+class KaplanMeierFitter(EstimatorMixin):
     """Kaplan-Meier retention curves, overall or per group, as R's survfit.
 
     ``fit(durations, event_observed, weights=None, groups=None)`` then:
@@ -144,10 +145,14 @@ class KaplanMeierFitter:
             self.fit(*self._inputs)
             self.group_labels_ = labels
 
-    def fit(self, durations, event_observed=None, weights=None, groups=None, data=None):
+    def fit(self, durations, event_observed=None, weights=None, groups=None, data=None, *,
+            label=None):
         """Fit the curves; `durations`/`event_observed`/`weights`/`groups` are arrays or,
         with `data`, column names. Groups may be any values (one curve per distinct
-        value, in sorted order). Returns self."""
+        value, in sorted order). ``label=`` (lifelines' spelling) renames the curve
+        (the constructor's `label`). Returns self."""
+        if label is not None:
+            self.label = label
         dur = as_f64(_get(data, durations, "durations"), "duration")
         n = dur.shape[0]
         ev = _events(_get(data, event_observed, "event_observed"), n)
@@ -559,6 +564,105 @@ class _SurvivalRegression(Model):
     def _default_times(self):
         return np.linspace(0.0, 1.0, 2)
 
+    def _lifelines_fit_args(self, duration_col, event_col, label):
+        self.label_ = label if label is not None else type(self).__name__
+        self.duration_col = duration_col if isinstance(duration_col, str) else None
+        self.event_col = event_col if isinstance(event_col, str) else None
+
+    def print_summary(self, decimals=2, style=None, columns=None):
+        """Print the fit and its coefficient table, as lifelines' ``print_summary()``.
+
+        The library itself never prints; this prints because it is asked to (stdout,
+        like lifelines). For the numbers use :attr:`summary`.
+
+        Parameters
+        ----------
+        decimals : int, default 2
+            Digits after the decimal point.
+        style : None
+            Accepted for lifelines' signature; only plain text is printed (notebooks
+            display the model's HTML by evaluating it).
+        columns : list of str, optional
+            The summary columns to show (default: all).
+
+        Returns
+        -------
+        None
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48]})
+        >>> churn.CoxPHFitter().fit(df, "duration", "event").print_summary()
+        <churn.CoxPHFitter: fitted with 8 total observations, 3 right-censored ...>
+        ...
+        """
+        lines = self._summary_text(decimals, columns)
+        print("\n".join(lines))
+
+    def _summary_text(self, decimals=2, columns=None):
+        import pandas as pd
+        s = self.summary
+        if columns is not None:
+            s = s[list(columns)]
+        n = self.nobs_
+        ev = self.num_events_
+        head = [f"<churn.{type(self).__name__}: fitted with {n:g} total observations, "
+                f"{n - ev:g} right-censored observations>"]
+        info = [("model", getattr(self, "label_", None) or type(self).__name__),
+                ("duration col", repr(getattr(self, "duration_col", None))),
+                ("event col", repr(getattr(self, "event_col", None))),
+                ("number of observations", f"{n:g}"),
+                ("number of events observed", f"{ev:g}"),
+                ("log-likelihood", f"{self.loglik_:.{decimals}f}")]
+        pen = getattr(self, "penalizer", None)
+        if pen:
+            info.append(("penalizer", f"{pen:g}"))
+        try:
+            info.append(("concordance", f"{self.concordance_index_:.{decimals}f}"))
+        except Exception:  # pragma: no cover - a model without it
+            pass
+        width = max(len(k) for k, _ in info)
+        head += [f"{k:>{width}} = {v}" for k, v in info]
+        with pd.option_context("display.width", 200, "display.max_columns", 50):
+            table = s.to_string(float_format=lambda v: f"{v:.{decimals}f}")
+        return head + ["", table]
+
+    def plot(self, columns=None, hazard_ratios=False, ax=None, **errorbar_kwargs):
+        """Coefficients with 95% confidence intervals (lifelines' ``plot()``).
+
+        See :func:`churn.plot_coefficients` (matplotlib, imported here).
+
+        Parameters
+        ----------
+        columns : list of str, optional
+            Coefficients to show (default all).
+        hazard_ratios : bool, default False
+            exp(coef) on a log axis.
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on.
+        **errorbar_kwargs
+            Passed to ``Axes.errorbar``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48]})
+        >>> churn.CoxPHFitter().fit(df).plot().get_xlabel()
+        'log(HR) (95% CI)'
+        """
+        from ._coefplot import plot_coefficients
+        return plot_coefficients(self, ax=ax, columns=columns, hazard_ratios=hazard_ratios,
+                                 **errorbar_kwargs)
+
 
 def _finish_fit(self, rc, h):
     if rc == ENOCONV and h.value:
@@ -592,29 +696,93 @@ class CoxPHFitter(_SurvivalRegression):
     l2_scale = False
     max_iter = 20
     tol = 1e-9
+    penalizer = 0.0
+    l1_ratio = 0.0
 
-    def __init__(self, ties="efron", l2_penalty=0.0, l2_scale=False, max_iter=20, tol=1e-9):
+    def __init__(self, ties="efron", l2_penalty=0.0, l2_scale=False, max_iter=20, tol=1e-9,
+                 penalizer=0.0, l1_ratio=0.0):
         super().__init__()
-        if ties not in ("efron", "breslow"):
-            raise ValueError(f"ties: '{ties}' is not 'efron' or 'breslow'")
         self.ties, self.l2_penalty, self.l2_scale = ties, l2_penalty, l2_scale
         self.max_iter, self.tol = max_iter, tol
+        self.penalizer, self.l1_ratio = penalizer, l1_ratio
+        self._validate_params()
+
+    def _validate_params(self):
+        if self.ties not in ("efron", "breslow"):
+            raise ValueError(f"ties: '{self.ties}' is not 'efron' or 'breslow'")
+        if not np.isscalar(self.penalizer) or not self.penalizer >= 0:
+            raise ValueError(f"penalizer: {self.penalizer!r} is not a number >= 0 (per-"
+                             f"coefficient arrays are not supported)")
+        if self.l1_ratio != 0:
+            raise ValueError(f"l1_ratio: {self.l1_ratio!r}: only the ridge (l1_ratio=0) "
+                             f"penalty is available for Cox models")
+        if self.penalizer and self.l2_penalty:
+            raise ValueError("pass penalizer (lifelines' scale) or l2_penalty (R's ridge "
+                             "theta), not both")
 
     def fit(self, data, duration_col="duration", event_col="event", features=None,
-            weights_col=None):
+            weights_col=None, *, label=None):
+        """Fit by maximum partial likelihood (Newton-Raphson, R's coxph).
+
+        ``fit(df, duration_col='duration', event_col='event', features=None,
+        weights_col=None)`` (lifelines' spelling: every column that is not the
+        duration, event or weights is a feature) or ``fit(X, durations, events)``.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or array_like
+            The fitting table, or the feature matrix.
+        duration_col, event_col : str or array_like
+            Column names (DataFrame) or the arrays (matrix); event 1 = churned, 0 =
+            censored, None = every row an event.
+        features : list of str, optional
+            The feature columns (default: all the others).
+        weights_col : str or array_like, optional
+            Case weights.
+        label : str, optional
+            Keyword only: a name for the model in :meth:`print_summary` and the
+            title of :meth:`plot` (lifelines' ``label``).
+
+        Returns
+        -------
+        CoxPHFitter
+            self, fitted.
+
+        Raises
+        ------
+        churn.ConvergenceError, churn.NumericalError, ValueError
+            As the C fit reports them (the message names the row or column).
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48]})
+        >>> cph = churn.CoxPHFitter().fit(df, duration_col="duration", event_col="event")
+        >>> cph.summary.index.tolist()
+        ['age']
+        """
+        self._validate_params()
         x, n, p, names, dur, ev, w = self._data(data, duration_col, event_col, weights_col,
                                                 features)
         o = CoxOptions()
         _cox_init(ctypes.byref(o))
         o.ties = 0 if self.ties == "efron" else 1
-        o.l2_penalty = float(self.l2_penalty)
-        o.l2_scale = 1 if self.l2_scale else 0
+        if self.penalizer:
+            # lifelines: loglik - n * penalizer / 2 * sum (b_j sd_j)^2 on features scaled
+            # by their SD = R's ridge(theta = n * penalizer, scale = TRUE)
+            o.l2_penalty = float(self.penalizer) * n
+            o.l2_scale = 1
+        else:
+            o.l2_penalty = float(self.l2_penalty)
+            o.l2_scale = 1 if self.l2_scale else 0
         o.max_iter = int(self.max_iter)
         o.tol = float(self.tol)
         cn, keep = _names_arg(names, p)
         h = c_void_p()
         rc = _cox_fit(ctypes.byref(h), n, p, x.ctypes.data_as(_d) if p else None, cn, ptr(dur),
                       ptr(ev), ptr(w), ctypes.byref(o))
+        self._lifelines_fit_args(duration_col, event_col, label)
         return _finish_fit(self, rc, h)._record_unit(data)
 
     @property
@@ -709,17 +877,30 @@ class _AFT(_SurvivalRegression):
     _family_code = None
     max_iter = 50
     tol = 1e-12
+    penalizer = 0.0
 
-    def __init__(self, max_iter=50, tol=1e-12):
+    def __init__(self, max_iter=50, tol=1e-12, penalizer=0.0):
         super().__init__()
         self.max_iter, self.tol = max_iter, tol
+        self.penalizer = penalizer
+        self._validate_params()
+
+    def _validate_params(self):
+        if self.penalizer != 0:
+            raise ValueError(f"penalizer: {self.penalizer!r}: the AFT models are fitted by "
+                             f"maximum likelihood without a penalty (penalizer=0 only)")
 
     def fit(self, data, duration_col="duration", event_col="event", features=None,
-            weights_col=None):
+            weights_col=None, *, label=None):
         """Fit on a DataFrame (features = every other column unless given; none allowed)
-        or arrays (X may be None for an intercept-only model). Returns self."""
+        or arrays (X may be None for an intercept-only model). Returns self.
+
+        ``label=`` (keyword, lifelines' spelling) names the model in
+        :meth:`print_summary` and :meth:`plot`."""
+        self._validate_params()
         x, n, p, names, dur, ev, w = self._data(data, duration_col, event_col, weights_col,
                                                 features)
+        self._lifelines_fit_args(duration_col, event_col, label)
         o = AftOptions()
         _aft_init(ctypes.byref(o))
         o.max_iter = int(self.max_iter)
