@@ -694,36 +694,82 @@ class Alerts:
         return f"<Alerts: {len(self)} rules>"
 
 
-def retention_report(data, cutoff=None, unit="week", model="bgnbd", horizon=12, period=None,
+DEFAULT_UNIT = "day"  # one default for customer_table, retention_report, compare_models
+
+
+def _is_customer_table(data, time="date"):
+    """A DataFrame that is a customer table (frequency, recency, T columns, no
+    transaction time column), not transactions."""
+    if not hasattr(data, "columns"):
+        return False
+    cols = set(map(str, data.columns))
+    return {"frequency", "recency", "T"} <= cols and (time is None or time not in cols)
+
+
+def _fitted(model, kinds, what):
+    """`model` when it is a fitted instance of one of `kinds`, else None."""
+    if isinstance(model, str):
+        return None
+    if not isinstance(model, kinds):
+        raise TypeError(f"{what}: expected a family name or a fitted "
+                        f"{' or '.join(k.__name__ for k in kinds)}, got "
+                        f"{type(model).__name__}")
+    model._require()
+    return model
+
+
+def retention_report(data, cutoff=None, unit=None, model="bgnbd", horizon=12, period=None,
                      discount=0.01, margin=1.0, alerts=(), default_alerts=True,
                      trend_window=None, *, customer="customer_id", time="date",
-                     amount="amount", date_format="auto", dayfirst=None):
+                     amount="amount", date_format="auto", dayfirst=None, spend_model=None,
+                     progress=None):
     """The retention report (as `churn report`): the ranked retention list.
 
-    Builds the customer table as of `cutoff`, fits the purchase model and the
-    Gamma-Gamma spend model, and values every customer.
+    From transactions: builds the customer table as of `cutoff`, fits the purchase
+    model and the Gamma-Gamma spend model, and values every customer. From a customer
+    table (index = customer id, as :func:`churn.customer_table` returns it) the table
+    is used as it is; and a purchase `model` (and `spend_model`) already fitted is used
+    as it is, never refitted -- so the report of a notebook's own models is one call.
 
     Parameters
     ----------
-    data : TransactionLog or pandas.DataFrame
-        Transactions (columns named by `customer`, `time`, `amount`).
+    data : TransactionLog, pandas.DataFrame of transactions, or customer table
+        Transactions (a DataFrame with the `customer`, `time`, `amount` columns), or a
+        customer table: a DataFrame with frequency, recency, T and monetary_value
+        columns and no `time` column (more columns feed the alert rules).
     cutoff : date, optional
-        End of calibration (default: the last day of the log).
-    unit : str or float, default "week"
-        Time unit of the table and the models.
-    model : {'bgnbd', 'mbgnbd', 'pnbd'}
-        The purchase model.
+        End of calibration for transactions (default: the last day of the log);
+        ignored for a customer table, which has its own (``attrs["cutoff"]``).
+    unit : str or float, optional
+        Time unit of the table and the models. Default: the unit the data or the
+        fitted model carry (a table's ``attrs["time_unit"]``, ``model.time_unit_``),
+        else ``"day"``, the default of :func:`churn.customer_table` (before this
+        release the default here was "week"; pass ``unit="week"`` for the old table
+        columns -- the probabilities, CLV, value at risk and ranking do not depend on
+        the unit).
+    model : {'bgnbd', 'mbgnbd', 'pnbd'} or a fitted BGNBD, MBGNBD or ParetoNBD
+        The purchase model: a family to fit, or a fitted model used as it is.
     horizon, period, discount, margin
         The CLV settings of :func:`clv` (`period` None: one month in `unit`).
     alerts : sequence of str, optional
         Extra alert rules; `default_alerts` adds the standard three.
+    default_alerts : bool, default True
+        Add the standard rules (on a customer table without their fields, e.g.
+        overdue_ratio, those rules are left out and ``attrs["alerts_skipped"]`` names
+        them; a rule of your own on a missing field is a KeyError).
     trend_window : float, optional
-        Window of the trend columns, in days.
+        Window of the trend columns, in days (transactions only).
     customer, time, amount : str
-        Column names of a DataFrame.
+        Column names of a DataFrame of transactions.
     date_format : str, default "auto"
-    dayfirst : bool, optional
         How to read the dates, as in :func:`churn.customer_table`.
+    dayfirst : bool, optional
+        Day-first dates, as in :func:`churn.customer_table`.
+    spend_model : GammaGamma, optional
+        Keyword only: a fitted spend model used as it is (default: fit one).
+    progress : bool, optional
+        Keyword only: feedback while fitting over many customers (see
+        :meth:`churn.BGNBD.fit`).
 
     Returns
     -------
@@ -732,61 +778,110 @@ def retention_report(data, cutoff=None, unit="week", model="bgnbd", horizon=12, 
         table order): frequency, recency, T, monetary_value, p_alive, p_churn,
         expected_purchases, expected_spend, clv, value_at_risk, tier
         ('key'/'important'/'ordinary' by CLV: top 20% / next 30%) and alerts (fired
-        rule names joined with ';'). ``df.attrs`` holds the fitted models ('model',
-        'spend_model'), 'key_share', 'cutoff' and the CLV settings.
+        rule names joined with ';'). ``df.attrs`` holds the models ('model',
+        'spend_model'), 'key_share', 'cutoff', 'time_unit' and the CLV settings.
 
     Raises
     ------
     ValueError
         ``amount=None`` (transactions without amounts): the report needs spend; a log
         without amounts fails the spend model with "the spend is unknown".
+    churn.UnitMismatchError
+        A fitted model of another time unit than the table's or `unit`.
+
+    Examples
+    --------
+    >>> t = churn.simulate_summary(500, model="bgnbd", seed=3, unit="week")
+    >>> t["monetary_value"] = np.where(t["frequency"] > 0, t["mean_spend"], 0.0)
+    >>> bg = churn.BGNBD().fit(t, unit="week")
+    >>> r = churn.retention_report(t, model=bg, unit="week")
+    >>> r.attrs["model"] is bg, list(r.columns[:4])
+    (True, ['frequency', 'recency', 'T', 'monetary_value'])
     """
     import pandas as pd
     from ._btyd import BGNBD, MBGNBD, ParetoNBD
     from ._customers import customer_table, time_unit_days
+    from ._units import data_unit
     if amount is None:
         raise ValueError("retention_report values customers by their spend (CLV, value at "
                          "risk, tiers) and needs amounts, but amount=None says the "
                          "transactions have none: the spend is missing. Without amounts fit "
                          "a BTYD model (e.g. churn.BGNBD) for P(alive) and expected purchases")
     classes = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pnbd": ParetoNBD}
-    if model not in classes:
+    bt = _fitted(model, (BGNBD, MBGNBD, ParetoNBD), "model")
+    if bt is None and model not in classes:
         raise ValueError(f"model: '{model}' is not bgnbd, mbgnbd or pnbd")
+    gg = None if spend_model is None else _fitted(spend_model, (GammaGamma,), "spend_model")
     rules = Alerts(alerts, defaults=default_alerts)  # bad rules fail before any work
-    unit_days = time_unit_days(unit)
-    table = customer_table(data, cutoff=cutoff, unit=unit_days, trend_window=trend_window,
-                           customer=customer, time=time, amount=amount,
-                           date_format=date_format, dayfirst=dayfirst)
+    is_table = _is_customer_table(data, time)
+    if is_table:
+        table = data
+        unit_days = data_unit(table, unit)
+    else:
+        unit_days = None if unit is None else time_unit_days(unit)
+    if unit_days is None:
+        known = [m.time_unit_ for m in (bt, gg) if m is not None and m.time_unit_ > 0]
+        unit_days = known[0] if known else time_unit_days(DEFAULT_UNIT)
+    if not is_table:
+        table = customer_table(data, cutoff=cutoff, unit=unit_days, trend_window=trend_window,
+                               customer=customer, time=time, amount=amount,
+                               date_format=date_format, dayfirst=dayfirst)
     if len(table) == 0:
         raise ValueError("no customer has an order on or before the cutoff")
-    try:
-        bt = classes[model]().fit(table)
-    except Exception as e:  # keep going on non-convergence, as the command does
-        if getattr(e, "model", None) is None:
-            raise
-        bt = e.model
-    bt.set_time_unit(unit_days)
-    try:
-        gg = GammaGamma().fit(table)
-    except Exception as e:
-        if getattr(e, "model", None) is None:
-            raise
-        gg = e.model
-    gg.set_time_unit(unit_days)
+    if "monetary_value" not in table.columns:
+        raise KeyError("column 'monetary_value' not found: the report values customers by "
+                       "their spend (build the table from transactions with amounts)")
+    if bt is None:
+        try:
+            bt = classes[model]().fit(table, unit=unit_days, progress=progress)
+        except Exception as e:  # keep going on non-convergence, as the command does
+            if getattr(e, "model", None) is None:
+                raise
+            bt = e.model
+        bt.set_time_unit(unit_days)
+    else:
+        bt.check_time_unit(table, unit_days)
+    if gg is None:
+        try:
+            gg = GammaGamma().fit(table)
+        except Exception as e:
+            if getattr(e, "model", None) is None:
+                raise
+            gg = e.model
+        gg.set_time_unit(unit_days)
     if period is None:
         period = 30.4375 / unit_days
     scores = clv(bt, gg, table, horizon=horizon, period=period, discount=discount,
-                 margin=margin)
+                 margin=margin, unit=unit_days)
     tiers, key_share = assign_tiers(scores["clv"], 0.2, 0.3)
     fields = pd.concat([table, scores], axis=1)
+    skipped = []
+    if len(rules):
+        have = set(map(str, fields.columns))
+        spec = rules.rules
+        missing = spec[~spec["field"].isin(have)]
+        if len(missing):
+            given = Alerts(alerts)
+            own = set(given.rules["name"]) if len(given) else set()
+            mine = missing[missing["name"].isin(own)]
+            if len(mine):
+                r = mine.iloc[0]
+                raise KeyError(f"alerts: rule '{r['name']}' reads column '{r['field']}', "
+                               f"which the customer table does not have")
+            skipped = list(missing["name"])
+            kept = spec[spec["field"].isin(have)]
+            rules = Alerts()
+            for r in kept.itertuples(index=False):
+                rules.add(r.name, r.field, r.op, r.threshold)
     out = pd.concat([table[["frequency", "recency", "T", "monetary_value"]], scores], axis=1)
     out["tier"] = tiers
     out["alerts"] = rules.labels(fields)
     order = np.argsort(-out["value_at_risk"].to_numpy(), kind="stable")
     out = out.iloc[order]
     out.attrs.update({"model": bt, "spend_model": gg, "key_share": key_share,
-                      "cutoff": table.attrs["cutoff"], "time_unit": unit_days,
-                      "excluded": table.attrs["excluded"],
+                      "cutoff": table.attrs.get("cutoff"), "time_unit": unit_days,
+                      "excluded": table.attrs.get("excluded"),
+                      "alerts_skipped": skipped,
                       "clv_settings": {"horizon": horizon, "period": period,
                                        "discount": discount, "margin": margin}})
     return out
