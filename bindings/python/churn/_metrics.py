@@ -74,25 +74,117 @@ def _scalar(f, *args):
 
 
 def roc_auc(y_true, score, sample_weight=None):
-    """Area under the ROC curve (exact Mann-Whitney; equal to scikit-learn's)."""
+    """Area under the ROC curve (exact Mann-Whitney; equal to scikit-learn's).
+
+    Ties between a churner's and a stayer's score count one half.
+
+    Parameters
+    ----------
+    y_true : array_like
+        0/1 labels (1 = churned).
+    score : array_like
+        Scores, higher = more likely to churn (any scale).
+    sample_weight : array_like, optional
+        Weights of the rows.
+
+    Returns
+    -------
+    float
+        The AUC in [0, 1].
+
+    Examples
+    --------
+        >>> y = [0, 0, 1, 1, 0, 1, 0, 1]
+        >>> p = [0.1, 0.3, 0.7, 0.8, 0.4, 0.35, 0.2, 0.9]
+    >>> round(churn.roc_auc(y, p), 4)
+    0.9375
+    """
     s, y, w = _pair(y_true, score, sample_weight, "score")
     return _scalar(_auc, s.shape[0], ptr(s), ptr(y), ptr(w))
 
 
 def log_loss(y_true, prob, sample_weight=None):
-    """Mean negative log-likelihood of 0/1 labels (scikit-learn's log_loss)."""
+    """Mean negative log-likelihood of 0/1 labels (scikit-learn's log_loss).
+
+    Parameters
+    ----------
+    y_true : array_like
+        0/1 labels.
+    prob : array_like
+        Predicted probabilities of label 1.
+    sample_weight : array_like, optional
+        Weights of the rows.
+
+    Returns
+    -------
+    float
+        The (weighted) mean of -log p(label).
+
+    Examples
+    --------
+        >>> y = [0, 0, 1, 1, 0, 1, 0, 1]
+        >>> p = [0.1, 0.3, 0.7, 0.8, 0.4, 0.35, 0.2, 0.9]
+    >>> round(churn.log_loss(y, p), 4)
+    0.3664
+    """
     p, y, w = _pair(y_true, prob, sample_weight, "prob")
     return _scalar(_log_loss, p.shape[0], ptr(p), ptr(y), ptr(w))
 
 
 def brier_score(y_true, prob, sample_weight=None):
-    """Mean squared error of probabilities against 0/1 labels."""
+    """Mean squared error of probabilities against 0/1 labels.
+
+    Parameters
+    ----------
+    y_true : array_like
+        0/1 labels.
+    prob : array_like
+        Predicted probabilities of label 1.
+    sample_weight : array_like, optional
+        Weights of the rows.
+
+    Returns
+    -------
+    float
+        The (weighted) mean of (p - y)^2.
+
+    Examples
+    --------
+        >>> y = [0, 0, 1, 1, 0, 1, 0, 1]
+        >>> p = [0.1, 0.3, 0.7, 0.8, 0.4, 0.35, 0.2, 0.9]
+    >>> round(churn.brier_score(y, p), 4)
+    0.1078
+    """
     p, y, w = _pair(y_true, prob, sample_weight, "prob")
     return _scalar(_brier, p.shape[0], ptr(p), ptr(y), ptr(w))
 
 
 def precision_recall_at_k(y_true, score, k, sample_weight=None):
-    """(precision, recall) among the k highest-scored rows (ties split in proportion)."""
+    """(precision, recall) among the k highest-scored rows (ties split in proportion).
+
+    Parameters
+    ----------
+    y_true : array_like
+        0/1 labels.
+    score : array_like
+        Scores, higher = more likely to churn.
+    k : int
+        Number of rows targeted.
+    sample_weight : array_like, optional
+        Weights of the rows.
+
+    Returns
+    -------
+    tuple of float
+        Precision (churners among the k) and recall (share of all churners in the k).
+
+    Examples
+    --------
+        >>> y = [0, 0, 1, 1, 0, 1, 0, 1]
+        >>> p = [0.1, 0.3, 0.7, 0.8, 0.4, 0.35, 0.2, 0.9]
+    >>> churn.precision_recall_at_k(y, p, 2)
+    (1.0, 0.5)
+    """
     s, y, w = _pair(y_true, score, sample_weight, "score")
     pr, rc = c_double(), c_double()
     check(_pr_at_k(s.shape[0], ptr(s), ptr(y), ptr(w), int(k), ctypes.byref(pr),
@@ -101,8 +193,33 @@ def precision_recall_at_k(y_true, score, k, sample_weight=None):
 
 
 def lift_table(y_true, score, bins=10, sample_weight=None):
-    """Lift and cumulative gains over `bins` equal-weight bins by decreasing score (bin 1
-    = top): weight, positives, rate, lift, cumulative_gain, cumulative_lift."""
+    """Lift and cumulative gains over `bins` equal-weight bins by decreasing score.
+
+    Bin 1 is the top-scored bin.
+
+    Parameters
+    ----------
+    y_true : array_like
+        0/1 labels.
+    score : array_like
+        Scores, higher = more likely to churn.
+    bins : int, default 10
+        Number of bins.
+    sample_weight : array_like, optional
+        Weights of the rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        weight, positives, rate, lift, cumulative_gain, cumulative_lift per bin.
+
+    Examples
+    --------
+        >>> y = [0, 0, 1, 1, 0, 1, 0, 1]
+        >>> p = [0.1, 0.3, 0.7, 0.8, 0.4, 0.35, 0.2, 0.9]
+    >>> churn.lift_table(y, p, bins=2)["lift"].tolist()
+    [1.5, 0.5]
+    """
     import pandas as pd
     s, y, w = _pair(y_true, score, sample_weight, "score")
     b = int(bins)
@@ -116,9 +233,35 @@ def lift_table(y_true, score, bins=10, sample_weight=None):
 
 
 def calibration_table(y_true, prob, bins=10, strategy="uniform", sample_weight=None):
-    """Reliability table per probability bin: lower, upper, weight, mean_predicted,
-    observed; ``df.attrs['ece']`` is the expected calibration error. `strategy`
-    'uniform' (scikit-learn's calibration_curve bins) or 'quantile'."""
+    """Reliability table per probability bin, with the expected calibration error.
+
+    Parameters
+    ----------
+    y_true : array_like
+        0/1 labels.
+    prob : array_like
+        Predicted probabilities.
+    bins : int, default 10
+        Number of bins.
+    strategy : {'uniform', 'quantile'}, default 'uniform'
+        Equal-width bins (scikit-learn's calibration_curve) or equal-weight bins.
+    sample_weight : array_like, optional
+        Weights of the rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        lower, upper, weight, mean_predicted, observed per bin; ``df.attrs['ece']`` is
+        the expected calibration error.
+
+    Examples
+    --------
+        >>> y = [0, 0, 1, 1, 0, 1, 0, 1]
+        >>> p = [0.1, 0.3, 0.7, 0.8, 0.4, 0.35, 0.2, 0.9]
+    >>> t = churn.calibration_table(y, p, bins=2)
+    >>> t["observed"].tolist()
+    [0.2, 1.0]
+    """
     import pandas as pd
     if strategy not in ("uniform", "quantile"):
         raise ValueError(f"strategy: '{strategy}' is not 'uniform' or 'quantile'")
@@ -137,7 +280,34 @@ def calibration_table(y_true, prob, bins=10, strategy="uniform", sample_weight=N
 
 
 def time_auc(duration, event, marker, horizon, sample_weight=None):
-    """Cumulative/dynamic AUC at `horizon` with IPCW (Uno et al. 2007)."""
+    """Cumulative/dynamic AUC at `horizon` with IPCW (Uno et al. 2007).
+
+    Parameters
+    ----------
+    duration : array_like
+        Observed lifetimes.
+    event : array_like
+        1 = churned (event), 0 = censored.
+    marker : array_like
+        Risk scores (higher = earlier churn).
+    horizon : float
+        Time at which cases (churned by then) are told from controls (still there).
+    sample_weight : array_like, optional
+        Weights of the rows.
+
+    Returns
+    -------
+    float
+        The time-dependent AUC.
+
+    Examples
+    --------
+    >>> d = [2.0, 5, 3, 8, 6, 9, 1, 7]
+    >>> e = [1, 1, 0, 1, 0, 0, 1, 1]
+    >>> m = [0.9, 0.5, 0.6, 0.2, 0.3, 0.1, 0.95, 0.25]
+    >>> round(churn.time_auc(d, e, m, horizon=4.0), 4)
+    1.0
+    """
     d = as_f64(duration, "duration")
     n = d.shape[0]
     e = as_f64(event, "event", n)
@@ -181,6 +351,15 @@ def holdout_by_frequency(model, holdout_length, data=None, actual="holdout_purch
     ------
     churn.UnitMismatchError
         The data's time unit differs from the model's; the message names both.
+
+    Examples
+    --------
+    >>> t = churn.simulate_summary(2000, model="bgnbd", seed=4, holdout_days=182,
+    ...                            unit="week", r=0.5, alpha=5.0, a=0.8, b=3.0)
+    >>> bg = churn.BGNBD.from_params(r=0.5, alpha=5.0, a=0.8, b=3.0)
+    >>> h = churn.holdout_by_frequency(bg, 26, t)
+    >>> list(h.columns), h.attrs["mae"] < 1.5
+    (['customers', 'actual', 'expected'], True)
     """
     import pandas as pd
     model.check_time_unit(data, unit)
@@ -203,13 +382,48 @@ def holdout_by_frequency(model, holdout_length, data=None, actual="holdout_purch
 def repeat_tracking(log, model=None, periods=78, origin=None, period_days=7.0,
                     every_transaction=False, *, customer="customer_id", time="date",
                     amount="amount", date_format="auto", dayfirst=None):
-    """Actual (and, with a BTYD `model`, expected) repeat purchases per period:
-    DataFrame indexed by period 1..n with actual, actual_cumulative [, expected,
-    expected_cumulative] (Fader, Hardie & Lee 2005, Figs. 2-3).
+    """Actual (and with a BTYD `model`, expected) repeat purchases per period.
 
-    `log` is a TransactionLog or a DataFrame of transactions (columns named by
-    `customer`, `time`, `amount`, read as :meth:`churn.TransactionLog.from_dataframe`
-    reads them)."""
+    Fader, Hardie & Lee (2005), Figs. 2-3: cumulative and incremental repeat
+    transactions of the customers in `log`, period 1..n from `origin`.
+
+    Parameters
+    ----------
+    log : TransactionLog or pandas.DataFrame
+        Transactions; a DataFrame is read as :meth:`churn.TransactionLog.from_dataframe`
+        reads it, with the columns named by `customer`, `time`, `amount`.
+    model : BGNBD, MBGNBD or ParetoNBD, optional
+        Adds the expected columns.
+    periods : int, default 78
+        Number of periods.
+    origin : date, optional
+        Start of period 1 (default: the first purchase in the log).
+    period_days : float, default 7
+        Length of a period in days.
+    every_transaction : bool, default False
+        Count every transaction, not only repeat ones.
+    customer, time, amount : str
+        Keyword only: column names of a DataFrame.
+    date_format : str, default "auto"
+        Keyword only: how to read the dates (as :func:`churn.customer_table`).
+    dayfirst : bool, optional
+        Keyword only: day-first dates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by period 1..n: actual, actual_cumulative [, expected,
+        expected_cumulative].
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"customer_id": [1, 1, 2, 2, 2],
+    ...                    "date": ["2024-01-01", "2024-01-09", "2024-01-02",
+    ...                             "2024-01-03", "2024-01-20"],
+    ...                    "amount": [10.0, 12, 5, 7, 9]})
+    >>> churn.repeat_tracking(df, periods=3, origin="2024-01-01")["actual"].tolist()
+    [1.0, 1.0, 1.0]
+    """
     import pandas as pd
     from ._customers import _to_log, time_arg
     log = _to_log(log, customer, time, amount, None, None, date_format, dayfirst)
@@ -234,11 +448,28 @@ def repeat_tracking(log, model=None, periods=78, origin=None, period_days=7.0,
 
 
 class Comparison:
-    """Result of :func:`compare_models`: ``table`` (one row per model: auc, log_loss,
-    brier, top_decile_lift, holdout_mae, status, note), ``scores`` (out-of-sample churn
-    probabilities per customer and model), ``customers`` (the evaluated customer table
-    with its holdout labels), ``models`` (each family fitted on all customers) and
-    ``holdout_length`` (time units)."""
+    """Result of :func:`compare_models`.
+
+    ``table`` (one row per model: auc, log_loss, brier, top_decile_lift, holdout_mae,
+    status, note), ``scores`` (churn probabilities per customer and model; out of
+    sample for the families compare_models fitted), ``customers`` (the evaluated
+    customer table with its holdout labels), ``models`` (the models scored) and
+    ``holdout_length`` (time units). Built by :func:`compare_models`, not by hand.
+
+    Parameters
+    ----------
+    h : ctypes handle
+        The C comparison (borrowed; copied into Python objects).
+
+    Examples
+    --------
+    >>> t = churn.simulate_summary(500, model="bgnbd", seed=5, holdout_days=182,
+    ...                            unit="week")
+    >>> t["churned"] = (t["holdout_purchases"] == 0).astype(float)
+    >>> cmp = churn.compare_models([churn.BGNBD().fit(t)], t, holdout=26)
+    >>> type(cmp).__name__, cmp.table.columns[0]
+    ('Comparison', 'auc')
+    """
 
     METRICS = ("auc", "log_loss", "brier", "top_decile_lift", "holdout_mae")
 
