@@ -158,8 +158,25 @@ def _labels(y, n):
 
 
 class CrossValidation:
-    """Result of :meth:`LogisticRegression.cross_validate`: the lambda path with the CV
-    metric's mean and SD (``path``), ``lambda_min``, ``lambda_1se`` and ``metric``."""
+    """Result of :meth:`LogisticRegression.cross_validate`.
+
+    The lambda path with the CV metric's mean and SD (``path``), ``lambda_min``,
+    ``lambda_1se`` and ``metric``.
+
+    Parameters
+    ----------
+    h : ctypes handle
+        The C result (freed here after copying).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> y = (rng.random(200) < 1 / (1 + np.exp(-X[:, 0]))).astype(int)
+    >>> cv = churn.LogisticRegression(penalty="l2").cross_validate(X, y, nfolds=5, nlambda=20)
+    >>> list(cv.path.columns), cv.lambda_1se >= cv.lambda_min
+    (['lambda', 'mean', 'sd'], True)
+    """
 
     def __init__(self, h):
         import pandas as pd
@@ -181,17 +198,50 @@ class CrossValidation:
 
 @register("logit")
 class LogisticRegression(Model):
-    """Logistic regression of a 0/1 churn label (1 = churned) on customer features.
+    """Logistic regression of a churn label on customer features, scikit-learn style.
 
-    Parameters mirror the C options (include/churn/logit.h): `penalty` 'none' (maximum
-    likelihood, as R's glm), 'l2', 'l1' or 'elasticnet'; the strength either as
-    glmnet's `lambda_` or scikit-learn's `C` (lambda = 1/(C * sum of weights));
-    `l1_ratio` the elastic-net mixing (alpha); `fit_intercept`; `standardize`
-    (penalise standardised coefficients); `class_weight` None or 'balanced';
-    `separation` 'error' or 'note'.
+    A scikit-learn estimator (``get_params``/``set_params``, ``classes_``,
+    ``predict``, ``predict_proba``, ``decision_function``, ``score``) that works
+    with ``clone``, ``cross_val_score``, ``GridSearchCV`` and ``Pipeline``, without
+    importing scikit-learn. Labels: 0/1 (1 = churned), or any two values ("no"/"yes",
+    booleans) mapped as scikit-learn maps them (``classes_`` sorted, the positive
+    class, whose probability is P(churn), is ``classes_[1]``).
 
-    After ``fit``: ``coef_``, ``intercept_``, ``params_``, ``summary`` (estimate, SE, z,
-    p, odds ratios with 95% CI), ``fit_summary_`` (deviance, AIC, ...).
+    After ``fit``: ``coef_``, ``intercept_``, ``classes_``, ``params_``, ``summary``
+    (estimate, SE, z, p, odds ratios with 95% CI), ``fit_summary_`` (deviance, AIC, ...).
+
+    Parameters
+    ----------
+    penalty : {'none', 'l2', 'l1', 'elasticnet'}, default 'none'
+        'none' is maximum likelihood, as R's glm (None is accepted too).
+    lambda_ : float, optional
+        Penalty strength on glmnet's scale (mean log-loss + lambda * penalty).
+    C : float, optional
+        Penalty strength on scikit-learn's scale: lambda = 1 / (C * sum of weights),
+        the same objective as scikit-learn's LogisticRegression(C=...). Give lambda_
+        or C, not both.
+    l1_ratio : float, default 0.5
+        Elastic-net mixing (glmnet's alpha).
+    fit_intercept : bool, default True
+        Fit an (unpenalised) intercept.
+    standardize : bool, default False
+        Penalise the coefficients of standardised features (glmnet's default is True).
+    class_weight : {None, 'balanced'}
+        Reweight the classes to equal total weight.
+    max_iter : int, default 100
+        Iterations of the solver.
+    tol : float, default 1e-9
+        Convergence tolerance.
+    separation : {'error', 'note'}, default 'error'
+        Complete separation is an error, or a note in ``note_``.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5], "z": [1.0, 0, 1, 1, 0, 0]})
+    >>> y = [0, 0, 1, 0, 1, 1]
+    >>> m = churn.LogisticRegression().fit(X, y)
+    >>> m.classes_.tolist(), round(m.score(X, y), 4)
+    ([0, 1], 0.6667)
     """
 
     penalty = "none"
@@ -264,14 +314,52 @@ class LogisticRegression(Model):
 
     def fit(self, X, y, sample_weight=None, feature_names=None, cv=None, cv_rule="min",
             **cv_options):
-        """Fit on features `X` (DataFrame: its column names become the feature names;
-        or a 2-D array) and labels `y` (0/1); returns self.
+        """Fit on features `X` and labels `y`; returns self.
 
         With ``cv=K`` the penalty strength is chosen by K-fold cross-validation
         (:meth:`cross_validate`, rule 'min' or '1se') and the model refitted on all rows;
-        the CV result is kept in ``cv_``. Raises ValueError (bad input, with the C
-        message naming the row and column), NumericalError (collinear columns,
-        separation) or ConvergenceError."""
+        the CV result is kept in ``cv_``.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Features (a DataFrame's column names become the feature names), shape (n, p).
+        y : array_like
+            Labels: 0/1 or any two values (see the class).
+        sample_weight : array_like, optional
+            Weights of the rows.
+        feature_names : list of str, optional
+            Names of the columns of an array `X`.
+        cv : int, optional
+            Folds of a cross-validated choice of lambda.
+        cv_rule : {'min', '1se'}, default 'min'
+            Which lambda of the CV path.
+        **cv_options
+            Passed to :meth:`cross_validate` (seed, nlambda, lambda_min_ratio, metric).
+
+        Returns
+        -------
+        LogisticRegression
+            self, fitted.
+
+        Raises
+        ------
+        ValueError
+            Bad input (the C message names the row and column), or labels of more than
+            two values.
+        churn.NumericalError
+            Collinear columns or separation.
+        churn.ConvergenceError
+            No convergence (the partial fit is in ``.model``).
+
+        Examples
+        --------
+        >>> X = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5], "z": [1.0, 0, 1, 1, 0, 0]})
+        >>> y = [0, 0, 1, 0, 1, 1]
+        >>> m = churn.LogisticRegression().fit(X, y)
+        >>> m.feature_names_
+        ['x', 'z']
+        """
         self._validate_params()
         lam = None
         if cv is not None:
@@ -301,7 +389,43 @@ class LogisticRegression(Model):
 
     def cross_validate(self, X, y, sample_weight=None, feature_names=None, nfolds=5, seed=1,
                        nlambda=100, lambda_min_ratio=0.0, metric="deviance"):
-        """K-fold CV of this (penalised) model over a lambda path -> CrossValidation."""
+        """K-fold cross-validation of this (penalised) model over a lambda path.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Features.
+        y : array_like
+            Labels (0/1 or two values).
+        sample_weight : array_like, optional
+            Weights of the rows.
+        feature_names : list of str, optional
+            Names of the columns of an array `X`.
+        nfolds : int, default 5
+            Number of folds.
+        seed : int, default 1
+            Seed of the fold assignment.
+        nlambda : int, default 100
+            Number of lambdas on the path.
+        lambda_min_ratio : float, default 0
+            Smallest lambda as a fraction of the largest (0: glmnet's default).
+        metric : {'deviance', 'auc'}, default 'deviance'
+            The CV metric.
+
+        Returns
+        -------
+        CrossValidation
+            The path and the chosen lambdas.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 3))
+        >>> y = (rng.random(200) < 1 / (1 + np.exp(-X[:, 0]))).astype(int)
+        >>> cv = churn.LogisticRegression(penalty="l1").cross_validate(X, y, metric="auc")
+        >>> cv.metric
+        'auc'
+        """
         if metric not in ("deviance", "auc"):
             raise ValueError(f"metric: '{metric}' is not 'deviance' or 'auc'")
         x, n, p, layout, ld, yy, w, sw, cnames, keep = self._inputs(X, y, sample_weight,
@@ -344,13 +468,51 @@ class LogisticRegression(Model):
         return values
 
     def predict_churn(self, X):
-        """P(label = 1), the churn probability, per row (Series for a DataFrame)."""
+        """P(positive class) -- the churn probability -- per row.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Features; a DataFrame's columns are matched to the model's by name.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Probabilities, a Series named 'p_churn' for a DataFrame.
+
+        Examples
+        --------
+        >>> X = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5], "z": [1.0, 0, 1, 1, 0, 0]})
+        >>> y = [0, 0, 1, 0, 1, 1]
+        >>> m = churn.LogisticRegression().fit(X, y)
+        >>> m.predict_churn(X).round(3).tolist()
+        [0.044, 0.165, 0.333, 0.623, 0.876, 0.959]
+        """
         return self._wrap_rows(self._predict(X)[0], X, "p_churn")
 
     p_churn = predict_churn
 
     def predict_proba(self, X):
-        """scikit-learn layout: an (n, 2) array of [P(0), P(1)]."""
+        """scikit-learn's layout: an (n, 2) array of [P(classes_[0]), P(classes_[1])].
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Features; a DataFrame's columns are matched to the model's by name.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (n, 2); rows sum to 1.
+
+        Examples
+        --------
+        >>> X = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5], "z": [1.0, 0, 1, 1, 0, 0]})
+        >>> y = [0, 0, 1, 0, 1, 1]
+        >>> m = churn.LogisticRegression().fit(X, y)
+        >>> m.predict_proba(X).shape
+        (6, 2)
+        """
         pr = self._predict(X)[0]
         return np.column_stack([1.0 - pr, pr])
 
@@ -416,7 +578,7 @@ class LogisticRegression(Model):
         >>> X = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5]})
         >>> y = [0, 0, 1, 0, 1, 1]
         >>> round(churn.LogisticRegression().fit(X, y).score(X, y), 4)
-        0.8333
+        0.6667
         """
         pred = np.asarray(self.predict(X))
         truth = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
@@ -430,15 +592,55 @@ class LogisticRegression(Model):
         return float(np.sum(w * hit) / np.sum(w))
 
     def decision_function(self, X):
-        """The linear predictor (log-odds of churn)."""
+        """The linear predictor (log-odds of the positive class) per row.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Features; a DataFrame's columns are matched to the model's by name.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Log-odds, a Series named 'linear_predictor' for a DataFrame.
+
+        Examples
+        --------
+        >>> X = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5], "z": [1.0, 0, 1, 1, 0, 0]})
+        >>> y = [0, 0, 1, 0, 1, 1]
+        >>> m = churn.LogisticRegression().fit(X, y)
+        >>> bool((m.decision_function(X) > 0).equals(m.predict_churn(X) > 0.5))
+        True
+        """
         return self._wrap_rows(self._predict(X)[1], X, "linear_predictor")
 
     linear_predictor = decision_function
 
     def contributions(self, X):
-        """Per-customer explanations: b_j * (x_ij - training mean_j) as a DataFrame (one
-        column per feature). ``df.attrs['baseline']`` is the log-odds of the average
-        training customer; baseline + row sum = linear predictor."""
+        """Per-customer explanations: b_j * (x_ij - training mean_j), one column per feature.
+
+        ``df.attrs['baseline']`` is the log-odds of the average training customer;
+        baseline + row sum = linear predictor.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Features; a DataFrame's columns are matched to the model's by name.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per feature.
+
+        Examples
+        --------
+        >>> X = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5], "z": [1.0, 0, 1, 1, 0, 0]})
+        >>> y = [0, 0, 1, 0, 1, 1]
+        >>> m = churn.LogisticRegression().fit(X, y)
+        >>> c = m.contributions(X)
+        >>> np.allclose(c.sum(axis=1) + c.attrs["baseline"], m.decision_function(X))
+        True
+        """
         import pandas as pd
         h, (x, n, p, layout, ld, _) = self._x(X)
         out = np.empty((n, p))
@@ -451,9 +653,30 @@ class LogisticRegression(Model):
         return df
 
     def explain(self, X, top=3):
-        """The `top` features raising each customer's churn log-odds the most (positive
-        contributions only), as `churn predict --explain` lists them: columns reason_1,
-        contribution_1, ..."""
+        """The `top` features raising each customer's churn log-odds the most.
+
+        Positive contributions only, as `churn predict --explain` lists them.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Features; a DataFrame's columns are matched to the model's by name.
+        top : int, default 3
+            Number of reasons per customer.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns reason_1, contribution_1, ... (None/NaN where fewer reasons).
+
+        Examples
+        --------
+        >>> X = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5], "z": [1.0, 0, 1, 1, 0, 0]})
+        >>> y = [0, 0, 1, 0, 1, 1]
+        >>> m = churn.LogisticRegression().fit(X, y)
+        >>> m.explain(X, top=1)["reason_1"].tolist()
+        [None, 'z', None, 'x', 'x', 'x']
+        """
         import pandas as pd
         c = self.contributions(X)
         vals = c.to_numpy()
@@ -468,7 +691,26 @@ class LogisticRegression(Model):
         return pd.DataFrame(out, index=c.index)
 
     def predict_frame(self, data):
-        """Scores as `churn predict` writes them: p_churn, linear_predictor."""
+        """Scores as `churn predict` writes them: p_churn, linear_predictor.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            Customers with the model's feature columns.
+
+        Returns
+        -------
+        pandas.DataFrame
+            p_churn and linear_predictor, indexed like `data`.
+
+        Examples
+        --------
+        >>> X = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5], "z": [1.0, 0, 1, 1, 0, 0]})
+        >>> y = [0, 0, 1, 0, 1, 1]
+        >>> m = churn.LogisticRegression().fit(X, y)
+        >>> list(m.predict_frame(X).columns)
+        ['p_churn', 'linear_predictor']
+        """
         import pandas as pd
         pr, eta = self._predict(data)
         return pd.DataFrame({"p_churn": pr, "linear_predictor": eta}, index=data.index)
@@ -476,16 +718,17 @@ class LogisticRegression(Model):
     # ---- reports ----
     @property
     def coef_(self):
-        """Feature coefficients (original scale), shape (p,)."""
+        """Feature coefficients (original scale), shape (p,), as scikit-learn's ``coef_[0]``."""
         return self.params_.to_numpy()[1:]
 
     @property
     def intercept_(self):
+        """The intercept (0 when fitted without one)."""
         return float(self.params_.to_numpy()[0])
 
     @property
     def fit_summary_(self):
-        """The fit-level report (churn_logit_summary) as a dict."""
+        """The fit-level report (churn_logit_summary) as a dict: deviance, null_deviance, aic, ..."""
         s = LogitSummary()
         s.struct_size = ctypes.sizeof(LogitSummary)
         check(_summary_get(self._require(), ctypes.byref(s)))
@@ -499,8 +742,7 @@ class LogisticRegression(Model):
 
     @property
     def summary(self):
-        """Coefficient table: estimate, se, z, p, lower/upper 95% of the coefficient,
-        odds_ratio with its 95% interval (NaN statistics for penalised fits)."""
+        """Coefficient table: estimate, se, z, p, 95% interval, odds ratio with its interval (NaN statistics for penalised fits)."""
         import pandas as pd
         h = self._require()
         rows = []
