@@ -96,10 +96,10 @@ class GammaGamma(Model):
 
     Examples
     --------
-    >>> t = pd.DataFrame({"frequency": [0, 2, 5, 1, 3, 8, 2, 4],
-    ...                   "monetary_value": [0, 40, 22.5, 80, 31, 18, 55, 27]})
-    >>> gg = churn.GammaGamma().fit(t)                  # or .fit(frequency, monetary_value)
-    >>> bool(gg.expected_spend(t).notna().all())
+    >>> t = churn.simulate_summary(1000, model="bgnbd", seed=1, unit="week")
+    >>> t["monetary_value"] = t["mean_spend"].fillna(0.0)
+    >>> gg = churn.GammaGamma().fit(t)                 # or .fit(frequency, monetary_value)
+    >>> gg.nobs_ == (t["frequency"] > 0).sum()
     True
     """
 
@@ -167,11 +167,12 @@ class GammaGamma(Model):
 
     def fit(self, data=None, frequency=None, monetary_value=None, weights=None,
             max_iter=None, tol=None, std_errors=None):
-        """Fit by maximum likelihood on a customer table (frequency, monetary_value) or
-        arrays; returns self. Raises ConvergenceError (with ``.model``).
+        """Fit by maximum likelihood on a customer table or arrays; returns self.
 
         Also lifetimes' order: ``fit(frequency, monetary_value[, weights])`` with
         arrays, as ``GammaGammaFitter().fit(t["frequency"], t["monetary_value"])``.
+        One-time buyers and non-positive spends are left out of the fit
+        (``excluded_``).
 
         Parameters
         ----------
@@ -193,13 +194,18 @@ class GammaGamma(Model):
         GammaGamma
             self, fitted.
 
+        Raises
+        ------
+        churn.ConvergenceError
+            No convergence (the partial fit is in ``.model``).
+
         Examples
         --------
-        >>> t = pd.DataFrame({"frequency": [0, 2, 5, 1, 3, 8, 2, 4],
-        ...                   "monetary_value": [0, 40, 22.5, 80, 31, 18, 55, 27]})
+        >>> t = churn.simulate_summary(1000, model="bgnbd", seed=1, unit="week")
+        >>> t["monetary_value"] = t["mean_spend"].fillna(0.0)
         >>> gg = churn.GammaGamma().fit(t["frequency"], t["monetary_value"])
-        >>> gg.nobs_
-        7.0
+        >>> gg.params_.index.tolist()
+        ['p', 'q', 'gamma']
         """
         from ._btyd import _is_column
         if _is_column(data):  # lifetimes: fit(frequency, monetary_value, weights)
@@ -321,8 +327,8 @@ class GammaGamma(Model):
         >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
         >>> gg = churn.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
         >>> v = gg.customer_lifetime_value(bg, [2.0], [30.43], [38.86], [40.0], freq="W")
-        >>> float(v.iloc[0]) > 0
-        True
+        >>> bool(v.iloc[0] > 0), v.name
+        (True, 'clv')
         """
         import pandas as pd
         factors = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24}
@@ -332,22 +338,22 @@ class GammaGamma(Model):
                              "recency": np.asarray(recency, dtype=float),
                              "T": np.asarray(T, dtype=float),
                              "monetary_value": np.asarray(monetary_value, dtype=float)},
-                            index=getattr(frequency, "index", None))
+                            index=frequency.index if isinstance(frequency, pd.Series)
+                            else None)
         out = clv(transaction_prediction_model, self, data, horizon=int(time),
                   period=factors[freq], discount=discount_rate)
         return out["clv"]
 
     @property
     def mean_spend_(self):
-        """Population mean spend per transaction p*gamma/(q-1)."""
+        """Population mean spend per transaction p * gamma / (q - 1)."""
         v = c_double()
         check(_gg_mean(self._require(), ctypes.byref(v)))
         return v.value
 
     @property
     def freq_monetary_corr_(self):
-        """Correlation of frequency and monetary value over the fitted rows (NaN when
-        undefined): the model assumes independence."""
+        """Correlation of frequency and monetary value over the fitted rows (NaN when undefined); the model assumes independence."""
         v = c_double()
         rc = _gg_corr(self._require(), ctypes.byref(v))
         if rc != 0:
@@ -362,7 +368,27 @@ class GammaGamma(Model):
         return {"one_time": a.value, "nonpositive": b.value}
 
     def predict_frame(self, data, frequency="frequency", monetary_value="monetary_value"):
-        """Scores as `churn predict` writes them: expected_spend."""
+        """Scores as `churn predict` writes them for a spend model: expected_spend.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            A customer table.
+        frequency, monetary_value : str or array_like
+            Column names in `data` or arrays.
+
+        Returns
+        -------
+        pandas.DataFrame
+            expected_spend, indexed like `data`.
+
+        Examples
+        --------
+        >>> gg = churn.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+        >>> t = pd.DataFrame({"frequency": [2.0, 0.0], "monetary_value": [40.0, 0.0]})
+        >>> gg.predict_frame(t)["expected_spend"].round(2).tolist()
+        [39.14, 35.22]
+        """
         import pandas as pd
         return pd.DataFrame({"expected_spend": np.asarray(
             self.expected_spend(data, frequency, monetary_value))}, index=data.index)
@@ -418,6 +444,15 @@ def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
     churn.UnitMismatchError
         The table's time unit (``data.attrs["time_unit"]`` or `unit`) differs from
         ``btyd.time_unit_``; the message names both.
+
+    Examples
+    --------
+    >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259, unit="week")
+    >>> gg = churn.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+    >>> t = pd.DataFrame({"frequency": [2.0, 0.0], "recency": [30.43, 0.0],
+    ...                   "T": [38.86, 38.86], "monetary_value": [40.0, 0.0]})
+    >>> list(churn.clv(bg, gg, t, period=4.345).columns)
+    ['p_alive', 'p_churn', 'expected_purchases', 'expected_spend', 'clv', 'value_at_risk']
     """
     import pandas as pd
     btyd.check_time_unit(data, unit)
@@ -463,6 +498,14 @@ def discounted_purchases(btyd, data=None, *, frequency=None, recency=None, T=Non
     ------
     churn.UnitMismatchError
         The data's time unit differs from the model's; the message names both.
+
+    Examples
+    --------
+    >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259, unit="week")
+    >>> d = churn.discounted_purchases(bg, frequency=[2.0], recency=[30.43], T=[38.86],
+    ...                                period=4.345)
+    >>> bool(0 < d[0] < bg.expected_purchases(52, [2.0], [30.43], [38.86])[0])
+    True
     """
     btyd.check_time_unit(data, unit)
     x, tx, T_ = _columns(data, frequency, recency, T)
@@ -498,6 +541,14 @@ def dert(btyd, delta, data=None, *, frequency=None, recency=None, T=None, unit=N
     ------
     churn.UnitMismatchError
         The data's time unit differs from the model's; the message names both.
+
+    Examples
+    --------
+    >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259, unit="week")
+    >>> v = churn.dert(bg, np.log(1.15) / 52, frequency=[2.0, 0.0], recency=[30.43, 0.0],
+    ...                T=[38.86, 38.86])
+    >>> bool(v[0] > v[1] > 0)
+    True
     """
     btyd.check_time_unit(data, unit)
     x, tx, T_ = _columns(data, frequency, recency, T)
@@ -508,7 +559,31 @@ def dert(btyd, delta, data=None, *, frequency=None, recency=None, T=None, unit=N
 
 
 def clv_contractual(sbg, value_per_period, discount, periods):
-    """Contractual CLV from an SBG model: value per period x DERL."""
+    """Contractual CLV from an sBG model: value per period x DERL.
+
+    Parameters
+    ----------
+    sbg : SBG
+        A fitted shifted-beta-geometric model.
+    value_per_period : float
+        Margin per period of a customer.
+    discount : float
+        Discount rate per period.
+    periods : array_like
+        Renewals each customer has made so far.
+
+    Returns
+    -------
+    numpy.ndarray
+        The expected discounted residual value per customer.
+
+    Examples
+    --------
+    >>> sbg = churn.SBG.from_params(alpha=0.704, beta=1.182)
+    >>> v = churn.clv_contractual(sbg, 100.0, 0.1, [1, 5])
+    >>> bool(v[1] > v[0])                 # survivors of more renewals are worth more
+    True
+    """
     p = as_f64(periods, "periods")
     out = empty(p.shape[0])
     check(_clv_contractual(sbg._require(), float(value_per_period), float(discount),
@@ -517,16 +592,55 @@ def clv_contractual(sbg, value_per_period, discount, periods):
 
 
 def tier_name(tier):
-    """'key', 'important', 'ordinary' ('' for anything else)."""
+    """The name of a value tier code: 1 'key', 2 'important', 3 'ordinary'.
+
+    Parameters
+    ----------
+    tier : int
+        A tier code.
+
+    Returns
+    -------
+    str
+        The name ('' for anything else).
+
+    Examples
+    --------
+    >>> churn.tier_name(1), churn.tier_name(3), churn.tier_name(7)
+    ('key', 'ordinary', '')
+    """
     return _tier_name(int(tier)).decode()
 
 
 def assign_tiers(value, key_fraction=0.2, important_fraction=0.3, names=True):
     """Value tiers by any value (e.g. CLV) with the customer table's rule.
 
-    Returns (tiers, key_share): tiers as a pandas Categorical-like Series of names
-    ('key', 'important', 'ordinary') or codes 1/2/3 with ``names=False``, and the share
-    of the total value held by the key tier."""
+    The top `key_fraction` of customers by value are 'key', the next
+    `important_fraction` 'important', the rest 'ordinary'.
+
+    Parameters
+    ----------
+    value : array_like or pandas.Series
+        The value per customer.
+    key_fraction : float, default 0.2
+        Share of customers in the key tier.
+    important_fraction : float, default 0.3
+        Share of customers in the important tier.
+    names : bool, default True
+        Tier names, or the codes 1/2/3.
+
+    Returns
+    -------
+    tuple
+        (tiers, key_share): the tiers (a Series indexed like `value` when it is one)
+        and the share of the total value held by the key tier.
+
+    Examples
+    --------
+    >>> tiers, share = churn.assign_tiers([100.0, 50, 20, 10, 5, 5, 4, 3, 2, 1])
+    >>> list(tiers[:4]), round(share, 3)
+    (['key', 'key', 'important', 'important'], 0.75)
+    """
     import pandas as pd
     v = as_f64(value, "value")
     tier = np.empty(v.shape[0], dtype=np.intc)
@@ -546,7 +660,21 @@ class Alerts:
     """A set of alert rules ("field op threshold") evaluated per customer in C.
 
     ``Alerts(["dormant: p_alive < 0.2"], defaults=True)`` adds the standard three rules
-    (p_alive_low, overdue, spend_down) then the given ones."""
+    (p_alive_low, overdue, spend_down) then the given ones.
+
+    Parameters
+    ----------
+    rules : str or sequence of str, optional
+        Rules as text: '[name:] field op threshold', op one of < <= > >= == !=.
+    defaults : bool, default False
+        Start with the standard three rules.
+
+    Examples
+    --------
+    >>> a = churn.Alerts(["dormant: p_alive < 0.2"], defaults=True)
+    >>> len(a), a.rules["name"].tolist()[-1]
+    (4, 'dormant')
+    """
 
     def __init__(self, rules=(), defaults=False):
         h = c_void_p()
@@ -574,8 +702,30 @@ class Alerts:
             self.add(r["name"], r["field"], r["op"], r["threshold"])
 
     def add(self, rule, field=None, op=None, threshold=None):
-        """Add a rule as text ('[name:] field op threshold') or as (name, field, op,
-        threshold) with op one of < <= > >= == !=; returns self."""
+        """Add a rule as text, or as (name, field, op, threshold); returns self.
+
+        Parameters
+        ----------
+        rule : str
+            '[name:] field op threshold', or the rule's name when `field` is given.
+        field : str, optional
+            The column the rule tests.
+        op : {'<', '<=', '>', '>=', '==', '!='}, optional
+            The comparison.
+        threshold : float, optional
+            The value compared with.
+
+        Returns
+        -------
+        Alerts
+            self.
+
+        Examples
+        --------
+        >>> a = churn.Alerts().add("big: clv > 500").add("late", "overdue_ratio", ">", 2)
+        >>> a.rules["field"].tolist()
+        ['clv', 'overdue_ratio']
+        """
         if field is None:
             check(_alerts_add_text(self._h, str(rule).encode()))
         else:
@@ -603,8 +753,24 @@ class Alerts:
         return pd.DataFrame(rows, columns=["name", "field", "op", "threshold"])
 
     def evaluate(self, data):
-        """Evaluate every rule on the numeric columns of `data` (DataFrame or dict of
-        arrays). Returns the bit masks (uint64 numpy array; bit i = rule i fired)."""
+        """Evaluate every rule on the numeric columns of `data`, in C.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or dict of arrays
+            The customers; non-numeric columns are ignored. A NaN never fires a rule.
+
+        Returns
+        -------
+        numpy.ndarray
+            Bit masks (uint64): bit i set when rule i fired for the row.
+
+        Examples
+        --------
+        >>> a = churn.Alerts(["low: p_alive < 0.2", "big: clv > 100"])
+        >>> a.evaluate(pd.DataFrame({"p_alive": [0.1, 0.5], "clv": [150.0, 10.0]})).tolist()
+        [3, 0]
+        """
         names, arrays = [], []
         n = None
         for k in data.keys():
@@ -649,6 +815,14 @@ class Alerts:
             column the state cannot give (such as ``spend_trend`` of the default rule
             ``spend_down``) and `scores` does not hold it; such a rule is not evaluated
             (``churn_alerts_evaluate_state``).
+
+        Examples
+        --------
+        >>> a = churn.Alerts(["low: p_alive < 0.2"])
+        >>> s = churn.CustomerState()
+        >>> s = s.add("2024-01-05", 20.0)
+        >>> a.evaluate_state(s, "2024-06-30", {"p_alive": 0.1})
+        (1, 0)
         """
         from ._dates import time_arg
         scores = scores or {}
@@ -662,14 +836,30 @@ class Alerts:
 
     @property
     def needs_history(self):
-        """Bit mask of the rules a customer state alone cannot evaluate
-        (``churn_alerts_needs_history``)."""
+        """Bit mask of the rules a customer state alone cannot evaluate (``churn_alerts_needs_history``)."""
         m = c_uint64()
         check(_alerts_needs_history(self._h, ctypes.byref(m)))
         return m.value
 
     def describe(self, mask):
-        """Names of the rules set in `mask`, joined with ';'."""
+        """Names of the rules set in `mask`, joined with ';'.
+
+        Parameters
+        ----------
+        mask : int
+            A bit mask from :meth:`evaluate`.
+
+        Returns
+        -------
+        str
+            The rule names ('' for 0).
+
+        Examples
+        --------
+        >>> a = churn.Alerts(["low: p_alive < 0.2", "big: clv > 100"])
+        >>> a.describe(3)
+        'low;big'
+        """
         need = c_size_t(0)
         rc = _alerts_describe(self._h, int(mask), None, 0, ctypes.byref(need))
         if rc not in (0, ERANGE):
@@ -679,7 +869,24 @@ class Alerts:
         return buf.value.decode()
 
     def labels(self, data):
-        """The fired rule names per row (';'-joined strings), as a pandas Series."""
+        """The fired rule names per row (';'-joined strings), as a pandas Series.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            The customers (as for :meth:`evaluate`).
+
+        Returns
+        -------
+        pandas.Series
+            Named 'alerts', indexed like `data`.
+
+        Examples
+        --------
+        >>> a = churn.Alerts(["low: p_alive < 0.2", "big: clv > 100"])
+        >>> a.labels(pd.DataFrame({"p_alive": [0.1, 0.5], "clv": [150.0, 10.0]})).tolist()
+        ['low;big', '']
+        """
         import pandas as pd
         fired = self.evaluate(data)
         cache = {}
