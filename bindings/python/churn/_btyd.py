@@ -92,9 +92,34 @@ def _from_params(cls, args, kwargs):
 
 def loglik(family, params, data=None, frequency=None, recency=None, T=None, weights=None,
            gradient=False):
-    """Weighted log-likelihood of a non-contractual BTYD family ('bgnbd', 'mbgnbd',
-    'pnbd', 'bgbb') at `params` (natural scale); with ``gradient=True`` returns
-    (loglik, gradient array)."""
+    """Weighted log-likelihood of a non-contractual BTYD family at `params`.
+
+    Parameters
+    ----------
+    family : {'bgnbd', 'mbgnbd', 'pnbd', 'bgbb'}
+        The family.
+    params : array_like
+        Natural-scale parameters in the family's order.
+    data : pandas.DataFrame, optional
+        A customer table, or pass the arrays.
+    frequency, recency, T : str or array_like, optional
+        Column names or arrays.
+    weights : str or array_like, optional
+        Customers per row.
+    gradient : bool, default False
+        Also return the gradient.
+
+    Returns
+    -------
+    float or tuple
+        The log-likelihood, or (log-likelihood, gradient array).
+
+    Examples
+    --------
+    >>> round(churn.btyd_loglik("bgnbd", [0.25, 4, 0.8, 2.5], frequency=[0.0],
+    ...                         recency=[0.0], T=[40.0]), 8)        # a peer's test point
+    -0.59947382
+    """
     if family not in ("bgnbd", "mbgnbd", "pnbd", "bgbb"):
         raise ValueError(f"family: '{family}' is not bgnbd, mbgnbd, pnbd or bgbb")
     x, tx, T_ = _columns(data, frequency, recency, T)
@@ -243,6 +268,13 @@ class _Btyd(Model):
         -------
         Model
             A fitted model of this class.
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> bg.time_unit_
+        7.0
         """
         return _from_params(cls, args, kwargs)
 
@@ -271,6 +303,14 @@ class _Btyd(Model):
         float
 
         %(raises)s
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> m = churn.BGNBD.from_params(r=0.25, alpha=4.0, a=0.8, b=2.5)
+        >>> round(m.loglik(frequency=[0.0], recency=[0.0], T=[40.0]), 8)   # a peer's value
+        -0.59947382
         """
         self._check(data, unit)
         return loglik(self._family_name, self.params_.to_numpy(), data, frequency, recency,
@@ -297,6 +337,14 @@ class _Btyd(Model):
             p_alive, p_churn and expected_purchases, indexed like `data`.
 
         %(raises)s
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> t = pd.DataFrame({"frequency": [2.0], "recency": [30.43], "T": [38.86]})
+        >>> list(bg.predict_frame(t, 39).columns)
+        ['p_alive', 'p_churn', 'expected_purchases']
         """
         out = self.score(horizon, data, frequency, recency, T, unit=unit)
         out.insert(1, "p_churn", 1.0 - out["p_alive"])
@@ -338,6 +386,14 @@ class _Btyd(Model):
             The optimiser did not converge (the partial fit is in ``.model``).
         churn.UnitMismatchError
             `unit` contradicts ``data.attrs["time_unit"]``.
+
+        Examples
+        --------
+        >>> t = churn.simulate_summary(2000, model="bgnbd", seed=1, unit="week")
+        >>> bg = churn.BGNBD().fit(t)                       # a customer table
+        >>> same = churn.BGNBD().fit(t["frequency"], t["recency"], t["T"])  # lifetimes' order
+        >>> bool(np.allclose(bg.params_, same.params_))
+        True
         """
         from ._progress import Busy
         from ._units import data_unit
@@ -398,8 +454,13 @@ class _Btyd(Model):
 
         Examples
         --------
-        >>> bg_days = bg_weeks.convert_time_unit("day")
-        >>> bg_days.expected_purchases(364, table_days)   # = 52 weeks in bg_weeks
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")
+        >>> days = bg.convert_time_unit("day")
+        >>> w = bg.expected_purchases(52, [26.0], [30.857], [31.0])
+        >>> d = days.expected_purchases(364, [26.0], [7 * 30.857], [7 * 31.0])
+        >>> bool(np.allclose(w, d)), days.time_unit_
+        (True, 1.0)
         """
         from ._customers import time_unit_days
         days = time_unit_days(unit)
@@ -421,6 +482,13 @@ class _Btyd(Model):
             A Series indexed like `data` (array for array inputs).
 
         %(raises)s
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> np.round(bg.p_alive([26.0], [30.857], [31.0]), 4)        # published: 0.9688523
+        array([0.9689])
         """
         self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
@@ -440,6 +508,13 @@ class _Btyd(Model):
         pandas.Series or numpy.ndarray
 
         %(raises)s
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> np.round(bg.p_churn([26.0], [30.857], [31.0]), 4)
+        array([0.0311])
         """
         return 1.0 - self.p_alive(data, frequency, recency, T, unit=unit)
 
@@ -458,6 +533,13 @@ class _Btyd(Model):
         pandas.Series or numpy.ndarray
 
         %(raises)s
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> np.round(bg.expected_purchases(39, [2.0], [30.43], [38.86]), 4)   # published 1.2259
+        array([1.2259])
         """
         self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
@@ -483,6 +565,14 @@ class _Btyd(Model):
             Columns p_alive and expected_purchases.
 
         %(raises)s
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> t = pd.DataFrame({"frequency": [26.0], "recency": [30.857], "T": [31.0]})
+        >>> bg.score(52, t).round(3).values.tolist()                # published 0.969, 25.757
+        [[0.969, 25.757]]
         """
         import pandas as pd
         self._check(data, unit)
@@ -496,7 +586,24 @@ class _Btyd(Model):
                             index=_index(data, n), copy=False)
 
     def expected_purchases_new(self, t):
-        """E[X(t)] for a customer who just made a first purchase (t: scalar or array)."""
+        """E[X(t)] for a customer who just made a first purchase.
+
+        Parameters
+        ----------
+        t : float or array_like
+            Time since the first purchase, in the model's time unit.
+
+        Returns
+        -------
+        float or numpy.ndarray
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> round(bg.expected_purchases_new(39), 4) > 0
+        True
+        """
         scalar = np.ndim(t) == 0
         tt = as_f64(t, "t")
         out = empty(tt.shape[0])
@@ -504,7 +611,26 @@ class _Btyd(Model):
         return float(out[0]) if scalar else out
 
     def prob_purchases(self, k, t):
-        """P(X(t) = k) for a new customer (t: scalar or array)."""
+        """P(X(t) = k) for a new customer.
+
+        Parameters
+        ----------
+        k : int
+            Number of repeat purchases.
+        t : float or array_like
+            Time since the first purchase, in the model's time unit.
+
+        Returns
+        -------
+        float or numpy.ndarray
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> round(sum(bg.prob_purchases(k, 39) for k in range(200)), 6)
+        1.0
+        """
         scalar = np.ndim(t) == 0
         tt = as_f64(t, "t")
         out = empty(tt.shape[0])
@@ -528,6 +654,15 @@ class _Btyd(Model):
         pandas.Series or numpy.ndarray
 
         %(raises)s
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> p = [bg.conditional_prob_purchases(k, 39, frequency=[2.0], recency=[30.43],
+        ...                                    T=[38.86])[0] for k in range(100)]
+        >>> round(sum(p), 6)
+        1.0
         """
         self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
@@ -582,7 +717,8 @@ class _Btyd(Model):
 
         Examples
         --------
-        >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881)
         >>> f = bg.conditional_expected_number_of_purchases_up_to_time
         >>> np.round(f(52, [26.0], [30.857], [31.0]), 3)
         array([25.757])
@@ -679,17 +815,77 @@ _fill_docs(_Btyd)
 
 @register("bgnbd")
 class BGNBD(_Btyd):
-    """BG/NBD (Fader, Hardie & Lee 2005). Parameters r, alpha, a, b."""
+    """BG/NBD (Fader, Hardie & Lee 2005). Parameters r, alpha, a, b.
+
+    The constructor's arguments are the defaults of :meth:`fit` (scikit-learn's
+    ``get_params``/``set_params``). lifetimes' BetaGeoFitter calls work as written
+    (``fit(frequency, recency, T)``, ``conditional_probability_alive``, ...).
+
+    Parameters
+    ----------
+    l2 : float, default 0
+        L2 penalty on the log-parameters used by :meth:`fit` (docs/models/btyd.md).
+    max_iter, tol : optional
+        Optimiser limits used by :meth:`fit` (None: C's defaults).
+    std_errors : bool, default True
+        Compute standard errors in :meth:`fit`.
+    progress : bool, optional
+        Feedback while fitting over more than 200,000 customers (None: after 1.5 s).
+
+    Examples
+    --------
+    >>> t = churn.simulate_summary(2000, model="bgnbd", seed=1, unit="week")
+    >>> bg = churn.BGNBD().fit(t)
+    >>> bg.param_names, bg.converged_
+    (['r', 'alpha', 'a', 'b'], True)
+    """
 
 
 @register("mbgnbd")
 class MBGNBD(_Btyd):
-    """MBG/NBD (Batislam, Denizel & Filiztekin 2007). Parameters r, alpha, a, b."""
+    """MBG/NBD (Batislam, Denizel & Filiztekin 2007). Parameters r, alpha, a, b.
+
+    Parameters
+    ----------
+    l2 : float, default 0
+        L2 penalty on the log-parameters used by :meth:`fit` (docs/models/btyd.md).
+    max_iter, tol : optional
+        Optimiser limits used by :meth:`fit` (None: C's defaults).
+    std_errors : bool, default True
+        Compute standard errors in :meth:`fit`.
+    progress : bool, optional
+        Feedback while fitting over more than 200,000 customers (None: after 1.5 s).
+
+    Examples
+    --------
+    >>> t = churn.simulate_summary(2000, model="mbgnbd", seed=1, unit="week")
+    >>> churn.MBGNBD().fit(t).param_names
+    ['r', 'alpha', 'a', 'b']
+    """
 
 
 @register("pnbd")
 class ParetoNBD(_Btyd):
-    """Pareto/NBD (Schmittlein, Morrison & Colombo 1987). Parameters r, alpha, s, beta."""
+    """Pareto/NBD (Schmittlein, Morrison & Colombo 1987). Parameters r, alpha, s, beta.
+
+    Parameters
+    ----------
+    l2 : float, default 0
+        L2 penalty on the log-parameters used by :meth:`fit` (docs/models/btyd.md).
+    max_iter, tol : optional
+        Optimiser limits used by :meth:`fit` (None: C's defaults).
+    std_errors : bool, default True
+        Compute standard errors in :meth:`fit`.
+    progress : bool, optional
+        Feedback while fitting over more than 200,000 customers (None: after 1.5 s).
+
+    Examples
+    --------
+    >>> pn = churn.ParetoNBD.from_params(r=0.5533971, alpha=10.5801985, s=0.6060625,
+    ...                                  beta=11.6562237)    # CDNOW, published
+    >>> np.round(pn.p_alive([26.0], [30.857], [31.0]), 4)
+    array([0.9979])
+    """
 
     def p_alive_at(self, t, data=None, frequency=None, recency=None, T=None, *, unit=None):
         """P(alive at T + t | history).
@@ -709,6 +905,14 @@ class ParetoNBD(_Btyd):
         ------
         churn.UnitMismatchError
             The data's time unit differs from the model's.
+
+        Examples
+        --------
+        >>> pn = churn.ParetoNBD.from_params(r=0.5533971, alpha=10.5801985, s=0.6060625,
+        ...                                  beta=11.6562237)
+        >>> a = pn.p_alive_at(26, frequency=[2.0], recency=[30.43], T=[38.86])
+        >>> bool(a[0] < pn.p_alive(frequency=[2.0], recency=[30.43], T=[38.86])[0])
+        True
         """
         self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
@@ -720,13 +924,32 @@ class ParetoNBD(_Btyd):
 
 @register("bgbb")
 class BGBB(_Btyd):
-    """BG/BB for discrete opportunities (Fader, Hardie & Shang 2010). Parameters alpha,
-    beta, gamma, delta. Data: frequency, recency (opportunity of the last transaction)
-    and T = number of opportunities (a 'periods' or 'n' column is accepted too); from
-    transactions, ``churn.customer_table(..., period="year")`` counts them.
+    """BG/BB for discrete opportunities (Fader, Hardie & Shang 2010).
 
-    ``p_alive`` is alive at the next opportunity (the published tables' convention),
-    ``p_alive_through`` alive through the last one observed."""
+    Parameters alpha, beta, gamma, delta. Data: frequency, recency (opportunity of
+    the last transaction) and T = number of opportunities (a 'periods' or 'n' column
+    is accepted too); from transactions, ``churn.customer_table(..., period="year")``
+    counts them. ``p_alive`` is alive at the next opportunity (the published tables'
+    convention), ``p_alive_through`` alive through the last one observed.
+
+    Parameters
+    ----------
+    l2 : float, default 0
+        L2 penalty on the log-parameters used by :meth:`fit` (docs/models/btyd.md).
+    max_iter, tol : optional
+        Optimiser limits used by :meth:`fit` (None: C's defaults).
+    std_errors : bool, default True
+        Compute standard errors in :meth:`fit`.
+    progress : bool, optional
+        Feedback while fitting over more than 200,000 customers (None: after 1.5 s).
+
+    Examples
+    --------
+    >>> bb = churn.BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+    >>> x, tx, n = [0.0, 2.0, 6.0], [0.0, 4.0, 6.0], [6.0, 6.0, 6.0]
+    >>> np.round(bb.p_alive(frequency=x, recency=tx, T=n), 2)     # the paper's table
+    array([0.11, 0.59, 0.93])
+    """
 
     def p_alive_at(self, m, data=None, frequency=None, recency=None, T=None, *, unit=None):
         """P(alive at opportunity n + m | history), `m` a whole number of opportunities >= 0
@@ -739,6 +962,8 @@ class BGBB(_Btyd):
             Opportunities after the n observed.
         data : pandas.DataFrame, optional
             Customer table with frequency, recency and T columns (or pass the arrays).
+        frequency, recency, T : str or array_like, optional
+            Column names or arrays (T: the number of opportunities).
         unit : str or float, optional
             The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
 
@@ -746,6 +971,13 @@ class BGBB(_Btyd):
         -------
         pandas.Series or numpy.ndarray
             Probabilities, indexed like `data`.
+
+        Examples
+        --------
+        >>> bb = churn.BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> x, tx, n = [0.0, 2.0, 6.0], [0.0, 4.0, 6.0], [6.0, 6.0, 6.0]
+        >>> np.round(bb.p_alive_at(1, frequency=x, recency=tx, T=n), 2)
+        array([0.11, 0.59, 0.93])
         """
         self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
@@ -764,6 +996,8 @@ class BGBB(_Btyd):
         ----------
         data : pandas.DataFrame, optional
             Customer table with frequency, recency and T columns (or pass the arrays).
+        frequency, recency, T : str or array_like, optional
+            Column names or arrays (T: the number of opportunities).
         unit : str or float, optional
             The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
 
@@ -771,6 +1005,13 @@ class BGBB(_Btyd):
         -------
         pandas.Series or numpy.ndarray
             Probabilities, indexed like `data`.
+
+        Examples
+        --------
+        >>> bb = churn.BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> x, tx, n = [0.0, 2.0, 6.0], [0.0, 4.0, 6.0], [6.0, 6.0, 6.0]
+        >>> np.round(bb.p_alive(frequency=x, recency=tx, T=n), 2)
+        array([0.11, 0.59, 0.93])
         """
         return self.p_alive_at(1, data, frequency, recency, T, unit=unit)
 
@@ -783,6 +1024,8 @@ class BGBB(_Btyd):
         ----------
         data : pandas.DataFrame, optional
             Customer table with frequency, recency and T columns (or pass the arrays).
+        frequency, recency, T : str or array_like, optional
+            Column names or arrays (T: the number of opportunities).
         unit : str or float, optional
             The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
 
@@ -790,6 +1033,13 @@ class BGBB(_Btyd):
         -------
         pandas.Series or numpy.ndarray
             Probabilities, indexed like `data`.
+
+        Examples
+        --------
+        >>> bb = churn.BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> x, tx, n = [0.0, 2.0, 6.0], [0.0, 4.0, 6.0], [6.0, 6.0, 6.0]
+        >>> bb.p_alive_through(frequency=x, recency=tx, T=n)[2]        # used every opportunity
+        1.0
         """
         out = super().p_alive(data, frequency, recency, T, unit=unit)
         return out.rename("p_alive_through") if hasattr(out, "rename") else out
@@ -804,6 +1054,8 @@ class BGBB(_Btyd):
             Horizon in opportunities.
         data : pandas.DataFrame, optional
             Customer table with frequency, recency and T columns (or pass the arrays).
+        frequency, recency, T : str or array_like, optional
+            Column names or arrays (T: the number of opportunities).
         unit : str or float, optional
             The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
 
@@ -811,6 +1063,14 @@ class BGBB(_Btyd):
         -------
         pandas.DataFrame
             Columns p_alive, expected_purchases, p_alive_through.
+
+        Examples
+        --------
+        >>> bb = churn.BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> x, tx, n = [0.0, 2.0, 6.0], [0.0, 4.0, 6.0], [6.0, 6.0, 6.0]
+        >>> t = pd.DataFrame({"frequency": x, "recency": tx, "T": n})
+        >>> list(bb.score(5, t).columns)
+        ['p_alive', 'expected_purchases', 'p_alive_through']
         """
         out = super().score(t, data, frequency, recency, T, unit=unit)
         through = out["p_alive"].to_numpy()
@@ -819,9 +1079,35 @@ class BGBB(_Btyd):
         return out
 
     def fit(self, data=None, frequency=None, recency=None, T=None, weights=None, **kw):
-        """Fit by maximum likelihood; as :meth:`BGNBD.fit`, with T (the number of
-        opportunities) also read from a 'periods' or 'n' column and `weights` from a
-        'weights' column when present. Returns self."""
+        """Fit by maximum likelihood, as :meth:`BGNBD.fit`.
+
+        T (the number of opportunities) is also read from a 'periods' or 'n' column and
+        `weights` from a 'weights' column when present.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or array_like, optional
+            A customer table, or (lifetimes' order) the frequency array.
+        frequency, recency, T : str or array_like, optional
+            Column names or arrays (T: the number of opportunities).
+        weights : str or array_like, optional
+            Customers per row.
+        **kw
+            l2, max_iter, tol, std_errors, unit, progress as for :meth:`BGNBD.fit`.
+
+        Returns
+        -------
+        BGBB
+            self, fitted.
+
+        Examples
+        --------
+        >>> t = pd.DataFrame({"frequency": [0, 1, 2, 3, 4, 5, 6, 1, 2, 6],
+        ...                   "recency": [0, 2, 4, 5, 6, 6, 6, 1, 6, 6],
+        ...                   "n": [6] * 10, "weights": [30, 10, 8, 8, 9, 10, 25, 6, 5, 20]})
+        >>> churn.BGBB().fit(t).nobs_
+        131.0
+        """
         if not (hasattr(data, "columns") or isinstance(data, dict)):
             return super().fit(data, frequency, recency, T, weights, **kw)
         if data is not None and T is None and "T" not in data:
@@ -851,7 +1137,21 @@ def _churned(churned, n):
 
 @register("sbg")
 class SBG(Model):
-    """Shifted beta-geometric contractual retention model (Fader & Hardie 2007)."""
+    """Shifted beta-geometric contractual retention model (Fader & Hardie 2007).
+
+    Parameters
+    ----------
+    l2 : float, default 0
+        L2 penalty used by :meth:`fit`.
+    max_iter, tol : optional
+        Optimiser limits used by :meth:`fit`.
+
+    Examples
+    --------
+    >>> sbg = churn.SBG().fit(survivors=[1000, 631, 468, 382, 326, 289, 262, 241])
+    >>> sbg.params_.round(3).tolist()          # Fader & Hardie (2007): 0.704, 1.182
+    [0.704, 1.182]
+    """
 
     def __init__(self, l2=0.0, max_iter=None, tol=None):
         super().__init__()
@@ -872,11 +1172,36 @@ class SBG(Model):
         Returns
         -------
         SBG
+
+        Examples
+        --------
+        >>> churn.SBG.from_params(alpha=0.704, beta=1.182).retention(1)["retention"].round(3).tolist()
+        [0.627]
         """
         return _from_params(cls, args, kwargs)
 
     def loglik(self, periods, churned, weights=None):
-        """Log-likelihood of this model's (alpha, beta) on per-customer lifetimes."""
+        """Log-likelihood of this model's (alpha, beta) on per-customer lifetimes.
+
+        Parameters
+        ----------
+        periods : array_like
+            Periods each customer was observed.
+        churned : array_like
+            1 when the customer churned after `periods`, 0 when still active.
+        weights : array_like, optional
+            Customers per row.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> sbg = churn.SBG().fit(survivors=[1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> round(sbg.loglik([1, 2, 3, 3, 7, 7], [1, 1, 1, 0, 0, 1]), 4)
+        -11.4503
+        """
         p = as_f64(periods, "periods")
         n = p.shape[0]
         c = _churned(churned, n)
@@ -891,7 +1216,30 @@ class SBG(Model):
             max_iter=None, tol=None):
         """Fit from per-customer (periods, churned) arrays, or from a survivor curve.
 
-        `l2`, `max_iter`, `tol` default (None) to the constructor's arguments."""
+        Parameters
+        ----------
+        periods : array_like, optional
+            Periods each customer was observed.
+        churned : array_like, optional
+            1 = churned after `periods`, 0 = still active.
+        weights : array_like, optional
+            Customers per row.
+        survivors : array_like, optional
+            Survivors at periods 0, 1, 2, ... (instead of the per-customer arrays).
+        l2, max_iter, tol : optional
+            None: the constructor's arguments.
+
+        Returns
+        -------
+        SBG
+            self, fitted.
+
+        Examples
+        --------
+        >>> sbg = churn.SBG().fit(survivors=[1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> sbg.converged_
+        True
+        """
         d = self.get_params()
         o = _options(d["l2"] if l2 is None else l2, max_iter or d["max_iter"],
                      tol or d["tol"])
@@ -910,7 +1258,24 @@ class SBG(Model):
         return self._set_handle(h.value)
 
     def retention(self, n):
-        """Retention rates r_1..r_n and survival S(1)..S(n) as a DataFrame."""
+        """Retention rates r_1..r_n and survival S(1)..S(n) as a DataFrame.
+
+        Parameters
+        ----------
+        n : int
+            Number of periods.
+
+        Returns
+        -------
+        pandas.DataFrame
+            retention and survival, indexed by period 1..n.
+
+        Examples
+        --------
+        >>> sbg = churn.SBG().fit(survivors=[1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> sbg.retention(2)["survival"].round(4).tolist()
+        [0.6267, 0.4738]
+        """
         import pandas as pd
         r, s = empty(n), empty(n)
         check(_sbg_curve(self._require(), int(n), ptr(r), ptr(s)))
@@ -918,10 +1283,34 @@ class SBG(Model):
                             index=pd.RangeIndex(1, n + 1, name="period"))
 
     def predict_frame(self, data, horizon, periods="periods", discount=None):
-        """Scores as `churn predict` writes them for an sBG model, from the periods each
-        customer has survived so far: p_alive (probability of renewing at the next
-        renewal, S(n+1)/S(n)), expected_purchases (expected renewals in the next
-        `horizon` periods, sum_k S(n+k)/S(n)), p_churn, and derl with a `discount`."""
+        """Scores as `churn predict` writes them for an sBG model.
+
+        From the periods each customer has survived so far: p_alive (probability of
+        renewing at the next renewal, S(n+1)/S(n)), expected_purchases (expected
+        renewals in the next `horizon` periods, sum_k S(n+k)/S(n)), p_churn, and derl
+        with a `discount`.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            Customers.
+        horizon : int
+            Whole number of periods.
+        periods : str or array_like, default 'periods'
+            A column of `data` or an array.
+        discount : float, optional
+            Adds the derl column.
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> sbg = churn.SBG().fit(survivors=[1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> sbg.predict_frame(pd.DataFrame({"periods": [0, 4]}), 2)["p_alive"].round(4).tolist()
+        [0.6267, 0.8804]
+        """
         import pandas as pd
         per = as_f64(data[periods] if isinstance(periods, str) else periods, "periods")
         if not np.all((per >= 0) & (per == np.floor(per))):
@@ -947,7 +1336,25 @@ class SBG(Model):
         return out
 
     def derl(self, discount, periods):
-        """Discounted expected residual lifetime after `periods` renewals."""
+        """Discounted expected residual lifetime after `periods` renewals.
+
+        Parameters
+        ----------
+        discount : float
+            Discount rate per period.
+        periods : array_like
+            Renewals made so far.
+
+        Returns
+        -------
+        numpy.ndarray
+
+        Examples
+        --------
+        >>> sbg = churn.SBG().fit(survivors=[1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> sbg.derl(0.1, [0, 4]).round(3).tolist()
+        [2.964, 5.894]
+        """
         p = as_f64(periods, "periods")
         out = empty(p.shape[0])
         check(_sbg_derl(self._require(), float(discount), p.shape[0], ptr(p), ptr(out)))
