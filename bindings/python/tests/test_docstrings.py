@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover
 PENDING = {
     "churn._arrays", "churn._customers", "churn._dates", "churn._errors",
     "churn._lib", "churn._simulate",
-    "churn._survival", "churn._txlog", "churn._units", "churn.plotting",
+    "churn._txlog", "churn._units", "churn.plotting",
     "churn.dask", "churn._ggomnbd", "churn._report_html", "churn._progress",
 }
 
