@@ -1015,6 +1015,33 @@ class BGBB(_Btyd):
         """
         return self.p_alive_at(1, data, frequency, recency, T, unit=unit)
 
+    def conditional_probability_alive(self, m_periods_in_future, frequency=None,
+                                      recency=None, n_periods=None, *, unit=None):
+        """lifetimes' BetaGeoBetaBinomFitter name of :meth:`p_alive_at` (its order).
+
+        Parameters
+        ----------
+        m_periods_in_future : int
+            Opportunities after the n observed (1: :meth:`p_alive`).
+        frequency, recency, n_periods : array_like or pandas.DataFrame
+            The arrays in lifetimes' order, or a customer table as `frequency`.
+        unit : str or float, optional
+            Keyword only: the data's time unit, checked against the model's.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Probabilities.
+
+        Examples
+        --------
+        >>> bb = churn.BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> np.round(bb.conditional_probability_alive(1, [0.0, 2.0, 6.0], [0.0, 4.0, 6.0],
+        ...                                           [6.0, 6.0, 6.0]), 2)
+        array([0.11, 0.59, 0.93])
+        """
+        return self.p_alive_at(m_periods_in_future, frequency, recency, n_periods, unit=unit)
+
     def p_alive_through(self, data=None, frequency=None, recency=None, T=None, *,
                         unit=None):
         """P(alive through opportunity n | history): C's ``churn_btyd_p_alive`` for BG/BB

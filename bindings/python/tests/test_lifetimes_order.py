@@ -123,3 +123,22 @@ def test_lifetimes_order_errors():
         bg.p_alive([1.0, 2.0], [3.0], [5.0, 6.0])           # lengths differ: named
     with pytest.raises(TypeError, match="weights given twice"):
         churn.BGNBD().fit([1.0, 2.0], [1.0, 2.0], [3.0, 3.0], [1, 1], weights=[1, 1])
+
+
+def test_bgbb_lifetimes_calls(lt, shared_data):
+    import os
+    d = pd.read_csv(os.path.join(shared_data, "donations", "donations.csv"))
+    f, r, n, w = d["frequency"], d["recency"], d["periods"], d["weights"]
+    theirs = lt.BetaGeoBetaBinomFitter().fit(f, r, n, weights=w)
+    ours = churn.BGBB().fit(f, r, n, w)                     # lifetimes' positional order
+    names = ["alpha", "beta", "gamma", "delta"]
+    np.testing.assert_allclose(ours.params_[names].to_numpy(),
+                               theirs.params_[names].to_numpy(), rtol=2e-3)
+    same = churn.BGBB.from_params(*theirs.params_[names])
+    for m in (0, 1, 3):
+        np.testing.assert_allclose(same.conditional_probability_alive(m, f, r, n),
+                                   theirs.conditional_probability_alive(m, f, r, n),
+                                   rtol=1e-8)
+    np.testing.assert_allclose(
+        same.conditional_expected_number_of_purchases_up_to_time(5, f, r, n),
+        theirs.conditional_expected_number_of_purchases_up_to_time(5, f, r, n), rtol=1e-8)
