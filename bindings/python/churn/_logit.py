@@ -273,6 +273,72 @@ class LogisticRegression(Model):
         self.separation = separation
         self._validate_params()
 
+    @classmethod
+    def from_params(cls, params=None, *, coef=None, intercept=None, feature_names=None,
+                    classes=None, unit=None):
+        """A logistic regression with known coefficients (a published model, a simulation).
+
+        Either `params` as ``params_`` returns them ('(Intercept)' then one entry per
+        feature), or scikit-learn's `coef` and `intercept`. The model predicts
+        (``predict_proba``, ``predict_churn``, ``decision_function``, ``predict``) but
+        has no training data: ``contributions``/``explain`` need the training means
+        and say so.
+
+        Parameters
+        ----------
+        params : dict or pandas.Series, optional
+            Name -> value, '(Intercept)' included when the model has one.
+        coef : array_like or dict, optional
+            The feature coefficients (keyword only; a dict names the features).
+        intercept : float, optional
+            The intercept (keyword only; None: no intercept).
+        feature_names : list of str, optional
+            Names of the `coef` entries (default x1, x2, ...).
+        classes : sequence of two labels, optional
+            ``classes_`` (default [0, 1]); the second is the positive class.
+        unit : str or float, optional
+            The time unit the features refer to (recorded as ``time_unit_``).
+
+        Returns
+        -------
+        LogisticRegression
+            A model with those coefficients (standard errors NaN).
+
+        Examples
+        --------
+        >>> m = churn.LogisticRegression.from_params(coef={"recency": 0.05}, intercept=-1.0)
+        >>> X = pd.DataFrame({"recency": [0.0, 20.0]})
+        >>> m.predict_churn(X).round(4).tolist()           # 1 / (1 + exp(1)), 1 / 2
+        [0.2689, 0.5]
+        """
+        from ._model import _from_values, _named_values
+        if params is not None:
+            if coef is not None or intercept is not None:
+                raise TypeError("pass params, or coef and intercept, not both")
+            names, vals = _named_values(params, "LogisticRegression.from_params")
+        else:
+            if coef is None:
+                raise TypeError("LogisticRegression.from_params needs params, or coef "
+                                "(and intercept)")
+            if hasattr(coef, "items"):
+                feature_names, coef = [str(k) for k in coef.keys()], list(coef.values())
+            c = np.asarray(coef, dtype=float).reshape(-1)
+            if feature_names is None:
+                feature_names = [f"x{j + 1}" for j in range(c.shape[0])]
+            if len(feature_names) != c.shape[0]:
+                raise ValueError(f"feature_names: {len(feature_names)} names for "
+                                 f"{c.shape[0]} coefficients")
+            names = ([] if intercept is None else ["(Intercept)"]) + list(feature_names)
+            vals = ([] if intercept is None else [intercept]) + list(c)
+        feats = [n for n in names if n != "(Intercept)"]
+        obj = _from_values(cls, names, vals, feats, unit)
+        if classes is not None:
+            if len(classes) != 2:
+                raise ValueError(f"classes: {len(classes)} labels, a LogisticRegression "
+                                 f"has two")
+            obj.classes_ = np.asarray(sorted(classes))
+        return obj
+
     def _validate_params(self):
         if self.penalty not in _PENALTIES:
             raise ValueError(f"penalty: '{self.penalty}' is not none, l2, l1 or elasticnet")

@@ -422,6 +422,39 @@ class Model(EstimatorMixin):
         return head + self.summary.to_html(float_format=lambda v: f"{v:.6g}")
 
 
+def _from_values(cls, names, values, features=(), unit=None):
+    """A model of `cls`'s family with known parameter values, through a model file.
+
+    The C library has constructors only for the BTYD families; for the others the
+    model file is the way in, and its reader checks the values with its own messages
+    (names the parameter). Standard errors are NaN, loglik NaN, converged False."""
+    import json
+    vals = [float(v) for v in values]
+    bad = [n for n, v in zip(names, vals) if not math.isfinite(v)]
+    if bad:
+        raise ValueError(f"from_params: parameter '{bad[0]}' is not a finite number")
+    text = json.dumps({"format": "libchurn-model", "format_version": 1,
+                       "family": cls._family_name, "time_unit_days": 0.0,
+                       "param_names": [str(n) for n in names], "params": vals,
+                       "std_errors": [None] * len(vals), "covariance": None,
+                       "fit": {"loglik": None, "nobs": 0.0, "converged": False,
+                               "iterations": 0},
+                       "features": [str(f) for f in features], "arrays": {}, "note": ""})
+    obj = cls.from_json(text)
+    if unit is not None:
+        obj.set_time_unit(unit)
+    return obj
+
+
+def _named_values(params, what):
+    """(names, values) from a dict or Series of parameter -> value."""
+    if hasattr(params, "items"):
+        items = list(params.items())
+        return [str(k) for k, _ in items], [v for _, v in items]
+    raise TypeError(f"{what}: pass the parameters as a dict or Series of name -> value "
+                    f"(as params_ returns them)")
+
+
 def load_model(path):
     """Load any model file; returns the class matching its family.
 

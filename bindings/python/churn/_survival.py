@@ -1078,6 +1078,44 @@ class CoxPHFitter(_SurvivalRegression):
         self.penalizer, self.l1_ratio = penalizer, l1_ratio
         self._validate_params()
 
+    @classmethod
+    def from_params(cls, params, *, unit=None):
+        """Not available: a Cox model's predictions need its baseline hazard.
+
+        The coefficients alone give hazard ratios but no survival probabilities (the
+        baseline cumulative hazard is estimated from data). Fit the model, or load a
+        model file that holds one (``CoxPHFitter.load``); for a model with known
+        parameters use a parametric family (``WeibullAFTFitter.from_params``).
+
+        Parameters
+        ----------
+        params : dict or pandas.Series
+            Coefficients (not enough for a Cox model).
+        unit : str or float, optional
+            Keyword only: the time unit of the durations.
+
+        Returns
+        -------
+        None
+            Never returns.
+
+        Raises
+        ------
+        TypeError
+            Always, with the explanation above.
+
+        Examples
+        --------
+        >>> churn.CoxPHFitter.from_params({"age": 0.01})
+        Traceback (most recent call last):
+        ...
+        TypeError: CoxPHFitter.from_params: ...
+        """
+        raise TypeError("CoxPHFitter.from_params: a Cox model needs its baseline hazard, "
+                        "which only a fit estimates; fit it, load a model file "
+                        "(CoxPHFitter.load), or use a parametric family "
+                        "(WeibullAFTFitter.from_params) for known parameters")
+
     def _validate_params(self):
         if self.ties not in ("efron", "breslow"):
             raise ValueError(f"ties: '{self.ties}' is not 'efron' or 'breslow'")
@@ -1417,6 +1455,36 @@ class _AFT(_SurvivalRegression):
         self.max_iter, self.tol = max_iter, tol
         self.penalizer = penalizer
         self._validate_params()
+
+    @classmethod
+    def from_params(cls, params, *, unit=None):
+        """An AFT model with known parameters (a published model, a simulation truth).
+
+        Parameters
+        ----------
+        params : dict or pandas.Series
+            Name -> value as ``params_`` returns them: '(Intercept)', one entry per
+            feature, and 'Log(scale)' (not for the exponential, whose scale is 1).
+        unit : str or float, optional
+            Keyword only: the time unit of the durations (recorded as
+            ``time_unit_``).
+
+        Returns
+        -------
+        _AFT
+            A model of this class with those parameters (standard errors NaN).
+
+        Examples
+        --------
+        >>> m = churn.WeibullAFTFitter.from_params({"(Intercept)": np.log(10.0),
+        ...                                         "Log(scale)": 0.0})
+        >>> round(float(m.predict_median(np.zeros((1, 0)))[0]), 4)    # 10 * log(2)
+        6.9315
+        """
+        from ._model import _from_values, _named_values
+        names, vals = _named_values(params, f"{cls.__name__}.from_params")
+        feats = [n for n in names if n not in ("(Intercept)", "Log(scale)")]
+        return _from_values(cls, names, vals, feats, unit)
 
     def _validate_params(self):
         if self.penalizer != 0:

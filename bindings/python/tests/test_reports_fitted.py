@@ -163,9 +163,50 @@ def test_gamma_gamma_from_params_closed_form():
 
 
 @pytest.mark.parametrize("cls", [churn.BGNBD, churn.MBGNBD, churn.ParetoNBD, churn.BGBB,
-                                 churn.SBG, churn.GammaGamma])
+                                 churn.SBG, churn.GammaGamma, churn.LogisticRegression,
+                                 churn.WeibullAFTFitter, churn.ExponentialAFTFitter,
+                                 churn.LogLogisticAFTFitter, churn.LogNormalAFTFitter,
+                                 churn.CoxPHFitter])
 def test_every_model_family_has_from_params(cls):
     assert callable(getattr(cls, "from_params"))
+
+
+def test_logit_from_params_predicts_like_the_fit():
+    rng = np.random.default_rng(11)
+    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    y = (rng.random(300) < 1 / (1 + np.exp(-(0.5 + X["a"] - 2 * X["b"])))).astype(int)
+    fit = churn.LogisticRegression().fit(X, y)
+    back = churn.LogisticRegression.from_params(fit.params_)
+    np.testing.assert_allclose(back.predict_proba(X), fit.predict_proba(X), rtol=1e-12)
+    sk = churn.LogisticRegression.from_params(coef=fit.coef_, intercept=fit.intercept_,
+                                              feature_names=["a", "b"],
+                                              classes=["stay", "churn"])
+    np.testing.assert_allclose(sk.decision_function(X), fit.decision_function(X),
+                               rtol=1e-12)
+    assert list(sk.classes_) == ["churn", "stay"]
+    eta = 0.3 + 2.0 * X["a"].to_numpy()                      # closed form
+    m = churn.LogisticRegression.from_params({"(Intercept)": 0.3, "a": 2.0})
+    np.testing.assert_allclose(m.predict_churn(X[["a"]]), 1 / (1 + np.exp(-eta)),
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="feature_mean"):
+        m.contributions(X[["a"]])                            # no training data: says so
+
+
+@pytest.mark.parametrize("cls", [churn.WeibullAFTFitter, churn.ExponentialAFTFitter,
+                                 churn.LogLogisticAFTFitter, churn.LogNormalAFTFitter])
+def test_aft_from_params_predicts_like_the_fit(lung_cc, cls):
+    d = lung_cc[["time", "event", "age", "sex"]]
+    fit = cls().fit(d, "time", "event")
+    back = cls.from_params(fit.params_, unit="day")
+    assert back.time_unit_ == 1.0
+    np.testing.assert_allclose(back.predict_median(d), fit.predict_median(d), rtol=1e-12)
+    np.testing.assert_allclose(back.predict_churn(d, 365.0), fit.predict_churn(d, 365.0),
+                               rtol=1e-12)
+
+
+def test_cox_from_params_explains_why_not():
+    with pytest.raises(TypeError, match="baseline hazard"):
+        churn.CoxPHFitter.from_params({"age": 0.01})
 
 
 def test_btyd_fit_progress_argument_is_quiet_when_false(capsys):
