@@ -6,6 +6,7 @@ import numpy as np
 from . import _lib
 from ._arrays import as_f64, empty, optional_f64, ptr
 from ._errors import ENOCONV, check, error_for
+from ._estimator import fit_feedback
 from ._model import Model, register
 
 _vp = ctypes.c_void_p
@@ -58,7 +59,6 @@ _loglik = _lib.fn("churn_btyd_loglik", ctypes.c_int, ctypes.c_int, ctypes.c_size
 _sbg_loglik = _lib.fn("churn_sbg_loglik", ctypes.c_int, ctypes.c_size_t, _d, ctypes.c_size_t,
                       _d, _lib.c_int_p, _d, _d, _d)
 
-BUSY_ROWS = 200_000  # fits over more customers than this show elapsed-time feedback
 
 _FAMILY = {"bgnbd": 1, "mbgnbd": 2, "pnbd": 3, "bgbb": 4, "sbg": 5}
 _PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "mbgnbd": ("r", "alpha", "a", "b"),
@@ -395,7 +395,6 @@ class _Btyd(Model):
         >>> bool(np.allclose(bg.params_, same.params_))
         True
         """
-        from ._progress import Busy
         from ._units import data_unit
         data, frequency, recency, T, lt_weights = _lifetimes_order(data, frequency,
                                                                    recency, T)
@@ -414,8 +413,7 @@ class _Btyd(Model):
         h = _vp()
         progress = self._arg("progress", progress, None)
         n = x.shape[0]
-        with Busy(f"fitting {type(self).__name__} on {n:,} customers",
-                  progress if n > BUSY_ROWS or progress else False):
+        with fit_feedback(self, n, progress):
             rc = _fit(ctypes.byref(h), _FAMILY[self._family_name], n, ptr(x), ptr(tx),
                       ptr(T_), ptr(w), ctypes.byref(o))
         if rc == ENOCONV and h.value:

@@ -7,6 +7,16 @@ back and ``set_params`` writes them, which is the contract ``sklearn.base.clone`
 """
 import inspect
 
+BUSY_ROWS = 200_000  # fits over more rows than this show elapsed-time feedback
+
+
+def fit_feedback(model, n, progress):
+    """The progress context of a fit over `n` rows: churn._progress.Busy when n is
+    above BUSY_ROWS (or progress=True), quiet otherwise."""
+    from . import _progress
+    show = progress if (n > BUSY_ROWS or progress) else False
+    return _progress.Busy(f"fitting {type(model).__name__} on {n:,} rows", show)
+
 
 class EstimatorMixin:
     """get_params/set_params from the constructor's signature (scikit-learn's contract)."""

@@ -379,7 +379,7 @@ class LogisticRegression(Model):
         return x, n, p, layout, ld, yy, w, sw, cnames, keep
 
     def fit(self, X, y, sample_weight=None, feature_names=None, cv=None, cv_rule="min",
-            **cv_options):
+            *, progress=None, **cv_options):
         """Fit on features `X` and labels `y`; returns self.
 
         With ``cv=K`` the penalty strength is chosen by K-fold cross-validation
@@ -400,6 +400,9 @@ class LogisticRegression(Model):
             Folds of a cross-validated choice of lambda.
         cv_rule : {'min', '1se'}, default 'min'
             Which lambda of the CV path.
+        progress : bool, optional
+            Keyword only: elapsed-time feedback while fitting over more than 200,000
+            rows (None: after 1.5 s; False: never; True: at once).
         **cv_options
             Passed to :meth:`cross_validate` (seed, nlambda, lambda_min_ratio, metric).
 
@@ -438,8 +441,10 @@ class LogisticRegression(Model):
                                                                     feature_names)
         o = self._options(sw, lam)
         h = c_void_p()
-        rc = _fit(ctypes.byref(h), ptr(x), n, p, layout, ld, ptr(yy), ptr(w), cnames,
-                  ctypes.byref(o))
+        from ._estimator import fit_feedback
+        with fit_feedback(self, n, progress):
+            rc = _fit(ctypes.byref(h), ptr(x), n, p, layout, ld, ptr(yy), ptr(w), cnames,
+                      ctypes.byref(o))
         if rc == ENOCONV and h.value:
             err = error_for(rc)
             err.model = LogisticRegression()._set_handle(h.value)

@@ -166,7 +166,7 @@ class GammaGamma(Model):
         return obj
 
     def fit(self, data=None, frequency=None, monetary_value=None, weights=None,
-            max_iter=None, tol=None, std_errors=None):
+            max_iter=None, tol=None, std_errors=None, *, progress=None):
         """Fit by maximum likelihood on a customer table or arrays; returns self.
 
         Also lifetimes' order: ``fit(frequency, monetary_value[, weights])`` with
@@ -188,6 +188,9 @@ class GammaGamma(Model):
             Optimiser limits (None: the constructor's, then C's defaults).
         std_errors : bool, optional
             Compute standard errors (None: the constructor's, default True).
+        progress : bool, optional
+            Keyword only: elapsed-time feedback while fitting over more than 200,000
+            rows (None: after 1.5 s; False: never; True: at once).
 
         Returns
         -------
@@ -229,7 +232,10 @@ class GammaGamma(Model):
         o.tol = float(tol or 0.0)
         o.no_std_errors = 0 if std_errors else 1
         h = c_void_p()
-        rc = _gg_fit(ctypes.byref(h), x.shape[0], ptr(x), ptr(z), ptr(w), ctypes.byref(o))
+        from ._estimator import fit_feedback
+        with fit_feedback(self, x.shape[0], progress):
+            rc = _gg_fit(ctypes.byref(h), x.shape[0], ptr(x), ptr(z), ptr(w),
+                         ctypes.byref(o))
         if rc == ENOCONV and h.value:
             err = error_for(rc)
             err.model = type(self)()._set_handle(h.value)

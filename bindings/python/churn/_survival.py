@@ -1130,7 +1130,7 @@ class CoxPHFitter(_SurvivalRegression):
                              "theta), not both")
 
     def fit(self, data, duration_col="duration", event_col="event", features=None,
-            weights_col=None, *, label=None):
+            weights_col=None, *, label=None, progress=None):
         """Fit by maximum partial likelihood (Newton-Raphson, R's coxph).
 
         ``fit(df, duration_col='duration', event_col='event', features=None,
@@ -1151,6 +1151,9 @@ class CoxPHFitter(_SurvivalRegression):
         label : str, optional
             Keyword only: a name for the model in :meth:`print_summary` and the
             title of :meth:`plot` (lifelines' ``label``).
+        progress : bool, optional
+            Keyword only: elapsed-time feedback while fitting over more than 200,000
+            rows (None: after 1.5 s; False: never; True: at once).
 
         Returns
         -------
@@ -1189,8 +1192,10 @@ class CoxPHFitter(_SurvivalRegression):
         o.tol = float(self.tol)
         cn, keep = _names_arg(names, p)
         h = c_void_p()
-        rc = _cox_fit(ctypes.byref(h), n, p, x.ctypes.data_as(_d) if p else None, cn, ptr(dur),
-                      ptr(ev), ptr(w), ctypes.byref(o))
+        from ._estimator import fit_feedback
+        with fit_feedback(self, n, progress):
+            rc = _cox_fit(ctypes.byref(h), n, p, x.ctypes.data_as(_d) if p else None, cn,
+                          ptr(dur), ptr(ev), ptr(w), ctypes.byref(o))
         self._lifelines_fit_args(duration_col, event_col, label)
         return _finish_fit(self, rc, h)._record_unit(data)
 
@@ -1492,7 +1497,7 @@ class _AFT(_SurvivalRegression):
                              f"maximum likelihood without a penalty (penalizer=0 only)")
 
     def fit(self, data, duration_col="duration", event_col="event", features=None,
-            weights_col=None, *, label=None):
+            weights_col=None, *, label=None, progress=None):
         """Fit by maximum likelihood (R's survreg); returns self.
 
         Parameters
@@ -1508,6 +1513,9 @@ class _AFT(_SurvivalRegression):
             Case weights.
         label : str, optional
             Keyword only: names the model in :meth:`print_summary` and :meth:`plot`.
+        progress : bool, optional
+            Keyword only: elapsed-time feedback while fitting over more than 200,000
+            rows (None: after 1.5 s; False: never; True: at once).
 
         Returns
         -------
@@ -1532,9 +1540,11 @@ class _AFT(_SurvivalRegression):
         o.tol = float(self.tol)
         cn, keep = _names_arg(names, p)
         h = c_void_p()
-        rc = _aft_fit(ctypes.byref(h), self._family_code, n, p,
-                      x.ctypes.data_as(_d) if p else None, cn, ptr(dur), ptr(ev), ptr(w),
-                      ctypes.byref(o))
+        from ._estimator import fit_feedback
+        with fit_feedback(self, n, progress):
+            rc = _aft_fit(ctypes.byref(h), self._family_code, n, p,
+                          x.ctypes.data_as(_d) if p else None, cn, ptr(dur), ptr(ev),
+                          ptr(w), ctypes.byref(o))
         return _finish_fit(self, rc, h)._record_unit(data)
 
     @property

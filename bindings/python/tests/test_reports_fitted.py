@@ -215,3 +215,39 @@ def test_btyd_fit_progress_argument_is_quiet_when_false(capsys):
     churn.BGNBD().fit(t, progress=False)
     out = capsys.readouterr()
     assert out.out == "" and out.err == ""
+
+
+@pytest.mark.parametrize("fit", [
+    lambda t, p: churn.BGNBD().fit(t, progress=p),
+    lambda t, p: churn.GammaGamma().fit(t.assign(monetary_value=t["mean_spend"].fillna(0)),
+                                        progress=p),
+    lambda t, p: churn.LogisticRegression().fit(t[["frequency", "recency"]],
+                                                (t["holdout_purchases"] == 0).astype(int),
+                                                progress=p),
+    lambda t, p: churn.CoxPHFitter().fit(t.assign(event=1.0)[["T", "event", "frequency"]],
+                                         "T", "event", progress=p),
+], ids=["bgnbd", "gammagamma", "logit", "cox"])
+def test_fits_over_many_rows_get_busy_feedback(monkeypatch, fit):
+    import churn._estimator as est
+    import churn._progress as prog
+    seen = []
+
+    class Recorder:
+        def __init__(self, desc, progress=None):
+            seen.append((desc, progress))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(prog, "Busy", Recorder)
+    t = churn.simulate_summary(400, model="bgnbd", seed=2, holdout_days=91, unit="week")
+    monkeypatch.setattr(est, "BUSY_ROWS", 1000)
+    fit(t, None)                       # few rows: quiet (progress False)
+    monkeypatch.setattr(est, "BUSY_ROWS", 100)
+    fit(t, None)                       # many rows: shown after the delay (None)
+    fit(t, False)                      # silenced
+    assert [p for _, p in seen] == [False, None, False]
+    assert "400 rows" in seen[1][0]
