@@ -251,3 +251,23 @@ def test_fits_over_many_rows_get_busy_feedback(monkeypatch, fit):
     fit(t, False)                      # silenced
     assert [p for _, p in seen] == [False, None, False]
     assert "400 rows" in seen[1][0]
+
+
+def test_cumulative_transactions_from_a_dataframe(cdnow_df):
+    # FHL (2005) Fig. 2 through a DataFrame: the published parameters' expected
+    # cumulative repeat transactions at weeks 20-25 (../shared/data/README.md)
+    bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199, b=2.4258881,
+                                 unit="week")
+    tr = churn.repeat_tracking(cdnow_df, bg, periods=78, origin="1997-01-01")
+    np.testing.assert_allclose(tr.loc[20:25, "expected_cumulative"],
+                               [1312.458, 1387.346, 1460.392, 1531.713, 1601.418, 1669.6],
+                               rtol=2e-4)
+    assert tr.loc[20:25, "actual_cumulative"].tolist() == [1359, 1414, 1484, 1517, 1573,
+                                                           1672]
+    mpl = pytest.importorskip("matplotlib")
+    mpl.use("Agg")
+    import churn.plotting as cp
+    ax = cp.plot_cumulative_transactions(bg, cdnow_df, origin="1997-01-01")
+    assert len(ax.lines) == 2       # the plot of issue 21's AttributeError, from a DataFrame
+    import matplotlib.pyplot as plt
+    plt.close("all")
