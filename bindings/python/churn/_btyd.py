@@ -1200,7 +1200,8 @@ class SBG(Model):
 
         Examples
         --------
-        >>> churn.SBG.from_params(alpha=0.704, beta=1.182).retention(1)["retention"].round(3).tolist()
+        >>> sbg = churn.SBG.from_params(alpha=0.704, beta=1.182)
+        >>> sbg.retention(1)["retention"].round(3).tolist()
         [0.627]
         """
         return _from_params(cls, args, kwargs)

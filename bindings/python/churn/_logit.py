@@ -799,7 +799,8 @@ class LogisticRegression(Model):
 
     @property
     def fit_summary_(self):
-        """The fit-level report (churn_logit_summary) as a dict: deviance, null_deviance, aic, ..."""
+        """The fit-level report (churn_logit_summary) as a dict: deviance, null_deviance, aic, ...
+        """
         s = LogitSummary()
         s.struct_size = ctypes.sizeof(LogitSummary)
         check(_summary_get(self._require(), ctypes.byref(s)))
@@ -813,7 +814,9 @@ class LogisticRegression(Model):
 
     @property
     def summary(self):
-        """Coefficient table: estimate, se, z, p, 95% interval, odds ratio with its interval (NaN statistics for penalised fits)."""
+        """Coefficient table: estimate, se, z, p, 95% interval, odds ratio with its interval (NaN
+        statistics for penalised fits).
+        """
         import pandas as pd
         h = self._require()
         rows = []

@@ -359,7 +359,9 @@ class GammaGamma(Model):
 
     @property
     def freq_monetary_corr_(self):
-        """Correlation of frequency and monetary value over the fitted rows (NaN when undefined); the model assumes independence."""
+        """Correlation of frequency and monetary value over the fitted rows (NaN when undefined);
+        the model assumes independence.
+        """
         v = c_double()
         rc = _gg_corr(self._require(), ctypes.byref(v))
         if rc != 0:
@@ -842,7 +844,9 @@ class Alerts:
 
     @property
     def needs_history(self):
-        """Bit mask of the rules a customer state alone cannot evaluate (``churn_alerts_needs_history``)."""
+        """Bit mask of the rules a customer state alone cannot evaluate
+        (``churn_alerts_needs_history``).
+        """
         m = c_uint64()
         check(_alerts_needs_history(self._h, ctypes.byref(m)))
         return m.value

@@ -277,7 +277,9 @@ class KaplanMeierFitter(EstimatorMixin):
 
     @property
     def event_table(self):
-        """Every curve, long format: [group,] time, n_risk, n_event, n_censor, survival, std_err, lower, upper, cumhaz, std_chaz."""
+        """Every curve, long format: [group,] time, n_risk, n_event, n_censor, survival, std_err,
+        lower, upper, cumhaz, std_chaz.
+        """
         import pandas as pd
         parts = []
         for lab in self.group_labels_:
@@ -298,7 +300,9 @@ class KaplanMeierFitter(EstimatorMixin):
 
     @property
     def survival_function_(self):
-        """S(t) as a DataFrame indexed by time (0 and every distinct duration), one column per curve (named `label`, or by group)."""
+        """S(t) as a DataFrame indexed by time (0 and every distinct duration), one column per
+        curve (named `label`, or by group).
+        """
         import pandas as pd
         times = np.unique(np.concatenate([[0.0]] + [self._column(g, 0) for g in
                                                     range(len(self.group_labels_))]))
@@ -1201,7 +1205,9 @@ class CoxPHFitter(_SurvivalRegression):
 
     @property
     def summary(self):
-        """Coefficient table: coef, exp(coef), se(coef), z, p and the 95% limits of coef and exp(coef), indexed by covariate."""
+        """Coefficient table: coef, exp(coef), se(coef), z, p and the 95% limits of coef and
+        exp(coef), indexed by covariate.
+        """
         import pandas as pd
         est = self._vector(_lib.churn_model_params)
         se = self._vector(_lib.churn_model_std_errors)
@@ -1329,7 +1335,8 @@ class CoxPHFitter(_SurvivalRegression):
         ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
         ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
         >>> cph = churn.CoxPHFitter().fit(df)
-        >>> round(float(cph.predict_log_partial_hazard(df[["age"]].mean().to_frame().T).iloc[0]), 12)
+        >>> average = df[["age"]].mean().to_frame().T
+        >>> round(float(cph.predict_log_partial_hazard(average).iloc[0]), 12)
         0.0
         """
         return self.predict_linear_predictor(X)
@@ -1549,7 +1556,9 @@ class _AFT(_SurvivalRegression):
 
     @property
     def summary(self):
-        """Coefficient table: coef, exp(coef), se(coef), z, p and the 95% limits of coef, indexed by parameter."""
+        """Coefficient table: coef, exp(coef), se(coef), z, p and the 95% limits of coef, indexed
+        by parameter.
+        """
         import pandas as pd
         est = self._vector(_lib.churn_model_params)
         se = self._vector(_lib.churn_model_std_errors)
@@ -1624,7 +1633,9 @@ class _AFT(_SurvivalRegression):
         return np.linspace(0.0, top, 101)
 
     def predict_frame(self, data, horizon):
-        """Scores as `churn predict` writes them: p_churn, survival, linear_predictor, median, mean_residual_life.
+        """Scores as `churn predict` writes them.
+
+        Columns p_churn, survival, linear_predictor, median, mean_residual_life.
 
         Parameters
         ----------

@@ -28,10 +28,6 @@ def sim_table():
     return t
 
 
-def _tables(request, name):
-    return request.getfixturevalue(name)
-
-
 @pytest.fixture(params=["cdnow_table", "sim_table"])
 def table(request):
     return request.getfixturevalue(request.param)
