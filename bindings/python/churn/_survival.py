@@ -135,12 +135,16 @@ class KaplanMeierFitter(EstimatorMixin):
     """
 
     def __init__(self, conf_level=0.95, conf_type="log", label="KM_estimate"):
-        if conf_type not in _CONF:
-            raise ValueError(f"conf_type: '{conf_type}' is not log, log-log, plain or none")
         self.conf_level = conf_level
         self.conf_type = conf_type
         self.label = label
         self._h = None
+        self._validate_params()
+
+    def _validate_params(self):
+        if self.conf_type not in _CONF:
+            raise ValueError(f"conf_type: '{self.conf_type}' is not log, log-log, plain or "
+                             f"none")
 
     def __del__(self):
         h, self._h = getattr(self, "_h", None), None

@@ -77,6 +77,14 @@ def test_set_params_validates_and_keeps_old_values():
     with pytest.raises(ValueError, match="penalty"):
         m.set_params(penalty="l3")
     assert m.penalty == "l2"
+    km = churn.KaplanMeierFitter()
+    with pytest.raises(ValueError, match="conf_type"):
+        km.set_params(conf_type="logit")
+    assert km.conf_type == "log"
+    cox = churn.CoxPHFitter()
+    with pytest.raises(ValueError, match="ties"):
+        cox.set_params(ties="exact")
+    assert cox.ties == "efron"
 
 
 def test_loaded_model_reports_defaults(tmp_path, data):
