@@ -150,3 +150,61 @@ def score(h, t, x, tx, T, cov):
     pa, ex = empty(n), empty(n)
     check(_score(h, float(t), n, ptr(x), ptr(tx), ptr(T), ctypes.byref(cov), ptr(pa), ptr(ex)))
     return pa, ex
+
+
+# ---- the model classes' side (BGNBD, MBGNBD, ParetoNBD) ------------------------------
+
+COVARIATE_FAMILIES = {"bgnbd": 1, "mbgnbd": 2, "pnbd": 3}
+
+
+def model_names(model):
+    """(trans names, life names) of a fitted model's coefficients."""
+    names = list(model.params_.index)
+    return ([n[6:] for n in names[4:] if n.startswith("trans.")],
+            [n[5:] for n in names[4:] if n.startswith("life.")])
+
+
+def has_covariates(model):
+    return model._h is not None and counts(model._h) != (0, 0)
+
+
+def fit_model(model, data, x, tx, T, w, covariates, trans, life, shared, l2_trans, l2_life,
+              max_iter, tol, std_errors, feedback):
+    """Fit `model` (a _Btyd) with covariates; returns the C handle (raises on error)."""
+    from ._btyd import _index
+    from ._errors import error_for
+    fam = model._family_name
+    if fam not in COVARIATE_FAMILIES:
+        raise TypeError(f"covariates are supported for BGNBD, MBGNBD and ParetoNBD, not "
+                        f"{type(model).__name__}")
+    if not trans and not life:
+        raise TypeError("covariates=: name the columns of the purchase process (trans=) "
+                        "and/or of the dropout process (life=)")
+    n = x.shape[0]
+    frame = aligned(covariates, _index(data, n), n)
+    keep = []
+    cov = make(frame, trans, life, n, keep)
+    opts = options(l2_trans, l2_life, shared, max_iter, tol, std_errors)
+    with feedback:
+        h, rc = fit(COVARIATE_FAMILIES[fam], x, tx, T, w, cov, opts)
+    if rc != 0:
+        err = error_for(rc)
+        if h.value:
+            err.model = type(model)()._set_handle(h.value)
+        raise err
+    return h.value
+
+
+def score_model(model, t, data, x, tx, T, covariates):
+    """(p_alive, expected) arrays of a covariate model for these customers."""
+    from ._btyd import _index
+    n = x.shape[0]
+    trans, life = model_names(model)
+    if covariates is None:
+        raise TypeError(f"this {type(model).__name__} has covariates (trans {trans}, life "
+                        f"{life}): pass covariates= (a DataFrame indexed by customer id, or "
+                        f"with the table's rows)")
+    frame = aligned(covariates, _index(data, n), n)
+    keep = []
+    cov = make(frame, trans, life, n, keep)
+    return score(model._require(), 0.0 if t is None else t, x, tx, T, cov)

@@ -333,3 +333,54 @@ def test_standard_errors_agree_with_the_spread():
     ests, ses = np.array(ests), np.array(ses)
     ratio = ses[:, 4:].mean(0) / ests[:, 4:].std(0, ddof=1)
     assert np.all(np.abs(ratio - 1) < 0.15), ratio
+
+
+def test_model_classes_take_covariates_by_customer_id():
+    """fit(table, covariates=df, trans=, life=) aligns a shuffled covariate frame by
+    customer id, gives the C fit's numbers, and scoring needs the covariates."""
+    x, tx, T, zt, zl = sim_pnbd(20_000, 0.55, 10.6, 0.61, 11.7, [0.5], [0.7], seed=3)
+    ids = [f"c{i}" for i in range(len(x))]
+    table = pd.DataFrame({"frequency": x, "recency": tx, "T": T}, index=ids)
+    cov = pd.DataFrame({"promo": zt[:, 0], "b2b": zl[:, 0].astype(bool)}, index=ids)
+    m = churn.ParetoNBD().fit(table, covariates=cov.sample(frac=1, random_state=1),
+                              trans=["promo"], life=["b2b"])
+    keep = []
+    h, rc = C.fit(PNBD, x, tx, T, None, C.make(cov, ["promo"], ["b2b"], len(x), keep),
+                  C.options())
+    assert rc == 0
+    direct = churn.Model._wrap(h)
+    np.testing.assert_array_equal(m.params_.to_numpy(), direct.params_.to_numpy())
+    assert list(m.params_.index[4:]) == ["trans.promo", "life.b2b"]
+    s = m.score(10, table.head(50), covariates=cov)
+    pa, ex = C.score(direct._require(), 10, x[:50], tx[:50], T[:50],
+                     C.make(cov.head(50), ["promo"], ["b2b"], 50, keep))
+    np.testing.assert_array_equal(s["p_alive"], pa)
+    np.testing.assert_array_equal(s["expected_purchases"], ex)
+    np.testing.assert_array_equal(m.p_alive(table.head(50), covariates=cov), pa)
+    with pytest.raises(TypeError, match="pass covariates="):
+        m.p_alive(table.head(5))
+    with pytest.raises(KeyError, match="no row"):
+        m.fit(table, covariates=cov.iloc[1:], trans=["promo"])
+    with pytest.raises(TypeError, match="BGNBD, MBGNBD and ParetoNBD"):
+        churn.BGBB().fit(table, covariates=cov, trans=["promo"])
+
+
+def test_golden_format_2_file():
+    """A format-2 file written by hand to the specification loads, and its scores are the
+    plain Pareto/NBD's at each customer's own alpha_i and beta_i."""
+    import os
+    path = os.path.join(os.environ.get("CHURN_SOURCE_ROOT", "."), "tests", "data", "models",
+                        "golden_v2_pnbd_covariates.json")
+    m = churn.load_model(path)
+    assert list(m.params_.index) == ["r", "alpha", "s", "beta", "trans.promo", "life.b2b"]
+    t = pd.DataFrame({"frequency": [0.0, 2, 5], "recency": [0.0, 10, 30], "T": [30.0, 32, 38]})
+    cov = pd.DataFrame({"promo": [1.0, -0.5, 0.0], "b2b": [0.0, 1.0, 1.0]})
+    s = m.score(8, t, covariates=cov)
+    for i in range(3):
+        one = churn.ParetoNBD.from_params(
+            r=0.55, alpha=10.6 * np.exp(-0.5 * cov.promo[i]), s=0.61,
+            beta=11.7 * np.exp(0.7 * cov.b2b[i]))
+        ref = one.score(8, t.iloc[[i]])
+        assert s["p_alive"].iloc[i] == pytest.approx(ref["p_alive"].iloc[0], rel=1e-13)
+        assert s["expected_purchases"].iloc[i] == pytest.approx(
+            ref["expected_purchases"].iloc[0], rel=1e-13)
