@@ -28,5 +28,6 @@
 #include "churn/logit.h"
 #include "churn/survival.h"
 #include "churn/metrics.h"
+#include "churn/report.h"
 
 #endif /* CHURN_H */

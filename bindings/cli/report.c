@@ -23,7 +23,7 @@ static const char report_help[] =
     "usage: churn report TX.csv [--cutoff DATE] [--unit week] [--horizon 12 --period P\n"
     "                    --discount 0.01 --margin 1] [--model bgnbd|mbgnbd|pnbd] [--top N]\n"
     "                    [--alert RULE]... [--alive-threshold 0.5] [--json] [-o report.csv]\n"
-    "                    [transaction options]\n"
+    "                    [--html report.html] [transaction options]\n"
     "\n"
     "Builds the customer table as of the cutoff, fits a BTYD purchase model and\n"
     "the Gamma-Gamma spend model, and values every customer: P(alive), expected\n"
@@ -65,7 +65,9 @@ static const char report_help[] =
     "                     (spend in the last 90 days down by more than half)\n"
     "  --trend-window DAYS  window of the spend/order trends (default 90)\n"
     "  --json             print the summary as JSON\n"
-
+    "  --html F           write the report as one self-contained HTML page F: summary,\n"
+    "                     both lists, value tiers, P(alive) distribution, retention by\n"
+    "                     acquisition cohort (months), Kaplan-Meier retention by tier\n"
     "  --timings          print the time of each stage on standard error\n"
     "  --rejects F        the customers left out (scores not finite numbers) as CSV:\n"
     "                     customer_id,reason\n"
@@ -286,7 +288,7 @@ static const cli_option report_options[] = {
      .bounds = CLI_MIN_OPEN | CLI_MAX_OPEN, .min = 0, .max = 1,
      .range_msg = "option --alive-threshold: %g must be a probability strictly between 0 "
                   "and 1"},
-
+    CLI_OPT("--html", CLI_STRING, AT(html)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_spec report_spec = {
@@ -1017,6 +1019,128 @@ static int write_csv(report_run *r)
     return cli_close_out(sub, f, out);
 }
 
+/* The page's alert texts: one string per customer (NULL when none), in one block. */
+static int alert_strings(report_run *r, const char ***out, char **block)
+{
+    const report *R = &r->R;
+    size_t n = R->n, total = 0;
+    for (size_t i = 0; i < n; i++)
+        if (R->fired[i])
+            total += strlen(alert_text(r->al, R->fired[i], &r->abuf, &r->acap)) + 1;
+    const char **s = calloc(n, sizeof *s);
+    char *b = malloc(total ? total : 1);
+    if (!s || !b) {
+        free(s);
+        free(b);
+        return cli_fail(sub, "out of memory for %zu customers", n);
+    }
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (R->fired[i]) {
+            const char *t = alert_text(r->al, R->fired[i], &r->abuf, &r->acap);
+            size_t l = strlen(t) + 1;
+            memcpy(b + k, t, l);
+            s[i] = b + k;
+            k += l;
+        }
+    *out = s;
+    *block = b;
+    return CLI_EXIT_OK;
+}
+
+/* --html: the page of report.h (churn_report_html), with the monthly cohort table of the
+ * log as of the cutoff. */
+static int write_html(report_run *r)
+{
+    const report_args *a = r->a;
+    if (!a->html)
+        return CLI_EXIT_OK;
+    const report *R = &r->R;
+    size_t n = R->n, nc = 0, np = 0, len = 0;
+    const char **ids = malloc(n * sizeof *ids), **alerts = NULL;
+    char *ablock = NULL, *page = NULL;
+    double *cstart = NULL, *cact = NULL, *cret = NULL, *csize = NULL;
+    int rc = CLI_EXIT_FAIL;
+    if (!ids) {
+        cli_fail(sub, "out of memory for %zu customers", n);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        ids[i] = cust_id(r, i);
+    if (alert_strings(r, &alerts, &ablock))
+        goto done;
+    churn_cohort_options co = CHURN_COHORT_OPTIONS_INIT;
+    co.cutoff = churn_customers_cutoff(r->tab);
+    int st = churn_customers_cohort_table(r->log, &co, &nc, &np, NULL, NULL, NULL);
+    if (st == CHURN_OK) {
+        cstart = malloc(nc * sizeof *cstart);
+        cact = malloc(nc * np * sizeof *cact);
+        cret = malloc(nc * np * sizeof *cret);
+        csize = malloc(nc * sizeof *csize);
+        if (!cstart || !cact || !cret || !csize) {
+            cli_fail(sub, "out of memory for %zu cohorts", nc);
+            goto done;
+        }
+        st = churn_customers_cohort_table(r->log, &co, &nc, &np, cstart, cact, cret);
+    }
+    if (st) {
+        cli_lib_fail(sub, "the cohort table of the HTML page", st);
+        goto done;
+    }
+    for (size_t i = 0; i < nc; i++)
+        csize[i] = cact[i * np]; /* active at offset 0 = the cohort's size */
+    churn_report_page pg = CHURN_REPORT_PAGE_INIT;
+    pg.cutoff = r->datebuf;
+    pg.model = a->model_name;
+    pg.time_unit_days = a->unit;
+    pg.horizon = (int)a->horizon;
+    pg.period = a->period;
+    pg.discount = a->discount;
+    pg.margin = a->margin;
+    pg.alive_threshold = a->alive_threshold;
+    pg.top = (size_t)a->top;
+    pg.n = n;
+    pg.customer_id = ids;
+    pg.p_alive = R->p_alive;
+    pg.clv = R->clv;
+    pg.value_at_risk = R->var;
+    pg.tier = R->tier;
+    pg.alerts = alerts;
+    pg.recency = R->tx;
+    pg.T = R->T;
+    pg.n_cohorts = nc;
+    pg.cohort_start = cstart;
+    pg.cohort_retention = cret;
+    pg.cohort_size = csize;
+    pg.cohort_period_days = co.period;
+    if ((st = churn_report_html(&pg, NULL, 0, &len))) {
+        cli_lib_fail(sub, "the HTML page", st);
+        goto done;
+    }
+    if (!(page = malloc(len + 1))) {
+        cli_fail(sub, "out of memory for the HTML page (%zu bytes)", len);
+        goto done;
+    }
+    if ((st = churn_report_html(&pg, page, len + 1, &len))) {
+        cli_lib_fail(sub, "the HTML page", st);
+        goto done;
+    }
+    FILE *f = cli_open_out(sub, a->html);
+    if (!f)
+        goto done;
+    fwrite(page, 1, len, f);
+    rc = cli_close_out(sub, f, a->html);
+done:
+    free(page);
+    free(ids);
+    free(alerts);
+    free(ablock);
+    free(cstart);
+    free(cact);
+    free(cret);
+    free(csize);
+    return rc;
+}
+
 /* Read, build the table, fit, value, rank, print and write; each step timed. */
 static int run_report(report_run *r)
 {
@@ -1042,7 +1166,7 @@ static int run_report(report_run *r)
         return CLI_EXIT_FAIL;
     print_summary(r);
     stage(r, "summary");
-    if (write_csv(r))
+    if (write_csv(r) || write_html(r))
         return CLI_EXIT_FAIL;
     if (cli_rejects_close(sub, &r->rj, r->R.n + r->rj.n, 0, 1))
         return CLI_EXIT_FAIL;
