@@ -244,6 +244,15 @@ static const char style[] =
 
 static void money(page_buf *b, double v) { putf(b, "%.2f", v); }
 
+/* An amount with its unit, then `tail`. */
+static void money_in(page_buf *b, double v, const char *cur, const char *tail)
+{
+    money(b, v);
+    put(b, " ");
+    esc(b, cur);
+    put(b, tail);
+}
+
 static void summary_item(page_buf *b, const char *id, const char *label)
 {
     putf(b, "<dt>%s</dt><dd id=\"%s\">", label, id);
@@ -281,31 +290,19 @@ static void section_summary(page_buf *b, const churn_report_page *pg, const char
     esc(b, unit);
     putf(b, "), discount %g per period, margin %g</dd>\n", pg->discount, pg->margin);
     summary_item(b, "total-clv", "Total expected value (CLV)");
-    money(b, tclv);
-    put(b, " ");
-    esc(b, cur);
-    put(b, "</dd>\n");
+    money_in(b, tclv, cur, "</dd>\n");
     summary_item(b, "total-value-at-risk", "Total value at risk");
-    money(b, tvar);
-    put(b, " ");
-    esc(b, cur);
-    put(b, "</dd>\n");
+    money_in(b, tvar, cur, "</dd>\n");
     summary_item(b, "key-share", "Key tier's share of the value");
     putf(b, "%.1f%% of the CLV from %zu key customers (%.1f%% of customers)</dd>\n",
          tclv != 0 ? 100.0 * key / tclv : 0.0, tier_count[1],
          100.0 * (double)tier_count[1] / (double)pg->n);
     summary_item(b, "save-now-total", "Save now");
     putf(b, "%zu customers with P(alive) &ge; %g; expected loss ", nsave, pg->alive_threshold);
-    money(b, tsave);
-    put(b, " ");
-    esc(b, cur);
-    put(b, "</dd>\n");
+    money_in(b, tsave, cur, "</dd>\n");
     summary_item(b, "win-back-total", "Win back");
     putf(b, "%zu customers with P(alive) &lt; %g; worth ", nwin, pg->alive_threshold);
-    money(b, twin);
-    put(b, " ");
-    esc(b, cur);
-    put(b, " if all were won back</dd>\n</dl>\n</section>\n");
+    money_in(b, twin, cur, " if all were won back</dd>\n</dl>\n</section>\n");
 }
 
 static void section_list(page_buf *b, const churn_report_page *pg, int save, const size_t *idx,
