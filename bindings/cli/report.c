@@ -65,7 +65,8 @@ static const char report_help[] =
     "                     (spend in the last 90 days down by more than half)\n"
     "  --trend-window DAYS  window of the spend/order trends (default 90)\n"
     "  --json             print the summary as JSON\n"
-    "  --html F           write the report as one self-contained HTML page F: summary,\n"
+    "  --html F           write the report as one self-contained HTML page F (- =\n"
+    "                     standard output; the summary then goes to standard error): summary,\n"
     "                     both lists, value tiers, P(alive) distribution, retention by\n"
     "                     acquisition cohort (months), Kaplan-Meier retention by tier\n"
     "  --timings          print the time of each stage on standard error\n"
@@ -361,6 +362,9 @@ static int check_options(report_args *a, int *family)
          *family != CHURN_FAMILY_PNBD))
         return cli_usage_error(sub, "option --model: '%s' is not bgnbd, mbgnbd or pnbd",
                                a->model_name);
+    if (a->out && a->html && strcmp(a->out, "-") == 0 && strcmp(a->html, "-") == 0)
+        return cli_usage_error(sub, "-o - and --html - would both write to standard output: "
+                               "give one of them a file name");
     if (a->period == 0)
         a->period = CHURN_UNIT_MONTH / a->unit;
     return CLI_EXIT_OK;
@@ -944,10 +948,13 @@ static void print_list_text(report_run *r, FILE *sf, const size_t *idx, size_t k
     }
 }
 
-/* The summary goes to standard output, or to standard error when the CSV does (-o -). */
+/* The summary goes to standard output, or to standard error when the CSV or the page does
+ * (-o - or --html -). */
 static void print_summary(report_run *r)
 {
-    FILE *sf = (r->a->out && strcmp(r->a->out, "-") == 0) ? stderr : stdout;
+    int to_stdout = (r->a->out && strcmp(r->a->out, "-") == 0) ||
+                    (r->a->html && strcmp(r->a->html, "-") == 0);
+    FILE *sf = to_stdout ? stderr : stdout;
     if (r->a->json)
         print_json(r, sf);
     else

@@ -299,3 +299,9 @@ def test_html_errors(churn, cdnow, tmp_path):
     p = churn("report", cdnow, *CDNOW_ARGS, "--html", tmp_path / "no" / "such" / "dir.html",
               check=False)
     assert p.returncode == 1 and "dir.html" in p.stderr
+    p = churn("report", cdnow, *CDNOW_ARGS, "-o", "-", "--html", "-", check=False)
+    assert p.returncode == 2 and "standard output" in p.stderr
+    # --html -: the page on standard output, the summary on standard error
+    p = churn("report", cdnow, *CDNOW_ARGS, "--html", "-")
+    assert p.stdout.startswith("<!DOCTYPE html>") and p.stdout.endswith("</html>\n")
+    assert "save now: " in p.stderr
