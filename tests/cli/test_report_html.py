@@ -224,6 +224,19 @@ def check_rendered(chromium, page, tmp_path):
         assert struct.unpack(">II", f.read(24)[16:24]) == (400, 1600)
 
 
+def check_print(chromium, page, tmp_path):
+    """Chromium's print to PDF (the print style sheet): a real, multi-page document."""
+    pdf = tmp_path / "page.pdf"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--no-pdf-header-footer",
+                    f"--print-to-pdf={pdf}", page.as_uri()], capture_output=True, timeout=180,
+                   env=dict(os.environ, HOME=str(tmp_path)), check=True)
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-") and len(data) > 20000
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", data))
+    assert 2 <= pages <= 12, pages
+
+
 def test_html_page_cdnow(churn, cdnow, tmp_path, html5lib, chromium):
     out, page = tmp_path / "r.csv", tmp_path / "report.html"
     churn("report", cdnow, *CDNOW_ARGS, "--top", "10", "-o", out, "--html", page)
@@ -237,6 +250,7 @@ def test_html_page_cdnow(churn, cdnow, tmp_path, html5lib, chromium):
     key = sum(float(r["clv"]) for r in rows.values() if r["tier"] == "key")
     assert f"{100 * key / sum(clv):.1f}% of the CLV" in page.read_text(encoding="utf-8")
     check_rendered(chromium, page, tmp_path)
+    check_print(chromium, page, tmp_path)
 
 
 def test_html_page_simulated_log(churn, tmp_path, html5lib, chromium):
