@@ -185,6 +185,28 @@ static void test_lists(void)
     free(h);
 }
 
+/* The Kaplan-Meier curves of the page, worked out by hand. Lost = P(alive) below 0.5, at
+ * the last purchase (recency); the rest censored at T = 10. The plot maps t in [0, 10] to
+ * x = 70 + 55 t and S in [0, 1] to y = 240 - 220 S.
+ *  - key (a1, a3, a4): all censored: S = 1 throughout;
+ *  - important (a2 censored at 10, w2 lost at 2, hostile lost at 3): S(2) = 2/3,
+ *    S(3) = 2/3 * 1/2 = 1/3 (y 93.3, 166.7);
+ *  - ordinary (w1 lost at 1, w3 lost at 0): S(0) = 1/2, S(1) = 0 (y 130, 240). */
+static void test_km_curves(void)
+{
+    churn_report_page pg;
+    page_of(&pg);
+    char *h = render(&pg);
+    CU_ASSERT(strstr(h, "d=\"M70.0 20.0 H620.0 V20.0 H620.0\"><title>key tier") != NULL);
+    CU_ASSERT(strstr(h, "d=\"M70.0 20.0 H180.0 V93.3 H235.0 V166.7 H620.0 V166.7 H620.0\">"
+                        "<title>important tier") != NULL);
+    CU_ASSERT(strstr(h, "d=\"M70.0 20.0 H70.0 V130.0 H125.0 V240.0 H125.0\"><title>ordinary "
+                        "tier") != NULL);
+    CU_ASSERT(strstr(h, "weeks since the first purchase") != NULL);
+    CU_ASSERT(strstr(h, "key tier (3 customers)") != NULL);
+    free(h);
+}
+
 /* Through a failing allocator every failure is CHURN_ENOMEM, never a crash or a leak
  * (test_reliability repeats it for every allocation). */
 static void test_no_memory(void)
@@ -206,6 +228,7 @@ int main(void)
         {"errors name the row and field", test_errors},
         {"every caller text is escaped", test_escaping},
         {"save now and win back by their definitions; totals", test_lists},
+        {"Kaplan-Meier curves by tier, by hand", test_km_curves},
         {"out of memory", test_no_memory},
         CU_TEST_INFO_NULL,
     };

@@ -376,12 +376,10 @@ static void section_tiers(page_buf *b, const churn_report_page *pg, const char *
            "the expected value.</p>\n");
     svg_open(b, 640, 210, "tiers-chart", "Share of customers and of expected value by tier");
     const double x0 = 130, w = 470;
-    const char *rows[2] = {"customers", "CLV"};
     for (int r = 0; r < 2; r++) {
         double y = 30 + r * 60, x = x0;
         putf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%s</text>\n", x0 - 8, y + 24,
              r ? "expected value" : "customers");
-        (void)rows;
         for (int t = 1; t <= 3; t++) {
             double tot = r ? tc : (double)pg->n, share = tot > 0 ? (r ? val[t] : cnt[t]) / tot : 0;
             double sw = share * w;
@@ -624,15 +622,10 @@ static int section_km(page_buf *b, const churn_report_page *pg)
             goto done;
         putf(b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\" d=\"M%.1f %.1f",
              tier_colour[t], x0, y0);
-        double prev = 1;
-        for (size_t k = 0; k < nt; k++) {
-            double x = x0 + (x1 - x0) * tt[k] / xmax;
-            putf(b, " H%.1f V%.1f", x, y1 - (y1 - y0) * ss[k]);
-            prev = ss[k];
-        }
+        for (size_t k = 0; k < nt; k++) /* a right-continuous step at each time */
+            putf(b, " H%.1f V%.1f", x0 + (x1 - x0) * tt[k] / xmax, y1 - (y1 - y0) * ss[k]);
         putf(b, " H%.1f\"><title>%s tier</title></path>\n",
              x0 + (x1 - x0) * (nt ? tt[nt - 1] : 0) / xmax, tier_label[t]);
-        (void)prev;
         double cnt = 0;
         for (size_t i = 0; i < n; i++)
             cnt += pg->tier[i] == t;
