@@ -67,9 +67,10 @@ def render_html(report, alive_threshold=0.5, top=20, transactions=None, title=No
     transactions : TransactionLog or pandas.DataFrame, optional
         The transactions the report was made from: adds the chart of retention by
         acquisition cohort (:func:`churn.cohort_table` as of the report's cutoff).
-    title, currency : str, optional
-        Page title (default "Retention report") and the name of the money unit
-        (default "amount units").
+    title : str, optional
+        Page title (default "Retention report").
+    currency : str, optional
+        Name of the money unit of the amounts (default "amount units").
     cohort_period : str or float, default "month"
         Period of the cohort chart.
     **transaction_columns
@@ -86,6 +87,15 @@ def render_html(report, alive_threshold=0.5, top=20, transactions=None, title=No
     ValueError
         A missing column, a threshold outside (0, 1), or a value the library refuses
         (the message names the row and the field).
+
+    Examples
+    --------
+    >>> log = churn.simulate("bgnbd", customers=300, seed=3, start="2024-01-01", days=364,
+    ...                      acquisition_days=90)
+    >>> report = churn.retention_report(log, cutoff="2024-10-01")
+    >>> page = churn._report_html.render_html(report, top=5, transactions=log)
+    >>> page.startswith("<!DOCTYPE html>") and "Win back" in page
+    True
     """
     need = ["p_alive", "clv", "value_at_risk", "tier"]
     missing = [c for c in need if c not in report.columns]
@@ -178,6 +188,13 @@ class RetentionReport(pd.DataFrame):
     Everything else is a pandas DataFrame; frames derived from it (slices, copies,
     arithmetic) are plain DataFrames. ``pandas.DataFrame.to_html(report)`` still gives
     pandas' HTML table.
+
+    Examples
+    --------
+    >>> log = churn.simulate("bgnbd", customers=300, seed=3, start="2024-01-01", days=364)
+    >>> report = churn.retention_report(log, cutoff="2024-10-01")
+    >>> type(report).__name__, isinstance(report, pd.DataFrame), type(report.head()).__name__
+    ('RetentionReport', True, 'DataFrame')
     """
 
     @property
@@ -192,16 +209,35 @@ class RetentionReport(pd.DataFrame):
         ----------
         path : str or os.PathLike, optional
             Also write the page to this file (UTF-8).
-        alive_threshold, top, transactions, title, currency, cohort_period,
+        alive_threshold : float, default 0.5
+            P(alive) that splits save now (at or above it) from win back (below it).
+        top : int, default 20
+            Customers shown in each list.
+        transactions : TransactionLog or pandas.DataFrame, optional
+            The report's transactions: adds the cohort chart.
+        title : str, optional
+            Page title (default "Retention report").
+        currency : str, optional
+            Name of the money unit (default "amount units").
+        cohort_period : str or float, default "month"
+            Period of the cohort chart.
         **transaction_columns
-            As :func:`churn._report_html.render_html`: the list threshold (default 0.5),
-            customers per list (20), the transactions for the cohort chart (optional),
-            the page title, the money unit's name, the cohort period.
+            Column names and date reading of a `transactions` DataFrame, as in
+            :func:`churn.cohort_table`.
 
         Returns
         -------
         str
             The page.
+
+        Examples
+        --------
+        >>> log = churn.simulate("bgnbd", customers=300, seed=3, start="2024-01-01",
+        ...                      days=364, acquisition_days=90)
+        >>> report = churn.retention_report(log, cutoff="2024-10-01")
+        >>> page = report.to_html(top=5, transactions=log)
+        >>> "<script" in page, page.count("<svg ")
+        (False, 4)
         """
         page = render_html(self, alive_threshold=alive_threshold, top=top,
                            transactions=transactions, title=title, currency=currency,
@@ -223,6 +259,14 @@ def as_report(frame):
     Returns
     -------
     RetentionReport
+        The same rows, columns and attrs.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"p_alive": [0.9]}, index=["c1"])
+    >>> frame.attrs["cutoff"] = "2024-10-01"
+    >>> churn._report_html.as_report(frame).attrs["cutoff"]
+    '2024-10-01'
     """
     out = RetentionReport(frame)
     out.attrs.update(frame.attrs)
