@@ -27,9 +27,8 @@ except ImportError:  # pragma: no cover
     NumpyDocString = None
 
 PENDING = {
-    "churn._btyd", "churn._customers", "churn._logit", "churn._metrics", "churn._model",
-    "churn._simulate", "churn._spend", "churn._survival", "churn._txlog",
-    "churn.plotting", "churn.dask", "churn._ggomnbd", "churn._report_html",
+    "churn._customers", "churn._simulate", "churn._txlog", "churn.plotting", "churn.dask",
+    "churn._ggomnbd", "churn._report_html",
 }
 
 
