@@ -30,5 +30,6 @@
 #include "churn/survival.h"
 #include "churn/metrics.h"
 #include "churn/covariates.h"
+#include "churn/report.h"
 
 #endif /* CHURN_H */

@@ -16,6 +16,7 @@
 #include <churn/logit.h>
 #include <churn/metrics.h>
 #include <churn/model.h>
+#include <churn/report.h>
 #include <churn/spend.h>
 #include <churn/covariates.h>
 #include <churn/survival.h>
@@ -842,6 +843,49 @@ static int wl_compare(double *d, size_t *nd)
     return rc;
 }
 
+/* The HTML page of the retention report (issue 25): its length and a checksum of its bytes
+ * must be the same after any allocation failure it recovers from. */
+static int wl_report_html(double *d, size_t *nd)
+{
+    static char idbuf[NS][8];
+    static const char *ids[NS], *al[NS];
+    double pa[NS], clv[NS], var[NS], rec[NS], T[NS], start[3] = {0, 2678400, 5097600};
+    double ret[9] = {1, 0.5, 0.25, 1, 0.4, -1, 1, -1, -1}, size[3] = {10, 0, 20};
+    int tier[NS];
+    for (size_t i = 0; i < NS; i++) {
+        snprintf(idbuf[i], sizeof idbuf[i], "c<%zu>", i);
+        ids[i] = idbuf[i];
+        al[i] = i % 3 ? "overdue;spend_down" : NULL;
+        pa[i] = s_ev[i] ? 0.2 + 0.01 * (double)i : 0.9 - 0.01 * (double)i;
+        clv[i] = 10 * s_dur[i] * pa[i];
+        var[i] = 10 * s_dur[i] * (1 - pa[i]);
+        T[i] = s_dur[i] + 1;
+        rec[i] = s_dur[i] / 2;
+        tier[i] = 1 + (int)(i % 3);
+    }
+    churn_report_page pg = CHURN_REPORT_PAGE_INIT;
+    pg.n = NS, pg.customer_id = ids, pg.alerts = al, pg.p_alive = pa, pg.clv = clv;
+    pg.value_at_risk = var, pg.tier = tier, pg.recency = rec, pg.T = T, pg.top = 5;
+    pg.n_cohorts = 3, pg.cohort_start = start, pg.cohort_retention = ret;
+    pg.cohort_size = size;
+    size_t len = 0;
+    int rc = churn_report_html(&pg, NULL, 0, &len);
+    if (rc)
+        return rc;
+    char *buf = malloc(len + 1);
+    if (!buf)
+        return CHURN_ENOMEM;
+    if (!(rc = churn_report_html(&pg, buf, len + 1, &len))) {
+        double sum = 0;
+        for (size_t k = 0; k < len; k++)
+            sum += (double)(unsigned char)buf[k] * (double)(k % 97 + 1);
+        PUT((double)len);
+        PUT(sum);
+    }
+    free(buf);
+    return rc;
+}
+
 static int wl_stream(double *d, size_t *nd)
 {
     churn_customer_options o = CHURN_CUSTOMER_OPTIONS_INIT;
@@ -1003,6 +1047,8 @@ static const struct { const char *name; workload_fn fn; } wl[] = {
     {"calibration", wl_calibration},   {"time_auc", wl_time_auc},
     {"holdout_freq", wl_holdout_freq}, {"tracking", wl_tracking},
     {"compare", wl_compare},
+    /* issue 25 */
+    {"report_html", wl_report_html},
 };
 
 static void test_allocation_failures(void)

@@ -15,17 +15,25 @@
 
 static const char sub[] = "report";
 
+/* The default P(alive) split between the save-now and win-back lists: a customer above it is
+ * more likely still active than gone (docs/report.md, "The two action lists"). */
+#define REPORT_ALIVE_THRESHOLD 0.5
+
 static const char report_help[] =
     "usage: churn report TX.csv [--cutoff DATE] [--unit week] [--horizon 12 --period P\n"
     "                    --discount 0.01 --margin 1] [--model bgnbd|mbgnbd|pnbd] [--top N]\n"
-    "                    [--alert RULE]... [--json] [-o report.csv] [transaction options]\n"
+    "                    [--alert RULE]... [--alive-threshold 0.5] [--json] [-o report.csv]\n"
+    "                    [--html report.html] [transaction options]\n"
     "\n"
     "Builds the customer table as of the cutoff, fits a BTYD purchase model and\n"
     "the Gamma-Gamma spend model, and values every customer: P(alive), expected\n"
     "purchases and spend over the horizon, CLV, value at risk, value tier and\n"
     "the alert rules that fire. Prints a summary and the top customers by value\n"
-    "at risk (the retention priority list). It needs amounts: --amount none (a log\n"
-    "without them) is refused.\n"
+    "at risk (the retention priority list), then two action lists: save now\n"
+    "(P(alive) >= the threshold, ranked by value_at_risk, the expected loss over\n"
+    "the horizon) and win back (P(alive) < the threshold, ranked by\n"
+    "value_if_active, what they would bring if won back). It needs amounts:\n"
+    "--amount none (a log without them) is refused.\n"
     "\n"
     "Options:\n"
     "  --cutoff DATE      end of the observation period (default: the last date in the log)\n"
@@ -42,7 +50,11 @@ static const char report_help[] =
     "                     DELTA per time unit (from a rate d per period of P units:\n"
     "                     DELTA = log(1 + d) / P)\n"
     "  --model F          bgnbd (default), mbgnbd or pnbd\n"
-    "  --top N            customers listed in the summary (default 10; 0 for none)\n"
+    "  --top N            customers listed in the summary and in each of the save-now\n"
+    "                     and win-back lists (default 10; 0 for none)\n"
+    "  --alive-threshold A  P(alive) that splits the save-now list (P(alive) >= A)\n"
+    "                     from the win-back list (P(alive) < A); 0 < A < 1 (default\n"
+    "                     0.5: more likely still active than gone)\n"
     "  --alert RULE       an alert rule '[name:] field op threshold', e.g.\n"
     "                     'dormant: p_alive < 0.2'; op is < <= > >= == !=; repeatable.\n"
     "                     Fields: any customer-table column (see 'churn features') and\n"
@@ -53,18 +65,25 @@ static const char report_help[] =
     "                     (spend in the last 90 days down by more than half)\n"
     "  --trend-window DAYS  window of the spend/order trends (default 90)\n"
     "  --json             print the summary as JSON\n"
+    "  --html F           write the report as one self-contained HTML page F (- =\n"
+    "                     standard output; the summary then goes to standard error): summary,\n"
+    "                     both lists, value tiers, P(alive) distribution, retention by\n"
+    "                     acquisition cohort (months), Kaplan-Meier retention by tier\n"
     "  --timings          print the time of each stage on standard error\n"
     "  --rejects F        the customers left out (scores not finite numbers) as CSV:\n"
     "                     customer_id,reason\n"
     "  -o, --output F     write every customer to CSV F: customer_id, frequency, recency,\n"
     "                     T, monetary_value, p_alive, p_churn, expected_purchases,\n"
-    "                     expected_spend, clv, value_at_risk, tier, alerts [, dert]\n"
+    "                     expected_spend, clv, value_at_risk, tier, alerts [, dert],\n"
+    "                     value_if_active, list (save_now or win_back), list_rank\n"
     "  --help             this text\n"
     "\n"
     "Definitions: clv = margin * expected_spend * sum over periods i = 1..H of the\n"
     "expected purchases in period i discounted by (1 + D)^i (lifetimes'\n"
     "customer_lifetime_value); value_at_risk = (clv / p_alive) * (1 - p_alive): the\n"
     "value of the customer if still active, times the probability they have left;\n"
+    "value_if_active = clv + value_at_risk = clv / p_alive: the value over the\n"
+    "horizon of the customer if still active (or won back);\n"
     "tier: key = top 20% of customers by clv, important = next 30%, ordinary = rest.\n"
     "\n";
 
@@ -77,6 +96,7 @@ typedef struct report {
     const double *x, *tx, *T, *mv;
     double *p_alive, *p_churn, *exp_purch, *exp_spend, *clv, *var;
     double *dert; /* with --dert: discounted expected residual transactions, else NULL */
+    double *value_if_active; /* clv + value_at_risk: the value if still active / won back */
     int *tier;
     uint64_t *fired;
 } report;
@@ -222,6 +242,8 @@ static int fmt_g10(char *buf, double x)
 typedef struct report_args {
     const char *input, *out, *model_name, *rejects;
     double cutoff, unit, period, discount, margin, trend_window, dert;
+    double alive_threshold; /* save now: p_alive >= it; win back: p_alive < it */
+    const char *html;       /* --html: the page, or NULL */
     long horizon, top;
     int json, defaults, timings;
     struct alert_rules {
@@ -263,6 +285,11 @@ static const cli_option report_options[] = {
     CLI_OPT("--no-default-alerts", CLI_FLAG_OFF, AT(defaults)),
     CLI_OPT("--json", CLI_FLAG, AT(json)),
     CLI_OPT("--rejects", CLI_STRING, AT(rejects)),
+    {.name = "--alive-threshold", .kind = CLI_DOUBLE, .at = AT(alive_threshold),
+     .bounds = CLI_MIN_OPEN | CLI_MAX_OPEN, .min = 0, .max = 1,
+     .range_msg = "option --alive-threshold: %g must be a probability strictly between 0 "
+                  "and 1"},
+    CLI_OPT("--html", CLI_STRING, AT(html)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_spec report_spec = {
@@ -288,6 +315,9 @@ typedef struct report_run {
     size_t repeat, nr, flagged;
     size_t counts[CHURN_ALERTS_MAX];
     size_t *topidx, ntop;
+    /* the action lists (issue 25): every member, ranked; list_rank[i] 1-based in its list */
+    size_t *save_idx, nsave, *win_idx, nwin, *list_rank;
+    double total_save_var, total_win_value;
     char datebuf[32];
     double corr;
     char *abuf; /* alert names of one customer, grown by alert_text() */
@@ -332,6 +362,9 @@ static int check_options(report_args *a, int *family)
          *family != CHURN_FAMILY_PNBD))
         return cli_usage_error(sub, "option --model: '%s' is not bgnbd, mbgnbd or pnbd",
                                a->model_name);
+    if (a->out && a->html && strcmp(a->out, "-") == 0 && strcmp(a->html, "-") == 0)
+        return cli_usage_error(sub, "-o - and --html - would both write to standard output: "
+                               "give one of them a file name");
     if (a->period == 0)
         a->period = CHURN_UNIT_MONTH / a->unit;
     return CLI_EXIT_OK;
@@ -441,10 +474,11 @@ static int alloc_scores(report *R)
     R->exp_spend = malloc(nb);
     R->clv = malloc(nb);
     R->var = malloc(nb);
+    R->value_if_active = malloc(nb);
     R->tier = malloc(n * sizeof *R->tier);
     R->fired = malloc(n * sizeof *R->fired);
     if (!R->p_alive || !R->p_churn || !R->exp_purch || !R->exp_spend || !R->clv || !R->var ||
-        !R->tier || !R->fired)
+        !R->value_if_active || !R->tier || !R->fired)
         return cli_fail(sub, "out of memory for %zu customers", n);
     return CLI_EXIT_OK;
 }
@@ -457,6 +491,7 @@ static void free_scores(report *R)
     free(R->exp_spend);
     free(R->clv);
     free(R->var);
+    free(R->value_if_active);
     free(R->dert);
     free(R->tier);
     free(R->fired);
@@ -628,6 +663,82 @@ done:
     return rc;
 }
 
+/* One member of an action list, for sorting: its ranking value and its index. */
+typedef struct ranked {
+    double v;
+    size_t i;
+} ranked;
+
+/* Largest value first; ties keep the input order (the order of the --top list). */
+static int ranked_cmp(const void *pa, const void *pb)
+{
+    const ranked *a = pa, *b = pb;
+    if (a->v != b->v)
+        return a->v > b->v ? -1 : 1;
+    return (a->i > b->i) - (a->i < b->i);
+}
+
+/* The members of one list (in_list[i]), ranked by v: indices into idx, 1-based ranks into
+ * rank[]; returns the count, or (size_t)-1 out of memory. */
+static size_t rank_list(const double *v, const unsigned char *in_list, size_t n, size_t *idx,
+                        size_t *rank)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        m += in_list[i];
+    ranked *w = malloc((m ? m : 1) * sizeof *w);
+    if (!w)
+        return (size_t)-1;
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (in_list[i])
+            w[k++] = (ranked){v[i], i};
+    qsort(w, m, sizeof *w, ranked_cmp);
+    for (size_t k = 0; k < m; k++) {
+        idx[k] = w[k].i;
+        rank[w[k].i] = k + 1;
+    }
+    free(w);
+    return m;
+}
+
+/* The two action lists of issue 25. Save now: P(alive) >= the threshold, ranked by
+ * value_at_risk, which for these customers is the expected loss over the horizon (the value
+ * if still active minus the expected value). Win back: P(alive) < the threshold, ranked by
+ * value_if_active = clv + value_at_risk (= clv / p_alive without the division), what they
+ * would bring over the horizon if won back. Every customer is in exactly one list. */
+static int rank_lists(report_run *r)
+{
+    report *R = &r->R;
+    size_t n = R->n;
+    double thr = r->a->alive_threshold;
+    unsigned char *save = malloc(n), *win = malloc(n);
+    r->save_idx = malloc(n * sizeof *r->save_idx);
+    r->win_idx = malloc(n * sizeof *r->win_idx);
+    r->list_rank = malloc(n * sizeof *r->list_rank);
+    int rc = CLI_EXIT_OK;
+    if (!save || !win || !r->save_idx || !r->win_idx || !r->list_rank) {
+        rc = cli_fail(sub, "out of memory for %zu customers", n);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        R->value_if_active[i] = R->clv[i] + R->var[i];
+        save[i] = R->p_alive[i] >= thr;
+        win[i] = !save[i];
+        if (save[i])
+            r->total_save_var += R->var[i];
+        else
+            r->total_win_value += R->value_if_active[i];
+    }
+    r->nsave = rank_list(R->var, save, n, r->save_idx, r->list_rank);
+    r->nwin = rank_list(R->value_if_active, win, n, r->win_idx, r->list_rank);
+    if (r->nsave == (size_t)-1 || r->nwin == (size_t)-1)
+        rc = cli_fail(sub, "out of memory for %zu customers", n);
+done:
+    free(save);
+    free(win);
+    return rc;
+}
+
 /* The summary numbers: totals, alert counts, the top customers by value at risk, the
  * cutoff and the frequency-spend correlation. */
 static int summarise(report_run *r)
@@ -654,6 +765,45 @@ static int summarise(report_run *r)
     if (churn_gammagamma_freq_monetary_corr(r->gg, &r->corr) != CHURN_OK)
         r->corr = NAN;
     return CLI_EXIT_OK;
+}
+
+/* The alert rules that fired for customer i, as a JSON list. */
+static json_t *alerts_json(const report_run *r, size_t i)
+{
+    json_t *al_list = json_array();
+    for (size_t k2 = 0; k2 < r->nr; k2++)
+        if ((r->R.fired[i] >> k2) & 1u) {
+            const char *rn;
+            churn_alerts_rule(r->al, k2, &rn, NULL, NULL, NULL);
+            json_array_append_new(al_list, json_string(rn));
+        }
+    return al_list;
+}
+
+/* One action list for the JSON summary: its size, its total and its first --top members. */
+static json_t *list_json(const report_run *r, const size_t *idx, size_t m, const char *total_key,
+                         double total)
+{
+    const report *R = &r->R;
+    json_t *o = json_object(), *tl = json_array();
+    json_object_set_new(o, "customers", json_integer((json_int_t)m));
+    json_object_set_new(o, total_key, json_real(total));
+    size_t top = (size_t)r->a->top < m ? (size_t)r->a->top : m;
+    for (size_t k = 0; k < top; k++) {
+        size_t i = idx[k];
+        json_t *c = json_object();
+        json_object_set_new(c, "rank", json_integer((json_int_t)(k + 1)));
+        json_object_set_new(c, "customer_id", json_string(cust_id(r, i)));
+        json_object_set_new(c, "p_alive", json_real(R->p_alive[i]));
+        json_object_set_new(c, "clv", json_real(R->clv[i]));
+        json_object_set_new(c, "value_at_risk", json_real(R->var[i]));
+        json_object_set_new(c, "value_if_active", json_real(R->value_if_active[i]));
+        json_object_set_new(c, "tier", json_string(churn_tier_name(R->tier[i])));
+        json_object_set_new(c, "alerts", alerts_json(r, i));
+        json_array_append_new(tl, c);
+    }
+    json_object_set_new(o, "top", tl);
+    return o;
 }
 
 /* The top customers, for the JSON summary. */
@@ -720,10 +870,18 @@ static void print_json(const report_run *r, FILE *sf)
     json_object_set_new(j, "alert_counts", ac);
     json_object_set_new(j, "customers_flagged", json_integer((json_int_t)r->flagged));
     json_object_set_new(j, "top", top_json(r));
+    json_object_set_new(j, "alive_threshold", json_real(a->alive_threshold));
+    json_object_set_new(j, "save_now", list_json(r, r->save_idx, r->nsave,
+                                                 "total_value_at_risk", r->total_save_var));
+    json_object_set_new(j, "win_back", list_json(r, r->win_idx, r->nwin,
+                                                 "total_value_if_active", r->total_win_value));
     json_dumpf(j, sf, JSON_INDENT(2) | JSON_REAL_PRECISION(12) | JSON_PRESERVE_ORDER);
     fputc('\n', sf);
     json_decref(j);
 }
+
+static void print_list_text(report_run *r, FILE *sf, const size_t *idx, size_t k,
+                            int if_active);
 
 static void print_text(report_run *r, FILE *sf)
 {
@@ -759,21 +917,44 @@ static void print_text(report_run *r, FILE *sf)
     fputc('\n', sf);
     if (!r->ntop)
         return;
-    fprintf(sf, "\ntop %zu customers by value at risk:\n", r->ntop);
-    fprintf(sf, "%-16s %8s %12s %14s %-10s %s\n", "customer_id", "p_alive", "clv",
-            "value_at_risk", "tier", "alerts");
-    for (size_t k = 0; k < r->ntop; k++) {
-        size_t i = r->topidx[k];
-        fprintf(sf, "%-16s %8.4f %12.2f %14.2f %-10s %s\n", cust_id(r, i),
-                R->p_alive[i], R->clv[i], R->var[i], churn_tier_name(R->tier[i]),
-                alert_text(r->al, R->fired[i], &r->abuf, &r->acap));
+    print_list_text(r, sf, r->topidx, r->ntop, 0);
+    size_t ks = (size_t)a->top < r->nsave ? (size_t)a->top : r->nsave;
+    fprintf(sf, "\nsave now: %zu customers with P(alive) >= %g (value at risk %.2f); top %zu by "
+                "expected loss over the horizon (value_at_risk):\n",
+            r->nsave, a->alive_threshold, r->total_save_var, ks);
+    print_list_text(r, sf, r->save_idx, ks, 0);
+    size_t kw = (size_t)a->top < r->nwin ? (size_t)a->top : r->nwin;
+    fprintf(sf, "\nwin back: %zu customers with P(alive) < %g (worth %.2f if won back); top %zu "
+                "by value if won back (value_if_active):\n",
+            r->nwin, a->alive_threshold, r->total_win_value, kw);
+    print_list_text(r, sf, r->win_idx, kw, 1);
+}
+
+/* Rows idx[0..k) of a customer list; with if_active the value if won back replaces clv. */
+static void print_list_text(report_run *r, FILE *sf, const size_t *idx, size_t k, int if_active)
+{
+    const report *R = &r->R;
+    if (!k)
+        return;
+    if (idx == r->topidx)
+        fprintf(sf, "\ntop %zu customers by value at risk:\n", r->ntop);
+    fprintf(sf, "%-16s %8s %12s %14s %-10s %s\n", "customer_id", "p_alive",
+            if_active ? "if_active" : "clv", "value_at_risk", "tier", "alerts");
+    for (size_t j = 0; j < k; j++) {
+        size_t i = idx[j];
+        fprintf(sf, "%-16s %8.4f %12.2f %14.2f %-10s %s\n", cust_id(r, i), R->p_alive[i],
+                if_active ? R->value_if_active[i] : R->clv[i], R->var[i],
+                churn_tier_name(R->tier[i]), alert_text(r->al, R->fired[i], &r->abuf, &r->acap));
     }
 }
 
-/* The summary goes to standard output, or to standard error when the CSV does (-o -). */
+/* The summary goes to standard output, or to standard error when the CSV or the page does
+ * (-o - or --html -). */
 static void print_summary(report_run *r)
 {
-    FILE *sf = (r->a->out && strcmp(r->a->out, "-") == 0) ? stderr : stdout;
+    int to_stdout = (r->a->out && strcmp(r->a->out, "-") == 0) ||
+                    (r->a->html && strcmp(r->a->html, "-") == 0);
+    FILE *sf = to_stdout ? stderr : stdout;
     if (r->a->json)
         print_json(r, sf);
     else
@@ -785,7 +966,7 @@ static void print_summary(report_run *r)
 static void put_row(report_run *r, FILE *f, size_t i)
 {
     const report *R = &r->R;
-    char line[640];
+    char line[768]; /* id 200 + 12 numbers of <= 18 + tier + alerts 200 + list and rank */
     const double v[10] = {R->x[i], R->tx[i], R->T[i], R->mv[i], R->p_alive[i], R->p_churn[i],
                           R->exp_purch[i], R->exp_spend[i], R->clv[i], R->var[i]};
     const char *id = cust_id(r, i);
@@ -818,6 +999,11 @@ static void put_row(report_run *r, FILE *f, size_t i)
         line[k++] = ',';
         k += (size_t)fmt_g10(line + k, R->dert[i]);
     }
+    line[k++] = ',';
+    k += (size_t)fmt_g10(line + k, R->value_if_active[i]);
+    k += (size_t)sprintf(line + k, R->p_alive[i] >= r->a->alive_threshold ? ",save_now,%zu"
+                                                                           : ",win_back,%zu",
+                         r->list_rank[i]);
     line[k++] = '\n';
     fwrite(line, 1, k, f);
 }
@@ -833,10 +1019,133 @@ static int write_csv(report_run *r)
         return CLI_EXIT_FAIL;
     fputs("customer_id,frequency,recency,T,monetary_value,p_alive,p_churn,"
           "expected_purchases,expected_spend,clv,value_at_risk,tier,alerts", f);
-    fputs(r->R.dert ? ",dert\n" : "\n", f);
+    fputs(r->R.dert ? ",dert" : "", f);
+    fputs(",value_if_active,list,list_rank\n", f);
     for (size_t i = 0; i < r->R.n; i++)
         put_row(r, f, i);
     return cli_close_out(sub, f, out);
+}
+
+/* The page's alert texts: one string per customer (NULL when none), in one block. */
+static int alert_strings(report_run *r, const char ***out, char **block)
+{
+    const report *R = &r->R;
+    size_t n = R->n, total = 0;
+    for (size_t i = 0; i < n; i++)
+        if (R->fired[i])
+            total += strlen(alert_text(r->al, R->fired[i], &r->abuf, &r->acap)) + 1;
+    const char **s = calloc(n, sizeof *s);
+    char *b = malloc(total ? total : 1);
+    if (!s || !b) {
+        free(s);
+        free(b);
+        return cli_fail(sub, "out of memory for %zu customers", n);
+    }
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (R->fired[i]) {
+            const char *t = alert_text(r->al, R->fired[i], &r->abuf, &r->acap);
+            size_t l = strlen(t) + 1;
+            memcpy(b + k, t, l);
+            s[i] = b + k;
+            k += l;
+        }
+    *out = s;
+    *block = b;
+    return CLI_EXIT_OK;
+}
+
+/* --html: the page of report.h (churn_report_html), with the monthly cohort table of the
+ * log as of the cutoff. */
+static int write_html(report_run *r)
+{
+    const report_args *a = r->a;
+    if (!a->html)
+        return CLI_EXIT_OK;
+    const report *R = &r->R;
+    size_t n = R->n, nc = 0, np = 0, len = 0;
+    const char **ids = malloc(n * sizeof *ids), **alerts = NULL;
+    char *ablock = NULL, *page = NULL;
+    double *cstart = NULL, *cact = NULL, *cret = NULL, *csize = NULL;
+    int rc = CLI_EXIT_FAIL;
+    if (!ids) {
+        cli_fail(sub, "out of memory for %zu customers", n);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        ids[i] = cust_id(r, i);
+    if (alert_strings(r, &alerts, &ablock))
+        goto done;
+    churn_cohort_options co = CHURN_COHORT_OPTIONS_INIT;
+    co.cutoff = churn_customers_cutoff(r->tab);
+    int st = churn_customers_cohort_table(r->log, &co, &nc, &np, NULL, NULL, NULL);
+    if (st == CHURN_OK) {
+        cstart = malloc(nc * sizeof *cstart);
+        cact = malloc(nc * np * sizeof *cact);
+        cret = malloc(nc * np * sizeof *cret);
+        csize = malloc(nc * sizeof *csize);
+        if (!cstart || !cact || !cret || !csize) {
+            cli_fail(sub, "out of memory for %zu cohorts", nc);
+            goto done;
+        }
+        st = churn_customers_cohort_table(r->log, &co, &nc, &np, cstart, cact, cret);
+    }
+    if (st) {
+        cli_lib_fail(sub, "the cohort table of the HTML page", st);
+        goto done;
+    }
+    for (size_t i = 0; i < nc; i++)
+        csize[i] = cact[i * np]; /* active at offset 0 = the cohort's size */
+    churn_report_page pg = CHURN_REPORT_PAGE_INIT;
+    pg.cutoff = r->datebuf;
+    pg.model = a->model_name;
+    pg.time_unit_days = a->unit;
+    pg.horizon = (int)a->horizon;
+    pg.period = a->period;
+    pg.discount = a->discount;
+    pg.margin = a->margin;
+    pg.alive_threshold = a->alive_threshold;
+    pg.top = (size_t)a->top;
+    pg.n = n;
+    pg.customer_id = ids;
+    pg.p_alive = R->p_alive;
+    pg.clv = R->clv;
+    pg.value_at_risk = R->var;
+    pg.tier = R->tier;
+    pg.alerts = alerts;
+    pg.recency = R->tx;
+    pg.T = R->T;
+    pg.n_cohorts = nc;
+    pg.cohort_start = cstart;
+    pg.cohort_retention = cret;
+    pg.cohort_size = csize;
+    pg.cohort_period_days = co.period;
+    if ((st = churn_report_html(&pg, NULL, 0, &len))) {
+        cli_lib_fail(sub, "the HTML page", st);
+        goto done;
+    }
+    if (!(page = malloc(len + 1))) {
+        cli_fail(sub, "out of memory for the HTML page (%zu bytes)", len);
+        goto done;
+    }
+    if ((st = churn_report_html(&pg, page, len + 1, &len))) {
+        cli_lib_fail(sub, "the HTML page", st);
+        goto done;
+    }
+    FILE *f = cli_open_out(sub, a->html);
+    if (!f)
+        goto done;
+    fwrite(page, 1, len, f);
+    rc = cli_close_out(sub, f, a->html);
+done:
+    free(page);
+    free(ids);
+    free(alerts);
+    free(ablock);
+    free(cstart);
+    free(cact);
+    free(cret);
+    free(csize);
+    return rc;
 }
 
 /* Read, build the table, fit, value, rank, print and write; each step timed. */
@@ -857,14 +1166,14 @@ static int run_report(report_run *r)
     if (value_customers(r))
         return CLI_EXIT_FAIL;
     stage(r, "scoring (CLV)");
-    if (assign_tiers(r) || evaluate_alerts(r))
+    if (assign_tiers(r) || evaluate_alerts(r) || rank_lists(r))
         return CLI_EXIT_FAIL;
     stage(r, "tiers and alerts");
     if (summarise(r))
         return CLI_EXIT_FAIL;
     print_summary(r);
     stage(r, "summary");
-    if (write_csv(r))
+    if (write_csv(r) || write_html(r))
         return CLI_EXIT_FAIL;
     if (cli_rejects_close(sub, &r->rj, r->R.n + r->rj.n, 0, 1))
         return CLI_EXIT_FAIL;
@@ -878,7 +1187,8 @@ static int run_report(report_run *r)
 int cmd_report(int argc, char **argv)
 {
     report_args a = {.model_name = "bgnbd", .unit = CHURN_UNIT_WEEK, .discount = 0.01,
-                     .margin = 1.0, .horizon = 12, .top = 10, .defaults = 1};
+                     .margin = 1.0, .horizon = 12, .top = 10, .defaults = 1,
+                     .alive_threshold = REPORT_ALIVE_THRESHOLD};
     cli_tx_opts_init(&a.tx);
     report_run r;
     memset(&r, 0, sizeof r);
@@ -893,6 +1203,9 @@ int cmd_report(int argc, char **argv)
     free(r.own);
     free_scores(&r.R);
     free(r.topidx);
+    free(r.save_idx);
+    free(r.win_idx);
+    free(r.list_rank);
     free(r.abuf);
     churn_model_free(r.bt);
     churn_model_free(r.gg);

@@ -40,7 +40,7 @@ MEM_BOUND = 3 << 30        # bytes of address space per run (RLIMIT_AS)
 
 # Columns that hold text, not numbers.
 TEXT_COLUMNS = {"customer_id", "id", "cohort", "cutoff", "tier", "alerts", "model", "group",
-                "reason", "period", "date"}
+                "reason", "period", "date", "list"}  # list: report's save_now/win_back
 # Documented tokens: +infinity where it is the answer ('not reached', no finite mean, or
 # beyond the largest double), see docs/reliability.md.
 INF_COLUMNS = {"median", "mean_residual_life"}

@@ -14,6 +14,8 @@ import pytest
 REPORT_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value", "p_alive",
                   "p_churn", "expected_purchases", "expected_spend", "clv", "value_at_risk",
                   "tier", "alerts"]
+# appended by issue 25 (the action lists); the columns above keep their places
+LIST_COLUMNS = ["value_if_active", "list", "list_rank"]
 
 CDNOW_ARGS = ["--no-header", "--id", "1", "--time", "3", "--amount", "5",
               "--cutoff", "1997-09-30", "--unit", "week", "--horizon", "12",
@@ -72,7 +74,7 @@ def test_report_cdnow_reproduces_lifetimes_clv(churn, cdnow, shared_data, tmp_pa
     out = tmp_path / "r.csv"
     p = churn("report", cdnow, *CDNOW_ARGS, "-o", out)
     cols, rows = read_report(out)
-    assert cols == REPORT_COLUMNS
+    assert cols == REPORT_COLUMNS + LIST_COLUMNS
     assert len(rows) == 2357
     worst = 0.0
     for r in rows:

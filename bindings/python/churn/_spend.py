@@ -5,7 +5,7 @@ from ctypes import POINTER, c_char_p, c_double, c_int, c_size_t, c_uint64, c_voi
 
 import numpy as np
 
-from . import _lib
+from . import _lib, _report_html
 from ._arrays import as_f64, empty, ptr
 from ._btyd import _columns, _index, _series
 from ._errors import ENOCONV, ERANGE, check, error_for
@@ -990,8 +990,9 @@ def retention_report(data, cutoff=None, unit=None, model="bgnbd", horizon=12, pe
 
     Returns
     -------
-    pandas.DataFrame
-        Indexed by customer id, sorted by value_at_risk (largest first; ties keep the
+    RetentionReport
+        A pandas DataFrame (with ``to_html()``: the page of ``churn report --html``),
+        indexed by customer id, sorted by value_at_risk (largest first; ties keep the
         table order): frequency, recency, T, monetary_value, p_alive, p_churn,
         expected_purchases, expected_spend, clv, value_at_risk, tier
         ('key'/'important'/'ordinary' by CLV: top 20% / next 30%) and alerts (fired
@@ -1101,7 +1102,7 @@ def retention_report(data, cutoff=None, unit=None, model="bgnbd", horizon=12, pe
                       "alerts_skipped": skipped,
                       "clv_settings": {"horizon": horizon, "period": period,
                                        "discount": discount, "margin": margin}})
-    return out
+    return _report_html.as_report(out)  # issue 25: adds report.to_html()
 
 
 __all__ = ["GammaGamma", "clv", "discounted_purchases", "dert", "clv_contractual",

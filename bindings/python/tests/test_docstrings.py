@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover
 
 PENDING = {
     "churn._customers", "churn._simulate", "churn._txlog", "churn.plotting", "churn.dask",
-    "churn._ggomnbd", "churn._report_html",
+    "churn._ggomnbd",
 }
 
 
