@@ -179,6 +179,25 @@ static double parse_unit(text *t, const char *fn)
     return u;
 }
 
+/* The blessed descriptor of a function's composite result, looked up once per call
+ * site (fn_extra) instead of once per row: the catalog lookup costs more than the
+ * scoring itself. */
+static TupleDesc result_desc(FunctionCallInfo fcinfo, int natts, const char *fn)
+{
+    if (fcinfo->flinfo->fn_extra)
+        return (TupleDesc)fcinfo->flinfo->fn_extra;
+    TupleDesc td;
+    if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
+        elog(ERROR, "%s: the result type is not a composite", fn);
+    if (td->natts != natts)
+        elog(ERROR, "%s: the result type has %d attributes, expected %d", fn, td->natts, natts);
+    MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+    td = BlessTupleDesc(CreateTupleDescCopy(td));
+    MemoryContextSwitchTo(old);
+    fcinfo->flinfo->fn_extra = td;
+    return td;
+}
+
 /* ---- the aggregate churn.summary ------------------------------------------- */
 
 typedef struct order_row {
@@ -356,7 +375,11 @@ static int order_cmp(const void *pa, const void *pb)
 static bool summary_values(summary_state *st, double *vals, size_t ncols)
 {
     double end = st->cutoff + 86400.0; /* the whole cutoff day is included */
-    qsort(st->rows, (size_t)st->n, sizeof(order_row), order_cmp);
+    int64 k = 1;
+    while (k < st->n && order_cmp(&st->rows[k - 1], &st->rows[k]) <= 0)
+        k++;
+    if (k < st->n) /* orders usually arrive in time order (a table filled as they come) */
+        qsort(st->rows, (size_t)st->n, sizeof(order_row), order_cmp);
     churn_customer_options o = CHURN_CUSTOMER_OPTIONS_INIT;
     o.time_unit = st->unit;
     churn_customer_state s;
@@ -394,13 +417,7 @@ Datum churn_summary_final(PG_FUNCTION_ARGS)
     double vals[CUSTOMER_STATE_COLS];
     if (!summary_values(st, vals, CUSTOMER_STATE_COLS))
         PG_RETURN_NULL();
-    TupleDesc td;
-    if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
-        elog(ERROR, "churn.summary: the result type is not a composite");
-    td = BlessTupleDesc(td);
-    if (td->natts != CUSTOMER_NATTS)
-        elog(ERROR, "churn.summary: churn.customer has %d attributes, expected %d", td->natts,
-             CUSTOMER_NATTS);
+    TupleDesc td = result_desc(fcinfo, CUSTOMER_NATTS, SUMMARY_FN);
     Datum d[CUSTOMER_NATTS];
     bool nulls[CUSTOMER_NATTS];
     for (int j = 0; j < CUSTOMER_STATE_COLS; j++) {
@@ -417,10 +434,17 @@ Datum churn_summary_final(PG_FUNCTION_ARGS)
 
 /* ---- reading composites ------------------------------------------------------ */
 
-static double composite_float(HeapTupleHeader t, const char *field, const char *fn)
+/* Attribute numbers of churn.customer (churn--1.0.sql) */
+#define ATT_FREQUENCY 1
+#define ATT_RECENCY 2
+#define ATT_T 3
+#define ATT_MONETARY_VALUE 4
+#define ATT_TIME_UNIT_DAYS 17
+
+static double composite_float(HeapTupleHeader t, int attno, const char *field, const char *fn)
 {
     bool isnull;
-    Datum d = GetAttributeByName(t, field, &isnull);
+    Datum d = GetAttributeByNum(t, (AttrNumber)attno, &isnull);
     if (isnull)
         ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                         errmsg("%s: field %s of the argument is NULL", fn, field)));
@@ -435,11 +459,11 @@ typedef struct customer_row {
 static customer_row read_customer(HeapTupleHeader t, const churn_model *model, const char *fn)
 {
     customer_row c;
-    c.frequency = composite_float(t, "frequency", fn);
-    c.recency = composite_float(t, "recency", fn);
-    c.T = composite_float(t, "t", fn);
-    c.monetary_value = composite_float(t, "monetary_value", fn);
-    c.unit = composite_float(t, "time_unit_days", fn);
+    c.frequency = composite_float(t, ATT_FREQUENCY, "frequency", fn);
+    c.recency = composite_float(t, ATT_RECENCY, "recency", fn);
+    c.T = composite_float(t, ATT_T, "t", fn);
+    c.monetary_value = composite_float(t, ATT_MONETARY_VALUE, "monetary_value", fn);
+    c.unit = composite_float(t, ATT_TIME_UNIT_DAYS, "time_unit_days", fn);
     if (model) {
         int rc = churn_model_check_time_unit(model, c.unit);
         if (rc != CHURN_OK)
@@ -604,16 +628,11 @@ PG_FUNCTION_INFO_V1(churn_pg_score_c);
 Datum churn_pg_score_c(PG_FUNCTION_ARGS)
 {
     value_scores v = value_args_c(fcinfo, "churn.score");
-    TupleDesc td;
-    if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
-        elog(ERROR, "churn.score: the result type is not a composite");
-    td = BlessTupleDesc(td);
+    TupleDesc td = result_desc(fcinfo, 6, "churn.score");
     Datum d[6] = {Float8GetDatum(v.p_alive), Float8GetDatum(1.0 - v.p_alive),
                   Float8GetDatum(v.expected_purchases), Float8GetDatum(v.expected_spend),
                   Float8GetDatum(v.clv), Float8GetDatum(v.value_at_risk)};
     bool nulls[6] = {false, false, false, false, false, false};
-    if (td->natts != 6)
-        elog(ERROR, "churn.score: churn.scores has %d attributes, expected 6", td->natts);
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(td, d, nulls)));
 }
 

@@ -21,7 +21,7 @@ class Unavailable(Exception):
 
 
 class PgServer:
-    def __init__(self, module, sqldir, bindir, pkglibdir, sharedir, settings=None, libdir=None):
+    def __init__(self, module, sqldir, bindir, pkglibdir, sharedir, settings=None, libchurn=None):
         for prog in ("postgres", "initdb", "pg_ctl"):
             if not os.path.exists(os.path.join(bindir, prog)):
                 raise Unavailable(f"{bindir}/{prog} is missing: install postgresql-15 "
@@ -31,12 +31,8 @@ class PgServer:
         os.chmod(self.root, 0o755)
         self.as_root = os.geteuid() == 0
         self.settings = settings or {}
-        # churn.so finds libchurn.so.1 of the build tree through its build rpath
-        # ($ORIGIN-relative, lost in the copy): the server gets LD_LIBRARY_PATH instead
         self.env = dict(os.environ)
-        if libdir:
-            self.env["LD_LIBRARY_PATH"] = libdir + (":" + self.env["LD_LIBRARY_PATH"]
-                                                    if self.env.get("LD_LIBRARY_PATH") else "")
+        self.libchurn = libchurn
         self.started = False
         try:
             self._stage(module, sqldir, bindir, pkglibdir, sharedir)
@@ -65,6 +61,15 @@ class PgServer:
             if not name.startswith("churn.") and not name.startswith("churn--"):
                 os.symlink(os.path.join(ext, name), os.path.join(share, "extension", name))
         shutil.copy2(module, os.path.join(libdir, "churn.so"))
+        if self.libchurn:
+            # churn.so finds the build's libchurn.so.1 through its build rpath
+            # ($ORIGIN-relative, lost in the copy): a copy beside it (readable by nobody even
+            # when the build folder is not) and LD_LIBRARY_PATH for the server instead
+            own = os.path.join(self.root, "libchurn")
+            os.makedirs(own)
+            shutil.copy2(self.libchurn, os.path.join(own, "libchurn.so.1"))
+            old = self.env.get("LD_LIBRARY_PATH")
+            self.env["LD_LIBRARY_PATH"] = own + (":" + old if old else "")
         for name in ("churn.control", "churn--1.0.sql"):
             shutil.copy2(os.path.join(sqldir, name), os.path.join(share, "extension", name))
         self.data = os.path.join(self.root, "data")
@@ -128,4 +133,4 @@ def from_env(settings=None):
     e = os.environ
     return PgServer(e["CHURN_PG_MODULE"], e["CHURN_PG_SQLDIR"], e["CHURN_PG_BINDIR"],
                     e["CHURN_PG_PKGLIBDIR"], e["CHURN_PG_SHAREDIR"], settings,
-                    os.path.dirname(e["CHURN_LIBRARY"]))
+                    e["CHURN_LIBRARY"])
