@@ -277,12 +277,21 @@ static int order_cmp(const void *pa, const void *pb)
 
 #define STATE_COLS 16
 
+/* A double as JSON: 17 significant digits (reads back as the same double), "null"
+ * for NaN (an unknown spend). The C library's printf, not SQLite's (whose 17th digit
+ * depends on long double); a host's LC_NUMERIC decimal comma is turned back into '.'. */
 static void json_number(sqlite3_str *s, double v)
 {
-    if (isfinite(v))
-        sqlite3_str_appendf(s, "%!.17g", v);
-    else
-        sqlite3_str_appendall(s, "null"); /* NaN: an unknown spend */
+    if (!isfinite(v)) {
+        sqlite3_str_appendall(s, "null");
+        return;
+    }
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.17g", v);
+    for (char *p = buf; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || *p == '-' || *p == '+' || *p == 'e' || *p == 'E'))
+            *p = '.';
+    sqlite3_str_appendall(s, buf);
 }
 
 static void summary_final(sqlite3_context *ctx)
@@ -330,7 +339,9 @@ static void summary_final(sqlite3_context *ctx)
         json_number(s, v[j]);
         sqlite3_str_appendchar(s, 1, ',');
     }
-    sqlite3_str_appendf(s, "\"time_unit_days\":%!.17g,\"cutoff\":\"%s\"}", a->unit, day);
+    sqlite3_str_appendall(s, "\"time_unit_days\":");
+    json_number(s, a->unit);
+    sqlite3_str_appendf(s, ",\"cutoff\":\"%s\"}", day);
     int len = sqlite3_str_length(s);
     char *json = sqlite3_str_finish(s);
     if (!json) {
