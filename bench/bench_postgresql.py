@@ -83,7 +83,28 @@ def main():
         t_sql = time.perf_counter() - t0
         workers = "Workers Planned" in plan
         print(f"SQL: churn.summary + churn.score in PostgreSQL: {t_sql:.1f} s "
-              f"({'parallel plan' if workers else 'serial plan'})", flush=True)
+              f"({'parallel plan, ' + str(WORKERS) + ' workers' if workers else 'serial plan'})",
+              flush=True)
+        # the same query without parallel workers, for reference
+        serial = sql.replace(f"max_parallel_workers_per_gather = {WORKERS}",
+                             "max_parallel_workers_per_gather = 0").replace(
+                                 "TABLE scores_sql", "TABLE scores_serial")
+        t0 = time.perf_counter()
+        head, body = serial.split("CREATE TABLE", 1)
+        analyze = srv.psql(head + "EXPLAIN (ANALYZE, TIMING OFF) CREATE TABLE" + body)[1]
+        t_serial = time.perf_counter() - t0
+        print(f"SQL without parallel workers: {t_serial:.1f} s; its aggregation: "
+              + "; ".join(line.strip() for line in analyze.splitlines()
+                          if "Batches" in line or "Execution Time" in line), flush=True)
+
+        # PostgreSQL's own GROUP BY over the same rows (built-in aggregates only): the floor
+        # under any per-customer aggregate in SQL
+        t0 = time.perf_counter()
+        srv.psql(f"SET max_parallel_workers_per_gather = {WORKERS}; CREATE TABLE plain AS "
+                 "SELECT customer_id, count(*), sum(amount::float8), min(ordered_at), "
+                 "max(ordered_at) FROM orders GROUP BY customer_id")
+        t_plain = time.perf_counter() - t0
+        print(f"for reference, count/sum/min/max GROUP BY customer_id: {t_plain:.1f} s", flush=True)
 
         out_csv = os.path.join(tmp, "export.csv")
         scores_csv = os.path.join(tmp, "scores.csv")
@@ -109,7 +130,8 @@ def main():
                           "abs(s.clv - c.clv) > 1e-9 * greatest(abs(s.clv), 1e-3)")[1].split()
         (rows,) = srv.psql("SELECT count(*) FROM scores_sql")[1].split()
         print(f"{int(rows):,} customers scored; rows differing between the two paths: {bad}")
-        print(f"ratio (export path / SQL): {t_cli / t_sql:.2f}  "
+        print(f"ratio (export path / SQL): {t_cli / t_sql:.2f} "
+              f"(serial SQL: {t_cli / t_serial:.2f})  "
               f"[{N:,} customers, {int(n_orders):,} orders, {WORKERS} workers]")
         if not workers:
             print("plan:\n" + plan)

@@ -220,7 +220,7 @@ static summary_state *summary_new(MemoryContext ctx, double cutoff, double unit,
     summary_state *st = MemoryContextAllocZero(ctx, sizeof *st);
     st->cutoff = cutoff;
     st->unit = unit;
-    st->cap = cap > 16 ? cap : 16;
+    st->cap = cap > 4 ? cap : 4; /* most customers have a few orders: 1M groups in memory */
     st->rows = MemoryContextAllocHuge(ctx, (Size)st->cap * sizeof(order_row));
     return st;
 }
@@ -261,7 +261,7 @@ static Datum summary_trans_common(FunctionCallInfo fcinfo, double time, double c
         unit = st ? st->unit : parse_unit(PG_GETARG_TEXT_PP(4), SUMMARY_FN);
     }
     if (!st)
-        st = summary_new(aggctx, cutoff_day, unit, 16);
+        st = summary_new(aggctx, cutoff_day, unit, 4);
     else if (st->cutoff != cutoff_day)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                         errmsg("%s: the cutoff changes within one group; pass one cutoff "
