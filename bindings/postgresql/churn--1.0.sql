@@ -47,32 +47,30 @@ CREATE FUNCTION churn._summary_deserialize(bytea, internal) RETURNS internal
 -- (read as UTC) or timestamptz; amount: float8 (numeric and integers cast implicitly;
 -- NULL = unknown amount, negative = refund); unit: day (default), week, month, quarter,
 -- year or a number of days. NULL for a customer without an order on or before the cutoff.
--- SSPACE: a group's state is about 400 bytes (its orders, 24 bytes each), so that the
--- planner sizes a hash aggregation of a million customers to fit in memory.
 CREATE AGGREGATE churn.summary(ordered_at date, amount float8, cutoff date, unit text) (
     SFUNC = churn._summary_trans, STYPE = internal, FINALFUNC = churn._summary_final,
     COMBINEFUNC = churn._summary_combine, SERIALFUNC = churn._summary_serialize,
-    DESERIALFUNC = churn._summary_deserialize, SSPACE = 400, PARALLEL = SAFE);
+    DESERIALFUNC = churn._summary_deserialize, PARALLEL = SAFE);
 CREATE AGGREGATE churn.summary(ordered_at date, amount float8, cutoff date) (
     SFUNC = churn._summary_trans, STYPE = internal, FINALFUNC = churn._summary_final,
     COMBINEFUNC = churn._summary_combine, SERIALFUNC = churn._summary_serialize,
-    DESERIALFUNC = churn._summary_deserialize, SSPACE = 400, PARALLEL = SAFE);
+    DESERIALFUNC = churn._summary_deserialize, PARALLEL = SAFE);
 CREATE AGGREGATE churn.summary(ordered_at timestamp, amount float8, cutoff timestamp, unit text) (
     SFUNC = churn._summary_trans, STYPE = internal, FINALFUNC = churn._summary_final,
     COMBINEFUNC = churn._summary_combine, SERIALFUNC = churn._summary_serialize,
-    DESERIALFUNC = churn._summary_deserialize, SSPACE = 400, PARALLEL = SAFE);
+    DESERIALFUNC = churn._summary_deserialize, PARALLEL = SAFE);
 CREATE AGGREGATE churn.summary(ordered_at timestamp, amount float8, cutoff timestamp) (
     SFUNC = churn._summary_trans, STYPE = internal, FINALFUNC = churn._summary_final,
     COMBINEFUNC = churn._summary_combine, SERIALFUNC = churn._summary_serialize,
-    DESERIALFUNC = churn._summary_deserialize, SSPACE = 400, PARALLEL = SAFE);
+    DESERIALFUNC = churn._summary_deserialize, PARALLEL = SAFE);
 CREATE AGGREGATE churn.summary(ordered_at timestamptz, amount float8, cutoff timestamptz, unit text) (
     SFUNC = churn._summary_trans, STYPE = internal, FINALFUNC = churn._summary_final,
     COMBINEFUNC = churn._summary_combine, SERIALFUNC = churn._summary_serialize,
-    DESERIALFUNC = churn._summary_deserialize, SSPACE = 400, PARALLEL = SAFE);
+    DESERIALFUNC = churn._summary_deserialize, PARALLEL = SAFE);
 CREATE AGGREGATE churn.summary(ordered_at timestamptz, amount float8, cutoff timestamptz) (
     SFUNC = churn._summary_trans, STYPE = internal, FINALFUNC = churn._summary_final,
     COMBINEFUNC = churn._summary_combine, SERIALFUNC = churn._summary_serialize,
-    DESERIALFUNC = churn._summary_deserialize, SSPACE = 400, PARALLEL = SAFE);
+    DESERIALFUNC = churn._summary_deserialize, PARALLEL = SAFE);
 
 -- Scores. A model argument is a model file's JSON (jsonb); each backend parses a
 -- model once (cached by content). Over (frequency, recency, t) the caller answers for
