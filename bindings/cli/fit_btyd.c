@@ -1,4 +1,4 @@
-/* `churn fit bgnbd|mbgnbd|pnbd|bgbb|sbg` and `churn predict` for BTYD models. */
+/* `churn fit bgnbd|mbgnbd|pnbd|bgbb|sbg|ggomnbd` and `churn predict` for BTYD models. */
 #include "cli.h"
 
 #include <errno.h>
@@ -8,7 +8,8 @@
 #include <string.h>
 
 static const char fit_help[] =
-    "usage: churn fit bgnbd|mbgnbd|pnbd|bgbb customers.csv [options] [-o model.json]\n"
+    "usage: churn fit bgnbd|mbgnbd|pnbd|bgbb|ggomnbd customers.csv [options]\n"
+    "       [-o model.json]\n"
     "       churn fit sbg customers.csv [--periods COL --churned COL] [options]\n"
     "       churn fit sbg --survivors survivors.csv [options]\n"
     "\n"
@@ -20,6 +21,8 @@ static const char fit_help[] =
     "  pnbd    Pareto/NBD (Schmittlein, Morrison & Colombo 1987)\n"
     "  bgbb    BG/BB for discrete transaction opportunities (Fader, Hardie & Shang 2010)\n"
     "  sbg     shifted beta-geometric for contracts (Fader & Hardie 2007)\n"
+    "  ggomnbd Gamma-Gompertz/NBD (Bemmaor & Glady 2012), parameters r, alpha, b, s,\n"
+    "          beta as CLVTools' ggomnbd\n"
     "\n"
     "Input: a customer table with a header (as written by 'churn features').\n"
     "Options:\n"
@@ -61,8 +64,9 @@ static const char predict_help[] =
     "\n"
     "Score customers with a saved BTYD model. Output columns:\n"
     "  customer_id, p_alive, expected_purchases, p_churn (= 1 - p_alive)\n"
-    "bgnbd/mbgnbd/pnbd: P(alive) at the end of the data and the expected number of\n"
-    "purchases in the next H time units (the model's unit) given each history.\n"
+    "bgnbd/mbgnbd/pnbd/ggomnbd: P(alive) at the end of the data and the expected\n"
+    "number of purchases in the next H time units (the model's unit) given each\n"
+    "history.\n"
     "bgbb: the same with H transaction opportunities; p_alive is the probability of\n"
     "being alive at the next opportunity (n + 1, the P(alive) of Fader, Hardie & Shang's\n"
     "tables), and a last column p_alive_through gives alive through opportunity n.\n"
@@ -77,7 +81,7 @@ static const char predict_help[] =
     "  --T COL           (default: T; bgbb: T, else periods)\n"
     "  --periods COL     sbg: renewals so far = periods completed while active (default: periods)\n"
     "  --discount D      sbg: discount rate per period for derl\n"
-    "  --dert DELTA      bgnbd/mbgnbd/pnbd: add the column dert, the discounted expected\n"
+    "  --dert DELTA      bgnbd/mbgnbd/pnbd/ggomnbd: add the column dert, the discounted expected\n"
     "                    residual transactions (Fader, Hardie & Lee 2005) with continuous\n"
     "                    discounting at DELTA per time unit (DELTA = log(1 + d) / P for a\n"
     "                    rate d per period of P units)\n"
@@ -167,7 +171,10 @@ static void fit_print(FILE *f, const churn_model *m)
                                          "shifted beta-geometric (sBG)"};
     int fam = churn_model_family(m);
     fprintf(f, "%s model fitted on %.10g customers\n",
-            fam >= 1 && fam <= 5 ? titles[fam] : churn_family_name(fam), churn_model_nobs(m));
+            fam >= 1 && fam <= 5           ? titles[fam]
+            : fam == CHURN_FAMILY_GGOMNBD ? "Gamma-Gompertz/NBD"
+                                          : churn_family_name(fam),
+            churn_model_nobs(m));
     fprintf(f, "%-10s %14s %14s %14s %14s\n", "parameter", "estimate", "std.error", "ci95.lower",
             "ci95.upper");
     for (size_t j = 0; j < churn_model_num_params(m); j++) {
@@ -651,8 +658,8 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
     if (!isnan(a.discount) && family != CHURN_FAMILY_SBG)
         return cli_usage_error(sub, "--discount is for sbg models only");
     if (!isnan(a.dert) && family != CHURN_FAMILY_BGNBD && family != CHURN_FAMILY_MBGNBD &&
-        family != CHURN_FAMILY_PNBD)
-        return cli_usage_error(sub, "--dert is for bgnbd, mbgnbd and pnbd models (sbg: "
+        family != CHURN_FAMILY_PNBD && family != CHURN_FAMILY_GGOMNBD)
+        return cli_usage_error(sub, "--dert is for bgnbd, mbgnbd, pnbd and ggomnbd models (sbg: "
                                "--discount gives derl)");
 
     cli_table t;

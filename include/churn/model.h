@@ -36,7 +36,8 @@ typedef enum churn_family {
     CHURN_FAMILY_WEIBULL = 9,     /**< Weibull AFT (R survreg parametrisation) */
     CHURN_FAMILY_EXPONENTIAL = 10,/**< exponential AFT */
     CHURN_FAMILY_LOGLOGISTIC = 11,/**< log-logistic AFT */
-    CHURN_FAMILY_LOGNORMAL = 12   /**< log-normal AFT */
+    CHURN_FAMILY_LOGNORMAL = 12,  /**< log-normal AFT */
+    CHURN_FAMILY_GGOMNBD = 13     /**< Gamma-Gompertz/NBD (Bemmaor & Glady 2012), @since 1.3 */
 } churn_family;
 
 /**

@@ -4,8 +4,8 @@
  * given parameters, the log-likelihood, and the vectorised predictions, each
  * run through the descriptor of the model's family.
  *
- * Each family's mathematics lives in its own file (bgnbd.c, pnbd.c, bgbb.c,
- * sbg.c) behind the churn__btyd_family descriptor (btyd_internal.h).
+ * Each family's mathematics lives in its own file (bgnbd.c, pnbd.c, ggomnbd.c,
+ * bgbb.c, sbg.c) behind the churn__btyd_family descriptor (btyd_internal.h).
  * Calls core/, checks.c, fit.c and the family files (bgnbd.c also for its
  * fast scoring loop; sbg.c for its descriptor only).
  */
@@ -29,6 +29,8 @@ static const churn__btyd_family *family_desc(int family)
         return &churn__bgbb_family;
     case CHURN_FAMILY_SBG:
         return &churn__sbg_family;
+    case CHURN_FAMILY_GGOMNBD:
+        return &churn__ggomnbd_family;
     default:
         return NULL;
     }
@@ -37,7 +39,8 @@ static const churn__btyd_family *family_desc(int family)
 static int is_btyd_family(int family)
 {
     return family == CHURN_FAMILY_BGNBD || family == CHURN_FAMILY_MBGNBD ||
-           family == CHURN_FAMILY_PNBD || family == CHURN_FAMILY_BGBB;
+           family == CHURN_FAMILY_PNBD || family == CHURN_FAMILY_BGBB ||
+           family == CHURN_FAMILY_GGOMNBD;
 }
 
 /* ---- fit, models from given parameters, log-likelihood ------------------------- */
@@ -54,7 +57,7 @@ CHURN_API int churn_btyd_fit(churn_model **out, int family, size_t n, const doub
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
     if (!is_btyd_family(family))
         return churn__error(CHURN_EINVAL, "%s: family %d is not a BTYD family (bgnbd, mbgnbd, "
-                            "pnbd, bgbb; sBG has churn_sbg_fit)", fn, family);
+                            "pnbd, bgbb, ggomnbd; sBG has churn_sbg_fit)", fn, family);
     const churn__btyd_family *fam = family_desc(family);
     churn_btyd_options o;
     int rc = churn__btyd_options(&o, opts, fn);
@@ -119,7 +122,7 @@ CHURN_API int churn_btyd_loglik(int family, size_t nparams, const double *params
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
     if (!is_btyd_family(family))
         return churn__error(CHURN_EINVAL, "%s: family %d is not a BTYD family (bgnbd, mbgnbd, "
-                            "pnbd, bgbb)", fn, family);
+                            "pnbd, bgbb, ggomnbd)", fn, family);
     const churn__btyd_family *fam = family_desc(family);
     int rc = churn__btyd_check_params(fn, fam, params, nparams);
     if (rc)
@@ -149,8 +152,8 @@ CHURN_API int churn_btyd_loglik(int family, size_t nparams, const double *params
  * and return its descriptor. */
 static int model_family(const churn_model *m, const char *fn, const churn__btyd_family **fam)
 {
-    int rc = churn__model_check(m, fn, 4, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
-                                CHURN_FAMILY_PNBD, CHURN_FAMILY_BGBB);
+    int rc = churn__model_check(m, fn, 5, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
+                                CHURN_FAMILY_PNBD, CHURN_FAMILY_BGBB, CHURN_FAMILY_GGOMNBD);
     if (rc)
         return rc;
     *fam = family_desc(m->family);
@@ -348,8 +351,8 @@ CHURN_API int churn_btyd_expected_purchases_path(const churn_model *model, size_
 {
     static const char fn[] = "churn_btyd_expected_purchases_path";
     churn__ok();
-    int rc = churn__model_check(model, fn, 3, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
-                                CHURN_FAMILY_PNBD);
+    int rc = churn__model_check(model, fn, 4, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
+                                CHURN_FAMILY_PNBD, CHURN_FAMILY_GGOMNBD);
     if (rc)
         return rc;
     const churn__btyd_family *fam = family_desc(model->family);
@@ -426,11 +429,15 @@ CHURN_API int churn_btyd_convert_time_unit(churn_model *m, double unit_days)
     if (!isfinite(unit_days) || !(unit_days > 0))
         return churn__error(CHURN_EINVAL, "churn_btyd_convert_time_unit: unit_days %g must be a "
                             "finite number > 0", unit_days);
+    /* parameters multiplied by c (Gamma rates of a rate per unit) and, for
+     * the Gompertz b (itself a rate per unit), divided by it */
     const char *scaled[2] = {"alpha", NULL};
+    int divide[2] = {0, 0};
     switch (m->family) {
     case CHURN_FAMILY_BGNBD:
     case CHURN_FAMILY_MBGNBD: break;
     case CHURN_FAMILY_PNBD: scaled[1] = "beta"; break;
+    case CHURN_FAMILY_GGOMNBD: scaled[1] = "b"; divide[1] = 1; break;
     case CHURN_FAMILY_BGBB:
     case CHURN_FAMILY_SBG:
         return churn__error(CHURN_EUNSUPPORTED, "churn_btyd_convert_time_unit: a '%s' model "
@@ -444,8 +451,9 @@ CHURN_API int churn_btyd_convert_time_unit(churn_model *m, double unit_days)
         return churn__error(CHURN_EUNIT, "churn_btyd_convert_time_unit: the '%s' model's time "
                             "unit is unknown; record it with churn_model_set_time_unit() first",
                             churn_family_name(m->family));
-    double c = m->time_unit / unit_days;
+    double c0 = m->time_unit / unit_days;
     size_t k = m->nparams, idx[2];
+    double cs[2] = {divide[0] ? 1.0 / c0 : c0, divide[1] ? 1.0 / c0 : c0};
     size_t ns = 0;
     for (int j = 0; j < 2 && scaled[j]; j++) {
         size_t i = 0;
@@ -457,9 +465,9 @@ CHURN_API int churn_btyd_convert_time_unit(churn_model *m, double unit_days)
         idx[ns++] = i;
     }
     for (size_t j = 0; j < ns; j++)
-        if (!isfinite(m->params[idx[j]] * c))
+        if (!isfinite(m->params[idx[j]] * cs[j]) || !(m->params[idx[j]] * cs[j] > 0))
             return churn__error(CHURN_ENUMERIC, "churn_btyd_convert_time_unit: %s = %g times %g "
-                                "overflows", m->param_names[idx[j]], m->params[idx[j]], c);
+                                "overflows", m->param_names[idx[j]], m->params[idx[j]], cs[j]);
     char from[64], to[64], note[256];
     churn_time_unit_describe(m->time_unit, from, sizeof from);
     churn_time_unit_describe(unit_days, to, sizeof to);
@@ -477,6 +485,7 @@ CHURN_API int churn_btyd_convert_time_unit(churn_model *m, double unit_days)
         return rc;
     for (size_t j = 0; j < ns; j++) {
         size_t i = idx[j];
+        double c = cs[j];
         m->params[i] *= c;
         if (m->se)
             m->se[i] *= c;

@@ -15,7 +15,7 @@
 
 static const char *const family_names[] = {
     "",        "bgnbd", "mbgnbd", "pnbd",    "bgbb",        "sbg",         "gammagamma",
-    "logit",   "cox",   "weibull", "exponential", "loglogistic", "lognormal",
+    "logit",   "cox",   "weibull", "exponential", "loglogistic", "lognormal", "ggomnbd",
 };
 #define NFAMILY ((int)(sizeof family_names / sizeof family_names[0]))
 
@@ -36,7 +36,7 @@ CHURN_API int churn_family_from_name(const char *name, int *family)
         }
     return churn__error(CHURN_ENOTFOUND,
                         "unknown model family '%s' (expected one of bgnbd, mbgnbd, pnbd, bgbb, "
-                        "sbg, gammagamma, logit, cox, weibull, exponential, loglogistic, lognormal)",
+                        "sbg, gammagamma, logit, cox, weibull, exponential, loglogistic, lognormal, ggomnbd)",
                         name);
 }
 
@@ -641,7 +641,7 @@ static int read_strings(json_t *a, const char *key, size_t *n, char ***out)
 static const struct family_params {
     int family;
     size_t n;
-    const char *names[4];
+    const char *names[5];
 } named_families[] = {
     {CHURN_FAMILY_BGNBD, 4, {"r", "alpha", "a", "b"}},
     {CHURN_FAMILY_MBGNBD, 4, {"r", "alpha", "a", "b"}},
@@ -649,6 +649,7 @@ static const struct family_params {
     {CHURN_FAMILY_BGBB, 4, {"alpha", "beta", "gamma", "delta"}},
     {CHURN_FAMILY_SBG, 2, {"alpha", "beta"}},
     {CHURN_FAMILY_GAMMAGAMMA, 3, {"p", "q", "gamma"}},
+    {CHURN_FAMILY_GGOMNBD, 5, {"r", "alpha", "b", "s", "beta"}},
 };
 
 /* "'a', 'b'" into buf: the names a file gives, for messages. */

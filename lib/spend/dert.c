@@ -2,7 +2,8 @@
  * DERT, the discounted expected residual transactions of a customer
  * (spend.h): a closed form through the confluent hypergeometric U for the
  * Pareto/NBD (U by its integral representation), a numerical integral of the
- * conditional expectation for the BG/NBD and MBG/NBD; both by the quadrature
+ * conditional expectation for the BG/NBD, MBG/NBD and Gamma-Gompertz/NBD
+ * (whose E[X(T, T+t)] is concave in t too); both by the quadrature
  * of core/special.c (no GSL: its U and integrators report failures through
  * the process-wide GSL error handler).
  *
@@ -107,11 +108,12 @@ static int dert_pnbd(const churn_model *model, double delta, size_t n, const dou
     return rc;
 }
 
-/* The BG/NBD or MBG/NBD DERT of n rows, by numerical integration. */
+/* The BG/NBD, MBG/NBD or Gamma-Gompertz/NBD DERT of n rows, by numerical
+ * integration. */
 static int dert_bgnbd(const churn_model *model, double delta, size_t n, const double *frequency,
                       const double *recency, const double *T, const char *fn, double *dert)
 {
-    /* BG/NBD, MBG/NBD: DERT = int_0^inf e^{-delta t} dE(t) = delta int_0^inf e^{-delta t} E(t) dt
+    /* BG/NBD, MBG/NBD, GG/NBD: DERT = int_0^inf e^{-delta t} dE(t) = delta int_0^inf e^{-delta t} E(t) dt
      * by parts (E(0) = 0 and e^{-delta t} E(t) -> 0), with E(t) = E[X(T, T+t) | history].
      * E is concave with E(0) = 0, so E(s/delta) <= s E(1/delta) for s >= 1 and the
      * integral beyond s = 50 is below 51 e^{-50} / (e^{-1} - e^{-2}) < 1e-19 of the
@@ -139,8 +141,8 @@ CHURN_API int churn_dert(const churn_model *model, double delta, size_t n,
 {
     churn__ok();
     static const char fn[] = "churn_dert";
-    int rc = churn__model_check(model, fn, 3, CHURN_FAMILY_PNBD, CHURN_FAMILY_BGNBD,
-                                CHURN_FAMILY_MBGNBD);
+    int rc = churn__model_check(model, fn, 4, CHURN_FAMILY_PNBD, CHURN_FAMILY_BGNBD,
+                                CHURN_FAMILY_MBGNBD, CHURN_FAMILY_GGOMNBD);
     if (rc)
         return rc;
     if (!isfinite(delta) || !(delta > 0))
