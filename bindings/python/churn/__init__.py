@@ -64,6 +64,7 @@ from ._customers import (CustomerState, CustomerStream, cohort_table, customer_t
                          population_metrics, rfm_segment_name, time_unit_days)
 from ._simulate import simulate, simulate_summary
 from ._btyd import BGBB, BGNBD, MBGNBD, SBG, ParetoNBD, loglik as btyd_loglik
+from ._ggomnbd import GGompertzNBD, ggomnbd_loglik
 from ._spend import (Alerts, GammaGamma, assign_tiers, clv, clv_contractual, dert,
                      discounted_purchases, retention_report, tier_name)
 from ._logit import CrossValidation, LogisticRegression
@@ -89,6 +90,7 @@ __all__ = [
     "simulate", "simulate_summary",
     # btyd.h
     "BGNBD", "MBGNBD", "ParetoNBD", "BGBB", "SBG", "btyd_loglik",
+    "GGompertzNBD", "ggomnbd_loglik",
     # spend.h
     "GammaGamma", "clv", "discounted_purchases", "dert", "clv_contractual", "assign_tiers",
     "tier_name", "Alerts", "retention_report",
