@@ -62,3 +62,28 @@ def test_simulate_rejects_a_for_ggomnbd(churn):
 
 def test_fit_help_lists_ggomnbd(churn):
     assert "ggomnbd" in churn("fit", "ggomnbd", "--help").stdout
+
+
+def test_score_with_spend(churn, tmp_path):
+    """`churn score` scores a raw log with a ggomnbd model, and --spend adds the CLV
+    through churn_clv_score; its expected purchases equal `churn predict`'s."""
+    tx = tmp_path / "tx.csv"
+    feats = tmp_path / "c.csv"
+    churn("simulate", "--model", "ggomnbd", "--customers", 300, "--seed", 3, "-o", tx)
+    churn("features", tx, "--unit", "week", "--cutoff", "1998-06-30", "-o", feats)
+    model = tmp_path / "m.json"
+    churn("fit", "ggomnbd", feats, "-o", model, check=False)  # b may not be identified
+    gg = tmp_path / "gg.json"
+    churn("fit", "gammagamma", feats, "-o", gg)
+    out = tmp_path / "s.csv"
+    churn("score", model, tx, "--cutoff", "1998-06-30", "--unit", "week", "--horizon", 26,
+          "--spend", gg, "-o", out)
+    rows = read_csv(out)
+    assert len(rows) == 300 and "clv" in rows[0] and "expected_spend" in rows[0]
+    pred = tmp_path / "p.csv"
+    churn("predict", model, feats, "--horizon", 26, "-o", pred)
+    by_id = {r["customer_id"]: r for r in read_csv(pred)}
+    for r in rows:
+        assert float(r["expected_purchases"]) == pytest.approx(
+            float(by_id[r["customer_id"]]["expected_purchases"]), rel=1e-9)
+        assert float(r["clv"]) >= 0
