@@ -238,6 +238,18 @@ static int fit_btyd_family(int fam, double *d, size_t *nd)
 static int wl_bgnbd(double *d, size_t *nd) { return fit_btyd_family(CHURN_FAMILY_BGNBD, d, nd); }
 static int wl_pnbd(double *d, size_t *nd) { return fit_btyd_family(CHURN_FAMILY_PNBD, d, nd); }
 static int wl_bgbb(double *d, size_t *nd) { return fit_btyd_family(CHURN_FAMILY_BGBB, d, nd); }
+/* MBG/CNBD-k with k = 1 (no litt needed): the per-k fit and the 5-parameter model */
+static int wl_mbgcnbd(double *d, size_t *nd)
+{
+    churn_model *m = (churn_model *)1;
+    int rc = churn_mbgcnbd_fit(&m, 1, NSIM, sim_x, sim_tx, sim_T, NULL, NULL, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc == CHURN_OK || rc == CHURN_ENOCONV) {
+        digest_params(m, d, nd);
+        churn_model_free(m);
+    }
+    return rc;
+}
 
 static int wl_sbg(double *d, size_t *nd)
 {
@@ -958,6 +970,7 @@ static void run_injection(const char *name, workload_fn fn)
 static const struct { const char *name; workload_fn fn; } wl[] = {
     {"csv", wl_csv},         {"customers", wl_customers}, {"bgnbd", wl_bgnbd},
     {"pnbd", wl_pnbd},       {"bgbb", wl_bgbb},           {"sbg", wl_sbg},
+    {"mbgcnbd", wl_mbgcnbd},
     {"gammagamma", wl_gammagamma}, {"logit", wl_logit},   {"cox", wl_cox},
     {"weibull", wl_weibull}, {"save/load", wl_save_load}, {"km", wl_km},
     {"roc_auc", wl_auc},

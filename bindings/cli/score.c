@@ -47,7 +47,7 @@ static const char score_help[] =
     "reads), scores every customer, writes CSV.\n"
     "\n"
     "Output columns by model family:\n"
-    "  bgnbd mbgnbd pnbd bgbb ggomnbd\n"
+    "  bgnbd mbgnbd pnbd bgbb ggomnbd mbgcnbd\n"
     "                           customer_id, frequency, recency, T, p_alive, p_churn,\n"
     "                           expected_purchases [, expected_spend, clv with --spend]\n"
     "                           bgbb: p_alive = alive at the next opportunity (the\n"
@@ -878,7 +878,7 @@ static int family_kind(int fam, const char *model_path)
 {
     switch (fam) {
     case CHURN_FAMILY_BGNBD: case CHURN_FAMILY_MBGNBD: case CHURN_FAMILY_PNBD:
-    case CHURN_FAMILY_BGBB: case CHURN_FAMILY_GGOMNBD:
+    case CHURN_FAMILY_BGBB: case CHURN_FAMILY_GGOMNBD: case CHURN_FAMILY_MBGCNBD:
         return KIND_BTYD;
     case CHURN_FAMILY_LOGIT:
         return KIND_LOGIT;

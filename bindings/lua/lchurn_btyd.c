@@ -151,7 +151,10 @@ static const char *const *param_order(int fam)
     static const char *const bgbb[] = {"alpha", "beta", "gamma", "delta", NULL};
     static const char *const sbg[] = {"alpha", "beta", NULL};
     static const char *const ggomnbd[] = {"r", "alpha", "b", "s", "beta", NULL};
+    static const char *const mbgcnbd[] = {"k", "r", "alpha", "a", "b", NULL};
     switch (fam) {
+    case CHURN_FAMILY_MBGCNBD:
+        return mbgcnbd;
     case CHURN_FAMILY_GGOMNBD:
         return ggomnbd;
     case CHURN_FAMILY_BGNBD:

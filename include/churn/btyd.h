@@ -150,6 +150,65 @@ CHURN_API int churn_btyd_fit(churn_model **out, int family, size_t n, const doub
                              const double *recency, const double *T, const double *weights,
                              const churn_btyd_options *opts);
 
+/** The largest k of churn_mbgcnbd_fit(). @since 1.3 */
+#define CHURN_MBGCNBD_KMAX 12
+
+/**
+ * Fit MBG/CNBD-k (Reutterer, Platzer & Schröder 2021; BTYDplus' `mbgcnbd`):
+ * while alive a customer's inter-purchase times are Erlang-k with rate lambda
+ * ~ Gamma(r, alpha) (k = 1: exponential), and after every purchase, the first
+ * included, the customer drops out with probability p ~ Beta(a, b); k = 1 is
+ * MBG/NBD. The model's parameters are k, r, alpha, a, b (BTYDplus' order);
+ * predictions go through churn_btyd_p_alive(), churn_btyd_expected_purchases(),
+ * churn_btyd_score(), churn_btyd_expected_purchases_new(),
+ * churn_btyd_prob_purchases() and churn_btyd_prob_purchases_cond() (series of
+ * incomplete beta functions, no simulation: docs/models/mbgcnbdk.md).
+ *
+ * k is not estimated: with k ≥ 1 it is fixed; with k = 0 every k in
+ * 1..::CHURN_MBGCNBD_KMAX is fitted and the converged fit of the largest
+ * log-likelihood is returned (the model's note lists every k's
+ * log-likelihood). Its standard error is 0. The log-likelihood includes
+ * sum_i w_i [(k-1) litt_i - x_i log((k-1)!)], which needs `litt`.
+ *
+ * @param[out] out        the fitted model (free with churn_model_free()); also set,
+ *                        not converged, on ::CHURN_ENOCONV
+ * @param[in]  k          1..::CHURN_MBGCNBD_KMAX, or 0 to choose k by likelihood
+ * @param[in]  n          rows (> 0)
+ * @param[in]  frequency, recency, T  n rows as for churn_btyd_fit()
+ * @param[in]  litt       n sums of the logarithms of the x inter-purchase times
+ *                        (time units of T; 0 when x = 0); may be NULL only when k = 1
+ * @param[in]  weights    n row weights or NULL
+ * @param[in]  opts       options or NULL (as churn_btyd_fit())
+ * @return ::CHURN_OK; ::CHURN_EINVAL naming the bad row and column ('litt' among
+ *         them) or k; ::CHURN_ENOCONV (see churn_btyd_fit()); ::CHURN_ENUMERIC;
+ *         ::CHURN_ENOMEM
+ * Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_mbgcnbd_fit(churn_model **out, int k, size_t n, const double *frequency,
+                                const double *recency, const double *T, const double *litt,
+                                const double *weights, const churn_btyd_options *opts);
+
+/**
+ * The MBG/CNBD-k log-likelihood sum_i w_i log L_i, litt term included, at
+ * params = (k, r, alpha, a, b), and optionally its gradient with respect to
+ * the natural-scale parameters (gradient[0], for the discrete k, is NaN).
+ *
+ * @param[in]  nparams   5
+ * @param[in]  params    k (a whole number 1..::CHURN_MBGCNBD_KMAX), r, alpha, a, b (> 0)
+ * @param[in]  n, frequency, recency, T, weights  as churn_btyd_loglik()
+ * @param[in]  litt      n sums of log inter-purchase times (NULL allowed when k = 1)
+ * @param[out] loglik    the log-likelihood
+ * @param[out] gradient  5 values, or NULL
+ * @return ::CHURN_OK; ::CHURN_EINVAL (bad parameter, k or row); ::CHURN_ENUMERIC
+ * Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_mbgcnbd_loglik(size_t nparams, const double *params, size_t n,
+                                   const double *frequency, const double *recency,
+                                   const double *T, const double *litt, const double *weights,
+                                   double *loglik, double *gradient);
+
 /**
  * Build a BTYD or sBG model from known parameters (published estimates, a
  * simulation truth), for prediction. The model has no standard errors (NaN),

@@ -54,6 +54,16 @@ CHURN__HIDDEN extern const churn__btyd_family churn__pnbd_family;
 CHURN__HIDDEN extern const churn__btyd_family churn__bgbb_family;
 CHURN__HIDDEN extern const churn__btyd_family churn__sbg_family;
 CHURN__HIDDEN extern const churn__btyd_family churn__ggomnbd_family;
+/* MBG/CNBD-k (mbgcnbd.c): the 5-parameter descriptor (k, r, alpha, a, b) of
+ * the predictions, and one 4-parameter descriptor (r, alpha, a, b) per fixed
+ * k = 1..CHURN__MBGC_KMAX for the fit (k is chosen, not estimated). */
+#define CHURN__MBGC_KMAX CHURN_MBGCNBD_KMAX
+CHURN__HIDDEN extern const churn__btyd_family churn__mbgcnbd_family;
+CHURN__HIDDEN extern const churn__btyd_family churn__mbgc_fit_family[CHURN__MBGC_KMAX];
+/* Log-likelihood without the litt term, for fixed k (grad_log: 4 values). */
+CHURN__HIDDEN int churn__mbgc_loglik_k(int k, const double *p, size_t n, const double *x,
+                                       const double *tx, const double *T, const double *w,
+                                       double *ll, double *grad_log);
 
 /* Pareto/NBD P(alive at T + t | x, tx, T), in pnbd.c. */
 /* BG/BB P(alive at opportunity n + m | x, t_x, n), m a whole number >= 0 (bgbb.c). */

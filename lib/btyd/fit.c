@@ -532,7 +532,8 @@ static size_t starting_points(int family, const churn__btyd_data *d, double star
     double rate = (mx + 0.1) / fmax(mT, 1e-12); /* purchases per time unit */
     switch (family) {
     case CHURN_FAMILY_BGNBD:
-    case CHURN_FAMILY_MBGNBD: {
+    case CHURN_FAMILY_MBGNBD:
+    case CHURN_FAMILY_MBGCNBD: {
         const double s[3][4] = {{1, 1 / rate, 1, 1}, {0.3, 0.3 / rate, 0.8, 2.5}, {1, 1, 1, 1}};
         return log_starts(s, starts);
     }

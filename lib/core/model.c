@@ -16,6 +16,7 @@
 static const char *const family_names[] = {
     "",        "bgnbd", "mbgnbd", "pnbd",    "bgbb",        "sbg",         "gammagamma",
     "logit",   "cox",   "weibull", "exponential", "loglogistic", "lognormal", "ggomnbd",
+    "mbgcnbd",
 };
 #define NFAMILY ((int)(sizeof family_names / sizeof family_names[0]))
 
@@ -36,7 +37,8 @@ CHURN_API int churn_family_from_name(const char *name, int *family)
         }
     return churn__error(CHURN_ENOTFOUND,
                         "unknown model family '%s' (expected one of bgnbd, mbgnbd, pnbd, bgbb, "
-                        "sbg, gammagamma, logit, cox, weibull, exponential, loglogistic, lognormal, ggomnbd)",
+                        "sbg, gammagamma, logit, cox, weibull, exponential, loglogistic, lognormal, ggomnbd, "
+                        "mbgcnbd)",
                         name);
 }
 
@@ -650,6 +652,7 @@ static const struct family_params {
     {CHURN_FAMILY_SBG, 2, {"alpha", "beta"}},
     {CHURN_FAMILY_GAMMAGAMMA, 3, {"p", "q", "gamma"}},
     {CHURN_FAMILY_GGOMNBD, 5, {"r", "alpha", "b", "s", "beta"}},
+    {CHURN_FAMILY_MBGCNBD, 5, {"k", "r", "alpha", "a", "b"}},
 };
 
 /* "'a', 'b'" into buf: the names a file gives, for messages. */

@@ -1244,6 +1244,15 @@ do
   local gp = churn.model("ggomnbd", {0.55, 10.58, 0.02, 0.6, 0.3})
   local pa3 = gp:score(c)
   check("ggomnbd positional parameters score", pa3 > 0 and pa3 < 1, pa3)
+  -- MBG/CNBD-k with k = 1 is the MBG/NBD
+  local mk = churn.model("mbgcnbd", {k = 1, r = 0.525, alpha = 6.183, a = 0.891, b = 1.614})
+  local mb = churn.model("mbgnbd", {0.525, 6.183, 0.891, 1.614})
+  local pk, ek = mk:score(c, 26)
+  local pb, eb = mb:score(c, 26)
+  check("mbgcnbd k = 1 scores as mbgnbd", close(pk, pb, 1e-12) and close(ek, eb, 1e-10),
+        string.format("%.12g %.12g %.12g %.12g", pk, pb, ek, eb))
+  local bad = churn.model("mbgcnbd", {k = 2.5, r = 1, alpha = 1, a = 1, b = 1})
+  check("mbgcnbd k must be whole", bad == nil)
 end
 
 section("end")

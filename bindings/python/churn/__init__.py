@@ -65,6 +65,7 @@ from ._customers import (CustomerState, CustomerStream, cohort_table, customer_t
 from ._simulate import simulate, simulate_summary
 from ._btyd import BGBB, BGNBD, MBGNBD, SBG, ParetoNBD, loglik as btyd_loglik
 from ._ggomnbd import GGompertzNBD, ggomnbd_loglik
+from ._mbgcnbd import MBGCNBDk, estimate_regularity, litt, mbgcnbd_loglik
 from ._spend import (Alerts, GammaGamma, assign_tiers, clv, clv_contractual, dert,
                      discounted_purchases, retention_report, tier_name)
 from ._logit import CrossValidation, LogisticRegression
@@ -90,7 +91,8 @@ __all__ = [
     "simulate", "simulate_summary",
     # btyd.h
     "BGNBD", "MBGNBD", "ParetoNBD", "BGBB", "SBG", "btyd_loglik",
-    "GGompertzNBD", "ggomnbd_loglik",
+    "GGompertzNBD", "ggomnbd_loglik", "MBGCNBDk", "mbgcnbd_loglik", "litt",
+    "estimate_regularity",
     # spend.h
     "GammaGamma", "clv", "discounted_purchases", "dert", "clv_contractual", "assign_tiers",
     "tier_name", "Alerts", "retention_report",
