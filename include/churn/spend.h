@@ -294,7 +294,10 @@ CHURN_API int churn_clv_contractual(const churn_model *sbg, double value_per_per
  * purchase (Fader, Hardie & Lee 2005, "RFM and CLV").
  *  - Pareto/NBD: the closed form of FHL 2005, with the confluent
  *    hypergeometric function of the second kind U(s, s; delta (beta + T)).
- *  - BG/NBD, MBG/NBD and (since 1.3) Gamma-Gompertz/NBD: the integral
+ *  - Gamma-Gompertz/NBD (since 1.3): P(alive) (r+x)/(alpha+T) times
+ *    ∫_0^∞ e^{-delta u} S_T(u) du, S_T the survival of the remaining
+ *    lifetime, by one adaptive quadrature per customer (1e-11).
+ *  - BG/NBD and MBG/NBD: the integral
  *    delta ∫_0^∞ e^{-delta t}
  *    E[X(T, T + t) | history] dt (integrated by parts) evaluated by adaptive
  *    quadrature (relative tolerance 1e-10); a few hundred model evaluations

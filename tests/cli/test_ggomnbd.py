@@ -42,7 +42,7 @@ def test_simulate_fit_predict(churn, tmp_path):
     for r in rows:
         pa = float(r["p_alive"])
         assert 0 <= pa <= 1 and float(r["p_churn"]) == pytest.approx(1 - pa, abs=1e-9)
-    # DERT (a quadrature of quadratures, ~15 ms a customer): on the first 100 rows
+    # DERT: on the first 100 rows
     head = tmp_path / "head.csv"
     head.write_text("".join(feats.read_text().splitlines(True)[:101]))
     out2 = tmp_path / "dert.csv"
