@@ -433,7 +433,9 @@ CHURN_API int churn_pnbd_p_alive_at(const churn_model *model, double t, size_t n
  * multiplied by c (a rate lambda ~ Gamma(r, alpha) per old unit is lambda / c
  * ~ Gamma(r, c alpha) per new unit); r, a, b and s are unchanged. For
  * Gamma-Gompertz/NBD (since 1.3) alpha is multiplied by c and the Gompertz
- * scale b (a rate per unit) divided by it; r, s, beta are unchanged. Standard
+ * scale b (a rate per unit) divided by it; r, s, beta are unchanged; for
+ * MBG/CNBD-k (since 1.3) alpha is multiplied by c (lambda is the rate of the
+ * Erlang events) and k, r, a, b are unchanged. Standard
  * errors and the covariance are scaled accordingly. The log-likelihood is
  * kept as fitted (it refers to the original unit) and the model's note says
  * so. BG/BB and sBG count discrete opportunities and have no conversion.

@@ -71,7 +71,8 @@ CHURN_API int churn_btyd_fit(churn_model **out, int family, size_t n, const doub
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
     if (!is_btyd_family(family))
         return churn__error(CHURN_EINVAL, "%s: family %d is not a BTYD family (bgnbd, mbgnbd, "
-                            "pnbd, bgbb, ggomnbd; sBG has churn_sbg_fit)", fn, family);
+                            "pnbd, bgbb, ggomnbd; sBG has churn_sbg_fit, mbgcnbd "
+                            "churn_mbgcnbd_fit)", fn, family);
     const churn__btyd_family *fam = family_desc(family);
     churn_btyd_options o;
     int rc = churn__btyd_options(&o, opts, fn);
@@ -456,7 +457,8 @@ CHURN_API int churn_btyd_convert_time_unit(churn_model *m, double unit_days)
     int divide[2] = {0, 0};
     switch (m->family) {
     case CHURN_FAMILY_BGNBD:
-    case CHURN_FAMILY_MBGNBD: break;
+    case CHURN_FAMILY_MBGNBD:
+    case CHURN_FAMILY_MBGCNBD: break;
     case CHURN_FAMILY_PNBD: scaled[1] = "beta"; break;
     case CHURN_FAMILY_GGOMNBD: scaled[1] = "b"; divide[1] = 1; break;
     case CHURN_FAMILY_BGBB:

@@ -196,3 +196,13 @@ def test_litt_column_is_checked():
         churn.MBGCNBDk().fit(frequency=[0, 1], recency=[0, 1], T=[2, 2], k=2)
     with pytest.raises(churn.ChurnError, match="'k'"):
         churn.MBGCNBDk.from_params(2.5, 1, 1, 1, 1)
+
+
+def test_convert_time_unit_scales_alpha(regular):
+    m = churn.MBGCNBDk.from_params(3, 2.0, 6.0, 0.8, 6.0, unit="week")
+    d = m.convert_time_unit("day")
+    assert d.params_["alpha"] == pytest.approx(42.0, rel=1e-14)
+    assert d.params_["k"] == 3 and d.params_["r"] == 2.0
+    days = regular[["frequency", "recency", "T"]] * [1, 7, 7]
+    assert np.allclose(d.p_alive(days, unit="day"), m.p_alive(regular, unit="week"),
+                       rtol=1e-12)
