@@ -811,6 +811,88 @@ static void test_gradients(void)
     }
 }
 
+/* ---- issue 23: Gamma-Gompertz/NBD and MBG/CNBD-k ---------------------------------------- */
+
+/* GG/NBD: gradient against central differences (the quadrature carries the
+ * derivatives); b -> 0 with beta/b fixed is the Pareto/NBD. MBG/CNBD-k: the
+ * gradient likewise at k = 1, 3; k = 1 is the MBG/NBD likelihood and scores;
+ * k must be whole; litt is checked. (Independent references: the Python tests
+ * test_ggomnbd.py and test_mbgcnbd.py integrate the models' definitions.) */
+static void test_new_families(void)
+{
+    double x[6] = {0, 1, 4, 12, 2, 30}, tx[6] = {0, 3.5, 20, 37.9, 10, 50.5},
+           T[6] = {38, 38, 30, 38.5, 52, 51}, w[6] = {3, 1, 2, 1, 1, 1};
+    double gp[5] = {0.55, 10.5, 0.05, 0.6, 0.4}, ll, g[5];
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_loglik(CHURN_FAMILY_GGOMNBD, 5, gp, 6, x, tx, T, w, &ll, g),
+                          CHURN_OK);
+    for (int j = 0; j < 5; j++) {
+        double q[5], lp, lm, h = 1e-6 * gp[j];
+        memcpy(q, gp, sizeof q);
+        q[j] = gp[j] + h;
+        churn_btyd_loglik(CHURN_FAMILY_GGOMNBD, 5, q, 6, x, tx, T, w, &lp, NULL);
+        q[j] = gp[j] - h;
+        churn_btyd_loglik(CHURN_FAMILY_GGOMNBD, 5, q, 6, x, tx, T, w, &lm, NULL);
+        CT_CLOSE(g[j], (lp - lm) / (2 * h), 1e-6);
+    }
+    double b = 1e-8, gl[5] = {0.5534, 10.5802, b, 0.6061, 11.6562 * b},
+           pl[4] = {0.5534, 10.5802, 0.6061, 11.6562}, l1, l2;
+    CU_ASSERT_EQUAL(churn_btyd_loglik(CHURN_FAMILY_GGOMNBD, 5, gl, 6, x, tx, T, NULL, &l1, NULL),
+                    CHURN_OK);
+    CU_ASSERT_EQUAL(churn_btyd_loglik(CHURN_FAMILY_PNBD, 4, pl, 6, x, tx, T, NULL, &l2, NULL),
+                    CHURN_OK);
+    CT_CLOSE(l1, l2, 1e-6);
+
+    double lt[6] = {0, 1.2527629685, 6.43775, 15.2, 1.8, 40.1};
+    double mp[5] = {3, 1.5, 8.0, 0.7, 2.5}, mg[5];
+    for (int k = 1; k <= 3; k += 2) {
+        mp[0] = k;
+        CU_ASSERT_EQUAL_FATAL(churn_mbgcnbd_loglik(5, mp, 6, x, tx, T, lt, w, &ll, mg), CHURN_OK);
+        for (int j = 1; j < 5; j++) {
+            double q[5], lp, lm, h = 1e-6 * mp[j];
+            memcpy(q, mp, sizeof q);
+            q[j] = mp[j] + h;
+            churn_mbgcnbd_loglik(5, q, 6, x, tx, T, lt, w, &lp, NULL);
+            q[j] = mp[j] - h;
+            churn_mbgcnbd_loglik(5, q, 6, x, tx, T, lt, w, &lm, NULL);
+            CT_CLOSE(mg[j], (lp - lm) / (2 * h), 1e-6);
+        }
+    }
+    mp[0] = 1;
+    CU_ASSERT_EQUAL(churn_mbgcnbd_loglik(5, mp, 6, x, tx, T, NULL, w, &l1, NULL), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_btyd_loglik(CHURN_FAMILY_MBGNBD, 4, mp + 1, 6, x, tx, T, w, &l2, NULL),
+                    CHURN_OK);
+    CT_CLOSE(l1, l2, 1e-13);
+    churn_model *mk = NULL, *mb = NULL;
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_model_new(&mk, CHURN_FAMILY_MBGCNBD, 5, mp), CHURN_OK);
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_model_new(&mb, CHURN_FAMILY_MBGNBD, 4, mp + 1), CHURN_OK);
+    double pa1[6], pa2[6], e1[6], e2[6];
+    CU_ASSERT_EQUAL(churn_btyd_score(mk, 26, 6, x, tx, T, pa1, e1), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_btyd_score(mb, 26, 6, x, tx, T, pa2, e2), CHURN_OK);
+    for (int i = 0; i < 6; i++) {
+        CT_CLOSE(pa1[i], pa2[i], 1e-12);
+        CT_CLOSE(e1[i], e2[i], 1e-10);
+    }
+    churn_model_free(mk);
+    churn_model_free(mb);
+    /* errors name the fault */
+    mp[0] = 2.5;
+    CU_ASSERT_EQUAL(churn_mbgcnbd_loglik(5, mp, 6, x, tx, T, lt, NULL, &ll, NULL), CHURN_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(churn_last_error_message(), "'k'"));
+    mp[0] = 2;
+    CU_ASSERT_EQUAL(churn_mbgcnbd_loglik(5, mp, 6, x, tx, T, NULL, NULL, &ll, NULL), CHURN_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(churn_last_error_message(), "litt"));
+    double badlt[6] = {0.3, 0, 0, 0, 0, 0};
+    CU_ASSERT_EQUAL(churn_mbgcnbd_loglik(5, mp, 6, x, tx, T, badlt, NULL, &ll, NULL),
+                    CHURN_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(churn_last_error_message(), "row 0"));
+    churn_model *m = (churn_model *)1;
+    CU_ASSERT_EQUAL(churn_mbgcnbd_fit(&m, 13, 6, x, tx, T, lt, NULL, NULL), CHURN_EINVAL);
+    CU_ASSERT_PTR_NULL(m);
+    CU_ASSERT_EQUAL(churn_btyd_fit(&m, CHURN_FAMILY_MBGCNBD, 6, x, tx, T, NULL, NULL),
+                    CHURN_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(churn_last_error_message(), "churn_mbgcnbd_fit"));
+}
+
 /* ---- model files ---------------------------------------------------------------------- */
 
 static void test_save_load_roundtrip(void)
@@ -1237,6 +1319,7 @@ int main(void)
         {"sbg curve and derl", test_sbg_curve_derl},
         {"pmf consistency", test_pmf_consistency},
         {"gradients", test_gradients},
+        {"ggomnbd and mbgcnbd", test_new_families},
         {"save/load round trip", test_save_load_roundtrip},
         {"edge cases", test_edge_cases},
         {"errors", test_errors},

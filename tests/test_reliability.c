@@ -268,6 +268,19 @@ static int wl_covariates(double *d, size_t *nd)
     return rc ? rc : rs;
 }
 
+/* MBG/CNBD-k with k = 1 (no litt needed): the per-k fit and the 5-parameter model */
+static int wl_mbgcnbd(double *d, size_t *nd)
+{
+    churn_model *m = (churn_model *)1;
+    int rc = churn_mbgcnbd_fit(&m, 1, NSIM, sim_x, sim_tx, sim_T, NULL, NULL, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc == CHURN_OK || rc == CHURN_ENOCONV) {
+        digest_params(m, d, nd);
+        churn_model_free(m);
+    }
+    return rc;
+}
+
 static int wl_sbg(double *d, size_t *nd)
 {
     static const double surv[8] = {1000, 631, 468, 382, 326, 289, 262, 241};
@@ -1030,6 +1043,7 @@ static void run_injection(const char *name, workload_fn fn)
 static const struct { const char *name; workload_fn fn; } wl[] = {
     {"csv", wl_csv},         {"customers", wl_customers}, {"bgnbd", wl_bgnbd}, {"covariates", wl_covariates},
     {"pnbd", wl_pnbd},       {"bgbb", wl_bgbb},           {"sbg", wl_sbg},
+    {"mbgcnbd", wl_mbgcnbd},
     {"gammagamma", wl_gammagamma}, {"logit", wl_logit},   {"cox", wl_cox},
     {"weibull", wl_weibull}, {"save/load", wl_save_load}, {"km", wl_km},
     {"roc_auc", wl_auc},

@@ -73,7 +73,8 @@ static const family_commands *commands_of(int family)
                                  survival = {cmd_fit_survival, cmd_predict_survival};
     switch (family) {
     case CHURN_FAMILY_BGNBD: case CHURN_FAMILY_MBGNBD: case CHURN_FAMILY_PNBD:
-    case CHURN_FAMILY_BGBB: case CHURN_FAMILY_SBG:
+    case CHURN_FAMILY_BGBB: case CHURN_FAMILY_SBG: case CHURN_FAMILY_GGOMNBD:
+    case CHURN_FAMILY_MBGCNBD:
         return &btyd;
     case CHURN_FAMILY_GAMMAGAMMA:
         return &spend;
@@ -96,7 +97,7 @@ static int run_fit(int argc, char **argv)
         fprintf(argc < 2 ? stderr : stdout,
                 "usage: churn fit FAMILY customers.csv [options] -o model.json\n"
                 "FAMILY: bgnbd mbgnbd pnbd bgbb sbg gammagamma logit cox weibull exponential "
-                "loglogistic lognormal\n'churn fit FAMILY --help' lists its options.\n");
+                "loglogistic lognormal ggomnbd mbgcnbd\n'churn fit FAMILY --help' lists its options.\n");
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
     int family;

@@ -1,4 +1,4 @@
-/* `churn fit bgnbd|mbgnbd|pnbd|bgbb|sbg` and `churn predict` for BTYD models. */
+/* `churn fit bgnbd|mbgnbd|pnbd|bgbb|sbg|ggomnbd` and `churn predict` for BTYD models. */
 #include "cli.h"
 
 #include <errno.h>
@@ -8,7 +8,9 @@
 #include <string.h>
 
 static const char fit_help[] =
-    "usage: churn fit bgnbd|mbgnbd|pnbd|bgbb customers.csv [options] [-o model.json]\n"
+    "usage: churn fit bgnbd|mbgnbd|pnbd|bgbb|ggomnbd customers.csv [options]\n"
+    "       [-o model.json]\n"
+    "       churn fit mbgcnbd customers.csv [--k K] [--litt COL] [options]\n"
     "       churn fit sbg customers.csv [--periods COL --churned COL] [options]\n"
     "       churn fit sbg --survivors survivors.csv [options]\n"
     "\n"
@@ -20,6 +22,10 @@ static const char fit_help[] =
     "  pnbd    Pareto/NBD (Schmittlein, Morrison & Colombo 1987)\n"
     "  bgbb    BG/BB for discrete transaction opportunities (Fader, Hardie & Shang 2010)\n"
     "  sbg     shifted beta-geometric for contracts (Fader & Hardie 2007)\n"
+    "  ggomnbd Gamma-Gompertz/NBD (Bemmaor & Glady 2012), parameters r, alpha, b, s,\n"
+    "          beta as CLVTools' ggomnbd\n"
+    "  mbgcnbd MBG/CNBD-k (Reutterer, Platzer & Schroeder 2021): Erlang-k purchase\n"
+    "          gaps, parameters k, r, alpha, a, b as BTYDplus' mbgcnbd\n"
     "\n"
     "Input: a customer table with a header (as written by 'churn features').\n"
     "Options:\n"
@@ -30,6 +36,10 @@ static const char fit_help[] =
     "                    'weights' column when there is one, as in the donations table)\n"
     "  --periods COL     sbg: periods each customer stayed (default: periods)\n"
     "  --churned COL     sbg: 1 churned after those periods, 0 still active (default: churned)\n"
+    "  --k K             mbgcnbd: fix k (1-12; 1 = MBG/NBD); default: every k is\n"
+    "                    fitted and the largest log-likelihood kept\n"
+    "  --litt COL        mbgcnbd: sum of log inter-purchase times per customer\n"
+    "                    (default: litt; not needed with --k 1)\n"
     "  --survivors FILE  sbg: fit a survivor curve instead: a column 'survivors' (or the\n"
     "                    only column) with the cohort size first, then the customers\n"
     "                    still active after each period\n"
@@ -61,8 +71,9 @@ static const char predict_help[] =
     "\n"
     "Score customers with a saved BTYD model. Output columns:\n"
     "  customer_id, p_alive, expected_purchases, p_churn (= 1 - p_alive)\n"
-    "bgnbd/mbgnbd/pnbd: P(alive) at the end of the data and the expected number of\n"
-    "purchases in the next H time units (the model's unit) given each history.\n"
+    "bgnbd/mbgnbd/pnbd/ggomnbd/mbgcnbd: P(alive) at the end of the data and the\n"
+    "expected number of purchases in the next H time units (the model's unit) given\n"
+    "each history.\n"
     "bgbb: the same with H transaction opportunities; p_alive is the probability of\n"
     "being alive at the next opportunity (n + 1, the P(alive) of Fader, Hardie & Shang's\n"
     "tables), and a last column p_alive_through gives alive through opportunity n.\n"
@@ -77,7 +88,7 @@ static const char predict_help[] =
     "  --T COL           (default: T; bgbb: T, else periods)\n"
     "  --periods COL     sbg: renewals so far = periods completed while active (default: periods)\n"
     "  --discount D      sbg: discount rate per period for derl\n"
-    "  --dert DELTA      bgnbd/mbgnbd/pnbd: add the column dert, the discounted expected\n"
+    "  --dert DELTA      bgnbd/mbgnbd/pnbd/ggomnbd: add the column dert, the discounted expected\n"
     "                    residual transactions (Fader, Hardie & Lee 2005) with continuous\n"
     "                    discounting at DELTA per time unit (DELTA = log(1 + d) / P for a\n"
     "                    rate d per period of P units)\n"
@@ -172,7 +183,11 @@ static void fit_print(FILE *f, const churn_model *m)
                                          "shifted beta-geometric (sBG)"};
     int fam = churn_model_family(m);
     fprintf(f, "%s model fitted on %.10g customers\n",
-            fam >= 1 && fam <= 5 ? titles[fam] : churn_family_name(fam), churn_model_nobs(m));
+            fam >= 1 && fam <= 5           ? titles[fam]
+            : fam == CHURN_FAMILY_GGOMNBD ? "Gamma-Gompertz/NBD"
+            : fam == CHURN_FAMILY_MBGCNBD ? "MBG/CNBD-k"
+                                          : churn_family_name(fam),
+            churn_model_nobs(m));
     fprintf(f, "%-10s %14s %14s %14s %14s\n", "parameter", "estimate", "std.error", "ci95.lower",
             "ci95.upper");
     for (size_t j = 0; j < churn_model_num_params(m); j++) {
@@ -284,9 +299,9 @@ static const double *need_col(const char *sub, const cli_table *t, const char *n
 
 typedef struct btyd_args {
     const char *input, *out, *fcol, *rcol, *Tcol, *wcol, *pcol, *ccol, *surv, *idcol;
-    const char *rejects;
+    const char *rejects, *littcol;
     double l2, unit, horizon, discount, dert, max_seconds, interval;
-    long max_iter, max_evaluations;
+    long max_iter, max_evaluations, k;
     int json, convert_unit;
 } btyd_args;
 
@@ -299,6 +314,8 @@ static const cli_option fit_options[] = {
     CLI_OPT("--periods", CLI_STRING, AT(pcol)),
     CLI_OPT("--churned", CLI_STRING, AT(ccol)),
     CLI_OPT("--survivors", CLI_STRING, AT(surv)),
+    CLI_OPT("--litt", CLI_STRING, AT(littcol)),
+    CLI_LONG_IN("--k", AT(k), 0, CHURN_MBGCNBD_KMAX),
     CLI_NONNEG("--l2", AT(l2)),
     CLI_LONG_IN("--max-iter", AT(max_iter), 1, 1000000),
     CLI_LONG_IN("--max-evaluations", AT(max_evaluations), 1, 2000000000),
@@ -343,7 +360,7 @@ static btyd_args default_args(void)
 {
     btyd_args a = {.fcol = "frequency", .rcol = "recency", .pcol = "periods",
                    .ccol = "churned", .horizon = NAN, .discount = NAN, .dert = NAN,
-                   .interval = NAN};
+                   .interval = NAN, .k = -1};
     return a;
 }
 
@@ -403,6 +420,16 @@ static int fit_table(const char *sub, int family, const btyd_args *a, const cli_
     const double *T = tx ? need_col(sub, t, Tcol, b->spare) : NULL;
     if (!T)
         return CLI_EXIT_FAIL;
+    if (family == CHURN_FAMILY_MBGCNBD) {
+        /* k = 1 needs no litt; any other k (0: chosen) reads the column */
+        int k = a->k < 0 ? 0 : (int)a->k;
+        const char *lcol = a->littcol ? a->littcol : "litt";
+        const double *litt = NULL;
+        if (k != 1 && !(litt = need_col(sub, t, lcol, b->spare)))
+            return CLI_EXIT_FAIL;
+        *st = churn_mbgcnbd_fit(m, k, t->nrows, x, tx, T, litt, w, o);
+        return CLI_EXIT_OK;
+    }
     *st = churn_btyd_fit(m, family, t->nrows, x, tx, T, w, o);
     return CLI_EXIT_OK;
 }
@@ -411,6 +438,8 @@ static int check_fit_options(const char *sub, int family, const btyd_args *a)
 {
     if (a->surv && family != CHURN_FAMILY_SBG)
         return cli_usage_error(sub, "--survivors is for sbg models only");
+    if ((a->k >= 0 || a->littcol) && family != CHURN_FAMILY_MBGCNBD)
+        return cli_usage_error(sub, "--k and --litt are for mbgcnbd models only");
     if (a->surv && a->input)
         return cli_usage_error(sub, "give either customers.csv or --survivors, not both");
     if (!a->input && !a->surv)
@@ -696,8 +725,8 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
     if (!isnan(a.discount) && family != CHURN_FAMILY_SBG)
         return cli_usage_error(sub, "--discount is for sbg models only");
     if (!isnan(a.dert) && family != CHURN_FAMILY_BGNBD && family != CHURN_FAMILY_MBGNBD &&
-        family != CHURN_FAMILY_PNBD)
-        return cli_usage_error(sub, "--dert is for bgnbd, mbgnbd and pnbd models (sbg: "
+        family != CHURN_FAMILY_PNBD && family != CHURN_FAMILY_GGOMNBD)
+        return cli_usage_error(sub, "--dert is for bgnbd, mbgnbd, pnbd and ggomnbd models (sbg: "
                                "--discount gives derl)");
     if (!isnan(a.interval) && !(a.interval < 1))
         return cli_usage_error(sub, "option --interval: %g must lie strictly between 0 and 1 "

@@ -47,7 +47,8 @@ static const char score_help[] =
     "reads), scores every customer, writes CSV.\n"
     "\n"
     "Output columns by model family:\n"
-    "  bgnbd mbgnbd pnbd bgbb   customer_id, frequency, recency, T, p_alive, p_churn,\n"
+    "  bgnbd mbgnbd pnbd bgbb ggomnbd mbgcnbd\n"
+    "                           customer_id, frequency, recency, T, p_alive, p_churn,\n"
     "                           expected_purchases [, expected_spend, clv with --spend]\n"
     "                           bgbb: p_alive = alive at the next opportunity (the\n"
     "                           published tables' P(alive)), then p_alive_through\n"
@@ -877,7 +878,7 @@ static int family_kind(int fam, const char *model_path)
 {
     switch (fam) {
     case CHURN_FAMILY_BGNBD: case CHURN_FAMILY_MBGNBD: case CHURN_FAMILY_PNBD:
-    case CHURN_FAMILY_BGBB:
+    case CHURN_FAMILY_BGBB: case CHURN_FAMILY_GGOMNBD: case CHURN_FAMILY_MBGCNBD:
         return KIND_BTYD;
     case CHURN_FAMILY_LOGIT:
         return KIND_LOGIT;
@@ -938,16 +939,17 @@ static int check_unit_horizon(score_run *r)
     return CLI_EXIT_OK;
 }
 
-/* The --spend model: a Gamma-Gamma model, for a BG/NBD, MBG/NBD or Pareto/NBD model. */
+/* The --spend model: a Gamma-Gamma model, for a BG/NBD, MBG/NBD, Pareto/NBD or
+ * Gamma-Gompertz/NBD model. */
 static int load_spend(score_run *r)
 {
     const char *path = r->a->spend_path;
     if (!path)
         return CLI_EXIT_OK;
     if (r->fam != CHURN_FAMILY_BGNBD && r->fam != CHURN_FAMILY_MBGNBD &&
-        r->fam != CHURN_FAMILY_PNBD)
-        return cli_usage_error(sub, "--spend needs a BG/NBD, MBG/NBD or Pareto/NBD model, not "
-                               "'%s'", churn_family_name(r->fam));
+        r->fam != CHURN_FAMILY_PNBD && r->fam != CHURN_FAMILY_GGOMNBD)
+        return cli_usage_error(sub, "--spend needs a BG/NBD, MBG/NBD, Pareto/NBD or "
+                               "Gamma-Gompertz/NBD model, not '%s'", churn_family_name(r->fam));
     if (load_model(path, "loading the --spend model", &r->spend))
         return CLI_EXIT_FAIL;
     if (churn_model_family(r->spend) != CHURN_FAMILY_GAMMAGAMMA)

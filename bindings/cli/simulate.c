@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char simulate_help[] =
-    "usage: churn simulate [--model pnbd|bgnbd|mbgnbd] [--customers N] [--seed S]\n"
+    "usage: churn simulate [--model pnbd|bgnbd|mbgnbd|ggomnbd] [--customers N] [--seed S]\n"
     "                      [--start DATE] [--weeks W] [--acquisition-weeks A]\n"
     "                      [model parameters] [-o tx.csv]\n"
     "\n"
@@ -23,11 +23,13 @@ static const char simulate_help[] =
     "          customer leaves with probability p ~ Beta(a, b)\n"
     "  mbgnbd  MBG/NBD (Batislam et al. 2007): as bgnbd, and may also leave right\n"
     "          after the first purchase\n"
+    "  ggomnbd Gamma-Gompertz/NBD (Bemmaor & Glady 2012): Gompertz lifetime,\n"
+    "          S(t | eta) = exp(-eta (e^(b t) - 1)), eta ~ Gamma(s, beta)\n"
     "Amounts follow the Gamma-Gamma spend model: z ~ Gamma(p, nu), nu ~ Gamma(q, gamma),\n"
     "so the mean amount is p*gamma/(q-1).\n"
     "\n"
     "Options:\n"
-    "  --model M            pnbd (default), bgnbd or mbgnbd\n"
+    "  --model M            pnbd (default), bgnbd, mbgnbd or ggomnbd\n"
     "  --customers N        number of customers (default 1000)\n"
     "  --seed S             random seed (default 1); the same seed gives the same file\n"
     "  --start DATE         first day of the window (default 1997-01-01)\n"
@@ -36,8 +38,9 @@ static const char simulate_help[] =
     "  --unit U             time unit of the rate parameters: day, week (default),\n"
     "                       month, year or a number of days\n"
     "  --r --alpha          purchase rate parameters\n"
-    "  --s --beta           Pareto/NBD lifetime parameters\n"
-    "  --a --b              BG/NBD and MBG/NBD dropout parameters\n"
+    "  --s --beta           Pareto/NBD and Gamma-Gompertz/NBD lifetime parameters\n"
+    "  --a --b              BG/NBD and MBG/NBD dropout parameters; --b is also the\n"
+    "                       Gompertz scale of ggomnbd (default 0.02 per week)\n"
     "  --p --q --gamma      Gamma-Gamma spend parameters\n"
     "  --id-prefix P        customer ids are P1, P2, ... (default: 1, 2, ...)\n"
     "  -o, --output F       write to F instead of standard output\n"
@@ -103,7 +106,7 @@ typedef struct simulate_args {
     double weeks, acq_weeks, unit;
     long customers;
     /* which process-specific parameters were given, to reject mismatches */
-    int have_pnbd, have_bg;
+    int have_pnbd, have_a, have_b;
 } simulate_args;
 
 static int parse_seed(const char *sub, const char *s, void *dst)
@@ -127,8 +130,8 @@ static const cli_option simulate_options[] = {
     PARAM(alpha, alpha, 0),
     PARAM(s, s, AT(have_pnbd)),
     PARAM(beta, beta, AT(have_pnbd)),
-    PARAM(a, a, AT(have_bg)),
-    PARAM(b, b, AT(have_bg)),
+    PARAM(a, a, AT(have_a)),
+    PARAM(b, b, AT(have_b)),
     PARAM(p, p, 0),
     PARAM(q, q, 0),
     PARAM(gamma, gamma, 0),
@@ -162,13 +165,18 @@ static int check_options(const char *sub, simulate_args *a)
         o->model = CHURN_FAMILY_BGNBD;
     else if (strcmp(a->model, "mbgnbd") == 0)
         o->model = CHURN_FAMILY_MBGNBD;
+    else if (strcmp(a->model, "ggomnbd") == 0)
+        o->model = CHURN_FAMILY_GGOMNBD;
     else
-        return cli_usage_error(sub, "option --model: '%s' is not pnbd, bgnbd or mbgnbd",
-                               a->model);
-    if (o->model == CHURN_FAMILY_PNBD && a->have_bg)
+        return cli_usage_error(sub, "option --model: '%s' is not pnbd, bgnbd, mbgnbd or "
+                               "ggomnbd", a->model);
+    if (o->model == CHURN_FAMILY_PNBD && (a->have_a || a->have_b))
         return cli_usage_error(sub, "--a and --b are BG/NBD parameters; the pnbd model uses "
                                "--s and --beta");
-    if (o->model != CHURN_FAMILY_PNBD && a->have_pnbd)
+    if (o->model == CHURN_FAMILY_GGOMNBD && a->have_a)
+        return cli_usage_error(sub, "--a is a BG/NBD parameter; the ggomnbd model uses --b, "
+                               "--s and --beta");
+    if (o->model != CHURN_FAMILY_PNBD && o->model != CHURN_FAMILY_GGOMNBD && a->have_pnbd)
         return cli_usage_error(sub, "--s and --beta are Pareto/NBD parameters; the %s model "
                                "uses --a and --b", a->model);
     if (a->acq_weeks >= a->weeks)

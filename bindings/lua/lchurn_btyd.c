@@ -150,7 +150,13 @@ static const char *const *param_order(int fam)
     static const char *const pnbd[] = {"r", "alpha", "s", "beta", NULL};
     static const char *const bgbb[] = {"alpha", "beta", "gamma", "delta", NULL};
     static const char *const sbg[] = {"alpha", "beta", NULL};
+    static const char *const ggomnbd[] = {"r", "alpha", "b", "s", "beta", NULL};
+    static const char *const mbgcnbd[] = {"k", "r", "alpha", "a", "b", NULL};
     switch (fam) {
+    case CHURN_FAMILY_MBGCNBD:
+        return mbgcnbd;
+    case CHURN_FAMILY_GGOMNBD:
+        return ggomnbd;
     case CHURN_FAMILY_BGNBD:
     case CHURN_FAMILY_MBGNBD:
         return bg;
@@ -181,7 +187,7 @@ int lchurn__model(lua_State *L)
                           "model: '%s' models are fitted, not built from parameters (use "
                           "churn.fit or churn.load)",
                           lua_tostring(L, 1));
-    double v[4];
+    double v[5];
     size_t k = 0;
     int positional = lua_geti(L, 2, 1) != LUA_TNIL;
     lua_pop(L, 1);

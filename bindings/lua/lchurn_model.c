@@ -59,7 +59,8 @@ int lchurn__family_arg(lua_State *L, int idx)
 int lchurn__is_btyd(int fam)
 {
     return fam == CHURN_FAMILY_BGNBD || fam == CHURN_FAMILY_MBGNBD || fam == CHURN_FAMILY_PNBD ||
-           fam == CHURN_FAMILY_BGBB;
+           fam == CHURN_FAMILY_BGBB || fam == CHURN_FAMILY_GGOMNBD ||
+           fam == CHURN_FAMILY_MBGCNBD;
 }
 
 static int is_aft(int fam)

@@ -1,7 +1,7 @@
 /**
  * @file churn/btyd.h
- * @brief Buy-till-you-die models: BG/NBD, MBG/NBD, Pareto/NBD (non-contractual,
- *        continuous time), BG/BB (discrete opportunities) and the shifted
+ * @brief Buy-till-you-die models: BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gompertz/NBD
+ *        (non-contractual, continuous time), BG/BB (discrete opportunities) and the shifted
  *        beta-geometric sBG (contractual).
  *
  * Data follow lifetimes' definitions (customers.h): `frequency` x = number of
@@ -17,6 +17,12 @@
  *  - BG/NBD, MBG/NBD: r, alpha (purchase rate ~ Gamma(r, alpha)), a, b
  *    (dropout probability after a purchase ~ Beta(a, b));
  *  - Pareto/NBD: r, alpha (rate), s, beta (dropout rate ~ Gamma(s, beta));
+ *  - Gamma-Gompertz/NBD (since 1.3; Bemmaor & Glady 2012, CLVTools' names):
+ *    r, alpha (rate), b (Gompertz scale, per time unit), s, beta (the
+ *    Gompertz eta ~ Gamma(s, beta)); lifetime survival
+ *    S(t) = (beta / (beta - 1 + e^(b t)))^s. Its likelihood and predictions
+ *    integrate over the lifetime by adaptive quadrature (docs/models/ggomnbd.md):
+ *    10-100 times slower than Pareto/NBD.
  *  - BG/BB: alpha, beta (transaction probability), gamma, delta (dropout probability);
  *  - sBG: alpha, beta (churn probability per period ~ Beta(alpha, beta)).
  * Formulas, references and the penalty are documented in docs/models/btyd.md.
@@ -117,8 +123,8 @@ CHURN_API void churn_btyd_options_init(churn_btyd_options *opts);
  *
  * @param[out] out        the fitted model, freed with churn_model_free(); NULL on
  *                        failure other than ::CHURN_ENOCONV
- * @param[in]  family     ::CHURN_FAMILY_BGNBD, ::CHURN_FAMILY_MBGNBD, ::CHURN_FAMILY_PNBD
- *                        or ::CHURN_FAMILY_BGBB
+ * @param[in]  family     ::CHURN_FAMILY_BGNBD, ::CHURN_FAMILY_MBGNBD, ::CHURN_FAMILY_PNBD,
+ *                        ::CHURN_FAMILY_BGBB or (since 1.3) ::CHURN_FAMILY_GGOMNBD
  * @param[in]  n          number of rows (customers, or patterns when weighted), > 0
  * @param[in]  frequency  n repeat-purchase counts x, whole numbers ≥ 0
  * @param[in]  recency    n recencies 0 ≤ t_x ≤ T (t_x = 0 when x = 0; BG/BB: whole
@@ -144,6 +150,65 @@ CHURN_API int churn_btyd_fit(churn_model **out, int family, size_t n, const doub
                              const double *recency, const double *T, const double *weights,
                              const churn_btyd_options *opts);
 
+/** The largest k of churn_mbgcnbd_fit(). @since 1.3 */
+#define CHURN_MBGCNBD_KMAX 12
+
+/**
+ * Fit MBG/CNBD-k (Reutterer, Platzer & Schröder 2021; BTYDplus' `mbgcnbd`):
+ * while alive a customer's inter-purchase times are Erlang-k with rate lambda
+ * ~ Gamma(r, alpha) (k = 1: exponential), and after every purchase, the first
+ * included, the customer drops out with probability p ~ Beta(a, b); k = 1 is
+ * MBG/NBD. The model's parameters are k, r, alpha, a, b (BTYDplus' order);
+ * predictions go through churn_btyd_p_alive(), churn_btyd_expected_purchases(),
+ * churn_btyd_score(), churn_btyd_expected_purchases_new(),
+ * churn_btyd_prob_purchases() and churn_btyd_prob_purchases_cond() (series of
+ * incomplete beta functions, no simulation: docs/models/mbgcnbdk.md).
+ *
+ * k is not estimated: with k ≥ 1 it is fixed; with k = 0 every k in
+ * 1..::CHURN_MBGCNBD_KMAX is fitted and the converged fit of the largest
+ * log-likelihood is returned (the model's note lists every k's
+ * log-likelihood). Its standard error is 0. The log-likelihood includes
+ * sum_i w_i [(k-1) litt_i - x_i log((k-1)!)], which needs `litt`.
+ *
+ * @param[out] out        the fitted model (free with churn_model_free()); also set,
+ *                        not converged, on ::CHURN_ENOCONV
+ * @param[in]  k          1..::CHURN_MBGCNBD_KMAX, or 0 to choose k by likelihood
+ * @param[in]  n          rows (> 0)
+ * @param[in]  frequency, recency, T  n rows as for churn_btyd_fit()
+ * @param[in]  litt       n sums of the logarithms of the x inter-purchase times
+ *                        (time units of T; 0 when x = 0); may be NULL only when k = 1
+ * @param[in]  weights    n row weights or NULL
+ * @param[in]  opts       options or NULL (as churn_btyd_fit())
+ * @return ::CHURN_OK; ::CHURN_EINVAL naming the bad row and column ('litt' among
+ *         them) or k; ::CHURN_ENOCONV (see churn_btyd_fit()); ::CHURN_ENUMERIC;
+ *         ::CHURN_ENOMEM
+ * Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_mbgcnbd_fit(churn_model **out, int k, size_t n, const double *frequency,
+                                const double *recency, const double *T, const double *litt,
+                                const double *weights, const churn_btyd_options *opts);
+
+/**
+ * The MBG/CNBD-k log-likelihood sum_i w_i log L_i, litt term included, at
+ * params = (k, r, alpha, a, b), and optionally its gradient with respect to
+ * the natural-scale parameters (gradient[0], for the discrete k, is NaN).
+ *
+ * @param[in]  nparams   5
+ * @param[in]  params    k (a whole number 1..::CHURN_MBGCNBD_KMAX), r, alpha, a, b (> 0)
+ * @param[in]  n, frequency, recency, T, weights  as churn_btyd_loglik()
+ * @param[in]  litt      n sums of log inter-purchase times (NULL allowed when k = 1)
+ * @param[out] loglik    the log-likelihood
+ * @param[out] gradient  5 values, or NULL
+ * @return ::CHURN_OK; ::CHURN_EINVAL (bad parameter, k or row); ::CHURN_ENUMERIC
+ * Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_mbgcnbd_loglik(size_t nparams, const double *params, size_t n,
+                                   const double *frequency, const double *recency,
+                                   const double *T, const double *litt, const double *weights,
+                                   double *loglik, double *gradient);
+
 /**
  * Build a BTYD or sBG model from known parameters (published estimates, a
  * simulation truth), for prediction. The model has no standard errors (NaN),
@@ -151,11 +216,12 @@ CHURN_API int churn_btyd_fit(churn_model **out, int family, size_t n, const doub
  *
  * @param[out] out      the new model (NULL on failure); free with churn_model_free()
  * @param[in]  family   ::CHURN_FAMILY_BGNBD, ::CHURN_FAMILY_MBGNBD, ::CHURN_FAMILY_PNBD,
- *                      ::CHURN_FAMILY_BGBB or ::CHURN_FAMILY_SBG
- * @param[in]  nparams  number of values in `params` (4; 2 for sBG)
+ *                      ::CHURN_FAMILY_BGBB, ::CHURN_FAMILY_SBG or ::CHURN_FAMILY_GGOMNBD
+ * @param[in]  nparams  number of values in `params` (4; 2 for sBG; 5 for GG/NBD)
  * @param[in]  params   natural-scale values, all finite and > 0, in the order of
  *                      churn_model_param_name(): r, alpha, a, b (BG/NBD, MBG/NBD);
  *                      r, alpha, s, beta (Pareto/NBD); alpha, beta, gamma, delta (BG/BB);
+ *                      r, alpha, b, s, beta (Gamma-Gompertz/NBD);
  *                      alpha, beta (sBG)
  * @return ::CHURN_OK; ::CHURN_EINVAL naming the bad parameter; ::CHURN_ENOMEM
  * Thread-safe.
@@ -171,9 +237,9 @@ CHURN_API int churn_btyd_model_new(churn_model **out, int family, size_t nparams
  * log-likelihood (a density in continuous time: it can be positive). Rows are
  * validated as in churn_btyd_fit(), except that T = 0 is accepted.
  *
- * @param[in]  family     ::CHURN_FAMILY_BGNBD, ::CHURN_FAMILY_MBGNBD, ::CHURN_FAMILY_PNBD or
- *                        ::CHURN_FAMILY_BGBB
- * @param[in]  nparams    4
+ * @param[in]  family     ::CHURN_FAMILY_BGNBD, ::CHURN_FAMILY_MBGNBD, ::CHURN_FAMILY_PNBD,
+ *                        ::CHURN_FAMILY_BGBB or ::CHURN_FAMILY_GGOMNBD
+ * @param[in]  nparams    4 (5 for ::CHURN_FAMILY_GGOMNBD)
  * @param[in]  params     natural-scale parameters (see churn_btyd_model_new())
  * @param[in]  n          rows
  * @param[in]  frequency  n values x
@@ -413,13 +479,18 @@ CHURN_API int churn_pnbd_p_alive_at(const churn_model *model, double t, size_t n
  * Purchase and dropout rates scale with the unit: with c = old unit / new
  * unit, BG/NBD and MBG/NBD's alpha and Pareto/NBD's alpha and beta are
  * multiplied by c (a rate lambda ~ Gamma(r, alpha) per old unit is lambda / c
- * ~ Gamma(r, c alpha) per new unit); r, a, b and s are unchanged. Standard
+ * ~ Gamma(r, c alpha) per new unit); r, a, b and s are unchanged. For
+ * Gamma-Gompertz/NBD (since 1.3) alpha is multiplied by c and the Gompertz
+ * scale b (a rate per unit) divided by it; r, s, beta are unchanged; for
+ * MBG/CNBD-k (since 1.3) alpha is multiplied by c (lambda is the rate of the
+ * Erlang events) and k, r, a, b are unchanged. Standard
  * errors and the covariance are scaled accordingly. The log-likelihood is
  * kept as fitted (it refers to the original unit) and the model's note says
  * so. BG/BB and sBG count discrete opportunities and have no conversion.
  *
- * @param[in,out] model      a fitted ::CHURN_FAMILY_BGNBD, ::CHURN_FAMILY_MBGNBD or
- *                           ::CHURN_FAMILY_PNBD model whose unit is known
+ * @param[in,out] model      a fitted ::CHURN_FAMILY_BGNBD, ::CHURN_FAMILY_MBGNBD,
+ *                           ::CHURN_FAMILY_PNBD or ::CHURN_FAMILY_GGOMNBD model whose
+ *                           unit is known
  * @param[in]     unit_days  the new time unit in days (finite > 0)
  * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, bad unit); ::CHURN_EUNIT (the
  *         model's unit is unknown: nothing to convert from);

@@ -36,7 +36,9 @@ typedef enum churn_family {
     CHURN_FAMILY_WEIBULL = 9,     /**< Weibull AFT (R survreg parametrisation) */
     CHURN_FAMILY_EXPONENTIAL = 10,/**< exponential AFT */
     CHURN_FAMILY_LOGLOGISTIC = 11,/**< log-logistic AFT */
-    CHURN_FAMILY_LOGNORMAL = 12   /**< log-normal AFT */
+    CHURN_FAMILY_LOGNORMAL = 12,  /**< log-normal AFT */
+    CHURN_FAMILY_GGOMNBD = 13,    /**< Gamma-Gompertz/NBD (Bemmaor & Glady 2012), @since 1.3 */
+    CHURN_FAMILY_MBGCNBD = 14     /**< MBG/CNBD-k (Reutterer, Platzer & Schröder 2021), @since 1.3 */
 } churn_family;
 
 /**

@@ -19,6 +19,10 @@
  *    and comparison of models for customer base analysis", IJRM 24(3)): as
  *    BG/NBD, but the customer may also drop out right after the first
  *    purchase, at time 0 (so some customers never come back).
+ *  - **Gamma-Gompertz/NBD** (Bemmaor & Glady 2012, "Modeling purchasing
+ *    behavior with sudden 'death'", Management Science 58(5); since 1.3):
+ *    a Gompertz lifetime, S(τ | η) = exp(−η (e^(bτ) − 1)), with
+ *    η ~ Gamma(shape s, rate β), independent of λ.
  *
  * Each purchase has a value z ~ Gamma(shape p, rate ν), where the customer's
  * ν ~ Gamma(shape q, rate γ) (the Gamma-Gamma spend model: Colombo & Jiang
@@ -51,15 +55,19 @@ extern "C" {
  * published CDNOW fit of the chosen model (Pareto/NBD r 0.5534, α 10.5802,
  * s 0.6061, β 11.6562; BG/NBD r 0.2426, α 4.4136, a 0.7929, b 2.4259;
  * MBG/NBD r 0.525, α 6.183, a 0.891, b 1.614; Gamma-Gamma p 6.25, q 3.74,
- * γ 15.44). Those fits are per week; when `time_unit` is not a week, the
- * default rate parameters α and β are rescaled to the chosen unit.
+ * γ 15.44). Gamma-Gompertz/NBD has no published fit that identifies b; its
+ * defaults are illustrative: the Pareto/NBD r and α, b 0.02 per week, s 0.6,
+ * β 0.3. Those fits are per week; when `time_unit` is not a week, the
+ * default rate parameters α and β (and the Gompertz b) are rescaled to the
+ * chosen unit.
  * Explicit parameters are used as given, in `time_unit`.
  * @since 1.0
  */
 typedef struct churn_simulate_options {
     size_t struct_size;
-    int model;               /**< ::CHURN_FAMILY_PNBD (default), ::CHURN_FAMILY_BGNBD or
-                                  ::CHURN_FAMILY_MBGNBD */
+    int model;               /**< ::CHURN_FAMILY_PNBD (default), ::CHURN_FAMILY_BGNBD,
+                                  ::CHURN_FAMILY_MBGNBD or (since 1.3)
+                                  ::CHURN_FAMILY_GGOMNBD */
     size_t customers;        /**< customers to simulate (default 1000) */
     uint64_t seed;           /**< random seed (default 1) */
     double start;            /**< start of the window, seconds since the epoch
@@ -72,8 +80,12 @@ typedef struct churn_simulate_options {
                                   calibration window (default 0) */
     double time_unit;        /**< days per time unit of λ, μ and the parameters (default 7) */
     double r, alpha;         /**< purchase rate λ ~ Gamma(r, rate alpha) */
-    double s, beta;          /**< Pareto/NBD: death rate μ ~ Gamma(s, rate beta) */
-    double a, b;             /**< BG/NBD, MBG/NBD: dropout probability p ~ Beta(a, b) */
+    double s, beta;          /**< Pareto/NBD: death rate μ ~ Gamma(s, rate beta);
+                                  Gamma-Gompertz/NBD: η ~ Gamma(s, rate beta) (default
+                                  s = 0.6, beta = 0.3) */
+    double a, b;             /**< BG/NBD, MBG/NBD: dropout probability p ~ Beta(a, b);
+                                  Gamma-Gompertz/NBD: b is the Gompertz scale, lifetime
+                                  S(τ | η) = exp(-η (e^(bτ) - 1)) (default 0.02 per week) */
     double p, q, gamma;      /**< Gamma-Gamma spend: z ~ Gamma(p, rate ν), ν ~ Gamma(q, rate gamma) */
     const char *id_prefix;   /**< customer ids are prefix + 1..customers (default "" -> "1",
                                   "2", ...) */

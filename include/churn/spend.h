@@ -197,8 +197,9 @@ CHURN_API void churn_clv_options_init(churn_clv_options *opts);
  * sum_{i=1..H} (E[X(T, T + iP)] - E[X(T, T + (i-1)P)]) / (1 + d)^i
  * (the CLV of churn_clv_options without spend and margin).
  *
- * @param[in]  btyd        a fitted ::CHURN_FAMILY_BGNBD, ::CHURN_FAMILY_MBGNBD or
- *                         ::CHURN_FAMILY_PNBD model
+ * @param[in]  btyd        a fitted ::CHURN_FAMILY_BGNBD, ::CHURN_FAMILY_MBGNBD,
+ *                         ::CHURN_FAMILY_PNBD or (since 1.3) ::CHURN_FAMILY_GGOMNBD
+ *                         model
  * @param[in]  opts        CLV settings or NULL (defaults; margin is ignored)
  * @param[in]  n           number of customers
  * @param[in]  frequency, recency, T  n customer histories as in btyd.h
@@ -251,7 +252,9 @@ CHURN_API int churn_clv_discounted_purchases(const churn_model *btyd,
  * bit): 100,000 frequent buyers with 6,643 distinct pairs take about 8 ms,
  * against 35 ms in 1.2 (bench/bench_clv.py, docs/performance.md).
  *
- * @param[in] btyd            fitted BG/NBD, MBG/NBD or Pareto/NBD model
+ * @param[in] btyd            fitted BG/NBD, MBG/NBD, Pareto/NBD or (since 1.3)
+ *                            Gamma-Gompertz/NBD model (the latter by quadrature,
+ *                            much slower than the figures above)
  * @param[in] spend           fitted Gamma-Gamma model, or NULL (see expected_spend)
  * @param[in] opts            CLV settings or NULL
  * @param[in] n               number of customers
@@ -296,12 +299,16 @@ CHURN_API int churn_clv_contractual(const churn_model *sbg, double value_per_per
  * purchase (Fader, Hardie & Lee 2005, "RFM and CLV").
  *  - Pareto/NBD: the closed form of FHL 2005, with the confluent
  *    hypergeometric function of the second kind U(s, s; delta (beta + T)).
- *  - BG/NBD and MBG/NBD: the integral delta ∫_0^∞ e^{-delta t}
+ *  - Gamma-Gompertz/NBD (since 1.3): P(alive) (r+x)/(alpha+T) times
+ *    ∫_0^∞ e^{-delta u} S_T(u) du, S_T the survival of the remaining
+ *    lifetime, by one adaptive quadrature per customer (1e-11).
+ *  - BG/NBD and MBG/NBD: the integral
+ *    delta ∫_0^∞ e^{-delta t}
  *    E[X(T, T + t) | history] dt (integrated by parts) evaluated by adaptive
  *    quadrature (relative tolerance 1e-10); a few hundred model evaluations
  *    per customer.
  *
- * @param[in]  model   fitted Pareto/NBD, BG/NBD or MBG/NBD model
+ * @param[in]  model   fitted Pareto/NBD, BG/NBD, MBG/NBD or Gamma-Gompertz/NBD model
  * @param[in]  delta   continuously compounded discount rate per model time unit (> 0);
  *                     from a rate d per period of P units, delta = log(1 + d) / P
  * @param[in]  n       number of customers

@@ -4,8 +4,8 @@
  * given parameters, the log-likelihood, and the vectorised predictions, each
  * run through the descriptor of the model's family.
  *
- * Each family's mathematics lives in its own file (bgnbd.c, pnbd.c, bgbb.c,
- * sbg.c) behind the churn__btyd_family descriptor (btyd_internal.h).
+ * Each family's mathematics lives in its own file (bgnbd.c, pnbd.c, ggomnbd.c,
+ * bgbb.c, sbg.c) behind the churn__btyd_family descriptor (btyd_internal.h).
  * Calls core/, checks.c, fit.c and the family files (bgnbd.c also for its
  * fast scoring loop; sbg.c for its descriptor only).
  */
@@ -29,6 +29,10 @@ static const churn__btyd_family *family_desc(int family)
         return &churn__bgbb_family;
     case CHURN_FAMILY_SBG:
         return &churn__sbg_family;
+    case CHURN_FAMILY_GGOMNBD:
+        return &churn__ggomnbd_family;
+    case CHURN_FAMILY_MBGCNBD:
+        return &churn__mbgcnbd_family;
     default:
         return NULL;
     }
@@ -37,10 +41,23 @@ static const churn__btyd_family *family_desc(int family)
 static int is_btyd_family(int family)
 {
     return family == CHURN_FAMILY_BGNBD || family == CHURN_FAMILY_MBGNBD ||
-           family == CHURN_FAMILY_PNBD || family == CHURN_FAMILY_BGBB;
+           family == CHURN_FAMILY_PNBD || family == CHURN_FAMILY_BGBB ||
+           family == CHURN_FAMILY_GGOMNBD;
 }
 
 /* ---- fit, models from given parameters, log-likelihood ------------------------- */
+
+/* MBG/CNBD-k's k (params[0]) is a whole number in 1..CHURN__MBGC_KMAX. */
+static int check_k(const char *fn, int family, const double *params)
+{
+    if (family != CHURN_FAMILY_MBGCNBD)
+        return CHURN_OK;
+    double k = params[0];
+    if (!(k >= 1 && k <= CHURN__MBGC_KMAX && k == floor(k)))
+        return churn__error(CHURN_EINVAL, "%s: parameter 'k' = %g of the MBG/CNBD-k model must "
+                            "be a whole number in 1..%d", fn, k, CHURN__MBGC_KMAX);
+    return CHURN_OK;
+}
 
 CHURN_API int churn_btyd_fit(churn_model **out, int family, size_t n, const double *frequency,
                              const double *recency, const double *T, const double *weights,
@@ -54,7 +71,8 @@ CHURN_API int churn_btyd_fit(churn_model **out, int family, size_t n, const doub
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
     if (!is_btyd_family(family))
         return churn__error(CHURN_EINVAL, "%s: family %d is not a BTYD family (bgnbd, mbgnbd, "
-                            "pnbd, bgbb; sBG has churn_sbg_fit)", fn, family);
+                            "pnbd, bgbb, ggomnbd; sBG has churn_sbg_fit, mbgcnbd "
+                            "churn_mbgcnbd_fit)", fn, family);
     const churn__btyd_family *fam = family_desc(family);
     churn_btyd_options o;
     int rc = churn__btyd_options(&o, opts, fn);
@@ -98,6 +116,8 @@ CHURN_API int churn_btyd_model_new(churn_model **out, int family, size_t nparams
         return churn__error(CHURN_EINVAL, "%s: family %d is not a BTYD or sBG family", fn,
                             family);
     int rc = churn__btyd_check_params(fn, fam, params, nparams);
+    if (!rc)
+        rc = check_k(fn, family, params);
     if (rc)
         return rc;
     churn_model *m = NULL;
@@ -119,7 +139,7 @@ CHURN_API int churn_btyd_loglik(int family, size_t nparams, const double *params
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
     if (!is_btyd_family(family))
         return churn__error(CHURN_EINVAL, "%s: family %d is not a BTYD family (bgnbd, mbgnbd, "
-                            "pnbd, bgbb)", fn, family);
+                            "pnbd, bgbb, ggomnbd)", fn, family);
     const churn__btyd_family *fam = family_desc(family);
     int rc = churn__btyd_check_params(fn, fam, params, nparams);
     if (rc)
@@ -145,16 +165,20 @@ CHURN_API int churn_btyd_loglik(int family, size_t nparams, const double *params
 
 /* ---- predictions ----------------------------------------------------------------- */
 
+
 /* Check the model (family among the non-contractual ones, parameters valid)
  * and return its descriptor. */
 static int model_family(const churn_model *m, const char *fn, const churn__btyd_family **fam)
 {
-    int rc = churn__model_check(m, fn, 4, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
-                                CHURN_FAMILY_PNBD, CHURN_FAMILY_BGBB);
+    int rc = churn__model_check(m, fn, 6, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
+                                CHURN_FAMILY_PNBD, CHURN_FAMILY_BGBB, CHURN_FAMILY_GGOMNBD,
+                                CHURN_FAMILY_MBGCNBD);
     if (rc)
         return rc;
     *fam = family_desc(m->family);
-    return churn__btyd_check_params(fn, *fam, m->params, m->nparams);
+    if ((rc = churn__btyd_check_params(fn, *fam, m->params, m->nparams)))
+        return rc;
+    return check_k(fn, m->family, m->params);
 }
 
 static int check_rows(const char *fn, int family, size_t n, const double *x, const double *tx,
@@ -348,12 +372,13 @@ CHURN_API int churn_btyd_expected_purchases_path(const churn_model *model, size_
 {
     static const char fn[] = "churn_btyd_expected_purchases_path";
     churn__ok();
-    int rc = churn__model_check(model, fn, 3, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
-                                CHURN_FAMILY_PNBD);
+    int rc = churn__model_check(model, fn, 5, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
+                                CHURN_FAMILY_PNBD, CHURN_FAMILY_GGOMNBD, CHURN_FAMILY_MBGCNBD);
     if (rc)
         return rc;
     const churn__btyd_family *fam = family_desc(model->family);
-    if ((rc = churn__btyd_check_params(fn, fam, model->params, model->nparams)))
+    if ((rc = churn__btyd_check_params(fn, fam, model->params, model->nparams)) ||
+        (rc = check_k(fn, model->family, model->params)))
         return rc;
     if (NEED(frequency) || NEED(recency) || NEED(T) || (n && nh && !expected) ||
         (nh && !t))
@@ -441,11 +466,16 @@ CHURN_API int churn_btyd_convert_time_unit(churn_model *m, double unit_days)
     if (!isfinite(unit_days) || !(unit_days > 0))
         return churn__error(CHURN_EINVAL, "churn_btyd_convert_time_unit: unit_days %g must be a "
                             "finite number > 0", unit_days);
+    /* parameters multiplied by c (Gamma rates of a rate per unit) and, for
+     * the Gompertz b (itself a rate per unit), divided by it */
     const char *scaled[2] = {"alpha", NULL};
+    int divide[2] = {0, 0};
     switch (m->family) {
     case CHURN_FAMILY_BGNBD:
-    case CHURN_FAMILY_MBGNBD: break;
+    case CHURN_FAMILY_MBGNBD:
+    case CHURN_FAMILY_MBGCNBD: break;
     case CHURN_FAMILY_PNBD: scaled[1] = "beta"; break;
+    case CHURN_FAMILY_GGOMNBD: scaled[1] = "b"; divide[1] = 1; break;
     case CHURN_FAMILY_BGBB:
     case CHURN_FAMILY_SBG:
         return churn__error(CHURN_EUNSUPPORTED, "churn_btyd_convert_time_unit: a '%s' model "
@@ -459,8 +489,9 @@ CHURN_API int churn_btyd_convert_time_unit(churn_model *m, double unit_days)
         return churn__error(CHURN_EUNIT, "churn_btyd_convert_time_unit: the '%s' model's time "
                             "unit is unknown; record it with churn_model_set_time_unit() first",
                             churn_family_name(m->family));
-    double c = m->time_unit / unit_days;
+    double c0 = m->time_unit / unit_days;
     size_t k = m->nparams, idx[2];
+    double cs[2] = {divide[0] ? 1.0 / c0 : c0, divide[1] ? 1.0 / c0 : c0};
     size_t ns = 0;
     for (int j = 0; j < 2 && scaled[j]; j++) {
         size_t i = 0;
@@ -472,9 +503,9 @@ CHURN_API int churn_btyd_convert_time_unit(churn_model *m, double unit_days)
         idx[ns++] = i;
     }
     for (size_t j = 0; j < ns; j++)
-        if (!isfinite(m->params[idx[j]] * c))
+        if (!isfinite(m->params[idx[j]] * cs[j]) || !(m->params[idx[j]] * cs[j] > 0))
             return churn__error(CHURN_ENUMERIC, "churn_btyd_convert_time_unit: %s = %g times %g "
-                                "overflows", m->param_names[idx[j]], m->params[idx[j]], c);
+                                "overflows", m->param_names[idx[j]], m->params[idx[j]], cs[j]);
     char from[64], to[64], note[256];
     churn_time_unit_describe(m->time_unit, from, sizeof from);
     churn_time_unit_describe(unit_days, to, sizeof to);
@@ -492,6 +523,7 @@ CHURN_API int churn_btyd_convert_time_unit(churn_model *m, double unit_days)
         return rc;
     for (size_t j = 0; j < ns; j++) {
         size_t i = idx[j];
+        double c = cs[j];
         m->params[i] *= c;
         if (m->se)
             m->se[i] *= c;
@@ -510,4 +542,195 @@ CHURN_API int churn_bgbb_p_alive_at(const churn_model *model, double m, size_t n
                                     const double *T, double *p_alive)
 {
     return per_customer(model, Q_BGBB_ALIVE_AT, m, 0, n, frequency, recency, T, p_alive);
+}
+
+/* ---- MBG/CNBD-k: fit with k fixed or chosen, log-likelihood with litt ---------------- */
+
+/* Rows (x, t_x, T) as for every BTYD fit, and litt: finite, 0 when x = 0. */
+static int check_mbgc_rows(const char *fn, int fitting, size_t n, const double *x,
+                           const double *tx, const double *T, const double *litt,
+                           const double *w)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = churn__btyd_check_row(fn, 0, fitting, i, x[i], tx[i], T[i]);
+        if (!rc && w)
+            rc = churn__btyd_check_weight(fn, i, w[i]);
+        if (rc)
+            return rc;
+        if (litt && (!isfinite(litt[i]) || (x[i] == 0 && litt[i] != 0)))
+            return churn__error(CHURN_EINVAL, "%s: row %zu: column 'litt' = %g must be a finite "
+                                "sum of log inter-purchase times (0 when frequency is 0)", fn,
+                                i, litt[i]);
+    }
+    return CHURN_OK;
+}
+
+/* sum_i w_i [(k-1) litt_i - x_i log((k-1)!)]: the part of the log-likelihood
+ * that only k changes (0 when k = 1). */
+static double litt_term(int k, size_t n, const double *x, const double *litt, const double *w)
+{
+    if (k == 1)
+        return 0.0;
+    double s = 0.0, lf = lgamma((double)k);
+    for (size_t i = 0; i < n; i++)
+        s += (w ? w[i] : 1.0) * ((k - 1) * litt[i] - x[i] * lf);
+    return s;
+}
+
+/* The fitted 4-parameter model of a fixed k as the 5-parameter MBG/CNBD-k model. */
+static int mbgc_widen(churn_model **out, churn_model *m4, int k, double lconst)
+{
+    churn_model *m = NULL;
+    int rc = churn__model_new(&m, CHURN_FAMILY_MBGCNBD, 5, churn__mbgcnbd_family.names);
+    if (rc)
+        return rc;
+    m->params[0] = k;
+    memcpy(m->params + 1, m4->params, 4 * sizeof *m->params);
+    if (m4->cov) {
+        double cov[25] = {0};
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                cov[(i + 1) * 5 + j + 1] = m4->cov[i * 4 + j];
+        rc = churn__model_set_cov(m, cov); /* k is chosen, not estimated: variance 0 */
+    } else {
+        m->se[0] = 0.0;
+        memcpy(m->se + 1, m4->se, 4 * sizeof *m->se);
+    }
+    if (!rc && m4->note)
+        rc = churn__model_set_note(m, m4->note);
+    if (rc) {
+        churn_model_free(m);
+        return rc;
+    }
+    m->loglik = m4->loglik + lconst;
+    m->nobs = m4->nobs;
+    m->converged = m4->converged;
+    m->iterations = m4->iterations;
+    *out = m;
+    return CHURN_OK;
+}
+
+CHURN_API int churn_mbgcnbd_fit(churn_model **out, int k, size_t n, const double *frequency,
+                                const double *recency, const double *T, const double *litt,
+                                const double *weights, const churn_btyd_options *opts)
+{
+    static const char fn[] = "churn_mbgcnbd_fit";
+    churn__ok();
+    if (out)
+        *out = NULL;
+    if (!out || (n && (!frequency || !recency || !T)))
+        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
+    if (k < 0 || k > CHURN__MBGC_KMAX)
+        return churn__error(CHURN_EINVAL, "%s: k = %d must be in 1..%d, or 0 to choose k by "
+                            "likelihood", fn, k, CHURN__MBGC_KMAX);
+    if (k != 1 && n && !litt)
+        return churn__error(CHURN_EINVAL, "%s: column 'litt' is NULL: k = %d needs the sum of "
+                            "log inter-purchase times of every customer", fn, k);
+    churn_btyd_options o;
+    int rc = churn__btyd_options(&o, opts, fn);
+    if (rc)
+        return rc;
+    if (n == 0)
+        return churn__error(CHURN_EINVAL, "%s: no rows to fit", fn);
+    if ((rc = check_mbgc_rows(fn, 1, n, frequency, recency, T, k == 1 ? NULL : litt, weights)))
+        return rc;
+    double wsum = 0;
+    for (size_t i = 0; i < n; i++)
+        wsum += weights ? weights[i] : 1.0;
+    if (!(wsum > 0) || !isfinite(wsum))
+        return churn__error(CHURN_EINVAL, "%s: column 'weights': the weights sum to %g; need a "
+                            "positive finite total", fn, wsum);
+    churn__btyd_data d;
+    if ((rc = churn__btyd_collapse(&d, n, frequency, recency, T, weights)))
+        return rc;
+    int k0 = k ? k : 1, k1 = k ? k : CHURN__MBGC_KMAX;
+    churn_model *best = NULL;
+    int best_rc = CHURN_OK;
+    char tried[512] = "";
+    size_t len = 0;
+    for (int kk = k0; kk <= k1; kk++) {
+        churn_model *m4 = NULL, *m5 = NULL;
+        int frc = churn__btyd_fit_collapsed(&m4, &churn__mbgc_fit_family[kk - 1], &d, wsum, &o,
+                                            fn);
+        if (!m4) {
+            if (k || frc == CHURN_ENOMEM) { /* a k that cannot be fitted at all when choosing: skip */
+                churn_model_free(best);
+                churn__btyd_data_free(&d);
+                return frc;
+            }
+            churn__ok();
+            continue;
+        }
+        int wrc = mbgc_widen(&m5, m4, kk, litt_term(kk, n, frequency, litt, weights));
+        churn_model_free(m4);
+        if (wrc) {
+            churn_model_free(best);
+            churn__btyd_data_free(&d);
+            return wrc;
+        }
+        if (!k && len < sizeof tried - 40)
+            len += (size_t)snprintf(tried + len, sizeof tried - len, "%sk=%d: %.10g%s",
+                                    len ? ", " : "", kk, m5->loglik, frc ? " (not converged)" : "");
+        /* choosing k: the best converged fit; a fixed k keeps its own */
+        if (!best || (frc == CHURN_OK && (best_rc != CHURN_OK || m5->loglik > best->loglik))) {
+            churn_model_free(best);
+            best = m5;
+            best_rc = frc;
+        } else {
+            churn_model_free(m5);
+        }
+    }
+    churn__btyd_data_free(&d);
+    if (!best)
+        return best_rc ? best_rc
+                       : churn__error(CHURN_ENUMERIC, "%s: no k in 1..%d gave a fit", fn, k1);
+    if (!k) {
+        char note[640];
+        snprintf(note, sizeof note, "k = %g chosen by likelihood among %s", best->params[0],
+                 tried);
+        if ((rc = churn__model_set_note(best, note))) {
+            churn_model_free(best);
+            return rc;
+        }
+    }
+    *out = best;
+    if (best_rc)
+        return churn__error(best_rc, "%s: the fit with k = %g did not converge; the model "
+                            "holds the best point found", fn, best->params[0]);
+    return CHURN_OK;
+}
+
+CHURN_API int churn_mbgcnbd_loglik(size_t nparams, const double *params, size_t n,
+                                   const double *frequency, const double *recency,
+                                   const double *T, const double *litt, const double *weights,
+                                   double *loglik, double *gradient)
+{
+    static const char fn[] = "churn_mbgcnbd_loglik";
+    churn__ok();
+    if (!params || !loglik || (n && (!frequency || !recency || !T)))
+        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
+    int rc = churn__btyd_check_params(fn, &churn__mbgcnbd_family, params, nparams);
+    if (!rc)
+        rc = check_k(fn, CHURN_FAMILY_MBGCNBD, params);
+    if (rc)
+        return rc;
+    int k = (int)params[0];
+    if (k != 1 && n && !litt)
+        return churn__error(CHURN_EINVAL, "%s: column 'litt' is NULL: k = %d needs the sum of "
+                            "log inter-purchase times of every customer", fn, k);
+    if ((rc = check_mbgc_rows(fn, 0, n, frequency, recency, T, k == 1 ? NULL : litt, weights)))
+        return rc;
+    double gl[4];
+    rc = churn__mbgc_loglik_k(k, params + 1, n, frequency, recency, T, weights, loglik,
+                              gradient ? gl : NULL);
+    if (rc || !isfinite(*loglik))
+        return churn__error(CHURN_ENUMERIC, "%s: the MBG/CNBD-k log-likelihood is not finite at "
+                            "these parameters", fn);
+    *loglik += litt_term(k, n, frequency, litt, weights);
+    if (gradient) {
+        gradient[0] = NAN; /* k is discrete */
+        for (int j = 0; j < 4; j++)
+            gradient[j + 1] = gl[j] / params[j + 1];
+    }
+    return CHURN_OK;
 }

@@ -2,7 +2,8 @@
  * Private interface of the btyd stage. Between the family-independent files
  * (btyd.c: the public entry points and the family table; fit.c: maximum
  * likelihood; checks.c: the input checks) and each family's mathematics
- * (bgnbd.c for BG/NBD and MBG/NBD, pnbd.c for Pareto/NBD, bgbb.c, sbg.c).
+ * (bgnbd.c for BG/NBD and MBG/NBD, pnbd.c for Pareto/NBD, ggomnbd.c for
+ * Gamma-Gompertz/NBD, bgbb.c, sbg.c).
  *
  * Parameters are passed on their natural scale (all > 0); the optimiser works
  * on log-parameters, so `loglik` returns the gradient with respect to
@@ -52,6 +53,17 @@ CHURN__HIDDEN extern const churn__btyd_family churn__mbgnbd_family;
 CHURN__HIDDEN extern const churn__btyd_family churn__pnbd_family;
 CHURN__HIDDEN extern const churn__btyd_family churn__bgbb_family;
 CHURN__HIDDEN extern const churn__btyd_family churn__sbg_family;
+CHURN__HIDDEN extern const churn__btyd_family churn__ggomnbd_family;
+/* MBG/CNBD-k (mbgcnbd.c): the 5-parameter descriptor (k, r, alpha, a, b) of
+ * the predictions, and one 4-parameter descriptor (r, alpha, a, b) per fixed
+ * k = 1..CHURN__MBGC_KMAX for the fit (k is chosen, not estimated). */
+#define CHURN__MBGC_KMAX CHURN_MBGCNBD_KMAX
+CHURN__HIDDEN extern const churn__btyd_family churn__mbgcnbd_family;
+CHURN__HIDDEN extern const churn__btyd_family churn__mbgc_fit_family[CHURN__MBGC_KMAX];
+/* Log-likelihood without the litt term, for fixed k (grad_log: 4 values). */
+CHURN__HIDDEN int churn__mbgc_loglik_k(int k, const double *p, size_t n, const double *x,
+                                       const double *tx, const double *T, const double *w,
+                                       double *ll, double *grad_log);
 
 /* Pareto/NBD P(alive at T + t | x, tx, T), in pnbd.c. */
 /* BG/BB P(alive at opportunity n + m | x, t_x, n), m a whole number >= 0 (bgbb.c). */

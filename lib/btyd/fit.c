@@ -532,7 +532,8 @@ static size_t starting_points(int family, const churn__btyd_data *d, double star
     double rate = (mx + 0.1) / fmax(mT, 1e-12); /* purchases per time unit */
     switch (family) {
     case CHURN_FAMILY_BGNBD:
-    case CHURN_FAMILY_MBGNBD: {
+    case CHURN_FAMILY_MBGNBD:
+    case CHURN_FAMILY_MBGCNBD: {
         const double s[3][4] = {{1, 1 / rate, 1, 1}, {0.3, 0.3 / rate, 0.8, 2.5}, {1, 1, 1, 1}};
         return log_starts(s, starts);
     }
@@ -543,6 +544,17 @@ static size_t starting_points(int family, const churn__btyd_data *d, double star
     case CHURN_FAMILY_BGBB: {
         const double s[3][4] = {{1, 1, 1, 1}, {0.5, 2, 0.5, 2}, {2, 0.5, 2, 0.5}};
         return log_starts(s, starts);
+    }
+    case CHURN_FAMILY_GGOMNBD: {
+        /* For small b the Gompertz lifetime is Pareto/NBD-like with beta / b
+         * in the role of the Pareto/NBD beta: start there (b ~ 1/mean T). */
+        const double s[3][5] = {{1, 1 / rate, 1 / mT, 1, 1},
+                                {0.5, 0.5 / rate, 0.1 / mT, 0.5, 0.1},
+                                {1, 1 / rate, 0.01 / mT, 1, 0.01}};
+        for (int k = 0; k < 3; k++)
+            for (int j = 0; j < 5; j++)
+                starts[k][j] = log(s[k][j]);
+        return 3;
     }
     default: { /* sBG */
         starts[0][0] = 0;

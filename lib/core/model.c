@@ -15,7 +15,8 @@
 
 static const char *const family_names[] = {
     "",        "bgnbd", "mbgnbd", "pnbd",    "bgbb",        "sbg",         "gammagamma",
-    "logit",   "cox",   "weibull", "exponential", "loglogistic", "lognormal",
+    "logit",   "cox",   "weibull", "exponential", "loglogistic", "lognormal", "ggomnbd",
+    "mbgcnbd",
 };
 #define NFAMILY ((int)(sizeof family_names / sizeof family_names[0]))
 
@@ -36,7 +37,8 @@ CHURN_API int churn_family_from_name(const char *name, int *family)
         }
     return churn__error(CHURN_ENOTFOUND,
                         "unknown model family '%s' (expected one of bgnbd, mbgnbd, pnbd, bgbb, "
-                        "sbg, gammagamma, logit, cox, weibull, exponential, loglogistic, lognormal)",
+                        "sbg, gammagamma, logit, cox, weibull, exponential, loglogistic, lognormal, ggomnbd, "
+                        "mbgcnbd)",
                         name);
 }
 
@@ -658,7 +660,7 @@ static int read_strings(json_t *a, const char *key, size_t *n, char ***out)
 static const struct family_params {
     int family;
     size_t n;
-    const char *names[4];
+    const char *names[5];
 } named_families[] = {
     {CHURN_FAMILY_BGNBD, 4, {"r", "alpha", "a", "b"}},
     {CHURN_FAMILY_MBGNBD, 4, {"r", "alpha", "a", "b"}},
@@ -666,6 +668,8 @@ static const struct family_params {
     {CHURN_FAMILY_BGBB, 4, {"alpha", "beta", "gamma", "delta"}},
     {CHURN_FAMILY_SBG, 2, {"alpha", "beta"}},
     {CHURN_FAMILY_GAMMAGAMMA, 3, {"p", "q", "gamma"}},
+    {CHURN_FAMILY_GGOMNBD, 5, {"r", "alpha", "b", "s", "beta"}},
+    {CHURN_FAMILY_MBGCNBD, 5, {"k", "r", "alpha", "a", "b"}},
 };
 
 /* "'a', 'b'" into buf: the names a file gives, for messages. */

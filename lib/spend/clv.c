@@ -357,8 +357,8 @@ CHURN_API int churn_clv_discounted_purchases(const churn_model *btyd,
 {
     churn__ok();
     static const char fn[] = "churn_clv_discounted_purchases";
-    int rc = churn__model_check(btyd, fn, 3, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
-                                CHURN_FAMILY_PNBD);
+    int rc = churn__model_check(btyd, fn, 4, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
+                                CHURN_FAMILY_PNBD, CHURN_FAMILY_GGOMNBD);
     if (rc)
         return rc;
     if (n && (!frequency || !recency || !T || !discounted))
@@ -384,9 +384,11 @@ CHURN_API int churn_clv_score(const churn_model *btyd, const churn_model *spend,
     int rc = CHURN_OK;
     int btyd_ok = btyd && (btyd->family == CHURN_FAMILY_BGNBD ||
                            btyd->family == CHURN_FAMILY_MBGNBD ||
-                           btyd->family == CHURN_FAMILY_PNBD);
-    if (!btyd_ok && (rc = churn__model_check_arg(btyd, fn, "btyd", 3, CHURN_FAMILY_BGNBD,
-                                                 CHURN_FAMILY_MBGNBD, CHURN_FAMILY_PNBD)))
+                           btyd->family == CHURN_FAMILY_PNBD ||
+                           btyd->family == CHURN_FAMILY_GGOMNBD);
+    if (!btyd_ok && (rc = churn__model_check_arg(btyd, fn, "btyd", 4, CHURN_FAMILY_BGNBD,
+                                                 CHURN_FAMILY_MBGNBD, CHURN_FAMILY_PNBD,
+                                                 CHURN_FAMILY_GGOMNBD)))
         return rc;
     if (spend && spend->family != CHURN_FAMILY_GAMMAGAMMA &&
         (rc = churn__model_check_arg(spend, fn, "spend", 1, CHURN_FAMILY_GAMMAGAMMA)))

@@ -2,7 +2,9 @@
  * DERT, the discounted expected residual transactions of a customer
  * (spend.h): a closed form through the confluent hypergeometric U for the
  * Pareto/NBD (U by its integral representation), a numerical integral of the
- * conditional expectation for the BG/NBD and MBG/NBD; both by the quadrature
+ * conditional expectation for the BG/NBD and MBG/NBD, and for the
+ * Gamma-Gompertz/NBD one integral of its remaining-lifetime survival; all by
+ * the quadrature
  * of core/special.c (no GSL: its U and integrators report failures through
  * the process-wide GSL error handler).
  *
@@ -107,6 +109,54 @@ static int dert_pnbd(const churn_model *model, double delta, size_t n, const dou
     return rc;
 }
 
+/* Gamma-Gompertz/NBD: alive at T, lambda ~ Gamma(r+x, alpha+T) and the
+ * remaining lifetime has survival S_T(u) = exp(s lw(T) - s lw(T+u)),
+ * lw(t) = log(beta - 1 + e^(b t)) (docs/models/ggomnbd.md), so
+ *   DERT = P(alive) (r+x)/(alpha+T) int_0^inf e^(-delta u) S_T(u) du,
+ * one quadrature per customer in v = delta u on [0, 800] (S_T <= 1, so the
+ * rest is below e^-800 of delta^-1). */
+typedef struct gg_dert_ctx {
+    double b, beta, s, T, lw0, delta;
+} gg_dert_ctx;
+
+static double gg_lw(double b, double beta, double t)
+{
+    return b * t + log1p((beta - 1.0) * exp(-b * t));
+}
+
+static double gg_dert_log(double v, void *vp, double *mult)
+{
+    (void)mult;
+    const gg_dert_ctx *c = vp;
+    return -v + c->s * (c->lw0 - gg_lw(c->b, c->beta, c->T + v / c->delta));
+}
+
+static int dert_ggomnbd(const churn_model *model, double delta, size_t n,
+                        const double *frequency, const double *recency, const double *T,
+                        const char *fn, double *dert)
+{
+    double r = model_param(model, "r"), alpha = model_param(model, "alpha");
+    double b = model_param(model, "b"), s = model_param(model, "s");
+    double beta = model_param(model, "beta");
+    if (!(r > 0 && alpha > 0 && b > 0 && s > 0 && beta > 0))
+        return churn__error(CHURN_EINVAL, "%s: the Gamma-Gompertz/NBD model lacks positive "
+                            "parameters r, alpha, b, s, beta", fn);
+    int rc = churn_btyd_p_alive(model, n, frequency, recency, T, dert); /* validates rows */
+    for (size_t i = 0; !rc && i < n; i++) {
+        gg_dert_ctx c = {b, beta, s, T[i], gg_lw(b, beta, T[i]), delta};
+        double val = 0, ls = 0;
+        int st = churn__quad_log(gg_dert_log, &c, 1, 0.0, 800.0, 1e-11, 0.0, &val, &ls);
+        double tail = val > 0 ? exp(ls + log(val)) / delta : 0.0;
+        double v = dert[i] * (r + frequency[i]) / (alpha + T[i]) * tail;
+        if (st != CHURN_OK || !isfinite(v))
+            rc = churn__error(CHURN_ENUMERIC, "%s: row %zu: the DERT integral did not "
+                              "converge", fn, i);
+        else
+            dert[i] = v;
+    }
+    return rc;
+}
+
 /* The BG/NBD or MBG/NBD DERT of n rows, by numerical integration. */
 static int dert_bgnbd(const churn_model *model, double delta, size_t n, const double *frequency,
                       const double *recency, const double *T, const char *fn, double *dert)
@@ -139,8 +189,8 @@ CHURN_API int churn_dert(const churn_model *model, double delta, size_t n,
 {
     churn__ok();
     static const char fn[] = "churn_dert";
-    int rc = churn__model_check(model, fn, 3, CHURN_FAMILY_PNBD, CHURN_FAMILY_BGNBD,
-                                CHURN_FAMILY_MBGNBD);
+    int rc = churn__model_check(model, fn, 4, CHURN_FAMILY_PNBD, CHURN_FAMILY_BGNBD,
+                                CHURN_FAMILY_MBGNBD, CHURN_FAMILY_GGOMNBD);
     if (rc)
         return rc;
     if (!isfinite(delta) || !(delta > 0))
@@ -152,5 +202,7 @@ CHURN_API int churn_dert(const churn_model *model, double delta, size_t n,
         return CHURN_OK;
     if (model->family == CHURN_FAMILY_PNBD)
         return dert_pnbd(model, delta, n, frequency, recency, T, fn, dert);
+    if (model->family == CHURN_FAMILY_GGOMNBD)
+        return dert_ggomnbd(model, delta, n, frequency, recency, T, fn, dert);
     return dert_bgnbd(model, delta, n, frequency, recency, T, fn, dert);
 }

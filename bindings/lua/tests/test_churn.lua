@@ -1229,6 +1229,32 @@ do
   check("closed alert set raises", raises(function() return #a end, "closed"))
 end
 
+section("ggomnbd: Gamma-Gompertz/NBD (issue 23)")
+do
+  -- b -> 0 with beta / b fixed is the Pareto/NBD: the two models score alike
+  local b = 1e-7
+  local gg = churn.model("ggomnbd", {r = 0.5534, alpha = 10.5802, b = b, s = 0.6061, beta = 11.6562 * b})
+  local pn = churn.model("pnbd", {0.5534, 10.5802, 0.6061, 11.6562})
+  check("ggomnbd model from parameters", gg ~= nil and gg:family() == "ggomnbd")
+  local c = {frequency = 4, recency = 20, T = 30}
+  local pa1, e1 = gg:score(c, 26)
+  local pa2, e2 = pn:score(c, 26)
+  check("ggomnbd -> pnbd as b -> 0: p_alive", close(pa1, pa2, 1e-5), string.format("%.10g %.10g", pa1, pa2))
+  check("ggomnbd -> pnbd as b -> 0: expected", close(e1, e2, 1e-5), string.format("%.10g %.10g", e1, e2))
+  local gp = churn.model("ggomnbd", {0.55, 10.58, 0.02, 0.6, 0.3})
+  local pa3 = gp:score(c)
+  check("ggomnbd positional parameters score", pa3 > 0 and pa3 < 1, pa3)
+  -- MBG/CNBD-k with k = 1 is the MBG/NBD
+  local mk = churn.model("mbgcnbd", {k = 1, r = 0.525, alpha = 6.183, a = 0.891, b = 1.614})
+  local mb = churn.model("mbgnbd", {0.525, 6.183, 0.891, 1.614})
+  local pk, ek = mk:score(c, 26)
+  local pb, eb = mb:score(c, 26)
+  check("mbgcnbd k = 1 scores as mbgnbd", close(pk, pb, 1e-12) and close(ek, eb, 1e-10),
+        string.format("%.12g %.12g %.12g %.12g", pk, pb, ek, eb))
+  local bad = churn.model("mbgcnbd", {k = 2.5, r = 1, alpha = 1, a = 1, b = 1})
+  check("mbgcnbd k must be whole", bad == nil)
+end
+
 section("end")
 run("rm -rf " .. q(tmpdir))
 

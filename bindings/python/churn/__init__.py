@@ -66,6 +66,8 @@ from ._simulate import simulate, simulate_summary
 from ._btyd import BGBB, BGNBD, MBGNBD, SBG, ParetoNBD, loglik as btyd_loglik
 from ._intervals import predict_interval
 from . import _covariates  # noqa: F401  (declares the covariate C functions)
+from ._ggomnbd import GGompertzNBD, ggomnbd_loglik
+from ._mbgcnbd import MBGCNBDk, estimate_regularity, litt, mbgcnbd_loglik
 from ._spend import (Alerts, GammaGamma, assign_tiers, clv, clv_contractual, dert,
                      discounted_purchases, retention_report, tier_name)
 from ._logit import CrossValidation, LogisticRegression
@@ -92,6 +94,8 @@ __all__ = [
     "simulate", "simulate_summary",
     # btyd.h
     "BGNBD", "MBGNBD", "ParetoNBD", "BGBB", "SBG", "btyd_loglik", "predict_interval",
+    "GGompertzNBD", "ggomnbd_loglik", "MBGCNBDk", "mbgcnbd_loglik", "litt",
+    "estimate_regularity",
     # spend.h
     "GammaGamma", "clv", "discounted_purchases", "dert", "clv_contractual", "assign_tiers",
     "tier_name", "Alerts", "retention_report",

@@ -9,7 +9,7 @@ from ._errors import check
 from ._txlog import TransactionLog
 
 _d = _lib.c_double_p
-_MODELS = {"pnbd": 3, "bgnbd": 1, "mbgnbd": 2}
+_MODELS = {"pnbd": 3, "bgnbd": 1, "mbgnbd": 2, "ggomnbd": 13}
 
 
 class SimulateOptions(ctypes.Structure):
@@ -34,7 +34,7 @@ def _options(model, customers, seed, start, days, acquisition_days, holdout_days
              params, id_prefix):
     from ._customers import time_arg, time_unit_days
     if model not in _MODELS:
-        raise ValueError(f"model: '{model}' is not pnbd, bgnbd or mbgnbd")
+        raise ValueError(f"model: '{model}' is not pnbd, bgnbd, mbgnbd or ggomnbd")
     o = SimulateOptions()
     _init(ctypes.byref(o))
     o.model = _MODELS[model]
@@ -63,7 +63,8 @@ def simulate(model="pnbd", customers=1000, seed=1, start=None, days=546.0, acqui
     model); returns a :class:`TransactionLog` (or its DataFrame with ``as_frame=True``).
 
     Parameters left None take the published CDNOW fit of `model` ('pnbd', 'bgnbd',
-    'mbgnbd'), rescaled to `unit`. `start` defaults to 1997-01-01, `days` (546 = 78
+    'mbgnbd'; 'ggomnbd' (Gamma-Gompertz/NBD) has illustrative defaults: the Pareto/NBD
+    r, alpha, Gompertz scale b = 0.02 per week, s = 0.6, beta = 0.3), rescaled to `unit`. `start` defaults to 1997-01-01, `days` (546 = 78
     weeks) is the calibration window, `holdout_days` more days are simulated after it.
     Deterministic for a given seed."""
     o = _options(model, customers, seed, start, days, acquisition_days, holdout_days, unit,
