@@ -45,6 +45,11 @@ typedef struct churn__btyd_family {
      * NULL: the caller loops over cond_expected. */
     void (*cond_expected_path)(const double *params, size_t nh, const double *t, double x,
                                double tx, double T, double *pa, double *expected);
+    /* 0, or for a family whose analytic Hessian costs several gradients: on
+     * data with at least 4 times as many distinct rows, the Newton steps take
+     * the Hessian of a systematic subsample of about this many rows and the
+     * gradient of all of them (fit.c; the standard errors use all rows). */
+    size_t hess_subsample_rows;
 } churn__btyd_family;
 
 CHURN__HIDDEN extern const churn__btyd_family churn__bgnbd_family;

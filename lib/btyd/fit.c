@@ -117,6 +117,18 @@ typedef struct problem {
     double best_f;
     double best_theta[MAXP];
     size_t cur_start, best_start;
+    /* The last evaluation with the full analytic Hessian (of the mean
+     * objective without penalty, and the log-likelihood): the standard errors
+     * and the model's log-likelihood at the optimum reuse it instead of
+     * evaluating the same point again. */
+    int have_last;
+    double last_theta[MAXP], last_H[MAXP * MAXP], last_ll;
+    /* Every sub-th distinct row (weights scaled to the same total), or NULL:
+     * for a family whose Hessian costs several gradients (Pareto/NBD), the
+     * Newton steps of a large fit take the Hessian of this subsample and the
+     * gradient of all rows. The gradient decides convergence, so the optimum
+     * is the same; only the path to it differs. */
+    const churn__btyd_data *sub;
 } problem;
 
 /* Seconds on the monotonic clock (wall time that NTP and date changes do
@@ -166,12 +178,20 @@ static double objective_h(problem *pb, const double *theta, double *g, double *H
             return INFINITY;
         p[j] = exp(theta[j]);
     }
-    const churn__btyd_data *d = pb->d;
-    int rc = H && pb->hess
-                 ? pb->hess(p, d->n, d->x, d->tx, d->T, d->w, &ll, g ? gl : NULL, hl)
-                 : pb->fam->loglik(p, d->n, d->x, d->tx, d->T, d->w, &ll, g ? gl : NULL);
+    const churn__btyd_data *d = pb->d, *sub = pb->sub;
+    int full_h = H && pb->hess && !sub;
+    int rc = full_h ? pb->hess(p, d->n, d->x, d->tx, d->T, d->w, &ll, g ? gl : NULL, hl)
+                    : pb->fam->loglik(p, d->n, d->x, d->tx, d->T, d->w, &ll, g ? gl : NULL);
     if (rc != CHURN_OK || !isfinite(ll))
         return INFINITY;
+    double hscale = d->wsum;
+    if (H && pb->hess && sub) {
+        /* the subsample's Hessian, on the scale of the mean over all rows */
+        double lls, gs[MAXP];
+        if (pb->hess(p, sub->n, sub->x, sub->tx, sub->T, sub->w, &lls, gs, hl) != CHURN_OK)
+            return INFINITY;
+        hscale = sub->wsum;
+    }
     double f = -ll / d->wsum;
     for (size_t j = 0; j < k; j++) {
         f += l2 * theta[j] * theta[j];
@@ -184,10 +204,19 @@ static double objective_h(problem *pb, const double *theta, double *g, double *H
     if (H && pb->hess)
         for (size_t i = 0; i < k; i++)
             for (size_t j = 0; j < k; j++) {
-                H[i * k + j] = -hl[i * k + j] / d->wsum + (i == j ? 2.0 * l2 : 0);
+                H[i * k + j] = -hl[i * k + j] / hscale + (i == j ? 2.0 * l2 : 0);
                 if (!isfinite(H[i * k + j]))
                     return INFINITY;
             }
+    if (full_h) {
+        pb->have_last = 1;
+        memcpy(pb->last_theta, theta, k * sizeof *theta);
+        for (size_t j = 0; j < k * k; j++)
+            pb->last_H[j] = -hl[j] / d->wsum;
+        pb->last_ll = ll;
+    } else {
+        pb->have_last = 0;
+    }
     if (pb->track && f < pb->best_f) {
         pb->best_f = f;
         memcpy(pb->best_theta, theta, k * sizeof *theta);
@@ -616,8 +645,19 @@ static int std_errors(problem *pb, churn_model *m, const double *best, const dou
      * W * H (H = Hessian of the mean); delta method to the natural scale:
      * Cov(p_i, p_j) = p_i p_j Cov(theta_i, theta_j). */
     double g0[MAXP], H[MAXP * MAXP], cov[MAXP * MAXP], e[MAXP];
-    objective(pb, best, g0, 0);
-    if (fd_hessian(pb, best, g0, H, 1, 0) == 0) {
+    int ok;
+    if (pb->have_last && memcmp(pb->last_theta, best, k * sizeof *best) == 0) {
+        /* the optimiser's last evaluation was at the optimum, with the
+         * analytic Hessian of all rows */
+        memcpy(H, pb->last_H, k * k * sizeof *H);
+        ok = 1;
+    } else {
+        pb->sub = NULL;
+        if (!pb->hess) /* (the analytic Hessian comes with its own gradient) */
+            objective(pb, best, g0, 0);
+        ok = fd_hessian(pb, best, g0, H, 1, 0) == 0;
+    }
+    if (ok) {
         for (size_t j = 0; j < k * k; j++)
             H[j] *= pb->d->wsum;
         if (churn__chol(H, k, 0) == 0) {
@@ -632,6 +672,7 @@ static int std_errors(problem *pb, churn_model *m, const double *best, const dou
         } else {
             /* Not a proper maximum: name the flattest direction's parameter. */
             double Hc[MAXP * MAXP];
+            pb->sub = NULL;
             objective(pb, best, g0, 0);
             fd_hessian(pb, best, g0, Hc, 1, 0);
             *flat = 0;
@@ -730,6 +771,37 @@ static int fit_failure(const churn__btyd_family *fam, const churn_model *m, cons
     }
 }
 
+/* Every m-th of the n distinct rows, m = n / rows (they are sorted by x, so
+ * every purchase count keeps its share), weights scaled so that the total is
+ * that of all rows: the rows whose Hessian steers the Newton steps of a large
+ * fit (problem.sub). */
+static int subsample(churn__btyd_data *sub, const churn__btyd_data *d, size_t rows)
+{
+    size_t step = d->n / rows, u = (d->n + step - 1) / step;
+    memset(sub, 0, sizeof *sub);
+    sub->block = churn__malloc(churn__mul_size(4 * u, sizeof(double)));
+    if (!sub->block)
+        return churn__nomem("the BTYD Hessian subsample");
+    sub->x = sub->block;
+    sub->tx = sub->x + u;
+    sub->T = sub->tx + u;
+    sub->w = sub->T + u;
+    double ws = 0;
+    for (size_t i = 0, j = 0; i < d->n; i += step, j++) {
+        sub->x[j] = d->x[i];
+        sub->tx[j] = d->tx[i];
+        sub->T[j] = d->T[i];
+        sub->w[j] = d->w[i];
+        ws += d->w[i];
+    }
+    sub->n = u;
+    double scale = d->wsum / ws;
+    for (size_t j = 0; j < u; j++)
+        sub->w[j] *= scale;
+    sub->wsum = d->wsum;
+    return CHURN_OK;
+}
+
 /* The generic fit on validated, collapsed data: the best of the starting
  * points, the model at its optimum, standard errors, and the error of a fit
  * that did not converge (the model is returned all the same). */
@@ -738,6 +810,7 @@ int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
                               const char *fn)
 {
     size_t k = fam->nparams;
+    int rc;
     problem pb;
     memset(&pb, 0, sizeof pb);
     pb.fam = fam;
@@ -752,7 +825,18 @@ int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
     double best[MAXP], start[MAXP];
     opt_result bres;
     int total_iter = 0;
-    if (best_of_starts(&pb, o, best, start, &bres, &total_iter) != 0) {
+    churn__btyd_data sub;
+    memset(&sub, 0, sizeof sub);
+    if (pb.hess && fam->hess_subsample_rows > 0 && d->n >= 4 * fam->hess_subsample_rows) {
+        rc = subsample(&sub, d, fam->hess_subsample_rows);
+        if (rc)
+            return rc;
+        pb.sub = &sub;
+    }
+    rc = best_of_starts(&pb, o, best, start, &bres, &total_iter);
+    pb.sub = NULL;
+    churn__btyd_data_free(&sub);
+    if (rc != 0) {
         if (pb.stop)
             return churn__error(CHURN_ENUMERIC, "%s: %s: the log-likelihood was not finite at "
                                 "the %d points evaluated before the budget ran out "
@@ -765,13 +849,16 @@ int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
     double seconds = o->max_seconds > 0 ? monotonic_seconds() - t0 : 0;
 
     churn_model *m = NULL;
-    int rc = churn__model_new(&m, fam->family, k, fam->names);
+    rc = churn__model_new(&m, fam->family, k, fam->names);
     if (rc)
         return rc;
     double p[MAXP], ll = 0;
     for (size_t j = 0; j < k; j++)
         p[j] = m->params[j] = exp(best[j]);
-    fam->loglik(p, d->n, d->x, d->tx, d->T, d->w, &ll, NULL);
+    if (pb.have_last && memcmp(pb.last_theta, best, k * sizeof *best) == 0)
+        ll = pb.last_ll; /* the optimiser's last evaluation was at the optimum */
+    else
+        fam->loglik(p, d->n, d->x, d->tx, d->T, d->w, &ll, NULL);
     m->loglik = ll;
     m->nobs = nobs;
     m->converged = bres.status == OPT_CONVERGED;

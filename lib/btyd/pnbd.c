@@ -585,4 +585,5 @@ static double pnbd_cond_pmf(const double *p, double t, double k, double x, doubl
 const churn__btyd_family churn__pnbd_family = {
     CHURN_FAMILY_PNBD, 4, pnbd_names, pnbd_loglik, pnbd_p_alive, pnbd_cond_expected,
     pnbd_expected_new, pnbd_pmf, pnbd_cond_pmf, NULL, pnbd_cond_expected_path,
+    0,
 };
