@@ -39,6 +39,95 @@ static int row_cmp(const void *pa, const void *pb)
     return 0;
 }
 
+/* (T, t_x) order within one x. */
+static inline int row_less_ttx(const btyd_row *a, const btyd_row *b)
+{
+    return a->T < b->T || (a->T == b->T && a->tx < b->tx);
+}
+
+/* Sort rows[0..n) by (T, t_x): quicksort with the comparison inlined (median
+ * of three, insertion sort below 16 rows, the smaller half first). */
+static void sort_ttx(btyd_row *r, size_t n)
+{
+    while (n > 16) {
+        size_t mid = n / 2;
+        btyd_row t;
+        if (row_less_ttx(&r[mid], &r[0])) {
+            t = r[mid]; r[mid] = r[0]; r[0] = t;
+        }
+        if (row_less_ttx(&r[n - 1], &r[0])) {
+            t = r[n - 1]; r[n - 1] = r[0]; r[0] = t;
+        }
+        if (row_less_ttx(&r[n - 1], &r[mid])) {
+            t = r[n - 1]; r[n - 1] = r[mid]; r[mid] = t;
+        }
+        btyd_row pv = r[mid];
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (row_less_ttx(&r[i], &pv))
+                i++;
+            while (row_less_ttx(&pv, &r[j]))
+                j--;
+            if (i >= j)
+                break;
+            t = r[i]; r[i] = r[j]; r[j] = t;
+            i++;
+            j--;
+        }
+        /* [0, j] <= pivot <= [j+1, n) */
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_ttx(r, left);
+            r += left;
+            n -= left;
+        } else {
+            sort_ttx(r + left, n - left);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        btyd_row v = r[i];
+        size_t j = i;
+        while (j > 0 && row_less_ttx(&v, &r[j - 1])) {
+            r[j] = r[j - 1];
+            j--;
+        }
+        r[j] = v;
+    }
+}
+
+/* Sort the m rows by (x, T, t_x) as row_cmp does. The counts x are whole
+ * numbers (checks.c): a counting sort by x into `tmp` when the largest is
+ * below 4 m + 1024, then each x's rows by (T, t_x); else qsort. Returns the
+ * array that holds the sorted rows (rows or tmp). */
+static btyd_row *sort_rows(btyd_row *rows, btyd_row *tmp, size_t m)
+{
+    double xmax = 0;
+    for (size_t i = 0; i < m; i++)
+        xmax = fmax(xmax, rows[i].x);
+    size_t nb = (size_t)xmax + 2;
+    size_t *cnt = tmp && xmax < 4.0 * (double)m + 1024 ? churn__calloc(nb, sizeof *cnt) : NULL;
+    if (!cnt) {
+        qsort(rows, m, sizeof *rows, row_cmp);
+        return rows;
+    }
+    for (size_t i = 0; i < m; i++)
+        cnt[(size_t)rows[i].x + 1]++;
+    for (size_t b = 1; b < nb; b++)
+        cnt[b] += cnt[b - 1];
+    for (size_t i = 0; i < m; i++)
+        tmp[cnt[(size_t)rows[i].x]++] = rows[i];
+    /* cnt[b] is now the end of bucket b */
+    size_t start = 0;
+    for (size_t b = 0; b + 1 < nb; b++) {
+        if (cnt[b] > start + 1)
+            sort_ttx(tmp + start, cnt[b] - start);
+        start = cnt[b];
+    }
+    churn__free(cnt);
+    return tmp;
+}
+
 void churn__btyd_data_free(churn__btyd_data *d)
 {
     churn__free(d->block);
@@ -50,9 +139,10 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
                          const double *T, const double *w)
 {
     memset(d, 0, sizeof *d);
-    btyd_row *rows = churn__malloc(churn__mul_size(n ? n : 1, sizeof *rows));
+    btyd_row *rows = churn__malloc(churn__mul_size(n ? n : 1, 2 * sizeof *rows));
     if (!rows)
         return churn__nomem("the BTYD fitting rows");
+    btyd_row *all = rows;
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         double wi = w ? w[i] : 1.0;
@@ -64,7 +154,7 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
         rows[m].w = wi;
         m++;
     }
-    qsort(rows, m, sizeof *rows, row_cmp);
+    rows = sort_rows(rows, n ? rows + n : NULL, m);
     size_t u = 0;
     for (size_t i = 0; i < m; i++) {
         if (u > 0 && row_cmp(&rows[u - 1], &rows[i]) == 0)
@@ -74,7 +164,7 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
     }
     d->block = churn__malloc(churn__mul_size(4 * (u ? u : 1), sizeof(double)));
     if (!d->block) {
-        churn__free(rows);
+        churn__free(all);
         return churn__nomem("the collapsed BTYD rows");
     }
     d->n = u;
@@ -90,7 +180,7 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
         d->w[i] = rows[i].w;
         d->wsum += rows[i].w;
     }
-    churn__free(rows);
+    churn__free(all);
     return CHURN_OK;
 }
 
