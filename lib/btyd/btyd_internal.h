@@ -45,11 +45,17 @@ typedef struct churn__btyd_family {
      * NULL: the caller loops over cond_expected. */
     void (*cond_expected_path)(const double *params, size_t nh, const double *t, double x,
                                double tx, double T, double *pa, double *expected);
-    /* 0, or for a family whose analytic Hessian costs several gradients: on
-     * data with at least 4 times as many distinct rows, the Newton steps take
-     * the Hessian of a systematic subsample of about this many rows and the
-     * gradient of all of them (fit.c; the standard errors use all rows). */
-    size_t hess_subsample_rows;
+    /* 0, or for a family whose evaluations are costly (Pareto/NBD): on data
+     * with at least 4 times as many distinct rows, the fit first fits a
+     * systematic subsample of max(this, n/8) rows and starts from its
+     * optimum, and Newton uses loglik_hess; on smaller data it takes
+     * differences of the gradient, as without loglik_hess (fit.c). */
+    size_t warm_start_rows;
+    /* NULL, or whether loglik_hess costs about a few gradients at these
+     * parameters; where it does not (Pareto/NBD near |z| -> 1, where its
+     * quadrature rows take differences), the fit differences the gradient
+     * instead (fit.c, objective_h). */
+    int (*hess_cheap)(const double *params);
 } churn__btyd_family;
 
 CHURN__HIDDEN extern const churn__btyd_family churn__bgnbd_family;

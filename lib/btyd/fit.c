@@ -200,6 +200,7 @@ typedef struct problem {
      * optimisation; the standard errors afterwards are a bounded 2k + 2). */
     int track;
     int max_evals;
+    int evals0;               /* evaluations spent before this problem (a warm start's) */
     double deadline;          /* monotonic clock, seconds; 0 = none */
     int stop;                 /* STOP_*: the budget ran out */
     /* The best point evaluated while tracking, and the starting point whose
@@ -213,12 +214,6 @@ typedef struct problem {
      * evaluating the same point again. */
     int have_last;
     double last_theta[MAXP], last_H[MAXP * MAXP], last_ll;
-    /* Every sub-th distinct row (weights scaled to the same total), or NULL:
-     * for a family whose Hessian costs several gradients (Pareto/NBD), the
-     * Newton steps of a large fit take the Hessian of this subsample and the
-     * gradient of all rows. The gradient decides convergence, so the optimum
-     * is the same; only the path to it differs. */
-    const churn__btyd_data *sub;
 } problem;
 
 /* Seconds on the monotonic clock (wall time that NTP and date changes do
@@ -240,7 +235,7 @@ static double monotonic_seconds(void)
  * budget has a point to return. */
 static int budget_left(problem *pb)
 {
-    if (!pb->track || pb->evals == 0)
+    if (!pb->track || pb->evals == pb->evals0)
         return 1;
     if (pb->stop)
         return 0;
@@ -268,19 +263,30 @@ static double objective_h(problem *pb, const double *theta, double *g, double *H
             return INFINITY;
         p[j] = exp(theta[j]);
     }
-    const churn__btyd_data *d = pb->d, *sub = pb->sub;
-    int full_h = H && pb->hess && !sub;
-    int rc = full_h ? pb->hess(p, d->n, d->x, d->tx, d->T, d->w, &ll, g ? gl : NULL, hl)
-                    : pb->fam->loglik(p, d->n, d->x, d->tx, d->T, d->w, &ll, g ? gl : NULL);
+    const churn__btyd_data *d = pb->d;
+    int full_h = H && pb->hess && (!pb->fam->hess_cheap || pb->fam->hess_cheap(p));
+    int fd_h = H && pb->hess && !full_h;
+    int rc = full_h ? pb->hess(p, d->n, d->x, d->tx, d->T, d->w, &ll, g || fd_h ? gl : NULL, hl)
+                    : pb->fam->loglik(p, d->n, d->x, d->tx, d->T, d->w, &ll,
+                                      g || fd_h ? gl : NULL);
     if (rc != CHURN_OK || !isfinite(ll))
         return INFINITY;
-    double hscale = d->wsum;
-    if (H && pb->hess && sub) {
-        /* the subsample's Hessian, on the scale of the mean over all rows */
-        double lls, gs[MAXP];
-        if (pb->hess(p, sub->n, sub->x, sub->tx, sub->T, sub->w, &lls, gs, hl) != CHURN_OK)
-            return INFINITY;
-        hscale = sub->wsum;
+    if (fd_h) {
+        /* the analytic Hessian would be costly here: forward differences of
+         * the gradient (k more evaluations, counted), in the same units */
+        for (size_t j = 0; j < k; j++) {
+            double pj[MAXP], gj[MAXP], llj, h = 1e-7 * fmax(1.0, fabs(theta[j]));
+            memcpy(pj, p, k * sizeof *p);
+            pj[j] = exp(theta[j] + h);
+            pb->evals++;
+            if (pb->fam->loglik(pj, d->n, d->x, d->tx, d->T, d->w, &llj, gj) != CHURN_OK)
+                return INFINITY;
+            for (size_t i = 0; i < k; i++)
+                hl[i * k + j] = (gj[i] - gl[i]) / h;
+        }
+        for (size_t i = 0; i < k; i++)
+            for (size_t j = 0; j < i; j++)
+                hl[i * k + j] = hl[j * k + i] = 0.5 * (hl[i * k + j] + hl[j * k + i]);
     }
     double f = -ll / d->wsum;
     for (size_t j = 0; j < k; j++) {
@@ -294,12 +300,12 @@ static double objective_h(problem *pb, const double *theta, double *g, double *H
     if (H && pb->hess)
         for (size_t i = 0; i < k; i++)
             for (size_t j = 0; j < k; j++) {
-                H[i * k + j] = -hl[i * k + j] / hscale + (i == j ? 2.0 * l2 : 0);
+                H[i * k + j] = -hl[i * k + j] / d->wsum + (i == j ? 2.0 * l2 : 0);
                 if (!isfinite(H[i * k + j]))
                     return INFINITY;
             }
-    if (full_h) {
-        pb->have_last = 1;
+    if (full_h || fd_h) {
+        pb->have_last = full_h;
         memcpy(pb->last_theta, theta, k * sizeof *theta);
         for (size_t j = 0; j < k * k; j++)
             pb->last_H[j] = -hl[j] / d->wsum;
@@ -680,13 +686,17 @@ static size_t starting_points(int family, const churn__btyd_data *d, double star
  * OPT_BUDGET when the budget ran out), start the starting point of that run,
  * total_iter the iterations of all starts. Returns 0, or -1 when the
  * objective is not finite anywhere the optimiser looked. */
-static int best_of_starts(problem *pb, const churn_btyd_options *o, double *best, double *start,
-                          opt_result *bres, int *total_iter)
+static int best_of_starts(problem *pb, const churn_btyd_options *o, const double *warm,
+                          double *best, double *start, opt_result *bres, int *total_iter)
 {
     size_t k = pb->k;
-    double starts[4][MAXP], theta[MAXP];
-    size_t ns = starting_points(pb->fam->family, pb->d, starts);
-    opt_result res[4];
+    double starts[5][MAXP], theta[MAXP];
+    size_t ns = starting_points(pb->fam->family, pb->d, warm ? starts + 1 : starts);
+    if (warm) {
+        memcpy(starts[0], warm, k * sizeof *warm);
+        ns++;
+    }
+    opt_result res[5];
     int converged = 0;
     *total_iter = 0;
     memset(bres, 0, sizeof *bres);
@@ -742,7 +752,10 @@ static int std_errors(problem *pb, churn_model *m, const double *best, const dou
         memcpy(H, pb->last_H, k * k * sizeof *H);
         ok = 1;
     } else {
-        pb->sub = NULL;
+        /* where the family's Hessian would difference the gradient anyway,
+         * central differences of the gradient, as without it */
+        if (pb->hess && pb->fam->hess_cheap && !pb->fam->hess_cheap(p))
+            pb->hess = NULL;
         if (!pb->hess) /* (the analytic Hessian comes with its own gradient) */
             objective(pb, best, g0, 0);
         ok = fd_hessian(pb, best, g0, H, 1, 0) == 0;
@@ -762,7 +775,6 @@ static int std_errors(problem *pb, churn_model *m, const double *best, const dou
         } else {
             /* Not a proper maximum: name the flattest direction's parameter. */
             double Hc[MAXP * MAXP];
-            pb->sub = NULL;
             objective(pb, best, g0, 0);
             fd_hessian(pb, best, g0, Hc, 1, 0);
             *flat = 0;
@@ -905,6 +917,10 @@ int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
     memset(&pb, 0, sizeof pb);
     pb.fam = fam;
     pb.hess = fam->loglik_hess;
+    /* a family with warm_start_rows uses its analytic Hessian only on data
+     * that large (below, differences of the gradient cost no more) */
+    if (fam->warm_start_rows > 0 && d->n < 4 * fam->warm_start_rows)
+        pb.hess = NULL;
     pb.d = d;
     pb.k = k;
     pb.l2 = o->l2_penalty;
@@ -915,17 +931,40 @@ int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
     double best[MAXP], start[MAXP];
     opt_result bres;
     int total_iter = 0;
-    churn__btyd_data sub;
-    memset(&sub, 0, sizeof sub);
-    if (pb.hess && fam->hess_subsample_rows > 0 && d->n >= 4 * fam->hess_subsample_rows) {
-        rc = subsample(&sub, d, fam->hess_subsample_rows);
+    /* A large fit of a family whose evaluations are costly starts from the
+     * optimum of a systematic subsample (family.warm_start_rows): Newton then
+     * needs fewer passes over all rows. The gradient of all rows decides
+     * convergence, so the optimum is the same. */
+    double warm[MAXP];
+    int have_warm = 0;
+    if (fam->warm_start_rows > 0 && d->n >= 4 * fam->warm_start_rows) {
+        churn__btyd_data sub;
+        rc = subsample(&sub, d, d->n / 8 > fam->warm_start_rows ? d->n / 8 : fam->warm_start_rows);
         if (rc)
             return rc;
-        pb.sub = &sub;
+        problem ps = pb;
+        ps.d = &sub;
+        /* its own cap: on a ridge (a fit that runs off) the subsample does
+         * not converge, and the full fit then goes the way it would without
+         * loglik_hess */
+        ps.max_evals = pb.max_evals < 60 ? pb.max_evals : 60;
+        double wstart[MAXP];
+        opt_result wres;
+        int witer = 0;
+        churn_btyd_options wo = *o;
+        wo.tol = 1e-6;
+        if (best_of_starts(&ps, &wo, NULL, warm, wstart, &wres, &witer) == 0 &&
+            wres.status == OPT_CONVERGED)
+            have_warm = 1;
+        else
+            pb.hess = NULL;
+        /* the subsample's passes count against the budget; the full fit
+         * still gets its first evaluation */
+        pb.evals = pb.evals0 = ps.evals;
+        churn__btyd_data_free(&sub);
     }
-    rc = best_of_starts(&pb, o, best, start, &bres, &total_iter);
-    pb.sub = NULL;
-    churn__btyd_data_free(&sub);
+    pb.have_last = 0;
+    rc = best_of_starts(&pb, o, have_warm ? warm : NULL, best, start, &bres, &total_iter);
     if (rc != 0) {
         if (pb.stop)
             return churn__error(CHURN_ENUMERIC, "%s: %s: the log-likelihood was not finite at "
