@@ -917,10 +917,11 @@ int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
     memset(&pb, 0, sizeof pb);
     pb.fam = fam;
     pb.hess = fam->loglik_hess;
-    /* a family with warm_start_rows uses its analytic Hessian only on data
-     * that large (below, differences of the gradient cost no more) */
-    if (fam->warm_start_rows > 0 && d->n < 4 * fam->warm_start_rows)
-        pb.hess = NULL;
+    /* a family with warm_start_rows has its analytic Hessian for data that
+     * large only (below, differences of the gradient cost no more) */
+    if (!pb.hess && fam->large_hess && fam->warm_start_rows > 0 &&
+        d->n >= 4 * fam->warm_start_rows)
+        pb.hess = fam->large_hess;
     pb.d = d;
     pb.k = k;
     pb.l2 = o->l2_penalty;
@@ -937,7 +938,7 @@ int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
      * convergence, so the optimum is the same. */
     double warm[MAXP];
     int have_warm = 0;
-    if (fam->warm_start_rows > 0 && d->n >= 4 * fam->warm_start_rows) {
+    if (pb.hess && fam->warm_start_rows > 0 && d->n >= 4 * fam->warm_start_rows) {
         churn__btyd_data sub;
         rc = subsample(&sub, d, d->n / 8 > fam->warm_start_rows ? d->n / 8 : fam->warm_start_rows);
         if (rc)

@@ -610,6 +610,6 @@ static int pnbd_hess_cheap(const double *p)
 
 const churn__btyd_family churn__pnbd_family = {
     CHURN_FAMILY_PNBD, 4, pnbd_names, pnbd_loglik, pnbd_p_alive, pnbd_cond_expected,
-    pnbd_expected_new, pnbd_pmf, pnbd_cond_pmf, churn__pnbd_loglik_hess, pnbd_cond_expected_path,
-    8192, pnbd_hess_cheap,
+    pnbd_expected_new, pnbd_pmf, pnbd_cond_pmf, NULL, pnbd_cond_expected_path,
+    8192, pnbd_hess_cheap, churn__pnbd_loglik_hess,
 };
