@@ -238,5 +238,5 @@ static double bgbb_cond_pmf(const double *p, double t, double k, double x, doubl
 
 const churn__btyd_family churn__bgbb_family = {
     CHURN_FAMILY_BGBB, 4,           bb_names,          bgbb_loglik,  bgbb_p_alive,
-    bgbb_cond_expected, bgbb_expected_new, bgbb_pmf, bgbb_cond_pmf, NULL, NULL,
+    bgbb_cond_expected, bgbb_expected_new, bgbb_pmf, bgbb_cond_pmf, NULL, NULL, 0, NULL, NULL,
 };

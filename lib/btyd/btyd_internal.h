@@ -46,6 +46,21 @@ typedef struct churn__btyd_family {
      * NULL: the caller loops over cond_expected. */
     void (*cond_expected_path)(const double *params, size_t nh, const double *t, double x,
                                double tx, double T, double *pa, double *expected);
+    /* 0, or for a family whose evaluations are costly (Pareto/NBD): on data
+     * with at least 4 times as many distinct rows, the fit first fits a
+     * systematic subsample of max(this, n/8) rows and starts from its
+     * optimum, and Newton uses large_hess (fit.c). */
+    size_t warm_start_rows;
+    /* NULL, or whether loglik_hess costs about a few gradients at these
+     * parameters; where it does not (Pareto/NBD near |z| -> 1, where its
+     * quadrature rows take differences), the fit differences the gradient
+     * instead (fit.c, objective_h). */
+    int (*hess_cheap)(const double *params);
+    /* NULL, or the analytic Hessian that the fit uses on data of at least
+     * 4 x warm_start_rows distinct rows when loglik_hess is NULL (Pareto/NBD:
+     * there it pays; loglik_hess stays NULL so that the other callers of the
+     * descriptor keep differencing the gradient as before). */
+    churn__btyd_hess_fn large_hess;
 } churn__btyd_family;
 
 CHURN__HIDDEN extern const churn__btyd_family churn__bgnbd_family;

@@ -39,6 +39,95 @@ static int row_cmp(const void *pa, const void *pb)
     return 0;
 }
 
+/* (T, t_x) order within one x. */
+static inline int row_less_ttx(const btyd_row *a, const btyd_row *b)
+{
+    return a->T < b->T || (a->T == b->T && a->tx < b->tx);
+}
+
+/* Sort rows[0..n) by (T, t_x): quicksort with the comparison inlined (median
+ * of three, insertion sort below 16 rows, the smaller half first). */
+static void sort_ttx(btyd_row *r, size_t n)
+{
+    while (n > 16) {
+        size_t mid = n / 2;
+        btyd_row t;
+        if (row_less_ttx(&r[mid], &r[0])) {
+            t = r[mid]; r[mid] = r[0]; r[0] = t;
+        }
+        if (row_less_ttx(&r[n - 1], &r[0])) {
+            t = r[n - 1]; r[n - 1] = r[0]; r[0] = t;
+        }
+        if (row_less_ttx(&r[n - 1], &r[mid])) {
+            t = r[n - 1]; r[n - 1] = r[mid]; r[mid] = t;
+        }
+        btyd_row pv = r[mid];
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (row_less_ttx(&r[i], &pv))
+                i++;
+            while (row_less_ttx(&pv, &r[j]))
+                j--;
+            if (i >= j)
+                break;
+            t = r[i]; r[i] = r[j]; r[j] = t;
+            i++;
+            j--;
+        }
+        /* [0, j] <= pivot <= [j+1, n) */
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_ttx(r, left);
+            r += left;
+            n -= left;
+        } else {
+            sort_ttx(r + left, n - left);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        btyd_row v = r[i];
+        size_t j = i;
+        while (j > 0 && row_less_ttx(&v, &r[j - 1])) {
+            r[j] = r[j - 1];
+            j--;
+        }
+        r[j] = v;
+    }
+}
+
+/* Sort the m rows by (x, T, t_x) as row_cmp does. The counts x are whole
+ * numbers (checks.c): a counting sort by x into `tmp` when the largest is
+ * below 4 m + 1024, then each x's rows by (T, t_x); else qsort. Returns the
+ * array that holds the sorted rows (rows or tmp). */
+static btyd_row *sort_rows(btyd_row *rows, btyd_row *tmp, size_t m)
+{
+    double xmax = 0;
+    for (size_t i = 0; i < m; i++)
+        xmax = fmax(xmax, rows[i].x);
+    size_t nb = (size_t)xmax + 2;
+    size_t *cnt = tmp && xmax < 4.0 * (double)m + 1024 ? churn__calloc(nb, sizeof *cnt) : NULL;
+    if (!cnt) {
+        qsort(rows, m, sizeof *rows, row_cmp);
+        return rows;
+    }
+    for (size_t i = 0; i < m; i++)
+        cnt[(size_t)rows[i].x + 1]++;
+    for (size_t b = 1; b < nb; b++)
+        cnt[b] += cnt[b - 1];
+    for (size_t i = 0; i < m; i++)
+        tmp[cnt[(size_t)rows[i].x]++] = rows[i];
+    /* cnt[b] is now the end of bucket b */
+    size_t start = 0;
+    for (size_t b = 0; b + 1 < nb; b++) {
+        if (cnt[b] > start + 1)
+            sort_ttx(tmp + start, cnt[b] - start);
+        start = cnt[b];
+    }
+    churn__free(cnt);
+    return tmp;
+}
+
 void churn__btyd_data_free(churn__btyd_data *d)
 {
     churn__free(d->block);
@@ -50,9 +139,10 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
                          const double *T, const double *w)
 {
     memset(d, 0, sizeof *d);
-    btyd_row *rows = churn__malloc(churn__mul_size(n ? n : 1, sizeof *rows));
+    btyd_row *rows = churn__malloc(churn__mul_size(n ? n : 1, 2 * sizeof *rows));
     if (!rows)
         return churn__nomem("the BTYD fitting rows");
+    btyd_row *all = rows;
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         double wi = w ? w[i] : 1.0;
@@ -64,7 +154,7 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
         rows[m].w = wi;
         m++;
     }
-    qsort(rows, m, sizeof *rows, row_cmp);
+    rows = sort_rows(rows, n ? rows + n : NULL, m);
     size_t u = 0;
     for (size_t i = 0; i < m; i++) {
         if (u > 0 && row_cmp(&rows[u - 1], &rows[i]) == 0)
@@ -74,7 +164,7 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
     }
     d->block = churn__malloc(churn__mul_size(4 * (u ? u : 1), sizeof(double)));
     if (!d->block) {
-        churn__free(rows);
+        churn__free(all);
         return churn__nomem("the collapsed BTYD rows");
     }
     d->n = u;
@@ -90,7 +180,7 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
         d->w[i] = rows[i].w;
         d->wsum += rows[i].w;
     }
-    churn__free(rows);
+    churn__free(all);
     return CHURN_OK;
 }
 
@@ -110,6 +200,7 @@ typedef struct problem {
      * optimisation; the standard errors afterwards are a bounded 2k + 2). */
     int track;
     int max_evals;
+    int evals0;               /* evaluations spent before this problem (a warm start's) */
     double deadline;          /* monotonic clock, seconds; 0 = none */
     int stop;                 /* STOP_*: the budget ran out */
     /* The best point evaluated while tracking, and the starting point whose
@@ -117,6 +208,12 @@ typedef struct problem {
     double best_f;
     double best_theta[MAXP];
     size_t cur_start, best_start;
+    /* The last evaluation with the full analytic Hessian (of the mean
+     * objective without penalty, and the log-likelihood): the standard errors
+     * and the model's log-likelihood at the optimum reuse it instead of
+     * evaluating the same point again. */
+    int have_last;
+    double last_theta[MAXP], last_H[MAXP * MAXP], last_ll;
 } problem;
 
 /* Seconds on the monotonic clock (wall time that NTP and date changes do
@@ -138,7 +235,7 @@ static double monotonic_seconds(void)
  * budget has a point to return. */
 static int budget_left(problem *pb)
 {
-    if (!pb->track || pb->evals == 0)
+    if (!pb->track || pb->evals == pb->evals0)
         return 1;
     if (pb->stop)
         return 0;
@@ -167,11 +264,30 @@ static double objective_h(problem *pb, const double *theta, double *g, double *H
         p[j] = exp(theta[j]);
     }
     const churn__btyd_data *d = pb->d;
-    int rc = H && pb->hess
-                 ? pb->hess(p, d->n, d->x, d->tx, d->T, d->w, &ll, g ? gl : NULL, hl)
-                 : pb->fam->loglik(p, d->n, d->x, d->tx, d->T, d->w, &ll, g ? gl : NULL);
+    int full_h = H && pb->hess && (!pb->fam->hess_cheap || pb->fam->hess_cheap(p));
+    int fd_h = H && pb->hess && !full_h;
+    int rc = full_h ? pb->hess(p, d->n, d->x, d->tx, d->T, d->w, &ll, g || fd_h ? gl : NULL, hl)
+                    : pb->fam->loglik(p, d->n, d->x, d->tx, d->T, d->w, &ll,
+                                      g || fd_h ? gl : NULL);
     if (rc != CHURN_OK || !isfinite(ll))
         return INFINITY;
+    if (fd_h) {
+        /* the analytic Hessian would be costly here: forward differences of
+         * the gradient (k more evaluations, counted), in the same units */
+        for (size_t j = 0; j < k; j++) {
+            double pj[MAXP], gj[MAXP], llj, h = 1e-7 * fmax(1.0, fabs(theta[j]));
+            memcpy(pj, p, k * sizeof *p);
+            pj[j] = exp(theta[j] + h);
+            pb->evals++;
+            if (pb->fam->loglik(pj, d->n, d->x, d->tx, d->T, d->w, &llj, gj) != CHURN_OK)
+                return INFINITY;
+            for (size_t i = 0; i < k; i++)
+                hl[i * k + j] = (gj[i] - gl[i]) / h;
+        }
+        for (size_t i = 0; i < k; i++)
+            for (size_t j = 0; j < i; j++)
+                hl[i * k + j] = hl[j * k + i] = 0.5 * (hl[i * k + j] + hl[j * k + i]);
+    }
     double f = -ll / d->wsum;
     for (size_t j = 0; j < k; j++) {
         f += l2 * theta[j] * theta[j];
@@ -188,6 +304,15 @@ static double objective_h(problem *pb, const double *theta, double *g, double *H
                 if (!isfinite(H[i * k + j]))
                     return INFINITY;
             }
+    if (full_h || fd_h) {
+        pb->have_last = full_h;
+        memcpy(pb->last_theta, theta, k * sizeof *theta);
+        for (size_t j = 0; j < k * k; j++)
+            pb->last_H[j] = -hl[j] / d->wsum;
+        pb->last_ll = ll;
+    } else {
+        pb->have_last = 0;
+    }
     if (pb->track && f < pb->best_f) {
         pb->best_f = f;
         memcpy(pb->best_theta, theta, k * sizeof *theta);
@@ -573,13 +698,17 @@ static size_t starting_points(int family, const churn__btyd_data *d, double star
  * OPT_BUDGET when the budget ran out), start the starting point of that run,
  * total_iter the iterations of all starts. Returns 0, or -1 when the
  * objective is not finite anywhere the optimiser looked. */
-static int best_of_starts(problem *pb, const churn_btyd_options *o, double *best, double *start,
-                          opt_result *bres, int *total_iter)
+static int best_of_starts(problem *pb, const churn_btyd_options *o, const double *warm,
+                          double *best, double *start, opt_result *bres, int *total_iter)
 {
     size_t k = pb->k;
-    double starts[4][MAXP], theta[MAXP];
-    size_t ns = starting_points(pb->fam->family, pb->d, starts);
-    opt_result res[4];
+    double starts[5][MAXP], theta[MAXP];
+    size_t ns = starting_points(pb->fam->family, pb->d, warm ? starts + 1 : starts);
+    if (warm) {
+        memcpy(starts[0], warm, k * sizeof *warm);
+        ns++;
+    }
+    opt_result res[5];
     int converged = 0;
     *total_iter = 0;
     memset(bres, 0, sizeof *bres);
@@ -628,8 +757,22 @@ static int std_errors(problem *pb, churn_model *m, const double *best, const dou
      * W * H (H = Hessian of the mean); delta method to the natural scale:
      * Cov(p_i, p_j) = p_i p_j Cov(theta_i, theta_j). */
     double g0[MAXP], H[MAXP * MAXP], cov[MAXP * MAXP], e[MAXP];
-    objective(pb, best, g0, 0);
-    if (fd_hessian(pb, best, g0, H, 1, 0) == 0) {
+    int ok;
+    if (pb->have_last && memcmp(pb->last_theta, best, k * sizeof *best) == 0) {
+        /* the optimiser's last evaluation was at the optimum, with the
+         * analytic Hessian of all rows */
+        memcpy(H, pb->last_H, k * k * sizeof *H);
+        ok = 1;
+    } else {
+        /* where the family's Hessian would difference the gradient anyway,
+         * central differences of the gradient, as without it */
+        if (pb->hess && pb->fam->hess_cheap && !pb->fam->hess_cheap(p))
+            pb->hess = NULL;
+        if (!pb->hess) /* (the analytic Hessian comes with its own gradient) */
+            objective(pb, best, g0, 0);
+        ok = fd_hessian(pb, best, g0, H, 1, 0) == 0;
+    }
+    if (ok) {
         for (size_t j = 0; j < k * k; j++)
             H[j] *= pb->d->wsum;
         if (churn__chol(H, k, 0) == 0) {
@@ -742,6 +885,37 @@ static int fit_failure(const churn__btyd_family *fam, const churn_model *m, cons
     }
 }
 
+/* Every m-th of the n distinct rows, m = n / rows (they are sorted by x, so
+ * every purchase count keeps its share), weights scaled so that the total is
+ * that of all rows: the rows whose Hessian steers the Newton steps of a large
+ * fit (problem.sub). */
+static int subsample(churn__btyd_data *sub, const churn__btyd_data *d, size_t rows)
+{
+    size_t step = d->n / rows, u = (d->n + step - 1) / step;
+    memset(sub, 0, sizeof *sub);
+    sub->block = churn__malloc(churn__mul_size(4 * u, sizeof(double)));
+    if (!sub->block)
+        return churn__nomem("the BTYD Hessian subsample");
+    sub->x = sub->block;
+    sub->tx = sub->x + u;
+    sub->T = sub->tx + u;
+    sub->w = sub->T + u;
+    double ws = 0;
+    for (size_t i = 0, j = 0; i < d->n; i += step, j++) {
+        sub->x[j] = d->x[i];
+        sub->tx[j] = d->tx[i];
+        sub->T[j] = d->T[i];
+        sub->w[j] = d->w[i];
+        ws += d->w[i];
+    }
+    sub->n = u;
+    double scale = d->wsum / ws;
+    for (size_t j = 0; j < u; j++)
+        sub->w[j] *= scale;
+    sub->wsum = d->wsum;
+    return CHURN_OK;
+}
+
 /* The generic fit on validated, collapsed data: the best of the starting
  * points, the model at its optimum, standard errors, and the error of a fit
  * that did not converge (the model is returned all the same). */
@@ -750,10 +924,16 @@ int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
                               const char *fn)
 {
     size_t k = fam->nparams;
+    int rc;
     problem pb;
     memset(&pb, 0, sizeof pb);
     pb.fam = fam;
     pb.hess = fam->loglik_hess;
+    /* a family with warm_start_rows has its analytic Hessian for data that
+     * large only (below, differences of the gradient cost no more) */
+    if (!pb.hess && fam->large_hess && fam->warm_start_rows > 0 &&
+        d->n >= 4 * fam->warm_start_rows)
+        pb.hess = fam->large_hess;
     pb.d = d;
     pb.k = k;
     pb.l2 = o->l2_penalty;
@@ -764,7 +944,41 @@ int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
     double best[MAXP], start[MAXP];
     opt_result bres;
     int total_iter = 0;
-    if (best_of_starts(&pb, o, best, start, &bres, &total_iter) != 0) {
+    /* A large fit of a family whose evaluations are costly starts from the
+     * optimum of a systematic subsample (family.warm_start_rows): Newton then
+     * needs fewer passes over all rows. The gradient of all rows decides
+     * convergence, so the optimum is the same. */
+    double warm[MAXP];
+    int have_warm = 0;
+    if (pb.hess && fam->warm_start_rows > 0 && d->n >= 4 * fam->warm_start_rows) {
+        churn__btyd_data sub;
+        rc = subsample(&sub, d, d->n / 8 > fam->warm_start_rows ? d->n / 8 : fam->warm_start_rows);
+        if (rc)
+            return rc;
+        problem ps = pb;
+        ps.d = &sub;
+        /* its own cap: on a ridge (a fit that runs off) the subsample does
+         * not converge, and the full fit then goes the way it would without
+         * loglik_hess */
+        ps.max_evals = pb.max_evals < 60 ? pb.max_evals : 60;
+        double wstart[MAXP];
+        opt_result wres;
+        int witer = 0;
+        churn_btyd_options wo = *o;
+        wo.tol = 1e-6;
+        if (best_of_starts(&ps, &wo, NULL, warm, wstart, &wres, &witer) == 0 &&
+            wres.status == OPT_CONVERGED)
+            have_warm = 1;
+        else
+            pb.hess = NULL;
+        /* the subsample's passes count against the budget; the full fit
+         * still gets its first evaluation */
+        pb.evals = pb.evals0 = ps.evals;
+        churn__btyd_data_free(&sub);
+    }
+    pb.have_last = 0;
+    rc = best_of_starts(&pb, o, have_warm ? warm : NULL, best, start, &bres, &total_iter);
+    if (rc != 0) {
         if (pb.stop)
             return churn__error(CHURN_ENUMERIC, "%s: %s: the log-likelihood was not finite at "
                                 "the %d points evaluated before the budget ran out "
@@ -777,13 +991,16 @@ int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
     double seconds = o->max_seconds > 0 ? monotonic_seconds() - t0 : 0;
 
     churn_model *m = NULL;
-    int rc = churn__model_new(&m, fam->family, k, fam->names);
+    rc = churn__model_new(&m, fam->family, k, fam->names);
     if (rc)
         return rc;
     double p[MAXP], ll = 0;
     for (size_t j = 0; j < k; j++)
         p[j] = m->params[j] = exp(best[j]);
-    fam->loglik(p, d->n, d->x, d->tx, d->T, d->w, &ll, NULL);
+    if (pb.have_last && memcmp(pb.last_theta, best, k * sizeof *best) == 0)
+        ll = pb.last_ll; /* the optimiser's last evaluation was at the optimum */
+    else
+        fam->loglik(p, d->n, d->x, d->tx, d->T, d->w, &ll, NULL);
     m->loglik = ll;
     m->nobs = nobs;
     m->converged = bres.status == OPT_CONVERGED;

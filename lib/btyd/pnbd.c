@@ -37,6 +37,10 @@ static const char *const pnbd_names[] = {"r", "alpha", "s", "beta"};
  * likelihood call; larger or fractional x call lgamma/digamma. */
 #define PNBD_TABLE 256
 
+/* Terms of the Hessian series tabulated per purchase count in
+ * churn__pnbd_loglik_hess (special.h, churn__tail_table). */
+#define PNBD_TAIL_TERMS 256
+
 typedef struct pnbd_row {
     double lead, v;  /* log of the bracket V = lead + log(v), v > 0 */
     double dV[4];    /* d log V / d(r, alpha, s, beta), when wanted */
@@ -359,6 +363,16 @@ int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const do
     }
     pnbd_ksum sum = {0.0, 0.0};
     double G[4] = {0.0, 0.0, 0.0, 0.0}, Hs[16] = {0.0}, wsum = 0.0;
+    /* the series coefficients of the two tails, shared by the rows of one x
+     * (rows come sorted by x); 2 x 20 KB of stack, longer series continue by
+     * recurrence */
+    double tabmem[2][PNBD_TAIL_TERMS * CHURN__TAIL_TABLE_WIDTH];
+    churn__tail_table tab[2];
+    memset(tab, 0, sizeof tab);
+    for (int k = 0; k < 2; k++) {
+        tab[k].c = tabmem[k];
+        tab[k].cap = PNBD_TAIL_TERMS;
+    }
     for (size_t i = 0; i < n; i++) {
         double wi = w ? w[i] : 1.0, xi = x[i], ti = tx[i], Ti = T[i], P = r + xi;
         if (wi == 0.0)
@@ -377,21 +391,22 @@ int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const do
         } else {
             double lJ1, g1[4], H1[16], lJ2, g2b[4], H2b[16];
             const double *g2 = g2b, *H2 = H2b;
-            if (churn__pnbd_tail_hess(P + 1.0, s, al, be, Ti, lat, lbt, &lJ1, g1, H1) != CHURN_OK)
-                return CHURN_ENUMERIC;
+            if (churn__pnbd_tail_hess_table(&tab[0], P + 1.0, s, al, be, Ti, lat, lbt, &lJ1, g1,
+                                            H1) != CHURN_OK)
+                goto numeric;
             if (xi == 0.0 && ti == 0.0) {
                 if (!have_zero) {
                     if (churn__pnbd_tail_hess(r, s + 1.0, al, be, 0.0, lal, lbe, &z_lJ, z_g,
                                               z_H) != CHURN_OK)
-                        return CHURN_ENUMERIC;
+                        goto numeric;
                     have_zero = 1;
                 }
                 lJ2 = z_lJ;
                 g2 = z_g;
                 H2 = z_H;
-            } else if (churn__pnbd_tail_hess(P, s + 1.0, al, be, ti, log(al + ti), log(be + ti),
-                                             &lJ2, g2b, H2b) != CHURN_OK) {
-                return CHURN_ENUMERIC;
+            } else if (churn__pnbd_tail_hess_table(&tab[1], P, s + 1.0, al, be, ti, log(al + ti),
+                                                   log(be + ti), &lJ2, g2b, H2b) != CHURN_OK) {
+                goto numeric;
             }
             /* V = V1 + V2, V1 = (r+x) J1, V2 = s J2:
              * d2 log V = sum_k w_k (d2 log V_k + u_k u_k') - g g', g = sum_k w_k u_k */
@@ -454,6 +469,8 @@ int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const do
         }
     }
     return CHURN_OK;
+numeric:
+    return CHURN_ENUMERIC;
 }
 
 /* ---- predictions ------------------------------------------------------------ */
@@ -582,7 +599,17 @@ static double pnbd_cond_pmf(const double *p, double t, double k, double x, doubl
     return pr;
 }
 
+/* Every row's tails take the series (special.c's series_ok: y <= 0.97 at
+ * t = 0, hence at every t) rather than the quadrature, whose Hessian costs
+ * eight more quadratures: the analytic Hessian is then worth its price. */
+static int pnbd_hess_cheap(const double *p)
+{
+    double A = fmax(p[1], p[3]), B = fmin(p[1], p[3]);
+    return (A - B) / A <= 0.97;
+}
+
 const churn__btyd_family churn__pnbd_family = {
     CHURN_FAMILY_PNBD, 4, pnbd_names, pnbd_loglik, pnbd_p_alive, pnbd_cond_expected,
     pnbd_expected_new, pnbd_pmf, pnbd_cond_pmf, NULL, pnbd_cond_expected_path,
+    8192, pnbd_hess_cheap, churn__pnbd_loglik_hess,
 };

@@ -56,7 +56,7 @@ static int sbg_loglik(const double *p, size_t n, const double *per, const double
 }
 
 const churn__btyd_family churn__sbg_family = {
-    CHURN_FAMILY_SBG, 2, sbg_names, sbg_loglik, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    CHURN_FAMILY_SBG, 2, sbg_names, sbg_loglik, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL,
 };
 
 /* ---- fits ------------------------------------------------------------------- */

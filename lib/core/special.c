@@ -682,10 +682,16 @@ int churn__pnbd_tail(double P, double Q, double alpha, double beta, double t, do
 /* Series with the Hessian of log J in the oriented frame (PA, QB, A, B).
  * Second derivatives of log c_n: d2/dPA2 = sum_{k<n} [1/(a1+k)^2 - 1/(PA+k)^2],
  * d2/dPA dQB = d2/dQB2 = sum_{k<n} 1/(a1+k)^2; in y: sum n(n-1) t_n / y^2. */
+/* The ten sums of the Hessian series: S, SP, SQ, SPP, SPQ, SQQ, Sn, SPn, SQn, Snn. */
+enum { TS_S, TS_P, TS_Q, TS_PP, TS_PQ, TS_QQ, TS_N, TS_PN, TS_QN, TS_NN, TS_K };
+
+static int tail_hess_finish(const tail_job *j, const double *sum, double *logJ, double *g,
+                            double *H);
+
 static int tail_hess_by_series(const tail_job *j, int max_terms, double *logJ, double *g,
                                double *H)
 {
-    double PA = j->PA, QB = j->QB, y = j->y, a1 = PA + QB, a = a1 - 1.0;
+    double PA = j->PA, QB = j->QB, y = j->y, a1 = PA + QB;
     double S = 1.0, term = 1.0, kd = 0.0, tol = 0.25 * DBL_EPSILON * (1.0 - y);
     double hP = 0.0, hQ = 0.0, kPP = 0.0, kPQ = 0.0;
     double SP = 0.0, SQ = 0.0, SPP = 0.0, SPQ = 0.0, SQQ = 0.0;
@@ -714,6 +720,175 @@ static int tail_hess_by_series(const tail_job *j, int max_terms, double *logJ, d
         if (kd > (double)max_terms)
             return CHURN_ENUMERIC;
     }
+    const double sum[TS_K] = {S, SP, SQ, SPP, SPQ, SQQ, Sn, SPn, SQn, Snn};
+    return tail_hess_finish(j, sum, logJ, g, H);
+}
+
+/* Extend the coefficient table of (PA, QB) to at least `len` terms: entry n
+ * holds c_n = prod_{k<n} (PA+k)/(a1+k) times the ten weights of the sums
+ * (1, hP, hQ, hP^2+kPP, hP hQ+kPQ, hQ^2+kPQ, n, n hP, n hQ, n(n-1)), the
+ * quantities tail_hess_by_series builds for every customer anew. Returns 0,
+ * or -1 without memory. */
+static void tail_table_grow(churn__tail_table *tb, size_t len)
+{
+    if (len > tb->cap)
+        len = tb->cap;
+    if (len <= tb->len)
+        return;
+    double PA = tb->PA, a1 = tb->PA + tb->QB;
+    if (tb->len == 0) {
+        double *e = tb->c;
+        memset(e, 0, TS_K * sizeof *e);
+        e[TS_S] = 1.0;
+        tb->coef = 1.0;
+        tb->hP = tb->hQ = tb->kPP = tb->kPQ = 0.0;
+        tb->len = 1;
+    }
+    for (size_t n = tb->len; n < len; n++) {
+        double kd = (double)(n - 1), pk = PA + kd, inv = 1.0 / (pk * (a1 + kd));
+        double ia = pk * inv, ip = (a1 + kd) * inv;
+        tb->coef *= pk * ia;
+        tb->hP += ip - ia;
+        tb->hQ -= ia;
+        tb->kPP += ia * ia - ip * ip;
+        tb->kPQ += ia * ia;
+        double c = tb->coef, hP = tb->hP, hQ = tb->hQ, nd = (double)n;
+        double *e = tb->c + n * TS_K;
+        e[TS_S] = c;
+        e[TS_P] = c * hP;
+        e[TS_Q] = c * hQ;
+        e[TS_PP] = c * (hP * hP + tb->kPP);
+        e[TS_PQ] = c * (hP * hQ + tb->kPQ);
+        e[TS_QQ] = c * (hQ * hQ + tb->kPQ);
+        e[TS_N] = nd * c;
+        e[TS_PN] = nd * c * hP;
+        e[TS_QN] = nd * c * hQ;
+        e[TS_NN] = nd * (nd - 1.0) * c;
+    }
+    tb->len = len;
+}
+
+/* Terms n0, n0+1, ... of the Hessian series (yn = y^(n0-1)), added to sum:
+ * from the table while it lasts, then by the recurrences from the state at
+ * its last entry, for the customers whose series outruns the table. */
+static int tail_hess_continue(const churn__tail_table *tb, const tail_job *j, size_t n0,
+                              double yn, size_t max_terms, double *sum)
+{
+    double PA = tb->PA, a1 = PA + tb->QB, y = j->y, tol = 0.25 * DBL_EPSILON * (1.0 - y);
+    for (; n0 < tb->len; n0++) {
+        const double *e = tb->c + n0 * TS_K;
+        yn *= y;
+        for (int k = 0; k < TS_K; k++)
+            sum[k] += e[k] * yn;
+        if (e[TS_S] * yn <= tol * sum[TS_S])
+            return CHURN_OK;
+    }
+    /* yn = y^(len-1) */
+    double term = tb->coef * yn, hP = tb->hP, hQ = tb->hQ, kPP = tb->kPP, kPQ = tb->kPQ;
+    for (size_t n = n0;; n++) {
+        double kd = (double)(n - 1), pk = PA + kd, inv = 1.0 / (pk * (a1 + kd));
+        double ia = pk * inv, ip = (a1 + kd) * inv, nd = (double)n;
+        term *= y * pk * ia;
+        hP += ip - ia;
+        hQ -= ia;
+        kPP += ia * ia - ip * ip;
+        kPQ += ia * ia;
+        sum[TS_S] += term;
+        sum[TS_P] += term * hP;
+        sum[TS_Q] += term * hQ;
+        sum[TS_PP] += term * (hP * hP + kPP);
+        sum[TS_PQ] += term * (hP * hQ + kPQ);
+        sum[TS_QQ] += term * (hQ * hQ + kPQ);
+        sum[TS_N] += nd * term;
+        sum[TS_PN] += nd * term * hP;
+        sum[TS_QN] += nd * term * hQ;
+        sum[TS_NN] += nd * (nd - 1.0) * term;
+        if (term <= tol * sum[TS_S])
+            return CHURN_OK;
+        if (n > max_terms)
+            return CHURN_ENUMERIC;
+    }
+}
+
+/* The Hessian series from the table: per term one power of y and ten
+ * multiply-adds, no division; past the table's capacity, the recurrences.
+ * Returns CHURN_ENUMERIC past max_terms. */
+static int tail_hess_by_table(churn__tail_table *tb, const tail_job *j, size_t max_terms,
+                              double *logJ, double *g, double *H)
+{
+    if (tb->PA != j->PA || tb->QB != j->QB) {
+        tb->PA = j->PA;
+        tb->QB = j->QB;
+        tb->len = 0;
+    }
+    /* the ten sums as five two-lane vectors (TS_K is even): per term one
+     * power of y and five vector multiply-adds */
+    typedef double v2 __attribute__((vector_size(16)));
+    double y = j->y, tol = 0.25 * DBL_EPSILON * (1.0 - y), yn = 1.0; /* y^(n-1) */
+    /* two terms per step, with separate accumulators for the odd and even
+     * terms, so that neither the powers of y nor the sums wait on the
+     * previous step's additions */
+    v2 a0 = {1.0, 0.0}, a1 = {0.0, 0.0}, a2 = a1, a3 = a1, a4 = a1;
+    v2 b0 = a1, b1 = a1, b2 = a1, b3 = a1, b4 = a1;
+    double y2 = y * y;
+    size_t n;
+    int done = 0;
+    for (n = 1; n + 1 < tb->cap; n += 2) {
+        if (n + 1 >= tb->len)
+            tail_table_grow(tb, n < 31 ? 64 : 2 * n + 2);
+        const double *e = tb->c + n * TS_K, *f = e + TS_K;
+        double yo = yn * y;
+        yn *= y2;
+        v2 yv = {yo, yo}, zv = {yn, yn}, e0, e1, e2, e3, e4;
+        memcpy(&e0, e, sizeof e0);
+        memcpy(&e1, e + 2, sizeof e1);
+        memcpy(&e2, e + 4, sizeof e2);
+        memcpy(&e3, e + 6, sizeof e3);
+        memcpy(&e4, e + 8, sizeof e4);
+        a0 += e0 * yv;
+        a1 += e1 * yv;
+        a2 += e2 * yv;
+        a3 += e3 * yv;
+        a4 += e4 * yv;
+        memcpy(&e0, f, sizeof e0);
+        memcpy(&e1, f + 2, sizeof e1);
+        memcpy(&e2, f + 4, sizeof e2);
+        memcpy(&e3, f + 6, sizeof e3);
+        memcpy(&e4, f + 8, sizeof e4);
+        b0 += e0 * zv;
+        b1 += e1 * zv;
+        b2 += e2 * zv;
+        b3 += e3 * zv;
+        b4 += e4 * zv;
+        /* the terms fall monotonically once the ratio is below 1, as in
+         * tail_hess_by_series: stop when the later one is below tol of S */
+        if (f[TS_S] * yn <= tol * (a0[0] + b0[0])) {
+            done = 1;
+            break;
+        }
+    }
+    a0 += b0;
+    a1 += b1;
+    a2 += b2;
+    a3 += b3;
+    a4 += b4;
+    double sum[TS_K] = {a0[0], a0[1], a1[0], a1[1], a2[0], a2[1], a3[0], a3[1], a4[0], a4[1]};
+    if (!done) {
+        /* terms 1 .. n-1 are in; the rest from the table's end */
+        tail_table_grow(tb, tb->cap);
+        if (tail_hess_continue(tb, j, n, yn, max_terms, sum) != CHURN_OK)
+            return CHURN_ENUMERIC;
+    }
+    return tail_hess_finish(j, sum, logJ, g, H);
+}
+
+static int tail_hess_finish(const tail_job *j, const double *sum, double *logJ, double *g,
+                            double *H)
+{
+    double PA = j->PA, QB = j->QB, y = j->y, a1 = PA + QB, a = a1 - 1.0;
+    double S = sum[TS_S], SP = sum[TS_P], SQ = sum[TS_Q], SPP = sum[TS_PP], SPQ = sum[TS_PQ],
+           SQQ = sum[TS_QQ], Sn = sum[TS_N], SPn = sum[TS_PN], SQn = sum[TS_QN],
+           Snn = sum[TS_NN];
     double Sy, SPy, SQy, Syy;
     if (y > 1e-30) {
         Sy = Sn / y;
@@ -762,14 +937,24 @@ int churn__pnbd_tail_hess(double P, double Q, double alpha, double beta, double 
                           double log_at, double log_bt, double *log_J, double *grad,
                           double *hess)
 {
+    return churn__pnbd_tail_hess_table(NULL, P, Q, alpha, beta, t, log_at, log_bt, log_J, grad,
+                                       hess);
+}
+
+int churn__pnbd_tail_hess_table(churn__tail_table *tb, double P, double Q, double alpha,
+                                double beta, double t, double log_at, double log_bt,
+                                double *log_J, double *grad, double *hess)
+{
     tail_job j;
     if (!(P > 0.0 && Q > 0.0 && P + Q > 1.0))
         return CHURN_ENUMERIC;
     int swap = tail_orient(P, Q, alpha, beta, t, log_at, log_bt, &j);
     double g[4], H[16];
     int rc = CHURN_ENUMERIC;
-    if (series_ok(&j))
-        rc = tail_hess_by_series(&j, 2500, log_J, g, H);
+    if (series_ok(&j)) {
+        rc = tb && tb->cap >= 8 ? tail_hess_by_table(tb, &j, 2500, log_J, g, H)
+                                : tail_hess_by_series(&j, 2500, log_J, g, H);
+    }
     if (rc != CHURN_OK) {
         /* Near |z| -> 1 (quadrature): central differences of the exact
          * gradient. The quadrature's gradient carries ~1e-10 relative noise

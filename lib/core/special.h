@@ -112,6 +112,28 @@ CHURN__HIDDEN int churn__pnbd_tail_hess(double P, double Q, double alpha, double
                                         double log_at, double log_bt, double *log_J,
                                         double *grad, double *hess);
 
+/* The coefficients of the Hessian series of one (P, Q) pair, kept across
+ * calls that share P, Q, alpha >= beta or alpha < beta (the rows of one
+ * purchase count in one likelihood pass): every further customer then pays
+ * a power of z and ten multiply-adds per term instead of the recurrences
+ * (and the recurrences past `cap` terms). The caller provides the memory:
+ * c = cap x CHURN__TAIL_TABLE_WIDTH doubles, len = 0, PA = QB = 0; nothing
+ * is allocated. One table per caller (not shared between threads). */
+#define CHURN__TAIL_TABLE_WIDTH 10
+typedef struct churn__tail_table {
+    double PA, QB;           /* the oriented exponents the table is for */
+    size_t len, cap;         /* entries filled, capacity */
+    double *c;               /* cap x CHURN__TAIL_TABLE_WIDTH */
+    double coef, hP, hQ, kPP, kPQ; /* the recurrences at entry len - 1 */
+} churn__tail_table;
+
+/* churn__pnbd_tail_hess through the table tb (NULL: none); the same values
+ * to rounding (the terms are c_n z^n instead of a running product). */
+CHURN__HIDDEN int churn__pnbd_tail_hess_table(churn__tail_table *tb, double P, double Q,
+                                              double alpha, double beta, double t, double log_at,
+                                              double log_bt, double *log_J, double *grad,
+                                              double *hess);
+
 /* Two tails with the same alpha, beta at once (P[k], Q[k], t[k], log_at[k],
  * log_bt[k] for k = 0, 1): the two series run in lockstep on vector lanes.
  * Same results as two churn__pnbd_tail_parts() calls. */

@@ -53,6 +53,41 @@ static int cmp_row_x(const void *a, const void *b)
     return (u > v) - (u < v);
 }
 
+/* Sort rows by x, stably. Repeat counts are usually whole numbers below a few
+ * thousand: a counting sort then (the stable order qsort's merge sort gives,
+ * at a fraction of its callbacks); otherwise, or without memory for the
+ * buckets, qsort. */
+static void sort_rows_x(gg_row *rows, size_t n)
+{
+    double xmax = 0;
+    int whole = 1;
+    for (size_t i = 0; i < n; i++) {
+        xmax = fmax(xmax, rows[i].x);
+        whole &= rows[i].x == floor(rows[i].x);
+    }
+    size_t *cnt = NULL;
+    gg_row *tmp = NULL;
+    if (whole && n > 1 && xmax < 4.0 * (double)n + 1024) {
+        cnt = churn__calloc((size_t)xmax + 2, sizeof *cnt);
+        tmp = cnt ? churn__malloc(churn__mul_size(n, sizeof *tmp)) : NULL;
+    }
+    if (!tmp) {
+        churn__free(cnt);
+        qsort(rows, n, sizeof *rows, cmp_row_x);
+        return;
+    }
+    size_t nb = (size_t)xmax + 2;
+    for (size_t i = 0; i < n; i++)
+        cnt[(size_t)rows[i].x + 1]++;
+    for (size_t b = 1; b < nb; b++)
+        cnt[b] += cnt[b - 1];
+    for (size_t i = 0; i < n; i++)
+        tmp[cnt[(size_t)rows[i].x]++] = rows[i];
+    memcpy(rows, tmp, n * sizeof *rows);
+    churn__free(tmp);
+    churn__free(cnt);
+}
+
 /* Weighted log-likelihood of the Gamma-Gamma model at natural-scale
  * parameters par = (p, q, gamma), with gradient g and Hessian H (row-major
  * 3x3) on the natural scale when requested.
@@ -136,7 +171,8 @@ static int gg_eval(const gg_data *d, const double *par, double *ll, double *g, d
 
 /* Evaluate on the log scale: theta = log(par); gradient and Hessian with
  * respect to theta (chain rule: d/dtheta_j = par_j d/dpar_j). */
-static int gg_eval_log(const gg_data *d, const double *theta, double *ll, double *gt, double *Ht)
+static int gg_eval_log(const gg_data *d, const double *theta, double *ll, double *gt, double *Ht,
+                       double *Hnat)
 {
     double par[3], g[3], H[9];
     for (int j = 0; j < 3; j++) {
@@ -154,6 +190,8 @@ static int gg_eval_log(const gg_data *d, const double *theta, double *ll, double
         for (int j = 0; j < 3; j++)
             for (int k = 0; k < 3; k++)
                 Ht[j * 3 + k] = par[j] * par[k] * H[j * 3 + k] + (j == k ? par[j] * g[j] : 0.0);
+    if (Ht && Hnat)
+        memcpy(Hnat, H, sizeof H);
     return CHURN_OK;
 }
 
@@ -167,10 +205,10 @@ static void gg_data_free(gg_data *d)
 /* Newton's method with a backtracking line search on theta = log(params).
  * The Hessian is made positive definite by a growing ridge when needed. */
 static int gg_optimise(const gg_data *d, double *theta, int max_iter, double tol, double *ll_out,
-                       int *iters, int *converged)
+                       int *iters, int *converged, double *Hnat_out)
 {
-    double ll, g[3], H[9];
-    int rc = gg_eval_log(d, theta, &ll, g, H);
+    double ll, g[3], H[9], Hnat[9], Hnat_n[9];
+    int rc = gg_eval_log(d, theta, &ll, g, H, Hnat);
     if (rc)
         return churn__error(CHURN_ENUMERIC, "churn_gammagamma_fit: log-likelihood not finite at "
                             "the starting values");
@@ -228,7 +266,7 @@ static int gg_optimise(const gg_data *d, double *theta, int max_iter, double tol
              * optimum is then located to within its numerical noise. */
             for (int j = 0; j < 3; j++)
                 trial[j] = theta[j] + dir[j];
-            if (gg_eval_log(d, trial, &ll_new, gn, Hn) == CHURN_OK) {
+            if (gg_eval_log(d, trial, &ll_new, gn, Hn, Hnat_n) == CHURN_OK) {
                 double gnew = fmax(fabs(gn[0]), fmax(fabs(gn[1]), fabs(gn[2])));
                 if (gnew >= gmax) {
                     *converged = slope < 1e-6;
@@ -238,6 +276,7 @@ static int gg_optimise(const gg_data *d, double *theta, int max_iter, double tol
                 ll = ll_new;
                 memcpy(g, gn, sizeof gn);
                 memcpy(H, Hn, sizeof Hn);
+                memcpy(Hnat, Hnat_n, sizeof Hnat);
                 continue;
             }
         }
@@ -246,7 +285,9 @@ static int gg_optimise(const gg_data *d, double *theta, int max_iter, double tol
         for (int k = 0; k < 60; k++, step *= 0.5) {
             for (int j = 0; j < 3; j++)
                 trial[j] = theta[j] + step * dir[j];
-            if (gg_eval_log(d, trial, &ll_new, NULL, NULL) == CHURN_OK &&
+            /* with the derivatives: the log per row dominates their cost,
+             * and the accepted point needs them */
+            if (gg_eval_log(d, trial, &ll_new, gn, Hn, Hnat_n) == CHURN_OK &&
                 ll_new >= ll + 1e-4 * step * slope) {
                 accepted = 1;
                 break;
@@ -259,12 +300,14 @@ static int gg_optimise(const gg_data *d, double *theta, int max_iter, double tol
             break;
         }
         memcpy(theta, trial, sizeof trial);
-        if (gg_eval_log(d, theta, &ll, g, H) != CHURN_OK)
-            return churn__error(CHURN_ENUMERIC, "churn_gammagamma_fit: derivatives not finite "
-                                "at iteration %d", it);
+        ll = ll_new;
+        memcpy(g, gn, sizeof gn);
+        memcpy(H, Hn, sizeof Hn);
+        memcpy(Hnat, Hnat_n, sizeof Hnat);
     }
     *iters = it;
     *ll_out = ll;
+    memcpy(Hnat_out, Hnat, sizeof Hnat);
     return CHURN_OK;
 }
 
@@ -362,7 +405,7 @@ static int gg_data_build(gg_data *d, size_t n, const double *frequency,
         }
     }
     d->n = nuse;
-    qsort(d->rows, nuse, sizeof *d->rows, cmp_row_x);
+    sort_rows_x(d->rows, nuse);
     size_t ng = 1;
     for (size_t i = 1; i < nuse; i++)
         ng += d->rows[i].x != d->rows[i - 1].x;
@@ -401,13 +444,11 @@ static int gg_data_build(gg_data *d, size_t n, const double *frequency,
 }
 
 /* Standard errors: covariance = inverse observed information on the natural
- * scale. A Hessian that cannot be evaluated leaves the model without them. */
-static int gg_set_cov(churn_model *m, const gg_data *d, const double *par)
+ * scale, from the Hessian H of the optimiser's last evaluation at the
+ * optimum (natural scale; gg_optimise hands it over instead of a new pass). */
+static int gg_set_cov(churn_model *m, const double *H)
 {
-    double g[3], H[9], I[9], L[9], cov[9];
-    double llc;
-    if (gg_eval(d, par, &llc, g, H) != CHURN_OK)
-        return CHURN_OK;
+    double I[9], L[9], cov[9];
     for (int j = 0; j < 9; j++)
         I[j] = -H[j];
     memcpy(L, I, sizeof L);
@@ -427,7 +468,7 @@ static int gg_set_cov(churn_model *m, const gg_data *d, const double *par)
 /* The model of the fit at the optimum theta = log(par), with its records. */
 static int gg_model(churn_model **out, const gg_data *d, const double *theta, double ll,
                     int iters, int converged, const double *excl, double corr,
-                    int no_std_errors)
+                    int no_std_errors, const double *H)
 {
     churn_model *m = NULL;
     int rc = churn__model_new(&m, CHURN_FAMILY_GAMMAGAMMA, 3, gg_names);
@@ -443,7 +484,7 @@ static int gg_model(churn_model **out, const gg_data *d, const double *theta, do
     if (!rc)
         rc = churn__model_set_array(m, "excluded", excl, 2);
     if (!rc && !no_std_errors)
-        rc = gg_set_cov(m, d, m->params);
+        rc = gg_set_cov(m, H);
     if (rc) {
         churn_model_free(m);
         return rc;
@@ -479,11 +520,11 @@ CHURN_API int churn_gammagamma_fit(churn_model **out, size_t n, const double *fr
     /* Start: p = 1, q = 2 and gamma = the mean spend, so that the population
      * mean p gamma / (q - 1) equals the observed mean. */
     double theta[3] = {0.0, log(2.0), log(mz)};
-    double ll = NAN;
+    double ll = NAN, H[9];
     int iters = 0, converged = 0;
-    rc = gg_optimise(&d, theta, o.max_iter, o.tol, &ll, &iters, &converged);
+    rc = gg_optimise(&d, theta, o.max_iter, o.tol, &ll, &iters, &converged, H);
     if (!rc)
-        rc = gg_model(out, &d, theta, ll, iters, converged, excl, corr, o.no_std_errors);
+        rc = gg_model(out, &d, theta, ll, iters, converged, excl, corr, o.no_std_errors, H);
     gg_data_free(&d);
     if (rc)
         return rc;
