@@ -37,10 +37,13 @@ static void usage(FILE *f)
 {
     size_t n;
     const command *c = commands(&n);
-    fprintf(f, "usage: churn <command> [options]\n\ncommands:\n");
+    fprintf(f, "usage: churn [--digits N] <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < n; i++)
         fprintf(f, "  %-10s %s\n", c[i].name, c[i].summary);
     fprintf(f, "\n'churn <command> --help' describes each command.\n"
+               "--digits N (1-17, before the command): significant digits of the numbers\n"
+               "written to CSV (default 10; 17 writes every value back exactly, so that a\n"
+               "table read again by predict or another tool gives the same scores to the bit).\n"
                "libchurn %s\n", churn_version_string());
 }
 
@@ -146,6 +149,22 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--version") == 0)
         return run_version(1, argv + 1);
+    if (strcmp(argv[1], "--digits") == 0) {
+        char *end = NULL;
+        long d = argc > 2 ? strtol(argv[2], &end, 10) : 0;
+        if (argc < 3 || !end || *end || d < 1 || d > 17) {
+            fprintf(stderr, "churn: --digits takes a whole number from 1 to 17, then the "
+                            "command\n");
+            return CLI_EXIT_USAGE;
+        }
+        cli_digits = (int)d;
+        argc -= 2;
+        argv += 2;
+        if (argc < 2) {
+            usage(stderr);
+            return CLI_EXIT_USAGE;
+        }
+    }
     size_t n;
     const command *c = commands(&n);
     for (size_t i = 0; i < n; i++)

@@ -1413,10 +1413,14 @@ int cli_save_model(const char *sub, const churn_model *m, const char *path)
     return CLI_EXIT_OK;
 }
 
+/* Significant digits of the numbers written (churn --digits N; 10 by default, 17 gives
+ * every double back exactly when it is read again). */
+int cli_digits = 10;
+
 void cli_put_double(FILE *f, double x)
 {
     if (isfinite(x))
-        fprintf(f, "%.10g", x);
+        fprintf(f, "%.*g", cli_digits, x);
 }
 
 void cli_put_field(FILE *f, const char *s)

@@ -294,6 +294,8 @@ char **cli_split_list(const char *s, size_t *n);
 /* A JSON number, or null for NaN/inf (JSON has neither). */
 json_t *cli_json_number(double x);
 /* Print a double for CSV: %.10g, "" for NaN. */
+/* significant digits cli_put_double writes (churn --digits N) */
+extern int cli_digits;
 void cli_put_double(FILE *f, double x);
 /* Write a CSV field, quoting when it holds a delimiter, quote or newline. */
 void cli_put_field(FILE *f, const char *s);

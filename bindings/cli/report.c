@@ -181,6 +181,8 @@ static int fmt_g10(char *buf, double x)
         buf[0] = '\0';
         return 0;
     }
+    if (cli_digits != 10) /* churn --digits N: printf's correctly rounded digits */
+        return snprintf(buf, 32, "%.*g", cli_digits, x);
     if (x == 0) {
         buf[0] = '0';
         buf[1] = '\0';

@@ -486,11 +486,13 @@ static int put(worker *w, const char *s, size_t n)
     return 0;
 }
 
-/* ",%.10g", or "," for a non-finite value (cli_put_double's format). */
+/* ",%.*g" (cli_digits, 10 by default), or "," for a non-finite value (cli_put_double's
+ * format). */
 static int put_num(worker *w, double x)
 {
     char tmp[40];
-    int n = isfinite(x) ? snprintf(tmp, sizeof tmp, ",%.10g", x) : snprintf(tmp, sizeof tmp, ",");
+    int n = isfinite(x) ? snprintf(tmp, sizeof tmp, ",%.*g", cli_digits, x)
+                        : snprintf(tmp, sizeof tmp, ",");
     return put(w, tmp, (size_t)n);
 }
 
