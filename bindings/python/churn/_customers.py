@@ -8,7 +8,7 @@ import numpy as np
 from . import _lib
 from ._errors import EINVAL, OK, ChurnColumnError, ChurnValueError, check, error_for
 from ._dates import check_date_format, time_arg
-from ._ids import ids_index
+from ._ids import packed_index
 from ._txlog import CsvOptions, TransactionLog
 
 UNITS = {"day": 1.0, "days": 1.0, "d": 1.0, "week": 7.0, "weeks": 7.0, "w": 7.0,
@@ -207,7 +207,8 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
                    time="date", amount="amount", quantity=None, product=None,
                    same_day_once=True, first_purchase_counts=False, trend_window=None,
                    inactivity_threshold=None, key_fraction=None, important_fraction=None,
-                   columns=None, date_format="auto", dayfirst=None, period=None):
+                   columns=None, date_format="auto", dayfirst=None, period=None, typed=True,
+                   progress=None):
     """The customer table as of `cutoff`: one row per customer, indexed by customer id.
 
     `data` is a :class:`TransactionLog` or a pandas DataFrame of transactions (column
@@ -246,6 +247,21 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
     365.25). `unit` must then stay 'day' or equal that length. See docs/customers.md,
     "Calendar periods".
 
+    Typed columns (issue 21; docs/python.md "Typed columns"): the C table holds doubles;
+    the DataFrame gives ``value_tier`` as an ordered categorical 'key' < 'important' <
+    'ordinary' (``churn.tier_name``), ``rfm_segment`` as a categorical of the ten
+    :func:`rfm_segment_name` names, ``churned`` and ``event`` as bool, and
+    ``first_purchase``/``last_purchase`` as datetime64[ns] (midnight UTC of the day).
+    Missing values stay missing: a NaN tier or segment (no amounts) is a missing
+    category, a NaN date is NaT, a NaN flag makes the column pandas' nullable
+    'boolean' with ``pd.NA``; a value outside the codes raises. ``typed=False``
+    returns every column float64 as the C table holds it, and
+    :func:`table_to_float` converts a typed table back (what the command's CSV
+    writes).
+
+    ``progress``: None shows a bar when the call takes longer than 1.5 s (tqdm, on
+    stderr), True at once, False never.
+
     Boundaries (issue 17; docs/python.md "Boundaries"):
 
     - ``attrs["time_unit"]`` travels with the table: models fitted from it record the
@@ -262,22 +278,27 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
       integers. The index is int64 when every id is an integer literal without
       leading zeros, otherwise str, whatever the kind of `data`.
     """
+    from ._progress import Steps
     check_date_format(date_format, dayfirst)
-    log = _to_log(data, customer, time, amount, quantity, product, date_format, dayfirst)
     spec, names = _columns_option(columns)
     o = _customer_options(cutoff, holdout_end, unit, same_day_once, first_purchase_counts,
                           trend_window, inactivity_threshold, key_fraction, important_fraction,
                           spec, date_format, dayfirst, period)
-    h = c_void_p()
-    _check_columns(_build(ctypes.byref(h), log._h, ctypes.byref(o)))
-    try:
-        if _num_rows(h.value) == 0:
-            _check_not_before_everything(_cutoff(h.value),
-                                         _lib.churn_txlog_min_time(log._h),
-                                         _lib.churn_txlog_num_transactions(log._h))
-        return table_frame(h.value, names)
-    finally:
-        _free(h)
+    with Steps(3, "customer table", progress) as bar:
+        log = _to_log(data, customer, time, amount, quantity, product, date_format, dayfirst)
+        bar.update()
+        h = c_void_p()
+        _check_columns(_build(ctypes.byref(h), log._h, ctypes.byref(o)))
+        bar.update()
+        try:
+            if _num_rows(h.value) == 0:
+                _check_not_before_everything(_cutoff(h.value),
+                                             _lib.churn_txlog_min_time(log._h),
+                                             _lib.churn_txlog_num_transactions(log._h))
+            return table_frame(h.value, names, typed)
+        finally:
+            _free(h)
+            bar.update()
 
 
 def _check_not_before_everything(cutoff, first, n):
@@ -291,30 +312,170 @@ def _check_not_before_everything(cutoff, first, n):
             "and how the dates were read (date_format=)", EINVAL)
 
 
-def table_frame(t, columns=None):
+# Typed columns (issue 21): the C table holds doubles; the DataFrame types these.
+TIER_NAMES = ("key", "important", "ordinary")   # churn_tier_name(1..3)
+BOOL_COLUMNS = ("churned", "event")
+DATE_COLUMNS = ("first_purchase", "last_purchase")
+TYPED_COLUMNS = ("value_tier", "rfm_segment") + BOOL_COLUMNS + DATE_COLUMNS
+_NS_PER_DAY = 86400 * 10 ** 9
+
+
+def _rfm_names():
+    return tuple(_rfm_name(c).decode() for c in range(1, 11))
+
+
+def _categorical(values, names, name, ordered):
+    """Codes 1..len(names) (NaN = missing) -> a pandas Categorical of the names."""
+    import pandas as pd
+    miss = np.isnan(values)
+    ok = miss | np.isin(values, np.arange(1, len(names) + 1))
+    if not ok.all():
+        r = int(np.flatnonzero(~ok)[0])
+        raise ChurnValueError(f"{name}: row {r} holds {values[r]!r}, not a code 1.."
+                              f"{len(names)} (typed=False keeps the C table's numbers)",
+                              EINVAL)
+    codes = np.where(miss, 0, values).astype(np.int8) - 1  # -1: missing
+    return pd.Categorical.from_codes(codes, categories=list(names), ordered=ordered)
+
+
+def _boolean(values, name):
+    """0/1 (NaN = missing) -> bool, or pandas' nullable 'boolean' when a value is NaN."""
+    import pandas as pd
+    miss = np.isnan(values)
+    ok = miss | (values == 0) | (values == 1)
+    if not ok.all():
+        r = int(np.flatnonzero(~ok)[0])
+        raise ChurnValueError(f"{name}: row {r} holds {values[r]!r}, not 0 or 1", EINVAL)
+    b = values == 1
+    return pd.arrays.BooleanArray(b, miss) if miss.any() else b
+
+
+def _datetime(days, name):
+    """UTC day numbers (days since 1970-01-01; NaN = missing) -> datetime64[ns] (NaT)."""
+    miss = np.isnan(days)
+    lo, hi = -106751, 106750  # the days datetime64[ns] holds (1677-09-22 .. 2262-04-10)
+    bad = ~miss & ((days < lo) | (days > hi))
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise ChurnValueError(f"{name}: row {r} is day {days[r]:g} since 1970-01-01, beyond "
+                              "the dates pandas holds (1677 .. 2262); typed=False keeps the "
+                              "day numbers", EINVAL)
+    ns = np.where(miss, 0, days).astype(np.int64) * _NS_PER_DAY
+    ns[miss] = np.iinfo(np.int64).min  # NaT
+    return ns.view("datetime64[ns]")
+
+
+def typed_column(name, values):
+    """A C table column (float64) as the DataFrame types it; other columns unchanged.
+
+    ``value_tier`` -> ordered categorical 'key' < 'important' < 'ordinary'
+    (``churn_tier_name``), ``rfm_segment`` -> categorical of the ten
+    ``churn_rfm_segment_name`` names, ``churned``/``event`` -> bool (pandas' nullable
+    'boolean' with ``pd.NA`` when a value is NaN), ``first_purchase``/``last_purchase``
+    -> datetime64[ns] at midnight UTC (NaN -> NaT). A value outside the code set raises
+    (never a silent NaN)."""
+    if name == "value_tier":
+        return _categorical(values, TIER_NAMES, name, True)
+    if name == "rfm_segment":
+        return _categorical(values, _rfm_names(), name, False)
+    if name in BOOL_COLUMNS:
+        return _boolean(values, name)
+    if name in DATE_COLUMNS:
+        return _datetime(values, name)
+    return values
+
+
+def table_to_float(table):
+    """The customer table with every column float64, as the C library holds it.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table from :func:`customer_table` (typed columns) or any frame with some
+        of its columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy: ``value_tier`` 1/2/3 (key, important, ordinary), ``rfm_segment``
+        1..10 (``churn_rfm_segment_name`` order), ``churned``/``event`` 0/1,
+        ``first_purchase``/``last_purchase`` UTC days since 1970-01-01; missing
+        values (NaN, ``pd.NA``, NaT) are NaN. Other columns are converted with
+        ``astype(float)``; ``attrs`` are kept.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [10.0, 20.0, 5.0],
+    ...                    "date": pd.to_datetime(["1997-01-01", "1997-02-01",
+    ...                                            "1997-01-05"])})
+    >>> t = churn.customer_table(tx, columns=["frequency", "first_purchase"])
+    >>> t["first_purchase"].dt.strftime("%Y-%m-%d").tolist()
+    ['1997-01-01', '1997-01-05']
+    >>> churn.table_to_float(t)["first_purchase"].tolist()
+    [9862.0, 9866.0]
+    """
+    import pandas as pd
+    out = {}
+    for name in table.columns:
+        col = table[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            codes = col.cat.codes.to_numpy().astype(np.int64)  # -1: missing
+            cats = list(col.cat.categories)
+            names = TIER_NAMES if name == "value_tier" else (
+                _rfm_names() if name == "rfm_segment" else tuple(cats))
+            pos = {c: i + 1.0 for i, c in enumerate(names)}
+            remap = np.array([pos.get(c, np.nan) for c in cats] + [np.nan])
+            out[name] = remap[np.where(codes < 0, len(cats), codes)]
+        elif pd.api.types.is_datetime64_any_dtype(col.dtype):
+            ns = col.to_numpy(dtype="datetime64[ns]").view(np.int64)
+            v = np.floor_divide(ns, _NS_PER_DAY).astype(np.float64)
+            v[col.isna().to_numpy()] = np.nan
+            out[name] = v
+        elif pd.api.types.is_bool_dtype(col.dtype) or str(col.dtype) == "boolean":
+            out[name] = col.astype("float64").to_numpy(na_value=np.nan) \
+                if str(col.dtype) == "boolean" else col.to_numpy().astype(np.float64)
+        else:
+            out[name] = col.to_numpy(dtype=np.float64)
+    df = pd.DataFrame(out, index=table.index)
+    df.attrs.update(table.attrs)
+    return df
+
+
+def table_frame(t, columns=None, typed=True):
     """Copy a C customer table (borrowed handle) into a DataFrame with its attrs.
 
     The index follows the ids (see churn._ids.ids_index), never the path they came
-    through."""
+    through. The float columns are copied into one 2-D block that becomes the frame's
+    block without another copy; the typed columns (:func:`typed_column`) are inserted
+    next to them. The ids come in one C call (``churn_customers_ids_packed``)."""
     import pandas as pd
     from ._errors import error_for
     n = _num_rows(t)
-    cols = {}
     names = ([_column_name(t, j).decode() for j in range(_num_columns(t))]
              if columns is None else [str(c) for c in columns])
+    special = {c for c in names if typed and c in TYPED_COLUMNS}
+    plain = [c for c in names if c not in special]
+    block = np.empty((len(plain), n), dtype=np.float64)
+    extra = {}
     for name in names:
         p = _column(t, name.encode())
         if not p:
             raise error_for(_lib.churn_last_error_code())
-        cols[name] = (np.ctypeslib.as_array(p, shape=(n,)).copy() if n else
-                      np.empty(0, dtype=np.float64))
-    ids = [_id(t, i).decode() for i in range(n)]
+        src = np.ctypeslib.as_array(p, shape=(n,)) if n else np.empty(0)
+        if name in special:
+            extra[name] = typed_column(name, src.copy())
+        else:
+            block[plain.index(name)] = src
+    index = packed_index(_lib.churn_customers_ids_packed, t)
     attrs = {"cutoff": _timestamp(_cutoff(t)), "holdout_end": _timestamp(_holdout_end(t)),
              "time_unit": _time_unit(t), "excluded": int(_num_excluded(t))}
     if _period(t):
         attrs["period"] = _period_name(_period(t)).decode()
     attrs.update(_metrics(t))
-    df = pd.DataFrame(cols, index=ids_index(ids))
+    df = pd.DataFrame(block.T, index=index, columns=plain, copy=False)
+    for name in names:
+        if name in extra:
+            df.insert(names.index(name), name, extra[name])
     df.attrs.update(attrs)
     return df
 
@@ -757,4 +918,5 @@ class CustomerStream:
 
 
 __all__ = ["customer_table", "cohort_table", "population_metrics", "rfm_segment_name",
+           "table_to_float", "typed_column", "TIER_NAMES", "TYPED_COLUMNS",
            "CustomerState", "CustomerStream", "time_unit_days", "POPULATION_COLUMNS"]

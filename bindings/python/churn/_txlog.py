@@ -12,7 +12,7 @@ from . import _lib
 from ._arrays import as_f64, ptr
 from ._dates import to_epoch_seconds  # noqa: F401 - the dates of every Python input
 from ._errors import check
-from ._ids import id_column, id_text, ids_index
+from ._ids import id_column, id_text, ids_index, packed_ids, packed_index  # noqa: F401
 
 DATE_FORMATS = {"auto": 0, "iso": 1, "yyyymmdd": 2, "epoch": 3}
 
@@ -38,23 +38,51 @@ class CsvOptions(ctypes.Structure):
 
 
 def _c_strings(ids):
-    """A `char **` of the ids' text (str(v) UTF-8), for append_arrays_str.
+    """A `char **` of the ids' text (UTF-8), for append_arrays_str.
 
-    Returns (pointer, keep): `keep` holds the bytes the pointers point into and must
-    live until the C call returns. A column of strings (the usual case: ids read by
-    pandas) is factorized first so that each distinct id is encoded once and the
-    pointer array is built by numpy indexing; other object columns take str(v) of
-    every element (ids such as 1 and 1.0 hash equal but print differently)."""
-    n = len(ids)
-    if n and pd is not None and pd.api.types.infer_dtype(ids, skipna=False) == "string":
-        codes, uniq = pd.factorize(ids)
-        keep = [str(v).encode() for v in uniq]
-        addr = np.fromiter((ctypes.cast(ctypes.c_char_p(b), ctypes.c_void_p).value
-                            for b in keep), dtype=np.uint64, count=len(keep))
-        ptrs = np.ascontiguousarray(addr[codes])
-        return ptrs.ctypes.data_as(ctypes.POINTER(ctypes.c_char_p)), (keep, ptrs)
-    enc = (ctypes.c_char_p * n)(*[str(v).encode() for v in ids])
-    return enc, enc
+    `ids` are texts (str), as :func:`churn._ids.id_column` returns them. Returns
+    (pointer, keep): `keep` holds the bytes the pointers point into and must live until
+    the C call returns. All texts are encoded with one ``"\\0".join(...).encode()``
+    into one buffer and each row's pointer is the buffer's address plus its offset
+    (a cumulative sum of the lengths): no per-row Python call (the C library interns
+    the ids itself, so factorizing them first in Python would only hash them twice)."""
+    return _pointers(ids.tolist() if hasattr(ids, "tolist") else list(ids), None)
+
+
+def _pointers(texts, codes):
+    """(char ** of texts[codes], keep): one buffer of the NUL-terminated texts
+    (`codes` None: every text in order)."""
+    raw = "\0".join(texts).encode() + b"\0"
+    k = len(texts)
+    ends = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 0)
+    if ends.shape[0] != k:  # a text holds NUL itself: its C string ends there
+        ends = np.cumsum(np.fromiter((len(t.encode()) + 1 for t in texts), dtype=np.int64,
+                                     count=k)) - 1
+    offsets = np.zeros(k, dtype=np.int64)
+    offsets[1:] = ends[:-1] + 1
+    buf = ctypes.create_string_buffer(raw, len(raw))
+    offsets += ctypes.addressof(buf)
+    ptrs = offsets.view(np.uint64) if codes is None else \
+        np.ascontiguousarray(offsets.view(np.uint64)[codes])
+    return ptrs.ctypes.data_as(ctypes.POINTER(ctypes.c_char_p)), (buf, ptrs)
+
+
+def _categorical_ids(ids, name):
+    """A categorical id column: its categories are the distinct ids and its codes a free
+    integer map, so only the categories are converted (``("int", int64 per row)`` or
+    ``("text", (category texts, codes))``); None for other columns."""
+    if pd is None or not isinstance(getattr(ids, "dtype", None), pd.CategoricalDtype):
+        return None
+    codes = np.asarray(ids.cat.codes if hasattr(ids, "cat") else ids.codes, dtype=np.int64)
+    if codes.size and codes.min() < 0:
+        from ._ids import _missing
+        r = int(np.flatnonzero(codes < 0)[0])
+        raise _missing(name, ids, r, ids.iloc[r] if hasattr(ids, "iloc") else ids[r])
+    cats = ids.cat.categories if hasattr(ids, "cat") else ids.categories
+    kind, cids = id_column(pd.Series(cats.to_numpy()), name)
+    if kind == "int":
+        return "int", np.ascontiguousarray(cids[codes])
+    return "text", ([str(v) for v in cids], codes)
 
 
 _csv_options_init = _lib.fn("churn_csv_options_init", None, ctypes.POINTER(CsvOptions))
@@ -131,7 +159,7 @@ class TransactionLog:
         n = state["n"]
         if n:
             ids = state["ids"]
-            enc = (ctypes.c_char_p * n)(*[ids[i].encode() for i in state["customer"]])
+            enc, keep = _pointers(list(ids), np.asarray(state["customer"], dtype=np.int64))
             q = state.get("quantities")
             prods = state.get("products")
             penc = None if prods is None else (ctypes.c_char_p * n)(
@@ -146,7 +174,8 @@ class TransactionLog:
         size = ctypes.sizeof(ctypes.c_char_p)
         for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, n]):
             lo, hi = int(lo), int(hi)
-            ids = ctypes.cast(ctypes.addressof(enc) + lo * size, ctypes.POINTER(ctypes.c_char_p))
+            ids = ctypes.cast(ctypes.cast(enc, ctypes.c_void_p).value + lo * size,
+                              ctypes.POINTER(ctypes.c_char_p))
             prods = None if penc is None else ctypes.cast(ctypes.addressof(penc) + lo * size,
                                                           ctypes.POINTER(ctypes.c_char_p))
             check(_lib.churn_txlog_append_arrays_str(
@@ -340,6 +369,62 @@ class TransactionLog:
                     (str(customer), str(time)))
         return log
 
+    @classmethod
+    def coerce(cls, obj, customer="customer_id", time="date", amount="amount",
+               quantity=None, product=None, *, date_format="auto", dayfirst=None,
+               name="transactions"):
+        """`obj` as a TransactionLog: for functions that accept either a log or a DataFrame.
+
+        Parameters
+        ----------
+        obj : TransactionLog or pandas.DataFrame
+            A log is returned as it is (the column arguments are then ignored); a
+            DataFrame of transactions is read with :meth:`from_dataframe`.
+        customer, time, amount, quantity, product : str or None
+            Column names of a DataFrame, with the documented defaults
+            ``customer_id``, ``date``, ``amount``. ``amount=None``: no amounts (every
+            amount unknown). When `amount` is left at "amount" and the frame has no
+            such column, the amounts are unknown too (a frame of customer and date
+            only, as plots of purchase counts need).
+        date_format : str, default "auto"
+        dayfirst : bool, optional
+            How to read the time column; see :meth:`from_dataframe`.
+        name : str, default "transactions"
+            The argument's name in the TypeError for anything else.
+
+        Returns
+        -------
+        TransactionLog
+
+        Raises
+        ------
+        TypeError
+            `obj` is neither a TransactionLog nor a DataFrame (the message names
+            `name` and the type).
+        KeyError
+            A named column is absent.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"customer_id": [1, 1, 2],
+        ...                    "date": ["1997-01-01", "1997-02-01", "1997-01-05"]})
+        >>> log = churn.TransactionLog.coerce(df)
+        >>> log.num_customers, log.num_transactions
+        (2, 3)
+        >>> churn.TransactionLog.coerce(log) is log
+        True
+        """
+        if isinstance(obj, TransactionLog):
+            return obj
+        if pd is not None and isinstance(obj, pd.DataFrame):
+            if amount == "amount" and "amount" not in obj.columns:
+                amount = None
+            return cls.from_dataframe(obj, customer=customer, time=time, amount=amount,
+                                      quantity=quantity, product=product,
+                                      date_format=date_format, dayfirst=dayfirst)
+        raise TypeError(f"{name}: expected a churn.TransactionLog or a pandas DataFrame of "
+                        f"transactions, got {type(obj).__name__}")
+
     def append(self, customer, time, amount=None, quantity=None, product=None, *,
                date_format="auto", dayfirst=None):
         """Append transactions given as arrays; returns self.
@@ -363,8 +448,9 @@ class TransactionLog:
 
     def _append(self, customer, time, amount, quantity, product, date_format, dayfirst,
                 names):
-        kind, ids = id_column(customer, names[0])
-        n = ids.shape[0]
+        cat = _categorical_ids(customer, names[0])
+        kind, ids = cat if cat is not None else id_column(customer, names[0])
+        n = ids[1].shape[0] if isinstance(ids, tuple) else ids.shape[0]
         t = to_epoch_seconds(time, names[1], date_format, dayfirst)
         if t.shape[0] != n:
             raise ValueError(f"time: length {t.shape[0]} does not match {n} customer ids")
@@ -373,6 +459,7 @@ class TransactionLog:
         if kind == "int" and product is not None and \
                 np.asarray(product).dtype.kind not in "iu":
             kind, ids = "text", ids.astype(str).astype(object)  # text products: text ids
+            cat = None
         if kind == "int":
             ids64 = ids
             prod = None
@@ -384,7 +471,7 @@ class TransactionLog:
                 self._h, n, ids64.ctypes.data_as(_lib.c_int64_p), ptr(t), ptr(a), ptr(q),
                 None if prod is None else prod.ctypes.data_as(_lib.c_int64_p)))
         else:
-            enc, keep = _c_strings(ids)
+            enc, keep = _c_strings(ids) if cat is None else _pointers(*ids)
             penc = None
             if product is not None:
                 pv = list(product)
@@ -407,8 +494,7 @@ class TransactionLog:
 
     def customer_ids(self):
         """The customer ids as text, in the order of first appearance."""
-        return [_lib.churn_txlog_customer_id(self._h, i).decode()
-                for i in range(self.num_customers)]
+        return packed_ids(_lib.churn_txlog_customer_ids_packed, self._h)
 
     @property
     def date_range(self):
@@ -437,7 +523,7 @@ class TransactionLog:
         if n == 0:
             return pd.DataFrame({"customer_id": [], "date": pd.to_datetime([]), "amount": []})
         cust = np.ctypeslib.as_array(_customers(self._h), shape=(n,))
-        ids = ids_index(self.customer_ids()).to_numpy()
+        ids = packed_index(_lib.churn_txlog_customer_ids_packed, self._h).to_numpy()
         t = np.ctypeslib.as_array(_times(self._h), shape=(n,))
         a = np.ctypeslib.as_array(_amounts(self._h), shape=(n,)).copy()
         out = {"customer_id": ids[cust],
