@@ -188,7 +188,8 @@ def packed_ids(func, handle):
 def _int_literals(raw):
     """int64 values of NUL-terminated texts when every one is an integer literal
     without leading zeros (``-?(0|[1-9][0-9]*)``) of at most 18 digits, else None.
-    Vectorised over the bytes: no per-id Python call."""
+    Vectorised: one pass over the bytes for the NULs, then one pass over the ids per
+    digit place (at most 18), no per-id Python call."""
     b = np.frombuffer(raw, dtype=np.uint8)
     ends = np.flatnonzero(b == 0)
     starts = np.empty_like(ends)
@@ -199,20 +200,16 @@ def _int_literals(raw):
     ndig = ends - first
     if ndig.min() < 1 or ndig.max() > 18:
         return None
-    digit = (b >= ord("0")) & (b <= ord("9"))
-    sign_at = np.zeros(b.size, dtype=bool)
-    sign_at[starts[neg]] = True
-    if not np.all(digit | (b == 0) | sign_at):
+    if np.any((b[first] == ord("0")) & (ndig > 1)):
         return None
-    lead = b[first]
-    if np.any((lead == ord("0")) & (ndig > 1)):
-        return None
-    # each byte's place counted from its text's end gives its weight 10**place
-    place = np.repeat(ends, ends - starts + 1) - 1 - np.arange(b.size)
-    np.clip(place, 0, 18, out=place)
-    d = (b - ord("0")).astype(np.int64)
-    d[~digit] = 0
-    out = np.add.reduceat(d * _POW10[place], starts)
+    out = np.zeros(ends.shape[0], dtype=np.int64)
+    for place in range(int(ndig.max())):
+        on = ndig > place
+        pos = ends - 1 - place
+        d = b[np.where(on, pos, 0)].astype(np.int64) - ord("0")
+        if np.any(on & ((d < 0) | (d > 9))):
+            return None
+        out += np.where(on, d, 0) * _POW10[place]
     out[neg] = -out[neg]
     return out
 
