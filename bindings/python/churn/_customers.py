@@ -112,7 +112,29 @@ _read_csv_chunked = _fn("churn_txlog_read_csv_chunked", c_int, c_void_p, c_char_
 
 
 def time_unit_days(unit):
-    """'day', 'week', 'month', 'year' or a positive number of days -> days."""
+    """A time unit in days.
+
+    Parameters
+    ----------
+    unit : str or float
+        'day', 'week', 'month' (30.4375 days), 'year' (365.25), their plurals and
+        one-letter forms, or a positive number of days.
+
+    Returns
+    -------
+    float
+        The unit in days.
+
+    Raises
+    ------
+    ValueError, TypeError
+        An unknown name or a non-numeric value.
+
+    Examples
+    --------
+    >>> churn.time_unit_days("week"), churn.time_unit_days("month"), churn.time_unit_days(3)
+    (7.0, 30.4375, 3.0)
+    """
     if isinstance(unit, str):
         key = unit.strip().lower()
         if key in UNITS:
@@ -277,6 +299,63 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
     - A missing customer id is an error naming its row; whole-number float ids are
       integers. The index is int64 when every id is an integer literal without
       leading zeros, otherwise str, whatever the kind of `data`.
+
+    Parameters
+    ----------
+    data : TransactionLog or pandas.DataFrame
+        The transactions.
+    cutoff : date, optional
+        End of the calibration period (default: the last transaction's day).
+    holdout_end : date, optional
+        End of the holdout period (adds the holdout columns).
+    unit : str or float, default 'day'
+        Time unit of the durations.
+    customer, time, amount, quantity, product : str or None
+        Column names of a DataFrame (`amount` None: no amounts).
+    same_day_once : bool, default True
+        Purchases on one day count once (lifetimes' frequency).
+    first_purchase_counts : bool, default False
+        Count the first purchase in frequency and monetary_value.
+    trend_window : float, optional
+        Length of the recent/prior windows (time units).
+    inactivity_threshold : float, optional
+        Threshold of inactivity (time units).
+    key_fraction, important_fraction : float, optional
+        Shares of the key and important value tiers.
+    columns : list of str or str, optional
+        Compute only these columns.
+    date_format : str, default 'auto'
+        How to read dates (see above).
+    dayfirst : bool, optional
+        Day/month order of ambiguous date texts.
+    period : str, optional
+        Calendar periods ('year', 'quarter', 'month', 'week').
+    typed : bool, default True
+        Typed columns (categorical tiers and segments, bool flags, datetime64 purchase
+        dates); False: every column float64 as the C table.
+    progress : bool, optional
+        None: a progress bar after 1.5 s; True: at once; False: never.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer, indexed by customer id, with ``attrs``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 3],
+    ...                    "date": pd.to_datetime(["1997-01-01", "1997-02-01",
+    ...                                            "1997-01-05", "1997-03-01"]),
+    ...                    "amount": [10.0, 20.0, 5.0, 7.5]})
+    >>> t = churn.customer_table(tx, cutoff="1997-03-31", unit="week")
+    >>> t[["frequency", "recency", "T"]].round(3)
+                 frequency  recency       T
+    customer_id
+    1                  1.0    4.429  12.714
+    2                  0.0    0.000  12.143
+    3                  0.0    0.000   4.286
+    >>> t["value_tier"].tolist(), t["first_purchase"].dt.strftime("%Y-%m-%d").tolist()
+    (['key', 'ordinary', 'important'], ['1997-01-01', '1997-01-05', '1997-03-01'])
     """
     from ._progress import Steps
     check_date_format(date_format, dayfirst)
@@ -493,9 +572,36 @@ def _metrics(t):
 
 
 def population_metrics(table):
-    """Repeat rate, churn and retention rates (with a holdout), Pareto share of the key
-    tier, customers and excluded customers of a table from :func:`customer_table`, as a
-    pandas Series (computed by the C library when the table was built)."""
+    """Population metrics of a table from :func:`customer_table`.
+
+    Repeat rate, churn and retention rates (with a holdout), Pareto share of the key
+    tier, customers and excluded customers, computed by the C library when the table
+    was built (its ``attrs``).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table from :func:`customer_table`.
+
+    Returns
+    -------
+    pandas.Series
+        customers, excluded, repeat_rate, churn_rate, retention_rate, pareto_share
+        (NaN when not computed).
+
+    Raises
+    ------
+    ValueError
+        The frame carries no metrics (not built by :func:`customer_table`).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [10.0, 20.0, 5.0],
+    ...                    "date": ["1997-01-01", "1997-02-01", "1997-01-05"]})
+    >>> m = churn.population_metrics(churn.customer_table(tx))
+    >>> m["customers"], m["repeat_rate"]
+    (2.0, 0.5)
+    """
     import pandas as pd
     keys = ("customers", "excluded", "repeat_rate", "churn_rate", "retention_rate",
             "pareto_share")
@@ -507,7 +613,23 @@ def population_metrics(table):
 
 
 def rfm_segment_name(code):
-    """Name of an RFM segment code ('champions', 'at risk', ...); None when unknown."""
+    """Name of an RFM segment code (``churn_rfm_segment_name``).
+
+    Parameters
+    ----------
+    code : int
+        1 .. 10 (column ``rfm_segment`` of ``typed=False`` tables).
+
+    Returns
+    -------
+    str or None
+        'champions', 'loyal customers', ..., 'hibernating'; None for an unknown code.
+
+    Examples
+    --------
+    >>> churn.rfm_segment_name(1), churn.rfm_segment_name(10), churn.rfm_segment_name(99)
+    ('champions', 'hibernating', None)
+    """
     s = _rfm_name(int(code))
     return None if s is None else s.decode()
 
@@ -521,8 +643,38 @@ def cohort_table(data, period="month", cutoff=None, calendar=True, counts=False,
     (cohort size) then offsets 0, 1, ... (periods since acquisition): the share of the
     cohort with an order in that period, or the number of such customers with
     ``counts=True``. Cells after the cutoff's period are NaN (not observed).
-    `period`: 'day', 'week', 'month' (default), 'year' or a number of days.
-    `date_format` and `dayfirst` read the dates as in :func:`customer_table`.
+
+    Parameters
+    ----------
+    data : TransactionLog or pandas.DataFrame
+        The transactions.
+    period : str or float, default 'month'
+        'day', 'week', 'month', 'year' or a number of days.
+    cutoff : date, optional
+        Last day observed (default: the last transaction's day).
+    calendar : bool, default True
+        Calendar periods (months start on the 1st) rather than fixed lengths.
+    counts : bool, default False
+        Customers instead of shares.
+    customer, time, amount : str
+        Column names of a DataFrame.
+    date_format : str, default 'auto'
+        How to read dates, as in :func:`customer_table`.
+    dayfirst : bool, optional
+        Day/month order of ambiguous date texts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``attrs["period_days"]`` holds the period's length.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [10.0, 20.0, 5.0],
+    ...                    "date": ["1997-01-01", "1997-02-01", "1997-01-05"]})
+    >>> c = churn.cohort_table(tx, "month", cutoff="1997-02-28")
+    >>> c.loc["1997-01-01"].tolist()      # 2 customers, half came back in February
+    [2.0, 1.0, 0.5]
     """
     import pandas as pd
     log = _to_log(data, customer, time, amount, None, None, date_format, dayfirst)
@@ -563,6 +715,22 @@ class CustomerState:
     for the same transactions. :meth:`to_bytes` / :meth:`from_bytes` store it in the
     portable, versioned encoding of ``churn_customer_state_encode`` (108 bytes, fixed byte
     order, checksummed), which every later release decodes on any platform.
+
+    Parameters
+    ----------
+    unit : str or float, default 'day'
+        Time unit of the durations.
+    same_day_once : bool, default True
+        Purchases on one day count once.
+    first_purchase_counts : bool, default False
+        As in :func:`customer_table`.
+
+    Examples
+    --------
+    >>> s = churn.CustomerState(unit="week")
+    >>> _ = s.add("1997-01-01", 10.0).add("1997-01-15", 20.0)
+    >>> s.value("frequency", "1997-03-01"), round(s.value("T", "1997-03-01"), 3)
+    (1.0, 8.429)
     """
 
     INCREMENTAL = ("frequency", "recency", "T", "monetary_value", "n_orders", "total_spend",
@@ -591,13 +759,38 @@ class CustomerState:
         -------
         CustomerState
             self.
+
+        Examples
+        --------
+        >>> s = churn.CustomerState().add("1997-01-01", 10.0)
+        >>> s.value("n_orders", "1997-01-31")
+        1.0
         """
         a = float("nan") if amount is None else float(amount)
         check(_state_add(ctypes.byref(self._s), time_arg(time, "time"), a))
         return self
 
     def value(self, column, cutoff):
-        """One feature as of `cutoff` (a date or epoch seconds)."""
+        """One feature as of `cutoff`.
+
+        Parameters
+        ----------
+        column : str
+            A column of :attr:`INCREMENTAL`.
+        cutoff : str, datetime or float
+            A date or epoch seconds, not before the last order's day.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> s = churn.CustomerState(unit="week")
+        >>> _ = s.add("1997-01-01", 10.0).add("1997-01-15", 20.0)
+        >>> s.value("recency", "1997-03-01")
+        2.0
+        """
         v = c_double()
         check(_state_value(ctypes.byref(self._s), time_arg(cutoff, "cutoff"),
                            str(column).encode(), ctypes.byref(v)))
@@ -622,12 +815,40 @@ class CustomerState:
         churn.UnitMismatchError
             The units differ, or the model's unit is unknown for a family whose
             parameters are rates per unit of time; the message names both.
+
+        Examples
+        --------
+        >>> s = churn.CustomerState(unit="week").add("1997-01-01", 10.0)
+        >>> bg = churn.BGNBD.from_params(r=0.24, alpha=4.41, a=0.79, b=2.43)
+        >>> _ = bg.set_time_unit("week")
+        >>> s.check_model(bg) is s
+        True
         """
         check(_state_check_model(ctypes.byref(self._s), model._require()))
         return self
 
     def values(self, cutoff, columns=None):
-        """Several features as of `cutoff` as a pandas Series (default: all incremental)."""
+        """Several features as of `cutoff` as a pandas Series.
+
+        Parameters
+        ----------
+        cutoff : str, datetime or float
+            A date or epoch seconds, not before the last order's day.
+        columns : list of str, optional
+            Columns of :attr:`INCREMENTAL` (default: all of them).
+
+        Returns
+        -------
+        pandas.Series
+            float64, indexed by column name.
+
+        Examples
+        --------
+        >>> s = churn.CustomerState(unit="week")
+        >>> _ = s.add("1997-01-01", 10.0).add("1997-01-15", 20.0)
+        >>> s.values("1997-03-01", ["frequency", "total_spend"]).tolist()
+        [1.0, 30.0]
+        """
         import pandas as pd
         if columns is None:
             return pd.Series(self.array(cutoff), index=list(self.INCREMENTAL), dtype=float)
@@ -646,6 +867,13 @@ class CustomerState:
         numpy.ndarray
             ``churn_customer_state_num_columns()`` values in the order of
             :attr:`INCREMENTAL` (``churn_customer_state_values``).
+
+        Examples
+        --------
+        >>> s = churn.CustomerState(unit="week")
+        >>> _ = s.add("1997-01-01", 10.0).add("1997-01-15", 20.0)
+        >>> s.array("1997-03-01")[:2]
+        array([1., 2.])
         """
         n = _state_ncols()
         out = np.empty(n)
@@ -661,6 +889,13 @@ class CustomerState:
         bytes
             108 bytes (format version 1) that :meth:`from_bytes` of this and every later
             release reads back, on any platform.
+
+        Examples
+        --------
+        >>> s = churn.CustomerState(unit="week")
+        >>> _ = s.add("1997-01-01", 10.0).add("1997-01-15", 20.0)
+        >>> len(s.to_bytes())
+        108
         """
         need = c_size_t(0)
         buf = ctypes.create_string_buffer(256)
@@ -688,6 +923,13 @@ class CustomerState:
         churn.ChurnError
             Corrupt bytes (``CHURN_EFORMAT``) or a newer format version
             (``CHURN_EVERSION``); the message says which.
+
+        Examples
+        --------
+        >>> s = churn.CustomerState(unit="week")
+        >>> _ = s.add("1997-01-01", 10.0).add("1997-01-15", 20.0)
+        >>> churn.CustomerState.from_bytes(s.to_bytes()).value("frequency", "1997-03-01")
+        1.0
         """
         obj = cls.__new__(cls)
         raw = bytes(raw)
@@ -753,6 +995,40 @@ class CustomerStream:
     cutoff) as in :func:`customer_table`; a cutoff before every transaction makes
     :meth:`finish` raise instead of returning an empty table. One thread at a time per
     stream.
+
+    Parameters
+    ----------
+    cutoff : date
+        End of the calibration period (required).
+    holdout_end : date, optional
+        End of the holdout period.
+    unit : str or float, default 'day'
+        Time unit of the durations.
+    customer, time, amount : str or None
+        Column names (`amount` None: no amounts).
+    same_day_once, first_purchase_counts : bool
+        As in :func:`customer_table`.
+    trend_window, inactivity_threshold, key_fraction, important_fraction : float, optional
+        As in :func:`customer_table`.
+    columns : list of str or str, optional
+        Columns to compute.
+    date_format : str, default 'auto'
+        How to read dates.
+    dayfirst : bool, optional
+        Day/month order of ambiguous date texts.
+    period : str, optional
+        Calendar periods, as in :func:`customer_table`.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [10.0, 20.0, 5.0],
+    ...                    "date": pd.to_datetime(["1997-01-01", "1997-02-01",
+    ...                                            "1997-01-05"])})
+    >>> with churn.CustomerStream(cutoff="1997-03-01", columns=["frequency", "T"]) as s:
+    ...     _ = s.add(tx.iloc[:2]).add(tx.iloc[2:])
+    ...     t = s.finish()
+    >>> t["frequency"].tolist(), t.index.tolist()
+    ([1.0, 0.0], [1, 2])
     """
 
     _h = None
@@ -780,7 +1056,19 @@ class CustomerStream:
 
     # ---- lifetime ----
     def close(self):
-        """Free the C stream (idempotent). :meth:`finish` closes the stream too."""
+        """Free the C stream (idempotent); :meth:`finish` closes the stream too.
+
+        Returns
+        -------
+        None
+
+        Examples
+        --------
+        >>> s = churn.CustomerStream(cutoff="1997-03-01")
+        >>> s.close(); s.close()
+        >>> s.rows_folded
+        0
+        """
         h, self._h = self._h, None
         if h:
             self._rows_at_close = int(_stream_rows_folded(h))
@@ -810,7 +1098,28 @@ class CustomerStream:
         `time` and `amount` columns, or the customer ids with `time` and `amount` given
         as arrays. Ids are integers or text; times are datetimes, date strings or epoch
         seconds, as in :func:`customer_table`. A chunk with a bad value (NaN, an
-        unparseable date) raises and adds nothing."""
+        unparseable date) raises and adds nothing.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, dict or array_like
+            A chunk with the stream's columns, or the customer ids.
+        time, amount : array_like, optional
+            Times and amounts when `data` holds the ids.
+
+        Returns
+        -------
+        CustomerStream
+            self.
+
+        Examples
+        --------
+        >>> s = churn.CustomerStream(cutoff="1997-03-01")
+        >>> _ = s.add([1, 1, 2], ["1997-01-01", "1997-02-01", "1997-01-05"], [10.0, 20.0, 5.0])
+        >>> s.rows_folded, s.num_customers
+        (3, 2)
+        >>> s.close()
+        """
         self._handle()
         if time is None and amount is None:
             if not (hasattr(data, "columns") or isinstance(data, dict)):
@@ -850,7 +1159,40 @@ class CustomerStream:
         Columns default to the stream's `customer`, `time`, `amount` names (a header
         name or a 1-based position); the other arguments are those of
         :meth:`churn.TransactionLog.read_csv`. On an error (a bad row, a transaction
-        out of time order) the chunks already folded stay folded."""
+        out of time order) the chunks already folded stay folded.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The CSV file.
+        chunk_rows : int, default 1048576
+            Rows per chunk folded.
+        customer, time, amount : str or int, optional
+            Columns (names or 1-based positions); default the stream's names.
+        header : bool, default True
+            The file has a header line.
+        delimiter : str, optional
+            None (detect), one character, 'tab' or 'space'.
+        date_format : str, default 'auto'
+            'auto', 'iso', 'yyyymmdd' or 'epoch'.
+        skip_bad_rows : bool, default False
+            Skip (and count) bad rows instead of failing.
+
+        Returns
+        -------
+        CustomerStream
+            self.
+
+        Examples
+        --------
+        >>> lines = ["customer_id,date,amount", "1,1997-01-01,10", "1,1997-02-01,20",
+        ...          "2,1997-01-05,5"]
+        >>> _ = open("tx.csv", "w").write(chr(10).join(lines) + chr(10))
+        >>> s = churn.CustomerStream(cutoff="1997-03-01").read_csv("tx.csv", chunk_rows=2)
+        >>> s.rows_folded
+        3
+        >>> s.close()
+        """
         h = self._handle()
         chunk_rows = int(chunk_rows)
         if chunk_rows < 1:
@@ -895,8 +1237,23 @@ class CustomerStream:
         return self._log.rows_skipped if self._h else 0
 
     def finish(self):
-        """Fold what remains and return the customer table (the DataFrame of
-        :func:`customer_table`, with its attrs). The stream is closed afterwards."""
+        """Fold what remains and return the customer table; the stream is closed afterwards.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The table :func:`customer_table` would build from all the rows (typed columns,
+            ``attrs``).
+
+        Examples
+        --------
+        >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [10.0, 20.0, 5.0],
+        ...                    "date": pd.to_datetime(["1997-01-01", "1997-02-01",
+        ...                                            "1997-01-05"])})
+        >>> s = churn.CustomerStream(cutoff="1997-03-01", columns=["n_orders"]).add(tx)
+        >>> s.finish()["n_orders"].tolist()
+        [2.0, 1.0]
+        """
         h = c_void_p()
         folded = int(_stream_rows_folded(self._handle()))
         check(_stream_finish(self._handle(), ctypes.byref(h)))

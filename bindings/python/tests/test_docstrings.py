@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover
     NumpyDocString = None
 
 PENDING = {
-    "churn._arrays", "churn._btyd", "churn._customers", "churn._dates", "churn._errors",
+    "churn._arrays", "churn._btyd", "churn._dates", "churn._errors",
     "churn._lib", "churn._logit", "churn._metrics", "churn._model",
     "churn._spend", "churn._survival", "churn._txlog", "churn._units",
     "churn.dask", "churn._ggomnbd", "churn._report_html", "churn._progress",
