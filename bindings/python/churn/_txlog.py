@@ -119,6 +119,15 @@ class TransactionLog:
     """A purchase history held by libchurn (customer, time, amount[, quantity, product]).
 
     Build it with :meth:`from_dataframe`, :meth:`from_arrays` or :meth:`read_csv`.
+
+    A DataFrame works wherever a log is taken (:meth:`coerce`).
+
+    Examples
+    --------
+    >>> log = churn.TransactionLog.from_arrays([1, 1, 2], ["1997-01-01", "1997-02-01",
+    ...                                                  "1997-01-05"], [10.0, 20.0, 5.0])
+    >>> log
+    <TransactionLog: 3 transactions, 2 customers, 1997-01-01 .. 1997-02-01>
     """
 
     def __init__(self):
@@ -223,7 +232,34 @@ class TransactionLog:
         line and column in the message unless `skip_bad_rows` (then see
         :attr:`rows_skipped` and :meth:`skip_messages`). ``amount=None`` reads a file
         without an amount column (customer, date): every amount is unknown (NaN), see
-        :meth:`from_arrays`."""
+        :meth:`from_arrays`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The CSV file.
+        customer, time, amount, quantity, product : str or int or None
+            Columns by header name or 1-based position (`amount` None: no amounts).
+        header : bool, default True
+            The file has a header line.
+        delimiter : str, optional
+            None (detect), one character, 'tab' or 'space'.
+        date_format : str, default 'auto'
+            'auto', 'iso', 'yyyymmdd' or 'epoch'.
+        skip_bad_rows : bool, default False
+            Skip (and count) bad rows instead of failing.
+
+        Returns
+        -------
+        TransactionLog
+
+        Examples
+        --------
+        >>> lines = ["customer_id,date,amount", "1,1997-01-01,10", "2,1997-01-05,5"]
+        >>> _ = open("tx.csv", "w").write(chr(10).join(lines) + chr(10))
+        >>> churn.TransactionLog.read_csv("tx.csv").num_customers
+        2
+        """
         log = cls()
         o = cls._csv_options(customer, time, amount, quantity, product, header, delimiter,
                              date_format, skip_bad_rows)
@@ -234,7 +270,34 @@ class TransactionLog:
     def read_csv_text(cls, text, customer="customer_id", time="date", amount="amount",
                       quantity=None, product=None, header=True, delimiter=None,
                       date_format="auto", skip_bad_rows=False):
-        """As :meth:`read_csv`, from CSV text (str or bytes) in memory."""
+        """As :meth:`read_csv`, from CSV text (str or bytes) in memory.
+
+        Parameters
+        ----------
+        text : str or bytes
+            The CSV text.
+        customer, time, amount, quantity, product : str or int or None
+            Columns, as in :meth:`read_csv`.
+        header : bool, default True
+            The text has a header line.
+        delimiter : str, optional
+            None (detect), one character, 'tab' or 'space'.
+        date_format : str, default 'auto'
+            'auto', 'iso', 'yyyymmdd' or 'epoch'.
+        skip_bad_rows : bool, default False
+            Skip (and count) bad rows.
+
+        Returns
+        -------
+        TransactionLog
+
+        Examples
+        --------
+        >>> text = chr(10).join(["customer_id,date,amount", "a,1997-01-01,10", "b,oops,5"])
+        >>> log = churn.TransactionLog.read_csv_text(text, skip_bad_rows=True)
+        >>> log.num_transactions, log.rows_skipped
+        (1, 1)
+        """
         log = cls()
         o = cls._csv_options(customer, time, amount, quantity, product, header, delimiter,
                              date_format, skip_bad_rows)
@@ -258,11 +321,20 @@ class TransactionLog:
             amount, see :meth:`from_arrays`).
         quantity : float, optional
         product : str, optional
+        date_format : str, default "auto"
+        dayfirst : bool, optional
+            How to read `time`; see :meth:`from_dataframe`.
 
         Returns
         -------
         TransactionLog
             self.
+
+        Examples
+        --------
+        >>> log = churn.TransactionLog().add("c1", "1997-01-01", 10.0).add("c1", "1997-01-08", 4.0)
+        >>> log.num_transactions, log.customer_ids()
+        (2, ['c1'])
         """
         from ._dates import time_arg
         if amount is None:
@@ -281,7 +353,29 @@ class TransactionLog:
         return self
 
     def customer_index(self, customer):
-        """Position of a customer id in :meth:`customer_ids` (KeyError when absent)."""
+        """Position of a customer id in :meth:`customer_ids`.
+
+        Parameters
+        ----------
+        customer : int or str
+            The customer id.
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        KeyError
+            The customer is not in the log.
+
+        Examples
+        --------
+        >>> log = churn.TransactionLog.from_arrays([1, 1, 2], ["1997-01-01", "1997-02-01",
+        ...                                                  "1997-01-05"], [10.0, 20.0, 5.0])
+        >>> log.customer_index(2)
+        1
+        """
         i = ctypes.c_size_t()
         check(_find_customer(self._h, id_text(customer).encode(), ctypes.byref(i)))
         return i.value
@@ -314,6 +408,13 @@ class TransactionLog:
         Returns
         -------
         TransactionLog
+
+        Examples
+        --------
+        >>> log = churn.TransactionLog.from_arrays([1, 1, 2], ["1997-01-01", "1997-02-01",
+        ...                                                  "1997-01-05"], [10.0, 20.0, 5.0])
+        >>> log.num_transactions
+        3
         """
         log = cls()
         log.append(customer, time, amount, quantity, product, date_format=date_format,
@@ -357,6 +458,15 @@ class TransactionLog:
         ValueError
             A missing id or date, an unparseable, ambiguous or implausible date; the
             message names the column and the row, and what was assumed.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"cid": ["a", "a", "b"], "ts": [19970101, 19970201, 19970105],
+        ...                    "value": [10.0, 20.0, 5.0]})
+        >>> log = churn.TransactionLog.from_dataframe(df, customer="cid", time="ts",
+        ...                                           amount="value")
+        >>> log.date_range[1]
+        Timestamp('1997-02-01 00:00:00')
         """
         for c in (customer, time, amount, quantity, product):
             if c is not None and c not in df.columns:
@@ -442,6 +552,13 @@ class TransactionLog:
         -------
         TransactionLog
             self.
+
+        Examples
+        --------
+        >>> log = churn.TransactionLog.from_arrays([1, 1, 2], ["1997-01-01", "1997-02-01",
+        ...                                                  "1997-01-05"], [10.0, 20.0, 5.0])
+        >>> log.append([3], ["1997-03-01"], [7.5]).num_customers
+        3
         """
         return self._append(customer, time, amount, quantity, product, date_format,
                             dayfirst, ("customer", "time"))
@@ -486,27 +603,62 @@ class TransactionLog:
 
     @property
     def num_transactions(self):
+        """Number of transactions (rows) in the log.
+        """
         return _lib.churn_txlog_num_transactions(self._h)
 
     @property
     def num_customers(self):
+        """Number of distinct customers in the log.
+        """
         return _lib.churn_txlog_num_customers(self._h)
 
     def customer_ids(self):
-        """The customer ids as text, in the order of first appearance."""
+        """The customer ids as text, in the order of first appearance.
+
+        Read with one C call (``churn_txlog_customer_ids_packed``).
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> log = churn.TransactionLog.from_arrays([1, 1, 2], ["1997-01-01", "1997-02-01",
+        ...                                                  "1997-01-05"], [10.0, 20.0, 5.0])
+        >>> log.customer_ids()
+        ['1', '2']
+        """
         return packed_ids(_lib.churn_txlog_customer_ids_packed, self._h)
 
     @property
     def date_range(self):
+        """The first and last transaction times, as pandas Timestamps (UTC, naive).
+        """
         import pandas as pd
         lo, hi = _lib.churn_txlog_min_time(self._h), _lib.churn_txlog_max_time(self._h)
         return (pd.Timestamp(lo, unit="s"), pd.Timestamp(hi, unit="s"))
 
     @property
     def rows_skipped(self):
+        """Rows skipped by :meth:`read_csv` with ``skip_bad_rows=True``.
+        """
         return _lib.churn_txlog_rows_skipped(self._h)
 
     def skip_messages(self):
+        """The messages of the rows skipped by :meth:`read_csv` (file, line, column, why).
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> text = chr(10).join(["customer_id,date,amount", "a,1997-01-01,10", "b,oops,5"])
+        >>> log = churn.TransactionLog.read_csv_text(text, skip_bad_rows=True)
+        >>> len(log.skip_messages())
+        1
+        """
         out, i = [], 0
         while True:
             m = _lib.churn_txlog_skip_message(self._h, i)
@@ -516,8 +668,24 @@ class TransactionLog:
             i += 1
 
     def to_dataframe(self):
-        """The transactions as a DataFrame: customer_id, date (datetime64), amount
-        [, quantity, product], in input order."""
+        """The transactions as a DataFrame, in input order.
+
+        Returns
+        -------
+        pandas.DataFrame
+            customer_id (int64 or str by the ids' rule), date (datetime64), amount
+            [, quantity, product]; built with numpy from the log's arrays.
+
+        Examples
+        --------
+        >>> log = churn.TransactionLog.from_arrays([1, 1, 2], ["1997-01-01", "1997-02-01",
+        ...                                                  "1997-01-05"], [10.0, 20.0, 5.0])
+        >>> log.to_dataframe()
+           customer_id       date  amount
+        0            1 1997-01-01    10.0
+        1            1 1997-02-01    20.0
+        2            2 1997-01-05     5.0
+        """
         import pandas as pd
         n = self.num_transactions
         if n == 0:
