@@ -30,7 +30,7 @@ PENDING = {
     "churn._arrays", "churn._btyd", "churn._dates", "churn._errors",
     "churn._lib", "churn._logit", "churn._metrics", "churn._model",
     "churn._spend", "churn._survival", "churn._units",
-    "churn.dask", "churn._ggomnbd", "churn._report_html", "churn._progress",
+    "churn._ggomnbd", "churn._report_html", "churn._progress",
 }
 
 
