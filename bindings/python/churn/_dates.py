@@ -45,7 +45,36 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 
 
 def check_date_format(date_format, dayfirst=None):
-    """Validate the `date_format` and `dayfirst` arguments (ValueError/TypeError)."""
+    """Validate the `date_format` and `dayfirst` arguments.
+
+    Parameters
+    ----------
+    date_format : str
+        One of ``PY_DATE_FORMATS`` ('auto', 'iso', 'yyyymmdd', 'epoch', 'epoch_ms',
+        ...) or a strftime pattern (a text with ``%``).
+    dayfirst : bool or None, optional
+        True, False or None.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError
+        `date_format` is not a string, or `dayfirst` not a bool or None.
+    ValueError
+        `date_format` is neither a known name nor a pattern.
+
+    Examples
+    --------
+    >>> from churn._dates import check_date_format
+    >>> check_date_format("%d/%m/%Y")
+    >>> check_date_format("dmy")
+    Traceback (most recent call last):
+    ...
+    ValueError: date_format: 'dmy' is not one of auto, ... or a strftime pattern such as '%d/%m/%Y'
+    """
     if not isinstance(date_format, str):
         raise TypeError(f"date_format: expected a string, got {type(date_format).__name__}")
     if date_format not in PY_DATE_FORMATS and "%" not in date_format:
@@ -397,6 +426,22 @@ def to_epoch_seconds(values, name="time", date_format="auto", dayfirst=None):
     ValueError
         A missing, unparseable, ambiguous or implausible date; the message names the
         column, the row and what was assumed.
+
+    Examples
+    --------
+    >>> from churn._dates import to_epoch_seconds
+    >>> to_epoch_seconds(["1997-01-01", "1997-01-02T12:00:00Z"])
+    array([8.520768e+08, 8.522064e+08])
+    >>> to_epoch_seconds(pd.Series([19970101, 19970102]), "date")  # YYYYMMDD numbers
+    array([8.520768e+08, 8.521632e+08])
+    >>> to_epoch_seconds(["01/02/1997"], dayfirst=True)             # 1 February
+    array([8.547552e+08])
+    >>> pd.to_datetime(to_epoch_seconds(["01/02/1997"], dayfirst=True), unit="s")
+    DatetimeIndex(['1997-02-01'], dtype='datetime64[ns]', freq=None)
+    >>> to_epoch_seconds([852076800000], "ts")
+    Traceback (most recent call last):
+    ...
+    ValueError: column 'ts', row 0: ... the year 28971, after 2200; ...date_format='epoch_ms'
     """
     import pandas as pd
     check_date_format(date_format, dayfirst)
@@ -442,7 +487,41 @@ def time_arg(value, name, date_format="auto", dayfirst=None):
 
     Read like a value of the time column (same `date_format` and `dayfirst`); text that
     the column's format does not fit is read by the "auto" rules, so that an ISO cutoff
-    works with any column format."""
+    works with any column format.
+
+    Parameters
+    ----------
+    value : str or datetime or pandas.Timestamp or number or None
+        The date.
+    name : str
+        The argument's name, used in error messages ("cutoff: ...").
+    date_format : str, default "auto"
+        The time column's format (see :func:`to_epoch_seconds`).
+    dayfirst : bool, optional
+        As for :func:`to_epoch_seconds`.
+
+    Returns
+    -------
+    float
+        Seconds since 1970-01-01 UTC, or 0.0 for None.
+
+    Raises
+    ------
+    TypeError
+        A bool.
+    ValueError
+        An unreadable or implausible date, named by `name`.
+
+    Examples
+    --------
+    >>> from churn._dates import time_arg
+    >>> time_arg("1997-09-30", "cutoff")
+    875577600.0
+    >>> time_arg("1997-09-30", "cutoff", date_format="%d/%m/%Y")   # ISO still works
+    875577600.0
+    >>> time_arg(None, "holdout_end")
+    0.0
+    """
     if value is None:
         return 0.0
     if isinstance(value, (bool, np.bool_)):

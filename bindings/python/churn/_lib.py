@@ -1,13 +1,23 @@
 """Loading libchurn.so.1 and declaring its C functions for ctypes.
 
-Every function used by the package is declared here with ``argtypes`` and
-``restype``; nothing is called through ctypes' default ``int`` return.
-The library is found, in order, at:
+Every function used by the package is declared with ``argtypes`` and ``restype``
+(here or through :func:`fn` in the module that wraps it); nothing is called through
+ctypes' default ``int`` return.
 
-1. the path in the environment variable ``CHURN_LIBRARY``;
-2. ``../../build/lib/libchurn.so.1`` relative to this package (a source checkout
-   built with meson into ``build/``);
-3. the dynamic linker's search path (``libchurn.so.1`` installed system-wide).
+The C library is looked for, in this order:
+
+1. ``CHURN_LIBRARY``: when this environment variable is set, its path and nothing
+   else (an explicit choice that fails is an error, not a reason to load another copy);
+2. the copy installed with this package: ``pip install`` puts libchurn.so.1 inside the
+   package, ``meson install`` into the libdir of the same prefix; ``_build_config.py``,
+   written at install time, holds its path relative to the package;
+3. in a source checkout (no ``_build_config.py``), ``build/lib/libchurn.so.1`` of the
+   checkout, where ``meson setup build`` puts it;
+4. ``libchurn.so.1`` through the system's dynamic loader (``ldconfig``'s cache,
+   ``LD_LIBRARY_PATH``).
+
+When none loads, ``import churn`` raises ImportError listing each place tried and
+why it failed. :data:`churn.library_path` is the path that was loaded.
 """
 import ctypes
 import os
@@ -20,37 +30,90 @@ c_size_t_p = POINTER(c_size_t)
 c_uint32_p = POINTER(c_uint32)
 c_int64_p = POINTER(c_int64)
 
+SONAME = "libchurn.so.1"
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _installed_library():
+    """Path of the library installed with this package, or None (not installed)."""
+    try:
+        from . import _build_config
+    except ImportError:
+        return None
+    return os.path.normpath(os.path.join(_HERE, _build_config.LIBRARY))
+
 
 def _candidates():
+    """(what, path) in the order tried; `what` says where the path comes from."""
     env = os.environ.get("CHURN_LIBRARY")
     if env:
-        yield env
+        yield "CHURN_LIBRARY", env
         return
-    here = os.path.dirname(os.path.abspath(__file__))
-    for build in ("build", "build-lead"):
-        yield os.path.normpath(os.path.join(here, "..", "..", "..", build, "lib", "libchurn.so.1"))
-    yield "libchurn.so.1"
+    installed = _installed_library()
+    if installed is not None:
+        yield "the copy installed with this package", installed
+    else:
+        checkout = os.path.normpath(os.path.join(_HERE, "..", "..", ".."))
+        if os.path.isfile(os.path.join(checkout, "meson.build")):
+            for build in ("build", "build-lead"):
+                path = os.path.join(checkout, build, "lib", SONAME)
+                if os.path.exists(path) or build == "build":
+                    yield "the build folder of this source checkout", path
+    yield "the system's library search path (ldconfig, LD_LIBRARY_PATH)", SONAME
 
 
 def _load():
-    errors = []
-    for path in _candidates():
+    tried = []
+    for what, path in _candidates():
         if os.sep in path and not os.path.exists(path):
-            errors.append(f"{path}: no such file")
+            tried.append(f"{what}: {path} does not exist")
             continue
         try:
             return ctypes.CDLL(path), path
         except OSError as e:  # pragma: no cover - depends on the machine
-            errors.append(f"{path}: {e}")
-    raise ImportError("cannot load libchurn.so.1 (set CHURN_LIBRARY to its path): "
-                      + "; ".join(errors))
+            tried.append(f"{what}: {e}")
+    if "CHURN_LIBRARY" not in os.environ:
+        tried.insert(0, "CHURN_LIBRARY: not set")
+    raise ImportError(
+        f"cannot load {SONAME}, the C library of the churn package. Tried:\n  - "
+        + "\n  - ".join(tried)
+        + "\nInstall the package with its library (from the libchurn source tree: "
+        "'pip install --no-build-isolation .' or 'meson install -C build'), or set "
+        f"CHURN_LIBRARY to the path of {SONAME}.")
 
 
 lib, library_path = _load()
 
 
 def fn(name, restype, *argtypes):
-    """Declare C function `name` with its result and argument types and return it."""
+    """Declare C function `name` with its result and argument types and return it.
+
+    Parameters
+    ----------
+    name : str
+        The exported C name (``churn_...``).
+    restype : ctypes type or None
+        The C result type (None for ``void``).
+    *argtypes : ctypes types
+        The C parameter types, in order.
+
+    Returns
+    -------
+    ctypes function pointer
+        Bound to the loaded library, with ``restype`` and ``argtypes`` set.
+
+    Raises
+    ------
+    AttributeError
+        The library does not export `name` (an older libchurn).
+
+    Examples
+    --------
+    >>> from churn import _lib
+    >>> f = _lib.fn("churn_version_string", _lib.c_char_p)
+    >>> f().decode() == churn.__version__
+    True
+    """
     f = getattr(lib, name)
     f.restype = restype
     f.argtypes = list(argtypes)

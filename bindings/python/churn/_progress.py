@@ -34,8 +34,28 @@ class _Quiet:
 class Steps:
     """A bar over ``total`` known steps (models compared, chunks read, partitions).
 
-    Use as a context manager: ``with Steps(5, "fitting", progress) as bar: bar.update()``.
-    ``progress`` is None (show after DELAY seconds), True (show now) or False (never).
+    Use as a context manager; the object it gives has tqdm's ``update(n=1)``,
+    ``set_postfix_str(s)`` and ``close()`` (they do nothing when no bar is shown).
+
+    Parameters
+    ----------
+    total : int or None
+        The number of steps (None: unknown, a counter without a bar).
+    desc : str
+        What the steps are, shown before the bar ("fitting models").
+    progress : bool or None, default None
+        The ``progress=`` argument of the public call: None shows the bar only when
+        the step outlasts ``DELAY`` seconds (1.5), True shows it at once, False
+        never; without tqdm nothing is shown.
+    unit : str, default "step"
+        The name of one step in the rate ("model", "chunk").
+
+    Examples
+    --------
+    >>> from churn._progress import Steps
+    >>> with Steps(3, "fitting models", progress=False, unit="model") as bar:
+    ...     for family in ("bgnbd", "pnbd", "logit"):
+    ...         bar.update()
     """
 
     def __init__(self, total, desc, progress=None, unit="step"):
@@ -57,9 +77,24 @@ class Steps:
 class Busy:
     """Elapsed-time feedback around one long call into C that reports no steps.
 
-    ``with Busy("fitting BG/NBD on 1,000,000 customers", progress): c_call()``: a
-    spinner-style tqdm line counting seconds, refreshed from a daemon thread (the C call
-    runs with the GIL released), shown only if the call outlasts DELAY seconds.
+    A tqdm line counting seconds, refreshed from a daemon thread (the C call runs
+    with the GIL released), shown only if the call outlasts ``DELAY`` seconds and
+    removed when it returns.
+
+    Parameters
+    ----------
+    desc : str
+        What is running ("fitting BG/NBD on 1,000,000 customers").
+    progress : bool or None, default None
+        As for :class:`Steps`: None after ``DELAY`` seconds, True at once, False never.
+
+    Examples
+    --------
+    >>> from churn._progress import Busy
+    >>> with Busy("building the customer table", progress=False):
+    ...     total = sum(range(1000))
+    >>> total
+    499500
     """
 
     def __init__(self, desc, progress=None):

@@ -32,18 +32,30 @@ def describe_time_unit(unit):
 
     Parameters
     ----------
-    unit : str or float
-        'day', 'week', 'month', 'year', a number of days, or 0 / None for unknown.
+    unit : str or float or None
+        'day', 'week', 'month' (30.4375 days), 'year' (365.25 days), a number of
+        days, or 0 / None for unknown.
 
     Returns
     -------
     str
-        e.g. ``"weeks (7 days)"``, ``"units of 3 days"``, ``"an unknown unit"``.
+        e.g. ``"weeks (7 days)"``, ``"units of 3 days"``, ``"an unknown unit"``;
+        ``"an invalid unit"`` for a negative or non-finite number of days.
+
+    See Also
+    --------
+    UnitMismatchError : raised with two such descriptions when units differ.
 
     Examples
     --------
     >>> churn.describe_time_unit("week")
     'weeks (7 days)'
+    >>> churn.describe_time_unit("month")
+    'months (30.4375 days)'
+    >>> churn.describe_time_unit(3)
+    'units of 3 days'
+    >>> churn.describe_time_unit(None)
+    'an unknown unit'
     """
     from ._customers import time_unit_days
     days = 0.0 if unit is None else time_unit_days(unit)
@@ -53,7 +65,23 @@ def describe_time_unit(unit):
 
 
 def _column_unit(data):
-    """The unit of a ``time_unit_days`` column (the command's declaration), or None."""
+    """The unit of a ``time_unit_days`` column (the command's declaration), or None.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or dict or None
+        A customer table, e.g. ``churn features`` output read with ``pd.read_csv``.
+
+    Returns
+    -------
+    float or None
+        Days per unit, or None without such a column (or with no positive value).
+
+    Raises
+    ------
+    UnitMismatchError
+        The column mixes rows in different units.
+    """
     import numpy as np
     if isinstance(data, dict):
         present = "time_unit_days" in data
@@ -81,8 +109,35 @@ def data_unit(data, unit=None):
 
     The data's own unit is ``attrs["time_unit"]`` (a customer table), else a
     ``time_unit_days`` column (the command's output read back). A declared `unit` is
-    used when the data carry none, and must agree with it when they do
-    (UnitMismatchError otherwise)."""
+    used when the data carry none, and must agree with it when they do.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or dict or numpy.ndarray or None
+        The data a model meets.
+    unit : str or float, optional
+        The unit the caller declares (``unit=`` of the public calls).
+
+    Returns
+    -------
+    float or None
+        Days per unit, or None when neither the data nor the caller say.
+
+    Raises
+    ------
+    UnitMismatchError
+        `unit` contradicts the data's own unit.
+    ValueError
+        `unit` is not a positive number of days or a unit name.
+
+    Examples
+    --------
+    >>> from churn._units import data_unit
+    >>> table = pd.DataFrame({"frequency": [1.0]})
+    >>> table.attrs["time_unit"] = 7.0
+    >>> data_unit(table), data_unit(table, "week"), data_unit(pd.DataFrame(), "day")
+    (7.0, 7.0, 1.0)
+    """
     from ._customers import time_unit_days
     attrs = getattr(data, "attrs", None) if data is not None else None
     carried = attrs.get("time_unit") if isinstance(attrs, dict) else None
@@ -110,7 +165,36 @@ def data_unit(data, unit=None):
 
 def check_model_unit(model, data=None, unit=None):
     """Raise UnitMismatchError when `model` and `data` (or the declared `unit`) are in
-    different known time units; do nothing when either side is unknown."""
+    different known time units; do nothing when either side is unknown.
+
+    Parameters
+    ----------
+    model : Model
+        A fitted or ``from_params`` model (its ``time_unit_`` may be unknown).
+    data : pandas.DataFrame or dict or numpy.ndarray, optional
+        The data the model is about to score.
+    unit : str or float, optional
+        The unit the caller declares for `data`.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    UnitMismatchError
+        Both units are known and differ; the message names both and the two cures.
+
+    Examples
+    --------
+    >>> from churn._units import check_model_unit
+    >>> bg = churn.BGNBD.from_params(r=0.24, alpha=4.4, a=0.79, b=2.4, unit="week")
+    >>> check_model_unit(bg, unit="week")
+    >>> check_model_unit(bg, unit="day")
+    Traceback (most recent call last):
+    ...
+    churn._errors.UnitMismatchError: the 'bgnbd' model was fitted in weeks (7 days) ...
+    """
     days = data_unit(data, unit)
     if days is None:
         return
@@ -131,7 +215,7 @@ def check_model_unit(model, data=None, unit=None):
 
 
 def _unit_arg(days):
-    """The shortest `unit=` argument that names `days`."""
+    """The shortest `unit=` argument that names `days` (``'week'``, or ``3.5``)."""
     for name, d in (("day", 1.0), ("week", 7.0), ("month", 30.4375), ("year", 365.25)):
         if abs(days - d) <= 1e-9 * d:
             return repr(name)
@@ -140,7 +224,29 @@ def _unit_arg(days):
 
 def record_unit(model, data=None, unit=None):
     """After a fit: record the unit of `data` (attrs) or the declared `unit` in the
-    model; returns the model."""
+    model.
+
+    Parameters
+    ----------
+    model : Model
+        The model just fitted.
+    data : pandas.DataFrame or dict or numpy.ndarray, optional
+        The data it was fitted on.
+    unit : str or float, optional
+        The unit declared with ``fit(..., unit=...)``.
+
+    Returns
+    -------
+    Model
+        `model`, with its unit set when one is known.
+
+    Examples
+    --------
+    >>> from churn._units import record_unit
+    >>> bg = churn.BGNBD.from_params(r=0.24, alpha=4.4, a=0.79, b=2.4)
+    >>> float(record_unit(bg, unit="week").time_unit_)
+    7.0
+    """
     days = data_unit(data, unit)
     if days is not None:
         check(_lib.churn_model_set_time_unit(model._require(), days))
