@@ -120,7 +120,10 @@ def id_column(ids, name="customer_id"):
         return "int", np.ascontiguousarray(a, dtype=np.int64)
     if k in "US":
         return "text", a.astype(str).astype(object)
-    # object (or anything else): look at the values
+    # object (or anything else): look at the values. All-str columns (the usual ids
+    # from pd.read_csv) need no missing-value scan: None/NaN would not infer "string".
+    if k == "O" and a.size and pd.api.types.infer_dtype(a, skipna=False) == "string":
+        return "text", a
     miss = pd.isna(a) if k == "O" else np.zeros(a.shape[0], dtype=bool)
     if np.any(miss):
         r = int(np.flatnonzero(miss)[0])
