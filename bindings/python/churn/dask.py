@@ -47,6 +47,7 @@ import dask
 
 from ._customers import POPULATION_COLUMNS, customer_table as _local_table, time_arg
 from ._model import Model
+from ._progress import Busy, Steps
 from ._txlog import to_epoch_seconds
 
 __all__ = ["customer_table", "score", "collapse", "sufficient_statistics", "fit_btyd",
@@ -344,7 +345,7 @@ def _unit_of(table, unit):
 
 
 def fit_btyd(table, model="bgnbd", frequency="frequency", recency="recency", T="T", unit=None,
-             **fit_options):
+             *, progress=None, **fit_options):
     """Fit a BTYD model to a Dask customer table from its sufficient statistics.
 
     Parameters
@@ -357,6 +358,9 @@ def fit_btyd(table, model="bgnbd", frequency="frequency", recency="recency", T="
         Column names.
     unit : str or float, optional
         The time unit (default: the table's ``attrs["time_unit"]``).
+    progress : bool, optional
+        Elapsed-time feedback while the partitions are collapsed and the model is
+        fitted: None after 1.5 s, True at once, False never (churn._progress.Busy).
     **fit_options
         l2, max_iter, tol, std_errors, as for the single-machine class.
 
@@ -382,9 +386,10 @@ def fit_btyd(table, model="bgnbd", frequency="frequency", recency="recency", T="
     classes = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pnbd": ParetoNBD, "bgbb": BGBB}
     if model not in classes:
         raise ValueError(f"model: '{model}' is not bgnbd, mbgnbd, pnbd or bgbb")
-    stats = sufficient_statistics(table, [frequency, recency, T])
-    m = classes[model]().fit(stats, frequency=frequency, recency=recency, T=T,
-                             weights="weight", **fit_options)
+    with Busy(f"churn.dask: fitting {model}", progress):
+        stats = sufficient_statistics(table, [frequency, recency, T])
+        m = classes[model]().fit(stats, frequency=frequency, recency=recency, T=T,
+                                 weights="weight", **fit_options)
     u = _unit_of(table, unit)
     if u:
         m.set_time_unit(u)
@@ -393,7 +398,7 @@ def fit_btyd(table, model="bgnbd", frequency="frequency", recency="recency", T="
 
 
 def fit_gammagamma(table, frequency="frequency", monetary_value="monetary_value", unit=None,
-                   **fit_options):
+                   *, progress=None, **fit_options):
     """Fit the Gamma-Gamma spend model to a Dask customer table from its distinct rows.
 
     Parameters
@@ -404,6 +409,8 @@ def fit_gammagamma(table, frequency="frequency", monetary_value="monetary_value"
         Column names.
     unit : str or float, optional
         The time unit (default: the table's).
+    progress : bool, optional
+        Elapsed-time feedback, as in :func:`fit_btyd`.
     **fit_options
         As for :class:`churn.GammaGamma`.
 
@@ -425,9 +432,10 @@ def fit_gammagamma(table, frequency="frequency", monetary_value="monetary_value"
     3
     """
     from ._spend import GammaGamma
-    stats = sufficient_statistics(table, [frequency, monetary_value])
-    m = GammaGamma().fit(stats, frequency=frequency, monetary_value=monetary_value,
-                         weights="weight", **fit_options)
+    with Busy("churn.dask: fitting Gamma-Gamma", progress):
+        stats = sufficient_statistics(table, [frequency, monetary_value])
+        m = GammaGamma().fit(stats, frequency=frequency, monetary_value=monetary_value,
+                             weights="weight", **fit_options)
     u = _unit_of(table, unit)
     if u:
         m.set_time_unit(u)
@@ -511,7 +519,7 @@ def _null_value(v):
 
 
 def fit_logit(table, features, label="churned", weights=None, fit_intercept=True, lambda_=0.0,
-              max_iter=100, tol=1e-10):
+              max_iter=100, tol=1e-10, *, progress=None):
     """Logistic regression of `label` (0/1) on the `features` columns of a Dask DataFrame
     by Newton's method with per-partition sums; returns a
     :class:`churn.LogisticRegression` (with standard errors when unpenalised) whose
@@ -539,6 +547,9 @@ def fit_logit(table, features, label="churned", weights=None, fit_intercept=True
         Newton iterations at most.
     tol : float, default 1e-10
         Convergence tolerance.
+    progress : bool, optional
+        A bar over the Newton iterations (each one pass over the table): None after
+        1.5 s, True at once, False never.
 
     Returns
     -------
@@ -595,23 +606,30 @@ def fit_logit(table, features, label="churned", weights=None, fit_intercept=True
 
     s = _distributed(table, _newton_sums, kf, label, weights, center, scale, beta,
                      fit_intercept)
-    while it < max_iter:
-        it += 1
-        g = s["g"] / W - pen * beta
-        H = s["H"] / W + np.diag(pen)
-        step = np.linalg.solve(H, g)
-        t, f0 = 1.0, objective(s, beta)
-        while True:
-            nb = beta + t * step
-            ns = _distributed(table, _newton_sums, kf, label, weights, center, scale, nb,
-                              fit_intercept)
-            if objective(ns, nb) <= f0 + 1e-12 * abs(f0) or t < 1e-10:
+    bar_ctx = Steps(max_iter, "churn.dask: logit Newton iterations", progress,
+                    unit="iteration")
+    bar = bar_ctx.__enter__()
+    try:
+        while it < max_iter:
+            it += 1
+            bar.update()
+            g = s["g"] / W - pen * beta
+            H = s["H"] / W + np.diag(pen)
+            step = np.linalg.solve(H, g)
+            t, f0 = 1.0, objective(s, beta)
+            while True:
+                nb = beta + t * step
+                ns = _distributed(table, _newton_sums, kf, label, weights, center, scale, nb,
+                                  fit_intercept)
+                if objective(ns, nb) <= f0 + 1e-12 * abs(f0) or t < 1e-10:
+                    break
+                t *= 0.5
+            beta, s = nb, ns
+            if np.max(np.abs(t * step)) < tol:
+                converged = True
                 break
-            t *= 0.5
-        beta, s = nb, ns
-        if np.max(np.abs(t * step)) < tol:
-            converged = True
-            break
+    finally:
+        bar_ctx.__exit__(None, None, None)
     if not np.all(np.isfinite(beta)):
         raise ArithmeticError("churn.dask.fit_logit: the Newton iterations diverged "
                               "(separated data?)")
