@@ -374,9 +374,11 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
                 _check_not_before_everything(_cutoff(h.value),
                                              _lib.churn_txlog_min_time(log._h),
                                              _lib.churn_txlog_num_transactions(log._h))
-            return table_frame(h.value, names, typed)
+            t, h = h.value, None
+            return table_frame(t, names, typed, own=True)  # frees the table
         finally:
-            _free(h)
+            if h is not None:
+                _free(h)
             bar.update()
 
 
@@ -520,43 +522,118 @@ def table_to_float(table):
     return df
 
 
-def table_frame(t, columns=None, typed=True):
-    """Copy a C customer table (borrowed handle) into a DataFrame with its attrs.
+class _CTableMemory:
+    """Owns a C customer table whose column block a numpy array views (no copy): the
+    table is freed when the last array (and so the last DataFrame block) viewing it
+    goes away."""
+
+    def __init__(self, t, k, n):
+        self._t = t
+        self.__array_interface__ = {
+            "data": (ctypes.cast(_column_at(t, 0), c_void_p).value, False),
+            "shape": (k, n), "typestr": "<f8", "version": 3}
+
+    def __del__(self):
+        t, self._t = self._t, None
+        if t:
+            _free(t)
+
+
+def _c_block(t, n, k):
+    """The table's k columns as one (k, n) array viewing the C memory, when they are
+    one contiguous block in column order (else None)."""
+    if not n or not k:
+        return None
+    base = ctypes.cast(_column_at(t, 0), c_void_p).value
+    for j in range(k):
+        if ctypes.cast(_column_at(t, j), c_void_p).value != base + 8 * n * j:
+            return None
+    return np.asarray(_CTableMemory(t, k, n))
+
+
+def _frame_of_blocks(block, names, special, extra, index):
+    """A DataFrame whose float columns are views of `block` rows (runs of consecutive
+    columns, one pandas block each) and whose typed columns are their own blocks: no
+    copy of the floats. Uses pandas' internals API (make_block, BlockManager); None
+    when that API is not there or refuses, and the caller copies instead."""
+    import pandas as pd
+    try:
+        from pandas.core.internals import BlockManager
+        from pandas.core.internals.api import make_block
+        blocks, j, k = [], 0, len(names)
+        while j < k:
+            if names[j] in special:
+                v = extra[names[j]]
+                if isinstance(v, np.ndarray):
+                    v = v.reshape(1, -1)
+                blocks.append(make_block(v, placement=[j], ndim=2))
+                j += 1
+                continue
+            e = j
+            while e < k and names[e] not in special:
+                e += 1
+            blocks.append(make_block(block[j:e], placement=slice(j, e), ndim=2))
+            j = e
+        mgr = BlockManager(blocks, [pd.Index(names), index])
+        if hasattr(pd.DataFrame, "_from_mgr"):
+            return pd.DataFrame._from_mgr(mgr, axes=mgr.axes)
+        return pd.DataFrame(mgr)
+    except Exception:  # noqa: BLE001 - any pandas version difference: copy instead
+        return None
+
+
+def table_frame(t, columns=None, typed=True, own=False):
+    """A C customer table as a DataFrame with its attrs.
 
     The index follows the ids (see churn._ids.ids_index), never the path they came
-    through. The float columns are copied into one 2-D block that becomes the frame's
-    block without another copy; the typed columns (:func:`typed_column`) are inserted
-    next to them. The ids come in one C call (``churn_customers_ids_packed``)."""
+    through; the ids come in one C call (``churn_customers_ids_packed``). ``own=True``
+    hands the table to this function: when its columns are one contiguous block in
+    the order asked for, the DataFrame's float blocks view the C memory (no copy; the
+    table is freed with the last view), otherwise the float columns are copied into
+    one 2-D block that becomes the frame's block and the table is freed here. The
+    typed columns (:func:`typed_column`) are converted copies."""
     import pandas as pd
     from ._errors import error_for
-    n = _num_rows(t)
-    names = ([_column_name(t, j).decode() for j in range(_num_columns(t))]
-             if columns is None else [str(c) for c in columns])
-    special = {c for c in names if typed and c in TYPED_COLUMNS}
-    plain = [c for c in names if c not in special]
-    block = np.empty((len(plain), n), dtype=np.float64)
-    extra = {}
-    for name in names:
-        p = _column(t, name.encode())
-        if not p:
-            raise error_for(_lib.churn_last_error_code())
-        src = np.ctypeslib.as_array(p, shape=(n,)) if n else np.empty(0)
-        if name in special:
-            extra[name] = typed_column(name, src.copy())
-        else:
-            block[plain.index(name)] = src
-    index = packed_index(_lib.churn_customers_ids_packed, t)
-    attrs = {"cutoff": _timestamp(_cutoff(t)), "holdout_end": _timestamp(_holdout_end(t)),
-             "time_unit": _time_unit(t), "excluded": int(_num_excluded(t))}
-    if _period(t):
-        attrs["period"] = _period_name(_period(t)).decode()
-    attrs.update(_metrics(t))
-    df = pd.DataFrame(block.T, index=index, columns=plain, copy=False)
-    for name in names:
-        if name in extra:
-            df.insert(names.index(name), name, extra[name])
-    df.attrs.update(attrs)
-    return df
+    try:
+        n = _num_rows(t)
+        k = _num_columns(t)
+        c_names = [_column_name(t, j).decode() for j in range(k)]
+        names = c_names if columns is None else [str(c) for c in columns]
+        special = {c for c in names if typed and c in TYPED_COLUMNS}
+        plain = [c for c in names if c not in special]
+        cols = {}
+        for name in names:
+            p = _column(t, name.encode())
+            if not p:
+                raise error_for(_lib.churn_last_error_code())
+            cols[name] = np.ctypeslib.as_array(p, shape=(n,)) if n else np.empty(0)
+        extra = {c: typed_column(c, cols[c].copy()) for c in names if c in special}
+        index = packed_index(_lib.churn_customers_ids_packed, t)
+        attrs = {"cutoff": _timestamp(_cutoff(t)), "holdout_end": _timestamp(_holdout_end(t)),
+                 "time_unit": _time_unit(t), "excluded": int(_num_excluded(t))}
+        if _period(t):
+            attrs["period"] = _period_name(_period(t)).decode()
+        attrs.update(_metrics(t))
+        df, cblock = None, None
+        if own and names == c_names:
+            cblock = _c_block(t, n, k)  # keeps the table (and `cols`) alive from here
+            if cblock is not None:
+                t = None  # the block's owner frees the table with the last view
+                df = _frame_of_blocks(cblock, names, special, extra, index)
+        if df is None:
+            block = np.empty((len(plain), n), dtype=np.float64)
+            for r, name in enumerate(plain):
+                block[r] = cols[name]
+            df = pd.DataFrame(block.T, index=index, columns=plain, copy=False)
+            for j, name in enumerate(names):
+                if name in extra:
+                    df.insert(j, name, extra[name])
+        df.attrs.update(attrs)
+        del cols, cblock  # after the copies: `cols` may view the C block
+        return df
+    finally:
+        if own and t:
+            _free(t)
 
 
 def _metrics(t):

@@ -152,3 +152,28 @@ def test_progress_argument_is_quiet_or_shown(tx, capsys):
     pytest.importorskip("tqdm")
     churn.customer_table(tx, cutoff=CUTOFF, progress=True)
     assert "customer table" in capsys.readouterr().err
+
+
+def test_zero_copy_and_copy_paths_agree(tx, typed, monkeypatch):
+    """customer_table views the C table's column block (freed with the last view);
+    when pandas' internals refuse, or the block is not contiguous, it copies: same
+    frame either way, and the C memory outlives the table only through its views."""
+    import gc
+    from churn import _customers
+    col = typed["frequency"].to_numpy()
+    assert not col.flags.owndata            # a view (of the C block)
+    monkeypatch.setattr(_customers, "_frame_of_blocks", lambda *a: None)
+    copied = churn.customer_table(tx, cutoff=CUTOFF, holdout_end=HOLDOUT, unit="week")
+    pd.testing.assert_frame_equal(copied, typed)
+    monkeypatch.setattr(_customers, "_c_block", lambda *a: None)
+    copied2 = churn.customer_table(tx, cutoff=CUTOFF, holdout_end=HOLDOUT, unit="week")
+    pd.testing.assert_frame_equal(copied2, typed)
+    monkeypatch.undo()
+    t = churn.customer_table(tx, cutoff=CUTOFF, holdout_end=HOLDOUT, unit="week")
+    s = t["T"]
+    del t
+    gc.collect()
+    assert s.sum() == typed["T"].sum()      # the view keeps the C table alive
+    # a subset in the caller's order is copied (not the C order)
+    sub = churn.customer_table(tx, cutoff=CUTOFF, columns=["T", "frequency"])
+    assert list(sub.columns) == ["T", "frequency"]
