@@ -186,6 +186,7 @@ typedef struct cli_table {
     int unit_declared;/* 1 when the file has a time_unit_days column */
     double unit;      /* its value (days per time unit), 0 when undeclared */
     double cutoff;    /* the cutoff column as seconds since the epoch, NaN when absent */
+    void *id_blocks;  /* the blocks that hold the id strings (ids[i] point into them) */
 } cli_table;
 int cli_table_read(const char *sub, const char *path, const char *id, cli_table *t);
 void cli_table_free(cli_table *t);

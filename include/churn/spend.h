@@ -245,6 +245,11 @@ CHURN_API int churn_clv_discounted_purchases(const churn_model *btyd,
  * took 12 separate model passes (about 2-3 us, 10-47 us for a new customer;
  * bench/bench_perorder.c measures both). Results agree with the per-horizon
  * computation within 1e-12 relative.
+ * Since 1.3, BG/NBD and MBG/NBD tables of 256 customers or more (H ≤ 64) are
+ * ordered by (frequency, T) so that the hypergeometric series is computed once
+ * per distinct pair and only P(alive) per customer (the same values bit for
+ * bit): 100,000 frequent buyers with 6,643 distinct pairs take about 8 ms,
+ * against 35 ms in 1.2 (bench/bench_clv.py, docs/performance.md).
  *
  * @param[in] btyd            fitted BG/NBD, MBG/NBD or Pareto/NBD model
  * @param[in] spend           fitted Gamma-Gamma model, or NULL (see expected_spend)

@@ -702,6 +702,14 @@ static void mbgnbd_cond_expected_path(const double *p, size_t nh, const double *
         e[j] *= *pa;
 }
 
+/* The paths above without their P(alive) factor (btyd_internal.h): the same
+ * bg_alive_expected_path call, so that pa * g[j] is their value bit for bit. */
+void churn__bgnbd_alive_path(const double *p, int modified, size_t nh, const double *t,
+                             double x, double T, double *g)
+{
+    bg_alive_expected_path(p[0] + x, p[1] + T, p[2], p[3] + x + (modified ? 1 : 0), nh, t, g);
+}
+
 static double bgnbd_cond_expected(const double *p, double t, double x, double tx, double T)
 {
     double pa = bg_p_alive(p, x, tx, T, 0);

@@ -369,9 +369,24 @@ CHURN_API int churn_btyd_expected_purchases_path(const churn_model *model, size_
     if ((rc = check_rows(fn, model->family, n, frequency, recency, T)))
         return rc;
     const double *p = model->params;
+    /* g: E[X(T, T + t) | alive at T] of the last (x, T), reused while the rows repeat it */
+    enum { ALIVE_PATH_MAXH = 64 };
+    double g[ALIVE_PATH_MAXH], gx = NAN, gT = NAN;
+    const int modified = model->family == CHURN_FAMILY_MBGNBD;
+    const int reuse = (model->family == CHURN_FAMILY_BGNBD || modified) &&
+                      nh <= ALIVE_PATH_MAXH;
     for (size_t i = 0; i < n; i++) {
         double pa, *e = expected ? expected + i * nh : NULL;
-        if (e && fam->cond_expected_path) {
+        if (e && reuse) {
+            if (!(frequency[i] == gx && T[i] == gT)) {
+                churn__bgnbd_alive_path(p, modified, nh, t, frequency[i], T[i], g);
+                gx = frequency[i];
+                gT = T[i];
+            }
+            pa = fam->p_alive(p, frequency[i], recency[i], T[i]);
+            for (size_t j = 0; j < nh; j++)
+                e[j] = g[j] * pa;
+        } else if (e && fam->cond_expected_path) {
             fam->cond_expected_path(p, nh, t, frequency[i], recency[i], T[i], &pa, e);
         } else {
             pa = fam->p_alive(p, frequency[i], recency[i], T[i]);

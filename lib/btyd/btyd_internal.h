@@ -68,6 +68,14 @@ CHURN__HIDDEN size_t churn__bgnbd_score(const double *params, int modified, doub
                                        const double *x, const double *tx, const double *T,
                                        double *p_alive, double *expected);
 
+/* E[X(T, T + t[j]) | alive at T, x, T] of BG/NBD (modified = 0) or MBG/NBD (1) at nh
+ * horizons: the descriptor's cond_expected_path without its P(alive) factor, so that
+ * cond_expected_path's expected[j] is exactly g[j] * p_alive(x, tx, T). Given alive at T the
+ * posterior depends on x and T only, not t_x: churn_btyd_expected_purchases_path computes g
+ * once for consecutive rows with the same (x, T) (the CLV orders its rows so, clv.c). */
+CHURN__HIDDEN void churn__bgnbd_alive_path(const double *params, int modified, size_t nh,
+                                           const double *t, double x, double T, double *g);
+
 /* ---- checks.c: input checks shared by the entry points -------------------- */
 
 /* A whole number >= 0 that a double represents exactly (NaN fails). */

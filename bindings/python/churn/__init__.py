@@ -74,6 +74,7 @@ from ._survival import (CoxPHFitter, ExponentialAFTFitter, KaplanMeierFitter,
 from ._metrics import (Comparison, brier_score, calibration_table, compare_models,
                        holdout_by_frequency, lift_table, log_loss, precision_recall_at_k,
                        repeat_tracking, roc_auc, time_auc)
+from ._coefplot import plot_coefficients
 from . import _lib as _l
 
 __version__ = _l.churn_version_string().decode()
@@ -103,4 +104,6 @@ __all__ = [
     "roc_auc", "log_loss", "brier_score", "precision_recall_at_k", "lift_table",
     "calibration_table", "time_auc", "holdout_by_frequency", "repeat_tracking",
     "compare_models", "Comparison",
+    # coefficient plot of Cox/AFT/logit (matplotlib imported when drawn)
+    "plot_coefficients",
 ]

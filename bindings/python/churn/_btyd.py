@@ -6,6 +6,7 @@ import numpy as np
 from . import _lib
 from ._arrays import as_f64, empty, optional_f64, ptr
 from ._errors import ENOCONV, check, error_for
+from ._estimator import fit_feedback
 from ._model import Model, register
 
 _vp = ctypes.c_void_p
@@ -58,6 +59,7 @@ _loglik = _lib.fn("churn_btyd_loglik", ctypes.c_int, ctypes.c_int, ctypes.c_size
 _sbg_loglik = _lib.fn("churn_sbg_loglik", ctypes.c_int, ctypes.c_size_t, _d, ctypes.c_size_t,
                       _d, _lib.c_int_p, _d, _d, _d)
 
+
 _FAMILY = {"bgnbd": 1, "mbgnbd": 2, "pnbd": 3, "bgbb": 4, "sbg": 5}
 _PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "mbgnbd": ("r", "alpha", "a", "b"),
            "pnbd": ("r", "alpha", "s", "beta"), "bgbb": ("alpha", "beta", "gamma", "delta"),
@@ -90,9 +92,34 @@ def _from_params(cls, args, kwargs):
 
 def loglik(family, params, data=None, frequency=None, recency=None, T=None, weights=None,
            gradient=False):
-    """Weighted log-likelihood of a non-contractual BTYD family ('bgnbd', 'mbgnbd',
-    'pnbd', 'bgbb') at `params` (natural scale); with ``gradient=True`` returns
-    (loglik, gradient array)."""
+    """Weighted log-likelihood of a non-contractual BTYD family at `params`.
+
+    Parameters
+    ----------
+    family : {'bgnbd', 'mbgnbd', 'pnbd', 'bgbb'}
+        The family.
+    params : array_like
+        Natural-scale parameters in the family's order.
+    data : pandas.DataFrame, optional
+        A customer table, or pass the arrays.
+    frequency, recency, T : str or array_like, optional
+        Column names or arrays.
+    weights : str or array_like, optional
+        Customers per row.
+    gradient : bool, default False
+        Also return the gradient.
+
+    Returns
+    -------
+    float or tuple
+        The log-likelihood, or (log-likelihood, gradient array).
+
+    Examples
+    --------
+    >>> round(churn.btyd_loglik("bgnbd", [0.25, 4, 0.8, 2.5], frequency=[0.0],
+    ...                         recency=[0.0], T=[40.0]), 8)        # a peer's test point
+    -0.59947382
+    """
     if family not in ("bgnbd", "mbgnbd", "pnbd", "bgbb"):
         raise ValueError(f"family: '{family}' is not bgnbd, mbgnbd, pnbd or bgbb")
     x, tx, T_ = _columns(data, frequency, recency, T)
@@ -118,8 +145,39 @@ def _options(l2=0.0, max_iter=None, tol=None, std_errors=True):
     return o
 
 
+def _is_column(a):
+    """True for a 1-D array-like given where a table is expected (lifetimes' order)."""
+    if a is None or isinstance(a, (dict, str)) or hasattr(a, "columns"):
+        return False
+    return np.ndim(a) == 1
+
+
+def _lifetimes_order(data, frequency, recency, T):
+    """lifetimes' positional order, f(frequency, recency, T), maps onto ours,
+    f(data, frequency, recency, T): a 1-D array in the `data` slot is the frequency and
+    the next two are recency and T (a fourth array, T here, is refused)."""
+    if not _is_column(data):
+        return data, frequency, recency, T, None
+    if T is not None and not isinstance(T, str):
+        return None, data, frequency, recency, T
+    if T is not None:
+        raise TypeError("pass a customer table, or the frequency, recency and T arrays "
+                        "(lifetimes' order), not arrays and column names")
+    return None, data, frequency, recency, None
+
+
 def _columns(data, frequency, recency, T, names=("frequency", "recency", "T")):
-    """Take (frequency, recency, T) from a DataFrame/dict or explicit arrays."""
+    """Take (frequency, recency, T) from a DataFrame/dict or explicit arrays; a 1-D
+    array in the `data` slot starts lifetimes' positional order (frequency, recency,
+    T)."""
+    if _is_column(data):
+        if T is not None:
+            raise TypeError("four arrays given: pass frequency, recency and T (lifetimes' "
+                            "order) or a customer table")
+        data, frequency, recency, T = None, data, frequency, recency
+        if frequency is None or recency is None or T is None:
+            raise TypeError("lifetimes' order needs the frequency, recency and T arrays "
+                            "(got an array where the customer table goes)")
     if data is not None:
         cols = []
         for given, name in zip((frequency, recency, T), names):
@@ -185,6 +243,14 @@ class _Btyd(Model):
     declare it with ``unit=`` to have it checked).
     """
 
+    def __init__(self, l2=0.0, max_iter=None, tol=None, std_errors=True, progress=None):
+        super().__init__()
+        self.l2 = l2
+        self.max_iter = max_iter
+        self.tol = tol
+        self.std_errors = std_errors
+        self.progress = progress
+
     @classmethod
     def from_params(cls, *args, **kwargs):
         """A model with known parameters (published estimates, a simulation truth).
@@ -202,11 +268,25 @@ class _Btyd(Model):
         -------
         Model
             A fitted model of this class.
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> bg.time_unit_
+        7.0
         """
         return _from_params(cls, args, kwargs)
 
     def _check(self, data, unit):
         self.check_time_unit(data, unit)
+
+    def _arg(self, name, given, default):
+        """A fit argument: given, else the constructor's, else the default."""
+        if given is not None:
+            return given
+        v = getattr(self, name, None)
+        return default if v is None else v
 
     def loglik(self, data=None, frequency=None, recency=None, T=None, weights=None, *,
                unit=None):
@@ -223,6 +303,14 @@ class _Btyd(Model):
         float
 
         %(raises)s
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> m = churn.BGNBD.from_params(r=0.25, alpha=4.0, a=0.8, b=2.5)
+        >>> round(m.loglik(frequency=[0.0], recency=[0.0], T=[40.0]), 8)   # a peer's value
+        -0.59947382
         """
         self._check(data, unit)
         return loglik(self._family_name, self.params_.to_numpy(), data, frequency, recency,
@@ -249,14 +337,25 @@ class _Btyd(Model):
             p_alive, p_churn and expected_purchases, indexed like `data`.
 
         %(raises)s
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> t = pd.DataFrame({"frequency": [2.0], "recency": [30.43], "T": [38.86]})
+        >>> list(bg.predict_frame(t, 39).columns)
+        ['p_alive', 'p_churn', 'expected_purchases']
         """
         out = self.score(horizon, data, frequency, recency, T, unit=unit)
         out.insert(1, "p_churn", 1.0 - out["p_alive"])
         return out
 
-    def fit(self, data=None, frequency=None, recency=None, T=None, weights=None, l2=0.0,
-            max_iter=None, tol=None, std_errors=True, *, unit=None):
+    def fit(self, data=None, frequency=None, recency=None, T=None, weights=None, l2=None,
+            max_iter=None, tol=None, std_errors=None, *, unit=None, progress=None):
         """Fit by maximum likelihood.
+
+        Also lifetimes' order: ``fit(frequency, recency, T[, weights])`` with arrays
+        (``BetaGeoFitter().fit(t["frequency"], t["recency"], t["T"])`` works unchanged).
 
         Parameters
         ----------
@@ -264,12 +363,18 @@ class _Btyd(Model):
             The fitted model records the data's unit (``time_unit_``).
         weights : str or array_like, optional
             Number of customers per row.
-        l2 : float, default 0
-            L2 penalty on the log-parameters (docs/models/btyd.md).
+        l2 : float, optional
+            L2 penalty on the log-parameters (docs/models/btyd.md); None: the
+            constructor's `l2` (default 0). Not lifetimes' ``penalizer_coef``, which
+            penalises the parameters themselves.
         max_iter, tol : optional
-            Optimiser limits (C defaults when None).
-        std_errors : bool, default True
-            Compute standard errors.
+            Optimiser limits (None: the constructor's, else C's defaults).
+        std_errors : bool, optional
+            Compute standard errors (None: the constructor's, default True).
+        progress : bool, optional
+            Keyword only: elapsed-time feedback (churn._progress.Busy) while C fits
+            more than 200,000 rows; None shows it after 1.5 s, False never, True at
+            once. None: the constructor's `progress`.
 
         Returns
         -------
@@ -281,18 +386,36 @@ class _Btyd(Model):
             The optimiser did not converge (the partial fit is in ``.model``).
         churn.UnitMismatchError
             `unit` contradicts ``data.attrs["time_unit"]``.
+
+        Examples
+        --------
+        >>> t = churn.simulate_summary(2000, model="bgnbd", seed=1, unit="week")
+        >>> bg = churn.BGNBD().fit(t)                       # a customer table
+        >>> same = churn.BGNBD().fit(t["frequency"], t["recency"], t["T"])  # lifetimes' order
+        >>> bool(np.allclose(bg.params_, same.params_))
+        True
         """
         from ._units import data_unit
+        data, frequency, recency, T, lt_weights = _lifetimes_order(data, frequency,
+                                                                   recency, T)
+        if lt_weights is not None:
+            if weights is not None:
+                raise TypeError("weights given twice (fourth array and weights=)")
+            weights = lt_weights
         data_unit(data, unit)  # a declared unit must agree with the table's own
         x, tx, T_ = _columns(data, frequency, recency, T)
         w = None
         if weights is not None:
             w = as_f64(data[weights] if isinstance(weights, str) else weights, "weights",
                        x.shape[0])
-        o = _options(l2, max_iter, tol, std_errors)
+        o = _options(self._arg("l2", l2, 0.0), self._arg("max_iter", max_iter, None),
+                     self._arg("tol", tol, None), self._arg("std_errors", std_errors, True))
         h = _vp()
-        rc = _fit(ctypes.byref(h), _FAMILY[self._family_name], x.shape[0], ptr(x), ptr(tx),
-                  ptr(T_), ptr(w), ctypes.byref(o))
+        progress = self._arg("progress", progress, None)
+        n = x.shape[0]
+        with fit_feedback(self, n, progress):
+            rc = _fit(ctypes.byref(h), _FAMILY[self._family_name], n, ptr(x), ptr(tx),
+                      ptr(T_), ptr(w), ctypes.byref(o))
         if rc == ENOCONV and h.value:
             err = error_for(rc)
             err.model = type(self)()._set_handle(h.value)._record_unit(data, unit)
@@ -329,8 +452,13 @@ class _Btyd(Model):
 
         Examples
         --------
-        >>> bg_days = bg_weeks.convert_time_unit("day")
-        >>> bg_days.expected_purchases(364, table_days)   # = 52 weeks in bg_weeks
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")
+        >>> days = bg.convert_time_unit("day")
+        >>> w = bg.expected_purchases(52, [26.0], [30.857], [31.0])
+        >>> d = days.expected_purchases(364, [26.0], [7 * 30.857], [7 * 31.0])
+        >>> bool(np.allclose(w, d)), days.time_unit_
+        (True, 1.0)
         """
         from ._customers import time_unit_days
         days = time_unit_days(unit)
@@ -352,6 +480,13 @@ class _Btyd(Model):
             A Series indexed like `data` (array for array inputs).
 
         %(raises)s
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> np.round(bg.p_alive([26.0], [30.857], [31.0]), 4)        # published: 0.9688523
+        array([0.9689])
         """
         self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
@@ -371,6 +506,13 @@ class _Btyd(Model):
         pandas.Series or numpy.ndarray
 
         %(raises)s
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> np.round(bg.p_churn([26.0], [30.857], [31.0]), 4)
+        array([0.0311])
         """
         return 1.0 - self.p_alive(data, frequency, recency, T, unit=unit)
 
@@ -389,6 +531,13 @@ class _Btyd(Model):
         pandas.Series or numpy.ndarray
 
         %(raises)s
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> np.round(bg.expected_purchases(39, [2.0], [30.43], [38.86]), 4)   # published 1.2259
+        array([1.2259])
         """
         self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
@@ -414,6 +563,14 @@ class _Btyd(Model):
             Columns p_alive and expected_purchases.
 
         %(raises)s
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> t = pd.DataFrame({"frequency": [26.0], "recency": [30.857], "T": [31.0]})
+        >>> bg.score(52, t).round(3).values.tolist()                # published 0.969, 25.757
+        [[0.969, 25.757]]
         """
         import pandas as pd
         self._check(data, unit)
@@ -427,7 +584,24 @@ class _Btyd(Model):
                             index=_index(data, n), copy=False)
 
     def expected_purchases_new(self, t):
-        """E[X(t)] for a customer who just made a first purchase (t: scalar or array)."""
+        """E[X(t)] for a customer who just made a first purchase.
+
+        Parameters
+        ----------
+        t : float or array_like
+            Time since the first purchase, in the model's time unit.
+
+        Returns
+        -------
+        float or numpy.ndarray
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> round(bg.expected_purchases_new(39), 4) > 0
+        True
+        """
         scalar = np.ndim(t) == 0
         tt = as_f64(t, "t")
         out = empty(tt.shape[0])
@@ -435,7 +609,26 @@ class _Btyd(Model):
         return float(out[0]) if scalar else out
 
     def prob_purchases(self, k, t):
-        """P(X(t) = k) for a new customer (t: scalar or array)."""
+        """P(X(t) = k) for a new customer.
+
+        Parameters
+        ----------
+        k : int
+            Number of repeat purchases.
+        t : float or array_like
+            Time since the first purchase, in the model's time unit.
+
+        Returns
+        -------
+        float or numpy.ndarray
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> round(sum(bg.prob_purchases(k, 39) for k in range(200)), 6)
+        1.0
+        """
         scalar = np.ndim(t) == 0
         tt = as_f64(t, "t")
         out = empty(tt.shape[0])
@@ -459,6 +652,15 @@ class _Btyd(Model):
         pandas.Series or numpy.ndarray
 
         %(raises)s
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881, unit="week")   # CDNOW, published
+        >>> p = [bg.conditional_prob_purchases(k, 39, frequency=[2.0], recency=[30.43],
+        ...                                    T=[38.86])[0] for k in range(100)]
+        >>> round(sum(p), 6)
+        1.0
         """
         self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
@@ -466,6 +668,136 @@ class _Btyd(Model):
         check(_prob_cond(self._require(), float(k), float(t), x.shape[0], ptr(x), ptr(tx),
                          ptr(T_), ptr(out)))
         return _series(out, data, f"p_{k}_purchases")
+
+    # ---- lifetimes' names (BetaGeoFitter, ParetoNBDFitter, ModifiedBetaGeoFitter) ----
+    def conditional_probability_alive(self, frequency=None, recency=None, T=None, *,
+                                      unit=None):
+        """lifetimes' name of :meth:`p_alive`: P(alive) given each history.
+
+        Parameters
+        ----------
+        frequency, recency, T : array_like or pandas.DataFrame
+            The arrays in lifetimes' order, or a customer table as `frequency`.
+        unit : str or float, optional
+            Keyword only: the data's time unit, checked against the model's.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            P(alive), a Series indexed like the first argument when it has an index.
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+        >>> np.round(bg.conditional_probability_alive([26.0], [30.857], [31.0]), 4)
+        array([0.9689])
+        """
+        return self.p_alive(frequency, recency, T, unit=unit)
+
+    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency=None,
+                                                            recency=None, T=None, *,
+                                                            unit=None):
+        """lifetimes' name of :meth:`expected_purchases`: E[purchases in the next t].
+
+        Parameters
+        ----------
+        t : float
+            Length of the window, in the model's time unit.
+        frequency, recency, T : array_like or pandas.DataFrame
+            The arrays in lifetimes' order, or a customer table as `frequency`.
+        unit : str or float, optional
+            Keyword only: the data's time unit, checked against the model's.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Expected purchases per customer.
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2425945, alpha=4.4136019, a=0.7929199,
+        ...                             b=2.4258881)
+        >>> f = bg.conditional_expected_number_of_purchases_up_to_time
+        >>> np.round(f(52, [26.0], [30.857], [31.0]), 3)
+        array([25.757])
+        """
+        return self.expected_purchases(t, frequency, recency, T, unit=unit)
+
+    def expected_number_of_purchases_up_to_time(self, t):
+        """lifetimes' name of :meth:`expected_purchases_new`: E[X(t)] of a new customer.
+
+        Parameters
+        ----------
+        t : float or array_like
+            Time since the first purchase, in the model's time unit.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            Expected repeat purchases by `t`.
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+        >>> bg.expected_number_of_purchases_up_to_time(39) > 0
+        True
+        """
+        return self.expected_purchases_new(t)
+
+    def probability_of_n_purchases_up_to_time(self, t, n):
+        """lifetimes' name of :meth:`prob_purchases` (arguments in lifetimes' order).
+
+        Parameters
+        ----------
+        t : float or array_like
+            Time since the first purchase, in the model's time unit.
+        n : int
+            Number of repeat purchases.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            P(X(t) = n) for a new customer.
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+        >>> p = [bg.probability_of_n_purchases_up_to_time(39, k) for k in range(200)]
+        >>> round(sum(p), 6)
+        1.0
+        """
+        return self.prob_purchases(n, t)
+
+    def conditional_probability_of_n_purchases_up_to_time(self, n, t, frequency=None,
+                                                          recency=None, T=None, *,
+                                                          unit=None):
+        """lifetimes' name of :meth:`conditional_prob_purchases` (ParetoNBDFitter's).
+
+        Parameters
+        ----------
+        n : int
+            Number of purchases.
+        t : float
+            Length of the window, in the model's time unit.
+        frequency, recency, T : array_like or pandas.DataFrame
+            The arrays in lifetimes' order, or a customer table as `frequency`.
+        unit : str or float, optional
+            Keyword only: the data's time unit, checked against the model's.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            P(n purchases in the next t | history).
+
+        Examples
+        --------
+        >>> pn = churn.ParetoNBD.from_params(r=0.5534, alpha=10.58, s=0.6061, beta=11.66)
+        >>> f = pn.conditional_probability_of_n_purchases_up_to_time
+        >>> p = sum(f(k, 52, [2.0], [30.43], [38.86]) for k in range(100))
+        >>> np.round(p, 6)
+        array([1.])
+        """
+        return self.conditional_prob_purchases(n, t, frequency, recency, T, unit=unit)
 
 
 def _fill_docs(cls):
@@ -481,17 +813,77 @@ _fill_docs(_Btyd)
 
 @register("bgnbd")
 class BGNBD(_Btyd):
-    """BG/NBD (Fader, Hardie & Lee 2005). Parameters r, alpha, a, b."""
+    """BG/NBD (Fader, Hardie & Lee 2005). Parameters r, alpha, a, b.
+
+    The constructor's arguments are the defaults of :meth:`fit` (scikit-learn's
+    ``get_params``/``set_params``). lifetimes' BetaGeoFitter calls work as written
+    (``fit(frequency, recency, T)``, ``conditional_probability_alive``, ...).
+
+    Parameters
+    ----------
+    l2 : float, default 0
+        L2 penalty on the log-parameters used by :meth:`fit` (docs/models/btyd.md).
+    max_iter, tol : optional
+        Optimiser limits used by :meth:`fit` (None: C's defaults).
+    std_errors : bool, default True
+        Compute standard errors in :meth:`fit`.
+    progress : bool, optional
+        Feedback while fitting over more than 200,000 customers (None: after 1.5 s).
+
+    Examples
+    --------
+    >>> t = churn.simulate_summary(2000, model="bgnbd", seed=1, unit="week")
+    >>> bg = churn.BGNBD().fit(t)
+    >>> bg.param_names, bg.converged_
+    (['r', 'alpha', 'a', 'b'], True)
+    """
 
 
 @register("mbgnbd")
 class MBGNBD(_Btyd):
-    """MBG/NBD (Batislam, Denizel & Filiztekin 2007). Parameters r, alpha, a, b."""
+    """MBG/NBD (Batislam, Denizel & Filiztekin 2007). Parameters r, alpha, a, b.
+
+    Parameters
+    ----------
+    l2 : float, default 0
+        L2 penalty on the log-parameters used by :meth:`fit` (docs/models/btyd.md).
+    max_iter, tol : optional
+        Optimiser limits used by :meth:`fit` (None: C's defaults).
+    std_errors : bool, default True
+        Compute standard errors in :meth:`fit`.
+    progress : bool, optional
+        Feedback while fitting over more than 200,000 customers (None: after 1.5 s).
+
+    Examples
+    --------
+    >>> t = churn.simulate_summary(2000, model="mbgnbd", seed=1, unit="week")
+    >>> churn.MBGNBD().fit(t).param_names
+    ['r', 'alpha', 'a', 'b']
+    """
 
 
 @register("pnbd")
 class ParetoNBD(_Btyd):
-    """Pareto/NBD (Schmittlein, Morrison & Colombo 1987). Parameters r, alpha, s, beta."""
+    """Pareto/NBD (Schmittlein, Morrison & Colombo 1987). Parameters r, alpha, s, beta.
+
+    Parameters
+    ----------
+    l2 : float, default 0
+        L2 penalty on the log-parameters used by :meth:`fit` (docs/models/btyd.md).
+    max_iter, tol : optional
+        Optimiser limits used by :meth:`fit` (None: C's defaults).
+    std_errors : bool, default True
+        Compute standard errors in :meth:`fit`.
+    progress : bool, optional
+        Feedback while fitting over more than 200,000 customers (None: after 1.5 s).
+
+    Examples
+    --------
+    >>> pn = churn.ParetoNBD.from_params(r=0.5533971, alpha=10.5801985, s=0.6060625,
+    ...                                  beta=11.6562237)    # CDNOW, published
+    >>> np.round(pn.p_alive([26.0], [30.857], [31.0]), 4)
+    array([0.9979])
+    """
 
     def p_alive_at(self, t, data=None, frequency=None, recency=None, T=None, *, unit=None):
         """P(alive at T + t | history).
@@ -511,6 +903,14 @@ class ParetoNBD(_Btyd):
         ------
         churn.UnitMismatchError
             The data's time unit differs from the model's.
+
+        Examples
+        --------
+        >>> pn = churn.ParetoNBD.from_params(r=0.5533971, alpha=10.5801985, s=0.6060625,
+        ...                                  beta=11.6562237)
+        >>> a = pn.p_alive_at(26, frequency=[2.0], recency=[30.43], T=[38.86])
+        >>> bool(a[0] < pn.p_alive(frequency=[2.0], recency=[30.43], T=[38.86])[0])
+        True
         """
         self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
@@ -522,13 +922,32 @@ class ParetoNBD(_Btyd):
 
 @register("bgbb")
 class BGBB(_Btyd):
-    """BG/BB for discrete opportunities (Fader, Hardie & Shang 2010). Parameters alpha,
-    beta, gamma, delta. Data: frequency, recency (opportunity of the last transaction)
-    and T = number of opportunities (a 'periods' or 'n' column is accepted too); from
-    transactions, ``churn.customer_table(..., period="year")`` counts them.
+    """BG/BB for discrete opportunities (Fader, Hardie & Shang 2010).
 
-    ``p_alive`` is alive at the next opportunity (the published tables' convention),
-    ``p_alive_through`` alive through the last one observed."""
+    Parameters alpha, beta, gamma, delta. Data: frequency, recency (opportunity of
+    the last transaction) and T = number of opportunities (a 'periods' or 'n' column
+    is accepted too); from transactions, ``churn.customer_table(..., period="year")``
+    counts them. ``p_alive`` is alive at the next opportunity (the published tables'
+    convention), ``p_alive_through`` alive through the last one observed.
+
+    Parameters
+    ----------
+    l2 : float, default 0
+        L2 penalty on the log-parameters used by :meth:`fit` (docs/models/btyd.md).
+    max_iter, tol : optional
+        Optimiser limits used by :meth:`fit` (None: C's defaults).
+    std_errors : bool, default True
+        Compute standard errors in :meth:`fit`.
+    progress : bool, optional
+        Feedback while fitting over more than 200,000 customers (None: after 1.5 s).
+
+    Examples
+    --------
+    >>> bb = churn.BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+    >>> x, tx, n = [0.0, 2.0, 6.0], [0.0, 4.0, 6.0], [6.0, 6.0, 6.0]
+    >>> np.round(bb.p_alive(frequency=x, recency=tx, T=n), 2)     # the paper's table
+    array([0.11, 0.59, 0.93])
+    """
 
     def p_alive_at(self, m, data=None, frequency=None, recency=None, T=None, *, unit=None):
         """P(alive at opportunity n + m | history), `m` a whole number of opportunities >= 0
@@ -541,6 +960,8 @@ class BGBB(_Btyd):
             Opportunities after the n observed.
         data : pandas.DataFrame, optional
             Customer table with frequency, recency and T columns (or pass the arrays).
+        frequency, recency, T : str or array_like, optional
+            Column names or arrays (T: the number of opportunities).
         unit : str or float, optional
             The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
 
@@ -548,6 +969,13 @@ class BGBB(_Btyd):
         -------
         pandas.Series or numpy.ndarray
             Probabilities, indexed like `data`.
+
+        Examples
+        --------
+        >>> bb = churn.BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> x, tx, n = [0.0, 2.0, 6.0], [0.0, 4.0, 6.0], [6.0, 6.0, 6.0]
+        >>> np.round(bb.p_alive_at(1, frequency=x, recency=tx, T=n), 2)
+        array([0.11, 0.59, 0.93])
         """
         self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
@@ -566,6 +994,8 @@ class BGBB(_Btyd):
         ----------
         data : pandas.DataFrame, optional
             Customer table with frequency, recency and T columns (or pass the arrays).
+        frequency, recency, T : str or array_like, optional
+            Column names or arrays (T: the number of opportunities).
         unit : str or float, optional
             The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
 
@@ -573,8 +1003,42 @@ class BGBB(_Btyd):
         -------
         pandas.Series or numpy.ndarray
             Probabilities, indexed like `data`.
+
+        Examples
+        --------
+        >>> bb = churn.BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> x, tx, n = [0.0, 2.0, 6.0], [0.0, 4.0, 6.0], [6.0, 6.0, 6.0]
+        >>> np.round(bb.p_alive(frequency=x, recency=tx, T=n), 2)
+        array([0.11, 0.59, 0.93])
         """
         return self.p_alive_at(1, data, frequency, recency, T, unit=unit)
+
+    def conditional_probability_alive(self, m_periods_in_future, frequency=None,
+                                      recency=None, n_periods=None, *, unit=None):
+        """lifetimes' BetaGeoBetaBinomFitter name of :meth:`p_alive_at` (its order).
+
+        Parameters
+        ----------
+        m_periods_in_future : int
+            Opportunities after the n observed (1: :meth:`p_alive`).
+        frequency, recency, n_periods : array_like or pandas.DataFrame
+            The arrays in lifetimes' order, or a customer table as `frequency`.
+        unit : str or float, optional
+            Keyword only: the data's time unit, checked against the model's.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Probabilities.
+
+        Examples
+        --------
+        >>> bb = churn.BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> np.round(bb.conditional_probability_alive(1, [0.0, 2.0, 6.0], [0.0, 4.0, 6.0],
+        ...                                           [6.0, 6.0, 6.0]), 2)
+        array([0.11, 0.59, 0.93])
+        """
+        return self.p_alive_at(m_periods_in_future, frequency, recency, n_periods, unit=unit)
 
     def p_alive_through(self, data=None, frequency=None, recency=None, T=None, *,
                         unit=None):
@@ -585,6 +1049,8 @@ class BGBB(_Btyd):
         ----------
         data : pandas.DataFrame, optional
             Customer table with frequency, recency and T columns (or pass the arrays).
+        frequency, recency, T : str or array_like, optional
+            Column names or arrays (T: the number of opportunities).
         unit : str or float, optional
             The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
 
@@ -592,6 +1058,13 @@ class BGBB(_Btyd):
         -------
         pandas.Series or numpy.ndarray
             Probabilities, indexed like `data`.
+
+        Examples
+        --------
+        >>> bb = churn.BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> x, tx, n = [0.0, 2.0, 6.0], [0.0, 4.0, 6.0], [6.0, 6.0, 6.0]
+        >>> bb.p_alive_through(frequency=x, recency=tx, T=n)[2]        # used every opportunity
+        1.0
         """
         out = super().p_alive(data, frequency, recency, T, unit=unit)
         return out.rename("p_alive_through") if hasattr(out, "rename") else out
@@ -606,6 +1079,8 @@ class BGBB(_Btyd):
             Horizon in opportunities.
         data : pandas.DataFrame, optional
             Customer table with frequency, recency and T columns (or pass the arrays).
+        frequency, recency, T : str or array_like, optional
+            Column names or arrays (T: the number of opportunities).
         unit : str or float, optional
             The data's time unit, checked against the model's (as :meth:`BGNBD.p_alive`).
 
@@ -613,6 +1088,14 @@ class BGBB(_Btyd):
         -------
         pandas.DataFrame
             Columns p_alive, expected_purchases, p_alive_through.
+
+        Examples
+        --------
+        >>> bb = churn.BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> x, tx, n = [0.0, 2.0, 6.0], [0.0, 4.0, 6.0], [6.0, 6.0, 6.0]
+        >>> t = pd.DataFrame({"frequency": x, "recency": tx, "T": n})
+        >>> list(bb.score(5, t).columns)
+        ['p_alive', 'expected_purchases', 'p_alive_through']
         """
         out = super().score(t, data, frequency, recency, T, unit=unit)
         through = out["p_alive"].to_numpy()
@@ -621,9 +1104,37 @@ class BGBB(_Btyd):
         return out
 
     def fit(self, data=None, frequency=None, recency=None, T=None, weights=None, **kw):
-        """Fit by maximum likelihood; as :meth:`BGNBD.fit`, with T (the number of
-        opportunities) also read from a 'periods' or 'n' column and `weights` from a
-        'weights' column when present. Returns self."""
+        """Fit by maximum likelihood, as :meth:`BGNBD.fit`.
+
+        T (the number of opportunities) is also read from a 'periods' or 'n' column and
+        `weights` from a 'weights' column when present.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or array_like, optional
+            A customer table, or (lifetimes' order) the frequency array.
+        frequency, recency, T : str or array_like, optional
+            Column names or arrays (T: the number of opportunities).
+        weights : str or array_like, optional
+            Customers per row.
+        **kw
+            l2, max_iter, tol, std_errors, unit, progress as for :meth:`BGNBD.fit`.
+
+        Returns
+        -------
+        BGBB
+            self, fitted.
+
+        Examples
+        --------
+        >>> t = pd.DataFrame({"frequency": [0, 1, 2, 3, 4, 5, 6, 1, 2, 6],
+        ...                   "recency": [0, 2, 4, 5, 6, 6, 6, 1, 6, 6],
+        ...                   "n": [6] * 10, "weights": [30, 10, 8, 8, 9, 10, 25, 6, 5, 20]})
+        >>> churn.BGBB().fit(t).nobs_
+        131.0
+        """
+        if not (hasattr(data, "columns") or isinstance(data, dict)):
+            return super().fit(data, frequency, recency, T, weights, **kw)
         if data is not None and T is None and "T" not in data:
             for alt in ("periods", "n"):
                 if alt in data:
@@ -651,7 +1162,27 @@ def _churned(churned, n):
 
 @register("sbg")
 class SBG(Model):
-    """Shifted beta-geometric contractual retention model (Fader & Hardie 2007)."""
+    """Shifted beta-geometric contractual retention model (Fader & Hardie 2007).
+
+    Parameters
+    ----------
+    l2 : float, default 0
+        L2 penalty used by :meth:`fit`.
+    max_iter, tol : optional
+        Optimiser limits used by :meth:`fit`.
+
+    Examples
+    --------
+    >>> sbg = churn.SBG().fit(survivors=[1000, 631, 468, 382, 326, 289, 262, 241])
+    >>> sbg.params_.round(3).tolist()          # Fader & Hardie (2007): 0.704, 1.182
+    [0.704, 1.182]
+    """
+
+    def __init__(self, l2=0.0, max_iter=None, tol=None):
+        super().__init__()
+        self.l2 = l2
+        self.max_iter = max_iter
+        self.tol = tol
 
     @classmethod
     def from_params(cls, *args, **kwargs):
@@ -666,11 +1197,37 @@ class SBG(Model):
         Returns
         -------
         SBG
+
+        Examples
+        --------
+        >>> sbg = churn.SBG.from_params(alpha=0.704, beta=1.182)
+        >>> sbg.retention(1)["retention"].round(3).tolist()
+        [0.627]
         """
         return _from_params(cls, args, kwargs)
 
     def loglik(self, periods, churned, weights=None):
-        """Log-likelihood of this model's (alpha, beta) on per-customer lifetimes."""
+        """Log-likelihood of this model's (alpha, beta) on per-customer lifetimes.
+
+        Parameters
+        ----------
+        periods : array_like
+            Periods each customer was observed.
+        churned : array_like
+            1 when the customer churned after `periods`, 0 when still active.
+        weights : array_like, optional
+            Customers per row.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> sbg = churn.SBG().fit(survivors=[1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> round(sbg.loglik([1, 2, 3, 3, 7, 7], [1, 1, 1, 0, 0, 1]), 4)
+        -11.4503
+        """
         p = as_f64(periods, "periods")
         n = p.shape[0]
         c = _churned(churned, n)
@@ -681,10 +1238,37 @@ class SBG(Model):
                           ptr(w), ctypes.byref(ll), None))
         return ll.value
 
-    def fit(self, periods=None, churned=None, weights=None, survivors=None, l2=0.0,
+    def fit(self, periods=None, churned=None, weights=None, survivors=None, l2=None,
             max_iter=None, tol=None):
-        """Fit from per-customer (periods, churned) arrays, or from a survivor curve."""
-        o = _options(l2, max_iter, tol)
+        """Fit from per-customer (periods, churned) arrays, or from a survivor curve.
+
+        Parameters
+        ----------
+        periods : array_like, optional
+            Periods each customer was observed.
+        churned : array_like, optional
+            1 = churned after `periods`, 0 = still active.
+        weights : array_like, optional
+            Customers per row.
+        survivors : array_like, optional
+            Survivors at periods 0, 1, 2, ... (instead of the per-customer arrays).
+        l2, max_iter, tol : optional
+            None: the constructor's arguments.
+
+        Returns
+        -------
+        SBG
+            self, fitted.
+
+        Examples
+        --------
+        >>> sbg = churn.SBG().fit(survivors=[1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> sbg.converged_
+        True
+        """
+        d = self.get_params()
+        o = _options(d["l2"] if l2 is None else l2, max_iter or d["max_iter"],
+                     tol or d["tol"])
         h = _vp()
         if survivors is not None:
             s = as_f64(survivors, "survivors")
@@ -700,7 +1284,24 @@ class SBG(Model):
         return self._set_handle(h.value)
 
     def retention(self, n):
-        """Retention rates r_1..r_n and survival S(1)..S(n) as a DataFrame."""
+        """Retention rates r_1..r_n and survival S(1)..S(n) as a DataFrame.
+
+        Parameters
+        ----------
+        n : int
+            Number of periods.
+
+        Returns
+        -------
+        pandas.DataFrame
+            retention and survival, indexed by period 1..n.
+
+        Examples
+        --------
+        >>> sbg = churn.SBG().fit(survivors=[1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> sbg.retention(2)["survival"].round(4).tolist()
+        [0.6267, 0.4738]
+        """
         import pandas as pd
         r, s = empty(n), empty(n)
         check(_sbg_curve(self._require(), int(n), ptr(r), ptr(s)))
@@ -708,10 +1309,34 @@ class SBG(Model):
                             index=pd.RangeIndex(1, n + 1, name="period"))
 
     def predict_frame(self, data, horizon, periods="periods", discount=None):
-        """Scores as `churn predict` writes them for an sBG model, from the periods each
-        customer has survived so far: p_alive (probability of renewing at the next
-        renewal, S(n+1)/S(n)), expected_purchases (expected renewals in the next
-        `horizon` periods, sum_k S(n+k)/S(n)), p_churn, and derl with a `discount`."""
+        """Scores as `churn predict` writes them for an sBG model.
+
+        From the periods each customer has survived so far: p_alive (probability of
+        renewing at the next renewal, S(n+1)/S(n)), expected_purchases (expected
+        renewals in the next `horizon` periods, sum_k S(n+k)/S(n)), p_churn, and derl
+        with a `discount`.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            Customers.
+        horizon : int
+            Whole number of periods.
+        periods : str or array_like, default 'periods'
+            A column of `data` or an array.
+        discount : float, optional
+            Adds the derl column.
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> sbg = churn.SBG().fit(survivors=[1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> sbg.predict_frame(pd.DataFrame({"periods": [0, 4]}), 2)["p_alive"].round(4).tolist()
+        [0.6267, 0.8804]
+        """
         import pandas as pd
         per = as_f64(data[periods] if isinstance(periods, str) else periods, "periods")
         if not np.all((per >= 0) & (per == np.floor(per))):
@@ -737,7 +1362,25 @@ class SBG(Model):
         return out
 
     def derl(self, discount, periods):
-        """Discounted expected residual lifetime after `periods` renewals."""
+        """Discounted expected residual lifetime after `periods` renewals.
+
+        Parameters
+        ----------
+        discount : float
+            Discount rate per period.
+        periods : array_like
+            Renewals made so far.
+
+        Returns
+        -------
+        numpy.ndarray
+
+        Examples
+        --------
+        >>> sbg = churn.SBG().fit(survivors=[1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> sbg.derl(0.1, [0, 4]).round(3).tolist()
+        [2.964, 5.894]
+        """
         p = as_f64(periods, "periods")
         out = empty(p.shape[0])
         check(_sbg_derl(self._require(), float(discount), p.shape[0], ptr(p), ptr(out)))

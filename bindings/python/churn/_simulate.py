@@ -143,7 +143,7 @@ def simulate(model="pnbd", customers=_DEFAULT, seed=1, start=None, days=546.0,
     return log.to_dataframe() if as_frame else log
 
 
-def simulate_summary(model="pnbd", customers=_DEFAULT, seed=1, days=546.0,
+def simulate_summary(customers=_DEFAULT, model=_DEFAULT, seed=1, days=546.0,
                      acquisition_days=0.0, holdout_days=0.0, unit="week", *, r=None,
                      alpha=None, s=None, beta=None, a=None, b=None, p=None, q=None,
                      gamma=None):
@@ -154,13 +154,15 @@ def simulate_summary(model="pnbd", customers=_DEFAULT, seed=1, days=546.0,
 
     Parameters
     ----------
-    model : {'pnbd', 'bgnbd', 'mbgnbd'}, default 'pnbd'
-        The process. The order is ``(model, customers)`` as in :func:`simulate`.
-        Calls written in the order of releases before 1.3, ``simulate_summary(1000,
-        "bgnbd")`` and ``simulate_summary(1000)``, are recognised by type and keep
-        working; keyword calls are unaffected.
     customers : int, default 1000
-        Number of customers.
+        Number of customers. The documented positional order is that of
+        :func:`simulate`, ``simulate_summary("bgnbd", 500)``; the order of releases
+        before 1.3, ``simulate_summary(500, "bgnbd")`` (and ``simulate_summary(500,
+        model="bgnbd")``), keeps working: the first two arguments are told apart by
+        type (a model is a name, customers a whole number). Keyword calls are
+        unaffected.
+    model : {'pnbd', 'bgnbd', 'mbgnbd'}, default 'pnbd'
+        The process.
     seed : int, default 1
         Random seed.
     days, acquisition_days, holdout_days : float
@@ -185,6 +187,11 @@ def simulate_summary(model="pnbd", customers=_DEFAULT, seed=1, days=546.0,
     True
     """
     import pandas as pd
+    if isinstance(customers, str):
+        # simulate_summary("bgnbd", 500): the order of simulate
+        model, customers = customers, model
+    if model is _DEFAULT:
+        model = "pnbd"
     model, customers = _order("simulate_summary", model, customers)
     o = _options(model, customers, seed, None, days, acquisition_days, holdout_days, unit,
                  dict(r=r, alpha=alpha, s=s, beta=beta, a=a, b=b, p=p, q=q, gamma=gamma), "")

@@ -84,24 +84,158 @@ class GammaGamma(Model):
     """Gamma-Gamma model of mean spend per transaction (Fader & Hardie 2013).
 
     Parameters p, q, gamma (lifetimes calls gamma ``v``). Fitted on the repeat buyers
-    with a positive monetary value; everyone gets a prediction."""
+    with a positive monetary value; everyone gets a prediction.
+
+    Parameters
+    ----------
+    max_iter, tol : optional
+        Optimiser limits used by :meth:`fit` when it is not given its own (None: C's
+        defaults).
+    std_errors : bool, default True
+        Compute standard errors in :meth:`fit`.
+
+    Examples
+    --------
+    >>> t = churn.simulate_summary(1000, model="bgnbd", seed=1, unit="week")
+    >>> t["monetary_value"] = t["mean_spend"].fillna(0.0)
+    >>> gg = churn.GammaGamma().fit(t)                 # or .fit(frequency, monetary_value)
+    >>> gg.nobs_ == (t["frequency"] > 0).sum()
+    True
+    """
+
+    def __init__(self, max_iter=None, tol=None, std_errors=True):
+        super().__init__()
+        self.max_iter = max_iter
+        self.tol = tol
+        self.std_errors = std_errors
+
+    @classmethod
+    def from_params(cls, *args, **kwargs):
+        """A Gamma-Gamma model with known p, q, gamma (published estimates, a simulation).
+
+        Parameters
+        ----------
+        *args, **kwargs : float
+            p, q and gamma by position or by name (lifetimes' name ``v`` is accepted for
+            gamma), e.g. ``GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)``.
+        unit : str or float, optional
+            Keyword only: the time unit recorded as ``time_unit_`` (spend has none of
+            its own; it only travels with the model file).
+
+        Returns
+        -------
+        GammaGamma
+            A fitted model with those parameters (standard errors NaN).
+
+        Examples
+        --------
+        >>> gg = churn.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+        >>> round(float(gg.expected_spend(frequency=[2.0], monetary_value=[40.0])[0]), 2)
+        39.14
+        """
+        import json
+        names = ("p", "q", "gamma")
+        kwargs = dict(kwargs)
+        unit = kwargs.pop("unit", None)
+        if "v" in kwargs and "gamma" not in kwargs:
+            kwargs["gamma"] = kwargs.pop("v")
+        if args and kwargs:
+            raise TypeError("pass the parameters by position or by name, not both")
+        if kwargs:
+            if sorted(kwargs) != sorted(names):
+                raise TypeError("GammaGamma.from_params needs exactly p, q, gamma")
+            args = [kwargs[k] for k in names]
+        if len(args) == 1 and np.ndim(args[0]) == 1:
+            args = list(args[0])
+        if len(args) != 3:
+            raise TypeError(f"GammaGamma.from_params needs 3 parameters (p, q, gamma), "
+                            f"got {len(args)}")
+        v = as_f64(np.asarray(args, dtype=float), "params")
+        # No C constructor for spend models: the model file is the one way in, and its
+        # reader checks the values (positive, finite) with its own messages.
+        text = json.dumps({"format": "libchurn-model", "format_version": 1,
+                           "family": "gammagamma", "time_unit_days": 0.0,
+                           "param_names": list(names), "params": [float(a) for a in v],
+                           "std_errors": [None] * 3, "covariance": None,
+                           "fit": {"loglik": None, "nobs": 0.0, "converged": False,
+                                   "iterations": 0},
+                           "features": [], "arrays": {}, "note": ""})
+        obj = cls.from_json(text)
+        if unit is not None:
+            obj.set_time_unit(unit)
+        return obj
 
     def fit(self, data=None, frequency=None, monetary_value=None, weights=None,
-            max_iter=None, tol=None, std_errors=True):
-        """Fit by maximum likelihood on a customer table (frequency, monetary_value) or
-        arrays; returns self. Raises ConvergenceError (with ``.model``)."""
+            max_iter=None, tol=None, std_errors=None, *, progress=None):
+        """Fit by maximum likelihood on a customer table or arrays; returns self.
+
+        Also lifetimes' order: ``fit(frequency, monetary_value[, weights])`` with
+        arrays, as ``GammaGammaFitter().fit(t["frequency"], t["monetary_value"])``.
+        One-time buyers and non-positive spends are left out of the fit
+        (``excluded_``).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or array_like, optional
+            A customer table with frequency and monetary_value columns, or (lifetimes'
+            order) the frequency array.
+        frequency, monetary_value : str or array_like, optional
+            Column names in `data` or the arrays (in lifetimes' order: the
+            monetary_value array and the weights).
+        weights : str or array_like, optional
+            Customers per row.
+        max_iter, tol : optional
+            Optimiser limits (None: the constructor's, then C's defaults).
+        std_errors : bool, optional
+            Compute standard errors (None: the constructor's, default True).
+        progress : bool, optional
+            Keyword only: elapsed-time feedback while fitting over more than 200,000
+            rows (None: after 1.5 s; False: never; True: at once).
+
+        Returns
+        -------
+        GammaGamma
+            self, fitted.
+
+        Raises
+        ------
+        churn.ConvergenceError
+            No convergence (the partial fit is in ``.model``).
+
+        Examples
+        --------
+        >>> t = churn.simulate_summary(1000, model="bgnbd", seed=1, unit="week")
+        >>> t["monetary_value"] = t["mean_spend"].fillna(0.0)
+        >>> gg = churn.GammaGamma().fit(t["frequency"], t["monetary_value"])
+        >>> gg.params_.index.tolist()
+        ['p', 'q', 'gamma']
+        """
+        from ._btyd import _is_column
+        if _is_column(data):  # lifetimes: fit(frequency, monetary_value, weights)
+            if monetary_value is not None and weights is not None:
+                raise TypeError("weights given twice (third array and weights=)")
+            data, frequency, monetary_value, weights = (None, data, frequency,
+                                                        weights if weights is not None
+                                                        else monetary_value)
         x, z = _spend_columns(data, frequency, monetary_value)
         w = None
         if weights is not None:
             w = as_f64(data[weights] if isinstance(weights, str) else weights, "weights",
                        x.shape[0])
+        max_iter = self.__dict__.get("max_iter") if max_iter is None else max_iter
+        tol = self.__dict__.get("tol") if tol is None else tol
+        if std_errors is None:
+            std_errors = self.__dict__.get("std_errors", True)
         o = GammaGammaOptions()
         _gg_init(ctypes.byref(o))
         o.max_iter = int(max_iter or 0)
         o.tol = float(tol or 0.0)
         o.no_std_errors = 0 if std_errors else 1
         h = c_void_p()
-        rc = _gg_fit(ctypes.byref(h), x.shape[0], ptr(x), ptr(z), ptr(w), ctypes.byref(o))
+        from ._estimator import fit_feedback
+        with fit_feedback(self, x.shape[0], progress):
+            rc = _gg_fit(ctypes.byref(h), x.shape[0], ptr(x), ptr(z), ptr(w),
+                         ctypes.byref(o))
         if rc == ENOCONV and h.value:
             err = error_for(rc)
             err.model = type(self)()._set_handle(h.value)
@@ -111,7 +245,30 @@ class GammaGamma(Model):
         return self._record_unit(data)
 
     def expected_spend(self, data=None, frequency=None, monetary_value=None):
-        """Conditional expected mean spend per transaction E[Z | x, zbar]."""
+        """Conditional expected mean spend per transaction E[Z | x, zbar].
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or array_like, optional
+            A customer table, or (lifetimes' order) the frequency array.
+        frequency, monetary_value : str or array_like, optional
+            Column names in `data` or the arrays (lifetimes' order: monetary_value
+            second).
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Expected spend per transaction, indexed like `data`.
+
+        Examples
+        --------
+        >>> gg = churn.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+        >>> np.round(gg.expected_spend(np.array([2.0]), np.array([40.0])), 2)
+        array([39.14])
+        """
+        from ._btyd import _is_column
+        if _is_column(data):
+            data, frequency, monetary_value = None, data, frequency
         x, z = _spend_columns(data, frequency, monetary_value)
         out = empty(x.shape[0])
         check(_gg_expected(self._require(), x.shape[0], ptr(x), ptr(z), ptr(out)))
@@ -119,17 +276,92 @@ class GammaGamma(Model):
 
     predict = expected_spend
 
+    def conditional_expected_average_profit(self, frequency=None, monetary_value=None):
+        """lifetimes' name of :meth:`expected_spend` (GammaGammaFitter's).
+
+        Parameters
+        ----------
+        frequency, monetary_value : array_like or pandas.DataFrame
+            The arrays in lifetimes' order, or a customer table as `frequency`.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            Expected spend per transaction.
+
+        Examples
+        --------
+        >>> gg = churn.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+        >>> np.round(gg.conditional_expected_average_profit([2.0], [40.0]), 2)
+        array([39.14])
+        """
+        if hasattr(frequency, "columns") or isinstance(frequency, dict):
+            return self.expected_spend(frequency)
+        return self.expected_spend(None, frequency, monetary_value)
+
+    def customer_lifetime_value(self, transaction_prediction_model, frequency, recency, T,
+                                monetary_value, time=12, discount_rate=0.01, freq="D"):
+        """lifetimes' CLV call (GammaGammaFitter.customer_lifetime_value) on :func:`clv`.
+
+        `time` monthly steps of `freq`'s month (30 days, 4.345 weeks, 1 month or 720
+        hours, lifetimes' factors), each step's expected purchases times the expected
+        spend, discounted by ``(1 + discount_rate) ** step``; the same sum as
+        ``churn.clv(model, self, ..., horizon=time, period=factor,
+        discount=discount_rate)["clv"]``.
+
+        Parameters
+        ----------
+        transaction_prediction_model : BGNBD, MBGNBD or ParetoNBD
+            A fitted purchase model.
+        frequency, recency, T, monetary_value : array_like
+            Per-customer arrays (or Series) in the purchase model's time unit.
+        time : int, default 12
+            Number of months.
+        discount_rate : float, default 0.01
+            Monthly discount rate.
+        freq : {'D', 'W', 'M', 'H'}, default 'D'
+            The time unit of recency and T: day, week, month or hour.
+
+        Returns
+        -------
+        pandas.Series
+            The CLV per customer, named 'clv' (indexed like `frequency` when it is a
+            Series).
+
+        Examples
+        --------
+        >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+        >>> gg = churn.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+        >>> v = gg.customer_lifetime_value(bg, [2.0], [30.43], [38.86], [40.0], freq="W")
+        >>> bool(v.iloc[0] > 0), v.name
+        (True, 'clv')
+        """
+        import pandas as pd
+        factors = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24}
+        if freq not in factors:
+            raise ValueError(f"freq: '{freq}' is not one of D, W, M, H")
+        data = pd.DataFrame({"frequency": np.asarray(frequency, dtype=float),
+                             "recency": np.asarray(recency, dtype=float),
+                             "T": np.asarray(T, dtype=float),
+                             "monetary_value": np.asarray(monetary_value, dtype=float)},
+                            index=frequency.index if isinstance(frequency, pd.Series)
+                            else None)
+        out = clv(transaction_prediction_model, self, data, horizon=int(time),
+                  period=factors[freq], discount=discount_rate)
+        return out["clv"]
+
     @property
     def mean_spend_(self):
-        """Population mean spend per transaction p*gamma/(q-1)."""
+        """Population mean spend per transaction p * gamma / (q - 1)."""
         v = c_double()
         check(_gg_mean(self._require(), ctypes.byref(v)))
         return v.value
 
     @property
     def freq_monetary_corr_(self):
-        """Correlation of frequency and monetary value over the fitted rows (NaN when
-        undefined): the model assumes independence."""
+        """Correlation of frequency and monetary value over the fitted rows (NaN when undefined);
+        the model assumes independence.
+        """
         v = c_double()
         rc = _gg_corr(self._require(), ctypes.byref(v))
         if rc != 0:
@@ -144,7 +376,27 @@ class GammaGamma(Model):
         return {"one_time": a.value, "nonpositive": b.value}
 
     def predict_frame(self, data, frequency="frequency", monetary_value="monetary_value"):
-        """Scores as `churn predict` writes them: expected_spend."""
+        """Scores as `churn predict` writes them for a spend model: expected_spend.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            A customer table.
+        frequency, monetary_value : str or array_like
+            Column names in `data` or arrays.
+
+        Returns
+        -------
+        pandas.DataFrame
+            expected_spend, indexed like `data`.
+
+        Examples
+        --------
+        >>> gg = churn.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+        >>> t = pd.DataFrame({"frequency": [2.0, 0.0], "monetary_value": [40.0, 0.0]})
+        >>> gg.predict_frame(t)["expected_spend"].round(2).tolist()
+        [39.14, 35.22]
+        """
         import pandas as pd
         return pd.DataFrame({"expected_spend": np.asarray(
             self.expected_spend(data, frequency, monetary_value))}, index=data.index)
@@ -200,6 +452,15 @@ def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
     churn.UnitMismatchError
         The table's time unit (``data.attrs["time_unit"]`` or `unit`) differs from
         ``btyd.time_unit_``; the message names both.
+
+    Examples
+    --------
+    >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259, unit="week")
+    >>> gg = churn.GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+    >>> t = pd.DataFrame({"frequency": [2.0, 0.0], "recency": [30.43, 0.0],
+    ...                   "T": [38.86, 38.86], "monetary_value": [40.0, 0.0]})
+    >>> list(churn.clv(bg, gg, t, period=4.345).columns)
+    ['p_alive', 'p_churn', 'expected_purchases', 'expected_spend', 'clv', 'value_at_risk']
     """
     import pandas as pd
     btyd.check_time_unit(data, unit)
@@ -245,6 +506,14 @@ def discounted_purchases(btyd, data=None, *, frequency=None, recency=None, T=Non
     ------
     churn.UnitMismatchError
         The data's time unit differs from the model's; the message names both.
+
+    Examples
+    --------
+    >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259, unit="week")
+    >>> d = churn.discounted_purchases(bg, frequency=[2.0], recency=[30.43], T=[38.86],
+    ...                                period=4.345)
+    >>> bool(0 < d[0] < bg.expected_purchases(52, [2.0], [30.43], [38.86])[0])
+    True
     """
     btyd.check_time_unit(data, unit)
     x, tx, T_ = _columns(data, frequency, recency, T)
@@ -280,6 +549,14 @@ def dert(btyd, delta, data=None, *, frequency=None, recency=None, T=None, unit=N
     ------
     churn.UnitMismatchError
         The data's time unit differs from the model's; the message names both.
+
+    Examples
+    --------
+    >>> bg = churn.BGNBD.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259, unit="week")
+    >>> v = churn.dert(bg, np.log(1.15) / 52, frequency=[2.0, 0.0], recency=[30.43, 0.0],
+    ...                T=[38.86, 38.86])
+    >>> bool(v[0] > v[1] > 0)
+    True
     """
     btyd.check_time_unit(data, unit)
     x, tx, T_ = _columns(data, frequency, recency, T)
@@ -290,7 +567,31 @@ def dert(btyd, delta, data=None, *, frequency=None, recency=None, T=None, unit=N
 
 
 def clv_contractual(sbg, value_per_period, discount, periods):
-    """Contractual CLV from an SBG model: value per period x DERL."""
+    """Contractual CLV from an sBG model: value per period x DERL.
+
+    Parameters
+    ----------
+    sbg : SBG
+        A fitted shifted-beta-geometric model.
+    value_per_period : float
+        Margin per period of a customer.
+    discount : float
+        Discount rate per period.
+    periods : array_like
+        Renewals each customer has made so far.
+
+    Returns
+    -------
+    numpy.ndarray
+        The expected discounted residual value per customer.
+
+    Examples
+    --------
+    >>> sbg = churn.SBG.from_params(alpha=0.704, beta=1.182)
+    >>> v = churn.clv_contractual(sbg, 100.0, 0.1, [1, 5])
+    >>> bool(v[1] > v[0])                 # survivors of more renewals are worth more
+    True
+    """
     p = as_f64(periods, "periods")
     out = empty(p.shape[0])
     check(_clv_contractual(sbg._require(), float(value_per_period), float(discount),
@@ -299,16 +600,55 @@ def clv_contractual(sbg, value_per_period, discount, periods):
 
 
 def tier_name(tier):
-    """'key', 'important', 'ordinary' ('' for anything else)."""
+    """The name of a value tier code: 1 'key', 2 'important', 3 'ordinary'.
+
+    Parameters
+    ----------
+    tier : int
+        A tier code.
+
+    Returns
+    -------
+    str
+        The name ('' for anything else).
+
+    Examples
+    --------
+    >>> churn.tier_name(1), churn.tier_name(3), churn.tier_name(7)
+    ('key', 'ordinary', '')
+    """
     return _tier_name(int(tier)).decode()
 
 
 def assign_tiers(value, key_fraction=0.2, important_fraction=0.3, names=True):
     """Value tiers by any value (e.g. CLV) with the customer table's rule.
 
-    Returns (tiers, key_share): tiers as a pandas Categorical-like Series of names
-    ('key', 'important', 'ordinary') or codes 1/2/3 with ``names=False``, and the share
-    of the total value held by the key tier."""
+    The top `key_fraction` of customers by value are 'key', the next
+    `important_fraction` 'important', the rest 'ordinary'.
+
+    Parameters
+    ----------
+    value : array_like or pandas.Series
+        The value per customer.
+    key_fraction : float, default 0.2
+        Share of customers in the key tier.
+    important_fraction : float, default 0.3
+        Share of customers in the important tier.
+    names : bool, default True
+        Tier names, or the codes 1/2/3.
+
+    Returns
+    -------
+    tuple
+        (tiers, key_share): the tiers (a Series indexed like `value` when it is one)
+        and the share of the total value held by the key tier.
+
+    Examples
+    --------
+    >>> tiers, share = churn.assign_tiers([100.0, 50, 20, 10, 5, 5, 4, 3, 2, 1])
+    >>> list(tiers[:4]), round(share, 3)
+    (['key', 'key', 'important', 'important'], 0.75)
+    """
     import pandas as pd
     v = as_f64(value, "value")
     tier = np.empty(v.shape[0], dtype=np.intc)
@@ -328,7 +668,21 @@ class Alerts:
     """A set of alert rules ("field op threshold") evaluated per customer in C.
 
     ``Alerts(["dormant: p_alive < 0.2"], defaults=True)`` adds the standard three rules
-    (p_alive_low, overdue, spend_down) then the given ones."""
+    (p_alive_low, overdue, spend_down) then the given ones.
+
+    Parameters
+    ----------
+    rules : str or sequence of str, optional
+        Rules as text: '[name:] field op threshold', op one of < <= > >= == !=.
+    defaults : bool, default False
+        Start with the standard three rules.
+
+    Examples
+    --------
+    >>> a = churn.Alerts(["dormant: p_alive < 0.2"], defaults=True)
+    >>> len(a), a.rules["name"].tolist()[-1]
+    (4, 'dormant')
+    """
 
     def __init__(self, rules=(), defaults=False):
         h = c_void_p()
@@ -356,8 +710,30 @@ class Alerts:
             self.add(r["name"], r["field"], r["op"], r["threshold"])
 
     def add(self, rule, field=None, op=None, threshold=None):
-        """Add a rule as text ('[name:] field op threshold') or as (name, field, op,
-        threshold) with op one of < <= > >= == !=; returns self."""
+        """Add a rule as text, or as (name, field, op, threshold); returns self.
+
+        Parameters
+        ----------
+        rule : str
+            '[name:] field op threshold', or the rule's name when `field` is given.
+        field : str, optional
+            The column the rule tests.
+        op : {'<', '<=', '>', '>=', '==', '!='}, optional
+            The comparison.
+        threshold : float, optional
+            The value compared with.
+
+        Returns
+        -------
+        Alerts
+            self.
+
+        Examples
+        --------
+        >>> a = churn.Alerts().add("big: clv > 500").add("late", "overdue_ratio", ">", 2)
+        >>> a.rules["field"].tolist()
+        ['clv', 'overdue_ratio']
+        """
         if field is None:
             check(_alerts_add_text(self._h, str(rule).encode()))
         else:
@@ -385,8 +761,24 @@ class Alerts:
         return pd.DataFrame(rows, columns=["name", "field", "op", "threshold"])
 
     def evaluate(self, data):
-        """Evaluate every rule on the numeric columns of `data` (DataFrame or dict of
-        arrays). Returns the bit masks (uint64 numpy array; bit i = rule i fired)."""
+        """Evaluate every rule on the numeric columns of `data`, in C.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or dict of arrays
+            The customers; non-numeric columns are ignored. A NaN never fires a rule.
+
+        Returns
+        -------
+        numpy.ndarray
+            Bit masks (uint64): bit i set when rule i fired for the row.
+
+        Examples
+        --------
+        >>> a = churn.Alerts(["low: p_alive < 0.2", "big: clv > 100"])
+        >>> a.evaluate(pd.DataFrame({"p_alive": [0.1, 0.5], "clv": [150.0, 10.0]})).tolist()
+        [3, 0]
+        """
         names, arrays = [], []
         n = None
         for k in data.keys():
@@ -431,6 +823,14 @@ class Alerts:
             column the state cannot give (such as ``spend_trend`` of the default rule
             ``spend_down``) and `scores` does not hold it; such a rule is not evaluated
             (``churn_alerts_evaluate_state``).
+
+        Examples
+        --------
+        >>> a = churn.Alerts(["low: p_alive < 0.2"])
+        >>> s = churn.CustomerState()
+        >>> s = s.add("2024-01-05", 20.0)
+        >>> a.evaluate_state(s, "2024-06-30", {"p_alive": 0.1})
+        (1, 0)
         """
         from ._dates import time_arg
         scores = scores or {}
@@ -445,13 +845,31 @@ class Alerts:
     @property
     def needs_history(self):
         """Bit mask of the rules a customer state alone cannot evaluate
-        (``churn_alerts_needs_history``)."""
+        (``churn_alerts_needs_history``).
+        """
         m = c_uint64()
         check(_alerts_needs_history(self._h, ctypes.byref(m)))
         return m.value
 
     def describe(self, mask):
-        """Names of the rules set in `mask`, joined with ';'."""
+        """Names of the rules set in `mask`, joined with ';'.
+
+        Parameters
+        ----------
+        mask : int
+            A bit mask from :meth:`evaluate`.
+
+        Returns
+        -------
+        str
+            The rule names ('' for 0).
+
+        Examples
+        --------
+        >>> a = churn.Alerts(["low: p_alive < 0.2", "big: clv > 100"])
+        >>> a.describe(3)
+        'low;big'
+        """
         need = c_size_t(0)
         rc = _alerts_describe(self._h, int(mask), None, 0, ctypes.byref(need))
         if rc not in (0, ERANGE):
@@ -461,7 +879,24 @@ class Alerts:
         return buf.value.decode()
 
     def labels(self, data):
-        """The fired rule names per row (';'-joined strings), as a pandas Series."""
+        """The fired rule names per row (';'-joined strings), as a pandas Series.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            The customers (as for :meth:`evaluate`).
+
+        Returns
+        -------
+        pandas.Series
+            Named 'alerts', indexed like `data`.
+
+        Examples
+        --------
+        >>> a = churn.Alerts(["low: p_alive < 0.2", "big: clv > 100"])
+        >>> a.labels(pd.DataFrame({"p_alive": [0.1, 0.5], "clv": [150.0, 10.0]})).tolist()
+        ['low;big', '']
+        """
         import pandas as pd
         fired = self.evaluate(data)
         cache = {}
@@ -476,36 +911,82 @@ class Alerts:
         return f"<Alerts: {len(self)} rules>"
 
 
-def retention_report(data, cutoff=None, unit="week", model="bgnbd", horizon=12, period=None,
+DEFAULT_UNIT = "day"  # one default for customer_table, retention_report, compare_models
+
+
+def _is_customer_table(data, time="date"):
+    """A DataFrame that is a customer table (frequency, recency, T columns, no
+    transaction time column), not transactions."""
+    if not hasattr(data, "columns"):
+        return False
+    cols = set(map(str, data.columns))
+    return {"frequency", "recency", "T"} <= cols and (time is None or time not in cols)
+
+
+def _fitted(model, kinds, what):
+    """`model` when it is a fitted instance of one of `kinds`, else None."""
+    if isinstance(model, str):
+        return None
+    if not isinstance(model, kinds):
+        raise TypeError(f"{what}: expected a family name or a fitted "
+                        f"{' or '.join(k.__name__ for k in kinds)}, got "
+                        f"{type(model).__name__}")
+    model._require()
+    return model
+
+
+def retention_report(data, cutoff=None, unit=None, model="bgnbd", horizon=12, period=None,
                      discount=0.01, margin=1.0, alerts=(), default_alerts=True,
                      trend_window=None, *, customer="customer_id", time="date",
-                     amount="amount", date_format="auto", dayfirst=None):
+                     amount="amount", date_format="auto", dayfirst=None, spend_model=None,
+                     progress=None):
     """The retention report (as `churn report`): the ranked retention list.
 
-    Builds the customer table as of `cutoff`, fits the purchase model and the
-    Gamma-Gamma spend model, and values every customer.
+    From transactions: builds the customer table as of `cutoff`, fits the purchase
+    model and the Gamma-Gamma spend model, and values every customer. From a customer
+    table (index = customer id, as :func:`churn.customer_table` returns it) the table
+    is used as it is; and a purchase `model` (and `spend_model`) already fitted is used
+    as it is, never refitted -- so the report of a notebook's own models is one call.
 
     Parameters
     ----------
-    data : TransactionLog or pandas.DataFrame
-        Transactions (columns named by `customer`, `time`, `amount`).
+    data : TransactionLog, pandas.DataFrame of transactions, or customer table
+        Transactions (a DataFrame with the `customer`, `time`, `amount` columns), or a
+        customer table: a DataFrame with frequency, recency, T and monetary_value
+        columns and no `time` column (more columns feed the alert rules).
     cutoff : date, optional
-        End of calibration (default: the last day of the log).
-    unit : str or float, default "week"
-        Time unit of the table and the models.
-    model : {'bgnbd', 'mbgnbd', 'pnbd'}
-        The purchase model.
+        End of calibration for transactions (default: the last day of the log);
+        ignored for a customer table, which has its own (``attrs["cutoff"]``).
+    unit : str or float, optional
+        Time unit of the table and the models. Default: the unit the data or the
+        fitted model carry (a table's ``attrs["time_unit"]``, ``model.time_unit_``),
+        else ``"day"``, the default of :func:`churn.customer_table` (before this
+        release the default here was "week"; pass ``unit="week"`` for the old table
+        columns -- the probabilities, CLV, value at risk and ranking do not depend on
+        the unit).
+    model : {'bgnbd', 'mbgnbd', 'pnbd'} or a fitted BGNBD, MBGNBD or ParetoNBD
+        The purchase model: a family to fit, or a fitted model used as it is.
     horizon, period, discount, margin
         The CLV settings of :func:`clv` (`period` None: one month in `unit`).
     alerts : sequence of str, optional
         Extra alert rules; `default_alerts` adds the standard three.
+    default_alerts : bool, default True
+        Add the standard rules (on a customer table without their fields, e.g.
+        overdue_ratio, those rules are left out and ``attrs["alerts_skipped"]`` names
+        them; a rule of your own on a missing field is a KeyError).
     trend_window : float, optional
-        Window of the trend columns, in days.
+        Window of the trend columns, in days (transactions only).
     customer, time, amount : str
-        Column names of a DataFrame.
+        Column names of a DataFrame of transactions.
     date_format : str, default "auto"
-    dayfirst : bool, optional
         How to read the dates, as in :func:`churn.customer_table`.
+    dayfirst : bool, optional
+        Day-first dates, as in :func:`churn.customer_table`.
+    spend_model : GammaGamma, optional
+        Keyword only: a fitted spend model used as it is (default: fit one).
+    progress : bool, optional
+        Keyword only: feedback while fitting over many customers (see
+        :meth:`churn.BGNBD.fit`).
 
     Returns
     -------
@@ -514,61 +995,110 @@ def retention_report(data, cutoff=None, unit="week", model="bgnbd", horizon=12, 
         table order): frequency, recency, T, monetary_value, p_alive, p_churn,
         expected_purchases, expected_spend, clv, value_at_risk, tier
         ('key'/'important'/'ordinary' by CLV: top 20% / next 30%) and alerts (fired
-        rule names joined with ';'). ``df.attrs`` holds the fitted models ('model',
-        'spend_model'), 'key_share', 'cutoff' and the CLV settings.
+        rule names joined with ';'). ``df.attrs`` holds the models ('model',
+        'spend_model'), 'key_share', 'cutoff', 'time_unit' and the CLV settings.
 
     Raises
     ------
     ValueError
         ``amount=None`` (transactions without amounts): the report needs spend; a log
         without amounts fails the spend model with "the spend is unknown".
+    churn.UnitMismatchError
+        A fitted model of another time unit than the table's or `unit`.
+
+    Examples
+    --------
+    >>> t = churn.simulate_summary(500, model="bgnbd", seed=3, unit="week")
+    >>> t["monetary_value"] = np.where(t["frequency"] > 0, t["mean_spend"], 0.0)
+    >>> bg = churn.BGNBD().fit(t, unit="week")
+    >>> r = churn.retention_report(t, model=bg, unit="week")
+    >>> r.attrs["model"] is bg, list(r.columns[:4])
+    (True, ['frequency', 'recency', 'T', 'monetary_value'])
     """
     import pandas as pd
     from ._btyd import BGNBD, MBGNBD, ParetoNBD
     from ._customers import customer_table, time_unit_days
+    from ._units import data_unit
     if amount is None:
         raise ValueError("retention_report values customers by their spend (CLV, value at "
                          "risk, tiers) and needs amounts, but amount=None says the "
                          "transactions have none: the spend is missing. Without amounts fit "
                          "a BTYD model (e.g. churn.BGNBD) for P(alive) and expected purchases")
     classes = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pnbd": ParetoNBD}
-    if model not in classes:
+    bt = _fitted(model, (BGNBD, MBGNBD, ParetoNBD), "model")
+    if bt is None and model not in classes:
         raise ValueError(f"model: '{model}' is not bgnbd, mbgnbd or pnbd")
+    gg = None if spend_model is None else _fitted(spend_model, (GammaGamma,), "spend_model")
     rules = Alerts(alerts, defaults=default_alerts)  # bad rules fail before any work
-    unit_days = time_unit_days(unit)
-    table = customer_table(data, cutoff=cutoff, unit=unit_days, trend_window=trend_window,
-                           customer=customer, time=time, amount=amount,
-                           date_format=date_format, dayfirst=dayfirst)
+    is_table = _is_customer_table(data, time)
+    if is_table:
+        table = data
+        unit_days = data_unit(table, unit)
+    else:
+        unit_days = None if unit is None else time_unit_days(unit)
+    if unit_days is None:
+        known = [m.time_unit_ for m in (bt, gg) if m is not None and m.time_unit_ > 0]
+        unit_days = known[0] if known else time_unit_days(DEFAULT_UNIT)
+    if not is_table:
+        table = customer_table(data, cutoff=cutoff, unit=unit_days, trend_window=trend_window,
+                               customer=customer, time=time, amount=amount,
+                               date_format=date_format, dayfirst=dayfirst)
     if len(table) == 0:
         raise ValueError("no customer has an order on or before the cutoff")
-    try:
-        bt = classes[model]().fit(table)
-    except Exception as e:  # keep going on non-convergence, as the command does
-        if getattr(e, "model", None) is None:
-            raise
-        bt = e.model
-    bt.set_time_unit(unit_days)
-    try:
-        gg = GammaGamma().fit(table)
-    except Exception as e:
-        if getattr(e, "model", None) is None:
-            raise
-        gg = e.model
-    gg.set_time_unit(unit_days)
+    if "monetary_value" not in table.columns:
+        raise KeyError("column 'monetary_value' not found: the report values customers by "
+                       "their spend (build the table from transactions with amounts)")
+    if bt is None:
+        try:
+            bt = classes[model]().fit(table, unit=unit_days, progress=progress)
+        except Exception as e:  # keep going on non-convergence, as the command does
+            if getattr(e, "model", None) is None:
+                raise
+            bt = e.model
+        bt.set_time_unit(unit_days)
+    else:
+        bt.check_time_unit(table, unit_days)
+    if gg is None:
+        try:
+            gg = GammaGamma().fit(table)
+        except Exception as e:
+            if getattr(e, "model", None) is None:
+                raise
+            gg = e.model
+        gg.set_time_unit(unit_days)
     if period is None:
         period = 30.4375 / unit_days
     scores = clv(bt, gg, table, horizon=horizon, period=period, discount=discount,
-                 margin=margin)
+                 margin=margin, unit=unit_days)
     tiers, key_share = assign_tiers(scores["clv"], 0.2, 0.3)
     fields = pd.concat([table, scores], axis=1)
+    skipped = []
+    if len(rules):
+        have = set(map(str, fields.columns))
+        spec = rules.rules
+        missing = spec[~spec["field"].isin(have)]
+        if len(missing):
+            given = Alerts(alerts)
+            own = set(given.rules["name"]) if len(given) else set()
+            mine = missing[missing["name"].isin(own)]
+            if len(mine):
+                r = mine.iloc[0]
+                raise KeyError(f"alerts: rule '{r['name']}' reads column '{r['field']}', "
+                               f"which the customer table does not have")
+            skipped = list(missing["name"])
+            kept = spec[spec["field"].isin(have)]
+            rules = Alerts()
+            for r in kept.itertuples(index=False):
+                rules.add(r.name, r.field, r.op, r.threshold)
     out = pd.concat([table[["frequency", "recency", "T", "monetary_value"]], scores], axis=1)
     out["tier"] = tiers
     out["alerts"] = rules.labels(fields)
     order = np.argsort(-out["value_at_risk"].to_numpy(), kind="stable")
     out = out.iloc[order]
     out.attrs.update({"model": bt, "spend_model": gg, "key_share": key_share,
-                      "cutoff": table.attrs["cutoff"], "time_unit": unit_days,
-                      "excluded": table.attrs["excluded"],
+                      "cutoff": table.attrs.get("cutoff"), "time_unit": unit_days,
+                      "excluded": table.attrs.get("excluded"),
+                      "alerts_skipped": skipped,
                       "clv_settings": {"horizon": horizon, "period": period,
                                        "discount": discount, "margin": margin}})
     return out

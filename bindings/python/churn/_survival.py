@@ -10,6 +10,7 @@ import numpy as np
 from . import _lib
 from ._arrays import as_f64, ptr
 from ._errors import ENOCONV, check, error_for
+from ._estimator import EstimatorMixin
 from ._logit import design_matrix
 from ._model import Model, register
 
@@ -108,23 +109,42 @@ def _get(data, col, name):
 
 
 # ======================================================================== Kaplan-Meier
-class KaplanMeierFitter:
+class KaplanMeierFitter(EstimatorMixin):
     """Kaplan-Meier retention curves, overall or per group, as R's survfit.
 
     ``fit(durations, event_observed, weights=None, groups=None)`` then:
     ``survival_function_``, ``confidence_interval_``, ``event_table`` (every column of
     the C curve), ``median_survival_time_`` (+ ``median_confidence_interval_``),
     ``survival_at(t)``, ``quantile(p)``, ``rmean(tau)``, ``logrank_test()`` (groups),
-    ``plot()``. `conf_type` 'log' (R's default), 'log-log', 'plain' or 'none'.
+    ``plot()``. lifelines' ``fit(durations, event_observed, label=...)`` works as written.
+
+    Parameters
+    ----------
+    conf_level : float, default 0.95
+        Level of the confidence intervals.
+    conf_type : {'log', 'log-log', 'plain', 'none'}, default 'log'
+        Interval transform ('log' is R's default).
+    label : str, default 'KM_estimate'
+        Name of the single curve (lifelines' default).
+
+    Examples
+    --------
+    >>> km = churn.KaplanMeierFitter().fit([1.0, 2, 3, 4, 5], [1, 1, 0, 1, 1])
+    >>> km.survival_at([1, 2, 3, 4, 5]).round(2).tolist()    # 4/5, 3/5, 3/5, 3/10, 0
+    [0.8, 0.6, 0.6, 0.3, 0.0]
     """
 
     def __init__(self, conf_level=0.95, conf_type="log", label="KM_estimate"):
-        if conf_type not in _CONF:
-            raise ValueError(f"conf_type: '{conf_type}' is not log, log-log, plain or none")
         self.conf_level = conf_level
         self.conf_type = conf_type
         self.label = label
         self._h = None
+        self._validate_params()
+
+    def _validate_params(self):
+        if self.conf_type not in _CONF:
+            raise ValueError(f"conf_type: '{self.conf_type}' is not log, log-log, plain or "
+                             f"none")
 
     def __del__(self):
         h, self._h = getattr(self, "_h", None), None
@@ -144,10 +164,41 @@ class KaplanMeierFitter:
             self.fit(*self._inputs)
             self.group_labels_ = labels
 
-    def fit(self, durations, event_observed=None, weights=None, groups=None, data=None):
-        """Fit the curves; `durations`/`event_observed`/`weights`/`groups` are arrays or,
-        with `data`, column names. Groups may be any values (one curve per distinct
-        value, in sorted order). Returns self."""
+    def fit(self, durations, event_observed=None, weights=None, groups=None, data=None, *,
+            label=None):
+        """Fit the curves; returns self.
+
+        Parameters
+        ----------
+        durations : str or array_like
+            Lifetimes (a column name with `data`).
+        event_observed : str or array_like, optional
+            1 = churned, 0 = censored (None: every row an event).
+        weights : str or array_like, optional
+            Case weights.
+        groups : str or array_like, optional
+            One curve per distinct value, in sorted order.
+        data : pandas.DataFrame, optional
+            Where the column names point.
+        label : str, optional
+            Keyword only: the curve's name (lifelines' spelling; the constructor's `label`).
+
+        Returns
+        -------
+        KaplanMeierFitter
+            self.
+
+        Examples
+        --------
+        >>> d = pd.DataFrame({"t": [1.0, 2, 3, 4, 5, 2, 4, 6, 8, 9],
+        ...                    "e": [1, 1, 0, 1, 1, 0, 1, 1, 0, 1],
+        ...                    "tier": ["a"] * 5 + ["b"] * 5})
+        >>> km = churn.KaplanMeierFitter().fit("t", "e", groups="tier", data=d)
+        >>> km.groups_
+        ['a', 'b']
+        """
+        if label is not None:
+            self.label = label
         dur = as_f64(_get(data, durations, "durations"), "duration")
         n = dur.shape[0]
         ev = _events(_get(data, event_observed, "event_observed"), n)
@@ -204,7 +255,24 @@ class KaplanMeierFitter:
         return out
 
     def curve(self, group=None):
-        """All columns of one curve as a DataFrame indexed by time."""
+        """All columns of one curve as a DataFrame indexed by time.
+
+        Parameters
+        ----------
+        group : optional
+            The group's value (None for the single curve).
+
+        Returns
+        -------
+        pandas.DataFrame
+            n_risk, n_event, n_censor, survival, std_err, lower, upper, cumhaz, std_chaz.
+
+        Examples
+        --------
+        >>> km = churn.KaplanMeierFitter().fit([1.0, 2, 3, 4, 5], [1, 1, 0, 1, 1])
+        >>> km.curve()["n_risk"].tolist()
+        [5.0, 4.0, 3.0, 2.0, 1.0]
+        """
         import pandas as pd
         g = self._g(group)
         cols = {name: self._column(g, j) for j, name in enumerate(_KM_COLS)}
@@ -213,8 +281,9 @@ class KaplanMeierFitter:
 
     @property
     def event_table(self):
-        """Every curve, long format: [group,] time, n_risk, n_event, n_censor, survival,
-        std_err, lower, upper, cumhaz, std_chaz."""
+        """Every curve, long format: [group,] time, n_risk, n_event, n_censor, survival, std_err,
+        lower, upper, cumhaz, std_chaz.
+        """
         import pandas as pd
         parts = []
         for lab in self.group_labels_:
@@ -226,6 +295,7 @@ class KaplanMeierFitter:
 
     @property
     def groups_(self):
+        """The group values, in the order of the curves (empty without groups)."""
         return [g for g in self.group_labels_ if g is not None]
 
     def _label(self, g):
@@ -234,8 +304,9 @@ class KaplanMeierFitter:
 
     @property
     def survival_function_(self):
-        """S(t) as a DataFrame indexed by time (0 and every distinct duration), one column
-        per curve (named `label`, or by group)."""
+        """S(t) as a DataFrame indexed by time (0 and every distinct duration), one column per
+        curve (named `label`, or by group).
+        """
         import pandas as pd
         times = np.unique(np.concatenate([[0.0]] + [self._column(g, 0) for g in
                                                     range(len(self.group_labels_))]))
@@ -261,7 +332,27 @@ class KaplanMeierFitter:
         return pd.DataFrame(cols, index=pd.Index(times, name="timeline"))
 
     def survival_at(self, t, group=None):
-        """S(t) of a curve at any times (right-continuous step function)."""
+        """S(t) of a curve at any times (right-continuous step function).
+
+        ``predict`` is the same method (lifelines' name).
+
+        Parameters
+        ----------
+        t : float or array_like
+            Times.
+        group : optional
+            The group's value (None for the single curve).
+
+        Returns
+        -------
+        float or numpy.ndarray
+
+        Examples
+        --------
+        >>> km = churn.KaplanMeierFitter().fit([1.0, 2, 3, 4, 5], [1, 1, 0, 1, 1])
+        >>> round(km.survival_at(3.5), 12)
+        0.6
+        """
         scalar = np.ndim(t) == 0
         tt = as_f64(t, "t")
         out = np.empty(tt.shape[0])
@@ -271,8 +362,27 @@ class KaplanMeierFitter:
     predict = survival_at
 
     def quantile(self, p, group=None):
-        """(quantile, lower, upper) of the lifetime distribution at probability p (R's
-        quantile.survfit); inf when not reached."""
+        """(quantile, lower, upper) of the lifetime distribution at probability p.
+
+        As R's quantile.survfit; inf when not reached.
+
+        Parameters
+        ----------
+        p : float
+            Probability of having churned (0.5: the median).
+        group : optional
+            The group's value.
+
+        Returns
+        -------
+        tuple of float
+
+        Examples
+        --------
+        >>> km = churn.KaplanMeierFitter().fit([1.0, 2, 3, 4, 5], [1, 1, 0, 1, 1])
+        >>> km.quantile(0.5)[0]
+        4.0
+        """
         v, lo, hi = c_double(), c_double(), c_double()
         check(_km_quantile(self._require(), self._g(group), float(p), ctypes.byref(v),
                            ctypes.byref(lo), ctypes.byref(hi)))
@@ -285,7 +395,23 @@ class KaplanMeierFitter:
         return pd.Series({lab: f(lab) for lab in self.group_labels_})
 
     def median(self, group=None):
-        """(median lifetime, lower, upper confidence limits); inf when not reached."""
+        """(median lifetime, lower, upper confidence limits); inf when not reached.
+
+        Parameters
+        ----------
+        group : optional
+            The group's value.
+
+        Returns
+        -------
+        tuple of float
+
+        Examples
+        --------
+        >>> km = churn.KaplanMeierFitter().fit([1.0, 2, 3, 4, 5], [1, 1, 0, 1, 1])
+        >>> km.median()[0]
+        4.0
+        """
         v, lo, hi = c_double(), c_double(), c_double()
         check(_km_median(self._require(), self._g(group), ctypes.byref(v), ctypes.byref(lo),
                          ctypes.byref(hi)))
@@ -298,20 +424,54 @@ class KaplanMeierFitter:
 
     @property
     def median_confidence_interval_(self):
+        """Confidence limits of the median lifetime per curve (DataFrame with lower, upper)."""
         import pandas as pd
         rows = {self._label(i): self.median(lab)[1:]
                 for i, lab in enumerate(self.group_labels_)}
         return pd.DataFrame.from_dict(rows, orient="index", columns=["lower", "upper"])
 
     def rmean(self, tau=None, group=None):
-        """(restricted mean survival time up to tau, its SE); tau None = largest time."""
+        """(restricted mean survival time up to tau, its SE).
+
+        Parameters
+        ----------
+        tau : float, optional
+            Upper limit (None: the largest time).
+        group : optional
+            The group's value.
+
+        Returns
+        -------
+        tuple of float
+
+        Examples
+        --------
+        >>> km = churn.KaplanMeierFitter().fit([1.0, 2, 3, 4, 5], [1, 1, 0, 1, 1])
+        >>> round(km.rmean()[0], 4)          # 1 + 0.8 + 0.6 + 0.6 + 0.3: the area under S
+        3.3
+        """
         v, se = c_double(), c_double()
         check(_km_rmean(self._require(), self._g(group), float("nan") if tau is None else
                         float(tau), ctypes.byref(v), ctypes.byref(se)))
         return v.value, se.value
 
     def group_events(self):
-        """Per group N, observed and expected events (R's survdiff table)."""
+        """Per group N, observed and expected events (R's survdiff table).
+
+        Returns
+        -------
+        pandas.DataFrame
+            N, observed, expected per group.
+
+        Examples
+        --------
+        >>> d = pd.DataFrame({"t": [1.0, 2, 3, 4, 5, 2, 4, 6, 8, 9],
+        ...                    "e": [1, 1, 0, 1, 1, 0, 1, 1, 0, 1],
+        ...                    "tier": ["a"] * 5 + ["b"] * 5})
+        >>> km = churn.KaplanMeierFitter().fit("t", "e", groups="tier", data=d)
+        >>> km.group_events()["N"].tolist()
+        [5.0, 5.0]
+        """
         import pandas as pd
         rows = []
         for g in range(len(self.group_labels_)):
@@ -324,13 +484,49 @@ class KaplanMeierFitter:
                                                  name="group"))
 
     def logrank_test(self):
-        """Log-rank test that the groups share one curve -> dict(chisq, df, p)."""
+        """Log-rank test that the groups share one curve.
+
+        Returns
+        -------
+        dict
+            chisq, df, p.
+
+        Examples
+        --------
+        >>> d = pd.DataFrame({"t": [1.0, 2, 3, 4, 5, 2, 4, 6, 8, 9],
+        ...                    "e": [1, 1, 0, 1, 1, 0, 1, 1, 0, 1],
+        ...                    "tier": ["a"] * 5 + ["b"] * 5})
+        >>> km = churn.KaplanMeierFitter().fit("t", "e", groups="tier", data=d)
+        >>> km.logrank_test()["df"]
+        1.0
+        """
         a, b, c = c_double(), c_double(), c_double()
         check(_km_logrank(self._require(), ctypes.byref(a), ctypes.byref(b), ctypes.byref(c)))
         return {"chisq": a.value, "df": b.value, "p": c.value}
 
     def plot(self, ax=None, ci=True, **kw):
-        """Plot the curves with confidence bands (see churn.plotting.plot_km)."""
+        """Plot the curves with confidence bands (see churn.plotting.plot_km).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on.
+        ci : bool, default True
+            Draw the confidence bands.
+        **kw
+            Passed to the plotting function.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> km = churn.KaplanMeierFitter().fit([1.0, 2, 3, 4, 5], [1, 1, 0, 1, 1])
+        >>> ax = km.plot()
+        """
         from .plotting import plot_km
         return plot_km(self, ax=ax, ci=ci, **kw)
 
@@ -357,7 +553,31 @@ class KaplanMeierFitter:
 
 
 def logrank_test(durations, event_observed, groups, weights=None):
-    """Log-rank test of equal survival across groups -> dict(chisq, df, p)."""
+    """Log-rank test of equal survival across groups.
+
+    Parameters
+    ----------
+    durations : array_like
+        Lifetimes.
+    event_observed : array_like
+        1 = churned, 0 = censored.
+    groups : array_like
+        Group of each row.
+    weights : array_like, optional
+        Case weights.
+
+    Returns
+    -------
+    dict
+        chisq, df, p.
+
+    Examples
+    --------
+    >>> r = churn.logrank_test([1.0, 2, 3, 4, 5, 2, 4, 6, 8, 9], [1, 1, 0, 1, 1, 0, 1, 1, 0, 1],
+    ...                        ["a"] * 5 + ["b"] * 5)
+    >>> sorted(r)
+    ['chisq', 'df', 'p']
+    """
     return KaplanMeierFitter(conf_type="none").fit(durations, event_observed, weights,
                                                    groups).logrank_test()
 
@@ -400,11 +620,16 @@ def concordance_index(durations, scores, event_observed=None, weights=None,
 
     Examples
     --------
+    >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+    ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+    ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
     >>> cox = churn.CoxPHFitter().fit(df, "duration", "event")
-    >>> churn.concordance_index(df["duration"], -cox.predict_partial_hazard(df),
-    ...                         df["event"])            # lifelines' form
-    >>> churn.concordance_index(df["duration"], cox.predict_partial_hazard(df),
-    ...                         df["event"], score_is_risk=True)   # the same value
+    >>> a = churn.concordance_index(df["duration"], -cox.predict_partial_hazard(df),
+    ...                             df["event"])            # lifelines' form
+    >>> b = churn.concordance_index(df["duration"], cox.predict_partial_hazard(df),
+    ...                             df["event"], score_is_risk=True)   # the same value
+    >>> a == b == cox.concordance_index_
+    True
     """
     dur = as_f64(durations, "duration")
     n = dur.shape[0]
@@ -476,7 +701,30 @@ class _SurvivalRegression(Model):
         return idx if idx is not None and len(idx) == n else None
 
     def predict_at(self, X, horizon):
-        """DataFrame of survival S(horizon | x), p_churn = 1 - S and the linear predictor."""
+        """Survival S(horizon | x), p_churn = 1 - S and the linear predictor per customer.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Customers with the model's feature columns (matched by name in a DataFrame).
+        horizon : float
+            The time, in the model's unit.
+
+        Returns
+        -------
+        pandas.DataFrame
+            p_churn, survival, linear_predictor.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> cph = churn.CoxPHFitter().fit(df)
+        >>> r = cph.predict_at(df, 6.0)
+        >>> bool(np.allclose(r["p_churn"] + r["survival"], 1))
+        True
+        """
         import pandas as pd
         h, x, n = self._x(X)
         s, pc, lp = np.empty(n), np.empty(n), np.empty(n)
@@ -486,15 +734,76 @@ class _SurvivalRegression(Model):
                             index=self._index(X, n))
 
     def predict_churn(self, X, horizon):
-        """P(churn before `horizon`) = 1 - S(horizon | x)."""
+        """P(churn before `horizon`) = 1 - S(horizon | x).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Customers with the model's feature columns (matched by name in a DataFrame).
+        horizon : float
+            The time, in the model's unit.
+
+        Returns
+        -------
+        pandas.Series
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> cph = churn.CoxPHFitter().fit(df)
+        >>> bool(cph.predict_churn(df, 6.0).between(0, 1).all())
+        True
+        """
         return self.predict_at(X, horizon)["p_churn"]
 
     def predict_linear_predictor(self, X):
+        """The linear predictor per customer (Cox: centered; AFT: the location).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Customers with the model's feature columns (matched by name in a DataFrame).
+
+        Returns
+        -------
+        pandas.Series
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> cph = churn.CoxPHFitter().fit(df)
+        >>> cph.predict_linear_predictor(df).shape
+        (10,)
+        """
         return self.predict_at(X, 0.0)["linear_predictor"]
 
     def predict_survival_function(self, X, times=None):
-        """S(t | x) as a DataFrame: rows = times, one column per customer (lifelines'
-        layout). `times` defaults to the baseline event times (Cox) or 100 points."""
+        """S(t | x) as a DataFrame: rows = times, one column per customer (lifelines' layout).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Customers with the model's feature columns (matched by name in a DataFrame).
+        times : array_like, optional
+            Times (default: the baseline event times for Cox, 101 points for AFT).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> cph = churn.CoxPHFitter().fit(df)
+        >>> cph.predict_survival_function(df.iloc[:2], times=[3.0, 6.0]).shape
+        (2, 2)
+        """
         import pandas as pd
         h, x, n = self._x(X)
         t = self._default_times() if times is None else as_f64(times, "times")
@@ -508,13 +817,36 @@ class _SurvivalRegression(Model):
                             columns=idx if idx is not None else None)
 
     def survival_curve(self, x, times, conf_level=0.95):
-        """One customer's S(t | x) with the standard error of -log S and log-scale
-        confidence limits, as a DataFrame indexed by time."""
+        """One customer's S(t | x) with the standard error of -log S and log-scale limits.
+
+        Parameters
+        ----------
+        x : array_like or pandas.Series
+            The customer's features (a Series is matched by name).
+        times : array_like
+            Times.
+        conf_level : float, default 0.95
+            Level of the limits.
+
+        Returns
+        -------
+        pandas.DataFrame
+            survival, std_err, lower, upper indexed by time.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> cph = churn.CoxPHFitter().fit(df)
+        >>> list(cph.survival_curve([50.0], [3.0, 6.0]).columns)
+        ['survival', 'std_err', 'lower', 'upper']
+        """
         import pandas as pd
         from statistics import NormalDist
         h = self._require()
         names = self.feature_names_
-        if hasattr(x, "index") and not hasattr(x, "columns"):
+        if hasattr(x, "to_numpy") and not hasattr(x, "columns"):  # a Series, by name
             x = x[names].to_numpy(dtype=float) if len(names) else np.empty(0)
         xv = np.ascontiguousarray(np.asarray(x, dtype=np.float64).reshape(-1))
         if xv.shape[0] != len(names):
@@ -529,7 +861,26 @@ class _SurvivalRegression(Model):
                             index=pd.Index(t, name="timeline"))
 
     def predict_median(self, X):
-        """Median lifetime per customer (inf when not reached)."""
+        """Median lifetime per customer (inf when not reached).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Customers with the model's feature columns (matched by name in a DataFrame).
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> wf = churn.WeibullAFTFitter().fit(df)
+        >>> bool((wf.predict_median(df) > 0).all())
+        True
+        """
         import pandas as pd
         h, x, n = self._x(X)
         out = np.empty(n)
@@ -539,14 +890,17 @@ class _SurvivalRegression(Model):
 
     @property
     def loglik_null_(self):
+        """Log-likelihood of the model without features."""
         return _surv_loglik_null(self._require())
 
     @property
     def log_likelihood_(self):
+        """Log-likelihood at the estimates (lifelines' name of ``loglik_``)."""
         return self.loglik_
 
     @property
     def num_events_(self):
+        """Number of events (churns) in the fitting data."""
         return _surv_num_events(self._require())
 
     @property
@@ -558,6 +912,105 @@ class _SurvivalRegression(Model):
 
     def _default_times(self):
         return np.linspace(0.0, 1.0, 2)
+
+    def _lifelines_fit_args(self, duration_col, event_col, label):
+        self.label_ = label if label is not None else type(self).__name__
+        self.duration_col = duration_col if isinstance(duration_col, str) else None
+        self.event_col = event_col if isinstance(event_col, str) else None
+
+    def print_summary(self, decimals=2, style=None, columns=None):
+        """Print the fit and its coefficient table, as lifelines' ``print_summary()``.
+
+        The library itself never prints; this prints because it is asked to (stdout,
+        like lifelines). For the numbers use :attr:`summary`.
+
+        Parameters
+        ----------
+        decimals : int, default 2
+            Digits after the decimal point.
+        style : None
+            Accepted for lifelines' signature; only plain text is printed (notebooks
+            display the model's HTML by evaluating it).
+        columns : list of str, optional
+            The summary columns to show (default: all).
+
+        Returns
+        -------
+        None
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48]})
+        >>> churn.CoxPHFitter().fit(df, "duration", "event").print_summary()
+        <churn.CoxPHFitter: fitted with 8 total observations, 3 right-censored ...>
+        ...
+        """
+        lines = self._summary_text(decimals, columns)
+        print("\n".join(lines))
+
+    def _summary_text(self, decimals=2, columns=None):
+        import pandas as pd
+        s = self.summary
+        if columns is not None:
+            s = s[list(columns)]
+        n = self.nobs_
+        ev = self.num_events_
+        head = [f"<churn.{type(self).__name__}: fitted with {n:g} total observations, "
+                f"{n - ev:g} right-censored observations>"]
+        info = [("model", getattr(self, "label_", None) or type(self).__name__),
+                ("duration col", repr(getattr(self, "duration_col", None))),
+                ("event col", repr(getattr(self, "event_col", None))),
+                ("number of observations", f"{n:g}"),
+                ("number of events observed", f"{ev:g}"),
+                ("log-likelihood", f"{self.loglik_:.{decimals}f}")]
+        pen = getattr(self, "penalizer", None)
+        if pen:
+            info.append(("penalizer", f"{pen:g}"))
+        try:
+            info.append(("concordance", f"{self.concordance_index_:.{decimals}f}"))
+        except Exception:  # pragma: no cover - a model without it
+            pass
+        width = max(len(k) for k, _ in info)
+        head += [f"{k:>{width}} = {v}" for k, v in info]
+        with pd.option_context("display.width", 200, "display.max_columns", 50):
+            table = s.to_string(float_format=lambda v: f"{v:.{decimals}f}")
+        return head + ["", table]
+
+    def plot(self, columns=None, hazard_ratios=False, ax=None, **errorbar_kwargs):
+        """Coefficients with 95% confidence intervals (lifelines' ``plot()``).
+
+        See :func:`churn.plot_coefficients` (matplotlib, imported here).
+
+        Parameters
+        ----------
+        columns : list of str, optional
+            Coefficients to show (default all).
+        hazard_ratios : bool, default False
+            exp(coef) on a log axis.
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on.
+        **errorbar_kwargs
+            Passed to ``Axes.errorbar``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48]})
+        >>> churn.CoxPHFitter().fit(df).plot().get_xlabel()
+        'log(HR) (95% CI)'
+        """
+        from ._coefplot import plot_coefficients
+        return plot_coefficients(self, ax=ax, columns=columns, hazard_ratios=hazard_ratios,
+                                 **errorbar_kwargs)
 
 
 def _finish_fit(self, rc, h):
@@ -585,40 +1038,180 @@ class CoxPHFitter(_SurvivalRegression):
     (coef, exp(coef), se, z, p, 95% CIs), ``hazard_ratios_``, ``concordance_index_``,
     ``log_likelihood_``, ``test('lr'|'wald'|'score')``, ``baseline_cumulative_hazard_``,
     ``predict_survival_function``, ``predict_partial_hazard``, ``predict_median``,
-    ``predict_churn(X, horizon)``, ``check_assumptions(df)`` (cox.zph)."""
+    ``predict_churn(X, horizon)``, ``check_assumptions(df)`` (cox.zph), and lifelines'
+    ``print_summary()`` and ``plot()``.
+
+    Parameters
+    ----------
+    ties : {'efron', 'breslow'}, default 'efron'
+        Handling of tied event times.
+    l2_penalty : float, default 0
+        Ridge penalty on R's scale (ridge(theta)).
+    l2_scale : bool, default False
+        Scale the penalty by each feature's variance (ridge(scale = TRUE)).
+    max_iter : int, default 20
+        Newton-Raphson iterations.
+    tol : float, default 1e-9
+        Convergence tolerance on the log-likelihood.
+    penalizer : float, default 0
+        lifelines' spelling of the ridge: n * penalizer / 2 * sum((b_j * sd_j)^2),
+        the same fit as ``CoxPHFitter(penalizer=...)`` of lifelines. Give it or
+        `l2_penalty`, not both.
+    l1_ratio : float, default 0
+        lifelines' elastic-net mixing; only 0 (the ridge) is available.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+    ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+    ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+    >>> cph = churn.CoxPHFitter().fit(df)
+    >>> cph.hazard_ratios_.index.tolist(), bool(cph.hazard_ratios_["age"] > 1)
+    (['age'], True)
+    """
 
     ties = "efron"
     l2_penalty = 0.0
     l2_scale = False
     max_iter = 20
     tol = 1e-9
+    penalizer = 0.0
+    l1_ratio = 0.0
 
-    def __init__(self, ties="efron", l2_penalty=0.0, l2_scale=False, max_iter=20, tol=1e-9):
+    def __init__(self, ties="efron", l2_penalty=0.0, l2_scale=False, max_iter=20, tol=1e-9,
+                 penalizer=0.0, l1_ratio=0.0):
         super().__init__()
-        if ties not in ("efron", "breslow"):
-            raise ValueError(f"ties: '{ties}' is not 'efron' or 'breslow'")
         self.ties, self.l2_penalty, self.l2_scale = ties, l2_penalty, l2_scale
         self.max_iter, self.tol = max_iter, tol
+        self.penalizer, self.l1_ratio = penalizer, l1_ratio
+        self._validate_params()
+
+    @classmethod
+    def from_params(cls, params, *, unit=None):
+        """Not available: a Cox model's predictions need its baseline hazard.
+
+        The coefficients alone give hazard ratios but no survival probabilities (the
+        baseline cumulative hazard is estimated from data). Fit the model, or load a
+        model file that holds one (``CoxPHFitter.load``); for a model with known
+        parameters use a parametric family (``WeibullAFTFitter.from_params``).
+
+        Parameters
+        ----------
+        params : dict or pandas.Series
+            Coefficients (not enough for a Cox model).
+        unit : str or float, optional
+            Keyword only: the time unit of the durations.
+
+        Returns
+        -------
+        None
+            Never returns.
+
+        Raises
+        ------
+        TypeError
+            Always, with the explanation above.
+
+        Examples
+        --------
+        >>> churn.CoxPHFitter.from_params({"age": 0.01})
+        Traceback (most recent call last):
+        ...
+        TypeError: CoxPHFitter.from_params: ...
+        """
+        raise TypeError("CoxPHFitter.from_params: a Cox model needs its baseline hazard, "
+                        "which only a fit estimates; fit it, load a model file "
+                        "(CoxPHFitter.load), or use a parametric family "
+                        "(WeibullAFTFitter.from_params) for known parameters")
+
+    def _validate_params(self):
+        if self.ties not in ("efron", "breslow"):
+            raise ValueError(f"ties: '{self.ties}' is not 'efron' or 'breslow'")
+        if not np.isscalar(self.penalizer) or not self.penalizer >= 0:
+            raise ValueError(f"penalizer: {self.penalizer!r} is not a number >= 0 (per-"
+                             f"coefficient arrays are not supported)")
+        if self.l1_ratio != 0:
+            raise ValueError(f"l1_ratio: {self.l1_ratio!r}: only the ridge (l1_ratio=0) "
+                             f"penalty is available for Cox models")
+        if self.penalizer and self.l2_penalty:
+            raise ValueError("pass penalizer (lifelines' scale) or l2_penalty (R's ridge "
+                             "theta), not both")
 
     def fit(self, data, duration_col="duration", event_col="event", features=None,
-            weights_col=None):
+            weights_col=None, *, label=None, progress=None):
+        """Fit by maximum partial likelihood (Newton-Raphson, R's coxph).
+
+        ``fit(df, duration_col='duration', event_col='event', features=None,
+        weights_col=None)`` (lifelines' spelling: every column that is not the
+        duration, event or weights is a feature) or ``fit(X, durations, events)``.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or array_like
+            The fitting table, or the feature matrix.
+        duration_col, event_col : str or array_like
+            Column names (DataFrame) or the arrays (matrix); event 1 = churned, 0 =
+            censored, None = every row an event.
+        features : list of str, optional
+            The feature columns (default: all the others).
+        weights_col : str or array_like, optional
+            Case weights.
+        label : str, optional
+            Keyword only: a name for the model in :meth:`print_summary` and the
+            title of :meth:`plot` (lifelines' ``label``).
+        progress : bool, optional
+            Keyword only: elapsed-time feedback while fitting over more than 200,000
+            rows (None: after 1.5 s; False: never; True: at once).
+
+        Returns
+        -------
+        CoxPHFitter
+            self, fitted.
+
+        Raises
+        ------
+        churn.ConvergenceError, churn.NumericalError, ValueError
+            As the C fit reports them (the message names the row or column).
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48]})
+        >>> cph = churn.CoxPHFitter().fit(df, duration_col="duration", event_col="event")
+        >>> cph.summary.index.tolist()
+        ['age']
+        """
+        self._validate_params()
         x, n, p, names, dur, ev, w = self._data(data, duration_col, event_col, weights_col,
                                                 features)
         o = CoxOptions()
         _cox_init(ctypes.byref(o))
         o.ties = 0 if self.ties == "efron" else 1
-        o.l2_penalty = float(self.l2_penalty)
-        o.l2_scale = 1 if self.l2_scale else 0
+        if self.penalizer:
+            # lifelines: loglik - n * penalizer / 2 * sum (b_j sd_j)^2 on features scaled
+            # by their SD = R's ridge(theta = n * penalizer, scale = TRUE)
+            o.l2_penalty = float(self.penalizer) * n
+            o.l2_scale = 1
+        else:
+            o.l2_penalty = float(self.l2_penalty)
+            o.l2_scale = 1 if self.l2_scale else 0
         o.max_iter = int(self.max_iter)
         o.tol = float(self.tol)
         cn, keep = _names_arg(names, p)
         h = c_void_p()
-        rc = _cox_fit(ctypes.byref(h), n, p, x.ctypes.data_as(_d) if p else None, cn, ptr(dur),
-                      ptr(ev), ptr(w), ctypes.byref(o))
+        from ._estimator import fit_feedback
+        with fit_feedback(self, n, progress):
+            rc = _cox_fit(ctypes.byref(h), n, p, x.ctypes.data_as(_d) if p else None, cn,
+                          ptr(dur), ptr(ev), ptr(w), ctypes.byref(o))
+        self._lifelines_fit_args(duration_col, event_col, label)
         return _finish_fit(self, rc, h)._record_unit(data)
 
     @property
     def summary(self):
+        """Coefficient table: coef, exp(coef), se(coef), z, p and the 95% limits of coef and
+        exp(coef), indexed by covariate.
+        """
         import pandas as pd
         est = self._vector(_lib.churn_model_params)
         se = self._vector(_lib.churn_model_std_errors)
@@ -632,10 +1225,31 @@ class CoxPHFitter(_SurvivalRegression):
 
     @property
     def hazard_ratios_(self):
+        """exp(coef) per covariate (a Series named 'exp(coef)')."""
         return np.exp(self.params_).rename("exp(coef)")
 
     def test(self, kind="lr"):
-        """Global test against b = 0: 'lr', 'wald' or 'score' -> dict(statistic, df, p)."""
+        """Global test against b = 0.
+
+        Parameters
+        ----------
+        kind : {'lr', 'wald', 'score'}, default 'lr'
+            Likelihood-ratio, Wald or score (log-rank) test.
+
+        Returns
+        -------
+        dict
+            statistic, df, p.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> cph = churn.CoxPHFitter().fit(df)
+        >>> cph.test("wald")["df"]
+        1.0
+        """
         if kind not in _TESTS:
             raise ValueError(f"kind: '{kind}' is not lr, wald or score")
         a, b, c = c_double(), c_double(), c_double()
@@ -644,10 +1258,46 @@ class CoxPHFitter(_SurvivalRegression):
         return {"statistic": a.value, "df": b.value, "p": c.value}
 
     def log_likelihood_ratio_test(self):
+        """The likelihood-ratio test against b = 0 (lifelines' name of ``test('lr')``).
+
+        Returns
+        -------
+        dict
+            statistic, df, p.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> cph = churn.CoxPHFitter().fit(df)
+        >>> cph.log_likelihood_ratio_test() == cph.test("lr")
+        True
+        """
         return self.test("lr")
 
     def baseline(self, centered=True):
-        """Baseline cumulative hazard at the event times (R's basehaz)."""
+        """Baseline cumulative hazard at the event times (R's basehaz).
+
+        Parameters
+        ----------
+        centered : bool, default True
+            At the mean covariates (R's default) or at zero.
+
+        Returns
+        -------
+        pandas.DataFrame
+            'baseline cumulative hazard' indexed by time.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> cph = churn.CoxPHFitter().fit(df)
+        >>> bool(cph.baseline().iloc[:, 0].is_monotonic_increasing)
+        True
+        """
         import pandas as pd
         h = self._require()
         n = c_size_t(0)
@@ -659,10 +1309,12 @@ class CoxPHFitter(_SurvivalRegression):
 
     @property
     def baseline_cumulative_hazard_(self):
+        """The centered baseline cumulative hazard (lifelines' name; :meth:`baseline`)."""
         return self.baseline(True)
 
     @property
     def baseline_survival_(self):
+        """exp(-baseline cumulative hazard), indexed by time."""
         b = self.baseline(True)
         return np.exp(-b).rename(columns={"baseline cumulative hazard": "baseline survival"})
 
@@ -670,16 +1322,79 @@ class CoxPHFitter(_SurvivalRegression):
         return self.baseline(True).index.to_numpy()
 
     def predict_log_partial_hazard(self, X):
-        """(x - means)'b, as R's predict(type='lp')."""
+        """(x - means)'b, as R's predict(type='lp').
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Customers with the model's feature columns (matched by name in a DataFrame).
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> cph = churn.CoxPHFitter().fit(df)
+        >>> average = df[["age"]].mean().to_frame().T
+        >>> round(float(cph.predict_log_partial_hazard(average).iloc[0]), 12)
+        0.0
+        """
         return self.predict_linear_predictor(X)
 
     def predict_partial_hazard(self, X):
+        """exp((x - means)'b), lifelines' partial hazard.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Customers with the model's feature columns (matched by name in a DataFrame).
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> cph = churn.CoxPHFitter().fit(df)
+        >>> bool((cph.predict_partial_hazard(df) > 0).all())
+        True
+        """
         return np.exp(self.predict_log_partial_hazard(X))
 
     def check_assumptions(self, data, duration_col="duration", event_col="event",
                           weights_col=None):
-        """Proportional-hazards test (R's cox.zph, transform 'km') on the fitting data:
-        chisq, df, p per feature and GLOBAL."""
+        """Proportional-hazards test (R's cox.zph, transform 'km') on the fitting data.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or array_like
+            The fitting data.
+        duration_col, event_col : str or array_like
+            As in :meth:`fit`.
+        weights_col : str or array_like, optional
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            chisq, df, p per feature and GLOBAL.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> cph = churn.CoxPHFitter().fit(df)
+        >>> cph.check_assumptions(df).index.tolist()
+        ['age', 'GLOBAL']
+        """
         import pandas as pd
         names = self.feature_names_
         x, n, p, _, dur, ev, w = self._data(data, duration_col, event_col, weights_col, names)
@@ -690,7 +1405,28 @@ class CoxPHFitter(_SurvivalRegression):
                             index=pd.Index(list(names) + ["GLOBAL"], name="covariate"))
 
     def predict_frame(self, data, horizon):
-        """Scores as `churn predict` writes them: p_churn, survival, linear_predictor."""
+        """Scores as `churn predict` writes them: p_churn, survival, linear_predictor.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            Customers with the feature columns.
+        horizon : float
+            Time at which churn is scored.
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> cph = churn.CoxPHFitter().fit(df)
+        >>> list(cph.predict_frame(df, 6.0).columns)
+        ['p_churn', 'survival', 'linear_predictor']
+        """
         return self.predict_at(data, horizon)
 
     def _repr_html_(self):
@@ -704,35 +1440,129 @@ class CoxPHFitter(_SurvivalRegression):
 
 
 class _AFT(_SurvivalRegression):
-    """Accelerated-failure-time model (R's survreg): log T = b0 + x'b + scale * W."""
+    """Accelerated-failure-time model (R's survreg): log T = b0 + x'b + scale * W.
+
+    Parameters
+    ----------
+    max_iter : int, default 50
+        Newton iterations.
+    tol : float, default 1e-12
+        Convergence tolerance.
+    penalizer : float, default 0
+        lifelines' spelling; only 0 (maximum likelihood) is available.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+    ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+    ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+    >>> wf = churn.WeibullAFTFitter().fit(df)
+    >>> wf.params_.index.tolist()
+    ['(Intercept)', 'age', 'Log(scale)']
+    """
 
     _family_code = None
     max_iter = 50
     tol = 1e-12
+    penalizer = 0.0
 
-    def __init__(self, max_iter=50, tol=1e-12):
+    def __init__(self, max_iter=50, tol=1e-12, penalizer=0.0):
         super().__init__()
         self.max_iter, self.tol = max_iter, tol
+        self.penalizer = penalizer
+        self._validate_params()
+
+    @classmethod
+    def from_params(cls, params, *, unit=None):
+        """An AFT model with known parameters (a published model, a simulation truth).
+
+        Parameters
+        ----------
+        params : dict or pandas.Series
+            Name -> value as ``params_`` returns them: '(Intercept)', one entry per
+            feature, and 'Log(scale)' (not for the exponential, whose scale is 1).
+        unit : str or float, optional
+            Keyword only: the time unit of the durations (recorded as
+            ``time_unit_``).
+
+        Returns
+        -------
+        _AFT
+            A model of this class with those parameters (standard errors NaN).
+
+        Examples
+        --------
+        >>> m = churn.WeibullAFTFitter.from_params({"(Intercept)": np.log(10.0),
+        ...                                         "Log(scale)": 0.0})
+        >>> round(float(m.predict_median(np.zeros((1, 0)))[0]), 4)    # 10 * log(2)
+        6.9315
+        """
+        from ._model import _from_values, _named_values
+        names, vals = _named_values(params, f"{cls.__name__}.from_params")
+        feats = [n for n in names if n not in ("(Intercept)", "Log(scale)")]
+        return _from_values(cls, names, vals, feats, unit)
+
+    def _validate_params(self):
+        if self.penalizer != 0:
+            raise ValueError(f"penalizer: {self.penalizer!r}: the AFT models are fitted by "
+                             f"maximum likelihood without a penalty (penalizer=0 only)")
 
     def fit(self, data, duration_col="duration", event_col="event", features=None,
-            weights_col=None):
-        """Fit on a DataFrame (features = every other column unless given; none allowed)
-        or arrays (X may be None for an intercept-only model). Returns self."""
+            weights_col=None, *, label=None, progress=None):
+        """Fit by maximum likelihood (R's survreg); returns self.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or array_like
+            The fitting table (features = every other column unless given; none allowed),
+            or the feature matrix (None for an intercept-only model).
+        duration_col, event_col : str or array_like
+            Column names or arrays.
+        features : list of str, optional
+            The feature columns.
+        weights_col : str or array_like, optional
+            Case weights.
+        label : str, optional
+            Keyword only: names the model in :meth:`print_summary` and :meth:`plot`.
+        progress : bool, optional
+            Keyword only: elapsed-time feedback while fitting over more than 200,000
+            rows (None: after 1.5 s; False: never; True: at once).
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> wf = churn.WeibullAFTFitter().fit(df)
+        >>> wf.converged_
+        True
+        """
+        self._validate_params()
         x, n, p, names, dur, ev, w = self._data(data, duration_col, event_col, weights_col,
                                                 features)
+        self._lifelines_fit_args(duration_col, event_col, label)
         o = AftOptions()
         _aft_init(ctypes.byref(o))
         o.max_iter = int(self.max_iter)
         o.tol = float(self.tol)
         cn, keep = _names_arg(names, p)
         h = c_void_p()
-        rc = _aft_fit(ctypes.byref(h), self._family_code, n, p,
-                      x.ctypes.data_as(_d) if p else None, cn, ptr(dur), ptr(ev), ptr(w),
-                      ctypes.byref(o))
+        from ._estimator import fit_feedback
+        with fit_feedback(self, n, progress):
+            rc = _aft_fit(ctypes.byref(h), self._family_code, n, p,
+                          x.ctypes.data_as(_d) if p else None, cn, ptr(dur), ptr(ev),
+                          ptr(w), ctypes.byref(o))
         return _finish_fit(self, rc, h)._record_unit(data)
 
     @property
     def summary(self):
+        """Coefficient table: coef, exp(coef), se(coef), z, p and the 95% limits of coef, indexed
+        by parameter.
+        """
         import pandas as pd
         est = self._vector(_lib.churn_model_params)
         se = self._vector(_lib.churn_model_std_errors)
@@ -749,7 +1579,28 @@ class _AFT(_SurvivalRegression):
         return float(np.exp(ps["Log(scale)"])) if "Log(scale)" in ps.index else 1.0
 
     def mean_residual_life(self, X, horizon=0.0):
-        """E[T - h | T > h, x] for customers active at h = horizon."""
+        """E[T - h | T > h, x] for customers active at h = horizon.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Customers with the model's feature columns (matched by name in a DataFrame).
+        horizon : float, default 0
+            The time h they have survived.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> wf = churn.WeibullAFTFitter().fit(df)
+        >>> bool((wf.mean_residual_life(df, 5.0) > 0).all())
+        True
+        """
         import pandas as pd
         h, x, n = self._x(X)
         out = np.empty(n)
@@ -758,6 +1609,26 @@ class _AFT(_SurvivalRegression):
         return pd.Series(out, index=idx, name="mean_residual_life") if idx is not None else out
 
     def predict_expectation(self, X):
+        """Expected lifetime E[T | x] (lifelines' name; ``mean_residual_life(X, 0)``).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array_like
+            Customers with the model's feature columns (matched by name in a DataFrame).
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> wf = churn.WeibullAFTFitter().fit(df)
+        >>> bool((wf.predict_expectation(df) > 0).all())
+        True
+        """
         return self.mean_residual_life(X, 0.0)
 
     def _default_times(self):
@@ -766,8 +1637,30 @@ class _AFT(_SurvivalRegression):
         return np.linspace(0.0, top, 101)
 
     def predict_frame(self, data, horizon):
-        """Scores as `churn predict` writes them: p_churn, survival, linear_predictor,
-        median, mean_residual_life."""
+        """Scores as `churn predict` writes them.
+
+        Columns p_churn, survival, linear_predictor, median, mean_residual_life.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            Customers with the feature columns.
+        horizon : float
+            Time at which churn is scored.
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+        ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+        >>> wf = churn.WeibullAFTFitter().fit(df)
+        >>> wf.predict_frame(df, 6.0).columns[-1]
+        'mean_residual_life'
+        """
         out = self.predict_at(data, horizon)
         out["median"] = np.asarray(self.predict_median(data))
         out["mean_residual_life"] = np.asarray(self.mean_residual_life(data, horizon))
@@ -776,28 +1669,100 @@ class _AFT(_SurvivalRegression):
 
 @register("weibull")
 class WeibullAFTFitter(_AFT):
-    """Weibull AFT (R's survreg dist='weibull')."""
+    """Weibull AFT (R's survreg dist='weibull').
+
+    Parameters
+    ----------
+    max_iter : int, default 50
+        Newton iterations.
+    tol : float, default 1e-12
+        Convergence tolerance.
+    penalizer : float, default 0
+        lifelines' spelling; only 0 (maximum likelihood) is available.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+    ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+    ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+    >>> churn.WeibullAFTFitter().fit(df).family
+    'weibull'
+    """
 
     _family_code = 9
 
 
 @register("exponential")
 class ExponentialAFTFitter(_AFT):
-    """Exponential AFT (R's survreg dist='exponential'; scale fixed at 1)."""
+    """Exponential AFT (R's survreg dist='exponential'; scale fixed at 1).
+
+    Parameters
+    ----------
+    max_iter : int, default 50
+        Newton iterations.
+    tol : float, default 1e-12
+        Convergence tolerance.
+    penalizer : float, default 0
+        lifelines' spelling; only 0 (maximum likelihood) is available.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+    ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+    ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+    >>> churn.ExponentialAFTFitter().fit(df).family
+    'exponential'
+    """
 
     _family_code = 10
 
 
 @register("loglogistic")
 class LogLogisticAFTFitter(_AFT):
-    """Log-logistic AFT (R's survreg dist='loglogistic')."""
+    """Log-logistic AFT (R's survreg dist='loglogistic').
+
+    Parameters
+    ----------
+    max_iter : int, default 50
+        Newton iterations.
+    tol : float, default 1e-12
+        Convergence tolerance.
+    penalizer : float, default 0
+        lifelines' spelling; only 0 (maximum likelihood) is available.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+    ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+    ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+    >>> churn.LogLogisticAFTFitter().fit(df).family
+    'loglogistic'
+    """
 
     _family_code = 11
 
 
 @register("lognormal")
 class LogNormalAFTFitter(_AFT):
-    """Log-normal AFT (R's survreg dist='lognormal')."""
+    """Log-normal AFT (R's survreg dist='lognormal').
+
+    Parameters
+    ----------
+    max_iter : int, default 50
+        Newton iterations.
+    tol : float, default 1e-12
+        Convergence tolerance.
+    penalizer : float, default 0
+        lifelines' spelling; only 0 (maximum likelihood) is available.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"duration": [5.0, 8, 3, 9, 12, 4, 7, 10, 6, 11],
+    ...                    "event": [1, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+    ...                    "age": [60.0, 45, 70, 50, 40, 65, 55, 48, 58, 42]})
+    >>> churn.LogNormalAFTFitter().fit(df).family
+    'lognormal'
+    """
 
     _family_code = 12
 

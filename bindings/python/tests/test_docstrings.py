@@ -27,8 +27,7 @@ except ImportError:  # pragma: no cover
     NumpyDocString = None
 
 PENDING = {
-    "churn._btyd", "churn._logit", "churn._metrics", "churn._model", "churn._spend",
-    "churn._survival", "churn._ggomnbd", "churn._report_html",
+    "churn._ggomnbd", "churn._report_html",
 }
 
 

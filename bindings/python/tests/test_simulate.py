@@ -71,5 +71,8 @@ def test_one_argument_order_and_the_old_one_by_type():
     assert a.equals(churn.simulate(model="bgnbd", customers=60, seed=4, as_frame=True))
     with pytest.raises(TypeError, match=r"simulate_summary\(model, customers\)"):
         churn.simulate_summary(10, 20)
-    with pytest.raises(TypeError, match="multiple values"):
-        churn.simulate_summary(10, model="bgnbd")  # positional count + keyword model
+    assert churn.simulate_summary(50, model="bgnbd", seed=4).equals(new)  # old, mixed
+    assert churn.simulate_summary(model="bgnbd", customers=50, seed=4).equals(new)
+    assert len(churn.simulate_summary("bgnbd")) == 1000
+    assert len(churn.simulate_summary(model="bgnbd")) == 1000
+    assert churn.simulate_summary().equals(churn.simulate_summary("pnbd", 1000))
