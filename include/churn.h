@@ -14,6 +14,7 @@
  *  - churn/logit.h      logistic-regression churn model
  *  - churn/survival.h   Kaplan-Meier, Cox PH, parametric AFT, concordance
  *  - churn/metrics.h    AUC, log loss, Brier, lift, calibration, holdout checks
+ *  - churn/covariates.h BTYD models with static customer covariates
  */
 #ifndef CHURN_H
 #define CHURN_H
@@ -28,5 +29,6 @@
 #include "churn/logit.h"
 #include "churn/survival.h"
 #include "churn/metrics.h"
+#include "churn/covariates.h"
 
 #endif /* CHURN_H */

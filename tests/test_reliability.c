@@ -17,6 +17,7 @@
 #include <churn/metrics.h>
 #include <churn/model.h>
 #include <churn/spend.h>
+#include <churn/covariates.h>
 #include <churn/survival.h>
 #include <churn/simulate.h>
 #include <churn/txlog.h>
@@ -238,6 +239,33 @@ static int fit_btyd_family(int fam, double *d, size_t *nd)
 static int wl_bgnbd(double *d, size_t *nd) { return fit_btyd_family(CHURN_FAMILY_BGNBD, d, nd); }
 static int wl_pnbd(double *d, size_t *nd) { return fit_btyd_family(CHURN_FAMILY_PNBD, d, nd); }
 static int wl_bgbb(double *d, size_t *nd) { return fit_btyd_family(CHURN_FAMILY_BGBB, d, nd); }
+/* A BG/NBD fit with one trans and one life covariate (covariates.h), then its scores. */
+static int wl_covariates(double *d, size_t *nd)
+{
+    static double zt[NSIM], zl[NSIM];
+    for (int i = 0; i < NSIM; i++) {
+        zt[i] = (i % 7) / 3.0 - 1;
+        zl[i] = i % 2;
+    }
+    const char *tn[] = {"t"}, *ln[] = {"l"};
+    churn_btyd_covariates cov = CHURN_BTYD_COVARIATES_INIT;
+    cov.n_trans = 1, cov.trans = zt, cov.trans_names = tn;
+    cov.n_life = 1, cov.life = zl, cov.life_names = ln;
+    churn_model *m = (churn_model *)1;
+    int rc = churn_btyd_fit_covariates(&m, CHURN_FAMILY_BGNBD, NSIM, sim_x, sim_tx, sim_T, NULL,
+                                       &cov, NULL);
+    if (rc != CHURN_OK && rc != CHURN_ENOCONV) {
+        OUT_MUST_BE_NULL(rc, m);
+        return rc;
+    }
+    digest_params(m, d, nd);
+    double pa[4];
+    int rs = churn_btyd_score_covariates(m, 10, 4, sim_x, sim_tx, sim_T, &cov, pa, NULL);
+    for (int i = 0; i < 4 && rs == CHURN_OK && *nd < 64; i++)
+        d[(*nd)++] = pa[i];
+    churn_model_free(m);
+    return rc ? rc : rs;
+}
 
 static int wl_sbg(double *d, size_t *nd)
 {
@@ -956,7 +984,7 @@ static void run_injection(const char *name, workload_fn fn)
 
 /* The workloads; tests/alloc_entry_points.txt names them. */
 static const struct { const char *name; workload_fn fn; } wl[] = {
-    {"csv", wl_csv},         {"customers", wl_customers}, {"bgnbd", wl_bgnbd},
+    {"csv", wl_csv},         {"customers", wl_customers}, {"bgnbd", wl_bgnbd}, {"covariates", wl_covariates},
     {"pnbd", wl_pnbd},       {"bgbb", wl_bgbb},           {"sbg", wl_sbg},
     {"gammagamma", wl_gammagamma}, {"logit", wl_logit},   {"cox", wl_cox},
     {"weibull", wl_weibull}, {"save/load", wl_save_load}, {"km", wl_km},

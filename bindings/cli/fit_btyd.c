@@ -81,6 +81,11 @@ static const char predict_help[] =
     "                    residual transactions (Fader, Hardie & Lee 2005) with continuous\n"
     "                    discounting at DELTA per time unit (DELTA = log(1 + d) / P for a\n"
     "                    rate d per period of P units)\n"
+    "  --interval L      bgnbd/mbgnbd/pnbd/bgbb: add p_alive_lo, p_alive_hi,\n"
+    "                    expected_purchases_lo, expected_purchases_hi, the L (e.g. 0.9)\n"
+    "                    delta-method interval from the fit's covariance: how far the\n"
+    "                    scores could move with the parameters' estimation error\n"
+    "                    (docs/models/intervals.md); needs a model saved by churn fit\n"
     "  --unit U          time unit of the table when it declares none (no time_unit_days\n"
     "                    column), or of a model that records none; the two must agree\n"
     "  --convert-unit    when the table's unit differs from the model's: convert the model\n"
@@ -280,7 +285,7 @@ static const double *need_col(const char *sub, const cli_table *t, const char *n
 typedef struct btyd_args {
     const char *input, *out, *fcol, *rcol, *Tcol, *wcol, *pcol, *ccol, *surv, *idcol;
     const char *rejects;
-    double l2, unit, horizon, discount, dert, max_seconds;
+    double l2, unit, horizon, discount, dert, max_seconds, interval;
     long max_iter, max_evaluations;
     int json, convert_unit;
 } btyd_args;
@@ -313,6 +318,9 @@ static const cli_option predict_options[] = {
     CLI_OPT("--recency", CLI_STRING, AT(rcol)),
     CLI_OPT("--T", CLI_STRING, AT(Tcol)),
     CLI_OPT("--periods", CLI_STRING, AT(pcol)),
+    {.name = "--interval", .kind = CLI_DOUBLE, .at = AT(interval), .bounds = CLI_MIN_OPEN,
+     .min = 0, .range_msg = "option --interval: %g must lie strictly between 0 and 1 (e.g. "
+                            "0.9 for 90% intervals)"},
     CLI_OPT("--unit", CLI_UNIT, AT(unit)),
     CLI_OPT("--convert-unit", CLI_FLAG, AT(convert_unit)),
     CLI_TABLE_ID(AT(idcol)),
@@ -334,7 +342,8 @@ static const cli_spec predict_spec = {
 static btyd_args default_args(void)
 {
     btyd_args a = {.fcol = "frequency", .rcol = "recency", .pcol = "periods",
-                   .ccol = "churned", .horizon = NAN, .discount = NAN, .dert = NAN};
+                   .ccol = "churned", .horizon = NAN, .discount = NAN, .dert = NAN,
+                   .interval = NAN};
     return a;
 }
 
@@ -522,10 +531,12 @@ static int sbg_scores(const char *sub, const churn_model *m, const cli_table *t,
 /* `extra` is the optional last column, named `extra_name`: derl (sbg with --discount),
  * dert (--dert) or p_alive_through (bgbb); or NULL. */
 static void write_scores(FILE *f, const cli_table *t, const double *pa, const double *e,
-                         const double *extra, const char *extra_name, char *const *why)
+                         const double *extra, const char *extra_name, const double *iv,
+                         char *const *why)
 {
-    fprintf(f, "customer_id,p_alive,expected_purchases,p_churn%s%s\n", extra ? "," : "",
-            extra ? extra_name : "");
+    fprintf(f, "customer_id,p_alive,expected_purchases,p_churn%s%s%s\n", extra ? "," : "",
+            extra ? extra_name : "",
+            iv ? ",p_alive_lo,p_alive_hi,expected_purchases_lo,expected_purchases_hi" : "");
     for (size_t i = 0; i < t->nrows; i++) {
         if (why && why[i])
             continue;
@@ -539,6 +550,10 @@ static void write_scores(FILE *f, const cli_table *t, const double *pa, const do
         if (extra) {
             fputc(',', f);
             cli_put_double(f, extra[i]);
+        }
+        for (int j = 0; iv && j < 4; j++) {
+            fputc(',', f);
+            cli_put_double(f, iv[(size_t)j * t->nrows + i]);
         }
         fputc('\n', f);
     }
@@ -625,6 +640,36 @@ static int score_rows(const char *sub, const churn_model *model, const btyd_args
     return CLI_EXIT_OK;
 }
 
+/* --interval: the four limits of every row still scored (iv, 4 x n column blocks); a
+ * row the library refuses on its own is left out with the reason, like score_rows. */
+static int interval_rows(const char *sub, const churn_model *model, const btyd_args *a,
+                         const cli_table *t, double *iv, double *spare, char **why)
+{
+    int family = churn_model_family(model);
+    size_t n = t->nrows;
+    const double *x = need_col(sub, t, a->fcol, spare);
+    const double *tx = x ? need_col(sub, t, a->rcol, spare) : NULL;
+    const double *T = tx ? need_col(sub, t, T_column(family, t, a->Tcol), spare) : NULL;
+    if (!T)
+        return CLI_EXIT_FAIL;
+    int st = churn_btyd_predict_interval(model, a->horizon, a->interval, n, x, tx, T, NULL, iv,
+                                         iv + n, NULL, iv + 2 * n, iv + 3 * n);
+    if (st == CHURN_EUNSUPPORTED || st == CHURN_EFORMAT || st == CHURN_EFAMILY)
+        return cli_fail(sub, "--interval: %s", churn_last_error_message());
+    for (size_t i = 0; st && i < n; i++) {
+        if (why[i])
+            continue;
+        int si = churn_btyd_predict_interval(model, a->horizon, a->interval, 1, x + i, tx + i,
+                                             T + i, NULL, iv + i, iv + n + i, NULL,
+                                             iv + 2 * n + i, iv + 3 * n + i);
+        char m1[600];
+        if (si && set_why(why, i, "interval",
+                          cli_one_row_message(churn_last_error_message(), m1, sizeof m1)))
+            return cli_fail(sub, "out of memory");
+    }
+    return CLI_EXIT_OK;
+}
+
 /* Every row left out: the model or the table is at fault, not one customer. */
 static int all_rejected(const char *sub, const cli_table *t, const char *input,
                         char *const *why)
@@ -654,6 +699,11 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
         family != CHURN_FAMILY_PNBD)
         return cli_usage_error(sub, "--dert is for bgnbd, mbgnbd and pnbd models (sbg: "
                                "--discount gives derl)");
+    if (!isnan(a.interval) && !(a.interval < 1))
+        return cli_usage_error(sub, "option --interval: %g must lie strictly between 0 and 1 "
+                               "(e.g. 0.9 for 90%% intervals)", a.interval);
+    if (!isnan(a.interval) && family == CHURN_FAMILY_SBG)
+        return cli_usage_error(sub, "--interval is for bgnbd, mbgnbd, pnbd and bgbb models");
 
     cli_table t;
     double unit = 0;
@@ -666,13 +716,15 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
     }
     rc = CLI_EXIT_FAIL;
     size_t n = t.nrows;
-    double *buf = malloc(4 * (n ? n : 1) * sizeof *buf);
+    double *buf = malloc(8 * (n ? n : 1) * sizeof *buf);
     char **why = calloc(n ? n : 1, sizeof *why);
     cli_rejects rj;
     memset(&rj, 0, sizeof rj);
     if (!buf || !why) {
         cli_fail(sub, "out of memory");
     } else if (!score_rows(sub, model, &a, &t, buf, buf + n, buf + 2 * n, buf + 3 * n, why) &&
+               (isnan(a.interval) ||
+                !interval_rows(sub, model, &a, &t, buf + 4 * n, buf + 3 * n, why)) &&
                !all_rejected(sub, &t, a.input, why) &&
                !cli_rejects_open(sub, &rj, a.rejects)) {
         for (size_t i = 0; i < n; i++)
@@ -687,7 +739,8 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
             int bgbb = family == CHURN_FAMILY_BGBB; /* --dert is refused for bgbb above */
             write_scores(f, &t, buf, buf + n,
                          with_derl || with_dert || bgbb ? buf + 2 * n : NULL,
-                         bgbb ? "p_alive_through" : with_derl ? "derl" : "dert", why);
+                         bgbb ? "p_alive_through" : with_derl ? "derl" : "dert",
+                         isnan(a.interval) ? NULL : buf + 4 * n, why);
             rc = cli_close_out(sub, f, a.out);
             int rc2 = cli_rejects_close(sub, &rj, n, 0, rc == CLI_EXIT_OK);
             rc = rc ? rc : rc2;

@@ -294,6 +294,49 @@ CHURN_API int churn_btyd_expected_purchases_path(const churn_model *model, size_
                                                  double *expected);
 
 /**
+ * Predictions with delta-method intervals from the fitted covariance:
+ * P(alive) and the conditional expected number of purchases in (T, T + t],
+ * each with a `level` interval (0.9 gives the 5% and 95% limits), computed in
+ * one pass over the customers.
+ *
+ * The interval reflects the uncertainty of the estimated parameters (the
+ * fit's covariance matrix, churn_model_covariance()), not the randomness of
+ * the customer's future purchases: it is the interval of the prediction a
+ * model fitted to data of this size would make. It is built on the logit
+ * scale for P(alive) and on the log scale for E[X], so it stays inside (0, 1)
+ * and (0, inf); the gradient in log-parameters is taken by central
+ * differences. A prediction on its boundary (BG/NBD's P(alive) = 1 at
+ * frequency 0, E[X] = 0 at t = 0) gets a zero-width interval. See
+ * docs/models/intervals.md for the method and its coverage on simulated data.
+ *
+ * @param[in]  model      a fitted BG/NBD, MBG/NBD, Pareto/NBD or BG/BB model
+ *                        with a covariance matrix
+ * @param[in]  t          horizon in the model's time unit, finite >= 0 (BG/BB:
+ *                        whole opportunities); ignored when the three
+ *                        expected outputs are NULL
+ * @param[in]  level      interval coverage, strictly between 0 and 1
+ * @param[in]  n          number of customers
+ * @param[in]  frequency, recency, T  n histories as in churn_btyd_p_alive()
+ * @param[out] p_alive, p_alive_lo, p_alive_hi      n values each, or NULL
+ * @param[out] expected, expected_lo, expected_hi   n values each, or NULL
+ *                        (at least one output must be non-NULL when n > 0)
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, level outside (0, 1), a bad horizon
+ *         or row, named); ::CHURN_EFAMILY; ::CHURN_ENOTFITTED;
+ *         ::CHURN_EUNSUPPORTED (the model has no covariance matrix);
+ *         ::CHURN_EFORMAT (a covariance entry that is not finite or a
+ *         negative variance, naming the parameter); ::CHURN_ENUMERIC (row named).
+ *         Outputs are unspecified on error.
+ * Thread-safe; allocates nothing.
+ * @since 1.3
+ */
+CHURN_API int churn_btyd_predict_interval(const churn_model *model, double t, double level,
+                                          size_t n, const double *frequency,
+                                          const double *recency, const double *T,
+                                          double *p_alive, double *p_alive_lo,
+                                          double *p_alive_hi, double *expected,
+                                          double *expected_lo, double *expected_hi);
+
+/**
  * Unconditional expected number of purchases E[X(t)] in (0, t] of a customer
  * who has just made a first purchase, for each of n horizons `t` (BG/BB: t
  * opportunities).

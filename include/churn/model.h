@@ -187,8 +187,11 @@ CHURN_API const char *churn_model_feature_name(const churn_model *model, size_t 
  */
 CHURN_API const char *churn_model_note(const churn_model *model);
 
-/** Version of the model-file format this library writes. @since 1.0 */
-#define CHURN_MODEL_FORMAT_VERSION 1
+/** Newest model-file format version this library reads and writes. It writes
+ * version 2 only for models that need it (BTYD models with covariates,
+ * covariates.h) and version 1 for every other model, so older libraries keep
+ * reading those. @since 1.0 (2 since 1.3) */
+#define CHURN_MODEL_FORMAT_VERSION 2
 
 /**
  * Save a model as a human-readable JSON file (format documented in

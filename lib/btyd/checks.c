@@ -59,6 +59,13 @@ int churn__btyd_check_weight(const char *fn, size_t i, double w)
 int churn__btyd_check_params(const char *fn, const churn__btyd_family *fam, const double *params,
                              size_t nparams)
 {
+    if (nparams > fam->nparams && (fam->family == CHURN_FAMILY_PNBD ||
+                                   fam->family == CHURN_FAMILY_BGNBD ||
+                                   fam->family == CHURN_FAMILY_MBGNBD))
+        return churn__error(CHURN_EINVAL, "%s: this '%s' model has %zu covariate coefficients: "
+                            "scoring it without the customers' covariates would ignore them; "
+                            "use churn_btyd_score_covariates (covariates.h)", fn,
+                            churn_family_name(fam->family), nparams - fam->nparams);
     if (nparams != fam->nparams)
         return churn__error(CHURN_EINVAL, "%s: a '%s' model has %zu parameters, got %zu", fn,
                             churn_family_name(fam->family), fam->nparams, nparams);

@@ -431,6 +431,21 @@ static int jset(json_t *o, const char *k, json_t *v, int *bad)
     return *bad;
 }
 
+/* A BTYD model with covariate coefficients beyond its base parameters
+ * (covariates.h): named "trans.<name>" or "life.<name>". */
+static int is_covariate_name(const char *s)
+{
+    return strncmp(s, "trans.", 6) == 0 || strncmp(s, "life.", 5) == 0;
+}
+
+static int has_covariates(const churn_model *m)
+{
+    if (m->family != CHURN_FAMILY_PNBD && m->family != CHURN_FAMILY_BGNBD &&
+        m->family != CHURN_FAMILY_MBGNBD)
+        return 0;
+    return m->nparams > 4;
+}
+
 static json_t *model_to_json(const churn_model *m)
 {
     int bad = 0;
@@ -438,7 +453,9 @@ static json_t *model_to_json(const churn_model *m)
     if (!root)
         return NULL;
     jset(root, "format", json_string("libchurn-model"), &bad);
-    jset(root, "format_version", json_integer(CHURN_MODEL_FORMAT_VERSION), &bad);
+    /* format 2 only where a model needs it (BTYD covariates), so that libraries that
+     * read format 1 keep reading every model they can score */
+    jset(root, "format_version", json_integer(has_covariates(m) ? 2 : 1), &bad);
     jset(root, "library_version", json_string(CHURN_VERSION_STRING), &bad);
     jset(root, "family", json_string(churn_family_name(m->family)), &bad);
     jset(root, "time_unit_days", json_real(m->time_unit), &bad);
@@ -686,7 +703,7 @@ static int check_array_len(const churn_model *m, const char *name, size_t want, 
 
 /* The parameters, features and arrays agree with the family (docs/model-format.md,
  * "What the loader checks"). */
-static int check_family_layout(const churn_model *m)
+static int check_family_layout(const churn_model *m, long long format_version)
 {
     const char *fam = churn_family_name(m->family);
     size_t np = m->nparams, p = m->nfeatures;
@@ -695,7 +712,27 @@ static int check_family_layout(const churn_model *m)
         const struct family_params *fp = &named_families[f];
         if (fp->family != m->family)
             continue;
-        if (np != fp->n) {
+        /* BTYD covariate models (format 2): the base parameters, then coefficients
+         * named trans.<name> / life.<name>, any finite value */
+        size_t extra = 0;
+        if (np > fp->n && (fp->family == CHURN_FAMILY_PNBD || fp->family == CHURN_FAMILY_BGNBD ||
+                           fp->family == CHURN_FAMILY_MBGNBD)) {
+            for (size_t i = fp->n; i < np; i++) {
+                if (!is_covariate_name(m->param_names[i]))
+                    return churn__error(CHURN_EFORMAT, "model file: param_names[%zu] is '%s'; "
+                                        "a '%s' model's parameters after the first %zu are "
+                                        "covariate coefficients named 'trans.<name>' or "
+                                        "'life.<name>'", i, m->param_names[i], fam, fp->n);
+                if (!isfinite(m->params[i]))
+                    return churn__error(CHURN_EFORMAT, "model file: coefficient '%s' "
+                                        "(params[%zu]) is not finite", m->param_names[i], i);
+            }
+            if (format_version < 2)
+                return churn__error(CHURN_EFORMAT, "model file: a '%s' model with covariate "
+                                    "coefficients must have format_version 2", fam);
+            extra = np - fp->n;
+        }
+        if (np != fp->n + extra) {
             char want[128] = "";
             for (size_t i = 0, len = 0; i < fp->n; i++)
                 len += (size_t)snprintf(want + len, sizeof want - len, "%s%s", i ? ", " : "",
@@ -705,7 +742,7 @@ static int check_family_layout(const churn_model *m)
                                 "model", fam, fp->n, want, np,
                                 list_names(m->param_names, np, got, sizeof got), fam);
         }
-        for (size_t i = 0; i < np; i++) {
+        for (size_t i = 0; i < fp->n; i++) {
             if (strcmp(m->param_names[i], fp->names[i]) != 0)
                 return churn__error(CHURN_EFORMAT, "model file: param_names[%zu] is '%s'; "
                                     "parameter %zu of family '%s' is '%s'", i,
@@ -870,7 +907,7 @@ static int model_from_json(churn_model **out, json_t *root)
     if (!rc && json_is_string(note) && json_string_length(note) > 0)
         rc = churn__model_set_note(m, json_string_value(note));
     if (!rc)
-        rc = check_family_layout(m);
+        rc = check_family_layout(m, json_integer_value(ver));
     if (rc) {
         churn_model_free(m);
         return rc;

@@ -65,6 +65,8 @@ from ._customers import (CustomerState, CustomerStream, cohort_table, customer_t
                          time_unit_days)
 from ._simulate import simulate, simulate_summary
 from ._btyd import BGBB, BGNBD, MBGNBD, SBG, ParetoNBD, loglik as btyd_loglik
+from ._intervals import predict_interval
+from . import _covariates  # noqa: F401  (declares the covariate C functions)
 from ._spend import (Alerts, GammaGamma, assign_tiers, clv, clv_contractual, dert,
                      discounted_purchases, retention_report, tier_name)
 from ._logit import CrossValidation, LogisticRegression
@@ -91,7 +93,7 @@ __all__ = [
     # simulate.h
     "simulate", "simulate_summary",
     # btyd.h
-    "BGNBD", "MBGNBD", "ParetoNBD", "BGBB", "SBG", "btyd_loglik",
+    "BGNBD", "MBGNBD", "ParetoNBD", "BGBB", "SBG", "btyd_loglik", "predict_interval",
     # spend.h
     "GammaGamma", "clv", "discounted_purchases", "dert", "clv_contractual", "assign_tiers",
     "tier_name", "Alerts", "retention_report",

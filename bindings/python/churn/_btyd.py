@@ -233,6 +233,14 @@ _RAISES_DOC = """Raises
             A bad value (the message names the row and column)."""
 
 
+def _has_cov(model):
+    """True for a fitted BG/NBD, MBG/NBD or Pareto/NBD model with covariate coefficients."""
+    if getattr(model, "_family_name", None) not in ("bgnbd", "mbgnbd", "pnbd") or not model._h:
+        return False
+    from . import _covariates
+    return _covariates.has_covariates(model)
+
+
 class _Btyd(Model):
     """Shared behaviour of the (frequency, recency, T) models.
 
@@ -351,7 +359,9 @@ class _Btyd(Model):
         return out
 
     def fit(self, data=None, frequency=None, recency=None, T=None, weights=None, l2=None,
-            max_iter=None, tol=None, std_errors=None, *, unit=None, progress=None):
+            max_iter=None, tol=None, std_errors=None, *, unit=None, progress=None,
+            covariates=None, trans=None, life=None, shared=None, l2_trans=0.0,
+            l2_life=0.0):
         """Fit by maximum likelihood.
 
         Also lifetimes' order: ``fit(frequency, recency, T[, weights])`` with arrays
@@ -375,6 +385,20 @@ class _Btyd(Model):
             Keyword only: elapsed-time feedback (churn._progress.Busy) while C fits
             more than 200,000 rows; None shows it after 1.5 s, False never, True at
             once. None: the constructor's `progress`.
+        covariates : pandas.DataFrame, optional
+            Keyword only (BGNBD, MBGNBD, ParetoNBD): static customer covariates, indexed
+            by customer id like the table (or with the table's rows in order); numeric
+            or bool columns. See docs/models/covariates.md for the parametrisation.
+        trans, life : list of str, optional
+            Keyword only: columns of `covariates` that act on the purchase process
+            (trans) and on the dropout process (life). The fitted coefficients appear
+            in ``params_`` as ``trans.<name>`` and ``life.<name>``.
+        shared : list of str, optional
+            Keyword only: names in both `trans` and `life` whose coefficient is
+            constrained to be the same in both processes.
+        l2_trans, l2_life : float, default 0
+            Keyword only: L2 penalties on the coefficients of each process (the fit
+            maximises LL - l2_trans * sum(gamma_trans**2) - l2_life * sum(gamma_life**2)).
 
         Returns
         -------
@@ -408,10 +432,19 @@ class _Btyd(Model):
         if weights is not None:
             w = as_f64(data[weights] if isinstance(weights, str) else weights, "weights",
                        x.shape[0])
+        progress = self._arg("progress", progress, None)
+        if covariates is not None or trans or life:
+            from . import _covariates
+            hv = _covariates.fit_model(
+                self, data, x, tx, T_, w, covariates, trans, life, shared, l2_trans, l2_life,
+                self._arg("max_iter", max_iter, None), self._arg("tol", tol, None),
+                self._arg("std_errors", std_errors, True),
+                fit_feedback(self, x.shape[0], progress))
+            self._set_handle(hv)
+            return self._record_unit(data, unit)
         o = _options(self._arg("l2", l2, 0.0), self._arg("max_iter", max_iter, None),
                      self._arg("tol", tol, None), self._arg("std_errors", std_errors, True))
         h = _vp()
-        progress = self._arg("progress", progress, None)
         n = x.shape[0]
         with fit_feedback(self, n, progress):
             rc = _fit(ctypes.byref(h), _FAMILY[self._family_name], n, ptr(x), ptr(tx),
@@ -467,12 +500,16 @@ class _Btyd(Model):
         check(_convert_unit(new._h, days))
         return new
 
-    def p_alive(self, data=None, frequency=None, recency=None, T=None, *, unit=None):
+    def p_alive(self, data=None, frequency=None, recency=None, T=None, *, unit=None,
+                covariates=None):
         """P(customer still alive at the end of calibration).
 
         Parameters
         ----------
         %(data)s
+        covariates : pandas.DataFrame, optional
+            Keyword only: the customers' covariates, required by a model fitted with
+            ``covariates=`` (same columns; indexed by customer id or in the table's rows).
 
         Returns
         -------
@@ -490,6 +527,10 @@ class _Btyd(Model):
         """
         self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
+        if covariates is not None or _has_cov(self):
+            from . import _covariates
+            pa, _ = _covariates.score_model(self, None, data, x, tx, T_, covariates)
+            return _series(pa, data, "p_alive")
         out = empty(x.shape[0])
         check(_p_alive(self._require(), x.shape[0], ptr(x), ptr(tx), ptr(T_), ptr(out)))
         return _series(out, data, "p_alive")
@@ -517,7 +558,7 @@ class _Btyd(Model):
         return 1.0 - self.p_alive(data, frequency, recency, T, unit=unit)
 
     def expected_purchases(self, t, data=None, frequency=None, recency=None, T=None, *,
-                           unit=None):
+                           unit=None, covariates=None):
         """Conditional expected purchases in the next `t` time units given each history.
 
         Parameters
@@ -525,6 +566,9 @@ class _Btyd(Model):
         t : float
             Length of the window, in the model's time unit.
         %(data)s
+        covariates : pandas.DataFrame, optional
+            Keyword only: the customers' covariates, required by a model fitted with
+            ``covariates=`` (same columns; indexed by customer id or in the table's rows).
 
         Returns
         -------
@@ -541,6 +585,10 @@ class _Btyd(Model):
         """
         self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
+        if covariates is not None or _has_cov(self):
+            from . import _covariates
+            _, ex = _covariates.score_model(self, float(t), data, x, tx, T_, covariates)
+            return _series(ex, data, "expected_purchases")
         out = empty(x.shape[0])
         check(_expected(self._require(), float(t), x.shape[0], ptr(x), ptr(tx), ptr(T_),
                         ptr(out)))
@@ -548,7 +596,8 @@ class _Btyd(Model):
 
     predict = expected_purchases
 
-    def score(self, t, data=None, frequency=None, recency=None, T=None, *, unit=None):
+    def score(self, t, data=None, frequency=None, recency=None, T=None, *, unit=None,
+              covariates=None):
         """P(alive) and expected purchases in the next `t`, in one pass.
 
         Parameters
@@ -556,6 +605,9 @@ class _Btyd(Model):
         t : float
             Length of the window, in the model's time unit.
         %(data)s
+        covariates : pandas.DataFrame, optional
+            Keyword only: the customers' covariates, required by a model fitted with
+            ``covariates=`` (same columns; indexed by customer id or in the table's rows).
 
         Returns
         -------
@@ -576,6 +628,11 @@ class _Btyd(Model):
         self._check(data, unit)
         x, tx, T_ = _columns(data, frequency, recency, T)
         n = x.shape[0]
+        if covariates is not None or _has_cov(self):
+            from . import _covariates
+            pa, ex = _covariates.score_model(self, float(t), data, x, tx, T_, covariates)
+            return pd.DataFrame({"p_alive": pa, "expected_purchases": ex},
+                                index=_index(data, n))
         # one (2, n) block: C writes both columns, pandas wraps it without a copy
         block = np.empty((2, n))
         check(_score(self._require(), float(t), n, ptr(x), ptr(tx), ptr(T_), ptr(block[0]),

@@ -1,0 +1,190 @@
+/**
+ * @file covariates.h
+ * @brief BTYD models whose purchase and dropout processes depend on
+ *        customer covariates (static, time-invariant): Pareto/NBD, BG/NBD
+ *        and MBG/NBD.
+ *
+ * Each customer i has two covariate vectors, one for the purchase
+ * ("trans") process and one for the attrition ("life") process (they may
+ * share columns). The covariates scale the processes' rate parameters
+ * (Fader & Hardie 2007, "Incorporating time-invariant covariates into the
+ * Pareto/NBD and BG/NBD models"; the parametrisation of CLVTools):
+ *
+ *  - Pareto/NBD: alpha_i = alpha * exp(-gamma_trans' z_trans,i),
+ *                beta_i  = beta  * exp(-gamma_life' z_life,i);
+ *  - BG/NBD, MBG/NBD: alpha_i = alpha * exp(-gamma_trans' z_trans,i),
+ *                a_i = a * exp(gamma_life' z_life,i),
+ *                b_i = b * exp(gamma_life' z_life,i).
+ *
+ * So a positive trans coefficient raises the expected purchase rate
+ * r / alpha_i by the factor exp(gamma); a positive life coefficient raises
+ * the Pareto/NBD dropout rate s / beta_i. With every covariate 0 the model
+ * is the plain one. docs/models/covariates.md gives the likelihood, the
+ * mapping to CLVTools' coefficient names and the checks behind it.
+ *
+ * Model handle: a covariate model is a model of the plain family (pnbd,
+ * bgnbd, mbgnbd) with the four base parameters followed by one coefficient
+ * per covariate, named "trans.<name>" and "life.<name>"; its model file has
+ * format_version 2 and a "covariates" field (docs/model-format.md). The
+ * plain prediction functions of btyd.h refuse it (they would ignore the
+ * covariates): score it with churn_btyd_score_covariates().
+ *
+ * Threading: no global state; a fitted model may be shared by threads.
+ */
+#ifndef CHURN_COVARIATES_H
+#define CHURN_COVARIATES_H
+
+#include "btyd.h"
+#include "common.h"
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * The covariates of n customers, borrowed from the caller (nothing is
+ * copied or kept after the call returns). Matrices are column-major: the
+ * value of covariate j for customer i is trans[j * n + i]. Every value must
+ * be finite. Names are required, unique within a process, and what the
+ * fitted model records (and what scoring matches by).
+ * Initialise with CHURN_BTYD_COVARIATES_INIT or churn_btyd_covariates_init().
+ * @since 1.3
+ */
+typedef struct churn_btyd_covariates {
+    size_t struct_size;             /**< sizeof(churn_btyd_covariates) */
+    size_t n_trans;                 /**< covariates of the purchase process (may be 0) */
+    const double *trans;            /**< n x n_trans, column-major */
+    const char *const *trans_names; /**< n_trans names */
+    size_t n_life;                  /**< covariates of the attrition process (may be 0) */
+    const double *life;             /**< n x n_life, column-major */
+    const char *const *life_names;  /**< n_life names */
+} churn_btyd_covariates;
+
+/** Static initialiser for ::churn_btyd_covariates (no covariates). @since 1.3 */
+#define CHURN_BTYD_COVARIATES_INIT { sizeof(churn_btyd_covariates), 0, NULL, NULL, 0, NULL, NULL }
+
+/** Fill `cov` with no covariates. NULL is a no-op. Thread-safe. @since 1.3 */
+CHURN_API void churn_btyd_covariates_init(churn_btyd_covariates *cov);
+
+/**
+ * Options of churn_btyd_fit_covariates(). Initialise with
+ * CHURN_BTYD_COV_OPTIONS_INIT or churn_btyd_cov_options_init().
+ * @since 1.3
+ */
+typedef struct churn_btyd_cov_options {
+    size_t struct_size;     /**< sizeof(churn_btyd_cov_options) */
+    double l2_trans;        /**< L2 penalty lambda_trans >= 0: the fit maximises
+                                 LL - lambda_trans * sum(gamma_trans^2) - lambda_life *
+                                 sum(gamma_life^2) (sums over coefficients, LL the total
+                                 log-likelihood; default 0) */
+    double l2_life;         /**< L2 penalty of the life coefficients (default 0) */
+    size_t n_shared;        /**< names present in both processes whose coefficient is
+                                 constrained to be the same in both (default 0) */
+    const char *const *shared; /**< n_shared names */
+    int max_iter;           /**< Newton iterations (default 200) */
+    double tol;             /**< convergence: largest gradient component of the penalised
+                                 mean log-likelihood (default 1e-9) */
+    int no_std_errors;      /**< 1: skip standard errors (default 0) */
+} churn_btyd_cov_options;
+
+/** Static initialiser for ::churn_btyd_cov_options (defaults). @since 1.3 */
+#define CHURN_BTYD_COV_OPTIONS_INIT { sizeof(churn_btyd_cov_options), 0.0, 0.0, 0, NULL, 0, 0.0, 0 }
+
+/** Fill `opts` with the defaults. NULL is a no-op. Thread-safe. @since 1.3 */
+CHURN_API void churn_btyd_cov_options_init(churn_btyd_cov_options *opts);
+
+/**
+ * Log-likelihood of a covariate model at given parameters, and its
+ * gradient: the sum over customers of w_i log L_i with the customer's
+ * parameters given by the covariates (see the file comment).
+ * @param[in]  family   ::CHURN_FAMILY_PNBD, ::CHURN_FAMILY_BGNBD or ::CHURN_FAMILY_MBGNBD
+ * @param[in]  nparams  4 + cov->n_trans + cov->n_life
+ * @param[in]  params   the four base parameters (natural scale, > 0), then the
+ *                      trans coefficients, then the life coefficients
+ * @param[in]  n        customers
+ * @param[in]  frequency, recency, T  histories as in churn_btyd_fit()
+ * @param[in]  weights  n weights >= 0, or NULL for 1
+ * @param[in]  cov      the covariates (NULL: none)
+ * @param[out] loglik   the log-likelihood
+ * @param[out] gradient nparams derivatives (base parameters on the natural
+ *                      scale, coefficients as they are), or NULL
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, a bad row, weight, covariate value
+ *         or parameter, named); ::CHURN_EFAMILY; ::CHURN_ENUMERIC (not finite
+ *         at these parameters). Allocates nothing. Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_btyd_loglik_covariates(int family, size_t nparams, const double *params,
+                                           size_t n, const double *frequency,
+                                           const double *recency, const double *T,
+                                           const double *weights,
+                                           const churn_btyd_covariates *cov, double *loglik,
+                                           double *gradient);
+
+/**
+ * Fit a covariate model by maximum likelihood (Newton's method on the
+ * log base parameters and the coefficients, with the exact Hessian
+ * assembled from each customer's; the start is the plain model's fit with
+ * every coefficient 0). Standard errors and the covariance of all
+ * parameters (base parameters on the natural scale) come from the inverse
+ * of the negative Hessian of the penalised log-likelihood at the optimum.
+ * @param[out] out      the fitted model (free with churn_model_free()); NULL on error
+ * @param[in]  family   ::CHURN_FAMILY_PNBD, ::CHURN_FAMILY_BGNBD or ::CHURN_FAMILY_MBGNBD
+ * @param[in]  n        customers
+ * @param[in]  frequency, recency, T  histories (time unit of the caller's choosing)
+ * @param[in]  weights  n weights >= 0, or NULL
+ * @param[in]  cov      the covariates (required; may hold none)
+ * @param[in]  opts     options, or NULL for the defaults
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, bad rows, a non-finite covariate
+ *         naming customer and covariate, duplicate or missing names, a shared
+ *         name not in both processes, a covariate that is constant 0 for
+ *         every customer); ::CHURN_EFAMILY; ::CHURN_ENOCONV (the message
+ *         names what did not converge; the model is still returned in *out
+ *         with converged = 0 when a finite point was reached);
+ *         ::CHURN_ENOMEM. Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
+                                        const double *frequency, const double *recency,
+                                        const double *T, const double *weights,
+                                        const churn_btyd_covariates *cov,
+                                        const churn_btyd_cov_options *opts);
+
+/**
+ * Number of covariates of a model: trans in *n_trans, life in *n_life
+ * (either may be NULL). 0 and 0 for a plain model.
+ * @return ::CHURN_OK, ::CHURN_EINVAL (NULL model). Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_btyd_model_covariates(const churn_model *model, size_t *n_trans,
+                                          size_t *n_life);
+
+/**
+ * P(alive) and the conditional expected number of purchases in (T, T + t]
+ * of a covariate model, each customer with its own covariates. The
+ * covariates are matched to the model's by name within each process;
+ * every covariate of the model must be given (extra columns are ignored).
+ * A plain model is scored as by churn_btyd_score() (cov may then be NULL).
+ * @param[in]  model      a covariate (or plain) Pareto/NBD, BG/NBD or MBG/NBD model
+ * @param[in]  t          horizon, finite >= 0, in the model's time unit
+ * @param[in]  n          customers
+ * @param[in]  frequency, recency, T  histories
+ * @param[in]  cov        their covariates
+ * @param[out] p_alive    n values, or NULL
+ * @param[out] expected   n values, or NULL
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, a missing covariate named, a
+ *         non-finite value naming customer and covariate, bad rows);
+ *         ::CHURN_EFAMILY; ::CHURN_ENUMERIC (row named). Allocates nothing.
+ *         Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_btyd_score_covariates(const churn_model *model, double t, size_t n,
+                                          const double *frequency, const double *recency,
+                                          const double *T, const churn_btyd_covariates *cov,
+                                          double *p_alive, double *expected);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CHURN_COVARIATES_H */

@@ -1,0 +1,851 @@
+/*
+ * BTYD models with static covariates (covariates.h; docs/models/covariates.md):
+ * Pareto/NBD, BG/NBD and MBG/NBD whose rate parameters depend on each
+ * customer's covariates through exp(gamma' z).
+ *
+ * The log-likelihood is the plain family's, customer by customer, at the
+ * customer's own log-parameters phi_i = log p + D_i theta_cov, which are
+ * linear in the free parameters theta = (log p, free coefficients). So with
+ * g_i and H_i the gradient and Hessian of customer i's log-likelihood in
+ * phi_i (from the family descriptor: analytic where the family has its
+ * Hessian, else central differences of its analytic gradient), the total
+ * gradient is sum_i A_i' g_i and the Hessian sum_i A_i' H_i A_i, where A_i
+ * = d phi_i / d theta. Newton's method with a backtracking line search
+ * maximises the (penalised) total, starting from the plain fit.
+ *
+ * Which base parameter each process scales (the CLVTools parametrisation):
+ * Pareto/NBD trans -> alpha (sign -), life -> beta (-); BG/NBD and MBG/NBD
+ * trans -> alpha (-), life -> a (+) and b (+).
+ * Calls core/ (errors, allocation, Cholesky, models), checks.c, fit
+ * (churn_btyd_fit for the start) and the family descriptors.
+ */
+#include "btyd/btyd_internal.h"
+#include "churn/covariates.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define NB 4       /* base parameters of every supported family */
+#define FD_STEP 1e-5
+#define FIXED ((size_t)-1) /* a coefficient fixed at 0 (covariate 0 for every customer) */
+
+/* ---- the layout: which base parameter each process moves ----------------------- */
+
+typedef struct {
+    int n;           /* base parameters moved (1 or 2) */
+    int idx[2];      /* their index among the four */
+    double sign[2];  /* d log p_idx / d (gamma' z) */
+} target;
+
+typedef struct {
+    const churn__btyd_family *fam;
+    target trans, life;
+} layout;
+
+static int get_layout(int family, layout *L, const char *fn)
+{
+    switch (family) {
+    case CHURN_FAMILY_PNBD:
+        L->fam = &churn__pnbd_family;
+        L->trans = (target){1, {1, 0}, {-1, 0}};
+        L->life = (target){1, {3, 0}, {-1, 0}};
+        return CHURN_OK;
+    case CHURN_FAMILY_BGNBD:
+    case CHURN_FAMILY_MBGNBD:
+        L->fam = family == CHURN_FAMILY_BGNBD ? &churn__bgnbd_family : &churn__mbgnbd_family;
+        L->trans = (target){1, {1, 0}, {-1, 0}};
+        L->life = (target){2, {2, 3}, {1, 1}};
+        return CHURN_OK;
+    default:
+        return churn__error(CHURN_EFAMILY, "%s: covariates are supported for the 'pnbd', "
+                            "'bgnbd' and 'mbgnbd' families, not '%s'", fn,
+                            churn_family_name(family));
+    }
+}
+
+CHURN_API void churn_btyd_covariates_init(churn_btyd_covariates *cov)
+{
+    if (cov)
+        *cov = (churn_btyd_covariates)CHURN_BTYD_COVARIATES_INIT;
+}
+
+CHURN_API void churn_btyd_cov_options_init(churn_btyd_cov_options *opts)
+{
+    if (opts) {
+        *opts = (churn_btyd_cov_options)CHURN_BTYD_COV_OPTIONS_INIT;
+        opts->max_iter = 200;
+        opts->tol = 1e-9;
+    }
+}
+
+/* A caller's struct of any size up to ours, the rest defaulted. */
+static int read_cov(churn_btyd_covariates *c, const churn_btyd_covariates *user, const char *fn)
+{
+    churn_btyd_covariates_init(c);
+    (void)fn; /* the message names the struct */
+    return churn__opts_copy(c, sizeof *c, user, "churn_btyd_covariates");
+}
+
+/* Names present, non-empty and unique within the process; values finite. */
+static int check_block(const char *fn, const char *proc, size_t n, size_t k, const double *z,
+                       const char *const *names)
+{
+    if (k == 0)
+        return CHURN_OK;
+    if (!names || (n > 0 && !z))
+        return churn__error(CHURN_EINVAL, "%s: %zu %s covariates without %s", fn, k, proc,
+                            !names ? "names" : "values");
+    for (size_t j = 0; j < k; j++) {
+        if (!names[j] || !names[j][0])
+            return churn__error(CHURN_EINVAL, "%s: %s covariate %zu has no name", fn, proc, j);
+        for (size_t l = 0; l < j; l++)
+            if (strcmp(names[l], names[j]) == 0)
+                return churn__error(CHURN_EINVAL, "%s: %s covariate '%s' is given twice", fn,
+                                    proc, names[j]);
+        const double *col = z + j * n;
+        for (size_t i = 0; i < n; i++)
+            if (!isfinite(col[i]))
+                return churn__error(CHURN_EINVAL, "%s: %s covariate '%s' of customer (row) %zu "
+                                    "is %g: covariates must be finite", fn, proc, names[j], i,
+                                    col[i]);
+    }
+    return CHURN_OK;
+}
+
+/* ---- the problem: data, covariates, free parameters -------------------------------- */
+
+typedef struct {
+    layout L;
+    size_t n;
+    const double *x, *tx, *T, *w;
+    size_t kt, kl;
+    const double *Zt, *Zl;
+    /* free-parameter index of each trans / life coefficient */
+    size_t *free_t, *free_l;
+    size_t k;            /* free parameters: NB + distinct coefficients */
+    double l2t, l2l;
+    double *work;        /* k*k + NB*k scratch for the Hessian */
+} problem;
+
+/* Customer i's log-parameters at theta (free parameters). */
+static void customer_params(const problem *pb, const double *theta, size_t i, double *phi)
+{
+    for (int j = 0; j < NB; j++)
+        phi[j] = theta[j];
+    double et = 0, el = 0;
+    for (size_t j = 0; j < pb->kt; j++)
+        if (pb->free_t[j] != FIXED)
+            et += theta[pb->free_t[j]] * pb->Zt[j * pb->n + i];
+    for (size_t j = 0; j < pb->kl; j++)
+        if (pb->free_l[j] != FIXED)
+            el += theta[pb->free_l[j]] * pb->Zl[j * pb->n + i];
+    for (int m = 0; m < pb->L.trans.n; m++)
+        phi[pb->L.trans.idx[m]] += pb->L.trans.sign[m] * et;
+    for (int m = 0; m < pb->L.life.n; m++)
+        phi[pb->L.life.idx[m]] += pb->L.life.sign[m] * el;
+}
+
+/* One customer's log-likelihood, gradient and (if H) Hessian in phi. */
+static int customer_eval(const problem *pb, size_t i, const double *phi, double *ll, double *g,
+                         double *H)
+{
+    double p[NB], one = 1;
+    for (int j = 0; j < NB; j++)
+        p[j] = exp(phi[j]);
+    const churn__btyd_family *fam = pb->L.fam;
+    if (H && fam->loglik_hess) {
+        int rc = fam->loglik_hess(p, 1, &pb->x[i], &pb->tx[i], &pb->T[i], &one, ll, g, H);
+        return rc ? rc : (isfinite(*ll) ? CHURN_OK : CHURN_ENUMERIC);
+    }
+    int rc = fam->loglik(p, 1, &pb->x[i], &pb->tx[i], &pb->T[i], &one, ll, g);
+    if (rc || !isfinite(*ll))
+        return CHURN_ENUMERIC;
+    if (!H)
+        return CHURN_OK;
+    for (int j = 0; j < NB; j++) {
+        double gp[NB], gm[NB], lp, lm, q[NB];
+        memcpy(q, p, sizeof q);
+        q[j] = exp(phi[j] + FD_STEP);
+        if (fam->loglik(q, 1, &pb->x[i], &pb->tx[i], &pb->T[i], &one, &lp, gp))
+            return CHURN_ENUMERIC;
+        q[j] = exp(phi[j] - FD_STEP);
+        if (fam->loglik(q, 1, &pb->x[i], &pb->tx[i], &pb->T[i], &one, &lm, gm))
+            return CHURN_ENUMERIC;
+        for (int l = 0; l < NB; l++)
+            H[l * NB + j] = (gp[l] - gm[l]) / (2 * FD_STEP);
+    }
+    for (int j = 0; j < NB; j++) /* symmetrise */
+        for (int l = 0; l < j; l++)
+            H[j * NB + l] = H[l * NB + j] = 0.5 * (H[j * NB + l] + H[l * NB + j]);
+    return CHURN_OK;
+}
+
+/* d phi_i[b] / d theta[f] for the coefficient columns: the sum over the
+ * process targets that move base parameter b. Filled into A (NB x k). */
+static void jacobian(const problem *pb, size_t i, double *A)
+{
+    size_t k = pb->k;
+    memset(A, 0, NB * k * sizeof *A);
+    for (int j = 0; j < NB; j++)
+        A[j * k + j] = 1;
+    for (int m = 0; m < pb->L.trans.n; m++)
+        for (size_t j = 0; j < pb->kt; j++)
+            if (pb->free_t[j] != FIXED)
+                A[pb->L.trans.idx[m] * k + pb->free_t[j]] +=
+                    pb->L.trans.sign[m] * pb->Zt[j * pb->n + i];
+    for (int m = 0; m < pb->L.life.n; m++)
+        for (size_t j = 0; j < pb->kl; j++)
+            if (pb->free_l[j] != FIXED)
+                A[pb->L.life.idx[m] * k + pb->free_l[j]] +=
+                    pb->L.life.sign[m] * pb->Zl[j * pb->n + i];
+}
+
+/* Penalised total log-likelihood at theta; gradient g (k) and Hessian H (k x k)
+ * when non-NULL. Returns CHURN_OK or CHURN_ENUMERIC (first bad row in *bad). */
+static int evaluate(const problem *pb, const double *theta, double *f, double *g, double *H,
+                    size_t *bad)
+{
+    size_t k = pb->k;
+    double total = 0;
+    if (g)
+        memset(g, 0, k * sizeof *g);
+    if (H)
+        memset(H, 0, k * k * sizeof *H);
+    double *A = pb->work, *HA = pb->work + NB * k;
+    for (size_t i = 0; i < pb->n; i++) {
+        double wi = pb->w ? pb->w[i] : 1;
+        if (wi == 0)
+            continue;
+        double phi[NB], ll, gi[NB], Hi[NB * NB];
+        customer_params(pb, theta, i, phi);
+        if (customer_eval(pb, i, phi, &ll, gi, H ? Hi : NULL)) {
+            if (bad)
+                *bad = i;
+            return CHURN_ENUMERIC;
+        }
+        total += wi * ll;
+        if (!g && !H)
+            continue;
+        jacobian(pb, i, A);
+        if (g)
+            for (int b = 0; b < NB; b++)
+                for (size_t c = 0; c < k; c++)
+                    g[c] += wi * gi[b] * A[b * k + c];
+        if (H) {
+            /* HA = Hi * A (NB x k), H += A' HA */
+            for (int b = 0; b < NB; b++)
+                for (size_t c = 0; c < k; c++) {
+                    double s = 0;
+                    for (int e = 0; e < NB; e++)
+                        s += Hi[b * NB + e] * A[e * k + c];
+                    HA[b * k + c] = s;
+                }
+            for (size_t r = 0; r < k; r++)
+                for (size_t c = r; c < k; c++) {
+                    double s = 0;
+                    for (int b = 0; b < NB; b++)
+                        s += A[b * k + r] * HA[b * k + c];
+                    H[r * k + c] += wi * s;
+                }
+        }
+    }
+    if (H)
+        for (size_t r = 0; r < k; r++)
+            for (size_t c = 0; c < r; c++)
+                H[r * k + c] = H[c * k + r];
+    /* the penalty on each free coefficient: lambda of every process it belongs to */
+    for (size_t j = NB; j < k; j++) {
+        double lam = 0;
+        for (size_t t = 0; t < pb->kt; t++)
+            lam += pb->free_t[t] == j ? pb->l2t : 0;
+        for (size_t t = 0; t < pb->kl; t++)
+            lam += pb->free_l[t] == j ? pb->l2l : 0;
+        total -= lam * theta[j] * theta[j];
+        if (g)
+            g[j] -= 2 * lam * theta[j];
+        if (H)
+            H[j * k + j] -= 2 * lam;
+    }
+    if (!isfinite(total))
+        return CHURN_ENUMERIC;
+    *f = total;
+    return CHURN_OK;
+}
+
+/* ---- the public log-likelihood -------------------------------------------------------- */
+
+/* Free-parameter maps for the no-constraint layout (loglik, scoring). */
+static void plain_maps(problem *pb)
+{
+    for (size_t j = 0; j < pb->kt; j++)
+        pb->free_t[j] = NB + j;
+    for (size_t j = 0; j < pb->kl; j++)
+        pb->free_l[j] = NB + pb->kt + j;
+    pb->k = NB + pb->kt + pb->kl;
+}
+
+static int check_rows(const char *fn, size_t n, const double *x, const double *tx,
+                      const double *T, const double *w, int fitting)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = churn__btyd_check_row(fn, 0, fitting, i, x[i], tx[i], T[i]);
+        if (!rc && w)
+            rc = churn__btyd_check_weight(fn, i, w[i]);
+        if (rc)
+            return rc;
+    }
+    return CHURN_OK;
+}
+
+#define MAXCOV 64 /* coefficients per process handled without allocation */
+
+CHURN_API int churn_btyd_loglik_covariates(int family, size_t nparams, const double *params,
+                                           size_t n, const double *frequency,
+                                           const double *recency, const double *T,
+                                           const double *weights,
+                                           const churn_btyd_covariates *cov, double *loglik,
+                                           double *gradient)
+{
+    churn__ok();
+    static const char fn[] = "churn_btyd_loglik_covariates";
+    layout L;
+    churn_btyd_covariates c;
+    int rc = get_layout(family, &L, fn);
+    if (rc || (rc = read_cov(&c, cov, fn)))
+        return rc;
+    if (!params || !loglik || NEED(frequency) || NEED(recency) || NEED(T))
+        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
+    if (c.n_trans > MAXCOV || c.n_life > MAXCOV)
+        return churn__error(CHURN_EINVAL, "%s: at most %d covariates per process", fn, MAXCOV);
+    if (nparams != NB + c.n_trans + c.n_life)
+        return churn__error(CHURN_EINVAL, "%s: nparams is %zu; the 4 base parameters and %zu + "
+                            "%zu coefficients make %zu", fn, nparams, c.n_trans, c.n_life,
+                            NB + c.n_trans + c.n_life);
+    if ((rc = churn__btyd_check_params(fn, L.fam, params, NB)))
+        return rc;
+    for (size_t j = NB; j < nparams; j++)
+        if (!isfinite(params[j]))
+            return churn__error(CHURN_EINVAL, "%s: coefficient params[%zu] = %g is not finite",
+                                fn, j, params[j]);
+    if ((rc = check_block(fn, "trans", n, c.n_trans, c.trans, c.trans_names)) ||
+        (rc = check_block(fn, "life", n, c.n_life, c.life, c.life_names)) ||
+        (rc = check_rows(fn, n, frequency, recency, T, weights, 0)))
+        return rc;
+    size_t ft[MAXCOV], fl[MAXCOV];
+    double work[NB * (NB + 2 * MAXCOV) * 2];
+    problem pb = {L, n, frequency, recency, T, weights, c.n_trans, c.n_life, c.trans, c.life,
+                  ft, fl, 0, 0, 0, work};
+    plain_maps(&pb);
+    double theta[NB + 2 * MAXCOV], g[NB + 2 * MAXCOV];
+    for (size_t j = 0; j < NB; j++)
+        theta[j] = log(params[j]);
+    for (size_t j = NB; j < nparams; j++)
+        theta[j] = params[j];
+    size_t bad = 0;
+    if (evaluate(&pb, theta, loglik, gradient ? g : NULL, NULL, &bad))
+        return churn__error(CHURN_ENUMERIC, "%s: the log-likelihood of customer (row) %zu is not "
+                            "finite at these parameters", fn, bad);
+    if (gradient) {
+        for (size_t j = 0; j < NB; j++)
+            gradient[j] = g[j] / params[j];
+        for (size_t j = NB; j < nparams; j++)
+            gradient[j] = g[j];
+    }
+    return CHURN_OK;
+}
+
+/* ---- the fit ------------------------------------------------------------------------- */
+
+/* Solve (-H + mu I) d = g by Cholesky, increasing mu until it is positive
+ * definite. 0, or -1 when no mu up to 1e10 * max|H| works. */
+static int newton_step(size_t k, const double *H, const double *g, double *d, double *M)
+{
+    double scale = 0;
+    for (size_t j = 0; j < k; j++)
+        scale = fmax(scale, fabs(H[j * k + j]));
+    if (!(scale > 0))
+        scale = 1;
+    for (double mu = 0; mu <= 1e10 * scale; mu = mu ? mu * 10 : 1e-8 * scale) {
+        for (size_t j = 0; j < k * k; j++)
+            M[j] = -H[j];
+        for (size_t j = 0; j < k; j++)
+            M[j * k + j] += mu;
+        if (churn__chol(M, k, 0) == 0) {
+            memcpy(d, g, k * sizeof *d);
+            churn__chol_solve(M, d, k);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static double max_abs(size_t k, const double *v)
+{
+    double m = 0;
+    for (size_t j = 0; j < k; j++)
+        m = fmax(m, fabs(v[j]));
+    return m;
+}
+
+/* A coefficient column must tell customers apart. A column that is 0 for
+ * every customer of positive weight (the "no covariates" case) leaves its
+ * coefficient unidentified: it is fixed at 0 and flagged in zero[j]. Any
+ * other constant column is the base parameter again: refused. */
+static int check_varies(const char *fn, const char *proc, size_t n, size_t k, const double *z,
+                        const char *const *names, const double *w, int *zero)
+{
+    for (size_t j = 0; j < k; j++) {
+        const double *col = z + j * n;
+        size_t first = n;
+        int varies = 0;
+        for (size_t i = 0; i < n && !varies; i++) {
+            if (w && w[i] == 0)
+                continue;
+            if (first == n)
+                first = i;
+            else if (col[i] != col[first])
+                varies = 1;
+        }
+        zero[j] = !varies && (first == n || col[first] == 0);
+        if (!varies && !zero[j])
+            return churn__error(CHURN_EINVAL, "%s: %s covariate '%s' has the same value (%g) "
+                                "for every customer: its coefficient cannot be told apart from "
+                                "the base parameter (drop it, or code a dummy against a "
+                                "reference level)", fn, proc, names[j], col[first]);
+    }
+    return CHURN_OK;
+}
+
+static int find_name(const char *const *names, size_t k, const char *s)
+{
+    for (size_t j = 0; j < k; j++)
+        if (strcmp(names[j], s) == 0)
+            return (int)j;
+    return -1;
+}
+
+static const char *const base_names[3][NB] = {
+    {"r", "alpha", "a", "b"}, {"r", "alpha", "s", "beta"}, {"r", "alpha", "a", "b"}};
+
+/* The model: base parameters, then "trans.<name>" and "life.<name>". */
+static int build_model(churn_model **out, int family, const problem *pb,
+                       const churn_btyd_covariates *c, const double *theta, const double *covt,
+                       const int *shared_life)
+{
+    size_t kt = pb->kt, kl = pb->kl, np = NB + kt + kl;
+    char **names = churn__calloc(np, sizeof *names);
+    double *par = churn__malloc(np * sizeof *par), *cov = NULL;
+    double *flag = churn__malloc((kt + kl ? kt + kl : 1) * sizeof *flag);
+    int rc = (!names || !par || !flag) ? churn__nomem("covariate model") : CHURN_OK;
+    const char *const *bn = base_names[family == CHURN_FAMILY_PNBD ? 1 : 0];
+    size_t *where = NULL;
+    if (!rc) {
+        where = churn__malloc(np * sizeof *where);
+        rc = where ? CHURN_OK : churn__nomem("covariate model");
+    }
+    for (size_t j = 0; !rc && j < np; j++) {
+        const char *proc = j < NB ? "" : j < NB + kt ? "trans." : "life.";
+        const char *nm = j < NB ? bn[j] : j < NB + kt ? c->trans_names[j - NB]
+                                                      : c->life_names[j - NB - kt];
+        size_t len = strlen(proc) + strlen(nm) + 1;
+        names[j] = churn__malloc(len);
+        if (!names[j]) {
+            rc = churn__nomem("covariate names");
+            break;
+        }
+        snprintf(names[j], len, "%s%s", proc, nm);
+        where[j] = j < NB ? j : j < NB + kt ? pb->free_t[j - NB] : pb->free_l[j - NB - kt];
+        par[j] = j < NB ? exp(theta[j]) : where[j] == FIXED ? 0 : theta[where[j]];
+    }
+    for (size_t j = 0; !rc && j < kt + kl; j++)
+        flag[j] = j >= kt && shared_life[j - kt] ? 1 : 0;
+    churn_model *m = NULL;
+    if (!rc)
+        rc = churn__model_new(&m, family, np, (const char *const *)names);
+    if (!rc) {
+        memcpy(m->params, par, np * sizeof *par);
+        if (kt + kl)
+            rc = churn__model_set_array(m, "covariates_shared", flag, kt + kl);
+    }
+    if (!rc && covt) {
+        cov = churn__malloc(np * np * sizeof *cov);
+        if (!cov)
+            rc = churn__nomem("covariance matrix");
+        for (size_t i = 0; !rc && i < np; i++)
+            for (size_t j = 0; j < np; j++) {
+                double di = i < NB ? par[i] : 1, dj = j < NB ? par[j] : 1;
+                cov[i * np + j] = where[i] == FIXED || where[j] == FIXED
+                                      ? NAN : covt[where[i] * pb->k + where[j]] * di * dj;
+            }
+        if (!rc)
+            rc = churn__model_set_cov(m, cov);
+    }
+    for (size_t j = 0; names && j < np; j++)
+        churn__free(names[j]);
+    churn__free(names);
+    churn__free(par);
+    churn__free(flag);
+    churn__free(where);
+    churn__free(cov);
+    if (rc) {
+        churn_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return CHURN_OK;
+}
+
+CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
+                                        const double *frequency, const double *recency,
+                                        const double *T, const double *weights,
+                                        const churn_btyd_covariates *cov,
+                                        const churn_btyd_cov_options *opts)
+{
+    churn__ok();
+    static const char fn[] = "churn_btyd_fit_covariates";
+    if (out)
+        *out = NULL;
+    layout L;
+    churn_btyd_covariates c;
+    churn_btyd_cov_options o;
+    int rc = get_layout(family, &L, fn);
+    if (rc)
+        return rc;
+    if (!out || !cov || NEED(frequency) || NEED(recency) || NEED(T))
+        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
+    if ((rc = read_cov(&c, cov, fn)))
+        return rc;
+    churn_btyd_cov_options_init(&o);
+    if (opts && (rc = churn__opts_copy(&o, sizeof o, opts, "churn_btyd_cov_options")))
+        return rc;
+    if (!(o.l2_trans >= 0) || !isfinite(o.l2_trans) || !(o.l2_life >= 0) ||
+        !isfinite(o.l2_life))
+        return churn__error(CHURN_EINVAL, "%s: the L2 penalties l2_trans = %g and l2_life = %g "
+                            "must be finite numbers >= 0", fn, o.l2_trans, o.l2_life);
+    if (o.max_iter <= 0)
+        o.max_iter = 200;
+    if (!(o.tol > 0))
+        o.tol = 1e-9;
+    if (n == 0)
+        return churn__error(CHURN_EINVAL, "%s: no customers", fn);
+    if ((rc = check_block(fn, "trans", n, c.n_trans, c.trans, c.trans_names)) ||
+        (rc = check_block(fn, "life", n, c.n_life, c.life, c.life_names)) ||
+        (rc = check_rows(fn, n, frequency, recency, T, weights, 1)))
+        return rc;
+    if (o.n_shared && !o.shared)
+        return churn__error(CHURN_EINVAL, "%s: n_shared is %zu but shared is NULL", fn,
+                            o.n_shared);
+    size_t kt = c.n_trans, kl = c.n_life;
+    size_t *ft = churn__malloc((kt + kl + 1) * sizeof *ft);
+    int *shared_life = churn__calloc(kl + 1, sizeof *shared_life);
+    int *zero = churn__calloc(kt + kl + 1, sizeof *zero);
+    if (!ft || !shared_life || !zero) {
+        churn__free(ft);
+        churn__free(shared_life);
+        churn__free(zero);
+        return churn__nomem("covariate layout");
+    }
+    if ((rc = check_varies(fn, "trans", n, kt, c.trans, c.trans_names, weights, zero)) ||
+        (rc = check_varies(fn, "life", n, kl, c.life, c.life_names, weights, zero + kt))) {
+        churn__free(ft);
+        churn__free(shared_life);
+        churn__free(zero);
+        return rc;
+    }
+    size_t *fl = ft + kt;
+    for (size_t s = 0; s < o.n_shared; s++) {
+        const char *nm = o.shared[s];
+        int jt = nm ? find_name(c.trans_names, kt, nm) : -1;
+        int jl = nm ? find_name(c.life_names, kl, nm) : -1;
+        if (jt < 0 || jl < 0) {
+            churn__free(ft);
+            churn__free(shared_life);
+            return churn__error(CHURN_EINVAL, "%s: shared covariate '%s' must be among both "
+                                "the trans and the life covariates (%s)", fn, nm ? nm : "(null)",
+                                jt < 0 ? "not a trans covariate" : "not a life covariate");
+        }
+        shared_life[jl] = jt + 1;
+    }
+    size_t k = NB;
+    for (size_t j = 0; j < kt; j++)
+        ft[j] = zero[j] ? FIXED : k++;
+    for (size_t j = 0; j < kl; j++)
+        fl[j] = shared_life[j] ? ft[shared_life[j] - 1] : zero[kt + j] ? FIXED : k++;
+
+    double *mem = churn__malloc((4 * k * k + 2 * NB * k + 6 * k) * sizeof *mem);
+    if (!mem) {
+        churn__free(ft);
+        churn__free(shared_life);
+        churn__free(zero);
+        return churn__nomem("covariate fit");
+    }
+    double *H = mem, *M = H + k * k, *covt = M + k * k, *spare = covt + k * k;
+    double *work = spare + k * k, *theta = work + 2 * NB * k, *g = theta + k, *d = g + k,
+           *trial = d + k, *e = trial + k;
+    problem pb = {L, n, frequency, recency, T, weights, kt, kl, c.trans, c.life, ft, fl, k,
+                  o.l2_trans, o.l2_life, work};
+    (void)spare;
+
+    /* start: the plain model, every coefficient 0 */
+    churn_model *plain = NULL;
+    churn_btyd_options bo;
+    churn_btyd_options_init(&bo);
+    bo.no_std_errors = 1;
+    rc = churn_btyd_fit(&plain, family, n, frequency, recency, T, weights, &bo);
+    if (rc && rc != CHURN_ENOCONV) {
+        churn__free(mem);
+        churn__free(ft);
+        churn__free(shared_life);
+        churn__free(zero);
+        return rc;
+    }
+    for (int j = 0; j < NB; j++)
+        theta[j] = log(plain->params[j]);
+    churn_model_free(plain);
+    for (size_t j = NB; j < k; j++)
+        theta[j] = 0;
+
+    double wsum = 0;
+    for (size_t i = 0; i < n; i++)
+        wsum += weights ? weights[i] : 1;
+    double f = 0, ftrial;
+    size_t bad = 0;
+    int it = 0, converged = 0;
+    char why[200] = "";
+    rc = CHURN_OK;
+    if (evaluate(&pb, theta, &f, g, H, &bad)) {
+        rc = churn__error(CHURN_ENUMERIC, "%s: the log-likelihood of customer (row) %zu is not "
+                          "finite at the plain model's fit", fn, bad);
+    }
+    for (; !rc && it < o.max_iter; it++) {
+        if (max_abs(k, g) / wsum < o.tol) {
+            converged = 1;
+            break;
+        }
+        if (newton_step(k, H, g, d, M)) {
+            snprintf(why, sizeof why, "no ascent direction (the Hessian is not finite)");
+            break;
+        }
+        double step = 1, slope = 0;
+        for (size_t j = 0; j < k; j++)
+            slope += g[j] * d[j];
+        if (slope <= 1e-13 * fmax(1.0, fabs(f))) {
+            /* The Newton decrement is at the rounding level of the total
+             * log-likelihood: no line search can see an increase. Take the full
+             * step (it only polishes the last digits) and stop: this is the
+             * optimum to the precision the likelihood has. */
+            for (size_t j = 0; j < k; j++)
+                trial[j] = theta[j] + d[j];
+            if (evaluate(&pb, trial, &ftrial, g, H, NULL) == CHURN_OK &&
+                ftrial >= f - 1e-12 * fmax(1.0, fabs(f))) {
+                memcpy(theta, trial, k * sizeof *theta);
+                f = ftrial;
+            } else {
+                evaluate(&pb, theta, &f, g, H, NULL);
+            }
+            converged = 1;
+            it++;
+            break;
+        }
+        int moved = 0;
+        for (int h = 0; h < 60; h++, step *= 0.5) {
+            for (size_t j = 0; j < k; j++)
+                trial[j] = theta[j] + step * d[j];
+            if (evaluate(&pb, trial, &ftrial, NULL, NULL, NULL) == CHURN_OK &&
+                ftrial >= f + 1e-4 * step * slope) {
+                moved = 1;
+                break;
+            }
+        }
+        if (!moved) {
+            /* no increase along the Newton direction: at the optimum to rounding? */
+            if (max_abs(k, g) / wsum < 1e3 * o.tol)
+                converged = 1;
+            else
+                snprintf(why, sizeof why, "the line search found no increase (largest "
+                         "gradient component %.3g per customer)", max_abs(k, g) / wsum);
+            break;
+        }
+        memcpy(theta, trial, k * sizeof *theta);
+        if (evaluate(&pb, theta, &f, g, H, &bad)) {
+            rc = churn__error(CHURN_ENUMERIC, "%s: the log-likelihood of customer (row) %zu is "
+                              "not finite during the fit", fn, bad);
+            break;
+        }
+    }
+    if (!rc && !converged && !why[0])
+        snprintf(why, sizeof why, "%d Newton iterations (max_iter) were not enough", it);
+
+    /* covariance: inverse of the negative (penalised) Hessian */
+    int have_cov = 0;
+    char note[256] = "";
+    if (!rc && !o.no_std_errors) {
+        for (size_t j = 0; j < k * k; j++)
+            M[j] = -H[j];
+        if (churn__chol(M, k, 0) == 0) {
+            for (size_t j = 0; j < k; j++) {
+                memset(e, 0, k * sizeof *e);
+                e[j] = 1;
+                churn__chol_solve(M, e, k);
+                for (size_t i = 0; i < k; i++)
+                    covt[i * k + j] = e[i];
+            }
+            have_cov = 1;
+        } else {
+            converged = 0;
+            snprintf(note, sizeof note, "the Hessian is not negative definite at the optimum: "
+                     "some coefficients are not identified (collinear covariates?)");
+        }
+    }
+    for (size_t j = 0; j < kt + kl; j++) {
+        if (!zero[j])
+            continue;
+        size_t len = strlen(note);
+        snprintf(note + len, sizeof note - len, "%s%s covariate '%s' is 0 for every customer: "
+                 "its coefficient is not identified and fixed at 0", len ? "; " : "",
+                 j < kt ? "trans" : "life", j < kt ? c.trans_names[j] : c.life_names[j - kt]);
+    }
+    churn_model *m = NULL;
+    if (!rc)
+        rc = build_model(&m, family, &pb, &c, theta, have_cov ? covt : NULL, shared_life);
+    if (!rc) {
+        /* the unpenalised log-likelihood at the optimum */
+        problem up = pb;
+        up.l2t = up.l2l = 0;
+        double ll;
+        m->loglik = evaluate(&up, theta, &ll, NULL, NULL, NULL) == CHURN_OK ? ll : NAN;
+        m->nobs = wsum;
+        m->converged = converged;
+        m->iterations = it;
+        if (!converged) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "covariate fit did not converge: %s%s%s", why,
+                     note[0] ? "; " : "", note);
+            churn__model_set_note(m, msg);
+        } else if (note[0]) {
+            churn__model_set_note(m, note);
+        }
+    }
+    churn__free(mem);
+    churn__free(ft);
+    churn__free(shared_life);
+    churn__free(zero);
+    if (rc)
+        return rc;
+    *out = m;
+    if (!m->converged)
+        return churn__error(CHURN_ENOCONV, "%s: %s%s%s", fn, why[0] ? why : "not converged",
+                            note[0] ? "; " : "", note);
+    return CHURN_OK;
+}
+
+/* ---- a model's covariates, scoring ---------------------------------------------------- */
+
+/* Covariate counts of a model from its parameter names. */
+static void count_cov(const churn_model *m, size_t *kt, size_t *kl)
+{
+    *kt = *kl = 0;
+    for (size_t j = NB; j < m->nparams; j++) {
+        if (strncmp(m->param_names[j], "trans.", 6) == 0)
+            (*kt)++;
+        else if (strncmp(m->param_names[j], "life.", 5) == 0)
+            (*kl)++;
+    }
+}
+
+CHURN_API int churn_btyd_model_covariates(const churn_model *model, size_t *n_trans,
+                                          size_t *n_life)
+{
+    churn__ok();
+    if (!model)
+        return churn__error(CHURN_EINVAL, "churn_btyd_model_covariates: NULL model");
+    size_t kt = 0, kl = 0;
+    if (model->family == CHURN_FAMILY_PNBD || model->family == CHURN_FAMILY_BGNBD ||
+        model->family == CHURN_FAMILY_MBGNBD)
+        count_cov(model, &kt, &kl);
+    if (n_trans)
+        *n_trans = kt;
+    if (n_life)
+        *n_life = kl;
+    return CHURN_OK;
+}
+
+CHURN_API int churn_btyd_score_covariates(const churn_model *model, double t, size_t n,
+                                          const double *frequency, const double *recency,
+                                          const double *T, const churn_btyd_covariates *cov,
+                                          double *p_alive, double *expected)
+{
+    churn__ok();
+    static const char fn[] = "churn_btyd_score_covariates";
+    int rc = churn__model_check(model, fn, 3, CHURN_FAMILY_PNBD, CHURN_FAMILY_BGNBD,
+                                CHURN_FAMILY_MBGNBD);
+    if (rc)
+        return rc;
+    layout L;
+    churn_btyd_covariates c;
+    if ((rc = get_layout(model->family, &L, fn)) || (rc = read_cov(&c, cov, fn)))
+        return rc;
+    if (NEED(frequency) || NEED(recency) || NEED(T))
+        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
+    if ((rc = churn__btyd_check_params(fn, L.fam, model->params, NB)))
+        return rc;
+    size_t kt, kl;
+    count_cov(model, &kt, &kl);
+    if (kt > MAXCOV || kl > MAXCOV || NB + kt + kl != model->nparams)
+        return churn__error(CHURN_EFORMAT, "%s: the model's parameters beyond the first four "
+                            "must be named trans.<name> or life.<name>", fn);
+    /* model coefficient j -> column of the caller's block */
+    const double *colp[2 * MAXCOV];
+    for (size_t j = 0; j < kt + kl; j++) {
+        int life = j >= kt;
+        const char *nm = model->param_names[NB + j] + (life ? 5 : 6);
+        size_t have = life ? c.n_life : c.n_trans;
+        const char *const *names = life ? c.life_names : c.trans_names;
+        const double *z = life ? c.life : c.trans;
+        int at = names ? find_name(names, have, nm) : -1;
+        if (at < 0)
+            return churn__error(CHURN_EINVAL, "%s: the model needs the %s covariate '%s', "
+                                "which was not given", fn, life ? "life" : "trans", nm);
+        if (n > 0 && !z)
+            return churn__error(CHURN_EINVAL, "%s: %s covariates without values", fn,
+                                life ? "life" : "trans");
+        colp[j] = z + (size_t)at * n;
+    }
+    if ((rc = churn__btyd_check_horizon(fn, model->family, t, "horizon t")))
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = churn__btyd_check_row(fn, 0, 0, i, frequency[i], recency[i], T[i])))
+            return rc;
+        double et = 0, el = 0, phi[NB], p[NB];
+        for (size_t j = 0; j < kt + kl; j++) {
+            double z = colp[j][i];
+            if (!isfinite(z))
+                return churn__error(CHURN_EINVAL, "%s: covariate '%s' of customer (row) %zu is "
+                                    "%g: covariates must be finite", fn,
+                                    model->param_names[NB + j], i, z);
+            if (j < kt)
+                et += model->params[NB + j] * z;
+            else
+                el += model->params[NB + j] * z;
+        }
+        for (int j = 0; j < NB; j++)
+            phi[j] = log(model->params[j]);
+        for (int m = 0; m < L.trans.n; m++)
+            phi[L.trans.idx[m]] += L.trans.sign[m] * et;
+        for (int m = 0; m < L.life.n; m++)
+            phi[L.life.idx[m]] += L.life.sign[m] * el;
+        for (int j = 0; j < NB; j++)
+            p[j] = exp(phi[j]);
+        double pa = L.fam->p_alive(p, frequency[i], recency[i], T[i]);
+        double ex = expected ? L.fam->cond_expected(p, t, frequency[i], recency[i], T[i]) : 0;
+        if (!isfinite(pa))
+            return churn__btyd_nonfinite(fn, "P(alive)", i);
+        if (!isfinite(ex))
+            return churn__btyd_nonfinite(fn, "the expected number of purchases", i);
+        if (p_alive)
+            p_alive[i] = pa;
+        if (expected)
+            expected[i] = ex;
+    }
+    return CHURN_OK;
+}
