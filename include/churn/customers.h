@@ -341,6 +341,25 @@ CHURN_API const double *churn_customers_column_at(const churn_customers *t, size
 CHURN_API const char *churn_customers_id(const churn_customers *t, size_t row);
 
 /**
+ * Every row's customer id in one call (what churn_customers_id() gives row
+ * by row): the ids in row order, each followed by one NUL byte, copied into
+ * `buf`. A binding reads a million ids this way with one call instead of a
+ * million.
+ *
+ * @param[in]  t       a table
+ * @param[out] buf     destination (may be NULL when cap is 0)
+ * @param[in]  cap     its capacity in bytes
+ * @param[out] needed  bytes the ids take: the sum over rows of strlen(id) + 1
+ *                     (0 for a table without rows; may be NULL)
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL table);
+ *         ::CHURN_ERANGE (cap too small: *needed is set, nothing written)
+ * No allocation. Thread-safe for an unmodified table.
+ * @since 1.3
+ */
+CHURN_API int churn_customers_ids_packed(const churn_customers *t, char *buf, size_t cap,
+                                         size_t *needed);
+
+/**
  * Find the row of a customer id. The first call builds a hash index of the
  * ids (O(rows), 8 bytes per row); later calls are O(1). Safe to call from
  * several threads on a shared table.

@@ -127,6 +127,24 @@ CHURN_API size_t churn_txlog_num_products(const churn_txlog *log);
  */
 CHURN_API const char *churn_txlog_customer_id(const churn_txlog *log, size_t index);
 
+/**
+ * Every customer id of the log in one call (what churn_txlog_customer_id()
+ * gives index by index): the ids in order of first appearance, each followed
+ * by one NUL byte, copied into `buf`.
+ *
+ * @param[in]  log     a log
+ * @param[out] buf     destination (may be NULL when cap is 0)
+ * @param[in]  cap     its capacity in bytes
+ * @param[out] needed  bytes the ids take: the sum over customers of
+ *                     strlen(id) + 1 (0 for an empty log; may be NULL)
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL log);
+ *         ::CHURN_ERANGE (cap too small: *needed is set, nothing written)
+ * No allocation. Thread-safe for an unmodified log.
+ * @since 1.3
+ */
+CHURN_API int churn_txlog_customer_ids_packed(const churn_txlog *log, char *buf, size_t cap,
+                                              size_t *needed);
+
 /** Original id text of product `index`, or NULL. @since 1.0 */
 CHURN_API const char *churn_txlog_product_id(const churn_txlog *log, size_t index);
 

@@ -178,6 +178,37 @@ const char *churn_customers_id(const churn_customers *t, size_t row)
     return t->ids[row];
 }
 
+/* Copy n NUL-terminated strings into buf, each with its NUL (two-call sizing). */
+static int pack_ids(const char *fn, char *const *ids, size_t n, char *buf, size_t cap,
+                    size_t *needed)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += strlen(ids[i]) + 1;
+    if (needed)
+        *needed = total;
+    if (cap < total || (total && !buf))
+        return churn__error(CHURN_ERANGE, "%s: the buffer holds %zu bytes, the ids take %zu",
+                            fn, cap, total);
+    char *p = buf;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(ids[i]) + 1;
+        memcpy(p, ids[i], len);
+        p += len;
+    }
+    return CHURN_OK;
+}
+
+int churn_customers_ids_packed(const churn_customers *t, char *buf, size_t cap, size_t *needed)
+{
+    churn__ok();
+    if (needed)
+        *needed = 0;
+    if (!t)
+        return churn__error(CHURN_EINVAL, "churn_customers_ids_packed: 'table' is NULL");
+    return pack_ids("churn_customers_ids_packed", t->ids, t->nrows, buf, cap, needed);
+}
+
 int churn_customers_find(const churn_customers *t, const char *customer_id, size_t *row)
 {
     churn__ok();

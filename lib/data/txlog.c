@@ -408,6 +408,31 @@ CHURN_API const char *churn_txlog_customer_id(const churn_txlog *log, size_t i)
     return (log && i < log->customer_ids.count) ? log->customer_ids.strings[i] : NULL;
 }
 
+CHURN_API int churn_txlog_customer_ids_packed(const churn_txlog *log, char *buf, size_t cap,
+                                              size_t *needed)
+{
+    churn__ok();
+    if (needed)
+        *needed = 0;
+    if (!log)
+        return churn__error(CHURN_EINVAL, "churn_txlog_customer_ids_packed: 'log' is NULL");
+    size_t n = log->customer_ids.count, total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += strlen(log->customer_ids.strings[i]) + 1;
+    if (needed)
+        *needed = total;
+    if (cap < total || (total && !buf))
+        return churn__error(CHURN_ERANGE, "churn_txlog_customer_ids_packed: the buffer holds "
+                            "%zu bytes, the ids take %zu", cap, total);
+    char *p = buf;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(log->customer_ids.strings[i]) + 1;
+        memcpy(p, log->customer_ids.strings[i], len);
+        p += len;
+    }
+    return CHURN_OK;
+}
+
 CHURN_API const char *churn_txlog_product_id(const churn_txlog *log, size_t i)
 {
     return (log && i < log->product_ids.count) ? log->product_ids.strings[i] : NULL;

@@ -61,7 +61,8 @@ from ._units import describe_time_unit
 from ._model import Model, load_model
 from ._txlog import TransactionLog
 from ._customers import (CustomerState, CustomerStream, cohort_table, customer_table,
-                         population_metrics, rfm_segment_name, time_unit_days)
+                         population_metrics, rfm_segment_name, table_to_float,
+                         time_unit_days)
 from ._simulate import simulate, simulate_summary
 from ._btyd import BGBB, BGNBD, MBGNBD, SBG, ParetoNBD, loglik as btyd_loglik
 from ._intervals import predict_interval
@@ -89,6 +90,7 @@ __all__ = [
     "TransactionLog", "library_path", "__version__",
     # customers.h
     "customer_table", "cohort_table", "population_metrics", "rfm_segment_name",
+    "table_to_float",
     "CustomerState", "CustomerStream", "time_unit_days",
     # simulate.h
     "simulate", "simulate_summary",

@@ -8,7 +8,7 @@ import numpy as np
 from . import _lib
 from ._errors import EINVAL, OK, ChurnColumnError, ChurnValueError, check, error_for
 from ._dates import check_date_format, time_arg
-from ._ids import ids_index
+from ._ids import packed_index
 from ._txlog import CsvOptions, TransactionLog
 
 UNITS = {"day": 1.0, "days": 1.0, "d": 1.0, "week": 7.0, "weeks": 7.0, "w": 7.0,
@@ -112,7 +112,29 @@ _read_csv_chunked = _fn("churn_txlog_read_csv_chunked", c_int, c_void_p, c_char_
 
 
 def time_unit_days(unit):
-    """'day', 'week', 'month', 'year' or a positive number of days -> days."""
+    """A time unit in days.
+
+    Parameters
+    ----------
+    unit : str or float
+        'day', 'week', 'month' (30.4375 days), 'year' (365.25), their plurals and
+        one-letter forms, or a positive number of days.
+
+    Returns
+    -------
+    float
+        The unit in days.
+
+    Raises
+    ------
+    ValueError, TypeError
+        An unknown name or a non-numeric value.
+
+    Examples
+    --------
+    >>> churn.time_unit_days("week"), churn.time_unit_days("month"), churn.time_unit_days(3)
+    (7.0, 30.4375, 3.0)
+    """
     if isinstance(unit, str):
         key = unit.strip().lower()
         if key in UNITS:
@@ -207,7 +229,8 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
                    time="date", amount="amount", quantity=None, product=None,
                    same_day_once=True, first_purchase_counts=False, trend_window=None,
                    inactivity_threshold=None, key_fraction=None, important_fraction=None,
-                   columns=None, date_format="auto", dayfirst=None, period=None):
+                   columns=None, date_format="auto", dayfirst=None, period=None, typed=True,
+                   progress=None):
     """The customer table as of `cutoff`: one row per customer, indexed by customer id.
 
     `data` is a :class:`TransactionLog` or a pandas DataFrame of transactions (column
@@ -246,6 +269,21 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
     365.25). `unit` must then stay 'day' or equal that length. See docs/customers.md,
     "Calendar periods".
 
+    Typed columns (issue 21; docs/python.md "Typed columns"): the C table holds doubles;
+    the DataFrame gives ``value_tier`` as an ordered categorical 'key' < 'important' <
+    'ordinary' (``churn.tier_name``), ``rfm_segment`` as a categorical of the ten
+    :func:`rfm_segment_name` names, ``churned`` and ``event`` as bool, and
+    ``first_purchase``/``last_purchase`` as datetime64[ns] (midnight UTC of the day).
+    Missing values stay missing: a NaN tier or segment (no amounts) is a missing
+    category, a NaN date is NaT, a NaN flag makes the column pandas' nullable
+    'boolean' with ``pd.NA``; a value outside the codes raises. ``typed=False``
+    returns every column float64 as the C table holds it, and
+    :func:`table_to_float` converts a typed table back (what the command's CSV
+    writes).
+
+    ``progress``: None shows a bar when the call takes longer than 1.5 s (tqdm, on
+    stderr), True at once, False never.
+
     Boundaries (issue 17; docs/python.md "Boundaries"):
 
     - ``attrs["time_unit"]`` travels with the table: models fitted from it record the
@@ -261,23 +299,87 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
     - A missing customer id is an error naming its row; whole-number float ids are
       integers. The index is int64 when every id is an integer literal without
       leading zeros, otherwise str, whatever the kind of `data`.
+
+    Parameters
+    ----------
+    data : TransactionLog or pandas.DataFrame
+        The transactions.
+    cutoff : date, optional
+        End of the calibration period (default: the last transaction's day).
+    holdout_end : date, optional
+        End of the holdout period (adds the holdout columns).
+    unit : str or float, default 'day'
+        Time unit of the durations.
+    customer, time, amount, quantity, product : str or None
+        Column names of a DataFrame (`amount` None: no amounts).
+    same_day_once : bool, default True
+        Purchases on one day count once (lifetimes' frequency).
+    first_purchase_counts : bool, default False
+        Count the first purchase in frequency and monetary_value.
+    trend_window : float, optional
+        Length of the recent/prior windows (time units).
+    inactivity_threshold : float, optional
+        Threshold of inactivity (time units).
+    key_fraction, important_fraction : float, optional
+        Shares of the key and important value tiers.
+    columns : list of str or str, optional
+        Compute only these columns.
+    date_format : str, default 'auto'
+        How to read dates (see above).
+    dayfirst : bool, optional
+        Day/month order of ambiguous date texts.
+    period : str, optional
+        Calendar periods ('year', 'quarter', 'month', 'week').
+    typed : bool, default True
+        Typed columns (categorical tiers and segments, bool flags, datetime64 purchase
+        dates); False: every column float64 as the C table.
+    progress : bool, optional
+        None: a progress bar after 1.5 s; True: at once; False: never.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer, indexed by customer id, with ``attrs``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 3],
+    ...                    "date": pd.to_datetime(["1997-01-01", "1997-02-01",
+    ...                                            "1997-01-05", "1997-03-01"]),
+    ...                    "amount": [10.0, 20.0, 5.0, 7.5]})
+    >>> t = churn.customer_table(tx, cutoff="1997-03-31", unit="week")
+    >>> t[["frequency", "recency", "T"]].round(3)
+                 frequency  recency       T
+    customer_id
+    1                  1.0    4.429  12.714
+    2                  0.0    0.000  12.143
+    3                  0.0    0.000   4.286
+    >>> t["value_tier"].tolist(), t["first_purchase"].dt.strftime("%Y-%m-%d").tolist()
+    (['key', 'ordinary', 'important'], ['1997-01-01', '1997-01-05', '1997-03-01'])
     """
+    from ._progress import Steps
     check_date_format(date_format, dayfirst)
-    log = _to_log(data, customer, time, amount, quantity, product, date_format, dayfirst)
     spec, names = _columns_option(columns)
     o = _customer_options(cutoff, holdout_end, unit, same_day_once, first_purchase_counts,
                           trend_window, inactivity_threshold, key_fraction, important_fraction,
                           spec, date_format, dayfirst, period)
-    h = c_void_p()
-    _check_columns(_build(ctypes.byref(h), log._h, ctypes.byref(o)))
-    try:
-        if _num_rows(h.value) == 0:
-            _check_not_before_everything(_cutoff(h.value),
-                                         _lib.churn_txlog_min_time(log._h),
-                                         _lib.churn_txlog_num_transactions(log._h))
-        return table_frame(h.value, names)
-    finally:
-        _free(h)
+    with Steps(3, "customer table", progress) as bar:
+        log = _to_log(data, customer, time, amount, quantity, product, date_format, dayfirst)
+        bar.update()
+        h = c_void_p()
+        _check_columns(_build(ctypes.byref(h), log._h, ctypes.byref(o)))
+        bar.update()
+        try:
+            if _num_rows(h.value) == 0:
+                _check_not_before_everything(_cutoff(h.value),
+                                             _lib.churn_txlog_min_time(log._h),
+                                             _lib.churn_txlog_num_transactions(log._h))
+            t, h = h.value, None
+            return table_frame(t, names, typed, own=True)  # frees the table
+        finally:
+            if h is not None:
+                _free(h)
+            bar.update()
 
 
 def _check_not_before_everything(cutoff, first, n):
@@ -291,32 +393,247 @@ def _check_not_before_everything(cutoff, first, n):
             "and how the dates were read (date_format=)", EINVAL)
 
 
-def table_frame(t, columns=None):
-    """Copy a C customer table (borrowed handle) into a DataFrame with its attrs.
+# Typed columns (issue 21): the C table holds doubles; the DataFrame types these.
+TIER_NAMES = ("key", "important", "ordinary")   # churn_tier_name(1..3)
+BOOL_COLUMNS = ("churned", "event")
+DATE_COLUMNS = ("first_purchase", "last_purchase")
+TYPED_COLUMNS = ("value_tier", "rfm_segment") + BOOL_COLUMNS + DATE_COLUMNS
+_NS_PER_DAY = 86400 * 10 ** 9
+
+
+def _rfm_names():
+    return tuple(_rfm_name(c).decode() for c in range(1, 11))
+
+
+def _categorical(values, names, name, ordered):
+    """Codes 1..len(names) (NaN = missing) -> a pandas Categorical of the names."""
+    import pandas as pd
+    miss = np.isnan(values)
+    ok = miss | np.isin(values, np.arange(1, len(names) + 1))
+    if not ok.all():
+        r = int(np.flatnonzero(~ok)[0])
+        raise ChurnValueError(f"{name}: row {r} holds {values[r]!r}, not a code 1.."
+                              f"{len(names)} (typed=False keeps the C table's numbers)",
+                              EINVAL)
+    codes = np.where(miss, 0, values).astype(np.int8) - 1  # -1: missing
+    return pd.Categorical.from_codes(codes, categories=list(names), ordered=ordered)
+
+
+def _boolean(values, name):
+    """0/1 (NaN = missing) -> bool, or pandas' nullable 'boolean' when a value is NaN."""
+    import pandas as pd
+    miss = np.isnan(values)
+    ok = miss | (values == 0) | (values == 1)
+    if not ok.all():
+        r = int(np.flatnonzero(~ok)[0])
+        raise ChurnValueError(f"{name}: row {r} holds {values[r]!r}, not 0 or 1", EINVAL)
+    b = values == 1
+    return pd.arrays.BooleanArray(b, miss) if miss.any() else b
+
+
+def _datetime(days, name):
+    """UTC day numbers (days since 1970-01-01; NaN = missing) -> datetime64[ns] (NaT)."""
+    miss = np.isnan(days)
+    lo, hi = -106751, 106750  # the days datetime64[ns] holds (1677-09-22 .. 2262-04-10)
+    bad = ~miss & ((days < lo) | (days > hi))
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise ChurnValueError(f"{name}: row {r} is day {days[r]:g} since 1970-01-01, beyond "
+                              "the dates pandas holds (1677 .. 2262); typed=False keeps the "
+                              "day numbers", EINVAL)
+    ns = np.where(miss, 0, days).astype(np.int64) * _NS_PER_DAY
+    ns[miss] = np.iinfo(np.int64).min  # NaT
+    return ns.view("datetime64[ns]")
+
+
+def typed_column(name, values):
+    """A C table column (float64) as the DataFrame types it; other columns unchanged.
+
+    ``value_tier`` -> ordered categorical 'key' < 'important' < 'ordinary'
+    (``churn_tier_name``), ``rfm_segment`` -> categorical of the ten
+    ``churn_rfm_segment_name`` names, ``churned``/``event`` -> bool (pandas' nullable
+    'boolean' with ``pd.NA`` when a value is NaN), ``first_purchase``/``last_purchase``
+    -> datetime64[ns] at midnight UTC (NaN -> NaT). A value outside the code set raises
+    (never a silent NaN)."""
+    if name == "value_tier":
+        return _categorical(values, TIER_NAMES, name, True)
+    if name == "rfm_segment":
+        return _categorical(values, _rfm_names(), name, False)
+    if name in BOOL_COLUMNS:
+        return _boolean(values, name)
+    if name in DATE_COLUMNS:
+        return _datetime(values, name)
+    return values
+
+
+def table_to_float(table):
+    """The customer table with every column float64, as the C library holds it.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table from :func:`customer_table` (typed columns) or any frame with some
+        of its columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy: ``value_tier`` 1/2/3 (key, important, ordinary), ``rfm_segment``
+        1..10 (``churn_rfm_segment_name`` order), ``churned``/``event`` 0/1,
+        ``first_purchase``/``last_purchase`` UTC days since 1970-01-01; missing
+        values (NaN, ``pd.NA``, NaT) are NaN. Other columns are converted with
+        ``astype(float)``; ``attrs`` are kept.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [10.0, 20.0, 5.0],
+    ...                    "date": pd.to_datetime(["1997-01-01", "1997-02-01",
+    ...                                            "1997-01-05"])})
+    >>> t = churn.customer_table(tx, columns=["frequency", "first_purchase"])
+    >>> t["first_purchase"].dt.strftime("%Y-%m-%d").tolist()
+    ['1997-01-01', '1997-01-05']
+    >>> churn.table_to_float(t)["first_purchase"].tolist()
+    [9862.0, 9866.0]
+    """
+    import pandas as pd
+    out = {}
+    for name in table.columns:
+        col = table[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            codes = col.cat.codes.to_numpy().astype(np.int64)  # -1: missing
+            cats = list(col.cat.categories)
+            names = TIER_NAMES if name == "value_tier" else (
+                _rfm_names() if name == "rfm_segment" else tuple(cats))
+            pos = {c: i + 1.0 for i, c in enumerate(names)}
+            remap = np.array([pos.get(c, np.nan) for c in cats] + [np.nan])
+            out[name] = remap[np.where(codes < 0, len(cats), codes)]
+        elif pd.api.types.is_datetime64_any_dtype(col.dtype):
+            ns = col.to_numpy(dtype="datetime64[ns]").view(np.int64)
+            v = np.floor_divide(ns, _NS_PER_DAY).astype(np.float64)
+            v[col.isna().to_numpy()] = np.nan
+            out[name] = v
+        elif pd.api.types.is_bool_dtype(col.dtype) or str(col.dtype) == "boolean":
+            out[name] = col.astype("float64").to_numpy(na_value=np.nan) \
+                if str(col.dtype) == "boolean" else col.to_numpy().astype(np.float64)
+        else:
+            out[name] = col.to_numpy(dtype=np.float64)
+    df = pd.DataFrame(out, index=table.index)
+    df.attrs.update(table.attrs)
+    return df
+
+
+class _CTableMemory:
+    """Owns a C customer table whose column block a numpy array views (no copy): the
+    table is freed when the last array (and so the last DataFrame block) viewing it
+    goes away."""
+
+    def __init__(self, t, k, n):
+        self._t = t
+        self.__array_interface__ = {
+            "data": (ctypes.cast(_column_at(t, 0), c_void_p).value, False),
+            "shape": (k, n), "typestr": "<f8", "version": 3}
+
+    def __del__(self):
+        t, self._t = self._t, None
+        if t:
+            _free(t)
+
+
+def _c_block(t, n, k):
+    """The table's k columns as one (k, n) array viewing the C memory, when they are
+    one contiguous block in column order (else None)."""
+    if not n or not k:
+        return None
+    base = ctypes.cast(_column_at(t, 0), c_void_p).value
+    for j in range(k):
+        if ctypes.cast(_column_at(t, j), c_void_p).value != base + 8 * n * j:
+            return None
+    return np.asarray(_CTableMemory(t, k, n))
+
+
+def _frame_of_blocks(block, names, special, extra, index):
+    """A DataFrame whose float columns are views of `block` rows (runs of consecutive
+    columns, one pandas block each) and whose typed columns are their own blocks: no
+    copy of the floats. Uses pandas' internals API (make_block, BlockManager); None
+    when that API is not there or refuses, and the caller copies instead."""
+    import pandas as pd
+    try:
+        from pandas.core.internals import BlockManager
+        from pandas.core.internals.api import make_block
+        blocks, j, k = [], 0, len(names)
+        while j < k:
+            if names[j] in special:
+                v = extra[names[j]]
+                if isinstance(v, np.ndarray):
+                    v = v.reshape(1, -1)
+                blocks.append(make_block(v, placement=[j], ndim=2))
+                j += 1
+                continue
+            e = j
+            while e < k and names[e] not in special:
+                e += 1
+            blocks.append(make_block(block[j:e], placement=slice(j, e), ndim=2))
+            j = e
+        mgr = BlockManager(blocks, [pd.Index(names), index])
+        if hasattr(pd.DataFrame, "_from_mgr"):
+            return pd.DataFrame._from_mgr(mgr, axes=mgr.axes)
+        return pd.DataFrame(mgr)
+    except Exception:  # noqa: BLE001 - any pandas version difference: copy instead
+        return None
+
+
+def table_frame(t, columns=None, typed=True, own=False):
+    """A C customer table as a DataFrame with its attrs.
 
     The index follows the ids (see churn._ids.ids_index), never the path they came
-    through."""
+    through; the ids come in one C call (``churn_customers_ids_packed``). ``own=True``
+    hands the table to this function: when its columns are one contiguous block in
+    the order asked for, the DataFrame's float blocks view the C memory (no copy; the
+    table is freed with the last view), otherwise the float columns are copied into
+    one 2-D block that becomes the frame's block and the table is freed here. The
+    typed columns (:func:`typed_column`) are converted copies."""
     import pandas as pd
     from ._errors import error_for
-    n = _num_rows(t)
-    cols = {}
-    names = ([_column_name(t, j).decode() for j in range(_num_columns(t))]
-             if columns is None else [str(c) for c in columns])
-    for name in names:
-        p = _column(t, name.encode())
-        if not p:
-            raise error_for(_lib.churn_last_error_code())
-        cols[name] = (np.ctypeslib.as_array(p, shape=(n,)).copy() if n else
-                      np.empty(0, dtype=np.float64))
-    ids = [_id(t, i).decode() for i in range(n)]
-    attrs = {"cutoff": _timestamp(_cutoff(t)), "holdout_end": _timestamp(_holdout_end(t)),
-             "time_unit": _time_unit(t), "excluded": int(_num_excluded(t))}
-    if _period(t):
-        attrs["period"] = _period_name(_period(t)).decode()
-    attrs.update(_metrics(t))
-    df = pd.DataFrame(cols, index=ids_index(ids))
-    df.attrs.update(attrs)
-    return df
+    try:
+        n = _num_rows(t)
+        k = _num_columns(t)
+        c_names = [_column_name(t, j).decode() for j in range(k)]
+        names = c_names if columns is None else [str(c) for c in columns]
+        special = {c for c in names if typed and c in TYPED_COLUMNS}
+        plain = [c for c in names if c not in special]
+        cols = {}
+        for name in names:
+            p = _column(t, name.encode())
+            if not p:
+                raise error_for(_lib.churn_last_error_code())
+            cols[name] = np.ctypeslib.as_array(p, shape=(n,)) if n else np.empty(0)
+        extra = {c: typed_column(c, cols[c].copy()) for c in names if c in special}
+        index = packed_index(_lib.churn_customers_ids_packed, t)
+        attrs = {"cutoff": _timestamp(_cutoff(t)), "holdout_end": _timestamp(_holdout_end(t)),
+                 "time_unit": _time_unit(t), "excluded": int(_num_excluded(t))}
+        if _period(t):
+            attrs["period"] = _period_name(_period(t)).decode()
+        attrs.update(_metrics(t))
+        df, cblock = None, None
+        if own and names == c_names:
+            cblock = _c_block(t, n, k)  # keeps the table (and `cols`) alive from here
+            if cblock is not None:
+                t = None  # the block's owner frees the table with the last view
+                df = _frame_of_blocks(cblock, names, special, extra, index)
+        if df is None:
+            block = np.empty((len(plain), n), dtype=np.float64)
+            for r, name in enumerate(plain):
+                block[r] = cols[name]
+            df = pd.DataFrame(block.T, index=index, columns=plain, copy=False)
+            for j, name in enumerate(names):
+                if name in extra:
+                    df.insert(j, name, extra[name])
+        df.attrs.update(attrs)
+        del cols, cblock  # after the copies: `cols` may view the C block
+        return df
+    finally:
+        if own and t:
+            _free(t)
 
 
 def _metrics(t):
@@ -332,9 +649,36 @@ def _metrics(t):
 
 
 def population_metrics(table):
-    """Repeat rate, churn and retention rates (with a holdout), Pareto share of the key
-    tier, customers and excluded customers of a table from :func:`customer_table`, as a
-    pandas Series (computed by the C library when the table was built)."""
+    """Population metrics of a table from :func:`customer_table`.
+
+    Repeat rate, churn and retention rates (with a holdout), Pareto share of the key
+    tier, customers and excluded customers, computed by the C library when the table
+    was built (its ``attrs``).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table from :func:`customer_table`.
+
+    Returns
+    -------
+    pandas.Series
+        customers, excluded, repeat_rate, churn_rate, retention_rate, pareto_share
+        (NaN when not computed).
+
+    Raises
+    ------
+    ValueError
+        The frame carries no metrics (not built by :func:`customer_table`).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [10.0, 20.0, 5.0],
+    ...                    "date": ["1997-01-01", "1997-02-01", "1997-01-05"]})
+    >>> m = churn.population_metrics(churn.customer_table(tx))
+    >>> m["customers"], m["repeat_rate"]
+    (2.0, 0.5)
+    """
     import pandas as pd
     keys = ("customers", "excluded", "repeat_rate", "churn_rate", "retention_rate",
             "pareto_share")
@@ -346,7 +690,23 @@ def population_metrics(table):
 
 
 def rfm_segment_name(code):
-    """Name of an RFM segment code ('champions', 'at risk', ...); None when unknown."""
+    """Name of an RFM segment code (``churn_rfm_segment_name``).
+
+    Parameters
+    ----------
+    code : int
+        1 .. 10 (column ``rfm_segment`` of ``typed=False`` tables).
+
+    Returns
+    -------
+    str or None
+        'champions', 'loyal customers', ..., 'hibernating'; None for an unknown code.
+
+    Examples
+    --------
+    >>> churn.rfm_segment_name(1), churn.rfm_segment_name(10), churn.rfm_segment_name(99)
+    ('champions', 'hibernating', None)
+    """
     s = _rfm_name(int(code))
     return None if s is None else s.decode()
 
@@ -360,8 +720,38 @@ def cohort_table(data, period="month", cutoff=None, calendar=True, counts=False,
     (cohort size) then offsets 0, 1, ... (periods since acquisition): the share of the
     cohort with an order in that period, or the number of such customers with
     ``counts=True``. Cells after the cutoff's period are NaN (not observed).
-    `period`: 'day', 'week', 'month' (default), 'year' or a number of days.
-    `date_format` and `dayfirst` read the dates as in :func:`customer_table`.
+
+    Parameters
+    ----------
+    data : TransactionLog or pandas.DataFrame
+        The transactions.
+    period : str or float, default 'month'
+        'day', 'week', 'month', 'year' or a number of days.
+    cutoff : date, optional
+        Last day observed (default: the last transaction's day).
+    calendar : bool, default True
+        Calendar periods (months start on the 1st) rather than fixed lengths.
+    counts : bool, default False
+        Customers instead of shares.
+    customer, time, amount : str
+        Column names of a DataFrame.
+    date_format : str, default 'auto'
+        How to read dates, as in :func:`customer_table`.
+    dayfirst : bool, optional
+        Day/month order of ambiguous date texts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``attrs["period_days"]`` holds the period's length.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [10.0, 20.0, 5.0],
+    ...                    "date": ["1997-01-01", "1997-02-01", "1997-01-05"]})
+    >>> c = churn.cohort_table(tx, "month", cutoff="1997-02-28")
+    >>> c.loc["1997-01-01"].tolist()      # 2 customers, half came back in February
+    [2.0, 1.0, 0.5]
     """
     import pandas as pd
     log = _to_log(data, customer, time, amount, None, None, date_format, dayfirst)
@@ -402,6 +792,22 @@ class CustomerState:
     for the same transactions. :meth:`to_bytes` / :meth:`from_bytes` store it in the
     portable, versioned encoding of ``churn_customer_state_encode`` (108 bytes, fixed byte
     order, checksummed), which every later release decodes on any platform.
+
+    Parameters
+    ----------
+    unit : str or float, default 'day'
+        Time unit of the durations.
+    same_day_once : bool, default True
+        Purchases on one day count once.
+    first_purchase_counts : bool, default False
+        As in :func:`customer_table`.
+
+    Examples
+    --------
+    >>> s = churn.CustomerState(unit="week")
+    >>> _ = s.add("1997-01-01", 10.0).add("1997-01-15", 20.0)
+    >>> s.value("frequency", "1997-03-01"), round(s.value("T", "1997-03-01"), 3)
+    (1.0, 8.429)
     """
 
     INCREMENTAL = ("frequency", "recency", "T", "monetary_value", "n_orders", "total_spend",
@@ -430,13 +836,38 @@ class CustomerState:
         -------
         CustomerState
             self.
+
+        Examples
+        --------
+        >>> s = churn.CustomerState().add("1997-01-01", 10.0)
+        >>> s.value("n_orders", "1997-01-31")
+        1.0
         """
         a = float("nan") if amount is None else float(amount)
         check(_state_add(ctypes.byref(self._s), time_arg(time, "time"), a))
         return self
 
     def value(self, column, cutoff):
-        """One feature as of `cutoff` (a date or epoch seconds)."""
+        """One feature as of `cutoff`.
+
+        Parameters
+        ----------
+        column : str
+            A column of :attr:`INCREMENTAL`.
+        cutoff : str, datetime or float
+            A date or epoch seconds, not before the last order's day.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> s = churn.CustomerState(unit="week")
+        >>> _ = s.add("1997-01-01", 10.0).add("1997-01-15", 20.0)
+        >>> s.value("recency", "1997-03-01")
+        2.0
+        """
         v = c_double()
         check(_state_value(ctypes.byref(self._s), time_arg(cutoff, "cutoff"),
                            str(column).encode(), ctypes.byref(v)))
@@ -461,12 +892,40 @@ class CustomerState:
         churn.UnitMismatchError
             The units differ, or the model's unit is unknown for a family whose
             parameters are rates per unit of time; the message names both.
+
+        Examples
+        --------
+        >>> s = churn.CustomerState(unit="week").add("1997-01-01", 10.0)
+        >>> bg = churn.BGNBD.from_params(r=0.24, alpha=4.41, a=0.79, b=2.43)
+        >>> _ = bg.set_time_unit("week")
+        >>> s.check_model(bg) is s
+        True
         """
         check(_state_check_model(ctypes.byref(self._s), model._require()))
         return self
 
     def values(self, cutoff, columns=None):
-        """Several features as of `cutoff` as a pandas Series (default: all incremental)."""
+        """Several features as of `cutoff` as a pandas Series.
+
+        Parameters
+        ----------
+        cutoff : str, datetime or float
+            A date or epoch seconds, not before the last order's day.
+        columns : list of str, optional
+            Columns of :attr:`INCREMENTAL` (default: all of them).
+
+        Returns
+        -------
+        pandas.Series
+            float64, indexed by column name.
+
+        Examples
+        --------
+        >>> s = churn.CustomerState(unit="week")
+        >>> _ = s.add("1997-01-01", 10.0).add("1997-01-15", 20.0)
+        >>> s.values("1997-03-01", ["frequency", "total_spend"]).tolist()
+        [1.0, 30.0]
+        """
         import pandas as pd
         if columns is None:
             return pd.Series(self.array(cutoff), index=list(self.INCREMENTAL), dtype=float)
@@ -485,6 +944,13 @@ class CustomerState:
         numpy.ndarray
             ``churn_customer_state_num_columns()`` values in the order of
             :attr:`INCREMENTAL` (``churn_customer_state_values``).
+
+        Examples
+        --------
+        >>> s = churn.CustomerState(unit="week")
+        >>> _ = s.add("1997-01-01", 10.0).add("1997-01-15", 20.0)
+        >>> s.array("1997-03-01")[:2]
+        array([1., 2.])
         """
         n = _state_ncols()
         out = np.empty(n)
@@ -500,6 +966,13 @@ class CustomerState:
         bytes
             108 bytes (format version 1) that :meth:`from_bytes` of this and every later
             release reads back, on any platform.
+
+        Examples
+        --------
+        >>> s = churn.CustomerState(unit="week")
+        >>> _ = s.add("1997-01-01", 10.0).add("1997-01-15", 20.0)
+        >>> len(s.to_bytes())
+        108
         """
         need = c_size_t(0)
         buf = ctypes.create_string_buffer(256)
@@ -527,6 +1000,13 @@ class CustomerState:
         churn.ChurnError
             Corrupt bytes (``CHURN_EFORMAT``) or a newer format version
             (``CHURN_EVERSION``); the message says which.
+
+        Examples
+        --------
+        >>> s = churn.CustomerState(unit="week")
+        >>> _ = s.add("1997-01-01", 10.0).add("1997-01-15", 20.0)
+        >>> churn.CustomerState.from_bytes(s.to_bytes()).value("frequency", "1997-03-01")
+        1.0
         """
         obj = cls.__new__(cls)
         raw = bytes(raw)
@@ -592,6 +1072,40 @@ class CustomerStream:
     cutoff) as in :func:`customer_table`; a cutoff before every transaction makes
     :meth:`finish` raise instead of returning an empty table. One thread at a time per
     stream.
+
+    Parameters
+    ----------
+    cutoff : date
+        End of the calibration period (required).
+    holdout_end : date, optional
+        End of the holdout period.
+    unit : str or float, default 'day'
+        Time unit of the durations.
+    customer, time, amount : str or None
+        Column names (`amount` None: no amounts).
+    same_day_once, first_purchase_counts : bool
+        As in :func:`customer_table`.
+    trend_window, inactivity_threshold, key_fraction, important_fraction : float, optional
+        As in :func:`customer_table`.
+    columns : list of str or str, optional
+        Columns to compute.
+    date_format : str, default 'auto'
+        How to read dates.
+    dayfirst : bool, optional
+        Day/month order of ambiguous date texts.
+    period : str, optional
+        Calendar periods, as in :func:`customer_table`.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [10.0, 20.0, 5.0],
+    ...                    "date": pd.to_datetime(["1997-01-01", "1997-02-01",
+    ...                                            "1997-01-05"])})
+    >>> with churn.CustomerStream(cutoff="1997-03-01", columns=["frequency", "T"]) as s:
+    ...     _ = s.add(tx.iloc[:2]).add(tx.iloc[2:])
+    ...     t = s.finish()
+    >>> t["frequency"].tolist(), t.index.tolist()
+    ([1.0, 0.0], [1, 2])
     """
 
     _h = None
@@ -619,7 +1133,19 @@ class CustomerStream:
 
     # ---- lifetime ----
     def close(self):
-        """Free the C stream (idempotent). :meth:`finish` closes the stream too."""
+        """Free the C stream (idempotent); :meth:`finish` closes the stream too.
+
+        Returns
+        -------
+        None
+
+        Examples
+        --------
+        >>> s = churn.CustomerStream(cutoff="1997-03-01")
+        >>> s.close(); s.close()
+        >>> s.rows_folded
+        0
+        """
         h, self._h = self._h, None
         if h:
             self._rows_at_close = int(_stream_rows_folded(h))
@@ -649,7 +1175,28 @@ class CustomerStream:
         `time` and `amount` columns, or the customer ids with `time` and `amount` given
         as arrays. Ids are integers or text; times are datetimes, date strings or epoch
         seconds, as in :func:`customer_table`. A chunk with a bad value (NaN, an
-        unparseable date) raises and adds nothing."""
+        unparseable date) raises and adds nothing.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, dict or array_like
+            A chunk with the stream's columns, or the customer ids.
+        time, amount : array_like, optional
+            Times and amounts when `data` holds the ids.
+
+        Returns
+        -------
+        CustomerStream
+            self.
+
+        Examples
+        --------
+        >>> s = churn.CustomerStream(cutoff="1997-03-01")
+        >>> _ = s.add([1, 1, 2], ["1997-01-01", "1997-02-01", "1997-01-05"], [10.0, 20.0, 5.0])
+        >>> s.rows_folded, s.num_customers
+        (3, 2)
+        >>> s.close()
+        """
         self._handle()
         if time is None and amount is None:
             if not (hasattr(data, "columns") or isinstance(data, dict)):
@@ -689,7 +1236,40 @@ class CustomerStream:
         Columns default to the stream's `customer`, `time`, `amount` names (a header
         name or a 1-based position); the other arguments are those of
         :meth:`churn.TransactionLog.read_csv`. On an error (a bad row, a transaction
-        out of time order) the chunks already folded stay folded."""
+        out of time order) the chunks already folded stay folded.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The CSV file.
+        chunk_rows : int, default 1048576
+            Rows per chunk folded.
+        customer, time, amount : str or int, optional
+            Columns (names or 1-based positions); default the stream's names.
+        header : bool, default True
+            The file has a header line.
+        delimiter : str, optional
+            None (detect), one character, 'tab' or 'space'.
+        date_format : str, default 'auto'
+            'auto', 'iso', 'yyyymmdd' or 'epoch'.
+        skip_bad_rows : bool, default False
+            Skip (and count) bad rows instead of failing.
+
+        Returns
+        -------
+        CustomerStream
+            self.
+
+        Examples
+        --------
+        >>> lines = ["customer_id,date,amount", "1,1997-01-01,10", "1,1997-02-01,20",
+        ...          "2,1997-01-05,5"]
+        >>> _ = open("tx.csv", "w").write(chr(10).join(lines) + chr(10))
+        >>> s = churn.CustomerStream(cutoff="1997-03-01").read_csv("tx.csv", chunk_rows=2)
+        >>> s.rows_folded
+        3
+        >>> s.close()
+        """
         h = self._handle()
         chunk_rows = int(chunk_rows)
         if chunk_rows < 1:
@@ -734,8 +1314,23 @@ class CustomerStream:
         return self._log.rows_skipped if self._h else 0
 
     def finish(self):
-        """Fold what remains and return the customer table (the DataFrame of
-        :func:`customer_table`, with its attrs). The stream is closed afterwards."""
+        """Fold what remains and return the customer table; the stream is closed afterwards.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The table :func:`customer_table` would build from all the rows (typed columns,
+            ``attrs``).
+
+        Examples
+        --------
+        >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [10.0, 20.0, 5.0],
+        ...                    "date": pd.to_datetime(["1997-01-01", "1997-02-01",
+        ...                                            "1997-01-05"])})
+        >>> s = churn.CustomerStream(cutoff="1997-03-01", columns=["n_orders"]).add(tx)
+        >>> s.finish()["n_orders"].tolist()
+        [2.0, 1.0]
+        """
         h = c_void_p()
         folded = int(_stream_rows_folded(self._handle()))
         check(_stream_finish(self._handle(), ctypes.byref(h)))
@@ -757,4 +1352,5 @@ class CustomerStream:
 
 
 __all__ = ["customer_table", "cohort_table", "population_metrics", "rfm_segment_name",
+           "table_to_float", "typed_column", "TIER_NAMES", "TYPED_COLUMNS",
            "CustomerState", "CustomerStream", "time_unit_days", "POPULATION_COLUMNS"]

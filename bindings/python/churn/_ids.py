@@ -23,6 +23,7 @@ __all__ = ["id_column", "id_text", "ids_index"]
 
 _INT_TEXT = re.compile(r"^-?(0|[1-9][0-9]*)$")
 _INT64_MAX = np.iinfo(np.int64).max
+_POW10 = 10 ** np.arange(19, dtype=np.int64)
 
 
 def _where(name, ids, row):
@@ -119,7 +120,10 @@ def id_column(ids, name="customer_id"):
         return "int", np.ascontiguousarray(a, dtype=np.int64)
     if k in "US":
         return "text", a.astype(str).astype(object)
-    # object (or anything else): look at the values
+    # object (or anything else): look at the values. All-str columns (the usual ids
+    # from pd.read_csv) need no missing-value scan: None/NaN would not infer "string".
+    if k == "O" and a.size and pd.api.types.infer_dtype(a, skipna=False) == "string":
+        return "text", a
     miss = pd.isna(a) if k == "O" else np.zeros(a.shape[0], dtype=bool)
     if np.any(miss):
         r = int(np.flatnonzero(miss)[0])
@@ -137,12 +141,91 @@ def id_column(ids, name="customer_id"):
 
 def ids_index(ids, name="customer_id"):
     """pandas Index of customer ids (their texts): int64 when every id is an integer
-    literal without leading zeros within int64, otherwise str."""
+    literal without leading zeros within int64, otherwise str.
+
+    Vectorised: numpy parses the texts once and a round trip (int -> text equals the
+    original) checks the literal rule for every id at once; only when that round trip
+    differs somewhere (e.g. '+1', ' 1', '-0') does the exact per-id rule decide."""
     import pandas as pd
-    ids = list(ids)
-    if ids and all(_INT_TEXT.match(s) for s in ids):
+    ids = ids if isinstance(ids, list) else list(ids)
+    if not ids or not (_INT_TEXT.match(ids[0]) and _INT_TEXT.match(ids[-1])):
+        return pd.Index(np.array(ids, dtype=object), dtype=object, name=name)
+    a = np.array(ids, dtype=str)
+    try:
+        v = a.astype(np.int64)
+    except (ValueError, OverflowError):
+        # some text is no integer (or beyond int64): the rule cannot give int64
+        return pd.Index(np.array(ids, dtype=object), dtype=object, name=name)
+    if (v.astype(a.dtype) == a).all():
+        return pd.Index(v, name=name)
+    if all(_INT_TEXT.match(s) for s in ids):
         try:
             return pd.Index(np.array([int(s) for s in ids], dtype=np.int64), name=name)
         except OverflowError:
             pass
-    return pd.Index(ids, dtype=object, name=name)
+    return pd.Index(np.array(ids, dtype=object), dtype=object, name=name)
+
+
+def _packed_raw(func, handle):
+    import ctypes
+    from ._errors import ERANGE, OK, check
+    need = ctypes.c_size_t(0)
+    rc = func(handle, None, 0, ctypes.byref(need))
+    if rc not in (OK, ERANGE):
+        check(rc)
+    if need.value == 0:
+        return b""
+    buf = ctypes.create_string_buffer(need.value)
+    check(func(handle, buf, need.value, ctypes.byref(need)))
+    return buf.raw[: need.value]
+
+
+def packed_ids(func, handle):
+    """Every id of a C table or log as a list of str, in one C call (the 1.3
+    ``churn_customers_ids_packed`` / ``churn_txlog_customer_ids_packed``): no per-id
+    Python call, whatever the number of customers."""
+    raw = _packed_raw(func, handle)
+    return raw[:-1].decode().split("\0") if raw else []
+
+
+def _int_literals(raw):
+    """int64 values of NUL-terminated texts when every one is an integer literal
+    without leading zeros (``-?(0|[1-9][0-9]*)``) of at most 18 digits, else None.
+    Vectorised: one pass over the bytes for the NULs, then one pass over the ids per
+    digit place (at most 18), no per-id Python call."""
+    b = np.frombuffer(raw, dtype=np.uint8)
+    ends = np.flatnonzero(b == 0)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    neg = b[np.minimum(starts, b.size - 1)] == ord("-")
+    first = starts + neg            # first digit
+    ndig = ends - first
+    if ndig.min() < 1 or ndig.max() > 18:
+        return None
+    if np.any((b[first] == ord("0")) & (ndig > 1)):
+        return None
+    out = np.zeros(ends.shape[0], dtype=np.int64)
+    for place in range(int(ndig.max())):
+        on = ndig > place
+        pos = ends - 1 - place
+        d = b[np.where(on, pos, 0)].astype(np.int64) - ord("0")
+        if np.any(on & ((d < 0) | (d > 9))):
+            return None
+        out += np.where(on, d, 0) * _POW10[place]
+    out[neg] = -out[neg]
+    return out
+
+
+def packed_index(func, handle, name="customer_id"):
+    """The ids of a C table or log as the pandas Index of :func:`ids_index` (same rule),
+    read in one C call and typed without a per-id Python step."""
+    import pandas as pd
+    raw = _packed_raw(func, handle)
+    if not raw:
+        return pd.Index([], dtype=object, name=name)
+    head = raw[: raw.index(b"\0")]
+    v = _int_literals(raw) if _INT_TEXT.match(head.decode("utf-8", "replace")) else None
+    if v is not None:
+        return pd.Index(v, name=name)
+    return ids_index(raw[:-1].decode().split("\0"), name)

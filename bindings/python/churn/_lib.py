@@ -168,6 +168,11 @@ churn_txlog_append_arrays_str = fn("churn_txlog_append_arrays_str", c_int, c_voi
 churn_txlog_num_transactions = fn("churn_txlog_num_transactions", c_size_t, c_void_p)
 churn_txlog_num_customers = fn("churn_txlog_num_customers", c_size_t, c_void_p)
 churn_txlog_customer_id = fn("churn_txlog_customer_id", c_char_p, c_void_p, c_size_t)
+# 1.3 (issue 21): every id in one call (buf, cap, needed)
+churn_txlog_customer_ids_packed = fn("churn_txlog_customer_ids_packed", c_int, c_void_p,
+                                     c_char_p, c_size_t, c_size_t_p)
+churn_customers_ids_packed = fn("churn_customers_ids_packed", c_int, c_void_p, c_char_p,
+                                c_size_t, c_size_t_p)
 churn_txlog_min_time = fn("churn_txlog_min_time", c_double, c_void_p)
 churn_txlog_max_time = fn("churn_txlog_max_time", c_double, c_void_p)
 churn_txlog_rows_skipped = fn("churn_txlog_rows_skipped", c_size_t, c_void_p)

@@ -56,17 +56,86 @@ def _options(model, customers, seed, start, days, acquisition_days, holdout_days
     return o
 
 
-def simulate(model="pnbd", customers=1000, seed=1, start=None, days=546.0, acquisition_days=0.0,
-             holdout_days=0.0, unit="week", *, r=None, alpha=None, s=None, beta=None, a=None,
-             b=None, p=None, q=None, gamma=None, id_prefix="", as_frame=False):
-    """Simulate purchase histories (every customer buys at acquisition, then follows the
-    model); returns a :class:`TransactionLog` (or its DataFrame with ``as_frame=True``).
+_DEFAULT = object()  # `customers` not given
 
-    Parameters left None take the published CDNOW fit of `model` ('pnbd', 'bgnbd',
-    'mbgnbd'; 'ggomnbd' (Gamma-Gompertz/NBD) has illustrative defaults: the Pareto/NBD
-    r, alpha, Gompertz scale b = 0.02 per week, s = 0.6, beta = 0.3), rescaled to `unit`. `start` defaults to 1997-01-01, `days` (546 = 78
-    weeks) is the calibration window, `holdout_days` more days are simulated after it.
-    Deterministic for a given seed."""
+
+def _order(fn, model, customers):
+    """(model, customers) from either positional order.
+
+    The documented order is ``(model, customers)`` for both functions. Before 1.3
+    :func:`simulate_summary` took ``(customers, model)``; a call in that order is
+    recognised by type (the model is a name, the number of customers a whole number),
+    so ``simulate_summary(1000, "bgnbd")`` and ``simulate_summary(1000)`` keep working.
+    Anything else that is not a name and a number raises TypeError naming both."""
+    if customers is _DEFAULT:
+        customers = 1000
+        if not isinstance(model, str) and isinstance(model, (int, np.integer)) and \
+                not isinstance(model, bool):
+            return "pnbd", model  # simulate_summary(5000): the old first argument
+    if isinstance(model, str):
+        return model, customers
+    if isinstance(customers, str) and isinstance(model, (int, np.integer, float)) and \
+            not isinstance(model, bool):
+        return customers, model   # the old order (customers, model)
+    raise TypeError(f"{fn}(model, customers): model must be 'pnbd', 'bgnbd', 'mbgnbd' or 'ggomnbd' "
+                    f"and customers a whole number; got model={model!r}, "
+                    f"customers={customers!r}")
+
+
+def simulate(model="pnbd", customers=_DEFAULT, seed=1, start=None, days=546.0,
+             acquisition_days=0.0, holdout_days=0.0, unit="week", *, r=None, alpha=None,
+             s=None, beta=None, a=None, b=None, p=None, q=None, gamma=None, id_prefix="",
+             as_frame=False):
+    """Simulate purchase histories from a known BTYD process.
+
+    Every customer buys at acquisition, then follows the model (include/churn/
+    simulate.h). Parameters left None take the published CDNOW fit of `model`,
+    rescaled to `unit`. Deterministic for a given seed.
+
+    Parameters
+    ----------
+    model : {'pnbd', 'bgnbd', 'mbgnbd', 'ggomnbd'}, default 'pnbd'
+        The process ('ggomnbd', Gamma-Gompertz/NBD, has illustrative defaults: the
+        Pareto/NBD r, alpha, Gompertz scale b = 0.02 per week, s = 0.6, beta = 0.3). ``simulate(model, customers)`` is the order of both simulate
+        functions; ``(customers, model)`` is recognised by type (see
+        :func:`simulate_summary`).
+    customers : int, default 1000
+        Number of customers (ids 1..customers, after `id_prefix`).
+    seed : int, default 1
+        Random seed.
+    start : date, optional
+        Start of the calibration window (default 1997-01-01).
+    days : float, default 546.0
+        Length of the calibration window in days (546 = 78 weeks).
+    acquisition_days : float, default 0.0
+        Customers are acquired uniformly over the first `acquisition_days` days.
+    holdout_days : float, default 0.0
+        Days simulated after the calibration window.
+    unit : str or float, default 'week'
+        Time unit of the parameters ('day', 'week', ... or days).
+    r, alpha, s, beta, a, b, p, q, gamma : float, optional
+        Model parameters (per `unit`); None takes the CDNOW fit.
+    id_prefix : str, default ''
+        Text put before every customer number.
+    as_frame : bool, default False
+        Return the transactions as a DataFrame (customer_id, date, amount) instead
+        of a :class:`TransactionLog`; built with numpy from the log's arrays, without
+        a per-customer Python step.
+
+    Returns
+    -------
+    TransactionLog or pandas.DataFrame
+
+    Examples
+    --------
+    >>> log = churn.simulate("bgnbd", 100, seed=3)
+    >>> log.num_customers
+    100
+    >>> df = churn.simulate("bgnbd", 100, seed=3, as_frame=True)
+    >>> list(df.columns), len(df) == log.num_transactions
+    (['customer_id', 'date', 'amount'], True)
+    """
+    model, customers = _order("simulate", model, customers)
     o = _options(model, customers, seed, start, days, acquisition_days, holdout_days, unit,
                  dict(r=r, alpha=alpha, s=s, beta=beta, a=a, b=b, p=p, q=q, gamma=gamma),
                  id_prefix)
@@ -75,13 +144,57 @@ def simulate(model="pnbd", customers=1000, seed=1, start=None, days=546.0, acqui
     return log.to_dataframe() if as_frame else log
 
 
-def simulate_summary(customers=1000, model="pnbd", seed=1, days=546.0, acquisition_days=0.0,
-                     holdout_days=0.0, unit="week", *, r=None, alpha=None, s=None, beta=None,
-                     a=None, b=None, p=None, q=None, gamma=None):
-    """The per-customer summary of the same simulated customers as :func:`simulate`
-    (purchases not merged by day), without building a log: DataFrame with frequency,
-    recency, T, holdout_purchases, mean_spend (NaN when frequency is 0) and alive."""
+def simulate_summary(customers=_DEFAULT, model=_DEFAULT, seed=1, days=546.0,
+                     acquisition_days=0.0, holdout_days=0.0, unit="week", *, r=None,
+                     alpha=None, s=None, beta=None, a=None, b=None, p=None, q=None,
+                     gamma=None):
+    """The per-customer summary of simulated customers, without building a log.
+
+    The same customers as :func:`simulate` with the same arguments (purchases not
+    merged by day).
+
+    Parameters
+    ----------
+    customers : int, default 1000
+        Number of customers. The documented positional order is that of
+        :func:`simulate`, ``simulate_summary("bgnbd", 500)``; the order of releases
+        before 1.3, ``simulate_summary(500, "bgnbd")`` (and ``simulate_summary(500,
+        model="bgnbd")``), keeps working: the first two arguments are told apart by
+        type (a model is a name, customers a whole number). Keyword calls are
+        unaffected.
+    model : {'pnbd', 'bgnbd', 'mbgnbd', 'ggomnbd'}, default 'pnbd'
+        The process ('ggomnbd', Gamma-Gompertz/NBD, has illustrative defaults: the
+        Pareto/NBD r, alpha, Gompertz scale b = 0.02 per week, s = 0.6, beta = 0.3).
+    seed : int, default 1
+        Random seed.
+    days, acquisition_days, holdout_days : float
+        As for :func:`simulate`.
+    unit : str or float, default 'week'
+        Time unit of the parameters and of the returned durations.
+    r, alpha, s, beta, a, b, p, q, gamma : float, optional
+        Model parameters; None takes the CDNOW fit.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer_id 1..customers: frequency, recency, T,
+        holdout_purchases, mean_spend (NaN when frequency is 0) and alive (bool).
+
+    Examples
+    --------
+    >>> s = churn.simulate_summary("bgnbd", 500, seed=2)
+    >>> s.shape, s.index[0]
+    ((500, 6), 1)
+    >>> churn.simulate_summary(500, "bgnbd", seed=2).equals(s)   # the old order
+    True
+    """
     import pandas as pd
+    if isinstance(customers, str):
+        # simulate_summary("bgnbd", 500): the order of simulate
+        model, customers = customers, model
+    if model is _DEFAULT:
+        model = "pnbd"
+    model, customers = _order("simulate_summary", model, customers)
     o = _options(model, customers, seed, None, days, acquisition_days, holdout_days, unit,
                  dict(r=r, alpha=alpha, s=s, beta=beta, a=a, b=b, p=p, q=q, gamma=gamma), "")
     n = int(customers)

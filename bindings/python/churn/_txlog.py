@@ -12,7 +12,7 @@ from . import _lib
 from ._arrays import as_f64, ptr
 from ._dates import to_epoch_seconds  # noqa: F401 - the dates of every Python input
 from ._errors import check
-from ._ids import id_column, id_text, ids_index
+from ._ids import id_column, id_text, ids_index, packed_ids, packed_index  # noqa: F401
 
 DATE_FORMATS = {"auto": 0, "iso": 1, "yyyymmdd": 2, "epoch": 3}
 
@@ -38,23 +38,51 @@ class CsvOptions(ctypes.Structure):
 
 
 def _c_strings(ids):
-    """A `char **` of the ids' text (str(v) UTF-8), for append_arrays_str.
+    """A `char **` of the ids' text (UTF-8), for append_arrays_str.
 
-    Returns (pointer, keep): `keep` holds the bytes the pointers point into and must
-    live until the C call returns. A column of strings (the usual case: ids read by
-    pandas) is factorized first so that each distinct id is encoded once and the
-    pointer array is built by numpy indexing; other object columns take str(v) of
-    every element (ids such as 1 and 1.0 hash equal but print differently)."""
-    n = len(ids)
-    if n and pd is not None and pd.api.types.infer_dtype(ids, skipna=False) == "string":
-        codes, uniq = pd.factorize(ids)
-        keep = [str(v).encode() for v in uniq]
-        addr = np.fromiter((ctypes.cast(ctypes.c_char_p(b), ctypes.c_void_p).value
-                            for b in keep), dtype=np.uint64, count=len(keep))
-        ptrs = np.ascontiguousarray(addr[codes])
-        return ptrs.ctypes.data_as(ctypes.POINTER(ctypes.c_char_p)), (keep, ptrs)
-    enc = (ctypes.c_char_p * n)(*[str(v).encode() for v in ids])
-    return enc, enc
+    `ids` are texts (str), as :func:`churn._ids.id_column` returns them. Returns
+    (pointer, keep): `keep` holds the bytes the pointers point into and must live until
+    the C call returns. All texts are encoded with one ``"\\0".join(...).encode()``
+    into one buffer and each row's pointer is the buffer's address plus its offset
+    (a cumulative sum of the lengths): no per-row Python call (the C library interns
+    the ids itself, so factorizing them first in Python would only hash them twice)."""
+    return _pointers(ids.tolist() if hasattr(ids, "tolist") else list(ids), None)
+
+
+def _pointers(texts, codes):
+    """(char ** of texts[codes], keep): one buffer of the NUL-terminated texts
+    (`codes` None: every text in order)."""
+    raw = "\0".join(texts).encode() + b"\0"
+    k = len(texts)
+    ends = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 0)
+    if ends.shape[0] != k:  # a text holds NUL itself: its C string ends there
+        ends = np.cumsum(np.fromiter((len(t.encode()) + 1 for t in texts), dtype=np.int64,
+                                     count=k)) - 1
+    offsets = np.zeros(k, dtype=np.int64)
+    offsets[1:] = ends[:-1] + 1
+    buf = ctypes.create_string_buffer(raw, len(raw))
+    offsets += ctypes.addressof(buf)
+    ptrs = offsets.view(np.uint64) if codes is None else \
+        np.ascontiguousarray(offsets.view(np.uint64)[codes])
+    return ptrs.ctypes.data_as(ctypes.POINTER(ctypes.c_char_p)), (buf, ptrs)
+
+
+def _categorical_ids(ids, name):
+    """A categorical id column: its categories are the distinct ids and its codes a free
+    integer map, so only the categories are converted (``("int", int64 per row)`` or
+    ``("text", (category texts, codes))``); None for other columns."""
+    if pd is None or not isinstance(getattr(ids, "dtype", None), pd.CategoricalDtype):
+        return None
+    codes = np.asarray(ids.cat.codes if hasattr(ids, "cat") else ids.codes, dtype=np.int64)
+    if codes.size and codes.min() < 0:
+        from ._ids import _missing
+        r = int(np.flatnonzero(codes < 0)[0])
+        raise _missing(name, ids, r, ids.iloc[r] if hasattr(ids, "iloc") else ids[r])
+    cats = ids.cat.categories if hasattr(ids, "cat") else ids.categories
+    kind, cids = id_column(pd.Series(cats.to_numpy()), name)
+    if kind == "int":
+        return "int", np.ascontiguousarray(cids[codes])
+    return "text", ([str(v) for v in cids], codes)
 
 
 _csv_options_init = _lib.fn("churn_csv_options_init", None, ctypes.POINTER(CsvOptions))
@@ -91,6 +119,15 @@ class TransactionLog:
     """A purchase history held by libchurn (customer, time, amount[, quantity, product]).
 
     Build it with :meth:`from_dataframe`, :meth:`from_arrays` or :meth:`read_csv`.
+
+    A DataFrame works wherever a log is taken (:meth:`coerce`).
+
+    Examples
+    --------
+    >>> log = churn.TransactionLog.from_arrays([1, 1, 2], ["1997-01-01", "1997-02-01",
+    ...                                                  "1997-01-05"], [10.0, 20.0, 5.0])
+    >>> log
+    <TransactionLog: 3 transactions, 2 customers, 1997-01-01 .. 1997-02-01>
     """
 
     def __init__(self):
@@ -131,7 +168,7 @@ class TransactionLog:
         n = state["n"]
         if n:
             ids = state["ids"]
-            enc = (ctypes.c_char_p * n)(*[ids[i].encode() for i in state["customer"]])
+            enc, keep = _pointers(list(ids), np.asarray(state["customer"], dtype=np.int64))
             q = state.get("quantities")
             prods = state.get("products")
             penc = None if prods is None else (ctypes.c_char_p * n)(
@@ -146,7 +183,8 @@ class TransactionLog:
         size = ctypes.sizeof(ctypes.c_char_p)
         for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, n]):
             lo, hi = int(lo), int(hi)
-            ids = ctypes.cast(ctypes.addressof(enc) + lo * size, ctypes.POINTER(ctypes.c_char_p))
+            ids = ctypes.cast(ctypes.cast(enc, ctypes.c_void_p).value + lo * size,
+                              ctypes.POINTER(ctypes.c_char_p))
             prods = None if penc is None else ctypes.cast(ctypes.addressof(penc) + lo * size,
                                                           ctypes.POINTER(ctypes.c_char_p))
             check(_lib.churn_txlog_append_arrays_str(
@@ -194,7 +232,34 @@ class TransactionLog:
         line and column in the message unless `skip_bad_rows` (then see
         :attr:`rows_skipped` and :meth:`skip_messages`). ``amount=None`` reads a file
         without an amount column (customer, date): every amount is unknown (NaN), see
-        :meth:`from_arrays`."""
+        :meth:`from_arrays`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The CSV file.
+        customer, time, amount, quantity, product : str or int or None
+            Columns by header name or 1-based position (`amount` None: no amounts).
+        header : bool, default True
+            The file has a header line.
+        delimiter : str, optional
+            None (detect), one character, 'tab' or 'space'.
+        date_format : str, default 'auto'
+            'auto', 'iso', 'yyyymmdd' or 'epoch'.
+        skip_bad_rows : bool, default False
+            Skip (and count) bad rows instead of failing.
+
+        Returns
+        -------
+        TransactionLog
+
+        Examples
+        --------
+        >>> lines = ["customer_id,date,amount", "1,1997-01-01,10", "2,1997-01-05,5"]
+        >>> _ = open("tx.csv", "w").write(chr(10).join(lines) + chr(10))
+        >>> churn.TransactionLog.read_csv("tx.csv").num_customers
+        2
+        """
         log = cls()
         o = cls._csv_options(customer, time, amount, quantity, product, header, delimiter,
                              date_format, skip_bad_rows)
@@ -205,7 +270,34 @@ class TransactionLog:
     def read_csv_text(cls, text, customer="customer_id", time="date", amount="amount",
                       quantity=None, product=None, header=True, delimiter=None,
                       date_format="auto", skip_bad_rows=False):
-        """As :meth:`read_csv`, from CSV text (str or bytes) in memory."""
+        """As :meth:`read_csv`, from CSV text (str or bytes) in memory.
+
+        Parameters
+        ----------
+        text : str or bytes
+            The CSV text.
+        customer, time, amount, quantity, product : str or int or None
+            Columns, as in :meth:`read_csv`.
+        header : bool, default True
+            The text has a header line.
+        delimiter : str, optional
+            None (detect), one character, 'tab' or 'space'.
+        date_format : str, default 'auto'
+            'auto', 'iso', 'yyyymmdd' or 'epoch'.
+        skip_bad_rows : bool, default False
+            Skip (and count) bad rows.
+
+        Returns
+        -------
+        TransactionLog
+
+        Examples
+        --------
+        >>> text = chr(10).join(["customer_id,date,amount", "a,1997-01-01,10", "b,oops,5"])
+        >>> log = churn.TransactionLog.read_csv_text(text, skip_bad_rows=True)
+        >>> log.num_transactions, log.rows_skipped
+        (1, 1)
+        """
         log = cls()
         o = cls._csv_options(customer, time, amount, quantity, product, header, delimiter,
                              date_format, skip_bad_rows)
@@ -229,11 +321,20 @@ class TransactionLog:
             amount, see :meth:`from_arrays`).
         quantity : float, optional
         product : str, optional
+        date_format : str, default "auto"
+        dayfirst : bool, optional
+            How to read `time`; see :meth:`from_dataframe`.
 
         Returns
         -------
         TransactionLog
             self.
+
+        Examples
+        --------
+        >>> log = churn.TransactionLog().add("c1", "1997-01-01", 10.0).add("c1", "1997-01-08", 4.0)
+        >>> log.num_transactions, log.customer_ids()
+        (2, ['c1'])
         """
         from ._dates import time_arg
         if amount is None:
@@ -252,7 +353,29 @@ class TransactionLog:
         return self
 
     def customer_index(self, customer):
-        """Position of a customer id in :meth:`customer_ids` (KeyError when absent)."""
+        """Position of a customer id in :meth:`customer_ids`.
+
+        Parameters
+        ----------
+        customer : int or str
+            The customer id.
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        KeyError
+            The customer is not in the log.
+
+        Examples
+        --------
+        >>> log = churn.TransactionLog.from_arrays([1, 1, 2], ["1997-01-01", "1997-02-01",
+        ...                                                  "1997-01-05"], [10.0, 20.0, 5.0])
+        >>> log.customer_index(2)
+        1
+        """
         i = ctypes.c_size_t()
         check(_find_customer(self._h, id_text(customer).encode(), ctypes.byref(i)))
         return i.value
@@ -285,6 +408,13 @@ class TransactionLog:
         Returns
         -------
         TransactionLog
+
+        Examples
+        --------
+        >>> log = churn.TransactionLog.from_arrays([1, 1, 2], ["1997-01-01", "1997-02-01",
+        ...                                                  "1997-01-05"], [10.0, 20.0, 5.0])
+        >>> log.num_transactions
+        3
         """
         log = cls()
         log.append(customer, time, amount, quantity, product, date_format=date_format,
@@ -328,6 +458,15 @@ class TransactionLog:
         ValueError
             A missing id or date, an unparseable, ambiguous or implausible date; the
             message names the column and the row, and what was assumed.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"cid": ["a", "a", "b"], "ts": [19970101, 19970201, 19970105],
+        ...                    "value": [10.0, 20.0, 5.0]})
+        >>> log = churn.TransactionLog.from_dataframe(df, customer="cid", time="ts",
+        ...                                           amount="value")
+        >>> log.date_range[1]
+        Timestamp('1997-02-01 00:00:00')
         """
         for c in (customer, time, amount, quantity, product):
             if c is not None and c not in df.columns:
@@ -339,6 +478,62 @@ class TransactionLog:
                     None if product is None else df[product], date_format, dayfirst,
                     (str(customer), str(time)))
         return log
+
+    @classmethod
+    def coerce(cls, obj, customer="customer_id", time="date", amount="amount",
+               quantity=None, product=None, *, date_format="auto", dayfirst=None,
+               name="transactions"):
+        """`obj` as a TransactionLog: for functions that accept either a log or a DataFrame.
+
+        Parameters
+        ----------
+        obj : TransactionLog or pandas.DataFrame
+            A log is returned as it is (the column arguments are then ignored); a
+            DataFrame of transactions is read with :meth:`from_dataframe`.
+        customer, time, amount, quantity, product : str or None
+            Column names of a DataFrame, with the documented defaults
+            ``customer_id``, ``date``, ``amount``. ``amount=None``: no amounts (every
+            amount unknown). When `amount` is left at "amount" and the frame has no
+            such column, the amounts are unknown too (a frame of customer and date
+            only, as plots of purchase counts need).
+        date_format : str, default "auto"
+        dayfirst : bool, optional
+            How to read the time column; see :meth:`from_dataframe`.
+        name : str, default "transactions"
+            The argument's name in the TypeError for anything else.
+
+        Returns
+        -------
+        TransactionLog
+
+        Raises
+        ------
+        TypeError
+            `obj` is neither a TransactionLog nor a DataFrame (the message names
+            `name` and the type).
+        KeyError
+            A named column is absent.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"customer_id": [1, 1, 2],
+        ...                    "date": ["1997-01-01", "1997-02-01", "1997-01-05"]})
+        >>> log = churn.TransactionLog.coerce(df)
+        >>> log.num_customers, log.num_transactions
+        (2, 3)
+        >>> churn.TransactionLog.coerce(log) is log
+        True
+        """
+        if isinstance(obj, TransactionLog):
+            return obj
+        if pd is not None and isinstance(obj, pd.DataFrame):
+            if amount == "amount" and "amount" not in obj.columns:
+                amount = None
+            return cls.from_dataframe(obj, customer=customer, time=time, amount=amount,
+                                      quantity=quantity, product=product,
+                                      date_format=date_format, dayfirst=dayfirst)
+        raise TypeError(f"{name}: expected a churn.TransactionLog or a pandas DataFrame of "
+                        f"transactions, got {type(obj).__name__}")
 
     def append(self, customer, time, amount=None, quantity=None, product=None, *,
                date_format="auto", dayfirst=None):
@@ -357,14 +552,22 @@ class TransactionLog:
         -------
         TransactionLog
             self.
+
+        Examples
+        --------
+        >>> log = churn.TransactionLog.from_arrays([1, 1, 2], ["1997-01-01", "1997-02-01",
+        ...                                                  "1997-01-05"], [10.0, 20.0, 5.0])
+        >>> log.append([3], ["1997-03-01"], [7.5]).num_customers
+        3
         """
         return self._append(customer, time, amount, quantity, product, date_format,
                             dayfirst, ("customer", "time"))
 
     def _append(self, customer, time, amount, quantity, product, date_format, dayfirst,
                 names):
-        kind, ids = id_column(customer, names[0])
-        n = ids.shape[0]
+        cat = _categorical_ids(customer, names[0])
+        kind, ids = cat if cat is not None else id_column(customer, names[0])
+        n = ids[1].shape[0] if isinstance(ids, tuple) else ids.shape[0]
         t = to_epoch_seconds(time, names[1], date_format, dayfirst)
         if t.shape[0] != n:
             raise ValueError(f"time: length {t.shape[0]} does not match {n} customer ids")
@@ -373,6 +576,7 @@ class TransactionLog:
         if kind == "int" and product is not None and \
                 np.asarray(product).dtype.kind not in "iu":
             kind, ids = "text", ids.astype(str).astype(object)  # text products: text ids
+            cat = None
         if kind == "int":
             ids64 = ids
             prod = None
@@ -384,7 +588,7 @@ class TransactionLog:
                 self._h, n, ids64.ctypes.data_as(_lib.c_int64_p), ptr(t), ptr(a), ptr(q),
                 None if prod is None else prod.ctypes.data_as(_lib.c_int64_p)))
         else:
-            enc, keep = _c_strings(ids)
+            enc, keep = _c_strings(ids) if cat is None else _pointers(*ids)
             penc = None
             if product is not None:
                 pv = list(product)
@@ -399,28 +603,62 @@ class TransactionLog:
 
     @property
     def num_transactions(self):
+        """Number of transactions (rows) in the log.
+        """
         return _lib.churn_txlog_num_transactions(self._h)
 
     @property
     def num_customers(self):
+        """Number of distinct customers in the log.
+        """
         return _lib.churn_txlog_num_customers(self._h)
 
     def customer_ids(self):
-        """The customer ids as text, in the order of first appearance."""
-        return [_lib.churn_txlog_customer_id(self._h, i).decode()
-                for i in range(self.num_customers)]
+        """The customer ids as text, in the order of first appearance.
+
+        Read with one C call (``churn_txlog_customer_ids_packed``).
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> log = churn.TransactionLog.from_arrays([1, 1, 2], ["1997-01-01", "1997-02-01",
+        ...                                                  "1997-01-05"], [10.0, 20.0, 5.0])
+        >>> log.customer_ids()
+        ['1', '2']
+        """
+        return packed_ids(_lib.churn_txlog_customer_ids_packed, self._h)
 
     @property
     def date_range(self):
+        """The first and last transaction times, as pandas Timestamps (UTC, naive).
+        """
         import pandas as pd
         lo, hi = _lib.churn_txlog_min_time(self._h), _lib.churn_txlog_max_time(self._h)
         return (pd.Timestamp(lo, unit="s"), pd.Timestamp(hi, unit="s"))
 
     @property
     def rows_skipped(self):
+        """Rows skipped by :meth:`read_csv` with ``skip_bad_rows=True``.
+        """
         return _lib.churn_txlog_rows_skipped(self._h)
 
     def skip_messages(self):
+        """The messages of the rows skipped by :meth:`read_csv` (file, line, column, why).
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> text = chr(10).join(["customer_id,date,amount", "a,1997-01-01,10", "b,oops,5"])
+        >>> log = churn.TransactionLog.read_csv_text(text, skip_bad_rows=True)
+        >>> len(log.skip_messages())
+        1
+        """
         out, i = [], 0
         while True:
             m = _lib.churn_txlog_skip_message(self._h, i)
@@ -430,14 +668,30 @@ class TransactionLog:
             i += 1
 
     def to_dataframe(self):
-        """The transactions as a DataFrame: customer_id, date (datetime64), amount
-        [, quantity, product], in input order."""
+        """The transactions as a DataFrame, in input order.
+
+        Returns
+        -------
+        pandas.DataFrame
+            customer_id (int64 or str by the ids' rule), date (datetime64), amount
+            [, quantity, product]; built with numpy from the log's arrays.
+
+        Examples
+        --------
+        >>> log = churn.TransactionLog.from_arrays([1, 1, 2], ["1997-01-01", "1997-02-01",
+        ...                                                  "1997-01-05"], [10.0, 20.0, 5.0])
+        >>> log.to_dataframe()
+           customer_id       date  amount
+        0            1 1997-01-01    10.0
+        1            1 1997-02-01    20.0
+        2            2 1997-01-05     5.0
+        """
         import pandas as pd
         n = self.num_transactions
         if n == 0:
             return pd.DataFrame({"customer_id": [], "date": pd.to_datetime([]), "amount": []})
         cust = np.ctypeslib.as_array(_customers(self._h), shape=(n,))
-        ids = ids_index(self.customer_ids()).to_numpy()
+        ids = packed_index(_lib.churn_txlog_customer_ids_packed, self._h).to_numpy()
         t = np.ctypeslib.as_array(_times(self._h), shape=(n,))
         a = np.ctypeslib.as_array(_amounts(self._h), shape=(n,)).copy()
         out = {"customer_id": ids[cust],

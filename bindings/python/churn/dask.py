@@ -47,6 +47,7 @@ import dask
 
 from ._customers import POPULATION_COLUMNS, customer_table as _local_table, time_arg
 from ._model import Model
+from ._progress import Busy, Steps
 from ._txlog import to_epoch_seconds
 
 __all__ = ["customer_table", "score", "collapse", "sufficient_statistics", "fit_btyd",
@@ -130,7 +131,50 @@ def customer_table(ddf, cutoff=None, holdout_end=None, unit="day", *, customer="
     Options are those of :func:`churn.customer_table`. `cutoff` None is the day of the
     last transaction (one pass over the data to find it). ``partitioned=True`` asserts
     that every customer's rows are in one partition; None (default) trusts a frame
-    indexed by `customer` with known divisions and shuffles by `customer` otherwise."""
+    indexed by `customer` with known divisions and shuffles by `customer` otherwise.
+
+    The columns are typed as in :func:`churn.customer_table` (categorical tiers and
+    segments with fixed categories, so every partition matches the meta; bool flags;
+    datetime64 purchase dates).
+
+    Parameters
+    ----------
+    ddf : dask.dataframe.DataFrame
+        The transactions.
+    cutoff : date, optional
+        End of calibration (default: the last transaction's day, one pass).
+    holdout_end : date, optional
+        End of the holdout.
+    unit : str or float, default 'day'
+        Time unit of the durations.
+    customer, time, amount, quantity, product : str or None
+        Column names.
+    partitioned : bool, optional
+        True: every customer's rows are in one partition already; None: trust a frame
+        indexed by `customer` with known divisions, else shuffle.
+    population_columns : bool, default False
+        Keep r_score, f_score, m_score, rfm_segment, value_tier (ranks within each
+        partition).
+    **options
+        Other options of :func:`churn.customer_table`.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        Lazy, indexed by customer id.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd
+    >>> import churn.dask
+    >>> tx = churn.simulate("bgnbd", 300, seed=1, days=365, holdout_days=182, as_frame=True)
+    >>> ddf = dd.from_pandas(tx, npartitions=2)
+    >>> table = churn.dask.customer_table(ddf, cutoff="1997-12-31", holdout_end="1998-07-01",
+    ...                                   unit="week")
+    >>> t = table.compute()
+    >>> len(t), t["churned"].dtype, "value_tier" in t.columns
+    (300, dtype('bool'), False)
+    """
     fmt, dayfirst = options.get("date_format", "auto"), options.get("dayfirst")
     if cutoff is None:
         cutoff = _max_time(ddf, time, fmt, dayfirst)
@@ -165,10 +209,38 @@ def _score_partition(pdf, text, kwargs, box):
 
 
 def score(table, model, **kwargs):
-    """Score a Dask DataFrame of customers with a model (a fitted churn model or the
-    path of a model file) via ``map_partitions``; keyword arguments go to the model's
-    ``predict_frame`` (e.g. ``horizon=52`` for BTYD and survival models). Returns a lazy
-    Dask DataFrame with the columns `churn predict` writes, indexed like `table`."""
+    """Score a Dask DataFrame of customers with a model via ``map_partitions``.
+
+    The model's JSON text (its model file) is shipped to the workers, never a C
+    handle; each worker loads it once.
+
+    Parameters
+    ----------
+    table : dask.dataframe.DataFrame
+        Customer rows (e.g. from :func:`customer_table`).
+    model : churn.Model or str
+        A fitted churn model or the path of a model file.
+    **kwargs
+        Passed to the model's ``predict_frame`` (e.g. ``horizon=52``).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        Lazy, with the columns ``churn predict`` writes, indexed like `table`.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd
+    >>> import churn.dask
+    >>> tx = churn.simulate("bgnbd", 300, seed=1, days=365, holdout_days=182, as_frame=True)
+    >>> ddf = dd.from_pandas(tx, npartitions=2)
+    >>> table = churn.dask.customer_table(ddf, cutoff="1997-12-31", holdout_end="1998-07-01",
+    ...                                   unit="week")
+    >>> bg = churn.dask.fit_btyd(table, "bgnbd")
+    >>> s = churn.dask.score(table, bg, horizon=52).compute()
+    >>> len(s), bool(s["p_alive"].between(0, 1).all())
+    (300, True)
+    """
     if isinstance(model, Model):
         text = model.to_json()
     else:
@@ -181,9 +253,33 @@ def score(table, model, **kwargs):
 
 # ---------------------------------------------------------------- BTYD / Gamma-Gamma
 def collapse(df, columns, weights=None):
-    """The distinct rows of `columns` with their total weight (column 'weight'), sorted
-    lexicographically: the sufficient statistics of the BTYD and Gamma-Gamma
-    likelihoods. Works on a pandas DataFrame (one machine)."""
+    """The distinct rows of `columns` with their total weight, sorted lexicographically.
+
+    The sufficient statistics of the BTYD and Gamma-Gamma likelihoods, on a pandas
+    DataFrame (one machine).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Customer rows.
+    columns : list of str
+        The columns to collapse on (read as float64).
+    weights : str or array_like, optional
+        A column name or per-row weights (default 1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        `columns` + 'weight'.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"frequency": [0.0, 1.0, 0.0], "T": [5.0, 5.0, 5.0]})
+    >>> churn.dask.collapse(df, ["frequency", "T"])
+       frequency    T  weight
+    0        0.0  5.0     2.0
+    1        1.0  5.0     1.0
+    """
     sub = df[list(columns)].astype(np.float64)
     w = (np.ones(len(sub)) if weights is None else
          np.asarray(df[weights] if isinstance(weights, str) else weights, dtype=np.float64))
@@ -205,9 +301,35 @@ def _collapse_partition(pdf, columns):
 
 
 def sufficient_statistics(table, columns):
-    """Distinct rows of `columns` with counts over a Dask DataFrame, computed per
-    partition and merged by a Dask groupby-sum; returns a sorted pandas DataFrame
-    (columns + 'weight'). Only these rows reach the driver."""
+    """Distinct rows of `columns` with counts over a Dask DataFrame.
+
+    Computed per partition and merged by a Dask groupby-sum; only these rows reach the
+    driver.
+
+    Parameters
+    ----------
+    table : dask.dataframe.DataFrame
+        Customer rows.
+    columns : list of str
+        The columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted, `columns` + 'weight'.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd
+    >>> import churn.dask
+    >>> tx = churn.simulate("bgnbd", 300, seed=1, days=365, holdout_days=182, as_frame=True)
+    >>> ddf = dd.from_pandas(tx, npartitions=2)
+    >>> table = churn.dask.customer_table(ddf, cutoff="1997-12-31", holdout_end="1998-07-01",
+    ...                                   unit="week")
+    >>> st = churn.dask.sufficient_statistics(table, ["frequency", "recency", "T"])
+    >>> float(st["weight"].sum())
+    300.0
+    """
     columns = list(columns)
     meta = pd.DataFrame({**{c: pd.Series([], dtype="f8") for c in columns},
                          "weight": pd.Series([], dtype="f8")})
@@ -223,18 +345,51 @@ def _unit_of(table, unit):
 
 
 def fit_btyd(table, model="bgnbd", frequency="frequency", recency="recency", T="T", unit=None,
-             **fit_options):
-    """Fit a BTYD model ('bgnbd', 'mbgnbd', 'pnbd', 'bgbb') to a Dask customer table
-    from its sufficient statistics; returns the fitted model (its ``stats_`` attribute
-    holds the collapsed rows). Fit options (l2, max_iter, tol, std_errors) as for the
-    single-machine class."""
+             *, progress=None, **fit_options):
+    """Fit a BTYD model to a Dask customer table from its sufficient statistics.
+
+    Parameters
+    ----------
+    table : dask.dataframe.DataFrame
+        Customer rows.
+    model : {'bgnbd', 'mbgnbd', 'pnbd', 'bgbb'}, default 'bgnbd'
+        The model.
+    frequency, recency, T : str
+        Column names.
+    unit : str or float, optional
+        The time unit (default: the table's ``attrs["time_unit"]``).
+    progress : bool, optional
+        Elapsed-time feedback while the partitions are collapsed and the model is
+        fitted: None after 1.5 s, True at once, False never (churn._progress.Busy).
+    **fit_options
+        l2, max_iter, tol, std_errors, as for the single-machine class.
+
+    Returns
+    -------
+    churn.Model
+        The fitted model; ``stats_`` holds the collapsed rows.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd
+    >>> import churn.dask
+    >>> tx = churn.simulate("bgnbd", 300, seed=1, days=365, holdout_days=182, as_frame=True)
+    >>> ddf = dd.from_pandas(tx, npartitions=2)
+    >>> table = churn.dask.customer_table(ddf, cutoff="1997-12-31", holdout_end="1998-07-01",
+    ...                                   unit="week")
+    >>> bg = churn.dask.fit_btyd(table, "bgnbd")
+    >>> local = churn.BGNBD().fit(table.compute())
+    >>> bool(np.allclose(bg.params_, local.params_, rtol=1e-4))
+    True
+    """
     from ._btyd import BGBB, BGNBD, MBGNBD, ParetoNBD
     classes = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pnbd": ParetoNBD, "bgbb": BGBB}
     if model not in classes:
         raise ValueError(f"model: '{model}' is not bgnbd, mbgnbd, pnbd or bgbb")
-    stats = sufficient_statistics(table, [frequency, recency, T])
-    m = classes[model]().fit(stats, frequency=frequency, recency=recency, T=T,
-                             weights="weight", **fit_options)
+    with Busy(f"churn.dask: fitting {model}", progress):
+        stats = sufficient_statistics(table, [frequency, recency, T])
+        m = classes[model]().fit(stats, frequency=frequency, recency=recency, T=T,
+                                 weights="weight", **fit_options)
     u = _unit_of(table, unit)
     if u:
         m.set_time_unit(u)
@@ -243,13 +398,44 @@ def fit_btyd(table, model="bgnbd", frequency="frequency", recency="recency", T="
 
 
 def fit_gammagamma(table, frequency="frequency", monetary_value="monetary_value", unit=None,
-                   **fit_options):
-    """Fit the Gamma-Gamma spend model to a Dask customer table from the distinct
-    (frequency, monetary_value) rows with counts; returns the fitted GammaGamma."""
+                   *, progress=None, **fit_options):
+    """Fit the Gamma-Gamma spend model to a Dask customer table from its distinct rows.
+
+    Parameters
+    ----------
+    table : dask.dataframe.DataFrame
+        Customer rows.
+    frequency, monetary_value : str
+        Column names.
+    unit : str or float, optional
+        The time unit (default: the table's).
+    progress : bool, optional
+        Elapsed-time feedback, as in :func:`fit_btyd`.
+    **fit_options
+        As for :class:`churn.GammaGamma`.
+
+    Returns
+    -------
+    churn.GammaGamma
+        ``stats_`` holds the collapsed rows.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd
+    >>> import churn.dask
+    >>> tx = churn.simulate("bgnbd", 300, seed=1, days=365, holdout_days=182, as_frame=True)
+    >>> ddf = dd.from_pandas(tx, npartitions=2)
+    >>> table = churn.dask.customer_table(ddf, cutoff="1997-12-31", holdout_end="1998-07-01",
+    ...                                   unit="week")
+    >>> gg = churn.dask.fit_gammagamma(table[table["frequency"] > 0])
+    >>> len(gg.params_)
+    3
+    """
     from ._spend import GammaGamma
-    stats = sufficient_statistics(table, [frequency, monetary_value])
-    m = GammaGamma().fit(stats, frequency=frequency, monetary_value=monetary_value,
-                         weights="weight", **fit_options)
+    with Busy("churn.dask: fitting Gamma-Gamma", progress):
+        stats = sufficient_statistics(table, [frequency, monetary_value])
+        m = GammaGamma().fit(stats, frequency=frequency, monetary_value=monetary_value,
+                             weights="weight", **fit_options)
     u = _unit_of(table, unit)
     if u:
         m.set_time_unit(u)
@@ -333,14 +519,54 @@ def _null_value(v):
 
 
 def fit_logit(table, features, label="churned", weights=None, fit_intercept=True, lambda_=0.0,
-              max_iter=100, tol=1e-10):
+              max_iter=100, tol=1e-10, *, progress=None):
     """Logistic regression of `label` (0/1) on the `features` columns of a Dask DataFrame
     by Newton's method with per-partition sums; returns a
     :class:`churn.LogisticRegression` (with standard errors when unpenalised) whose
     model file is the C one's. `lambda_` > 0 adds glmnet's L2 penalty lambda/2 ||b||^2
     on the original-scale coefficients (the C fit's ``penalty='l2',
     standardize=False``). Persist the table first (``table.persist()``): every Newton
-    iteration reads it once."""
+    iteration reads it once.
+
+    Parameters
+    ----------
+    table : dask.dataframe.DataFrame
+        Rows with the features and the label (a bool label, as the typed table's
+        ``churned``, counts as 0/1).
+    features : list of str
+        Feature columns.
+    label : str, default 'churned'
+        The 0/1 outcome.
+    weights : str, optional
+        A weight column.
+    fit_intercept : bool, default True
+        Fit an intercept.
+    lambda_ : float, default 0.0
+        L2 penalty.
+    max_iter : int, default 100
+        Newton iterations at most.
+    tol : float, default 1e-10
+        Convergence tolerance.
+    progress : bool, optional
+        A bar over the Newton iterations (each one pass over the table): None after
+        1.5 s, True at once, False never.
+
+    Returns
+    -------
+    churn.LogisticRegression
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd
+    >>> import churn.dask
+    >>> tx = churn.simulate("bgnbd", 300, seed=1, days=365, holdout_days=182, as_frame=True)
+    >>> ddf = dd.from_pandas(tx, npartitions=2)
+    >>> table = churn.dask.customer_table(ddf, cutoff="1997-12-31", holdout_end="1998-07-01",
+    ...                                   unit="week")
+    >>> lr = churn.dask.fit_logit(table, ["frequency", "recency", "T"], "churned")
+    >>> len(lr.params_)
+    4
+    """
     from . import __version__
     from ._logit import LogisticRegression
     features = [str(f) for f in features]
@@ -380,23 +606,30 @@ def fit_logit(table, features, label="churned", weights=None, fit_intercept=True
 
     s = _distributed(table, _newton_sums, kf, label, weights, center, scale, beta,
                      fit_intercept)
-    while it < max_iter:
-        it += 1
-        g = s["g"] / W - pen * beta
-        H = s["H"] / W + np.diag(pen)
-        step = np.linalg.solve(H, g)
-        t, f0 = 1.0, objective(s, beta)
-        while True:
-            nb = beta + t * step
-            ns = _distributed(table, _newton_sums, kf, label, weights, center, scale, nb,
-                              fit_intercept)
-            if objective(ns, nb) <= f0 + 1e-12 * abs(f0) or t < 1e-10:
+    bar_ctx = Steps(max_iter, "churn.dask: logit Newton iterations", progress,
+                    unit="iteration")
+    bar = bar_ctx.__enter__()
+    try:
+        while it < max_iter:
+            it += 1
+            bar.update()
+            g = s["g"] / W - pen * beta
+            H = s["H"] / W + np.diag(pen)
+            step = np.linalg.solve(H, g)
+            t, f0 = 1.0, objective(s, beta)
+            while True:
+                nb = beta + t * step
+                ns = _distributed(table, _newton_sums, kf, label, weights, center, scale, nb,
+                                  fit_intercept)
+                if objective(ns, nb) <= f0 + 1e-12 * abs(f0) or t < 1e-10:
+                    break
+                t *= 0.5
+            beta, s = nb, ns
+            if np.max(np.abs(t * step)) < tol:
+                converged = True
                 break
-            t *= 0.5
-        beta, s = nb, ns
-        if np.max(np.abs(t * step)) < tol:
-            converged = True
-            break
+    finally:
+        bar_ctx.__exit__(None, None, None)
     if not np.all(np.isfinite(beta)):
         raise ArithmeticError("churn.dask.fit_logit: the Newton iterations diverged "
                               "(separated data?)")

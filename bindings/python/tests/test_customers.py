@@ -31,7 +31,7 @@ def test_cdnow_population_metrics(cdnow_table):
     assert m["repeat_rate"] == pytest.approx(np.mean(t["n_orders"] >= 2), rel=1e-15)
     assert m["churn_rate"] == pytest.approx(np.mean(t["holdout_purchases"] == 0), rel=1e-15)
     assert m["retention_rate"] == pytest.approx(1 - m["churn_rate"], rel=1e-15)
-    key = t["value_tier"] == 1
+    key = t["value_tier"] == "key"  # typed: churn.tier_name(1)
     assert m["pareto_share"] == pytest.approx(t.loc[key, "total_spend"].sum()
                                               / t["total_spend"].sum(), rel=1e-12)
     assert churn.rfm_segment_name(1) == "champions"
@@ -51,7 +51,9 @@ def test_table_matches_the_command(cdnow_path, cdnow_table, run_churn, tmp_path)
     assert list(c.columns) == list(cdnow_table.columns)
     c = c.loc[cdnow_table.index]
     # the command prints 10 significant digits
-    np.testing.assert_allclose(c.to_numpy(), cdnow_table.to_numpy(), rtol=1e-9, atol=1e-12)
+    # (the command writes the C table's numbers: compare with the untyped table)
+    np.testing.assert_allclose(c.to_numpy(), churn.table_to_float(cdnow_table).to_numpy(),
+                               rtol=1e-9, atol=1e-12)
 
 
 def test_dataframe_input_dates_and_ids():
@@ -147,7 +149,8 @@ def test_incremental_state_equals_the_batch_table():
     log = churn.simulate("pnbd", customers=40, seed=7, acquisition_days=60, days=300)
     tx = log.to_dataframe().sort_values(["customer_id", "date"], kind="stable")
     cutoff = pd.Timestamp("1997-10-28")
-    table = churn.customer_table(log, cutoff=cutoff, unit="week")
+    # the state gives the C table's numbers (first_purchase as a day number, ...)
+    table = churn.table_to_float(churn.customer_table(log, cutoff=cutoff, unit="week"))
     checked = 0
     for cid, rows in tx.groupby("customer_id"):
         s = churn.CustomerState(unit="week")
@@ -178,13 +181,13 @@ def test_transaction_log_round_trip_to_dataframe(tmp_path):
     df = log.to_dataframe()
     assert len(df) == len(log) and df["customer_id"].dtype == np.int64
     again = churn.TransactionLog.from_dataframe(df)
-    a = churn.customer_table(log, cutoff="1998-06-30", unit="week")
-    b = churn.customer_table(again, cutoff="1998-06-30", unit="week")
+    a = churn.table_to_float(churn.customer_table(log, cutoff="1998-06-30", unit="week"))
+    b = churn.table_to_float(churn.customer_table(again, cutoff="1998-06-30", unit="week"))
     np.testing.assert_array_equal(a.to_numpy(), b.to_numpy())
     path = tmp_path / "tx.csv"
     df.to_csv(path, index=False)
-    c = churn.customer_table(churn.TransactionLog.read_csv(path), cutoff="1998-06-30",
-                             unit="week")
+    c = churn.table_to_float(churn.customer_table(churn.TransactionLog.read_csv(path),
+                                                  cutoff="1998-06-30", unit="week"))
     np.testing.assert_allclose(c.to_numpy(), a.to_numpy(), rtol=1e-12)
     assert os.path.getsize(path) > 0
 

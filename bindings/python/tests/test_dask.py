@@ -133,3 +133,11 @@ def test_errors_come_back_with_the_message(client, dist_table):
         cd.fit_btyd(bad.fillna(-1.0), "bgnbd")
     with pytest.raises(ValueError, match="model"):
         cd.fit_btyd(dist_table, "cox")
+
+
+def test_progress_feedback(dist_table, capsys):
+    pytest.importorskip("tqdm")
+    cd.fit_logit(dist_table, FEATURES, "churned", progress=False)
+    assert capsys.readouterr().err == ""
+    cd.fit_logit(dist_table, FEATURES, "churned", progress=True)
+    assert "logit Newton iterations" in capsys.readouterr().err

@@ -27,7 +27,6 @@ except ImportError:  # pragma: no cover
     NumpyDocString = None
 
 PENDING = {
-    "churn._customers", "churn._simulate", "churn._txlog", "churn.plotting", "churn.dask",
     "churn._ggomnbd",
 }
 

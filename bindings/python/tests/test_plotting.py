@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import churn
@@ -77,3 +78,124 @@ def test_matplotlib_is_optional_and_lazy():
                        env=dict(os.environ), timeout=60)
     assert r.returncode == 0, r.stderr
     assert "churn.plotting needs matplotlib" in r.stdout
+
+
+def _legend(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_every_plot_names_its_unit_and_tiers(models, cdnow_table, cdnow_log, tmp_path):
+    """Headless (Agg): the time unit on every time axis and title, tier names in the
+    legend (issue 21)."""
+    bg, t = models, cdnow_table
+    assert t.attrs["time_unit"] == 7.0 and bg.time_unit_ == 7.0
+    ax = plotting.plot_frequency_recency_matrix(bg, data=t, max_frequency=20, t=4)
+    assert ax.get_xlabel() == "recency (weeks from the first to the last purchase)"
+    assert ax.get_ylabel() == "frequency (repeat purchases)"
+    assert ax.get_title() == ("Expected purchases in the next 4 weeks, customers of age "
+                              f"T = {t['T'].max():.4g} weeks")
+    assert ax.figure.axes[1].get_ylabel() == "expected purchases in the next 4 weeks"
+    assert "unit(s)" not in ax.get_title()
+    _saved(ax, tmp_path, "fr_units")
+    ax = plotting.plot_probability_alive_matrix(bg, T=39, max_frequency=10)
+    assert ax.get_title() == "Probability a customer is alive, customers of age T = 39 weeks"
+    assert ax.get_xlabel().startswith("recency (weeks")
+    _saved(ax, tmp_path, "alive_units")
+    ax = plotting.plot_calibration_purchases_vs_holdout_purchases(bg, t, 39)
+    assert ax.get_ylabel() == "mean purchases in the holdout (39 weeks)"
+    assert _legend(ax) == ["actual", "model (bgnbd)"]
+    _saved(ax, tmp_path, "holdout_units")
+    ax = plotting.plot_cumulative_transactions(bg, cdnow_log, 78, cutoff_period=39)
+    assert ax.get_xlabel() == "weeks since 1997-01-01"
+    assert _legend(ax) == ["actual", "model (bgnbd)", "end of calibration"]
+    _saved(ax, tmp_path, "tracking_units")
+    km = churn.KaplanMeierFitter().fit(t["duration"], t["event"], groups=t["value_tier"])
+    ax = km.plot(unit="week")
+    assert ax.get_xlabel() == "weeks since first purchase"
+    assert _legend(ax) == ["key", "important", "ordinary"]
+    assert ax.get_legend().get_title().get_text() == "value tier"
+    _saved(ax, tmp_path, "km_units")
+    # a float-coded tier column (the C numbers) with names given
+    f = churn.table_to_float(t)
+    km2 = churn.KaplanMeierFitter().fit(f["duration"], f["event"], groups=f["value_tier"])
+    ax = plotting.plot_km(km2, names={1.0: "key", 2.0: "important", 3.0: "ordinary"},
+                          unit=t.attrs["time_unit"])
+    assert _legend(ax) == ["key", "important", "ordinary"]
+    assert ax.get_xlabel() == "weeks since first purchase"
+    plt.close(ax.figure)
+    ax = plotting.plot_lift(t["churned"], -t["frequency"].to_numpy())
+    assert ax.get_xlabel() == "bin of the scores (1 = top 10%)"
+    plt.close(ax.figure)
+    assert _legend(plotting.plot_gains(t["churned"], -t["frequency"].to_numpy())) == \
+        ["model", "random"]
+    plt.close("all")
+    ax = plotting.plot_calibration_curve(t["churned"], np.full(len(t), 0.5))
+    assert _legend(ax) == ["perfectly calibrated", "model"]
+    plt.close(ax.figure)
+
+
+def test_cumulative_transactions_accepts_a_dataframe(models, cdnow_log):
+    """plot_cumulative_transactions(bg, df) failed with an AttributeError (issue 21)."""
+    bg = models
+    df = cdnow_log.to_dataframe()
+    a = plotting.plot_cumulative_transactions(bg, cdnow_log, 78)
+    b = plotting.plot_cumulative_transactions(bg, df, 78)
+    np.testing.assert_array_equal(a.lines[0].get_ydata(), b.lines[0].get_ydata())
+    np.testing.assert_array_equal(a.lines[1].get_ydata(), b.lines[1].get_ydata())
+    c = plotting.plot_cumulative_transactions(
+        bg, df.rename(columns={"customer_id": "cid", "date": "when"}), 78,
+        customer="cid", time="when")
+    np.testing.assert_array_equal(a.lines[0].get_ydata(), c.lines[0].get_ydata())
+    with pytest.raises(TypeError, match="log: expected a churn.TransactionLog or a pandas "
+                                        "DataFrame of transactions, got list"):
+        plotting.plot_cumulative_transactions(bg, [1, 2], 78)
+    plt.close("all")
+
+
+def test_plot_period_transactions_is_the_expected_count(models, cdnow_table):
+    bg, t = models, cdnow_table
+    ax = plotting.plot_period_transactions(bg, t)
+    actual = [p.get_height() for p in ax.containers[0]]
+    model = [p.get_height() for p in ax.containers[1]]
+    assert actual == [float((t["frequency"] == k).sum()) for k in range(7)]
+    assert actual[0] == 1411  # CDNOW: 1,411 of 2,357 made no repeat purchase by week 39
+    # the expected count is the sum of P(X(T_i) = k) over the customers
+    for k in (0, 1, 5):
+        want = sum(bg.prob_purchases(k, float(T)) for T in t["T"])
+        assert model[k] == pytest.approx(want, rel=1e-9)
+    # the model's total over all k is the number of customers
+    allk = sum(float(np.sum(bg.prob_purchases(k, t["T"].to_numpy()))) for k in range(200))
+    assert allk == pytest.approx(len(t), rel=1e-6)
+    assert _legend(ax) == ["actual", "model (bgnbd)"]
+    assert ax.get_ylabel() == "customers"
+    assert ax.get_xlabel() == "repeat purchases in the calibration period (38.86 weeks)"
+    plt.close(ax.figure)
+
+
+def test_plot_history_alive_follows_the_customer(models, cdnow_log, cdnow_table):
+    bg = models
+    df = cdnow_log.to_dataframe()
+    cid = int(cdnow_table["frequency"].idxmax())
+    mine = df[df["customer_id"].astype(np.int64) == cid]   # CDNOW's ids are '00001'...
+    ax = plotting.plot_history_alive(bg, 273, df, cid)
+    assert ax.get_ylabel() == "P(alive)"
+    assert ax.get_xlabel() == "date (steps of 1 day)"
+    assert ax.get_title() == f"History of P(alive) of customer {cid} (model in weeks)"
+    assert _legend(ax) == ["P(alive)", "purchases"]
+    x = ax.lines[0].get_xdata()
+    p = ax.lines[0].get_ydata()
+    assert len(x) == 274 and np.all((p >= 0) & (p <= 1))
+    # one dashed line per purchase day
+    assert len(ax.lines) - 1 == mine["date"].dt.normalize().nunique()
+    # the value at the cutoff (day 273 after the first purchase is past it; compare at
+    # the table's own cutoff) is the model's P(alive) of the table's row
+    first = mine["date"].min().normalize()
+    cut = (pd.Timestamp("1997-09-30") - first).days
+    assert p[cut] == pytest.approx(float(bg.p_alive(cdnow_table.loc[[cid]]).iloc[0]),
+                                   rel=1e-9)
+    # a TransactionLog gives the same curve; an unknown customer is a KeyError
+    ax2 = plotting.plot_history_alive(bg, 273, cdnow_log, cid)
+    np.testing.assert_array_equal(ax2.lines[0].get_ydata(), p)
+    with pytest.raises(KeyError, match="no transaction"):
+        plotting.plot_history_alive(bg, 10, df, -5)
+    plt.close("all")

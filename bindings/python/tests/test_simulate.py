@@ -57,3 +57,22 @@ def test_bad_options():
         churn.simulate("bgnbd", customers=2.5)
     with pytest.raises(ValueError, match="acquisition"):
         churn.simulate("pnbd", customers=5, days=10, acquisition_days=20)
+
+
+def test_one_argument_order_and_the_old_one_by_type():
+    """simulate(model, customers) and simulate_summary(model, customers); the order of
+    releases before 1.3, simulate_summary(customers, model), is recognised by type."""
+    new = churn.simulate_summary("bgnbd", 50, seed=4)
+    assert new.equals(churn.simulate_summary(50, "bgnbd", seed=4))        # old order
+    assert new.equals(churn.simulate_summary(customers=50, model="bgnbd", seed=4))
+    assert len(churn.simulate_summary(40)) == 40                          # old: customers
+    assert churn.simulate(60, "bgnbd", seed=4).num_customers == 60
+    a = churn.simulate("bgnbd", 60, seed=4, as_frame=True)
+    assert a.equals(churn.simulate(model="bgnbd", customers=60, seed=4, as_frame=True))
+    with pytest.raises(TypeError, match=r"simulate_summary\(model, customers\)"):
+        churn.simulate_summary(10, 20)
+    assert churn.simulate_summary(50, model="bgnbd", seed=4).equals(new)  # old, mixed
+    assert churn.simulate_summary(model="bgnbd", customers=50, seed=4).equals(new)
+    assert len(churn.simulate_summary("bgnbd")) == 1000
+    assert len(churn.simulate_summary(model="bgnbd")) == 1000
+    assert churn.simulate_summary().equals(churn.simulate_summary("pnbd", 1000))

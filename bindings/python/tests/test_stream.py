@@ -221,4 +221,4 @@ def test_errors(log_df):
     s.add({"customer_id": [], "date": [], "amount": []})  # an empty chunk
     s.add(["a"], [1.6e9], [1.0])  # a list of epoch seconds (2020-09-13), not nanoseconds
     t = s.finish()
-    assert len(t) == 1 and t["first_purchase"].iloc[0] == 1.6e9 // 86400
+    assert len(t) == 1 and t["first_purchase"].iloc[0] == pd.Timestamp("2020-09-13")
