@@ -187,8 +187,14 @@ def test_model_file_round_trip_and_plain_scoring_refused(tmp_path):
     pa1, _ = C.score(m._require(), 5, x, tx, T, cov)
     pa2, _ = C.score(back._require(), 5, x, tx, T, cov)
     np.testing.assert_array_equal(pa1, pa2)
-    with pytest.raises(ValueError, match="covariate coefficients"):
+    with pytest.raises(TypeError, match="pass covariates="):
         back.p_alive(pd.DataFrame({"frequency": x, "recency": tx, "T": T}))
+    # the C function says the same without the binding's check
+    from churn import _btyd
+    from churn._arrays import empty, ptr
+    out = empty(len(x))
+    rc = _btyd._p_alive(back._require(), len(x), ptr(x), ptr(tx), ptr(T), ptr(out))
+    assert rc != 0 and "covariate coefficients" in churn._lib.churn_last_error_message().decode()
     # a plain model still writes format 1
     plain = churn.ParetoNBD().fit(pd.DataFrame({"frequency": x, "recency": tx, "T": T}))
     plain.save(str(tmp_path / "plain.json"))

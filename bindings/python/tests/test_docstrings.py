@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover
     NumpyDocString = None
 
 PENDING = {
-    "churn._ggomnbd",
+    "churn._ggomnbd", "churn._mbgcnbd",
 }
 
 
