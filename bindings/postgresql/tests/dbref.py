@@ -2,7 +2,8 @@
 
 Two references for the same transaction file:
  - the `churn` command: `churn features`, `churn fit`, `churn predict`, `churn score --spend`
-   (it prints 10 significant digits, so a comparison with it is at 1e-9 relative);
+   run with `churn --digits 17`, so every number it writes reads back exactly and a
+   comparison with it is at 1e-12 relative like the binding's;
  - the Python binding over the same library functions, at full double precision
    (1e-12 relative).
 """
@@ -61,7 +62,8 @@ def read_csv_rows(path):
 def reference(tx, tmp, name):
     """Run the command and the Python binding on tx; models saved under tmp."""
     cutoff = CUTOFF[name]
-    run = lambda *a: subprocess.run([CHURN_EXE, *a], check=True, capture_output=True, text=True)
+    run = lambda *a: subprocess.run([CHURN_EXE, "--digits", "17", *a], check=True,
+                                    capture_output=True, text=True)
     feats = os.path.join(tmp, f"{name}_features.csv")
     run("features", tx, "--cutoff", cutoff, "--unit", "week", "-o", feats)
     models = {}
@@ -84,7 +86,7 @@ def reference(tx, tmp, name):
     cli["gammagamma"] = read_csv_rows(out)
 
     log = churn.TransactionLog.read_csv(tx)
-    table = churn.customer_table(log, cutoff=cutoff, unit="week")
+    table = churn.customer_table(log, cutoff=cutoff, unit="week", typed=False)
     table.index = table.index.map(str)   # numeric ids come back as integers
     py = {"features": table}
     gg = churn.load_model(models["gammagamma"])

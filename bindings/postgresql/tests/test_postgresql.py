@@ -6,8 +6,8 @@ socket only) and stopped at the end, also after a failure. The CDNOW sample
 (../shared/data; skipped with a message when absent) and a simulated log from
 `churn simulate` (always) are loaded into an `orders` table; the SQL customer table
 and scores must equal `churn features` + `churn predict` / `churn score` on the same
-file (at the 10 digits the command prints) and the Python binding's values of the
-same library functions (1e-12 relative).
+file (run as `churn --digits 17`, so that its CSVs read back exactly) and the Python
+binding's values of the same library functions, both to 1e-12 relative.
 """
 import json
 import os
@@ -94,8 +94,8 @@ def test_summary_equals_churn_features(pg, dataset):
     for cid, r in rows.items():
         for col, sql in zip(dbref.STATE_COLS, SQL_COLS):
             dbref.assert_close(r[sql], py.at[cid, col], 1e-12, f"{name} {cid} {col} (Python)")
-            dbref.assert_close(r[sql], cli[cid][col], 1e-9, f"{name} {cid} {col} (churn features)",
-                               atol=1e-9)
+            dbref.assert_close(r[sql], cli[cid][col], 1e-12,
+                               f"{name} {cid} {col} (churn features)", atol=1e-12)
         assert float(r["time_unit_days"]) == 7.0
         assert r["cutoff"] == cutoff
     # customers first seen after the cutoff: NULL, as churn features leaves them out
@@ -152,16 +152,16 @@ def test_scores_equal_churn_predict(pg, dataset, fam):
                          ("s_ep", "expected_purchases"), ("s_es", "expected_spend"),
                          ("s_clv", "clv"), ("s_var", "value_at_risk")):
             dbref.assert_close(r[col], pc[key], 1e-12, f"{w} churn.score {key}", atol=1e-300)
-        # the command, at the 10 significant digits it prints: `churn score` summarises the
-        # log itself (full-precision inputs); `churn predict` reads the 10-digit features
-        # CSV, so its inputs are already rounded (1e-6: the scores' sensitivity to them)
+        # the command run with --digits 17: `churn score` summarises the log itself, and
+        # `churn predict` reads the features CSV that `churn features` wrote, whose numbers
+        # read back exactly
         sc = cli[fam + "_score"][cid]
         for col in ("p_alive", "expected_purchases", "expected_spend", "clv"):
-            dbref.assert_close(r[col], sc[col], 1e-9, f"{w} {col} (churn score)", atol=1e-12)
-        dbref.assert_close(r["p_alive"], cli[fam][cid]["p_alive"], 1e-6, w + " churn predict")
-        dbref.assert_close(r["expected_purchases"], cli[fam][cid]["expected_purchases"], 1e-6,
+            dbref.assert_close(r[col], sc[col], 1e-12, f"{w} {col} (churn score)", atol=1e-300)
+        dbref.assert_close(r["p_alive"], cli[fam][cid]["p_alive"], 1e-12, w + " churn predict")
+        dbref.assert_close(r["expected_purchases"], cli[fam][cid]["expected_purchases"], 1e-12,
                            w + " churn predict")
-        dbref.assert_close(r["expected_spend"], cli["gammagamma"][cid]["expected_spend"], 1e-6,
+        dbref.assert_close(r["expected_spend"], cli["gammagamma"][cid]["expected_spend"], 1e-12,
                            w + " churn predict gammagamma")
 
 
