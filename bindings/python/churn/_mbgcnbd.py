@@ -41,17 +41,26 @@ def mbgcnbd_loglik(params, data=None, frequency=None, recency=None, T=None, litt
                    weights=None, gradient=False):
     """MBG/CNBD-k log-likelihood at `params` = (k, r, alpha, a, b), litt term included.
 
+    Per customer with x repeat purchases, the last at t_x, observed until T
+    (docs/models/mbgcnbdk.md): (k-1) litt - x log((k-1)!) + log(sum_{i<k} A_i + D),
+    A_i for "alive, i Poisson events since the last purchase" and D for "dropped out
+    at the last purchase"; rows summed with `weights`. The litt term, which does not
+    depend on (r, alpha, a, b), is included (BTYDplus' convention).
+
     Parameters
     ----------
     params : array_like
-        k (a whole number 1..12), r, alpha, a, b.
+        k (a whole number 1..12), r, alpha, a, b (r, alpha, a, b finite and > 0;
+        alpha in the time unit of the data).
     data : DataFrame, optional
         Customer table with the columns named by `frequency`, `recency`, `T`, `litt`.
     frequency, recency, T : str or array_like, optional
-        Columns of `data` (defaults 'frequency', 'recency', 'T') or arrays.
+        Columns of `data` (defaults 'frequency', 'recency', 'T') or arrays: x, t_x
+        and T.
     litt : str or array_like, optional
-        Sum of the logarithms of each customer's inter-purchase times (default: the
-        column 'litt' when `data` has one); may be omitted only when k = 1.
+        Sum of the natural logarithms of each customer's inter-purchase times, in the
+        unit of T (default: the column 'litt' when `data` has one; see
+        :func:`churn.litt`); may be omitted only when k = 1.
     weights : str or array_like, optional
         Customers per row.
     gradient : bool, default False
@@ -60,6 +69,38 @@ def mbgcnbd_loglik(params, data=None, frequency=None, recency=None, T=None, litt
     Returns
     -------
     float or (float, ndarray)
+        The log-likelihood, with its gradient (5 values) when `gradient` is True.
+
+    Raises
+    ------
+    churn.ChurnValueError
+        k not a whole number in 1..12, another parameter not a finite number > 0,
+        `litt` missing with k > 1, or a bad row (the message names the row and
+        column).
+
+    See Also
+    --------
+    MBGCNBDk.loglik : the same at a model's parameters.
+
+    Examples
+    --------
+    One customer with gaps of 14 and 16.43 weeks (x = 2, t_x = 30.43), observed for
+    38.86 weeks, at Batislam et al.'s CDNOW MBG/NBD estimate with k = 2; mpmath
+    integration of the model's definition over lambda gives -8.917493908:
+
+    >>> litt = np.log(14.0) + np.log(16.43)
+    >>> round(churn.mbgcnbd_loglik([2, 0.525, 6.183, 0.891, 1.614], frequency=[2.0],
+    ...                            recency=[30.43], T=[38.86], litt=[litt]), 6)
+    -8.917494
+
+    k = 1 is the MBG/NBD, and needs no litt:
+
+    >>> a = churn.mbgcnbd_loglik([1, 0.525, 6.183, 0.891, 1.614], frequency=[2.0],
+    ...                          recency=[30.43], T=[38.86])
+    >>> b = churn.btyd_loglik("mbgnbd", [0.525, 6.183, 0.891, 1.614], frequency=[2.0],
+    ...                       recency=[30.43], T=[38.86])
+    >>> round(a, 6), round(b, 6)
+    (-9.485551, -9.485551)
     """
     x, tx, T_ = _btyd._columns(data, frequency, recency, T)
     lt = _litt_arg(data, litt, x.shape[0])
@@ -80,40 +121,83 @@ class MBGCNBDk(_btyd._Btyd):
     """MBG/CNBD-k (Reutterer, Platzer & Schröder 2021), BTYDplus' ``mbgcnbd``.
 
     While alive a customer's inter-purchase times are Erlang-k with rate
-    lambda ~ Gamma(r, alpha) (mean k / lambda); after every purchase, the first
-    included, the customer drops out with probability p ~ Beta(a, b). k = 1 is the
-    MBG/NBD. Parameters k, r, alpha, a, b (BTYDplus' order); k is chosen, not
+    lambda ~ Gamma(shape r, rate alpha) (mean k / lambda); after every purchase, the
+    first included, the customer drops out with probability p ~ Beta(a, b). k = 1 is
+    the MBG/NBD. Parameters k, r, alpha, a, b (BTYDplus' order); alpha is a time in
+    the data's unit, the others have none; k is a whole number in 1..12, chosen, not
     estimated (standard error 0). Predictions are those of the other BTYD classes
     (``p_alive``, ``expected_purchases``, ``score``, ``expected_purchases_new``,
     ``prob_purchases``, ``conditional_prob_purchases``): closed-form series of
-    incomplete beta functions, docs/models/mbgcnbdk.md.
+    incomplete beta functions, docs/models/mbgcnbdk.md. DERT and CLV are not offered
+    for this family yet.
 
     The likelihood needs, besides (frequency, recency, T), ``litt``: the sum of the
     logarithms of each customer's inter-purchase times (see :func:`churn.litt`).
+
+    Parameters
+    ----------
+    l2, max_iter, tol, std_errors, progress : optional
+        Accepted as by every BTYD class and stored as attributes, but
+        :meth:`MBGCNBDk.fit` does not read them: give `l2`, `max_iter`, `tol`,
+        `std_errors` to :meth:`fit` itself (its defaults: 0, C's limits, C's
+        tolerance, True); `progress` has no effect.
+
+    See Also
+    --------
+    litt : the per-customer column the likelihood needs.
+    estimate_regularity : is k > 1 worth fitting?
+    MBGNBD : the k = 1 model.
+
+    Examples
+    --------
+    At Batislam et al.'s CDNOW MBG/NBD estimate (weeks), P(alive) of a customer with
+    2 repeat purchases, the last at week 30.43 of 38.86, and of one with none; k = 1
+    is the MBG/NBD's closed form 1 / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x)),
+    and with k = 3 the same silence says less about dropout (both checked against
+    docs/models/mbgcnbdk.md's sum_i A_i / (sum_i A_i + D) in mpmath):
+
+    >>> h = dict(frequency=[2.0, 0.0], recency=[30.43, 0.0], T=[38.86, 38.86])
+    >>> m1 = churn.MBGCNBDk.from_params(k=1, r=0.525, alpha=6.183, a=0.891, b=1.614)
+    >>> np.round(m1.p_alive(**h), 4)
+    array([0.7062, 0.3897])
+    >>> m3 = churn.MBGCNBDk.from_params(k=3, r=0.525, alpha=6.183, a=0.891, b=1.614)
+    >>> np.round(m3.p_alive(**h), 4)
+    array([0.7638, 0.5279])
     """
 
     def fit(self, data=None, frequency=None, recency=None, T=None, litt=None, k=None,
             weights=None, l2=0.0, max_iter=None, tol=None, std_errors=True, *, unit=None):
         """Fit by maximum likelihood, with k fixed or chosen by likelihood.
 
+        Each k is a damped Newton fit of (r, alpha, a, b) with the analytic gradient;
+        with `k` None every k = 1..12 is fitted and the converged fit of the largest
+        log-likelihood (litt term included) is kept.
+
         Parameters
         ----------
         data : DataFrame, optional
             Customer table; `frequency`, `recency`, `T`, `litt` name its columns.
         frequency, recency, T : str or array_like, optional
-            The columns or arrays x, t_x, T.
+            The columns or arrays x, t_x, T (defaults 'frequency', 'recency', 'T').
         litt : str or array_like, optional
-            Sum of log inter-purchase times per customer (default: the column 'litt'
-            when `data` has one); required unless k = 1.
+            Sum of log inter-purchase times per customer, in the unit of T (default:
+            the column 'litt' when `data` has one; see :func:`churn.litt`); required
+            unless k = 1.
         k : int, optional
             Fixed k in 1..12; None (default) fits every k and keeps the largest
             log-likelihood (the model's ``note_`` lists them).
         weights : str or array_like, optional
             Customers per row.
-        l2, max_iter, tol, std_errors
-            As :meth:`churn.BGNBD.fit`.
+        l2 : float, default 0
+            L2 penalty on the log-parameters (docs/models/btyd.md); the constructor's
+            `l2` is not used.
+        max_iter, tol : optional
+            Optimiser limits (None: C's defaults).
+        std_errors : bool, default True
+            Compute standard errors (k's is 0).
         unit : str or float, optional
-            The unit of arrays (checked against a table's own).
+            Keyword only: the unit of arrays (checked against a table's own); the
+            fitted model records the data's unit (``time_unit_``).
 
         Returns
         -------
@@ -123,6 +207,26 @@ class MBGCNBDk(_btyd._Btyd):
         ------
         churn.ConvergenceError
             The fit did not converge (the partial fit is in ``.model``).
+        churn.ChurnValueError
+            `litt` missing with k other than 1, `k` outside 1..12, or a bad row (the
+            message names the row and column).
+        churn.UnitMismatchError
+            `unit` contradicts ``data.attrs["time_unit"]``.
+
+        Examples
+        --------
+        Customers simulated from the MBG/NBD (exponential gaps): k chosen by
+        likelihood is 1, and the fit with k = 1 is the MBG/NBD's own:
+
+        >>> log = churn.simulate("mbgnbd", 500, seed=1, as_frame=True)
+        >>> table = churn.customer_table(log, unit="week")
+        >>> table = table.join(churn.litt(log, unit="week"))
+        >>> m = churn.MBGCNBDk().fit(table)
+        >>> int(m.params_["k"])
+        1
+        >>> mbg = churn.MBGNBD().fit(table)
+        >>> bool(np.allclose(m.params_[["r", "alpha", "a", "b"]], mbg.params_))
+        True
         """
         from ._units import data_unit
         data_unit(data, unit)
@@ -150,22 +254,45 @@ class MBGCNBDk(_btyd._Btyd):
                litt=None, unit=None):
         """Log-likelihood of this model's parameters (litt term included).
 
+        The same number as :func:`mbgcnbd_loglik` at ``self.params_``.
+
         Parameters
         ----------
         data : DataFrame, optional
             Customer table.
         frequency, recency, T : str or array_like, optional
-            Columns or arrays.
+            Columns or arrays x, t_x, T (defaults 'frequency', 'recency', 'T'), in
+            the model's time unit.
         weights : str or array_like, optional
             Customers per row.
         litt : str or array_like, optional
-            Sum of log inter-purchase times (default: the column 'litt').
+            Keyword only: sum of log inter-purchase times (default: the column
+            'litt'); required unless k = 1.
         unit : str or float, optional
-            The unit of arrays.
+            Keyword only: the unit of arrays (checked against the model's).
 
         Returns
         -------
         float
+            The log-likelihood.
+
+        Raises
+        ------
+        churn.UnitMismatchError
+            The data's time unit differs from the model's.
+        churn.ChurnValueError
+            `litt` missing with k > 1, or a bad row.
+
+        Examples
+        --------
+        A customer table with a 'litt' column (gaps of 14 and 16.43 weeks) at
+        k = 3; mpmath integration of the model's definition gives -7.698956835:
+
+        >>> t = pd.DataFrame({"frequency": [2.0], "recency": [30.43], "T": [38.86],
+        ...                   "litt": [np.log(14.0) + np.log(16.43)]})
+        >>> m = churn.MBGCNBDk.from_params(k=3, r=2.0, alpha=6.0, a=0.8, b=6.0)
+        >>> round(m.loglik(t), 6)
+        -7.698957
         """
         self._check(data, unit)
         return mbgcnbd_loglik(self.params_.to_numpy(), data, frequency, recency, T, litt,
@@ -192,7 +319,8 @@ def litt(transactions, customer="customer_id", time="date", cutoff=None, unit="w
     Parameters
     ----------
     transactions : DataFrame
-        One row per transaction with the columns `customer` and `time`.
+        One row per transaction with the columns `customer` and `time` (datetimes or
+        date strings).
     customer, time : str
         Column names (defaults 'customer_id', 'date').
     cutoff : str or datetime, optional
@@ -204,6 +332,29 @@ def litt(transactions, customer="customer_id", time="date", cutoff=None, unit="w
     -------
     pandas.Series
         Indexed by customer id, named 'litt'.
+
+    See Also
+    --------
+    MBGCNBDk.fit : uses the column.
+
+    Examples
+    --------
+    Customer a buys on 1, 8 (twice: one purchase day) and 22 January: gaps of 1 and
+    2 weeks, litt = log 1 + log 2; b buys once:
+
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a", "a", "b"],
+    ...                    "date": ["2024-01-01", "2024-01-08", "2024-01-08",
+    ...                             "2024-01-22", "2024-01-03"]})
+    >>> churn.litt(tx)
+    customer_id
+    a    0.693147
+    b    0.000000
+    Name: litt, dtype: float64
+
+    In days the gaps are 7 and 14 (log 7 + log 14 = 4.584967):
+
+    >>> float(np.round(churn.litt(tx, unit="day")["a"], 6))
+    4.584967
     """
     from ._customers import time_unit_days
     tr = transactions
@@ -218,19 +369,20 @@ def litt(transactions, customer="customer_id", time="date", cutoff=None, unit="w
 def estimate_regularity(transactions, customer="customer_id", time="date", min_purchases=3):
     """Wheat & Morrison (1990) estimate of k, the regularity of inter-purchase times.
 
-    For each customer with at least `min_purchases` purchase days, the last two
-    inter-purchase times t1, t2 give M = t1 / (t1 + t2). Under Erlang-k inter-purchase
-    times M ~ Beta(k, k), Var(M) = 1 / (4 (2k + 1)), so k = (1 - 4 Var(M)) / (8 Var(M))
+    For each customer with at least `min_purchases` purchase days (purchases merged
+    by day), the last two inter-purchase times t1, t2 give M = t1 / (t1 + t2). Under
+    Erlang-k inter-purchase times M ~ Beta(k, k), Var(M) = 1 / (4 (2k + 1)), so
+    k = (1 - 4 Var(M)) / (8 Var(M)), with the sample variance (ddof 1) of M
     (BTYDplus' ``estimateRegularity(method = "wheat")``). About 1 says exponential
     (NBD-type models suffice); clearly above 1 says regular purchasing, where
-    MBG/CNBD-k with k > 1 is worth fitting.
+    MBG/CNBD-k with k > 1 is worth fitting. The ratio has no unit.
 
     Parameters
     ----------
     transactions : DataFrame
         One row per transaction with the columns `customer` and `time`.
     customer, time : str
-        Column names.
+        Column names (defaults 'customer_id', 'date').
     min_purchases : int, default 3
         Purchase days a customer needs to contribute (at least 3: two gaps).
 
@@ -238,6 +390,23 @@ def estimate_regularity(transactions, customer="customer_id", time="date", min_p
     -------
     float
         The estimate of k (NaN with fewer than 2 contributing customers).
+
+    Raises
+    ------
+    ValueError
+        `min_purchases` is below 3.
+
+    Examples
+    --------
+    Three customers whose last two gaps are 7 and 7, 4 and 6, 6 and 4 days: M is
+    0.5, 0.4, 0.6, Var(M) = 0.01, so k = (1 - 0.04) / 0.08 = 12:
+
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 1, 2, 2, 2, 3, 3, 3],
+    ...                    "date": ["2024-01-01", "2024-01-08", "2024-01-15",
+    ...                             "2024-01-01", "2024-01-05", "2024-01-11",
+    ...                             "2024-01-01", "2024-01-07", "2024-01-11"]})
+    >>> round(churn.estimate_regularity(tx), 6)
+    12.0
     """
     if min_purchases < 3:
         raise ValueError(f"min_purchases: {min_purchases} < 3 (two inter-purchase times "
