@@ -166,7 +166,7 @@ class MBGCNBDk(_btyd._Btyd):
     """
 
     def fit(self, data=None, frequency=None, recency=None, T=None, litt=None, k=None,
-            weights=None, l2=0.0, max_iter=None, tol=None, std_errors=True, *, unit=None):
+            weights=None, l2=None, max_iter=None, tol=None, std_errors=None, *, unit=None):
         """Fit by maximum likelihood, with k fixed or chosen by likelihood.
 
         Each k is a damped Newton fit of (r, alpha, a, b) with the analytic gradient;
@@ -188,13 +188,13 @@ class MBGCNBDk(_btyd._Btyd):
             log-likelihood (the model's ``note_`` lists them).
         weights : str or array_like, optional
             Customers per row.
-        l2 : float, default 0
-            L2 penalty on the log-parameters (docs/models/btyd.md); the constructor's
-            `l2` is not used.
+        l2 : float, optional
+            L2 penalty on the log-parameters (docs/models/btyd.md); None: the
+            constructor's `l2` (default 0).
         max_iter, tol : optional
-            Optimiser limits (None: C's defaults).
-        std_errors : bool, default True
-            Compute standard errors (k's is 0).
+            Optimiser limits (None: the constructor's, else C's defaults).
+        std_errors : bool, optional
+            Compute standard errors (k's is 0); None: the constructor's (default True).
         unit : str or float, optional
             Keyword only: the unit of arrays (checked against a table's own); the
             fitted model records the data's unit (``time_unit_``).
@@ -237,7 +237,8 @@ class MBGCNBDk(_btyd._Btyd):
             w = as_f64(data[weights] if isinstance(weights, str) else weights, "weights",
                        x.shape[0])
         kk = 0 if k is None else int(k)
-        o = _btyd._options(l2, max_iter, tol, std_errors)
+        o = _btyd._options(self._arg("l2", l2, 0.0), self._arg("max_iter", max_iter, None),
+                           self._arg("tol", tol, None), self._arg("std_errors", std_errors, True))
         h = _vp()
         rc = _fit(ctypes.byref(h), kk, x.shape[0], ptr(x), ptr(tx), ptr(T_), ptr(lt), ptr(w),
                   ctypes.byref(o))
