@@ -16,7 +16,7 @@
 
 /* ---- the family table ---------------------------------------------------------- */
 
-static const churn__btyd_family *family_desc(int family)
+const churn__btyd_family *churn__btyd_family_desc(int family)
 {
     switch (family) {
     case CHURN_FAMILY_BGNBD:
@@ -73,7 +73,7 @@ CHURN_API int churn_btyd_fit(churn_model **out, int family, size_t n, const doub
         return churn__error(CHURN_EINVAL, "%s: family %d is not a BTYD family (bgnbd, mbgnbd, "
                             "pnbd, bgbb, ggomnbd; sBG has churn_sbg_fit, mbgcnbd "
                             "churn_mbgcnbd_fit)", fn, family);
-    const churn__btyd_family *fam = family_desc(family);
+    const churn__btyd_family *fam = churn__btyd_family_desc(family);
     churn_btyd_options o;
     int rc = churn__btyd_options(&o, opts, fn);
     if (rc)
@@ -111,7 +111,7 @@ CHURN_API int churn_btyd_model_new(churn_model **out, int family, size_t nparams
         *out = NULL;
     if (!out || !params)
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
-    const churn__btyd_family *fam = family_desc(family);
+    const churn__btyd_family *fam = churn__btyd_family_desc(family);
     if (!fam)
         return churn__error(CHURN_EINVAL, "%s: family %d is not a BTYD or sBG family", fn,
                             family);
@@ -140,7 +140,7 @@ CHURN_API int churn_btyd_loglik(int family, size_t nparams, const double *params
     if (!is_btyd_family(family))
         return churn__error(CHURN_EINVAL, "%s: family %d is not a BTYD family (bgnbd, mbgnbd, "
                             "pnbd, bgbb, ggomnbd)", fn, family);
-    const churn__btyd_family *fam = family_desc(family);
+    const churn__btyd_family *fam = churn__btyd_family_desc(family);
     int rc = churn__btyd_check_params(fn, fam, params, nparams);
     if (rc)
         return rc;
@@ -175,7 +175,7 @@ static int model_family(const churn_model *m, const char *fn, const churn__btyd_
                                 CHURN_FAMILY_MBGCNBD);
     if (rc)
         return rc;
-    *fam = family_desc(m->family);
+    *fam = churn__btyd_family_desc(m->family);
     if ((rc = churn__btyd_check_params(fn, *fam, m->params, m->nparams)))
         return rc;
     return check_k(fn, m->family, m->params);
@@ -376,7 +376,7 @@ CHURN_API int churn_btyd_expected_purchases_path(const churn_model *model, size_
                                 CHURN_FAMILY_PNBD, CHURN_FAMILY_GGOMNBD, CHURN_FAMILY_MBGCNBD);
     if (rc)
         return rc;
-    const churn__btyd_family *fam = family_desc(model->family);
+    const churn__btyd_family *fam = churn__btyd_family_desc(model->family);
     if ((rc = churn__btyd_check_params(fn, fam, model->params, model->nparams)) ||
         (rc = check_k(fn, model->family, model->params)))
         return rc;

@@ -63,6 +63,8 @@ typedef struct churn__btyd_family {
     churn__btyd_hess_fn large_hess;
 } churn__btyd_family;
 
+/* The descriptor of a CHURN_FAMILY_* (btyd.c), NULL for a family that is not one here. */
+CHURN__HIDDEN const churn__btyd_family *churn__btyd_family_desc(int family);
 CHURN__HIDDEN extern const churn__btyd_family churn__bgnbd_family;
 CHURN__HIDDEN extern const churn__btyd_family churn__mbgnbd_family;
 CHURN__HIDDEN extern const churn__btyd_family churn__pnbd_family;

@@ -237,5 +237,5 @@ static double gg_cond_pmf(const double *p, double t, double k, double x, double 
 
 const churn__btyd_family churn__ggomnbd_family = {
     CHURN_FAMILY_GGOMNBD, 5, gg_names, gg_loglik, gg_p_alive, gg_cond_expected,
-    gg_expected_new, gg_pmf, gg_cond_pmf, NULL, NULL,
+    gg_expected_new, gg_pmf, gg_cond_pmf, NULL, NULL, 0, NULL, NULL,
 };

@@ -143,7 +143,7 @@ MBGC_FIT(12)
 /* The predictions take k from params[0]; the fit descriptors never predict. */
 #define MBGC_DESC(K)                                                                       \
     {CHURN_FAMILY_MBGCNBD, 4, mbgc_fit_names, mbgc_ll_##K, NULL, NULL, NULL, NULL, NULL, NULL, \
-     NULL}
+     NULL, 0, NULL, NULL}
 const churn__btyd_family churn__mbgc_fit_family[CHURN__MBGC_KMAX] = {
     MBGC_DESC(1), MBGC_DESC(2), MBGC_DESC(3),  MBGC_DESC(4),  MBGC_DESC(5),  MBGC_DESC(6),
     MBGC_DESC(7), MBGC_DESC(8), MBGC_DESC(9), MBGC_DESC(10), MBGC_DESC(11), MBGC_DESC(12),
@@ -279,5 +279,5 @@ static double mbgc_cond_pmf(const double *params, double t, double c, double x, 
 
 const churn__btyd_family churn__mbgcnbd_family = {
     CHURN_FAMILY_MBGCNBD, 5, mbgc_names, mbgc_loglik, mbgc_p_alive, mbgc_cond_expected,
-    mbgc_expected_new, mbgc_pmf, mbgc_cond_pmf, NULL, NULL,
+    mbgc_expected_new, mbgc_pmf, mbgc_cond_pmf, NULL, NULL, 0, NULL, NULL,
 };
