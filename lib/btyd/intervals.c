@@ -13,7 +13,7 @@
  * P(alive) in (0, 1), log for E[X] > 0, then mapped back, so it always lies
  * inside the prediction's range. A prediction at the boundary (P(alive) = 1
  * for BG/NBD's x = 0; E[X] = 0 at t = 0) has a degenerate interval there.
- * Calls core/ (model checks, errors), checks.c and the family descriptors.
+ * Calls core/ (model checks, errors), checks.c and btyd.c's family table.
  */
 #include "btyd/btyd_internal.h"
 
@@ -24,20 +24,6 @@
 #define H_STEP 1e-4
 
 static const char *const FN = "churn_btyd_predict_interval";
-
-static const churn__btyd_family *family_of(int family)
-{
-    switch (family) {
-    case CHURN_FAMILY_BGNBD:
-        return &churn__bgnbd_family;
-    case CHURN_FAMILY_MBGNBD:
-        return &churn__mbgnbd_family;
-    case CHURN_FAMILY_PNBD:
-        return &churn__pnbd_family;
-    default:
-        return &churn__bgbb_family;
-    }
-}
 
 /* Both predictions at natural-scale parameters p. */
 static void predict(const churn__btyd_family *fam, const double *p, int want_e, double t,
@@ -74,7 +60,7 @@ CHURN_API int churn_btyd_predict_interval(const churn_model *model, double t, do
                                 CHURN_FAMILY_PNBD, CHURN_FAMILY_BGBB);
     if (rc)
         return rc;
-    const churn__btyd_family *fam = family_of(model->family);
+    const churn__btyd_family *fam = churn__btyd_family_desc(model->family);
     if ((rc = churn__btyd_check_params(FN, fam, model->params, model->nparams)))
         return rc;
     if (NEED(frequency) || NEED(recency) || NEED(T))
