@@ -422,7 +422,7 @@ class Model(EstimatorMixin):
         return head + self.summary.to_html(float_format=lambda v: f"{v:.6g}")
 
 
-def _from_values(cls, names, values, features=(), unit=None):
+def _from_values(cls, names, values, features=(), unit=None, arrays=None):
     """A model of `cls`'s family with known parameter values, through a model file.
 
     The C library has constructors only for the BTYD families; for the others the
@@ -439,7 +439,9 @@ def _from_values(cls, names, values, features=(), unit=None):
                        "std_errors": [None] * len(vals), "covariance": None,
                        "fit": {"loglik": None, "nobs": 0.0, "converged": False,
                                "iterations": 0},
-                       "features": [str(f) for f in features], "arrays": {}, "note": ""})
+                       "features": [str(f) for f in features],
+                       "arrays": {k: [float(x) for x in v] for k, v in (arrays or {}).items()},
+                       "note": ""})
     obj = cls.from_json(text)
     if unit is not None:
         obj.set_time_unit(unit)

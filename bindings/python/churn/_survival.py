@@ -1087,42 +1087,85 @@ class CoxPHFitter(_SurvivalRegression):
         self._validate_params()
 
     @classmethod
-    def from_params(cls, params, *, unit=None):
-        """Not available: a Cox model's predictions need its baseline hazard.
+    def from_params(cls, params, *, baseline=None, x_mean=None, unit=None):
+        """A Cox model with known coefficients and baseline cumulative hazard.
 
-        The coefficients alone give hazard ratios but no survival probabilities (the
-        baseline cumulative hazard is estimated from data). Fit the model, or load a
-        model file that holds one (``CoxPHFitter.load``); for a model with known
-        parameters use a parametric family (``WeibullAFTFitter.from_params``).
+        The coefficients alone give hazard ratios but no survival probabilities, so
+        the baseline cumulative hazard is required: H0(t) at the covariates `x_mean`
+        (lifelines' ``baseline_cumulative_hazard_`` and R's ``basehaz(fit)`` give it at
+        the mean covariates). Predictions are then
+        S(t | x) = exp(-H0(t) exp(beta'(x - x_mean))), with H0 a step function.
 
         Parameters
         ----------
         params : dict or pandas.Series
-            Coefficients (not enough for a Cox model).
+            Feature -> coefficient (log hazard ratio), as ``params_`` returns them.
+        baseline : pandas.DataFrame, pandas.Series or dict
+            Keyword only: the baseline cumulative hazard indexed by time (a one-column
+            DataFrame as :meth:`baseline` returns, a Series, or {time: H0}); times and
+            values finite and non-decreasing.
+        x_mean : dict or pandas.Series, optional
+            Keyword only: the covariate values at which `baseline` holds, by feature
+            (default 0 for every feature: an uncentered baseline).
         unit : str or float, optional
             Keyword only: the time unit of the durations.
 
         Returns
         -------
-        None
-            Never returns.
+        CoxPHFitter
+            A model with those coefficients (standard errors NaN).
 
         Raises
         ------
         TypeError
-            Always, with the explanation above.
+            `baseline` is missing.
+        ValueError
+            A coefficient, time or hazard that is not finite, or a baseline that
+            decreases (the message names it).
 
         Examples
         --------
-        >>> churn.CoxPHFitter.from_params({"age": 0.01})
-        Traceback (most recent call last):
-        ...
-        TypeError: CoxPHFitter.from_params: ...
+        >>> m = churn.CoxPHFitter.from_params({"age": np.log(2.0)},
+        ...                                   baseline={1.0: 0.1, 2.0: 0.3}, x_mean={"age": 0.0})
+        >>> s = m.predict_survival_function(pd.DataFrame({"age": [1.0]}), times=[2.0])
+        >>> round(float(np.asarray(s).ravel()[0]), 6)          # exp(-0.3 * 2)
+        0.548812
         """
-        raise TypeError("CoxPHFitter.from_params: a Cox model needs its baseline hazard, "
-                        "which only a fit estimates; fit it, load a model file "
-                        "(CoxPHFitter.load), or use a parametric family "
-                        "(WeibullAFTFitter.from_params) for known parameters")
+        import pandas as pd
+        from ._model import _from_values, _named_values
+        names, vals = _named_values(params, "CoxPHFitter.from_params")
+        if baseline is None:
+            raise TypeError("CoxPHFitter.from_params: pass baseline= (the baseline cumulative "
+                            "hazard by time: a Cox model's survival predictions need it; "
+                            "baseline_cumulative_hazard_ of a fitted model gives it)")
+        if isinstance(baseline, pd.DataFrame):
+            if baseline.shape[1] != 1:
+                raise ValueError("baseline: a DataFrame with one column (the cumulative "
+                                 "hazard) indexed by time")
+            baseline = baseline.iloc[:, 0]
+        if isinstance(baseline, dict):
+            baseline = pd.Series(baseline)
+        times = np.asarray(baseline.index, dtype=np.float64)
+        cum = np.asarray(baseline, dtype=np.float64)
+        order = np.argsort(times, kind="stable")
+        times, cum = times[order], cum[order]
+        for what, v in (("time", times), ("cumulative hazard", cum)):
+            bad = np.flatnonzero(~np.isfinite(v))
+            if bad.size:
+                raise ValueError(f"baseline: {what} {v[bad[0]]} at position {bad[0]} is not "
+                                 f"finite")
+        dec = np.flatnonzero(np.diff(cum) < 0)
+        if dec.size:
+            raise ValueError(f"baseline: the cumulative hazard decreases at time "
+                             f"{times[dec[0] + 1]}")
+        means = dict(x_mean.items()) if x_mean is not None else {}
+        unknown = [k for k in means if k not in names]
+        if unknown:
+            raise ValueError(f"x_mean: '{unknown[0]}' is not a feature of params")
+        xm = [float(means.get(n, 0.0)) for n in names]
+        return _from_values(cls, names, vals, names, unit,
+                            arrays={"baseline_time": times, "baseline_cumhaz": cum,
+                                    "x_mean": xm})
 
     def _validate_params(self):
         if self.ties not in ("efron", "breslow"):

@@ -204,8 +204,8 @@ def test_aft_from_params_predicts_like_the_fit(lung_cc, cls):
                                rtol=1e-12)
 
 
-def test_cox_from_params_explains_why_not():
-    with pytest.raises(TypeError, match="baseline hazard"):
+def test_cox_from_params_needs_the_baseline():
+    with pytest.raises(TypeError, match="baseline cumulative hazard"):
         churn.CoxPHFitter.from_params({"age": 0.01})
 
 
