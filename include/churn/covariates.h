@@ -183,6 +183,29 @@ CHURN_API int churn_btyd_score_covariates(const churn_model *model, double t, si
                                           const double *T, const churn_btyd_covariates *cov,
                                           double *p_alive, double *expected);
 
+/**
+ * New-customer forecasts of a covariate model: E[X(t)], the expected number of
+ * purchases in (0, t] of a customer acquired now (t time units after the first
+ * purchase), for n prospective customers with their own covariates (matched by name
+ * as in churn_btyd_score_covariates()). With a plain model (cov may then be NULL or
+ * hold no covariate the model needs) the same for every row: the plain model's
+ * churn_btyd_expected_purchases_new() at horizon t. For their CLV, multiply by a
+ * Gamma-Gamma mean spend or use the discounted sums of spend.h.
+ * @param[in]  model     a covariate (or plain) Pareto/NBD, BG/NBD or MBG/NBD model
+ * @param[in]  t         horizon, finite >= 0, in the model's time unit
+ * @param[in]  n         prospective customers
+ * @param[in]  cov       their covariates
+ * @param[out] expected  n values
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, a missing covariate named, a
+ *         non-finite value naming row and covariate, a bad horizon);
+ *         ::CHURN_EFAMILY; ::CHURN_ENUMERIC (row named). Allocates nothing.
+ *         Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_btyd_expected_new_covariates(const churn_model *model, double t, size_t n,
+                                                 const churn_btyd_covariates *cov,
+                                                 double *expected);
+
 #ifdef __cplusplus
 }
 #endif

@@ -770,32 +770,28 @@ CHURN_API int churn_btyd_model_covariates(const churn_model *model, size_t *n_tr
     return CHURN_OK;
 }
 
-CHURN_API int churn_btyd_score_covariates(const churn_model *model, double t, size_t n,
-                                          const double *frequency, const double *recency,
-                                          const double *T, const churn_btyd_covariates *cov,
-                                          double *p_alive, double *expected)
+/* A covariate model met by a caller's covariates: the family layout and, for each of
+ * the model's kt + kl coefficients, the caller's column (matched by name). */
+typedef struct {
+    layout L;
+    size_t kt, kl;
+    const double *colp[2 * MAXCOV];
+} scoring;
+
+static int scoring_setup(scoring *sc, const churn_model *model, size_t n,
+                         const churn_btyd_covariates *cov, const char *fn)
 {
-    churn__ok();
-    static const char fn[] = "churn_btyd_score_covariates";
     int rc = churn__model_check(model, fn, 3, CHURN_FAMILY_PNBD, CHURN_FAMILY_BGNBD,
                                 CHURN_FAMILY_MBGNBD);
-    if (rc)
-        return rc;
-    layout L;
     churn_btyd_covariates c;
-    if ((rc = get_layout(model->family, &L, fn)) || (rc = read_cov(&c, cov, fn)))
+    if (rc || (rc = get_layout(model->family, &sc->L, fn)) || (rc = read_cov(&c, cov, fn)) ||
+        (rc = churn__btyd_check_params(fn, sc->L.fam, model->params, NB)))
         return rc;
-    if (NEED(frequency) || NEED(recency) || NEED(T))
-        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
-    if ((rc = churn__btyd_check_params(fn, L.fam, model->params, NB)))
-        return rc;
-    size_t kt, kl;
-    count_cov(model, &kt, &kl);
+    count_cov(model, &sc->kt, &sc->kl);
+    size_t kt = sc->kt, kl = sc->kl;
     if (kt > MAXCOV || kl > MAXCOV || NB + kt + kl != model->nparams)
         return churn__error(CHURN_EFORMAT, "%s: the model's parameters beyond the first four "
                             "must be named trans.<name> or life.<name>", fn);
-    /* model coefficient j -> column of the caller's block */
-    const double *colp[2 * MAXCOV];
     for (size_t j = 0; j < kt + kl; j++) {
         int life = j >= kt;
         const char *nm = model->param_names[NB + j] + (life ? 5 : 6);
@@ -809,35 +805,61 @@ CHURN_API int churn_btyd_score_covariates(const churn_model *model, double t, si
         if (n > 0 && !z)
             return churn__error(CHURN_EINVAL, "%s: %s covariates without values", fn,
                                 life ? "life" : "trans");
-        colp[j] = z + (size_t)at * n;
+        sc->colp[j] = z + (size_t)at * n;
     }
+    return CHURN_OK;
+}
+
+/* Customer i's natural-scale parameters p (NB values). */
+static int scoring_params(const scoring *sc, const churn_model *model, size_t i, double *p,
+                          const char *fn)
+{
+    double et = 0, el = 0, phi[NB];
+    for (size_t j = 0; j < sc->kt + sc->kl; j++) {
+        double z = sc->colp[j][i];
+        if (!isfinite(z))
+            return churn__error(CHURN_EINVAL, "%s: covariate '%s' of customer (row) %zu is "
+                                "%g: covariates must be finite", fn,
+                                model->param_names[NB + j], i, z);
+        if (j < sc->kt)
+            et += model->params[NB + j] * z;
+        else
+            el += model->params[NB + j] * z;
+    }
+    for (int j = 0; j < NB; j++)
+        phi[j] = log(model->params[j]);
+    for (int m = 0; m < sc->L.trans.n; m++)
+        phi[sc->L.trans.idx[m]] += sc->L.trans.sign[m] * et;
+    for (int m = 0; m < sc->L.life.n; m++)
+        phi[sc->L.life.idx[m]] += sc->L.life.sign[m] * el;
+    for (int j = 0; j < NB; j++)
+        p[j] = exp(phi[j]);
+    return CHURN_OK;
+}
+
+CHURN_API int churn_btyd_score_covariates(const churn_model *model, double t, size_t n,
+                                          const double *frequency, const double *recency,
+                                          const double *T, const churn_btyd_covariates *cov,
+                                          double *p_alive, double *expected)
+{
+    churn__ok();
+    static const char fn[] = "churn_btyd_score_covariates";
+    scoring sc;
+    int rc = scoring_setup(&sc, model, n, cov, fn);
+    if (rc)
+        return rc;
+    if (NEED(frequency) || NEED(recency) || NEED(T))
+        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
     if ((rc = churn__btyd_check_horizon(fn, model->family, t, "horizon t")))
         return rc;
     for (size_t i = 0; i < n; i++) {
-        if ((rc = churn__btyd_check_row(fn, 0, 0, i, frequency[i], recency[i], T[i])))
+        double p[NB];
+        if ((rc = churn__btyd_check_row(fn, 0, 0, i, frequency[i], recency[i], T[i])) ||
+            (rc = scoring_params(&sc, model, i, p, fn)))
             return rc;
-        double et = 0, el = 0, phi[NB], p[NB];
-        for (size_t j = 0; j < kt + kl; j++) {
-            double z = colp[j][i];
-            if (!isfinite(z))
-                return churn__error(CHURN_EINVAL, "%s: covariate '%s' of customer (row) %zu is "
-                                    "%g: covariates must be finite", fn,
-                                    model->param_names[NB + j], i, z);
-            if (j < kt)
-                et += model->params[NB + j] * z;
-            else
-                el += model->params[NB + j] * z;
-        }
-        for (int j = 0; j < NB; j++)
-            phi[j] = log(model->params[j]);
-        for (int m = 0; m < L.trans.n; m++)
-            phi[L.trans.idx[m]] += L.trans.sign[m] * et;
-        for (int m = 0; m < L.life.n; m++)
-            phi[L.life.idx[m]] += L.life.sign[m] * el;
-        for (int j = 0; j < NB; j++)
-            p[j] = exp(phi[j]);
-        double pa = L.fam->p_alive(p, frequency[i], recency[i], T[i]);
-        double ex = expected ? L.fam->cond_expected(p, t, frequency[i], recency[i], T[i]) : 0;
+        double pa = sc.L.fam->p_alive(p, frequency[i], recency[i], T[i]);
+        double ex = expected ? sc.L.fam->cond_expected(p, t, frequency[i], recency[i], T[i])
+                             : 0;
         if (!isfinite(pa))
             return churn__btyd_nonfinite(fn, "P(alive)", i);
         if (!isfinite(ex))
@@ -846,6 +868,31 @@ CHURN_API int churn_btyd_score_covariates(const churn_model *model, double t, si
             p_alive[i] = pa;
         if (expected)
             expected[i] = ex;
+    }
+    return CHURN_OK;
+}
+
+CHURN_API int churn_btyd_expected_new_covariates(const churn_model *model, double t, size_t n,
+                                                 const churn_btyd_covariates *cov,
+                                                 double *expected)
+{
+    churn__ok();
+    static const char fn[] = "churn_btyd_expected_new_covariates";
+    scoring sc;
+    int rc = scoring_setup(&sc, model, n, cov, fn);
+    if (rc)
+        return rc;
+    if (NEED(expected))
+        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
+    if ((rc = churn__btyd_check_horizon(fn, model->family, t, "horizon t")))
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        double p[NB];
+        if ((rc = scoring_params(&sc, model, i, p, fn)))
+            return rc;
+        expected[i] = sc.L.fam->expected_new(p, t);
+        if (!isfinite(expected[i]))
+            return churn__btyd_nonfinite(fn, "E[X(t)]", i);
     }
     return CHURN_OK;
 }

@@ -640,17 +640,21 @@ class _Btyd(Model):
         return pd.DataFrame(block.T, columns=["p_alive", "expected_purchases"],
                             index=_index(data, n), copy=False)
 
-    def expected_purchases_new(self, t):
+    def expected_purchases_new(self, t, *, covariates=None):
         """E[X(t)] for a customer who just made a first purchase.
 
         Parameters
         ----------
         t : float or array_like
             Time since the first purchase, in the model's time unit.
+        covariates : pandas.DataFrame, optional
+            Keyword only, for a model fitted with covariates: one row per prospective
+            customer (the model's covariate columns); `t` is then one horizon and the
+            result one value per row (a Series indexed like `covariates`).
 
         Returns
         -------
-        float or numpy.ndarray
+        float, numpy.ndarray or pandas.Series
 
         Examples
         --------
@@ -659,6 +663,17 @@ class _Btyd(Model):
         >>> round(bg.expected_purchases_new(39), 4) > 0
         True
         """
+        if covariates is not None or _has_cov(self):
+            import pandas as pd
+            from . import _covariates
+            if covariates is None:
+                raise TypeError(f"this {type(self).__name__} has covariates: pass covariates= "
+                                f"(one row per prospective customer)")
+            if np.ndim(t) != 0:
+                raise TypeError("with covariates=, t is one horizon")
+            out = _covariates.expected_new(self, float(t), covariates)
+            idx = getattr(covariates, "index", None)
+            return pd.Series(out, index=idx, name="expected_purchases_new")
         scalar = np.ndim(t) == 0
         tt = as_f64(t, "t")
         out = empty(tt.shape[0])

@@ -36,6 +36,8 @@ _fit = _lib.fn("churn_btyd_fit_covariates", c_int, POINTER(c_void_p), c_int, c_s
                _d, _d, POINTER(Covariates), POINTER(CovOptions))
 _model_cov = _lib.fn("churn_btyd_model_covariates", c_int, c_void_p, POINTER(c_size_t),
                      POINTER(c_size_t))
+_expected_new = _lib.fn("churn_btyd_expected_new_covariates", c_int, c_void_p, c_double,
+                        c_size_t, POINTER(Covariates), _d)
 _score = _lib.fn("churn_btyd_score_covariates", c_int, c_void_p, c_double, c_size_t, _d, _d, _d,
                  POINTER(Covariates), _d, _d)
 
@@ -208,3 +210,18 @@ def score_model(model, t, data, x, tx, T, covariates):
     keep = []
     cov = make(frame, trans, life, n, keep)
     return score(model._require(), 0.0 if t is None else t, x, tx, T, cov)
+
+
+def expected_new(model, t, covariates):
+    """E[X(t)] of prospective customers with these covariates (one per row)."""
+    from ._arrays import empty, ptr
+    import pandas as pd
+    trans, life = model_names(model)
+    if isinstance(covariates, dict):
+        covariates = pd.DataFrame(covariates)
+    n = len(covariates)
+    keep = []
+    cov = make(covariates, trans, life, n, keep)
+    out = empty(n)
+    check(_expected_new(model._require(), float(t), n, ctypes.byref(cov), ptr(out)))
+    return out

@@ -390,3 +390,24 @@ def test_golden_format_2_file():
         assert s["p_alive"].iloc[i] == pytest.approx(ref["p_alive"].iloc[0], rel=1e-13)
         assert s["expected_purchases"].iloc[i] == pytest.approx(
             ref["expected_purchases"].iloc[0], rel=1e-13)
+
+
+def test_new_customer_forecasts_use_each_customers_own_parameters():
+    """E[X(t)] of prospective customers with covariates equals the plain model's
+    new-customer forecast at each one's own alpha_i, beta_i; zero covariates give the
+    plain model's."""
+    m = churn.load_model(__import__("os").path.join(
+        __import__("os").environ.get("CHURN_SOURCE_ROOT", "."), "tests", "data", "models",
+        "golden_v2_pnbd_covariates.json"))
+    cov = pd.DataFrame({"promo": [1.0, -0.5, 0.0], "b2b": [0.0, 1.0, 0.0]},
+                       index=["p1", "p2", "p3"])
+    e = m.expected_purchases_new(26.0, covariates=cov)
+    assert list(e.index) == ["p1", "p2", "p3"]
+    for i in range(3):
+        one = churn.ParetoNBD.from_params(r=0.55, alpha=10.6 * np.exp(-0.5 * cov.promo.iloc[i]),
+                                          s=0.61, beta=11.7 * np.exp(0.7 * cov.b2b.iloc[i]))
+        assert e.iloc[i] == pytest.approx(one.expected_purchases_new(26.0), rel=1e-13)
+    plain = churn.ParetoNBD.from_params(r=0.55, alpha=10.6, s=0.61, beta=11.7)
+    assert e.iloc[2] == pytest.approx(plain.expected_purchases_new(26.0), rel=1e-13)
+    with pytest.raises(TypeError, match="covariates="):
+        m.expected_purchases_new(26.0)
