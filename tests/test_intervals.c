@@ -192,6 +192,103 @@ static void test_errors(void)
     churn_model_free(m);
 }
 
+/* Bootstrap: the same limits for any number of threads (one random stream per
+ * resample), and percentile intervals that cover the truth at their nominal rate. */
+static void test_bootstrap_threads_agree(void)
+{
+    double *xs;
+    churn_model *m = fitted_bgnbd(21, 1500, &xs);
+    const double *x = xs, *tx = xs + 1500, *T = xs + 3000;
+    churn_bootstrap_options o;
+    churn_bootstrap_options_init(&o);
+    o.resamples = 60;
+    o.seed = 99;
+    double a1[5], b1[5], c1[5], d1[5], a2[5], b2[5], c2[5], d2[5];
+    size_t f1 = 9, f2 = 9;
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_bootstrap_interval(m, 1500, x, tx, T, 13, 5, x + 40,
+                                                        tx + 40, T + 40, &o, a1, b1, c1, d1,
+                                                        &f1), CHURN_OK);
+    o.threads = 3;
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_bootstrap_interval(m, 1500, x, tx, T, 13, 5, x + 40,
+                                                        tx + 40, T + 40, &o, a2, b2, c2, d2,
+                                                        &f2), CHURN_OK);
+    CU_ASSERT_EQUAL(f1, f2);
+    for (int i = 0; i < 5; i++) {
+        CU_ASSERT(a1[i] == a2[i] && b1[i] == b2[i] && c1[i] == c2[i] && d1[i] == d2[i]);
+        CU_ASSERT(a1[i] <= b1[i] && c1[i] <= d1[i]);
+    }
+    o.resamples = 10;
+    CU_ASSERT_EQUAL(churn_btyd_bootstrap_interval(m, 1500, x, tx, T, 13, 5, x, tx, T, &o, a1,
+                                                  b1, c1, d1, NULL), CHURN_EINVAL);
+    CU_ASSERT(strstr(churn_last_error_message(), "resamples") != NULL);
+    free(xs);
+    churn_model_free(m);
+}
+
+static void test_bootstrap_coverage(void)
+{
+    enum { SETS = 200, N = 2000, PROF = 4, B = 300 };
+    const double X[PROF] = {1, 3, 6, 2}, TX[PROF] = {20, 30, 35, 5}, TT[PROF] = {35, 36, 38, 37};
+    const double t = 26, level = 0.9;
+    double truth_p[4] = {0.25, 4.0, 0.8, 2.4};
+    churn_model *truth = NULL;
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_model_new(&truth, CHURN_FAMILY_BGNBD, 4, truth_p),
+                          CHURN_OK);
+    double ta[PROF], te[PROF];
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_score(truth, t, PROF, X, TX, TT, ta, te), CHURN_OK);
+    churn_simulate_options so;
+    churn_simulate_options_init(&so);
+    so.model = CHURN_FAMILY_BGNBD;
+    so.customers = N;
+    so.days = 39 * 7;
+    so.acquisition_days = 12 * 7;
+    so.r = 0.25; so.alpha = 4.0; so.a = 0.8; so.b = 2.4;
+    churn_bootstrap_options o;
+    churn_bootstrap_options_init(&o);
+    o.resamples = B;
+    o.threads = 2;
+    o.level = level;
+    int hit_a[PROF] = {0}, hit_e[PROF] = {0}, sets = 0;
+    double *x = malloc(3 * N * sizeof *x), *tx = x + N, *T = x + 2 * N;
+    for (int s = 0; s < SETS; s++) {
+        so.seed = 5000 + s;
+        o.seed = 77 + s;
+        CU_ASSERT_EQUAL_FATAL(churn_simulate_summary(&so, N, x, tx, T, NULL, NULL, NULL),
+                              CHURN_OK);
+        churn_model *m = NULL;
+        if (churn_btyd_fit(&m, CHURN_FAMILY_BGNBD, N, x, tx, T, NULL, NULL) != CHURN_OK) {
+            churn_model_free(m);
+            continue;
+        }
+        double alo[PROF], ahi[PROF], elo[PROF], ehi[PROF];
+        if (churn_btyd_bootstrap_interval(m, N, x, tx, T, t, PROF, X, TX, TT, &o, alo, ahi,
+                                          elo, ehi, NULL) == CHURN_OK) {
+            sets++;
+            for (int i = 0; i < PROF; i++) {
+                hit_a[i] += alo[i] <= ta[i] && ta[i] <= ahi[i];
+                hit_e[i] += elo[i] <= te[i] && te[i] <= ehi[i];
+            }
+        }
+        churn_model_free(m);
+    }
+    free(x);
+    churn_model_free(truth);
+    CU_ASSERT(sets >= SETS - 2);
+    double sum = 0;
+    printf("\n  BG/NBD bootstrap (%d resamples), %d data sets of %d customers, 90%% intervals:\n",
+           B, sets, (int)N);
+    for (int i = 0; i < PROF; i++) {
+        double ca = (double)hit_a[i] / sets, ce = (double)hit_e[i] / sets;
+        printf("    x=%g t_x=%g T=%g: P(alive) %.3f  E[X(%g)] %.3f\n", X[i], TX[i], TT[i], ca,
+               t, ce);
+        sum += ca + ce;
+        CU_ASSERT(fabs(ca - level) <= 0.065);
+        CU_ASSERT(fabs(ce - level) <= 0.065);
+    }
+    printf("    mean coverage %.4f over %d intervals\n", sum / (2 * PROF), 2 * PROF);
+    CU_ASSERT(fabs(sum / (2 * PROF) - level) <= 0.03);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -199,6 +296,8 @@ int main(void)
         {"BG/NBD intervals cover the truth at their nominal rate", test_coverage_bgnbd},
         {"Pareto/NBD intervals cover the truth at their nominal rate", test_coverage_pnbd},
         {"bad level, horizon, rows and models are refused", test_errors},
+        {"bootstrap: the same limits for 1 and 3 threads", test_bootstrap_threads_agree},
+        {"bootstrap intervals cover the truth at their nominal rate", test_bootstrap_coverage},
         CU_TEST_INFO_NULL,
     };
     return churn_test_run("intervals", tests);

@@ -268,6 +268,28 @@ static int wl_covariates(double *d, size_t *nd)
     return rc ? rc : rs;
 }
 
+/* Bootstrap intervals of a BG/NBD fit, one thread (the failing allocator counts calls). */
+static int wl_bootstrap(double *d, size_t *nd)
+{
+    churn_model *m = (churn_model *)1;
+    int rc = churn_btyd_fit(&m, CHURN_FAMILY_BGNBD, NSIM, sim_x, sim_tx, sim_T, NULL, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc != CHURN_OK && rc != CHURN_ENOCONV)
+        return rc;
+    churn_bootstrap_options o;
+    churn_bootstrap_options_init(&o);
+    o.resamples = 20;
+    double lo[3], hi[3];
+    rc = churn_btyd_bootstrap_interval(m, NSIM, sim_x, sim_tx, sim_T, 10, 3, sim_x, sim_tx,
+                                       sim_T, &o, lo, hi, NULL, NULL, NULL);
+    for (int i = 0; i < 3 && rc == CHURN_OK && *nd + 2 <= 64; i++) {
+        d[(*nd)++] = lo[i];
+        d[(*nd)++] = hi[i];
+    }
+    churn_model_free(m);
+    return rc;
+}
+
 /* MBG/CNBD-k with k = 1 (no litt needed): the per-k fit and the 5-parameter model */
 static int wl_mbgcnbd(double *d, size_t *nd)
 {
@@ -1043,7 +1065,7 @@ static void run_injection(const char *name, workload_fn fn)
 static const struct { const char *name; workload_fn fn; } wl[] = {
     {"csv", wl_csv},         {"customers", wl_customers}, {"bgnbd", wl_bgnbd}, {"covariates", wl_covariates},
     {"pnbd", wl_pnbd},       {"bgbb", wl_bgbb},           {"sbg", wl_sbg},
-    {"mbgcnbd", wl_mbgcnbd},
+    {"mbgcnbd", wl_mbgcnbd}, {"bootstrap", wl_bootstrap},
     {"gammagamma", wl_gammagamma}, {"logit", wl_logit},   {"cox", wl_cox},
     {"weibull", wl_weibull}, {"save/load", wl_save_load}, {"km", wl_km},
     {"roc_auc", wl_auc},

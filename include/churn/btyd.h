@@ -40,6 +40,7 @@
 #define CHURN_BTYD_H
 
 #include "common.h"
+#include <stdint.h>
 #include "model.h"
 
 #ifdef __cplusplus
@@ -401,6 +402,62 @@ CHURN_API int churn_btyd_predict_interval(const churn_model *model, double t, do
                                           double *p_alive, double *p_alive_lo,
                                           double *p_alive_hi, double *expected,
                                           double *expected_lo, double *expected_hi);
+
+/**
+ * Options of churn_btyd_bootstrap_interval(). Initialise with
+ * CHURN_BOOTSTRAP_OPTIONS_INIT or churn_bootstrap_options_init().
+ * @since 1.3
+ */
+typedef struct churn_bootstrap_options {
+    size_t struct_size;  /**< sizeof(churn_bootstrap_options) */
+    size_t resamples;    /**< refits, 20..100000 (default 200) */
+    uint64_t seed;       /**< random seed (default 1); the result depends on it only */
+    int threads;         /**< 0 or 1: the calling thread (default); k > 1: k POSIX threads
+                              (the result is the same for any number) */
+    double level;        /**< interval coverage in (0, 1) (default 0.9) */
+} churn_bootstrap_options;
+
+/** Static initialiser for ::churn_bootstrap_options (defaults). @since 1.3 */
+#define CHURN_BOOTSTRAP_OPTIONS_INIT { sizeof(churn_bootstrap_options), 200, 1, 1, 0.9 }
+
+/** Fill `opts` with the defaults. NULL is a no-op. Thread-safe. @since 1.3 */
+CHURN_API void churn_bootstrap_options_init(churn_bootstrap_options *opts);
+
+/**
+ * Bootstrap intervals of P(alive) and the conditional expected purchases in
+ * (T, T + t]: the n_fit fitting customers are resampled with replacement
+ * `resamples` times, the model's family is refitted to each resample (default
+ * fit options, no standard errors), the n scored customers are predicted with
+ * every refit, and the limits are the (1 - level)/2 and (1 + level)/2
+ * percentiles of those predictions. Like churn_btyd_predict_interval() the
+ * interval is the uncertainty of the estimated parameters, here without the
+ * delta method's normal approximation (docs/models/intervals.md).
+ *
+ * Cost: `resamples` fits of n_fit customers; memory 2 x resamples x n doubles.
+ * @param[in]  model      a fitted BG/NBD, MBG/NBD, Pareto/NBD or BG/BB model (its
+ *                        family is refitted; its parameters are not used)
+ * @param[in]  n_fit      customers the model was fitted to (>= 2)
+ * @param[in]  frequency_fit, recency_fit, T_fit  their histories
+ * @param[in]  t          horizon, finite >= 0, in the model's time unit
+ * @param[in]  n          customers to score
+ * @param[in]  frequency, recency, T  their histories
+ * @param[in]  opts       options, or NULL for the defaults
+ * @param[out] p_alive_lo, p_alive_hi, expected_lo, expected_hi  n values each, or NULL
+ * @param[out] failed     resamples whose refit failed and were left out, or NULL
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, bad option named, bad row named);
+ *         ::CHURN_EFAMILY; ::CHURN_ENOCONV (half the resamples or more could not
+ *         be refitted); ::CHURN_ENOMEM. Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_btyd_bootstrap_interval(const churn_model *model, size_t n_fit,
+                                            const double *frequency_fit,
+                                            const double *recency_fit, const double *T_fit,
+                                            double t, size_t n, const double *frequency,
+                                            const double *recency, const double *T,
+                                            const churn_bootstrap_options *opts,
+                                            double *p_alive_lo, double *p_alive_hi,
+                                            double *expected_lo, double *expected_hi,
+                                            size_t *failed);
 
 /**
  * Unconditional expected number of purchases E[X(t)] in (0, t] of a customer

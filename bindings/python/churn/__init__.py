@@ -65,7 +65,7 @@ from ._customers import (CustomerState, CustomerStream, cohort_table, customer_t
                          time_unit_days)
 from ._simulate import simulate, simulate_summary
 from ._btyd import BGBB, BGNBD, MBGNBD, SBG, ParetoNBD, loglik as btyd_loglik
-from ._intervals import predict_interval
+from ._intervals import bootstrap_interval, predict_interval
 from . import _covariates  # noqa: F401  (declares the covariate C functions)
 from ._ggomnbd import GGompertzNBD, ggomnbd_loglik
 from ._mbgcnbd import MBGCNBDk, estimate_regularity, litt, mbgcnbd_loglik
@@ -95,7 +95,7 @@ __all__ = [
     # simulate.h
     "simulate", "simulate_summary",
     # btyd.h
-    "BGNBD", "MBGNBD", "ParetoNBD", "BGBB", "SBG", "btyd_loglik", "predict_interval",
+    "BGNBD", "MBGNBD", "ParetoNBD", "BGBB", "SBG", "btyd_loglik", "predict_interval", "bootstrap_interval",
     "GGompertzNBD", "ggomnbd_loglik", "MBGCNBDk", "mbgcnbd_loglik", "litt",
     "estimate_regularity",
     # spend.h

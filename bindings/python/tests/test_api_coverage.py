@@ -81,7 +81,7 @@ def test_option_mirrors_match_the_c_structs():
     writes the whole current struct, so a shorter mirror would be overwritten past its end."""
     import ctypes
     from churn import _lib, _btyd, _customers, _logit, _metrics, _simulate, _spend
-    from churn import _covariates, _survival, _txlog
+    from churn import _covariates, _intervals, _survival, _txlog
     mirrors = [
         (_txlog.CsvOptions, "churn_csv_options_init"),
         (_btyd.BtydOptions, "churn_btyd_options_init"),
@@ -99,6 +99,7 @@ def test_option_mirrors_match_the_c_structs():
         (_survival.AftOptions, "churn_aft_options_init"),
         (_covariates.Covariates, "churn_btyd_covariates_init"),
         (_covariates.CovOptions, "churn_btyd_cov_options_init"),
+        (_intervals.BootstrapOptions, "churn_bootstrap_options_init"),
     ]
     lib = ctypes.CDLL(_lib.library_path)  # a fresh handle: no argtypes declared on it
     for mirror, init in mirrors:

@@ -58,3 +58,20 @@ def test_refuses_a_model_without_covariance():
     m = churn.BGNBD().fit(churn.simulate_summary(1000, "bgnbd", seed=2))
     with pytest.raises(ValueError, match="level"):
         churn.predict_interval(m, 10, t, level=1.5)
+
+
+def test_bootstrap_matches_the_c_function_and_brackets_the_delta_interval():
+    """churn.bootstrap_interval gives the same limits for 1 and 2 threads, and with many
+    resamples its 90% limits lie close to the delta method's (the two approximate the
+    same sampling distribution; docs/models/intervals.md)."""
+    t = churn.simulate_summary("bgnbd", 3000, seed=8, acquisition_days=84)
+    bg = churn.BGNBD().fit(t)
+    rows = t[t["frequency"] > 1].head(5)
+    a = churn.bootstrap_interval(bg, t, 13, rows, resamples=400, seed=4)
+    b = churn.bootstrap_interval(bg, t, 13, rows, resamples=400, seed=4, threads=2)
+    pd.testing.assert_frame_equal(a, b)
+    d = churn.predict_interval(bg, 13, rows, level=0.9)
+    for col in ("expected_purchases_lo", "expected_purchases_hi"):
+        np.testing.assert_allclose(a[col], d[col], rtol=0.06)
+    with pytest.raises(ValueError, match="resamples"):
+        churn.bootstrap_interval(bg, t, 13, rows, resamples=5)

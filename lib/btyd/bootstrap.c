@@ -1,0 +1,227 @@
+/*
+ * Bootstrap intervals of BTYD predictions (btyd.h, churn_btyd_bootstrap_interval;
+ * docs/models/intervals.md): resample the fitting customers with replacement, refit,
+ * predict the scored customers, and take the percentiles of the refitted predictions.
+ *
+ * Each resample draws from its own random stream (splitmix64 seeded by the seed and
+ * the resample's number), so the result depends on the seed only, never on the number
+ * of threads or their timing. Threads (POSIX, opt-in) take resamples round-robin.
+ * Calls btyd.c's public fit and predictions and core/ (errors, allocation).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "btyd/btyd_internal.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const FN = "churn_btyd_bootstrap_interval";
+
+CHURN_API void churn_bootstrap_options_init(churn_bootstrap_options *o)
+{
+    if (o)
+        *o = (churn_bootstrap_options)CHURN_BOOTSTRAP_OPTIONS_INIT;
+}
+
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+typedef struct {
+    const churn_model *model;
+    size_t nf;
+    const double *xf, *txf, *Tf;
+    double t;
+    size_t n;
+    const double *x, *tx, *T;
+    size_t B;
+    uint64_t seed;
+    double *pa, *ex;   /* B x n each, resample-major */
+    int *status;       /* per resample: CHURN_OK, or the failing status */
+    size_t first, step;
+} job;
+
+static void one_resample(job *j, size_t b, double *buf)
+{
+    double *x = buf, *tx = buf + j->nf, *T = buf + 2 * j->nf;
+    uint64_t s = j->seed ^ (0x5851F42D4C957F2DULL * (uint64_t)(b + 1));
+    for (size_t i = 0; i < j->nf; i++) {
+        size_t k = (size_t)((double)(splitmix64(&s) >> 11) * 0x1.0p-53 * (double)j->nf);
+        if (k >= j->nf)
+            k = j->nf - 1;
+        x[i] = j->xf[k], tx[i] = j->txf[k], T[i] = j->Tf[k];
+    }
+    churn_btyd_options o;
+    churn_btyd_options_init(&o);
+    o.no_std_errors = 1;
+    churn_model *m = NULL;
+    int rc = churn_btyd_fit(&m, churn_model_family(j->model), j->nf, x, tx, T, NULL, &o);
+    if (rc == CHURN_OK)
+        rc = churn_btyd_score(m, j->t, j->n, j->x, j->tx, j->T, j->pa + b * j->n,
+                              j->ex + b * j->n);
+    churn_model_free(m);
+    j->status[b] = rc;
+}
+
+static void *worker(void *arg)
+{
+    job *j = arg;
+    double *buf = churn__malloc(churn__mul_size(3 * j->nf, sizeof *buf));
+    for (size_t b = j->first; b < j->B; b += j->step) {
+        if (!buf)
+            j->status[b] = CHURN_ENOMEM;
+        else
+            one_resample(j, b, buf);
+    }
+    churn__free(buf);
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The q-quantile of v[0..m) (sorted in place), linear interpolation (R type 7). */
+static double quantile(double *v, size_t m, double q)
+{
+    qsort(v, m, sizeof *v, cmp_double);
+    double h = (double)(m - 1) * q;
+    size_t lo = (size_t)h;
+    double f = h - (double)lo;
+    return lo + 1 < m ? v[lo] + f * (v[lo + 1] - v[lo]) : v[lo];
+}
+
+CHURN_API int churn_btyd_bootstrap_interval(const churn_model *model, size_t n_fit,
+                                            const double *frequency_fit,
+                                            const double *recency_fit, const double *T_fit,
+                                            double t, size_t n, const double *frequency,
+                                            const double *recency, const double *T,
+                                            const churn_bootstrap_options *opts,
+                                            double *p_alive_lo, double *p_alive_hi,
+                                            double *expected_lo, double *expected_hi,
+                                            size_t *failed)
+{
+    churn__ok();
+    int rc = churn__model_check(model, FN, 4, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
+                                CHURN_FAMILY_PNBD, CHURN_FAMILY_BGBB);
+    if (rc)
+        return rc;
+    churn_bootstrap_options o;
+    churn_bootstrap_options_init(&o);
+    if (opts && (rc = churn__opts_copy(&o, sizeof o, opts, "churn_bootstrap_options")))
+        return rc;
+    if (!frequency_fit || !recency_fit || !T_fit || NEED(frequency) || NEED(recency) ||
+        NEED(T))
+        return churn__error(CHURN_EINVAL, "%s: NULL argument", FN);
+    if (n_fit < 2)
+        return churn__error(CHURN_EINVAL, "%s: n_fit = %zu: resampling needs at least 2 "
+                            "customers", FN, n_fit);
+    if (o.resamples < 20 || o.resamples > 100000)
+        return churn__error(CHURN_EINVAL, "%s: resamples = %zu must lie in 20..100000", FN,
+                            o.resamples);
+    if (!(o.level > 0 && o.level < 1))
+        return churn__error(CHURN_EINVAL, "%s: level = %g must lie strictly between 0 and 1",
+                            FN, o.level);
+    if (o.threads < 0 || o.threads > 256)
+        return churn__error(CHURN_EINVAL, "%s: threads = %d must lie in 0..256", FN,
+                            o.threads);
+    if ((rc = churn__btyd_check_horizon(FN, model->family, t, "horizon t")))
+        return rc;
+    int discrete = model->family == CHURN_FAMILY_BGBB;
+    for (size_t i = 0; i < n_fit; i++)
+        if ((rc = churn__btyd_check_row(FN, discrete, 0, i, frequency_fit[i], recency_fit[i],
+                                        T_fit[i])))
+            return rc;
+    for (size_t i = 0; i < n; i++)
+        if ((rc = churn__btyd_check_row(FN, discrete, 0, i, frequency[i], recency[i], T[i])))
+            return rc;
+    size_t B = o.resamples;
+    double *pa = churn__malloc(churn__mul_size(churn__mul_size(B, n ? n : 1), sizeof *pa));
+    double *ex = churn__malloc(churn__mul_size(churn__mul_size(B, n ? n : 1), sizeof *ex));
+    double *col = churn__malloc(churn__mul_size(B, sizeof *col));
+    int *status = churn__calloc(B, sizeof *status);
+    size_t nt = o.threads > 1 ? (size_t)o.threads : 1;
+    if (nt > B)
+        nt = B;
+    job *jobs = churn__calloc(nt, sizeof *jobs);
+    pthread_t *tid = churn__calloc(nt, sizeof *tid);
+    if (!pa || !ex || !col || !status || !jobs || !tid) {
+        rc = churn__nomem("bootstrap resamples");
+        goto out;
+    }
+    size_t started = 0;
+    for (size_t k = 0; k < nt; k++) {
+        jobs[k] = (job){model, n_fit, frequency_fit, recency_fit, T_fit, t, n, frequency,
+                        recency, T, B, o.seed, pa, ex, status, k, nt};
+        if (k > 0 && pthread_create(&tid[k], NULL, worker, &jobs[k]) == 0)
+            started++;
+        else if (k > 0)
+            jobs[k].first = B; /* not started: its resamples run below */
+    }
+    worker(&jobs[0]);
+    for (size_t k = 1; k < nt; k++)
+        if (jobs[k].first < B)
+            pthread_join(tid[k], NULL);
+    /* resamples of a thread that could not start */
+    for (size_t k = 1; k < nt; k++)
+        if (jobs[k].first == B) {
+            jobs[k].first = k;
+            worker(&jobs[k]);
+        }
+    (void)started;
+    size_t ok = 0, bad = 0;
+    for (size_t b = 0; b < B; b++) {
+        if (status[b] == CHURN_ENOMEM) {
+            rc = churn__nomem("bootstrap resample");
+            goto out;
+        }
+        bad += status[b] != CHURN_OK;
+    }
+    ok = B - bad;
+    if (failed)
+        *failed = bad;
+    if (ok < B / 2 + 1) {
+        rc = churn__error(CHURN_ENOCONV, "%s: %zu of %zu resamples could not be fitted: the "
+                          "data do not pin the model down well enough for a bootstrap", FN,
+                          bad, B);
+        goto out;
+    }
+    double qlo = (1 - o.level) / 2, qhi = 1 - qlo;
+    for (size_t i = 0; i < n; i++) {
+        for (int what = 0; what < 2; what++) {
+            const double *src = what ? ex : pa;
+            size_t m = 0;
+            for (size_t b = 0; b < B; b++)
+                if (status[b] == CHURN_OK)
+                    col[m++] = src[b * n + i];
+            double lo = quantile(col, m, qlo), hi = quantile(col, m, qhi);
+            if (what == 0) {
+                if (p_alive_lo)
+                    p_alive_lo[i] = lo;
+                if (p_alive_hi)
+                    p_alive_hi[i] = hi;
+            } else {
+                if (expected_lo)
+                    expected_lo[i] = lo;
+                if (expected_hi)
+                    expected_hi[i] = hi;
+            }
+        }
+    }
+    rc = CHURN_OK;
+out:
+    churn__free(pa);
+    churn__free(ex);
+    churn__free(col);
+    churn__free(status);
+    churn__free(jobs);
+    churn__free(tid);
+    return rc;
+}
