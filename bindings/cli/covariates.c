@@ -115,8 +115,17 @@ int cli_cov_join_read(const char *sub, const char *path, const char *idcol,
             goto done;
         }
         used[r] = 1;
-        for (size_t k = 0; k < c->ncols; k++)
-            c->vals[k * n + i] = t->cols[src[k]][r];
+        for (size_t k = 0; k < c->ncols; k++) {
+            double v = t->cols[src[k]][r];
+            if (!isfinite(v)) {
+                free(used);
+                cli_fail(sub, "--covariates %s, line %ld, column '%s': %s (customer '%s'; "
+                         "covariates must be finite numbers)", path, r + 2, c->names[k],
+                         isnan(v) ? "the value is missing" : "the value is not finite", id);
+                goto done;
+            }
+            c->vals[k * n + i] = v;
+        }
     }
     size_t unused = 0, first = 0;
     for (size_t r = t->nrows; r-- > 0;)

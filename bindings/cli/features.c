@@ -46,7 +46,7 @@ static const char features_help[] =
     "                           are after the columns above, joined by id. A customer\n"
     "                           without a row is an error naming it; rows of customers not\n"
     "                           in the table are ignored with a note; a value that is not\n"
-    "                           a number is an error naming line and column\n"
+    "                           a number, or is missing, is an error naming line and column\n"
     "  --covariates-id COL      the id column of the covariate file\n"
     "  --trans COLS, --life COLS\n"
     "                           with --covariates: append only these covariate columns\n"

@@ -214,6 +214,27 @@ def test_non_numeric_covariate(churn, data):
     assert "line 11, column 'group': 'x1' is not a number" in p.stderr
 
 
+def test_missing_covariate_value(churn, data, table):
+    lines = (data / "cov.csv").read_text().splitlines()
+    f = lines[7].split(",")
+    lines[7] = ",".join([f[0], "", f[2]])
+    (data / "cov_empty.csv").write_text("\n".join(lines) + "\n")
+    p = churn("features", data / "tx.csv", "--covariates", data / "cov_empty.csv",
+              check=False)
+    assert p.returncode == 1
+    assert f"line 8, column 'group': the value is missing (customer '{f[0]}'" in p.stderr
+    # a customer table with a missing covariate: the fit names customer and line
+    rows = table.read_text().splitlines()
+    k = rows[0].split(",").index("group")
+    cells = rows[5].split(",")
+    cells[k] = ""
+    rows[5] = ",".join(cells)
+    (data / "cust_empty.csv").write_text("\n".join(rows) + "\n")
+    p = churn("fit", "pnbd", data / "cust_empty.csv", "--trans", "group", check=False)
+    assert p.returncode == 1
+    assert f"(customer '{cells[0]}', line 6 of" in p.stderr and "'group'" in p.stderr
+
+
 def test_duplicate_covariate_row(churn, data):
     lines = (data / "cov.csv").read_text().splitlines()
     (data / "cov_dup.csv").write_text("\n".join(lines + [lines[3]]) + "\n")
