@@ -262,3 +262,32 @@ def test_scoring_without_covariates_refused(churn, data, table):
     assert p.returncode == 2 and "give their values with --covariates FILE" in p.stderr
     p = churn("predict", model, table, "--horizon", 30, "--interval", 0.9, check=False)
     assert p.returncode == 2 and "not available yet for a model with covariates" in p.stderr
+
+
+def test_report_with_covariates_equals_predict(churn, data, table):
+    """churn report --covariates fits the same model from the log and values each customer
+    with its own rates: its p_alive and expected purchases over the horizon (12 periods of
+    30.4375 days = 365.25 days) equal churn predict's with the model churn fit gives."""
+    model = data / "m_rep.json"
+    churn("fit", "pnbd", table, "--trans", "group", "--life", "noise", "-o", model)
+    pred = {r["customer_id"]: r for r in read_csv(
+        churn("--digits", 17, "predict", model, table, "--horizon", 365.25).stdout)}
+    out = data / "rep.csv"
+    p = churn("report", data / "tx.csv", "--cutoff", CUTOFF, "--unit", "day", "--model", "pnbd",
+              "--covariates", data / "cov.csv", "--trans", "group", "--life", "noise",
+              "--json", "-o", out)
+    summary = json.loads(p.stdout)
+    fit = json.loads(churn("fit", "pnbd", table, "--trans", "group", "--life", "noise",
+                           "--json").stdout)
+    for name in ("alpha", "trans.group", "life.noise"):
+        assert summary["model"]["params"][name]["estimate"] == pytest.approx(
+            fit["params"][name]["estimate"], rel=1e-9)
+    rows = read_csv(out)
+    assert len(rows) == 4000
+    for r in rows:
+        q = pred[r["customer_id"]]
+        assert float(r["p_alive"]) == pytest.approx(float(q["p_alive"]), rel=1e-9)
+        assert float(r["expected_purchases"]) == pytest.approx(
+            float(q["expected_purchases"]), rel=1e-9, abs=1e-12)
+    p = churn("report", data / "tx.csv", "--covariates", data / "cov.csv", check=False)
+    assert p.returncode == 2 and "--covariates needs --trans" in p.stderr
