@@ -291,3 +291,26 @@ def test_report_with_covariates_equals_predict(churn, data, table):
             float(q["expected_purchases"]), rel=1e-9, abs=1e-12)
     p = churn("report", data / "tx.csv", "--covariates", data / "cov.csv", check=False)
     assert p.returncode == 2 and "--covariates needs --trans" in p.stderr
+
+
+@pytest.mark.parametrize("family,cls", [("bgnbd", "BGNBD"), ("mbgnbd", "MBGNBD")])
+def test_bg_families_equal_python(churn, data, table, family, cls):
+    """BG/NBD and MBG/NBD with covariates: the command's fit and scores equal the Python
+    binding's (its own join of the covariate file and its own arrays)."""
+    pych, pd = python_churn()
+    model = data / f"m_{family}.json"
+    f = json.loads(churn("fit", family, table, "--trans", "group", "--life", "group", "--json",
+                         "-o", model).stdout)
+    t = pd.read_csv(table, index_col="customer_id", dtype={"customer_id": str})
+    cov = pd.read_csv(data / "cov.csv", index_col="customer_id", dtype={"customer_id": str})
+    base = t[["frequency", "recency", "T"]]
+    m = getattr(pych, cls)().fit(base, covariates=cov, trans=["group"], life=["group"])
+    for name, v in m.params_.items():
+        assert f["params"][name]["estimate"] == pytest.approx(v, rel=1e-7), name
+    ref = m.score(30, base, covariates=cov)
+    pred = pd.read_csv(io.StringIO(churn("--digits", 17, "predict", model, table,
+                                         "--horizon", 30).stdout),
+                       index_col="customer_id", dtype={"customer_id": str})
+    assert pred["p_alive"].values == pytest.approx(ref["p_alive"].values, rel=1e-7, abs=1e-12)
+    assert pred["expected_purchases"].values == pytest.approx(
+        ref["expected_purchases"].values, rel=1e-7, abs=1e-12)
