@@ -248,3 +248,37 @@ void cli_cov_set_free(cli_cov_set *s)
     s->buf = NULL;
     s->names_block = NULL;
 }
+
+int cli_cov_customer_model(const churn_model *m, const cli_cov_set *s, size_t i,
+                           churn_model **out)
+{
+    size_t nt = s->cov.n_trans, nl = s->cov.n_life, np = churn_model_num_params(m);
+    int family = churn_model_family(m);
+    *out = NULL;
+    if (np != 4 + nt + nl || (family != CHURN_FAMILY_PNBD && family != CHURN_FAMILY_BGNBD &&
+                              family != CHURN_FAMILY_MBGNBD))
+        return CHURN_EINVAL;
+    double p[4], et = 0, el = 0;
+    for (size_t k = 0; k < 4; k++)
+        churn_model_param(m, churn_model_param_name(m, k), &p[k], NULL);
+    for (size_t k = 0; k < nt + nl; k++) {
+        double g = NAN;
+        churn_model_param(m, churn_model_param_name(m, 4 + k), &g, NULL);
+        double z = s->buf[k * s->n + i];
+        if (k < nt)
+            et += g * z;
+        else
+            el += g * z;
+    }
+    p[1] *= exp(-et);
+    if (family == CHURN_FAMILY_PNBD) {
+        p[3] *= exp(-el);
+    } else {
+        p[2] *= exp(el);
+        p[3] *= exp(el);
+    }
+    int st = churn_btyd_model_new(out, family, 4, p);
+    if (!st && churn_model_time_unit(m) > 0)
+        churn_model_set_time_unit(*out, churn_model_time_unit(m));
+    return st;
+}

@@ -94,8 +94,9 @@ static const char predict_help[] =
     "discounted expected residual lifetime (Fader & Hardie 2010).\n"
     "A model fitted with covariates (churn fit --trans/--life) reads each customer's\n"
     "covariates from the table, by the names the model records (the columns 'churn\n"
-    "features --covariates' appends); a missing one is an error naming it. --dert\n"
-    "and --interval are not available for such a model yet.\n"
+    "features --covariates' appends); a missing one is an error naming it; --dert\n"
+    "values each customer as the plain model at its own rates. --interval is not\n"
+    "available for such a model yet.\n"
     "\n"
     "Options:\n"
     "  --horizon H       prediction horizon (required)\n"
@@ -696,7 +697,20 @@ static int score_range(const churn_model *model, const btyd_args *a, int bgbb,
         churn_btyd_covariates one = cov->cov;
         if (cnt != cov->n)
             cli_cov_row(cov, lo, row, &one);
-        return churn_btyd_score_covariates(model, a->horizon, cnt, x, tx, T, &one, pa, e);
+        if ((st = churn_btyd_score_covariates(model, a->horizon, cnt, x, tx, T, &one, pa, e)))
+            return st;
+        /* DERT: each customer as the plain model at its own rates */
+        *step = "DERT";
+        for (size_t k = 0; !isnan(a->dert) && k < cnt; k++) {
+            churn_model *cm = NULL;
+            st = cli_cov_customer_model(model, cov, lo + k, &cm);
+            if (!st)
+                st = churn_dert(cm, a->dert, 1, x + k, tx + k, T + k, derl + k);
+            churn_model_free(cm);
+            if (st)
+                return st;
+        }
+        return CHURN_OK;
     }
     if ((st = churn_btyd_score(model, a->horizon, cnt, x, tx, T, bgbb ? derl : pa, e)))
         return st;
@@ -890,9 +904,9 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
 
     size_t n_trans = 0, n_life = 0;
     churn_btyd_model_covariates(model, &n_trans, &n_life);
-    if (n_trans + n_life && (!isnan(a.dert) || !isnan(a.interval)))
-        return cli_usage_error(sub, "--dert and --interval are not available yet for a model "
-                               "with covariates");
+    if (n_trans + n_life && !isnan(a.interval))
+        return cli_usage_error(sub, "--interval is not available yet for a model with "
+                               "covariates");
     cli_table t;
     double unit = 0;
     if (cli_table_read(sub, a.input, a.idcol, &t))

@@ -467,37 +467,6 @@ static int join_covariates(report_run *r)
     return CLI_EXIT_OK;
 }
 
-/* Customer i of a covariate model as the plain model of its own rates (covariates.h:
- * Pareto/NBD alpha_i = alpha exp(-g_t'z), beta_i = beta exp(-g_l'z); BG/NBD and MBG/NBD
- * alpha_i as that, a_i = a exp(g_l'z), b_i = b exp(g_l'z)). */
-static int customer_model(const report_run *r, size_t i, churn_model **out)
-{
-    size_t nt = r->cov.cov.n_trans, nl = r->cov.cov.n_life, n = r->cov.n;
-    double p[4], et = 0, el = 0;
-    for (int k = 0; k < 4; k++)
-        churn_model_param(r->bt, churn_model_param_name(r->bt, (size_t)k), &p[k], NULL);
-    for (size_t k = 0; k < nt + nl; k++) {
-        double g = NAN;
-        churn_model_param(r->bt, churn_model_param_name(r->bt, 4 + k), &g, NULL);
-        double z = r->cov.buf[k * n + i];
-        if (k < nt)
-            et += g * z;
-        else
-            el += g * z;
-    }
-    p[1] *= exp(-et);
-    if (r->family == CHURN_FAMILY_PNBD) {
-        p[3] *= exp(-el);
-    } else {
-        p[2] *= exp(el);
-        p[3] *= exp(el);
-    }
-    int st = churn_btyd_model_new(out, r->family, 4, p);
-    if (!st)
-        churn_model_set_time_unit(*out, r->a->unit);
-    return st;
-}
-
 /* The BTYD purchase model; not converging is a warning. */
 static int fit_purchases(report_run *r)
 {
@@ -598,7 +567,7 @@ static int value_range(report_run *r, const churn_clv_options *clo, size_t lo, s
         /* each customer with its own rates */
         for (size_t i = lo; i < lo + cnt; i++) {
             churn_model *m = NULL;
-            int st = customer_model(r, i, &m);
+            int st = cli_cov_customer_model(r->bt, &r->cov, i, &m);
             if (!st)
                 st = churn_clv_score(m, r->gg, clo, 1, R->x + i, R->tx + i, R->T + i,
                                      R->mv + i, R->p_alive + i, R->exp_purch + i,

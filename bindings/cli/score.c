@@ -94,7 +94,9 @@ static const char score_help[] =
     "                       (churn fit --trans/--life): their values, a CSV with a\n"
     "                       customer id column and the model's covariates by name, as\n"
     "                       'churn features --covariates' reads it (a customer without\n"
-    "                       a row is an error; rows of other customers are ignored)\n"
+    "                       a row is an error; rows of other customers are ignored);\n"
+    "                       with --spend, each customer's CLV is the plain model's at\n"
+    "                       its own rates\n"
     "  --covariates-id COL  the id column of that file (default: customer_id or id)\n"
     "  -o, --output FILE    write the scores to FILE (default: standard output)\n"
     "\n"
@@ -552,7 +554,24 @@ static int score_rows(const job *j, size_t lo, size_t off, size_t cnt, double *a
         s = churn_btyd_score_covariates(j->model, j->horizon, cnt, j->freq + r, j->rec + r,
                                         j->T + r, &one, a, b);
         free(v);
-        return s;
+        if (s || !j->spend)
+            return s;
+        *step = "expected spend";
+        if ((s = churn_gammagamma_expected_spend(j->spend, cnt, j->freq + r, j->mon + r, c)))
+            return s;
+        /* CLV: each customer as the plain model at its own rates */
+        *step = "CLV";
+        for (size_t k = 0; k < cnt; k++) {
+            churn_model *cm = NULL;
+            s = cli_cov_customer_model(j->model, cs, r + k, &cm);
+            if (!s)
+                s = churn_clv_score(cm, j->spend, &j->clv, 1, j->freq + r + k, j->rec + r + k,
+                                    j->T + r + k, j->mon + r + k, NULL, NULL, NULL, d + k, NULL);
+            churn_model_free(cm);
+            if (s)
+                return s;
+        }
+        return CHURN_OK;
     }
     if (j->kind == KIND_BTYD) {
         /* a = p_alive, b = expected purchases, c = expected spend, d = clv; BG/BB (no
@@ -1034,8 +1053,6 @@ static int load_models(score_run *r)
         rc = cli_usage_error(sub, "%s is a model with covariates ('%s', ...): give their "
                              "values with --covariates FILE", r->a->model_path,
                              r->cnames.nt ? r->cnames.trans[0] : r->cnames.life[0]);
-    if (!rc && k > 0 && r->a->spend_path)
-        rc = cli_usage_error(sub, "--spend is not available yet for a model with covariates");
     if (!rc && k == 0 && r->a->covariates)
         rc = cli_usage_error(sub, "--covariates is for models fitted with covariates, and %s "
                              "has none", r->a->model_path);

@@ -314,3 +314,46 @@ def test_bg_families_equal_python(churn, data, table, family, cls):
     assert pred["p_alive"].values == pytest.approx(ref["p_alive"].values, rel=1e-7, abs=1e-12)
     assert pred["expected_purchases"].values == pytest.approx(
         ref["expected_purchases"].values, rel=1e-7, abs=1e-12)
+
+
+def own_rates(params, z_trans, z_life):
+    """Pareto/NBD at one customer's rates (docs/models/covariates.md):
+    alpha_i = alpha exp(-g_t z_t), beta_i = beta exp(-g_l z_l)."""
+    return (params["r"], params["alpha"] * math.exp(-params["trans.group"] * z_trans),
+            params["s"], params["beta"] * math.exp(-params["life.noise"] * z_life))
+
+
+def test_dert_and_clv_at_own_rates(churn, data, table):
+    """predict --dert and score --spend of a covariate model: each customer's DERT and CLV
+    are the plain Pareto/NBD's at its own rates, written here from the parametrisation and
+    computed by the Python binding's plain models."""
+    pych, pd = python_churn()
+    model = data / "m_dert.json"
+    f = json.loads(churn("fit", "pnbd", table, "--trans", "group", "--life", "noise", "--json",
+                         "-o", model).stdout)
+    est = {k: v["estimate"] for k, v in f["params"].items()}
+    delta = 0.0005
+    pred = pd.read_csv(io.StringIO(churn("--digits", 17, "predict", model, table, "--horizon",
+                                         30, "--dert", delta).stdout),
+                       index_col="customer_id", dtype={"customer_id": str})
+    t = pd.read_csv(table, index_col="customer_id", dtype={"customer_id": str})
+    gg = data / "gg.json"
+    churn("fit", "gammagamma", table, "-o", gg)
+    spend = pych.load_model(str(gg))
+    sc = pd.read_csv(io.StringIO(churn("--digits", 17, "score", model, data / "tx.csv",
+                                       "--cutoff", CUTOFF, "--horizon", 30, "--spend", gg,
+                                       "--covariates", data / "cov.csv").stdout),
+                     index_col="customer_id", dtype={"customer_id": str})
+    sample = list(t.index[::97])  # both groups, every kind of history
+    for cid in sample:
+        row = t.loc[[cid]]
+        plain = pych.ParetoNBD.from_params(*own_rates(est, row["group"].iloc[0],
+                                                      row["noise"].iloc[0]), unit="day")
+        d = pych.dert(plain, delta, frequency=row["frequency"].values,
+                      recency=row["recency"].values, T=row["T"].values, unit="day")
+        assert pred.loc[cid, "dert"] == pytest.approx(float(d[0]), rel=1e-10), cid
+        c = pych.clv(plain, spend, frequency=row["frequency"].values,
+                     recency=row["recency"].values, T=row["T"].values,
+                     monetary_value=row["monetary_value"].values, unit="day")
+        # 1e-8: the table's monetary_value has 10 digits, score's own is exact
+        assert sc.loc[cid, "clv"] == pytest.approx(float(c["clv"].iloc[0]), rel=1e-8), cid
