@@ -300,4 +300,56 @@ void cli_put_double(FILE *f, double x);
 /* Write a CSV field, quoting when it holds a delimiter, quote or newline. */
 void cli_put_field(FILE *f, const char *s);
 
+/* ---- covariates of the BTYD models with covariates (covariates.c) ----
+ * A covariate CSV joined to n customers by id: its id column (customer_id or id, or
+ * `idcol`), and every other column (or only the `select`ed ones) numeric; a customer without
+ * a row, two rows of one customer and a value that is not a number (line and column named)
+ * are errors; rows naming no customer are ignored with a note (unless quiet). vals holds the
+ * columns aligned with the customers, column-major (n x ncols). */
+typedef struct cli_cov_join {
+    size_t n, ncols;
+    const char **names; /* ncols names (owned by t) */
+    double *vals;
+    cli_table t;
+} cli_cov_join;
+int cli_cov_join_read(const char *sub, const char *path, const char *idcol,
+                      char *const *select, size_t nselect, size_t n,
+                      const char *(*id_of)(const void *, size_t), const void *ud, int quiet,
+                      cli_cov_join *c);
+void cli_cov_join_free(cli_cov_join *c);
+/* The joined column `name`, or NULL. */
+const double *cli_cov_join_col(const cli_cov_join *c, const char *name);
+/* The covariate names a model records (its parameters trans.<name>, life.<name>), pointing
+ * into the model's names: returns 1 for a covariate model, 0 for a plain one, -1 out of
+ * memory. Free with cli_cov_names_free. */
+typedef struct cli_cov_names {
+    char **trans, **life; /* NULL-terminated */
+    size_t nt, nl;
+} cli_cov_names;
+int cli_cov_model_names(const churn_model *m, cli_cov_names *nm);
+void cli_cov_names_free(cli_cov_names *nm);
+/* The library's covariates of n customers from named columns: `col` returns a column by name
+ * or prints why it cannot (and returns NULL). The names are borrowed. */
+typedef struct cli_cov_set {
+    churn_btyd_covariates cov;
+    double *buf;
+    size_t n;
+    char **names_block; /* freed with the set when not NULL (cli_cov_model_names' arrays) */
+} cli_cov_set;
+int cli_cov_build(const char *sub, size_t n, char *const *trans, size_t nt, char *const *life,
+                  size_t nl, const double *(*col)(const char *sub, const void *ud,
+                                                  const char *name),
+                  const void *ud, cli_cov_set *s);
+/* Customer i alone: its values copied to row (n_trans + n_life doubles), *one pointing at
+ * them. */
+int cli_cov_row(const cli_cov_set *s, size_t i, double *row, churn_btyd_covariates *one);
+void cli_cov_set_free(cli_cov_set *s);
+/* Customer i of covariate model m (its covariates in s, in the model's order: trans then
+ * life, as cli_cov_model_names gives them) as the plain model of its own rates
+ * (covariates.h: Pareto/NBD alpha_i = alpha exp(-g_t'z), beta_i = beta exp(-g_l'z); BG/NBD
+ * and MBG/NBD alpha_i as that, a_i = a exp(g_l'z), b_i = b exp(g_l'z)), with m's time unit,
+ * for the functions that take plain models (CLV, DERT). Returns the library status. */
+int cli_cov_customer_model(const churn_model *m, const cli_cov_set *s, size_t i,
+                           churn_model **out);
+
 #endif

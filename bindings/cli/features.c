@@ -40,12 +40,26 @@ static const char features_help[] =
     "                           the order above), e.g. frequency,recency,T,monetary_value:\n"
     "                           less memory, and one pass over a date-ordered log when\n"
     "                           gap_median and n_products are left out\n"
+    "  --covariates FILE        customer covariates to append (for 'churn fit pnbd|bgnbd|\n"
+    "                           mbgnbd --trans/--life'): a CSV with a customer id column\n"
+    "                           (customer_id or id) and numeric columns, appended as they\n"
+    "                           are after the columns above, joined by id. A customer\n"
+    "                           without a row is an error naming it; rows of customers not\n"
+    "                           in the table are ignored with a note; a value that is not\n"
+    "                           a number, or is missing, is an error naming line and column\n"
+    "  --covariates-id COL      the id column of the covariate file\n"
+    "  --trans COLS, --life COLS\n"
+    "                           with --covariates: append only these covariate columns\n"
+    "                           (comma-separated; each must be in the file): those of the\n"
+    "                           purchase and of the dropout process. The table does not\n"
+    "                           record the split: give the same --trans/--life to 'churn\n"
+    "                           fit'\n"
     "  -o, --output FILE        write the CSV to FILE (default: standard output)\n"
     "  --help                   this text\n"
     "\n";
 
 typedef struct features_args {
-    const char *input, *output;
+    const char *input, *output, *covariates, *cov_id, *trans, *life;
     int unit_given;
     churn_customer_options o;
     cli_tx_opts tx;
@@ -65,6 +79,10 @@ static const cli_option features_options[] = {
     CLI_OPT("--no-same-day-merge", CLI_FLAG_OFF, AT(o.same_day_once)),
     CLI_OPT("--first-purchase-counts", CLI_FLAG, AT(o.first_purchase_counts)),
     CLI_OPT("--columns", CLI_STRING, AT(o.columns)),
+    CLI_OPT("--covariates", CLI_STRING, AT(covariates)),
+    CLI_OPT("--covariates-id", CLI_STRING, AT(cov_id)),
+    CLI_OPT("--trans", CLI_STRING, AT(trans)),
+    CLI_OPT("--life", CLI_STRING, AT(life)),
     CLI_OUTPUT(AT(output)),
 };
 static const cli_spec features_spec = {
@@ -81,7 +99,7 @@ static const cli_spec features_spec = {
  * the table and `churn fit`/`churn predict` read them back (cli_table_read); with calendar
  * periods (--period) a last column `period` names them (year, quarter, month, week). */
 static int write_table(const char *sub, const churn_customers *t, const char *output,
-                       int no_spend)
+                       int no_spend, const cli_cov_join *cov)
 {
     char unit[32], cutoff[16];
     snprintf(unit, sizeof unit, "%.10g", churn_customers_time_unit(t));
@@ -106,6 +124,10 @@ static int write_table(const char *sub, const churn_customers *t, const char *ou
         fputc(',', f);
         fputs(name, f);
     }
+    for (size_t k = 0; cov && k < cov->ncols; k++) {
+        fputc(',', f);
+        cli_put_field(f, cov->names[k]);
+    }
     /* calendar periods: a last column names them (durations are whole periods) */
     int period = churn_customers_period(t);
     const char *pname = period != CHURN_PERIOD_NONE ? churn_period_name(period) : NULL;
@@ -117,6 +139,10 @@ static int write_table(const char *sub, const churn_customers *t, const char *ou
                 continue;
             fputc(',', f);
             cli_put_double(f, cols[j][i]);
+        }
+        for (size_t k = 0; cov && k < cov->ncols; k++) {
+            fputc(',', f);
+            cli_put_double(f, cov->vals[k * nrows + i]);
         }
         fprintf(f, ",%s,%s%s%s\n", unit, cutoff, pname ? "," : "", pname ? pname : "");
     }
@@ -146,6 +172,47 @@ static int check_no_spend_column(const char *sub, const char *columns)
     return rc;
 }
 
+static const char *customer_id(const void *t, size_t i)
+{
+    return churn_customers_id(t, i);
+}
+
+/* --covariates: the file joined to the table's customers; a covariate named like a column
+ * of the table is an error (the table would have two columns of that name). */
+static int join_covariates(const char *sub, const features_args *a, const churn_customers *t,
+                           cli_cov_join *cov)
+{
+    size_t nt = 0, nl = 0;
+    char **tn = cli_split_list(a->trans ? a->trans : "", &nt);
+    char **ln = cli_split_list(a->life ? a->life : "", &nl);
+    char **sel = malloc((nt + nl + 1) * sizeof *sel);
+    if (!tn || !ln || !sel) {
+        free(tn), free(ln), free(sel);
+        return cli_fail(sub, "out of memory");
+    }
+    size_t ns = 0;
+    for (size_t k = 0; k < nt + nl; k++) {
+        char *nm = k < nt ? tn[k] : ln[k - nt];
+        size_t j = 0;
+        while (j < ns && strcmp(sel[j], nm) != 0)
+            j++;
+        if (j == ns)
+            sel[ns++] = nm;
+    }
+    int rc = cli_cov_join_read(sub, a->covariates, a->cov_id, sel, ns,
+                               churn_customers_num_rows(t), customer_id, t, 0, cov);
+    for (size_t k = 0; !rc && k < cov->ncols; k++) {
+        const char *nm = cov->names[k];
+        if (churn_customers_column(t, nm) || strcmp(nm, CLI_UNIT_COLUMN) == 0 ||
+            strcmp(nm, "cutoff") == 0 || strcmp(nm, "period") == 0 ||
+            strcmp(nm, "customer_id") == 0)
+            rc = cli_fail(sub, "--covariates %s: column '%s' is also a column of the customer "
+                          "table: rename it", a->covariates, nm);
+    }
+    free(tn), free(ln), free(sel);
+    return rc;
+}
+
 int cmd_features(int argc, char **argv)
 {
     const char *sub = "features";
@@ -155,6 +222,10 @@ int cmd_features(int argc, char **argv)
     int rc = cli_parse(&features_spec, sub, argc, argv, &a);
     if (rc != CLI_CONTINUE)
         return rc;
+    if ((a.trans || a.life) && !a.covariates)
+        return cli_usage_error(sub, "--trans and --life name columns of --covariates FILE");
+    if (a.cov_id && !a.covariates)
+        return cli_usage_error(sub, "--covariates-id needs --covariates FILE");
     if (a.o.cutoff == 0 && a.o.holdout_end != 0)
         return cli_usage_error(sub, "--holdout-end needs --cutoff (the start of the holdout)");
     int no_spend = cli_tx_no_amount(&a.tx);
@@ -181,7 +252,13 @@ int cmd_features(int argc, char **argv)
         fprintf(stderr, "churn %s: %zu customer(s) with no order on or before the cutoff were "
                 "left out\n", sub, excluded);
     churn_txlog_free(log);
-    rc = write_table(sub, t, a.output, no_spend);
+    cli_cov_join cov;
+    memset(&cov, 0, sizeof cov);
+    if (a.covariates)
+        rc = join_covariates(sub, &a, t, &cov);
+    if (!rc)
+        rc = write_table(sub, t, a.output, no_spend, a.covariates ? &cov : NULL);
+    cli_cov_join_free(&cov);
     churn_customers_free(t);
     return rc;
 }

@@ -43,6 +43,18 @@ static const char fit_help[] =
     "  --survivors FILE  sbg: fit a survivor curve instead: a column 'survivors' (or the\n"
     "                    only column) with the cohort size first, then the customers\n"
     "                    still active after each period\n"
+    "  --trans COLS      bgnbd/mbgnbd/pnbd: covariates of the purchase process, columns\n"
+    "                    of the table (comma-separated; e.g. those 'churn features\n"
+    "                    --covariates' appended): alpha_i = alpha exp(-g'z), so a positive\n"
+    "                    coefficient trans.<col> raises the purchase rate by exp(g) per\n"
+    "                    unit (docs/models/covariates.md)\n"
+    "  --life COLS       bgnbd/mbgnbd/pnbd: covariates of the dropout process\n"
+    "                    (coefficients life.<col>)\n"
+    "  --shared COLS     columns in both --trans and --life whose coefficient is the\n"
+    "                    same in both processes\n"
+    "  --l2-trans X, --l2-life X\n"
+    "                    L2 penalties on the trans and life coefficients: the fit\n"
+    "                    maximises LL - X * sum(coefficient^2) (default 0)\n"
     "  --l2 X            L2 penalty on the log-parameters, on the scale of the mean\n"
     "                    log-likelihood (default 0; see docs/models/btyd.md)\n"
     "  --max-iter N      optimiser iterations per starting point (default 500)\n"
@@ -63,7 +75,7 @@ static const char fit_help[] =
     "  --help            this text\n"
     "\n"
     "Confidence intervals are Wald intervals on the log scale (all parameters are\n"
-    "positive). Exit status 1 when the fit did not converge (the model is still\n"
+    "positive; covariate coefficients: estimate +- 1.96 standard errors). Exit status 1 when the fit did not converge (the model is still\n"
     "saved with -o so it can be inspected).\n";
 
 static const char predict_help[] =
@@ -80,6 +92,11 @@ static const char predict_help[] =
     "sbg: p_alive = probability of renewing at the next renewal, expected_purchases =\n"
     "expected renewals in the next H periods, and with --discount D also derl, the\n"
     "discounted expected residual lifetime (Fader & Hardie 2010).\n"
+    "A model fitted with covariates (churn fit --trans/--life) reads each customer's\n"
+    "covariates from the table, by the names the model records (the columns 'churn\n"
+    "features --covariates' appends); a missing one is an error naming it; --dert\n"
+    "values each customer as the plain model at its own rates. --interval is not\n"
+    "available for such a model yet.\n"
     "\n"
     "Options:\n"
     "  --horizon H       prediction horizon (required)\n"
@@ -116,6 +133,9 @@ static int lib_fail_rows(const char *sub, const char *what, int st, const cli_ta
 {
     const char *msg = churn_last_error_message();
     const char *r = strstr(msg, "row ");
+    const char *r2 = strstr(msg, "(row) "); /* the covariate functions' "customer (row) N" */
+    if (r2 && (!r || r2 < r))
+        r = r2 + 2;
     char *end;
     errno = 0;
     unsigned long long row = r ? strtoull(r + 4, &end, 10) : 0;
@@ -134,9 +154,18 @@ static int lib_fail_rows(const char *sub, const char *what, int st, const cli_ta
 
 /* ---- the fit's report ------------------------------------------------------- */
 
-static void ci95(double v, double se, double *lo, double *hi)
+/* A covariate coefficient (trans.<name>, life.<name>): any sign, Wald interval as it is. */
+static int is_coefficient(const char *name)
 {
-    if (isfinite(se) && v > 0) {
+    return strncmp(name, "trans.", 6) == 0 || strncmp(name, "life.", 5) == 0;
+}
+
+static void ci95(const char *name, double v, double se, double *lo, double *hi)
+{
+    if (is_coefficient(name) && isfinite(se) && isfinite(v)) {
+        *lo = v - 1.959963984540054 * se;
+        *hi = v + 1.959963984540054 * se;
+    } else if (!is_coefficient(name) && isfinite(se) && v > 0) {
         double f = exp(1.959963984540054 * se / v);
         *lo = v / f;
         *hi = v * f;
@@ -158,7 +187,7 @@ static json_t *fit_json(const churn_model *m)
         double v = NAN, se = NAN, lo, hi;
         const char *name = churn_model_param_name(m, j);
         churn_model_param(m, name, &v, &se);
-        ci95(v, se, &lo, &hi);
+        ci95(name, v, se, &lo, &hi);
         json_t *p = json_object();
         json_object_set_new(p, "estimate", cli_json_number(v));
         json_object_set_new(p, "std_error", cli_json_number(se));
@@ -188,13 +217,20 @@ static void fit_print(FILE *f, const churn_model *m)
             : fam == CHURN_FAMILY_MBGCNBD ? "MBG/CNBD-k"
                                           : churn_family_name(fam),
             churn_model_nobs(m));
-    fprintf(f, "%-10s %14s %14s %14s %14s\n", "parameter", "estimate", "std.error", "ci95.lower",
-            "ci95.upper");
+    int width = 10; /* covariate coefficients have longer names */
+    for (size_t j = 0; j < churn_model_num_params(m); j++) {
+        size_t len = strlen(churn_model_param_name(m, j));
+        if (len > (size_t)width && len < 200)
+            width = (int)len;
+    }
+    fprintf(f, "%-*s %14s %14s %14s %14s\n", width, "parameter", "estimate", "std.error",
+            "ci95.lower", "ci95.upper");
     for (size_t j = 0; j < churn_model_num_params(m); j++) {
         double v = NAN, se = NAN, lo, hi;
-        churn_model_param(m, churn_model_param_name(m, j), &v, &se);
-        ci95(v, se, &lo, &hi);
-        fprintf(f, "%-10s", churn_model_param_name(m, j));
+        const char *name = churn_model_param_name(m, j);
+        churn_model_param(m, name, &v, &se);
+        ci95(name, v, se, &lo, &hi);
+        fprintf(f, "%-*s", width, name);
         double cells[4] = {v, se, lo, hi};
         for (int c = 0; c < 4; c++) { /* NA where the fit gives none (no convergence, penalty) */
             if (isfinite(cells[c]))
@@ -299,7 +335,8 @@ static const double *need_col(const char *sub, const cli_table *t, const char *n
 
 typedef struct btyd_args {
     const char *input, *out, *fcol, *rcol, *Tcol, *wcol, *pcol, *ccol, *surv, *idcol;
-    const char *rejects, *littcol;
+    const char *rejects, *littcol, *trans, *life, *shared;
+    double l2_trans, l2_life;
     double l2, unit, horizon, discount, dert, max_seconds, interval;
     long max_iter, max_evaluations, k;
     int json, convert_unit;
@@ -317,6 +354,11 @@ static const cli_option fit_options[] = {
     CLI_OPT("--litt", CLI_STRING, AT(littcol)),
     CLI_LONG_IN("--k", AT(k), 0, CHURN_MBGCNBD_KMAX),
     CLI_NONNEG("--l2", AT(l2)),
+    CLI_OPT("--trans", CLI_STRING, AT(trans)),
+    CLI_OPT("--life", CLI_STRING, AT(life)),
+    CLI_OPT("--shared", CLI_STRING, AT(shared)),
+    CLI_NONNEG("--l2-trans", AT(l2_trans)),
+    CLI_NONNEG("--l2-life", AT(l2_life)),
     CLI_LONG_IN("--max-iter", AT(max_iter), 1, 1000000),
     CLI_LONG_IN("--max-evaluations", AT(max_evaluations), 1, 2000000000),
     CLI_NONNEG("--max-seconds", AT(max_seconds)),
@@ -377,7 +419,41 @@ static const char *T_column(int family, const cli_table *t, const char *Tcol)
 typedef struct fit_bufs {
     double *svals, *spare;
     int *cbuf;
+    char **tn, **ln, **sn; /* --trans, --life, --shared split */
+    cli_cov_set cov;
 } fit_bufs;
+
+static const double *table_col(const char *sub, const void *t, const char *name)
+{
+    return cli_table_col(sub, t, name);
+}
+
+/* --trans/--life: the fit with covariates (columns of the table). */
+static int fit_covariates(const char *sub, int family, const btyd_args *a, const cli_table *t,
+                          const double *x, const double *tx, const double *T, const double *w,
+                          fit_bufs *b, churn_model **m, int *st)
+{
+    size_t nt = 0, nl = 0, ns = 0;
+    b->tn = cli_split_list(a->trans ? a->trans : "", &nt);
+    b->ln = cli_split_list(a->life ? a->life : "", &nl);
+    b->sn = cli_split_list(a->shared ? a->shared : "", &ns);
+    if (!b->tn || !b->ln || !b->sn)
+        return cli_fail(sub, "out of memory");
+    if (nt + nl == 0)
+        return cli_usage_error(sub, "--trans/--life: no column named");
+    if (cli_cov_build(sub, t->nrows, b->tn, nt, b->ln, nl, table_col, t, &b->cov))
+        return CLI_EXIT_FAIL;
+    churn_btyd_cov_options co;
+    churn_btyd_cov_options_init(&co);
+    co.l2_trans = a->l2_trans;
+    co.l2_life = a->l2_life;
+    co.n_shared = ns;
+    co.shared = (const char *const *)b->sn;
+    if (a->max_iter > 0)
+        co.max_iter = (int)a->max_iter;
+    *st = churn_btyd_fit_covariates(m, family, t->nrows, x, tx, T, w, &b->cov.cov, &co);
+    return CLI_EXIT_OK;
+}
 
 static int fit_sbg_table(const char *sub, const btyd_args *a, const cli_table *t,
                          const double *w, fit_bufs *b, const churn_btyd_options *o,
@@ -430,6 +506,8 @@ static int fit_table(const char *sub, int family, const btyd_args *a, const cli_
         *st = churn_mbgcnbd_fit(m, k, t->nrows, x, tx, T, litt, w, o);
         return CLI_EXIT_OK;
     }
+    if (a->trans || a->life)
+        return fit_covariates(sub, family, a, t, x, tx, T, w, b, m, st);
     *st = churn_btyd_fit(m, family, t->nrows, x, tx, T, w, o);
     return CLI_EXIT_OK;
 }
@@ -442,6 +520,18 @@ static int check_fit_options(const char *sub, int family, const btyd_args *a)
         return cli_usage_error(sub, "--k and --litt are for mbgcnbd models only");
     if (a->surv && a->input)
         return cli_usage_error(sub, "give either customers.csv or --survivors, not both");
+    int cov_family = family == CHURN_FAMILY_PNBD || family == CHURN_FAMILY_BGNBD ||
+                     family == CHURN_FAMILY_MBGNBD;
+    if ((a->trans || a->life) && !cov_family)
+        return cli_usage_error(sub, "--trans and --life are for pnbd, bgnbd and mbgnbd models "
+                               "(covariates of the other families are not implemented)");
+    if ((a->shared || a->l2_trans > 0 || a->l2_life > 0) && !(a->trans || a->life))
+        return cli_usage_error(sub, "--shared, --l2-trans and --l2-life need --trans or "
+                               "--life (the covariate columns)");
+    if ((a->trans || a->life) && (a->l2 > 0 || a->max_evaluations || a->max_seconds > 0))
+        return cli_usage_error(sub, "--l2, --max-evaluations and --max-seconds are not "
+                               "options of the fit with covariates (Newton's method; see "
+                               "--l2-trans, --l2-life, --max-iter)");
     if (!a->input && !a->surv)
         return cli_usage_error(sub, "missing the customers.csv argument");
     return CLI_EXIT_OK;
@@ -514,6 +604,10 @@ int cmd_fit_btyd(int family, int argc, char **argv)
     free(b.svals);
     free(b.spare);
     free(b.cbuf);
+    free(b.tn);
+    free(b.ln);
+    free(b.sn);
+    cli_cov_set_free(&b.cov);
     return rc ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
@@ -591,11 +685,33 @@ static void write_scores(FILE *f, const cli_table *t, const double *pa, const do
 /* The scores of rows [lo, lo + cnt); *step names the call that failed. */
 static int score_range(const churn_model *model, const btyd_args *a, int bgbb,
                        const double *x, const double *tx, const double *T, size_t lo,
-                       size_t cnt, double *pa, double *e, double *derl, const char **step)
+                       size_t cnt, double *pa, double *e, double *derl,
+                       const cli_cov_set *cov, const char **step)
 {
     int st;
     x += lo, tx += lo, T += lo, pa += lo, e += lo, derl += lo;
     *step = "scoring";
+    if (cov) {
+        /* a covariate model: the whole table, or one customer with its own row */
+        double row[256];
+        churn_btyd_covariates one = cov->cov;
+        if (cnt != cov->n)
+            cli_cov_row(cov, lo, row, &one);
+        if ((st = churn_btyd_score_covariates(model, a->horizon, cnt, x, tx, T, &one, pa, e)))
+            return st;
+        /* DERT: each customer as the plain model at its own rates */
+        *step = "DERT";
+        for (size_t k = 0; !isnan(a->dert) && k < cnt; k++) {
+            churn_model *cm = NULL;
+            st = cli_cov_customer_model(model, cov, lo + k, &cm);
+            if (!st)
+                st = churn_dert(cm, a->dert, 1, x + k, tx + k, T + k, derl + k);
+            churn_model_free(cm);
+            if (st)
+                return st;
+        }
+        return CHURN_OK;
+    }
     if ((st = churn_btyd_score(model, a->horizon, cnt, x, tx, T, bgbb ? derl : pa, e)))
         return st;
     *step = "DERT";
@@ -622,7 +738,7 @@ static int set_why(char **why, size_t i, const char *what, const char *reason)
  * p_alive_through, alive through the last one). */
 static int score_rows(const char *sub, const churn_model *model, const btyd_args *a,
                       const cli_table *t, double *pa, double *e, double *derl, double *spare,
-                      char **why)
+                      const cli_cov_set *cov, char **why)
 {
     int family = churn_model_family(model), st;
     size_t n = t->nrows;
@@ -642,12 +758,12 @@ static int score_rows(const char *sub, const churn_model *model, const btyd_args
         return CLI_EXIT_FAIL;
     int bgbb = family == CHURN_FAMILY_BGBB;
     const char *step;
-    st = score_range(model, a, bgbb, x, tx, T, 0, n, pa, e, derl, &step);
+    st = score_range(model, a, bgbb, x, tx, T, 0, n, pa, e, derl, cov, &step);
     if (st == CHURN_ENOMEM)
         return lib_fail_rows(sub, step, st, t, a->input);
     /* a row the library refuses: every row again on its own, those that fail left out */
     for (size_t i = 0; st && i < n; i++) {
-        int si = score_range(model, a, bgbb, x, tx, T, i, 1, pa, e, derl, &step);
+        int si = score_range(model, a, bgbb, x, tx, T, i, 1, pa, e, derl, cov, &step);
         if (si == CHURN_ENOMEM)
             return lib_fail_rows(sub, step, si, t, a->input);
         char m1[600];
@@ -712,6 +828,58 @@ static int all_rejected(const char *sub, const cli_table *t, const char *input,
                     t->ids[0], why[0]);
 }
 
+/* A covariate of the model from the customer table, by name. */
+typedef struct cov_src {
+    const cli_table *t;
+    const char *path;
+} cov_src;
+
+static const double *model_cov_col(const char *sub, const void *ud, const char *name)
+{
+    const cov_src *c = ud;
+    for (size_t j = 0; j < c->t->ncols; j++)
+        if ((int)j != c->t->id_col && strcmp(c->t->names[j], name) == 0) {
+            if (c->t->text_error[j]) {
+                cli_fail(sub, "%s", c->t->text_error[j]);
+                return NULL;
+            }
+            return c->t->cols[j];
+        }
+    cli_fail(sub, "%s: no column '%s', a covariate of the model (a model fitted with "
+             "--trans/--life scores each customer with its covariates: 'churn features "
+             "--covariates FILE' appends them)", c->path, name);
+    return NULL;
+}
+
+/* The covariates of a covariate model from the table (nothing for a plain model): *on = 1
+ * when s holds them. */
+static int model_covariates(const char *sub, const churn_model *model, const cli_table *t,
+                            const char *path, cli_cov_set *s, int *on)
+{
+    cli_cov_names nm;
+    int k = cli_cov_model_names(model, &nm);
+    *on = 0;
+    if (k < 0)
+        return cli_fail(sub, "out of memory");
+    if (k == 0)
+        return CLI_EXIT_OK;
+    cov_src src = {t, path};
+    int rc = CLI_EXIT_OK;
+    if (nm.nt + nm.nl > 256)
+        rc = cli_fail(sub, "the model has %zu covariates: at most 256 are supported here",
+                      nm.nt + nm.nl);
+    else
+        rc = cli_cov_build(sub, t->nrows, nm.trans, nm.nt, nm.life, nm.nl, model_cov_col, &src,
+                           s);
+    /* the name arrays are kept with the matrices (the names point into the model) */
+    *on = rc == CLI_EXIT_OK;
+    if (rc)
+        cli_cov_names_free(&nm);
+    else
+        s->names_block = nm.trans;
+    return rc;
+}
+
 int cmd_predict_btyd(churn_model *model, int argc, char **argv)
 {
     static const char sub[] = "predict";
@@ -734,12 +902,21 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
     if (!isnan(a.interval) && family == CHURN_FAMILY_SBG)
         return cli_usage_error(sub, "--interval is for bgnbd, mbgnbd, pnbd and bgbb models");
 
+    size_t n_trans = 0, n_life = 0;
+    churn_btyd_model_covariates(model, &n_trans, &n_life);
+    if (n_trans + n_life && !isnan(a.interval))
+        return cli_usage_error(sub, "--interval is not available yet for a model with "
+                               "covariates");
     cli_table t;
     double unit = 0;
     if (cli_table_read(sub, a.input, a.idcol, &t))
         return CLI_EXIT_FAIL;
+    cli_cov_set cov;
+    memset(&cov, 0, sizeof cov);
+    int with_cov = 0;
     if (cli_table_unit(sub, a.input, &t, a.unit, &unit) ||
-        cli_check_model_unit(sub, model, unit, a.unit, a.convert_unit)) {
+        cli_check_model_unit(sub, model, unit, a.unit, a.convert_unit) ||
+        model_covariates(sub, model, &t, a.input, &cov, &with_cov)) {
         cli_table_free(&t);
         return CLI_EXIT_FAIL;
     }
@@ -751,7 +928,8 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
     memset(&rj, 0, sizeof rj);
     if (!buf || !why) {
         cli_fail(sub, "out of memory");
-    } else if (!score_rows(sub, model, &a, &t, buf, buf + n, buf + 2 * n, buf + 3 * n, why) &&
+    } else if (!score_rows(sub, model, &a, &t, buf, buf + n, buf + 2 * n, buf + 3 * n,
+                           with_cov ? &cov : NULL, why) &&
                (isnan(a.interval) ||
                 !interval_rows(sub, model, &a, &t, buf + 4 * n, buf + 3 * n, why)) &&
                !all_rejected(sub, &t, a.input, why) &&
@@ -779,6 +957,7 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
         free(why[i]);
     free(why);
     free(buf);
+    cli_cov_set_free(&cov);
     cli_table_free(&t);
     return rc;
 }

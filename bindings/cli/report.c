@@ -50,6 +50,13 @@ static const char report_help[] =
     "                     DELTA per time unit (from a rate d per period of P units:\n"
     "                     DELTA = log(1 + d) / P)\n"
     "  --model F          bgnbd (default), mbgnbd or pnbd\n"
+    "  --covariates FILE  fit the purchase model with customer covariates: a CSV with a\n"
+    "                     customer id column and numeric columns, joined by id as\n"
+    "                     'churn features --covariates' does; --trans COLS and --life\n"
+    "                     COLS (comma-separated) name the columns of the purchase and\n"
+    "                     dropout processes (docs/models/covariates.md). Each customer\n"
+    "                     is valued with its own rates\n"
+    "  --covariates-id COL  the id column of that file\n"
     "  --top N            customers listed in the summary and in each of the save-now\n"
     "                     and win-back lists (default 10; 0 for none)\n"
     "  --alive-threshold A  P(alive) that splits the save-now list (P(alive) >= A)\n"
@@ -242,7 +249,7 @@ static int fmt_g10(char *buf, double x)
 
 
 typedef struct report_args {
-    const char *input, *out, *model_name, *rejects;
+    const char *input, *out, *model_name, *rejects, *covariates, *cov_id, *trans, *life;
     double cutoff, unit, period, discount, margin, trend_window, dert;
     double alive_threshold; /* save now: p_alive >= it; win back: p_alive < it */
     const char *html;       /* --html: the page, or NULL */
@@ -292,6 +299,10 @@ static const cli_option report_options[] = {
      .range_msg = "option --alive-threshold: %g must be a probability strictly between 0 "
                   "and 1"},
     CLI_OPT("--html", CLI_STRING, AT(html)),
+    CLI_OPT("--covariates", CLI_STRING, AT(covariates)),
+    CLI_OPT("--covariates-id", CLI_STRING, AT(cov_id)),
+    CLI_OPT("--trans", CLI_STRING, AT(trans)),
+    CLI_OPT("--life", CLI_STRING, AT(life)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_spec report_spec = {
@@ -331,6 +342,11 @@ typedef struct report_run {
     size_t spend_left_out; /* customers the spend fit could not use */
     /* --timings */
     double t0, tprev, c0, cprev;
+    /* --covariates: joined to the customer table's rows; the purchase model's covariates */
+    cli_cov_join join;
+    cli_cov_set cov;
+    char **tn, **ln;
+    int with_cov;
 } report_run;
 
 /* The id of customer i (of the customers kept). */
@@ -367,6 +383,12 @@ static int check_options(report_args *a, int *family)
     if (a->out && a->html && strcmp(a->out, "-") == 0 && strcmp(a->html, "-") == 0)
         return cli_usage_error(sub, "-o - and --html - would both write to standard output: "
                                "give one of them a file name");
+    if ((a->trans || a->life || a->cov_id) && !a->covariates)
+        return cli_usage_error(sub, "--trans, --life and --covariates-id go with --covariates "
+                               "FILE");
+    if (a->covariates && !a->trans && !a->life)
+        return cli_usage_error(sub, "--covariates needs --trans COLS and/or --life COLS (which "
+                               "columns act on the purchase and the dropout process)");
     if (a->period == 0)
         a->period = CHURN_UNIT_MONTH / a->unit;
     return CLI_EXIT_OK;
@@ -414,11 +436,47 @@ static int build_table(report_run *r)
     return CLI_EXIT_OK;
 }
 
+static const char *table_id(const void *t, size_t i)
+{
+    return churn_customers_id(t, i);
+}
+
+static const double *joined_col(const char *s, const void *ud, const char *name)
+{
+    const report_run *r = ud;
+    const double *v = cli_cov_join_col(&r->join, name);
+    if (!v)
+        cli_fail(s, "--covariates %s: no column '%s'", r->a->covariates, name);
+    return v;
+}
+
+/* --covariates: the file joined to the customers, the --trans/--life columns taken. */
+static int join_covariates(report_run *r)
+{
+    const report_args *a = r->a;
+    size_t nt = 0, nl = 0;
+    r->tn = cli_split_list(a->trans ? a->trans : "", &nt);
+    r->ln = cli_split_list(a->life ? a->life : "", &nl);
+    if (!r->tn || !r->ln)
+        return cli_fail(sub, "out of memory");
+    if (cli_cov_join_read(sub, a->covariates, a->cov_id, NULL, 0, r->R.n, table_id, r->tab, 0,
+                          &r->join) ||
+        cli_cov_build(sub, r->R.n, r->tn, nt, r->ln, nl, joined_col, r, &r->cov))
+        return CLI_EXIT_FAIL;
+    r->with_cov = 1;
+    return CLI_EXIT_OK;
+}
+
 /* The BTYD purchase model; not converging is a warning. */
 static int fit_purchases(report_run *r)
 {
     const report *R = &r->R;
-    int st = churn_btyd_fit(&r->bt, r->family, R->n, R->x, R->tx, R->T, NULL, NULL);
+    if (r->a->covariates && join_covariates(r))
+        return CLI_EXIT_FAIL;
+    int st = r->with_cov ? churn_btyd_fit_covariates(&r->bt, r->family, R->n, R->x, R->tx,
+                                                     R->T, NULL, &r->cov.cov, NULL)
+                         : churn_btyd_fit(&r->bt, r->family, R->n, R->x, R->tx, R->T, NULL,
+                                          NULL);
     if (st == CHURN_ENOCONV)
         fprintf(stderr, "churn %s: warning: the %s fit did not converge: %s\n", sub,
                 r->a->model_name, churn_last_error_message());
@@ -505,6 +563,25 @@ static int value_range(report_run *r, const churn_clv_options *clo, size_t lo, s
 {
     report *R = &r->R;
     *step = "valuing customers";
+    if (r->with_cov) {
+        /* each customer with its own rates */
+        for (size_t i = lo; i < lo + cnt; i++) {
+            churn_model *m = NULL;
+            int st = cli_cov_customer_model(r->bt, &r->cov, i, &m);
+            if (!st)
+                st = churn_clv_score(m, r->gg, clo, 1, R->x + i, R->tx + i, R->T + i,
+                                     R->mv + i, R->p_alive + i, R->exp_purch + i,
+                                     R->exp_spend + i, R->clv + i, R->var + i);
+            if (!st && R->dert) {
+                *step = "DERT";
+                st = churn_dert(m, r->a->dert, 1, R->x + i, R->tx + i, R->T + i, R->dert + i);
+            }
+            churn_model_free(m);
+            if (st)
+                return st;
+        }
+        return CHURN_OK;
+    }
     int st = churn_clv_score(r->bt, r->gg, clo, cnt, R->x + lo, R->tx + lo, R->T + lo,
                              R->mv + lo, R->p_alive + lo, R->exp_purch + lo,
                              R->exp_spend + lo, R->clv + lo, R->var + lo);
@@ -1211,6 +1288,10 @@ int cmd_report(int argc, char **argv)
     free(r.abuf);
     churn_model_free(r.bt);
     churn_model_free(r.gg);
+    cli_cov_set_free(&r.cov);
+    cli_cov_join_free(&r.join);
+    free(r.tn);
+    free(r.ln);
     churn_customers_free(r.tab);
     churn_txlog_free(r.log);
     churn_alerts_free(r.al);

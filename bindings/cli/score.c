@@ -90,6 +90,14 @@ static const char score_help[] =
     "  --quiet              no progress line and no notes (the summary line stays)\n"
     "  --rejects FILE       list the customers left out (inputs or scores not finite\n"
     "                       numbers) as CSV: customer_id,reason\n"
+    "  --covariates FILE    a BG/NBD, MBG/NBD or Pareto/NBD model fitted with covariates\n"
+    "                       (churn fit --trans/--life): their values, a CSV with a\n"
+    "                       customer id column and the model's covariates by name, as\n"
+    "                       'churn features --covariates' reads it (a customer without\n"
+    "                       a row is an error; rows of other customers are ignored);\n"
+    "                       with --spend, each customer's CLV is the plain model's at\n"
+    "                       its own rates\n"
+    "  --covariates-id COL  the id column of that file (default: customer_id or id)\n"
     "  -o, --output FILE    write the scores to FILE (default: standard output)\n"
     "\n"
     "Memory: by default the input is streamed: each customer keeps a small running\n"
@@ -455,6 +463,7 @@ typedef struct job {
     const double *freq, *rec, *T, *mon; /* BTYD inputs */
     const double **feat;                /* logit/survival: p feature columns */
     size_t p;
+    const cli_cov_set *cov;             /* a BTYD model with covariates: every customer's */
 } job;
 
 typedef struct worker {
@@ -530,6 +539,40 @@ static int score_rows(const job *j, size_t lo, size_t off, size_t cnt, double *a
     size_t r = lo + off;
     a += off, b += off, c += off, d += off;
     *step = "scoring";
+    if (j->kind == KIND_BTYD && j->cov) {
+        /* covariates of rows [r, r + cnt), column-major */
+        const cli_cov_set *cs = j->cov;
+        size_t nc = cs->cov.n_trans + cs->cov.n_life;
+        double *v = malloc((nc ? nc : 1) * cnt * sizeof *v);
+        if (!v)
+            return CHURN_ENOMEM;
+        for (size_t k = 0; k < nc; k++)
+            memcpy(v + k * cnt, cs->buf + k * cs->n + r, cnt * sizeof *v);
+        churn_btyd_covariates one = cs->cov;
+        one.trans = cs->cov.n_trans ? v : NULL;
+        one.life = cs->cov.n_life ? v + cs->cov.n_trans * cnt : NULL;
+        s = churn_btyd_score_covariates(j->model, j->horizon, cnt, j->freq + r, j->rec + r,
+                                        j->T + r, &one, a, b);
+        free(v);
+        if (s || !j->spend)
+            return s;
+        *step = "expected spend";
+        if ((s = churn_gammagamma_expected_spend(j->spend, cnt, j->freq + r, j->mon + r, c)))
+            return s;
+        /* CLV: each customer as the plain model at its own rates */
+        *step = "CLV";
+        for (size_t k = 0; k < cnt; k++) {
+            churn_model *cm = NULL;
+            s = cli_cov_customer_model(j->model, cs, r + k, &cm);
+            if (!s)
+                s = churn_clv_score(cm, j->spend, &j->clv, 1, j->freq + r + k, j->rec + r + k,
+                                    j->T + r + k, j->mon + r + k, NULL, NULL, NULL, d + k, NULL);
+            churn_model_free(cm);
+            if (s)
+                return s;
+        }
+        return CHURN_OK;
+    }
     if (j->kind == KIND_BTYD) {
         /* a = p_alive, b = expected purchases, c = expected spend, d = clv; BG/BB (no
          * spend): a = alive at the next opportunity, c = alive through the last one */
@@ -797,7 +840,7 @@ static int load_model(const char *path, const char *what, churn_model **m)
 }
 
 typedef struct score_args {
-    const char *model_path, *input, *out, *spend_path, *rejects;
+    const char *model_path, *input, *out, *spend_path, *rejects, *covariates, *cov_id;
     double cutoff, unit, horizon, period, discount, margin;
     long threads, clv_periods, chunk_rows;
     int quiet, have_cutoff, in_memory, convert_unit;
@@ -832,6 +875,8 @@ static const cli_option score_options[] = {
     CLI_OPT("--in-memory", CLI_FLAG, AT(in_memory)),
     {.name = "--quiet", .alias = "-q", .kind = CLI_FLAG, .at = AT(quiet)},
     CLI_OPT("--rejects", CLI_STRING, AT(rejects)),
+    CLI_OPT("--covariates", CLI_STRING, AT(covariates)),
+    CLI_OPT("--covariates-id", CLI_STRING, AT(cov_id)),
     CLI_OUTPUT(AT(out)),
 };
 static const cli_spec score_spec = {
@@ -857,6 +902,9 @@ typedef struct score_run {
     pthread_t pth;
     size_t rows_read, rejected, scored, excluded;
     size_t unscorable;          /* customers left out: inputs or scores not finite */
+    cli_cov_names cnames;       /* a covariate model's covariates */
+    cli_cov_join join;          /* --covariates joined to the customers */
+    cli_cov_set cov;
 } score_run;
 
 static int check_args(const score_args *a)
@@ -998,6 +1046,16 @@ static int load_models(score_run *r)
     int rc = check_unit_horizon(r);
     if (!rc)
         rc = check_features_need_no_amount(r);
+    int k = r->kind == KIND_BTYD ? cli_cov_model_names(r->model, &r->cnames) : 0;
+    if (!rc && k < 0)
+        rc = cli_fail(sub, "out of memory");
+    if (!rc && k > 0 && !r->a->covariates)
+        rc = cli_usage_error(sub, "%s is a model with covariates ('%s', ...): give their "
+                             "values with --covariates FILE", r->a->model_path,
+                             r->cnames.nt ? r->cnames.trans[0] : r->cnames.life[0]);
+    if (!rc && k == 0 && r->a->covariates)
+        rc = cli_usage_error(sub, "--covariates is for models fitted with covariates, and %s "
+                             "has none", r->a->model_path);
     return rc ? rc : load_spend(r);
 }
 
@@ -1115,6 +1173,35 @@ static int read_memory(score_run *r)
     return cli_lib_fail(sub, "building the customer table", s);
 }
 
+static const char *customer_id(const void *t, size_t i)
+{
+    return churn_customers_id(t, i);
+}
+
+static const double *joined_col(const char *sub_, const void *ud, const char *name)
+{
+    const score_run *r = ud;
+    const double *v = cli_cov_join_col(&r->join, name);
+    if (!v)
+        cli_fail(sub_, "--covariates %s: no column '%s', a covariate of the model %s",
+                 r->a->covariates, name, r->a->model_path);
+    return v;
+}
+
+/* --covariates: the file joined to the customers, the model's covariates taken by name. */
+static int join_covariates(score_run *r)
+{
+    size_t n = churn_customers_num_rows(r->t);
+    if (cli_cov_join_read(sub, r->a->covariates, r->a->cov_id, NULL, 0, n, customer_id, r->t,
+                          r->a->quiet, &r->join))
+        return CLI_EXIT_FAIL;
+    if (cli_cov_build(sub, n, r->cnames.trans, r->cnames.nt, r->cnames.life, r->cnames.nl,
+                      joined_col, r, &r->cov))
+        return CLI_EXIT_FAIL;
+    r->j.cov = &r->cov;
+    return CLI_EXIT_OK;
+}
+
 /* The scoring job: the models, the CLV settings and the columns the model reads. */
 static int prepare_job(score_run *r)
 {
@@ -1137,7 +1224,7 @@ static int prepare_job(score_run *r)
         j->mon = churn_customers_column(r->t, "monetary_value");
         if (!j->freq || !j->rec || !j->T || !j->mon)
             return cli_lib_fail(sub, "customer table", CHURN_ENOTFOUND);
-        return CLI_EXIT_OK;
+        return a->covariates ? join_covariates(r) : CLI_EXIT_OK;
     }
     j->p = churn_model_num_features(r->model);
     r->feat = calloc(j->p ? j->p : 1, sizeof *r->feat);
@@ -1243,6 +1330,9 @@ int cmd_score(int argc, char **argv)
         rc = run_score(&r);
     stop_progress(&r);
     free(r.feat);
+    cli_cov_set_free(&r.cov);
+    cli_cov_join_free(&r.join);
+    cli_cov_names_free(&r.cnames);
     churn_customers_free(r.t);
     churn_model_free(r.model);
     churn_model_free(r.spend);

@@ -12,6 +12,7 @@
 #include "lchurn.h"
 
 #include <math.h>
+#include <string.h>
 
 /* Customer fields of the BTYD families, with lifetimes-style aliases. */
 static const char *const btyd_names[3] = {"frequency", "recency", "T"};
@@ -208,6 +209,70 @@ int lchurn__model(lua_State *L)
 
 /* ==== scoring ============================================================ */
 
+/* A model fitted with covariates (include/churn/covariates.h): its covariate names, trans
+ * then life, without the "trans."/"life." prefixes (pointing into the model), in a userdata
+ * left on the stack; NULL (nothing pushed) for a plain model. */
+static const char **cov_names(lua_State *L, churn_model *m, size_t *nt, size_t *nl)
+{
+    *nt = *nl = 0;
+    if (churn_btyd_model_covariates(m, nt, nl) != CHURN_OK || *nt + *nl == 0)
+        return NULL;
+    size_t k = *nt + *nl, np = churn_model_num_params(m);
+    if (np < k)
+        return NULL;
+    const char **names = (const char **)lua_newuserdatauv(L, k * sizeof *names, 0);
+    for (size_t j = 0; j < k; j++) {
+        const char *nm = churn_model_param_name(m, np - k + j);
+        const char *dot = nm ? strchr(nm, '.') : NULL;
+        names[j] = dot ? dot + 1 : (nm ? nm : "?");
+    }
+    return names;
+}
+
+/* Raise, naming the covariate and the process, when the table at idx lacks field `name`. */
+static void need_cov_field(lua_State *L, churn_model *m, int idx, const char *what,
+                           const char *where, const char *name, int life)
+{
+    if (lua_getfield(L, idx, name) == LUA_TNIL)
+        luaL_error(L, "%s: this '%s' model has covariates: %s has no field '%s' (its %s "
+                   "covariate; a model fitted with covariates scores each customer with "
+                   "its own)", what, churn_family_name(churn_model_family(m)), where, name,
+                   life ? "dropout (life)" : "purchase (trans)");
+    lua_pop(L, 1);
+}
+
+/* The customer's scores under a covariate model; the covariates are fields of the
+ * customer table at idx (by name). */
+static int cov_score_one(lua_State *L, churn_model *m, int idx, double x, double tx, double T,
+                         int have_h, double h)
+{
+    size_t nt, nl;
+    const char **names = cov_names(L, m, &nt, &nl);
+    double *z = lchurn__tmp_doubles(L, nt + nl);
+    for (size_t j = 0; j < nt + nl; j++) {
+        need_cov_field(L, m, idx, "score", "the customer table", names[j], j >= nt);
+        z[j] = lchurn__field_number(L, idx, names[j], NULL);
+    }
+    churn_btyd_covariates cov;
+    churn_btyd_covariates_init(&cov);
+    cov.n_trans = nt;
+    cov.trans = nt ? z : NULL;
+    cov.trans_names = names;
+    cov.n_life = nl;
+    cov.life = nl ? z + nt : NULL;
+    cov.life_names = names + nt;
+    double pa, ex;
+    int rc = churn_btyd_score_covariates(m, h, 1, &x, &tx, &T, &cov, &pa, &ex);
+    if (rc)
+        return lchurn__predict_fail(L, rc);
+    lua_pushnumber(L, pa);
+    if (have_h)
+        lua_pushnumber(L, ex);
+    else
+        lua_pushnil(L);
+    return 2;
+}
+
 /* model:score(customer [, horizon]) of BTYD models: p_alive, expected
  * purchases in (T, T + horizon]; without a horizon the second value is nil
  * (no horizon is not a horizon of 0). */
@@ -218,6 +283,10 @@ int lchurn__btyd_score(lua_State *L, churn_model *m)
     double x = lchurn__field_number(L, 2, "frequency", "x");
     double tx = lchurn__field_number(L, 2, "recency", "t_x");
     double T = lchurn__field_number(L, 2, "T", NULL);
+    size_t nt = 0, nl = 0;
+    churn_btyd_model_covariates(m, &nt, &nl);
+    if (nt + nl)
+        return cov_score_one(L, m, 2, x, tx, T, have_h, h);
     return lchurn__btyd_push_score(L, m, x, tx, T, have_h, h);
 }
 
@@ -277,7 +346,36 @@ int lchurn__btyd_score_many(lua_State *L, churn_model *m, lchurn_dataset *d)
     double h = luaL_checknumber(L, 3);
     size_t n;
     double *c = lchurn__data_columns(L, d, 3, 2, btyd_names, btyd_alts, &n);
-    int rc = churn_btyd_score(m, h, n, c, c + n, c + 2 * n, c + 3 * n, c + 4 * n);
+    size_t nt, nl;
+    const char **names = cov_names(L, m, &nt, &nl);
+    int rc;
+    if (names) {
+        /* a covariate model: its covariates are fields (columns) of the data, by name */
+        if (n > 0 && d->rows) {
+            lua_geti(L, d->idx, 1);
+            int top = lua_gettop(L);
+            for (size_t j = 0; j < nt + nl; j++)
+                need_cov_field(L, m, top, "score_many", "data[1]", names[j], j >= nt);
+            lua_pop(L, 1);
+        } else if (!d->rows) {
+            for (size_t j = 0; j < nt + nl; j++)
+                need_cov_field(L, m, d->idx, "score_many", "data", names[j], j >= nt);
+        }
+        double *z = lchurn__tmp_doubles(L, lchurn__mul_size(L, n ? n : 1, nt + nl));
+        lchurn__data_read(L, d, nt + nl, names, NULL, z, 0);
+        churn_btyd_covariates cov;
+        churn_btyd_covariates_init(&cov);
+        cov.n_trans = nt;
+        cov.trans = nt ? z : NULL;
+        cov.trans_names = names;
+        cov.n_life = nl;
+        cov.life = nl ? z + nt * n : NULL;
+        cov.life_names = names + nt;
+        rc = churn_btyd_score_covariates(m, h, n, c, c + n, c + 2 * n, &cov, c + 3 * n,
+                                         c + 4 * n);
+    } else {
+        rc = churn_btyd_score(m, h, n, c, c + n, c + 2 * n, c + 3 * n, c + 4 * n);
+    }
     if (!rc && churn_model_family(m) == CHURN_FAMILY_BGBB)
         rc = churn_bgbb_p_alive_at(m, 1, n, c, c + n, c + 2 * n, c + 3 * n);
     if (rc)

@@ -1255,6 +1255,61 @@ do
   check("mbgcnbd k must be whole", bad == nil)
 end
 
+section("covariates")
+do
+  -- a Pareto/NBD model with covariates (issue 23; include/churn/covariates.h), the hand-written
+  -- golden file: alpha_i = alpha exp(-0.5 promo), beta_i = beta exp(0.7 b2b). Each customer's
+  -- scores must equal the plain Pareto/NBD's at the customer's own alpha_i and beta_i (the C
+  -- library's plain scores, through churn.model).
+  local m = assert(churn.load(src .. "/tests/data/models/golden_v2_pnbd_covariates.json"))
+  local custs = {
+    {frequency = 4, recency = 20, T = 30, promo = 0, b2b = 0},
+    {frequency = 4, recency = 20, T = 30, promo = 1, b2b = 0},
+    {frequency = 0, recency = 0, T = 12, promo = 0.3, b2b = 1},
+    {frequency = 11, recency = 38.5, T = 39, promo = -1.2, b2b = 2.5},
+  }
+  local pas, exs = {}, {}
+  for i, c in ipairs(custs) do
+    local plain = churn.model("pnbd", {0.55, 10.6 * math.exp(-0.5 * c.promo), 0.61,
+                                       11.7 * math.exp(0.7 * c.b2b)})
+    local pa0, e0 = plain:score(c, 26)
+    local pa, e = m:score(c, 26)
+    pas[i], exs[i] = pa, e
+    check("covariate score = plain at the customer's parameters (" .. i .. ")",
+          close(pa, pa0, 1e-12) and close(e, e0, 1e-12),
+          string.format("%.15g %.15g / %.15g %.15g", pa, pa0, e, e0))
+  end
+  check("covariates change the score", pas[1] ~= pas[2] and exs[1] ~= exs[2])
+  local pa1, e1 = m:score(custs[1])
+  check("covariate score without a horizon: p_alive, nil", pa1 == pas[1] and e1 == nil)
+  -- many at once: rows, and a table of columns
+  local p, e = m:score_many(custs, 26)
+  local same = #p == #custs
+  for i = 1, #custs do same = same and p[i] == pas[i] and e[i] == exs[i] end
+  check("score_many rows with covariates = score", same)
+  local cols = {frequency = {}, recency = {}, T = {}, promo = {}, b2b = {}}
+  for _, c in ipairs(custs) do
+    for k, v in pairs(c) do table.insert(cols[k], v) end
+  end
+  p, e = m:score_many(cols, 26)
+  same = #p == #custs
+  for i = 1, #custs do same = same and p[i] == pas[i] and e[i] == exs[i] end
+  check("score_many columns with covariates = score", same)
+  -- without its covariates a covariate model refuses, naming the one missing
+  check("score without a covariate raises, naming it",
+        raises(function() return m:score({frequency = 1, recency = 2, T = 3, promo = 1}, 26) end,
+               "has no field 'b2b' (its dropout (life) covariate"))
+  check("score_many rows without a covariate raises",
+        raises(function() return m:score_many({{frequency = 1, recency = 2, T = 3, b2b = 0}}, 26) end,
+               "data[1] has no field 'promo'"))
+  check("score_many columns without a covariate raises",
+        raises(function() return m:score_many({frequency = {1}, recency = {2}, T = {3}, promo = {1}}, 26) end,
+               "data has no field 'b2b'"))
+  check("a non-number covariate raises",
+        raises(function() return m:score({frequency = 1, recency = 2, T = 3, promo = "x", b2b = 0}, 26) end,
+               "promo"))
+end
+
 section("end")
 run("rm -rf " .. q(tmpdir))
 

@@ -1,0 +1,284 @@
+/* Customer covariates for the BTYD models with covariates (include/churn/covariates.h):
+ * a covariate CSV joined to customers by id (`churn features --covariates`, `churn score
+ * --covariates`), and the column-major matrices the library takes, built from named columns
+ * (`churn fit --trans/--life`, `churn predict`/`churn score` of a covariate model). */
+#include "cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the join ---- */
+
+static const cli_table *sort_tab; /* qsort has no user pointer; the CLI is single-threaded here */
+
+static int cmp_row(const void *a, const void *b)
+{
+    return strcmp(sort_tab->ids[*(const size_t *)a], sort_tab->ids[*(const size_t *)b]);
+}
+
+/* The row of covariate table `t` whose id is `id` (order: rows sorted by id), or -1. */
+static long find_row(const cli_table *t, const size_t *order, const char *id)
+{
+    size_t lo = 0, hi = t->nrows;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(t->ids[order[mid]], id);
+        if (c == 0)
+            return (long)order[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+static int listed(char *const *names, size_t n, const char *name)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(names[k], name) == 0)
+            return 1;
+    return 0;
+}
+
+int cli_cov_join_read(const char *sub, const char *path, const char *idcol,
+                      char *const *select, size_t nselect, size_t n,
+                      const char *(*id_of)(const void *, size_t), const void *ud, int quiet,
+                      cli_cov_join *c)
+{
+    memset(c, 0, sizeof *c);
+    cli_table *t = &c->t;
+    if (cli_table_read(sub, path, idcol, t))
+        return CLI_EXIT_FAIL;
+    if (t->id_col < 0)
+        return cli_fail(sub, "--covariates %s: no customer id column (customer_id or id; "
+                        "--covariates-id COL names another)", path);
+    /* the columns: every one but the id (and the declarations cli_table_read took out), or
+     * those selected; each must be numeric */
+    for (size_t k = 0; k < nselect; k++) {
+        size_t j = 0;
+        while (j < t->ncols && ((int)j == t->id_col || strcmp(t->names[j], select[k]) != 0))
+            j++;
+        if (j == t->ncols)
+            return cli_fail(sub, "--covariates %s: no column '%s' (named by --trans/--life)",
+                            path, select[k]);
+    }
+    c->names = malloc((t->ncols ? t->ncols : 1) * sizeof *c->names);
+    c->vals = malloc((t->ncols ? t->ncols : 1) * (n ? n : 1) * sizeof *c->vals);
+    size_t *order = malloc((t->nrows ? t->nrows : 1) * sizeof *order);
+    size_t *src = malloc((t->ncols ? t->ncols : 1) * sizeof *src);
+    int rc = CLI_EXIT_FAIL;
+    if (!c->names || !c->vals || !order || !src) {
+        cli_fail(sub, "out of memory");
+        goto done;
+    }
+    for (size_t j = 0; j < t->ncols; j++) {
+        if ((int)j == t->id_col || (nselect && !listed(select, nselect, t->names[j])))
+            continue;
+        if (t->text_error[j]) {
+            cli_fail(sub, "--covariates %s", t->text_error[j]);
+            goto done;
+        }
+        c->names[c->ncols] = t->names[j];
+        src[c->ncols++] = j;
+    }
+    if (c->ncols == 0) {
+        cli_fail(sub, "--covariates %s: no covariate column besides the id column '%s'", path,
+                 t->names[t->id_col]);
+        goto done;
+    }
+    for (size_t i = 0; i < t->nrows; i++)
+        order[i] = i;
+    sort_tab = t;
+    qsort(order, t->nrows, sizeof *order, cmp_row);
+    for (size_t i = 1; i < t->nrows; i++)
+        if (strcmp(t->ids[order[i - 1]], t->ids[order[i]]) == 0) {
+            size_t a = order[i - 1] < order[i] ? order[i - 1] : order[i];
+            size_t b = order[i - 1] < order[i] ? order[i] : order[i - 1];
+            cli_fail(sub, "--covariates %s: customer '%s' has two rows (lines %zu and %zu)",
+                     path, t->ids[a], a + 2, b + 2);
+            goto done;
+        }
+    char *used = calloc(t->nrows ? t->nrows : 1, 1);
+    if (!used) {
+        cli_fail(sub, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *id = id_of(ud, i);
+        long r = find_row(t, order, id);
+        if (r < 0) {
+            free(used);
+            cli_fail(sub, "--covariates %s: no row for customer '%s' (every customer of the "
+                     "log needs its covariates)", path, id);
+            goto done;
+        }
+        used[r] = 1;
+        for (size_t k = 0; k < c->ncols; k++) {
+            double v = t->cols[src[k]][r];
+            if (!isfinite(v)) {
+                free(used);
+                cli_fail(sub, "--covariates %s, line %ld, column '%s': %s (customer '%s'; "
+                         "covariates must be finite numbers)", path, r + 2, c->names[k],
+                         isnan(v) ? "the value is missing" : "the value is not finite", id);
+                goto done;
+            }
+            c->vals[k * n + i] = v;
+        }
+    }
+    size_t unused = 0, first = 0;
+    for (size_t r = t->nrows; r-- > 0;)
+        if (!used[r])
+            unused++, first = r;
+    free(used);
+    if (unused && !quiet)
+        fprintf(stderr, "churn %s: note: %zu row(s) of %s name no customer of the log and "
+                "were ignored (the first: customer '%s', line %zu)\n", sub, unused, path,
+                t->ids[first], first + 2);
+    c->n = n;
+    rc = CLI_EXIT_OK;
+done:
+    free(order);
+    free(src);
+    if (rc)
+        cli_cov_join_free(c);
+    return rc;
+}
+
+void cli_cov_join_free(cli_cov_join *c)
+{
+    free(c->names);
+    free(c->vals);
+    cli_table_free(&c->t);
+    c->names = NULL;
+    c->vals = NULL;
+    c->ncols = 0;
+}
+
+const double *cli_cov_join_col(const cli_cov_join *c, const char *name)
+{
+    for (size_t k = 0; k < c->ncols; k++)
+        if (strcmp(c->names[k], name) == 0)
+            return c->vals + k * c->n;
+    return NULL;
+}
+
+/* ---- matrices from named columns ---- */
+
+int cli_cov_model_names(const churn_model *m, cli_cov_names *nm)
+{
+    memset(nm, 0, sizeof *nm);
+    size_t nt = 0, nl = 0;
+    if (churn_btyd_model_covariates(m, &nt, &nl) != CHURN_OK || nt + nl == 0)
+        return 0;
+    size_t np = churn_model_num_params(m);
+    if (np < 4 + nt + nl)
+        return 0;
+    nm->trans = malloc((nt + nl + 2) * sizeof *nm->trans);
+    if (!nm->trans)
+        return -1;
+    nm->life = nm->trans + nt + 1;
+    for (size_t k = 0; k < nt + nl; k++) {
+        const char *p = churn_model_param_name(m, np - nt - nl + k);
+        const char *dot = p ? strchr(p, '.') : NULL;
+        const char *name = dot ? dot + 1 : (p ? p : "?");
+        if (k < nt)
+            nm->trans[k] = (char *)name;
+        else
+            nm->life[k - nt] = (char *)name;
+    }
+    nm->trans[nt] = NULL;
+    nm->life[nl] = NULL;
+    nm->nt = nt;
+    nm->nl = nl;
+    return (int)(nt + nl > 0);
+}
+
+void cli_cov_names_free(cli_cov_names *nm)
+{
+    free(nm->trans);
+    memset(nm, 0, sizeof *nm);
+}
+
+int cli_cov_build(const char *sub, size_t n, char *const *trans, size_t nt, char *const *life,
+                  size_t nl, const double *(*col)(const char *sub, const void *ud,
+                                                  const char *name),
+                  const void *ud, cli_cov_set *s)
+{
+    memset(s, 0, sizeof *s);
+    churn_btyd_covariates_init(&s->cov);
+    s->buf = malloc(((nt + nl) ? nt + nl : 1) * (n ? n : 1) * sizeof *s->buf);
+    if (!s->buf)
+        return cli_fail(sub, "out of memory");
+    for (size_t k = 0; k < nt + nl; k++) {
+        const char *name = k < nt ? trans[k] : life[k - nt];
+        const double *v = col(sub, ud, name);
+        if (!v) {
+            cli_cov_set_free(s);
+            return CLI_EXIT_FAIL;
+        }
+        memcpy(s->buf + k * n, v, n * sizeof *v);
+    }
+    s->n = n;
+    s->cov.n_trans = nt;
+    s->cov.trans = nt ? s->buf : NULL;
+    s->cov.trans_names = (const char *const *)trans;
+    s->cov.n_life = nl;
+    s->cov.life = nl ? s->buf + nt * n : NULL;
+    s->cov.life_names = (const char *const *)life;
+    return CLI_EXIT_OK;
+}
+
+int cli_cov_row(const cli_cov_set *s, size_t i, double *row, churn_btyd_covariates *one)
+{
+    size_t nt = s->cov.n_trans, nl = s->cov.n_life;
+    for (size_t k = 0; k < nt + nl; k++)
+        row[k] = s->buf[k * s->n + i];
+    *one = s->cov;
+    one->trans = nt ? row : NULL;
+    one->life = nl ? row + nt : NULL;
+    return 0;
+}
+
+void cli_cov_set_free(cli_cov_set *s)
+{
+    free(s->buf);
+    free(s->names_block);
+    s->buf = NULL;
+    s->names_block = NULL;
+}
+
+int cli_cov_customer_model(const churn_model *m, const cli_cov_set *s, size_t i,
+                           churn_model **out)
+{
+    size_t nt = s->cov.n_trans, nl = s->cov.n_life, np = churn_model_num_params(m);
+    int family = churn_model_family(m);
+    *out = NULL;
+    if (np != 4 + nt + nl || (family != CHURN_FAMILY_PNBD && family != CHURN_FAMILY_BGNBD &&
+                              family != CHURN_FAMILY_MBGNBD))
+        return CHURN_EINVAL;
+    double p[4], et = 0, el = 0;
+    for (size_t k = 0; k < 4; k++)
+        churn_model_param(m, churn_model_param_name(m, k), &p[k], NULL);
+    for (size_t k = 0; k < nt + nl; k++) {
+        double g = NAN;
+        churn_model_param(m, churn_model_param_name(m, 4 + k), &g, NULL);
+        double z = s->buf[k * s->n + i];
+        if (k < nt)
+            et += g * z;
+        else
+            el += g * z;
+    }
+    p[1] *= exp(-et);
+    if (family == CHURN_FAMILY_PNBD) {
+        p[3] *= exp(-el);
+    } else {
+        p[2] *= exp(el);
+        p[3] *= exp(el);
+    }
+    int st = churn_btyd_model_new(out, family, 4, p);
+    if (!st && churn_model_time_unit(m) > 0)
+        churn_model_set_time_unit(*out, churn_model_time_unit(m));
+    return st;
+}
