@@ -10,7 +10,8 @@ library (objdump -d) and fails when
   - a function marked no-alloc can reach the allocator hook (churn__malloc,
     churn__calloc, churn__realloc, churn__strdup) through direct calls, tail
     calls or an indirect call (an indirect call is taken to reach every
-    function whose address the library takes);
+    function whose address the library takes, except a switch's jump table and a
+    thread start routine named *_thread_main, which only pthread_create calls);
   - a function given a workload cannot reach the hook (the list is stale);
   - a named workload is not in test_reliability.c's table, or the code of that
     workload (its wl_ function and the static functions it calls) never names
@@ -39,7 +40,9 @@ def call_graph(lib, objdump):
                          capture_output=True, text=True).stdout
     edges, indirect, start, taken = {}, set(), {}, set()
     cur = None
+    recent = []  # the last few instructions, to tell a switch's jump table from a call
     for line in out.splitlines():
+        recent = (recent + [line])[-4:]
         m = re.match(r"^([0-9a-f]+) <([^>]+)>:$", line)
         if m:
             cur = m.group(2)
@@ -55,11 +58,20 @@ def call_graph(lib, objdump):
                 edges[cur].add(tgt)
             continue
         if re.search(r"\s(call|jmp)\s+\*", line):
+            # `jmp *%reg` right after loading a 32-bit table entry (movslq (...,4)) is a
+            # switch statement's PIC jump table inside the function, not a call
+            if " jmp " in line and any("movslq (" in r for r in recent[:-1]):
+                continue
             indirect.add(cur)
             continue
         m = re.search(r"\slea\s.*# [0-9a-f]+ <([^>+]+)>", line)
         if m:
-            taken.add(m.group(1))
+            if m.group(1).endswith("_thread_main"):
+                # a thread's start routine (handed to pthread_create, never called through
+                # a pointer elsewhere): an edge from the function that starts the thread
+                edges[cur].add(m.group(1))
+            else:
+                taken.add(m.group(1))
     # function pointers stored in data: R_X86_64_RELATIVE relocations to a function start
     rel = subprocess.run(["readelf", "-rW", lib], capture_output=True, text=True).stdout
     for line in rel.splitlines():
