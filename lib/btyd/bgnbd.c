@@ -889,11 +889,11 @@ size_t churn__bgnbd_score(const double *p, int m, double t, size_t n, const doub
 const churn__btyd_family churn__bgnbd_family = {
     CHURN_FAMILY_BGNBD, 4,          bg_names,           bgnbd_loglik, bgnbd_p_alive,
     bgnbd_cond_expected, bgnbd_expected_new, bgnbd_pmf, bgnbd_cond_pmf,
-    bgnbd_loglik_hess, bgnbd_cond_expected_path, 0, NULL, NULL,
+    bgnbd_loglik_hess, bgnbd_cond_expected_path, 8192, NULL, NULL,
 };
 
 const churn__btyd_family churn__mbgnbd_family = {
     CHURN_FAMILY_MBGNBD, 4,           bg_names,            mbgnbd_loglik, mbgnbd_p_alive,
     mbgnbd_cond_expected, mbgnbd_expected_new, mbgnbd_pmf, mbgnbd_cond_pmf,
-    mbgnbd_loglik_hess, mbgnbd_cond_expected_path, 0, NULL, NULL,
+    mbgnbd_loglik_hess, mbgnbd_cond_expected_path, 8192, NULL, NULL,
 };

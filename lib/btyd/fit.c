@@ -970,7 +970,7 @@ int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
             wres.status == OPT_CONVERGED)
             have_warm = 1;
         else
-            pb.hess = NULL;
+            pb.hess = fam->loglik_hess; /* NULL for Pareto/NBD: differences */
         /* the subsample's passes count against the budget; the full fit
          * still gets its first evaluation */
         pb.evals = pb.evals0 = ps.evals;
