@@ -391,21 +391,57 @@ static int gg_data_build(gg_data *d, size_t n, const double *frequency,
     d->rows = churn__malloc(churn__mul_size(nuse, sizeof *d->rows));
     if (!d->rows)
         return churn__nomem("the Gamma-Gamma fit's rows");
-    double sw = 0, sx = 0, sz = 0;
-    for (size_t i = 0, k = 0; i < n; i++) {
+    double sw = 0, sx = 0, sz = 0, xmax = 0;
+    int whole = 1;
+    for (size_t i = 0; i < n; i++) {
         double x = frequency[i], z = monetary_value[i], w = weights ? weights[i] : 1.0;
         if (w > 0 && x > 0 && z > 0) {
-            d->rows[k].x = x;
-            d->rows[k].z = z;
-            d->rows[k].w = w;
-            k++;
             sw += w;
             sx += w * x;
             sz += w * z;
+            xmax = fmax(xmax, x);
+            whole &= x == floor(x);
         }
     }
+    /* Whole counts (the usual case): a stable counting sort by x that
+     * scatters the usable rows straight from the input (the order
+     * sort_rows_x gives, without a second array of rows to fault in);
+     * otherwise the rows in input order, then sort_rows_x. */
+    size_t *cnt = NULL;
+    if (whole && nuse > 1 && xmax < 4.0 * (double)nuse + 1024)
+        cnt = churn__calloc((size_t)xmax + 2, sizeof *cnt);
+    if (cnt) {
+        size_t nb = (size_t)xmax + 2;
+        for (size_t i = 0; i < n; i++) {
+            double x = frequency[i], z = monetary_value[i], w = weights ? weights[i] : 1.0;
+            if (w > 0 && x > 0 && z > 0)
+                cnt[(size_t)x + 1]++;
+        }
+        for (size_t b = 1; b < nb; b++)
+            cnt[b] += cnt[b - 1];
+        for (size_t i = 0; i < n; i++) {
+            double x = frequency[i], z = monetary_value[i], w = weights ? weights[i] : 1.0;
+            if (w > 0 && x > 0 && z > 0) {
+                gg_row *r = &d->rows[cnt[(size_t)x]++];
+                r->x = x;
+                r->z = z;
+                r->w = w;
+            }
+        }
+        churn__free(cnt);
+    } else {
+        for (size_t i = 0, k = 0; i < n; i++) {
+            double x = frequency[i], z = monetary_value[i], w = weights ? weights[i] : 1.0;
+            if (w > 0 && x > 0 && z > 0) {
+                d->rows[k].x = x;
+                d->rows[k].z = z;
+                d->rows[k].w = w;
+                k++;
+            }
+        }
+        sort_rows_x(d->rows, nuse);
+    }
     d->n = nuse;
-    sort_rows_x(d->rows, nuse);
     size_t ng = 1;
     for (size_t i = 1; i < nuse; i++)
         ng += d->rows[i].x != d->rows[i - 1].x;
