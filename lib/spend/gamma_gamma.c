@@ -495,7 +495,7 @@ static int gg_data_build(gg_data *d, size_t n, const double *frequency,
     d->n = nuse;
     double mx = sx / sw, mz = sz / sw, cxx = 0, czz = 0, cxz = 0;
     for (size_t k = 0, i = 0; k < ng; k++) {
-        const double x = d->gx[k];
+        const double x = d->gx[k], lx = log(x); /* the same value for every row of the group */
         d->gw[k] = 0;
         for (; i < d->gend[k]; i++) {
             const double w = d->w ? d->w[i] : 1.0, z = d->z[i];
@@ -504,7 +504,7 @@ static int gg_data_build(gg_data *d, size_t n, const double *frequency,
             d->W += w;
             d->Lz1 += w * x * lz;
             d->Lz0 += w * lz;
-            d->Xlx += w * x * log(x);
+            d->Xlx += w * x * lx;
             cxx += w * (x - mx) * (x - mx);
             czz += w * (z - mz) * (z - mz);
             cxz += w * (x - mx) * (z - mz);
