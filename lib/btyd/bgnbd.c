@@ -146,6 +146,33 @@ static void bg_xterms_move(bg_xterms *t, const bg_model *k, double x, int order)
  * (alpha+T)^-(r+x) (1 + e^u), u = log(a/(b+x-1+m)) + (r+x) log((alpha+T)/(alpha+t_x)),
  * taken through a stable softplus (Hardie's note on the BG/NBD log-likelihood:
  * no difference of large numbers, no overflow for x in the thousands). */
+/* A direct-mapped table of log(alpha + v) and 1/(alpha + v) for one alpha
+ * (one likelihood pass), keyed by the bits of v. */
+#define BG_LOGTAB 1024
+typedef struct bg_logtab {
+    double v[BG_LOGTAB], l[BG_LOGTAB], inv[BG_LOGTAB];
+} bg_logtab;
+
+static void bg_logtab_init(bg_logtab *t)
+{
+    for (size_t k = 0; k < BG_LOGTAB; k++)
+        t->v[k] = -1.0; /* times are >= 0 */
+}
+
+static inline void bg_logtab_get(bg_logtab *t, double al, double v, double *l, double *inv)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    size_t k = (size_t)((b * UINT64_C(0x9E3779B97F4A7C15)) >> 54);
+    if (t->v[k] != v) {
+        t->v[k] = v;
+        t->l[k] = log(al + v);
+        t->inv[k] = 1 / (al + v);
+    }
+    *l = t->l[k];
+    *inv = t->inv[k];
+}
+
 static int bg_loglik_full(const double *p, size_t n, const double *x, const double *tx,
                           const double *T, const double *w, double *ll, double *grad,
                           double *hess, int m)
@@ -168,7 +195,12 @@ static int bg_loglik_full(const double *p, size_t n, const double *x, const doub
            bq = 1;
     int two = 0;
     double s = 0, G[4] = {0, 0, 0, 0}, Hn[10] = {0};
-    double cT = -1, lT = 0;
+    double cT = -1, lT = 0, iT = 0;
+    /* log(alpha + v) and 1/(alpha + v) per distinct T and t_x value: a
+     * direct-mapped table of the values met (days or weeks repeat a few
+     * hundred times over all rows; continuous times just miss) */
+    bg_logtab tab;
+    bg_logtab_init(&tab);
     for (size_t i = 0; i < n; i++) {
         double xi = x[i], wi = w ? w[i] : 1.0;
         if (wi == 0)
@@ -194,14 +226,15 @@ static int bg_loglik_full(const double *p, size_t n, const double *x, const doub
                 lq = k.la - log(bq);
             }
         }
-        double Ti = T[i], ti = tx[i];
+        double Ti = T[i], ti = tx[i], lt = 0, it = 0;
         if (Ti != cT) {
             cT = Ti;
-            lT = log(al + Ti);
+            bg_logtab_get(&tab, al, Ti, &lT, &iT);
         }
         double li = K0 - c * lT, sg = 0, dl = 0;
         if (two) {
-            dl = log1p((Ti - ti) / (al + ti));
+            bg_logtab_get(&tab, al, ti, &lt, &it);
+            dl = lT - lt; /* log((alpha + T) / (alpha + t_x)) */
             double u = lq + c * dl;
             if (u > 0) {
                 double e = exp(-u);
@@ -216,7 +249,8 @@ static int bg_loglik_full(const double *p, size_t n, const double *x, const doub
         s += wi * li;
         if (order == 0)
             continue;
-        double iT = 1 / (al + Ti), it = 1 / (al + ti);
+        if (!two)
+            it = 1 / (al + ti);
         /* u's derivatives: u_r = dl, u_al = c (iT - it), u_a = 1/a, u_b = -1/bq */
         double ur = dl, ual = c * (iT - it), ua = 1 / a, ub = -1 / bq;
         G[0] += wi * (Kr - lT + sg * ur);
@@ -889,11 +923,11 @@ size_t churn__bgnbd_score(const double *p, int m, double t, size_t n, const doub
 const churn__btyd_family churn__bgnbd_family = {
     CHURN_FAMILY_BGNBD, 4,          bg_names,           bgnbd_loglik, bgnbd_p_alive,
     bgnbd_cond_expected, bgnbd_expected_new, bgnbd_pmf, bgnbd_cond_pmf,
-    bgnbd_loglik_hess, bgnbd_cond_expected_path, 0, NULL, NULL,
+    bgnbd_loglik_hess, bgnbd_cond_expected_path, 8192, NULL, NULL,
 };
 
 const churn__btyd_family churn__mbgnbd_family = {
     CHURN_FAMILY_MBGNBD, 4,           bg_names,            mbgnbd_loglik, mbgnbd_p_alive,
     mbgnbd_cond_expected, mbgnbd_expected_new, mbgnbd_pmf, mbgnbd_cond_pmf,
-    mbgnbd_loglik_hess, mbgnbd_cond_expected_path, 0, NULL, NULL,
+    mbgnbd_loglik_hess, mbgnbd_cond_expected_path, 8192, NULL, NULL,
 };

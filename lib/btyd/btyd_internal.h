@@ -46,10 +46,11 @@ typedef struct churn__btyd_family {
      * NULL: the caller loops over cond_expected. */
     void (*cond_expected_path)(const double *params, size_t nh, const double *t, double x,
                                double tx, double T, double *pa, double *expected);
-    /* 0, or for a family whose evaluations are costly (Pareto/NBD): on data
-     * with at least 4 times as many distinct rows, the fit first fits a
-     * systematic subsample of max(this, n/8) rows and starts from its
-     * optimum, and Newton uses large_hess (fit.c). */
+    /* 0, or for a family whose evaluations are costly (Pareto/NBD, BG/NBD,
+     * MBG/NBD): on data with at least 4 times as many distinct rows, the fit
+     * first fits a systematic subsample of max(this, n/8) rows and starts
+     * from its optimum, and Newton uses large_hess when loglik_hess is NULL
+     * (fit.c). */
     size_t warm_start_rows;
     /* NULL, or whether loglik_hess costs about a few gradients at these
      * parameters; where it does not (Pareto/NBD near |z| -> 1, where its

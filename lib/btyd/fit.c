@@ -139,22 +139,75 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
                          const double *T, const double *w)
 {
     memset(d, 0, sizeof *d);
-    btyd_row *rows = churn__malloc(churn__mul_size(n ? n : 1, 2 * sizeof *rows));
-    if (!rows)
-        return churn__nomem("the BTYD fitting rows");
-    btyd_row *all = rows;
+    /* Whole counts below 4 n + 1024 (the usual case): the counting sort by x
+     * scatters the input columns straight into the rows, in the order
+     * sort_rows gives, so one array of n rows is written instead of two (on
+     * 100,000 rows 3.2 MB less to fault in, and a pass less); else, the rows
+     * in input order and sort_rows. */
+    double xmax = 0;
     size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double wi = w ? w[i] : 1.0;
-        if (wi == 0)
-            continue;
-        rows[m].x = x[i];
-        rows[m].tx = tx[i];
-        rows[m].T = T[i];
-        rows[m].w = wi;
-        m++;
+    for (size_t i = 0; i < n; i++)
+        if (!w || w[i] != 0) {
+            xmax = fmax(xmax, x[i]);
+            m++;
+        }
+    size_t *cnt = NULL;
+    btyd_row *rows = NULL;
+    if (m > 0 && xmax < 4.0 * (double)m + 1024) {
+        size_t nb = (size_t)xmax + 2;
+        cnt = churn__calloc(nb, sizeof *cnt);
+        /* the rows, then room for the collapsed columns (4 u <= 4 m doubles)
+         * in the same block, which becomes d->block: one block, 2 MiB pages
+         * where the system gives them (first-touch faults of 4 KiB pages
+         * cost ~10 us each on a virtual machine, ~15 ms on 100,000 rows) */
+        rows = cnt ? churn__malloc(churn__mul_size(m, 2 * sizeof *rows)) : NULL;
+        if (rows) {
+            churn__advise_huge(rows, 2 * m * sizeof *rows);
+            for (size_t i = 0; i < n; i++)
+                if (!w || w[i] != 0)
+                    cnt[(size_t)x[i] + 1]++;
+            for (size_t b = 1; b < nb; b++)
+                cnt[b] += cnt[b - 1];
+            for (size_t i = 0; i < n; i++) {
+                double wi = w ? w[i] : 1.0;
+                if (wi == 0)
+                    continue;
+                btyd_row *r = &rows[cnt[(size_t)x[i]]++];
+                r->x = x[i];
+                r->tx = tx[i];
+                r->T = T[i];
+                r->w = wi;
+            }
+            /* cnt[b] is now the end of bucket b */
+            size_t start = 0;
+            for (size_t b = 0; b + 1 < nb; b++) {
+                if (cnt[b] > start + 1)
+                    sort_ttx(rows + start, cnt[b] - start);
+                start = cnt[b];
+            }
+        }
+        churn__free(cnt);
     }
-    rows = sort_rows(rows, n ? rows + n : NULL, m);
+    btyd_row *all = rows;
+    double *cols = rows ? (double *)(void *)(rows + m) : NULL; /* in the rows' block */
+    if (!rows) {
+        rows = churn__malloc(churn__mul_size(n ? n : 1, 2 * sizeof *rows));
+        if (!rows)
+            return churn__nomem("the BTYD fitting rows");
+        all = rows;
+        m = 0;
+        for (size_t i = 0; i < n; i++) {
+            double wi = w ? w[i] : 1.0;
+            if (wi == 0)
+                continue;
+            rows[m].x = x[i];
+            rows[m].tx = tx[i];
+            rows[m].T = T[i];
+            rows[m].w = wi;
+            m++;
+        }
+        rows = sort_rows(rows, n ? rows + n : NULL, m);
+    }
     size_t u = 0;
     for (size_t i = 0; i < m; i++) {
         if (u > 0 && row_cmp(&rows[u - 1], &rows[i]) == 0)
@@ -162,13 +215,18 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
         else
             rows[u++] = rows[i];
     }
-    d->block = churn__malloc(churn__mul_size(4 * (u ? u : 1), sizeof(double)));
-    if (!d->block) {
-        churn__free(all);
-        return churn__nomem("the collapsed BTYD rows");
+    if (cols) {
+        d->block = (double *)(void *)all; /* freed as one */
+    } else {
+        d->block = churn__malloc(churn__mul_size(4 * (u ? u : 1), sizeof(double)));
+        if (!d->block) {
+            churn__free(all);
+            return churn__nomem("the collapsed BTYD rows");
+        }
+        cols = d->block;
     }
     d->n = u;
-    d->x = d->block;
+    d->x = cols;
     d->tx = d->x + u;
     d->T = d->tx + u;
     d->w = d->T + u;
@@ -180,7 +238,8 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
         d->w[i] = rows[i].w;
         d->wsum += rows[i].w;
     }
-    churn__free(all);
+    if ((void *)d->block != (void *)all)
+        churn__free(all);
     return CHURN_OK;
 }
 
@@ -970,7 +1029,7 @@ int churn__btyd_fit_collapsed(churn_model **out, const churn__btyd_family *fam,
             wres.status == OPT_CONVERGED)
             have_warm = 1;
         else
-            pb.hess = NULL;
+            pb.hess = fam->loglik_hess; /* NULL for Pareto/NBD: differences */
         /* the subsample's passes count against the budget; the full fit
          * still gets its first evaluation */
         pb.evals = pb.evals0 = ps.evals;

@@ -38,9 +38,11 @@ typedef struct gg_row {
  * are evaluated once per group. */
 typedef struct gg_data {
     size_t n;
-    gg_row *rows;
+    double *z;        /* the rows' mean spends, sorted by x (one block with w) */
+    double *w;        /* their weights, or NULL: all 1 */
     size_t ng;
     double *gx, *gw;  /* distinct x and the total weight with that x */
+    size_t *gend;     /* group k is rows [gend[k-1], gend[k]) (gend[-1] = 0) */
     double W;         /* total weight */
     double Lz1;       /* sum w x log z */
     double Lz0;       /* sum w log z */
@@ -103,19 +105,22 @@ static int gg_eval(const gg_data *d, const double *par, double *ll, double *g, d
 {
     const double p = par[0], q = par[1], gam = par[2];
     double A = 0, B = 0, C1 = 0, C0 = 0, D1 = 0, D0 = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        const gg_row *r = &d->rows[i];
-        double s = gam + r->x * r->z;
-        double L = log(s), inv = 1.0 / s;
-        A += r->w * r->x * L;
-        B += r->w * L;
-        if (g) {
-            C1 += r->w * r->x * inv;
-            C0 += r->w * inv;
-        }
-        if (H) {
-            D1 += r->w * r->x * inv * inv;
-            D0 += r->w * inv * inv;
+    for (size_t k = 0, i = 0; k < d->ng; k++) {
+        const double x = d->gx[k];
+        for (; i < d->gend[k]; i++) {
+            const double w = d->w ? d->w[i] : 1.0;
+            double s = gam + x * d->z[i];
+            double L = log(s), inv = 1.0 / s;
+            A += w * x * L;
+            B += w * L;
+            if (g) {
+                C1 += w * x * inv;
+                C0 += w * inv;
+            }
+            if (H) {
+                D1 += w * x * inv * inv;
+                D0 += w * inv * inv;
+            }
         }
     }
     /* GSL only through the domain-checked wrappers of core/special.h: a
@@ -197,9 +202,10 @@ static int gg_eval_log(const gg_data *d, const double *theta, double *ll, double
 
 static void gg_data_free(gg_data *d)
 {
-    churn__free(d->rows);
+    churn__free(d->z);
     churn__free(d->gx);
     churn__free(d->gw);
+    churn__free(d->gend);
 }
 
 /* Newton's method with a backtracking line search on theta = log(params).
@@ -388,51 +394,121 @@ static int gg_data_build(gg_data *d, size_t n, const double *frequency,
                          double *mean_spend, double *corr_out)
 {
     memset(d, 0, sizeof *d);
-    d->rows = churn__malloc(churn__mul_size(nuse, sizeof *d->rows));
-    if (!d->rows)
+    d->z = churn__malloc(churn__mul_size(nuse, (weights ? 2 : 1) * sizeof(double)));
+    if (!d->z)
         return churn__nomem("the Gamma-Gamma fit's rows");
-    double sw = 0, sx = 0, sz = 0;
-    for (size_t i = 0, k = 0; i < n; i++) {
+    d->w = weights ? d->z + nuse : NULL;
+    double sw = 0, sx = 0, sz = 0, xmax = 0;
+    int whole = 1;
+    for (size_t i = 0; i < n; i++) {
         double x = frequency[i], z = monetary_value[i], w = weights ? weights[i] : 1.0;
         if (w > 0 && x > 0 && z > 0) {
-            d->rows[k].x = x;
-            d->rows[k].z = z;
-            d->rows[k].w = w;
-            k++;
             sw += w;
             sx += w * x;
             sz += w * z;
+            xmax = fmax(xmax, x);
+            whole &= x == floor(x);
         }
+    }
+    /* Whole counts (the usual case): a stable counting sort by x that
+     * scatters the usable rows' spends (and weights) straight from the input
+     * into d->z (d->w), the x of each row being its group's; otherwise rows
+     * of (x, z, w) in input order, sort_rows_x, and the same arrays from
+     * them. The order is the one sort_rows_x gives either way, so the sums
+     * below are the same to the last bit. */
+    size_t *cnt = NULL, ng = 0;
+    if (whole && nuse > 1 && xmax < 4.0 * (double)nuse + 1024)
+        cnt = churn__calloc((size_t)xmax + 2, sizeof *cnt);
+    if (cnt) {
+        size_t nb = (size_t)xmax + 2;
+        for (size_t i = 0; i < n; i++) {
+            double x = frequency[i], z = monetary_value[i], w = weights ? weights[i] : 1.0;
+            if (w > 0 && x > 0 && z > 0)
+                cnt[(size_t)x + 1]++;
+        }
+        for (size_t b = 1; b < nb; b++) {
+            ng += cnt[b] > 0;
+            cnt[b] += cnt[b - 1];
+        }
+        d->gx = churn__malloc(churn__mul_size(ng, sizeof(double)));
+        d->gw = churn__malloc(churn__mul_size(ng, sizeof(double)));
+        d->gend = churn__malloc(churn__mul_size(ng, sizeof(size_t)));
+        if (!d->gx || !d->gw || !d->gend) {
+            churn__free(cnt);
+            gg_data_free(d);
+            return churn__nomem("the Gamma-Gamma fit's groups");
+        }
+        for (size_t i = 0; i < n; i++) {
+            double x = frequency[i], z = monetary_value[i], w = weights ? weights[i] : 1.0;
+            if (w > 0 && x > 0 && z > 0) {
+                size_t at = cnt[(size_t)x]++;
+                d->z[at] = z;
+                if (d->w)
+                    d->w[at] = w;
+            }
+        }
+        /* cnt[b] is now the end of bucket b (rows with x = b) */
+        for (size_t b = 1, k = 0; b + 1 < nb; b++)
+            if (cnt[b] > cnt[b - 1]) {
+                d->gx[k] = (double)b;
+                d->gend[k++] = cnt[b];
+            }
+        churn__free(cnt);
+    } else {
+        gg_row *rows = churn__malloc(churn__mul_size(nuse, sizeof *rows));
+        if (!rows) {
+            gg_data_free(d);
+            return churn__nomem("the Gamma-Gamma fit's rows");
+        }
+        for (size_t i = 0, k = 0; i < n; i++) {
+            double x = frequency[i], z = monetary_value[i], w = weights ? weights[i] : 1.0;
+            if (w > 0 && x > 0 && z > 0) {
+                rows[k].x = x;
+                rows[k].z = z;
+                rows[k].w = w;
+                k++;
+            }
+        }
+        sort_rows_x(rows, nuse);
+        ng = 1;
+        for (size_t i = 1; i < nuse; i++)
+            ng += rows[i].x != rows[i - 1].x;
+        d->gx = churn__malloc(churn__mul_size(ng, sizeof(double)));
+        d->gw = churn__malloc(churn__mul_size(ng, sizeof(double)));
+        d->gend = churn__malloc(churn__mul_size(ng, sizeof(size_t)));
+        if (!d->gx || !d->gw || !d->gend) {
+            churn__free(rows);
+            gg_data_free(d);
+            return churn__nomem("the Gamma-Gamma fit's groups");
+        }
+        for (size_t i = 0, k = 0; i < nuse; i++) {
+            if (i > 0 && rows[i].x != rows[i - 1].x)
+                d->gend[k++] = i;
+            d->gx[k] = rows[i].x;
+            d->z[i] = rows[i].z;
+            if (d->w)
+                d->w[i] = rows[i].w;
+        }
+        d->gend[ng - 1] = nuse;
+        churn__free(rows);
     }
     d->n = nuse;
-    sort_rows_x(d->rows, nuse);
-    size_t ng = 1;
-    for (size_t i = 1; i < nuse; i++)
-        ng += d->rows[i].x != d->rows[i - 1].x;
-    d->gx = churn__malloc(churn__mul_size(ng, sizeof(double)));
-    d->gw = churn__malloc(churn__mul_size(ng, sizeof(double)));
-    if (!d->gx || !d->gw) {
-        gg_data_free(d);
-        return churn__nomem("the Gamma-Gamma fit's groups");
-    }
     double mx = sx / sw, mz = sz / sw, cxx = 0, czz = 0, cxz = 0;
-    size_t gi = 0;
-    for (size_t i = 0; i < nuse; i++) {
-        const gg_row *r = &d->rows[i];
-        if (i == 0 || r->x != d->rows[i - 1].x) {
-            d->gx[gi] = r->x;
-            d->gw[gi] = 0;
-            gi++;
+    for (size_t k = 0, i = 0; k < ng; k++) {
+        const double x = d->gx[k], lx = log(x); /* the same value for every row of the group */
+        d->gw[k] = 0;
+        for (; i < d->gend[k]; i++) {
+            const double w = d->w ? d->w[i] : 1.0, z = d->z[i];
+            d->gw[k] += w;
+            double lz = log(z);
+            d->W += w;
+            d->Lz1 += w * x * lz;
+            d->Lz0 += w * lz;
+            d->Xlx += w * x * lx;
+            cxx += w * (x - mx) * (x - mx);
+            czz += w * (z - mz) * (z - mz);
+            cxz += w * (x - mx) * (z - mz);
         }
-        d->gw[gi - 1] += r->w;
-        double lz = log(r->z);
-        d->W += r->w;
-        d->Lz1 += r->w * r->x * lz;
-        d->Lz0 += r->w * lz;
-        d->Xlx += r->w * r->x * log(r->x);
-        cxx += r->w * (r->x - mx) * (r->x - mx);
-        czz += r->w * (r->z - mz) * (r->z - mz);
-        cxz += r->w * (r->x - mx) * (r->z - mz);
     }
     d->ng = ng;
     double corr = (cxx > 0 && czz > 0) ? cxz / sqrt(cxx * czz) : NAN;
