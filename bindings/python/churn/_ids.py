@@ -147,9 +147,10 @@ def ids_index(ids, name="customer_id"):
     original) checks the literal rule for every id at once; only when that round trip
     differs somewhere (e.g. '+1', ' 1', '-0') does the exact per-id rule decide."""
     import pandas as pd
-    ids = ids if isinstance(ids, list) else list(ids)
-    if not ids or not (_INT_TEXT.match(ids[0]) and _INT_TEXT.match(ids[-1])):
-        return pd.Index(np.array(ids, dtype=object), dtype=object, name=name)
+    if not (isinstance(ids, np.ndarray) and ids.dtype == object):
+        ids = ids if isinstance(ids, list) else list(ids)
+    if not len(ids) or not (_INT_TEXT.match(ids[0]) and _INT_TEXT.match(ids[-1])):
+        return pd.Index(np.asarray(ids, dtype=object), dtype=object, name=name)
     a = np.array(ids, dtype=str)
     try:
         v = a.astype(np.int64)
@@ -229,3 +230,19 @@ def packed_index(func, handle, name="customer_id"):
     if v is not None:
         return pd.Index(v, name=name)
     return ids_index(raw[:-1].decode().split("\0"), name)
+
+
+def coded_index(func, handle, texts, name="customer_id"):
+    """The index of a C table whose ids are integer codes (0, 1, ... as texts): code i
+    is the customer ``texts[i]`` (an object array of str). The same Index as
+    :func:`packed_index` of a table built from the texts themselves (same rows, same
+    order, same int64/str rule), made from the caller's str objects: no str is
+    created per id."""
+    import pandas as pd
+    raw = _packed_raw(func, handle)
+    if not raw:
+        return pd.Index([], dtype=object, name=name)
+    codes = _int_literals(raw)
+    if codes is None:  # not a table of codes: a bug of the caller
+        raise AssertionError("coded_index: the table's ids are not integer codes")
+    return ids_index(texts[codes], name)

@@ -85,6 +85,57 @@ def _categorical_ids(ids, name):
     return "text", ([str(v) for v in cids], codes)
 
 
+def _codable(texts):
+    """True when the C library would hold every text of `texts` (distinct str) as it
+    is: none empty, none with a NUL (the C string would end there, merging or
+    refusing ids), all encodable as UTF-8. Otherwise the caller passes the texts
+    themselves, so that C's own error (naming the row) or merge happens as before."""
+    if not len(texts):
+        return False
+    joined = "".join(texts)
+    if "\0" in joined or (texts == "").any():
+        return False
+    if not joined.isascii():
+        try:
+            joined.encode()
+        except UnicodeEncodeError:
+            return False
+    return True
+
+
+def _coded_ids(customer, name):
+    """Text customer ids as (int64 codes per row, object array of the distinct id
+    texts) so that C gets integer ids (no joined text buffer, no C hashing of texts)
+    and the customer table's index is taken from the caller's own str objects; None
+    when the ids are integers (they go to C as they are) or when :func:`_codable`
+    says no (then the texts go to C as before). Raises as :func:`id_column` does
+    (missing, boolean or fractional id naming the row)."""
+    if pd is None:
+        return None
+    if isinstance(getattr(customer, "dtype", None), pd.CategoricalDtype):
+        cats = customer.cat.categories if hasattr(customer, "cat") else customer.categories
+        if cats.inferred_type != "string":
+            return None  # integer categories: the int path; mixed: the text path
+        codes = np.asarray(customer.cat.codes if hasattr(customer, "cat")
+                           else customer.codes, dtype=np.int64)
+        if codes.size and codes.min() < 0:
+            from ._ids import _missing
+            r = int(np.flatnonzero(codes < 0)[0])
+            raise _missing(name, customer, r, customer.iloc[r] if hasattr(customer, "iloc")
+                           else customer[r])
+        texts = np.asarray(cats.to_numpy(), dtype=object)  # distinct str: the categories
+    else:
+        kind, ids = id_column(customer, name)
+        if kind != "text":
+            return None
+        codes, texts = pd.factorize(ids)  # first-appearance codes, the caller's str objects
+        codes = codes.astype(np.int64, copy=False)
+        texts = np.asarray(texts, dtype=object)
+    if not _codable(texts):
+        return None
+    return codes, texts
+
+
 _csv_options_init = _lib.fn("churn_csv_options_init", None, ctypes.POINTER(CsvOptions))
 _read_csv = _lib.fn("churn_txlog_read_csv", ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p,
                     ctypes.POINTER(CsvOptions))
@@ -468,12 +519,29 @@ class TransactionLog:
         >>> log.date_range[1]
         Timestamp('1997-02-01 00:00:00')
         """
+        return cls._from_frame(df, customer, time, amount, quantity, product, date_format,
+                               dayfirst)
+
+    @classmethod
+    def _from_frame(cls, df, customer, time, amount, quantity, product, date_format,
+                    dayfirst, coded=False):
+        """:meth:`from_dataframe` after the column check. ``coded=True`` (for a log that
+        never leaves the caller, e.g. inside :func:`churn.customer_table`): text ids
+        go to C as integer codes (:func:`_coded_ids`) and ``log._id_texts`` holds the
+        text of code i at i (None when the ids went as they are); the log's own ids
+        are then the codes' texts, not the caller's ids."""
         for c in (customer, time, amount, quantity, product):
             if c is not None and c not in df.columns:
                 raise KeyError(f"column '{c}' is not in the DataFrame "
                                f"(columns: {', '.join(map(str, df.columns))})")
         log = cls()
-        log._append(df[customer], df[time], None if amount is None else df[amount],
+        log._id_texts = None
+        ids = df[customer]
+        if coded and product is None:
+            got = _coded_ids(ids, str(customer))
+            if got is not None:
+                ids, log._id_texts = got
+        log._append(ids, df[time], None if amount is None else df[amount],
                     None if quantity is None else df[quantity],
                     None if product is None else df[product], date_format, dayfirst,
                     (str(customer), str(time)))
