@@ -8,7 +8,7 @@ import numpy as np
 from . import _lib
 from ._errors import EINVAL, OK, ChurnColumnError, ChurnValueError, check, error_for
 from ._dates import check_date_format, time_arg
-from ._ids import coded_index, packed_index
+from ._ids import packed_index
 from ._txlog import CsvOptions, TransactionLog
 
 UNITS = {"day": 1.0, "days": 1.0, "d": 1.0, "week": 7.0, "weeks": 7.0, "w": 7.0,
@@ -168,14 +168,6 @@ def _to_log(data, customer, time, amount, quantity, product, date_format="auto",
                                              date_format=date_format, dayfirst=dayfirst)
     raise TypeError("expected a churn.TransactionLog or a pandas DataFrame of transactions, "
                     f"got {type(data).__name__}")
-
-
-def _frame_log(df, customer, time, amount, quantity, product, date_format, dayfirst,
-               coded=False):
-    """TransactionLog.from_dataframe, optionally with coded text ids (see
-    ``TransactionLog._from_frame``)."""
-    return TransactionLog._from_frame(df, customer, time, amount, quantity, product,
-                                      date_format, dayfirst, coded=coded)
 
 
 def _columns_option(columns):
@@ -372,24 +364,15 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
                           trend_window, inactivity_threshold, key_fraction, important_fraction,
                           spec, date_format, dayfirst, period)
     with Steps(3, "customer table", progress) as bar:
-        texts = None
         if isinstance(data, TransactionLog) or not hasattr(data, "columns"):
             log = _to_log(data, customer, time, amount, quantity, product, date_format,
                           dayfirst)
-        else:
-            # text ids go to C as integer codes; the index takes the caller's str objects
-            log = _frame_log(data, customer, time, amount, quantity, product, date_format,
-                             dayfirst, coded=True)
-            texts = log._id_texts
+        else:  # the log keeps the caller's id texts: the index takes those str objects
+            log = TransactionLog._from_frame(data, customer, time, amount, quantity,
+                                             product, date_format, dayfirst, keep_texts=True)
         bar.update()
         h = c_void_p()
         rc = _build(ctypes.byref(h), log._h, ctypes.byref(o))
-        if rc != OK and texts is not None:
-            # a C message may name a customer (e.g. an overflowing sum): build again
-            # from the texts so that it names the caller's id
-            log, texts = _frame_log(data, customer, time, amount, quantity, product,
-                                    date_format, dayfirst), None
-            rc = _build(ctypes.byref(h), log._h, ctypes.byref(o))
         _check_columns(rc)
         bar.update()
         try:
@@ -398,7 +381,7 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
                                              _lib.churn_txlog_min_time(log._h),
                                              _lib.churn_txlog_num_transactions(log._h))
             t, h = h.value, None
-            return table_frame(t, names, typed, own=True, id_texts=texts)  # frees `t`
+            return table_frame(t, names, typed, own=True, log=log)  # frees the table
         finally:
             if h is not None:
                 _free(h)
@@ -605,7 +588,30 @@ def _frame_of_blocks(block, names, special, extra, index):
         return None
 
 
-def table_frame(t, columns=None, typed=True, own=False, id_texts=None):
+def _index_of_log_texts(t, log):
+    """The index of table `t` from the id texts its log kept (``log._id_texts``, the
+    caller's str objects: no str is made per id), or None (then the ids are read
+    from the table). Only when the table has every customer of the log: its rows are
+    then the log's customers in order of first appearance, and customer c's first
+    row is where the running maximum of the rows' customer numbers reaches c."""
+    kept = getattr(log, "_id_texts", None)
+    if kept is None or _num_excluded(t) != 0:
+        return None
+    n, k = _lib.churn_txlog_num_transactions(log._h), _num_rows(t)
+    if k != _lib.churn_txlog_num_customers(log._h) or n == 0:
+        return None
+    from ._ids import ids_index
+    from ._txlog import _customers as _row_customers
+    cust = np.ctypeslib.as_array(_row_customers(log._h), shape=(n,))
+    top = np.maximum.accumulate(cust)
+    first = np.flatnonzero(np.r_[True, top[1:] != top[:-1]])
+    if first.shape[0] != k or top[-1] != k - 1:
+        return None
+    texts, codes = kept
+    return ids_index(texts[first] if codes is None else texts[codes[first]])
+
+
+def table_frame(t, columns=None, typed=True, own=False, log=None):
     """A C customer table as a DataFrame with its attrs.
 
     The index follows the ids (see churn._ids.ids_index), never the path they came
@@ -614,10 +620,11 @@ def table_frame(t, columns=None, typed=True, own=False, id_texts=None):
     the order asked for, the DataFrame's float blocks view the C memory (no copy; the
     table is freed with the last view), otherwise the float columns are copied into
     one 2-D block that becomes the frame's block and the table is freed here. The
-    typed columns (:func:`typed_column`) are converted copies. `id_texts`: the table
-    was built from a log of coded ids (``TransactionLog._from_frame(coded=True)``): its
-    ids are the integers i whose customer id is ``id_texts[i]`` (the index takes those
-    str objects, in the table's row order, by the same int64/str rule)."""
+    typed columns (:func:`typed_column`) are converted copies. `log`: the log the
+    table was built from; when it kept the caller's id texts
+    (``TransactionLog._from_frame(keep_texts=True)``) and the table has all its
+    customers, the index is made of those str objects (same values, order and
+    int64/str rule as the ids read from the table)."""
     import pandas as pd
     from ._errors import error_for
     try:
@@ -634,10 +641,9 @@ def table_frame(t, columns=None, typed=True, own=False, id_texts=None):
                 raise error_for(_lib.churn_last_error_code())
             cols[name] = np.ctypeslib.as_array(p, shape=(n,)) if n else np.empty(0)
         extra = {c: typed_column(c, cols[c].copy()) for c in names if c in special}
-        if id_texts is None:
+        index = None if log is None else _index_of_log_texts(t, log)
+        if index is None:
             index = packed_index(_lib.churn_customers_ids_packed, t)
-        else:
-            index = coded_index(_lib.churn_customers_ids_packed, t, id_texts)
         attrs = {"cutoff": _timestamp(_cutoff(t)), "holdout_end": _timestamp(_holdout_end(t)),
                  "time_unit": _time_unit(t), "excluded": int(_num_excluded(t))}
         if _period(t):

@@ -231,18 +231,3 @@ def packed_index(func, handle, name="customer_id"):
         return pd.Index(v, name=name)
     return ids_index(raw[:-1].decode().split("\0"), name)
 
-
-def coded_index(func, handle, texts, name="customer_id"):
-    """The index of a C table whose ids are integer codes (0, 1, ... as texts): code i
-    is the customer ``texts[i]`` (an object array of str). The same Index as
-    :func:`packed_index` of a table built from the texts themselves (same rows, same
-    order, same int64/str rule), made from the caller's str objects: no str is
-    created per id."""
-    import pandas as pd
-    raw = _packed_raw(func, handle)
-    if not raw:
-        return pd.Index([], dtype=object, name=name)
-    codes = _int_literals(raw)
-    if codes is None:  # not a table of codes: a bug of the caller
-        raise AssertionError("coded_index: the table's ids are not integer codes")
-    return ids_index(texts[codes], name)

@@ -51,11 +51,13 @@ def _c_strings(ids):
 
 def _pointers(texts, codes):
     """(char ** of texts[codes], keep): one buffer of the NUL-terminated texts
-    (`codes` None: every text in order)."""
+    (`codes` None: every text in order). ``keep[2]``: no text holds a NUL (C reads
+    every text whole)."""
     raw = "\0".join(texts).encode() + b"\0"
     k = len(texts)
     ends = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 0)
-    if ends.shape[0] != k:  # a text holds NUL itself: its C string ends there
+    whole = ends.shape[0] == k
+    if not whole:  # a text holds NUL itself: its C string ends there
         ends = np.cumsum(np.fromiter((len(t.encode()) + 1 for t in texts), dtype=np.int64,
                                      count=k)) - 1
     offsets = np.zeros(k, dtype=np.int64)
@@ -64,7 +66,8 @@ def _pointers(texts, codes):
     offsets += ctypes.addressof(buf)
     ptrs = offsets.view(np.uint64) if codes is None else \
         np.ascontiguousarray(offsets.view(np.uint64)[codes])
-    return ptrs.ctypes.data_as(ctypes.POINTER(ctypes.c_char_p)), (buf, ptrs)
+    return ptrs.ctypes.data_as(ctypes.POINTER(ctypes.c_char_p)), \
+        (buf, ptrs, whole)
 
 
 def _categorical_ids(ids, name):
@@ -82,58 +85,7 @@ def _categorical_ids(ids, name):
     kind, cids = id_column(pd.Series(cats.to_numpy()), name)
     if kind == "int":
         return "int", np.ascontiguousarray(cids[codes])
-    return "text", ([str(v) for v in cids], codes)
-
-
-def _codable(texts):
-    """True when the C library would hold every text of `texts` (distinct str) as it
-    is: none empty, none with a NUL (the C string would end there, merging or
-    refusing ids), all encodable as UTF-8. Otherwise the caller passes the texts
-    themselves, so that C's own error (naming the row) or merge happens as before."""
-    if not len(texts):
-        return False
-    joined = "".join(texts)
-    if "\0" in joined or (texts == "").any():
-        return False
-    if not joined.isascii():
-        try:
-            joined.encode()
-        except UnicodeEncodeError:
-            return False
-    return True
-
-
-def _coded_ids(customer, name):
-    """Text customer ids as (int64 codes per row, object array of the distinct id
-    texts) so that C gets integer ids (no joined text buffer, no C hashing of texts)
-    and the customer table's index is taken from the caller's own str objects; None
-    when the ids are integers (they go to C as they are) or when :func:`_codable`
-    says no (then the texts go to C as before). Raises as :func:`id_column` does
-    (missing, boolean or fractional id naming the row)."""
-    if pd is None:
-        return None
-    if isinstance(getattr(customer, "dtype", None), pd.CategoricalDtype):
-        cats = customer.cat.categories if hasattr(customer, "cat") else customer.categories
-        if cats.inferred_type != "string":
-            return None  # integer categories: the int path; mixed: the text path
-        codes = np.asarray(customer.cat.codes if hasattr(customer, "cat")
-                           else customer.codes, dtype=np.int64)
-        if codes.size and codes.min() < 0:
-            from ._ids import _missing
-            r = int(np.flatnonzero(codes < 0)[0])
-            raise _missing(name, customer, r, customer.iloc[r] if hasattr(customer, "iloc")
-                           else customer[r])
-        texts = np.asarray(cats.to_numpy(), dtype=object)  # distinct str: the categories
-    else:
-        kind, ids = id_column(customer, name)
-        if kind != "text":
-            return None
-        codes, texts = pd.factorize(ids)  # first-appearance codes, the caller's str objects
-        codes = codes.astype(np.int64, copy=False)
-        texts = np.asarray(texts, dtype=object)
-    if not _codable(texts):
-        return None
-    return codes, texts
+    return "text", (cids.tolist(), codes)  # id_column's texts are str already
 
 
 _csv_options_init = _lib.fn("churn_csv_options_init", None, ctypes.POINTER(CsvOptions))
@@ -186,6 +138,7 @@ class TransactionLog:
         check(_lib.churn_txlog_new(ctypes.byref(h)))
         self._h = h.value
         self._refs = []
+        self._id_texts = None
 
     def __del__(self):
         h, self._h = getattr(self, "_h", None), None
@@ -216,6 +169,7 @@ class TransactionLog:
         check(_lib.churn_txlog_new(ctypes.byref(h)))
         self._h = h.value
         self._refs = []
+        self._id_texts = None
         n = state["n"]
         if n:
             ids = state["ids"]
@@ -524,27 +478,21 @@ class TransactionLog:
 
     @classmethod
     def _from_frame(cls, df, customer, time, amount, quantity, product, date_format,
-                    dayfirst, coded=False):
-        """:meth:`from_dataframe` after the column check. ``coded=True`` (for a log that
-        never leaves the caller, e.g. inside :func:`churn.customer_table`): text ids
-        go to C as integer codes (:func:`_coded_ids`) and ``log._id_texts`` holds the
-        text of code i at i (None when the ids went as they are); the log's own ids
-        are then the codes' texts, not the caller's ids."""
+                    dayfirst, keep_texts=False):
+        """:meth:`from_dataframe` after the column check. ``keep_texts=True`` (for
+        :func:`churn.customer_table`): when the ids went to C as texts that C holds as
+        they are (no NUL inside), ``log._id_texts`` is ``(texts, codes)``: the id text of
+        row i is ``texts[i]`` (``codes`` None) or ``texts[codes[i]]`` (a categorical's
+        categories); otherwise None."""
         for c in (customer, time, amount, quantity, product):
             if c is not None and c not in df.columns:
                 raise KeyError(f"column '{c}' is not in the DataFrame "
                                f"(columns: {', '.join(map(str, df.columns))})")
         log = cls()
-        log._id_texts = None
-        ids = df[customer]
-        if coded and product is None:
-            got = _coded_ids(ids, str(customer))
-            if got is not None:
-                ids, log._id_texts = got
-        log._append(ids, df[time], None if amount is None else df[amount],
+        log._append(df[customer], df[time], None if amount is None else df[amount],
                     None if quantity is None else df[quantity],
                     None if product is None else df[product], date_format, dayfirst,
-                    (str(customer), str(time)))
+                    (str(customer), str(time)), keep_texts)
         return log
 
     @classmethod
@@ -632,7 +580,7 @@ class TransactionLog:
                             dayfirst, ("customer", "time"))
 
     def _append(self, customer, time, amount, quantity, product, date_format, dayfirst,
-                names):
+                names, keep_texts=False):
         cat = _categorical_ids(customer, names[0])
         kind, ids = cat if cat is not None else id_column(customer, names[0])
         n = ids[1].shape[0] if isinstance(ids, tuple) else ids.shape[0]
@@ -666,6 +614,9 @@ class TransactionLog:
                                                for v in pv])
             check(_lib.churn_txlog_append_arrays_str(self._h, n, enc, ptr(t), ptr(a), ptr(q),
                                                      penc))
+            if keep_texts and keep[2]:
+                self._id_texts = (ids, None) if cat is None else \
+                    (np.asarray(ids[0], dtype=object), ids[1])
             del keep  # the id bytes lived until the call returned
         return self
 
