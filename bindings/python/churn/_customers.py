@@ -372,8 +372,7 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
                                              product, date_format, dayfirst, keep_texts=True)
         bar.update()
         h = c_void_p()
-        rc = _build(ctypes.byref(h), log._h, ctypes.byref(o))
-        _check_columns(rc)
+        _check_columns(_build(ctypes.byref(h), log._h, ctypes.byref(o)))
         bar.update()
         try:
             if _num_rows(h.value) == 0:

@@ -230,4 +230,3 @@ def packed_index(func, handle, name="customer_id"):
     if v is not None:
         return pd.Index(v, name=name)
     return ids_index(raw[:-1].decode().split("\0"), name)
-

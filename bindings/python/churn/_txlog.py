@@ -66,8 +66,7 @@ def _pointers(texts, codes):
     offsets += ctypes.addressof(buf)
     ptrs = offsets.view(np.uint64) if codes is None else \
         np.ascontiguousarray(offsets.view(np.uint64)[codes])
-    return ptrs.ctypes.data_as(ctypes.POINTER(ctypes.c_char_p)), \
-        (buf, ptrs, whole)
+    return ptrs.ctypes.data_as(ctypes.POINTER(ctypes.c_char_p)), (buf, ptrs, whole)
 
 
 def _categorical_ids(ids, name):
