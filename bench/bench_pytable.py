@@ -122,9 +122,18 @@ def main():
     pairs.append(("simulate(as_frame=True)", c_sim,
                   lambda: churn.simulate("bgnbd", a.n, seed=1, as_frame=True)))
 
-    # same table both ways (rows, and the values of one id dtype)
+    # same table both ways (rows, and the values of one id dtype), and the same table for
+    # the three id dtypes: the str and categorical tables' index is 'c' + the int64 ids,
+    # in the same row order, every column equal (outside the clock)
     full = pairs[0][2]()
     assert len(full) == pairs[0][1]()
+    want = ("c" + full.index.astype(str)).tolist()
+    for i in (2, 4):
+        other = pairs[i][2]()
+        assert other.index.dtype == object and other.index.tolist() == want, pairs[i][0]
+        assert other.reset_index(drop=True).equals(full.reset_index(drop=True)), pairs[i][0]
+        assert len(other) == pairs[i][1](), pairs[i][0]
+        del other
     print(f"libchurn {churn.__version__}: {a.n} customers, {len(df)} transactions; "
           f"CPU seconds, min of {a.repeat} interleaved repeats")
     print(f"  {'Python call (vs the C library on the same arrays)':52s} {'C':>7s} "

@@ -364,7 +364,12 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
                           trend_window, inactivity_threshold, key_fraction, important_fraction,
                           spec, date_format, dayfirst, period)
     with Steps(3, "customer table", progress) as bar:
-        log = _to_log(data, customer, time, amount, quantity, product, date_format, dayfirst)
+        if isinstance(data, TransactionLog) or not hasattr(data, "columns"):
+            log = _to_log(data, customer, time, amount, quantity, product, date_format,
+                          dayfirst)
+        else:  # the log keeps the caller's id texts: the index takes those str objects
+            log = TransactionLog._from_frame(data, customer, time, amount, quantity,
+                                             product, date_format, dayfirst, keep_texts=True)
         bar.update()
         h = c_void_p()
         _check_columns(_build(ctypes.byref(h), log._h, ctypes.byref(o)))
@@ -375,7 +380,7 @@ def customer_table(data, cutoff=None, holdout_end=None, unit="day", *, customer=
                                              _lib.churn_txlog_min_time(log._h),
                                              _lib.churn_txlog_num_transactions(log._h))
             t, h = h.value, None
-            return table_frame(t, names, typed, own=True)  # frees the table
+            return table_frame(t, names, typed, own=True, log=log)  # frees the table
         finally:
             if h is not None:
                 _free(h)
@@ -582,7 +587,30 @@ def _frame_of_blocks(block, names, special, extra, index):
         return None
 
 
-def table_frame(t, columns=None, typed=True, own=False):
+def _index_of_log_texts(t, log):
+    """The index of table `t` from the id texts its log kept (``log._id_texts``, the
+    caller's str objects: no str is made per id), or None (then the ids are read
+    from the table). Only when the table has every customer of the log: its rows are
+    then the log's customers in order of first appearance, and customer c's first
+    row is where the running maximum of the rows' customer numbers reaches c."""
+    kept = getattr(log, "_id_texts", None)
+    if kept is None or _num_excluded(t) != 0:
+        return None
+    n, k = _lib.churn_txlog_num_transactions(log._h), _num_rows(t)
+    if k != _lib.churn_txlog_num_customers(log._h) or n == 0:
+        return None
+    from ._ids import ids_index
+    from ._txlog import _customers as _row_customers
+    cust = np.ctypeslib.as_array(_row_customers(log._h), shape=(n,))
+    top = np.maximum.accumulate(cust)
+    first = np.flatnonzero(np.r_[True, top[1:] != top[:-1]])
+    if first.shape[0] != k or top[-1] != k - 1:
+        return None
+    texts, codes = kept
+    return ids_index(texts[first] if codes is None else texts[codes[first]])
+
+
+def table_frame(t, columns=None, typed=True, own=False, log=None):
     """A C customer table as a DataFrame with its attrs.
 
     The index follows the ids (see churn._ids.ids_index), never the path they came
@@ -591,7 +619,11 @@ def table_frame(t, columns=None, typed=True, own=False):
     the order asked for, the DataFrame's float blocks view the C memory (no copy; the
     table is freed with the last view), otherwise the float columns are copied into
     one 2-D block that becomes the frame's block and the table is freed here. The
-    typed columns (:func:`typed_column`) are converted copies."""
+    typed columns (:func:`typed_column`) are converted copies. `log`: the log the
+    table was built from; when it kept the caller's id texts
+    (``TransactionLog._from_frame(keep_texts=True)``) and the table has all its
+    customers, the index is made of those str objects (same values, order and
+    int64/str rule as the ids read from the table)."""
     import pandas as pd
     from ._errors import error_for
     try:
@@ -608,7 +640,9 @@ def table_frame(t, columns=None, typed=True, own=False):
                 raise error_for(_lib.churn_last_error_code())
             cols[name] = np.ctypeslib.as_array(p, shape=(n,)) if n else np.empty(0)
         extra = {c: typed_column(c, cols[c].copy()) for c in names if c in special}
-        index = packed_index(_lib.churn_customers_ids_packed, t)
+        index = None if log is None else _index_of_log_texts(t, log)
+        if index is None:
+            index = packed_index(_lib.churn_customers_ids_packed, t)
         attrs = {"cutoff": _timestamp(_cutoff(t)), "holdout_end": _timestamp(_holdout_end(t)),
                  "time_unit": _time_unit(t), "excluded": int(_num_excluded(t))}
         if _period(t):

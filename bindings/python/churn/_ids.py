@@ -147,9 +147,10 @@ def ids_index(ids, name="customer_id"):
     original) checks the literal rule for every id at once; only when that round trip
     differs somewhere (e.g. '+1', ' 1', '-0') does the exact per-id rule decide."""
     import pandas as pd
-    ids = ids if isinstance(ids, list) else list(ids)
-    if not ids or not (_INT_TEXT.match(ids[0]) and _INT_TEXT.match(ids[-1])):
-        return pd.Index(np.array(ids, dtype=object), dtype=object, name=name)
+    if not (isinstance(ids, np.ndarray) and ids.dtype == object):
+        ids = ids if isinstance(ids, list) else list(ids)
+    if not len(ids) or not (_INT_TEXT.match(ids[0]) and _INT_TEXT.match(ids[-1])):
+        return pd.Index(np.asarray(ids, dtype=object), dtype=object, name=name)
     a = np.array(ids, dtype=str)
     try:
         v = a.astype(np.int64)

@@ -51,11 +51,13 @@ def _c_strings(ids):
 
 def _pointers(texts, codes):
     """(char ** of texts[codes], keep): one buffer of the NUL-terminated texts
-    (`codes` None: every text in order)."""
+    (`codes` None: every text in order). ``keep[2]``: no text holds a NUL (C reads
+    every text whole)."""
     raw = "\0".join(texts).encode() + b"\0"
     k = len(texts)
     ends = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 0)
-    if ends.shape[0] != k:  # a text holds NUL itself: its C string ends there
+    whole = ends.shape[0] == k
+    if not whole:  # a text holds NUL itself: its C string ends there
         ends = np.cumsum(np.fromiter((len(t.encode()) + 1 for t in texts), dtype=np.int64,
                                      count=k)) - 1
     offsets = np.zeros(k, dtype=np.int64)
@@ -64,7 +66,7 @@ def _pointers(texts, codes):
     offsets += ctypes.addressof(buf)
     ptrs = offsets.view(np.uint64) if codes is None else \
         np.ascontiguousarray(offsets.view(np.uint64)[codes])
-    return ptrs.ctypes.data_as(ctypes.POINTER(ctypes.c_char_p)), (buf, ptrs)
+    return ptrs.ctypes.data_as(ctypes.POINTER(ctypes.c_char_p)), (buf, ptrs, whole)
 
 
 def _categorical_ids(ids, name):
@@ -82,7 +84,7 @@ def _categorical_ids(ids, name):
     kind, cids = id_column(pd.Series(cats.to_numpy()), name)
     if kind == "int":
         return "int", np.ascontiguousarray(cids[codes])
-    return "text", ([str(v) for v in cids], codes)
+    return "text", (cids.tolist(), codes)  # id_column's texts are str already
 
 
 _csv_options_init = _lib.fn("churn_csv_options_init", None, ctypes.POINTER(CsvOptions))
@@ -135,6 +137,7 @@ class TransactionLog:
         check(_lib.churn_txlog_new(ctypes.byref(h)))
         self._h = h.value
         self._refs = []
+        self._id_texts = None
 
     def __del__(self):
         h, self._h = getattr(self, "_h", None), None
@@ -165,6 +168,7 @@ class TransactionLog:
         check(_lib.churn_txlog_new(ctypes.byref(h)))
         self._h = h.value
         self._refs = []
+        self._id_texts = None
         n = state["n"]
         if n:
             ids = state["ids"]
@@ -468,6 +472,17 @@ class TransactionLog:
         >>> log.date_range[1]
         Timestamp('1997-02-01 00:00:00')
         """
+        return cls._from_frame(df, customer, time, amount, quantity, product, date_format,
+                               dayfirst)
+
+    @classmethod
+    def _from_frame(cls, df, customer, time, amount, quantity, product, date_format,
+                    dayfirst, keep_texts=False):
+        """:meth:`from_dataframe` after the column check. ``keep_texts=True`` (for
+        :func:`churn.customer_table`): when the ids went to C as texts that C holds as
+        they are (no NUL inside), ``log._id_texts`` is ``(texts, codes)``: the id text of
+        row i is ``texts[i]`` (``codes`` None) or ``texts[codes[i]]`` (a categorical's
+        categories); otherwise None."""
         for c in (customer, time, amount, quantity, product):
             if c is not None and c not in df.columns:
                 raise KeyError(f"column '{c}' is not in the DataFrame "
@@ -476,7 +491,7 @@ class TransactionLog:
         log._append(df[customer], df[time], None if amount is None else df[amount],
                     None if quantity is None else df[quantity],
                     None if product is None else df[product], date_format, dayfirst,
-                    (str(customer), str(time)))
+                    (str(customer), str(time)), keep_texts)
         return log
 
     @classmethod
@@ -564,7 +579,7 @@ class TransactionLog:
                             dayfirst, ("customer", "time"))
 
     def _append(self, customer, time, amount, quantity, product, date_format, dayfirst,
-                names):
+                names, keep_texts=False):
         cat = _categorical_ids(customer, names[0])
         kind, ids = cat if cat is not None else id_column(customer, names[0])
         n = ids[1].shape[0] if isinstance(ids, tuple) else ids.shape[0]
@@ -598,6 +613,9 @@ class TransactionLog:
                                                for v in pv])
             check(_lib.churn_txlog_append_arrays_str(self._h, n, enc, ptr(t), ptr(a), ptr(q),
                                                      penc))
+            if keep_texts and keep[2]:
+                self._id_texts = (ids, None) if cat is None else \
+                    (np.asarray(ids[0], dtype=object), ids[1])
             del keep  # the id bytes lived until the call returned
         return self
 
