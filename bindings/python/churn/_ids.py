@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = ["id_column", "id_text", "ids_index"]
 
-_INT_TEXT = re.compile(r"^-?(0|[1-9][0-9]*)$")
+_INT_TEXT = re.compile(r"(0|-?[1-9][0-9]*)\Z")  # whole text: no "-0", no trailing newline
 _INT64_MAX = np.iinfo(np.int64).max
 _POW10 = 10 ** np.arange(19, dtype=np.int64)
 
@@ -191,7 +191,8 @@ def packed_ids(func, handle):
 
 def _int_literals(raw):
     """int64 values of NUL-terminated texts when every one is an integer literal
-    without leading zeros (``-?(0|[1-9][0-9]*)``) of at most 18 digits, else None.
+    without leading zeros and not "-0" (``0|-?[1-9][0-9]*``) of at most 18 digits, else
+    None.
     Vectorised: one pass over the bytes for the NULs, then one pass over the ids per
     digit place (at most 18), no per-id Python call."""
     b = np.frombuffer(raw, dtype=np.uint8)
@@ -204,8 +205,8 @@ def _int_literals(raw):
     ndig = ends - first
     if ndig.min() < 1 or ndig.max() > 18:
         return None
-    if np.any((b[first] == ord("0")) & (ndig > 1)):
-        return None
+    if np.any((b[first] == ord("0")) & ((ndig > 1) | neg)):
+        return None                 # a leading zero, or "-0" (a text of its own, not 0)
     out = np.zeros(ends.shape[0], dtype=np.int64)
     for place in range(int(ndig.max())):
         on = ndig > place

@@ -336,3 +336,15 @@ def test_callers_texts_overflow_error_names_the_callers_id():
                        "amount": [1.0, 1.5e308, 1.5e308]})
     with pytest.raises(churn.ChurnError, match=r"customer 'bob': .* overflows"):
         _table(df, columns=["total_spend"])
+
+
+@pytest.mark.parametrize("ids", [["0", "-0", "5"], ["12", "12\n", "7"]])
+def test_texts_that_read_as_one_integer_stay_two_customers(ids):
+    """'0' and '-0', or '12' and '12\\n', are different texts: the index keeps them as
+    two str ids (an int64 index would show the same number twice), on every path."""
+    df = pd.DataFrame({"customer_id": ids, "date": ["2024-01-01", "2024-02-01", "2024-03-01"],
+                       "amount": [1.0, 2.0, 3.0]})
+    for data in (df, churn.TransactionLog.from_dataframe(df)):
+        t = churn.customer_table(data, cutoff="2024-06-01")
+        assert t.index.dtype == object
+        assert list(t.index) == ids
