@@ -523,8 +523,9 @@ static int check_fit_options(const char *sub, int family, const btyd_args *a)
     int cov_family = family == CHURN_FAMILY_PNBD || family == CHURN_FAMILY_BGNBD ||
                      family == CHURN_FAMILY_MBGNBD;
     if ((a->trans || a->life) && !cov_family)
-        return cli_usage_error(sub, "--trans and --life are for pnbd, bgnbd and mbgnbd models "
-                               "(covariates of the other families are not implemented)");
+        return cli_usage_error(sub, "--trans and --life are for pnbd, bgnbd and mbgnbd models: "
+                               "the library has no covariate model of family '%s' "
+                               "(docs/models/covariates.md)", churn_family_name(family));
     if ((a->shared || a->l2_trans > 0 || a->l2_life > 0) && !(a->trans || a->life))
         return cli_usage_error(sub, "--shared, --l2-trans and --l2-life need --trans or "
                                "--life (the covariate columns)");

@@ -154,30 +154,26 @@ CHURN_API int churn_btyd_bootstrap_interval(const churn_model *model, size_t n_f
         nt = B;
     job *jobs = churn__calloc(nt, sizeof *jobs);
     pthread_t *tid = churn__calloc(nt, sizeof *tid);
-    if (!pa || !ex || !col || !status || !jobs || !tid) {
+    int *running = churn__calloc(nt, sizeof *running);
+    if (!pa || !ex || !col || !status || !jobs || !tid || !running) {
         rc = churn__nomem("bootstrap resamples");
         goto out;
     }
-    size_t started = 0;
+    /* thread k takes resamples k, k + nt, ...; a thread that cannot be created has
+     * its share run by the calling thread afterwards */
     for (size_t k = 0; k < nt; k++) {
         jobs[k] = (job){model, n_fit, frequency_fit, recency_fit, T_fit, t, n, frequency,
                         recency, T, B, o.seed, pa, ex, status, k, nt};
-        if (k > 0 && pthread_create(&tid[k], NULL, bootstrap_thread_main, &jobs[k]) == 0)
-            started++;
-        else if (k > 0)
-            jobs[k].first = B; /* not started: its resamples run below */
+        running[k] = k > 0 && pthread_create(&tid[k], NULL, bootstrap_thread_main,
+                                             &jobs[k]) == 0;
     }
     bootstrap_thread_main(&jobs[0]);
-    for (size_t k = 1; k < nt; k++)
-        if (jobs[k].first < B)
+    for (size_t k = 1; k < nt; k++) {
+        if (running[k])
             pthread_join(tid[k], NULL);
-    /* resamples of a thread that could not start */
-    for (size_t k = 1; k < nt; k++)
-        if (jobs[k].first == B) {
-            jobs[k].first = k;
+        else
             bootstrap_thread_main(&jobs[k]);
-        }
-    (void)started;
+    }
     size_t ok = 0, bad = 0;
     for (size_t b = 0; b < B; b++) {
         if (status[b] == CHURN_ENOMEM) {
@@ -225,5 +221,6 @@ out:
     churn__free(status);
     churn__free(jobs);
     churn__free(tid);
+    churn__free(running);
     return rc;
 }

@@ -123,7 +123,7 @@ typedef struct {
     /* free-parameter index of each trans / life coefficient */
     size_t *free_t, *free_l;
     size_t k;            /* free parameters: NB + distinct coefficients */
-    double l2t, l2l;
+    const double *lam;   /* L2 penalty of each free parameter (k values), or NULL */
     double *work;        /* k*k + NB*k scratch for the Hessian */
 } problem;
 
@@ -253,18 +253,13 @@ static int evaluate(const problem *pb, const double *theta, double *f, double *g
         for (size_t r = 0; r < k; r++)
             for (size_t c = 0; c < r; c++)
                 H[r * k + c] = H[c * k + r];
-    /* the penalty on each free coefficient: lambda of every process it belongs to */
-    for (size_t j = NB; j < k; j++) {
-        double lam = 0;
-        for (size_t t = 0; t < pb->kt; t++)
-            lam += pb->free_t[t] == j ? pb->l2t : 0;
-        for (size_t t = 0; t < pb->kl; t++)
-            lam += pb->free_l[t] == j ? pb->l2l : 0;
-        total -= lam * theta[j] * theta[j];
+    /* the L2 penalty of each free coefficient (set up once by the fit) */
+    for (size_t j = NB; pb->lam && j < k; j++) {
+        total -= pb->lam[j] * theta[j] * theta[j];
         if (g)
-            g[j] -= 2 * lam * theta[j];
+            g[j] -= 2 * pb->lam[j] * theta[j];
         if (H)
-            H[j * k + j] -= 2 * lam;
+            H[j * k + j] -= 2 * pb->lam[j];
     }
     if (!isfinite(total))
         return CHURN_ENUMERIC;
@@ -334,7 +329,7 @@ CHURN_API int churn_btyd_loglik_covariates(int family, size_t nparams, const dou
     size_t ft[MAXCOV], fl[MAXCOV];
     double work[NB * (NB + 2 * MAXCOV) * 2];
     problem pb = {L, n, frequency, recency, T, weights, c.n_trans, c.n_life, c.trans, c.life,
-                  ft, fl, 0, 0, 0, work};
+                  ft, fl, 0, NULL, work};
     plain_maps(&pb);
     double theta[NB + 2 * MAXCOV], g[NB + 2 * MAXCOV];
     for (size_t j = 0; j < NB; j++)
@@ -572,19 +567,26 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
     for (size_t j = 0; j < kl; j++)
         fl[j] = shared_life[j] ? ft[shared_life[j] - 1] : zero[kt + j] ? FIXED : k++;
 
-    double *mem = churn__malloc((4 * k * k + 2 * NB * k + 6 * k) * sizeof *mem);
+    double *mem = churn__malloc((3 * k * k + 2 * NB * k + 6 * k) * sizeof *mem);
     if (!mem) {
         churn__free(ft);
         churn__free(shared_life);
         churn__free(zero);
         return churn__nomem("covariate fit");
     }
-    double *H = mem, *M = H + k * k, *covt = M + k * k, *spare = covt + k * k;
-    double *work = spare + k * k, *theta = work + 2 * NB * k, *g = theta + k, *d = g + k,
-           *trial = d + k, *e = trial + k;
+    double *H = mem, *M = H + k * k, *covt = M + k * k;
+    double *work = covt + k * k, *theta = work + 2 * NB * k, *g = theta + k, *d = g + k,
+           *trial = d + k, *e = trial + k, *lam = e + k;
+    /* a coefficient's penalty: lambda of every process it belongs to (a shared one, both) */
+    memset(lam, 0, k * sizeof *lam);
+    for (size_t j = 0; j < kt; j++)
+        if (ft[j] != FIXED)
+            lam[ft[j]] += o.l2_trans;
+    for (size_t j = 0; j < kl; j++)
+        if (fl[j] != FIXED)
+            lam[fl[j]] += o.l2_life;
     problem pb = {L, n, frequency, recency, T, weights, kt, kl, c.trans, c.life, ft, fl, k,
-                  o.l2_trans, o.l2_life, work};
-    (void)spare;
+                  lam, work};
 
     /* start: the plain model, every coefficient 0 */
     churn_model *plain = NULL;
@@ -711,7 +713,7 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
     if (!rc) {
         /* the unpenalised log-likelihood at the optimum */
         problem up = pb;
-        up.l2t = up.l2l = 0;
+        up.lam = NULL;
         double ll;
         m->loglik = evaluate(&up, theta, &ll, NULL, NULL, NULL) == CHURN_OK ? ll : NAN;
         m->nobs = wsum;
