@@ -133,9 +133,6 @@ static int lib_fail_rows(const char *sub, const char *what, int st, const cli_ta
 {
     const char *msg = churn_last_error_message();
     const char *r = strstr(msg, "row ");
-    const char *r2 = strstr(msg, "(row) "); /* the covariate functions' "customer (row) N" */
-    if (r2 && (!r || r2 < r))
-        r = r2 + 2;
     char *end;
     errno = 0;
     unsigned long long row = r ? strtoull(r + 4, &end, 10) : 0;

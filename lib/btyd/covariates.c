@@ -105,9 +105,9 @@ static int check_block(const char *fn, const char *proc, size_t n, size_t k, con
         const double *col = z + j * n;
         for (size_t i = 0; i < n; i++)
             if (!isfinite(col[i]))
-                return churn__error(CHURN_EINVAL, "%s: %s covariate '%s' of customer (row) %zu "
-                                    "is %g: covariates must be finite", fn, proc, names[j], i,
-                                    col[i]);
+                return churn__error(CHURN_EINVAL, "%s: row %zu, %s covariate '%s': %g is not "
+                                    "finite (covariates must be finite)", fn, i, proc,
+                                    names[j], col[i]);
     }
     return CHURN_OK;
 }
@@ -338,8 +338,8 @@ CHURN_API int churn_btyd_loglik_covariates(int family, size_t nparams, const dou
         theta[j] = params[j];
     size_t bad = 0;
     if (evaluate(&pb, theta, loglik, gradient ? g : NULL, NULL, &bad))
-        return churn__error(CHURN_ENUMERIC, "%s: the log-likelihood of customer (row) %zu is not "
-                            "finite at these parameters", fn, bad);
+        return churn__error(CHURN_ENUMERIC, "%s: row %zu: the log-likelihood is not finite at "
+                            "these parameters", fn, bad);
     if (gradient) {
         for (size_t j = 0; j < NB; j++)
             gradient[j] = g[j] / params[j];
@@ -616,8 +616,8 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
     char why[200] = "";
     rc = CHURN_OK;
     if (evaluate(&pb, theta, &f, g, H, &bad)) {
-        rc = churn__error(CHURN_ENUMERIC, "%s: the log-likelihood of customer (row) %zu is not "
-                          "finite at the plain model's fit", fn, bad);
+        rc = churn__error(CHURN_ENUMERIC, "%s: row %zu: the log-likelihood is not finite at "
+                          "the plain model's fit", fn, bad);
     }
     for (; !rc && it < o.max_iter; it++) {
         if (max_abs(k, g) / wsum < o.tol) {
@@ -670,8 +670,8 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
         }
         memcpy(theta, trial, k * sizeof *theta);
         if (evaluate(&pb, theta, &f, g, H, &bad)) {
-            rc = churn__error(CHURN_ENUMERIC, "%s: the log-likelihood of customer (row) %zu is "
-                              "not finite during the fit", fn, bad);
+            rc = churn__error(CHURN_ENUMERIC, "%s: row %zu: the log-likelihood is not finite "
+                              "during the fit", fn, bad);
             break;
         }
     }
@@ -820,9 +820,9 @@ static int scoring_params(const scoring *sc, const churn_model *model, size_t i,
     for (size_t j = 0; j < sc->kt + sc->kl; j++) {
         double z = sc->colp[j][i];
         if (!isfinite(z))
-            return churn__error(CHURN_EINVAL, "%s: covariate '%s' of customer (row) %zu is "
-                                "%g: covariates must be finite", fn,
-                                model->param_names[NB + j], i, z);
+            return churn__error(CHURN_EINVAL, "%s: row %zu, covariate '%s': %g is not finite "
+                                "(covariates must be finite)", fn, i,
+                                model->param_names[NB + j], z);
         if (j < sc->kt)
             et += model->params[NB + j] * z;
         else

@@ -218,7 +218,7 @@ def test_bad_covariates_are_refused_with_names():
     h, rc = C.fit(BGNBD, x, tx, T, None, cov, C.options())
     assert rc != 0
     msg = churn._lib.churn_last_error_message().decode()
-    assert "'spend'" in msg and "row) 17" in msg
+    assert "'spend'" in msg and "row 17," in msg
     cov = C.make({"one": np.ones(len(x))}, [], ["one"], len(x), keep)
     h, rc = C.fit(BGNBD, x, tx, T, None, cov, C.options())
     assert rc != 0 and "same value" in churn._lib.churn_last_error_message().decode()
