@@ -109,7 +109,7 @@ static const char predict_help[] =
     "                    residual transactions (Fader, Hardie & Lee 2005) with continuous\n"
     "                    discounting at DELTA per time unit (DELTA = log(1 + d) / P for a\n"
     "                    rate d per period of P units)\n"
-    "  --interval L      bgnbd/mbgnbd/pnbd/bgbb: add p_alive_lo, p_alive_hi,\n"
+    "  --interval L      bgnbd/mbgnbd/pnbd/bgbb/ggomnbd/mbgcnbdk: add p_alive_lo, p_alive_hi,\n"
     "                    expected_purchases_lo, expected_purchases_hi, the L (e.g. 0.9)\n"
     "                    delta-method interval from the fit's covariance: how far the\n"
     "                    scores could move with the parameters' estimation error\n"
