@@ -186,7 +186,7 @@ def families(fit_help):
     m = re.search(r"^FAMILY:\s*(.+)$", fit_help, re.M)
     if not m:
         raise ValueError("no 'FAMILY:' line in 'churn fit --help'")
-    return m.group(1).split()
+    return re.sub(r"\([^)]*\)", " ", m.group(1)).split()   # '(or alias)' notes dropped
 
 
 def grouped(pairs):
