@@ -244,3 +244,57 @@ def test_parameter_recovery_on_simulated_promotions():
     assert np.all(np.abs(z) < 3), (v, se, z)
     # the promotion effect is estimated, not assumed: a clear signal
     assert v[4] / se[4] > 10
+
+
+def _long_tables(n=1500, seed=3):
+    """Transactions (customer_id, date) of Pareto/NBD customers acquired over 20 weeks,
+    and a long covariate table (customer_id, period_start, promo) constant in time."""
+    import pandas as pd
+    rng = np.random.default_rng(seed)
+    weeks = pd.date_range("2024-01-01", periods=40, freq="W-MON")
+    lam = rng.gamma(0.8, 1 / 3.0, n)
+    life = rng.exponential(1 / rng.gamma(1.5, 1 / 15.0, n))
+    rows = []
+    for c in range(n):
+        day0 = weeks[0] + pd.Timedelta(days=int(rng.integers(0, 140)))
+        rows.append((c, day0))
+        t = 0.0
+        while True:
+            t += rng.exponential(1 / lam[c])
+            if t > life[c] or t * 7 > 400:
+                break
+            d = day0 + pd.Timedelta(days=int(t * 7))
+            if d > pd.Timestamp("2024-09-15"):
+                break
+            rows.append((c, d))
+    tx = pd.DataFrame(rows, columns=["customer_id", "date"])
+    z = (rng.random(n) < 0.4).astype(float)
+    cov = pd.DataFrame([(c, w, z[c]) for c in range(n) for w in weeks],
+                       columns=["customer_id", "period_start", "promo"])
+    return tx, cov, z
+
+
+def test_table_interface_constant_covariate_is_the_static_fit():
+    """fit_pnbd_dyncov on long tables with a covariate constant in time: the histories
+    are customer_table's (unit week) and the fit is ParetoNBD().fit(covariates=...)'s."""
+    import pandas as pd
+    import churn
+    tx, cov, z = _long_tables()
+    m = churn.fit_pnbd_dyncov(tx, cov, trans=["promo"], cutoff="2024-09-15")
+    tab = churn.customer_table(tx, cutoff="2024-09-15", unit="week", amount=None)
+    st = pd.DataFrame({"promo": z[tab.index.to_numpy()]}, index=tab.index)
+    ms = churn.ParetoNBD().fit(tab, covariates=st, trans=["promo"])
+    assert list(m.params_.index) == list(ms.params_.index)
+    np.testing.assert_allclose(m.params_.values, ms.params_.values, rtol=1e-6)
+    np.testing.assert_allclose(m.standard_errors_.values, ms.standard_errors_.values,
+                               rtol=1e-4)
+    s = churn.score_pnbd_dyncov(m, tx, cov, t=4, cutoff="2024-09-15")
+    np.testing.assert_allclose(s[["frequency", "recency", "T"]].to_numpy(),
+                               tab.loc[s.index, ["frequency", "recency", "T"]].to_numpy(),
+                               rtol=0, atol=1e-9)
+    exp_static = ms.expected_purchases(4, tab, covariates=st)
+    np.testing.assert_allclose(s["expected_purchases"].to_numpy(),
+                               np.asarray(exp_static.loc[s.index]), rtol=1e-5)
+    # the plain scoring methods refuse the dynamic model
+    with pytest.raises(churn.ChurnError, match="time-varying"):
+        m.p_alive(tab, covariates=st)
