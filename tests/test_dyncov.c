@@ -282,6 +282,42 @@ static void test_marker(void)
     churn_model_free(back);
 }
 
+/* Options: a coefficient shared by both processes and L2 penalties. At the optimum the
+ * log-likelihood's gradient (churn_pnbd_dyncov_loglik) satisfies the constrained /
+ * penalised first-order conditions: the two shared derivatives sum to 0, and each
+ * penalised coefficient's derivative is 2 lambda gamma. */
+static void test_options(void)
+{
+    static const char *both[] = {"promo"};
+    churn_btyd_dyncov dc = grid(zt, zl, 1);
+    dc.life_names = both; /* the life column is also called 'promo' */
+    churn_btyd_cov_options o;
+    churn_btyd_cov_options_init(&o);
+    o.n_shared = 1;
+    o.shared = both;
+    churn_model *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(churn_pnbd_dyncov_fit(&m, N, x, tx, T, NULL, &dc, &o), CHURN_OK);
+    double p[6], g[6], ll;
+    churn_model_params(m, p, 6);
+    CU_ASSERT_EQUAL(p[4], p[5]);
+    CU_ASSERT_EQUAL(churn_pnbd_dyncov_loglik(6, p, N, x, tx, T, NULL, &dc, &ll, g), CHURN_OK);
+    CT_NEAR(g[4] + g[5], 0, 1e-5);
+    CT_CLOSE(churn_model_loglik(m), ll, 1e-12);
+    churn_model_free(m);
+
+    dc = grid(zt, zl, 1);
+    churn_btyd_cov_options_init(&o);
+    o.l2_trans = 3;
+    o.l2_life = 7;
+    CU_ASSERT_EQUAL_FATAL(churn_pnbd_dyncov_fit(&m, N, x, tx, T, NULL, &dc, &o), CHURN_OK);
+    churn_model_params(m, p, 6);
+    CU_ASSERT_EQUAL(churn_pnbd_dyncov_loglik(6, p, N, x, tx, T, NULL, &dc, &ll, g), CHURN_OK);
+    CT_NEAR(g[4], 2 * 3 * p[4], 1e-5);
+    CT_NEAR(g[5], 2 * 7 * p[5], 1e-5);
+    CU_ASSERT(fabs(p[4]) > 1e-4 && fabs(p[5]) > 1e-4);
+    churn_model_free(m);
+}
+
 #define EXPECT_ERR(call, text)                                                                  \
     do {                                                                                        \
         CU_ASSERT_EQUAL((call), CHURN_EINVAL);                                                  \
@@ -384,6 +420,7 @@ int main(void)
         {"covariates constant in time: the static model", test_constant_is_static},
         {"gradient vs central differences", test_gradient},
         {"dynamic model marker, save/load", test_marker},
+        {"shared coefficient and L2 penalties: first-order conditions", test_options},
         {"input errors named", test_errors},
         CU_TEST_INFO_NULL,
     };
