@@ -392,6 +392,23 @@ static void test_errors(void)
     z2[0 * N + late] = NAN;
     CU_ASSERT_EQUAL(churn_pnbd_dyncov_loglik(6, par, N, x, tx, T, NULL, &dc, &ll, NULL),
                     CHURN_OK);
+    /* a customer born exactly on a period boundary: the period before is not read */
+    static double b3[N];
+    memcpy(b3, birth, sizeof birth);
+    int on = -1;
+    for (int i = 0; i < N && on < 0; i++)
+        if (birth[i] > 3 && x[i] == 0)
+            on = i;
+    b3[on] = floor(birth[on]);
+    double T3[N];
+    memcpy(T3, T, sizeof T3);
+    T3[on] = P - b3[on];
+    memcpy(z2, zl, sizeof zl);
+    z2[((int)b3[on] - 1) * N + on] = NAN;
+    dc = grid(zt, z2, 1);
+    dc.birth = b3;
+    CU_ASSERT_EQUAL(churn_pnbd_dyncov_loglik(6, par, N, x, tx, T3, NULL, &dc, &ll, NULL),
+                    CHURN_OK);
     /* a horizon beyond the grid */
     dc = grid(zt, zl, 0);
     churn_model *m = NULL;

@@ -182,9 +182,9 @@ static int check_rows(const char *fn, const dgrid *d, const double *w, int fitti
             return churn__error(CHURN_EINVAL, "%s: row %zu: the customer's calendar span [%g, "
                                 "%g] (birth, birth + T%s) is not inside the period grid [%g, %g]",
                                 fn, i, b, end, horizon > 0 ? " + horizon" : "", B0, BP);
-        size_t p0 = first_period(d, b) < d->P ? first_period(d, b) : d->P - 1;
-        if (p0 > 0 && d->Bd[p0] >= b) /* b on a boundary: the period that ends there too */
-            p0--;
+        /* the periods the likelihood and the forecasts read: those overlapping the span
+         * (the same tests as customer_loglik and future_integral) */
+        size_t p0 = first_period(d, b);
         double sum = 0;
         size_t last = (size_t)-1;
         for (size_t p = 0; want_counts && p < d->P; p++) {
@@ -197,8 +197,16 @@ static int check_rows(const char *fn, const dgrid *d, const double *w, int fitti
                 return churn__error(CHURN_EINVAL, "%s: row %zu, period %zu, column 'counts': %g "
                                     "purchases in a period outside the customer's span [%g, %g]",
                                     fn, i, p, cnt, b, b + T[i]);
-            if (cnt > 0)
+            if (cnt > 0) {
                 last = p;
+                /* prod_j w(t_j) reads the trans covariates of every period with purchases
+                 * (a period that only touches the span at a boundary included) */
+                for (size_t j = 0; j < d->kt; j++)
+                    if (!isfinite(zt_at(d, j, p, i)))
+                        return churn__error(CHURN_EINVAL, "%s: row %zu, period %zu, trans "
+                                            "covariate '%s': %g is not finite", fn, i, p,
+                                            d->tn[j], zt_at(d, j, p, i));
+            }
             sum += cnt;
         }
         if (want_counts && sum != x[i])
@@ -212,7 +220,7 @@ static int check_rows(const char *fn, const dgrid *d, const double *w, int fitti
                                     "period with purchases in 'counts'", fn, i, at, last,
                                     d->Bd[last], d->Bd[last + 1]);
         }
-        for (size_t p = p0; p < d->P && d->Bd[p] <= end + tol; p++) {
+        for (size_t p = p0; p < d->P && d->Bd[p] - b < T[i] + horizon; p++) {
             for (size_t j = 0; j < d->kt; j++)
                 if (!isfinite(zt_at(d, j, p, i)))
                     return churn__error(CHURN_EINVAL, "%s: row %zu, period %zu, trans covariate "
