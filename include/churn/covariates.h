@@ -228,8 +228,9 @@ CHURN_API int churn_btyd_expected_new_covariates(const churn_model *model, doubl
  * [boundaries[0], boundaries[n_periods]].
  *
  * Value of trans covariate j for customer i in period p: trans[(j * n_periods + p) * n + i]
- * (life the same). Only the periods a customer's span touches are read, and those
- * values must be finite; other cells may hold anything (NaN included).
+ * (life the same). Only the periods a customer's span overlaps (and those holding its
+ * counted purchases) are read, and those values must be finite; other cells may hold
+ * anything (NaN included). At most 16 covariates per process.
  * Initialise with CHURN_BTYD_DYNCOV_INIT or churn_btyd_dyncov_init().
  * @since 1.3
  */

@@ -36,7 +36,8 @@
 #include <string.h>
 
 #define NB 4
-#define DMAXCOV 32          /* covariates per process */
+/* covariates per process; the per-customer scratch lives on the stack (~60 kB at 16) */
+#define DMAXCOV 16
 #define DMAXK (NB + 2 * DMAXCOV)
 #define FIXED ((size_t)-1)
 #define NGL 8
