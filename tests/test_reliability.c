@@ -268,6 +268,52 @@ static int wl_covariates(double *d, size_t *nd)
     return rc ? rc : rs;
 }
 
+/* A Pareto/NBD fit with one time-varying trans and one life covariate on a 10-period
+ * grid (covariates.h, dyncov.c), then its scores and new-customer forecasts. */
+#define DYN_P 10
+static int wl_dyncov(double *d, size_t *nd)
+{
+    static double bnd[DYN_P + 1], birth[NSIM], cnt[DYN_P * NSIM], zt[DYN_P * NSIM],
+        zl[DYN_P * NSIM];
+    double Tmax = 0;
+    for (int i = 0; i < NSIM; i++)
+        Tmax = sim_T[i] > Tmax ? sim_T[i] : Tmax;
+    for (int p = 0; p <= DYN_P; p++)
+        bnd[p] = (Tmax + 2) * p / DYN_P;
+    memset(cnt, 0, sizeof cnt);
+    for (int i = 0; i < NSIM; i++) {
+        birth[i] = Tmax - sim_T[i];
+        int last = 0;
+        while (last + 1 < DYN_P && bnd[last + 1] <= birth[i] + sim_tx[i])
+            last++;
+        cnt[last * NSIM + i] = sim_x[i];
+        for (int p = 0; p < DYN_P; p++) {
+            zt[p * NSIM + i] = (i + p) % 3 == 0;
+            zl[p * NSIM + i] = (i * p) % 2;
+        }
+    }
+    const char *tn[] = {"t"}, *ln[] = {"l"};
+    churn_btyd_dyncov dc = CHURN_BTYD_DYNCOV_INIT;
+    dc.n_periods = DYN_P, dc.boundaries = bnd, dc.birth = birth, dc.counts = cnt;
+    dc.n_trans = 1, dc.trans = zt, dc.trans_names = tn;
+    dc.n_life = 1, dc.life = zl, dc.life_names = ln;
+    churn_model *m = (churn_model *)1;
+    int rc = churn_pnbd_dyncov_fit(&m, NSIM, sim_x, sim_tx, sim_T, NULL, &dc, NULL);
+    if (rc != CHURN_OK && rc != CHURN_ENOCONV) {
+        OUT_MUST_BE_NULL(rc, m);
+        return rc;
+    }
+    digest_params(m, d, nd);
+    double pa[4], ex[4];
+    int rs = churn_pnbd_dyncov_score(m, 1, 4, sim_x, sim_tx, sim_T, &dc, pa, ex);
+    if (rs == CHURN_OK)
+        rs = churn_pnbd_dyncov_expected_new(m, 1, 4, &dc, ex + 0);
+    for (int i = 0; i < 4 && rs == CHURN_OK && *nd < 64; i++)
+        d[(*nd)++] = pa[i] + ex[i];
+    churn_model_free(m);
+    return rc ? rc : rs;
+}
+
 /* Bootstrap intervals of a BG/NBD fit, one thread (the failing allocator counts calls). */
 static int wl_bootstrap(double *d, size_t *nd)
 {
@@ -1064,6 +1110,7 @@ static void run_injection(const char *name, workload_fn fn)
 /* The workloads; tests/alloc_entry_points.txt names them. */
 static const struct { const char *name; workload_fn fn; } wl[] = {
     {"csv", wl_csv},         {"customers", wl_customers}, {"bgnbd", wl_bgnbd}, {"covariates", wl_covariates},
+    {"dyncov", wl_dyncov},
     {"pnbd", wl_pnbd},       {"bgbb", wl_bgbb},           {"sbg", wl_sbg},
     {"mbgcnbd", wl_mbgcnbd}, {"bootstrap", wl_bootstrap},
     {"gammagamma", wl_gammagamma}, {"logit", wl_logit},   {"cox", wl_cox},

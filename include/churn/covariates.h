@@ -206,6 +206,150 @@ CHURN_API int churn_btyd_expected_new_covariates(const churn_model *model, doubl
                                                  const churn_btyd_covariates *cov,
                                                  double *expected);
 
+/* =====================================================================================
+ * Time-varying (dynamic) covariates: Pareto/NBD (Bachmann, Meierer & Naef 2021).
+ * docs/models/dyncov.md gives the likelihood, the conventions and the mapping to
+ * CLVTools' SetDynamicCovariates / pnbd().
+ * ===================================================================================== */
+
+/**
+ * Time-varying covariates of n customers on a calendar period grid, borrowed from
+ * the caller (nothing is kept after the call). Covariates are piecewise constant:
+ * period p is [boundaries[p], boundaries[p+1]). Customer i's purchase rate at
+ * calendar time u is lambda_i * exp(g_trans' z_trans,i(u)) and its dropout hazard
+ * mu_i * exp(g_life' z_life,i(u)), lambda ~ Gamma(r, alpha), mu ~ Gamma(s, beta);
+ * a covariate constant in time gives the static model of churn_btyd_fit_covariates
+ * (alpha_i = alpha exp(-g_trans' z), beta_i = beta exp(-g_life' z)).
+ *
+ * Calendar times (boundaries, birth) are in the model's time unit from any origin
+ * (e.g. weeks since 1970-01-01); customer i's history (frequency, recency, T of the
+ * calling function) starts at birth[i], its first purchase, so its span is
+ * [birth[i], birth[i] + T[i]] (plus the horizon when scoring) and must lie inside
+ * [boundaries[0], boundaries[n_periods]].
+ *
+ * Value of trans covariate j for customer i in period p: trans[(j * n_periods + p) * n + i]
+ * (life the same). Only the periods a customer's span overlaps (and those holding its
+ * counted purchases) are read, and those values must be finite; other cells may hold
+ * anything (NaN included). At most 16 covariates per process.
+ * Initialise with CHURN_BTYD_DYNCOV_INIT or churn_btyd_dyncov_init().
+ * @since 1.3
+ */
+typedef struct churn_btyd_dyncov {
+    size_t struct_size;         /**< sizeof(churn_btyd_dyncov) */
+    size_t n_periods;           /**< periods of the grid (>= 1) */
+    const double *boundaries;   /**< n_periods + 1 strictly ascending calendar times */
+    const double *birth;        /**< n calendar times of the customers' first purchases */
+    const double *counts;       /**< n x n_periods, column-major (counts[p * n + i]): repeat
+                                     purchases of customer i in period p, whole numbers >= 0
+                                     summing to its frequency, the last non-zero period holding
+                                     birth + recency; needed by the fit and the log-likelihood,
+                                     not by scoring (may be NULL there) */
+    size_t n_trans;             /**< covariates of the purchase process (may be 0) */
+    const double *trans;        /**< n x n_periods x n_trans values (layout above) */
+    const char *const *trans_names; /**< n_trans names, unique */
+    size_t n_life;              /**< covariates of the attrition process (may be 0) */
+    const double *life;         /**< n x n_periods x n_life values */
+    const char *const *life_names;  /**< n_life names, unique */
+} churn_btyd_dyncov;
+
+/** Static initialiser for ::churn_btyd_dyncov (empty). @since 1.3 */
+#define CHURN_BTYD_DYNCOV_INIT \
+    { sizeof(churn_btyd_dyncov), 0, NULL, NULL, NULL, 0, NULL, NULL, 0, NULL, NULL }
+
+/** Fill `dc` with an empty grid and no covariates. NULL is a no-op. Thread-safe. @since 1.3 */
+CHURN_API void churn_btyd_dyncov_init(churn_btyd_dyncov *dc);
+
+/**
+ * Log-likelihood of the Pareto/NBD with time-varying covariates, and its gradient:
+ * the sum over customers of w_i log L_i (docs/models/dyncov.md). With every
+ * coefficient 0 it is the plain Pareto/NBD log-likelihood of churn_btyd_loglik().
+ * @param[in]  nparams  4 + dc->n_trans + dc->n_life
+ * @param[in]  params   r, alpha, s, beta (natural scale, > 0), then the trans
+ *                      coefficients, then the life coefficients
+ * @param[in]  n        customers
+ * @param[in]  frequency, recency, T  histories in the grid's time unit
+ * @param[in]  weights  n weights >= 0, or NULL for 1
+ * @param[in]  dc       the grid, births, per-period counts and covariates (required)
+ * @param[out] loglik   the log-likelihood
+ * @param[out] gradient nparams derivatives (base parameters on the natural scale), or NULL
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL; a grid not ascending; a customer's span
+ *         outside the grid; counts not whole, outside the span, not summing to the
+ *         frequency or not ending in the period of the last purchase; a non-finite
+ *         covariate — each naming row, period and column); ::CHURN_ENUMERIC (row named).
+ *         Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_pnbd_dyncov_loglik(size_t nparams, const double *params, size_t n,
+                                       const double *frequency, const double *recency,
+                                       const double *T, const double *weights,
+                                       const churn_btyd_dyncov *dc, double *loglik,
+                                       double *gradient);
+
+/**
+ * Fit the Pareto/NBD with time-varying covariates by maximum likelihood: Newton's
+ * method on (log r, log alpha, log s, log beta, coefficients) with the exact
+ * Hessian, from the plain Pareto/NBD fit with every coefficient 0. Standard errors
+ * and the covariance come from the inverse negative Hessian at the optimum. The
+ * options are those of churn_btyd_fit_covariates() (L2 penalties, shared
+ * coefficients, max_iter, tol, no_std_errors).
+ *
+ * The model is a 'pnbd' model with coefficients "trans.<name>" and "life.<name>"
+ * and the array "covariates_dynamic" = [1] (model file format 2): the plain and the
+ * static-covariate scoring functions refuse it; score it with churn_pnbd_dyncov_score().
+ * @param[out] out   the model (free with churn_model_free()); NULL on error
+ * @param[in]  n, frequency, recency, T, weights  as in churn_pnbd_dyncov_loglik()
+ * @param[in]  dc    grid, births, counts, covariates (required)
+ * @param[in]  opts  options, or NULL for the defaults
+ * @return ::CHURN_OK; ::CHURN_EINVAL (as churn_pnbd_dyncov_loglik(), and a covariate
+ *         with one non-zero value for every customer and period); ::CHURN_ENOCONV (the
+ *         message says what did not converge; the model is still returned with
+ *         converged = 0); ::CHURN_ENUMERIC; ::CHURN_ENOMEM. Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_pnbd_dyncov_fit(churn_model **out, size_t n, const double *frequency,
+                                    const double *recency, const double *T,
+                                    const double *weights, const churn_btyd_dyncov *dc,
+                                    const churn_btyd_cov_options *opts);
+
+/**
+ * P(alive at T) and the conditional expected number of purchases in (T, T + t] of
+ * a Pareto/NBD with time-varying covariates, using the covariates of the periods
+ * after T for the forecast:
+ * E = P(alive) (r + x)/(alpha + Lambda(T)) int_T^{T+t} w(u) ((beta + M(T))/(beta + M(u)))^s du.
+ * Covariates are matched to the model's by name (extra columns are ignored); counts
+ * are not needed. A plain Pareto/NBD model is scored as such (every coefficient 0).
+ * The grid must reach birth + T + t for every customer.
+ * @param[in]  model   from churn_pnbd_dyncov_fit() (or a plain 'pnbd' model)
+ * @param[in]  t       horizon, finite >= 0
+ * @param[in]  n, frequency, recency, T  histories
+ * @param[in]  dc      grid, births and covariates
+ * @param[out] p_alive, expected  n values each, or NULL
+ * @return ::CHURN_OK; ::CHURN_EFAMILY; ::CHURN_EINVAL (a static-covariate model, a
+ *         missing covariate, bad rows or grid, named); ::CHURN_ENUMERIC (row named);
+ *         ::CHURN_ENOMEM. Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_pnbd_dyncov_score(const churn_model *model, double t, size_t n,
+                                      const double *frequency, const double *recency,
+                                      const double *T, const churn_btyd_dyncov *dc,
+                                      double *p_alive, double *expected);
+
+/**
+ * New-customer forecast of a Pareto/NBD with time-varying covariates: E[X(t)], the
+ * expected purchases in (0, t] after a first purchase at calendar time dc->birth[i],
+ * E = r/alpha int_0^t w(u) (beta/(beta + M(u)))^s du, with the covariates of the
+ * periods the horizon covers.
+ * @param[in]  model     as for churn_pnbd_dyncov_score()
+ * @param[in]  t         horizon, finite >= 0
+ * @param[in]  n         prospective customers
+ * @param[in]  dc        grid, births (acquisition times) and covariates
+ * @param[out] expected  n values
+ * @return as churn_pnbd_dyncov_score(). Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_pnbd_dyncov_expected_new(const churn_model *model, double t, size_t n,
+                                             const churn_btyd_dyncov *dc, double *expected);
+
 #ifdef __cplusplus
 }
 #endif

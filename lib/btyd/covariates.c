@@ -786,6 +786,10 @@ static int scoring_setup(scoring *sc, const churn_model *model, size_t n,
     int rc = churn__model_check(model, fn, 3, CHURN_FAMILY_PNBD, CHURN_FAMILY_BGNBD,
                                 CHURN_FAMILY_MBGNBD);
     churn_btyd_covariates c;
+    if (!rc && churn__model_array(model, "covariates_dynamic", NULL))
+        return churn__error(CHURN_EINVAL, "%s: this model has time-varying covariates "
+                            "(churn_pnbd_dyncov_fit): score it with churn_pnbd_dyncov_score "
+                            "and the customers' per-period covariates", fn);
     if (rc || (rc = get_layout(model->family, &sc->L, fn)) || (rc = read_cov(&c, cov, fn)) ||
         (rc = churn__btyd_check_params(fn, sc->L.fam, model->params, NB)))
         return rc;

@@ -67,6 +67,8 @@ from ._simulate import simulate, simulate_summary
 from ._btyd import BGBB, BGNBD, MBGNBD, SBG, ParetoNBD, loglik as btyd_loglik
 from ._intervals import bootstrap_interval, predict_interval
 from . import _covariates  # noqa: F401  (declares the covariate C functions)
+from . import _dyncov  # noqa: F401  (declares the time-varying covariate C functions)
+from ._dyncov_table import fit_pnbd_dyncov, score_pnbd_dyncov
 from ._ggomnbd import GGompertzNBD, ggomnbd_loglik
 from ._mbgcnbd import MBGCNBDk, estimate_regularity, litt, mbgcnbd_loglik
 from ._spend import (Alerts, GammaGamma, assign_tiers, clv, clv_contractual, dert,
@@ -97,6 +99,7 @@ __all__ = [
     # btyd.h
     "BGNBD", "MBGNBD", "ParetoNBD", "BGBB", "SBG", "btyd_loglik", "predict_interval", "bootstrap_interval",
     "GGompertzNBD", "ggomnbd_loglik", "MBGCNBDk", "mbgcnbd_loglik", "litt",
+    "fit_pnbd_dyncov", "score_pnbd_dyncov",
     "estimate_regularity",
     # spend.h
     "GammaGamma", "clv", "discounted_purchases", "dert", "clv_contractual", "assign_tiers",
