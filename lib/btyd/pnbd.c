@@ -371,7 +371,7 @@ int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const do
     memset(tab, 0, sizeof tab);
     for (int k = 0; k < 2; k++) {
         tab[k].c = tabmem[k];
-        tab[k].cap = PNBD_TAIL_TERMS;
+        tab[k].cap = n > 1 ? PNBD_TAIL_TERMS : 0;
     }
     for (size_t i = 0; i < n; i++) {
         double wi = w ? w[i] : 1.0, xi = x[i], ti = tx[i], Ti = T[i], P = r + xi;
