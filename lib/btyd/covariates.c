@@ -1,21 +1,25 @@
 /*
  * BTYD models with static covariates (covariates.h; docs/models/covariates.md):
- * Pareto/NBD, BG/NBD and MBG/NBD whose rate parameters depend on each
- * customer's covariates through exp(gamma' z).
+ * Pareto/NBD, BG/NBD, MBG/NBD and Gamma-Gompertz/NBD whose rate parameters
+ * depend on each customer's covariates through exp(gamma' z).
  *
  * The log-likelihood is the plain family's, customer by customer, at the
  * customer's own log-parameters phi_i = log p + D_i theta_cov, which are
  * linear in the free parameters theta = (log p, free coefficients). So with
  * g_i and H_i the gradient and Hessian of customer i's log-likelihood in
  * phi_i (from the family descriptor: analytic where the family has its
- * Hessian, else central differences of its analytic gradient), the total
+ * Hessian, loglik_hess or large_hess, else central differences of its
+ * analytic gradient), the total
  * gradient is sum_i A_i' g_i and the Hessian sum_i A_i' H_i A_i, where A_i
  * = d phi_i / d theta. Newton's method with a backtracking line search
- * maximises the (penalised) total, starting from the plain fit.
+ * maximises the (penalised) total, starting from the plain fit (on many
+ * customers, from the optimum of a systematic subsample) and ending with one
+ * more full Newton step after the convergence test.
  *
  * Which base parameter each process scales (the CLVTools parametrisation):
  * Pareto/NBD trans -> alpha (sign -), life -> beta (-); BG/NBD and MBG/NBD
- * trans -> alpha (-), life -> a (+) and b (+).
+ * trans -> alpha (-), life -> a (+) and b (+); Gamma-Gompertz/NBD trans ->
+ * alpha (-), life -> beta (-).
  * Calls core/ (errors, allocation, Cholesky, models), checks.c, fit
  * (churn_btyd_fit for the start) and the family descriptors.
  */
@@ -416,10 +420,11 @@ typedef struct {
 /* Newton's method with a backtracking line search from theta, until the largest
  * gradient component per unit of weight is below tol; with `polish`, one more full
  * Newton step is then taken (quadratic convergence: it lands on the optimum to the
- * likelihood's precision, so the result does not depend on the path). On return theta, *f and w->g,
- * w->H hold the last point, *iters the iterations taken, *converged whether the test
- * was met (else why[] says what stopped it). CHURN_OK, or CHURN_ENUMERIC (not finite;
- * *bad the row, or (size_t)-1) without a message: the caller words it. */
+ * likelihood's precision, so the result does not depend on the path). On return
+ * theta, *f and w->g, w->H hold the last point, *iters the iterations taken,
+ * *converged whether the test was met (else why[] says what stopped it). CHURN_OK,
+ * or CHURN_ENUMERIC (not finite; *bad the row, or (size_t)-1) without a message:
+ * the caller words it. */
 static int newton(const problem *pb, double *theta, int max_iter, double tol, double wsum,
                   int polish, const nscratch *w, double *f, int *iters, int *converged,
                   char *why, size_t whylen, size_t *bad)
@@ -720,7 +725,8 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
     size_t ms = n >= 4 * COV_WARM_ROWS ? (n / 8 > COV_WARM_ROWS ? n / 8 : COV_WARM_ROWS) : 0;
     double *sub = ms ? churn__malloc(ms * (4 + kt + kl) * sizeof *sub) : NULL;
     if (sub) {
-        double *sx = sub, *stx = sx + ms, *sT = stx + ms, *sw = sT + ms, *sz = sw + ms, swsum = 0;
+        double *sx = sub, *stx = sx + ms, *sT = stx + ms, *sw = sT + ms, *sz = sw + ms;
+        double swsum = 0;
         for (size_t r = 0; r < ms; r++) {
             size_t i = (size_t)((double)r * (double)n / (double)ms);
             sx[r] = frequency[i];
@@ -791,8 +797,8 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
         char where[48] = "";
         if (bad != (size_t)-1)
             snprintf(where, sizeof where, "row %zu: ", bad);
-        rc = churn__error(CHURN_ENUMERIC, "%s: %sthe log-likelihood is not finite %s", fn, where,
-                          it > 0 ? "during the fit"
+        rc = churn__error(CHURN_ENUMERIC, "%s: %sthe log-likelihood is not finite %s", fn,
+                          where, it > 0 ? "during the fit"
                           : warm ? "at the subsample's optimum" : "at the plain model's fit");
     }
     if (!rc && !converged && !why[0])
