@@ -20,41 +20,21 @@ difference between the two sums of CLV.
 """
 import argparse
 import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import pandas as pd
+
+from _benchutil import find, run, self_cpu  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PEERS = os.path.join(ROOT, "..", "shared", "peers")
 
 
-def find(given, env, rel, what):
-    cands = [given, os.environ.get(env)]
-    for d in sorted(os.listdir(ROOT)):
-        if d.startswith("build"):
-            cands.append(os.path.join(ROOT, d, rel))
-    for c in cands:
-        if c and os.path.exists(c):
-            return c
-    sys.exit(f"{what} not found: build it (ninja -C <builddir>) and pass its path")
 
 
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"{' '.join(map(str, cmd))} failed:\n{p.stdout}{p.stderr}")
-    return p.stdout
-
-
-def self_cpu():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def load_lifetimes():

@@ -289,6 +289,114 @@ static void test_bootstrap_coverage(void)
     CU_ASSERT(fabs(sum / (2 * PROF) - level) <= 0.03);
 }
 
+
+/* MBG/CNBD-k with k = 1 fixed is MBG/NBD: the same fit, the same covariance of
+ * (r, alpha, a, b), so the same intervals; k (variance 0) is never perturbed. */
+static void test_mbgcnbd_k1_equals_mbgnbd(void)
+{
+    enum { N = 3000 };
+    churn_simulate_options o;
+    churn_simulate_options_init(&o);
+    o.model = CHURN_FAMILY_MBGNBD;
+    o.customers = N;
+    o.seed = 31;
+    o.days = 39 * 7;
+    o.acquisition_days = 12 * 7;
+    o.r = 0.25; o.alpha = 4.0; o.a = 0.8; o.b = 2.4;
+    double *x = malloc(4 * N * sizeof *x), *tx = x + N, *T = x + 2 * N, *litt = x + 3 * N;
+    CU_ASSERT_EQUAL_FATAL(churn_simulate_summary(&o, N, x, tx, T, NULL, NULL, NULL), CHURN_OK);
+    for (size_t i = 0; i < N; i++)
+        litt[i] = 0;
+    churn_model *mb = NULL, *mc = NULL;
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_fit(&mb, CHURN_FAMILY_MBGNBD, N, x, tx, T, NULL, NULL),
+                          CHURN_OK);
+    CU_ASSERT_EQUAL_FATAL(churn_mbgcnbd_fit(&mc, 1, N, x, tx, T, litt, NULL, NULL), CHURN_OK);
+    const double X[] = {0, 1, 4, 7}, TX[] = {0, 12, 30, 20}, TT[] = {30, 35, 36, 38};
+    double a1[4], al1[4], ah1[4], e1[4], el1[4], eh1[4];
+    double a2[4], al2[4], ah2[4], e2[4], el2[4], eh2[4];
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_predict_interval(mb, 13, 0.8, 4, X, TX, TT, a1, al1, ah1,
+                                                      e1, el1, eh1), CHURN_OK);
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_predict_interval(mc, 13, 0.8, 4, X, TX, TT, a2, al2, ah2,
+                                                      e2, el2, eh2), CHURN_OK);
+    for (int i = 0; i < 4; i++) {
+        /* both fits stop at tol 1e-9 of the gradient: the estimates agree to ~1e-7 */
+        CT_CLOSE(a2[i], a1[i], 1e-6);
+        CT_CLOSE(al2[i], al1[i], 1e-5);
+        CT_CLOSE(ah2[i], ah1[i], 1e-5);
+        CT_CLOSE(e2[i], e1[i], 1e-6);
+        CT_CLOSE(el2[i], el1[i], 1e-5);
+        CT_CLOSE(eh2[i], eh1[i], 1e-5);
+        CU_ASSERT(el2[i] < e2[i] && e2[i] < eh2[i]);
+    }
+    free(x);
+    churn_model_free(mb);
+    churn_model_free(mc);
+}
+
+/* Gamma-Gompertz/NBD: the interval equals the delta method written out here
+ * independently, with a gradient on the natural scale by central differences of
+ * churn_btyd_score at models built from given parameters, and the variance
+ * g' Cov(p) g of the fitted natural-scale covariance. */
+static void test_ggomnbd_delta(void)
+{
+    enum { N = 4000 };
+    churn_simulate_options o;
+    churn_simulate_options_init(&o);
+    o.model = CHURN_FAMILY_GGOMNBD;
+    o.customers = N;
+    o.seed = 0;
+    o.days = 39 * 7;
+    o.acquisition_days = 12 * 7;
+    o.r = 0.55; o.alpha = 10.6; o.b = 0.02; o.s = 0.6; o.beta = 0.3;
+    double *x = malloc(3 * N * sizeof *x), *tx = x + N, *T = x + 2 * N;
+    CU_ASSERT_EQUAL_FATAL(churn_simulate_summary(&o, N, x, tx, T, NULL, NULL, NULL), CHURN_OK);
+    churn_model *m = NULL;
+    int rc = churn_btyd_fit(&m, CHURN_FAMILY_GGOMNBD, N, x, tx, T, NULL, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, CHURN_OK);
+    double p[5], cov[25];
+    CU_ASSERT_EQUAL_FATAL(churn_model_params(m, p, 5), CHURN_OK);
+    CU_ASSERT_EQUAL_FATAL(churn_model_covariance(m, cov, 25), CHURN_OK);
+    const double X[] = {1, 3, 6}, TX[] = {10, 30, 35}, TT[] = {35, 36, 38}, t = 26;
+    double pa[3], lo[3], hi[3], e[3], elo[3], ehi[3];
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_predict_interval(m, t, 0.9, 3, X, TX, TT, pa, lo, hi, e,
+                                                      elo, ehi), CHURN_OK);
+    double z = gsl_cdf_ugaussian_Pinv(0.95);
+    for (int i = 0; i < 3; i++) {
+        double ga[5], ge[5];
+        for (int j = 0; j < 5; j++) {
+            double q[5], h = 1e-5 * p[j], up[2], dn[2];
+            memcpy(q, p, sizeof q);
+            churn_model *mm = NULL;
+            q[j] = p[j] + h;
+            CU_ASSERT_EQUAL_FATAL(churn_btyd_model_new(&mm, CHURN_FAMILY_GGOMNBD, 5, q),
+                                  CHURN_OK);
+            churn_btyd_score(mm, t, 1, &X[i], &TX[i], &TT[i], &up[0], &up[1]);
+            churn_model_free(mm);
+            q[j] = p[j] - h;
+            CU_ASSERT_EQUAL_FATAL(churn_btyd_model_new(&mm, CHURN_FAMILY_GGOMNBD, 5, q),
+                                  CHURN_OK);
+            churn_btyd_score(mm, t, 1, &X[i], &TX[i], &TT[i], &dn[0], &dn[1]);
+            churn_model_free(mm);
+            ga[j] = (up[0] - dn[0]) / (2 * h) / (pa[i] * (1 - pa[i])); /* d logit */
+            ge[j] = (up[1] - dn[1]) / (2 * h) / e[i];                  /* d log */
+        }
+        double va = 0, ve = 0;
+        for (int j = 0; j < 5; j++)
+            for (int k = 0; k < 5; k++) {
+                va += ga[j] * cov[j * 5 + k] * ga[k];
+                ve += ge[j] * cov[j * 5 + k] * ge[k];
+            }
+        double u = log(pa[i] / (1 - pa[i]));
+        CT_CLOSE(lo[i], 1 / (1 + exp(-(u - z * sqrt(va)))), 1e-5);
+        CT_CLOSE(hi[i], 1 / (1 + exp(-(u + z * sqrt(va)))), 1e-5);
+        CT_CLOSE(elo[i], e[i] * exp(-z * sqrt(ve)), 1e-5);
+        CT_CLOSE(ehi[i], e[i] * exp(z * sqrt(ve)), 1e-5);
+        CU_ASSERT(lo[i] < pa[i] && pa[i] < hi[i] && elo[i] < e[i] && e[i] < ehi[i]);
+    }
+    free(x);
+    churn_model_free(m);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -296,6 +404,8 @@ int main(void)
         {"BG/NBD intervals cover the truth at their nominal rate", test_coverage_bgnbd},
         {"Pareto/NBD intervals cover the truth at their nominal rate", test_coverage_pnbd},
         {"bad level, horizon, rows and models are refused", test_errors},
+        {"MBG/CNBD-k at k = 1 gives MBG/NBD's intervals", test_mbgcnbd_k1_equals_mbgnbd},
+        {"Gamma-Gompertz/NBD interval equals an independent delta method", test_ggomnbd_delta},
         {"bootstrap: the same limits for 1 and 3 threads", test_bootstrap_threads_agree},
         {"bootstrap intervals cover the truth at their nominal rate", test_bootstrap_coverage},
         CU_TEST_INFO_NULL,

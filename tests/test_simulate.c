@@ -202,6 +202,52 @@ static void test_mbgnbd_moments(void)
     sim_free(&d);
 }
 
+/* MBG/CNBD-k: k = 1 draws the MBG/NBD's customers exactly; with k = 3 a customer has no
+ * repeat purchase by t when the coin at time 0 said "drop" or fewer than k Poisson events
+ * came: P(X(t) = 0) = a/(a+b) + b/(a+b) sum_{i<k} NB(i; r, alpha, t), the NB pmf
+ * G(r+i)/(G(r) i!) (alpha/(alpha+t))^r (t/(alpha+t))^i. */
+static void test_mbgcnbd_sim(void)
+{
+    churn_simulate_options o = CHURN_SIMULATE_OPTIONS_INIT;
+    o.model = CHURN_FAMILY_MBGNBD;
+    o.days = WEEKS * 7;
+    o.seed = 15;
+    o.r = 0.85;
+    o.alpha = 1.45;
+    o.a = 0.79;
+    o.b = 2.42;
+    sim_data m = simulate(&o, 2000);
+    o.model = CHURN_FAMILY_MBGCNBD;
+    o.k = 1;
+    sim_data c = simulate(&o, 2000);
+    size_t diff = 0;
+    for (size_t i = 0; i < 2000; i++)
+        diff += m.x[i] != c.x[i] || m.tx[i] != c.tx[i] || m.alive[i] != c.alive[i];
+    CU_ASSERT_EQUAL(diff, 0);
+    sim_free(&m);
+    sim_free(&c);
+
+    o.k = 3;
+    sim_data d = simulate(&o, NCUST);
+    check_common(&d, NCUST, WEEKS);
+    double r = 0.85, al = 1.45, a = 0.79, b = 2.42, t = WEEKS, nb = 0.0;
+    for (int i = 0; i < 3; i++)
+        nb += exp(lgamma(r + i) - lgamma(r) - lgamma(i + 1.0) + r * log(al / (al + t)) +
+                  i * log(t / (al + t)));
+    moments mo;
+    fraction(d.x, NCUST, 0, &mo);
+    CU_ASSERT(within("MBG/CNBD-3 P(X(39)=0)", mo, a / (a + b) + b / (a + b) * nb));
+    /* the default k is 3: the same customers */
+    o.k = 0;
+    sim_data e = simulate(&o, 1000);
+    diff = 0;
+    for (size_t i = 0; i < 1000; i++)
+        diff += e.x[i] != d.x[i] || e.tx[i] != d.tx[i];
+    CU_ASSERT_EQUAL(diff, 0);
+    sim_free(&d);
+    sim_free(&e);
+}
+
 static void test_holdout_and_acquisition(void)
 {
     /* Pareto/NBD: purchases in (T, T+t*] given the whole population:
@@ -379,6 +425,14 @@ static void test_errors(void)
     CU_ASSERT_EQUAL(churn_simulate_txlog(log, &o), CHURN_EINVAL);
     CU_ASSERT(strstr(churn_last_error_message(), "customers") != NULL);
     churn_simulate_options_init(&o);
+    o.k = 2; /* the Erlang shape is MBG/CNBD-k's alone */
+    CU_ASSERT_EQUAL(churn_simulate_summary(&o, 1, &x, &tx, &T, NULL, NULL, NULL), CHURN_EINVAL);
+    CU_ASSERT(strstr(churn_last_error_message(), "k = 2") != NULL);
+    o.model = CHURN_FAMILY_MBGCNBD;
+    o.k = CHURN_MBGCNBD_KMAX + 1;
+    CU_ASSERT_EQUAL(churn_simulate_summary(&o, 1, &x, &tx, &T, NULL, NULL, NULL), CHURN_EINVAL);
+    CU_ASSERT(strstr(churn_last_error_message(), "1..12") != NULL);
+    churn_simulate_options_init(&o);
     o.time_unit = 0;
     CU_ASSERT_EQUAL(churn_simulate_txlog(log, &o), CHURN_EINVAL);
     CU_ASSERT_EQUAL(churn_simulate_txlog(NULL, NULL), CHURN_EINVAL);
@@ -397,6 +451,7 @@ int main(void)
         {"pnbd_moments", test_pnbd_moments},
         {"bgnbd_moments", test_bgnbd_moments},
         {"mbgnbd_moments", test_mbgnbd_moments},
+        {"mbgcnbd_sim", test_mbgcnbd_sim},
         {"holdout_and_acquisition", test_holdout_and_acquisition},
         {"txlog_matches_summary", test_txlog_matches_summary},
         {"determinism", test_determinism},

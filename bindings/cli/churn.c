@@ -100,11 +100,14 @@ static int run_fit(int argc, char **argv)
         fprintf(argc < 2 ? stderr : stdout,
                 "usage: churn fit FAMILY customers.csv [options] -o model.json\n"
                 "FAMILY: bgnbd mbgnbd pnbd bgbb sbg gammagamma logit cox weibull exponential "
-                "loglogistic lognormal ggomnbd mbgcnbd\n'churn fit FAMILY --help' lists its options.\n");
+                "loglogistic lognormal ggomnbd mbgcnbd (or mbgcnbdk)\n'churn fit FAMILY --help' lists its "
+                "options.\n");
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
     int family;
-    if (churn_family_from_name(argv[1], &family) != CHURN_OK)
+    if (strcmp(argv[1], "mbgcnbdk") == 0) /* the and BTYDplus' spelling of mbgcnbd */
+        family = CHURN_FAMILY_MBGCNBD;
+    else if (churn_family_from_name(argv[1], &family) != CHURN_OK)
         return cli_usage_error("fit", "%s", churn_last_error_message());
     return commands_of(family)->fit(family, argc - 1, argv + 1);
 }

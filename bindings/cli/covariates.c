@@ -10,22 +10,29 @@
 
 /* ---- the join ---- */
 
-static const cli_table *sort_tab; /* qsort has no user pointer; the CLI is single-threaded here */
+/* A row of the covariate table with its id, so rows sort by id with a plain qsort
+ * (no comparison context, no file-level state). */
+typedef struct {
+    const char *id;
+    size_t row;
+} id_row;
 
 static int cmp_row(const void *a, const void *b)
 {
-    return strcmp(sort_tab->ids[*(const size_t *)a], sort_tab->ids[*(const size_t *)b]);
+    const id_row *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->row > y->row) - (x->row < y->row);
 }
 
 /* The row of covariate table `t` whose id is `id` (order: rows sorted by id), or -1. */
-static long find_row(const cli_table *t, const size_t *order, const char *id)
+static long find_row(const cli_table *t, const id_row *order, const char *id)
 {
     size_t lo = 0, hi = t->nrows;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(t->ids[order[mid]], id);
+        int c = strcmp(order[mid].id, id);
         if (c == 0)
-            return (long)order[mid];
+            return (long)order[mid].row;
         if (c < 0)
             lo = mid + 1;
         else
@@ -66,7 +73,7 @@ int cli_cov_join_read(const char *sub, const char *path, const char *idcol,
     }
     c->names = malloc((t->ncols ? t->ncols : 1) * sizeof *c->names);
     c->vals = malloc((t->ncols ? t->ncols : 1) * (n ? n : 1) * sizeof *c->vals);
-    size_t *order = malloc((t->nrows ? t->nrows : 1) * sizeof *order);
+    id_row *order = malloc((t->nrows ? t->nrows : 1) * sizeof *order);
     size_t *src = malloc((t->ncols ? t->ncols : 1) * sizeof *src);
     int rc = CLI_EXIT_FAIL;
     if (!c->names || !c->vals || !order || !src) {
@@ -89,13 +96,11 @@ int cli_cov_join_read(const char *sub, const char *path, const char *idcol,
         goto done;
     }
     for (size_t i = 0; i < t->nrows; i++)
-        order[i] = i;
-    sort_tab = t;
+        order[i] = (id_row){t->ids[i], i};
     qsort(order, t->nrows, sizeof *order, cmp_row);
     for (size_t i = 1; i < t->nrows; i++)
-        if (strcmp(t->ids[order[i - 1]], t->ids[order[i]]) == 0) {
-            size_t a = order[i - 1] < order[i] ? order[i - 1] : order[i];
-            size_t b = order[i - 1] < order[i] ? order[i] : order[i - 1];
+        if (strcmp(order[i - 1].id, order[i].id) == 0) {
+            size_t a = order[i - 1].row, b = order[i].row; /* ties sort by row */
             cli_fail(sub, "--covariates %s: customer '%s' has two rows (lines %zu and %zu)",
                      path, t->ids[a], a + 2, b + 2);
             goto done;

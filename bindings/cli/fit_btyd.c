@@ -10,7 +10,7 @@
 static const char fit_help[] =
     "usage: churn fit bgnbd|mbgnbd|pnbd|bgbb|ggomnbd customers.csv [options]\n"
     "       [-o model.json]\n"
-    "       churn fit mbgcnbd customers.csv [--k K] [--litt COL] [options]\n"
+    "       churn fit mbgcnbd|mbgcnbdk customers.csv [--k K] [--litt COL] [options]\n"
     "       churn fit sbg customers.csv [--periods COL --churned COL] [options]\n"
     "       churn fit sbg --survivors survivors.csv [options]\n"
     "\n"
@@ -24,8 +24,9 @@ static const char fit_help[] =
     "  sbg     shifted beta-geometric for contracts (Fader & Hardie 2007)\n"
     "  ggomnbd Gamma-Gompertz/NBD (Bemmaor & Glady 2012), parameters r, alpha, b, s,\n"
     "          beta as CLVTools' ggomnbd\n"
-    "  mbgcnbd MBG/CNBD-k (Reutterer, Platzer & Schroeder 2021): Erlang-k purchase\n"
-    "          gaps, parameters k, r, alpha, a, b as BTYDplus' mbgcnbd\n"
+    "  mbgcnbd MBG/CNBD-k (Reutterer, Platzer & Schroeder 2021; also spelled\n"
+    "          mbgcnbdk): Erlang-k purchase gaps, parameters k, r, alpha, a, b as\n"
+    "          BTYDplus' mbgcnbd\n"
     "\n"
     "Input: a customer table with a header (as written by 'churn features').\n"
     "Options:\n"
@@ -106,11 +107,12 @@ static const char predict_help[] =
     "  --T COL           (default: T; bgbb: T, else periods)\n"
     "  --periods COL     sbg: renewals so far = periods completed while active (default: periods)\n"
     "  --discount D      sbg: discount rate per period for derl\n"
-    "  --dert DELTA      bgnbd/mbgnbd/pnbd/ggomnbd: add the column dert, the discounted expected\n"
-    "                    residual transactions (Fader, Hardie & Lee 2005) with continuous\n"
+    "  --dert DELTA      bgnbd/mbgnbd/pnbd/ggomnbd/mbgcnbd: add the column dert, the\n"
+    "                    discounted expected residual transactions (Fader, Hardie &\n"
+    "                    Lee 2005) with continuous\n"
     "                    discounting at DELTA per time unit (DELTA = log(1 + d) / P for a\n"
     "                    rate d per period of P units)\n"
-    "  --interval L      bgnbd/mbgnbd/pnbd/bgbb: add p_alive_lo, p_alive_hi,\n"
+    "  --interval L      bgnbd/mbgnbd/pnbd/bgbb/ggomnbd/mbgcnbdk: add p_alive_lo, p_alive_hi,\n"
     "                    expected_purchases_lo, expected_purchases_hi, the L (e.g. 0.9)\n"
     "                    delta-method interval from the fit's covariance: how far the\n"
     "                    scores could move with the parameters' estimation error\n"
@@ -893,9 +895,10 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
     if (!isnan(a.discount) && family != CHURN_FAMILY_SBG)
         return cli_usage_error(sub, "--discount is for sbg models only");
     if (!isnan(a.dert) && family != CHURN_FAMILY_BGNBD && family != CHURN_FAMILY_MBGNBD &&
-        family != CHURN_FAMILY_PNBD && family != CHURN_FAMILY_GGOMNBD)
-        return cli_usage_error(sub, "--dert is for bgnbd, mbgnbd, pnbd and ggomnbd models (sbg: "
-                               "--discount gives derl)");
+        family != CHURN_FAMILY_PNBD && family != CHURN_FAMILY_GGOMNBD &&
+        family != CHURN_FAMILY_MBGCNBD)
+        return cli_usage_error(sub, "--dert is for bgnbd, mbgnbd, pnbd, ggomnbd and mbgcnbd "
+                               "models (sbg: --discount gives derl)");
     if (!isnan(a.interval) && !(a.interval < 1))
         return cli_usage_error(sub, "option --interval: %g must lie strictly between 0 and 1 "
                                "(e.g. 0.9 for 90%% intervals)", a.interval);

@@ -73,7 +73,8 @@ static const char score_help[] =
     "  --horizon H          BTYD: expected purchases in the next H units; survival:\n"
     "                       P(churn) before H units (required for these families)\n"
     "  --spend MODEL        a Gamma-Gamma model: adds expected_spend and clv (BG/NBD,\n"
-    "                       MBG/NBD, Pareto/NBD); needs amounts (not with --amount none)\n"
+    "                       MBG/NBD, Pareto/NBD, Gamma-Gompertz/NBD, MBG/CNBD-k); needs\n"
+    "                       amounts (not with --amount none)\n"
     "  --clv-periods N      CLV horizon in discount periods (default 12)\n"
     "  --period P           length of a discount period in the time unit (default: one\n"
     "                       month = 30.4375 days)\n"
@@ -990,17 +991,19 @@ static int check_unit_horizon(score_run *r)
     return CLI_EXIT_OK;
 }
 
-/* The --spend model: a Gamma-Gamma model, for a BG/NBD, MBG/NBD, Pareto/NBD or
- * Gamma-Gompertz/NBD model. */
+/* The --spend model: a Gamma-Gamma model, for a BG/NBD, MBG/NBD, Pareto/NBD,
+ * Gamma-Gompertz/NBD or MBG/CNBD-k model. */
 static int load_spend(score_run *r)
 {
     const char *path = r->a->spend_path;
     if (!path)
         return CLI_EXIT_OK;
     if (r->fam != CHURN_FAMILY_BGNBD && r->fam != CHURN_FAMILY_MBGNBD &&
-        r->fam != CHURN_FAMILY_PNBD && r->fam != CHURN_FAMILY_GGOMNBD)
-        return cli_usage_error(sub, "--spend needs a BG/NBD, MBG/NBD, Pareto/NBD or "
-                               "Gamma-Gompertz/NBD model, not '%s'", churn_family_name(r->fam));
+        r->fam != CHURN_FAMILY_PNBD && r->fam != CHURN_FAMILY_GGOMNBD &&
+        r->fam != CHURN_FAMILY_MBGCNBD)
+        return cli_usage_error(sub, "--spend needs a BG/NBD, MBG/NBD, Pareto/NBD, "
+                               "Gamma-Gompertz/NBD or MBG/CNBD-k model, not '%s'",
+                               churn_family_name(r->fam));
     if (load_model(path, "loading the --spend model", &r->spend))
         return CLI_EXIT_FAIL;
     if (churn_model_family(r->spend) != CHURN_FAMILY_GAMMAGAMMA)

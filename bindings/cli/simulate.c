@@ -7,7 +7,8 @@
 #include <string.h>
 
 static const char simulate_help[] =
-    "usage: churn simulate [--model pnbd|bgnbd|mbgnbd|ggomnbd] [--customers N] [--seed S]\n"
+    "usage: churn simulate [--model pnbd|bgnbd|mbgnbd|ggomnbd|mbgcnbdk] [--k K]\n"
+    "                      [--customers N] [--seed S]\n"
     "                      [--start DATE] [--weeks W] [--acquisition-weeks A]\n"
     "                      [model parameters] [-o tx.csv]\n"
     "\n"
@@ -25,11 +26,16 @@ static const char simulate_help[] =
     "          after the first purchase\n"
     "  ggomnbd Gamma-Gompertz/NBD (Bemmaor & Glady 2012): Gompertz lifetime,\n"
     "          S(t | eta) = exp(-eta (e^(b t) - 1)), eta ~ Gamma(s, beta)\n"
+    "  mbgcnbdk MBG/CNBD-k (Reutterer, Platzer & Schroeder 2021; also spelled\n"
+    "          mbgcnbd): as mbgnbd, but the gaps between purchases are Erlang-k (every\n"
+    "          k-th event of the Poisson(lambda) process is a purchase): regular buyers\n"
     "Amounts follow the Gamma-Gamma spend model: z ~ Gamma(p, nu), nu ~ Gamma(q, gamma),\n"
     "so the mean amount is p*gamma/(q-1).\n"
     "\n"
     "Options:\n"
-    "  --model M            pnbd (default), bgnbd, mbgnbd or ggomnbd\n"
+    "  --model M            pnbd (default), bgnbd, mbgnbd, ggomnbd or mbgcnbdk\n"
+    "  --k K                mbgcnbdk: the Erlang shape, 1-12 (default 3; 1 draws the\n"
+    "                       mbgnbd customers of the same parameters)\n"
     "  --customers N        number of customers (default 1000)\n"
     "  --seed S             random seed (default 1); the same seed gives the same file\n"
     "  --start DATE         first day of the window (default 1997-01-01)\n"
@@ -39,8 +45,8 @@ static const char simulate_help[] =
     "                       month, year or a number of days\n"
     "  --r --alpha          purchase rate parameters\n"
     "  --s --beta           Pareto/NBD and Gamma-Gompertz/NBD lifetime parameters\n"
-    "  --a --b              BG/NBD and MBG/NBD dropout parameters; --b is also the\n"
-    "                       Gompertz scale of ggomnbd (default 0.02 per week)\n"
+    "  --a --b              BG/NBD, MBG/NBD and MBG/CNBD-k dropout parameters; --b is\n"
+    "                       also the Gompertz scale of ggomnbd (default 0.02 per week)\n"
     "  --p --q --gamma      Gamma-Gamma spend parameters\n"
     "  --id-prefix P        customer ids are P1, P2, ... (default: 1, 2, ...)\n"
     "  -o, --output F       write to F instead of standard output\n"
@@ -49,7 +55,8 @@ static const char simulate_help[] =
     "Unset parameters take the published fits on CDNOW (per week): Pareto/NBD\n"
     "r 0.5534 alpha 10.5802 s 0.6061 beta 11.6562; BG/NBD r 0.2426 alpha 4.4136\n"
     "a 0.7929 b 2.4259; MBG/NBD r 0.525 alpha 6.183 a 0.891 b 1.614; Gamma-Gamma\n"
-    "p 6.25 q 3.74 gamma 15.44.\n";
+    "p 6.25 q 3.74 gamma 15.44. MBG/CNBD-k has no published CDNOW fit: k 3, r 0.85,\n"
+    "alpha 1.45, a 0.79, b 2.42 (BTYDplus' illustration).\n";
 
 typedef struct row_ref {
     double time;
@@ -104,7 +111,7 @@ typedef struct simulate_args {
     churn_simulate_options o;
     const char *out, *model;
     double weeks, acq_weeks, unit;
-    long customers;
+    long customers, k;
     /* which process-specific parameters were given, to reject mismatches */
     int have_pnbd, have_a, have_b;
 } simulate_args;
@@ -136,6 +143,7 @@ static const cli_option simulate_options[] = {
     PARAM(q, q, 0),
     PARAM(gamma, gamma, 0),
     CLI_OPT("--model", CLI_STRING, AT(model)),
+    CLI_LONG_IN("--k", AT(k), 1, 12),
     {.name = "--customers", .kind = CLI_LONG, .at = AT(customers), .bounds = CLI_MIN, .min = 1,
      .range_msg = "option --customers: %ld must be at least 1"},
     {.name = "--seed", .kind = CLI_CALL, .at = AT(o.seed), .parse = parse_seed},
@@ -167,9 +175,15 @@ static int check_options(const char *sub, simulate_args *a)
         o->model = CHURN_FAMILY_MBGNBD;
     else if (strcmp(a->model, "ggomnbd") == 0)
         o->model = CHURN_FAMILY_GGOMNBD;
+    else if (strcmp(a->model, "mbgcnbdk") == 0 || strcmp(a->model, "mbgcnbd") == 0)
+        o->model = CHURN_FAMILY_MBGCNBD;
     else
-        return cli_usage_error(sub, "option --model: '%s' is not pnbd, bgnbd, mbgnbd or "
-                               "ggomnbd", a->model);
+        return cli_usage_error(sub, "option --model: '%s' is not pnbd, bgnbd, mbgnbd, "
+                               "ggomnbd or mbgcnbdk", a->model);
+    if (a->k && o->model != CHURN_FAMILY_MBGCNBD)
+        return cli_usage_error(sub, "--k is the Erlang shape of the mbgcnbdk model, not of "
+                               "%s", a->model);
+    o->k = (int)a->k;
     if (o->model == CHURN_FAMILY_PNBD && (a->have_a || a->have_b))
         return cli_usage_error(sub, "--a and --b are BG/NBD parameters; the pnbd model uses "
                                "--s and --beta");

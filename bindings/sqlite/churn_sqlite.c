@@ -277,6 +277,15 @@ static int order_cmp(const void *pa, const void *pb)
 
 #define STATE_COLS 16
 
+/* A number printed by the C library under the host's LC_NUMERIC: its decimal
+ * separator (',' in a decimal-comma locale) turned back into '.'. */
+static void point_decimal(char *buf)
+{
+    for (char *p = buf; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || *p == '-' || *p == '+' || *p == 'e' || *p == 'E'))
+            *p = '.';
+}
+
 /* A double as JSON: 17 significant digits (reads back as the same double), "null"
  * for NaN (an unknown spend). The C library's printf, not SQLite's (whose 17th digit
  * depends on long double); a host's LC_NUMERIC decimal comma is turned back into '.'. */
@@ -288,9 +297,7 @@ static void json_number(sqlite3_str *s, double v)
     }
     char buf[40];
     snprintf(buf, sizeof buf, "%.17g", v);
-    for (char *p = buf; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || *p == '-' || *p == '+' || *p == 'e' || *p == 'E'))
-            *p = '.';
+    point_decimal(buf);
     sqlite3_str_appendall(s, buf);
 }
 
@@ -734,9 +741,10 @@ static void fn_default_alert_rules(sqlite3_context *ctx, int argc, sqlite3_value
         char num[40];
         for (int digits = 15; digits <= 17; digits++) {
             snprintf(num, sizeof num, "%.*g", digits, th);
-            if (strtod(num, NULL) == th)
+            if (strtod(num, NULL) == th) /* printf and strtod share the host's locale */
                 break;
         }
+        point_decimal(num);
         sqlite3_str_appendf(out, "%s%s: %s %s %s", i ? ";" : "", name, field,
                             (op >= 1 && op <= 6) ? opname[op] : "?", num);
     }

@@ -376,8 +376,10 @@ CHURN_API int churn_btyd_expected_purchases_path(const churn_model *model, size_
  * frequency 0, E[X] = 0 at t = 0) gets a zero-width interval. See
  * docs/models/intervals.md for the method and its coverage on simulated data.
  *
- * @param[in]  model      a fitted BG/NBD, MBG/NBD, Pareto/NBD or BG/BB model
- *                        with a covariance matrix
+ * @param[in]  model      a fitted BG/NBD, MBG/NBD, Pareto/NBD, BG/BB,
+ *                        Gamma-Gompertz/NBD or MBG/CNBD-k model with a
+ *                        covariance matrix (MBG/CNBD-k's k is held fixed: it
+ *                        is chosen, not estimated, and has variance 0)
  * @param[in]  t          horizon in the model's time unit, finite >= 0 (BG/BB:
  *                        whole opportunities); ignored when the three
  *                        expected outputs are NULL

@@ -23,6 +23,12 @@
  *    behavior with sudden 'death'", Management Science 58(5); since 1.3):
  *    a Gompertz lifetime, S(τ | η) = exp(−η (e^(bτ) − 1)), with
  *    η ~ Gamma(shape s, rate β), independent of λ.
+ *  - **MBG/CNBD-k** (Reutterer, Platzer & Schröder 2021, "Leveraging purchase
+ *    regularity for predicting customer behavior the easy way", IJRM 38(1);
+ *    since 1.3): as MBG/NBD (a coin p ~ Beta(a, b) after every purchase, the
+ *    first at time 0 included), but the times between purchases are Erlang-k
+ *    with rate λ: every k-th event of a Poisson(λ) process is a purchase, so
+ *    the mean gap is k/λ. k = 1 is the MBG/NBD, draw for draw.
  *
  * Each purchase has a value z ~ Gamma(shape p, rate ν), where the customer's
  * ν ~ Gamma(shape q, rate γ) (the Gamma-Gamma spend model: Colombo & Jiang
@@ -57,7 +63,9 @@ extern "C" {
  * MBG/NBD r 0.525, α 6.183, a 0.891, b 1.614; Gamma-Gamma p 6.25, q 3.74,
  * γ 15.44). Gamma-Gompertz/NBD has no published fit that identifies b; its
  * defaults are illustrative: the Pareto/NBD r and α, b 0.02 per week, s 0.6,
- * β 0.3. Those fits are per week; when `time_unit` is not a week, the
+ * β 0.3. MBG/CNBD-k's defaults are the illustrative values of BTYDplus'
+ * MBG/CNBD-k documentation: k 3, r 0.85, α 1.45, a 0.79, b 2.42 per week.
+ * Those fits are per week; when `time_unit` is not a week, the
  * default rate parameters α and β (and the Gompertz b) are rescaled to the
  * chosen unit.
  * Explicit parameters are used as given, in `time_unit`.
@@ -67,7 +75,7 @@ typedef struct churn_simulate_options {
     size_t struct_size;
     int model;               /**< ::CHURN_FAMILY_PNBD (default), ::CHURN_FAMILY_BGNBD,
                                   ::CHURN_FAMILY_MBGNBD or (since 1.3)
-                                  ::CHURN_FAMILY_GGOMNBD */
+                                  ::CHURN_FAMILY_GGOMNBD, ::CHURN_FAMILY_MBGCNBD */
     size_t customers;        /**< customers to simulate (default 1000) */
     uint64_t seed;           /**< random seed (default 1) */
     double start;            /**< start of the window, seconds since the epoch
@@ -83,19 +91,28 @@ typedef struct churn_simulate_options {
     double s, beta;          /**< Pareto/NBD: death rate μ ~ Gamma(s, rate beta);
                                   Gamma-Gompertz/NBD: η ~ Gamma(s, rate beta) (default
                                   s = 0.6, beta = 0.3) */
-    double a, b;             /**< BG/NBD, MBG/NBD: dropout probability p ~ Beta(a, b);
+    double a, b;             /**< BG/NBD, MBG/NBD, MBG/CNBD-k: dropout probability
+                                  p ~ Beta(a, b);
                                   Gamma-Gompertz/NBD: b is the Gompertz scale, lifetime
                                   S(τ | η) = exp(-η (e^(bτ) - 1)) (default 0.02 per week) */
     double p, q, gamma;      /**< Gamma-Gamma spend: z ~ Gamma(p, rate ν), ν ~ Gamma(q, rate gamma) */
     const char *id_prefix;   /**< customer ids are prefix + 1..customers (default "" -> "1",
                                   "2", ...) */
+    int k;                   /**< MBG/CNBD-k: the Erlang shape, a whole number in
+                                  1..::CHURN_MBGCNBD_KMAX (default 0: 3); must be 0 for
+                                  the other models. Appended in 1.3: a program built
+                                  against older headers passes the shorter struct and
+                                  gets the default (docs/abi.md). @since 1.3 */
 } churn_simulate_options;
 
 #define CHURN_SIMULATE_OPTIONS_INIT                                                  \
     { sizeof(churn_simulate_options), CHURN_FAMILY_PNBD, 1000, 1, 852076800.0, 546.0, \
-      0.0, 0.0, 7.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, NULL }
+      0.0, 0.0, 7.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, NULL, 0 }
 
-/** Fill `opts` with the defaults. @since 1.0 */
+/** Fill `opts` with the defaults. Since 1.3 there are two versions: a program
+ * built against 1.0-1.2 headers binds to churn_simulate_options_init@CHURN_1.0,
+ * which writes the shorter struct only (up to `id_prefix`), the default
+ * @@CHURN_1.3 writes the whole one. @since 1.0 */
 CHURN_API void churn_simulate_options_init(churn_simulate_options *opts);
 
 /**
@@ -108,7 +125,8 @@ CHURN_API void churn_simulate_options_init(churn_simulate_options *opts);
  * @param[in,out] log   the log to append to
  * @param[in]     opts  options, or NULL for defaults
  * @return ::CHURN_OK; ::CHURN_EINVAL naming the bad option (negative or
- *         non-finite parameter, unknown model, acquisition window not shorter
+ *         non-finite parameter, unknown model, k outside 1..::CHURN_MBGCNBD_KMAX or
+ *         given for a model other than MBG/CNBD-k, acquisition window not shorter
  *         than the calibration window, no customers); ::CHURN_ERANGE when a
  *         customer would make more than 10 million purchases (parameters such as
  *         r = 1e300 that give no plausible purchase rate; nothing is

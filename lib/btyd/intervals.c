@@ -11,7 +11,9 @@
  * interval's own approximation), the variance is g' Cov(theta) g, and the
  * interval is built on the scale where the prediction is unbounded: logit for
  * P(alive) in (0, 1), log for E[X] > 0, then mapped back, so it always lies
- * inside the prediction's range. A prediction at the boundary (P(alive) = 1
+ * inside the prediction's range. A parameter with variance 0 (MBG/CNBD-k's
+ * k, chosen rather than estimated) is held fixed: it is never perturbed, so
+ * an integer parameter stays an integer. A prediction at the boundary (P(alive) = 1
  * for BG/NBD's x = 0; E[X] = 0 at t = 0) has a degenerate interval there.
  * Calls core/ (model checks, errors), checks.c and btyd.c's family table.
  */
@@ -56,8 +58,9 @@ CHURN_API int churn_btyd_predict_interval(const churn_model *model, double t, do
                                           double *expected_lo, double *expected_hi)
 {
     churn__ok();
-    int rc = churn__model_check(model, FN, 4, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
-                                CHURN_FAMILY_PNBD, CHURN_FAMILY_BGBB);
+    int rc = churn__model_check(model, FN, 6, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
+                                CHURN_FAMILY_PNBD, CHURN_FAMILY_BGBB, CHURN_FAMILY_GGOMNBD,
+                                CHURN_FAMILY_MBGCNBD);
     if (rc)
         return rc;
     const churn__btyd_family *fam = churn__btyd_family_desc(model->family);
@@ -109,6 +112,10 @@ CHURN_API int churn_btyd_predict_interval(const churn_model *model, double t, do
             return churn__btyd_nonfinite(FN, "the expected number of purchases", i);
         memcpy(q, p, k * sizeof *q);
         for (size_t j = 0; j < k; j++) {
+            if (S[j * k + j] == 0) { /* not estimated (MBG/CNBD-k's k): no variance to carry */
+                ga[j] = ge[j] = 0;
+                continue;
+            }
             double up_a, up_e, dn_a, dn_e;
             q[j] = p[j] * exp(H_STEP);
             predict(fam, q, want_e, t, x, tx, TT, &up_a, &up_e);

@@ -1,7 +1,7 @@
 /*
- * Purchase histories simulated from Pareto/NBD, BG/NBD, MBG/NBD and
- * Gamma-Gompertz/NBD purchase and dropout processes with Gamma-Gamma spend (see churn/simulate.h for the
- * processes and their references).
+ * Purchase histories simulated from Pareto/NBD, BG/NBD, MBG/NBD,
+ * Gamma-Gompertz/NBD and MBG/CNBD-k purchase and dropout processes with
+ * Gamma-Gamma spend (see churn/simulate.h for the processes and their references).
  *
  * Determinism: two MT19937 streams per call, one for the purchase/dropout
  * process and one for spend, each consumed customer by customer in a fixed
@@ -17,7 +17,17 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-CHURN_API void churn_simulate_options_init(churn_simulate_options *opts)
+/* churn_simulate_options grew in 1.3 (k). A program built against older headers has
+ * the shorter struct, so its churn_simulate_options_init must not write the new tail: it
+ * binds to the CHURN_1.0 version below, which fills the old prefix and sets struct_size
+ * to the old size (the option copy then gives k its default). Programs built since bind
+ * to the default CHURN_1.3 version. A static archive has only the default (docs/abi.md,
+ * "Growing a struct that has an _init() function"; the pattern of lib/btyd/fit.c). The
+ * old struct ends with a pointer, so the new field does not lie in its tail padding. */
+#define SIMULATE_OPTIONS_SIZE_1_0 offsetof(churn_simulate_options, k)
+
+CHURN_API_EXPORT void churn__simulate_options_init_1_3(churn_simulate_options *opts);
+CHURN_API_EXPORT void churn__simulate_options_init_1_3(churn_simulate_options *opts)
 {
     if (!opts)
         return;
@@ -25,9 +35,29 @@ CHURN_API void churn_simulate_options_init(churn_simulate_options *opts)
     *opts = d;
 }
 
+#if defined(CHURN_SYMBOL_VERSIONS)
+CHURN_API_EXPORT void churn__simulate_options_init_1_0(churn_simulate_options *opts);
+CHURN_API_EXPORT void churn__simulate_options_init_1_0(churn_simulate_options *opts)
+{
+    if (!opts)
+        return;
+    churn_simulate_options d = CHURN_SIMULATE_OPTIONS_INIT;
+    d.struct_size = SIMULATE_OPTIONS_SIZE_1_0;
+    memcpy(opts, &d, SIMULATE_OPTIONS_SIZE_1_0);
+}
+__asm__(".symver churn__simulate_options_init_1_0, churn_simulate_options_init@CHURN_1.0");
+__asm__(".symver churn__simulate_options_init_1_3, churn_simulate_options_init@@CHURN_1.3");
+#else
+void churn_simulate_options_init(churn_simulate_options *opts)
+{
+    churn__simulate_options_init_1_3(opts);
+}
+#endif
+
 /* Resolved parameters, every rate in `unit` (days per time unit). */
 typedef struct sim_params {
     int model;
+    int k;                          /* MBG/CNBD-k: Poisson events per purchase (else 1) */
     double r, alpha, s, beta, a, b; /* process */
     double p, q, gamma;             /* spend */
     double unit, days, acq, holdout, start;
@@ -57,10 +87,20 @@ static int resolve(const churn_simulate_options *user, churn_simulate_options *o
     memset(sp, 0, sizeof *sp);
     sp->model = o->model;
     if (o->model != CHURN_FAMILY_PNBD && o->model != CHURN_FAMILY_BGNBD &&
-        o->model != CHURN_FAMILY_MBGNBD && o->model != CHURN_FAMILY_GGOMNBD)
+        o->model != CHURN_FAMILY_MBGNBD && o->model != CHURN_FAMILY_GGOMNBD &&
+        o->model != CHURN_FAMILY_MBGCNBD)
         return churn__error(CHURN_EINVAL, "churn_simulate_options: model %d is not "
-                            "CHURN_FAMILY_PNBD, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD or "
-                            "CHURN_FAMILY_GGOMNBD", o->model);
+                            "CHURN_FAMILY_PNBD, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD, "
+                            "CHURN_FAMILY_GGOMNBD or CHURN_FAMILY_MBGCNBD", o->model);
+    const int mbgc = o->model == CHURN_FAMILY_MBGCNBD;
+    if (o->k != 0 && !mbgc)
+        return churn__error(CHURN_EINVAL, "churn_simulate_options: k = %d is the Erlang shape of "
+                            "MBG/CNBD-k (CHURN_FAMILY_MBGCNBD); leave it 0 for model %d",
+                            o->k, o->model);
+    if (o->k < 0 || o->k > CHURN_MBGCNBD_KMAX)
+        return churn__error(CHURN_EINVAL, "churn_simulate_options: k = %d must be a whole "
+                            "number in 1..%d (0 = default 3)", o->k, CHURN_MBGCNBD_KMAX);
+    sp->k = mbgc ? (o->k ? o->k : 3) : 1;
     if (!(isfinite(o->time_unit) && o->time_unit > 0))
         return churn__error(CHURN_EINVAL, "churn_simulate_options: time_unit = %g days must be "
                             "positive", o->time_unit);
@@ -95,6 +135,14 @@ static int resolve(const churn_simulate_options *user, churn_simulate_options *o
     }
     double a0 = o->model == CHURN_FAMILY_MBGNBD ? 0.891 : 0.7929199;
     double b0 = o->model == CHURN_FAMILY_MBGNBD ? 1.614 : 2.4258881;
+    if (mbgc) {
+        /* MBG/CNBD-k: no published CDNOW fit; the illustrative values of BTYDplus'
+         * MBG/CNBD-k documentation (per week): k 3, r 0.85, alpha 1.45, a 0.79, b 2.42 */
+        r0 = 0.85;
+        alpha0 = 1.45;
+        a0 = 0.79;
+        b0 = 2.42;
+    }
     double s0 = 0.6060625, beta0 = 11.6562237 * scale;
     if (o->model == CHURN_FAMILY_GGOMNBD) {
         /* Gamma-Gompertz/NBD: no published CDNOW fit identifies b (CLVTools'
@@ -199,6 +247,10 @@ typedef struct customer_sim {
  *    customer becomes inactive with probability p ~ Beta(a, b);
  *  - MBG/NBD (Batislam et al. 2007): the same coin is also tossed at time 0,
  *    right after the first purchase;
+ *  - MBG/CNBD-k (Reutterer, Platzer & Schröder 2021): as MBG/NBD, but a gap
+ *    is the sum of k Exponential(λ) draws (Erlang-k: every k-th event of the
+ *    Poisson(λ) process is a purchase), the first gap from time 0 included;
+ *    k = 1 draws exactly as MBG/NBD;
  *  - Gamma-Gompertz/NBD (Bemmaor & Glady 2012): Gompertz lifetime with
  *    S(tau | eta) = exp(-eta (e^(b tau) - 1)), eta ~ Gamma(s, rate beta),
  *    drawn by inversion: tau = log1p(E / eta) / b, E ~ Exp(1).
@@ -226,7 +278,8 @@ static int simulate_customer(const sim_params *sp, gsl_rng *g, double **times, s
         tau = log1p(gsl_ran_exponential(g, 1.0) / eta) / sp->b; /* inf when eta = 0 */
     } else {
         p = gsl_ran_beta(g, sp->a, sp->b);
-        if (sp->model == CHURN_FAMILY_MBGNBD && gsl_rng_uniform(g) < p)
+        if ((sp->model == CHURN_FAMILY_MBGNBD || sp->model == CHURN_FAMILY_MBGCNBD) &&
+            gsl_rng_uniform(g) < p)
             dead = 1;
     }
     double death = timed ? tau : (dead ? 0.0 : INFINITY);
@@ -236,7 +289,8 @@ static int simulate_customer(const sim_params *sp, gsl_rng *g, double **times, s
     while (!dead) {
         /* `!(t <= limit)` also stops on NaN (λ = 0 gives 0/0 only if the
          * exponential draw is exactly 0; either way no purchase follows) */
-        t += gsl_ran_exponential(g, 1.0) / lambda;
+        for (int e = 0; e < sp->k; e++) /* k = 1 except for MBG/CNBD-k */
+            t += gsl_ran_exponential(g, 1.0) / lambda;
         if (!(t <= horizon) || !(t <= tau))
             break;
         if (c->n == SIM_MAX_PURCHASES)

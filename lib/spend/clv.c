@@ -8,8 +8,10 @@
  *    definition churn_clv_options reproduces.
  *
  * Cost: BG/NBD and MBG/NBD tables are ordered by (x, T) so that the series of
- * each distinct pair is summed once (clv_grouped), Pareto/NBD tables are
- * reduced to their distinct (x, t_x, T) triples (clv_discounted).
+ * each distinct pair is summed once (clv_grouped), Pareto/NBD,
+ * Gamma-Gompertz/NBD and MBG/CNBD-k tables are reduced to their distinct
+ * (x, t_x, T) triples (clv_discounted; MBG/CNBD-k's posterior depends on t_x
+ * through the Poisson events since the last purchase, so it cannot share by (x, T)).
  *
  * Calls core/, the public btyd/ functions (churn_btyd_* — the CLV's horizons
  * through churn_btyd_expected_purchases_path — and churn_sbg_derl) and
@@ -357,8 +359,8 @@ CHURN_API int churn_clv_discounted_purchases(const churn_model *btyd,
 {
     churn__ok();
     static const char fn[] = "churn_clv_discounted_purchases";
-    int rc = churn__model_check(btyd, fn, 4, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
-                                CHURN_FAMILY_PNBD, CHURN_FAMILY_GGOMNBD);
+    int rc = churn__model_check(btyd, fn, 5, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
+                                CHURN_FAMILY_PNBD, CHURN_FAMILY_GGOMNBD, CHURN_FAMILY_MBGCNBD);
     if (rc)
         return rc;
     if (n && (!frequency || !recency || !T || !discounted))
@@ -385,10 +387,11 @@ CHURN_API int churn_clv_score(const churn_model *btyd, const churn_model *spend,
     int btyd_ok = btyd && (btyd->family == CHURN_FAMILY_BGNBD ||
                            btyd->family == CHURN_FAMILY_MBGNBD ||
                            btyd->family == CHURN_FAMILY_PNBD ||
-                           btyd->family == CHURN_FAMILY_GGOMNBD);
-    if (!btyd_ok && (rc = churn__model_check_arg(btyd, fn, "btyd", 4, CHURN_FAMILY_BGNBD,
+                           btyd->family == CHURN_FAMILY_GGOMNBD ||
+                           btyd->family == CHURN_FAMILY_MBGCNBD);
+    if (!btyd_ok && (rc = churn__model_check_arg(btyd, fn, "btyd", 5, CHURN_FAMILY_BGNBD,
                                                  CHURN_FAMILY_MBGNBD, CHURN_FAMILY_PNBD,
-                                                 CHURN_FAMILY_GGOMNBD)))
+                                                 CHURN_FAMILY_GGOMNBD, CHURN_FAMILY_MBGCNBD)))
         return rc;
     if (spend && spend->family != CHURN_FAMILY_GAMMAGAMMA &&
         (rc = churn__model_check_arg(spend, fn, "spend", 1, CHURN_FAMILY_GAMMAGAMMA)))

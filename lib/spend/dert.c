@@ -3,8 +3,8 @@
  * (spend.h): a closed form through the confluent hypergeometric U for the
  * Pareto/NBD (U by its integral representation), a numerical integral of the
  * conditional expectation for the BG/NBD and MBG/NBD, and for the
- * Gamma-Gompertz/NBD one integral of its remaining-lifetime survival; all by
- * the quadrature
+ * Gamma-Gompertz/NBD one integral of its remaining-lifetime survival, for
+ * the MBG/CNBD-k one integral over the purchase rate; all by the quadrature
  * of core/special.c (no GSL: its U and integrators report failures through
  * the process-wide GSL error handler).
  *
@@ -157,6 +157,98 @@ static int dert_ggomnbd(const churn_model *model, double delta, size_t n,
     return rc;
 }
 
+/* MBG/CNBD-k (Reutterer, Platzer & Schröder 2021; docs/models/mbgcnbdk.md). Alive at T,
+ * with m = 0..k-1 Poisson events since the last purchase, lambda | m ~ Gamma(R + m, A),
+ * R = r + k x, A = alpha + T, and p ~ Beta(a, b') with b' = b + x + 1. The c-th future
+ * purchase comes ck - m events after T, so E[e^(-delta tau_c) | lambda] = z^(ck - m) with
+ * z = lambda / (lambda + delta), and it happens when the c - 1 coins before it said
+ * "stay": (1-p)^(c-1). Summing the geometric series over c,
+ *   DERT = P(alive) E[ z^(k-m) / (1 - (1-p) z^k) ].
+ * The posterior of (lambda, m) is Gamma(lambda; R, A) (lambda dT)^m / m! / W with
+ * dT = T - t_x and W = sum_{m<k} G(R+m)/G(R) (dT/A)^m / m!, so with
+ * (lambda dT)^m z^-m = ((lambda + delta) dT)^m
+ *   DERT = P(alive) / W int Gamma(lambda; R, A) z^k H(1 - z^k)
+ *                         sum_{m<k} ((lambda + delta) dT)^m / m! dlambda,
+ *   H(eps) = E_p[1 / (p + (1-p) eps)]  (= 2F1(1, b'; a+b'; 1 - eps)),
+ * (churn__beta_quad integrates against p^(a-1) (1-p)^(b'-1): divided by B(a, b')),
+ * H by quadrature against the Beta(a, b') density (eps = 1 - z^k by expm1, accurate as
+ * z -> 1), the outer integral over v = log(A lambda) by the quadrature of core/special.c. */
+typedef struct mbgc_dert_ctx {
+    double R, A, a, bp, delta, ldT, lW, lB; /* lB = log B(a, b') */
+    int k;
+    int rc;
+} mbgc_dert_ctx;
+
+static double mbgc_h_log(double p, double q, void *vp)
+{
+    const double *eps = vp;
+    return -log(p + q * *eps);
+}
+
+static double mbgc_dert_log(double v, void *vp, double *mult)
+{
+    (void)mult;
+    mbgc_dert_ctx *c = vp;
+    double u = exp(v), lam = u / c->A;
+    if (!(lam > 0))
+        return -INFINITY;
+    double lz = -log1p(c->delta / lam); /* log z */
+    double eps = -expm1(c->k * lz);     /* 1 - z^k */
+    double lH;
+    if (eps >= 1.0) {
+        lH = 0.0; /* z^k = 0: H(1) = 1 */
+    } else if (churn__beta_quad(mbgc_h_log, &eps, c->a, c->bp, eps < 0.25 ? eps : 0.0, 1e-12,
+                                &lH) != CHURN_OK) {
+        c->rc = CHURN_ENUMERIC;
+        return NAN;
+    }
+    double ls = 0.0; /* log sum_{m<k} ((lambda + delta) dT)^m / m! */
+    if (c->ldT > -INFINITY) {
+        double l1 = log(lam + c->delta) + c->ldT;
+        for (int m = 1; m < c->k; m++)
+            ls = churn__logaddexp(ls, m * l1 - lgamma(m + 1.0));
+    }
+    return c->R * v - u - lgamma(c->R) + c->k * lz + lH - c->lB + ls - c->lW;
+}
+
+static int dert_mbgcnbd(const churn_model *model, double delta, size_t n,
+                        const double *frequency, const double *recency, const double *T,
+                        const char *fn, double *dert)
+{
+    double kd = model_param(model, "k"), r = model_param(model, "r");
+    double alpha = model_param(model, "alpha"), a = model_param(model, "a");
+    double b = model_param(model, "b");
+    if (!(r > 0 && alpha > 0 && a > 0 && b > 0 && kd >= 1 && kd == floor(kd)))
+        return churn__error(CHURN_EINVAL, "%s: the MBG/CNBD-k model lacks a whole k >= 1 and "
+                            "positive parameters r, alpha, a, b", fn);
+    int k = (int)kd;
+    int rc = churn_btyd_p_alive(model, n, frequency, recency, T, dert); /* validates rows */
+    for (size_t i = 0; !rc && i < n; i++) {
+        double x = frequency[i], dT = T[i] - recency[i];
+        mbgc_dert_ctx c = {r + k * x, alpha + T[i], a, b + x + 1.0, delta,
+                           dT > 0 ? log(dT) : -INFINITY, 0.0, 0.0, k, CHURN_OK};
+        c.lB = churn__lnbeta(a, c.bp);
+        for (int m = 1; dT > 0 && m < k; m++)
+            c.lW = churn__logaddexp(c.lW, lgamma(c.R + m) - lgamma(c.R) +
+                                              m * (c.ldT - log(c.A)) - lgamma(m + 1.0));
+        /* the integrand is about u^(S-1) e^-u in u = A lambda with S between R + 1 and
+         * R + k + 1 (times H, which grows at most like lambda^(1-a)): below lo it is under
+         * e^-750 of its peak, above hi under e^-750 */
+        double Sl = c.R + 1.0, Sh = c.R + k + 2.0;
+        double lo = log(Sl) - 750.0 / Sl - 40.0 / sqrt(Sl) - 5.0;
+        double hi = log(Sh) + log1p(40.0 / sqrt(Sh) + 750.0 / Sh) + 1.0;
+        double val = 0, ls = 0;
+        int st = churn__quad_log(mbgc_dert_log, &c, 1, lo, hi, 1e-10, 0.0, &val, &ls);
+        double v = dert[i] > 0 && val > 0 ? dert[i] * exp(ls + log(val)) : 0.0;
+        if (st != CHURN_OK || c.rc != CHURN_OK || !isfinite(v))
+            rc = churn__error(CHURN_ENUMERIC, "%s: row %zu: the DERT integral did not "
+                              "converge", fn, i);
+        else
+            dert[i] = v;
+    }
+    return rc;
+}
+
 /* The BG/NBD or MBG/NBD DERT of n rows, by numerical integration. */
 static int dert_bgnbd(const churn_model *model, double delta, size_t n, const double *frequency,
                       const double *recency, const double *T, const char *fn, double *dert)
@@ -189,8 +281,8 @@ CHURN_API int churn_dert(const churn_model *model, double delta, size_t n,
 {
     churn__ok();
     static const char fn[] = "churn_dert";
-    int rc = churn__model_check(model, fn, 4, CHURN_FAMILY_PNBD, CHURN_FAMILY_BGNBD,
-                                CHURN_FAMILY_MBGNBD, CHURN_FAMILY_GGOMNBD);
+    int rc = churn__model_check(model, fn, 5, CHURN_FAMILY_PNBD, CHURN_FAMILY_BGNBD,
+                                CHURN_FAMILY_MBGNBD, CHURN_FAMILY_GGOMNBD, CHURN_FAMILY_MBGCNBD);
     if (rc)
         return rc;
     if (!isfinite(delta) || !(delta > 0))
@@ -204,5 +296,7 @@ CHURN_API int churn_dert(const churn_model *model, double delta, size_t n,
         return dert_pnbd(model, delta, n, frequency, recency, T, fn, dert);
     if (model->family == CHURN_FAMILY_GGOMNBD)
         return dert_ggomnbd(model, delta, n, frequency, recency, T, fn, dert);
+    if (model->family == CHURN_FAMILY_MBGCNBD)
+        return dert_mbgcnbd(model, delta, n, frequency, recency, T, fn, dert);
     return dert_bgnbd(model, delta, n, frequency, recency, T, fn, dert);
 }

@@ -5,7 +5,8 @@
  * against 1.1 calls @CHURN_1.1, which writes only the 1.1 struct (80 bytes, up
  * to `columns`); the default version (@@CHURN_1.2) fills the whole current
  * struct (with `period`). The same for churn_csv_options_init and
- * churn_btyd_options_init (@CHURN_1.0: 40 bytes; @@CHURN_1.2). Looked up with
+ * churn_btyd_options_init (@CHURN_1.0: 40 bytes; @@CHURN_1.2), and
+ * churn_simulate_options_init (@CHURN_1.0: up to id_prefix; @@CHURN_1.3). Looked up with
  * dlvsym, as the dynamic linker does for an old binary; structs of the old
  * sizes must still be accepted.
  *
@@ -23,6 +24,60 @@ typedef void (*init_fn)(churn_customer_options *);
 typedef void (*btyd_init_fn)(churn_btyd_options *);
 typedef int (*btyd_fit_fn)(churn_model **, int, size_t, const double *, const double *,
                            const double *, const double *, const churn_btyd_options *);
+
+/* churn_simulate_options grew in 1.3 (k, the MBG/CNBD-k shape): the 1.0 init writes only
+ * the old prefix (up to id_prefix), the default 1.3 one the whole struct, and a simulation
+ * accepts the old-sized struct (k gets its default). */
+static int check_simulate_options(void *h)
+{
+    typedef void (*sim_init_fn)(churn_simulate_options *);
+    typedef int (*sim_summary_fn)(const churn_simulate_options *, size_t, double *, double *,
+                                  double *, double *, double *, int *);
+    int bad = 0;
+    sim_init_fn v10 = (sim_init_fn)dlvsym(h, "churn_simulate_options_init", "CHURN_1.0");
+    sim_init_fn v13 = (sim_init_fn)dlvsym(h, "churn_simulate_options_init", "CHURN_1.3");
+    sim_init_fn dflt = (sim_init_fn)dlsym(h, "churn_simulate_options_init");
+    sim_summary_fn summary = (sim_summary_fn)dlsym(h, "churn_simulate_summary");
+    const size_t old = offsetof(churn_simulate_options, k);
+    unsigned char buf[sizeof(churn_simulate_options) + 16];
+    if (!v10 || !v13 || dflt != v13 || !summary) {
+        fprintf(stderr, "FAIL: churn_simulate_options_init@CHURN_1.0 %p, @CHURN_1.3 %p, "
+                "default %p\n", (void *)v10, (void *)v13, (void *)dflt);
+        return 1;
+    }
+    memset(buf, 0xA5, sizeof buf);
+    v10((churn_simulate_options *)(void *)buf);
+    churn_simulate_options o;
+    memcpy(&o, buf, old);
+    if (o.struct_size != old || o.customers != 1000) {
+        fprintf(stderr, "FAIL: churn_simulate_options_init@CHURN_1.0 wrote struct_size %zu\n",
+                o.struct_size);
+        bad = 1;
+    }
+    for (size_t i = old; i < sizeof buf; i++)
+        if (buf[i] != 0xA5) {
+            fprintf(stderr, "FAIL: the 1.0 simulate init wrote byte %zu\n", i);
+            bad = 1;
+            break;
+        }
+    double x[3], tx[3], T[3];
+    if (summary((const churn_simulate_options *)(void *)buf, 3, x, tx, T, NULL, NULL, NULL) !=
+        CHURN_OK) {
+        fprintf(stderr, "FAIL: a 1.0-sized churn_simulate_options is refused\n");
+        bad = 1;
+    }
+    memset(buf, 0xA5, sizeof buf);
+    v13((churn_simulate_options *)(void *)buf);
+    memcpy(&o, buf, sizeof o);
+    if (o.struct_size != sizeof o || o.k != 0) {
+        fprintf(stderr, "FAIL: churn_simulate_options_init@@CHURN_1.3\n");
+        bad = 1;
+    }
+    if (!bad)
+        printf("OK: churn_simulate_options_init@CHURN_1.0 writes the %zu-byte old struct, "
+               "@@CHURN_1.3 the %zu-byte one\n", old, sizeof(churn_simulate_options));
+    return bad;
+}
 
 /* churn_btyd_options grew in 1.2 (max_seconds, max_evaluations): the 1.0
  * init writes only the 1.0 prefix (40 bytes on LP64), the default 1.2 one the
@@ -247,6 +302,7 @@ int main(int argc, char **argv)
                "@@CHURN_1.2 the %zu-byte one\n", offsetof(churn_csv_options, allow_empty),
                sizeof(churn_csv_options));
     bad |= check_btyd_options(h);
+    bad |= check_simulate_options(h);
     dlclose(h);
     return bad;
 }

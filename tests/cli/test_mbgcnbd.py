@@ -64,3 +64,93 @@ def test_options_are_checked(churn, table):
     assert p.returncode == 2 and "mbgcnbd" in p.stderr
     p = churn("fit", "mbgcnbd", table, "--litt", "nope", check=False)
     assert p.returncode != 0 and "nope" in p.stderr
+
+
+def litt_table(churn, tmp_path, tx, name="cl.csv"):
+    """The customer table of `tx` (weeks) with litt computed here from the transactions
+    (purchases merged by day), as the `table` fixture does."""
+    feats = tmp_path / ("f_" + name)
+    churn("features", tx, "--unit", "week", "-o", feats)
+    days = defaultdict(set)
+    for r in read_csv(tx):
+        days[r["customer_id"]].add(datetime.date.fromisoformat(r["date"]).toordinal())
+    litt = {c: sum(math.log((b - a) / 7.0) for a, b in zip(sorted(d), sorted(d)[1:]))
+            for c, d in days.items()}
+    out = tmp_path / name
+    with open(out, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["customer_id", "frequency", "recency", "T", "monetary_value", "litt"])
+        for r in read_csv(feats):
+            w.writerow([r["customer_id"], r["frequency"], r["recency"], r["T"],
+                        r["monetary_value"], repr(litt[r["customer_id"]])])
+    return out
+
+
+def test_simulate_k3_recovered(churn, tmp_path):
+    """`churn simulate --model mbgcnbdk --k 3` draws regular buyers (BTYDplus' illustrative
+    parameters, per week): `churn fit mbgcnbdk` chooses k = 3 by likelihood and lands
+    within 3 standard errors of every true parameter."""
+    tx = tmp_path / "tx.csv"
+    churn("simulate", "--model", "mbgcnbdk", "--k", 3, "--customers", 6000, "--seed", 11,
+          "-o", tx)
+    table = litt_table(churn, tmp_path, tx)
+    fit = json.loads(churn("fit", "mbgcnbdk", table, "--unit", "week", "--json").stdout)
+    assert fit["family"] == "mbgcnbd"
+    assert fit["params"]["k"]["estimate"] == 3
+    truth = {"r": 0.85, "alpha": 1.45, "a": 0.79, "b": 2.42}
+    for name, v in truth.items():
+        est, se = fit["params"][name]["estimate"], fit["params"][name]["std_error"]
+        assert se > 0 and abs(est - v) < 3 * se, (name, est, se, v)
+
+
+def test_simulate_k1_is_mbgnbd(churn, tmp_path):
+    """k = 1 draws the MBG/NBD customers of the same parameters, byte for byte."""
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    common = ["--customers", 300, "--seed", 5, "--r", 0.85, "--alpha", 1.45, "--a", 0.79,
+              "--b", 2.42]
+    churn("simulate", "--model", "mbgnbd", *common, "-o", a)
+    churn("simulate", "--model", "mbgcnbdk", "--k", 1, *common, "-o", b)
+    assert a.read_text() == b.read_text()
+
+
+def test_simulate_options_checked(churn):
+    p = churn("simulate", "--model", "pnbd", "--k", 2, check=False)
+    assert p.returncode == 2 and "--k" in p.stderr and "mbgcnbdk" in p.stderr
+    p = churn("simulate", "--model", "mbgcnbdk", "--k", 13, check=False)
+    assert p.returncode == 2 and "13" in p.stderr
+
+
+def test_dert_and_clv(churn, tmp_path):
+    """`churn predict --dert` and `churn score --spend` take an MBG/CNBD-k model; with k = 1
+    both equal the MBG/NBD's numbers (the same parameters)."""
+    tx = tmp_path / "tx.csv"
+    churn("simulate", "--model", "mbgcnbdk", "--k", 2, "--customers", 400, "--seed", 8,
+          "-o", tx)
+    table = litt_table(churn, tmp_path, tx)
+    mk = tmp_path / "mk.json"
+    churn("fit", "mbgcnbdk", table, "--unit", "week", "--k", 1, "-o", mk)
+    params = {n: v["estimate"] for n, v in json.loads(
+        churn("fit", "mbgcnbdk", table, "--unit", "week", "--k", 1, "--json").stdout
+    )["params"].items()}
+    mb = tmp_path / "mb.json"
+    churn("fit", "mbgnbd", table, "--unit", "week", "-o", mb)
+    gg = tmp_path / "gg.json"
+    churn("fit", "gammagamma", table, "--unit", "week", "-o", gg)
+    outs = {}
+    for name, model in (("k", mk), ("m", mb)):
+        o = tmp_path / f"p_{name}.csv"
+        churn("--digits", 17, "predict", model, table, "--horizon", 26, "--unit", "week",
+              "--dert", 0.0027, "-o", o)
+        s = tmp_path / f"s_{name}.csv"
+        churn("--digits", 17, "score", model, tx, "--cutoff", "1998-06-30", "--horizon", 26,
+              "--spend", gg, "-o", s)
+        outs[name] = (read_csv(o), read_csv(s))
+    assert params["k"] == 1
+    (pk, sk), (pm, sm) = outs["k"], outs["m"]
+    assert len(pk) == 400 and len(sk) == len(sm) > 0
+    # the two fits agree to ~1e-7 in the parameters (the optimiser's tolerance)
+    for rk, rm in zip(pk, pm):
+        assert float(rk["dert"]) == pytest.approx(float(rm["dert"]), rel=1e-5)
+        assert float(rk["dert"]) > 0
+    for rk, rm in zip(sk, sm):
+        assert float(rk["clv"]) == pytest.approx(float(rm["clv"]), rel=1e-5, abs=1e-9)

@@ -1253,6 +1253,16 @@ do
         string.format("%.12g %.12g %.12g %.12g", pk, pb, ek, eb))
   local bad = churn.model("mbgcnbd", {k = 2.5, r = 1, alpha = 1, a = 1, b = 1})
   check("mbgcnbd k must be whole", bad == nil)
+  -- CLV with Gamma-Gamma takes MBG/CNBD-k too (k = 1: the MBG/NBD's value)
+  local sp = churn.from_json('{"format": "libchurn-model", "format_version": 1, ' ..
+    '"family": "gammagamma", "param_names": ["p", "q", "gamma"], "params": [6.25, 3.74, ' ..
+    '15.44], "std_errors": [null, null, null], "covariance": null, ' ..
+    '"fit": {"converged": true}, "features": [], "arrays": {}}')
+  local row = {frequency = 2, recency = 30.43, T = 38.86, monetary_value = 40}
+  local opts = {horizon = 12, period = 4.345, discount = 0.01}
+  local ck, cb = churn.clv(mk, sp, row, opts), churn.clv(mb, sp, row, opts)
+  check("mbgcnbd k = 1 CLV = mbgnbd CLV", ck ~= nil and cb ~= nil and close(ck.clv, cb.clv, 1e-10),
+        ck and cb and string.format("%.12g %.12g", ck.clv, cb.clv))
 end
 
 section("covariates")

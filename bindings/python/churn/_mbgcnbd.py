@@ -128,8 +128,10 @@ class MBGCNBDk(_btyd._Btyd):
     estimated (standard error 0). Predictions are those of the other BTYD classes
     (``p_alive``, ``expected_purchases``, ``score``, ``expected_purchases_new``,
     ``prob_purchases``, ``conditional_prob_purchases``): closed-form series of
-    incomplete beta functions, docs/models/mbgcnbdk.md. DERT and CLV are not offered
-    for this family yet.
+    incomplete beta functions, docs/models/mbgcnbdk.md. :func:`churn.dert`,
+    :func:`churn.discounted_purchases` and :func:`churn.clv` (with a
+    :class:`GammaGamma` spend model) accept the fitted model, and
+    ``churn.simulate("mbgcnbd", n, k=K)`` draws customers from it.
 
     The likelihood needs, besides (frequency, recency, T), ``litt``: the sum of the
     logarithms of each customer's inter-purchase times (see :func:`churn.litt`).
@@ -163,6 +165,17 @@ class MBGCNBDk(_btyd._Btyd):
     >>> m3 = churn.MBGCNBDk.from_params(k=3, r=0.525, alpha=6.183, a=0.891, b=1.614)
     >>> np.round(m3.p_alive(**h), 4)
     array([0.7638, 0.5279])
+
+    DERT (15% a year, continuously) and the probability of no purchase in the next 26
+    weeks; at k = 1 the DERT is the MBG/NBD's:
+
+    >>> mbg = churn.MBGNBD.from_params(r=0.525, alpha=6.183, a=0.891, b=1.614)
+    >>> d = np.log(1.15) / 52
+    >>> bool(np.allclose(churn.dert(m1, d, **h), churn.dert(mbg, d, **h), rtol=1e-10))
+    True
+    >>> p0 = m3.conditional_prob_purchases(0, 26.0, **h)
+    >>> bool(np.all((p0 > 1 - m3.p_alive(**h)) & (p0 < 1)))
+    True
     """
 
     def fit(self, data=None, frequency=None, recency=None, T=None, litt=None, k=None,

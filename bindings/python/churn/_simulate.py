@@ -9,7 +9,7 @@ from ._errors import check
 from ._txlog import TransactionLog
 
 _d = _lib.c_double_p
-_MODELS = {"pnbd": 3, "bgnbd": 1, "mbgnbd": 2, "ggomnbd": 13}
+_MODELS = {"pnbd": 3, "bgnbd": 1, "mbgnbd": 2, "ggomnbd": 13, "mbgcnbd": 14, "mbgcnbdk": 14}
 
 
 class SimulateOptions(ctypes.Structure):
@@ -21,7 +21,7 @@ class SimulateOptions(ctypes.Structure):
                 ("time_unit", c_double), ("r", c_double), ("alpha", c_double),
                 ("s", c_double), ("beta", c_double), ("a", c_double), ("b", c_double),
                 ("p", c_double), ("q", c_double), ("gamma", c_double),
-                ("id_prefix", c_char_p)]
+                ("id_prefix", c_char_p), ("k", c_int)]
 
 
 _init = _lib.fn("churn_simulate_options_init", None, POINTER(SimulateOptions))
@@ -34,7 +34,7 @@ def _options(model, customers, seed, start, days, acquisition_days, holdout_days
              params, id_prefix):
     from ._customers import time_arg, time_unit_days
     if model not in _MODELS:
-        raise ValueError(f"model: '{model}' is not pnbd, bgnbd, mbgnbd or ggomnbd")
+        raise ValueError(f"model: '{model}' is not pnbd, bgnbd, mbgnbd, ggomnbd or mbgcnbd")
     o = SimulateOptions()
     _init(ctypes.byref(o))
     o.model = _MODELS[model]
@@ -49,7 +49,14 @@ def _options(model, customers, seed, start, days, acquisition_days, holdout_days
     o.holdout_days = float(holdout_days)
     o.time_unit = time_unit_days(unit)
     for k, v in params.items():
-        if v is not None:
+        if v is None:
+            continue
+        if k == "k":
+            if isinstance(v, bool) or int(v) != v:
+                raise ValueError(f"k: {v!r} is not a whole number (the Erlang shape of "
+                                 "mbgcnbd, 1..12)")
+            o.k = int(v)
+        else:
             setattr(o, k, float(v))
     if id_prefix:
         o.id_prefix = str(id_prefix).encode()
@@ -77,7 +84,8 @@ def _order(fn, model, customers):
     if isinstance(customers, str) and isinstance(model, (int, np.integer, float)) and \
             not isinstance(model, bool):
         return customers, model   # the old order (customers, model)
-    raise TypeError(f"{fn}(model, customers): model must be 'pnbd', 'bgnbd', 'mbgnbd' or 'ggomnbd' "
+    raise TypeError(f"{fn}(model, customers): model must be 'pnbd', 'bgnbd', 'mbgnbd', "
+                    "'ggomnbd' or 'mbgcnbd' "
                     f"and customers a whole number; got model={model!r}, "
                     f"customers={customers!r}")
 
@@ -85,7 +93,7 @@ def _order(fn, model, customers):
 def simulate(model="pnbd", customers=_DEFAULT, seed=1, start=None, days=546.0,
              acquisition_days=0.0, holdout_days=0.0, unit="week", *, r=None, alpha=None,
              s=None, beta=None, a=None, b=None, p=None, q=None, gamma=None, id_prefix="",
-             as_frame=False):
+             as_frame=False, k=None):
     """Simulate purchase histories from a known BTYD process.
 
     Every customer buys at acquisition, then follows the model (include/churn/
@@ -94,11 +102,13 @@ def simulate(model="pnbd", customers=_DEFAULT, seed=1, start=None, days=546.0,
 
     Parameters
     ----------
-    model : {'pnbd', 'bgnbd', 'mbgnbd', 'ggomnbd'}, default 'pnbd'
+    model : {'pnbd', 'bgnbd', 'mbgnbd', 'ggomnbd', 'mbgcnbd'}, default 'pnbd'
         The process ('ggomnbd', Gamma-Gompertz/NBD, has illustrative defaults: the
-        Pareto/NBD r, alpha, Gompertz scale b = 0.02 per week, s = 0.6, beta = 0.3). ``simulate(model, customers)`` is the order of both simulate
-        functions; ``(customers, model)`` is recognised by type (see
-        :func:`simulate_summary`).
+        Pareto/NBD r, alpha, Gompertz scale b = 0.02 per week, s = 0.6, beta = 0.3;
+        'mbgcnbd' (also spelled 'mbgcnbdk'), MBG/CNBD-k, those of BTYDplus'
+        documentation: k = 3, r = 0.85, alpha = 1.45, a = 0.79, b = 2.42 per week).
+        ``simulate(model, customers)`` is the order of both simulate functions;
+        ``(customers, model)`` is recognised by type (see :func:`simulate_summary`).
     customers : int, default 1000
         Number of customers (ids 1..customers, after `id_prefix`).
     seed : int, default 1
@@ -121,6 +131,9 @@ def simulate(model="pnbd", customers=_DEFAULT, seed=1, start=None, days=546.0,
         Return the transactions as a DataFrame (customer_id, date, amount) instead
         of a :class:`TransactionLog`; built with numpy from the log's arrays, without
         a per-customer Python step.
+    k : int, optional
+        'mbgcnbd' only: the Erlang shape of the inter-purchase times, 1..12 (None:
+        3); k = 1 draws exactly the customers of 'mbgnbd' with the same parameters.
 
     Returns
     -------
@@ -134,10 +147,17 @@ def simulate(model="pnbd", customers=_DEFAULT, seed=1, start=None, days=546.0,
     >>> df = churn.simulate("bgnbd", 100, seed=3, as_frame=True)
     >>> list(df.columns), len(df) == log.num_transactions
     (['customer_id', 'date', 'amount'], True)
+
+    Regular buyers (MBG/CNBD-k with k = 3): the gaps between purchase days are less
+    variable than exponential ones, and Wheat & Morrison's estimate says so:
+
+    >>> reg = churn.simulate("mbgcnbd", 2000, seed=4, k=3, as_frame=True)
+    >>> bool(churn.estimate_regularity(reg) > 2)
+    True
     """
     model, customers = _order("simulate", model, customers)
     o = _options(model, customers, seed, start, days, acquisition_days, holdout_days, unit,
-                 dict(r=r, alpha=alpha, s=s, beta=beta, a=a, b=b, p=p, q=q, gamma=gamma),
+                 dict(r=r, alpha=alpha, s=s, beta=beta, a=a, b=b, p=p, q=q, gamma=gamma, k=k),
                  id_prefix)
     log = TransactionLog()
     check(_txlog(log._h, ctypes.byref(o)))
@@ -147,7 +167,7 @@ def simulate(model="pnbd", customers=_DEFAULT, seed=1, start=None, days=546.0,
 def simulate_summary(customers=_DEFAULT, model=_DEFAULT, seed=1, days=546.0,
                      acquisition_days=0.0, holdout_days=0.0, unit="week", *, r=None,
                      alpha=None, s=None, beta=None, a=None, b=None, p=None, q=None,
-                     gamma=None):
+                     gamma=None, k=None):
     """The per-customer summary of simulated customers, without building a log.
 
     The same customers as :func:`simulate` with the same arguments (purchases not
@@ -162,9 +182,8 @@ def simulate_summary(customers=_DEFAULT, model=_DEFAULT, seed=1, days=546.0,
         model="bgnbd")``), keeps working: the first two arguments are told apart by
         type (a model is a name, customers a whole number). Keyword calls are
         unaffected.
-    model : {'pnbd', 'bgnbd', 'mbgnbd', 'ggomnbd'}, default 'pnbd'
-        The process ('ggomnbd', Gamma-Gompertz/NBD, has illustrative defaults: the
-        Pareto/NBD r, alpha, Gompertz scale b = 0.02 per week, s = 0.6, beta = 0.3).
+    model : {'pnbd', 'bgnbd', 'mbgnbd', 'ggomnbd', 'mbgcnbd'}, default 'pnbd'
+        The process, with the defaults of :func:`simulate`.
     seed : int, default 1
         Random seed.
     days, acquisition_days, holdout_days : float
@@ -173,6 +192,8 @@ def simulate_summary(customers=_DEFAULT, model=_DEFAULT, seed=1, days=546.0,
         Time unit of the parameters and of the returned durations.
     r, alpha, s, beta, a, b, p, q, gamma : float, optional
         Model parameters; None takes the CDNOW fit.
+    k : int, optional
+        'mbgcnbd' only: the Erlang shape (None: 3).
 
     Returns
     -------
@@ -196,7 +217,8 @@ def simulate_summary(customers=_DEFAULT, model=_DEFAULT, seed=1, days=546.0,
         model = "pnbd"
     model, customers = _order("simulate_summary", model, customers)
     o = _options(model, customers, seed, None, days, acquisition_days, holdout_days, unit,
-                 dict(r=r, alpha=alpha, s=s, beta=beta, a=a, b=b, p=p, q=q, gamma=gamma), "")
+                 dict(r=r, alpha=alpha, s=s, beta=beta, a=a, b=b, p=p, q=q, gamma=gamma, k=k),
+                 "")
     n = int(customers)
     x, tx, T, xh, ms = (np.empty(n) for _ in range(5))
     alive = np.empty(n, dtype=np.intc)

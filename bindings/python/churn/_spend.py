@@ -420,7 +420,7 @@ def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
 
     Parameters
     ----------
-    btyd : BGNBD, MBGNBD or ParetoNBD
+    btyd : BGNBD, MBGNBD, ParetoNBD, GGompertzNBD or MBGCNBDk
         A fitted purchase model.
     spend : GammaGamma, optional
         A fitted spend model, or None to take monetary_value as each customer's own
@@ -487,7 +487,7 @@ def discounted_purchases(btyd, data=None, *, frequency=None, recency=None, T=Non
 
     Parameters
     ----------
-    btyd : BGNBD, MBGNBD or ParetoNBD
+    btyd : BGNBD, MBGNBD, ParetoNBD, GGompertzNBD or MBGCNBDk
         A fitted purchase model.
     data : pandas.DataFrame, optional
         A customer table, or pass the arrays.
@@ -529,7 +529,7 @@ def dert(btyd, delta, data=None, *, frequency=None, recency=None, T=None, unit=N
 
     Parameters
     ----------
-    btyd : BGNBD, MBGNBD or ParetoNBD
+    btyd : BGNBD, MBGNBD, ParetoNBD, GGompertzNBD or MBGCNBDk
         A fitted purchase model.
     delta : float
         Continuously compounded discount rate per model time unit (from d per period

@@ -160,12 +160,12 @@ class KaplanMeierFitter(EstimatorMixin):
         self.__dict__.update(state)
         self._h = None
         if state.get("_inputs") is not None:
-            labels = self.group_labels_
+            labels, days = self.group_labels_, state.get("time_unit_")
             self.fit(*self._inputs)
-            self.group_labels_ = labels
+            self.group_labels_, self.time_unit_ = labels, days
 
     def fit(self, durations, event_observed=None, weights=None, groups=None, data=None, *,
-            label=None):
+            label=None, unit=None):
         """Fit the curves; returns self.
 
         Parameters
@@ -182,6 +182,11 @@ class KaplanMeierFitter(EstimatorMixin):
             Where the column names point.
         label : str, optional
             Keyword only: the curve's name (lifelines' spelling; the constructor's `label`).
+        unit : str or float, optional
+            Keyword only: the time unit of the durations ('day', 'week', ... or days per
+            unit), recorded as ``time_unit_`` (days per unit) so plots name it. Default:
+            ``data.attrs["time_unit"]`` (or the durations Series' own attrs, as a
+            customer table carries it), else unknown (``time_unit_`` None).
 
         Returns
         -------
@@ -196,9 +201,15 @@ class KaplanMeierFitter(EstimatorMixin):
         >>> km = churn.KaplanMeierFitter().fit("t", "e", groups="tier", data=d)
         >>> km.groups_
         ['a', 'b']
+        >>> d.attrs["time_unit"] = 7.0          # as a customer table in weeks carries it
+        >>> churn.KaplanMeierFitter().fit("t", "e", data=d).time_unit_
+        7.0
         """
         if label is not None:
             self.label = label
+        from ._units import data_unit
+        carrier = data if data is not None else durations
+        days = data_unit(carrier if hasattr(carrier, "attrs") else None, unit)
         dur = as_f64(_get(data, durations, "durations"), "duration")
         n = dur.shape[0]
         ev = _events(_get(data, event_observed, "event_observed"), n)
@@ -225,6 +236,7 @@ class KaplanMeierFitter(EstimatorMixin):
         if self._h:
             _km_free(self._h)
         self._h = h.value
+        self.time_unit_ = days
         self._inputs = (dur, ev, w, None if groups is None else gv)
         if groups is not None:
             self.group_labels_ = [self.group_labels_[_km_group_label(self._h, i)]

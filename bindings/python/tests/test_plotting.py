@@ -123,6 +123,16 @@ def test_every_plot_names_its_unit_and_tiers(models, cdnow_table, cdnow_log, tmp
     assert _legend(ax) == ["key", "important", "ordinary"]
     assert ax.get_xlabel() == "weeks since first purchase"
     plt.close(ax.figure)
+    # no unit= anywhere: the fitter takes the table's own unit (attrs), from the frame
+    # or from a column of it, and the plot names it
+    for km3 in (churn.KaplanMeierFitter().fit("duration", "event", data=t),
+                churn.KaplanMeierFitter().fit(t["duration"], t["event"])):
+        assert km3.time_unit_ == 7.0
+        ax = plotting.plot_km(km3)
+        assert ax.get_xlabel() == "weeks since first purchase"
+        plt.close(ax.figure)
+    assert churn.KaplanMeierFitter().fit([1.0, 2, 3]).time_unit_ is None
+    assert churn.KaplanMeierFitter().fit([1.0, 2, 3], unit="day").time_unit_ == 1.0
     ax = plotting.plot_lift(t["churned"], -t["frequency"].to_numpy())
     assert ax.get_xlabel() == "bin of the scores (1 = top 10%)"
     plt.close(ax.figure)

@@ -9,6 +9,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 
 import pytest
 
@@ -207,3 +208,73 @@ SELECT customer_id, churn_p_alive(readfile('{ref['models']['bgnbd']}'),
     assert set(got) == set(py.index)
     for cid, p in got.items():
         dbref.assert_close(p, py[cid], 1e-12, f"shell {cid}")
+
+
+_COMMA_CHILD = r"""
+import json, locale, os, sqlite3, sys
+locale.setlocale(locale.LC_ALL, "de_DE.UTF-8")
+assert locale.localeconv()["decimal_point"] == ",", locale.localeconv()["decimal_point"]
+con = sqlite3.connect(":memory:")
+con.enable_load_extension(True)
+con.load_extension(sys.argv[1])
+rows = "(VALUES ('2024-01-01', 10.25), ('2024-02-01', 20.5), ('2024-03-31', 5.125))"
+out = {
+    "rules": con.execute("SELECT churn_default_alert_rules()").fetchone()[0],
+    "summary": con.execute("SELECT churn_summary(column1, column2, '2024-06-30', 'week') "
+                           "FROM " + rows).fetchone()[0],
+    "fired": con.execute("SELECT churn_alerts('low: p_alive < 0.35;big: total_spend >= 35.8', "
+                         "churn_summary(column1, column2, '2024-06-30', 'week'), "
+                         "json_object('p_alive', 0.3)) FROM " + rows).fetchone()[0],
+    "decimal_point": locale.localeconv()["decimal_point"],
+}
+print(json.dumps(out))
+"""
+
+
+def _comma_locale_env(tmp):
+    """Environment for a child process whose locale is de_DE.UTF-8 (decimal comma),
+    built with localedef into the test folder when the system lacks it (no system-wide
+    change); None when neither works."""
+    env = dict(os.environ)
+    probe = [sys.executable, "-c", "import locale; locale.setlocale(locale.LC_ALL, "
+             "'de_DE.UTF-8'); print(locale.localeconv()['decimal_point'])"]
+    if subprocess.run(probe, capture_output=True, text=True, env=env).stdout.strip() == ",":
+        return env
+    localedef = shutil.which("localedef")
+    if not localedef:
+        return None
+    d = os.path.join(tmp, "locale")
+    os.makedirs(d, exist_ok=True)
+    if not os.path.exists(os.path.join(d, "de_DE.UTF-8", "LC_NUMERIC")):
+        subprocess.run([localedef, "-i", "de_DE", "-f", "UTF-8", os.path.join(d, "de_DE.UTF-8")],
+                       capture_output=True)
+    env["LOCPATH"] = d
+    p = subprocess.run(probe, capture_output=True, text=True, env=env)
+    return env if p.stdout.strip() == "," else None
+
+
+def test_decimal_comma_locale_changes_no_output(tmp):
+    """A host process in a decimal-comma locale (de_DE) gets the same text out of the
+    extension as one in the C locale: JSON numbers and rule thresholds keep '.', and
+    rule text with '.' thresholds is read as written."""
+    env = _comma_locale_env(tmp)
+    if env is None:
+        pytest.skip("no de_DE.UTF-8 locale and localedef could not build one")
+    args = [sys.executable, "-c", _COMMA_CHILD, os.path.splitext(MODULE)[0]]
+    comma = subprocess.run(args, capture_output=True, text=True, env=env)
+    assert comma.returncode == 0, comma.stderr
+    plain_env = {k: v for k, v in os.environ.items() if k not in ("LOCPATH",)}
+    child_c = _COMMA_CHILD.replace('locale.setlocale(locale.LC_ALL, "de_DE.UTF-8")',
+                                   'locale.setlocale(locale.LC_ALL, "C")').replace(
+        'assert locale.localeconv()["decimal_point"] == ","', 'assert True')
+    plain = subprocess.run([sys.executable, "-c", child_c, os.path.splitext(MODULE)[0]],
+                           capture_output=True, text=True, env=plain_env)
+    assert plain.returncode == 0, plain.stderr
+    a, b = json.loads(comma.stdout), json.loads(plain.stdout)
+    assert a["decimal_point"] == "," and b["decimal_point"] == "."
+    for key in ("rules", "summary", "fired"):
+        assert a[key] == b[key], key
+    assert "0.3;" in a["rules"] and "-0.3333333333333333" in a["rules"]
+    s = json.loads(a["summary"])               # valid JSON: no decimal commas
+    assert s["total_spend"] == 35.875
+    assert a["fired"] == "low;big"
