@@ -204,27 +204,6 @@ static int customer_eval(const problem *pb, size_t i, const double *phi, double 
     return CHURN_OK;
 }
 
-/* d phi_i[b] / d theta[f] for the coefficient columns: the sum over the
- * process targets that move base parameter b. Filled into A (nb x k). */
-static void jacobian(const problem *pb, size_t i, double *A)
-{
-    size_t k = pb->k;
-    int nb = pb->L.nb;
-    memset(A, 0, nb * k * sizeof *A);
-    for (int j = 0; j < nb; j++)
-        A[j * k + j] = 1;
-    for (int m = 0; m < pb->L.trans.n; m++)
-        for (size_t j = 0; j < pb->kt; j++)
-            if (pb->free_t[j] != FIXED)
-                A[pb->L.trans.idx[m] * k + pb->free_t[j]] +=
-                    pb->L.trans.sign[m] * pb->Zt[j * pb->n + i];
-    for (int m = 0; m < pb->L.life.n; m++)
-        for (size_t j = 0; j < pb->kl; j++)
-            if (pb->free_l[j] != FIXED)
-                A[pb->L.life.idx[m] * k + pb->free_l[j]] +=
-                    pb->L.life.sign[m] * pb->Zl[j * pb->n + i];
-}
-
 /* Penalised total log-likelihood at theta; gradient g (k) and Hessian H (k x k)
  * when non-NULL. Returns CHURN_OK or CHURN_ENUMERIC (first bad row in *bad). */
 static int evaluate(const problem *pb, const double *theta, double *f, double *g, double *H,
@@ -237,7 +216,19 @@ static int evaluate(const problem *pb, const double *theta, double *f, double *g
         memset(g, 0, k * sizeof *g);
     if (H)
         memset(H, 0, k * k * sizeof *H);
-    double *A = pb->work, *HA = pb->work + nb * k;
+    /* d phi_i / d theta = [I | column c = s_t zt_c + s_l zl_c], s_t and s_l the base
+     * parameters each process moves (with their signs), zt_c and zl_c customer i's
+     * trans and life covariate of free coefficient c (both for a shared one). So
+     * A' g = (g, (g's_t) zt + (g's_l) zl) and A' H A has the blocks H, H s_t zt' +
+     * H s_l zl' and zt zt' (s_t'H s_t) + (zt zl' + zl zt') (s_t'H s_l) + zl zl'
+     * (s_l'H s_l): a few multiply-adds per coefficient, not a dense nb x k product. */
+    double st[NBMAX] = {0}, sl[NBMAX] = {0};
+    for (int m = 0; m < pb->L.trans.n; m++)
+        st[pb->L.trans.idx[m]] += pb->L.trans.sign[m];
+    for (int m = 0; m < pb->L.life.n; m++)
+        sl[pb->L.life.idx[m]] += pb->L.life.sign[m];
+    size_t kc = k - (size_t)nb;
+    double *zt = pb->work, *zl = pb->work + kc;
     for (size_t i = 0; i < pb->n; i++) {
         double wi = pb->w ? pb->w[i] : 1;
         if (wi == 0)
@@ -252,27 +243,47 @@ static int evaluate(const problem *pb, const double *theta, double *f, double *g
         total += wi * ll;
         if (!g && !H)
             continue;
-        jacobian(pb, i, A);
-        if (g)
-            for (int b = 0; b < nb; b++)
-                for (size_t c = 0; c < k; c++)
-                    g[c] += wi * gi[b] * A[b * k + c];
+        memset(zt, 0, 2 * kc * sizeof *zt);
+        for (size_t j = 0; j < pb->kt; j++)
+            if (pb->free_t[j] != FIXED)
+                zt[pb->free_t[j] - (size_t)nb] += pb->Zt[j * pb->n + i];
+        for (size_t j = 0; j < pb->kl; j++)
+            if (pb->free_l[j] != FIXED)
+                zl[pb->free_l[j] - (size_t)nb] += pb->Zl[j * pb->n + i];
+        if (g) {
+            double gt = 0, gl = 0;
+            for (int b = 0; b < nb; b++) {
+                g[b] += wi * gi[b];
+                gt += gi[b] * st[b];
+                gl += gi[b] * sl[b];
+            }
+            for (size_t c = 0; c < kc; c++)
+                g[nb + c] += wi * (gt * zt[c] + gl * zl[c]);
+        }
         if (H) {
-            /* HA = Hi * A (nb x k), H += A' HA */
+            double vt[NBMAX], vl[NBMAX], ptt = 0, ptl = 0, pll = 0;
+            for (int b = 0; b < nb; b++) {
+                double a = 0, e = 0;
+                for (int d = 0; d < nb; d++) {
+                    H[b * k + d] += wi * Hi[b * nb + d];
+                    a += Hi[b * nb + d] * st[d];
+                    e += Hi[b * nb + d] * sl[d];
+                }
+                vt[b] = a;
+                vl[b] = e;
+                ptt += st[b] * a;
+                ptl += st[b] * e;
+                pll += sl[b] * e;
+            }
             for (int b = 0; b < nb; b++)
-                for (size_t c = 0; c < k; c++) {
-                    double s = 0;
-                    for (int e = 0; e < nb; e++)
-                        s += Hi[b * nb + e] * A[e * k + c];
-                    HA[b * k + c] = s;
-                }
-            for (size_t r = 0; r < k; r++)
-                for (size_t c = r; c < k; c++) {
-                    double s = 0;
-                    for (int b = 0; b < nb; b++)
-                        s += A[b * k + r] * HA[b * k + c];
-                    H[r * k + c] += wi * s;
-                }
+                for (size_t c = 0; c < kc; c++)
+                    H[b * k + nb + c] += wi * (vt[b] * zt[c] + vl[b] * zl[c]);
+            for (size_t c = 0; c < kc; c++) {
+                double at = wi * (zt[c] * ptt + zl[c] * ptl);
+                double al = wi * (zt[c] * ptl + zl[c] * pll);
+                for (size_t d = c; d < kc; d++)
+                    H[(nb + c) * k + nb + d] += at * zt[d] + al * zl[d];
+            }
         }
     }
     if (H)
@@ -757,8 +768,7 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
             size_t sbad;
             memcpy(theta, trial, k * sizeof *theta);
             if (newton(&sp, theta, o.max_iter, o.tol, swsum, 0, &ns, &fs, &sit, &sconv, swhy,
-                       sizeof swhy, &sbad) == CHURN_OK &&
-                evaluate(&pb, theta, &fs, NULL, NULL, NULL) == CHURN_OK)
+                       sizeof swhy, &sbad) == CHURN_OK)
                 warm = 1;
         }
         churn_model_free(plain);
@@ -766,6 +776,18 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
     }
     churn__ok(); /* the subsample's failures, if any, are not the caller's */
 
+    double f = 0;
+    size_t bad = 0;
+    int it = 0, converged = 0;
+    char why[200] = "";
+    /* from the subsample's optimum; if the full data's likelihood is not finite
+     * there, from the plain fit as without a subsample */
+    if (warm) {
+        rc = newton(&pb, theta, o.max_iter, o.tol, wsum, 1, &ns, &f, &it, &converged, why,
+                    sizeof why, &bad);
+        if (rc == CHURN_ENUMERIC && it == 0)
+            warm = 0;
+    }
     /* start: the plain model, every coefficient 0 */
     if (!warm) {
         churn_model *plain = NULL;
@@ -785,14 +807,9 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
         churn_model_free(plain);
         for (size_t j = nb; j < k; j++)
             theta[j] = 0;
+        rc = newton(&pb, theta, o.max_iter, o.tol, wsum, 1, &ns, &f, &it, &converged, why,
+                    sizeof why, &bad);
     }
-
-    double f = 0;
-    size_t bad = 0;
-    int it = 0, converged = 0;
-    char why[200] = "";
-    rc = newton(&pb, theta, o.max_iter, o.tol, wsum, 1, &ns, &f, &it, &converged, why,
-                sizeof why, &bad);
     if (rc == CHURN_ENUMERIC) {
         char where[48] = "";
         if (bad != (size_t)-1)
