@@ -299,3 +299,26 @@ def test_recovery_within_three_standard_errors():
     truth = np.array(list(TRUTH) + gt + gl)
     z = (est - truth) / se
     assert np.all(np.abs(z) < 3), z
+
+
+def test_golden_format_2_file(source_root):
+    """A format-2 Gamma-Gompertz/NBD file written by hand to the specification loads, and its
+    scores and new-customer forecasts are the plain model's at each customer's own alpha_i
+    and beta_i (life.b2b = -0.7: a B2B customer's beta is beta e^0.7, slower dropout)."""
+    import os
+    m = churn.load_model(os.path.join(source_root, "tests", "data", "models",
+                                      "golden_v2_ggomnbd_covariates.json"))
+    assert list(m.params_.index) == list(NAMES) + ["trans.promo", "life.b2b"]
+    t = pd.DataFrame({"frequency": [0.0, 2, 5], "recency": [0.0, 10, 30], "T": [30.0, 32, 38]})
+    cov = pd.DataFrame({"promo": [1.0, -0.5, 0.0], "b2b": [0.0, 1.0, 1.0]})
+    s = m.score(8, t, covariates=cov)
+    new = m.expected_purchases_new(26.0, covariates=cov)
+    for i in range(3):
+        one = churn.GGompertzNBD.from_params(
+            r=0.55, alpha=10.58 * math.exp(-0.5 * cov.promo[i]), b=0.02, s=0.6,
+            beta=0.3 * math.exp(0.7 * cov.b2b[i]))
+        ref = one.score(8, t.iloc[[i]])
+        assert s["p_alive"].iloc[i] == pytest.approx(ref["p_alive"].iloc[0], rel=1e-13)
+        assert s["expected_purchases"].iloc[i] == pytest.approx(
+            ref["expected_purchases"].iloc[0], rel=1e-13)
+        assert new.iloc[i] == pytest.approx(one.expected_purchases_new(26.0), rel=1e-13)
