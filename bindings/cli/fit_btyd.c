@@ -44,13 +44,14 @@ static const char fit_help[] =
     "  --survivors FILE  sbg: fit a survivor curve instead: a column 'survivors' (or the\n"
     "                    only column) with the cohort size first, then the customers\n"
     "                    still active after each period\n"
-    "  --trans COLS      bgnbd/mbgnbd/pnbd: covariates of the purchase process, columns\n"
-    "                    of the table (comma-separated; e.g. those 'churn features\n"
-    "                    --covariates' appended): alpha_i = alpha exp(-g'z), so a positive\n"
-    "                    coefficient trans.<col> raises the purchase rate by exp(g) per\n"
-    "                    unit (docs/models/covariates.md)\n"
-    "  --life COLS       bgnbd/mbgnbd/pnbd: covariates of the dropout process\n"
-    "                    (coefficients life.<col>)\n"
+    "  --trans COLS      bgnbd/mbgnbd/pnbd/ggomnbd: covariates of the purchase process,\n"
+    "                    columns of the table (comma-separated; e.g. those 'churn\n"
+    "                    features --covariates' appended): alpha_i = alpha exp(-g'z), so\n"
+    "                    a positive coefficient trans.<col> raises the purchase rate by\n"
+    "                    exp(g) per unit (docs/models/covariates.md)\n"
+    "  --life COLS       bgnbd/mbgnbd/pnbd/ggomnbd: covariates of the dropout process\n"
+    "                    (coefficients life.<col>; pnbd and ggomnbd: beta_i = beta\n"
+    "                    exp(-g'z), so a positive coefficient means faster dropout)\n"
     "  --shared COLS     columns in both --trans and --life whose coefficient is the\n"
     "                    same in both processes\n"
     "  --l2-trans X, --l2-life X\n"
@@ -520,9 +521,10 @@ static int check_fit_options(const char *sub, int family, const btyd_args *a)
     if (a->surv && a->input)
         return cli_usage_error(sub, "give either customers.csv or --survivors, not both");
     int cov_family = family == CHURN_FAMILY_PNBD || family == CHURN_FAMILY_BGNBD ||
-                     family == CHURN_FAMILY_MBGNBD;
+                     family == CHURN_FAMILY_MBGNBD || family == CHURN_FAMILY_GGOMNBD;
     if ((a->trans || a->life) && !cov_family)
-        return cli_usage_error(sub, "--trans and --life are for pnbd, bgnbd and mbgnbd models: "
+        return cli_usage_error(sub, "--trans and --life are for pnbd, bgnbd, mbgnbd and ggomnbd "
+                               "models: "
                                "the library has no covariate model of family '%s' "
                                "(docs/models/covariates.md)", churn_family_name(family));
     if ((a->shared || a->l2_trans > 0 || a->l2_life > 0) && !(a->trans || a->life))

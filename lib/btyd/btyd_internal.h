@@ -60,7 +60,10 @@ typedef struct churn__btyd_family {
     /* NULL, or the analytic Hessian that the fit uses on data of at least
      * 4 x warm_start_rows distinct rows when loglik_hess is NULL (Pareto/NBD:
      * there it pays; loglik_hess stays NULL so that the other callers of the
-     * descriptor keep differencing the gradient as before). */
+     * descriptor keep differencing the gradient as before). The covariate fit
+     * (covariates.c) uses it for each customer where hess_cheap allows
+     * (Pareto/NBD; Gamma-Gompertz/NBD, whose warm_start_rows is 0 so that
+     * fit.c never does). */
     churn__btyd_hess_fn large_hess;
 } churn__btyd_family;
 

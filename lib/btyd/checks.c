@@ -61,7 +61,8 @@ int churn__btyd_check_params(const char *fn, const churn__btyd_family *fam, cons
 {
     if (nparams > fam->nparams && (fam->family == CHURN_FAMILY_PNBD ||
                                    fam->family == CHURN_FAMILY_BGNBD ||
-                                   fam->family == CHURN_FAMILY_MBGNBD))
+                                   fam->family == CHURN_FAMILY_MBGNBD ||
+                                   fam->family == CHURN_FAMILY_GGOMNBD))
         return churn__error(CHURN_EINVAL, "%s: this '%s' model has %zu covariate coefficients: "
                             "scoring it without the customers' covariates would ignore them; "
                             "use churn_btyd_score_covariates (covariates.h)", fn,

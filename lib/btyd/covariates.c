@@ -1,21 +1,25 @@
 /*
  * BTYD models with static covariates (covariates.h; docs/models/covariates.md):
- * Pareto/NBD, BG/NBD and MBG/NBD whose rate parameters depend on each
- * customer's covariates through exp(gamma' z).
+ * Pareto/NBD, BG/NBD, MBG/NBD and Gamma-Gompertz/NBD whose rate parameters
+ * depend on each customer's covariates through exp(gamma' z).
  *
  * The log-likelihood is the plain family's, customer by customer, at the
  * customer's own log-parameters phi_i = log p + D_i theta_cov, which are
  * linear in the free parameters theta = (log p, free coefficients). So with
  * g_i and H_i the gradient and Hessian of customer i's log-likelihood in
  * phi_i (from the family descriptor: analytic where the family has its
- * Hessian, else central differences of its analytic gradient), the total
+ * Hessian, loglik_hess or large_hess, else central differences of its
+ * analytic gradient), the total
  * gradient is sum_i A_i' g_i and the Hessian sum_i A_i' H_i A_i, where A_i
  * = d phi_i / d theta. Newton's method with a backtracking line search
- * maximises the (penalised) total, starting from the plain fit.
+ * maximises the (penalised) total, starting from the plain fit (on many
+ * customers, from the optimum of a systematic subsample) and ending with one
+ * more full Newton step after the convergence test.
  *
  * Which base parameter each process scales (the CLVTools parametrisation):
  * Pareto/NBD trans -> alpha (sign -), life -> beta (-); BG/NBD and MBG/NBD
- * trans -> alpha (-), life -> a (+) and b (+).
+ * trans -> alpha (-), life -> a (+) and b (+); Gamma-Gompertz/NBD trans ->
+ * alpha (-), life -> beta (-).
  * Calls core/ (errors, allocation, Cholesky, models), checks.c, fit
  * (churn_btyd_fit for the start) and the family descriptors.
  */
@@ -25,7 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NB 4       /* base parameters of every supported family */
+#define NBMAX 5    /* base parameters of a family: 4, or 5 for Gamma-Gompertz/NBD */
 #define FD_STEP 1e-5
 #define FIXED ((size_t)-1) /* a coefficient fixed at 0 (covariate 0 for every customer) */
 
@@ -39,6 +43,7 @@ typedef struct {
 
 typedef struct {
     const churn__btyd_family *fam;
+    int nb;          /* base parameters (the family's: 4, or 5 for Gamma-Gompertz/NBD) */
     target trans, life;
 } layout;
 
@@ -47,18 +52,28 @@ static int get_layout(int family, layout *L, const char *fn)
     switch (family) {
     case CHURN_FAMILY_PNBD:
         L->fam = &churn__pnbd_family;
+        L->nb = 4;
         L->trans = (target){1, {1, 0}, {-1, 0}};
         L->life = (target){1, {3, 0}, {-1, 0}};
         return CHURN_OK;
     case CHURN_FAMILY_BGNBD:
     case CHURN_FAMILY_MBGNBD:
         L->fam = family == CHURN_FAMILY_BGNBD ? &churn__bgnbd_family : &churn__mbgnbd_family;
+        L->nb = 4;
         L->trans = (target){1, {1, 0}, {-1, 0}};
         L->life = (target){2, {2, 3}, {1, 1}};
         return CHURN_OK;
+    case CHURN_FAMILY_GGOMNBD:
+        /* (r, alpha, b, s, beta): alpha_i = alpha e^(-g_t'z_t), beta_i = beta e^(-g_l'z_l),
+         * as CLVTools' ggomnbd_staticcov_LL_ind; the Gompertz b and the shape s shared */
+        L->fam = &churn__ggomnbd_family;
+        L->nb = 5;
+        L->trans = (target){1, {1, 0}, {-1, 0}};
+        L->life = (target){1, {4, 0}, {-1, 0}};
+        return CHURN_OK;
     default:
         return churn__error(CHURN_EFAMILY, "%s: covariates are supported for the 'pnbd', "
-                            "'bgnbd' and 'mbgnbd' families, not '%s'", fn,
+                            "'bgnbd', 'mbgnbd' and 'ggomnbd' families, not '%s'", fn,
                             churn_family_name(family));
     }
 }
@@ -122,15 +137,16 @@ typedef struct {
     const double *Zt, *Zl;
     /* free-parameter index of each trans / life coefficient */
     size_t *free_t, *free_l;
-    size_t k;            /* free parameters: NB + distinct coefficients */
+    size_t k;            /* free parameters: nb + distinct coefficients */
     const double *lam;   /* L2 penalty of each free parameter (k values), or NULL */
-    double *work;        /* k*k + NB*k scratch for the Hessian */
+    double *work;        /* k*k + nb*k scratch for the Hessian */
 } problem;
 
 /* Customer i's log-parameters at theta (free parameters). */
 static void customer_params(const problem *pb, const double *theta, size_t i, double *phi)
 {
-    for (int j = 0; j < NB; j++)
+    int nb = pb->L.nb;
+    for (int j = 0; j < nb; j++)
         phi[j] = theta[j];
     double et = 0, el = 0;
     for (size_t j = 0; j < pb->kt; j++)
@@ -149,12 +165,20 @@ static void customer_params(const problem *pb, const double *theta, size_t i, do
 static int customer_eval(const problem *pb, size_t i, const double *phi, double *ll, double *g,
                          double *H)
 {
-    double p[NB], one = 1;
-    for (int j = 0; j < NB; j++)
+    int nb = pb->L.nb;
+    double p[NBMAX], one = 1;
+    for (int j = 0; j < nb; j++)
         p[j] = exp(phi[j]);
     const churn__btyd_family *fam = pb->L.fam;
-    if (H && fam->loglik_hess) {
-        int rc = fam->loglik_hess(p, 1, &pb->x[i], &pb->tx[i], &pb->T[i], &one, ll, g, H);
+    /* The analytic Hessian where the family has one: BG/NBD's and MBG/NBD's always,
+     * Pareto/NBD's where its tails take the series (hess_cheap; near |z| -> 1 it would
+     * difference quadratures, and the central differences below are cheaper). One call
+     * instead of 2 nb + 1 gradients: the bulk of a Pareto/NBD covariate fit's time. */
+    churn__btyd_hess_fn hf = fam->loglik_hess;
+    if (!hf && fam->large_hess && (!fam->hess_cheap || fam->hess_cheap(p)))
+        hf = fam->large_hess;
+    if (H && hf) {
+        int rc = hf(p, 1, &pb->x[i], &pb->tx[i], &pb->T[i], &one, ll, g, H);
         return rc ? rc : (isfinite(*ll) ? CHURN_OK : CHURN_ENUMERIC);
     }
     int rc = fam->loglik(p, 1, &pb->x[i], &pb->tx[i], &pb->T[i], &one, ll, g);
@@ -162,8 +186,8 @@ static int customer_eval(const problem *pb, size_t i, const double *phi, double 
         return CHURN_ENUMERIC;
     if (!H)
         return CHURN_OK;
-    for (int j = 0; j < NB; j++) {
-        double gp[NB], gm[NB], lp, lm, q[NB];
+    for (int j = 0; j < nb; j++) {
+        double gp[NBMAX], gm[NBMAX], lp, lm, q[NBMAX];
         memcpy(q, p, sizeof q);
         q[j] = exp(phi[j] + FD_STEP);
         if (fam->loglik(q, 1, &pb->x[i], &pb->tx[i], &pb->T[i], &one, &lp, gp))
@@ -171,33 +195,13 @@ static int customer_eval(const problem *pb, size_t i, const double *phi, double 
         q[j] = exp(phi[j] - FD_STEP);
         if (fam->loglik(q, 1, &pb->x[i], &pb->tx[i], &pb->T[i], &one, &lm, gm))
             return CHURN_ENUMERIC;
-        for (int l = 0; l < NB; l++)
-            H[l * NB + j] = (gp[l] - gm[l]) / (2 * FD_STEP);
+        for (int l = 0; l < nb; l++)
+            H[l * nb + j] = (gp[l] - gm[l]) / (2 * FD_STEP);
     }
-    for (int j = 0; j < NB; j++) /* symmetrise */
+    for (int j = 0; j < nb; j++) /* symmetrise */
         for (int l = 0; l < j; l++)
-            H[j * NB + l] = H[l * NB + j] = 0.5 * (H[j * NB + l] + H[l * NB + j]);
+            H[j * nb + l] = H[l * nb + j] = 0.5 * (H[j * nb + l] + H[l * nb + j]);
     return CHURN_OK;
-}
-
-/* d phi_i[b] / d theta[f] for the coefficient columns: the sum over the
- * process targets that move base parameter b. Filled into A (NB x k). */
-static void jacobian(const problem *pb, size_t i, double *A)
-{
-    size_t k = pb->k;
-    memset(A, 0, NB * k * sizeof *A);
-    for (int j = 0; j < NB; j++)
-        A[j * k + j] = 1;
-    for (int m = 0; m < pb->L.trans.n; m++)
-        for (size_t j = 0; j < pb->kt; j++)
-            if (pb->free_t[j] != FIXED)
-                A[pb->L.trans.idx[m] * k + pb->free_t[j]] +=
-                    pb->L.trans.sign[m] * pb->Zt[j * pb->n + i];
-    for (int m = 0; m < pb->L.life.n; m++)
-        for (size_t j = 0; j < pb->kl; j++)
-            if (pb->free_l[j] != FIXED)
-                A[pb->L.life.idx[m] * k + pb->free_l[j]] +=
-                    pb->L.life.sign[m] * pb->Zl[j * pb->n + i];
 }
 
 /* Penalised total log-likelihood at theta; gradient g (k) and Hessian H (k x k)
@@ -206,17 +210,30 @@ static int evaluate(const problem *pb, const double *theta, double *f, double *g
                     size_t *bad)
 {
     size_t k = pb->k;
+    int nb = pb->L.nb;
     double total = 0;
     if (g)
         memset(g, 0, k * sizeof *g);
     if (H)
         memset(H, 0, k * k * sizeof *H);
-    double *A = pb->work, *HA = pb->work + NB * k;
+    /* d phi_i / d theta = [I | column c = s_t zt_c + s_l zl_c], s_t and s_l the base
+     * parameters each process moves (with their signs), zt_c and zl_c customer i's
+     * trans and life covariate of free coefficient c (both for a shared one). So
+     * A' g = (g, (g's_t) zt + (g's_l) zl) and A' H A has the blocks H, H s_t zt' +
+     * H s_l zl' and zt zt' (s_t'H s_t) + (zt zl' + zl zt') (s_t'H s_l) + zl zl'
+     * (s_l'H s_l): a few multiply-adds per coefficient, not a dense nb x k product. */
+    double st[NBMAX] = {0}, sl[NBMAX] = {0};
+    for (int m = 0; m < pb->L.trans.n; m++)
+        st[pb->L.trans.idx[m]] += pb->L.trans.sign[m];
+    for (int m = 0; m < pb->L.life.n; m++)
+        sl[pb->L.life.idx[m]] += pb->L.life.sign[m];
+    size_t kc = k - (size_t)nb;
+    double *zt = pb->work, *zl = pb->work + kc;
     for (size_t i = 0; i < pb->n; i++) {
         double wi = pb->w ? pb->w[i] : 1;
         if (wi == 0)
             continue;
-        double phi[NB], ll, gi[NB], Hi[NB * NB];
+        double phi[NBMAX], ll, gi[NBMAX], Hi[NBMAX * NBMAX];
         customer_params(pb, theta, i, phi);
         if (customer_eval(pb, i, phi, &ll, gi, H ? Hi : NULL)) {
             if (bad)
@@ -226,27 +243,47 @@ static int evaluate(const problem *pb, const double *theta, double *f, double *g
         total += wi * ll;
         if (!g && !H)
             continue;
-        jacobian(pb, i, A);
-        if (g)
-            for (int b = 0; b < NB; b++)
-                for (size_t c = 0; c < k; c++)
-                    g[c] += wi * gi[b] * A[b * k + c];
+        memset(zt, 0, 2 * kc * sizeof *zt);
+        for (size_t j = 0; j < pb->kt; j++)
+            if (pb->free_t[j] != FIXED)
+                zt[pb->free_t[j] - (size_t)nb] += pb->Zt[j * pb->n + i];
+        for (size_t j = 0; j < pb->kl; j++)
+            if (pb->free_l[j] != FIXED)
+                zl[pb->free_l[j] - (size_t)nb] += pb->Zl[j * pb->n + i];
+        if (g) {
+            double gt = 0, gl = 0;
+            for (int b = 0; b < nb; b++) {
+                g[b] += wi * gi[b];
+                gt += gi[b] * st[b];
+                gl += gi[b] * sl[b];
+            }
+            for (size_t c = 0; c < kc; c++)
+                g[nb + c] += wi * (gt * zt[c] + gl * zl[c]);
+        }
         if (H) {
-            /* HA = Hi * A (NB x k), H += A' HA */
-            for (int b = 0; b < NB; b++)
-                for (size_t c = 0; c < k; c++) {
-                    double s = 0;
-                    for (int e = 0; e < NB; e++)
-                        s += Hi[b * NB + e] * A[e * k + c];
-                    HA[b * k + c] = s;
+            double vt[NBMAX], vl[NBMAX], ptt = 0, ptl = 0, pll = 0;
+            for (int b = 0; b < nb; b++) {
+                double a = 0, e = 0;
+                for (int d = 0; d < nb; d++) {
+                    H[b * k + d] += wi * Hi[b * nb + d];
+                    a += Hi[b * nb + d] * st[d];
+                    e += Hi[b * nb + d] * sl[d];
                 }
-            for (size_t r = 0; r < k; r++)
-                for (size_t c = r; c < k; c++) {
-                    double s = 0;
-                    for (int b = 0; b < NB; b++)
-                        s += A[b * k + r] * HA[b * k + c];
-                    H[r * k + c] += wi * s;
-                }
+                vt[b] = a;
+                vl[b] = e;
+                ptt += st[b] * a;
+                ptl += st[b] * e;
+                pll += sl[b] * e;
+            }
+            for (int b = 0; b < nb; b++)
+                for (size_t c = 0; c < kc; c++)
+                    H[b * k + nb + c] += wi * (vt[b] * zt[c] + vl[b] * zl[c]);
+            for (size_t c = 0; c < kc; c++) {
+                double at = wi * (zt[c] * ptt + zl[c] * ptl);
+                double al = wi * (zt[c] * ptl + zl[c] * pll);
+                for (size_t d = c; d < kc; d++)
+                    H[(nb + c) * k + nb + d] += at * zt[d] + al * zl[d];
+            }
         }
     }
     if (H)
@@ -254,7 +291,7 @@ static int evaluate(const problem *pb, const double *theta, double *f, double *g
             for (size_t c = 0; c < r; c++)
                 H[r * k + c] = H[c * k + r];
     /* the L2 penalty of each free coefficient (set up once by the fit) */
-    for (size_t j = NB; pb->lam && j < k; j++) {
+    for (size_t j = nb; pb->lam && j < k; j++) {
         total -= pb->lam[j] * theta[j] * theta[j];
         if (g)
             g[j] -= 2 * pb->lam[j] * theta[j];
@@ -272,11 +309,12 @@ static int evaluate(const problem *pb, const double *theta, double *f, double *g
 /* Free-parameter maps for the no-constraint layout (loglik, scoring). */
 static void plain_maps(problem *pb)
 {
+    size_t nb = (size_t)pb->L.nb;
     for (size_t j = 0; j < pb->kt; j++)
-        pb->free_t[j] = NB + j;
+        pb->free_t[j] = nb + j;
     for (size_t j = 0; j < pb->kl; j++)
-        pb->free_l[j] = NB + pb->kt + j;
-    pb->k = NB + pb->kt + pb->kl;
+        pb->free_l[j] = nb + pb->kt + j;
+    pb->k = nb + pb->kt + pb->kl;
 }
 
 static int check_rows(const char *fn, size_t n, const double *x, const double *tx,
@@ -293,6 +331,8 @@ static int check_rows(const char *fn, size_t n, const double *x, const double *t
 }
 
 #define MAXCOV 64 /* coefficients per process handled without allocation */
+/* the fit's warm start: on at least 4 x this many customers, a subsample first */
+#define COV_WARM_ROWS 8192
 
 CHURN_API int churn_btyd_loglik_covariates(int family, size_t nparams, const double *params,
                                            size_t n, const double *frequency,
@@ -308,17 +348,18 @@ CHURN_API int churn_btyd_loglik_covariates(int family, size_t nparams, const dou
     int rc = get_layout(family, &L, fn);
     if (rc || (rc = read_cov(&c, cov, fn)))
         return rc;
+    size_t nb = (size_t)L.nb;
     if (!params || !loglik || NEED(frequency) || NEED(recency) || NEED(T))
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
     if (c.n_trans > MAXCOV || c.n_life > MAXCOV)
         return churn__error(CHURN_EINVAL, "%s: at most %d covariates per process", fn, MAXCOV);
-    if (nparams != NB + c.n_trans + c.n_life)
-        return churn__error(CHURN_EINVAL, "%s: nparams is %zu; the 4 base parameters and %zu + "
-                            "%zu coefficients make %zu", fn, nparams, c.n_trans, c.n_life,
-                            NB + c.n_trans + c.n_life);
-    if ((rc = churn__btyd_check_params(fn, L.fam, params, NB)))
+    if (nparams != nb + c.n_trans + c.n_life)
+        return churn__error(CHURN_EINVAL, "%s: nparams is %zu; the %zu base parameters and "
+                            "%zu + %zu coefficients make %zu", fn, nparams, nb, c.n_trans,
+                            c.n_life, nb + c.n_trans + c.n_life);
+    if ((rc = churn__btyd_check_params(fn, L.fam, params, nb)))
         return rc;
-    for (size_t j = NB; j < nparams; j++)
+    for (size_t j = nb; j < nparams; j++)
         if (!isfinite(params[j]))
             return churn__error(CHURN_EINVAL, "%s: coefficient params[%zu] = %g is not finite",
                                 fn, j, params[j]);
@@ -327,23 +368,23 @@ CHURN_API int churn_btyd_loglik_covariates(int family, size_t nparams, const dou
         (rc = check_rows(fn, n, frequency, recency, T, weights, 0)))
         return rc;
     size_t ft[MAXCOV], fl[MAXCOV];
-    double work[NB * (NB + 2 * MAXCOV) * 2];
+    double work[NBMAX * (NBMAX + 2 * MAXCOV) * 2];
     problem pb = {L, n, frequency, recency, T, weights, c.n_trans, c.n_life, c.trans, c.life,
                   ft, fl, 0, NULL, work};
     plain_maps(&pb);
-    double theta[NB + 2 * MAXCOV], g[NB + 2 * MAXCOV];
-    for (size_t j = 0; j < NB; j++)
+    double theta[NBMAX + 2 * MAXCOV], g[NBMAX + 2 * MAXCOV];
+    for (size_t j = 0; j < nb; j++)
         theta[j] = log(params[j]);
-    for (size_t j = NB; j < nparams; j++)
+    for (size_t j = nb; j < nparams; j++)
         theta[j] = params[j];
     size_t bad = 0;
     if (evaluate(&pb, theta, loglik, gradient ? g : NULL, NULL, &bad))
         return churn__error(CHURN_ENUMERIC, "%s: row %zu: the log-likelihood is not finite at "
                             "these parameters", fn, bad);
     if (gradient) {
-        for (size_t j = 0; j < NB; j++)
+        for (size_t j = 0; j < nb; j++)
             gradient[j] = g[j] / params[j];
-        for (size_t j = NB; j < nparams; j++)
+        for (size_t j = nb; j < nparams; j++)
             gradient[j] = g[j];
     }
     return CHURN_OK;
@@ -380,6 +421,102 @@ static double max_abs(size_t k, const double *v)
     for (size_t j = 0; j < k; j++)
         m = fmax(m, fabs(v[j]));
     return m;
+}
+
+/* The scratch of newton(): k x k H, M, Ht and k-vectors g, d, trial, gt. */
+typedef struct {
+    double *H, *M, *g, *d, *trial, *gt, *Ht;
+} nscratch;
+
+/* Newton's method with a backtracking line search from theta, until the largest
+ * gradient component per unit of weight is below tol; with `polish`, one more full
+ * Newton step is then taken (quadratic convergence: it lands on the optimum to the
+ * likelihood's precision, so the result does not depend on the path). On return
+ * theta, *f and w->g, w->H hold the last point, *iters the iterations taken,
+ * *converged whether the test was met (else why[] says what stopped it). CHURN_OK,
+ * or CHURN_ENUMERIC (not finite; *bad the row, or (size_t)-1) without a message:
+ * the caller words it. */
+static int newton(const problem *pb, double *theta, int max_iter, double tol, double wsum,
+                  int polish, const nscratch *w, double *f, int *iters, int *converged,
+                  char *why, size_t whylen, size_t *bad)
+{
+    size_t k = pb->k;
+    double *H = w->H, *g = w->g, *d = w->d, *trial = w->trial, ftrial;
+    int it = 0;
+    *converged = 0;
+    *iters = 0;
+    why[0] = 0;
+    *bad = (size_t)-1;
+    if (evaluate(pb, theta, f, g, H, bad))
+        return CHURN_ENUMERIC;
+    for (; it < max_iter; it++) {
+        int small = max_abs(k, g) / wsum < tol;
+        if (small && !polish) {
+            *converged = 1;
+            break;
+        }
+        if (newton_step(k, H, g, d, w->M)) {
+            *converged = small;
+            if (!small)
+                snprintf(why, whylen, "no ascent direction (the Hessian is not finite)");
+            break;
+        }
+        double step = 1, slope = 0;
+        for (size_t j = 0; j < k; j++)
+            slope += g[j] * d[j];
+        if (small || slope <= 1e-13 * fmax(1.0, fabs(*f))) {
+            /* The Newton decrement is at the rounding level of the total
+             * log-likelihood: no line search can see an increase. Take the full
+             * step (it only polishes the last digits) and stop: this is the
+             * optimum to the precision the likelihood has. (Also the polishing step
+             * after the convergence test.) */
+            for (size_t j = 0; j < k; j++)
+                trial[j] = theta[j] + d[j];
+            if (evaluate(pb, trial, &ftrial, w->gt, w->Ht, NULL) == CHURN_OK &&
+                ftrial >= *f - 1e-12 * fmax(1.0, fabs(*f))) {
+                memcpy(theta, trial, k * sizeof *theta);
+                memcpy(g, w->gt, k * sizeof *g);
+                memcpy(H, w->Ht, k * k * sizeof *H);
+                *f = ftrial;
+            }
+            *converged = 1;
+            it++;
+            break;
+        }
+        /* The full step is tried with its gradient and Hessian (it is nearly always
+         * taken, and then they are the next iteration's); shorter ones without. */
+        int moved = 0, h;
+        for (h = 0; h < 60; h++, step *= 0.5) {
+            for (size_t j = 0; j < k; j++)
+                trial[j] = theta[j] + step * d[j];
+            if (evaluate(pb, trial, &ftrial, h ? NULL : w->gt, h ? NULL : w->Ht, NULL) ==
+                    CHURN_OK &&
+                ftrial >= *f + 1e-4 * step * slope) {
+                moved = 1;
+                break;
+            }
+        }
+        if (!moved) {
+            /* no increase along the Newton direction: at the optimum to rounding? */
+            if (max_abs(k, g) / wsum < 1e3 * tol)
+                *converged = 1;
+            else
+                snprintf(why, whylen, "the line search found no increase (largest "
+                         "gradient component %.3g per customer)", max_abs(k, g) / wsum);
+            break;
+        }
+        memcpy(theta, trial, k * sizeof *theta);
+        if (h == 0) {
+            memcpy(g, w->gt, k * sizeof *g);
+            memcpy(H, w->Ht, k * k * sizeof *H);
+            *f = ftrial;
+        } else if (evaluate(pb, theta, f, g, H, bad)) {
+            *iters = it + 1;
+            return CHURN_ENUMERIC;
+        }
+    }
+    *iters = it;
+    return CHURN_OK;
 }
 
 /* A coefficient column must tell customers apart. A column that is 0 for
@@ -419,29 +556,26 @@ static int find_name(const char *const *names, size_t k, const char *s)
     return -1;
 }
 
-static const char *const base_names[3][NB] = {
-    {"r", "alpha", "a", "b"}, {"r", "alpha", "s", "beta"}, {"r", "alpha", "a", "b"}};
-
 /* The model: base parameters, then "trans.<name>" and "life.<name>". */
 static int build_model(churn_model **out, int family, const problem *pb,
                        const churn_btyd_covariates *c, const double *theta, const double *covt,
                        const int *shared_life)
 {
-    size_t kt = pb->kt, kl = pb->kl, np = NB + kt + kl;
+    size_t nb = (size_t)pb->L.nb, kt = pb->kt, kl = pb->kl, np = nb + kt + kl;
     char **names = churn__calloc(np, sizeof *names);
     double *par = churn__malloc(np * sizeof *par), *cov = NULL;
     double *flag = churn__malloc((kt + kl ? kt + kl : 1) * sizeof *flag);
     int rc = (!names || !par || !flag) ? churn__nomem("covariate model") : CHURN_OK;
-    const char *const *bn = base_names[family == CHURN_FAMILY_PNBD ? 1 : 0];
+    const char *const *bn = pb->L.fam->names;
     size_t *where = NULL;
     if (!rc) {
         where = churn__malloc(np * sizeof *where);
         rc = where ? CHURN_OK : churn__nomem("covariate model");
     }
     for (size_t j = 0; !rc && j < np; j++) {
-        const char *proc = j < NB ? "" : j < NB + kt ? "trans." : "life.";
-        const char *nm = j < NB ? bn[j] : j < NB + kt ? c->trans_names[j - NB]
-                                                      : c->life_names[j - NB - kt];
+        const char *proc = j < nb ? "" : j < nb + kt ? "trans." : "life.";
+        const char *nm = j < nb ? bn[j] : j < nb + kt ? c->trans_names[j - nb]
+                                                      : c->life_names[j - nb - kt];
         size_t len = strlen(proc) + strlen(nm) + 1;
         names[j] = churn__malloc(len);
         if (!names[j]) {
@@ -449,8 +583,8 @@ static int build_model(churn_model **out, int family, const problem *pb,
             break;
         }
         snprintf(names[j], len, "%s%s", proc, nm);
-        where[j] = j < NB ? j : j < NB + kt ? pb->free_t[j - NB] : pb->free_l[j - NB - kt];
-        par[j] = j < NB ? exp(theta[j]) : where[j] == FIXED ? 0 : theta[where[j]];
+        where[j] = j < nb ? j : j < nb + kt ? pb->free_t[j - nb] : pb->free_l[j - nb - kt];
+        par[j] = j < nb ? exp(theta[j]) : where[j] == FIXED ? 0 : theta[where[j]];
     }
     for (size_t j = 0; !rc && j < kt + kl; j++)
         flag[j] = j >= kt && shared_life[j - kt] ? 1 : 0;
@@ -468,7 +602,7 @@ static int build_model(churn_model **out, int family, const problem *pb,
             rc = churn__nomem("covariance matrix");
         for (size_t i = 0; !rc && i < np; i++)
             for (size_t j = 0; j < np; j++) {
-                double di = i < NB ? par[i] : 1, dj = j < NB ? par[j] : 1;
+                double di = i < nb ? par[i] : 1, dj = j < nb ? par[j] : 1;
                 cov[i * np + j] = where[i] == FIXED || where[j] == FIXED
                                       ? NAN : covt[where[i] * pb->k + where[j]] * di * dj;
             }
@@ -506,6 +640,7 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
     int rc = get_layout(family, &L, fn);
     if (rc)
         return rc;
+    const size_t nb = (size_t)L.nb;
     if (!out || !cov || NEED(frequency) || NEED(recency) || NEED(T))
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
     if ((rc = read_cov(&c, cov, fn)))
@@ -555,28 +690,29 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
         if (jt < 0 || jl < 0) {
             churn__free(ft);
             churn__free(shared_life);
+            churn__free(zero);
             return churn__error(CHURN_EINVAL, "%s: shared covariate '%s' must be among both "
                                 "the trans and the life covariates (%s)", fn, nm ? nm : "(null)",
                                 jt < 0 ? "not a trans covariate" : "not a life covariate");
         }
         shared_life[jl] = jt + 1;
     }
-    size_t k = NB;
+    size_t k = nb;
     for (size_t j = 0; j < kt; j++)
         ft[j] = zero[j] ? FIXED : k++;
     for (size_t j = 0; j < kl; j++)
         fl[j] = shared_life[j] ? ft[shared_life[j] - 1] : zero[kt + j] ? FIXED : k++;
 
-    double *mem = churn__malloc((3 * k * k + 2 * NB * k + 6 * k) * sizeof *mem);
+    double *mem = churn__malloc((4 * k * k + 2 * nb * k + 8 * k) * sizeof *mem);
     if (!mem) {
         churn__free(ft);
         churn__free(shared_life);
         churn__free(zero);
         return churn__nomem("covariate fit");
     }
-    double *H = mem, *M = H + k * k, *covt = M + k * k;
-    double *work = covt + k * k, *theta = work + 2 * NB * k, *g = theta + k, *d = g + k,
-           *trial = d + k, *e = trial + k, *lam = e + k;
+    double *H = mem, *M = H + k * k, *covt = M + k * k, *Ht = covt + k * k;
+    double *work = Ht + k * k, *theta = work + 2 * nb * k, *g = theta + k, *d = g + k,
+           *trial = d + k, *e = trial + k, *lam = e + k, *gt = lam + k, *lam_sub = gt + k;
     /* a coefficient's penalty: lambda of every process it belongs to (a shared one, both) */
     memset(lam, 0, k * sizeof *lam);
     for (size_t j = 0; j < kt; j++)
@@ -587,93 +723,100 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
             lam[fl[j]] += o.l2_life;
     problem pb = {L, n, frequency, recency, T, weights, kt, kl, c.trans, c.life, ft, fl, k,
                   lam, work};
-
-    /* start: the plain model, every coefficient 0 */
-    churn_model *plain = NULL;
-    churn_btyd_options bo;
-    churn_btyd_options_init(&bo);
-    bo.no_std_errors = 1;
-    rc = churn_btyd_fit(&plain, family, n, frequency, recency, T, weights, &bo);
-    if (rc && rc != CHURN_ENOCONV) {
-        churn__free(mem);
-        churn__free(ft);
-        churn__free(shared_life);
-        churn__free(zero);
-        return rc;
-    }
-    for (int j = 0; j < NB; j++)
-        theta[j] = log(plain->params[j]);
-    churn_model_free(plain);
-    for (size_t j = NB; j < k; j++)
-        theta[j] = 0;
-
     double wsum = 0;
     for (size_t i = 0; i < n; i++)
         wsum += weights ? weights[i] : 1;
-    double f = 0, ftrial;
+    nscratch ns = {H, M, g, d, trial, gt, Ht};
+
+    /* On many customers, Newton first runs on a systematic subsample (from the plain
+     * model's fit on it) and the full data start from its optimum: a few full passes
+     * instead of one per iteration from the plain fit. The optimum is the full data's
+     * either way (the same convergence test on the full data ends the fit). */
+    int warm = 0;
+    size_t ms = n >= 4 * COV_WARM_ROWS ? (n / 8 > COV_WARM_ROWS ? n / 8 : COV_WARM_ROWS) : 0;
+    double *sub = ms ? churn__malloc(ms * (4 + kt + kl) * sizeof *sub) : NULL;
+    if (sub) {
+        double *sx = sub, *stx = sx + ms, *sT = stx + ms, *sw = sT + ms, *sz = sw + ms;
+        double swsum = 0;
+        for (size_t r = 0; r < ms; r++) {
+            size_t i = (size_t)((double)r * (double)n / (double)ms);
+            sx[r] = frequency[i];
+            stx[r] = recency[i];
+            sT[r] = T[i];
+            sw[r] = weights ? weights[i] : 1;
+            swsum += sw[r];
+            for (size_t j = 0; j < kt + kl; j++)
+                sz[j * ms + r] = j < kt ? c.trans[j * n + i] : c.life[(j - kt) * n + i];
+        }
+        for (size_t j = 0; j < k; j++)
+            lam_sub[j] = wsum > 0 ? lam[j] * swsum / wsum : 0;
+        problem sp = {L, ms, sx, stx, sT, weights ? sw : NULL, kt, kl, sz, sz + kt * ms, ft, fl,
+                      k, lam_sub, work};
+        churn_model *plain = NULL;
+        churn_btyd_options bo;
+        churn_btyd_options_init(&bo);
+        bo.no_std_errors = 1;
+        int prc = churn_btyd_fit(&plain, family, ms, sx, stx, sT, sp.w, &bo);
+        if (plain && (prc == CHURN_OK || prc == CHURN_ENOCONV)) {
+            for (size_t j = 0; j < nb; j++)
+                trial[j] = log(plain->params[j]);
+            for (size_t j = nb; j < k; j++)
+                trial[j] = 0;
+            double fs;
+            int sit, sconv;
+            char swhy[200];
+            size_t sbad;
+            memcpy(theta, trial, k * sizeof *theta);
+            if (newton(&sp, theta, o.max_iter, o.tol, swsum, 0, &ns, &fs, &sit, &sconv, swhy,
+                       sizeof swhy, &sbad) == CHURN_OK)
+                warm = 1;
+        }
+        churn_model_free(plain);
+        churn__free(sub);
+    }
+    churn__ok(); /* the subsample's failures, if any, are not the caller's */
+
+    double f = 0;
     size_t bad = 0;
     int it = 0, converged = 0;
     char why[200] = "";
-    rc = CHURN_OK;
-    if (evaluate(&pb, theta, &f, g, H, &bad)) {
-        rc = churn__error(CHURN_ENUMERIC, "%s: row %zu: the log-likelihood is not finite at "
-                          "the plain model's fit", fn, bad);
+    /* from the subsample's optimum; if the full data's likelihood is not finite
+     * there, from the plain fit as without a subsample */
+    if (warm) {
+        rc = newton(&pb, theta, o.max_iter, o.tol, wsum, 1, &ns, &f, &it, &converged, why,
+                    sizeof why, &bad);
+        if (rc == CHURN_ENUMERIC && it == 0)
+            warm = 0;
     }
-    for (; !rc && it < o.max_iter; it++) {
-        if (max_abs(k, g) / wsum < o.tol) {
-            converged = 1;
-            break;
+    /* start: the plain model, every coefficient 0 */
+    if (!warm) {
+        churn_model *plain = NULL;
+        churn_btyd_options bo;
+        churn_btyd_options_init(&bo);
+        bo.no_std_errors = 1;
+        rc = churn_btyd_fit(&plain, family, n, frequency, recency, T, weights, &bo);
+        if (rc && (rc != CHURN_ENOCONV || !plain)) {
+            churn__free(mem);
+            churn__free(ft);
+            churn__free(shared_life);
+            churn__free(zero);
+            return rc;
         }
-        if (newton_step(k, H, g, d, M)) {
-            snprintf(why, sizeof why, "no ascent direction (the Hessian is not finite)");
-            break;
-        }
-        double step = 1, slope = 0;
-        for (size_t j = 0; j < k; j++)
-            slope += g[j] * d[j];
-        if (slope <= 1e-13 * fmax(1.0, fabs(f))) {
-            /* The Newton decrement is at the rounding level of the total
-             * log-likelihood: no line search can see an increase. Take the full
-             * step (it only polishes the last digits) and stop: this is the
-             * optimum to the precision the likelihood has. */
-            for (size_t j = 0; j < k; j++)
-                trial[j] = theta[j] + d[j];
-            if (evaluate(&pb, trial, &ftrial, g, H, NULL) == CHURN_OK &&
-                ftrial >= f - 1e-12 * fmax(1.0, fabs(f))) {
-                memcpy(theta, trial, k * sizeof *theta);
-                f = ftrial;
-            } else {
-                evaluate(&pb, theta, &f, g, H, NULL);
-            }
-            converged = 1;
-            it++;
-            break;
-        }
-        int moved = 0;
-        for (int h = 0; h < 60; h++, step *= 0.5) {
-            for (size_t j = 0; j < k; j++)
-                trial[j] = theta[j] + step * d[j];
-            if (evaluate(&pb, trial, &ftrial, NULL, NULL, NULL) == CHURN_OK &&
-                ftrial >= f + 1e-4 * step * slope) {
-                moved = 1;
-                break;
-            }
-        }
-        if (!moved) {
-            /* no increase along the Newton direction: at the optimum to rounding? */
-            if (max_abs(k, g) / wsum < 1e3 * o.tol)
-                converged = 1;
-            else
-                snprintf(why, sizeof why, "the line search found no increase (largest "
-                         "gradient component %.3g per customer)", max_abs(k, g) / wsum);
-            break;
-        }
-        memcpy(theta, trial, k * sizeof *theta);
-        if (evaluate(&pb, theta, &f, g, H, &bad)) {
-            rc = churn__error(CHURN_ENUMERIC, "%s: row %zu: the log-likelihood is not finite "
-                              "during the fit", fn, bad);
-            break;
-        }
+        for (size_t j = 0; j < nb; j++)
+            theta[j] = log(plain->params[j]);
+        churn_model_free(plain);
+        for (size_t j = nb; j < k; j++)
+            theta[j] = 0;
+        rc = newton(&pb, theta, o.max_iter, o.tol, wsum, 1, &ns, &f, &it, &converged, why,
+                    sizeof why, &bad);
+    }
+    if (rc == CHURN_ENUMERIC) {
+        char where[48] = "";
+        if (bad != (size_t)-1)
+            snprintf(where, sizeof where, "row %zu: ", bad);
+        rc = churn__error(CHURN_ENUMERIC, "%s: %sthe log-likelihood is not finite %s", fn,
+                          where, it > 0 ? "during the fit"
+                          : warm ? "at the subsample's optimum" : "at the plain model's fit");
     }
     if (!rc && !converged && !why[0])
         snprintf(why, sizeof why, "%d Newton iterations (max_iter) were not enough", it);
@@ -743,11 +886,12 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
 
 /* ---- a model's covariates, scoring ---------------------------------------------------- */
 
-/* Covariate counts of a model from its parameter names. */
+/* Covariate counts of a model from its parameter names (no base parameter's name has
+ * either prefix). */
 static void count_cov(const churn_model *m, size_t *kt, size_t *kl)
 {
     *kt = *kl = 0;
-    for (size_t j = NB; j < m->nparams; j++) {
+    for (size_t j = 0; j < m->nparams; j++) {
         if (strncmp(m->param_names[j], "trans.", 6) == 0)
             (*kt)++;
         else if (strncmp(m->param_names[j], "life.", 5) == 0)
@@ -763,7 +907,7 @@ CHURN_API int churn_btyd_model_covariates(const churn_model *model, size_t *n_tr
         return churn__error(CHURN_EINVAL, "churn_btyd_model_covariates: NULL model");
     size_t kt = 0, kl = 0;
     if (model->family == CHURN_FAMILY_PNBD || model->family == CHURN_FAMILY_BGNBD ||
-        model->family == CHURN_FAMILY_MBGNBD)
+        model->family == CHURN_FAMILY_MBGNBD || model->family == CHURN_FAMILY_GGOMNBD)
         count_cov(model, &kt, &kl);
     if (n_trans)
         *n_trans = kt;
@@ -783,24 +927,26 @@ typedef struct {
 static int scoring_setup(scoring *sc, const churn_model *model, size_t n,
                          const churn_btyd_covariates *cov, const char *fn)
 {
-    int rc = churn__model_check(model, fn, 3, CHURN_FAMILY_PNBD, CHURN_FAMILY_BGNBD,
-                                CHURN_FAMILY_MBGNBD);
+    int rc = churn__model_check(model, fn, 4, CHURN_FAMILY_PNBD, CHURN_FAMILY_BGNBD,
+                                CHURN_FAMILY_MBGNBD, CHURN_FAMILY_GGOMNBD);
     churn_btyd_covariates c;
     if (!rc && churn__model_array(model, "covariates_dynamic", NULL))
         return churn__error(CHURN_EINVAL, "%s: this model has time-varying covariates "
                             "(churn_pnbd_dyncov_fit): score it with churn_pnbd_dyncov_score "
                             "and the customers' per-period covariates", fn);
-    if (rc || (rc = get_layout(model->family, &sc->L, fn)) || (rc = read_cov(&c, cov, fn)) ||
-        (rc = churn__btyd_check_params(fn, sc->L.fam, model->params, NB)))
+    if (rc || (rc = get_layout(model->family, &sc->L, fn)) || (rc = read_cov(&c, cov, fn)))
+        return rc;
+    size_t nb = (size_t)sc->L.nb;
+    if ((rc = churn__btyd_check_params(fn, sc->L.fam, model->params, nb)))
         return rc;
     count_cov(model, &sc->kt, &sc->kl);
     size_t kt = sc->kt, kl = sc->kl;
-    if (kt > MAXCOV || kl > MAXCOV || NB + kt + kl != model->nparams)
-        return churn__error(CHURN_EFORMAT, "%s: the model's parameters beyond the first four "
-                            "must be named trans.<name> or life.<name>", fn);
+    if (kt > MAXCOV || kl > MAXCOV || nb + kt + kl != model->nparams)
+        return churn__error(CHURN_EFORMAT, "%s: the model's parameters beyond the first %zu "
+                            "must be named trans.<name> or life.<name>", fn, nb);
     for (size_t j = 0; j < kt + kl; j++) {
         int life = j >= kt;
-        const char *nm = model->param_names[NB + j] + (life ? 5 : 6);
+        const char *nm = model->param_names[nb + j] + (life ? 5 : 6);
         size_t have = life ? c.n_life : c.n_trans;
         const char *const *names = life ? c.life_names : c.trans_names;
         const double *z = life ? c.life : c.trans;
@@ -816,29 +962,30 @@ static int scoring_setup(scoring *sc, const churn_model *model, size_t n,
     return CHURN_OK;
 }
 
-/* Customer i's natural-scale parameters p (NB values). */
+/* Customer i's natural-scale parameters p (nb values). */
 static int scoring_params(const scoring *sc, const churn_model *model, size_t i, double *p,
                           const char *fn)
 {
-    double et = 0, el = 0, phi[NB];
+    size_t nb = (size_t)sc->L.nb;
+    double et = 0, el = 0, phi[NBMAX];
     for (size_t j = 0; j < sc->kt + sc->kl; j++) {
         double z = sc->colp[j][i];
         if (!isfinite(z))
             return churn__error(CHURN_EINVAL, "%s: row %zu, covariate '%s': %g is not finite "
                                 "(covariates must be finite)", fn, i,
-                                model->param_names[NB + j], z);
+                                model->param_names[nb + j], z);
         if (j < sc->kt)
-            et += model->params[NB + j] * z;
+            et += model->params[nb + j] * z;
         else
-            el += model->params[NB + j] * z;
+            el += model->params[nb + j] * z;
     }
-    for (int j = 0; j < NB; j++)
+    for (size_t j = 0; j < nb; j++)
         phi[j] = log(model->params[j]);
     for (int m = 0; m < sc->L.trans.n; m++)
         phi[sc->L.trans.idx[m]] += sc->L.trans.sign[m] * et;
     for (int m = 0; m < sc->L.life.n; m++)
         phi[sc->L.life.idx[m]] += sc->L.life.sign[m] * el;
-    for (int j = 0; j < NB; j++)
+    for (size_t j = 0; j < nb; j++)
         p[j] = exp(phi[j]);
     return CHURN_OK;
 }
@@ -859,7 +1006,7 @@ CHURN_API int churn_btyd_score_covariates(const churn_model *model, double t, si
     if ((rc = churn__btyd_check_horizon(fn, model->family, t, "horizon t")))
         return rc;
     for (size_t i = 0; i < n; i++) {
-        double p[NB];
+        double p[NBMAX];
         if ((rc = churn__btyd_check_row(fn, 0, 0, i, frequency[i], recency[i], T[i])) ||
             (rc = scoring_params(&sc, model, i, p, fn)))
             return rc;
@@ -893,7 +1040,7 @@ CHURN_API int churn_btyd_expected_new_covariates(const churn_model *model, doubl
     if ((rc = churn__btyd_check_horizon(fn, model->family, t, "horizon t")))
         return rc;
     for (size_t i = 0; i < n; i++) {
-        double p[NB];
+        double p[NBMAX];
         if ((rc = scoring_params(&sc, model, i, p, fn)))
             return rc;
         expected[i] = sc.L.fam->expected_new(p, t);

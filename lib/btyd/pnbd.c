@@ -456,7 +456,7 @@ int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const do
     memset(tab, 0, sizeof tab);
     for (int k = 0; k < 2; k++) {
         tab[k].c = tabmem[k];
-        tab[k].cap = PNBD_TAIL_TERMS;
+        tab[k].cap = n > 1 ? PNBD_TAIL_TERMS : 0;
     }
     /* the tails kept (above): J(.; T) of the previous row in lJ1, g1, H1,
      * the memo of J(.; t_x) (69 KB) */

@@ -86,8 +86,8 @@ static const double g_w[4] = {
     0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
     0.381830050505118944950369775488975, 0.417959183673469387755102040816327};
 
-/* At most this many intervals (18 doubles each, ~18 KB of stack): the
- * integrands here need a few to a few tens. */
+/* At most this many intervals (3 + 3 CHURN__QUAD_MAXCOMP doubles each, ~66 KB of
+ * stack): the integrands here need a few to a few tens. */
 #define QUAD_MAXINT 128
 
 typedef struct quad_interval {

@@ -54,7 +54,7 @@ CHURN__HIDDEN double churn__trigamma(double x);
 
 /* ---- log-scaled adaptive Gauss-Kronrod quadrature ------------------------- */
 
-#define CHURN__QUAD_MAXCOMP 6
+#define CHURN__QUAD_MAXCOMP 21 /* a value, 5 first and 15 second derivatives */
 
 /* Integrand: returns log g0(u) (may be -inf) and, when ncomp > 1, fills
  * mult[k-1] for k = 1..ncomp-1 with g_k(u) / g0(u). The components are thus

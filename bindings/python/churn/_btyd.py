@@ -234,8 +234,10 @@ _RAISES_DOC = """Raises
 
 
 def _has_cov(model):
-    """True for a fitted BG/NBD, MBG/NBD or Pareto/NBD model with covariate coefficients."""
-    if getattr(model, "_family_name", None) not in ("bgnbd", "mbgnbd", "pnbd") or not model._h:
+    """True for a fitted BG/NBD, MBG/NBD, Pareto/NBD or Gamma-Gompertz/NBD model with
+    covariate coefficients."""
+    if getattr(model, "_family_name", None) not in ("bgnbd", "mbgnbd", "pnbd", "ggomnbd") or \
+            not model._h:
         return False
     from . import _covariates
     return _covariates.has_covariates(model)
@@ -386,9 +388,10 @@ class _Btyd(Model):
             more than 200,000 rows; None shows it after 1.5 s, False never, True at
             once. None: the constructor's `progress`.
         covariates : pandas.DataFrame, optional
-            Keyword only (BGNBD, MBGNBD, ParetoNBD): static customer covariates, indexed
-            by customer id like the table (or with the table's rows in order); numeric
-            or bool columns. See docs/models/covariates.md for the parametrisation.
+            Keyword only (BGNBD, MBGNBD, ParetoNBD, GGompertzNBD): static customer
+            covariates, indexed by customer id like the table (or with the table's rows
+            in order); numeric or bool columns. See docs/models/covariates.md for the
+            parametrisation.
         trans, life : list of str, optional
             Keyword only: columns of `covariates` that act on the purchase process
             (trans) and on the dropout process (life). The fitted coefficients appear

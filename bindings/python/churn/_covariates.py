@@ -154,16 +154,16 @@ def score(h, t, x, tx, T, cov):
     return pa, ex
 
 
-# ---- the model classes' side (BGNBD, MBGNBD, ParetoNBD) ------------------------------
+# ---- the model classes' side (BGNBD, MBGNBD, ParetoNBD, GGompertzNBD) -----------------
 
-COVARIATE_FAMILIES = {"bgnbd": 1, "mbgnbd": 2, "pnbd": 3}
+COVARIATE_FAMILIES = {"bgnbd": 1, "mbgnbd": 2, "pnbd": 3, "ggomnbd": 13}
 
 
 def model_names(model):
     """(trans names, life names) of a fitted model's coefficients."""
     names = list(model.params_.index)
-    return ([n[6:] for n in names[4:] if n.startswith("trans.")],
-            [n[5:] for n in names[4:] if n.startswith("life.")])
+    return ([n[6:] for n in names if n.startswith("trans.")],
+            [n[5:] for n in names if n.startswith("life.")])
 
 
 def has_covariates(model):
@@ -177,8 +177,8 @@ def fit_model(model, data, x, tx, T, w, covariates, trans, life, shared, l2_tran
     from ._errors import error_for
     fam = model._family_name
     if fam not in COVARIATE_FAMILIES:
-        raise TypeError(f"covariates are supported for BGNBD, MBGNBD and ParetoNBD, not "
-                        f"{type(model).__name__}")
+        raise TypeError(f"covariates are supported for BGNBD, MBGNBD, ParetoNBD and "
+                        f"GGompertzNBD, not {type(model).__name__}")
     if not trans and not life:
         raise TypeError("covariates=: name the columns of the purchase process (trans=) "
                         "and/or of the dropout process (life=)")
