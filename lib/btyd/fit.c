@@ -523,20 +523,31 @@ static int line_search(problem *pb, const double *theta, const double *dvec, dou
     for (ls = 0; ls <= LS_MAX_HALVINGS; ls++) {
         for (size_t j = 0; j < k; j++)
             thn[j] = theta[j] + step * dvec[j];
-        fn = objective_h(pb, thn, gn, analytic ? Hn : NULL, l2);
+        /* where the family's Hessian is costly (hess_cheap false: k more
+         * gradient passes), a trial point pays for it only once accepted */
+        int defer = 0;
+        if (analytic && pb->fam->hess_cheap) {
+            double pn[MAXP];
+            for (size_t j = 0; j < k; j++)
+                pn[j] = exp(thn[j]);
+            defer = !pb->fam->hess_cheap(pn);
+        }
+        fn = objective_h(pb, thn, gn, analytic && !defer ? Hn : NULL, l2);
         if (isfinite(fn)) {
             if (fn <= f + 1e-4 * step * slope) {
                 accepted = 1;
-                break;
-            }
-            /* Close to the optimum f cannot resolve the decrease any more
-             * (it is a mean of many rounded terms): accept a full step
-             * that is a wash in f but shrinks the gradient. */
-            if (step == 1 && fabs(fn - f) <= 1e-13 * (1 + fabs(f)) &&
-                inf_norm(k, gn) < gnorm) {
+            } else if (step == 1 && fabs(fn - f) <= 1e-13 * (1 + fabs(f)) &&
+                       inf_norm(k, gn) < gnorm) {
+                /* Close to the optimum f cannot resolve the decrease any
+                 * more (it is a mean of many rounded terms): accept a full
+                 * step that is a wash in f but shrinks the gradient. */
                 accepted = 1;
-                break;
             }
+            /* (deferred: the same point again, with its Hessian; same f
+             * and gn. Where that fails, the trial fails as it would have.) */
+            if (accepted && (!defer || isfinite(fn = objective_h(pb, thn, gn, Hn, l2))))
+                break;
+            accepted = 0;
         }
         if (pb->stop)
             break;
