@@ -194,6 +194,94 @@ static void test_pnbd_hessian(void)
     CU_ASSERT(worst < 1e-5);
 }
 
+/* Large passes (n > 512) keep the tails rows share (a memo keyed by (x, t));
+ * small ones do not. On 3,000 whole-day rows in weeks (50 values of T, t_x
+ * up to 886 days, so memo slots wrap; x = 0 rows, t_x = T rows, weights 1
+ * and 2), one pass must equal the sum of passes over chunks of 100 rows (no
+ * memo), for the rows in collapse order (x, T, t_x) and in reverse order;
+ * the value and gradient also equal the gradient-only likelihood's. */
+static unsigned long memo_lcg(unsigned long *s)
+{
+    *s = *s * 6364136223846793005UL + 1442695040888963407UL;
+    return (*s >> 33);
+}
+
+static int memo_row_cmp(const void *a, const void *b)
+{
+    const double *u = a, *v = b;
+    for (int k = 0; k < 3; k++) {
+        static const int ord[3] = {0, 2, 1}; /* x, T, t_x */
+        if (u[ord[k]] != v[ord[k]])
+            return u[ord[k]] < v[ord[k]] ? -1 : 1;
+    }
+    return 0;
+}
+
+static void test_pnbd_hessian_memo(void)
+{
+    enum { N = 3000, CH = 100 };
+    static double rows[N][4], x[N], tx[N], T[N], w[N];
+    unsigned long seed = 22;
+    for (size_t i = 0; i < N; i++) {
+        double Td = (double)(200 + 14 * (memo_lcg(&seed) % 50));
+        double xd = (double)(memo_lcg(&seed) % 12);
+        double td = xd == 0.0 ? 0.0 : (double)(memo_lcg(&seed) % ((unsigned long)Td + 1));
+        rows[i][0] = xd;
+        rows[i][1] = td / 7.0;
+        rows[i][2] = Td / 7.0;
+        rows[i][3] = memo_lcg(&seed) % 4 == 0 ? 2.0 : 1.0;
+    }
+    qsort(rows, N, sizeof rows[0], memo_row_cmp);
+    const double params[][4] = {{2.2893902, 14.647324, 1.5589516, 303.42575},
+                                {0.5533971, 10.5801985, 0.6060625, 11.6562237},
+                                {0.8, 14.0, 0.9, 9.0}};
+    double worst = 0.0;
+    for (int order = 0; order < 2; order++) {
+        for (size_t i = 0; i < N; i++) {
+            const double *r = rows[order ? N - 1 - i : i];
+            x[i] = r[0];
+            tx[i] = r[1];
+            T[i] = r[2];
+            w[i] = r[3];
+        }
+        for (size_t j = 0; j < sizeof params / sizeof params[0]; j++) {
+            const double *p = params[j];
+            double ll, g[4], H[16], ll2, g2[4], llc = 0.0, gc[4] = {0}, Hc[16] = {0};
+            CU_ASSERT_EQUAL_FATAL(churn__pnbd_loglik_hess(p, N, x, tx, T, w, &ll, g, H),
+                                  CHURN_OK);
+            for (size_t i0 = 0; i0 < N; i0 += CH) {
+                double l1, g1[4], H1[16];
+                CU_ASSERT_EQUAL_FATAL(churn__pnbd_loglik_hess(p, CH, x + i0, tx + i0, T + i0,
+                                                              w + i0, &l1, g1, H1),
+                                      CHURN_OK);
+                llc += l1;
+                for (int k = 0; k < 4; k++)
+                    gc[k] += g1[k];
+                for (int k = 0; k < 16; k++)
+                    Hc[k] += H1[k];
+            }
+            CU_ASSERT_EQUAL_FATAL(churn__pnbd_family.loglik(p, N, x, tx, T, w, &ll2, g2),
+                                  CHURN_OK);
+            double hmax = 0.0, gmax = 0.0;
+            for (int k = 0; k < 16; k++)
+                hmax = fmax(hmax, fabs(Hc[k]));
+            for (int k = 0; k < 4; k++)
+                gmax = fmax(gmax, fabs(g2[k]));
+            worst = fmax(worst, fabs(ll - llc) / fabs(llc));
+            worst = fmax(worst, fabs(ll - ll2) / fabs(ll2));
+            for (int k = 0; k < 4; k++) {
+                worst = fmax(worst, fabs(g[k] - gc[k]) / gmax);
+                worst = fmax(worst, fabs(g[k] - g2[k]) / gmax);
+            }
+            for (int k = 0; k < 16; k++)
+                worst = fmax(worst, fabs(H[k] - Hc[k]) / hmax);
+        }
+    }
+    printf("\n  Pareto/NBD Hessian pass with and without the memo: max relative difference %.2g\n",
+           worst);
+    CU_ASSERT(worst < 1e-12);
+}
+
 static int split_csv(char *line, char **f, int max)
 {
     int n = 0;
@@ -479,6 +567,7 @@ int main(void)
         {"tail integral with alpha == beta", test_tail_equal_rates},
         {"tail integral Hessian", test_tail_hessian},
         {"Pareto/NBD log-likelihood Hessian", test_pnbd_hessian},
+        {"Pareto/NBD Hessian pass: memo of shared tails", test_pnbd_hessian_memo},
         {"2F1 and tail integral vs mpmath table", test_against_mpmath},
         {"GSL wrappers never reach GSL's error handler", test_gsl_wrappers_never_err},
         {"polygamma vs mpmath", test_polygamma},

@@ -357,7 +357,7 @@ static void pnbd_memo_put(pnbd_memo *e, double x, double t, double lJ, const dou
 }
 
 /* 1 / the smallest positive gap between consecutive t_x of a run of equal
- * (x, T), or 0 when there is none. */
+ * (x, T), or 0 when there is none (the slot is then a hash of t_x). */
 static double pnbd_memo_scale(size_t n, const double *x, const double *tx, const double *T)
 {
     double gap = INFINITY;
@@ -370,7 +370,7 @@ static double pnbd_memo_scale(size_t n, const double *x, const double *tx, const
 static inline size_t pnbd_memo_slot(double t, double scale)
 {
     double u = t * scale;
-    if (u >= 0.0 && u < 4503599627370496.0) /* 2^52 */
+    if (scale > 0.0 && u >= 0.0 && u < 4503599627370496.0) /* 2^52 */
         return (size_t)(uint64_t)(u + 0.5) & (PNBD_MEMO - 1);
     uint64_t b;
     memcpy(&b, &t, sizeof b);
@@ -380,26 +380,30 @@ static inline size_t pnbd_memo_slot(double t, double scale)
 /* One row's log V = log((r+x) J1 + s J2) with its gradient gV and the upper
  * triangle HV[10] (pnbd_tri order) of its Hessian in (r, alpha, s, beta),
  * from log J, gradient and Hessian of each tail in the tail order
- * (P, Q, alpha, beta); lP = log(r+x), ls = log(s).
+ * (P, Q, alpha, beta); lP = log(r+x), ls = log(s). Returns log V as the
+ * larger of log V_1, log V_2 and *v in [1, 2], log V = that + log(*v) (the
+ * caller takes the logarithm of a product of many *v at once).
  * d2 log V = sum_k w_k (d2 log V_k + u_k u_k') - g g', g = sum_k w_k u_k,
  * V_1 = (r+x) J1, V_2 = s J2, w_k = V_k / V. */
 static double pnbd_combine_hess(double P, double s, double lP, double ls, double lJ1,
                                 const double *g1, const double *H1, double lJ2, const double *g2,
-                                const double *H2, double *gV, double *HV)
+                                const double *H2, double *gV, double *HV, double *v)
 {
     /* u_k in (r, alpha, s, beta): the tail order maps P -> r, Q -> s */
     double u1[4] = {g1[0] + 1.0 / P, g1[2], g1[1], g1[3]};
     double u2[4] = {g2[0], g2[2], g2[1] + 1.0 / s, g2[3]};
-    double A1 = lP + lJ1, A2 = ls + lJ2, logV, w1, w2;
+    double A1 = lP + lJ1, A2 = ls + lJ2, lead, w1, w2;
     if (A1 >= A2) {
         double e = exp(A2 - A1);
-        logV = A1 + log1p(e);
-        w1 = 1.0 / (1.0 + e);
+        lead = A1;
+        *v = 1.0 + e;
+        w1 = 1.0 / *v;
         w2 = e * w1;
     } else {
         double e = exp(A1 - A2);
-        logV = A2 + log1p(e);
-        w2 = 1.0 / (1.0 + e);
+        lead = A2;
+        *v = 1.0 + e;
+        w2 = 1.0 / *v;
         w1 = e * w2;
     }
     for (int a = 0; a < 4; a++)
@@ -413,7 +417,7 @@ static double pnbd_combine_hess(double P, double s, double lP, double ls, double
     }
     HV[0] -= w1 / (P * P); /* d2 log(r+x) */
     HV[7] -= w2 / (s * s); /* d2 log s */
-    return logV;
+    return lead;
 }
 
 int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const double *tx,
@@ -442,6 +446,7 @@ int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const do
         tgr[k] = tgr[k - 1] - 1.0 / (rk * rk);
     }
     pnbd_ksum sum = {0.0, 0.0};
+    pnbd_logsum lv = {{0.0, 0.0}, 1.0, 0};
     double G[4] = {0.0, 0.0, 0.0, 0.0}, Hs[10] = {0.0}, wsum = 0.0;
     /* the series coefficients of the two tails, shared by the rows of one x
      * (rows come sorted by x); 2 x 10 KB of stack, longer series continue by
@@ -469,7 +474,7 @@ int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const do
         double wi = w ? w[i] : 1.0, xi = x[i], ti = tx[i], Ti = T[i], P = r + xi;
         if (wi == 0.0)
             continue;
-        double logV, gV[4], HV[10];
+        double logV, gV[4], HV[10], v = 1.0; /* log V = logV + log v */
         if (ti >= Ti) {
             double lat = log(al + Ti), lbt = log(be + Ti);
             logV = -P * lat - s * lbt;
@@ -524,7 +529,7 @@ int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const do
                 lP = log(P);
                 lP_x = xi;
             }
-            logV = pnbd_combine_hess(P, s, lP, ls, lJ1, g1, H1, lJ2, g2, H2, gV, HV);
+            logV = pnbd_combine_hess(P, s, lP, ls, lJ1, g1, H1, lJ2, g2, H2, gV, HV, &v);
         }
         double lg, dg, tg;
         if (xi < (double)top && xi == floor(xi)) {
@@ -538,6 +543,8 @@ int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const do
             tg = churn__trigamma(P) - tgr0;
         }
         ksum_add(&sum, wi * (lg + logV));
+        if (v != 1.0)
+            logsum_add(&lv, v, wi);
         wsum += wi;
         G[0] += wi * (gV[0] + dg);
         G[1] += wi * gV[1];
@@ -547,6 +554,7 @@ int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const do
         for (int k = 0; k < 10; k++)
             Hs[k] += wi * HV[k];
     }
+    ksum_add(&sum, logsum_value(&lv));
     ksum_add(&sum, wsum * (r * lal + s * lbe));
     *ll = sum.s + sum.c;
     if (!isfinite(*ll))
