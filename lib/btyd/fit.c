@@ -273,6 +273,13 @@ typedef struct problem {
      * evaluating the same point again. */
     int have_last;
     double last_theta[MAXP], last_H[MAXP * MAXP], last_ll;
+    /* The last value-and-gradient evaluation without the analytic Hessian:
+     * the line search evaluates a point whose Hessian is costly first
+     * without it, and again with it once accepted (line_search), which then
+     * reuses this instead of a second pass (the same function at the same
+     * point). */
+    int have_lg;
+    double lg_theta[MAXP], lg_gl[MAXP], lg_ll;
 } problem;
 
 /* Seconds on the monotonic clock (wall time that NTP and date changes do
@@ -325,11 +332,26 @@ static double objective_h(problem *pb, const double *theta, double *g, double *H
     const churn__btyd_data *d = pb->d;
     int full_h = H && pb->hess && (!pb->fam->hess_cheap || pb->fam->hess_cheap(p));
     int fd_h = H && pb->hess && !full_h;
-    int rc = full_h ? pb->hess(p, d->n, d->x, d->tx, d->T, d->w, &ll, g || fd_h ? gl : NULL, hl)
+    int rc;
+    if (fd_h && pb->have_lg && memcmp(pb->lg_theta, theta, k * sizeof *theta) == 0) {
+        ll = pb->lg_ll; /* (not a pass: not counted) */
+        memcpy(gl, pb->lg_gl, k * sizeof *gl);
+        pb->evals--;
+        rc = CHURN_OK;
+    } else {
+        rc = full_h ? pb->hess(p, d->n, d->x, d->tx, d->T, d->w, &ll, g || fd_h ? gl : NULL, hl)
                     : pb->fam->loglik(p, d->n, d->x, d->tx, d->T, d->w, &ll,
                                       g || fd_h ? gl : NULL);
+    }
+    pb->have_lg = 0;
     if (rc != CHURN_OK || !isfinite(ll))
         return INFINITY;
+    if (!full_h && (g || fd_h)) {
+        pb->have_lg = 1;
+        memcpy(pb->lg_theta, theta, k * sizeof *theta);
+        memcpy(pb->lg_gl, gl, k * sizeof *gl);
+        pb->lg_ll = ll;
+    }
     if (fd_h) {
         /* the analytic Hessian would be costly here: forward differences of
          * the gradient (k more evaluations, counted), in the same units */
@@ -544,7 +566,8 @@ static int line_search(problem *pb, const double *theta, const double *dvec, dou
                 accepted = 1;
             }
             /* (deferred: the same point again, with its Hessian; same f
-             * and gn. Where that fails, the trial fails as it would have.) */
+             * and gn, reused, not evaluated again. Where the Hessian
+             * fails, the trial fails as it would have.) */
             if (accepted && (!defer || isfinite(fn = objective_h(pb, thn, gn, Hn, l2))))
                 break;
             accepted = 0;

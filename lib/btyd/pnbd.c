@@ -356,6 +356,7 @@ static void pnbd_memo_put(pnbd_memo *e, double x, double t, double lJ, const dou
         e->H[k] = H[pnbd_tri[k]];
 }
 
+
 /* 1 / the smallest positive gap between consecutive t_x of a run of equal
  * (x, T), or 0 when there is none (the slot is then a hash of t_x). */
 static double pnbd_memo_scale(size_t n, const double *x, const double *tx, const double *T)
@@ -379,19 +380,23 @@ static inline size_t pnbd_memo_slot(double t, double scale)
 
 /* One row's log V = log((r+x) J1 + s J2) with its gradient gV and the upper
  * triangle HV[10] (pnbd_tri order) of its Hessian in (r, alpha, s, beta),
- * from log J, gradient and Hessian of each tail in the tail order
- * (P, Q, alpha, beta); lP = log(r+x), ls = log(s). Returns log V as the
- * larger of log V_1, log V_2 and *v in [1, 2], log V = that + log(*v) (the
- * caller takes the logarithm of a product of many *v at once).
+ * from log J, gradient and Hessian (upper triangle, pnbd_tri order) of each
+ * tail in the tail order (P, Q, alpha, beta); lP = log(r+x), iP = 1/(r+x),
+ * ls = log(s), is = 1/s. Returns log V as the larger of log V_1, log V_2
+ * and *v in [1, 2], log V = that + log(*v) (the caller takes the logarithm
+ * of a product of many *v at once).
  * d2 log V = sum_k w_k (d2 log V_k + u_k u_k') - g g', g = sum_k w_k u_k,
- * V_1 = (r+x) J1, V_2 = s J2, w_k = V_k / V. */
-static double pnbd_combine_hess(double P, double s, double lP, double ls, double lJ1,
-                                const double *g1, const double *H1, double lJ2, const double *g2,
-                                const double *H2, double *gV, double *HV, double *v)
+ * V_1 = (r+x) J1, V_2 = s J2, w_k = V_k / V. Written out entry by entry so
+ * that it stays in registers. */
+static inline double pnbd_combine_hess(double P, double s, double iP, double is, double lP,
+                                       double ls, double lJ1,
+                                       const double *g1, const double *H1, double lJ2,
+                                       const double *g2, const double *H2, double *gV,
+                                       double *HV, double *v)
 {
     /* u_k in (r, alpha, s, beta): the tail order maps P -> r, Q -> s */
-    double u1[4] = {g1[0] + 1.0 / P, g1[2], g1[1], g1[3]};
-    double u2[4] = {g2[0], g2[2], g2[1] + 1.0 / s, g2[3]};
+    const double u1[4] = {g1[0] + iP, g1[2], g1[1], g1[3]};
+    const double u2[4] = {g2[0], g2[2], g2[1] + is, g2[3]};
     double A1 = lP + lJ1, A2 = ls + lJ2, lead, w1, w2;
     if (A1 >= A2) {
         double e = exp(A2 - A1);
@@ -408,16 +413,32 @@ static double pnbd_combine_hess(double P, double s, double lP, double ls, double
     }
     for (int a = 0; a < 4; a++)
         gV[a] = w1 * u1[a] + w2 * u2[a];
-    /* natural index a <- tail index: r <- P (0), alpha <- 2, s <- Q (1), beta <- 3 */
-    static const int m[4] = {0, 2, 1, 3};
-    for (int k = 0; k < 10; k++) {
-        int a = pnbd_tri[k] >> 2, b = pnbd_tri[k] & 3;
-        int t = m[a] * 4 + m[b];
-        HV[k] = w1 * (H1[t] + u1[a] * u1[b]) + w2 * (H2[t] + u2[a] * u2[b]) - gV[a] * gV[b];
-    }
+    /* natural (a, b) <- tail entry t: (r, r) <- (P, P), (r, alpha) <- (P, alpha),
+     * (r, s) <- (P, Q), (alpha, alpha) <- (alpha, alpha), (alpha, s) <- (Q, alpha),
+     * (s, s) <- (Q, Q), ... in the packed tail order 0..9 of pnbd_tri */
+#define PNBD_HE(k, a, b, t)                                                                       \
+    HV[k] = w1 * (H1[t] + u1[a] * u1[b]) + w2 * (H2[t] + u2[a] * u2[b]) - gV[a] * gV[b]
+    PNBD_HE(0, 0, 0, 0);
+    PNBD_HE(1, 0, 1, 2);
+    PNBD_HE(2, 0, 2, 1);
+    PNBD_HE(3, 0, 3, 3);
+    PNBD_HE(4, 1, 1, 7);
+    PNBD_HE(5, 1, 2, 5);
+    PNBD_HE(6, 1, 3, 8);
+    PNBD_HE(7, 2, 2, 4);
+    PNBD_HE(8, 2, 3, 6);
+    PNBD_HE(9, 3, 3, 9);
+#undef PNBD_HE
     HV[0] -= w1 / (P * P); /* d2 log(r+x) */
     HV[7] -= w2 / (s * s); /* d2 log s */
     return lead;
+}
+
+/* The upper triangle (pnbd_tri order) of a 4 x 4 matrix. */
+static inline void pnbd_pack(const double *H, double *h)
+{
+    for (int k = 0; k < 10; k++)
+        h[k] = H[pnbd_tri[k]];
 }
 
 int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const double *tx,
@@ -428,8 +449,8 @@ int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const do
     if (!(r > 0.0 && al > 0.0 && s > 0.0 && be > 0.0))
         return CHURN_ENUMERIC;
     double lal = log(al), lbe = log(be), lgr0 = lgamma(r), dgr0 = churn__digamma(r),
-           tgr0 = churn__trigamma(r), ls = log(s);
-    double z_lJ = 0.0, z_g[4], z_H[16];
+           tgr0 = churn__trigamma(r), ls = log(s), is = 1.0 / s;
+    double z_lJ = 0.0, z_g[4], z_H[10];
     int have_zero = 0;
     /* lgamma, digamma, trigamma differences for integer x by recurrence */
     double lgr[PNBD_TABLE], dgr[PNBD_TABLE], tgr[PNBD_TABLE];
@@ -460,7 +481,7 @@ int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const do
     }
     /* the tails kept (above): J(.; T) of the previous row in lJ1, g1, H1,
      * the memo of J(.; t_x) (69 KB) */
-    double lJ1 = 0.0, g1[4] = {0.0}, H1[16] = {0.0}, last_x = NAN, last_T = NAN;
+    double lJ1 = 0.0, g1[4] = {0.0}, H1[10] = {0.0}, last_x = NAN, last_T = NAN;
     pnbd_memo memo[PNBD_MEMO];
     double mscale = 0.0;
     int use_memo = n > PNBD_MEMO;
@@ -469,7 +490,7 @@ int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const do
             memo[k].x = NAN;
         mscale = pnbd_memo_scale(n, x, tx, T);
     }
-    double lP = 0.0, lP_x = NAN; /* log(r+x) of the last x */
+    double lP = 0.0, iP = 0.0, lP_x = NAN; /* log(r+x), 1/(r+x) of the last x */
     for (size_t i = 0; i < n; i++) {
         double wi = w ? w[i] : 1.0, xi = x[i], ti = tx[i], Ti = T[i], P = r + xi;
         if (wi == 0.0)
@@ -491,18 +512,22 @@ int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const do
             double lJ2, g2b[4], H2b[16];
             const double *g2 = g2b, *H2 = H2b;
             if (!(last_x == xi && last_T == Ti)) {
+                double H1f[16];
                 last_x = NAN;
                 if (churn__pnbd_tail_hess_table(&tab[0], P + 1.0, s, al, be, Ti, log(al + Ti),
-                                                log(be + Ti), &lJ1, g1, H1) != CHURN_OK)
+                                                log(be + Ti), &lJ1, g1, H1f) != CHURN_OK)
                     goto numeric;
+                pnbd_pack(H1f, H1);
                 last_x = xi;
                 last_T = Ti;
             }
             if (xi == 0.0 && ti == 0.0) {
                 if (!have_zero) {
+                    double zf[16];
                     if (churn__pnbd_tail_hess(r, s + 1.0, al, be, 0.0, lal, lbe, &z_lJ, z_g,
-                                              z_H) != CHURN_OK)
+                                              zf) != CHURN_OK)
                         goto numeric;
+                    pnbd_pack(zf, z_H);
                     have_zero = 1;
                 }
                 lJ2 = z_lJ;
@@ -512,24 +537,28 @@ int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const do
                 pnbd_memo *e = use_memo ? &memo[pnbd_memo_slot(ti, mscale)] : NULL;
                 if (e && e->x == xi && e->t == ti) {
                     lJ2 = e->lJ;
-                    memcpy(g2b, e->g, sizeof g2b);
-                    for (int k = 0; k < 10; k++)
-                        H2b[pnbd_tri[k]] = H2b[(pnbd_tri[k] & 3) * 4 + (pnbd_tri[k] >> 2)] =
-                            e->H[k];
+                    g2 = e->g;
+                    H2 = e->H;
                 } else {
                     if (churn__pnbd_tail_hess_table(&tab[1], P, s + 1.0, al, be, ti,
                                                     log(al + ti), log(be + ti), &lJ2, g2b,
                                                     H2b) != CHURN_OK)
                         goto numeric;
-                    if (e)
+                    if (e) {
                         pnbd_memo_put(e, xi, ti, lJ2, g2b, H2b);
+                        g2 = e->g;
+                        H2 = e->H;
+                    } else {
+                        pnbd_pack(H2b, H2b);
+                    }
                 }
             }
             if (lP_x != xi) {
                 lP = log(P);
+                iP = 1.0 / P;
                 lP_x = xi;
             }
-            logV = pnbd_combine_hess(P, s, lP, ls, lJ1, g1, H1, lJ2, g2, H2, gV, HV, &v);
+            logV = pnbd_combine_hess(P, s, iP, is, lP, ls, lJ1, g1, H1, lJ2, g2, H2, gV, HV, &v);
         }
         double lg, dg, tg;
         if (xi < (double)top && xi == floor(xi)) {
