@@ -663,6 +663,34 @@ static int wl_clv(double *d, size_t *nd)
     return rc;
 }
 
+/* Delta-method intervals of the CLV scores: a fitted BG/NBD (it has a covariance) and the
+ * fitted Gamma-Gamma model; more than one block of customers. */
+static int wl_clv_interval(double *d, size_t *nd)
+{
+    churn_model *m = (churn_model *)1;
+    int rc = churn_btyd_fit(&m, CHURN_FAMILY_BGNBD, NSIM, sim_x, sim_tx, sim_T, NULL, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc != CHURN_OK && rc != CHURN_ENOCONV)
+        return rc;
+    churn_clv_options o = CHURN_CLV_OPTIONS_INIT;
+    o.period = 4.345;
+    double lo[NB], hi[NB], vlo[NB], vhi[NB];
+    churn_clv_intervals out = CHURN_CLV_INTERVALS_INIT;
+    out.clv_lo = lo;
+    out.clv_hi = hi;
+    out.value_at_risk_lo = vlo;
+    out.value_at_risk_hi = vhi;
+    rc = churn_clv_interval(m, g_gg, &o, 0.9, NB, b_x, b_tx, b_T, b_z, &out);
+    if (rc == CHURN_OK) {
+        double s = 0;
+        for (int i = 0; i < NB; i++)
+            s += lo[i] + hi[i] + vlo[i] + vhi[i];
+        PUT(s);
+    }
+    churn_model_free(m);
+    return rc;
+}
+
 static int wl_tiers(double *d, size_t *nd)
 {
     int tier[NB];
@@ -1075,7 +1103,7 @@ static const struct { const char *name; workload_fn fn; } wl[] = {
     {"simulate", wl_simulate},         {"cohort", wl_cohort},
     {"stream", wl_stream},             {"model_file", wl_model_file},
     {"sbg_customers", wl_sbg_customers}, {"convert_unit", wl_convert_unit},
-    {"clv", wl_clv},                   {"tiers", wl_tiers},
+    {"clv", wl_clv}, {"clv_interval", wl_clv_interval},                   {"tiers", wl_tiers},
     {"alerts", wl_alerts},             {"logit_cv", wl_logit_cv},
     {"km_groups", wl_km_groups},       {"concordance", wl_concordance},
     {"cox_zph", wl_cox_zph},           {"surv_curve", wl_surv_curve},

@@ -41,6 +41,19 @@ _clv_discounted = _fn("churn_clv_discounted_purchases", c_int, c_void_p, POINTER
                       c_size_t, _d, _d, _d, _d)
 _clv_score = _fn("churn_clv_score", c_int, c_void_p, c_void_p, POINTER(ClvOptions), c_size_t,
                  _d, _d, _d, _d, _d, _d, _d, _d, _d)
+
+
+class ClvIntervals(ctypes.Structure):
+    """Mirror of churn_clv_intervals (the output arrays of churn_clv_interval)."""
+
+    _fields_ = [("struct_size", c_size_t)] + [
+        (f"{q}{e}", _d) for q in ("p_alive", "expected_purchases", "expected_spend", "clv",
+                                   "value_at_risk") for e in ("", "_lo", "_hi")]
+
+
+_clv_intervals_init = _fn("churn_clv_intervals_init", None, POINTER(ClvIntervals))
+_clv_interval = _fn("churn_clv_interval", c_int, c_void_p, c_void_p, POINTER(ClvOptions),
+                    c_double, c_size_t, _d, _d, _d, _d, POINTER(ClvIntervals))
 _clv_contractual = _fn("churn_clv_contractual", c_int, c_void_p, c_double, c_double, c_size_t,
                        _d, _d)
 _dert = _fn("churn_dert", c_int, c_void_p, c_double, c_size_t, _d, _d, _d, _d)
@@ -415,8 +428,9 @@ def _clv_options(horizon=12, period=None, discount=0.01, margin=1.0):
 
 
 def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
-        monetary_value=None, horizon=12, period=None, discount=0.01, margin=1.0, unit=None):
-    """Score customers for value in one pass (``churn_clv_score``).
+        monetary_value=None, horizon=12, period=None, discount=0.01, margin=1.0, unit=None,
+        interval=None):
+    """Score customers for value in one pass (``churn_clv_score``), optionally with intervals.
 
     Parameters
     ----------
@@ -440,18 +454,31 @@ def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
         Profit margin applied to spend.
     unit : str or float, optional
         The data's time unit, for data that do not carry ``attrs["time_unit"]``.
+    interval : float, optional
+        Keyword only: a level strictly between 0 and 1 (e.g. 0.9) adds delta-method
+        intervals from both models' covariance matrices (``churn_clv_interval``;
+        docs/models/intervals.md): the columns p_alive_lo, p_alive_hi,
+        expected_purchases_lo, expected_purchases_hi, expected_spend_lo,
+        expected_spend_hi, clv_lo, clv_hi, value_at_risk_lo and value_at_risk_hi
+        are appended. Both models need a covariance matrix (a fit with standard
+        errors, not ``from_params``); with ``spend=None`` the given spend is taken
+        as exact.
 
     Returns
     -------
     pandas.DataFrame
         p_alive, p_churn, expected_purchases (over the whole horizon),
-        expected_spend, clv and value_at_risk, indexed like `data`.
+        expected_spend, clv and value_at_risk, indexed like `data`; with `interval`,
+        the ten limit columns after them.
 
     Raises
     ------
     churn.UnitMismatchError
         The table's time unit (``data.attrs["time_unit"]`` or `unit`) differs from
         ``btyd.time_unit_``; the message names both.
+    churn.ChurnError
+        With `interval`: a level outside (0, 1), or a model without a covariance
+        matrix (the message names the 'btyd' or 'spend' argument).
 
     Examples
     --------
@@ -461,6 +488,18 @@ def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
     ...                   "T": [38.86, 38.86], "monetary_value": [40.0, 0.0]})
     >>> list(churn.clv(bg, gg, t, period=4.345).columns)
     ['p_alive', 'p_churn', 'expected_purchases', 'expected_spend', 'clv', 'value_at_risk']
+
+    With 90% intervals from fitted models:
+
+    >>> sim = churn.simulate_summary("bgnbd", 2000, seed=4)
+    >>> sim["monetary_value"] = sim.mean_spend.fillna(0.0)
+    >>> bg = churn.BGNBD().fit(sim)
+    >>> gg = churn.GammaGamma().fit(sim)
+    >>> v = churn.clv(bg, gg, sim.head(3), period=4.345, interval=0.9)
+    >>> bool(((v.clv_lo < v.clv) & (v.clv < v.clv_hi)).all())
+    True
+    >>> list(v.columns[6:8])
+    ['p_alive_lo', 'p_alive_hi']
     """
     import pandas as pd
     btyd.check_time_unit(data, unit)
@@ -473,6 +512,25 @@ def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
     mv = as_f64(monetary_value, "monetary_value", n)
     o = _clv_options(horizon, period, discount, margin)
     pa, ep, es, cv, var = empty(n), empty(n), empty(n), empty(n), empty(n)
+    if interval is not None:
+        if isinstance(interval, bool):
+            raise TypeError(f"interval: expected a level such as 0.9, got {interval!r}")
+        out = ClvIntervals()
+        _clv_intervals_init(ctypes.byref(out))
+        cols = {}
+        for q, point in (("p_alive", pa), ("expected_purchases", ep), ("expected_spend", es),
+                         ("clv", cv), ("value_at_risk", var)):
+            setattr(out, q, ptr(point))
+            for e in ("_lo", "_hi"):
+                cols[q + e] = empty(n)
+                setattr(out, q + e, ptr(cols[q + e]))
+        check(_clv_interval(btyd._require(), spend._require() if spend is not None else None,
+                            ctypes.byref(o), float(interval), n, ptr(x), ptr(tx), ptr(T_),
+                            ptr(mv), ctypes.byref(out)))
+        frame = {"p_alive": pa, "p_churn": 1.0 - pa, "expected_purchases": ep,
+                 "expected_spend": es, "clv": cv, "value_at_risk": var}
+        frame.update(cols)
+        return pd.DataFrame(frame, index=_index(data, n))
     check(_clv_score(btyd._require(), spend._require() if spend is not None else None,
                      ctypes.byref(o), n, ptr(x), ptr(tx), ptr(T_), ptr(mv), ptr(pa), ptr(ep),
                      ptr(es), ptr(cv), ptr(var)))
