@@ -290,6 +290,35 @@ static int wl_bootstrap(double *d, size_t *nd)
     return rc;
 }
 
+/* Delta-method intervals of a covariate BG/NBD (one covariate per process). */
+static int wl_interval_cov(double *d, size_t *nd)
+{
+    double z[2 * NSIM];
+    for (int i = 0; i < NSIM; i++) {
+        z[i] = i % 2;
+        z[NSIM + i] = (i % 3) - 1.0;
+    }
+    static const char *const tn[1] = {"promo"}, *const ln[1] = {"b2b"};
+    churn_btyd_covariates cov = CHURN_BTYD_COVARIATES_INIT;
+    cov.n_trans = 1, cov.trans = z, cov.trans_names = tn;
+    cov.n_life = 1, cov.life = z + NSIM, cov.life_names = ln;
+    churn_model *m = (churn_model *)1;
+    int rc = churn_btyd_fit_covariates(&m, CHURN_FAMILY_BGNBD, NSIM, sim_x, sim_tx, sim_T, NULL,
+                                       &cov, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc != CHURN_OK && rc != CHURN_ENOCONV)
+        return rc;
+    double lo[4], hi[4];
+    rc = churn_btyd_predict_interval_covariates(m, 10, 0.9, 4, sim_x, sim_tx, sim_T, &cov, NULL,
+                                                lo, hi, NULL, NULL, NULL);
+    for (int i = 0; i < 4 && rc == CHURN_OK && *nd + 2 <= 64; i++) {
+        d[(*nd)++] = lo[i];
+        d[(*nd)++] = hi[i];
+    }
+    churn_model_free(m);
+    return rc;
+}
+
 /* MBG/CNBD-k with k = 1 (no litt needed): the per-k fit and the 5-parameter model */
 static int wl_mbgcnbd(double *d, size_t *nd)
 {
@@ -1093,7 +1122,7 @@ static void run_injection(const char *name, workload_fn fn)
 static const struct { const char *name; workload_fn fn; } wl[] = {
     {"csv", wl_csv},         {"customers", wl_customers}, {"bgnbd", wl_bgnbd}, {"covariates", wl_covariates},
     {"pnbd", wl_pnbd},       {"bgbb", wl_bgbb},           {"sbg", wl_sbg},
-    {"mbgcnbd", wl_mbgcnbd}, {"bootstrap", wl_bootstrap},
+    {"mbgcnbd", wl_mbgcnbd}, {"bootstrap", wl_bootstrap}, {"interval_cov", wl_interval_cov},
     {"gammagamma", wl_gammagamma}, {"logit", wl_logit},   {"cox", wl_cox},
     {"weibull", wl_weibull}, {"save/load", wl_save_load}, {"km", wl_km},
     {"roc_auc", wl_auc},
