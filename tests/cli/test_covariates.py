@@ -291,6 +291,19 @@ def test_predict_interval_with_covariates_equals_python(churn, data, table):
         assert got[c].values == pytest.approx(ref.loc[got.index, c].values, rel=1e-14)
     assert (got["expected_purchases_lo"] < got["expected_purchases"]).all()
     assert (got["expected_purchases"] < got["expected_purchases_hi"]).all()
+    # churn score --interval: the same limits from the log and the covariate file
+    p = churn("--digits", 17, "score", model, data / "tx.csv", "--cutoff", CUTOFF,
+              "--horizon", 30, "--covariates", data / "cov.csv", "--interval", 0.8)
+    sc = pd.read_csv(io.StringIO(p.stdout), index_col="customer_id",
+                     dtype={"customer_id": str}).loc[got.index]
+    for c in ["p_alive_lo", "p_alive_hi", "expected_purchases_lo", "expected_purchases_hi"]:
+        assert sc[c].values == pytest.approx(got[c].values, rel=1e-9)
+    # CLV intervals of a covariate model are not available: refused, not approximated
+    gg = data / "gg_iv.json"
+    churn("fit", "gammagamma", table, "-o", gg)
+    p = churn("score", model, data / "tx.csv", "--cutoff", CUTOFF, "--horizon", 30,
+              "--covariates", data / "cov.csv", "--spend", gg, "--interval", 0.8, check=False)
+    assert p.returncode == 2 and "CLV intervals are not available" in p.stderr
 
 
 def test_report_with_covariates_equals_predict(churn, data, table):
