@@ -274,6 +274,147 @@ static void test_coverage(void)
     CU_ASSERT(fabs(sum / counted - level) <= 0.03);
 }
 
+/* The fitting sample of a data set: histories and mean spends (0 for x = 0). */
+static double *sample(uint64_t seed, size_t n)
+{
+    churn_simulate_options o;
+    churn_simulate_options_init(&o);
+    o.model = CHURN_FAMILY_BGNBD;
+    o.seed = seed;
+    o.days = 39 * 7;
+    o.acquisition_days = 12 * 7;
+    o.r = 0.25; o.alpha = 4.0; o.a = 0.8; o.b = 2.4;
+    o.p = GG_P; o.q = GG_Q; o.gamma = GG_G;
+    double *v = malloc(4 * n * sizeof *v);
+    CU_ASSERT_EQUAL_FATAL(churn_simulate_summary(&o, n, v, v + n, v + 2 * n, NULL, v + 3 * n,
+                                                 NULL), CHURN_OK);
+    for (size_t i = 0; i < n; i++)
+        if (isnan(v[3 * n + i]))
+            v[3 * n + i] = 0;
+    return v;
+}
+
+/* Bootstrap: the same limits for 1 and 3 threads, points equal to churn_clv_score, and
+ * limits close to the delta method's with many resamples. */
+static void test_bootstrap_threads_agree(void)
+{
+    enum { N = 2000 };
+    double *v = sample(31, N);
+    churn_model *m = NULL, *gg = NULL;
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_fit(&m, CHURN_FAMILY_BGNBD, N, v, v + N, v + 2 * N, NULL,
+                                         NULL), CHURN_OK);
+    CU_ASSERT_EQUAL_FATAL(churn_gammagamma_fit(&gg, N, v, v + 3 * N, NULL, NULL), CHURN_OK);
+    churn_clv_options o = CHURN_CLV_OPTIONS_INIT;
+    o.period = 4.345;
+    churn_bootstrap_options bo;
+    churn_bootstrap_options_init(&bo);
+    bo.resamples = 40;
+    bo.seed = 5;
+    double a[15][8], b[15][8];
+    churn_clv_intervals oa = all_outputs(a), ob = all_outputs(b);
+    size_t fa = 9, fb = 9;
+    CU_ASSERT_EQUAL_FATAL(churn_clv_bootstrap_interval(m, gg, &o, N, v, v + N, v + 2 * N,
+                                                       v + 3 * N, 8, X, TX, TT, Z, &bo, &oa,
+                                                       &fa), CHURN_OK);
+    bo.threads = 3;
+    CU_ASSERT_EQUAL_FATAL(churn_clv_bootstrap_interval(m, gg, &o, N, v, v + N, v + 2 * N,
+                                                       v + 3 * N, 8, X, TX, TT, Z, &bo, &ob,
+                                                       &fb), CHURN_OK);
+    CU_ASSERT_EQUAL(fa, fb);
+    CU_ASSERT(memcmp(a, b, sizeof a) == 0);
+    double pa[8], ep[8], es[8], clv[8], var[8];
+    CU_ASSERT_EQUAL_FATAL(churn_clv_score(m, gg, &o, 8, X, TX, TT, Z, pa, ep, es, clv, var),
+                          CHURN_OK);
+    for (int i = 0; i < 8; i++) {
+        CU_ASSERT(a[9][i] == clv[i] && a[12][i] == var[i] && a[0][i] == pa[i]);
+        CU_ASSERT(a[10][i] <= a[11][i] && a[13][i] <= a[14][i]);
+    }
+    /* a bad fitting row is named as the caller's row */
+    v[2 * N + 17] = -1;
+    CU_ASSERT_EQUAL(churn_clv_bootstrap_interval(m, gg, &o, N, v, v + N, v + 2 * N, v + 3 * N,
+                                                 8, X, TX, TT, Z, &bo, &oa, NULL),
+                    CHURN_EINVAL);
+    CU_ASSERT(strstr(churn_last_error_message(), "17") != NULL);
+    CU_ASSERT(strstr(churn_last_error_message(), "churn_clv_bootstrap_interval") != NULL);
+    bo.resamples = 10;
+    CU_ASSERT_EQUAL(churn_clv_bootstrap_interval(m, gg, &o, N, v, v + N, v + 2 * N, v + 3 * N,
+                                                 8, X, TX, TT, Z, &bo, &oa, NULL),
+                    CHURN_EINVAL);
+    CU_ASSERT(strstr(churn_last_error_message(), "resamples") != NULL);
+    free(v);
+    churn_model_free(m);
+    churn_model_free(gg);
+}
+
+/* Bootstrap coverage of CLV and value at risk against the true-parameter values. */
+static void test_bootstrap_coverage(void)
+{
+    enum { SETS = 200, N = 2000, PROF = 4, B = 300 };
+    const double PX[PROF] = {1, 3, 6, 2}, PTX[PROF] = {20, 30, 35, 5},
+                 PT[PROF] = {35, 36, 38, 37}, PZ[PROF] = {30, 45, 18, 60};
+    const double level = 0.9;
+    churn_clv_options o = CHURN_CLV_OPTIONS_INIT;
+    o.period = 4.345;
+    o.margin = 0.25;
+    const double tp[4] = {0.25, 4.0, 0.8, 2.4};
+    churn_model *truth = NULL;
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_model_new(&truth, CHURN_FAMILY_BGNBD, 4, tp), CHURN_OK);
+    double tdisc[PROF], tpa[PROF], tclv[PROF], tvar[PROF];
+    CU_ASSERT_EQUAL_FATAL(churn_clv_discounted_purchases(truth, &o, PROF, PX, PTX, PT, tdisc),
+                          CHURN_OK);
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_p_alive(truth, PROF, PX, PTX, PT, tpa), CHURN_OK);
+    for (int i = 0; i < PROF; i++) {
+        double es = GG_P * (GG_G + PX[i] * PZ[i]) / (GG_P * PX[i] + GG_Q - 1);
+        tclv[i] = o.margin * es * tdisc[i];
+        tvar[i] = tclv[i] * (1 - tpa[i]) / tpa[i];
+    }
+    churn_model_free(truth);
+    churn_bootstrap_options bo;
+    churn_bootstrap_options_init(&bo);
+    bo.resamples = B;
+    bo.threads = 2;
+    bo.level = level;
+    int hit_c[PROF] = {0}, hit_v[PROF] = {0}, sets = 0;
+    for (int s = 0; s < SETS; s++) {
+        double *v = sample(7000 + (uint64_t)s, N);
+        churn_model *m = NULL, *gg = NULL;
+        if (churn_btyd_fit(&m, CHURN_FAMILY_BGNBD, N, v, v + N, v + 2 * N, NULL, NULL) ==
+                CHURN_OK &&
+            churn_gammagamma_fit(&gg, N, v, v + 3 * N, NULL, NULL) == CHURN_OK) {
+            double clo[PROF], chi[PROF], vlo[PROF], vhi[PROF];
+            churn_clv_intervals out = CHURN_CLV_INTERVALS_INIT;
+            out.clv_lo = clo, out.clv_hi = chi;
+            out.value_at_risk_lo = vlo, out.value_at_risk_hi = vhi;
+            bo.seed = 300 + (uint64_t)s;
+            if (churn_clv_bootstrap_interval(m, gg, &o, N, v, v + N, v + 2 * N, v + 3 * N, PROF,
+                                             PX, PTX, PT, PZ, &bo, &out, NULL) == CHURN_OK) {
+                sets++;
+                for (int i = 0; i < PROF; i++) {
+                    hit_c[i] += clo[i] <= tclv[i] && tclv[i] <= chi[i];
+                    hit_v[i] += vlo[i] <= tvar[i] && tvar[i] <= vhi[i];
+                }
+            }
+        }
+        churn_model_free(m);
+        churn_model_free(gg);
+        free(v);
+    }
+    CU_ASSERT(sets >= SETS - 2);
+    double sum = 0;
+    printf("\n  BG/NBD + Gamma-Gamma bootstrap (%d resamples), %d data sets of %d customers, "
+           "90%% intervals:\n", B, sets, (int)N);
+    for (int i = 0; i < PROF; i++) {
+        double cc = (double)hit_c[i] / sets, cv = (double)hit_v[i] / sets;
+        printf("    x=%g t_x=%g T=%g zbar=%g: CLV %.3f  value at risk %.3f\n", PX[i], PTX[i],
+               PT[i], PZ[i], cc, cv);
+        sum += cc + cv;
+        CU_ASSERT(fabs(cc - level) <= 0.065);
+        CU_ASSERT(fabs(cv - level) <= 0.065);
+    }
+    printf("    mean coverage %.4f over %d intervals\n", sum / (2 * PROF), 2 * PROF);
+    CU_ASSERT(fabs(sum / (2 * PROF) - level) <= 0.03);
+}
+
 static void test_errors(void)
 {
     churn_model *m, *gg;
@@ -350,6 +491,9 @@ int main(void)
         {"CLV and value-at-risk intervals cover the truth at their nominal rate",
          test_coverage},
         {"bad level, outputs, rows and models are refused", test_errors},
+        {"bootstrap: the same limits for 1 and 3 threads", test_bootstrap_threads_agree},
+        {"bootstrap CLV intervals cover the truth at their nominal rate",
+         test_bootstrap_coverage},
         CU_TEST_INFO_NULL,
     };
     return churn_test_run("clv_interval", tests);

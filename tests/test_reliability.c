@@ -720,6 +720,34 @@ static int wl_clv_interval(double *d, size_t *nd)
     return rc;
 }
 
+/* Bootstrap intervals of the CLV scores, one thread: BG/NBD and Gamma-Gamma refits. */
+static int wl_clv_bootstrap(double *d, size_t *nd)
+{
+    churn_model *m = (churn_model *)1;
+    int rc = churn_btyd_fit(&m, CHURN_FAMILY_BGNBD, NB, b_x, b_tx, b_T, NULL, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc != CHURN_OK && rc != CHURN_ENOCONV)
+        return rc;
+    churn_clv_options o = CHURN_CLV_OPTIONS_INIT;
+    o.period = 4.345;
+    churn_bootstrap_options bo;
+    churn_bootstrap_options_init(&bo);
+    bo.resamples = 20;
+    double lo[4], hi[4];
+    churn_clv_intervals out = CHURN_CLV_INTERVALS_INIT;
+    out.clv_lo = lo;
+    out.clv_hi = hi;
+    size_t failed = 0;
+    rc = churn_clv_bootstrap_interval(m, g_gg, &o, NB, b_x, b_tx, b_T, b_z, 4, b_x, b_tx, b_T,
+                                      b_z, &bo, &out, &failed);
+    for (int i = 0; i < 4 && rc == CHURN_OK && *nd + 2 <= 64; i++) {
+        d[(*nd)++] = lo[i];
+        d[(*nd)++] = hi[i];
+    }
+    churn_model_free(m);
+    return rc;
+}
+
 static int wl_tiers(double *d, size_t *nd)
 {
     int tier[NB];
@@ -1132,7 +1160,8 @@ static const struct { const char *name; workload_fn fn; } wl[] = {
     {"simulate", wl_simulate},         {"cohort", wl_cohort},
     {"stream", wl_stream},             {"model_file", wl_model_file},
     {"sbg_customers", wl_sbg_customers}, {"convert_unit", wl_convert_unit},
-    {"clv", wl_clv}, {"clv_interval", wl_clv_interval},                   {"tiers", wl_tiers},
+    {"clv", wl_clv}, {"clv_interval", wl_clv_interval},
+    {"clv_bootstrap", wl_clv_bootstrap},                   {"tiers", wl_tiers},
     {"alerts", wl_alerts},             {"logit_cv", wl_logit_cv},
     {"km_groups", wl_km_groups},       {"concordance", wl_concordance},
     {"cox_zph", wl_cox_zph},           {"surv_curve", wl_surv_curve},

@@ -26,6 +26,7 @@
 #include "common.h"
 #include "model.h"
 #include "customers.h"
+#include "btyd.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -355,6 +356,57 @@ CHURN_API int churn_clv_interval(const churn_model *btyd, const churn_model *spe
                                  const double *frequency, const double *recency,
                                  const double *T, const double *monetary_value,
                                  const churn_clv_intervals *out);
+
+/**
+ * Bootstrap intervals of the CLV scores: the n_fit customers the models were
+ * fitted to are resampled with replacement `resamples` times; for each resample
+ * the BTYD model's family is refitted (default options, no standard errors) and,
+ * when `spend` is given, a Gamma-Gamma model is refitted to the same resampled
+ * customers (a customer's history and spend travel together); the n scored
+ * customers are scored with churn_clv_score() and every pair of refits, and the
+ * limits are the (1 - level)/2 and (1 + level)/2 percentiles (linear
+ * interpolation) of each score. The point values written to `out` are
+ * churn_clv_score() with the given models. Each resample has its own random
+ * stream (from opts->seed and its number), so the limits depend on the seed
+ * only, whatever the number of threads. A resample whose refit or scores fail is
+ * left out and counted in *failed.
+ *
+ * Like churn_clv_interval() the interval is the uncertainty of the estimated
+ * parameters, here without the delta method's normal approximation
+ * (docs/models/intervals.md).
+ *
+ * Cost: `resamples` BTYD fits and Gamma-Gamma fits of n_fit customers and
+ * scoring passes of n; memory 5 x resamples x n doubles.
+ * @param[in]  btyd     a fitted BG/NBD, MBG/NBD, Pareto/NBD or Gamma-Gompertz/NBD
+ *                      model (its family is refitted; its parameters give the point
+ *                      values; its time unit is given to the refits)
+ * @param[in]  spend    a fitted Gamma-Gamma model, or NULL (monetary_value is then
+ *                      each customer's expected spend, exact, and only the BTYD
+ *                      model is refitted)
+ * @param[in]  clv_opts CLV settings or NULL, as churn_clv_score()
+ * @param[in]  n_fit    customers the models were fitted to (>= 2)
+ * @param[in]  frequency_fit, recency_fit, T_fit, monetary_fit  their histories and
+ *                      mean spends (as churn_gammagamma_fit() reads them)
+ * @param[in]  n        customers to score
+ * @param[in]  frequency, recency, T, monetary_value  as churn_clv_score()
+ * @param[in]  opts     resamples, seed, threads and level, or NULL for the defaults
+ * @param[out] out      the output arrays (see ::churn_clv_intervals)
+ * @param[out] failed   resamples left out, or NULL
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, every output NULL, bad option named, a
+ *         bad scored or fitting row named); ::CHURN_EFAMILY; ::CHURN_ENOCONV (half
+ *         the resamples or more could not be refitted or scored); ::CHURN_ENOMEM.
+ *         Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_clv_bootstrap_interval(const churn_model *btyd, const churn_model *spend,
+                                           const churn_clv_options *clv_opts, size_t n_fit,
+                                           const double *frequency_fit,
+                                           const double *recency_fit, const double *T_fit,
+                                           const double *monetary_fit, size_t n,
+                                           const double *frequency, const double *recency,
+                                           const double *T, const double *monetary_value,
+                                           const churn_bootstrap_options *opts,
+                                           const churn_clv_intervals *out, size_t *failed);
 
 /**
  * Contractual CLV from a shifted-beta-geometric model: value per period ×

@@ -69,7 +69,8 @@ from ._intervals import bootstrap_interval, predict_interval
 from . import _covariates  # noqa: F401  (declares the covariate C functions)
 from ._ggomnbd import GGompertzNBD, ggomnbd_loglik
 from ._mbgcnbd import MBGCNBDk, estimate_regularity, litt, mbgcnbd_loglik
-from ._spend import (Alerts, GammaGamma, assign_tiers, clv, clv_contractual, dert,
+from ._spend import (Alerts, GammaGamma, assign_tiers, clv, clv_bootstrap_interval,
+                     clv_contractual, dert,
                      discounted_purchases, retention_report, tier_name)
 from ._logit import CrossValidation, LogisticRegression
 from ._survival import (CoxPHFitter, ExponentialAFTFitter, KaplanMeierFitter,
@@ -99,7 +100,7 @@ __all__ = [
     "GGompertzNBD", "ggomnbd_loglik", "MBGCNBDk", "mbgcnbd_loglik", "litt",
     "estimate_regularity",
     # spend.h
-    "GammaGamma", "clv", "discounted_purchases", "dert", "clv_contractual", "assign_tiers",
+    "GammaGamma", "clv", "clv_bootstrap_interval", "discounted_purchases", "dert", "clv_contractual", "assign_tiers",
     "tier_name", "Alerts", "retention_report",
     # logit.h
     "LogisticRegression", "CrossValidation",

@@ -111,3 +111,28 @@ def test_refusals_name_the_argument(fitted):
                   interval=0.9)
     with pytest.raises(TypeError):
         churn.clv(bg, gg, table, period=PERIOD, interval=True)
+
+
+def test_bootstrap_agrees_with_the_delta_method(fitted):
+    """With 400 resamples the percentile limits of CLV and value at risk land within a few
+    per cent of the delta method's (both estimate the same sampling spread), the point
+    values are churn.clv's, and 1 or 2 threads give the same limits."""
+    bg, gg, table = fitted
+    fit = churn.simulate_summary("bgnbd", 3000, seed=8)
+    fit["monetary_value"] = fit.mean_spend.fillna(0.0)
+    rows = table[table.frequency > 0]
+    boot = churn.clv_bootstrap_interval(bg, gg, fit, rows, resamples=400, seed=3, threads=2,
+                                        period=PERIOD)
+    delta = churn.clv(bg, gg, rows, period=PERIOD, interval=0.9)
+    assert list(boot.columns) == list(delta.columns)
+    pd.testing.assert_frame_equal(boot[delta.columns[:6]], delta[delta.columns[:6]])
+    for c in ("clv_lo", "clv_hi", "value_at_risk_lo", "value_at_risk_hi",
+              "expected_spend_lo", "expected_spend_hi"):
+        np.testing.assert_allclose(boot[c], delta[c], rtol=0.04, err_msg=c)
+    one = churn.clv_bootstrap_interval(bg, gg, fit, rows, resamples=40, seed=3, threads=1,
+                                       period=PERIOD)
+    two = churn.clv_bootstrap_interval(bg, gg, fit, rows, resamples=40, seed=3, threads=2,
+                                       period=PERIOD)
+    pd.testing.assert_frame_equal(one, two)
+    with pytest.raises(churn.ChurnError, match="resamples"):
+        churn.clv_bootstrap_interval(bg, gg, fit, rows, resamples=5, period=PERIOD)
