@@ -336,6 +336,35 @@ static int wl_bootstrap(double *d, size_t *nd)
     return rc;
 }
 
+/* Delta-method intervals of a covariate BG/NBD (one covariate per process). */
+static int wl_interval_cov(double *d, size_t *nd)
+{
+    double z[2 * NSIM];
+    for (int i = 0; i < NSIM; i++) {
+        z[i] = i % 2;
+        z[NSIM + i] = (i % 3) - 1.0;
+    }
+    static const char *const tn[1] = {"promo"}, *const ln[1] = {"b2b"};
+    churn_btyd_covariates cov = CHURN_BTYD_COVARIATES_INIT;
+    cov.n_trans = 1, cov.trans = z, cov.trans_names = tn;
+    cov.n_life = 1, cov.life = z + NSIM, cov.life_names = ln;
+    churn_model *m = (churn_model *)1;
+    int rc = churn_btyd_fit_covariates(&m, CHURN_FAMILY_BGNBD, NSIM, sim_x, sim_tx, sim_T, NULL,
+                                       &cov, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc != CHURN_OK && rc != CHURN_ENOCONV)
+        return rc;
+    double lo[4], hi[4];
+    rc = churn_btyd_predict_interval_covariates(m, 10, 0.9, 4, sim_x, sim_tx, sim_T, &cov, NULL,
+                                                lo, hi, NULL, NULL, NULL);
+    for (int i = 0; i < 4 && rc == CHURN_OK && *nd + 2 <= 64; i++) {
+        d[(*nd)++] = lo[i];
+        d[(*nd)++] = hi[i];
+    }
+    churn_model_free(m);
+    return rc;
+}
+
 /* MBG/CNBD-k with k = 1 (no litt needed): the per-k fit and the 5-parameter model */
 static int wl_mbgcnbd(double *d, size_t *nd)
 {
@@ -704,6 +733,62 @@ static int wl_clv(double *d, size_t *nd)
         for (int i = 0; i < NB; i++)
             s += disc[i] + pa[i] + ep[i] + es[i] + clv[i] + var[i];
         PUT(s);
+    }
+    churn_model_free(m);
+    return rc;
+}
+
+/* Delta-method intervals of the CLV scores: a fitted BG/NBD (it has a covariance) and the
+ * fitted Gamma-Gamma model; more than one block of customers. */
+static int wl_clv_interval(double *d, size_t *nd)
+{
+    churn_model *m = (churn_model *)1;
+    int rc = churn_btyd_fit(&m, CHURN_FAMILY_BGNBD, NSIM, sim_x, sim_tx, sim_T, NULL, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc != CHURN_OK && rc != CHURN_ENOCONV)
+        return rc;
+    churn_clv_options o = CHURN_CLV_OPTIONS_INIT;
+    o.period = 4.345;
+    double lo[NB], hi[NB], vlo[NB], vhi[NB];
+    churn_clv_intervals out = CHURN_CLV_INTERVALS_INIT;
+    out.clv_lo = lo;
+    out.clv_hi = hi;
+    out.value_at_risk_lo = vlo;
+    out.value_at_risk_hi = vhi;
+    rc = churn_clv_interval(m, g_gg, &o, 0.9, NB, b_x, b_tx, b_T, b_z, &out);
+    if (rc == CHURN_OK) {
+        double s = 0;
+        for (int i = 0; i < NB; i++)
+            s += lo[i] + hi[i] + vlo[i] + vhi[i];
+        PUT(s);
+    }
+    churn_model_free(m);
+    return rc;
+}
+
+/* Bootstrap intervals of the CLV scores, one thread: BG/NBD and Gamma-Gamma refits. */
+static int wl_clv_bootstrap(double *d, size_t *nd)
+{
+    churn_model *m = (churn_model *)1;
+    int rc = churn_btyd_fit(&m, CHURN_FAMILY_BGNBD, NB, b_x, b_tx, b_T, NULL, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc != CHURN_OK && rc != CHURN_ENOCONV)
+        return rc;
+    churn_clv_options o = CHURN_CLV_OPTIONS_INIT;
+    o.period = 4.345;
+    churn_bootstrap_options bo;
+    churn_bootstrap_options_init(&bo);
+    bo.resamples = 20;
+    double lo[4], hi[4];
+    churn_clv_intervals out = CHURN_CLV_INTERVALS_INIT;
+    out.clv_lo = lo;
+    out.clv_hi = hi;
+    size_t failed = 0;
+    rc = churn_clv_bootstrap_interval(m, g_gg, &o, NB, b_x, b_tx, b_T, b_z, 4, b_x, b_tx, b_T,
+                                      b_z, &bo, &out, &failed);
+    for (int i = 0; i < 4 && rc == CHURN_OK && *nd + 2 <= 64; i++) {
+        d[(*nd)++] = lo[i];
+        d[(*nd)++] = hi[i];
     }
     churn_model_free(m);
     return rc;
@@ -1112,7 +1197,7 @@ static const struct { const char *name; workload_fn fn; } wl[] = {
     {"csv", wl_csv},         {"customers", wl_customers}, {"bgnbd", wl_bgnbd}, {"covariates", wl_covariates},
     {"dyncov", wl_dyncov},
     {"pnbd", wl_pnbd},       {"bgbb", wl_bgbb},           {"sbg", wl_sbg},
-    {"mbgcnbd", wl_mbgcnbd}, {"bootstrap", wl_bootstrap},
+    {"mbgcnbd", wl_mbgcnbd}, {"bootstrap", wl_bootstrap}, {"interval_cov", wl_interval_cov},
     {"gammagamma", wl_gammagamma}, {"logit", wl_logit},   {"cox", wl_cox},
     {"weibull", wl_weibull}, {"save/load", wl_save_load}, {"km", wl_km},
     {"roc_auc", wl_auc},
@@ -1122,7 +1207,8 @@ static const struct { const char *name; workload_fn fn; } wl[] = {
     {"simulate", wl_simulate},         {"cohort", wl_cohort},
     {"stream", wl_stream},             {"model_file", wl_model_file},
     {"sbg_customers", wl_sbg_customers}, {"convert_unit", wl_convert_unit},
-    {"clv", wl_clv},                   {"tiers", wl_tiers},
+    {"clv", wl_clv}, {"clv_interval", wl_clv_interval},
+    {"clv_bootstrap", wl_clv_bootstrap},                   {"tiers", wl_tiers},
     {"alerts", wl_alerts},             {"logit_cv", wl_logit_cv},
     {"km_groups", wl_km_groups},       {"concordance", wl_concordance},
     {"cox_zph", wl_cox_zph},           {"surv_curve", wl_surv_curve},

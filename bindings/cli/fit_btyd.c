@@ -97,8 +97,8 @@ static const char predict_help[] =
     "A model fitted with covariates (churn fit --trans/--life) reads each customer's\n"
     "covariates from the table, by the names the model records (the columns 'churn\n"
     "features --covariates' appends); a missing one is an error naming it; --dert\n"
-    "values each customer as the plain model at its own rates. --interval is not\n"
-    "available for such a model yet.\n"
+    "values each customer as the plain model at its own rates; --interval takes the\n"
+    "covariance of the base parameters and every coefficient.\n"
     "\n"
     "Options:\n"
     "  --horizon H       prediction horizon (required)\n"
@@ -789,8 +789,29 @@ static int score_rows(const char *sub, const churn_model *model, const btyd_args
 
 /* --interval: the four limits of every row still scored (iv, 4 x n column blocks); a
  * row the library refuses on its own is left out with the reason, like score_rows. */
+/* The interval of rows [lo, lo + cnt): a covariate model with each customer's covariates
+ * (the whole table, or one customer with its own row), a plain one without. */
+static int interval_range(const churn_model *model, const btyd_args *a, const double *x,
+                          const double *tx, const double *T, size_t lo, size_t cnt, size_t n,
+                          double *iv, const cli_cov_set *cov)
+{
+    if (!cov)
+        return churn_btyd_predict_interval(model, a->horizon, a->interval, cnt, x + lo,
+                                           tx + lo, T + lo, NULL, iv + lo, iv + n + lo, NULL,
+                                           iv + 2 * n + lo, iv + 3 * n + lo);
+    double row[256];
+    churn_btyd_covariates one = cov->cov;
+    if (cnt != cov->n)
+        cli_cov_row(cov, lo, row, &one);
+    return churn_btyd_predict_interval_covariates(model, a->horizon, a->interval, cnt, x + lo,
+                                                  tx + lo, T + lo, &one, NULL, iv + lo,
+                                                  iv + n + lo, NULL, iv + 2 * n + lo,
+                                                  iv + 3 * n + lo);
+}
+
 static int interval_rows(const char *sub, const churn_model *model, const btyd_args *a,
-                         const cli_table *t, double *iv, double *spare, char **why)
+                         const cli_table *t, double *iv, double *spare,
+                         const cli_cov_set *cov, char **why)
 {
     int family = churn_model_family(model);
     size_t n = t->nrows;
@@ -799,16 +820,14 @@ static int interval_rows(const char *sub, const churn_model *model, const btyd_a
     const double *T = tx ? need_col(sub, t, T_column(family, t, a->Tcol), spare) : NULL;
     if (!T)
         return CLI_EXIT_FAIL;
-    int st = churn_btyd_predict_interval(model, a->horizon, a->interval, n, x, tx, T, NULL, iv,
-                                         iv + n, NULL, iv + 2 * n, iv + 3 * n);
-    if (st == CHURN_EUNSUPPORTED || st == CHURN_EFORMAT || st == CHURN_EFAMILY)
+    int st = interval_range(model, a, x, tx, T, 0, n, n, iv, cov);
+    if (st == CHURN_EUNSUPPORTED || st == CHURN_EFORMAT || st == CHURN_EFAMILY ||
+        st == CHURN_ENOMEM)
         return cli_fail(sub, "--interval: %s", churn_last_error_message());
     for (size_t i = 0; st && i < n; i++) {
         if (why[i])
             continue;
-        int si = churn_btyd_predict_interval(model, a->horizon, a->interval, 1, x + i, tx + i,
-                                             T + i, NULL, iv + i, iv + n + i, NULL,
-                                             iv + 2 * n + i, iv + 3 * n + i);
+        int si = interval_range(model, a, x, tx, T, i, 1, n, iv, cov);
         char m1[600];
         if (si && set_why(why, i, "interval",
                           cli_one_row_message(churn_last_error_message(), m1, sizeof m1)))
@@ -905,11 +924,6 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
     if (!isnan(a.interval) && family == CHURN_FAMILY_SBG)
         return cli_usage_error(sub, "--interval is for bgnbd, mbgnbd, pnbd and bgbb models");
 
-    size_t n_trans = 0, n_life = 0;
-    churn_btyd_model_covariates(model, &n_trans, &n_life);
-    if (n_trans + n_life && !isnan(a.interval))
-        return cli_usage_error(sub, "--interval is not available yet for a model with "
-                               "covariates");
     cli_table t;
     double unit = 0;
     if (cli_table_read(sub, a.input, a.idcol, &t))
@@ -934,7 +948,8 @@ int cmd_predict_btyd(churn_model *model, int argc, char **argv)
     } else if (!score_rows(sub, model, &a, &t, buf, buf + n, buf + 2 * n, buf + 3 * n,
                            with_cov ? &cov : NULL, why) &&
                (isnan(a.interval) ||
-                !interval_rows(sub, model, &a, &t, buf + 4 * n, buf + 3 * n, why)) &&
+                !interval_rows(sub, model, &a, &t, buf + 4 * n, buf + 3 * n,
+                               with_cov ? &cov : NULL, why)) &&
                !all_rejected(sub, &t, a.input, why) &&
                !cli_rejects_open(sub, &rj, a.rejects)) {
         for (size_t i = 0; i < n; i++)

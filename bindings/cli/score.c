@@ -50,6 +50,7 @@ static const char score_help[] =
     "  bgnbd mbgnbd pnbd bgbb ggomnbd mbgcnbd\n"
     "                           customer_id, frequency, recency, T, p_alive, p_churn,\n"
     "                           expected_purchases [, expected_spend, clv with --spend]\n"
+    "                           [, interval columns with --interval]\n"
     "                           bgbb: p_alive = alive at the next opportunity (the\n"
     "                           published tables' P(alive)), then p_alive_through\n"
     "  logit                    customer_id, p_churn, linear_predictor\n"
@@ -80,6 +81,14 @@ static const char score_help[] =
     "                       month = 30.4375 days)\n"
     "  --discount D         discount rate per period (default 0.01)\n"
     "  --margin M           profit margin applied to spend (default 1)\n"
+    "  --interval L         bgnbd, mbgnbd, pnbd: append p_alive_lo, p_alive_hi,\n"
+    "                       expected_purchases_lo, expected_purchases_hi, the L (e.g.\n"
+    "                       0.9) delta-method interval from the fit's covariance; with\n"
+    "                       --spend also expected_spend_lo, expected_spend_hi, clv_lo,\n"
+    "                       clv_hi, value_at_risk, value_at_risk_lo, value_at_risk_hi\n"
+    "                       (both models' covariances; docs/models/intervals.md). A\n"
+    "                       model with covariates: P(alive) and expected purchases\n"
+    "                       only (not with --spend)\n"
     "  --trend-window DAYS, --no-same-day-merge, --first-purchase-counts\n"
     "                       customer-table options, as for 'churn features'\n"
     "  --threads N          worker threads for scoring and formatting (default 1);\n"
@@ -466,12 +475,20 @@ typedef struct job {
     const double **feat;                /* logit/survival: p feature columns */
     size_t p;
     const cli_cov_set *cov;             /* a BTYD model with covariates: every customer's */
+    double level;                       /* --interval, NaN without */
+    int niv;                            /* interval columns written: 0, 4 or 11 */
 } job;
+
+/* The --interval columns, in output order (the first 4, or all 11 with --spend). */
+static const char *const iv_names[11] = {
+    "p_alive_lo", "p_alive_hi", "expected_purchases_lo", "expected_purchases_hi",
+    "expected_spend_lo", "expected_spend_hi", "clv_lo", "clv_hi", "value_at_risk",
+    "value_at_risk_lo", "value_at_risk_hi"};
 
 typedef struct worker {
     const job *j;
     size_t lo, hi;     /* customer rows [lo, hi) */
-    double *scratch;   /* block rows * (5 + p) doubles */
+    double *scratch;   /* block rows * (5 + p + 11) doubles */
     char *buf;         /* formatted CSV rows */
     size_t len, cap;
     char *rej;         /* customers left out: id NUL reason NUL ... */
@@ -535,11 +552,15 @@ static void worker_fail(worker *w, const char *what, int status)
 /* Score rows [off, off + cnt) of the worker's block (customers lo + off ...) into
  * a, b, c, d (+ off). Returns the library status; *step names the failing call. */
 static int score_rows(const job *j, size_t lo, size_t off, size_t cnt, double *a, double *b,
-                      double *c, double *d, double *x, int bgbb, const char **step)
+                      double *c, double *d, double *x, double *const *ivc, int bgbb,
+                      const char **step)
 {
     int s;
     size_t r = lo + off;
     a += off, b += off, c += off, d += off;
+    double *iv[11];
+    for (int k = 0; k < j->niv; k++)
+        iv[k] = ivc[k] + off;
     *step = "scoring";
     if (j->kind == KIND_BTYD && j->cov) {
         /* covariates of rows [r, r + cnt), column-major */
@@ -555,6 +576,12 @@ static int score_rows(const job *j, size_t lo, size_t off, size_t cnt, double *a
         one.life = cs->cov.n_life ? v + cs->cov.n_trans * cnt : NULL;
         s = churn_btyd_score_covariates(j->model, j->horizon, cnt, j->freq + r, j->rec + r,
                                         j->T + r, &one, a, b);
+        if (!s && j->niv) {
+            *step = "interval";
+            s = churn_btyd_predict_interval_covariates(j->model, j->horizon, j->level, cnt,
+                                                       j->freq + r, j->rec + r, j->T + r, &one,
+                                                       NULL, iv[0], iv[1], NULL, iv[2], iv[3]);
+        }
         free(v);
         if (s || !j->spend)
             return s;
@@ -592,6 +619,23 @@ static int score_rows(const job *j, size_t lo, size_t off, size_t cnt, double *a
             *step = "CLV";
             if ((s = churn_clv_score(j->model, j->spend, &j->clv, cnt, j->freq + r, j->rec + r,
                                      j->T + r, j->mon + r, NULL, NULL, NULL, d, NULL)))
+                return s;
+        }
+        if (j->niv) {
+            *step = "interval";
+            if ((s = churn_btyd_predict_interval(j->model, j->horizon, j->level, cnt,
+                                                 j->freq + r, j->rec + r, j->T + r, NULL, iv[0],
+                                                 iv[1], NULL, iv[2], iv[3])))
+                return s;
+        }
+        if (j->niv > 4) {
+            *step = "CLV interval";
+            churn_clv_intervals o = CHURN_CLV_INTERVALS_INIT;
+            o.expected_spend_lo = iv[4], o.expected_spend_hi = iv[5];
+            o.clv_lo = iv[6], o.clv_hi = iv[7];
+            o.value_at_risk = iv[8], o.value_at_risk_lo = iv[9], o.value_at_risk_hi = iv[10];
+            if ((s = churn_clv_interval(j->model, j->spend, &j->clv, j->level, cnt, j->freq + r,
+                                        j->rec + r, j->T + r, j->mon + r, &o)))
                 return s;
         }
         return CHURN_OK;
@@ -672,6 +716,9 @@ static void *worker_main(void *arg)
     const job *j = w->j;
     size_t n = w->hi - w->lo, lo = w->lo;
     double *a = w->scratch, *b = a + n, *c = b + n, *d = c + n, *x = d + 2 * n;
+    double *iv[11]; /* the interval columns after the features (BTYD models read none) */
+    for (int k = 0; k < 11; k++)
+        iv[k] = x + (j->p + (size_t)k) * n;
     w->len = 0;
     w->rlen = 0;
     w->nrej = 0;
@@ -681,7 +728,7 @@ static void *worker_main(void *arg)
     int bgbb = j->kind == KIND_BTYD && churn_model_family(j->model) == CHURN_FAMILY_BGBB;
     unsigned char *skip = NULL;
     const char *step;
-    int s = score_rows(j, lo, 0, n, a, b, c, d, x, bgbb, &step);
+    int s = score_rows(j, lo, 0, n, a, b, c, d, x, iv, bgbb, &step);
     if (s == CHURN_ENOMEM) {
         worker_fail(w, step, s);
         return NULL;
@@ -694,7 +741,7 @@ static void *worker_main(void *arg)
             return NULL;
         }
         for (size_t i = 0; i < n; i++) {
-            int si = score_rows(j, lo, i, 1, a, b, c, d, x, bgbb, &step);
+            int si = score_rows(j, lo, i, 1, a, b, c, d, x, iv, bgbb, &step);
             if (si == CHURN_ENOMEM) {
                 worker_fail(w, step, si);
                 free(skip);
@@ -714,6 +761,9 @@ static void *worker_main(void *arg)
             continue;
         double v;
         const char *col = bad_output(j, bgbb, i, a, b, c, d, &v);
+        for (int k = 0; !col && k < j->niv; k++)
+            if (!isfinite(iv[k][i]))
+                col = iv_names[k], v = iv[k][i];
         if (col) {
             if (reject_row(w, i, "%s is not a finite number (%g): an input beyond what a "
                            "double holds", col, v))
@@ -729,6 +779,8 @@ static void *worker_main(void *arg)
                 bad = bad || put_num(w, c[i]) || put_num(w, d[i]);
             if (bgbb)
                 bad = bad || put_num(w, c[i]);
+            for (int k = 0; k < j->niv; k++)
+                bad = bad || put_num(w, iv[k][i]);
         } else if (j->kind == KIND_LOGIT) {
             bad = bad || put_num(w, a[i]) || put_num(w, b[i]);
         } else {
@@ -761,7 +813,7 @@ static int score_all(const job *j, size_t nrows, int nthreads, FILE *f, cli_reje
     per = per < 1 ? 1 : per > BLOCK ? BLOCK : per;
     for (int k = 0; k < nthreads; k++) {
         w[k].j = j;
-        if (!(w[k].scratch = malloc(per * (5 + j->p) * sizeof(double))))
+        if (!(w[k].scratch = malloc(per * (5 + j->p + 11) * sizeof(double))))
             goto oom;
     }
     for (size_t base = 0; base < nrows; base += (size_t)nthreads * per) {
@@ -843,7 +895,7 @@ static int load_model(const char *path, const char *what, churn_model **m)
 
 typedef struct score_args {
     const char *model_path, *input, *out, *spend_path, *rejects, *covariates, *cov_id;
-    double cutoff, unit, horizon, period, discount, margin;
+    double cutoff, unit, horizon, period, discount, margin, interval;
     long threads, clv_periods, chunk_rows;
     int quiet, have_cutoff, in_memory, convert_unit;
     churn_customer_options co;
@@ -866,6 +918,9 @@ static const cli_option score_options[] = {
     {.name = "--discount", .kind = CLI_DOUBLE, .at = AT(discount), .bounds = CLI_MIN, .min = 0,
      .range_msg = "option --discount: must be >= 0"},
     CLI_OPT("--margin", CLI_DOUBLE, AT(margin)),
+    {.name = "--interval", .kind = CLI_DOUBLE, .at = AT(interval), .bounds = CLI_MIN_OPEN,
+     .min = 0, .range_msg = "option --interval: %g must lie strictly between 0 and 1 (e.g. "
+                            "0.9 for 90% intervals)"},
     {.name = "--trend-window", .kind = CLI_DOUBLE, .at = AT(co.trend_window),
      .bounds = CLI_MIN_OPEN, .min = 0,
      .range_msg = "option --trend-window: must be a positive number of days"},
@@ -917,6 +972,9 @@ static int check_args(const score_args *a)
     if (!a->have_cutoff)
         return cli_usage_error(sub, "--cutoff DATE is required (the end of the calibration "
                                "period)");
+    if (!isnan(a->interval) && !(a->interval < 1))
+        return cli_usage_error(sub, "option --interval: %g must lie strictly between 0 and 1 "
+                               "(e.g. 0.9 for 90%% intervals)", a->interval);
     if (a->spend_path && cli_tx_no_amount(&a->tx))
         return cli_usage_error(sub, "--spend needs amounts (expected spend and CLV read the "
                                "spend), and --amount none says the log has none: the spend is "
@@ -1029,6 +1087,51 @@ static int check_features_need_no_amount(const score_run *r)
     return CLI_EXIT_OK;
 }
 
+/* --interval: a family with intervals, a model (and --spend model) with a covariance. */
+static int check_interval(score_run *r)
+{
+    const score_args *a = r->a;
+    if (isnan(a->interval))
+        return CLI_EXIT_OK;
+    if (r->fam != CHURN_FAMILY_BGNBD && r->fam != CHURN_FAMILY_MBGNBD &&
+        r->fam != CHURN_FAMILY_PNBD)
+        return cli_usage_error(sub, "--interval is for bgnbd, mbgnbd and pnbd models, not '%s'",
+                               churn_family_name(r->fam));
+    int with_cov = r->cnames.nt + r->cnames.nl > 0;
+    if (with_cov && r->spend)
+        return cli_usage_error(sub, "--interval with --spend: CLV intervals are not available "
+                               "for a model with covariates (%s); drop --spend for the "
+                               "intervals of P(alive) and expected purchases",
+                               a->model_path);
+    int s;
+    if (r->spend) {
+        /* no rows: the checks of both models and of the CLV options */
+        churn_clv_options o;
+        churn_clv_options_init(&o);
+        o.period = 1;
+        double dummy;
+        churn_clv_intervals out = CHURN_CLV_INTERVALS_INIT;
+        out.clv = &dummy;
+        s = churn_clv_interval(r->model, r->spend, &o, a->interval, 0, NULL, NULL, NULL, NULL,
+                               &out);
+    } else if (with_cov) {
+        size_t k = churn_model_num_params(r->model);
+        double *cov = malloc((k ? k * k : 1) * sizeof *cov);
+        if (!cov)
+            return cli_fail(sub, "out of memory");
+        s = churn_model_covariance(r->model, cov, k * k);
+        free(cov);
+    } else {
+        s = churn_btyd_predict_interval(r->model, a->horizon, a->interval, 0, NULL, NULL, NULL,
+                                        NULL, NULL, NULL, NULL, NULL, NULL);
+    }
+    if (s)
+        return cli_fail(sub, "--interval: %s: %s", a->model_path, churn_last_error_message());
+    r->j.level = a->interval;
+    r->j.niv = r->spend ? 11 : 4;
+    return CLI_EXIT_OK;
+}
+
 /* The model and the --spend model, checked against the options. */
 static int load_models(score_run *r)
 {
@@ -1060,7 +1163,9 @@ static int load_models(score_run *r)
     if (!rc && k == 0 && r->a->covariates)
         rc = cli_usage_error(sub, "--covariates is for models fitted with covariates, and %s "
                              "has none", r->a->model_path);
-    return rc ? rc : load_spend(r);
+    if (!rc)
+        rc = load_spend(r);
+    return rc ? rc : check_interval(r);
 }
 
 /* The customer-table options: as given, with the cutoff, the unit and the model's columns. */
@@ -1254,14 +1359,18 @@ static int write_scores(score_run *r, size_t nrows)
     st.customers = nrows;
     st.t_score = now();
     atomic_store(&st.stage, 3);
-    if (r->kind == KIND_BTYD)
+    if (r->kind == KIND_BTYD) {
         fputs(r->spend ? "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases,"
-                         "expected_spend,clv\n"
+                         "expected_spend,clv"
               : r->fam == CHURN_FAMILY_BGBB
                   ? "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases,"
-                    "p_alive_through\n"
-                  : "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases\n",
+                    "p_alive_through"
+                  : "customer_id,frequency,recency,T,p_alive,p_churn,expected_purchases",
               f);
+        for (int k = 0; k < r->j.niv; k++)
+            fprintf(f, ",%s", iv_names[k]);
+        fputc('\n', f);
+    }
     else if (r->kind == KIND_LOGIT)
         fputs("customer_id,p_churn,linear_predictor\n", f);
     else
@@ -1318,7 +1427,7 @@ static int run_score(score_run *r)
 int cmd_score(int argc, char **argv)
 {
     st.t0 = now();
-    score_args a = {.horizon = NAN, .discount = 0.01, .margin = 1.0, .threads = 1,
+    score_args a = {.horizon = NAN, .interval = NAN, .discount = 0.01, .margin = 1.0, .threads = 1,
                     .clv_periods = 12, .chunk_rows = (long)CHUNK_ROWS};
     cli_tx_opts_init(&a.tx);
     a.tx.csv.allow_empty = 1; /* a day without transactions is a normal night: status=empty */

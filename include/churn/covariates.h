@@ -217,8 +217,7 @@ CHURN_API int churn_btyd_expected_new_covariates(const churn_model *model, doubl
                                                  const churn_btyd_covariates *cov,
                                                  double *expected);
 
-/* =====================================================================================
- * Time-varying (dynamic) covariates: Pareto/NBD (Bachmann, Meierer & Naef 2021).
+/* ============================================================================== * Time-varying (dynamic) covariates: Pareto/NBD (Bachmann, Meierer & Naef 2021).
  * docs/models/dyncov.md gives the likelihood, the conventions and the mapping to
  * CLVTools' SetDynamicCovariates / pnbd().
  * ===================================================================================== */
@@ -360,6 +359,48 @@ CHURN_API int churn_pnbd_dyncov_score(const churn_model *model, double t, size_t
  */
 CHURN_API int churn_pnbd_dyncov_expected_new(const churn_model *model, double t, size_t n,
                                              const churn_btyd_dyncov *dc, double *expected);
+/**
+ * churn_btyd_predict_interval() for a covariate model: P(alive) and the
+ * conditional expected number of purchases in (T, T + t] of each customer at
+ * its own parameters (its covariates matched by name as in
+ * churn_btyd_score_covariates()), each with a delta-method interval of
+ * coverage `level` from the covariance of every fitted parameter: the four
+ * base parameters and all the coefficients.
+ *
+ * The gradient is taken by central differences in (log base parameters,
+ * coefficients), step 1e-4, and the interval built on the logit scale for
+ * P(alive) and the log scale for E[X], as churn_btyd_predict_interval() does
+ * (docs/models/intervals.md, "Covariate models"). A plain model (cov may then
+ * be NULL) gives churn_btyd_predict_interval()'s limits to within the
+ * differencing error. The point predictions are churn_btyd_score_covariates()'s
+ * bit for bit.
+ *
+ * Cost: 2 k + 1 scoring passes (k = 4 + coefficients), in blocks of 256
+ * customers; memory 2 n + (2 k + 4 + covariates) x 256 doubles.
+ * @param[in]  model      a covariate (or plain) Pareto/NBD, BG/NBD or MBG/NBD model
+ *                        with a covariance matrix
+ * @param[in]  t          horizon, finite >= 0, in the model's time unit
+ * @param[in]  level      interval coverage, strictly between 0 and 1
+ * @param[in]  n          customers
+ * @param[in]  frequency, recency, T  histories
+ * @param[in]  cov        their covariates (as churn_btyd_score_covariates())
+ * @param[out] p_alive, p_alive_lo, p_alive_hi      n values each, or NULL
+ * @param[out] expected, expected_lo, expected_hi   n values each, or NULL
+ *                        (at least one output when n > 0)
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, level outside (0, 1), every output
+ *         NULL, and what churn_btyd_score_covariates() refuses: a missing
+ *         covariate, a non-finite value, a bad row, named); ::CHURN_EFAMILY;
+ *         ::CHURN_EUNSUPPORTED (no covariance matrix: a model built from given
+ *         parameters or fitted without standard errors); ::CHURN_EFORMAT (a
+ *         non-finite covariance entry or a negative variance, named);
+ *         ::CHURN_ENUMERIC (row or rows named); ::CHURN_ENOMEM. Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_btyd_predict_interval_covariates(
+    const churn_model *model, double t, double level, size_t n, const double *frequency,
+    const double *recency, const double *T, const churn_btyd_covariates *cov, double *p_alive,
+    double *p_alive_lo, double *p_alive_hi, double *expected, double *expected_lo,
+    double *expected_hi);
 
 #ifdef __cplusplus
 }

@@ -26,6 +26,7 @@
 #include "common.h"
 #include "model.h"
 #include "customers.h"
+#include "btyd.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -273,6 +274,139 @@ CHURN_API int churn_clv_score(const churn_model *btyd, const churn_model *spend,
                               const double *monetary_value, double *p_alive,
                               double *expected_purchases, double *expected_spend, double *clv,
                               double *value_at_risk);
+
+/**
+ * Output arrays of churn_clv_interval(): for each of the five quantities of
+ * churn_clv_score() the prediction and the lower and upper limits of its
+ * interval. Every pointer is n doubles or NULL (not wanted); at least one must
+ * be given. Initialise with CHURN_CLV_INTERVALS_INIT or churn_clv_intervals_init()
+ * (every pointer NULL), then set the ones wanted. The arrays are the caller's.
+ * @since 1.3
+ */
+typedef struct churn_clv_intervals {
+    size_t struct_size; /**< sizeof(churn_clv_intervals) */
+    double *p_alive, *p_alive_lo, *p_alive_hi;
+    double *expected_purchases, *expected_purchases_lo, *expected_purchases_hi;
+    double *expected_spend, *expected_spend_lo, *expected_spend_hi;
+    double *clv, *clv_lo, *clv_hi;
+    double *value_at_risk, *value_at_risk_lo, *value_at_risk_hi;
+} churn_clv_intervals;
+
+/** Static initialiser for ::churn_clv_intervals (every output NULL). @since 1.3 */
+#define CHURN_CLV_INTERVALS_INIT                                                          \
+    { sizeof(churn_clv_intervals), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+      NULL, NULL, NULL, NULL, NULL, NULL }
+
+/** Fill `out` with every output NULL. NULL is a no-op. Thread-safe. @since 1.3 */
+CHURN_API void churn_clv_intervals_init(churn_clv_intervals *out);
+
+/**
+ * churn_clv_score() with delta-method intervals: P(alive), the expected
+ * purchases over the horizon, the expected spend, the CLV and the value at
+ * risk, each with a `level` interval (0.9 gives the 5% and 95% limits), from
+ * the fitted covariance matrices of both models. The predictions are those of
+ * churn_clv_score() bit for bit.
+ *
+ * Method (docs/models/intervals.md). The BTYD model and the Gamma-Gamma model
+ * are fitted separately, so the joint covariance of their log-parameters is
+ * block-diagonal. CLV = margin x spend x discounted purchases factors, so on
+ * the log scale the variance of log |CLV| is the BTYD part (the gradient of the
+ * log discounted purchases in the BTYD log-parameters) plus the spend part (the
+ * gradient of the log expected spend in log p, log q, log gamma). Value at risk
+ * = CLV x (1 - P(alive)) / P(alive), so log |value at risk| = log |CLV| -
+ * logit P(alive), and its BTYD gradient is the difference of the two. P(alive)
+ * is on the logit scale, the expected purchases and spend on the log scale.
+ * Gradients are central differences in the log-parameters (step 1e-4, as
+ * churn_btyd_predict_interval()); a parameter whose variance is 0 is held
+ * fixed. Every limit lies inside the quantity's range and has the sign of the
+ * prediction (a negative margin gives negative values and limits). A
+ * prediction at its boundary (P(alive) = 1 for BG/NBD's x = 0, a value of 0)
+ * gets a zero-width interval, and so does the expected spend when `spend` is
+ * NULL (monetary_value is then the caller's own, exact figure).
+ *
+ * The interval is the uncertainty of the estimated parameters (the spread of
+ * the predictions that models fitted to data of this size would make), not the
+ * randomness of the customer's future purchases.
+ *
+ * Cost: one churn_clv_score() pass, plus two per BTYD parameter and two
+ * Gamma-Gamma expected spends per spend parameter, in blocks of 256
+ * customers; memory about (3 k + 16) x 256 doubles plus 5 n.
+ *
+ * @param[in]  btyd   as churn_clv_score(), with a covariance matrix
+ * @param[in]  spend  a fitted Gamma-Gamma model with a covariance matrix, or NULL
+ *                    (monetary_value is then the expected spend, taken as exact)
+ * @param[in]  opts   CLV settings or NULL, as churn_clv_score()
+ * @param[in]  level  interval coverage, strictly between 0 and 1
+ * @param[in]  n      number of customers
+ * @param[in]  frequency, recency, T, monetary_value  as churn_clv_score()
+ * @param[out] out    the output arrays (see ::churn_clv_intervals)
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL input, level outside (0, 1), every
+ *         output NULL, and everything churn_clv_score() refuses, named as it
+ *         does); ::CHURN_EFAMILY (the argument named);
+ *         ::CHURN_EUNSUPPORTED (a model without a covariance matrix, named
+ *         'btyd' or 'spend': given parameters, or a fit without a
+ *         positive-definite Hessian); ::CHURN_EFORMAT (a covariance entry that
+ *         is not finite, or a negative variance, named); ::CHURN_ENUMERIC (a
+ *         prediction that is not finite at a moved parameter, naming the rows
+ *         and the parameter); ::CHURN_ENOMEM. Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_clv_interval(const churn_model *btyd, const churn_model *spend,
+                                 const churn_clv_options *opts, double level, size_t n,
+                                 const double *frequency, const double *recency,
+                                 const double *T, const double *monetary_value,
+                                 const churn_clv_intervals *out);
+
+/**
+ * Bootstrap intervals of the CLV scores: the n_fit customers the models were
+ * fitted to are resampled with replacement `resamples` times; for each resample
+ * the BTYD model's family is refitted (default options, no standard errors) and,
+ * when `spend` is given, a Gamma-Gamma model is refitted to the same resampled
+ * customers (a customer's history and spend travel together); the n scored
+ * customers are scored with churn_clv_score() and every pair of refits, and the
+ * limits are the (1 - level)/2 and (1 + level)/2 percentiles (linear
+ * interpolation) of each score. The point values written to `out` are
+ * churn_clv_score() with the given models. Each resample has its own random
+ * stream (from opts->seed and its number), so the limits depend on the seed
+ * only, whatever the number of threads. A resample whose refit or scores fail is
+ * left out and counted in *failed.
+ *
+ * Like churn_clv_interval() the interval is the uncertainty of the estimated
+ * parameters, here without the delta method's normal approximation
+ * (docs/models/intervals.md).
+ *
+ * Cost: `resamples` BTYD fits and Gamma-Gamma fits of n_fit customers and
+ * scoring passes of n; memory 5 x resamples x n doubles.
+ * @param[in]  btyd     a fitted BG/NBD, MBG/NBD, Pareto/NBD or Gamma-Gompertz/NBD
+ *                      model (its family is refitted; its parameters give the point
+ *                      values; its time unit is given to the refits)
+ * @param[in]  spend    a fitted Gamma-Gamma model, or NULL (monetary_value is then
+ *                      each customer's expected spend, exact, and only the BTYD
+ *                      model is refitted)
+ * @param[in]  clv_opts CLV settings or NULL, as churn_clv_score()
+ * @param[in]  n_fit    customers the models were fitted to (>= 2)
+ * @param[in]  frequency_fit, recency_fit, T_fit, monetary_fit  their histories and
+ *                      mean spends (as churn_gammagamma_fit() reads them)
+ * @param[in]  n        customers to score
+ * @param[in]  frequency, recency, T, monetary_value  as churn_clv_score()
+ * @param[in]  opts     resamples, seed, threads and level, or NULL for the defaults
+ * @param[out] out      the output arrays (see ::churn_clv_intervals)
+ * @param[out] failed   resamples left out, or NULL
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, every output NULL, bad option named, a
+ *         bad scored or fitting row named); ::CHURN_EFAMILY; ::CHURN_ENOCONV (half
+ *         the resamples or more could not be refitted or scored); ::CHURN_ENOMEM.
+ *         Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_clv_bootstrap_interval(const churn_model *btyd, const churn_model *spend,
+                                           const churn_clv_options *clv_opts, size_t n_fit,
+                                           const double *frequency_fit,
+                                           const double *recency_fit, const double *T_fit,
+                                           const double *monetary_fit, size_t n,
+                                           const double *frequency, const double *recency,
+                                           const double *T, const double *monetary_value,
+                                           const churn_bootstrap_options *opts,
+                                           const churn_clv_intervals *out, size_t *failed);
 
 /**
  * Contractual CLV from a shifted-beta-geometric model: value per period ×

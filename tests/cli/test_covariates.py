@@ -260,8 +260,50 @@ def test_scoring_without_covariates_refused(churn, data, table):
     p = churn("score", model, data / "tx.csv", "--cutoff", CUTOFF, "--horizon", 30,
               check=False)
     assert p.returncode == 2 and "give their values with --covariates FILE" in p.stderr
-    p = churn("predict", model, table, "--horizon", 30, "--interval", 0.9, check=False)
-    assert p.returncode == 2 and "not available yet for a model with covariates" in p.stderr
+    p = churn("predict", model, data / "nogroup.csv", "--horizon", 30, "--interval", 0.9,
+              check=False)
+    assert p.returncode == 1 and "no column 'group', a covariate of the model" in p.stderr
+
+
+def test_predict_interval_with_covariates_equals_python(churn, data, table):
+    """churn predict --interval with a covariate model: the limits of
+    churn.predict_interval(..., covariates=) on the same saved model (the command joins the
+    covariates from the table, Python from its own frame), the point values churn predict's
+    own, and each interval around its prediction."""
+    pych, pd = python_churn()
+    model = data / "m_iv.json"
+    churn("fit", "pnbd", table, "--trans", "group", "--life", "noise", "-o", model)
+    out = churn("--digits", 17, "predict", model, table, "--horizon", 30, "--interval", 0.8)
+    got = pd.read_csv(io.StringIO(out.stdout), index_col="customer_id",
+                      dtype={"customer_id": str})
+    assert list(got.columns[-4:]) == ["p_alive_lo", "p_alive_hi", "expected_purchases_lo",
+                                      "expected_purchases_hi"]
+    plain = pd.read_csv(io.StringIO(churn("--digits", 17, "predict", model, table,
+                                          "--horizon", 30).stdout),
+                        index_col="customer_id", dtype={"customer_id": str})
+    assert (got["expected_purchases"] == plain["expected_purchases"]).all()
+    t = pd.read_csv(table, index_col="customer_id", dtype={"customer_id": str})
+    cov = pd.read_csv(data / "cov.csv", index_col="customer_id", dtype={"customer_id": str})
+    ref = pych.predict_interval(pych.load_model(str(model)), 30,
+                                t[["frequency", "recency", "T"]], level=0.8, covariates=cov,
+                                unit="day")
+    for c in ["p_alive_lo", "p_alive_hi", "expected_purchases_lo", "expected_purchases_hi"]:
+        assert got[c].values == pytest.approx(ref.loc[got.index, c].values, rel=1e-14)
+    assert (got["expected_purchases_lo"] < got["expected_purchases"]).all()
+    assert (got["expected_purchases"] < got["expected_purchases_hi"]).all()
+    # churn score --interval: the same limits from the log and the covariate file
+    p = churn("--digits", 17, "score", model, data / "tx.csv", "--cutoff", CUTOFF,
+              "--horizon", 30, "--covariates", data / "cov.csv", "--interval", 0.8)
+    sc = pd.read_csv(io.StringIO(p.stdout), index_col="customer_id",
+                     dtype={"customer_id": str}).loc[got.index]
+    for c in ["p_alive_lo", "p_alive_hi", "expected_purchases_lo", "expected_purchases_hi"]:
+        assert sc[c].values == pytest.approx(got[c].values, rel=1e-9)
+    # CLV intervals of a covariate model are not available: refused, not approximated
+    gg = data / "gg_iv.json"
+    churn("fit", "gammagamma", table, "-o", gg)
+    p = churn("score", model, data / "tx.csv", "--cutoff", CUTOFF, "--horizon", 30,
+              "--covariates", data / "cov.csv", "--spend", gg, "--interval", 0.8, check=False)
+    assert p.returncode == 2 and "CLV intervals are not available" in p.stderr
 
 
 def test_report_with_covariates_equals_predict(churn, data, table):

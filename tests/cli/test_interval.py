@@ -67,3 +67,88 @@ def test_refusals(churn, fitted, tmp_path):
     bare.write_text(json.dumps(m))
     p = churn("predict", bare, feat, "--horizon", 12, "--interval", 0.9, check=False)
     assert p.returncode == 1 and "no covariance matrix" in p.stderr
+
+
+def _python_churn():
+    """The Python binding on the library this command links (skips when absent)."""
+    import os
+    import sys
+    exe = os.environ["CHURN_EXE"]
+    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(exe))))
+    lib = os.path.join(build, "lib", "libchurn.so")
+    src = os.path.join(os.environ.get("CHURN_SOURCE_ROOT", "."), "bindings", "python")
+    if not os.path.exists(lib) or not os.path.isdir(src):
+        pytest.skip(f"the Python binding or {lib} is absent")
+    os.environ["CHURN_LIBRARY"] = lib
+    if src not in sys.path:
+        sys.path.insert(0, src)
+    pd = pytest.importorskip("pandas")
+    import churn
+    return churn, pd
+
+
+def test_score_interval_columns(churn, fitted, tmp_path):
+    """churn score --interval: the P(alive) and expected-purchase limits are churn predict
+    --interval's on the same customers; with --spend the CLV, spend and value-at-risk limits
+    equal churn.clv(..., interval=) of the Python binding on the features table (the same
+    saved models), appended after the existing columns."""
+    feat, model = fitted
+    tx = tmp_path / "tx.csv"
+    gg = tmp_path / "gg.json"
+    churn("fit", "gammagamma", feat, "-o", gg)
+    common = [model, tx, "--cutoff", "2024-10-01", "--horizon", 12]
+    plain = churn("--digits", 17, "score", *common, "--spend", gg).stdout.splitlines()
+    out = churn("--digits", 17, "score", *common, "--spend", gg, "--interval", 0.8).stdout
+    head = out.splitlines()[0].split(",")
+    assert head[:9] == plain[0].split(",")
+    assert head[9:] == ["p_alive_lo", "p_alive_hi", "expected_purchases_lo",
+                        "expected_purchases_hi", "expected_spend_lo", "expected_spend_hi",
+                        "clv_lo", "clv_hi", "value_at_risk", "value_at_risk_lo",
+                        "value_at_risk_hi"]
+    # the existing columns are unchanged
+    assert [ln.split(",")[:9] for ln in out.splitlines()[1:]] == \
+        [ln.split(",") for ln in plain[1:]]
+    rows = {r["customer_id"]: r for r in _rows(out)}
+    feat = tmp_path / "feat17.csv"  # every double written back exactly
+    churn("--digits", 17, "features", tx, "--cutoff", "2024-10-01", "--unit", "week", "-o",
+          feat)
+    pred = _rows(churn("--digits", 17, "predict", model, feat, "--horizon", 12, "--interval",
+                       0.8).stdout)
+    for p in pred:
+        r = rows[p["customer_id"]]
+        for k in ("p_alive_lo", "p_alive_hi", "expected_purchases_lo", "expected_purchases_hi"):
+            assert float(r[k]) == pytest.approx(float(p[k]), rel=1e-14)
+    pych, pd = _python_churn()
+    t = pd.read_csv(feat, index_col="customer_id", dtype={"customer_id": str})
+    ref = pych.clv(pych.load_model(str(model)), pych.load_model(str(gg)),
+                   t[["frequency", "recency", "T", "monetary_value"]], interval=0.8)
+    got = pd.DataFrame.from_dict(rows, orient="index").astype(float).loc[ref.index]
+    for k in ("clv", "expected_spend_lo", "expected_spend_hi", "clv_lo", "clv_hi",
+              "value_at_risk", "value_at_risk_lo", "value_at_risk_hi"):
+        # 1e-9: the limits are central differences (step 1e-4), which turn last-digit
+        # differences of the moved predictions into about 1e-12 relative
+        assert got[k].values == pytest.approx(ref[k].values, rel=1e-9, abs=1e-300), k
+    assert (got.clv_lo < got.clv).all() and (got.clv < got.clv_hi).all()
+
+
+def test_score_interval_refusals(churn, fitted, tmp_path):
+    feat, model = fitted
+    tx = tmp_path / "tx.csv"
+    gg = tmp_path / "gg.json"
+    churn("fit", "gammagamma", feat, "-o", gg)
+    common = [model, tx, "--cutoff", "2024-10-01", "--horizon", 12]
+    p = churn("score", *common, "--interval", 0, check=False)
+    assert p.returncode == 2 and "strictly between 0 and 1" in p.stderr
+    m = json.load(open(gg))
+    m["covariance"] = None
+    bare = tmp_path / "bare_gg.json"
+    bare.write_text(json.dumps(m))
+    p = churn("score", *common, "--spend", bare, "--interval", 0.9, check=False)
+    assert p.returncode == 1 and "'spend'" in p.stderr and "covariance" in p.stderr
+    m = json.load(open(model))
+    m["covariance"] = None
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(m))
+    p = churn("score", bare, tx, "--cutoff", "2024-10-01", "--horizon", 12, "--interval", 0.9,
+              check=False)
+    assert p.returncode == 1 and "no covariance matrix" in p.stderr

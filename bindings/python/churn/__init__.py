@@ -71,7 +71,8 @@ from . import _dyncov  # noqa: F401  (declares the time-varying covariate C func
 from ._dyncov_table import fit_pnbd_dyncov, score_pnbd_dyncov
 from ._ggomnbd import GGompertzNBD, ggomnbd_loglik
 from ._mbgcnbd import MBGCNBDk, estimate_regularity, litt, mbgcnbd_loglik
-from ._spend import (Alerts, GammaGamma, assign_tiers, clv, clv_contractual, dert,
+from ._spend import (Alerts, GammaGamma, assign_tiers, clv, clv_bootstrap_interval,
+                     clv_contractual, dert,
                      discounted_purchases, retention_report, tier_name)
 from ._logit import CrossValidation, LogisticRegression
 from ._survival import (CoxPHFitter, ExponentialAFTFitter, KaplanMeierFitter,
@@ -102,7 +103,7 @@ __all__ = [
     "fit_pnbd_dyncov", "score_pnbd_dyncov",
     "estimate_regularity",
     # spend.h
-    "GammaGamma", "clv", "discounted_purchases", "dert", "clv_contractual", "assign_tiers",
+    "GammaGamma", "clv", "clv_bootstrap_interval", "discounted_purchases", "dert", "clv_contractual", "assign_tiers",
     "tier_name", "Alerts", "retention_report",
     # logit.h
     "LogisticRegression", "CrossValidation",

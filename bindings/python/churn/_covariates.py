@@ -42,6 +42,11 @@ _score = _lib.fn("churn_btyd_score_covariates", c_int, c_void_p, c_double, c_siz
                  POINTER(Covariates), _d, _d)
 
 
+_interval = _lib.fn("churn_btyd_predict_interval_covariates", c_int, c_void_p, c_double,
+                    c_double, c_size_t, _d, _d, _d, POINTER(Covariates), _d, _d, _d, _d, _d,
+                    _d)
+
+
 def _names(names):
     arr = (c_char_p * max(1, len(names)))()
     for i, s in enumerate(names):
@@ -197,18 +202,22 @@ def fit_model(model, data, x, tx, T, w, covariates, trans, life, shared, l2_tran
     return h.value
 
 
-def score_model(model, t, data, x, tx, T, covariates):
-    """(p_alive, expected) arrays of a covariate model for these customers."""
+def _model_covariates(model, data, n, covariates, keep):
+    """The Covariates struct of a covariate model's n customers (rows of `data`)."""
     from ._btyd import _index
-    n = x.shape[0]
     trans, life = model_names(model)
     if covariates is None:
         raise TypeError(f"this {type(model).__name__} has covariates (trans {trans}, life "
                         f"{life}): pass covariates= (a DataFrame indexed by customer id, or "
                         f"with the table's rows)")
     frame = aligned(covariates, _index(data, n), n)
+    return make(frame, trans, life, n, keep)
+
+
+def score_model(model, t, data, x, tx, T, covariates):
+    """(p_alive, expected) arrays of a covariate model for these customers."""
     keep = []
-    cov = make(frame, trans, life, n, keep)
+    cov = _model_covariates(model, data, x.shape[0], covariates, keep)
     return score(model._require(), 0.0 if t is None else t, x, tx, T, cov)
 
 
@@ -225,3 +234,15 @@ def expected_new(model, t, covariates):
     out = empty(n)
     check(_expected_new(model._require(), float(t), n, ctypes.byref(cov), ptr(out)))
     return out
+
+
+def interval_model(model, t, level, data, x, tx, T, covariates):
+    """Six arrays (p_alive, its limits, expected, its limits) of a covariate model."""
+    from ._arrays import empty, ptr
+    n = x.shape[0]
+    keep = []
+    cov = _model_covariates(model, data, n, covariates, keep)
+    cols = [empty(n) for _ in range(6)]
+    check(_interval(model._require(), float(t), float(level), n, ptr(x), ptr(tx), ptr(T),
+                    ctypes.byref(cov), *[ptr(c) for c in cols]))
+    return cols

@@ -16,7 +16,7 @@ _interval = _lib.fn("churn_btyd_predict_interval", ctypes.c_int, ctypes.c_void_p
 
 
 def predict_interval(model, horizon, data=None, frequency=None, recency=None, T=None,
-                     level=0.9, *, unit=None):
+                     level=0.9, *, unit=None, covariates=None):
     """P(alive) and expected purchases with delta-method intervals.
 
     The intervals reflect the uncertainty of the fitted parameters (the model's
@@ -39,6 +39,11 @@ def predict_interval(model, horizon, data=None, frequency=None, recency=None, T=
     unit : str or float, optional
         Keyword only: the data's time unit when it does not carry
         ``attrs["time_unit"]`` (checked against the model's).
+    covariates : pandas.DataFrame, optional
+        Keyword only, required for a model fitted with covariates: each customer's
+        covariates (indexed by customer id, or with the table's rows), matched by the
+        names the model records. The interval then takes the covariance of the base
+        parameters and every coefficient (``churn_btyd_predict_interval_covariates``).
 
     Returns
     -------
@@ -50,7 +55,10 @@ def predict_interval(model, horizon, data=None, frequency=None, recency=None, T=
     ------
     churn.ChurnError
         The model has no covariance matrix (built from given parameters), `level`
-        is outside (0, 1), or a row is invalid (the message names it).
+        is outside (0, 1), or a row or covariate value is invalid (the message names
+        it).
+    TypeError
+        A covariate model without `covariates`.
 
     Examples
     --------
@@ -59,14 +67,26 @@ def predict_interval(model, horizon, data=None, frequency=None, recency=None, T=
     >>> iv = churn.predict_interval(bg, 12, t, level=0.9)
     >>> bool(((iv.p_alive_lo <= iv.p_alive) & (iv.p_alive <= iv.p_alive_hi)).all())
     True
+
+    A model with covariates takes them by name:
+
+    >>> cov = pd.DataFrame({"promo": np.arange(len(t)) % 2}, index=t.index)
+    >>> bgc = churn.BGNBD().fit(t, covariates=cov, trans=["promo"])
+    >>> iv = churn.predict_interval(bgc, 12, t.head(4), covariates=cov)
+    >>> bool((iv.expected_purchases_lo < iv.expected_purchases_hi).all())
+    True
     """
     import pandas as pd
+    from . import _covariates
     model.check_time_unit(data, unit)
     x, tx, T_ = _columns(data, frequency, recency, T)
     n = x.shape[0]
-    cols = [empty(n) for _ in range(6)]
-    check(_interval(model._require(), float(horizon), float(level), n, ptr(x), ptr(tx),
-                    ptr(T_), *[ptr(c) for c in cols]))
+    if _covariates.has_covariates(model):
+        cols = _covariates.interval_model(model, horizon, level, data, x, tx, T_, covariates)
+    else:
+        cols = [empty(n) for _ in range(6)]
+        check(_interval(model._require(), float(horizon), float(level), n, ptr(x), ptr(tx),
+                        ptr(T_), *[ptr(c) for c in cols]))
     names = ["p_alive", "p_alive_lo", "p_alive_hi", "expected_purchases",
              "expected_purchases_lo", "expected_purchases_hi"]
     idx = _index(data, n)

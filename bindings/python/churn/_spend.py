@@ -9,6 +9,7 @@ from . import _lib, _report_html
 from ._arrays import as_f64, empty, ptr
 from ._btyd import _columns, _index, _series
 from ._errors import ENOCONV, ERANGE, check, error_for
+from ._intervals import BootstrapOptions, _boot_init
 from ._model import Model, register
 
 _d = _lib.c_double_p
@@ -41,6 +42,23 @@ _clv_discounted = _fn("churn_clv_discounted_purchases", c_int, c_void_p, POINTER
                       c_size_t, _d, _d, _d, _d)
 _clv_score = _fn("churn_clv_score", c_int, c_void_p, c_void_p, POINTER(ClvOptions), c_size_t,
                  _d, _d, _d, _d, _d, _d, _d, _d, _d)
+
+
+class ClvIntervals(ctypes.Structure):
+    """Mirror of churn_clv_intervals (the output arrays of churn_clv_interval)."""
+
+    _fields_ = [("struct_size", c_size_t)] + [
+        (f"{q}{e}", _d) for q in ("p_alive", "expected_purchases", "expected_spend", "clv",
+                                   "value_at_risk") for e in ("", "_lo", "_hi")]
+
+
+_clv_intervals_init = _fn("churn_clv_intervals_init", None, POINTER(ClvIntervals))
+_clv_interval = _fn("churn_clv_interval", c_int, c_void_p, c_void_p, POINTER(ClvOptions),
+                    c_double, c_size_t, _d, _d, _d, _d, POINTER(ClvIntervals))
+
+_clv_bootstrap = _fn("churn_clv_bootstrap_interval", c_int, c_void_p, c_void_p,
+                     POINTER(ClvOptions), c_size_t, _d, _d, _d, _d, c_size_t, _d, _d, _d, _d,
+                     POINTER(BootstrapOptions), POINTER(ClvIntervals), POINTER(c_size_t))
 _clv_contractual = _fn("churn_clv_contractual", c_int, c_void_p, c_double, c_double, c_size_t,
                        _d, _d)
 _dert = _fn("churn_dert", c_int, c_void_p, c_double, c_size_t, _d, _d, _d, _d)
@@ -415,8 +433,9 @@ def _clv_options(horizon=12, period=None, discount=0.01, margin=1.0):
 
 
 def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
-        monetary_value=None, horizon=12, period=None, discount=0.01, margin=1.0, unit=None):
-    """Score customers for value in one pass (``churn_clv_score``).
+        monetary_value=None, horizon=12, period=None, discount=0.01, margin=1.0, unit=None,
+        interval=None):
+    """Score customers for value in one pass (``churn_clv_score``), optionally with intervals.
 
     Parameters
     ----------
@@ -440,18 +459,31 @@ def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
         Profit margin applied to spend.
     unit : str or float, optional
         The data's time unit, for data that do not carry ``attrs["time_unit"]``.
+    interval : float, optional
+        Keyword only: a level strictly between 0 and 1 (e.g. 0.9) adds delta-method
+        intervals from both models' covariance matrices (``churn_clv_interval``;
+        docs/models/intervals.md): the columns p_alive_lo, p_alive_hi,
+        expected_purchases_lo, expected_purchases_hi, expected_spend_lo,
+        expected_spend_hi, clv_lo, clv_hi, value_at_risk_lo and value_at_risk_hi
+        are appended. Both models need a covariance matrix (a fit with standard
+        errors, not ``from_params``); with ``spend=None`` the given spend is taken
+        as exact.
 
     Returns
     -------
     pandas.DataFrame
         p_alive, p_churn, expected_purchases (over the whole horizon),
-        expected_spend, clv and value_at_risk, indexed like `data`.
+        expected_spend, clv and value_at_risk, indexed like `data`; with `interval`,
+        the ten limit columns after them.
 
     Raises
     ------
     churn.UnitMismatchError
         The table's time unit (``data.attrs["time_unit"]`` or `unit`) differs from
         ``btyd.time_unit_``; the message names both.
+    churn.ChurnError
+        With `interval`: a level outside (0, 1), or a model without a covariance
+        matrix (the message names the 'btyd' or 'spend' argument).
 
     Examples
     --------
@@ -461,6 +493,18 @@ def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
     ...                   "T": [38.86, 38.86], "monetary_value": [40.0, 0.0]})
     >>> list(churn.clv(bg, gg, t, period=4.345).columns)
     ['p_alive', 'p_churn', 'expected_purchases', 'expected_spend', 'clv', 'value_at_risk']
+
+    With 90% intervals from fitted models:
+
+    >>> sim = churn.simulate_summary("bgnbd", 2000, seed=4)
+    >>> sim["monetary_value"] = sim.mean_spend.fillna(0.0)
+    >>> bg = churn.BGNBD().fit(sim)
+    >>> gg = churn.GammaGamma().fit(sim)
+    >>> v = churn.clv(bg, gg, sim.head(3), period=4.345, interval=0.9)
+    >>> bool(((v.clv_lo < v.clv) & (v.clv < v.clv_hi)).all())
+    True
+    >>> list(v.columns[6:8])
+    ['p_alive_lo', 'p_alive_hi']
     """
     import pandas as pd
     btyd.check_time_unit(data, unit)
@@ -473,12 +517,131 @@ def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
     mv = as_f64(monetary_value, "monetary_value", n)
     o = _clv_options(horizon, period, discount, margin)
     pa, ep, es, cv, var = empty(n), empty(n), empty(n), empty(n), empty(n)
+    if interval is not None:
+        if isinstance(interval, bool):
+            raise TypeError(f"interval: expected a level such as 0.9, got {interval!r}")
+        out = ClvIntervals()
+        _clv_intervals_init(ctypes.byref(out))
+        cols = {}
+        for q, point in (("p_alive", pa), ("expected_purchases", ep), ("expected_spend", es),
+                         ("clv", cv), ("value_at_risk", var)):
+            setattr(out, q, ptr(point))
+            for e in ("_lo", "_hi"):
+                cols[q + e] = empty(n)
+                setattr(out, q + e, ptr(cols[q + e]))
+        check(_clv_interval(btyd._require(), spend._require() if spend is not None else None,
+                            ctypes.byref(o), float(interval), n, ptr(x), ptr(tx), ptr(T_),
+                            ptr(mv), ctypes.byref(out)))
+        frame = {"p_alive": pa, "p_churn": 1.0 - pa, "expected_purchases": ep,
+                 "expected_spend": es, "clv": cv, "value_at_risk": var}
+        frame.update(cols)
+        return pd.DataFrame(frame, index=_index(data, n))
     check(_clv_score(btyd._require(), spend._require() if spend is not None else None,
                      ctypes.byref(o), n, ptr(x), ptr(tx), ptr(T_), ptr(mv), ptr(pa), ptr(ep),
                      ptr(es), ptr(cv), ptr(var)))
     return pd.DataFrame({"p_alive": pa, "p_churn": 1.0 - pa, "expected_purchases": ep,
                          "expected_spend": es, "clv": cv, "value_at_risk": var},
                         index=_index(data, n))
+
+
+def clv_bootstrap_interval(btyd, spend, fit_data, data=None, *, level=0.9, resamples=300,
+                           seed=1, threads=1, horizon=12, period=None, discount=0.01,
+                           margin=1.0, unit=None):
+    """CLV scores with bootstrap intervals (``churn_clv_bootstrap_interval``).
+
+    The customers the models were fitted to (`fit_data`) are resampled with
+    replacement `resamples` times; the BTYD model's family and (when `spend` is given)
+    a Gamma-Gamma model are refitted to each resample, the customers in `data` are
+    scored with :func:`clv` and every pair of refits, and the limits are percentiles of
+    those scores. The result depends on `seed` only, whatever the number of `threads`.
+
+    Parameters
+    ----------
+    btyd : BGNBD, MBGNBD, ParetoNBD or GGompertzNBD
+        A fitted purchase model (its family is refitted; its own scores are the point
+        values).
+    spend : GammaGamma or None
+        A fitted spend model (refitted to the same resamples), or None to take
+        monetary_value as each customer's exact expected spend.
+    fit_data : pandas.DataFrame
+        The customer table the models were fitted to (frequency, recency, T,
+        monetary_value).
+    data : pandas.DataFrame, optional
+        The customers to score (default: `fit_data`).
+    level : float, default 0.9
+        Coverage of the intervals, strictly between 0 and 1.
+    resamples : int, default 300
+        Number of refits, 20..100000 (300 or more for 90% limits that hold their
+        nominal rate; docs/models/intervals.md).
+    seed : int, default 1
+        Random seed.
+    threads : int, default 1
+        POSIX threads for the refits (the result does not depend on it).
+    horizon, period, discount, margin
+        As for :func:`clv`.
+    unit : str or float, optional
+        The tables' time unit when they do not carry ``attrs["time_unit"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`clv` (p_alive, p_churn, expected_purchases,
+        expected_spend, clv, value_at_risk) and the ten limit columns of
+        ``clv(..., interval=level)`` after them, indexed like `data`;
+        ``attrs["failed_resamples"]`` counts the resamples left out.
+
+    Raises
+    ------
+    churn.ChurnError
+        A bad option or row (named), or half the resamples could not be refitted.
+
+    Examples
+    --------
+    >>> sim = churn.simulate_summary("bgnbd", 1000, seed=4)
+    >>> sim["monetary_value"] = sim.mean_spend.fillna(0.0)
+    >>> bg, gg = churn.BGNBD().fit(sim), churn.GammaGamma().fit(sim)
+    >>> v = churn.clv_bootstrap_interval(bg, gg, sim, sim.head(3), resamples=40, threads=2,
+    ...                                  period=4.345)
+    >>> bool((v.clv_lo <= v.clv_hi).all())
+    True
+    """
+    import pandas as pd
+    btyd.check_time_unit(fit_data, unit)
+    data = fit_data if data is None else data
+    btyd.check_time_unit(data, unit)
+
+    def arrays(frame):
+        x, tx, T_ = _columns(frame, None, None, None)
+        return x, tx, T_, as_f64(frame["monetary_value"], "monetary_value", x.shape[0])
+
+    xf, txf, Tf, zf = arrays(fit_data)
+    x, tx, T_, mv = arrays(data)
+    n = x.shape[0]
+    o = _clv_options(horizon, period, discount, margin)
+    bo = BootstrapOptions()
+    _boot_init(ctypes.byref(bo))
+    bo.resamples, bo.seed, bo.threads, bo.level = int(resamples), int(seed), int(threads), \
+        float(level)
+    out = ClvIntervals()
+    _clv_intervals_init(ctypes.byref(out))
+    cols = {}
+    for q in ("p_alive", "expected_purchases", "expected_spend", "clv", "value_at_risk"):
+        for e in ("", "_lo", "_hi"):
+            cols[q + e] = empty(n)
+            setattr(out, q + e, ptr(cols[q + e]))
+    failed = c_size_t(0)
+    check(_clv_bootstrap(btyd._require(), spend._require() if spend is not None else None,
+                         ctypes.byref(o), xf.shape[0], ptr(xf), ptr(txf), ptr(Tf), ptr(zf), n,
+                         ptr(x), ptr(tx), ptr(T_), ptr(mv), ctypes.byref(bo),
+                         ctypes.byref(out), ctypes.byref(failed)))
+    frame = {"p_alive": cols["p_alive"], "p_churn": 1.0 - cols["p_alive"]}
+    for q in ("expected_purchases", "expected_spend", "clv", "value_at_risk"):
+        frame[q] = cols[q]
+    for q in ("p_alive", "expected_purchases", "expected_spend", "clv", "value_at_risk"):
+        frame[q + "_lo"], frame[q + "_hi"] = cols[q + "_lo"], cols[q + "_hi"]
+    res = pd.DataFrame(frame, index=_index(data, n))
+    res.attrs["failed_resamples"] = failed.value
+    return res
 
 
 def discounted_purchases(btyd, data=None, *, frequency=None, recency=None, T=None, horizon=12,
