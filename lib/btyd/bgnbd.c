@@ -147,16 +147,21 @@ static void bg_xterms_move(bg_xterms *t, const bg_model *k, double x, int order)
  * taken through a stable softplus (Hardie's note on the BG/NBD log-likelihood:
  * no difference of large numbers, no overflow for x in the thousands). */
 /* A direct-mapped table of log(alpha + v) and 1/(alpha + v) for one alpha
- * (one likelihood pass), keyed by the bits of v. */
-#define BG_LOGTAB 1024
+ * (one likelihood pass), keyed by the bits of v. 2,048 slots (48 KiB): the
+ * 546 distinct week values of the issue-22 frequent buyers leave 11% of them
+ * sharing a slot (31% with 1,024), and a shared slot misses on every sweep. */
+#define BG_LOGTAB_BITS 11
+typedef struct bg_logslot {
+    double v, l, inv;
+} bg_logslot;
 typedef struct bg_logtab {
-    double v[BG_LOGTAB], l[BG_LOGTAB], inv[BG_LOGTAB];
+    bg_logslot s[(size_t)1 << BG_LOGTAB_BITS];
 } bg_logtab;
 
 static void bg_logtab_init(bg_logtab *t)
 {
-    for (size_t k = 0; k < BG_LOGTAB; k++)
-        t->v[k] = -1.0; /* times are >= 0 */
+    for (size_t k = 0; k < ((size_t)1 << BG_LOGTAB_BITS); k++)
+        t->s[k].v = -1.0; /* times are >= 0 */
 }
 
 /* log(al + v) and 1 / (al + v), from the table t when there is one (NULL:
@@ -170,14 +175,14 @@ static inline void bg_logtab_get(bg_logtab *t, double al, double v, double *l, d
     }
     uint64_t b;
     memcpy(&b, &v, sizeof b);
-    size_t k = (size_t)((b * UINT64_C(0x9E3779B97F4A7C15)) >> 54);
-    if (t->v[k] != v) {
-        t->v[k] = v;
-        t->l[k] = log(al + v);
-        t->inv[k] = 1 / (al + v);
+    bg_logslot *e = &t->s[(size_t)((b * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - BG_LOGTAB_BITS))];
+    if (e->v != v) {
+        e->v = v;
+        e->l = log(al + v);
+        e->inv = 1 / (al + v);
     }
-    *l = t->l[k];
-    *inv = t->inv[k];
+    *l = e->l;
+    *inv = e->inv;
 }
 
 /* What the rows of one purchase count x share in the pass below: c = r + x,
