@@ -286,6 +286,79 @@ static void test_bgnbd_stability_points(void)
     CU_ASSERT(isfinite(ll) && isfinite(g[0]) && isfinite(g[3]));
 }
 
+/* BG/NBD and MBG/NBD per-row log-likelihood straight from FHL 2005 eq. (6)
+ * (Batislam et al. 2007 for MBG/NBD) in long double with libm's lgammal,
+ * logl and log1pl: the reference for the library's pass, which takes the
+ * bracket's softplus with its own exp and log1p polynomials. */
+static double bg_ref_row(const double *p, double x, double tx, double T, int m)
+{
+    long double r = p[0], al = p[1], a = p[2], b = p[3], xl = x;
+    long double v = lgammal(r + xl) - lgammal(r) + r * logl(al) + lgammal(b + xl + m) -
+                    lgammal(b) + lgammal(a + b) - lgammal(a + b + xl + m);
+    long double l1 = -(r + xl) * logl(al + T);
+    if (!m && x == 0)
+        return (double)(v + l1);
+    long double l2 = logl(a) - logl(b + xl - 1 + m) - (r + xl) * logl(al + tx);
+    long double hi = l1 > l2 ? l1 : l2, lo = l1 > l2 ? l2 : l1;
+    return (double)(v + hi + log1pl(expl(lo - hi)));
+}
+
+static void test_bgnbd_loglik_reference(void)
+{
+    /* rows whose softplus argument u = log(a/(b+x-1+m)) + (r+x) log((al+T)/(al+tx))
+     * spans -10 .. 830 (beyond the clamp at 708), with rows on both sides of
+     * u = 0 and of |u| = log(1 + sqrt 2) (where log1p switches its reduction) */
+    const double p[4] = {2.5, 0.7, 0.8, 6};
+    enum { NB = 96 };
+    double bx[NB], btx[NB], bT[NB];
+    size_t nb = 0;
+    const double xs[6] = {0, 1, 2, 5, 30, 120}, Ts[3] = {1, 40, 5000};
+    const double fr[4] = {0.001, 0.3, 0.9, 1};
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 3; j++)
+            for (int q = 0; q < 4; q++) {
+                bx[nb] = xs[i];
+                bT[nb] = Ts[j];
+                btx[nb++] = xs[i] == 0 ? 0 : fr[q] * Ts[j];
+            }
+    const double us[8] = {-0.8814, -0.88137358, -1e-9, 0, 1e-9, 0.88137358, 0.8814, 3};
+    for (int q = 0; q < 8; q++) { /* x = 1, T = 40: solve u(tx) = us[q] for BG/NBD */
+        double ratio = exp((us[q] - log(0.8 / 6)) / 3.5);
+        bx[nb] = 1;
+        bT[nb] = 40;
+        btx[nb++] = (40.7 / ratio) - 0.7;
+    }
+    for (int m = 0; m <= 1; m++) {
+        int fam = m ? CHURN_FAMILY_MBGNBD : CHURN_FAMILY_BGNBD;
+        double worst = 0, refsum = 0, abssum = 0;
+        for (size_t i = 0; i < nb; i++) {
+            double ll = NAN, ref = bg_ref_row(p, bx[i], btx[i], bT[i], m);
+            CU_ASSERT_EQUAL_FATAL(churn_btyd_loglik(fam, 4, p, 1, &bx[i], &btx[i], &bT[i], NULL,
+                                                    &ll, NULL), CHURN_OK);
+            /* relative, or absolute where the terms cancel to |ll| < 1 */
+            worst = fmax(worst, fabs(ll - ref) / fmax(1.0, fabs(ref)));
+            refsum += ref;
+            abssum += fabs(ref);
+        }
+        CU_ASSERT(worst < 1e-13);
+        /* all rows at once, 13 copies in a shuffled order (blocks, runs of one x,
+         * the table of log(alpha + v)) */
+        enum { COPIES = 13 };
+        double X[COPIES * NB], TX[COPIES * NB], TT[COPIES * NB], ll = NAN;
+        size_t n = 0;
+        for (int c = 0; c < COPIES; c++)
+            for (size_t i = 0; i < nb; i++) {
+                size_t k = (i * 7 + (size_t)c) % nb;
+                X[n] = bx[k];
+                TX[n] = btx[k];
+                TT[n++] = bT[k];
+            }
+        CU_ASSERT_EQUAL_FATAL(churn_btyd_loglik(fam, 4, p, n, X, TX, TT, NULL, &ll, NULL),
+                              CHURN_OK);
+        CU_ASSERT(fabs(ll - COPIES * refsum) <= 1e-13 * COPIES * abssum);
+    }
+}
+
 /* ---- CDNOW ---------------------------------------------------------------------- */
 
 static void test_cdnow_bgnbd_fit(void)
@@ -1309,6 +1382,7 @@ int main(void)
 {
     CU_TestInfo tests[] = {
         {"bgnbd stability points", test_bgnbd_stability_points},
+        {"bgnbd loglik against libm", test_bgnbd_loglik_reference},
         {"cdnow bgnbd fit", test_cdnow_bgnbd_fit},
         {"cdnow mbgnbd fit", test_cdnow_mbgnbd_fit},
         {"bgnbd published customers", test_bgnbd_published_customers},
