@@ -81,9 +81,10 @@ static const char score_help[] =
     "                       month = 30.4375 days)\n"
     "  --discount D         discount rate per period (default 0.01)\n"
     "  --margin M           profit margin applied to spend (default 1)\n"
-    "  --interval L         bgnbd, mbgnbd, pnbd: append p_alive_lo, p_alive_hi,\n"
-    "                       expected_purchases_lo, expected_purchases_hi, the L (e.g.\n"
-    "                       0.9) delta-method interval from the fit's covariance; with\n"
+    "  --interval L         bgnbd, mbgnbd, pnbd, ggomnbd, mbgcnbdk: append p_alive_lo,\n"
+    "                       p_alive_hi, expected_purchases_lo, expected_purchases_hi,\n"
+    "                       the L (e.g. 0.9) delta-method interval from the fit's\n"
+    "                       covariance; with\n"
     "                       --spend also expected_spend_lo, expected_spend_hi, clv_lo,\n"
     "                       clv_hi, value_at_risk, value_at_risk_lo, value_at_risk_hi\n"
     "                       (both models' covariances; docs/models/intervals.md). A\n"
@@ -1094,9 +1095,10 @@ static int check_interval(score_run *r)
     if (isnan(a->interval))
         return CLI_EXIT_OK;
     if (r->fam != CHURN_FAMILY_BGNBD && r->fam != CHURN_FAMILY_MBGNBD &&
-        r->fam != CHURN_FAMILY_PNBD)
-        return cli_usage_error(sub, "--interval is for bgnbd, mbgnbd and pnbd models, not '%s'",
-                               churn_family_name(r->fam));
+        r->fam != CHURN_FAMILY_PNBD && r->fam != CHURN_FAMILY_GGOMNBD &&
+        r->fam != CHURN_FAMILY_MBGCNBD)
+        return cli_usage_error(sub, "--interval is for bgnbd, mbgnbd, pnbd, ggomnbd and "
+                               "mbgcnbdk models, not '%s'", churn_family_name(r->fam));
     int with_cov = r->cnames.nt + r->cnames.nl > 0;
     if (with_cov && r->spend)
         return cli_usage_error(sub, "--interval with --spend: CLV intervals are not available "

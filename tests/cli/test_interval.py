@@ -152,3 +152,38 @@ def test_score_interval_refusals(churn, fitted, tmp_path):
     p = churn("score", bare, tx, "--cutoff", "2024-10-01", "--horizon", 12, "--interval", 0.9,
               check=False)
     assert p.returncode == 1 and "no covariance matrix" in p.stderr
+
+
+def test_ggomnbd_and_mbgcnbdk_intervals(churn, tmp_path):
+    """Gamma-Gompertz/NBD and MBG/CNBD-k: churn predict --interval and churn score
+    --interval give the same P(alive) and expected-purchase limits (both from
+    churn_btyd_predict_interval), around the point scores, and score's CLV limits bracket
+    its CLV. MBG/CNBD-k's k (chosen, variance 0) stays fixed."""
+    for fam, sim in (("ggomnbd", ["--model", "ggomnbd"]),
+                     ("mbgcnbdk", ["--model", "mbgcnbdk", "--k", 2])):
+        tx = tmp_path / f"{fam}.csv"
+        churn("simulate", *sim, "--customers", 4000, "--seed", 0, "--start", "2024-01-01",
+              "--weeks", 52, "-o", tx)
+        feat = tmp_path / f"{fam}_feat.csv"
+        churn("--digits", 17, "features", tx, "--cutoff", "2024-10-01", "--unit", "week",
+              "-o", feat)
+        model, gg = tmp_path / f"{fam}.json", tmp_path / f"{fam}_gg.json"
+        # k = 1 needs no litt column (churn features does not write one)
+        fit = [fam, feat, "-o", model] + (["--k", 1] if fam == "mbgcnbdk" else [])
+        p = churn("fit", *fit, check=False)
+        if p.returncode != 0:
+            pytest.fail(f"churn fit {fam}: {p.stderr}")
+        churn("fit", "gammagamma", feat, "-o", gg)
+        pred = {r["customer_id"]: r for r in _rows(churn(
+            "--digits", 17, "predict", model, feat, "--horizon", 12, "--interval", 0.9).stdout)}
+        out = _rows(churn("--digits", 17, "score", model, tx, "--cutoff", "2024-10-01",
+                          "--horizon", 12, "--spend", gg, "--interval", 0.9).stdout)
+        assert len(out) == len(pred) == 4000
+        for r in out:
+            p = pred[r["customer_id"]]
+            for k in ("p_alive_lo", "p_alive_hi", "expected_purchases_lo",
+                      "expected_purchases_hi"):
+                assert float(r[k]) == pytest.approx(float(p[k]), rel=1e-12), (fam, k)
+            assert float(r["p_alive_lo"]) <= float(r["p_alive"]) <= float(r["p_alive_hi"])
+            assert float(r["clv_lo"]) <= float(r["clv"]) <= float(r["clv_hi"])
+        assert any(float(r["p_alive_lo"]) < float(r["p_alive_hi"]) for r in out), fam
