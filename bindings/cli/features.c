@@ -54,13 +54,18 @@ static const char features_help[] =
     "                           purchase and of the dropout process. The table does not\n"
     "                           record the split: give the same --trans/--life to 'churn\n"
     "                           fit'\n"
+    "  --litt                   append the column litt, each customer's sum of the\n"
+    "                           logarithms of the times between purchase days up to the\n"
+    "                           cutoff, in the table's unit (0 without a repeat purchase):\n"
+    "                           what 'churn fit mbgcnbdk' reads to choose k. Not with\n"
+    "                           --no-same-day-merge (a gap of 0) or --period\n"
     "  -o, --output FILE        write the CSV to FILE (default: standard output)\n"
     "  --help                   this text\n"
     "\n";
 
 typedef struct features_args {
     const char *input, *output, *covariates, *cov_id, *trans, *life;
-    int unit_given;
+    int unit_given, litt;
     churn_customer_options o;
     cli_tx_opts tx;
 } features_args;
@@ -83,6 +88,7 @@ static const cli_option features_options[] = {
     CLI_OPT("--covariates-id", CLI_STRING, AT(cov_id)),
     CLI_OPT("--trans", CLI_STRING, AT(trans)),
     CLI_OPT("--life", CLI_STRING, AT(life)),
+    CLI_OPT("--litt", CLI_FLAG, AT(litt)),
     CLI_OUTPUT(AT(output)),
 };
 static const cli_spec features_spec = {
@@ -99,7 +105,7 @@ static const cli_spec features_spec = {
  * the table and `churn fit`/`churn predict` read them back (cli_table_read); with calendar
  * periods (--period) a last column `period` names them (year, quarter, month, week). */
 static int write_table(const char *sub, const churn_customers *t, const char *output,
-                       int no_spend, const cli_cov_join *cov)
+                       int no_spend, const cli_cov_join *cov, const double *litt)
 {
     char unit[32], cutoff[16];
     snprintf(unit, sizeof unit, "%.10g", churn_customers_time_unit(t));
@@ -128,6 +134,8 @@ static int write_table(const char *sub, const churn_customers *t, const char *ou
         fputc(',', f);
         cli_put_field(f, cov->names[k]);
     }
+    if (litt)
+        fputs(",litt", f);
     /* calendar periods: a last column names them (durations are whole periods) */
     int period = churn_customers_period(t);
     const char *pname = period != CHURN_PERIOD_NONE ? churn_period_name(period) : NULL;
@@ -143,6 +151,10 @@ static int write_table(const char *sub, const churn_customers *t, const char *ou
         for (size_t k = 0; cov && k < cov->ncols; k++) {
             fputc(',', f);
             cli_put_double(f, cov->vals[k * nrows + i]);
+        }
+        if (litt) {
+            fputc(',', f);
+            cli_put_double(f, litt[i]);
         }
         fprintf(f, ",%s,%s%s%s\n", unit, cutoff, pname ? "," : "", pname ? pname : "");
     }
@@ -213,6 +225,84 @@ static int join_covariates(const char *sub, const features_args *a, const churn_
     return rc;
 }
 
+/* --litt: per row of the table, the sum of log(gap) over the gaps between the customer's
+ * purchase days (UTC days, as the table resolves them) up to the cutoff day, in the
+ * table's unit. An order is any row that is not a refund (negative amount), as in the
+ * table. The number of gaps must be the row's frequency (minus the first purchase with
+ * --first-purchase-counts): a mismatch would be a silently wrong litt, so it is an error
+ * naming the customer. Returns NULL after printing the error. */
+typedef struct cust_day {
+    uint32_t c;
+    double day;
+} cust_day;
+
+static int cmp_cust_day(const void *pa, const void *pb)
+{
+    const cust_day *a = pa, *b = pb;
+    if (a->c != b->c)
+        return a->c < b->c ? -1 : 1;
+    return (a->day > b->day) - (a->day < b->day);
+}
+
+static double *compute_litt(const char *sub, const churn_txlog *txl, const churn_customers *t,
+                            int first_counts)
+{
+    size_t n = churn_txlog_num_transactions(txl), nc = churn_txlog_num_customers(txl);
+    size_t nrows = churn_customers_num_rows(t);
+    const double *tm = churn_txlog_times(txl), *am = churn_txlog_amounts(txl);
+    const uint32_t *cu = churn_txlog_customers(txl);
+    const double unit = churn_customers_time_unit(t), spd = CHURN_SECONDS_PER_DAY;
+    const double cut_day = floor(churn_customers_cutoff(t) / spd);
+    const double *freq = churn_customers_column(t, "frequency");
+    cust_day *cd = malloc((n ? n : 1) * sizeof *cd);
+    double *sum = calloc(nc ? nc : 1, sizeof *sum), *gaps = calloc(nc ? nc : 1, sizeof *gaps);
+    double *out = malloc((nrows ? nrows : 1) * sizeof *out);
+    if (!cd || !sum || !gaps || !out) {
+        free(cd), free(sum), free(gaps), free(out);
+        cli_fail(sub, "out of memory computing litt");
+        return NULL;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double day = floor(tm[i] / spd);
+        if (day * spd > tm[i]) /* floor of the quotient, exact as the table's day_of */
+            day -= 1;
+        else if ((day + 1) * spd <= tm[i])
+            day += 1;
+        if (day > cut_day || (am && am[i] < 0))
+            continue;
+        cd[m].c = cu[i];
+        cd[m].day = day;
+        m++;
+    }
+    qsort(cd, m, sizeof *cd, cmp_cust_day);
+    for (size_t i = 1; i < m; i++)
+        if (cd[i].c == cd[i - 1].c && cd[i].day > cd[i - 1].day) {
+            sum[cd[i].c] += log((cd[i].day - cd[i - 1].day) / unit);
+            gaps[cd[i].c] += 1;
+        }
+    free(cd);
+    for (size_t r = 0; r < nrows; r++) {
+        const char *id = churn_customers_id(t, r);
+        size_t c;
+        if (churn_txlog_find_customer(txl, id, &c) != CHURN_OK || c >= nc) {
+            cli_fail(sub, "--litt: customer '%s' of the table is not in the log", id);
+            free(sum), free(gaps), free(out);
+            return NULL;
+        }
+        double want = freq ? freq[r] - (first_counts ? 1 : 0) : gaps[c];
+        if (gaps[c] != want) {
+            cli_fail(sub, "--litt: customer '%s': %g gaps between purchase days, but the "
+                     "table's frequency says %g (please report this)", id, gaps[c], want);
+            free(sum), free(gaps), free(out);
+            return NULL;
+        }
+        out[r] = sum[c];
+    }
+    free(sum), free(gaps);
+    return out;
+}
+
 int cmd_features(int argc, char **argv)
 {
     const char *sub = "features";
@@ -233,6 +323,9 @@ int cmd_features(int argc, char **argv)
         return rc;
     if ((rc = cli_period_unit(sub, "--period", a.o.period, a.unit_given, &a.o.time_unit)))
         return rc;
+    if (a.litt && (!a.o.same_day_once || a.o.period != CHURN_PERIOD_NONE))
+        return cli_usage_error(sub, "--litt needs purchases merged by day (not with "
+                               "--no-same-day-merge or --period): a gap of 0 has no logarithm");
 
     churn_txlog *log = cli_read_txlog(sub, a.input, &a.tx);
     if (!log)
@@ -251,13 +344,24 @@ int cmd_features(int argc, char **argv)
     else if (excluded)
         fprintf(stderr, "churn %s: %zu customer(s) with no order on or before the cutoff were "
                 "left out\n", sub, excluded);
+    double *litt = NULL;
+    if (a.litt && !(litt = compute_litt(sub, log, t, a.o.first_purchase_counts))) {
+        churn_txlog_free(log);
+        churn_customers_free(t);
+        return CLI_EXIT_FAIL;
+    }
     churn_txlog_free(log);
     cli_cov_join cov;
     memset(&cov, 0, sizeof cov);
     if (a.covariates)
         rc = join_covariates(sub, &a, t, &cov);
+    for (size_t k = 0; !rc && litt && a.covariates && k < cov.ncols; k++)
+        if (strcmp(cov.names[k], "litt") == 0)
+            rc = cli_fail(sub, "--litt: --covariates %s has a column litt too: rename it",
+                          a.covariates);
     if (!rc)
-        rc = write_table(sub, t, a.output, no_spend, a.covariates ? &cov : NULL);
+        rc = write_table(sub, t, a.output, no_spend, a.covariates ? &cov : NULL, litt);
+    free(litt);
     cli_cov_join_free(&cov);
     churn_customers_free(t);
     return rc;

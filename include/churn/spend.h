@@ -199,8 +199,8 @@ CHURN_API void churn_clv_options_init(churn_clv_options *opts);
  * (the CLV of churn_clv_options without spend and margin).
  *
  * @param[in]  btyd        a fitted ::CHURN_FAMILY_BGNBD, ::CHURN_FAMILY_MBGNBD,
- *                         ::CHURN_FAMILY_PNBD or (since 1.3) ::CHURN_FAMILY_GGOMNBD
- *                         model
+ *                         ::CHURN_FAMILY_PNBD or (since 1.3) ::CHURN_FAMILY_GGOMNBD or
+ *                         ::CHURN_FAMILY_MBGCNBD model
  * @param[in]  opts        CLV settings or NULL (defaults; margin is ignored)
  * @param[in]  n           number of customers
  * @param[in]  frequency, recency, T  n customer histories as in btyd.h
@@ -254,8 +254,9 @@ CHURN_API int churn_clv_discounted_purchases(const churn_model *btyd,
  * against 35 ms in 1.2 (bench/bench_clv.py, docs/performance.md).
  *
  * @param[in] btyd            fitted BG/NBD, MBG/NBD, Pareto/NBD or (since 1.3)
- *                            Gamma-Gompertz/NBD model (the latter by quadrature,
- *                            much slower than the figures above)
+ *                            Gamma-Gompertz/NBD (by quadrature, much slower than the
+ *                            figures above) or MBG/CNBD-k model (series of incomplete
+ *                            beta functions per period)
  * @param[in] spend           fitted Gamma-Gamma model, or NULL (see expected_spend)
  * @param[in] opts            CLV settings or NULL
  * @param[in] n               number of customers
@@ -441,8 +442,13 @@ CHURN_API int churn_clv_contractual(const churn_model *sbg, double value_per_per
  *    E[X(T, T + t) | history] dt (integrated by parts) evaluated by adaptive
  *    quadrature (relative tolerance 1e-10); a few hundred model evaluations
  *    per customer.
+ *  - MBG/CNBD-k (since 1.3): P(alive) times one integral over the purchase
+ *    rate of the closed geometric sum over future purchases, whose Beta mean
+ *    over the dropout probability is itself a quadrature (relative tolerance
+ *    1e-10; about 15 ms a customer; docs/models/mbgcnbdk.md).
  *
- * @param[in]  model   fitted Pareto/NBD, BG/NBD, MBG/NBD or Gamma-Gompertz/NBD model
+ * @param[in]  model   fitted Pareto/NBD, BG/NBD, MBG/NBD, Gamma-Gompertz/NBD or
+ *                     (since 1.3) MBG/CNBD-k model
  * @param[in]  delta   continuously compounded discount rate per model time unit (> 0);
  *                     from a rate d per period of P units, delta = log(1 + d) / P
  * @param[in]  n       number of customers

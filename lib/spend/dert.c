@@ -197,10 +197,17 @@ static double mbgc_dert_log(double v, void *vp, double *mult)
     double lH;
     if (eps >= 1.0) {
         lH = 0.0; /* z^k = 0: H(1) = 1 */
-    } else if (churn__beta_quad(mbgc_h_log, &eps, c->a, c->bp, eps < 0.25 ? eps : 0.0, 1e-12,
-                                &lH) != CHURN_OK) {
-        c->rc = CHURN_ENUMERIC;
-        return NAN;
+    } else {
+        /* H lies in [1, 1/eps] (p + (1-p) eps lies in [eps, 1]): outside it, beyond
+         * rounding, the quadrature against Beta(a, b') failed (a Beta density far
+         * narrower than the rule resolves, such as a = 1e300), and the integral is
+         * reported as not converged rather than returned wrong */
+        if (churn__beta_quad(mbgc_h_log, &eps, c->a, c->bp, eps < 0.25 ? eps : 0.0, 1e-12,
+                             &lH) != CHURN_OK ||
+            !(lH - c->lB > -1e-8 && lH - c->lB < -log(eps) + 1e-8)) {
+            c->rc = CHURN_ENUMERIC;
+            return NAN;
+        }
     }
     double ls = 0.0; /* log sum_{m<k} ((lambda + delta) dT)^m / m! */
     if (c->ldT > -INFINITY) {

@@ -88,13 +88,15 @@ def litt_table(churn, tmp_path, tx, name="cl.csv"):
 
 def test_simulate_k3_recovered(churn, tmp_path):
     """`churn simulate --model mbgcnbdk --k 3` draws regular buyers (BTYDplus' illustrative
-    parameters, per week): `churn fit mbgcnbdk` chooses k = 3 by likelihood and lands
-    within 3 standard errors of every true parameter."""
+    parameters, per week); `churn features --litt` adds litt, and `churn fit mbgcnbdk`
+    chooses k = 3 by likelihood and lands within 3 standard errors of every true
+    parameter."""
     tx = tmp_path / "tx.csv"
     churn("simulate", "--model", "mbgcnbdk", "--k", 3, "--customers", 6000, "--seed", 11,
           "-o", tx)
-    table = litt_table(churn, tmp_path, tx)
-    fit = json.loads(churn("fit", "mbgcnbdk", table, "--unit", "week", "--json").stdout)
+    table = tmp_path / "c.csv"
+    churn("features", tx, "--unit", "week", "--litt", "-o", table)  # the command alone
+    fit = json.loads(churn("fit", "mbgcnbdk", table, "--json").stdout)
     assert fit["family"] == "mbgcnbd"
     assert fit["params"]["k"]["estimate"] == 3
     truth = {"r": 0.85, "alpha": 1.45, "a": 0.79, "b": 2.42}
@@ -154,3 +156,38 @@ def test_dert_and_clv(churn, tmp_path):
         assert float(rk["dert"]) > 0
     for rk, rm in zip(sk, sm):
         assert float(rk["clv"]) == pytest.approx(float(rm["clv"]), rel=1e-5, abs=1e-9)
+
+
+@pytest.mark.parametrize("extra", [[], ["--cutoff", "1997-09-30"], ["--first-purchase-counts"],
+                                   ["--unit", "day"]])
+def test_features_litt_equals_reference(churn, tmp_path, extra):
+    """`churn features --litt` is the sum of log gaps between purchase days up to the cutoff
+    (computed here from the CSV), in the table's unit, row by row."""
+    tx = tmp_path / "tx.csv"
+    churn("simulate", "--model", "mbgcnbdk", "--k", 2, "--customers", 500, "--seed", 21,
+          "-o", tx)
+    out = tmp_path / "f.csv"
+    args = ["--unit", "week"] + extra if "--unit" not in extra else extra
+    churn("features", tx, *args, "--litt", "-o", out)
+    unit = 1.0 if "day" in extra else 7.0
+    cutoff = (datetime.date.fromisoformat(extra[1]).toordinal() if "--cutoff" in extra
+              else None)
+    days = defaultdict(set)
+    for r in read_csv(tx):
+        d = datetime.date.fromisoformat(r["date"]).toordinal()
+        if cutoff is None or d <= cutoff:
+            days[r["customer_id"]].add(d)
+    rows = read_csv(out)
+    assert len(rows) == len(days) and "litt" in rows[0]
+    for r in rows:
+        d = sorted(days[r["customer_id"]])
+        ref = sum(math.log((b - a) / unit) for a, b in zip(d, d[1:]))
+        assert float(r["litt"]) == pytest.approx(ref, rel=1e-9, abs=1e-9)
+
+
+def test_features_litt_refusals(churn, tmp_path):
+    tx = tmp_path / "tx.csv"
+    churn("simulate", "--model", "mbgcnbdk", "--customers", 20, "-o", tx)
+    for bad in (["--no-same-day-merge"], ["--period", "month"]):
+        p = churn("features", tx, "--litt", *bad, check=False)
+        assert p.returncode == 2 and "--litt" in p.stderr, p.stderr

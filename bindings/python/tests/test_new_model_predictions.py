@@ -52,9 +52,6 @@ def dert_reference(k, x, tx, T, delta, r, alpha, a, b):
         return math.exp(x * math.log1p(-p) + math.log(p) + k * x * math.log(lam)
                         - lam * tx + lscale)
 
-    def prior(lam, p):
-        return stats.gamma.pdf(lam, r, scale=1 / alpha) * stats.beta.pdf(p, a, b)
-
     def discounted(lam, p, m):
         # sum_c (1-p)^(c-1) z^(ck-m): the c-th future purchase comes ck - m events after T
         z = lam / (lam + delta)
@@ -64,26 +61,39 @@ def dert_reference(k, x, tx, T, delta, r, alpha, a, b):
     # beyond hi both the alive posterior (shape <= R + k, rate A) and the dead part
     # (shape R, rate alpha + t_x) have no weight left
     hi = max((R + k + 40 * math.sqrt(R + k) + 40) / A, (R + 40 * math.sqrt(R) + 40) / (alpha + tx))
-    opts = dict(epsabs=0, epsrel=1e-8)
+    opts = dict(epsabs=0, epsrel=1e-11)
+    # the priors' end singularities lambda^(r-1), p^(a-1) are removed by lambda = w^(1/r),
+    # p = v^(1/a): lambda^(r-1) dlambda = dw / r and p^(a-1) dp = dv / a, so the prior
+    # weight is e^(-alpha lambda) (1-p)^(b-1) times constants that cancel in the ratio
 
-    def num(p, lam):
-        return prior(lam, p) * sum(lik_alive(lam, p, m) * discounted(lam, p, m) for m in ms)
+    def weight(w, v):
+        lam, p = w ** (1 / r), v ** (1 / a)
+        return lam, p, math.exp(-alpha * lam) * (1 - p) ** (b - 1)
 
-    def den(p, lam):
-        return prior(lam, p) * (sum(lik_alive(lam, p, m) for m in ms) + lik_dead(lam, p))
+    def num(v, w):
+        lam, p, pr = weight(w, v)
+        if lam <= 0 or p <= 0 or p >= 1:
+            return 0.0
+        return pr * sum(lik_alive(lam, p, m) * discounted(lam, p, m) for m in ms)
 
-    n = integrate.dblquad(num, 0, hi, 0, 1, **opts)[0]
-    d = integrate.dblquad(den, 0, hi, 0, 1, **opts)[0]
+    def den(v, w):
+        lam, p, pr = weight(w, v)
+        if lam <= 0 or p <= 0 or p >= 1:
+            return 0.0
+        return pr * (sum(lik_alive(lam, p, m) for m in ms) + lik_dead(lam, p))
+
+    n = integrate.dblquad(num, 0, hi ** r, 0, 1, **opts)[0]
+    d = integrate.dblquad(den, 0, hi ** r, 0, 1, **opts)[0]
     return n / d
 
 
 @pytest.mark.parametrize("k,x,tx,T", [(2, 2, 30.43, 38.86), (3, 4, 20.0, 30.0),
-                                      (3, 0, 0.0, 38.0)])
+                                      (3, 0, 0.0, 38.0), (1, 3, 12.0, 40.0), (5, 6, 30.0, 31.0)])
 def test_mbgcnbd_dert_vs_integration(k, x, tx, T):
     m = mbgc(k)
     got = churn.dert(m, DELTA, frequency=[float(x)], recency=[tx], T=[T])[0]
     ref = dert_reference(k, x, tx, T, DELTA, **PAR)
-    assert got == pytest.approx(ref, rel=1e-6)
+    assert got == pytest.approx(ref, rel=1e-8)
 
 
 def simulate_new(k, n, horizon, seed, r, alpha, a, b):
