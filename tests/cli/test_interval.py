@@ -166,10 +166,9 @@ def test_ggomnbd_and_mbgcnbdk_intervals(churn, tmp_path):
               "--weeks", 52, "-o", tx)
         feat = tmp_path / f"{fam}_feat.csv"
         churn("--digits", 17, "features", tx, "--cutoff", "2024-10-01", "--unit", "week",
-              "-o", feat)
+              *(["--litt"] if fam == "mbgcnbdk" else []), "-o", feat)
         model, gg = tmp_path / f"{fam}.json", tmp_path / f"{fam}_gg.json"
-        # k = 1 needs no litt column (churn features does not write one)
-        fit = [fam, feat, "-o", model] + (["--k", 1] if fam == "mbgcnbdk" else [])
+        fit = [fam, feat, "-o", model] + (["--k", 2] if fam == "mbgcnbdk" else [])
         p = churn("fit", *fit, check=False)
         if p.returncode != 0:
             pytest.fail(f"churn fit {fam}: {p.stderr}")
