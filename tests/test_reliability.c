@@ -738,6 +738,40 @@ static int wl_clv(double *d, size_t *nd)
     return rc;
 }
 
+/* CLV of a covariate BG/NBD (one covariate per process): each customer's own parameters,
+ * then one CLV per customer. */
+static int wl_clv_cov(double *d, size_t *nd)
+{
+    double z[2 * NSIM];
+    for (int i = 0; i < NSIM; i++) {
+        z[i] = i % 2;
+        z[NSIM + i] = (i % 3) - 1.0;
+    }
+    static const char *const tn[1] = {"promo"}, *const ln[1] = {"b2b"};
+    churn_btyd_covariates cov = CHURN_BTYD_COVARIATES_INIT;
+    cov.n_trans = 1, cov.trans = z, cov.trans_names = tn;
+    cov.n_life = 1, cov.life = z + NSIM, cov.life_names = ln;
+    churn_model *m = (churn_model *)1;
+    int rc = churn_btyd_fit_covariates(&m, CHURN_FAMILY_BGNBD, NSIM, sim_x, sim_tx, sim_T, NULL,
+                                       &cov, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc != CHURN_OK && rc != CHURN_ENOCONV)
+        return rc;
+    double p[4 * 4], mv[4] = {20, 35, 10, 50}, clv[4], var[4];
+    churn_clv_options o = CHURN_CLV_OPTIONS_INIT;
+    o.period = 4.345;
+    if (!(rc = churn_btyd_customer_params_covariates(m, 4, &cov, p)) &&
+        !(rc = churn_clv_score_covariates(m, g_gg, &o, 4, sim_x, sim_tx, sim_T, mv, &cov, NULL,
+                                          NULL, NULL, clv, var))) {
+        double s = 0;
+        for (int i = 0; i < 4; i++)
+            s += clv[i] + var[i] + p[i];
+        PUT(s);
+    }
+    churn_model_free(m);
+    return rc;
+}
+
 /* Delta-method intervals of the CLV scores: a fitted BG/NBD (it has a covariance) and the
  * fitted Gamma-Gamma model; more than one block of customers. */
 static int wl_clv_interval(double *d, size_t *nd)
@@ -1207,7 +1241,7 @@ static const struct { const char *name; workload_fn fn; } wl[] = {
     {"simulate", wl_simulate},         {"cohort", wl_cohort},
     {"stream", wl_stream},             {"model_file", wl_model_file},
     {"sbg_customers", wl_sbg_customers}, {"convert_unit", wl_convert_unit},
-    {"clv", wl_clv}, {"clv_interval", wl_clv_interval},
+    {"clv", wl_clv}, {"clv_interval", wl_clv_interval}, {"clv_cov", wl_clv_cov},
     {"clv_bootstrap", wl_clv_bootstrap},                   {"tiers", wl_tiers},
     {"alerts", wl_alerts},             {"logit_cv", wl_logit_cv},
     {"km_groups", wl_km_groups},       {"concordance", wl_concordance},

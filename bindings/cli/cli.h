@@ -345,10 +345,9 @@ int cli_cov_build(const char *sub, size_t n, char *const *trans, size_t nt, char
 int cli_cov_row(const cli_cov_set *s, size_t i, double *row, churn_btyd_covariates *one);
 void cli_cov_set_free(cli_cov_set *s);
 /* Customer i of covariate model m (its covariates in s, in the model's order: trans then
- * life, as cli_cov_model_names gives them) as the plain model of its own rates
- * (covariates.h: Pareto/NBD alpha_i = alpha exp(-g_t'z), beta_i = beta exp(-g_l'z); BG/NBD
- * and MBG/NBD alpha_i as that, a_i = a exp(g_l'z), b_i = b exp(g_l'z)), with m's time unit,
- * for the functions that take plain models (CLV, DERT). Returns the library status. */
+ * life, as cli_cov_model_names gives them) as the plain model of its own rates, as the
+ * library computes them (churn_btyd_customer_params_covariates), with m's time unit, for
+ * the functions that take plain models (DERT, report). Returns the library status. */
 int cli_cov_customer_model(const churn_model *m, const cli_cov_set *s, size_t i,
                            churn_model **out);
 

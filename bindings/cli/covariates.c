@@ -257,36 +257,22 @@ void cli_cov_set_free(cli_cov_set *s)
 int cli_cov_customer_model(const churn_model *m, const cli_cov_set *s, size_t i,
                            churn_model **out)
 {
+    /* customer i's own base parameters from the library, which owns the parametrisation
+     * (churn_btyd_customer_params_covariates): its covariates as a one-row set */
     size_t nt = s->cov.n_trans, nl = s->cov.n_life, np = churn_model_num_params(m);
-    int family = churn_model_family(m);
-    /* base parameters: (r, alpha, s, beta), (r, alpha, a, b) or (r, alpha, b, s, beta) */
-    size_t nb = family == CHURN_FAMILY_GGOMNBD ? 5 : 4;
     *out = NULL;
-    if (np != nb + nt + nl || (family != CHURN_FAMILY_PNBD && family != CHURN_FAMILY_BGNBD &&
-                               family != CHURN_FAMILY_MBGNBD && family != CHURN_FAMILY_GGOMNBD))
+    if (np < nt + nl || np - nt - nl > 5 || nt + nl > 64)
         return CHURN_EINVAL;
-    double p[5], et = 0, el = 0;
-    for (size_t k = 0; k < nb; k++)
-        churn_model_param(m, churn_model_param_name(m, k), &p[k], NULL);
-    for (size_t k = 0; k < nt + nl; k++) {
-        double g = NAN;
-        churn_model_param(m, churn_model_param_name(m, nb + k), &g, NULL);
-        double z = s->buf[k * s->n + i];
-        if (k < nt)
-            et += g * z;
-        else
-            el += g * z;
-    }
-    p[1] *= exp(-et);
-    if (family == CHURN_FAMILY_PNBD) {
-        p[3] *= exp(-el);
-    } else if (family == CHURN_FAMILY_GGOMNBD) {
-        p[4] *= exp(-el); /* beta_i; b and s shared */
-    } else {
-        p[2] *= exp(el);
-        p[3] *= exp(el);
-    }
-    int st = churn_btyd_model_new(out, family, nb, p);
+    size_t nb = np - nt - nl;
+    double z[64], p[5];
+    for (size_t k = 0; k < nt + nl; k++)
+        z[k] = s->buf[k * s->n + i];
+    churn_btyd_covariates one = s->cov;
+    one.trans = nt ? z : NULL;
+    one.life = nl ? z + nt : NULL;
+    int st = churn_btyd_customer_params_covariates(m, 1, &one, p);
+    if (!st)
+        st = churn_btyd_model_new(out, churn_model_family(m), nb, p);
     if (!st && churn_model_time_unit(m) > 0)
         churn_model_set_time_unit(*out, churn_model_time_unit(m));
     return st;

@@ -217,6 +217,31 @@ CHURN_API int churn_btyd_expected_new_covariates(const churn_model *model, doubl
                                                  const churn_btyd_covariates *cov,
                                                  double *expected);
 
+/**
+ * Each customer's own base parameters under a covariate model: the plain
+ * family's parameters at which the customer is scored (Pareto/NBD: r, alpha_i,
+ * s, beta_i; BG/NBD and MBG/NBD: r, alpha_i, a_i, b_i; Gamma-Gompertz/NBD: r,
+ * alpha_i, b, s, beta_i), as the file comment defines them. Lets a caller hand
+ * a customer to any plain-model function (churn_btyd_model_new() with these
+ * values), and is what churn_clv_score_covariates() (spend.h) does.
+ * Covariates are matched by name as in churn_btyd_score_covariates().
+ * @param[in]  model   a covariate (or plain) Pareto/NBD, BG/NBD, MBG/NBD or
+ *                     Gamma-Gompertz/NBD model
+ * @param[in]  n       customers
+ * @param[in]  cov     their covariates
+ * @param[out] params  n x nb values, column-major (params[j * n + i] is base
+ *                     parameter j of customer i), nb = churn_model_num_params()
+ *                     minus the model's covariates (4, or 5 for Gamma-Gompertz/NBD)
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, a missing covariate named, a
+ *         non-finite value naming row and covariate); ::CHURN_EFAMILY;
+ *         ::CHURN_ENUMERIC (a parameter scaled to 0 or infinity, row named).
+ *         Allocates nothing. Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_btyd_customer_params_covariates(const churn_model *model, size_t n,
+                                                    const churn_btyd_covariates *cov,
+                                                    double *params);
+
 /* ============================================================================== * Time-varying (dynamic) covariates: Pareto/NBD (Bachmann, Meierer & Naef 2021).
  * docs/models/dyncov.md gives the likelihood, the conventions and the mapping to
  * CLVTools' SetDynamicCovariates / pnbd().

@@ -27,6 +27,7 @@
 #include "model.h"
 #include "customers.h"
 #include "btyd.h"
+#include "covariates.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -275,6 +276,28 @@ CHURN_API int churn_clv_score(const churn_model *btyd, const churn_model *spend,
                               const double *monetary_value, double *p_alive,
                               double *expected_purchases, double *expected_spend, double *clv,
                               double *value_at_risk);
+
+/**
+ * churn_clv_score() for a BTYD model with static covariates (covariates.h):
+ * each customer is valued as the plain model at the customer's own parameters
+ * (churn_btyd_customer_params_covariates()), with the same Gamma-Gamma spend
+ * and CLV settings. A plain model gives churn_clv_score()'s values.
+ * @param[in] btyd   a Pareto/NBD, BG/NBD, MBG/NBD or Gamma-Gompertz/NBD model
+ *                   fitted with churn_btyd_fit_covariates() (or a plain one)
+ * @param[in] cov    the customers' covariates, matched by name (covariates.h)
+ * Other parameters, outputs and errors as churn_clv_score(); a message about a
+ * customer names its row. Cost: one churn_clv_score() call per customer (no
+ * sharing of work between customers with equal histories). Allocates n x 5
+ * doubles. Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_clv_score_covariates(const churn_model *btyd, const churn_model *spend,
+                                         const churn_clv_options *opts, size_t n,
+                                         const double *frequency, const double *recency,
+                                         const double *T, const double *monetary_value,
+                                         const churn_btyd_covariates *cov, double *p_alive,
+                                         double *expected_purchases, double *expected_spend,
+                                         double *clv, double *value_at_risk);
 
 /**
  * Output arrays of churn_clv_interval(): for each of the five quantities of

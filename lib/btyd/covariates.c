@@ -1049,3 +1049,32 @@ CHURN_API int churn_btyd_expected_new_covariates(const churn_model *model, doubl
     }
     return CHURN_OK;
 }
+
+CHURN_API int churn_btyd_customer_params_covariates(const churn_model *model, size_t n,
+                                                    const churn_btyd_covariates *cov,
+                                                    double *params)
+{
+    churn__ok();
+    static const char fn[] = "churn_btyd_customer_params_covariates";
+    scoring sc;
+    int rc = scoring_setup(&sc, model, n, cov, fn);
+    if (rc)
+        return rc;
+    if (NEED(params))
+        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
+    size_t nb = (size_t)sc.L.nb;
+    for (size_t i = 0; i < n; i++) {
+        double p[NBMAX];
+        if ((rc = scoring_params(&sc, model, i, p, fn)))
+            return rc;
+        for (size_t j = 0; j < nb; j++) {
+            if (!isfinite(p[j]) || !(p[j] > 0))
+                return churn__error(CHURN_ENUMERIC, "%s: row %zu: parameter '%s' at this "
+                                    "customer's covariates is %g (the coefficients scale it "
+                                    "out of the finite positive numbers)", fn, i,
+                                    model->param_names[j], p[j]);
+            params[j * n + i] = p[j];
+        }
+    }
+    return CHURN_OK;
+}

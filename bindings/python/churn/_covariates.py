@@ -42,6 +42,8 @@ _score = _lib.fn("churn_btyd_score_covariates", c_int, c_void_p, c_double, c_siz
                  POINTER(Covariates), _d, _d)
 
 
+_customer_params = _lib.fn("churn_btyd_customer_params_covariates", c_int, c_void_p, c_size_t,
+                           POINTER(Covariates), _d)
 _interval = _lib.fn("churn_btyd_predict_interval_covariates", c_int, c_void_p, c_double,
                     c_double, c_size_t, _d, _d, _d, POINTER(Covariates), _d, _d, _d, _d, _d,
                     _d)

@@ -8,6 +8,7 @@ import numpy as np
 from . import _lib, _report_html
 from ._arrays import as_f64, empty, ptr
 from ._btyd import _columns, _index, _series
+from ._covariates import Covariates
 from ._errors import ENOCONV, ERANGE, check, error_for
 from ._intervals import BootstrapOptions, _boot_init
 from ._model import Model, register
@@ -42,6 +43,9 @@ _clv_discounted = _fn("churn_clv_discounted_purchases", c_int, c_void_p, POINTER
                       c_size_t, _d, _d, _d, _d)
 _clv_score = _fn("churn_clv_score", c_int, c_void_p, c_void_p, POINTER(ClvOptions), c_size_t,
                  _d, _d, _d, _d, _d, _d, _d, _d, _d)
+_clv_score_cov = _fn("churn_clv_score_covariates", c_int, c_void_p, c_void_p,
+                     POINTER(ClvOptions), c_size_t, _d, _d, _d, _d, POINTER(Covariates), _d, _d,
+                     _d, _d, _d)
 
 
 class ClvIntervals(ctypes.Structure):
@@ -434,7 +438,7 @@ def _clv_options(horizon=12, period=None, discount=0.01, margin=1.0):
 
 def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
         monetary_value=None, horizon=12, period=None, discount=0.01, margin=1.0, unit=None,
-        interval=None):
+        interval=None, covariates=None):
     """Score customers for value in one pass (``churn_clv_score``), optionally with intervals.
 
     Parameters
@@ -468,6 +472,11 @@ def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
         are appended. Both models need a covariance matrix (a fit with standard
         errors, not ``from_params``); with ``spend=None`` the given spend is taken
         as exact.
+    covariates : pandas.DataFrame, optional
+        Keyword only: for a model fitted with covariates, every customer's covariates
+        (index = customer id as in `data`, or the same rows), matched to the model's by
+        name; each customer is valued as the plain model at its own parameters
+        (``churn_clv_score_covariates``). Not with `interval`.
 
     Returns
     -------
@@ -517,6 +526,24 @@ def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
     mv = as_f64(monetary_value, "monetary_value", n)
     o = _clv_options(horizon, period, discount, margin)
     pa, ep, es, cv, var = empty(n), empty(n), empty(n), empty(n), empty(n)
+    if covariates is not None:
+        from . import _covariates
+        if interval is not None:
+            raise ValueError("clv: interval= is not available with covariates= (delta-method "
+                             "intervals of a covariate model's CLV are not built; "
+                             "churn.predict_interval(model, ..., covariates=) gives those of "
+                             "P(alive) and expected purchases)")
+        trans, life = _covariates.model_names(btyd)
+        frame = _covariates.aligned(covariates, _index(data, n), n)
+        keep = []
+        cov = _covariates.make(frame, trans, life, n, keep)
+        check(_clv_score_cov(btyd._require(),
+                             spend._require() if spend is not None else None,
+                             ctypes.byref(o), n, ptr(x), ptr(tx), ptr(T_), ptr(mv),
+                             ctypes.byref(cov), ptr(pa), ptr(ep), ptr(es), ptr(cv), ptr(var)))
+        return pd.DataFrame({"p_alive": pa, "p_churn": 1.0 - pa, "expected_purchases": ep,
+                             "expected_spend": es, "clv": cv, "value_at_risk": var},
+                            index=_index(data, n))
     if interval is not None:
         if isinstance(interval, bool):
             raise TypeError(f"interval: expected a level such as 0.9, got {interval!r}")

@@ -411,3 +411,46 @@ def test_new_customer_forecasts_use_each_customers_own_parameters():
     assert e.iloc[2] == pytest.approx(plain.expected_purchases_new(26.0), rel=1e-13)
     with pytest.raises(TypeError, match="covariates="):
         m.expected_purchases_new(26.0)
+
+
+def test_clv_of_a_covariate_model_values_each_customer_at_its_own_parameters():
+    """churn.clv(model, gg, table, covariates=) (churn_clv_score_covariates) equals, for
+    every customer, churn.clv of a plain model built here from the customer's own
+    parameters (alpha_i = alpha exp(-g_t'z), beta_i = beta exp(-g_l'z) for Pareto/NBD;
+    alpha_i, a_i = a exp(g_l'z), b_i = b exp(g_l'z) for BG/NBD, written out here from
+    docs/models/covariates.md), with the same Gamma-Gamma model. A covariate model
+    without covariates= is refused, and so is interval= with covariates=."""
+    rng = np.random.default_rng(8)
+    for cls, sim, base in ((churn.ParetoNBD, sim_pnbd, (0.55, 10.6, 0.61, 11.7)),
+                           (churn.BGNBD, sim_bgnbd, (0.25, 4.0, 0.8, 2.4))):
+        x, tx, T, zt, zl = sim(6000, *base, [0.4], [0.6], seed=12)
+        ids = [f"c{i}" for i in range(len(x))]
+        mv = np.where(x > 0, rng.gamma(6.0, 5.0, len(x)), 0.0)
+        table = pd.DataFrame({"frequency": x, "recency": tx, "T": T, "monetary_value": mv},
+                             index=ids)
+        table.attrs["time_unit"] = 7.0
+        cov = pd.DataFrame({"promo": zt[:, 0], "b2b": zl[:, 0]}, index=ids)
+        m = cls().fit(table, covariates=cov, trans=["promo"], life=["b2b"])
+        gg = churn.GammaGamma().fit(table[table.frequency > 0])
+        sub = table.iloc[:40]
+        got = churn.clv(m, gg, sub, covariates=cov.sample(frac=1, random_state=2),
+                        period=4.345)
+        p = m.params_
+        for cid, row in sub.iterrows():
+            et = p["trans.promo"] * cov.at[cid, "promo"]
+            el = p["life.b2b"] * cov.at[cid, "b2b"]
+            if cls is churn.ParetoNBD:
+                own = cls.from_params(r=p["r"], alpha=p["alpha"] * np.exp(-et), s=p["s"],
+                                      beta=p["beta"] * np.exp(-el), unit="week")
+            else:
+                own = cls.from_params(r=p["r"], alpha=p["alpha"] * np.exp(-et),
+                                      a=p["a"] * np.exp(el), b=p["b"] * np.exp(el),
+                                      unit="week")
+            ref = churn.clv(own, gg, sub.loc[[cid]], period=4.345)
+            for k in ("p_alive", "expected_purchases", "expected_spend", "clv",
+                      "value_at_risk"):
+                assert got.at[cid, k] == pytest.approx(ref[k].iloc[0], rel=1e-12), (cls, k)
+        with pytest.raises(churn.ChurnValueError, match="covariate"):
+            churn.clv(m, gg, sub, period=4.345)
+        with pytest.raises(ValueError, match="interval= is not available"):
+            churn.clv(m, gg, sub, covariates=cov, interval=0.9)
