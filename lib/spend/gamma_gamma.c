@@ -14,7 +14,10 @@
 #include "core/internal.h"
 
 #include "core/special.h"
+#include <float.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ---- the fit ------------------------------------------------------------------ */
 
@@ -90,6 +93,119 @@ static void sort_rows_x(gg_row *rows, size_t n)
     churn__free(cnt);
 }
 
+/* The sums over the rows of one x group that the likelihood pass needs, with
+ * s = gamma + x zbar: out[0] = sum w log s, out[1] = sum w / s, out[2] =
+ * sum w / s^2 (w = 1 when NULL). The log is the pass's only libm call per row
+ * and was most of a fit's CPU time; here it is computed four rows at a time
+ * in straight-line arithmetic with GCC's and Clang's vector extensions (two
+ * SSE2 registers per vector at the x86-64 baseline, one AVX2 register in the
+ * clone GCC adds for processors that have it; the same operations in the same
+ * order, so both give the same bits):
+ *   s = 2^e m, m in [sqrt(2)/2, sqrt(2)) from the bits of s,
+ *   log s = e log 2 + 2 atanh(u), u = (m - 1) / (m + 1), |u| <= 0.1716,
+ * atanh by its series to u^23 (truncation below 1e-19 relative), log 2 in two
+ * parts (the high part has trailing zero bits, so e log2_hi is exact). It
+ * agrees with libm's log to a few units in the last place. Lanes that are not
+ * positive normal numbers, and the last n mod 4 rows, use libm's log. The
+ * sums are four partial sums each, so their rounding differs from a
+ * row-by-row sum by about 1e-16 relative. */
+#define GG_LANES 4
+#if defined(__GNUC__)
+typedef double gg_vd __attribute__((vector_size(GG_LANES * sizeof(double))));
+typedef int64_t gg_vi __attribute__((vector_size(GG_LANES * sizeof(int64_t))));
+
+#if defined(__x86_64__) && defined(__ELF__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void gg_group_sums(const double *z, const double *w, size_t n, double x, double gam,
+                          double *out)
+{
+    const double LN2_HI = 6.93147180369123816490e-01, LN2_LO = 1.90821492927058770002e-10;
+    const gg_vd one = {1, 1, 1, 1}, zero = {0, 0, 0, 0};
+    gg_vd aL = zero, aI = zero, aI2 = zero;
+    size_t i = 0;
+    for (; i + GG_LANES <= n; i += GG_LANES) {
+        gg_vd zz, ww = one;
+        memcpy(&zz, z + i, sizeof zz);
+        if (w)
+            memcpy(&ww, w + i, sizeof ww);
+        gg_vd sv = gam + x * zz;
+        gg_vi bad = (sv < DBL_MIN) | (sv > DBL_MAX) | (sv != sv);
+        if (bad[0] | bad[1] | bad[2] | bad[3]) {
+            gg_vd L;
+            for (int j = 0; j < GG_LANES; j++)
+                L[j] = log(sv[j]);
+            gg_vd inv = one / sv;
+            aL += ww * L;
+            aI += ww * inv;
+            aI2 += ww * inv * inv;
+            continue;
+        }
+        gg_vi b;
+        memcpy(&b, &sv, sizeof b);
+        gg_vi e = ((b >> 52) & 0x7ff) - 1023;
+        gg_vi mb = (b & INT64_C(0x000fffffffffffff)) | INT64_C(0x3ff0000000000000);
+        gg_vd m;
+        memcpy(&m, &mb, sizeof m);
+        gg_vi big = m > 1.4142135623730950488; /* -1 where true */
+        gg_vd mh = m * 0.5;
+        gg_vi mbits, mhbits;
+        memcpy(&mbits, &m, sizeof mbits);
+        memcpy(&mhbits, &mh, sizeof mhbits);
+        mbits = (big & mhbits) | (~big & mbits);
+        memcpy(&m, &mbits, sizeof m);
+        e -= big;
+        gg_vd f = m - 1.0;
+        gg_vd u = f / (2.0 + f), u2 = u * u;
+        gg_vd t = {1.0 / 23, 1.0 / 23, 1.0 / 23, 1.0 / 23}; /* the series, Horner from u^22 */
+        t = t * u2 + 1.0 / 21;
+        t = t * u2 + 1.0 / 19;
+        t = t * u2 + 1.0 / 17;
+        t = t * u2 + 1.0 / 15;
+        t = t * u2 + 1.0 / 13;
+        t = t * u2 + 1.0 / 11;
+        t = t * u2 + 1.0 / 9;
+        t = t * u2 + 1.0 / 7;
+        t = t * u2 + 1.0 / 5;
+        t = t * u2 + 1.0 / 3;
+        gg_vd ed = __builtin_convertvector(e, gg_vd);
+        gg_vd L = ed * LN2_HI + (ed * LN2_LO + (2.0 * u + 2.0 * u * (u2 * t)));
+        gg_vd inv = one / sv;
+        aL += ww * L;
+        aI += ww * inv;
+        aI2 += ww * inv * inv;
+    }
+    double sL = (aL[0] + aL[1]) + (aL[2] + aL[3]);
+    double sI = (aI[0] + aI[1]) + (aI[2] + aI[3]);
+    double sI2 = (aI2[0] + aI2[1]) + (aI2[2] + aI2[3]);
+    for (; i < n; i++) {
+        double wi = w ? w[i] : 1.0, sv = gam + x * z[i], inv = 1.0 / sv;
+        sL += wi * log(sv);
+        sI += wi * inv;
+        sI2 += wi * inv * inv;
+    }
+    out[0] = sL;
+    out[1] = sI;
+    out[2] = sI2;
+}
+#else
+static void gg_group_sums(const double *z, const double *w, size_t n, double x, double gam,
+                          double *out)
+{
+    double sL = 0, sI = 0, sI2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        double wi = w ? w[i] : 1.0, sv = gam + x * z[i], inv = 1.0 / sv;
+        sL += wi * log(sv);
+        sI += wi * inv;
+        sI2 += wi * inv * inv;
+    }
+    out[0] = sL;
+    out[1] = sI;
+    out[2] = sI2;
+}
+#endif
+
+
 /* Weighted log-likelihood of the Gamma-Gamma model at natural-scale
  * parameters par = (p, q, gamma), with gradient g and Hessian H (row-major
  * 3x3) on the natural scale when requested.
@@ -107,21 +223,16 @@ static int gg_eval(const gg_data *d, const double *par, double *ll, double *g, d
     double A = 0, B = 0, C1 = 0, C0 = 0, D1 = 0, D0 = 0;
     for (size_t k = 0, i = 0; k < d->ng; k++) {
         const double x = d->gx[k];
-        for (; i < d->gend[k]; i++) {
-            const double w = d->w ? d->w[i] : 1.0;
-            double s = gam + x * d->z[i];
-            double L = log(s), inv = 1.0 / s;
-            A += w * x * L;
-            B += w * L;
-            if (g) {
-                C1 += w * x * inv;
-                C0 += w * inv;
-            }
-            if (H) {
-                D1 += w * x * inv * inv;
-                D0 += w * inv * inv;
-            }
-        }
+        double sum[3];
+        gg_group_sums(d->z + i, d->w ? d->w + i : NULL, d->gend[k] - i, x, gam, sum);
+        i = d->gend[k];
+        /* x is the group's: sum w x L = x sum w L, and the same for the others */
+        A += x * sum[0];
+        B += sum[0];
+        C1 += x * sum[1];
+        C0 += sum[1];
+        D1 += x * sum[2];
+        D0 += sum[2];
     }
     /* GSL only through the domain-checked wrappers of core/special.h: a
      * non-finite value (bad parameters) is CHURN_ENUMERIC. */
