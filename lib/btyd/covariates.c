@@ -393,13 +393,14 @@ CHURN_API int churn_btyd_loglik_covariates(int family, size_t nparams, const dou
 /* ---- the fit ------------------------------------------------------------------------- */
 
 /* Solve (-H + mu I) d = g by Cholesky, increasing mu until it is positive
- * definite. 0, or -1 when no mu up to 1e10 * max|H| works. */
-static int newton_step(size_t k, const double *H, const double *g, double *d, double *M)
+ * definite. 0, or -1 when no mu up to 1e10 * max|H| works. Shared with
+ * dyncov.c (btyd_internal.h). */
+int churn__cov_newton_step(size_t k, const double *H, const double *g, double *d, double *M)
 {
     double scale = 0;
     for (size_t j = 0; j < k; j++)
         scale = fmax(scale, fabs(H[j * k + j]));
-    if (!(scale > 0))
+    if (!(scale > 0) || !isfinite(scale))
         scale = 1;
     for (double mu = 0; mu <= 1e10 * scale; mu = mu ? mu * 10 : 1e-8 * scale) {
         for (size_t j = 0; j < k * k; j++)
@@ -415,7 +416,7 @@ static int newton_step(size_t k, const double *H, const double *g, double *d, do
     return -1;
 }
 
-static double max_abs(size_t k, const double *v)
+double churn__cov_max_abs(size_t k, const double *v)
 {
     double m = 0;
     for (size_t j = 0; j < k; j++)
@@ -450,12 +451,12 @@ static int newton(const problem *pb, double *theta, int max_iter, double tol, do
     if (evaluate(pb, theta, f, g, H, bad))
         return CHURN_ENUMERIC;
     for (; it < max_iter; it++) {
-        int small = max_abs(k, g) / wsum < tol;
+        int small = churn__cov_max_abs(k, g) / wsum < tol;
         if (small && !polish) {
             *converged = 1;
             break;
         }
-        if (newton_step(k, H, g, d, w->M)) {
+        if (churn__cov_newton_step(k, H, g, d, w->M)) {
             *converged = small;
             if (!small)
                 snprintf(why, whylen, "no ascent direction (the Hessian is not finite)");
@@ -498,11 +499,11 @@ static int newton(const problem *pb, double *theta, int max_iter, double tol, do
         }
         if (!moved) {
             /* no increase along the Newton direction: at the optimum to rounding? */
-            if (max_abs(k, g) / wsum < 1e3 * tol)
+            if (churn__cov_max_abs(k, g) / wsum < 1e3 * tol)
                 *converged = 1;
             else
                 snprintf(why, whylen, "the line search found no increase (largest "
-                         "gradient component %.3g per customer)", max_abs(k, g) / wsum);
+                         "gradient component %.3g per customer)", churn__cov_max_abs(k, g) / wsum);
             break;
         }
         memcpy(theta, trial, k * sizeof *theta);
@@ -548,7 +549,7 @@ static int check_varies(const char *fn, const char *proc, size_t n, size_t k, co
     return CHURN_OK;
 }
 
-static int find_name(const char *const *names, size_t k, const char *s)
+int churn__cov_find_name(const char *const *names, size_t k, const char *s)
 {
     for (size_t j = 0; j < k; j++)
         if (strcmp(names[j], s) == 0)
@@ -685,8 +686,8 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
     size_t *fl = ft + kt;
     for (size_t s = 0; s < o.n_shared; s++) {
         const char *nm = o.shared[s];
-        int jt = nm ? find_name(c.trans_names, kt, nm) : -1;
-        int jl = nm ? find_name(c.life_names, kl, nm) : -1;
+        int jt = nm ? churn__cov_find_name(c.trans_names, kt, nm) : -1;
+        int jl = nm ? churn__cov_find_name(c.life_names, kl, nm) : -1;
         if (jt < 0 || jl < 0) {
             churn__free(ft);
             churn__free(shared_life);
@@ -950,7 +951,7 @@ static int scoring_setup(scoring *sc, const churn_model *model, size_t n,
         size_t have = life ? c.n_life : c.n_trans;
         const char *const *names = life ? c.life_names : c.trans_names;
         const double *z = life ? c.life : c.trans;
-        int at = names ? find_name(names, have, nm) : -1;
+        int at = names ? churn__cov_find_name(names, have, nm) : -1;
         if (at < 0)
             return churn__error(CHURN_EINVAL, "%s: the model needs the %s covariate '%s', "
                                 "which was not given", fn, life ? "life" : "trans", nm);

@@ -659,43 +659,6 @@ CHURN_API int churn_pnbd_dyncov_loglik(size_t nparams, const double *params, siz
 
 /* ---- public: the fit --------------------------------------------------------------------- */
 
-static int newton_dir(size_t k, const double *H, const double *g, double *dvec, double *M)
-{
-    double scale = 0;
-    for (size_t j = 0; j < k; j++)
-        scale = fmax(scale, fabs(H[j * k + j]));
-    if (!(scale > 0) || !isfinite(scale))
-        scale = 1;
-    for (double mu = 0; mu <= 1e10 * scale; mu = mu ? mu * 10 : 1e-8 * scale) {
-        for (size_t j = 0; j < k * k; j++)
-            M[j] = -H[j];
-        for (size_t j = 0; j < k; j++)
-            M[j * k + j] += mu;
-        if (churn__chol(M, k, 0) == 0) {
-            memcpy(dvec, g, k * sizeof *dvec);
-            churn__chol_solve(M, dvec, k);
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static double max_abs(size_t k, const double *v)
-{
-    double m = 0;
-    for (size_t j = 0; j < k; j++)
-        m = fmax(m, fabs(v[j]));
-    return m;
-}
-
-static int find_name(const char *const *names, size_t k, const char *s)
-{
-    for (size_t j = 0; j < k; j++)
-        if (strcmp(names[j], s) == 0)
-            return (int)j;
-    return -1;
-}
-
 /* Over the cells a fit reads (customers of positive weight, periods their span
  * touches): 0 everywhere -> *zero = 1 (coefficient fixed at 0); one non-zero
  * value everywhere -> refused (the base parameter again). */
@@ -823,8 +786,8 @@ CHURN_API int churn_pnbd_dyncov_fit(churn_model **out, size_t n, const double *f
             return rc;
     for (size_t s = 0; s < o.n_shared; s++) {
         const char *nm = o.shared[s];
-        int jt = nm ? find_name(d.tn, kt, nm) : -1;
-        int jl = nm ? find_name(d.ln, kl, nm) : -1;
+        int jt = nm ? churn__cov_find_name(d.tn, kt, nm) : -1;
+        int jl = nm ? churn__cov_find_name(d.ln, kl, nm) : -1;
         if (jt < 0 || jl < 0)
             return churn__error(CHURN_EINVAL, "%s: shared covariate '%s' must be among both the "
                                 "trans and the life covariates (%s)", fn, nm ? nm : "(null)",
@@ -880,11 +843,11 @@ CHURN_API int churn_pnbd_dyncov_fit(churn_model **out, size_t n, const double *f
                             "the plain model's fit", fn, bad);
     }
     for (; it < o.max_iter; it++) {
-        if (max_abs(k, gvec) / wsum < o.tol) {
+        if (churn__cov_max_abs(k, gvec) / wsum < o.tol) {
             converged = 1;
             break;
         }
-        if (newton_dir(k, H, gvec, dvec, M)) {
+        if (churn__cov_newton_step(k, H, gvec, dvec, M)) {
             snprintf(why, sizeof why, "no ascent direction (the Hessian is not finite)");
             break;
         }
@@ -916,11 +879,11 @@ CHURN_API int churn_pnbd_dyncov_fit(churn_model **out, size_t n, const double *f
             }
         }
         if (!moved) {
-            if (max_abs(k, gvec) / wsum < 1e3 * o.tol)
+            if (churn__cov_max_abs(k, gvec) / wsum < 1e3 * o.tol)
                 converged = 1;
             else
                 snprintf(why, sizeof why, "the line search found no increase (largest gradient "
-                         "component %.3g per customer)", max_abs(k, gvec) / wsum);
+                         "component %.3g per customer)", churn__cov_max_abs(k, gvec) / wsum);
             break;
         }
         memcpy(theta, trial, k * sizeof *theta);
@@ -1031,7 +994,7 @@ static int score_setup(dscore *sc, const churn_model *model, size_t n, const dou
         nm += life ? 5 : 6;
         const char *const *names = life ? user.ln : user.tn;
         size_t have = life ? user.kl : user.kt;
-        int at = names ? find_name(names, have, nm) : -1;
+        int at = names ? churn__cov_find_name(names, have, nm) : -1;
         if (at < 0)
             return churn__error(CHURN_EINVAL, "%s: the model needs the %s covariate '%s', which "
                                 "was not given", fn, life ? "life" : "trans", nm);
