@@ -340,22 +340,32 @@ static int wl_bootstrap(double *d, size_t *nd)
     return rc;
 }
 
-/* Delta-method intervals of a covariate BG/NBD (one covariate per process). */
-static int wl_interval_cov(double *d, size_t *nd)
+/* The covariates of the covariate workloads (one per process: a 0/1 flag and a -1/0/1
+ * code, z is 2 x NSIM) and the BG/NBD fitted with them to the simulated customers. */
+static int fit_cov_bgnbd(double *z, churn_btyd_covariates *cov, churn_model **m)
 {
-    double z[2 * NSIM];
     for (int i = 0; i < NSIM; i++) {
         z[i] = i % 2;
         z[NSIM + i] = (i % 3) - 1.0;
     }
     static const char *const tn[1] = {"promo"}, *const ln[1] = {"b2b"};
-    churn_btyd_covariates cov = CHURN_BTYD_COVARIATES_INIT;
-    cov.n_trans = 1, cov.trans = z, cov.trans_names = tn;
-    cov.n_life = 1, cov.life = z + NSIM, cov.life_names = ln;
-    churn_model *m = (churn_model *)1;
-    int rc = churn_btyd_fit_covariates(&m, CHURN_FAMILY_BGNBD, NSIM, sim_x, sim_tx, sim_T, NULL,
-                                       &cov, NULL);
-    OUT_MUST_BE_NULL(rc, m);
+    churn_btyd_covariates_init(cov);
+    cov->n_trans = 1, cov->trans = z, cov->trans_names = tn;
+    cov->n_life = 1, cov->life = z + NSIM, cov->life_names = ln;
+    *m = (churn_model *)1;
+    int rc = churn_btyd_fit_covariates(m, CHURN_FAMILY_BGNBD, NSIM, sim_x, sim_tx, sim_T, NULL,
+                                       cov, NULL);
+    OUT_MUST_BE_NULL(rc, *m);
+    return rc;
+}
+
+/* Delta-method intervals of a covariate BG/NBD (one covariate per process). */
+static int wl_interval_cov(double *d, size_t *nd)
+{
+    double z[2 * NSIM];
+    churn_btyd_covariates cov;
+    churn_model *m;
+    int rc = fit_cov_bgnbd(z, &cov, &m);
     if (rc != CHURN_OK && rc != CHURN_ENOCONV)
         return rc;
     double lo[4], hi[4];
@@ -747,18 +757,9 @@ static int wl_clv(double *d, size_t *nd)
 static int wl_clv_cov(double *d, size_t *nd)
 {
     double z[2 * NSIM];
-    for (int i = 0; i < NSIM; i++) {
-        z[i] = i % 2;
-        z[NSIM + i] = (i % 3) - 1.0;
-    }
-    static const char *const tn[1] = {"promo"}, *const ln[1] = {"b2b"};
-    churn_btyd_covariates cov = CHURN_BTYD_COVARIATES_INIT;
-    cov.n_trans = 1, cov.trans = z, cov.trans_names = tn;
-    cov.n_life = 1, cov.life = z + NSIM, cov.life_names = ln;
-    churn_model *m = (churn_model *)1;
-    int rc = churn_btyd_fit_covariates(&m, CHURN_FAMILY_BGNBD, NSIM, sim_x, sim_tx, sim_T, NULL,
-                                       &cov, NULL);
-    OUT_MUST_BE_NULL(rc, m);
+    churn_btyd_covariates cov;
+    churn_model *m;
+    int rc = fit_cov_bgnbd(z, &cov, &m);
     if (rc != CHURN_OK && rc != CHURN_ENOCONV)
         return rc;
     double p[4 * 4], mv[4] = {20, 35, 10, 50}, clv[4], var[4];
