@@ -9,7 +9,7 @@ Independent references:
   eta and the death time integrated numerically with SciPy, to 1e-8 relative; and the
   same with eta integrated in closed form (the marginal lifetime) at 30 digits with
   mpmath, whose numerical derivatives check the gradient of every parameter and
-  coefficient to 1e-7;
+  coefficient to 1e-8;
 - the covariance: the inverse of the Hessian obtained by differencing the C gradient;
 - the plain Gamma-Gompertz/NBD fit (covariates all zero, or none), on simulated data
   where b and beta are identified;
@@ -120,7 +120,7 @@ def test_loglik_and_gradient_match_the_model_definition(at):
             q[j] = v
             return _total_marginal(q, c["x"], c["tx"], c["T"], ZT, ZL)
         d = mp.diff(f, mp.mpf(params[j]))
-        assert grad[j] == pytest.approx(float(d), rel=1e-7, abs=1e-9), (params, j)
+        assert grad[j] == pytest.approx(float(d), rel=1e-8, abs=1e-10), (params, j)
 
 
 # ---- simulation with covariates -----------------------------------------------------------
