@@ -100,7 +100,7 @@ static int run_fit(int argc, char **argv)
         fprintf(argc < 2 ? stderr : stdout,
                 "usage: churn fit FAMILY customers.csv [options] -o model.json\n"
                 "FAMILY: bgnbd mbgnbd pnbd bgbb sbg gammagamma logit cox weibull exponential "
-                "loglogistic lognormal ggomnbd mbgcnbd (or mbgcnbdk)\n'churn fit FAMILY --help' lists its "
+                "loglogistic lognormal ggomnbd mbgcnbd mbgcnbdk\n'churn fit FAMILY --help' lists its "
                 "options.\n");
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
