@@ -234,9 +234,7 @@ typedef uint64_t bg_vu __attribute__((vector_size(BG_LANES * sizeof(uint64_t))))
 #define bg_splat(a) ((bg_vd){(a), (a), (a), (a)})
 #define bg_select(m, a, b) ((bg_vd)(((m) & (bg_vu)(a)) | (~(m) & (bg_vu)(b))))
 
-#if defined(__x86_64__) && defined(__ELF__) && !defined(__clang__)
-__attribute__((target_clones("avx2", "default")))
-#endif
+CHURN_AVX2_CLONES
 static void bg_rows(const bg_run *R, size_t nv, const double *w, const double *lT,
                     const double *iT, const double *it, const double *dl,
                     double acc[BG_NACC][BG_LANES])

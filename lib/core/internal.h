@@ -16,6 +16,18 @@
 #define CHURN__HIDDEN __attribute__((visibility("hidden")))
 #define CHURN__PRINTF(a, b) __attribute__((format(printf, a, b)))
 
+/* An AVX2 clone beside the default code of a hot loop (GCC function multi-versioning:
+ * an ifunc, resolved when the library is loaded). Left out under ThreadSanitizer: its
+ * instrumented resolver runs in the dynamic loader before the TSan runtime is up and
+ * the process dies there (GCC 12, seen on Linux 6.18), so the TSan build runs the
+ * default code. */
+#if defined(__x86_64__) && defined(__ELF__) && !defined(__clang__) && \
+    !defined(__SANITIZE_THREAD__)
+#define CHURN_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CHURN_AVX2_CLONES
+#endif
+
 /* ---- allocation: every block goes through the allocator hook ---------- */
 CHURN__HIDDEN void *churn__malloc(size_t n);
 CHURN__HIDDEN void *churn__calloc(size_t count, size_t size);

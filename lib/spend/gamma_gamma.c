@@ -114,9 +114,7 @@ static void sort_rows_x(gg_row *rows, size_t n)
 typedef double gg_vd __attribute__((vector_size(GG_LANES * sizeof(double))));
 typedef int64_t gg_vi __attribute__((vector_size(GG_LANES * sizeof(int64_t))));
 
-#if defined(__x86_64__) && defined(__ELF__) && !defined(__clang__)
-__attribute__((target_clones("avx2", "default")))
-#endif
+CHURN_AVX2_CLONES
 static void gg_group_sums(const double *z, const double *w, size_t n, double x, double gam,
                           double *out)
 {
