@@ -13,6 +13,17 @@
  *      is known without the covariate code), fitted with one trans and one life
  *      covariate, and the 90% intervals of fixed reference customers checked
  *      against the predictions of the plain model at their TRUE parameters.
+ *
+ * CLV intervals of covariate models (churn_clv_interval_covariates):
+ *  (4) the chain rule assembled independently: each customer's plain BG/NBD at
+ *      its own parameters, given the covariance J S J' of its log parameters
+ *      (J the closed-form Jacobian of (log r, log alpha_i, log a_i, log b_i) in
+ *      (log r, log alpha, log a, log b, g_t, g_l)), through the plain
+ *      churn_clv_interval(), gives the same limits;
+ *  (5) a plain model gives churn_clv_interval()'s results bit for bit;
+ *  (6) coverage: 200 data sets as (3) with Gamma-Gamma spends, both models
+ *      fitted, and the 90% CLV and value-at-risk intervals of the reference
+ *      customers checked against the values at the TRUE parameters.
  */
 #include "churn.h"
 #include "testutil.h"
@@ -26,8 +37,21 @@ static const char *const TN[1] = {"promo"}, *const LN[1] = {"b2b"};
 
 /* n customers in 4 equal groups (z_t, z_l) in {0,1}^2, each simulated from BG/NBD at the
  * group's parameters; x, tx, T, zt, zl: n values each. */
+static const double GG_P = 6.25, GG_Q = 3.74, GG_G = 15.44;
+
+/* simulate_groups with the customers' mean repeat spends in zs (0 for x = 0), or without
+ * (zs NULL). */
+static void simulate_groups_spend(uint64_t seed, size_t n, double *x, double *tx, double *T,
+                                  double *zt, double *zl, double *zs);
+
 static void simulate_groups(uint64_t seed, size_t n, double *x, double *tx, double *T,
                             double *zt, double *zl)
+{
+    simulate_groups_spend(seed, n, x, tx, T, zt, zl, NULL);
+}
+
+static void simulate_groups_spend(uint64_t seed, size_t n, double *x, double *tx, double *T,
+                                  double *zt, double *zl, double *zs)
 {
     size_t g = n / 4;
     for (int k = 0; k < 4; k++) {
@@ -42,12 +66,15 @@ static void simulate_groups(uint64_t seed, size_t n, double *x, double *tx, doub
         o.alpha = AL * exp(-GT * a);
         o.a = A * exp(GL * b);
         o.b = B * exp(GL * b);
+        o.p = GG_P, o.q = GG_Q, o.gamma = GG_G;
         size_t off = (size_t)k * g, m = k == 3 ? n - off : g;
         CU_ASSERT_EQUAL_FATAL(churn_simulate_summary(&o, m, x + off, tx + off, T + off, NULL,
-                                                     NULL, NULL), CHURN_OK);
+                                                     zs ? zs + off : NULL, NULL), CHURN_OK);
         for (size_t i = off; i < off + m; i++) {
             zt[i] = a;
             zl[i] = b;
+            if (zs && isnan(zs[i]))
+                zs[i] = 0; /* x = 0: no repeat spend, left out of the Gamma-Gamma fit */
         }
     }
 }
@@ -276,6 +303,261 @@ static void test_errors(void)
     churn_model_free(m);
 }
 
+/* The covariate BG/NBD and the Gamma-Gamma model fitted to one simulated data set. */
+static int fit_cov_spend(uint64_t seed, size_t n, churn_model **m, churn_model **gg)
+{
+    double *v = malloc(6 * n * sizeof *v);
+    simulate_groups_spend(seed, n, v, v + n, v + 2 * n, v + 3 * n, v + 4 * n, v + 5 * n);
+    churn_btyd_covariates c = covs(v + 3 * n, v + 4 * n);
+    *m = *gg = NULL;
+    int rc = churn_btyd_fit_covariates(m, CHURN_FAMILY_BGNBD, n, v, v + n, v + 2 * n, NULL, &c,
+                                       NULL);
+    if (!rc)
+        rc = churn_gammagamma_fit(gg, n, v, v + 5 * n, NULL, NULL);
+    free(v);
+    return rc;
+}
+
+static const double MV[PROF] = {30, 45, 18, 60, 25, 40};
+
+static churn_clv_intervals clv_outputs(double (*v)[PROF])
+{
+    churn_clv_intervals out = CHURN_CLV_INTERVALS_INIT;
+    double **f[15] = {&out.p_alive, &out.p_alive_lo, &out.p_alive_hi, &out.expected_purchases,
+                      &out.expected_purchases_lo, &out.expected_purchases_hi,
+                      &out.expected_spend, &out.expected_spend_lo, &out.expected_spend_hi,
+                      &out.clv, &out.clv_lo, &out.clv_hi, &out.value_at_risk,
+                      &out.value_at_risk_lo, &out.value_at_risk_hi};
+    for (int j = 0; j < 15; j++)
+        *f[j] = v[j];
+    return out;
+}
+
+/* A plain BG/NBD model with the given parameters and covariance, through a model file. */
+static churn_model *plain_with_cov(const double p[4], const double C[16])
+{
+    char buf[4096];
+    int k = snprintf(buf, sizeof buf, "{\"format\": \"libchurn-model\", \"format_version\": 1, "
+                     "\"library_version\": \"1.0.0\", \"family\": \"bgnbd\", "
+                     "\"time_unit_days\": 7, \"param_names\": [\"r\", \"alpha\", \"a\", "
+                     "\"b\"], \"params\": [%.17g, %.17g, %.17g, %.17g], \"std_errors\": "
+                     "[%.17g, %.17g, %.17g, %.17g], \"covariance\": [",
+                     p[0], p[1], p[2], p[3], sqrt(C[0]), sqrt(C[5]), sqrt(C[10]), sqrt(C[15]));
+    for (int j = 0; j < 16; j++)
+        k += snprintf(buf + k, sizeof buf - (size_t)k, "%s%.17g", j ? ", " : "", C[j]);
+    k += snprintf(buf + k, sizeof buf - (size_t)k, "], \"fit\": {\"loglik\": -1, \"nobs\": "
+                  "4000, \"converged\": true, \"iterations\": 10}, \"features\": [], "
+                  "\"arrays\": {}, \"note\": \"\"}");
+    churn_model *m = NULL;
+    CU_ASSERT_EQUAL(churn_model_load_buffer(&m, buf, (size_t)k), CHURN_OK);
+    if (!m)
+        printf("\n  model file refused: %s\n", churn_last_error_message());
+    return m;
+}
+
+static void test_clv_chain_rule(void)
+{
+    churn_model *m, *gg;
+    CU_ASSERT_EQUAL_FATAL(fit_cov_spend(7, 4000, &m, &gg), CHURN_OK);
+    double p[6], cov[36];
+    CU_ASSERT_EQUAL_FATAL(churn_model_params(m, p, 6), CHURN_OK);
+    CU_ASSERT_EQUAL_FATAL(churn_model_covariance(m, cov, 36), CHURN_OK);
+    churn_clv_options o = CHURN_CLV_OPTIONS_INIT;
+    o.period = 4.345;
+    o.margin = 0.3;
+    churn_btyd_covariates c = covs(ZT, ZL);
+    double v[15][PROF];
+    churn_clv_intervals out = clv_outputs(v);
+    CU_ASSERT_EQUAL_FATAL(churn_clv_interval_covariates(m, gg, &o, 0.9, PROF, X, TX, TT, MV,
+                                                        &c, &out), CHURN_OK);
+    /* the points are churn_clv_score_covariates' bit for bit */
+    double pc[5][PROF];
+    CU_ASSERT_EQUAL_FATAL(churn_clv_score_covariates(m, gg, &o, PROF, X, TX, TT, MV, &c, pc[0],
+                                                     pc[1], pc[2], pc[3], pc[4]), CHURN_OK);
+    const double s[6] = {p[0], p[1], p[2], p[3], 1, 1};
+    for (int i = 0; i < PROF; i++) {
+        for (int q = 0; q < 5; q++)
+            CU_ASSERT(v[3 * q][i] == pc[q][i]);
+        /* J: d(log r, log alpha_i, log a_i, log b_i) / d(log r, log alpha, log a, log b,
+         * g_t, g_l) */
+        double J[4][6] = {{1, 0, 0, 0, 0, 0},
+                          {0, 1, 0, 0, -ZT[i], 0},
+                          {0, 0, 1, 0, 0, ZL[i]},
+                          {0, 0, 0, 1, 0, ZL[i]}};
+        double pi[4] = {p[0], p[1] * exp(-p[4] * ZT[i]), p[2] * exp(p[5] * ZL[i]),
+                        p[3] * exp(p[5] * ZL[i])};
+        double C[16];
+        for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 4; b++) {
+                double acc = 0;
+                for (int u = 0; u < 6; u++)
+                    for (int w = 0; w < 6; w++)
+                        acc += J[a][u] * cov[u * 6 + w] / (s[u] * s[w]) * J[b][w];
+                C[a * 4 + b] = acc * pi[a] * pi[b];
+            }
+        churn_model *one = plain_with_cov(pi, C);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(one);
+        double w1[15][1];
+        churn_clv_intervals o1 = CHURN_CLV_INTERVALS_INIT;
+        double **f[15] = {&o1.p_alive, &o1.p_alive_lo, &o1.p_alive_hi, &o1.expected_purchases,
+                          &o1.expected_purchases_lo, &o1.expected_purchases_hi,
+                          &o1.expected_spend, &o1.expected_spend_lo, &o1.expected_spend_hi,
+                          &o1.clv, &o1.clv_lo, &o1.clv_hi, &o1.value_at_risk,
+                          &o1.value_at_risk_lo, &o1.value_at_risk_hi};
+        for (int j = 0; j < 15; j++)
+            *f[j] = w1[j];
+        CU_ASSERT_EQUAL_FATAL(churn_clv_interval(one, gg, &o, 0.9, 1, &X[i], &TX[i], &TT[i],
+                                                 &MV[i], &o1), CHURN_OK);
+        for (int j = 0; j < 15; j++)
+            CT_CLOSE(v[j][i], w1[j][0], 1e-6);
+        CU_ASSERT(v[10][i] < v[9][i] && v[9][i] < v[11][i]); /* clv_lo < clv < clv_hi */
+        churn_model_free(one);
+    }
+    churn_model_free(m);
+    churn_model_free(gg);
+}
+
+/* a plain model: churn_clv_interval's results bit for bit */
+static void test_clv_plain(void)
+{
+    churn_simulate_options so;
+    churn_simulate_options_init(&so);
+    so.model = CHURN_FAMILY_PNBD;
+    so.days = 39 * 7;
+    so.seed = 5;
+    so.p = GG_P, so.q = GG_Q, so.gamma = GG_G;
+    enum { N = 2000 };
+    double *v = malloc(4 * N * sizeof *v);
+    CU_ASSERT_EQUAL_FATAL(churn_simulate_summary(&so, N, v, v + N, v + 2 * N, NULL, v + 3 * N,
+                                                 NULL), CHURN_OK);
+    for (int i = 0; i < N; i++)
+        if (isnan(v[3 * N + i]))
+            v[3 * N + i] = 0;
+    churn_model *m = NULL, *gg = NULL;
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_fit(&m, CHURN_FAMILY_PNBD, N, v, v + N, v + 2 * N, NULL,
+                                         NULL), CHURN_OK);
+    CU_ASSERT_EQUAL_FATAL(churn_gammagamma_fit(&gg, N, v, v + 3 * N, NULL, NULL), CHURN_OK);
+    double a[15][PROF], b[15][PROF];
+    churn_clv_intervals oa = clv_outputs(a), ob = clv_outputs(b);
+    churn_clv_options o = CHURN_CLV_OPTIONS_INIT;
+    o.period = 4.345;
+    CU_ASSERT_EQUAL_FATAL(churn_clv_interval_covariates(m, gg, &o, 0.8, PROF, X, TX, TT, MV,
+                                                        NULL, &oa), CHURN_OK);
+    CU_ASSERT_EQUAL_FATAL(churn_clv_interval(m, gg, &o, 0.8, PROF, X, TX, TT, MV, &ob),
+                          CHURN_OK);
+    CU_ASSERT(memcmp(a, b, sizeof a) == 0);
+    free(v);
+    churn_model_free(m);
+    churn_model_free(gg);
+}
+
+static void test_clv_coverage(void)
+{
+    enum { SETS = 200, N = 4000 };
+    const double level = 0.9;
+    churn_clv_options o = CHURN_CLV_OPTIONS_INIT;
+    o.period = 4.345;
+    o.horizon = 12;
+    o.margin = 0.25;
+    double tclv[PROF], tvar[PROF];
+    for (int i = 0; i < PROF; i++) { /* the truth: the plain model at the true parameters */
+        double tp[4] = {R, AL * exp(-GT * ZT[i]), A * exp(GL * ZL[i]), B * exp(GL * ZL[i])};
+        churn_model *truth = NULL;
+        CU_ASSERT_EQUAL_FATAL(churn_btyd_model_new(&truth, CHURN_FAMILY_BGNBD, 4, tp),
+                              CHURN_OK);
+        double disc, pa;
+        CU_ASSERT_EQUAL_FATAL(churn_clv_discounted_purchases(truth, &o, 1, &X[i], &TX[i],
+                                                             &TT[i], &disc), CHURN_OK);
+        CU_ASSERT_EQUAL_FATAL(churn_btyd_p_alive(truth, 1, &X[i], &TX[i], &TT[i], &pa),
+                              CHURN_OK);
+        double es = GG_P * (GG_G + X[i] * MV[i]) / (GG_P * X[i] + GG_Q - 1);
+        tclv[i] = o.margin * es * disc;
+        tvar[i] = tclv[i] * (1 - pa) / pa;
+        churn_model_free(truth);
+    }
+    churn_btyd_covariates c = covs(ZT, ZL);
+    int hit_c[PROF] = {0}, hit_v[PROF] = {0}, sets = 0;
+    for (int s = 0; s < SETS; s++) {
+        churn_model *m, *gg;
+        if (fit_cov_spend(500 + (uint64_t)s, N, &m, &gg) == CHURN_OK) {
+            double clo[PROF], chi[PROF], vlo[PROF], vhi[PROF];
+            churn_clv_intervals out = CHURN_CLV_INTERVALS_INIT;
+            out.clv_lo = clo, out.clv_hi = chi;
+            out.value_at_risk_lo = vlo, out.value_at_risk_hi = vhi;
+            if (churn_clv_interval_covariates(m, gg, &o, level, PROF, X, TX, TT, MV, &c,
+                                              &out) == CHURN_OK) {
+                sets++;
+                for (int i = 0; i < PROF; i++) {
+                    hit_c[i] += clo[i] <= tclv[i] && tclv[i] <= chi[i];
+                    hit_v[i] += vlo[i] <= tvar[i] && tvar[i] <= vhi[i];
+                }
+            }
+        }
+        churn_model_free(m);
+        churn_model_free(gg);
+    }
+    CU_ASSERT(sets >= SETS - 2);
+    double sum = 0;
+    printf("\n  BG/NBD with one trans and one life covariate + Gamma-Gamma, %d data sets of "
+           "%d customers, 90%% CLV intervals, coverage of the truth:\n", sets, (int)N);
+    for (int i = 0; i < PROF; i++) {
+        double cc = (double)hit_c[i] / sets, cv = (double)hit_v[i] / sets;
+        printf("    x=%g t_x=%g T=%g zbar=%g z=(%g,%g): CLV %.3f (truth %.3f)  value at risk "
+               "%.3f (truth %.3f)\n", X[i], TX[i], TT[i], MV[i], ZT[i], ZL[i], cc, tclv[i], cv,
+               tvar[i]);
+        sum += cc + cv;
+        CU_ASSERT(fabs(cc - level) <= 0.065);
+        CU_ASSERT(fabs(cv - level) <= 0.065);
+    }
+    printf("    mean coverage %.4f over %d intervals\n", sum / (2 * PROF), 2 * PROF);
+    CU_ASSERT(fabs(sum / (2 * PROF) - level) <= 0.03);
+}
+
+static void test_clv_errors(void)
+{
+    churn_model *m, *gg;
+    CU_ASSERT_EQUAL_FATAL(fit_cov_spend(9, 2000, &m, &gg), CHURN_OK);
+    churn_btyd_covariates c = covs(ZT, ZL);
+    churn_clv_options o = CHURN_CLV_OPTIONS_INIT;
+    o.period = 4.345;
+    double lo[PROF];
+    churn_clv_intervals out = CHURN_CLV_INTERVALS_INIT;
+    out.clv_lo = lo;
+    CU_ASSERT_EQUAL(churn_clv_interval_covariates(m, gg, &o, 1.0, PROF, X, TX, TT, MV, &c,
+                                                  &out), CHURN_EINVAL);
+    CU_ASSERT(strstr(churn_last_error_message(), "churn_clv_interval_covariates: level") !=
+              NULL);
+    churn_btyd_covariates only_t = c;
+    only_t.n_life = 0;
+    CU_ASSERT_EQUAL(churn_clv_interval_covariates(m, gg, &o, 0.9, PROF, X, TX, TT, MV,
+                                                  &only_t, &out), CHURN_EINVAL);
+    CU_ASSERT(strstr(churn_last_error_message(), "'b2b'") != NULL);
+    double zl[PROF];
+    memcpy(zl, ZL, sizeof zl);
+    zl[2] = INFINITY;
+    churn_btyd_covariates bad = covs(ZT, zl);
+    CU_ASSERT_EQUAL(churn_clv_interval_covariates(m, gg, &o, 0.9, PROF, X, TX, TT, MV, &bad,
+                                                  &out), CHURN_EINVAL);
+    CU_ASSERT(strstr(churn_last_error_message(), "row 2") != NULL);
+    CU_ASSERT(strstr(churn_last_error_message(), "churn_clv_interval_covariates") != NULL);
+    /* a spend model without a covariance */
+    churn_model *g0 = NULL;
+    churn_gammagamma_options go;
+    churn_gammagamma_options_init(&go);
+    go.no_std_errors = 1;
+    double fx[4] = {1, 2, 3, 4}, fz[4] = {10, 30, 20, 50};
+    CU_ASSERT_EQUAL_FATAL(churn_gammagamma_fit(&g0, 4, fx, fz, NULL, &go) == CHURN_OK ||
+                          g0 != NULL, 1);
+    CU_ASSERT_EQUAL(churn_clv_interval_covariates(m, g0, &o, 0.9, PROF, X, TX, TT, MV, &c,
+                                                  &out), CHURN_EUNSUPPORTED);
+    CU_ASSERT(strstr(churn_last_error_message(), "'spend'") != NULL);
+    CU_ASSERT_EQUAL(churn_clv_interval_covariates(NULL, gg, &o, 0.9, PROF, X, TX, TT, MV, &c,
+                                                  &out), CHURN_EINVAL);
+    churn_model_free(g0);
+    churn_model_free(m);
+    churn_model_free(gg);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -284,6 +566,11 @@ int main(void)
         {"a plain model gives churn_btyd_predict_interval's limits", test_plain_model},
         {"covariate-model intervals cover the truth at their nominal rate", test_coverage},
         {"bad level, outputs, covariates and models are refused", test_errors},
+        {"covariate CLV intervals equal the plain intervals with the chain-rule covariance",
+         test_clv_chain_rule},
+        {"a plain model gives churn_clv_interval's results", test_clv_plain},
+        {"covariate CLV intervals cover the truth at their nominal rate", test_clv_coverage},
+        {"CLV intervals: bad level, covariates and models are refused", test_clv_errors},
         CU_TEST_INFO_NULL,
     };
     return churn_test_run("interval_cov", tests);

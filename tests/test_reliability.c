@@ -777,6 +777,36 @@ static int wl_clv_cov(double *d, size_t *nd)
     return rc;
 }
 
+/* Delta-method intervals of the CLV of a covariate BG/NBD (one covariate per process) and
+ * the fitted Gamma-Gamma model. */
+static int wl_clv_interval_cov(double *d, size_t *nd)
+{
+    double z[2 * NSIM];
+    churn_btyd_covariates cov;
+    churn_model *m;
+    int rc = fit_cov_bgnbd(z, &cov, &m);
+    if (rc != CHURN_OK && rc != CHURN_ENOCONV)
+        return rc;
+    double mv[4] = {20, 35, 10, 50}, lo[4], hi[4], vlo[4], vhi[4];
+    churn_clv_options o = CHURN_CLV_OPTIONS_INIT;
+    o.period = 4.345;
+    churn_clv_intervals out = CHURN_CLV_INTERVALS_INIT;
+    out.clv_lo = lo;
+    out.clv_hi = hi;
+    out.value_at_risk_lo = vlo;
+    out.value_at_risk_hi = vhi;
+    rc = churn_clv_interval_covariates(m, g_gg, &o, 0.9, 4, sim_x, sim_tx, sim_T, mv, &cov,
+                                       &out);
+    for (int i = 0; i < 4 && rc == CHURN_OK && *nd + 4 <= 64; i++) {
+        d[(*nd)++] = lo[i];
+        d[(*nd)++] = hi[i];
+        d[(*nd)++] = vlo[i];
+        d[(*nd)++] = vhi[i];
+    }
+    churn_model_free(m);
+    return rc;
+}
+
 /* Delta-method intervals of the CLV scores: a fitted BG/NBD (it has a covariance) and the
  * fitted Gamma-Gamma model; more than one block of customers. */
 static int wl_clv_interval(double *d, size_t *nd)
@@ -1250,6 +1280,7 @@ static const struct { const char *name; workload_fn fn; } wl[] = {
     {"stream", wl_stream},             {"model_file", wl_model_file},
     {"sbg_customers", wl_sbg_customers}, {"convert_unit", wl_convert_unit},
     {"clv", wl_clv}, {"clv_interval", wl_clv_interval}, {"clv_cov", wl_clv_cov},
+    {"clv_interval_cov", wl_clv_interval_cov},
     {"clv_bootstrap", wl_clv_bootstrap},                   {"tiers", wl_tiers},
     {"alerts", wl_alerts},             {"logit_cv", wl_logit_cv},
     {"km_groups", wl_km_groups},       {"concordance", wl_concordance},

@@ -382,6 +382,42 @@ CHURN_API int churn_clv_interval(const churn_model *btyd, const churn_model *spe
                                  const churn_clv_intervals *out);
 
 /**
+ * churn_clv_interval() for a BTYD model with static covariates: each customer
+ * is valued at its own parameters as churn_clv_score_covariates() does (the
+ * point values are that function's bit for bit), and the intervals come from
+ * the covariance of every fitted BTYD parameter (the base parameters and all
+ * the coefficients) and of the Gamma-Gamma parameters.
+ *
+ * Method: as churn_clv_interval(), with the BTYD gradient taken in (log base
+ * parameters, coefficients): a base parameter is moved by a factor
+ * exp(+-1e-4), a coefficient by +-1e-4, and each moved model scores the
+ * customers with their own covariates (docs/models/intervals.md, "Covariate
+ * models"). A coefficient shared by both processes is stored twice with
+ * perfectly correlated entries, so its effect through both processes counts.
+ * A plain model (cov may then be NULL) gives churn_clv_interval()'s results.
+ *
+ * Cost: 2 k + 1 churn_clv_score_covariates() passes (k = base parameters +
+ * coefficients), in blocks of 256 customers, plus the Gamma-Gamma part;
+ * memory about (3 k + 16 + covariates) x 256 doubles plus 5 n.
+ *
+ * @param[in]  btyd   a Pareto/NBD, BG/NBD, MBG/NBD or Gamma-Gompertz/NBD model fitted
+ *                    with churn_btyd_fit_covariates() (or a plain one), with a
+ *                    covariance matrix
+ * @param[in]  cov    the n customers' covariates, matched by name (covariates.h)
+ * Other parameters, outputs and errors as churn_clv_interval(); a missing or
+ * non-finite covariate is refused as churn_clv_score_covariates() refuses it,
+ * naming the row and the covariate. Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_clv_interval_covariates(const churn_model *btyd, const churn_model *spend,
+                                            const churn_clv_options *opts, double level,
+                                            size_t n, const double *frequency,
+                                            const double *recency, const double *T,
+                                            const double *monetary_value,
+                                            const churn_btyd_covariates *cov,
+                                            const churn_clv_intervals *out);
+
+/**
  * Bootstrap intervals of the CLV scores: the n_fit customers the models were
  * fitted to are resampled with replacement `resamples` times; for each resample
  * the BTYD model's family is refitted (default options, no standard errors) and,

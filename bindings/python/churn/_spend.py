@@ -59,6 +59,9 @@ class ClvIntervals(ctypes.Structure):
 _clv_intervals_init = _fn("churn_clv_intervals_init", None, POINTER(ClvIntervals))
 _clv_interval = _fn("churn_clv_interval", c_int, c_void_p, c_void_p, POINTER(ClvOptions),
                     c_double, c_size_t, _d, _d, _d, _d, POINTER(ClvIntervals))
+_clv_interval_cov = _fn("churn_clv_interval_covariates", c_int, c_void_p, c_void_p,
+                        POINTER(ClvOptions), c_double, c_size_t, _d, _d, _d, _d,
+                        POINTER(Covariates), POINTER(ClvIntervals))
 
 _clv_bootstrap = _fn("churn_clv_bootstrap_interval", c_int, c_void_p, c_void_p,
                      POINTER(ClvOptions), c_size_t, _d, _d, _d, _d, c_size_t, _d, _d, _d, _d,
@@ -476,7 +479,9 @@ def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
         Keyword only: for a model fitted with covariates, every customer's covariates
         (index = customer id as in `data`, or the same rows), matched to the model's by
         name; each customer is valued as the plain model at its own parameters
-        (``churn_clv_score_covariates``). Not with `interval`.
+        (``churn_clv_score_covariates``). With `interval`, the intervals come from
+        the covariance of every fitted parameter, coefficients included
+        (``churn_clv_interval_covariates``).
 
     Returns
     -------
@@ -526,24 +531,22 @@ def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
     mv = as_f64(monetary_value, "monetary_value", n)
     o = _clv_options(horizon, period, discount, margin)
     pa, ep, es, cv, var = empty(n), empty(n), empty(n), empty(n), empty(n)
+    cov = None
     if covariates is not None:
         from . import _covariates
-        if interval is not None:
-            raise ValueError("clv: interval= is not available with covariates= (delta-method "
-                             "intervals of a covariate model's CLV are not built; "
-                             "churn.predict_interval(model, ..., covariates=) gives those of "
-                             "P(alive) and expected purchases)")
         trans, life = _covariates.model_names(btyd)
         frame = _covariates.aligned(covariates, _index(data, n), n)
         keep = []
         cov = _covariates.make(frame, trans, life, n, keep)
-        check(_clv_score_cov(btyd._require(),
-                             spend._require() if spend is not None else None,
-                             ctypes.byref(o), n, ptr(x), ptr(tx), ptr(T_), ptr(mv),
-                             ctypes.byref(cov), ptr(pa), ptr(ep), ptr(es), ptr(cv), ptr(var)))
-        return pd.DataFrame({"p_alive": pa, "p_churn": 1.0 - pa, "expected_purchases": ep,
-                             "expected_spend": es, "clv": cv, "value_at_risk": var},
-                            index=_index(data, n))
+        if interval is None:
+            check(_clv_score_cov(btyd._require(),
+                                 spend._require() if spend is not None else None,
+                                 ctypes.byref(o), n, ptr(x), ptr(tx), ptr(T_), ptr(mv),
+                                 ctypes.byref(cov), ptr(pa), ptr(ep), ptr(es), ptr(cv),
+                                 ptr(var)))
+            return pd.DataFrame({"p_alive": pa, "p_churn": 1.0 - pa, "expected_purchases": ep,
+                                 "expected_spend": es, "clv": cv, "value_at_risk": var},
+                                index=_index(data, n))
     if interval is not None:
         if isinstance(interval, bool):
             raise TypeError(f"interval: expected a level such as 0.9, got {interval!r}")
@@ -556,9 +559,14 @@ def clv(btyd, spend=None, data=None, *, frequency=None, recency=None, T=None,
             for e in ("_lo", "_hi"):
                 cols[q + e] = empty(n)
                 setattr(out, q + e, ptr(cols[q + e]))
-        check(_clv_interval(btyd._require(), spend._require() if spend is not None else None,
-                            ctypes.byref(o), float(interval), n, ptr(x), ptr(tx), ptr(T_),
-                            ptr(mv), ctypes.byref(out)))
+        sp = spend._require() if spend is not None else None
+        if cov is not None:
+            check(_clv_interval_cov(btyd._require(), sp, ctypes.byref(o), float(interval), n,
+                                    ptr(x), ptr(tx), ptr(T_), ptr(mv), ctypes.byref(cov),
+                                    ctypes.byref(out)))
+        else:
+            check(_clv_interval(btyd._require(), sp, ctypes.byref(o), float(interval), n,
+                                ptr(x), ptr(tx), ptr(T_), ptr(mv), ctypes.byref(out)))
         frame = {"p_alive": pa, "p_churn": 1.0 - pa, "expected_purchases": ep,
                  "expected_spend": es, "clv": cv, "value_at_risk": var}
         frame.update(cols)

@@ -419,7 +419,7 @@ def test_clv_of_a_covariate_model_values_each_customer_at_its_own_parameters():
     parameters (alpha_i = alpha exp(-g_t'z), beta_i = beta exp(-g_l'z) for Pareto/NBD;
     alpha_i, a_i = a exp(g_l'z), b_i = b exp(g_l'z) for BG/NBD, written out here from
     docs/models/covariates.md), with the same Gamma-Gamma model. A covariate model
-    without covariates= is refused, and so is interval= with covariates=."""
+    without covariates= is refused."""
     rng = np.random.default_rng(8)
     for cls, sim, base in ((churn.ParetoNBD, sim_pnbd, (0.55, 10.6, 0.61, 11.7)),
                            (churn.BGNBD, sim_bgnbd, (0.25, 4.0, 0.8, 2.4))):
@@ -452,5 +452,47 @@ def test_clv_of_a_covariate_model_values_each_customer_at_its_own_parameters():
                 assert got.at[cid, k] == pytest.approx(ref[k].iloc[0], rel=1e-12), (cls, k)
         with pytest.raises(churn.ChurnValueError, match="covariate"):
             churn.clv(m, gg, sub, period=4.345)
-        with pytest.raises(ValueError, match="interval= is not available"):
-            churn.clv(m, gg, sub, covariates=cov, interval=0.9)
+        check_clv_interval_chain_rule(cls, m, gg, sub.iloc[:6], cov)
+
+
+def check_clv_interval_chain_rule(cls, m, gg, sub, cov):
+    """churn.clv(model, gg, covariates=, interval=) (churn_clv_interval_covariates) equals,
+    for each customer, churn.clv(own, gg, interval=) of the plain model at the customer's
+    own parameters whose covariance is J S J' (S the fitted covariance of (log base
+    parameters, coefficients), J the Jacobian of the customer's log parameters in them,
+    written out here from docs/models/covariates.md), loaded from a model file."""
+    got = churn.clv(m, gg, sub, covariates=cov, period=4.345, interval=0.9)
+    p = m.params_
+    names = list(p.index)
+    C = m.covariance_.loc[names, names].to_numpy()
+    scale = np.array([p[k] if "." not in k else 1.0 for k in names])
+    S = C / np.outer(scale, scale)
+    base = names[:4]
+    for cid, row in sub.iterrows():
+        zt, zl = cov.at[cid, "promo"], cov.at[cid, "b2b"]
+        et, el = p["trans.promo"] * zt, p["life.b2b"] * zl
+        J = np.zeros((4, len(names)))
+        J[np.arange(4), np.arange(4)] = 1.0
+        J[1, names.index("trans.promo")] = -zt          # alpha_i = alpha exp(-g_t z_t)
+        if cls is churn.ParetoNBD:
+            own = [p["r"], p["alpha"] * np.exp(-et), p["s"], p["beta"] * np.exp(-el)]
+            J[3, names.index("life.b2b")] = -zl         # beta_i = beta exp(-g_l z_l)
+        else:
+            own = [p["r"], p["alpha"] * np.exp(-et), p["a"] * np.exp(el), p["b"] * np.exp(el)]
+            J[2, names.index("life.b2b")] = zl          # a_i = a exp(g_l z_l)
+            J[3, names.index("life.b2b")] = zl          # b_i = b exp(g_l z_l)
+        own = np.array(own)
+        Ci = (J @ S @ J.T) * np.outer(own, own)
+        text = json.dumps({"format": "libchurn-model", "format_version": 1,
+                           "library_version": "1.0.0", "family": cls._family_name,
+                           "time_unit_days": 7, "param_names": base, "params": list(own),
+                           "std_errors": list(np.sqrt(np.diag(Ci))),
+                           "covariance": list(Ci.ravel()),
+                           "fit": {"loglik": -1.0, "nobs": 6000, "converged": True,
+                                   "iterations": 1},
+                           "features": [], "arrays": {}, "note": ""})
+        one = cls.from_json(text)
+        ref = churn.clv(one, gg, sub.loc[[cid]], period=4.345, interval=0.9)
+        for k in ref.columns:
+            assert got.at[cid, k] == pytest.approx(ref[k].iloc[0], rel=1e-6), (cls, cid, k)
+        assert got.at[cid, "clv_lo"] < got.at[cid, "clv"] < got.at[cid, "clv_hi"]
