@@ -23,7 +23,7 @@ static const char report_help[] =
     "usage: churn report TX.csv [--cutoff DATE] [--unit week] [--horizon 12 --period P\n"
     "                    --discount 0.01 --margin 1] [--model bgnbd|mbgnbd|pnbd] [--top N]\n"
     "                    [--alert RULE]... [--alive-threshold 0.5] [--json] [-o report.csv]\n"
-    "                    [--html report.html] [transaction options]\n"
+    "                    [--html report.html] [--interval 0.9] [transaction options]\n"
     "\n"
     "Builds the customer table as of the cutoff, fits a BTYD purchase model and\n"
     "the Gamma-Gamma spend model, and values every customer: P(alive), expected\n"
@@ -73,6 +73,15 @@ static const char report_help[] =
     "                     (spend in the last 90 days down by more than half)\n"
     "  --trend-window DAYS  window of the spend/order trends (default 90)\n"
     "  --json             print the summary as JSON\n"
+    "  --interval L       add the L (e.g. 0.9) delta-method interval of every\n"
+    "                     customer's P(alive), expected purchases, expected spend, CLV\n"
+    "                     and value at risk, from both fits' covariance matrices (with\n"
+    "                     --covariates, every coefficient's too): the uncertainty of\n"
+    "                     the estimated parameters (docs/models/intervals.md). Appends\n"
+    "                     the -o columns p_alive_lo, p_alive_hi, expected_purchases_lo,\n"
+    "                     expected_purchases_hi, expected_spend_lo, expected_spend_hi,\n"
+    "                     clv_lo, clv_hi, value_at_risk_lo, value_at_risk_hi; the lists\n"
+    "                     show the CLV's range and --json each listed customer's limits\n"
     "  --html F           write the report as one self-contained HTML page F (- =\n"
     "                     standard output; the summary then goes to standard error): summary,\n"
     "                     both lists, value tiers, P(alive) distribution, retention by\n"
@@ -84,6 +93,7 @@ static const char report_help[] =
     "                     T, monetary_value, p_alive, p_churn, expected_purchases,\n"
     "                     expected_spend, clv, value_at_risk, tier, alerts [, dert],\n"
     "                     value_if_active, list (save_now or win_back), list_rank\n"
+    "                     [, the ten --interval limits]\n"
     "  --help             this text\n"
     "\n"
     "Definitions: clv = margin * expected_spend * sum over periods i = 1..H of the\n"
@@ -99,12 +109,19 @@ static const char report_help[] =
 static double now_s(void) { return cli_clock(CLOCK_MONOTONIC); }
 static double cpu_s(void) { return cli_clock(CLOCK_PROCESS_CPUTIME_ID); }
 
+/* The --interval columns, in output order. */
+static const char *const IV_NAMES[10] = {
+    "p_alive_lo", "p_alive_hi", "expected_purchases_lo", "expected_purchases_hi",
+    "expected_spend_lo", "expected_spend_hi", "clv_lo", "clv_hi", "value_at_risk_lo",
+    "value_at_risk_hi"};
+
 typedef struct report {
     size_t n;
     const double *x, *tx, *T, *mv;
     double *p_alive, *p_churn, *exp_purch, *exp_spend, *clv, *var;
     double *dert; /* with --dert: discounted expected residual transactions, else NULL */
     double *value_if_active; /* clv + value_at_risk: the value if still active / won back */
+    double *iv[10]; /* with --interval: the limits of IV_NAMES, else NULL */
     int *tier;
     uint64_t *fired;
 } report;
@@ -253,6 +270,7 @@ typedef struct report_args {
     const char *input, *out, *model_name, *rejects, *covariates, *cov_id, *trans, *life;
     double cutoff, unit, period, discount, margin, trend_window, dert;
     double alive_threshold; /* save now: p_alive >= it; win back: p_alive < it */
+    double interval;        /* --interval: the level, NaN without */
     const char *html;       /* --html: the page, or NULL */
     long horizon, top;
     int json, defaults, timings;
@@ -300,6 +318,10 @@ static const cli_option report_options[] = {
      .range_msg = "option --alive-threshold: %g must be a probability strictly between 0 "
                   "and 1"},
     CLI_OPT("--html", CLI_STRING, AT(html)),
+    {.name = "--interval", .kind = CLI_DOUBLE, .at = AT(interval),
+     .bounds = CLI_MIN_OPEN | CLI_MAX_OPEN, .min = 0, .max = 1,
+     .range_msg = "option --interval: %g must lie strictly between 0 and 1 (e.g. 0.9 for 90% "
+                  "intervals)"},
     CLI_OPT("--covariates", CLI_STRING, AT(covariates)),
     CLI_OPT("--covariates-id", CLI_STRING, AT(cov_id)),
     CLI_OPT("--trans", CLI_STRING, AT(trans)),
@@ -554,13 +576,60 @@ static void free_scores(report *R)
     free(R->var);
     free(R->value_if_active);
     free(R->dert);
+    for (int k = 0; k < 10; k++)
+        free(R->iv[k]);
     free(R->tier);
     free(R->fired);
 }
 
-/* The valuation of customers [lo, lo + cnt) (DERT too with --dert). */
+static int value_points(report_run *r, const churn_clv_options *clo, size_t lo, size_t cnt,
+                        const char **step);
+
+/* The --interval limits of customers [lo, lo + cnt): churn_clv_interval, or with
+ * covariates churn_clv_interval_covariates on the range's covariate rows. */
+static int interval_range(report_run *r, const churn_clv_options *clo, size_t lo, size_t cnt)
+{
+    report *R = &r->R;
+    churn_clv_intervals o = CHURN_CLV_INTERVALS_INIT;
+    double **f[10] = {&o.p_alive_lo, &o.p_alive_hi, &o.expected_purchases_lo,
+                      &o.expected_purchases_hi, &o.expected_spend_lo, &o.expected_spend_hi,
+                      &o.clv_lo, &o.clv_hi, &o.value_at_risk_lo, &o.value_at_risk_hi};
+    for (int k = 0; k < 10; k++)
+        *f[k] = R->iv[k] + lo;
+    if (!r->with_cov)
+        return churn_clv_interval(r->bt, r->gg, clo, r->a->interval, cnt, R->x + lo,
+                                  R->tx + lo, R->T + lo, R->mv + lo, &o);
+    const cli_cov_set *cs = &r->cov;
+    size_t nc = cs->cov.n_trans + cs->cov.n_life;
+    double *v = malloc((nc ? nc : 1) * (cnt ? cnt : 1) * sizeof *v);
+    if (!v)
+        return CHURN_ENOMEM;
+    for (size_t k = 0; k < nc; k++)
+        memcpy(v + k * cnt, cs->buf + k * cs->n + lo, cnt * sizeof *v);
+    churn_btyd_covariates one = cs->cov;
+    one.trans = cs->cov.n_trans ? v : NULL;
+    one.life = cs->cov.n_life ? v + cs->cov.n_trans * cnt : NULL;
+    int st = churn_clv_interval_covariates(r->bt, r->gg, clo, r->a->interval, cnt, R->x + lo,
+                                           R->tx + lo, R->T + lo, R->mv + lo, &one, &o);
+    free(v);
+    return st;
+}
+
+/* The valuation of customers [lo, lo + cnt) (DERT too with --dert, the limits with
+ * --interval). */
 static int value_range(report_run *r, const churn_clv_options *clo, size_t lo, size_t cnt,
                        const char **step)
+{
+    int st = value_points(r, clo, lo, cnt, step);
+    if (!st && r->R.iv[0]) {
+        *step = "interval";
+        st = interval_range(r, clo, lo, cnt);
+    }
+    return st;
+}
+
+static int value_points(report_run *r, const churn_clv_options *clo, size_t lo, size_t cnt,
+                        const char **step)
 {
     report *R = &r->R;
     *step = "valuing customers";
@@ -605,6 +674,11 @@ static const char *bad_score(const report *R, size_t i, double *v)
             *v = val[k];
             return name[k];
         }
+    for (int k = 0; k < 10 && R->iv[0]; k++)
+        if (!isfinite(R->iv[k][i])) {
+            *v = R->iv[k][i];
+            return IV_NAMES[k];
+        }
     return NULL;
 }
 
@@ -623,14 +697,16 @@ static int keep_customers(report_run *r, const unsigned char *keep)
     if (!r->row || !r->own)
         return cli_fail(sub, "out of memory for %zu customers", n);
     double *x = r->own, *tx = x + m, *T = tx + m, *mv = T + m;
-    double *sc[7] = {R->p_alive, R->p_churn, R->exp_purch, R->exp_spend, R->clv, R->var,
-                     R->dert};
+    double *sc[17] = {R->p_alive, R->p_churn, R->exp_purch, R->exp_spend, R->clv, R->var,
+                      R->dert};
+    for (int c = 0; c < 10; c++)
+        sc[7 + c] = R->iv[c];
     for (size_t i = 0, k = 0; i < n; i++) {
         if (!keep[i])
             continue;
         r->row[k] = i;
         x[k] = R->x[i], tx[k] = R->tx[i], T[k] = R->T[i], mv[k] = R->mv[i];
-        for (int c = 0; c < 7; c++)
+        for (int c = 0; c < 17; c++)
             if (sc[c])
                 sc[c][k] = sc[c][i];
         k++;
@@ -653,6 +729,28 @@ static int value_customers(report_run *r)
     clo.margin = r->a->margin;
     if (r->a->dert > 0 && !(R->dert = malloc((R->n ? R->n : 1) * sizeof *R->dert)))
         return cli_fail(sub, "out of memory for %zu customers", R->n);
+    if (!isnan(r->a->interval)) {
+        /* both fits need a covariance matrix: said once, not per customer */
+        const churn_model *ms[2] = {r->bt, r->gg};
+        const char *what[2] = {"purchase", "spend"};
+        for (int q = 0; q < 2; q++) {
+            size_t k = churn_model_num_params(ms[q]);
+            double *cv = malloc((k ? k * k : 1) * sizeof *cv);
+            if (!cv)
+                return cli_fail(sub, "out of memory");
+            int sc = churn_model_covariance(ms[q], cv, k * k);
+            free(cv);
+            if (sc)
+                return cli_fail(sub, "--interval: the %s model's fit (%s) has no covariance "
+                                "matrix (its Hessian is not positive definite at the "
+                                "estimate), so its intervals cannot be computed; run "
+                                "without --interval", what[q], churn_family_name(
+                                    churn_model_family(ms[q])));
+        }
+        for (int k = 0; k < 10; k++)
+            if (!(R->iv[k] = malloc((R->n ? R->n : 1) * sizeof *R->iv[k])))
+                return cli_fail(sub, "out of memory for %zu customers", R->n);
+    }
     const char *step;
     int st = value_range(r, &clo, 0, R->n, &step);
     if (st == CHURN_ENOMEM)
@@ -860,6 +958,16 @@ static json_t *alerts_json(const report_run *r, size_t i)
     return al_list;
 }
 
+/* With --interval: the limits of customer i's P(alive), CLV and value at risk into c. */
+static void limits_json(const report *R, size_t i, json_t *c)
+{
+    if (!R->iv[0])
+        return;
+    static const int pick[6] = {0, 1, 6, 7, 8, 9};
+    for (int q = 0; q < 6; q++)
+        json_object_set_new(c, IV_NAMES[pick[q]], json_real(R->iv[pick[q]][i]));
+}
+
 /* One action list for the JSON summary: its size, its total and its first --top members. */
 static json_t *list_json(const report_run *r, const size_t *idx, size_t m, const char *total_key,
                          double total)
@@ -878,6 +986,7 @@ static json_t *list_json(const report_run *r, const size_t *idx, size_t m, const
         json_object_set_new(c, "clv", json_real(R->clv[i]));
         json_object_set_new(c, "value_at_risk", json_real(R->var[i]));
         json_object_set_new(c, "value_if_active", json_real(R->value_if_active[i]));
+        limits_json(R, i, c);
         json_object_set_new(c, "tier", json_string(churn_tier_name(R->tier[i])));
         json_object_set_new(c, "alerts", alerts_json(r, i));
         json_array_append_new(tl, c);
@@ -898,6 +1007,7 @@ static json_t *top_json(const report_run *r)
         json_object_set_new(c, "p_alive", json_real(R->p_alive[i]));
         json_object_set_new(c, "clv", json_real(R->clv[i]));
         json_object_set_new(c, "value_at_risk", json_real(R->var[i]));
+        limits_json(R, i, c);
         json_object_set_new(c, "tier", json_string(churn_tier_name(R->tier[i])));
         json_t *al_list = json_array();
         for (size_t k2 = 0; k2 < r->nr; k2++)
@@ -937,6 +1047,7 @@ static void print_json(const report_run *r, FILE *sf)
     json_object_set_new(cs, "discount", json_real(a->discount));
     json_object_set_new(cs, "margin", json_real(a->margin));
     json_object_set_new(j, "clv_settings", cs);
+    json_object_set_new(j, "interval", isnan(a->interval) ? json_null() : json_real(a->interval));
     json_object_set_new(j, "total_expected_purchases", json_real(r->total_purch));
     json_object_set_new(j, "total_clv", json_real(r->total_clv));
     json_object_set_new(j, "total_value_at_risk", json_real(r->total_var));
@@ -988,6 +1099,10 @@ static void print_text(report_run *r, FILE *sf)
     fprintf(sf, "  total value at risk: %.2f\n", r->total_var);
     fprintf(sf, "  the top 20%% of customers (key tier) hold %.1f%% of the value\n",
             100.0 * r->key_share);
+    if (R->iv[0])
+        fprintf(sf, "  %g%% delta-method intervals of each customer's scores (the uncertainty "
+                "of the fitted parameters): clv_range below, every limit in -o and --json\n",
+                100 * a->interval);
     fprintf(sf, "alerts: %zu customers flagged", r->flagged);
     for (size_t k = 0; k < r->nr; k++) {
         const char *rn;
@@ -1018,12 +1133,20 @@ static void print_list_text(report_run *r, FILE *sf, const size_t *idx, size_t k
         return;
     if (idx == r->topidx)
         fprintf(sf, "\ntop %zu customers by value at risk:\n", r->ntop);
-    fprintf(sf, "%-16s %8s %12s %14s %-10s %s\n", "customer_id", "p_alive",
-            if_active ? "if_active" : "clv", "value_at_risk", "tier", "alerts");
+    int iv = R->iv[0] != NULL;
+    fprintf(sf, "%-16s %8s %12s %14s%s%-10s %s\n", "customer_id", "p_alive",
+            if_active ? "if_active" : "clv", "value_at_risk", iv ? "  clv_range             "
+                                                                  : " ", "tier", "alerts");
     for (size_t j = 0; j < k; j++) {
         size_t i = idx[j];
-        fprintf(sf, "%-16s %8.4f %12.2f %14.2f %-10s %s\n", cust_id(r, i), R->p_alive[i],
-                if_active ? R->value_if_active[i] : R->clv[i], R->var[i],
+        char range[64] = " "; /* with --interval: "  lo-hi" in a column of 24 */
+        if (iv) {
+            char t[48];
+            snprintf(t, sizeof t, "%.2f-%.2f", R->iv[6][i], R->iv[7][i]);
+            snprintf(range, sizeof range, "  %-21s ", t);
+        }
+        fprintf(sf, "%-16s %8.4f %12.2f %14.2f%s%-10s %s\n", cust_id(r, i), R->p_alive[i],
+                if_active ? R->value_if_active[i] : R->clv[i], R->var[i], range,
                 churn_tier_name(R->tier[i]), alert_text(r->al, R->fired[i], &r->abuf, &r->acap));
     }
 }
@@ -1046,7 +1169,7 @@ static void print_summary(report_run *r)
 static void put_row(report_run *r, FILE *f, size_t i)
 {
     const report *R = &r->R;
-    char line[768]; /* id 200 + 12 numbers of <= 18 + tier + alerts 200 + list and rank */
+    char line[1024]; /* id 200 + 22 numbers of <= 18 + tier + alerts 200 + list and rank */
     const double v[10] = {R->x[i], R->tx[i], R->T[i], R->mv[i], R->p_alive[i], R->p_churn[i],
                           R->exp_purch[i], R->exp_spend[i], R->clv[i], R->var[i]};
     const char *id = cust_id(r, i);
@@ -1084,6 +1207,10 @@ static void put_row(report_run *r, FILE *f, size_t i)
     k += (size_t)sprintf(line + k, R->p_alive[i] >= r->a->alive_threshold ? ",save_now,%zu"
                                                                            : ",win_back,%zu",
                          r->list_rank[i]);
+    for (int c = 0; c < 10 && R->iv[0]; c++) {
+        line[k++] = ',';
+        k += (size_t)fmt_g10(line + k, R->iv[c][i]);
+    }
     line[k++] = '\n';
     fwrite(line, 1, k, f);
 }
@@ -1100,7 +1227,10 @@ static int write_csv(report_run *r)
     fputs("customer_id,frequency,recency,T,monetary_value,p_alive,p_churn,"
           "expected_purchases,expected_spend,clv,value_at_risk,tier,alerts", f);
     fputs(r->R.dert ? ",dert" : "", f);
-    fputs(",value_if_active,list,list_rank\n", f);
+    fputs(",value_if_active,list,list_rank", f);
+    for (int c = 0; c < 10 && r->R.iv[0]; c++)
+        fprintf(f, ",%s", IV_NAMES[c]);
+    fputc('\n', f);
     for (size_t i = 0; i < r->R.n; i++)
         put_row(r, f, i);
     return cli_close_out(sub, f, out);
@@ -1268,7 +1398,7 @@ int cmd_report(int argc, char **argv)
 {
     report_args a = {.model_name = "bgnbd", .unit = CHURN_UNIT_WEEK, .discount = 0.01,
                      .margin = 1.0, .horizon = 12, .top = 10, .defaults = 1,
-                     .alive_threshold = REPORT_ALIVE_THRESHOLD};
+                     .alive_threshold = REPORT_ALIVE_THRESHOLD, .interval = NAN};
     cli_tx_opts_init(&a.tx);
     report_run r;
     memset(&r, 0, sizeof r);

@@ -88,8 +88,8 @@ static const char score_help[] =
     "                       --spend also expected_spend_lo, expected_spend_hi, clv_lo,\n"
     "                       clv_hi, value_at_risk, value_at_risk_lo, value_at_risk_hi\n"
     "                       (both models' covariances; docs/models/intervals.md). A\n"
-    "                       model with covariates: P(alive) and expected purchases\n"
-    "                       only (not with --spend)\n"
+    "                       model with covariates takes the covariance of every\n"
+    "                       parameter and coefficient\n"
     "  --trend-window DAYS, --no-same-day-merge, --first-purchase-counts\n"
     "                       customer-table options, as for 'churn features'\n"
     "  --threads N          worker threads for scoring and formatting (default 1);\n"
@@ -583,25 +583,32 @@ static int score_rows(const job *j, size_t lo, size_t off, size_t cnt, double *a
                                                        j->freq + r, j->rec + r, j->T + r, &one,
                                                        NULL, iv[0], iv[1], NULL, iv[2], iv[3]);
         }
-        free(v);
-        if (s || !j->spend)
-            return s;
-        *step = "expected spend";
-        if ((s = churn_gammagamma_expected_spend(j->spend, cnt, j->freq + r, j->mon + r, c)))
-            return s;
+        if (!s && j->spend) {
+            *step = "expected spend";
+            s = churn_gammagamma_expected_spend(j->spend, cnt, j->freq + r, j->mon + r, c);
+        }
         /* CLV: each customer as the plain model at its own rates */
-        *step = "CLV";
-        for (size_t k = 0; k < cnt; k++) {
+        for (size_t k = 0; k < cnt && !s && j->spend; k++) {
+            *step = "CLV";
             churn_model *cm = NULL;
             s = cli_cov_customer_model(j->model, cs, r + k, &cm);
             if (!s)
                 s = churn_clv_score(cm, j->spend, &j->clv, 1, j->freq + r + k, j->rec + r + k,
                                     j->T + r + k, j->mon + r + k, NULL, NULL, NULL, d + k, NULL);
             churn_model_free(cm);
-            if (s)
-                return s;
         }
-        return CHURN_OK;
+        if (!s && j->niv > 4) {
+            *step = "CLV interval";
+            churn_clv_intervals o = CHURN_CLV_INTERVALS_INIT;
+            o.expected_spend_lo = iv[4], o.expected_spend_hi = iv[5];
+            o.clv_lo = iv[6], o.clv_hi = iv[7];
+            o.value_at_risk = iv[8], o.value_at_risk_lo = iv[9], o.value_at_risk_hi = iv[10];
+            s = churn_clv_interval_covariates(j->model, j->spend, &j->clv, j->level, cnt,
+                                              j->freq + r, j->rec + r, j->T + r, j->mon + r,
+                                              &one, &o);
+        }
+        free(v);
+        return s;
     }
     if (j->kind == KIND_BTYD) {
         /* a = p_alive, b = expected purchases, c = expected spend, d = clv; BG/BB (no
@@ -1100,13 +1107,25 @@ static int check_interval(score_run *r)
         return cli_usage_error(sub, "--interval is for bgnbd, mbgnbd, pnbd, ggomnbd and "
                                "mbgcnbdk models, not '%s'", churn_family_name(r->fam));
     int with_cov = r->cnames.nt + r->cnames.nl > 0;
-    if (with_cov && r->spend)
-        return cli_usage_error(sub, "--interval with --spend: CLV intervals are not available "
-                               "for a model with covariates (%s); drop --spend for the "
-                               "intervals of P(alive) and expected purchases",
-                               a->model_path);
     int s;
-    if (r->spend) {
+    if (with_cov) {
+        /* a covariance in the model and in the --spend model */
+        const churn_model *ms[2] = {r->model, r->spend};
+        const char *paths[2] = {a->model_path, a->spend_path};
+        for (int q = 0; q < 2; q++) {
+            if (!ms[q])
+                continue;
+            size_t k = churn_model_num_params(ms[q]);
+            double *cov = malloc((k ? k * k : 1) * sizeof *cov);
+            if (!cov)
+                return cli_fail(sub, "out of memory");
+            s = churn_model_covariance(ms[q], cov, k * k);
+            free(cov);
+            if (s)
+                return cli_fail(sub, "--interval: %s: %s", paths[q],
+                                churn_last_error_message());
+        }
+    } else if (r->spend) {
         /* no rows: the checks of both models and of the CLV options */
         churn_clv_options o;
         churn_clv_options_init(&o);
@@ -1116,18 +1135,11 @@ static int check_interval(score_run *r)
         out.clv = &dummy;
         s = churn_clv_interval(r->model, r->spend, &o, a->interval, 0, NULL, NULL, NULL, NULL,
                                &out);
-    } else if (with_cov) {
-        size_t k = churn_model_num_params(r->model);
-        double *cov = malloc((k ? k * k : 1) * sizeof *cov);
-        if (!cov)
-            return cli_fail(sub, "out of memory");
-        s = churn_model_covariance(r->model, cov, k * k);
-        free(cov);
     } else {
         s = churn_btyd_predict_interval(r->model, a->horizon, a->interval, 0, NULL, NULL, NULL,
                                         NULL, NULL, NULL, NULL, NULL, NULL);
     }
-    if (s)
+    if (!with_cov && s)
         return cli_fail(sub, "--interval: %s: %s", a->model_path, churn_last_error_message());
     r->j.level = a->interval;
     r->j.niv = r->spend ? 11 : 4;

@@ -298,12 +298,28 @@ def test_predict_interval_with_covariates_equals_python(churn, data, table):
                      dtype={"customer_id": str}).loc[got.index]
     for c in ["p_alive_lo", "p_alive_hi", "expected_purchases_lo", "expected_purchases_hi"]:
         assert sc[c].values == pytest.approx(got[c].values, rel=1e-9)
-    # CLV intervals of a covariate model are not available: refused, not approximated
+    # CLV intervals of a covariate model: churn.clv(..., covariates=, interval=)'s limits
+    # (churn_clv_interval_covariates; its chain rule is checked in test_interval_cov.c and
+    # bindings/python/tests/test_covariates.py)
     gg = data / "gg_iv.json"
     churn("fit", "gammagamma", table, "-o", gg)
+    p = churn("--digits", 17, "score", model, data / "tx.csv", "--cutoff", CUTOFF,
+              "--horizon", 30, "--covariates", data / "cov.csv", "--spend", gg, "--interval",
+              0.8)
+    sc = pd.read_csv(io.StringIO(p.stdout), index_col="customer_id",
+                     dtype={"customer_id": str}).loc[got.index]
+    ref = pych.clv(pych.load_model(str(model)), pych.load_model(str(gg)), t, covariates=cov,
+                   period=30.4375, horizon=12, interval=0.8, unit="day")
+    for c in ["clv", "clv_lo", "clv_hi", "expected_spend_lo", "expected_spend_hi",
+              "value_at_risk", "value_at_risk_lo", "value_at_risk_hi"]:
+        assert sc[c].values == pytest.approx(ref.loc[sc.index, c].values, rel=1e-9), c
+    assert (sc["clv_lo"] < sc["clv"]).all() and (sc["clv"] < sc["clv_hi"]).all()
+    # the spend model needs a covariance too: one given by its parameters has none
+    gg0 = data / "gg0.json"
+    gg0.write_text(pych.GammaGamma.from_params(p=6.0, q=4.0, gamma=15.0).to_json())
     p = churn("score", model, data / "tx.csv", "--cutoff", CUTOFF, "--horizon", 30,
-              "--covariates", data / "cov.csv", "--spend", gg, "--interval", 0.8, check=False)
-    assert p.returncode == 2 and "CLV intervals are not available" in p.stderr
+              "--covariates", data / "cov.csv", "--spend", gg0, "--interval", 0.8, check=False)
+    assert p.returncode == 1 and "--interval: " + str(gg0) in p.stderr
 
 
 def test_report_with_covariates_equals_predict(churn, data, table):
@@ -333,6 +349,32 @@ def test_report_with_covariates_equals_predict(churn, data, table):
             float(q["expected_purchases"]), rel=1e-9, abs=1e-12)
     p = churn("report", data / "tx.csv", "--covariates", data / "cov.csv", check=False)
     assert p.returncode == 2 and "--covariates needs --trans" in p.stderr
+
+
+def test_report_interval_with_covariates_equals_python(churn, data, table):
+    """churn report --covariates --interval: every customer's CLV, spend and value-at-risk
+    limits equal churn.clv(..., covariates=, interval=) of the Python binding with the
+    models churn fit gives on the same table (the report fits its own: estimates agree to
+    the optimiser's tolerance, hence 1e-6)."""
+    pych, pd = python_churn()
+    out = data / "rep_iv.csv"
+    churn("--digits", 17, "report", data / "tx.csv", "--cutoff", CUTOFF, "--unit", "day",
+          "--model", "pnbd", "--covariates", data / "cov.csv", "--trans", "group", "--life",
+          "noise", "--interval", 0.9, "-o", out)
+    got = pd.read_csv(out, index_col="customer_id", dtype={"customer_id": str})
+    model, gg = data / "m_repiv.json", data / "gg_repiv.json"
+    churn("fit", "pnbd", table, "--trans", "group", "--life", "noise", "-o", model)
+    churn("fit", "gammagamma", table, "-o", gg)
+    t = pd.read_csv(table, index_col="customer_id", dtype={"customer_id": str})
+    cov = pd.read_csv(data / "cov.csv", index_col="customer_id", dtype={"customer_id": str})
+    ref = pych.clv(pych.load_model(str(model)), pych.load_model(str(gg)), t, covariates=cov,
+                   period=30.4375, horizon=12, interval=0.9, unit="day").loc[got.index]
+    assert len(got) == 4000
+    for c in ["clv", "p_alive_lo", "p_alive_hi", "expected_purchases_lo",
+              "expected_purchases_hi", "expected_spend_lo", "expected_spend_hi", "clv_lo",
+              "clv_hi", "value_at_risk_lo", "value_at_risk_hi"]:
+        assert got[c].values == pytest.approx(ref[c].values, rel=1e-6, abs=1e-12), c
+    assert (got.clv_lo < got.clv).all() and (got.clv < got.clv_hi).all()
 
 
 @pytest.mark.parametrize("family,cls", [("bgnbd", "BGNBD"), ("mbgnbd", "MBGNBD")])

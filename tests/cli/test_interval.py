@@ -186,3 +186,56 @@ def test_ggomnbd_and_mbgcnbdk_intervals(churn, tmp_path):
             assert float(r["p_alive_lo"]) <= float(r["p_alive"]) <= float(r["p_alive_hi"])
             assert float(r["clv_lo"]) <= float(r["clv"]) <= float(r["clv_hi"])
         assert any(float(r["p_alive_lo"]) < float(r["p_alive_hi"]) for r in out), fam
+
+
+def test_report_interval_columns(churn, fitted, tmp_path):
+    """churn report --interval: the ten limit columns are appended to -o after the existing
+    ones (which are unchanged), and equal churn score --spend --interval's for the same
+    customers with the models churn fit gives on the same table (the report fits its own;
+    the estimates agree to the optimiser's tolerance, hence 1e-6). The JSON lists carry the
+    limits of P(alive), CLV and value at risk; a level outside (0, 1) is refused."""
+    feat, model = fitted
+    tx = tmp_path / "tx.csv"
+    common = [tx, "--cutoff", "2024-10-01", "--unit", "week"]
+    plain = tmp_path / "rep.csv"
+    churn("--digits", 17, "report", *common, "-o", plain)
+    withiv = tmp_path / "rep_iv.csv"
+    p = churn("--digits", 17, "report", *common, "--interval", 0.8, "--json", "-o", withiv)
+    head = open(withiv).readline().strip().split(",")
+    head0 = open(plain).readline().strip().split(",")
+    assert head[:len(head0)] == head0
+    assert head[len(head0):] == ["p_alive_lo", "p_alive_hi", "expected_purchases_lo",
+                                 "expected_purchases_hi", "expected_spend_lo",
+                                 "expected_spend_hi", "clv_lo", "clv_hi", "value_at_risk_lo",
+                                 "value_at_risk_hi"]
+    rows = _rows(open(withiv).read())
+    assert [list(r.values())[:len(head0)] for r in rows] == \
+        [list(r.values()) for r in _rows(open(plain).read())]
+    feat17 = tmp_path / "feat17.csv"
+    churn("--digits", 17, "features", *common, "-o", feat17)
+    bg, gg = tmp_path / "bg17.json", tmp_path / "gg17.json"
+    churn("fit", "bgnbd", feat17, "-o", bg)
+    churn("fit", "gammagamma", feat17, "-o", gg)
+    sc = {r["customer_id"]: r for r in _rows(churn(
+        "--digits", 17, "score", bg, *common, "--horizon", 12, "--spend", gg, "--interval",
+        0.8).stdout)}
+    checked = 0
+    for r in rows:
+        s = sc[r["customer_id"]]
+        for k in ("clv", "p_alive_lo", "p_alive_hi", "expected_spend_lo", "expected_spend_hi",
+                  "clv_lo", "clv_hi", "value_at_risk_lo", "value_at_risk_hi"):
+            assert float(r[k]) == pytest.approx(float(s[k]), rel=1e-6, abs=1e-12), k
+        assert float(r["clv_lo"]) <= float(r["clv"]) <= float(r["clv_hi"])
+        checked += 1
+    assert checked == len(sc)
+    summary = json.loads(p.stdout)
+    assert summary["interval"] == 0.8
+    byid = {r["customer_id"]: r for r in rows}
+    for c in summary["save_now"]["top"] + summary["win_back"]["top"] + summary["top"]:
+        for k in ("p_alive_lo", "p_alive_hi", "clv_lo", "clv_hi", "value_at_risk_lo",
+                  "value_at_risk_hi"):
+            assert c[k] == pytest.approx(float(byid[c["customer_id"]][k]), rel=1e-11)
+    assert json.loads(churn("report", *common, "--json").stdout)["interval"] is None
+    for bad in (0, 1, 1.5, "nan"):
+        q = churn("report", *common, "--interval", bad, check=False)
+        assert q.returncode == 2 and "--interval" in q.stderr
