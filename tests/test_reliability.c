@@ -777,6 +777,44 @@ static int wl_clv_cov(double *d, size_t *nd)
     return rc;
 }
 
+/* Bootstrap intervals of a covariate BG/NBD: 20 covariate refits of the first NB_COV
+ * simulated customers (every allocation of the workload is failed once, so a workload of
+ * 20 refits of all NSIM customers took 40 s). */
+#define NB_COV 80
+static int wl_bootstrap_cov(double *d, size_t *nd)
+{
+    double z[2 * NB_COV];
+    for (int i = 0; i < NB_COV; i++) {
+        z[i] = i % 2;
+        z[NB_COV + i] = (i % 3) - 1.0;
+    }
+    static const char *const tn[1] = {"promo"}, *const ln[1] = {"b2b"};
+    churn_btyd_covariates cov;
+    churn_btyd_covariates_init(&cov);
+    cov.n_trans = 1, cov.trans = z, cov.trans_names = tn;
+    cov.n_life = 1, cov.life = z + NB_COV, cov.life_names = ln;
+    churn_model *m = (churn_model *)1;
+    int rc = churn_btyd_fit_covariates(&m, CHURN_FAMILY_BGNBD, NB_COV, sim_x, sim_tx, sim_T,
+                                       NULL, &cov, NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc != CHURN_OK && rc != CHURN_ENOCONV)
+        return rc;
+    churn_bootstrap_options o;
+    churn_bootstrap_options_init(&o);
+    o.resamples = 20;
+    double lo[3], hi[3];
+    size_t failed = 0;
+    rc = churn_btyd_bootstrap_interval_covariates(m, NB_COV, sim_x, sim_tx, sim_T, &cov, NULL,
+                                                  10, 3, sim_x, sim_tx, sim_T, &cov, &o, lo,
+                                                  hi, NULL, NULL, &failed);
+    for (int i = 0; i < 3 && rc == CHURN_OK && *nd + 2 <= 64; i++) {
+        d[(*nd)++] = lo[i];
+        d[(*nd)++] = hi[i];
+    }
+    churn_model_free(m);
+    return rc;
+}
+
 /* Delta-method intervals of the CLV of a covariate BG/NBD (one covariate per process) and
  * the fitted Gamma-Gamma model. */
 static int wl_clv_interval_cov(double *d, size_t *nd)
@@ -1280,7 +1318,7 @@ static const struct { const char *name; workload_fn fn; } wl[] = {
     {"stream", wl_stream},             {"model_file", wl_model_file},
     {"sbg_customers", wl_sbg_customers}, {"convert_unit", wl_convert_unit},
     {"clv", wl_clv}, {"clv_interval", wl_clv_interval}, {"clv_cov", wl_clv_cov},
-    {"clv_interval_cov", wl_clv_interval_cov},
+    {"clv_interval_cov", wl_clv_interval_cov}, {"bootstrap_cov", wl_bootstrap_cov},
     {"clv_bootstrap", wl_clv_bootstrap},                   {"tiers", wl_tiers},
     {"alerts", wl_alerts},             {"logit_cv", wl_logit_cv},
     {"km_groups", wl_km_groups},       {"concordance", wl_concordance},

@@ -446,9 +446,10 @@ CHURN_API void churn_bootstrap_options_init(churn_bootstrap_options *opts);
  * @param[in]  opts       options, or NULL for the defaults
  * @param[out] p_alive_lo, p_alive_hi, expected_lo, expected_hi  n values each, or NULL
  * @param[out] failed     resamples whose refit failed and were left out, or NULL
- * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, bad option named, bad row named);
- *         ::CHURN_EFAMILY; ::CHURN_ENOCONV (half the resamples or more could not
- *         be refitted); ::CHURN_ENOMEM. Thread-safe.
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, bad option named, bad row named, a
+ *         model with covariates: churn_btyd_bootstrap_interval_covariates() refits
+ *         those); ::CHURN_EFAMILY; ::CHURN_ENOCONV (half the resamples or more could
+ *         not be refitted); ::CHURN_ENOMEM. Thread-safe.
  * @since 1.3
  */
 CHURN_API int churn_btyd_bootstrap_interval(const churn_model *model, size_t n_fit,

@@ -427,6 +427,48 @@ CHURN_API int churn_btyd_predict_interval_covariates(
     double *p_alive_lo, double *p_alive_hi, double *expected, double *expected_lo,
     double *expected_hi);
 
+/**
+ * churn_btyd_bootstrap_interval() for a model with static covariates: the n_fit
+ * customers the model was fitted to are resampled with replacement, each with its
+ * covariate row; the model is refitted to each resample with
+ * churn_btyd_fit_covariates() (the model's family, `fit_opts` with standard errors
+ * skipped); the n scored customers are predicted at their own parameters with every
+ * refit (churn_btyd_score_covariates()); the limits are the (1 - level)/2 and
+ * (1 + level)/2 percentiles of those predictions. Seeded and threaded as
+ * churn_btyd_bootstrap_interval(): the limits depend on opts->seed only.
+ *
+ * @param[in]  model      a Pareto/NBD, BG/NBD, MBG/NBD or Gamma-Gompertz/NBD model
+ *                        fitted with churn_btyd_fit_covariates()
+ * @param[in]  n_fit      fitting customers (>= 2)
+ * @param[in]  frequency_fit, recency_fit, T_fit  their histories
+ * @param[in]  cov_fit    their covariates: the model's trans and life covariates, by
+ *                        name and in the model's order (n_fit rows, column-major)
+ * @param[in]  fit_opts   the options the model was fitted with (L2 penalties, shared
+ *                        coefficients, iterations), or NULL for the defaults; a
+ *                        different penalty or constraint refits a different model
+ * @param[in]  t          horizon, finite >= 0, in the model's time unit
+ * @param[in]  n          scored customers
+ * @param[in]  frequency, recency, T  their histories
+ * @param[in]  cov        their covariates, matched by name (churn_btyd_score_covariates())
+ * @param[in]  opts       resamples, seed, threads, level (churn_bootstrap_options), or NULL
+ * @param[out] p_alive_lo, p_alive_hi, expected_lo, expected_hi  n values each, or NULL
+ * @param[out] failed     resamples left out because their refit or scores failed, or NULL
+ * @return ::CHURN_OK; ::CHURN_EINVAL (NULL, a bad option, a bad row, a covariate of
+ *         `cov_fit` that is not the model's or not finite, a missing covariate of
+ *         `cov`: each named); ::CHURN_EFAMILY; ::CHURN_ENOCONV (half the resamples or
+ *         more could not be refitted); ::CHURN_ENOMEM. Thread-safe.
+ * Cost: `resamples` covariate fits of n_fit customers; memory 2 x resamples x n
+ * doubles plus (3 + covariates) x n_fit per thread.
+ * @since 1.3
+ */
+CHURN_API int churn_btyd_bootstrap_interval_covariates(
+    const churn_model *model, size_t n_fit, const double *frequency_fit,
+    const double *recency_fit, const double *T_fit, const churn_btyd_covariates *cov_fit,
+    const churn_btyd_cov_options *fit_opts, double t, size_t n, const double *frequency,
+    const double *recency, const double *T, const churn_btyd_covariates *cov,
+    const churn_bootstrap_options *opts, double *p_alive_lo, double *p_alive_hi,
+    double *expected_lo, double *expected_hi, size_t *failed);
+
 #ifdef __cplusplus
 }
 #endif

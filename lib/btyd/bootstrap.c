@@ -6,17 +6,23 @@
  * Each resample draws from its own random stream (splitmix64 seeded by the seed and
  * the resample's number), so the result depends on the seed only, never on the number
  * of threads or their timing. Threads (POSIX, opt-in) take resamples round-robin.
- * Calls btyd.c's public fit and predictions and core/ (errors, allocation).
+ * churn_btyd_bootstrap_interval_covariates does the same for a model with static
+ * covariates: each resample carries its customers' covariate rows, the refit is
+ * churn_btyd_fit_covariates with the caller's fit options, and the scores are
+ * churn_btyd_score_covariates'.
+ * Calls btyd.c's and covariates.c's public fits and predictions and core/ (errors,
+ * allocation).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "btyd/btyd_internal.h"
+#include "churn/covariates.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const FN = "churn_btyd_bootstrap_interval";
 
 CHURN_API void churn_bootstrap_options_init(churn_bootstrap_options *o)
 {
@@ -41,29 +47,56 @@ typedef struct {
     const double *x, *tx, *T;
     size_t B;
     uint64_t seed;
+    /* covariate models: the fitting customers' covariates, the refit's options, the
+     * scored customers' covariates (NULL for a plain model) */
+    const churn_btyd_covariates *cf, *cs;
+    const churn_btyd_cov_options *fo;
     double *pa, *ex;   /* B x n each, resample-major */
     int *status;       /* per resample: CHURN_OK, or the failing status */
     size_t first, step;
 } job;
 
+/* Covariate columns of a job's fitting customers (0 for a plain model). */
+static size_t n_cov_columns(const job *j)
+{
+    return j->cf ? j->cf->n_trans + j->cf->n_life : 0;
+}
+
 static void one_resample(job *j, size_t b, double *buf)
 {
-    double *x = buf, *tx = buf + j->nf, *T = buf + 2 * j->nf;
+    const size_t nf = j->nf, nt = j->cf ? j->cf->n_trans : 0, nc = n_cov_columns(j);
+    double *x = buf, *tx = buf + nf, *T = buf + 2 * nf, *z = buf + 3 * nf;
     uint64_t s = j->seed ^ (0x5851F42D4C957F2DULL * (uint64_t)(b + 1));
-    for (size_t i = 0; i < j->nf; i++) {
-        size_t k = (size_t)((double)(splitmix64(&s) >> 11) * 0x1.0p-53 * (double)j->nf);
-        if (k >= j->nf)
-            k = j->nf - 1;
+    for (size_t i = 0; i < nf; i++) {
+        size_t k = (size_t)((double)(splitmix64(&s) >> 11) * 0x1.0p-53 * (double)nf);
+        if (k >= nf)
+            k = nf - 1;
         x[i] = j->xf[k], tx[i] = j->txf[k], T[i] = j->Tf[k];
+        for (size_t c = 0; c < nc; c++) /* the customer's covariate row travels along */
+            z[c * nf + i] = c < nt ? j->cf->trans[c * nf + k] : j->cf->life[(c - nt) * nf + k];
     }
-    churn_btyd_options o;
-    churn_btyd_options_init(&o);
-    o.no_std_errors = 1;
     churn_model *m = NULL;
-    int rc = churn_btyd_fit(&m, churn_model_family(j->model), j->nf, x, tx, T, NULL, &o);
-    if (rc == CHURN_OK)
-        rc = churn_btyd_score(m, j->t, j->n, j->x, j->tx, j->T, j->pa + b * j->n,
-                              j->ex + b * j->n);
+    int rc;
+    if (j->cf) {
+        churn_btyd_covariates cr = *j->cf;
+        cr.trans = cr.n_trans ? z : NULL;
+        cr.life = cr.n_life ? z + nt * nf : NULL;
+        churn_btyd_cov_options o = *j->fo;
+        o.no_std_errors = 1;
+        rc = churn_btyd_fit_covariates(&m, churn_model_family(j->model), nf, x, tx, T, NULL,
+                                       &cr, &o);
+        if (rc == CHURN_OK)
+            rc = churn_btyd_score_covariates(m, j->t, j->n, j->x, j->tx, j->T, j->cs,
+                                             j->pa + b * j->n, j->ex + b * j->n);
+    } else {
+        churn_btyd_options o;
+        churn_btyd_options_init(&o);
+        o.no_std_errors = 1;
+        rc = churn_btyd_fit(&m, churn_model_family(j->model), nf, x, tx, T, NULL, &o);
+        if (rc == CHURN_OK)
+            rc = churn_btyd_score(m, j->t, j->n, j->x, j->tx, j->T, j->pa + b * j->n,
+                                  j->ex + b * j->n);
+    }
     churn_model_free(m);
     j->status[b] = rc;
 }
@@ -73,7 +106,8 @@ static void one_resample(job *j, size_t b, double *buf)
 static void *bootstrap_thread_main(void *arg)
 {
     job *j = arg;
-    double *buf = churn__malloc(churn__mul_size(3 * j->nf, sizeof *buf));
+    double *buf = churn__malloc(churn__mul_size(churn__mul_size(3 + n_cov_columns(j), j->nf),
+                                                sizeof *buf));
     for (size_t b = j->first; b < j->B; b += j->step) {
         if (!buf)
             j->status[b] = CHURN_ENOMEM;
@@ -100,21 +134,17 @@ static double quantile(double *v, size_t m, double q)
     return lo + 1 < m ? v[lo] + f * (v[lo + 1] - v[lo]) : v[lo];
 }
 
-CHURN_API int churn_btyd_bootstrap_interval(const churn_model *model, size_t n_fit,
-                                            const double *frequency_fit,
-                                            const double *recency_fit, const double *T_fit,
-                                            double t, size_t n, const double *frequency,
-                                            const double *recency, const double *T,
-                                            const churn_bootstrap_options *opts,
-                                            double *p_alive_lo, double *p_alive_hi,
-                                            double *expected_lo, double *expected_hi,
-                                            size_t *failed)
+/* The checks shared by both entry points, then the resamples and the percentiles;
+ * `tmpl` holds the covariate parts (or NULLs). */
+static int bootstrap_run(const char *FN, const churn_model *model, size_t n_fit,
+                         const double *frequency_fit, const double *recency_fit,
+                         const double *T_fit, double t, size_t n, const double *frequency,
+                         const double *recency, const double *T,
+                         const churn_bootstrap_options *opts, double *p_alive_lo,
+                         double *p_alive_hi, double *expected_lo, double *expected_hi,
+                         size_t *failed, const job *tmpl)
 {
-    churn__ok();
-    int rc = churn__model_check(model, FN, 4, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
-                                CHURN_FAMILY_PNBD, CHURN_FAMILY_BGBB);
-    if (rc)
-        return rc;
+    int rc;
     churn_bootstrap_options o;
     churn_bootstrap_options_init(&o);
     if (opts && (rc = churn__opts_copy(&o, sizeof o, opts, "churn_bootstrap_options")))
@@ -163,7 +193,8 @@ CHURN_API int churn_btyd_bootstrap_interval(const churn_model *model, size_t n_f
      * its share run by the calling thread afterwards */
     for (size_t k = 0; k < nt; k++) {
         jobs[k] = (job){model, n_fit, frequency_fit, recency_fit, T_fit, t, n, frequency,
-                        recency, T, B, o.seed, pa, ex, status, k, nt};
+                        recency, T, B, o.seed, tmpl->cf, tmpl->cs, tmpl->fo, pa, ex, status,
+                        k, nt};
         running[k] = k > 0 && pthread_create(&tid[k], NULL, bootstrap_thread_main,
                                              &jobs[k]) == 0;
     }
@@ -223,4 +254,106 @@ out:
     churn__free(tid);
     churn__free(running);
     return rc;
+}
+
+CHURN_API int churn_btyd_bootstrap_interval(const churn_model *model, size_t n_fit,
+                                            const double *frequency_fit,
+                                            const double *recency_fit, const double *T_fit,
+                                            double t, size_t n, const double *frequency,
+                                            const double *recency, const double *T,
+                                            const churn_bootstrap_options *opts,
+                                            double *p_alive_lo, double *p_alive_hi,
+                                            double *expected_lo, double *expected_hi,
+                                            size_t *failed)
+{
+    static const char FN[] = "churn_btyd_bootstrap_interval";
+    churn__ok();
+    int rc = churn__model_check(model, FN, 4, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
+                                CHURN_FAMILY_PNBD, CHURN_FAMILY_BGBB);
+    if (rc)
+        return rc;
+    size_t kt = 0, kl = 0;
+    if (churn_btyd_model_covariates(model, &kt, &kl) == CHURN_OK && kt + kl)
+        return churn__error(CHURN_EINVAL, "%s: this '%s' model has covariates: use "
+                            "churn_btyd_bootstrap_interval_covariates", FN,
+                            churn_family_name(model->family));
+    const job none = {0};
+    return bootstrap_run(FN, model, n_fit, frequency_fit, recency_fit, T_fit, t, n, frequency,
+                         recency, T, opts, p_alive_lo, p_alive_hi, expected_lo, expected_hi,
+                         failed, &none);
+}
+
+/* The fitting covariates must be the model's, in its order: the refit then estimates the
+ * same coefficients. */
+static int check_fit_names(const char *FN, const churn_model *model, size_t nb, size_t kt,
+                           size_t kl, const churn_btyd_covariates *c)
+{
+    if (c->n_trans != kt || c->n_life != kl)
+        return churn__error(CHURN_EINVAL, "%s: 'cov_fit' has %zu trans and %zu life "
+                            "covariates, the model %zu and %zu: give the covariates the model "
+                            "was fitted with", FN, c->n_trans, c->n_life, kt, kl);
+    if ((kt && (!c->trans || !c->trans_names)) || (kl && (!c->life || !c->life_names)))
+        return churn__error(CHURN_EINVAL, "%s: 'cov_fit': NULL values or names", FN);
+    for (size_t j = 0; j < kt + kl; j++) {
+        const char *want = model->param_names[nb + j];
+        const char *pre = j < kt ? "trans." : "life.";
+        const char *got = j < kt ? c->trans_names[j] : c->life_names[j - kt];
+        if (!got || strncmp(want, pre, strlen(pre)) != 0 || strcmp(want + strlen(pre), got))
+            return churn__error(CHURN_EINVAL, "%s: 'cov_fit' %s covariate %zu is '%s', the "
+                                "model's coefficient there is '%s': give the covariates in the "
+                                "model's order", FN, j < kt ? "trans" : "life",
+                                j < kt ? j : j - kt, got ? got : "(null)", want);
+    }
+    return CHURN_OK;
+}
+
+CHURN_API int churn_btyd_bootstrap_interval_covariates(
+    const churn_model *model, size_t n_fit, const double *frequency_fit,
+    const double *recency_fit, const double *T_fit, const churn_btyd_covariates *cov_fit,
+    const churn_btyd_cov_options *fit_opts, double t, size_t n, const double *frequency,
+    const double *recency, const double *T, const churn_btyd_covariates *cov,
+    const churn_bootstrap_options *opts, double *p_alive_lo, double *p_alive_hi,
+    double *expected_lo, double *expected_hi, size_t *failed)
+{
+    static const char FN[] = "churn_btyd_bootstrap_interval_covariates";
+    churn__ok();
+    int rc = churn__model_check(model, FN, 4, CHURN_FAMILY_BGNBD, CHURN_FAMILY_MBGNBD,
+                                CHURN_FAMILY_PNBD, CHURN_FAMILY_GGOMNBD);
+    if (rc)
+        return rc;
+    size_t kt = 0, kl = 0;
+    if ((rc = churn_btyd_model_covariates(model, &kt, &kl)))
+        return rc;
+    churn_btyd_covariates cf = CHURN_BTYD_COVARIATES_INIT;
+    churn_btyd_cov_options fo = CHURN_BTYD_COV_OPTIONS_INIT;
+    if ((rc = churn__opts_copy(&cf, sizeof cf, cov_fit, "churn_btyd_covariates")) ||
+        (rc = churn__opts_copy(&fo, sizeof fo, fit_opts, "churn_btyd_cov_options")))
+        return rc;
+    if (!cov_fit && kt + kl)
+        return churn__error(CHURN_EINVAL, "%s: NULL 'cov_fit': the covariates the model was "
+                            "fitted with are needed to refit it", FN);
+    if ((rc = check_fit_names(FN, model, model->nparams - kt - kl, kt, kl, &cf)))
+        return rc;
+    for (size_t c = 0; c < kt + kl; c++) /* a refit would fail on every resample */
+        for (size_t i = 0; i < n_fit; i++) {
+            double v = c < kt ? cf.trans[c * n_fit + i] : cf.life[(c - kt) * n_fit + i];
+            if (!isfinite(v))
+                return churn__error(CHURN_EINVAL, "%s: 'cov_fit' row %zu, %s covariate '%s': "
+                                    "%g is not finite (covariates must be finite)", FN, i,
+                                    c < kt ? "trans" : "life",
+                                    c < kt ? cf.trans_names[c] : cf.life_names[c - kt], v);
+        }
+    /* the scored customers, their covariates and the horizon, as scoring checks them */
+    if ((rc = churn_btyd_score_covariates(model, t, n, frequency, recency, T, cov, NULL,
+                                          NULL))) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s", churn_last_error_message());
+        const char *m = strncmp(msg, "churn_btyd_score_covariates: ", 29) == 0 ? msg + 29 : msg;
+        return churn__error(rc, "%s: %s", FN, m);
+    }
+    job tmpl = {0};
+    tmpl.cf = &cf, tmpl.fo = &fo, tmpl.cs = cov;
+    return bootstrap_run(FN, model, n_fit, frequency_fit, recency_fit, T_fit, t, n, frequency,
+                         recency, T, opts, p_alive_lo, p_alive_hi, expected_lo, expected_hi,
+                         failed, &tmpl);
 }

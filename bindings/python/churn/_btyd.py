@@ -444,6 +444,9 @@ class _Btyd(Model):
                 self._arg("std_errors", std_errors, True),
                 fit_feedback(self, x.shape[0], progress))
             self._set_handle(hv)
+            # what a bootstrap refit needs to fit the same model (churn.bootstrap_interval)
+            self._cov_fit_options = {"shared": list(shared or []), "l2_trans": l2_trans,
+                                     "l2_life": l2_life}
             return self._record_unit(data, unit)
         o = _options(self._arg("l2", l2, 0.0), self._arg("max_iter", max_iter, None),
                      self._arg("tol", tol, None), self._arg("std_errors", std_errors, True))

@@ -48,6 +48,10 @@ _interval = _lib.fn("churn_btyd_predict_interval_covariates", c_int, c_void_p, c
                     c_double, c_size_t, _d, _d, _d, POINTER(Covariates), _d, _d, _d, _d, _d,
                     _d)
 
+_boot = _lib.fn("churn_btyd_bootstrap_interval_covariates", c_int, c_void_p, c_size_t, _d, _d,
+                _d, POINTER(Covariates), POINTER(CovOptions), c_double, c_size_t, _d, _d, _d,
+                POINTER(Covariates), c_void_p, _d, _d, _d, _d, POINTER(c_size_t))
+
 
 def _names(names):
     arr = (c_char_p * max(1, len(names)))()
@@ -248,3 +252,32 @@ def interval_model(model, t, level, data, x, tx, T, covariates):
     check(_interval(model._require(), float(t), float(level), n, ptr(x), ptr(tx), ptr(T),
                     ctypes.byref(cov), *[ptr(c) for c in cols]))
     return cols
+
+
+def bootstrap_model(model, fit_data, xf, txf, Tf, data, x, tx, T, t, covariates,
+                    fit_covariates, boot_opts, shared, l2_trans, l2_life):
+    """(four limit arrays, failed resamples) of a covariate model's bootstrap."""
+    from ._arrays import empty, ptr
+    from ._btyd import _index
+    keep = []
+    trans, life = model_names(model)
+    fit_cov = covariates if fit_covariates is None else fit_covariates
+    if fit_cov is None:
+        raise TypeError(f"this {type(model).__name__} has covariates (trans {trans}, life "
+                        f"{life}): pass covariates= (and fit_covariates= when the fitting "
+                        f"customers' are in another frame)")
+    nf = xf.shape[0]
+    cf = make(aligned(fit_cov, _index(fit_data, nf), nf), trans, life, nf, keep)
+    cs = _model_covariates(model, data, x.shape[0], covariates, keep)
+    remembered = getattr(model, "_cov_fit_options", {})
+    fo = options(remembered.get("l2_trans", 0.0) if l2_trans is None else l2_trans,
+                 remembered.get("l2_life", 0.0) if l2_life is None else l2_life,
+                 remembered.get("shared", []) if shared is None else shared)
+    keep.append(fo)
+    n = x.shape[0]
+    cols = [empty(n) for _ in range(4)]
+    failed = c_size_t(0)
+    check(_boot(model._require(), nf, ptr(xf), ptr(txf), ptr(Tf), ctypes.byref(cf),
+                ctypes.byref(fo), float(t), n, ptr(x), ptr(tx), ptr(T), ctypes.byref(cs),
+                ctypes.byref(boot_opts), *[ptr(c) for c in cols], ctypes.byref(failed)))
+    return cols, failed.value

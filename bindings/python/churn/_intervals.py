@@ -108,7 +108,8 @@ _boot = _lib.fn("churn_btyd_bootstrap_interval", ctypes.c_int, ctypes.c_void_p, 
 
 
 def bootstrap_interval(model, fit_data, horizon, data=None, level=0.9, resamples=200, seed=1,
-                       threads=1, *, unit=None):
+                       threads=1, *, unit=None, covariates=None, fit_covariates=None,
+                       shared=None, l2_trans=None, l2_life=None):
     """P(alive) and expected purchases intervals by resampling customers and refitting.
 
     The customers the model was fitted to (`fit_data`) are resampled with replacement
@@ -118,8 +119,8 @@ def bootstrap_interval(model, fit_data, horizon, data=None, level=0.9, resamples
 
     Parameters
     ----------
-    model : churn.BGNBD, churn.MBGNBD, churn.ParetoNBD or churn.BGBB
-        A fitted model (its family is refitted).
+    model : churn.BGNBD, churn.MBGNBD, churn.ParetoNBD, churn.BGBB or churn.GGompertzNBD
+        A fitted model (its family is refitted; GGompertzNBD only with covariates).
     fit_data : pandas.DataFrame
         The customer table the model was fitted to (frequency, recency, T).
     horizon : float
@@ -138,6 +139,20 @@ def bootstrap_interval(model, fit_data, horizon, data=None, level=0.9, resamples
     unit : str or float, optional
         Keyword only: the tables' time unit when they do not carry
         ``attrs["time_unit"]``.
+    covariates : pandas.DataFrame, optional
+        Keyword only, required for a model fitted with covariates: the customers'
+        covariates (indexed by customer id, or with the rows of `data`). Each resample
+        carries its customers' covariate rows, the model is refitted with covariates
+        (``churn_btyd_bootstrap_interval_covariates``) and the customers in `data` are
+        scored at their own parameters.
+    fit_covariates : pandas.DataFrame, optional
+        Keyword only: the fitting customers' covariates when `covariates` does not
+        cover them (default: `covariates`, matched to `fit_data` by customer id).
+    shared, l2_trans, l2_life : optional
+        Keyword only: the equality constraints and L2 penalties of the refits. Default:
+        those the model was fitted with in this session (``fit(..., shared=,
+        l2_trans=, l2_life=)``), or none for a model loaded from a file; a different
+        penalty or constraint refits a different model.
 
     Returns
     -------
@@ -157,6 +172,14 @@ def bootstrap_interval(model, fit_data, horizon, data=None, level=0.9, resamples
     >>> iv = churn.bootstrap_interval(bg, t, 12, t.head(3), resamples=50, threads=2)
     >>> bool((iv.expected_purchases_lo <= iv.expected_purchases_hi).all())
     True
+
+    A model with covariates refits with them:
+
+    >>> cov = pd.DataFrame({"promo": (t.index % 2).astype(float)}, index=t.index)
+    >>> bgc = churn.BGNBD().fit(t, covariates=cov, trans=["promo"])
+    >>> ivc = churn.bootstrap_interval(bgc, t, 12, t.head(3), resamples=30, covariates=cov)
+    >>> bool((ivc.p_alive_lo <= ivc.p_alive_hi).all())
+    True
     """
     import pandas as pd
     model.check_time_unit(fit_data, unit)
@@ -169,11 +192,21 @@ def bootstrap_interval(model, fit_data, horizon, data=None, level=0.9, resamples
     o.resamples, o.seed, o.threads, o.level = int(resamples), int(seed), int(threads), \
         float(level)
     n = x.shape[0]
-    cols = [empty(n) for _ in range(4)]
-    failed = ctypes.c_size_t(0)
-    check(_boot(model._require(), xf.shape[0], ptr(xf), ptr(txf), ptr(Tf), float(horizon), n,
-                ptr(x), ptr(tx), ptr(T_), ctypes.byref(o), *[ptr(c) for c in cols],
-                ctypes.byref(failed)))
+    from . import _covariates
+    if _covariates.has_covariates(model):
+        cols, nfail = _covariates.bootstrap_model(model, fit_data, xf, txf, Tf, data, x, tx,
+                                                  T_, horizon, covariates, fit_covariates, o,
+                                                  shared, l2_trans, l2_life)
+        failed = ctypes.c_size_t(nfail)
+    else:
+        if covariates is not None or fit_covariates is not None:
+            raise TypeError(f"covariates=: this {type(model).__name__} was fitted without "
+                            f"covariates")
+        cols = [empty(n) for _ in range(4)]
+        failed = ctypes.c_size_t(0)
+        check(_boot(model._require(), xf.shape[0], ptr(xf), ptr(txf), ptr(Tf),
+                    float(horizon), n, ptr(x), ptr(tx), ptr(T_), ctypes.byref(o),
+                    *[ptr(c) for c in cols], ctypes.byref(failed)))
     idx = _index(data, n)
     out = pd.DataFrame(dict(zip(["p_alive_lo", "p_alive_hi", "expected_purchases_lo",
                                  "expected_purchases_hi"], cols)),

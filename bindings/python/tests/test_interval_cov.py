@@ -78,3 +78,37 @@ def test_covariate_model_needs_covariates():
         churn.predict_interval(m, 10, t.head(3), level=1.5, covariates=cov)
     with pytest.raises(KeyError, match="promo"):
         churn.predict_interval(m, 10, t.head(3), covariates=cov.rename(columns={"promo": "x"}))
+
+
+def test_bootstrap_of_a_covariate_model_refits_with_covariates():
+    """churn.bootstrap_interval of a covariate model (churn_btyd_bootstrap_interval_covariates):
+    the same limits for 1 and 2 threads and for the fitting customers' covariates given in
+    a frame of their own; with 300 resamples the limits bracket the prediction and lie
+    near the delta method's; the refits keep the fit's equality constraint (an explicit
+    shared=[] refits another model and gives other limits); a model fitted without
+    covariates refuses covariates=."""
+    t = churn.simulate_summary(4000, "pnbd", seed=12)
+    rng = np.random.default_rng(5)
+    cov = pd.DataFrame({"promo": rng.integers(0, 2, len(t)).astype(float),
+                        "b2b": rng.integers(0, 2, len(t)).astype(float)}, index=t.index)
+    m = churn.ParetoNBD().fit(t, covariates=cov, trans=["promo", "b2b"], life=["b2b"],
+                              shared=["b2b"])
+    rows = t[t.frequency > 0].iloc[[1, 5, 9]]
+    a = churn.bootstrap_interval(m, t, 20, rows, resamples=40, seed=3, covariates=cov)
+    b = churn.bootstrap_interval(m, t, 20, rows, resamples=40, seed=3, threads=2,
+                                 covariates=cov.loc[rows.index], fit_covariates=cov)
+    pd.testing.assert_frame_equal(a, b)
+    assert a.attrs["failed_resamples"] == 0
+    other = churn.bootstrap_interval(m, t, 20, rows, resamples=40, seed=3, covariates=cov,
+                                     shared=[])
+    assert not np.allclose(other.to_numpy(), a.to_numpy(), rtol=1e-6)
+    big = churn.bootstrap_interval(m, t, 20, rows, resamples=300, seed=4, threads=2,
+                                   covariates=cov)
+    d = churn.predict_interval(m, 20, rows, covariates=cov)
+    for c in ("p_alive", "expected_purchases"):
+        assert (big[c + "_lo"] < d[c]).all() and (d[c] < big[c + "_hi"]).all()
+        for e in ("_lo", "_hi"):
+            assert big[c + e].to_numpy() == pytest.approx(d[c + e].to_numpy(), rel=0.05)
+    plain = churn.ParetoNBD().fit(t)
+    with pytest.raises(TypeError, match="without covariates"):
+        churn.bootstrap_interval(plain, t, 20, rows, resamples=20, covariates=cov)
