@@ -392,6 +392,40 @@ static int wl_mbgcnbd(double *d, size_t *nd)
     return rc;
 }
 
+/* MBG/CNBD-k with one covariate per process, k = 2 fixed (litt: a made-up finite sum, 0 for
+ * x = 0), then the scores of four customers. */
+static int wl_mbgcnbd_cov(double *d, size_t *nd)
+{
+    double z[2 * NSIM], litt[NSIM];
+    for (int i = 0; i < NSIM; i++) {
+        z[i] = i % 2;
+        z[NSIM + i] = (i % 3) - 1.0;
+        litt[i] = sim_x[i] > 0 ? sim_x[i] * 0.5 : 0.0;
+    }
+    static const char *const tn[1] = {"promo"}, *const ln[1] = {"b2b"};
+    churn_btyd_covariates cov;
+    churn_btyd_covariates_init(&cov);
+    cov.n_trans = 1, cov.trans = z, cov.trans_names = tn;
+    cov.n_life = 1, cov.life = z + NSIM, cov.life_names = ln;
+    churn_model *m = (churn_model *)1;
+    int rc = churn_mbgcnbd_fit_covariates(&m, 2, NSIM, sim_x, sim_tx, sim_T, litt, NULL, &cov,
+                                          NULL);
+    OUT_MUST_BE_NULL(rc, m);
+    if (rc != CHURN_OK && rc != CHURN_ENOCONV)
+        return rc;
+    double pa[4], ex[4];
+    int sc = churn_btyd_score_covariates(m, 10, 4, sim_x, sim_tx, sim_T, &cov, pa, ex);
+    if (sc == CHURN_OK) {
+        digest_params(m, d, nd);
+        for (int i = 0; i < 4 && *nd + 2 <= 64; i++) {
+            d[(*nd)++] = pa[i];
+            d[(*nd)++] = ex[i];
+        }
+    }
+    churn_model_free(m);
+    return sc ? sc : rc;
+}
+
 static int wl_sbg(double *d, size_t *nd)
 {
     static const double surv[8] = {1000, 631, 468, 382, 326, 289, 262, 241};
@@ -1307,7 +1341,7 @@ static const struct { const char *name; workload_fn fn; } wl[] = {
     {"csv", wl_csv},         {"customers", wl_customers}, {"bgnbd", wl_bgnbd}, {"covariates", wl_covariates},
     {"dyncov", wl_dyncov},
     {"pnbd", wl_pnbd},       {"bgbb", wl_bgbb},           {"sbg", wl_sbg},
-    {"mbgcnbd", wl_mbgcnbd}, {"bootstrap", wl_bootstrap}, {"interval_cov", wl_interval_cov},
+    {"mbgcnbd", wl_mbgcnbd}, {"mbgcnbd_cov", wl_mbgcnbd_cov}, {"bootstrap", wl_bootstrap}, {"interval_cov", wl_interval_cov},
     {"gammagamma", wl_gammagamma}, {"logit", wl_logit},   {"cox", wl_cox},
     {"weibull", wl_weibull}, {"save/load", wl_save_load}, {"km", wl_km},
     {"roc_auc", wl_auc},

@@ -44,14 +44,18 @@ static const char fit_help[] =
     "  --survivors FILE  sbg: fit a survivor curve instead: a column 'survivors' (or the\n"
     "                    only column) with the cohort size first, then the customers\n"
     "                    still active after each period\n"
-    "  --trans COLS      bgnbd/mbgnbd/pnbd/ggomnbd: covariates of the purchase process,\n"
+    "  --trans COLS      bgnbd/mbgnbd/pnbd/ggomnbd/mbgcnbdk: covariates of the purchase\n"
+    "                    process,\n"
     "                    columns of the table (comma-separated; e.g. those 'churn\n"
     "                    features --covariates' appended): alpha_i = alpha exp(-g'z), so\n"
     "                    a positive coefficient trans.<col> raises the purchase rate by\n"
     "                    exp(g) per unit (docs/models/covariates.md)\n"
-    "  --life COLS       bgnbd/mbgnbd/pnbd/ggomnbd: covariates of the dropout process\n"
-    "                    (coefficients life.<col>; pnbd and ggomnbd: beta_i = beta\n"
-    "                    exp(-g'z), so a positive coefficient means faster dropout)\n"
+    "  --life COLS       bgnbd/mbgnbd/pnbd/ggomnbd/mbgcnbdk: covariates of the dropout\n"
+    "                    process (coefficients life.<col>; pnbd and ggomnbd: beta_i =\n"
+    "                    beta exp(-g'z), so a positive coefficient means faster\n"
+    "                    dropout; the BG families: a_i = a exp(g'z), b_i = b exp(g'z)).\n"
+    "                    mbgcnbdk takes --k (0 or none: chosen by likelihood) and the\n"
+    "                    litt column as without covariates\n"
     "  --shared COLS     columns in both --trans and --life whose coefficient is the\n"
     "                    same in both processes\n"
     "  --l2-trans X, --l2-life X\n"
@@ -431,7 +435,7 @@ static const double *table_col(const char *sub, const void *t, const char *name)
 /* --trans/--life: the fit with covariates (columns of the table). */
 static int fit_covariates(const char *sub, int family, const btyd_args *a, const cli_table *t,
                           const double *x, const double *tx, const double *T, const double *w,
-                          fit_bufs *b, churn_model **m, int *st)
+                          const double *litt, fit_bufs *b, churn_model **m, int *st)
 {
     size_t nt = 0, nl = 0, ns = 0;
     b->tn = cli_split_list(a->trans ? a->trans : "", &nt);
@@ -451,7 +455,11 @@ static int fit_covariates(const char *sub, int family, const btyd_args *a, const
     co.shared = (const char *const *)b->sn;
     if (a->max_iter > 0)
         co.max_iter = (int)a->max_iter;
-    *st = churn_btyd_fit_covariates(m, family, t->nrows, x, tx, T, w, &b->cov.cov, &co);
+    if (family == CHURN_FAMILY_MBGCNBD)
+        *st = churn_mbgcnbd_fit_covariates(m, a->k < 0 ? 0 : (int)a->k, t->nrows, x, tx, T,
+                                           litt, w, &b->cov.cov, &co);
+    else
+        *st = churn_btyd_fit_covariates(m, family, t->nrows, x, tx, T, w, &b->cov.cov, &co);
     return CLI_EXIT_OK;
 }
 
@@ -503,11 +511,13 @@ static int fit_table(const char *sub, int family, const btyd_args *a, const cli_
         const double *litt = NULL;
         if (k != 1 && !(litt = need_col(sub, t, lcol, b->spare)))
             return CLI_EXIT_FAIL;
+        if (a->trans || a->life)
+            return fit_covariates(sub, family, a, t, x, tx, T, w, litt, b, m, st);
         *st = churn_mbgcnbd_fit(m, k, t->nrows, x, tx, T, litt, w, o);
         return CLI_EXIT_OK;
     }
     if (a->trans || a->life)
-        return fit_covariates(sub, family, a, t, x, tx, T, w, b, m, st);
+        return fit_covariates(sub, family, a, t, x, tx, T, w, NULL, b, m, st);
     *st = churn_btyd_fit(m, family, t->nrows, x, tx, T, w, o);
     return CLI_EXIT_OK;
 }
@@ -521,10 +531,11 @@ static int check_fit_options(const char *sub, int family, const btyd_args *a)
     if (a->surv && a->input)
         return cli_usage_error(sub, "give either customers.csv or --survivors, not both");
     int cov_family = family == CHURN_FAMILY_PNBD || family == CHURN_FAMILY_BGNBD ||
-                     family == CHURN_FAMILY_MBGNBD || family == CHURN_FAMILY_GGOMNBD;
+                     family == CHURN_FAMILY_MBGNBD || family == CHURN_FAMILY_GGOMNBD ||
+                     family == CHURN_FAMILY_MBGCNBD;
     if ((a->trans || a->life) && !cov_family)
-        return cli_usage_error(sub, "--trans and --life are for pnbd, bgnbd, mbgnbd and ggomnbd "
-                               "models: "
+        return cli_usage_error(sub, "--trans and --life are for pnbd, bgnbd, mbgnbd, ggomnbd "
+                               "and mbgcnbdk models: "
                                "the library has no covariate model of family '%s' "
                                "(docs/models/covariates.md)", churn_family_name(family));
     if ((a->shared || a->l2_trans > 0 || a->l2_life > 0) && !(a->trans || a->life))

@@ -160,6 +160,37 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
                                         const churn_btyd_cov_options *opts);
 
 /**
+ * MBG/CNBD-k (churn_mbgcnbd_fit(), btyd.h) with static covariates: the trans
+ * covariates scale alpha_i = alpha exp(-g_t' z_t) and the life covariates
+ * a_i = a exp(g_l' z_l), b_i = b exp(g_l' z_l), as for MBG/NBD; k is shared by
+ * every customer. With k >= 1 it is fixed; with k = 0 the covariate model is
+ * fitted for every k in 1..::CHURN_MBGCNBD_KMAX and the converged fit of the
+ * largest log-likelihood is returned (its note lists every k's). The model's
+ * parameters are k, r, alpha, a, b, then trans.<name> and life.<name>; k's
+ * variance is 0. The log-likelihood includes sum_i w_i [(k-1) litt_i - x_i
+ * log((k-1)!)], as churn_mbgcnbd_fit()'s. Scoring, CLV, intervals and the model
+ * file work as for the other covariate families (churn_btyd_score_covariates(),
+ * ...). Options as churn_btyd_fit_covariates() (L2 penalties, shared
+ * coefficients).
+ * @param[out] out     the fitted model (also set, not converged, on ::CHURN_ENOCONV)
+ * @param[in]  k       1..::CHURN_MBGCNBD_KMAX, or 0 to choose k by likelihood
+ * @param[in]  n, frequency, recency, T, weights  as churn_btyd_fit_covariates()
+ * @param[in]  litt    n sums of log inter-purchase times (NULL allowed only when k = 1)
+ * @param[in]  cov     the customers' covariates
+ * @param[in]  opts    options or NULL
+ * @return as churn_btyd_fit_covariates() (a bad 'litt' or k named). Thread-safe.
+ * Cost: one covariate fit per k tried (12 with k = 0).
+ * @since 1.3
+ */
+CHURN_API int churn_mbgcnbd_fit_covariates(churn_model **out, int k, size_t n,
+                                           const double *frequency, const double *recency,
+                                           const double *T, const double *litt,
+                                           const double *weights,
+                                           const churn_btyd_covariates *cov,
+                                           const churn_btyd_cov_options *opts);
+
+
+/**
  * Number of covariates of a model: trans in *n_trans, life in *n_life
  * (either may be NULL). 0 and 0 for a plain model.
  * @return ::CHURN_OK, ::CHURN_EINVAL (NULL model). Thread-safe.

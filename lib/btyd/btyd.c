@@ -547,7 +547,7 @@ CHURN_API int churn_bgbb_p_alive_at(const churn_model *model, double m, size_t n
 /* ---- MBG/CNBD-k: fit with k fixed or chosen, log-likelihood with litt ---------------- */
 
 /* Rows (x, t_x, T) as for every BTYD fit, and litt: finite, 0 when x = 0. */
-static int check_mbgc_rows(const char *fn, int fitting, size_t n, const double *x,
+int churn__mbgc_check_rows(const char *fn, int fitting, size_t n, const double *x,
                            const double *tx, const double *T, const double *litt,
                            const double *w)
 {
@@ -567,7 +567,8 @@ static int check_mbgc_rows(const char *fn, int fitting, size_t n, const double *
 
 /* sum_i w_i [(k-1) litt_i - x_i log((k-1)!)]: the part of the log-likelihood
  * that only k changes (0 when k = 1). */
-static double litt_term(int k, size_t n, const double *x, const double *litt, const double *w)
+double churn__mbgc_litt_term(int k, size_t n, const double *x, const double *litt,
+                             const double *w)
 {
     if (k == 1)
         return 0.0;
@@ -632,7 +633,8 @@ CHURN_API int churn_mbgcnbd_fit(churn_model **out, int k, size_t n, const double
         return rc;
     if (n == 0)
         return churn__error(CHURN_EINVAL, "%s: no rows to fit", fn);
-    if ((rc = check_mbgc_rows(fn, 1, n, frequency, recency, T, k == 1 ? NULL : litt, weights)))
+    if ((rc = churn__mbgc_check_rows(fn, 1, n, frequency, recency, T, k == 1 ? NULL : litt,
+                                     weights)))
         return rc;
     double wsum = 0;
     for (size_t i = 0; i < n; i++)
@@ -661,7 +663,8 @@ CHURN_API int churn_mbgcnbd_fit(churn_model **out, int k, size_t n, const double
             churn__ok();
             continue;
         }
-        int wrc = mbgc_widen(&m5, m4, kk, litt_term(kk, n, frequency, litt, weights));
+        int wrc = mbgc_widen(&m5, m4, kk,
+                             churn__mbgc_litt_term(kk, n, frequency, litt, weights));
         churn_model_free(m4);
         if (wrc) {
             churn_model_free(best);
@@ -718,7 +721,8 @@ CHURN_API int churn_mbgcnbd_loglik(size_t nparams, const double *params, size_t 
     if (k != 1 && n && !litt)
         return churn__error(CHURN_EINVAL, "%s: column 'litt' is NULL: k = %d needs the sum of "
                             "log inter-purchase times of every customer", fn, k);
-    if ((rc = check_mbgc_rows(fn, 0, n, frequency, recency, T, k == 1 ? NULL : litt, weights)))
+    if ((rc = churn__mbgc_check_rows(fn, 0, n, frequency, recency, T, k == 1 ? NULL : litt,
+                                     weights)))
         return rc;
     double gl[4];
     rc = churn__mbgc_loglik_k(k, params + 1, n, frequency, recency, T, weights, loglik,
@@ -726,7 +730,7 @@ CHURN_API int churn_mbgcnbd_loglik(size_t nparams, const double *params, size_t 
     if (rc || !isfinite(*loglik))
         return churn__error(CHURN_ENUMERIC, "%s: the MBG/CNBD-k log-likelihood is not finite at "
                             "these parameters", fn);
-    *loglik += litt_term(k, n, frequency, litt, weights);
+    *loglik += churn__mbgc_litt_term(k, n, frequency, litt, weights);
     if (gradient) {
         gradient[0] = NAN; /* k is discrete */
         for (int j = 0; j < 4; j++)

@@ -154,6 +154,14 @@ CHURN__HIDDEN int churn__cov_newton_step(size_t k, const double *H, const double
                                          double *M);
 CHURN__HIDDEN double churn__cov_max_abs(size_t k, const double *v);
 CHURN__HIDDEN int churn__cov_find_name(const char *const *names, size_t k, const char *s);
+/* btyd.c, shared with covariates.c: MBG/CNBD-k's row checks (litt NULL: not checked) and
+ * the part of its log-likelihood that only k changes, sum_i w_i [(k-1) litt_i - x_i
+ * log((k-1)!)] (0 when k = 1). */
+CHURN__HIDDEN int churn__mbgc_check_rows(const char *fn, int fitting, size_t n, const double *x,
+                                         const double *tx, const double *T, const double *litt,
+                                         const double *w);
+CHURN__HIDDEN double churn__mbgc_litt_term(int k, size_t n, const double *x, const double *litt,
+                                           const double *w);
 /* Copy the user's options over the defaults and check them. */
 CHURN__HIDDEN int churn__btyd_options(churn_btyd_options *o, const churn_btyd_options *user,
                                       const char *fn);

@@ -19,7 +19,9 @@
  * Which base parameter each process scales (the CLVTools parametrisation):
  * Pareto/NBD trans -> alpha (sign -), life -> beta (-); BG/NBD and MBG/NBD
  * trans -> alpha (-), life -> a (+) and b (+); Gamma-Gompertz/NBD trans ->
- * alpha (-), life -> beta (-).
+ * alpha (-), life -> beta (-); MBG/CNBD-k as MBG/NBD, with k fixed: the fit
+ * runs on the fixed-k descriptor (r, alpha, a, b) and the model carries k first
+ * (churn_mbgcnbd_fit_covariates; k chosen by likelihood as churn_mbgcnbd_fit).
  * Calls core/ (errors, allocation, Cholesky, models), checks.c, fit
  * (churn_btyd_fit for the start) and the family descriptors.
  */
@@ -43,12 +45,16 @@ typedef struct {
 
 typedef struct {
     const churn__btyd_family *fam;
-    int nb;          /* base parameters (the family's: 4, or 5 for Gamma-Gompertz/NBD) */
+    int nb;          /* base parameters (the family's: 4, or 5 for Gamma-Gompertz/NBD and
+                        MBG/CNBD-k) */
     target trans, life;
+    int kfix;        /* 1: base parameter 0 is MBG/CNBD-k's k, taken as it is (a whole
+                        number: never through log and exp) */
 } layout;
 
 static int get_layout(int family, layout *L, const char *fn)
 {
+    L->kfix = 0;
     switch (family) {
     case CHURN_FAMILY_PNBD:
         L->fam = &churn__pnbd_family;
@@ -71,11 +77,30 @@ static int get_layout(int family, layout *L, const char *fn)
         L->trans = (target){1, {1, 0}, {-1, 0}};
         L->life = (target){1, {4, 0}, {-1, 0}};
         return CHURN_OK;
+    case CHURN_FAMILY_MBGCNBD:
+        /* the model's (k, r, alpha, a, b), for scoring; fitting uses mbgc_fit_layout */
+        L->fam = &churn__mbgcnbd_family;
+        L->nb = 5;
+        L->trans = (target){1, {2, 0}, {-1, 0}};
+        L->life = (target){2, {3, 4}, {1, 1}};
+        L->kfix = 1;
+        return CHURN_OK;
     default:
         return churn__error(CHURN_EFAMILY, "%s: covariates are supported for the 'pnbd', "
-                            "'bgnbd', 'mbgnbd' and 'ggomnbd' families, not '%s'", fn,
-                            churn_family_name(family));
+                            "'bgnbd', 'mbgnbd', 'ggomnbd' and 'mbgcnbd' families, not '%s'",
+                            fn, churn_family_name(family));
     }
+}
+
+/* The fit of MBG/CNBD-k with k fixed: the descriptor of (r, alpha, a, b) at that k, moved
+ * as MBG/NBD's. */
+static void mbgc_fit_layout(int k, layout *L)
+{
+    L->fam = &churn__mbgc_fit_family[k - 1];
+    L->nb = 4;
+    L->trans = (target){1, {1, 0}, {-1, 0}};
+    L->life = (target){2, {2, 3}, {1, 1}};
+    L->kfix = 0;
 }
 
 CHURN_API void churn_btyd_covariates_init(churn_btyd_covariates *cov)
@@ -345,6 +370,10 @@ CHURN_API int churn_btyd_loglik_covariates(int family, size_t nparams, const dou
     static const char fn[] = "churn_btyd_loglik_covariates";
     layout L;
     churn_btyd_covariates c;
+    if (family == CHURN_FAMILY_MBGCNBD)
+        return churn__error(CHURN_EINVAL, "%s: MBG/CNBD-k's log-likelihood needs k and "
+                            "litt: evaluate churn_mbgcnbd_loglik at each customer's own "
+                            "parameters (churn_btyd_customer_params_covariates)", fn);
     int rc = get_layout(family, &L, fn);
     if (rc || (rc = read_cov(&c, cov, fn)))
         return rc;
@@ -558,9 +587,65 @@ int churn__cov_find_name(const char *const *names, size_t k, const char *s)
 }
 
 /* The model: base parameters, then "trans.<name>" and "life.<name>". */
-static int build_model(churn_model **out, int family, const problem *pb,
+static int build_model_fit(churn_model **out, int family, const problem *pb,
+                           const churn_btyd_covariates *c, const double *theta,
+                           const double *covt, const int *shared_life);
+
+/* The fitted model: base parameters (MBG/CNBD-k's k first when mk > 0, with variance 0),
+ * then the coefficients trans.<name> and life.<name>. */
+static int build_model(churn_model **out, int family, int mk, const problem *pb,
                        const churn_btyd_covariates *c, const double *theta, const double *covt,
                        const int *shared_life)
+{
+    churn_model *m0 = NULL;
+    int rc0 = build_model_fit(&m0, family, pb, c, theta, covt, shared_life);
+    if (rc0 || !mk) {
+        *out = m0;
+        return rc0;
+    }
+    size_t np = m0->nparams + 1;
+    char **names = churn__calloc(np, sizeof *names);
+    double *cov = m0->cov ? churn__calloc(np * np, sizeof *cov) : NULL;
+    churn_model *m = NULL;
+    int rc = !names || (m0->cov && !cov) ? churn__nomem("covariate model") : CHURN_OK;
+    if (!rc) {
+        names[0] = (char *)"k";
+        for (size_t j = 1; j < np; j++)
+            names[j] = m0->param_names[j - 1];
+        rc = churn__model_new(&m, family, np, (const char *const *)names);
+    }
+    if (!rc) {
+        m->params[0] = mk;
+        memcpy(m->params + 1, m0->params, (np - 1) * sizeof *m->params);
+        const double *flag = NULL;
+        size_t nf = 0;
+        flag = churn__model_array(m0, "covariates_shared", &nf);
+        if (flag && nf)
+            rc = churn__model_set_array(m, "covariates_shared", flag, nf);
+    }
+    if (!rc && cov) { /* k is chosen, not estimated: its row and column are 0 */
+        for (size_t i = 1; i < np; i++)
+            for (size_t j = 1; j < np; j++)
+                cov[i * np + j] = m0->cov[(i - 1) * (np - 1) + j - 1];
+        rc = churn__model_set_cov(m, cov);
+    } else if (!rc) {
+        m->se[0] = 0.0;
+        memcpy(m->se + 1, m0->se, (np - 1) * sizeof *m->se);
+    }
+    churn__free(names);
+    churn__free(cov);
+    churn_model_free(m0);
+    if (rc) {
+        churn_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return CHURN_OK;
+}
+
+static int build_model_fit(churn_model **out, int family, const problem *pb,
+                           const churn_btyd_covariates *c, const double *theta,
+                           const double *covt, const int *shared_life)
 {
     size_t nb = (size_t)pb->L.nb, kt = pb->kt, kl = pb->kl, np = nb + kt + kl;
     char **names = churn__calloc(np, sizeof *names);
@@ -625,6 +710,42 @@ static int build_model(churn_model **out, int family, const problem *pb,
     return CHURN_OK;
 }
 
+/* The plain model's log base parameters (the start): the family's fit, or with mk > 0
+ * MBG/CNBD-k's fixed-k fit. Returns CHURN_OK or CHURN_ENOCONV with theta set, or the
+ * failure. */
+static int plain_start(int family, int mk, size_t n, const double *x, const double *tx,
+                       const double *T, const double *w, double *theta, const char *fn)
+{
+    churn_btyd_options bo, o;
+    churn_btyd_options_init(&bo);
+    bo.no_std_errors = 1;
+    churn_model *plain = NULL;
+    int rc;
+    if (!mk) {
+        rc = churn_btyd_fit(&plain, family, n, x, tx, T, w, &bo);
+    } else if (!(rc = churn__btyd_options(&o, &bo, fn))) {
+        churn__btyd_data d;
+        if (!(rc = churn__btyd_collapse(&d, n, x, tx, T, w))) {
+            rc = churn__btyd_fit_collapsed(&plain, &churn__mbgc_fit_family[mk - 1], &d, d.wsum,
+                                           &o, fn);
+            churn__btyd_data_free(&d);
+        }
+    }
+    if (plain && (rc == CHURN_OK || rc == CHURN_ENOCONV)) {
+        for (size_t j = 0; j < plain->nparams; j++)
+            theta[j] = log(plain->params[j]);
+        churn_model_free(plain);
+        return rc;
+    }
+    churn_model_free(plain);
+    return rc ? rc : CHURN_ENUMERIC;
+}
+
+static int fit_cov(churn_model **out, int family, int mk, const double *litt, size_t n,
+                   const double *frequency, const double *recency, const double *T,
+                   const double *weights, const churn_btyd_covariates *cov,
+                   const churn_btyd_cov_options *opts, const char *fn);
+
 CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
                                         const double *frequency, const double *recency,
                                         const double *T, const double *weights,
@@ -635,11 +756,98 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
     static const char fn[] = "churn_btyd_fit_covariates";
     if (out)
         *out = NULL;
+    if (family == CHURN_FAMILY_MBGCNBD)
+        return churn__error(CHURN_EINVAL, "%s: MBG/CNBD-k needs k and litt: fit it with "
+                            "churn_mbgcnbd_fit_covariates", fn);
+    return fit_cov(out, family, 0, NULL, n, frequency, recency, T, weights, cov, opts, fn);
+}
+
+CHURN_API int churn_mbgcnbd_fit_covariates(churn_model **out, int k, size_t n,
+                                           const double *frequency, const double *recency,
+                                           const double *T, const double *litt,
+                                           const double *weights,
+                                           const churn_btyd_covariates *cov,
+                                           const churn_btyd_cov_options *opts)
+{
+    churn__ok();
+    static const char fn[] = "churn_mbgcnbd_fit_covariates";
+    if (out)
+        *out = NULL;
+    if (!out || (n && (!frequency || !recency || !T)))
+        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
+    if (k < 0 || k > CHURN__MBGC_KMAX)
+        return churn__error(CHURN_EINVAL, "%s: k = %d must be in 1..%d, or 0 to choose k by "
+                            "likelihood", fn, k, CHURN__MBGC_KMAX);
+    if (k != 1 && n && !litt)
+        return churn__error(CHURN_EINVAL, "%s: column 'litt' is NULL: k = %d needs the sum of "
+                            "log inter-purchase times of every customer", fn, k);
+    int rc;
+    if (n && (rc = churn__mbgc_check_rows(fn, 1, n, frequency, recency, T,
+                                          k == 1 ? NULL : litt, weights)))
+        return rc;
+    int k0 = k ? k : 1, k1 = k ? k : CHURN__MBGC_KMAX;
+    churn_model *best = NULL;
+    int best_rc = CHURN_OK;
+    char tried[512] = "", best_msg[600] = "";
+    size_t len = 0;
+    for (int kk = k0; kk <= k1; kk++) {
+        churn_model *m = NULL;
+        int frc = fit_cov(&m, CHURN_FAMILY_MBGCNBD, kk, litt, n, frequency, recency, T,
+                          weights, cov, opts, fn);
+        if (!m) {
+            /* bad input fails every k alike, and a fixed k keeps its own failure; when
+             * choosing, a k whose likelihood cannot be evaluated is skipped */
+            if (k || frc != CHURN_ENUMERIC) {
+                churn_model_free(best);
+                return frc;
+            }
+            churn__ok();
+            continue;
+        }
+        if (!k && len < sizeof tried - 40)
+            len += (size_t)snprintf(tried + len, sizeof tried - len, "%sk=%d: %.10g%s",
+                                    len ? ", " : "", kk, m->loglik,
+                                    frc ? " (not converged)" : "");
+        if (!best || (frc == CHURN_OK && (best_rc != CHURN_OK || m->loglik > best->loglik))) {
+            churn_model_free(best);
+            best = m;
+            best_rc = frc;
+            snprintf(best_msg, sizeof best_msg, "%s", frc ? churn_last_error_message() : "");
+        } else {
+            churn_model_free(m);
+        }
+        churn__ok();
+    }
+    if (!best)
+        return churn__error(CHURN_ENUMERIC, "%s: the log-likelihood is not finite for any k in "
+                            "1..%d", fn, k1);
+    if (!k) {
+        char note[1200];
+        snprintf(note, sizeof note, "k = %g chosen by likelihood among %s%s%s", best->params[0],
+                 tried, best->note ? "; " : "", best->note ? best->note : "");
+        if ((rc = churn__model_set_note(best, note))) {
+            churn_model_free(best);
+            return rc;
+        }
+    }
+    *out = best;
+    if (best_rc)
+        return churn__error(best_rc, "%s", best_msg);
+    return CHURN_OK;
+}
+
+static int fit_cov(churn_model **out, int family, int mk, const double *litt, size_t n,
+                   const double *frequency, const double *recency, const double *T,
+                   const double *weights, const churn_btyd_covariates *cov,
+                   const churn_btyd_cov_options *opts, const char *fn)
+{
     layout L;
     churn_btyd_covariates c;
     churn_btyd_cov_options o;
-    int rc = get_layout(family, &L, fn);
-    if (rc)
+    int rc = CHURN_OK;
+    if (mk)
+        mbgc_fit_layout(mk, &L);
+    else if ((rc = get_layout(family, &L, fn)))
         return rc;
     const size_t nb = (size_t)L.nb;
     if (!out || !cov || NEED(frequency) || NEED(recency) || NEED(T))
@@ -753,14 +961,8 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
             lam_sub[j] = wsum > 0 ? lam[j] * swsum / wsum : 0;
         problem sp = {L, ms, sx, stx, sT, weights ? sw : NULL, kt, kl, sz, sz + kt * ms, ft, fl,
                       k, lam_sub, work};
-        churn_model *plain = NULL;
-        churn_btyd_options bo;
-        churn_btyd_options_init(&bo);
-        bo.no_std_errors = 1;
-        int prc = churn_btyd_fit(&plain, family, ms, sx, stx, sT, sp.w, &bo);
-        if (plain && (prc == CHURN_OK || prc == CHURN_ENOCONV)) {
-            for (size_t j = 0; j < nb; j++)
-                trial[j] = log(plain->params[j]);
+        int prc = plain_start(family, mk, ms, sx, stx, sT, sp.w, trial, fn);
+        if (prc == CHURN_OK || prc == CHURN_ENOCONV) {
             for (size_t j = nb; j < k; j++)
                 trial[j] = 0;
             double fs;
@@ -772,7 +974,6 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
                        sizeof swhy, &sbad) == CHURN_OK)
                 warm = 1;
         }
-        churn_model_free(plain);
         churn__free(sub);
     }
     churn__ok(); /* the subsample's failures, if any, are not the caller's */
@@ -791,21 +992,14 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
     }
     /* start: the plain model, every coefficient 0 */
     if (!warm) {
-        churn_model *plain = NULL;
-        churn_btyd_options bo;
-        churn_btyd_options_init(&bo);
-        bo.no_std_errors = 1;
-        rc = churn_btyd_fit(&plain, family, n, frequency, recency, T, weights, &bo);
-        if (rc && (rc != CHURN_ENOCONV || !plain)) {
+        rc = plain_start(family, mk, n, frequency, recency, T, weights, theta, fn);
+        if (rc && rc != CHURN_ENOCONV) {
             churn__free(mem);
             churn__free(ft);
             churn__free(shared_life);
             churn__free(zero);
             return rc;
         }
-        for (size_t j = 0; j < nb; j++)
-            theta[j] = log(plain->params[j]);
-        churn_model_free(plain);
         for (size_t j = nb; j < k; j++)
             theta[j] = 0;
         rc = newton(&pb, theta, o.max_iter, o.tol, wsum, 1, &ns, &f, &it, &converged, why,
@@ -853,13 +1047,15 @@ CHURN_API int churn_btyd_fit_covariates(churn_model **out, int family, size_t n,
     }
     churn_model *m = NULL;
     if (!rc)
-        rc = build_model(&m, family, &pb, &c, theta, have_cov ? covt : NULL, shared_life);
+        rc = build_model(&m, family, mk, &pb, &c, theta, have_cov ? covt : NULL, shared_life);
     if (!rc) {
         /* the unpenalised log-likelihood at the optimum */
         problem up = pb;
         up.lam = NULL;
         double ll;
         m->loglik = evaluate(&up, theta, &ll, NULL, NULL, NULL) == CHURN_OK ? ll : NAN;
+        if (mk) /* MBG/CNBD-k: the part that only k changes, as churn_mbgcnbd_fit */
+            m->loglik += churn__mbgc_litt_term(mk, n, frequency, litt, weights);
         m->nobs = wsum;
         m->converged = converged;
         m->iterations = it;
@@ -908,7 +1104,8 @@ CHURN_API int churn_btyd_model_covariates(const churn_model *model, size_t *n_tr
         return churn__error(CHURN_EINVAL, "churn_btyd_model_covariates: NULL model");
     size_t kt = 0, kl = 0;
     if (model->family == CHURN_FAMILY_PNBD || model->family == CHURN_FAMILY_BGNBD ||
-        model->family == CHURN_FAMILY_MBGNBD || model->family == CHURN_FAMILY_GGOMNBD)
+        model->family == CHURN_FAMILY_MBGNBD || model->family == CHURN_FAMILY_GGOMNBD ||
+        model->family == CHURN_FAMILY_MBGCNBD)
         count_cov(model, &kt, &kl);
     if (n_trans)
         *n_trans = kt;
@@ -928,8 +1125,9 @@ typedef struct {
 static int scoring_setup(scoring *sc, const churn_model *model, size_t n,
                          const churn_btyd_covariates *cov, const char *fn)
 {
-    int rc = churn__model_check(model, fn, 4, CHURN_FAMILY_PNBD, CHURN_FAMILY_BGNBD,
-                                CHURN_FAMILY_MBGNBD, CHURN_FAMILY_GGOMNBD);
+    int rc = churn__model_check(model, fn, 5, CHURN_FAMILY_PNBD, CHURN_FAMILY_BGNBD,
+                                CHURN_FAMILY_MBGNBD, CHURN_FAMILY_GGOMNBD,
+                                CHURN_FAMILY_MBGCNBD);
     churn_btyd_covariates c;
     if (!rc && churn__model_array(model, "covariates_dynamic", NULL))
         return churn__error(CHURN_EINVAL, "%s: this model has time-varying covariates "
@@ -987,7 +1185,7 @@ static int scoring_params(const scoring *sc, const churn_model *model, size_t i,
     for (int m = 0; m < sc->L.life.n; m++)
         phi[sc->L.life.idx[m]] += sc->L.life.sign[m] * el;
     for (size_t j = 0; j < nb; j++)
-        p[j] = exp(phi[j]);
+        p[j] = sc->L.kfix && j == 0 ? model->params[0] : exp(phi[j]);
     return CHURN_OK;
 }
 

@@ -442,7 +442,7 @@ static int is_covariate_name(const char *s)
 
 static int has_covariates(const churn_model *m)
 {
-    if (m->family == CHURN_FAMILY_GGOMNBD)
+    if (m->family == CHURN_FAMILY_GGOMNBD || m->family == CHURN_FAMILY_MBGCNBD)
         return m->nparams > 5;
     if (m->family != CHURN_FAMILY_PNBD && m->family != CHURN_FAMILY_BGNBD &&
         m->family != CHURN_FAMILY_MBGNBD)
@@ -723,7 +723,8 @@ static int check_family_layout(const churn_model *m, long long format_version)
         size_t extra = 0;
         if (np > fp->n && (fp->family == CHURN_FAMILY_PNBD || fp->family == CHURN_FAMILY_BGNBD ||
                            fp->family == CHURN_FAMILY_MBGNBD ||
-                           fp->family == CHURN_FAMILY_GGOMNBD)) {
+                           fp->family == CHURN_FAMILY_GGOMNBD ||
+                           fp->family == CHURN_FAMILY_MBGCNBD)) {
             for (size_t i = fp->n; i < np; i++) {
                 if (!is_covariate_name(m->param_names[i]))
                     return churn__error(CHURN_EFORMAT, "model file: param_names[%zu] is '%s'; "

@@ -191,3 +191,55 @@ def test_features_litt_refusals(churn, tmp_path):
     for bad in (["--no-same-day-merge"], ["--period", "month"]):
         p = churn("features", tx, "--litt", *bad, check=False)
         assert p.returncode == 2 and "--litt" in p.stderr, p.stderr
+
+
+def test_fit_with_covariates_recovers_the_group_effect(churn, tmp_path):
+    """`churn fit mbgcnbdk --trans grp` (churn_mbgcnbd_fit_covariates, issue 23): two groups
+    of regular buyers simulated with alpha 1.45 and 1.45 e^-0.6 (group 1 buys faster),
+    joined to a covariate file by `churn features --covariates`: k = 3 is chosen, the
+    coefficient trans.grp lands within 3 standard errors of 0.6, the fit equals the Python
+    binding's on the same table, and `churn predict` / `churn score --covariates` score
+    each customer at its own parameters (the same numbers both ways)."""
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    common = ["--model", "mbgcnbdk", "--k", 3, "--customers", 5000, "--r", 0.85, "--a", 0.79,
+              "--b", 2.42]
+    churn("simulate", *common, "--alpha", 1.45, "--seed", 21, "--id-prefix", "a", "-o", a)
+    churn("simulate", *common, "--alpha", 1.45 * math.exp(-0.6), "--seed", 22, "--id-prefix",
+          "b", "-o", b)
+    tx = tmp_path / "tx.csv"
+    lines_b = b.read_text().splitlines()
+    tx.write_text(a.read_text() + "\n".join(lines_b[1:]) + "\n")
+    ids = {r["customer_id"] for r in read_csv(tx)}
+    cov = tmp_path / "cov.csv"
+    cov.write_text("customer_id,grp\n" + "".join(
+        f"{c},{1 if c.startswith('b') else 0}\n" for c in sorted(ids)))
+    table = tmp_path / "c.csv"
+    churn("--digits", 17, "features", tx, "--unit", "week", "--litt", "--covariates", cov,
+          "-o", table)
+    model = tmp_path / "m.json"
+    fit = json.loads(churn("fit", "mbgcnbdk", table, "--trans", "grp", "--json", "-o",
+                           model).stdout)
+    assert fit["params"]["k"]["estimate"] == 3
+    est, se = fit["params"]["trans.grp"]["estimate"], fit["params"]["trans.grp"]["std_error"]
+    assert abs(est - 0.6) < 3 * se, (est, se)
+    from test_covariates import python_churn
+    pych, pd = python_churn()
+    t = pd.read_csv(table, index_col="customer_id", dtype={"customer_id": str})
+    m = pych.MBGCNBDk().fit(t, covariates=t[["grp"]], trans=["grp"], unit="week")
+    for name, v in m.params_.items():
+        assert fit["params"][name]["estimate"] == pytest.approx(v, rel=1e-7), name
+    pred = pd.read_csv(__import__("io").StringIO(churn(
+        "--digits", 17, "predict", model, table, "--horizon", 26).stdout),
+        index_col="customer_id", dtype={"customer_id": str})
+    ref = pych.load_model(str(model)).score(26, t, covariates=t[["grp"]])
+    assert pred["p_alive"].values == pytest.approx(ref.loc[pred.index, "p_alive"].values,
+                                                   rel=1e-12)
+    sc = pd.read_csv(__import__("io").StringIO(churn(
+        "--digits", 17, "score", model, tx, "--cutoff", fit_cutoff(table), "--horizon", 26,
+        "--covariates", cov).stdout), index_col="customer_id", dtype={"customer_id": str})
+    assert sc["expected_purchases"].values == pytest.approx(
+        pred.loc[sc.index, "expected_purchases"].values, rel=1e-9)
+
+
+def fit_cutoff(table):
+    return read_csv(table)[0]["cutoff"]

@@ -234,10 +234,10 @@ _RAISES_DOC = """Raises
 
 
 def _has_cov(model):
-    """True for a fitted BG/NBD, MBG/NBD, Pareto/NBD or Gamma-Gompertz/NBD model with
-    covariate coefficients."""
-    if getattr(model, "_family_name", None) not in ("bgnbd", "mbgnbd", "pnbd", "ggomnbd") or \
-            not model._h:
+    """True for a fitted BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gompertz/NBD or MBG/CNBD-k
+    model with covariate coefficients."""
+    if getattr(model, "_family_name", None) not in ("bgnbd", "mbgnbd", "pnbd", "ggomnbd",
+                                                    "mbgcnbd") or not model._h:
         return False
     from . import _covariates
     return _covariates.has_covariates(model)

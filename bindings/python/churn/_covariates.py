@@ -48,6 +48,9 @@ _interval = _lib.fn("churn_btyd_predict_interval_covariates", c_int, c_void_p, c
                     c_double, c_size_t, _d, _d, _d, POINTER(Covariates), _d, _d, _d, _d, _d,
                     _d)
 
+_mbgc_fit = _lib.fn("churn_mbgcnbd_fit_covariates", c_int, POINTER(c_void_p), c_int, c_size_t,
+                    _d, _d, _d, _d, _d, POINTER(Covariates), POINTER(CovOptions))
+
 _boot = _lib.fn("churn_btyd_bootstrap_interval_covariates", c_int, c_void_p, c_size_t, _d, _d,
                 _d, POINTER(Covariates), POINTER(CovOptions), c_double, c_size_t, _d, _d, _d,
                 POINTER(Covariates), c_void_p, _d, _d, _d, _d, POINTER(c_size_t))
@@ -281,3 +284,30 @@ def bootstrap_model(model, fit_data, xf, txf, Tf, data, x, tx, T, t, covariates,
                 ctypes.byref(fo), float(t), n, ptr(x), ptr(tx), ptr(T), ctypes.byref(cs),
                 ctypes.byref(boot_opts), *[ptr(c) for c in cols], ctypes.byref(failed)))
     return cols, failed.value
+
+
+def fit_mbgcnbd(model, data, x, tx, T, litt, w, k, covariates, trans, life, shared, l2_trans,
+                l2_life, max_iter, tol, std_errors):
+    """MBGCNBDk.fit with covariates (churn_mbgcnbd_fit_covariates); the C handle."""
+    from ._arrays import ptr
+    from ._btyd import _index
+    from ._errors import error_for
+    if not trans and not life:
+        raise TypeError("covariates=: name the columns of the purchase process (trans=) "
+                        "and/or of the dropout process (life=)")
+    n = x.shape[0]
+    frame = aligned(covariates, _index(data, n), n)
+    keep = []
+    cov = make(frame, trans, life, n, keep)
+    opts = options(l2_trans, l2_life, shared, max_iter, tol, std_errors)
+    h = c_void_p()
+    rc = _mbgc_fit(ctypes.byref(h), int(k), n, ptr(x), ptr(tx), ptr(T), ptr(litt), ptr(w),
+                   ctypes.byref(cov), ctypes.byref(opts))
+    if rc != 0:
+        err = error_for(rc)
+        if h.value:
+            err.model = type(model)()._set_handle(h.value)
+        raise err
+    model._cov_fit_options = {"shared": list(shared or []), "l2_trans": l2_trans,
+                              "l2_life": l2_life}
+    return h.value

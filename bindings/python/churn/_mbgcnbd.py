@@ -179,7 +179,8 @@ class MBGCNBDk(_btyd._Btyd):
     """
 
     def fit(self, data=None, frequency=None, recency=None, T=None, litt=None, k=None,
-            weights=None, l2=None, max_iter=None, tol=None, std_errors=None, *, unit=None):
+            weights=None, l2=None, max_iter=None, tol=None, std_errors=None, *, unit=None,
+            covariates=None, trans=None, life=None, shared=None, l2_trans=0.0, l2_life=0.0):
         """Fit by maximum likelihood, with k fixed or chosen by likelihood.
 
         Each k is a damped Newton fit of (r, alpha, a, b) with the analytic gradient;
@@ -211,6 +212,19 @@ class MBGCNBDk(_btyd._Btyd):
         unit : str or float, optional
             Keyword only: the unit of arrays (checked against a table's own); the
             fitted model records the data's unit (``time_unit_``).
+        covariates : pandas.DataFrame, optional
+            Keyword only: customer covariates (index = customer id, or the table's
+            rows) for a fit with static covariates
+            (``churn_mbgcnbd_fit_covariates``): `trans` columns scale
+            alpha_i = alpha exp(-g'z), `life` columns a_i = a exp(g'z) and
+            b_i = b exp(g'z), as for :class:`MBGNBD`; k is shared and fixed or chosen
+            by likelihood as without covariates (docs/models/covariates.md).
+        trans, life : list of str, optional
+            Keyword only: the covariate columns of the purchase and dropout processes.
+        shared : list of str, optional
+            Keyword only: columns in both whose coefficient is the same in both.
+        l2_trans, l2_life : float, default 0
+            Keyword only: L2 penalties on the coefficients.
 
         Returns
         -------
@@ -250,6 +264,14 @@ class MBGCNBDk(_btyd._Btyd):
             w = as_f64(data[weights] if isinstance(weights, str) else weights, "weights",
                        x.shape[0])
         kk = 0 if k is None else int(k)
+        if covariates is not None or trans or life:
+            from . import _covariates
+            hv = _covariates.fit_mbgcnbd(
+                self, data, x, tx, T_, lt, w, kk, covariates, trans, life, shared, l2_trans,
+                l2_life, self._arg("max_iter", max_iter, None), self._arg("tol", tol, None),
+                self._arg("std_errors", std_errors, True))
+            self._set_handle(hv)
+            return self._record_unit(data, unit)
         o = _btyd._options(self._arg("l2", l2, 0.0), self._arg("max_iter", max_iter, None),
                            self._arg("tol", tol, None), self._arg("std_errors", std_errors, True))
         h = _vp()
