@@ -417,3 +417,34 @@ def test_table_interface_constant_covariate_is_the_static_fit():
     # the plain scoring methods refuse the dynamic model
     with pytest.raises(churn.ChurnError, match="time-varying"):
         m.p_alive(tab, covariates=st)
+
+
+def test_golden_format_2_dyncov_file():
+    """A format-2 Pareto/NBD file with time-varying covariates written by hand
+    (tests/data/models/golden_v2_pnbd_dyncov.json) loads; with covariates constant in time
+    its scores equal the static-covariate model's at the same parameters (the dynamic model
+    reduces to it: docs/models/dyncov.md), and scoring it as a static model is refused."""
+    import os
+    import pandas as pd
+    import churn
+    path = os.path.join(os.environ.get("CHURN_SOURCE_ROOT", "."), "tests", "data", "models",
+                        "golden_v2_pnbd_dyncov.json")
+    m = churn.load_model(path)
+    assert list(m.params_.index) == ["r", "alpha", "s", "beta", "trans.promo", "life.season"]
+    x, tx, T = np.array([0.0, 2, 5]), np.array([0.0, 10, 30]), np.array([30.0, 32, 38])
+    zt, zl = np.array([1.0, 0.0, 1.0]), np.array([0.0, 1.0, 1.0])
+    P, t = 60, 8.0
+    birth = P - 20 - T  # every span inside the grid [0, P), cutoff at P - 20
+    dc, keep = D.make(np.arange(P + 1, dtype=float), birth, None,
+                      np.broadcast_to(zt, (1, P, 3)).copy(), ["promo"],
+                      np.broadcast_to(zl, (1, P, 3)).copy(), ["season"])
+    pa, ex = D.score(m._require(), t, x, tx, T, dc)
+    static = churn.ParetoNBD.from_json(open(path).read().replace(
+        ', "covariates_dynamic": [1]', ""))
+    ref = static.score(t, pd.DataFrame({"frequency": x, "recency": tx, "T": T}),
+                       covariates=pd.DataFrame({"promo": zt, "season": zl}))
+    assert pa == pytest.approx(ref.p_alive.to_numpy(), rel=1e-10)
+    assert ex == pytest.approx(ref.expected_purchases.to_numpy(), rel=1e-10)
+    with pytest.raises(churn.ChurnError, match="time-varying"):
+        m.score(t, pd.DataFrame({"frequency": x, "recency": tx, "T": T}),
+                covariates=pd.DataFrame({"promo": zt, "season": zl}))

@@ -337,3 +337,25 @@ def test_covariate_scores_are_the_plain_model_at_own_parameters(regular_cov):
 def json_version(text):
     import json
     return json.loads(text)["format_version"]
+
+
+def test_golden_format_2_file():
+    """A format-2 MBG/CNBD-k file with covariates, written by hand to the specification
+    (tests/data/models/golden_v2_mbgcnbd_covariates.json), loads, and its scores are the
+    plain MBG/CNBD-k's at each customer's own alpha_i, a_i, b_i (1e-13)."""
+    import os
+    m = churn.load_model(os.path.join(os.environ.get("CHURN_SOURCE_ROOT", "."), "tests",
+                                      "data", "models", "golden_v2_mbgcnbd_covariates.json"))
+    assert list(m.params_.index) == ["k", "r", "alpha", "a", "b", "trans.promo", "life.b2b"]
+    t = pd.DataFrame({"frequency": [0.0, 2, 5], "recency": [0.0, 10, 30],
+                      "T": [30.0, 32, 38]})
+    cov = pd.DataFrame({"promo": [1.0, -0.5, 0.0], "b2b": [0.0, 1.0, 2.0]})
+    s = m.score(8, t, covariates=cov)
+    for i in range(3):
+        e = math.exp(-0.4 * cov.b2b[i])
+        one = churn.MBGCNBDk.from_params(k=3, r=2.0, alpha=6.0 * math.exp(-0.5 * cov.promo[i]),
+                                         a=0.8 * e, b=6.0 * e)
+        ref = one.score(8, t.iloc[[i]])
+        assert s.p_alive.iloc[i] == pytest.approx(ref.p_alive.iloc[0], rel=1e-13)
+        assert s.expected_purchases.iloc[i] == pytest.approx(
+            ref.expected_purchases.iloc[0], rel=1e-13)
