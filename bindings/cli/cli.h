@@ -343,6 +343,9 @@ int cli_cov_build(const char *sub, size_t n, char *const *trans, size_t nt, char
 /* Customer i alone: its values copied to row (n_trans + n_life doubles), *one pointing at
  * them. */
 int cli_cov_row(const cli_cov_set *s, size_t i, double *row, churn_btyd_covariates *one);
+/* Customers [lo, lo + cnt) as a set of their own: their values copied, column-major, to a
+ * new block (returned; the caller frees it; NULL when out of memory) that *blk points at. */
+double *cli_cov_rows(const cli_cov_set *s, size_t lo, size_t cnt, churn_btyd_covariates *blk);
 void cli_cov_set_free(cli_cov_set *s);
 /* Customer i of covariate model m (its covariates in s, in the model's order: trans then
  * life, as cli_cov_model_names gives them) as the plain model of its own rates, as the

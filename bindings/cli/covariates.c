@@ -246,6 +246,20 @@ int cli_cov_row(const cli_cov_set *s, size_t i, double *row, churn_btyd_covariat
     return 0;
 }
 
+double *cli_cov_rows(const cli_cov_set *s, size_t lo, size_t cnt, churn_btyd_covariates *blk)
+{
+    size_t nt = s->cov.n_trans, nc = nt + s->cov.n_life;
+    double *v = malloc((nc ? nc : 1) * (cnt ? cnt : 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    for (size_t k = 0; k < nc; k++)
+        memcpy(v + k * cnt, s->buf + k * s->n + lo, cnt * sizeof *v);
+    *blk = s->cov;
+    blk->trans = nt ? v : NULL;
+    blk->life = s->cov.n_life ? v + nt * cnt : NULL;
+    return v;
+}
+
 void cli_cov_set_free(cli_cov_set *s)
 {
     free(s->buf);

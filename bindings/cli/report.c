@@ -599,16 +599,10 @@ static int interval_range(report_run *r, const churn_clv_options *clo, size_t lo
     if (!r->with_cov)
         return churn_clv_interval(r->bt, r->gg, clo, r->a->interval, cnt, R->x + lo,
                                   R->tx + lo, R->T + lo, R->mv + lo, &o);
-    const cli_cov_set *cs = &r->cov;
-    size_t nc = cs->cov.n_trans + cs->cov.n_life;
-    double *v = malloc((nc ? nc : 1) * (cnt ? cnt : 1) * sizeof *v);
+    churn_btyd_covariates one;
+    double *v = cli_cov_rows(&r->cov, lo, cnt, &one);
     if (!v)
         return CHURN_ENOMEM;
-    for (size_t k = 0; k < nc; k++)
-        memcpy(v + k * cnt, cs->buf + k * cs->n + lo, cnt * sizeof *v);
-    churn_btyd_covariates one = cs->cov;
-    one.trans = cs->cov.n_trans ? v : NULL;
-    one.life = cs->cov.n_life ? v + cs->cov.n_trans * cnt : NULL;
     int st = churn_clv_interval_covariates(r->bt, r->gg, clo, r->a->interval, cnt, R->x + lo,
                                            R->tx + lo, R->T + lo, R->mv + lo, &one, &o);
     free(v);

@@ -566,15 +566,10 @@ static int score_rows(const job *j, size_t lo, size_t off, size_t cnt, double *a
     if (j->kind == KIND_BTYD && j->cov) {
         /* covariates of rows [r, r + cnt), column-major */
         const cli_cov_set *cs = j->cov;
-        size_t nc = cs->cov.n_trans + cs->cov.n_life;
-        double *v = malloc((nc ? nc : 1) * cnt * sizeof *v);
+        churn_btyd_covariates one;
+        double *v = cli_cov_rows(cs, r, cnt, &one);
         if (!v)
             return CHURN_ENOMEM;
-        for (size_t k = 0; k < nc; k++)
-            memcpy(v + k * cnt, cs->buf + k * cs->n + r, cnt * sizeof *v);
-        churn_btyd_covariates one = cs->cov;
-        one.trans = cs->cov.n_trans ? v : NULL;
-        one.life = cs->cov.n_life ? v + cs->cov.n_trans * cnt : NULL;
         s = churn_btyd_score_covariates(j->model, j->horizon, cnt, j->freq + r, j->rec + r,
                                         j->T + r, &one, a, b);
         if (!s && j->niv) {

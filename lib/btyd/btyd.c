@@ -565,6 +565,20 @@ int churn__mbgc_check_rows(const char *fn, int fitting, size_t n, const double *
     return CHURN_OK;
 }
 
+int churn__mbgc_check_args(const char *fn, const void *out, int k, size_t n, const double *x,
+                           const double *tx, const double *T, const double *litt)
+{
+    if (!out || (n && (!x || !tx || !T)))
+        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
+    if (k < 0 || k > CHURN__MBGC_KMAX)
+        return churn__error(CHURN_EINVAL, "%s: k = %d must be in 1..%d, or 0 to choose k by "
+                            "likelihood", fn, k, CHURN__MBGC_KMAX);
+    if (k != 1 && n && !litt)
+        return churn__error(CHURN_EINVAL, "%s: column 'litt' is NULL: k = %d needs the sum of "
+                            "log inter-purchase times of every customer", fn, k);
+    return CHURN_OK;
+}
+
 /* sum_i w_i [(k-1) litt_i - x_i log((k-1)!)]: the part of the log-likelihood
  * that only k changes (0 when k = 1). */
 double churn__mbgc_litt_term(int k, size_t n, const double *x, const double *litt,
@@ -619,17 +633,11 @@ CHURN_API int churn_mbgcnbd_fit(churn_model **out, int k, size_t n, const double
     churn__ok();
     if (out)
         *out = NULL;
-    if (!out || (n && (!frequency || !recency || !T)))
-        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
-    if (k < 0 || k > CHURN__MBGC_KMAX)
-        return churn__error(CHURN_EINVAL, "%s: k = %d must be in 1..%d, or 0 to choose k by "
-                            "likelihood", fn, k, CHURN__MBGC_KMAX);
-    if (k != 1 && n && !litt)
-        return churn__error(CHURN_EINVAL, "%s: column 'litt' is NULL: k = %d needs the sum of "
-                            "log inter-purchase times of every customer", fn, k);
-    churn_btyd_options o;
-    int rc = churn__btyd_options(&o, opts, fn);
+    int rc = churn__mbgc_check_args(fn, out, k, n, frequency, recency, T, litt);
     if (rc)
+        return rc;
+    churn_btyd_options o;
+    if ((rc = churn__btyd_options(&o, opts, fn)))
         return rc;
     if (n == 0)
         return churn__error(CHURN_EINVAL, "%s: no rows to fit", fn);

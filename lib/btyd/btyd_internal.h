@@ -160,6 +160,11 @@ CHURN__HIDDEN int churn__cov_find_name(const char *const *names, size_t k, const
 CHURN__HIDDEN int churn__mbgc_check_rows(const char *fn, int fitting, size_t n, const double *x,
                                          const double *tx, const double *T, const double *litt,
                                          const double *w);
+/* The argument checks of churn_mbgcnbd_fit and churn_mbgcnbd_fit_covariates: out and the
+ * histories not NULL, k in 0..KMAX, litt given unless k = 1. */
+CHURN__HIDDEN int churn__mbgc_check_args(const char *fn, const void *out, int k, size_t n,
+                                         const double *x, const double *tx, const double *T,
+                                         const double *litt);
 CHURN__HIDDEN double churn__mbgc_litt_term(int k, size_t n, const double *x, const double *litt,
                                            const double *w);
 /* Copy the user's options over the defaults and check them. */

@@ -773,17 +773,9 @@ CHURN_API int churn_mbgcnbd_fit_covariates(churn_model **out, int k, size_t n,
     static const char fn[] = "churn_mbgcnbd_fit_covariates";
     if (out)
         *out = NULL;
-    if (!out || (n && (!frequency || !recency || !T)))
-        return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
-    if (k < 0 || k > CHURN__MBGC_KMAX)
-        return churn__error(CHURN_EINVAL, "%s: k = %d must be in 1..%d, or 0 to choose k by "
-                            "likelihood", fn, k, CHURN__MBGC_KMAX);
-    if (k != 1 && n && !litt)
-        return churn__error(CHURN_EINVAL, "%s: column 'litt' is NULL: k = %d needs the sum of "
-                            "log inter-purchase times of every customer", fn, k);
-    int rc;
-    if (n && (rc = churn__mbgc_check_rows(fn, 1, n, frequency, recency, T,
-                                          k == 1 ? NULL : litt, weights)))
+    int rc = churn__mbgc_check_args(fn, out, k, n, frequency, recency, T, litt);
+    if (rc || (n && (rc = churn__mbgc_check_rows(fn, 1, n, frequency, recency, T,
+                                                 k == 1 ? NULL : litt, weights))))
         return rc;
     int k0 = k ? k : 1, k1 = k ? k : CHURN__MBGC_KMAX;
     churn_model *best = NULL;

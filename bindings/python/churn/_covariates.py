@@ -184,15 +184,10 @@ def has_covariates(model):
     return model._h is not None and counts(model._h) != (0, 0)
 
 
-def fit_model(model, data, x, tx, T, w, covariates, trans, life, shared, l2_trans, l2_life,
-              max_iter, tol, std_errors, feedback):
-    """Fit `model` (a _Btyd) with covariates; returns the C handle (raises on error)."""
+def _fit_inputs(data, x, covariates, trans, life, shared, l2_trans, l2_life, max_iter, tol,
+                std_errors):
+    """(Covariates struct, options, keep-alive list) of a fit with covariates."""
     from ._btyd import _index
-    from ._errors import error_for
-    fam = model._family_name
-    if fam not in COVARIATE_FAMILIES:
-        raise TypeError(f"covariates are supported for BGNBD, MBGNBD, ParetoNBD and "
-                        f"GGompertzNBD, not {type(model).__name__}")
     if not trans and not life:
         raise TypeError("covariates=: name the columns of the purchase process (trans=) "
                         "and/or of the dropout process (life=)")
@@ -201,6 +196,20 @@ def fit_model(model, data, x, tx, T, w, covariates, trans, life, shared, l2_tran
     keep = []
     cov = make(frame, trans, life, n, keep)
     opts = options(l2_trans, l2_life, shared, max_iter, tol, std_errors)
+    keep.append(opts)
+    return cov, opts, keep
+
+
+def fit_model(model, data, x, tx, T, w, covariates, trans, life, shared, l2_trans, l2_life,
+              max_iter, tol, std_errors, feedback):
+    """Fit `model` (a _Btyd) with covariates; returns the C handle (raises on error)."""
+    from ._errors import error_for
+    fam = model._family_name
+    if fam not in COVARIATE_FAMILIES:
+        raise TypeError(f"covariates are supported for BGNBD, MBGNBD, ParetoNBD, "
+                        f"GGompertzNBD and MBGCNBDk, not {type(model).__name__}")
+    cov, opts, keep = _fit_inputs(data, x, covariates, trans, life, shared, l2_trans, l2_life,
+                                  max_iter, tol, std_errors)
     with feedback:
         h, rc = fit(COVARIATE_FAMILIES[fam], x, tx, T, w, cov, opts)
     if rc != 0:
@@ -290,16 +299,10 @@ def fit_mbgcnbd(model, data, x, tx, T, litt, w, k, covariates, trans, life, shar
                 l2_life, max_iter, tol, std_errors):
     """MBGCNBDk.fit with covariates (churn_mbgcnbd_fit_covariates); the C handle."""
     from ._arrays import ptr
-    from ._btyd import _index
     from ._errors import error_for
-    if not trans and not life:
-        raise TypeError("covariates=: name the columns of the purchase process (trans=) "
-                        "and/or of the dropout process (life=)")
     n = x.shape[0]
-    frame = aligned(covariates, _index(data, n), n)
-    keep = []
-    cov = make(frame, trans, life, n, keep)
-    opts = options(l2_trans, l2_life, shared, max_iter, tol, std_errors)
+    cov, opts, keep = _fit_inputs(data, x, covariates, trans, life, shared, l2_trans, l2_life,
+                                  max_iter, tol, std_errors)
     h = c_void_p()
     rc = _mbgc_fit(ctypes.byref(h), int(k), n, ptr(x), ptr(tx), ptr(T), ptr(litt), ptr(w),
                    ctypes.byref(cov), ctypes.byref(opts))

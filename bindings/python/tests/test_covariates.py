@@ -367,7 +367,7 @@ def test_model_classes_take_covariates_by_customer_id():
         m.p_alive(table.head(5))
     with pytest.raises(KeyError, match="no row"):
         m.fit(table, covariates=cov.iloc[1:], trans=["promo"])
-    with pytest.raises(TypeError, match="BGNBD, MBGNBD, ParetoNBD and GGompertzNBD, not BGBB"):
+    with pytest.raises(TypeError, match="GGompertzNBD and MBGCNBDk, not BGBB"):
         churn.BGBB().fit(table, covariates=cov, trans=["promo"])
 
 
