@@ -147,9 +147,10 @@ typedef struct churn__btyd_data {
 CHURN__HIDDEN int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x,
                                        const double *tx, const double *T, const double *w);
 CHURN__HIDDEN void churn__btyd_data_free(churn__btyd_data *d);
-/* covariates.c, shared with dyncov.c: the damped Newton direction (-H + mu I) d = g
- * (0, or -1 when no mu up to 1e10 max|H| makes it positive definite; M is k x k
- * scratch), the largest |v_j|, and the index of name s among k names (or -1). */
+/* covariates.c, shared with dyncov.c: the damped Newton direction (-H + mu I) d = g,
+ * shortened to at most 2 in any coordinate (0, or -1 when no mu up to 1e10 max|H| makes
+ * it positive definite; M is k x k scratch), the largest |v_j|, and the index of name s
+ * among k names (or -1). */
 CHURN__HIDDEN int churn__cov_newton_step(size_t k, const double *H, const double *g, double *d,
                                          double *M);
 CHURN__HIDDEN double churn__cov_max_abs(size_t k, const double *v);
