@@ -325,15 +325,17 @@ def test_recovery_within_three_standard_errors(code, sim, base):
     assert np.all(np.abs(z) < 3), z
 
 
-def test_standard_errors_agree_with_the_spread():
-    """100 data sets of 10,000 customers (Pareto/NBD, 2 + 2 covariates): the mean
-    standard error of each coefficient within 15% of the standard deviation of its
+@pytest.mark.parametrize("code,sim,base", [(PNBD, "sim_pnbd", (0.55, 10.6, 0.61, 11.7)),
+                                            (BGNBD, "sim_bgnbd", (0.25, 4.0, 0.8, 2.4))])
+def test_standard_errors_agree_with_the_spread(code, sim, base):
+    """100 data sets of 10,000 customers (Pareto/NBD and BG/NBD, 2 + 2 covariates): the
+    mean standard error of each coefficient within 15% of the standard deviation of its
     estimates."""
     gt, gl = [0.5, -0.3], [0.7, -0.4]
     ests, ses = [], []
     for seed in range(100):
-        x, tx, T, zt, zl = sim_pnbd(10_000, 0.55, 10.6, 0.61, 11.7, gt, gl, seed=100 + seed)
-        e, s = _fit_sim(PNBD, x, tx, T, zt, zl)
+        x, tx, T, zt, zl = globals()[sim](10_000, *base, gt, gl, seed=100 + seed)
+        e, s = _fit_sim(code, x, tx, T, zt, zl)
         ests.append(e)
         ses.append(s)
     ests, ses = np.array(ests), np.array(ses)
