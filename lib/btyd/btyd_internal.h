@@ -154,6 +154,10 @@ CHURN__HIDDEN void churn__btyd_data_free(churn__btyd_data *d);
 CHURN__HIDDEN int churn__cov_newton_step(size_t k, const double *H, const double *g, double *d,
                                          double *M);
 CHURN__HIDDEN double churn__cov_max_abs(size_t k, const double *v);
+/* The caller's churn_btyd_cov_options over the defaults, the L2 penalties checked and
+ * max_iter / tol defaulted (200, 1e-9), for the static and the time-varying fits. */
+CHURN__HIDDEN int churn__cov_options(const char *fn, const churn_btyd_cov_options *user,
+                                     churn_btyd_cov_options *o);
 CHURN__HIDDEN int churn__cov_find_name(const char *const *names, size_t k, const char *s);
 /* btyd.c, shared with covariates.c: MBG/CNBD-k's row checks (litt NULL: not checked) and
  * the part of its log-likelihood that only k changes, sum_i w_i [(k-1) litt_i - x_i

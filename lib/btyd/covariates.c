@@ -457,6 +457,24 @@ int churn__cov_newton_step(size_t k, const double *H, const double *g, double *d
     return -1;
 }
 
+int churn__cov_options(const char *fn, const churn_btyd_cov_options *user,
+                       churn_btyd_cov_options *o)
+{
+    int rc;
+    churn_btyd_cov_options_init(o);
+    if (user && (rc = churn__opts_copy(o, sizeof *o, user, "churn_btyd_cov_options")))
+        return rc;
+    if (!(o->l2_trans >= 0) || !isfinite(o->l2_trans) || !(o->l2_life >= 0) ||
+        !isfinite(o->l2_life))
+        return churn__error(CHURN_EINVAL, "%s: the L2 penalties l2_trans = %g and l2_life = %g "
+                            "must be finite numbers >= 0", fn, o->l2_trans, o->l2_life);
+    if (o->max_iter <= 0)
+        o->max_iter = 200;
+    if (!(o->tol > 0))
+        o->tol = 1e-9;
+    return CHURN_OK;
+}
+
 double churn__cov_max_abs(size_t k, const double *v)
 {
     double m = 0;
@@ -858,17 +876,8 @@ static int fit_cov(churn_model **out, int family, int mk, const double *litt, si
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
     if ((rc = read_cov(&c, cov, fn)))
         return rc;
-    churn_btyd_cov_options_init(&o);
-    if (opts && (rc = churn__opts_copy(&o, sizeof o, opts, "churn_btyd_cov_options")))
+    if ((rc = churn__cov_options(fn, opts, &o)))
         return rc;
-    if (!(o.l2_trans >= 0) || !isfinite(o.l2_trans) || !(o.l2_life >= 0) ||
-        !isfinite(o.l2_life))
-        return churn__error(CHURN_EINVAL, "%s: the L2 penalties l2_trans = %g and l2_life = %g "
-                            "must be finite numbers >= 0", fn, o.l2_trans, o.l2_life);
-    if (o.max_iter <= 0)
-        o.max_iter = 200;
-    if (!(o.tol > 0))
-        o.tol = 1e-9;
     if (n == 0)
         return churn__error(CHURN_EINVAL, "%s: no customers", fn);
     if ((rc = check_block(fn, "trans", n, c.n_trans, c.trans, c.trans_names)) ||

@@ -756,18 +756,9 @@ CHURN_API int churn_pnbd_dyncov_fit(churn_model **out, size_t n, const double *f
     if (!out || NEED(frequency) || NEED(recency) || NEED(T))
         return churn__error(CHURN_EINVAL, "%s: NULL argument", fn);
     churn_btyd_cov_options o;
-    churn_btyd_cov_options_init(&o);
-    int rc;
-    if (opts && (rc = churn__opts_copy(&o, sizeof o, opts, "churn_btyd_cov_options")))
+    int rc = churn__cov_options(fn, opts, &o);
+    if (rc)
         return rc;
-    if (!(o.l2_trans >= 0) || !isfinite(o.l2_trans) || !(o.l2_life >= 0) ||
-        !isfinite(o.l2_life))
-        return churn__error(CHURN_EINVAL, "%s: the L2 penalties l2_trans = %g and l2_life = %g "
-                            "must be finite numbers >= 0", fn, o.l2_trans, o.l2_life);
-    if (o.max_iter <= 0)
-        o.max_iter = 200;
-    if (!(o.tol > 0))
-        o.tol = 1e-9;
     if (n == 0)
         return churn__error(CHURN_EINVAL, "%s: no customers", fn);
     dgrid d;
