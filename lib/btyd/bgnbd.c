@@ -210,10 +210,11 @@ typedef struct bg_run {
  *   sg = 1/(1+e) for u > 0, e/(1+e) otherwise.
  * BG_LANES rows at a time in straight-line arithmetic, GCC's and Clang's
  * vector extensions (two SSE2 registers per vector at the x86-64 baseline,
- * one AVX2 register in the clone GCC adds for the processors that have it;
- * the same operations in the same order, so both give the same bits): the
- * libm calls this replaces, one exp and one log1p per row, were 40% of a
- * BG/NBD fit's CPU time, and the sums a quarter.
+ * one AVX2 register in the x86-64-v3 clone GCC adds for the processors that
+ * have it, where multiply-adds are fused: the two agree to a few units in the
+ * last place, not bit for bit), two vectors per step so that their long
+ * softplus chains overlap: the libm calls this replaces, one exp and one
+ * log1p per row, were 40% of a BG/NBD fit's CPU time, and the sums a quarter.
  * e: e^v = 2^k e^q, k = round(v / log 2), q = v - k log 2 in two parts
  * (Cody and Waite; |q| <= log(2)/2), e^q by its Taylor series to q^13
  * (truncation below 5e-18 relative), 2^k put into the exponent bits; v is
@@ -234,10 +235,9 @@ typedef uint64_t bg_vu __attribute__((vector_size(BG_LANES * sizeof(uint64_t))))
 #define bg_splat(a) ((bg_vd){(a), (a), (a), (a)})
 #define bg_select(m, a, b) ((bg_vd)(((m) & (bg_vu)(a)) | (~(m) & (bg_vu)(b))))
 
-CHURN_AVX2_CLONES
-static void bg_rows(const bg_run *R, size_t nv, const double *w, const double *lT,
-                    const double *iT, const double *it, const double *dl,
-                    double acc[BG_NACC][BG_LANES])
+/* softplus(u) = log(1 + e^u) into *sp and its derivative, the logistic, into
+ * *sg, for one vector of u (see above) */
+static inline __attribute__((always_inline)) void bg_softplus(bg_vd u, bg_vd *sp, bg_vd *sg)
 {
     const bg_vd inv_ln2 = bg_splat(1.4426950408889634), ln2 = bg_splat(0.6931471805599453);
     const bg_vd ln2_hi = bg_splat(6.93147180369123816490e-01);
@@ -256,6 +256,34 @@ static void bg_rows(const bg_run *R, size_t nv, const double *w, const double *l
     const bg_vd d17 = bg_splat(1.0 / 17), d15 = bg_splat(1.0 / 15), d13 = bg_splat(1.0 / 13);
     const bg_vd d11 = bg_splat(1.0 / 11), d9 = bg_splat(1.0 / 9), d7 = bg_splat(1.0 / 7);
     const bg_vd d5 = bg_splat(1.0 / 5), d3 = bg_splat(1.0 / 3);
+    bg_vd v = (bg_vd)((bg_vu)u | UINT64_C(0x8000000000000000)); /* -|u| */
+    v = bg_select((bg_vu)(v < lo), lo, v);
+    bg_vd kd = v * inv_ln2 + shift;
+    bg_vu ki = (bg_vu)kd;
+    kd -= shift;
+    bg_vd q = (v - kd * ln2_hi) - kd * ln2_lo;
+    bg_vd pe = ((((((((((((c13 * q + c12) * q + c11) * q + c10) * q + c9) * q + c8) * q +
+                     c7) * q + c6) * q + c5) * q + c4) * q + c3) * q + c2) * q + one) *
+               q + one;
+    bg_vd e = pe * (bg_vd)((ki + 1023) << 52); /* times 2^k, k in [-1022, 0] */
+    bg_vu big = (bg_vu)(e > sqrt2m1);
+    bg_vd f = bg_select(big, half * (e - one), e);
+    bg_vd s = f / (two + f), z = s * s;
+    bg_vd pl = (((((((((d23 * z + d21) * z + d19) * z + d17) * z + d15) * z + d13) * z +
+                   d11) * z + d9) * z + d7) * z + d5) * z + d3;
+    bg_vd lp = bg_select(big, ln2, zero) + two * s + two * s * (z * pl);
+    bg_vd qq = one / (one + e);
+    bg_vu pos = (bg_vu)(u > zero);
+    *sp = bg_select(pos, u, zero) + lp;
+    *sg = bg_select(pos, qq, e * qq);
+}
+
+CHURN_AVX2_CLONES
+static void bg_rows(const bg_run *R, size_t nv, const double *w, const double *lT,
+                    const double *iT, const double *it, const double *dl,
+                    double acc[BG_NACC][BG_LANES])
+{
+    const bg_vd zero = bg_splat(0.0), one = bg_splat(1.0);
     const bg_vd c = bg_splat(R->c), lq = bg_splat(R->lq), K0 = bg_splat(R->K0);
     const bg_vd Kr = bg_splat(R->Kr), Ka = bg_splat(R->Ka), Kb = bg_splat(R->Kb);
     const bg_vd Krr = bg_splat(R->Krr), Kaa = bg_splat(R->Kaa), Kbb = bg_splat(R->Kbb);
@@ -264,56 +292,44 @@ static void bg_rows(const bg_run *R, size_t nv, const double *w, const double *l
     const int has2 = R->two;
     bg_vd A[BG_NACC];
     memcpy(A, acc, sizeof A);
-    for (size_t j = 0; j < nv; j += BG_LANES) {
-        bg_vd wi, lTj, iTj, itj, dlj;
-        memcpy(&wi, w + j, sizeof wi);
-        memcpy(&lTj, lT + j, sizeof lTj);
-        memcpy(&iTj, iT + j, sizeof iTj);
-        memcpy(&itj, it + j, sizeof itj);
-        memcpy(&dlj, dl + j, sizeof dlj);
-        bg_vd sp = zero, sg = zero;
+    /* two vectors of rows per step: their softplus chains (long runs of
+     * dependent multiply-adds) are independent and overlap */
+    for (size_t j = 0; j < nv; j += 2 * BG_LANES) {
+        bg_vd sp2[2] = {zero, zero}, sg2[2] = {zero, zero}, dl2[2];
+        memcpy(&dl2[0], dl + j, sizeof dl2[0]);
+        memcpy(&dl2[1], dl + j + BG_LANES, sizeof dl2[1]);
         if (has2) {
-            bg_vd u = lq + c * dlj;
-            bg_vd v = (bg_vd)((bg_vu)u | UINT64_C(0x8000000000000000)); /* -|u| */
-            v = bg_select((bg_vu)(v < lo), lo, v);
-            bg_vd kd = v * inv_ln2 + shift;
-            bg_vu ki = (bg_vu)kd;
-            kd -= shift;
-            bg_vd q = (v - kd * ln2_hi) - kd * ln2_lo;
-            bg_vd pe = ((((((((((((c13 * q + c12) * q + c11) * q + c10) * q + c9) * q + c8) * q +
-                             c7) * q + c6) * q + c5) * q + c4) * q + c3) * q + c2) * q + one) *
-                       q + one;
-            bg_vd e = pe * (bg_vd)((ki + 1023) << 52); /* times 2^k, k in [-1022, 0] */
-            bg_vu big = (bg_vu)(e > sqrt2m1);
-            bg_vd f = bg_select(big, half * (e - one), e);
-            bg_vd s = f / (two + f), z = s * s;
-            bg_vd pl = (((((((((d23 * z + d21) * z + d19) * z + d17) * z + d15) * z + d13) * z +
-                           d11) * z + d9) * z + d7) * z + d5) * z + d3;
-            bg_vd lp = bg_select(big, ln2, zero) + two * s + two * s * (z * pl);
-            bg_vd qq = one / (one + e);
-            bg_vu pos = (bg_vu)(u > zero);
-            sp = bg_select(pos, u, zero) + lp;
-            sg = bg_select(pos, qq, e * qq);
+            bg_softplus(lq + c * dl2[0], &sp2[0], &sg2[0]);
+            bg_softplus(lq + c * dl2[1], &sp2[1], &sg2[1]);
         }
-        /* softplus'' = sg (1 - sg): d2 sp(u) = sg(1-sg) u_i u_j + sg u_ij, with
-         * u_r = dl, u_al = c (iT - it), u_a = 1/a, u_b = -1/(b+x-1+m) */
-        bg_vd ur = dlj, ual = c * (iTj - itj), v = sg * (one - sg), sw = sg;
-        A[0] += wi * ((K0 - c * lTj) + sp);
-        A[1] += wi * (Kr - lTj + sg * ur);
-        A[2] += wi * (r_al - c * iTj + sg * ual);
-        A[3] += wi * (Ka + sg * ua);
-        A[4] += wi * (Kb + sg * ub);
-        A[5] += wi * (Krr + v * ur * ur);                                    /* r r */
-        A[6] += wi * (inv_al - iTj + v * ur * ual + sw * (iTj - itj));       /* r al */
-        A[7] += wi * (v * ur * ua);                                          /* r a */
-        A[8] += wi * (v * ur * ub);                                          /* r b */
-        A[9] += wi * (mr_al2 + c * iTj * iTj + v * ual * ual +
-                      sw * c * (itj * itj - iTj * iTj));                     /* al al */
-        A[10] += wi * (v * ual * ua);                                        /* al a */
-        A[11] += wi * (v * ual * ub);                                        /* al b */
-        A[12] += wi * (Kaa + v * ua * ua - sw * ua * ua);                    /* a a */
-        A[13] += wi * (Kaa + v * ua * ub);                                   /* a b */
-        A[14] += wi * (Kbb + v * ub * ub + sw * ub * ub);                    /* b b */
+        for (int h = 0; h < 2; h++) {
+            size_t jj = j + (size_t)h * BG_LANES;
+            bg_vd wi, lTj, iTj, itj;
+            memcpy(&wi, w + jj, sizeof wi);
+            memcpy(&lTj, lT + jj, sizeof lTj);
+            memcpy(&iTj, iT + jj, sizeof iTj);
+            memcpy(&itj, it + jj, sizeof itj);
+            bg_vd sp = sp2[h], sg = sg2[h];
+            /* softplus'' = sg (1 - sg): d2 sp(u) = sg(1-sg) u_i u_j + sg u_ij, with
+             * u_r = dl, u_al = c (iT - it), u_a = 1/a, u_b = -1/(b+x-1+m) */
+            bg_vd ur = dl2[h], ual = c * (iTj - itj), v = sg * (one - sg), sw = sg;
+            A[0] += wi * ((K0 - c * lTj) + sp);
+            A[1] += wi * (Kr - lTj + sg * ur);
+            A[2] += wi * (r_al - c * iTj + sg * ual);
+            A[3] += wi * (Ka + sg * ua);
+            A[4] += wi * (Kb + sg * ub);
+            A[5] += wi * (Krr + v * ur * ur);                                    /* r r */
+            A[6] += wi * (inv_al - iTj + v * ur * ual + sw * (iTj - itj));       /* r al */
+            A[7] += wi * (v * ur * ua);                                          /* r a */
+            A[8] += wi * (v * ur * ub);                                          /* r b */
+            A[9] += wi * (mr_al2 + c * iTj * iTj + v * ual * ual +
+                          sw * c * (itj * itj - iTj * iTj));                     /* al al */
+            A[10] += wi * (v * ual * ua);                                        /* al a */
+            A[11] += wi * (v * ual * ub);                                        /* al b */
+            A[12] += wi * (Kaa + v * ua * ua - sw * ua * ua);                    /* a a */
+            A[13] += wi * (Kaa + v * ua * ub);                                   /* a b */
+            A[14] += wi * (Kbb + v * ub * ub + sw * ub * ub);                    /* b b */
+        }
     }
     memcpy(acc, A, sizeof A);
 }
@@ -455,7 +471,7 @@ static int bg_loglik_full(const double *p, size_t n, const double *x, const doub
                 }
                 R.ub = -1 / bq;
             }
-            size_t nv = (nb + BG_LANES - 1) / BG_LANES * BG_LANES;
+            size_t nv = (nb + 2 * BG_LANES - 1) / (2 * BG_LANES) * (2 * BG_LANES);
             for (size_t j = nb; j < nv; j++)
                 bw[j] = blT[j] = biT[j] = bit[j] = bdl[j] = 0;
             bg_rows(&R, nv, bw, blT, biT, bit, bdl, acc);

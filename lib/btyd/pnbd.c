@@ -388,7 +388,7 @@ static inline size_t pnbd_memo_slot(double t, double scale)
  * d2 log V = sum_k w_k (d2 log V_k + u_k u_k') - g g', g = sum_k w_k u_k,
  * V_1 = (r+x) J1, V_2 = s J2, w_k = V_k / V. Written out entry by entry so
  * that it stays in registers. */
-static inline double pnbd_combine_hess(double P, double s, double iP, double is, double lP,
+static inline __attribute__((always_inline)) double pnbd_combine_hess(double P, double s, double iP, double is, double lP,
                                        double ls, double lJ1,
                                        const double *g1, const double *H1, double lJ2,
                                        const double *g2, const double *H2, double *gV,
@@ -441,6 +441,7 @@ static inline void pnbd_pack(const double *H, double *h)
         h[k] = H[pnbd_tri[k]];
 }
 
+CHURN_AVX2_CLONES
 int churn__pnbd_loglik_hess(const double *p, size_t n, const double *x, const double *tx,
                             const double *T, const double *w, double *ll, double *grad,
                             double *hess)

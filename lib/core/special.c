@@ -810,9 +810,11 @@ static int tail_hess_continue(const churn__tail_table *tb, const tail_job *j, si
     }
 }
 
-/* The Hessian series from the table: per term one power of y and ten
+/* The Hessian series from the table (an x86-64-v3 clone: its multiply-adds fused
+ * are a tenth of a Pareto/NBD fit on the issue-22 bench): per term one power of y and ten
  * multiply-adds, no division; past the table's capacity, the recurrences.
  * Returns CHURN_ENUMERIC past max_terms. */
+CHURN_AVX2_CLONES
 static int tail_hess_by_table(churn__tail_table *tb, const tail_job *j, size_t max_terms,
                               double *logJ, double *g, double *H)
 {
@@ -941,6 +943,7 @@ int churn__pnbd_tail_hess(double P, double Q, double alpha, double beta, double 
                                        hess);
 }
 
+CHURN_AVX2_CLONES
 int churn__pnbd_tail_hess_table(churn__tail_table *tb, double P, double Q, double alpha,
                                 double beta, double t, double log_at, double log_bt,
                                 double *log_J, double *grad, double *hess)
