@@ -1254,6 +1254,106 @@ static int err_names(int rc, int want, const char *a, const char *b)
     return ok;
 }
 
+/* The fit collapses identical rows after ordering them by (x, T, t_x): by the
+ * ranks of the distinct times when they are few (whole days), else by
+ * comparison. Either way the fit's log-likelihood must be the sum of the
+ * rows' own log-likelihoods at its parameters (churn_btyd_loglik one row at a
+ * time: no collapse), a permutation of the rows must give the same fit, and
+ * zero-weight rows and -0 times must count as absent and as 0. */
+static uint64_t lcg_next(uint64_t *s)
+{
+    *s = *s * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+    return *s >> 11;
+}
+
+static void test_collapse_orders(void)
+{
+    enum { N = 6000 };
+    double *x = malloc(N * sizeof *x), *tx = malloc(N * sizeof *tx), *T = malloc(N * sizeof *T),
+           *w = malloc(N * sizeof *w);
+    double *px = malloc(N * sizeof *px), *ptx = malloc(N * sizeof *ptx),
+           *pT = malloc(N * sizeof *pT), *pw = malloc(N * sizeof *pw);
+    CU_ASSERT_FATAL(x && tx && T && w && px && ptx && pT && pw);
+    static const int fams[2] = {CHURN_FAMILY_BGNBD, CHURN_FAMILY_PNBD};
+    for (int jitter = 0; jitter < 2; jitter++) {
+        uint64_t seed = 20261207;
+        for (size_t i = 0; i < N; i++) {
+            /* a buyer at rate lambda per week who drops out after each
+             * purchase with probability p (BG/NBD's story), times rounded
+             * down to whole days */
+            double U = ((double)lcg_next(&seed) + 0.5) / 9007199254740992.0;
+            double lambda = 0.05 + 0.6 * U * U;
+            double p = 0.5 * ((double)lcg_next(&seed) + 0.5) / 9007199254740992.0;
+            int Tdays = 182 + (int)(lcg_next(&seed) % 365), k = 0;
+            double t = 0, last = 0;
+            for (;;) {
+                double u = ((double)lcg_next(&seed) + 0.5) / 9007199254740992.0;
+                t += -log(u) / lambda * 7.0; /* days */
+                if (t > Tdays)
+                    break;
+                k++;
+                last = floor(t);
+                if (((double)lcg_next(&seed) + 0.5) / 9007199254740992.0 < p)
+                    break;
+            }
+            x[i] = k;
+            /* continuous times: every value distinct (> 4,096 of them) */
+            T[i] = Tdays / 7.0 + (jitter ? 1e-6 * (double)i : 0.0);
+            tx[i] = k ? last / 7.0 + (jitter ? 5e-7 * (double)i : 0.0) : (i % 2 ? -0.0 : 0.0);
+            w[i] = i % 17 == 3 ? 0.0 : (i % 5 == 0 ? 2.0 : 1.0);
+        }
+        /* a permutation of the rows */
+        size_t *perm = malloc(N * sizeof *perm);
+        CU_ASSERT_FATAL(perm != NULL);
+        for (size_t i = 0; i < N; i++)
+            perm[i] = i;
+        for (size_t i = N - 1; i > 0; i--) {
+            size_t j = (size_t)(lcg_next(&seed) % (i + 1)), t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+        for (size_t i = 0; i < N; i++) {
+            px[i] = x[perm[i]];
+            ptx[i] = tx[perm[i]];
+            pT[i] = T[perm[i]];
+            pw[i] = w[perm[i]];
+        }
+        free(perm);
+        for (int f = 0; f < 2; f++) {
+            churn_model *m = NULL, *mp = NULL;
+            CU_ASSERT_EQUAL_FATAL(churn_btyd_fit(&m, fams[f], N, x, tx, T, w, NULL), CHURN_OK);
+            CU_ASSERT_EQUAL_FATAL(churn_btyd_fit(&mp, fams[f], N, px, ptx, pT, pw, NULL),
+                                  CHURN_OK);
+            double p[4], pp[4], ref = 0, nw = 0;
+            churn_model_params(m, p, 4);
+            churn_model_params(mp, pp, 4);
+            for (int j = 0; j < 4; j++)
+                CT_CLOSE(pp[j], p[j], 1e-12);
+            for (size_t i = 0; i < N; i++) {
+                double li = 0;
+                if (w[i] == 0)
+                    continue;
+                CU_ASSERT_EQUAL_FATAL(churn_btyd_loglik(fams[f], 4, p, 1, &x[i], &tx[i], &T[i],
+                                                        NULL, &li, NULL), CHURN_OK);
+                ref += w[i] * li;
+                nw += w[i];
+            }
+            CT_CLOSE(churn_model_loglik(m), ref, 1e-11);
+            CT_NEAR(churn_model_nobs(m), nw, 1e-9);
+            churn_model_free(m);
+            churn_model_free(mp);
+        }
+    }
+    free(x);
+    free(tx);
+    free(T);
+    free(w);
+    free(px);
+    free(ptx);
+    free(pT);
+    free(pw);
+}
+
 static void test_errors(void)
 {
     double x[3] = {1, 2, 0}, tx[3] = {5, 8, 0}, T[3] = {10, 10, 10};
@@ -1396,6 +1496,7 @@ int main(void)
         {"ggomnbd and mbgcnbd", test_new_families},
         {"save/load round trip", test_save_load_roundtrip},
         {"edge cases", test_edge_cases},
+        {"collapse by ranks and by comparison", test_collapse_orders},
         {"errors", test_errors},
         {"out of memory", test_out_of_memory},
         {"recovery 100k", test_recovery_100k},

@@ -128,6 +128,116 @@ static btyd_row *sort_rows(btyd_row *rows, btyd_row *tmp, size_t m)
     return tmp;
 }
 
+/* Rows whose times take few distinct values (whole days or weeks in any unit:
+ * a customer table built from dates has at most a few thousand) sort by
+ * (T, t_x) without comparisons: each distinct value (T and t_x together) gets
+ * its rank, and two stable counting sorts, by the rank of t_x and then by that
+ * of T, order the rows; the counting sort by x that follows keeps that order
+ * within each x. On the 100,000 frequent buyers of bench_btydfit (546 distinct
+ * values) this is a fifth of the cost of the quicksort per x it replaces.
+ * Continuous times exceed RANK_MAX distinct values early and fall back. */
+#define RANK_MAX 4096
+#define RANK_BITS 14 /* 16,384 slots: at most a quarter full */
+
+typedef struct rank_slot {
+    double v;
+    uint32_t id;
+} rank_slot;
+
+static int rank_value_cmp(const void *pa, const void *pb)
+{
+    const rank_slot *a = pa, *b = pb;
+    return a->v < b->v ? -1 : a->v > b->v;
+}
+
+/* The id of v in the table (inserted when new, ids in order of first sight),
+ * or -1 when the table already holds RANK_MAX values. */
+static inline int rank_id(rank_slot *tab, rank_slot *vals, uint32_t *nd, double v)
+{
+    uint64_t b;
+    v += 0.0; /* -0 and +0 are one value */
+    memcpy(&b, &v, sizeof b);
+    size_t h = (size_t)((b * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - RANK_BITS));
+    for (;;) {
+        if (tab[h].v == v)
+            return (int)tab[h].id;
+        if (tab[h].v < 0) {
+            if (*nd >= RANK_MAX)
+                return -1;
+            tab[h].v = v;
+            tab[h].id = *nd;
+            vals[*nd].v = v;
+            vals[*nd].id = *nd;
+            return (int)(*nd)++;
+        }
+        h = (h + 1) & (((size_t)1 << RANK_BITS) - 1);
+    }
+}
+
+/* The rows with a weight (w NULL: all) in (T, t_x) order: the input
+ * positions, in order[0..m). Returns 1, or 0 when the times have more than
+ * RANK_MAX distinct values (or memory is short): the caller sorts by
+ * comparison instead. */
+static int rank_order(size_t n, const double *tx, const double *T, const double *w, size_t m,
+                      uint32_t *order)
+{
+    if (n > UINT32_MAX)
+        return 0;
+    size_t tab_bytes = ((size_t)1 << RANK_BITS) * sizeof(rank_slot);
+    size_t vals_bytes = RANK_MAX * sizeof(rank_slot);
+    unsigned char *blk = churn__malloc(tab_bytes + vals_bytes + (RANK_MAX + 1) * sizeof(uint32_t) +
+                                       churn__mul_size(n, 2 * sizeof(uint16_t) + sizeof(uint32_t)));
+    if (!blk)
+        return 0; /* (the caller's own allocation reports a real shortage) */
+    rank_slot *tab = (rank_slot *)(void *)blk;
+    rank_slot *vals = (rank_slot *)(void *)(blk + tab_bytes);
+    uint32_t *cnt = (uint32_t *)(void *)(blk + tab_bytes + vals_bytes);
+    uint32_t *tmp = cnt + RANK_MAX + 1;
+    uint16_t *rT = (uint16_t *)(void *)(tmp + n), *rt = rT + n;
+    for (size_t h = 0; h < ((size_t)1 << RANK_BITS); h++)
+        tab[h].v = -1.0; /* times are >= 0 */
+    uint32_t nd = 0;
+    int ok = 1;
+    for (size_t i = 0; i < n && ok; i++) {
+        if (w && w[i] == 0)
+            continue;
+        int a = rank_id(tab, vals, &nd, T[i]), b = a < 0 ? -1 : rank_id(tab, vals, &nd, tx[i]);
+        ok = b >= 0;
+        rT[i] = (uint16_t)a;
+        rt[i] = (uint16_t)b;
+    }
+    if (ok) {
+        /* ids -> ranks (cnt doubles as the map) */
+        qsort(vals, nd, sizeof *vals, rank_value_cmp);
+        for (uint32_t k = 0; k < nd; k++)
+            cnt[vals[k].id] = k;
+        for (size_t i = 0; i < n; i++)
+            if (!w || w[i] != 0) {
+                rT[i] = (uint16_t)cnt[rT[i]];
+                rt[i] = (uint16_t)cnt[rt[i]];
+            }
+        /* stable counting sort by the rank of t_x, then of T */
+        memset(cnt, 0, (RANK_MAX + 1) * sizeof *cnt);
+        for (size_t i = 0; i < n; i++)
+            if (!w || w[i] != 0)
+                cnt[rt[i] + 1]++;
+        for (uint32_t k = 1; k <= nd; k++)
+            cnt[k] += cnt[k - 1];
+        for (size_t i = 0; i < n; i++)
+            if (!w || w[i] != 0)
+                tmp[cnt[rt[i]]++] = (uint32_t)i;
+        memset(cnt, 0, (RANK_MAX + 1) * sizeof *cnt);
+        for (size_t i = 0; i < m; i++)
+            cnt[rT[tmp[i]] + 1]++;
+        for (uint32_t k = 1; k <= nd; k++)
+            cnt[k] += cnt[k - 1];
+        for (size_t i = 0; i < m; i++)
+            order[cnt[rT[tmp[i]]]++] = tmp[i];
+    }
+    churn__free(blk);
+    return ok;
+}
+
 void churn__btyd_data_free(churn__btyd_data *d)
 {
     churn__free(d->block);
@@ -148,7 +258,7 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (!w || w[i] != 0) {
-            xmax = fmax(xmax, x[i]);
+            xmax = x[i] > xmax ? x[i] : xmax;
             m++;
         }
     size_t *cnt = NULL;
@@ -163,12 +273,18 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
         rows = cnt ? churn__malloc(churn__mul_size(m, 2 * sizeof *rows)) : NULL;
         if (rows) {
             churn__advise_huge(rows, 2 * m * sizeof *rows);
+            /* the rows in (T, t_x) order when the times have few distinct
+             * values (in the second half of the rows' block, which the
+             * collapsed columns overwrite only later) */
+            uint32_t *order = (uint32_t *)(void *)(rows + m);
+            int ranked = m * sizeof *order <= m * sizeof *rows && rank_order(n, tx, T, w, m, order);
             for (size_t i = 0; i < n; i++)
                 if (!w || w[i] != 0)
                     cnt[(size_t)x[i] + 1]++;
             for (size_t b = 1; b < nb; b++)
                 cnt[b] += cnt[b - 1];
-            for (size_t i = 0; i < n; i++) {
+            for (size_t k = 0, i; k < (ranked ? m : n); k++) {
+                i = ranked ? order[k] : k;
                 double wi = w ? w[i] : 1.0;
                 if (wi == 0)
                     continue;
@@ -180,7 +296,7 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
             }
             /* cnt[b] is now the end of bucket b */
             size_t start = 0;
-            for (size_t b = 0; b + 1 < nb; b++) {
+            for (size_t b = 0; b + 1 < nb && !ranked; b++) {
                 if (cnt[b] > start + 1)
                     sort_ttx(rows + start, cnt[b] - start);
                 start = cnt[b];
