@@ -13,8 +13,13 @@ a flat direction (Pareto/NBD's s and beta) that leaves the parameters
 uncertain to ~1e-9, so two optimisers that take different paths agree only
 to that. Where old and new differ by more than 1e-10, the script refits with
 the new build at tol 1e-13 (the optimum to rounding) and shows how far each
-is from it: the row passes when the new fit is at least as close as the old
-one and within 1e-8 of it.
+is from it: the row passes when the new fit is within 1e-8 of the old one and
+at least as close to the refit, or within 1e-9 of it (the optimum's own
+flatness: two builds' tol-1e-13 refits of the frequent buyers' Pareto/NBD
+differ by ~4e-10). For Gamma-Gamma, whose p-gamma ridge is flat enough that
+the rounding of a fit's own data sums decides where it stops, the reference
+is instead the optimum of an exactly summed log-likelihood gradient
+(gg_exact_optimum, math.fsum).
 
 usage: /usr/bin/python3 bench/check_btydfit_equal.py --old OLD/libchurn.so.1
        --new build/lib/libchurn.so.1 --churn build/bindings/cli/churn [--tmp DIR]
@@ -63,26 +68,32 @@ class Opts(C.Structure):
                 ("max_seconds", C.c_double), ("max_evaluations", C.c_int)]
 
 
+class GGOpts(C.Structure):
+    _fields_ = [("struct_size", C.c_size_t), ("max_iter", C.c_int), ("tol", C.c_double),
+                ("no_std_errors", C.c_int)]
+
+
 def fit(lib, family, d, tol=None):
     m = C.c_void_p()
     opts = None
     if tol is not None:
-        opts = Opts()
-        lib.churn_btyd_options_init(C.byref(opts))
+        opts = GGOpts() if family == "gammagamma" else Opts()
+        (lib.churn_gammagamma_options_init if family == "gammagamma"
+         else lib.churn_btyd_options_init)(C.byref(opts))
         opts.tol = tol
         opts = C.byref(opts)
     if family == "gammagamma":
         keep = (d["x"] > 0) & (d["m"] > 0)
         x, mv = np.ascontiguousarray(d["x"][keep]), np.ascontiguousarray(d["m"][keep])
-        rc = lib.churn_gammagamma_fit(C.byref(m), len(x), ptr(x), ptr(mv), None, None)
+        rc = lib.churn_gammagamma_fit(C.byref(m), len(x), ptr(x), ptr(mv), None, opts)
         k = 3
     else:
         x, tx, T = d["x"], d["tx"], d["T"]
         rc = lib.churn_btyd_fit(C.byref(m), FAM[family], len(x), ptr(x), ptr(tx), ptr(T), None,
                                 opts)
         k = 4
-        if tol is not None and m.value:
-            rc = 0  # the reference: the best point even if it stalled at rounding
+    if tol is not None and m.value:
+        rc = 0  # the reference: the best point even if it stalled at rounding
     if rc != 0:
         msg = lib.churn_last_error_message().decode()
         if m.value:
@@ -110,6 +121,33 @@ def fit(lib, family, d, tol=None):
             out[f"expected_{t:g}"] = e
     lib.churn_model_free(m)
     return out
+
+
+def gg_exact_optimum(d, start):
+    """The Gamma-Gamma optimum of the repeat buyers of d by Newton on an
+    independent log-likelihood gradient summed exactly (math.fsum of the
+    per-row terms, SciPy's digamma): the reference for fits whose answers
+    differ along the flat p-gamma ridge, where the rounding of a fit's own sums
+    decides where it stops."""
+    import math
+    from scipy.special import digamma, polygamma
+    keep = (d["x"] > 0) & (d["m"] > 0)
+    x, z = d["x"][keep], d["m"][keep]
+    lx, lz = np.log(x), np.log(z)
+    th = np.array(start, dtype=float)
+    for _ in range(4):
+        p, q, g = th
+        a, s = p * x + q, g + x * z
+        ls = np.log(s)
+        G = np.array([math.fsum(x * (digamma(a) - digamma(p * x) + lx + lz - ls)),
+                      math.fsum(digamma(a) - digamma(q) + math.log(g) - ls),
+                      math.fsum(q / g - a / s)])
+        t = polygamma(1, a)
+        H = np.array([[np.sum(x * x * (t - polygamma(1, p * x))), np.sum(x * t), np.sum(-x / s)],
+                      [np.sum(x * t), np.sum(t - polygamma(1, q)), np.sum(1 / g - 1 / s)],
+                      [np.sum(-x / s), np.sum(1 / g - 1 / s), np.sum(-q / g**2 + a / s**2)]])
+        th = th - np.linalg.solve(H, G)
+    return th
 
 
 def maxrel(ro, rn):
@@ -222,15 +260,24 @@ def main():
             se_rel = np.max(np.abs(rn["se"] - ro["se"]) / np.abs(ro["se"]))
             ok = worst <= TOL
             note = "ok"
-            if not ok and fam != "gammagamma":
+            if not ok and fam == "gammagamma":
+                ex = gg_exact_optimum(d, rn["params"])
+                d_old = float(np.max(np.abs(ro["params"] - ex) / ex))
+                d_new = float(np.max(np.abs(rn["params"] - ex) / ex))
+                ok = worst <= 1e-8 and (d_new <= d_old or d_new <= 1e-9)
+                note = (f"{'ok' if ok else 'DIFFERS'}: parameters from the exactly summed "
+                        f"optimum: old {d_old:.1e}, new {d_new:.1e}")
+            elif not ok:
                 ref = fit(new, fam, d, tol=1e-13)
                 d_old, _ = maxrel(ref, ro)
                 d_new, _ = maxrel(ref, rn)
-                ok = worst <= 1e-8 and d_new <= d_old
+                # both stopped at a gradient below 1e-10; along a flat direction
+                # the optimum itself is only defined to ~4e-10 (two builds'
+                # own tol-1e-13 refits differ by that): within 1e-9 of the
+                # refit is at the optimum
+                ok = worst <= 1e-8 and (d_new <= d_old or d_new <= 1e-9)
                 note = (f"{'ok' if ok else 'DIFFERS'}: from the optimum (tol 1e-13) old "
                         f"{d_old:.1e}, new {d_new:.1e}")
-            elif not ok:
-                note = "DIFFERS"
             bad += not ok
             print(f"{name:24s} {fam:10s} loglik {rn['loglik'][0]:.10f}  max rel diff "
                   f"{worst:.2e} ({where or '-'})  std.err rel diff {se_rel:.1e}  {note}")
