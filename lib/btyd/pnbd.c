@@ -388,11 +388,10 @@ static inline size_t pnbd_memo_slot(double t, double scale)
  * d2 log V = sum_k w_k (d2 log V_k + u_k u_k') - g g', g = sum_k w_k u_k,
  * V_1 = (r+x) J1, V_2 = s J2, w_k = V_k / V. Written out entry by entry so
  * that it stays in registers. */
-static inline __attribute__((always_inline)) double pnbd_combine_hess(double P, double s, double iP, double is, double lP,
-                                       double ls, double lJ1,
-                                       const double *g1, const double *H1, double lJ2,
-                                       const double *g2, const double *H2, double *gV,
-                                       double *HV, double *v)
+static inline __attribute__((always_inline)) double
+pnbd_combine_hess(double P, double s, double iP, double is, double lP, double ls, double lJ1,
+                  const double *g1, const double *H1, double lJ2, const double *g2,
+                  const double *H2, double *gV, double *HV, double *v)
 {
     /* u_k in (r, alpha, s, beta): the tail order maps P -> r, Q -> s */
     const double u1[4] = {g1[0] + iP, g1[2], g1[1], g1[3]};
