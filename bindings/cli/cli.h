@@ -354,4 +354,10 @@ void cli_cov_set_free(cli_cov_set *s);
 int cli_cov_customer_model(const churn_model *m, const cli_cov_set *s, size_t i,
                            churn_model **out);
 
+/* Each table row's sum of log inter-purchase times up to the cutoff, in the table's unit
+ * (MBG/CNBD-k's litt; churn features --litt): a malloc'ed array of the table's rows, or
+ * NULL after printing the error. first_counts: the table counts the first purchase. */
+double *cli_compute_litt(const char *sub, const churn_txlog *txl, const churn_customers *t,
+                         int first_counts);
+
 #endif

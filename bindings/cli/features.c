@@ -225,84 +225,6 @@ static int join_covariates(const char *sub, const features_args *a, const churn_
     return rc;
 }
 
-/* --litt: per row of the table, the sum of log(gap) over the gaps between the customer's
- * purchase days (UTC days, as the table resolves them) up to the cutoff day, in the
- * table's unit. An order is any row that is not a refund (negative amount), as in the
- * table. The number of gaps must be the row's frequency (minus the first purchase with
- * --first-purchase-counts): a mismatch would be a silently wrong litt, so it is an error
- * naming the customer. Returns NULL after printing the error. */
-typedef struct cust_day {
-    uint32_t c;
-    double day;
-} cust_day;
-
-static int cmp_cust_day(const void *pa, const void *pb)
-{
-    const cust_day *a = pa, *b = pb;
-    if (a->c != b->c)
-        return a->c < b->c ? -1 : 1;
-    return (a->day > b->day) - (a->day < b->day);
-}
-
-static double *compute_litt(const char *sub, const churn_txlog *txl, const churn_customers *t,
-                            int first_counts)
-{
-    size_t n = churn_txlog_num_transactions(txl), nc = churn_txlog_num_customers(txl);
-    size_t nrows = churn_customers_num_rows(t);
-    const double *tm = churn_txlog_times(txl), *am = churn_txlog_amounts(txl);
-    const uint32_t *cu = churn_txlog_customers(txl);
-    const double unit = churn_customers_time_unit(t), spd = CHURN_SECONDS_PER_DAY;
-    const double cut_day = floor(churn_customers_cutoff(t) / spd);
-    const double *freq = churn_customers_column(t, "frequency");
-    cust_day *cd = malloc((n ? n : 1) * sizeof *cd);
-    double *sum = calloc(nc ? nc : 1, sizeof *sum), *gaps = calloc(nc ? nc : 1, sizeof *gaps);
-    double *out = malloc((nrows ? nrows : 1) * sizeof *out);
-    if (!cd || !sum || !gaps || !out) {
-        free(cd), free(sum), free(gaps), free(out);
-        cli_fail(sub, "out of memory computing litt");
-        return NULL;
-    }
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double day = floor(tm[i] / spd);
-        if (day * spd > tm[i]) /* floor of the quotient, exact as the table's day_of */
-            day -= 1;
-        else if ((day + 1) * spd <= tm[i])
-            day += 1;
-        if (day > cut_day || (am && am[i] < 0))
-            continue;
-        cd[m].c = cu[i];
-        cd[m].day = day;
-        m++;
-    }
-    qsort(cd, m, sizeof *cd, cmp_cust_day);
-    for (size_t i = 1; i < m; i++)
-        if (cd[i].c == cd[i - 1].c && cd[i].day > cd[i - 1].day) {
-            sum[cd[i].c] += log((cd[i].day - cd[i - 1].day) / unit);
-            gaps[cd[i].c] += 1;
-        }
-    free(cd);
-    for (size_t r = 0; r < nrows; r++) {
-        const char *id = churn_customers_id(t, r);
-        size_t c;
-        if (churn_txlog_find_customer(txl, id, &c) != CHURN_OK || c >= nc) {
-            cli_fail(sub, "--litt: customer '%s' of the table is not in the log", id);
-            free(sum), free(gaps), free(out);
-            return NULL;
-        }
-        double want = freq ? freq[r] - (first_counts ? 1 : 0) : gaps[c];
-        if (gaps[c] != want) {
-            cli_fail(sub, "--litt: customer '%s': %g gaps between purchase days, but the "
-                     "table's frequency says %g (please report this)", id, gaps[c], want);
-            free(sum), free(gaps), free(out);
-            return NULL;
-        }
-        out[r] = sum[c];
-    }
-    free(sum), free(gaps);
-    return out;
-}
-
 int cmd_features(int argc, char **argv)
 {
     const char *sub = "features";
@@ -345,7 +267,7 @@ int cmd_features(int argc, char **argv)
         fprintf(stderr, "churn %s: %zu customer(s) with no order on or before the cutoff were "
                 "left out\n", sub, excluded);
     double *litt = NULL;
-    if (a.litt && !(litt = compute_litt(sub, log, t, a.o.first_purchase_counts))) {
+    if (a.litt && !(litt = cli_compute_litt(sub, log, t, a.o.first_purchase_counts))) {
         churn_txlog_free(log);
         churn_customers_free(t);
         return CLI_EXIT_FAIL;

@@ -21,7 +21,8 @@ static const char sub[] = "report";
 
 static const char report_help[] =
     "usage: churn report TX.csv [--cutoff DATE] [--unit week] [--horizon 12 --period P\n"
-    "                    --discount 0.01 --margin 1] [--model bgnbd|mbgnbd|pnbd] [--top N]\n"
+    "                    --discount 0.01 --margin 1]\n"
+    "                    [--model bgnbd|mbgnbd|pnbd|ggomnbd|mbgcnbdk] [--k K] [--top N]\n"
     "                    [--alert RULE]... [--alive-threshold 0.5] [--json] [-o report.csv]\n"
     "                    [--html report.html] [--interval 0.9] [transaction options]\n"
     "\n"
@@ -49,8 +50,11 @@ static const char report_help[] =
     "                     purchases counted in purchases, with continuous discounting at\n"
     "                     DELTA per time unit (from a rate d per period of P units:\n"
     "                     DELTA = log(1 + d) / P)\n"
-    "  --model F          bgnbd (default), mbgnbd, pnbd or ggomnbd (Gamma-Gompertz/NBD:\n"
-    "                     by quadrature, 10-100 times slower)\n"
+    "  --model F          bgnbd (default), mbgnbd, pnbd, ggomnbd (Gamma-Gompertz/NBD:\n"
+    "                     by quadrature, 10-100 times slower) or mbgcnbdk (MBG/CNBD-k,\n"
+    "                     regular buyers: Erlang-k gaps between purchases; k chosen by\n"
+    "                     likelihood among 1-12 from the log's inter-purchase times)\n"
+    "  --k K              --model mbgcnbdk: fix k (1-12; 1 = MBG/NBD)\n"
     "  --covariates FILE  fit the purchase model with customer covariates: a CSV with a\n"
     "                     customer id column and numeric columns, joined by id as\n"
     "                     'churn features --covariates' does; --trans COLS and --life\n"
@@ -273,6 +277,7 @@ typedef struct report_args {
     double interval;        /* --interval: the level, NaN without */
     const char *html;       /* --html: the page, or NULL */
     long horizon, top;
+    long k; /* --k: MBG/CNBD-k's fixed k, -1 without (chosen by likelihood) */
     int json, defaults, timings;
     struct alert_rules {
         const char *text[CHURN_ALERTS_MAX];
@@ -306,6 +311,7 @@ static const cli_option report_options[] = {
     {.name = "--trend-window", .kind = CLI_DOUBLE, .at = AT(trend_window),
      .bounds = CLI_MIN_OPEN, .min = 0, .range_msg = "option --trend-window: must be > 0 days"},
     CLI_OPT("--model", CLI_STRING, AT(model_name)),
+    CLI_LONG_IN("--k", AT(k), 0, CHURN_MBGCNBD_KMAX),
     {.name = "--top", .kind = CLI_LONG, .at = AT(top), .bounds = CLI_MIN, .min = 0,
      .range_msg = "option --top: must be >= 0"},
     {.name = "--alert", .kind = CLI_CALL, .at = AT(rules), .parse = add_rule},
@@ -370,6 +376,7 @@ typedef struct report_run {
     cli_cov_set cov;
     char **tn, **ln;
     int with_cov;
+    double *litt; /* --model mbgcnbdk: each customer's sum of log inter-purchase times */
 } report_run;
 
 /* The id of customer i (of the customers kept). */
@@ -398,11 +405,16 @@ static int check_options(report_args *a, int *family)
                                "has none: the spend is missing. Without amounts use 'churn "
                                "score' with a BTYD model (no --spend) for P(alive) and "
                                "expected purchases");
+    if (strcmp(a->model_name, "mbgcnbdk") == 0) /* BTYDplus' spelling, as churn fit takes */
+        a->model_name = "mbgcnbd";
     if (churn_family_from_name(a->model_name, family) != CHURN_OK ||
         (*family != CHURN_FAMILY_BGNBD && *family != CHURN_FAMILY_MBGNBD &&
-         *family != CHURN_FAMILY_PNBD && *family != CHURN_FAMILY_GGOMNBD))
-        return cli_usage_error(sub, "option --model: '%s' is not bgnbd, mbgnbd, pnbd or ggomnbd",
-                               a->model_name);
+         *family != CHURN_FAMILY_PNBD && *family != CHURN_FAMILY_GGOMNBD &&
+         *family != CHURN_FAMILY_MBGCNBD))
+        return cli_usage_error(sub, "option --model: '%s' is not bgnbd, mbgnbd, pnbd, ggomnbd "
+                               "or mbgcnbdk", a->model_name);
+    if (a->k >= 0 && *family != CHURN_FAMILY_MBGCNBD)
+        return cli_usage_error(sub, "--k is for --model mbgcnbdk (the Erlang shape k)");
     if (a->out && a->html && strcmp(a->out, "-") == 0 && strcmp(a->html, "-") == 0)
         return cli_usage_error(sub, "-o - and --html - would both write to standard output: "
                                "give one of them a file name");
@@ -496,10 +508,23 @@ static int fit_purchases(report_run *r)
     const report *R = &r->R;
     if (r->a->covariates && join_covariates(r))
         return CLI_EXIT_FAIL;
-    int st = r->with_cov ? churn_btyd_fit_covariates(&r->bt, r->family, R->n, R->x, R->tx,
-                                                     R->T, NULL, &r->cov.cov, NULL)
+    int st;
+    if (r->family == CHURN_FAMILY_MBGCNBD) {
+        /* MBG/CNBD-k: k fixed by --k, else chosen by likelihood among 1..12, which
+         * needs each customer's litt (computed from the log as churn features --litt) */
+        int k = r->a->k < 0 ? 0 : (int)r->a->k;
+        if (k != 1 && !(r->litt = cli_compute_litt(sub, r->log, r->tab, 0)))
+            return CLI_EXIT_FAIL;
+        st = r->with_cov ? churn_mbgcnbd_fit_covariates(&r->bt, k, R->n, R->x, R->tx, R->T,
+                                                        r->litt, NULL, &r->cov.cov, NULL)
+                         : churn_mbgcnbd_fit(&r->bt, k, R->n, R->x, R->tx, R->T, r->litt, NULL,
+                                             NULL);
+    } else {
+        st = r->with_cov ? churn_btyd_fit_covariates(&r->bt, r->family, R->n, R->x, R->tx, R->T,
+                                                     NULL, &r->cov.cov, NULL)
                          : churn_btyd_fit(&r->bt, r->family, R->n, R->x, R->tx, R->T, NULL,
                                           NULL);
+    }
     if (st == CHURN_ENOCONV)
         fprintf(stderr, "churn %s: warning: the %s fit did not converge: %s\n", sub,
                 r->a->model_name, churn_last_error_message());
@@ -1390,7 +1415,7 @@ static int run_report(report_run *r)
 
 int cmd_report(int argc, char **argv)
 {
-    report_args a = {.model_name = "bgnbd", .unit = CHURN_UNIT_WEEK, .discount = 0.01,
+    report_args a = {.model_name = "bgnbd", .k = -1, .unit = CHURN_UNIT_WEEK, .discount = 0.01,
                      .margin = 1.0, .horizon = 12, .top = 10, .defaults = 1,
                      .alive_threshold = REPORT_ALIVE_THRESHOLD, .interval = NAN};
     cli_tx_opts_init(&a.tx);
@@ -1413,6 +1438,7 @@ int cmd_report(int argc, char **argv)
     free(r.abuf);
     churn_model_free(r.bt);
     churn_model_free(r.gg);
+    free(r.litt);
     cli_cov_set_free(&r.cov);
     cli_cov_join_free(&r.join);
     free(r.tn);

@@ -243,3 +243,43 @@ def test_fit_with_covariates_recovers_the_group_effect(churn, tmp_path):
 
 def fit_cutoff(table):
     return read_csv(table)[0]["cutoff"]
+
+
+def test_report_model_mbgcnbdk(churn, tmp_path):
+    """`churn report --model mbgcnbdk` (issue 23): the report fits MBG/CNBD-k on the customer
+    table it builds, with litt computed from the log, k chosen by likelihood (3 on regular
+    buyers simulated with k = 3) or fixed by --k. Its fit equals `churn features --litt` +
+    `churn fit mbgcnbdk` on the same log, and its p_alive and expected purchases equal
+    `churn predict` with that model (1e-9). --k with another model is a usage error."""
+    tx = tmp_path / "tx.csv"
+    churn("simulate", "--model", "mbgcnbdk", "--k", 3, "--customers", 3000, "--seed", 31,
+          "-o", tx)
+    rep_csv = tmp_path / "rep.csv"
+    rep = json.loads(churn("--digits", 17, "report", tx, "--model", "mbgcnbdk", "--json",
+                           "-o", rep_csv).stdout)
+    assert rep["model"]["family"] == "mbgcnbd"
+    assert rep["model"]["params"]["k"]["estimate"] == 3
+    table = tmp_path / "c.csv"
+    churn("--digits", 17, "features", tx, "--unit", "week", "--litt", "-o", table)
+    model = tmp_path / "m.json"
+    fit = json.loads(churn("fit", "mbgcnbdk", table, "--json", "-o", model).stdout)
+    for name, v in fit["params"].items():
+        assert rep["model"]["params"][name]["estimate"] == pytest.approx(v["estimate"],
+                                                                        rel=1e-9), name
+    pred = {r["customer_id"]: r for r in read_csv_text(churn(
+        "--digits", 17, "predict", model, table, "--horizon", 12 * 30.4375 / 7).stdout)}
+    rows = read_csv(rep_csv)
+    assert len(rows) == 3000
+    for r in rows:
+        p = pred[r["customer_id"]]
+        assert float(r["p_alive"]) == pytest.approx(float(p["p_alive"]), rel=1e-9)
+        assert float(r["expected_purchases"]) == pytest.approx(
+            float(p["expected_purchases"]), rel=1e-9, abs=1e-12)
+    rep2 = json.loads(churn("report", tx, "--model", "mbgcnbdk", "--k", 2, "--json").stdout)
+    assert rep2["model"]["params"]["k"]["estimate"] == 2
+    bad = churn("report", tx, "--model", "pnbd", "--k", 2, check=False)
+    assert bad.returncode == 2 and "--k is for --model mbgcnbdk" in bad.stderr
+
+
+def read_csv_text(text):
+    return list(csv.DictReader(text.splitlines()))
