@@ -1004,8 +1004,11 @@ static int fit_cov(churn_model **out, int family, int mk, const double *litt, si
             warm = 0;
     }
     /* start: the plain model, every coefficient 0 */
+    char plain_msg[200] = ""; /* why the plain fit did not converge, if it did not */
     if (!warm) {
         rc = plain_start(family, mk, n, frequency, recency, T, weights, theta, fn);
+        if (rc == CHURN_ENOCONV)
+            snprintf(plain_msg, sizeof plain_msg, "%s", churn_last_error_message());
         if (rc && rc != CHURN_ENOCONV) {
             churn__free(mem);
             churn__free(ft);
@@ -1019,12 +1022,37 @@ static int fit_cov(churn_model **out, int family, int mk, const double *litt, si
                     sizeof why, &bad);
     }
     if (rc == CHURN_ENUMERIC) {
-        char where[48] = "";
+        char where[48] = "", at[160] = "";
         if (bad != (size_t)-1)
             snprintf(where, sizeof where, "row %zu: ", bad);
-        rc = churn__error(CHURN_ENUMERIC, "%s: %sthe log-likelihood is not finite %s", fn,
-                          where, it > 0 ? "during the fit"
-                          : warm ? "at the subsample's optimum" : "at the plain model's fit");
+        /* what failed: that row's log-likelihood itself, or only its derivatives
+         * (the Hessian, analytic or by differences of the gradient: it fails first
+         * where a base parameter has run off, e.g. the Gamma-Gompertz/NBD's b -> 0) */
+        const char *what = "the log-likelihood is not finite";
+        if (bad != (size_t)-1 && bad < n) {
+            double phi[NBMAX], q[NBMAX], ll = NAN, one = 1;
+            customer_params(&pb, theta, bad, phi);
+            for (size_t j = 0; j < nb; j++)
+                q[j] = exp(phi[j]);
+            if (pb.L.fam->loglik(q, 1, &pb.x[bad], &pb.tx[bad], &pb.T[bad], &one, &ll, NULL) ==
+                    CHURN_OK && isfinite(ll))
+                what = "the gradient or Hessian of the log-likelihood is not finite (the "
+                       "log-likelihood is)";
+        }
+        if (it == 0) {
+            /* the point: the base parameters it started from */
+            int len = snprintf(at, sizeof at, " (");
+            for (size_t j = 0; j < nb && len > 0 && (size_t)len < sizeof at; j++)
+                len += snprintf(at + len, sizeof at - (size_t)len, "%s%s %g", j ? ", " : "",
+                                pb.L.fam->names[j], exp(theta[j]));
+            if (len > 0 && (size_t)len < sizeof at)
+                snprintf(at + len, sizeof at - (size_t)len, ")");
+        }
+        rc = churn__error(CHURN_ENUMERIC, "%s: %s%s %s%s%s%s", fn, where, what,
+                          it > 0 ? "during the fit"
+                          : warm ? "at the subsample's optimum" : "at the plain model's fit",
+                          at, it == 0 && plain_msg[0] ? "; that fit did not converge: " : "",
+                          it == 0 ? plain_msg : "");
     }
     if (!rc && !converged && !why[0])
         snprintf(why, sizeof why, "%d Newton iterations (max_iter) were not enough", it);

@@ -340,3 +340,24 @@ def test_fit_from_the_plain_start_does_not_run_off():
     m = churn.Model._wrap(h)
     z = (m.params_.to_numpy() - np.array(list(TRUTH) + gt + gl)) / np.asarray(m.standard_errors_)
     assert np.all(np.abs(z) < 3), z
+
+
+def test_plain_start_run_off_is_named():
+    """Seed 1013 of the by-hand SE-vs-spread runs (docs/models/covariates.md): the plain
+    Gamma-Gompertz/NBD fit runs off towards the Pareto/NBD limit (b ~ 4e-8, beta ~ 2e-6) and
+    the covariate fit cannot start there. The error says what failed at which point: the
+    row's gradient or Hessian is not finite (its log-likelihood is), the plain fit's parameters,
+    and that the plain fit itself did not converge (its own message). About 1 minute."""
+    gt, gl = [0.5, -0.3], [0.7, -0.4]
+    x, tx, T, zt, zl = sim_ggomnbd(10_000, *TRUTH, gt, gl, seed=1013)
+    keep = []
+    frame = {"t1": zt[:, 0], "t2": zt[:, 1], "l1": zl[:, 0], "l2": zl[:, 1]}
+    h, rc = C.fit(GG, x, tx, T, None, C.make(frame, ["t1", "t2"], ["l1", "l2"], len(x), keep),
+                  C.options())
+    msg = churn._lib.churn_last_error_message().decode()
+    assert rc == -9, msg  # CHURN_ENUMERIC
+    assert "the gradient or Hessian of the log-likelihood is not finite (the log-likelihood " \
+        "is) at the plain model's fit" in msg, msg
+    assert "at the plain model's fit (r " in msg and ", b 4." in msg, msg
+    assert "that fit did not converge: churn_btyd_fit: ggomnbd:" in msg, msg
+
