@@ -425,6 +425,56 @@ static void test_clv_chain_rule(void)
 }
 
 /* a plain model: churn_clv_interval's results bit for bit */
+/* DERT of a covariate model (churn_dert_covariates): each customer's is the plain
+ * BG/NBD's at the customer's own parameters, written here from docs/models/covariates.md
+ * (alpha e^(-g_t z_t), a e^(g_l z_l), b e^(g_l z_l)), to 1e-12; a plain model gives
+ * churn_dert's values; bad delta and missing covariates are refused by name. */
+static void test_dert(void)
+{
+    churn_model *m = fit_cov(11, 4000);
+    CU_ASSERT_FATAL(m != NULL);
+    double p[6], dert[PROF];
+    CU_ASSERT_EQUAL_FATAL(churn_model_params(m, p, 6), CHURN_OK);
+    churn_btyd_covariates c = covs(ZT, ZL);
+    const double delta = 0.02;
+    CU_ASSERT_EQUAL_FATAL(churn_dert_covariates(m, delta, PROF, X, TX, TT, &c, dert), CHURN_OK);
+    for (int i = 0; i < PROF; i++) {
+        double own[4] = {p[0], p[1] * exp(-p[4] * ZT[i]), p[2] * exp(p[5] * ZL[i]),
+                         p[3] * exp(p[5] * ZL[i])}, ref = NAN;
+        churn_model *pm = NULL;
+        CU_ASSERT_EQUAL_FATAL(churn_btyd_model_new(&pm, CHURN_FAMILY_BGNBD, 4, own), CHURN_OK);
+        CU_ASSERT_EQUAL(churn_dert(pm, delta, 1, &X[i], &TX[i], &TT[i], &ref), CHURN_OK);
+        CT_CLOSE(dert[i], ref, 1e-12);
+        CU_ASSERT(ref > 0);
+        churn_model_free(pm);
+    }
+    /* the four groups differ: the covariates are used */
+    CU_ASSERT(fabs(dert[1] / dert[0] - 1) > 1e-3);
+    /* a plain model: churn_dert itself */
+    churn_model *pm = NULL;
+    double d2[PROF], d3[PROF];
+    CU_ASSERT_EQUAL_FATAL(churn_btyd_model_new(&pm, CHURN_FAMILY_BGNBD, 4, p), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_dert_covariates(pm, delta, PROF, X, TX, TT, NULL, d2), CHURN_OK);
+    CU_ASSERT_EQUAL(churn_dert(pm, delta, PROF, X, TX, TT, d3), CHURN_OK);
+    CU_ASSERT(memcmp(d2, d3, sizeof d2) == 0);
+    churn_model_free(pm);
+    /* refusals */
+    CU_ASSERT_EQUAL(churn_dert_covariates(m, 0.0, PROF, X, TX, TT, &c, dert), CHURN_EINVAL);
+    CU_ASSERT(strstr(churn_last_error_message(), "churn_dert_covariates") != NULL);
+    CU_ASSERT(strstr(churn_last_error_message(), "delta") != NULL);
+    churn_btyd_covariates c1 = c;
+    c1.n_life = 0, c1.life = NULL, c1.life_names = NULL;
+    CU_ASSERT_EQUAL(churn_dert_covariates(m, delta, PROF, X, TX, TT, &c1, dert), CHURN_EINVAL);
+    CU_ASSERT(strstr(churn_last_error_message(), "b2b") != NULL);
+    CU_ASSERT_EQUAL(churn_dert_covariates(NULL, delta, PROF, X, TX, TT, &c, dert), CHURN_EINVAL);
+    double badT[PROF];
+    memcpy(badT, TT, sizeof badT);
+    badT[3] = -1;
+    CU_ASSERT_EQUAL(churn_dert_covariates(m, delta, PROF, X, TX, badT, &c, dert), CHURN_EINVAL);
+    CU_ASSERT(strstr(churn_last_error_message(), "row 3") != NULL);
+    churn_model_free(m);
+}
+
 static void test_clv_plain(void)
 {
     churn_simulate_options so;
@@ -765,6 +815,7 @@ int main(void)
         {"covariate CLV intervals equal the plain intervals with the chain-rule covariance",
          test_clv_chain_rule},
         {"a plain model gives churn_clv_interval's results", test_clv_plain},
+        {"covariate DERT is the plain DERT at each customer's own parameters", test_dert},
         {"covariate CLV intervals cover the truth at their nominal rate", test_clv_coverage},
         {"CLV intervals: bad level, covariates and models are refused", test_clv_errors},
         {"bootstrap: threads agree, limits close to the delta method's", test_bootstrap},

@@ -786,8 +786,8 @@ static int wl_clv(double *d, size_t *nd)
     return rc;
 }
 
-/* CLV of a covariate BG/NBD (one covariate per process): each customer's own parameters,
- * then one CLV per customer. */
+/* CLV and DERT of a covariate BG/NBD (one covariate per process): each customer's own
+ * parameters, then one CLV and one DERT per customer. */
 static int wl_clv_cov(double *d, size_t *nd)
 {
     double z[2 * NSIM];
@@ -799,12 +799,14 @@ static int wl_clv_cov(double *d, size_t *nd)
     double p[4 * 4], mv[4] = {20, 35, 10, 50}, clv[4], var[4];
     churn_clv_options o = CHURN_CLV_OPTIONS_INIT;
     o.period = 4.345;
+    double dert[4];
     if (!(rc = churn_btyd_customer_params_covariates(m, 4, &cov, p)) &&
         !(rc = churn_clv_score_covariates(m, g_gg, &o, 4, sim_x, sim_tx, sim_T, mv, &cov, NULL,
-                                          NULL, NULL, clv, var))) {
+                                          NULL, NULL, clv, var)) &&
+        !(rc = churn_dert_covariates(m, 0.01, 4, sim_x, sim_tx, sim_T, &cov, dert))) {
         double s = 0;
         for (int i = 0; i < 4; i++)
-            s += clv[i] + var[i] + p[i];
+            s += clv[i] + var[i] + p[i] + dert[i];
         PUT(s);
     }
     churn_model_free(m);

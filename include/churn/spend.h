@@ -300,6 +300,27 @@ CHURN_API int churn_clv_score_covariates(const churn_model *btyd, const churn_mo
                                          double *clv, double *value_at_risk);
 
 /**
+ * churn_dert() for a BTYD model with static covariates (covariates.h): each
+ * customer's DERT is the plain model's at the customer's own parameters
+ * (churn_btyd_customer_params_covariates()). A plain model gives churn_dert()'s
+ * values.
+ * @param[in]  model  a Pareto/NBD, BG/NBD, MBG/NBD, Gamma-Gompertz/NBD or
+ *                    MBG/CNBD-k model fitted with covariates (or a plain one)
+ * @param[in]  delta  continuously compounded discount rate per model time unit (> 0)
+ * @param[in]  n, frequency, recency, T  customer histories (btyd.h)
+ * @param[in]  cov    the customers' covariates, matched by name (covariates.h)
+ * @param[out] dert   n values
+ * @return as churn_dert(); a message about a customer names its row. Cost: one
+ *         churn_dert() call per customer. Allocates n x (number of base parameters)
+ *         doubles and one model. Thread-safe.
+ * @since 1.3
+ */
+CHURN_API int churn_dert_covariates(const churn_model *model, double delta, size_t n,
+                                    const double *frequency, const double *recency,
+                                    const double *T, const churn_btyd_covariates *cov,
+                                    double *dert);
+
+/**
  * Output arrays of churn_clv_interval(): for each of the five quantities of
  * churn_clv_score() the prediction and the lower and upper limits of its
  * interval. Every pointer is n doubles or NULL (not wanted); at least one must

@@ -69,6 +69,8 @@ _clv_bootstrap = _fn("churn_clv_bootstrap_interval", c_int, c_void_p, c_void_p,
 _clv_contractual = _fn("churn_clv_contractual", c_int, c_void_p, c_double, c_double, c_size_t,
                        _d, _d)
 _dert = _fn("churn_dert", c_int, c_void_p, c_double, c_size_t, _d, _d, _d, _d)
+_dert_cov = _fn("churn_dert_covariates", c_int, c_void_p, c_double, c_size_t, _d, _d, _d,
+                POINTER(Covariates), _d)
 _tier_name = _fn("churn_tier_name", c_char_p, c_int)
 _tiers_assign = _fn("churn_tiers_assign", c_int, c_size_t, _d, c_double, c_double,
                     _lib.c_int_p, _d)
@@ -722,13 +724,14 @@ def discounted_purchases(btyd, data=None, *, frequency=None, recency=None, T=Non
     return _series(out, data, "discounted_purchases")
 
 
-def dert(btyd, delta, data=None, *, frequency=None, recency=None, T=None, unit=None):
+def dert(btyd, delta, data=None, *, frequency=None, recency=None, T=None, unit=None,
+         covariates=None):
     """Discounted expected residual transactions (DERT).
 
     Parameters
     ----------
     btyd : BGNBD, MBGNBD, ParetoNBD, GGompertzNBD or MBGCNBDk
-        A fitted purchase model.
+        A fitted purchase model, with or without static covariates.
     delta : float
         Continuously compounded discount rate per model time unit (from d per period
         of P units: log(1 + d) / P).
@@ -738,6 +741,11 @@ def dert(btyd, delta, data=None, *, frequency=None, recency=None, T=None, unit=N
         Column names in `data` or arrays.
     unit : str or float, optional
         The data's time unit, for data that do not carry ``attrs["time_unit"]``.
+    covariates : pandas.DataFrame, optional
+        For a model fitted with covariates: the customers' covariates (columns named as
+        in the fit, aligned by index with `data`, or row for row with the arrays). Each
+        customer's DERT is then the plain model's at the customer's own parameters
+        (``churn_dert_covariates``).
 
     Returns
     -------
@@ -758,9 +766,18 @@ def dert(btyd, delta, data=None, *, frequency=None, recency=None, T=None, unit=N
     """
     btyd.check_time_unit(data, unit)
     x, tx, T_ = _columns(data, frequency, recency, T)
-    out = empty(x.shape[0])
-    check(_dert(btyd._require(), float(delta), x.shape[0], ptr(x), ptr(tx), ptr(T_),
-                ptr(out)))
+    n = x.shape[0]
+    out = empty(n)
+    if covariates is not None:
+        from . import _covariates
+        trans, life = _covariates.model_names(btyd)
+        frame = _covariates.aligned(covariates, _index(data, n), n)
+        keep = []
+        cov = _covariates.make(frame, trans, life, n, keep)
+        check(_dert_cov(btyd._require(), float(delta), n, ptr(x), ptr(tx), ptr(T_),
+                        ctypes.byref(cov), ptr(out)))
+    else:
+        check(_dert(btyd._require(), float(delta), n, ptr(x), ptr(tx), ptr(T_), ptr(out)))
     return _series(out, data, "dert")
 
 

@@ -457,6 +457,40 @@ def test_clv_of_a_covariate_model_values_each_customer_at_its_own_parameters():
         check_clv_interval_chain_rule(cls, m, gg, sub.iloc[:6], cov)
 
 
+def test_dert_of_a_covariate_model_is_the_plain_dert_at_own_parameters():
+    """churn.dert(model, delta, table, covariates=) (churn_dert_covariates) equals, for every
+    customer, churn.dert of a plain model built here from the customer's own parameters
+    (docs/models/covariates.md); covariates given in another row order are aligned by
+    index; a covariate model without covariates= is refused."""
+    for cls, sim, base in ((churn.ParetoNBD, sim_pnbd, (0.55, 10.6, 0.61, 11.7)),
+                           (churn.BGNBD, sim_bgnbd, (0.25, 4.0, 0.8, 2.4))):
+        x, tx, T, zt, zl = sim(6000, *base, [0.4], [0.6], seed=13)
+        ids = [f"c{i}" for i in range(len(x))]
+        table = pd.DataFrame({"frequency": x, "recency": tx, "T": T}, index=ids)
+        table.attrs["time_unit"] = 7.0
+        cov = pd.DataFrame({"promo": zt[:, 0], "b2b": zl[:, 0]}, index=ids)
+        m = cls().fit(table, covariates=cov, trans=["promo"], life=["b2b"])
+        sub = table.iloc[:30]
+        delta = np.log(1.15) / 52
+        got = churn.dert(m, delta, sub, covariates=cov.sample(frac=1, random_state=3))
+        p = m.params_
+        for cid, row in sub.iterrows():
+            et = p["trans.promo"] * cov.at[cid, "promo"]
+            el = p["life.b2b"] * cov.at[cid, "b2b"]
+            if cls is churn.ParetoNBD:
+                own = cls.from_params(r=p["r"], alpha=p["alpha"] * np.exp(-et), s=p["s"],
+                                      beta=p["beta"] * np.exp(-el), unit="week")
+            else:
+                own = cls.from_params(r=p["r"], alpha=p["alpha"] * np.exp(-et),
+                                      a=p["a"] * np.exp(el), b=p["b"] * np.exp(el),
+                                      unit="week")
+            ref = churn.dert(own, delta, sub.loc[[cid]])
+            assert got[cid] == pytest.approx(ref.iloc[0], rel=1e-12), cls
+        assert got.nunique() > 1
+        with pytest.raises(churn.ChurnValueError, match="covariate"):
+            churn.dert(m, delta, sub)
+
+
 def check_clv_interval_chain_rule(cls, m, gg, sub, cov):
     """churn.clv(model, gg, covariates=, interval=) (churn_clv_interval_covariates) equals,
     for each customer, churn.clv(own, gg, interval=) of the plain model at the customer's
