@@ -156,4 +156,4 @@ def test_other_families_still_refused(churn, data):
         in p.stderr
     assert "'bgbb'" in p.stderr
     p = churn("report", data / "tx.csv", "--model", "bgbb", check=False)
-    assert p.returncode == 2 and "not bgnbd, mbgnbd, pnbd or ggomnbd" in p.stderr
+    assert p.returncode == 2 and "not bgnbd, mbgnbd, pnbd, ggomnbd or mbgcnbdk" in p.stderr
