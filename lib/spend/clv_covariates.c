@@ -39,6 +39,35 @@ static int relay(int rc, const char *inner, size_t row, int per_row)
     return relay_as(FN, rc, inner, row, per_row);
 }
 
+/* The plain model of covariate model m's family at its base parameters (*nb of
+ * them), after the checks of the covariates and the family; the caller sets each
+ * customer's parameters into it. */
+static int plain_of(const char *fn, const churn_model *m, size_t kt, size_t kl,
+                    const churn_btyd_covariates *cov, churn_model **plain, size_t *nb)
+{
+    int rc;
+    *plain = NULL;
+    *nb = m->nparams - kt - kl;
+    if ((rc = churn_btyd_customer_params_covariates(m, 0, cov, NULL)))
+        return relay_as(fn, rc, "churn_btyd_customer_params_covariates", 0, 0);
+    if ((rc = churn__model_new(plain, m->family, *nb, (const char *const *)m->param_names)))
+        return rc;
+    (*plain)->time_unit = m->time_unit;
+    memcpy((*plain)->params, m->params, *nb * sizeof *(*plain)->params);
+    return CHURN_OK;
+}
+
+/* The n customers' own parameters (n x nb, column-major) in a new block *P. */
+static int own_params(const char *fn, const churn_model *m, size_t n, size_t nb,
+                      const churn_btyd_covariates *cov, double **P)
+{
+    *P = churn__malloc(churn__mul_size(churn__mul_size(n, nb), sizeof **P));
+    if (!*P)
+        return churn__nomem("customer parameters");
+    int rc = churn_btyd_customer_params_covariates(m, n, cov, *P);
+    return rc ? relay_as(fn, rc, "churn_btyd_customer_params_covariates", 0, 0) : CHURN_OK;
+}
+
 CHURN_API int churn_clv_score_covariates(const churn_model *btyd, const churn_model *spend,
                                          const churn_clv_options *opts, size_t n,
                                          const double *frequency, const double *recency,
@@ -61,32 +90,19 @@ CHURN_API int churn_clv_score_covariates(const churn_model *btyd, const churn_mo
                              p_alive, expected_purchases, expected_spend, clv, value_at_risk);
         return rc ? relay(rc, "churn_clv_score", 0, 0) : CHURN_OK;
     }
-    size_t nb = btyd->nparams - kt - kl;
     /* the checks of the covariates, the families and the options, before any row */
-    if ((rc = churn_btyd_customer_params_covariates(btyd, 0, cov, NULL)))
-        return relay(rc, "churn_btyd_customer_params_covariates", 0, 0);
     churn_model *plain = NULL;
-    if ((rc = churn__model_new(&plain, btyd->family, nb,
-                               (const char *const *)btyd->param_names)))
+    size_t nb = 0;
+    if ((rc = plain_of(FN, btyd, kt, kl, cov, &plain, &nb)))
         return rc;
-    plain->time_unit = btyd->time_unit;
-    memcpy(plain->params, btyd->params, nb * sizeof *plain->params);
     if ((rc = churn_clv_score(plain, spend, opts, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                               NULL, NULL))) {
         churn_model_free(plain);
         return relay(rc, "churn_clv_score", 0, 0);
     }
-    if (n == 0) {
-        churn_model_free(plain);
-        return CHURN_OK;
-    }
-    double *P = churn__malloc(churn__mul_size(churn__mul_size(n, nb), sizeof *P));
-    if (!P) {
-        churn_model_free(plain);
-        return churn__nomem("customer parameters");
-    }
-    if ((rc = churn_btyd_customer_params_covariates(btyd, n, cov, P)))
-        rc = relay(rc, "churn_btyd_customer_params_covariates", 0, 0);
+    double *P = NULL;
+    if (n)
+        rc = own_params(FN, btyd, n, nb, cov, &P);
     for (size_t i = 0; i < n && !rc; i++) {
         for (size_t j = 0; j < nb; j++)
             plain->params[j] = P[j * n + i];
@@ -121,27 +137,18 @@ CHURN_API int churn_dert_covariates(const churn_model *model, double delta, size
         rc = churn_dert(model, delta, n, frequency, recency, T, dert);
         return rc ? relay_as(FN_DERT, rc, "churn_dert", 0, 0) : CHURN_OK;
     }
-    size_t nb = model->nparams - kt - kl;
     /* the covariates, the family and delta checked before any row */
-    if ((rc = churn_btyd_customer_params_covariates(model, 0, cov, NULL)))
-        return relay_as(FN_DERT, rc, "churn_btyd_customer_params_covariates", 0, 0);
     churn_model *plain = NULL;
-    if ((rc = churn__model_new(&plain, model->family, nb,
-                               (const char *const *)model->param_names)))
+    size_t nb = 0;
+    if ((rc = plain_of(FN_DERT, model, kt, kl, cov, &plain, &nb)))
         return rc;
-    plain->time_unit = model->time_unit;
-    memcpy(plain->params, model->params, nb * sizeof *plain->params);
     if ((rc = churn_dert(plain, delta, 0, NULL, NULL, NULL, NULL))) {
         churn_model_free(plain);
         return relay_as(FN_DERT, rc, "churn_dert", 0, 0);
     }
-    double *P = n ? churn__malloc(churn__mul_size(churn__mul_size(n, nb), sizeof *P)) : NULL;
-    if (n && !P) {
-        churn_model_free(plain);
-        return churn__nomem("customer parameters");
-    }
-    if (n && (rc = churn_btyd_customer_params_covariates(model, n, cov, P)))
-        rc = relay_as(FN_DERT, rc, "churn_btyd_customer_params_covariates", 0, 0);
+    double *P = NULL;
+    if (n)
+        rc = own_params(FN_DERT, model, n, nb, cov, &P);
     for (size_t i = 0; i < n && !rc; i++) {
         for (size_t j = 0; j < nb; j++)
             plain->params[j] = P[j * n + i];

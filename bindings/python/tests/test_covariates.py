@@ -415,6 +415,19 @@ def test_new_customer_forecasts_use_each_customers_own_parameters():
         m.expected_purchases_new(26.0)
 
 
+def own_model(cls, p, promo, b2b):
+    """The plain Pareto/NBD or BG/NBD at one customer's own parameters under a fitted
+    model with params_ p (trans.promo, life.b2b), written out from
+    docs/models/covariates.md: alpha_i = alpha exp(-g_t z_t); beta_i = beta exp(-g_l z_l)
+    (Pareto/NBD) or a_i = a exp(g_l z_l), b_i = b exp(g_l z_l) (BG/NBD)."""
+    et, el = p["trans.promo"] * promo, p["life.b2b"] * b2b
+    if cls is churn.ParetoNBD:
+        return cls.from_params(r=p["r"], alpha=p["alpha"] * np.exp(-et), s=p["s"],
+                               beta=p["beta"] * np.exp(-el), unit="week")
+    return cls.from_params(r=p["r"], alpha=p["alpha"] * np.exp(-et), a=p["a"] * np.exp(el),
+                           b=p["b"] * np.exp(el), unit="week")
+
+
 def test_clv_of_a_covariate_model_values_each_customer_at_its_own_parameters():
     """churn.clv(model, gg, table, covariates=) (churn_clv_score_covariates) equals, for
     every customer, churn.clv of a plain model built here from the customer's own
@@ -437,17 +450,8 @@ def test_clv_of_a_covariate_model_values_each_customer_at_its_own_parameters():
         sub = table.iloc[:40]
         got = churn.clv(m, gg, sub, covariates=cov.sample(frac=1, random_state=2),
                         period=4.345)
-        p = m.params_
         for cid, row in sub.iterrows():
-            et = p["trans.promo"] * cov.at[cid, "promo"]
-            el = p["life.b2b"] * cov.at[cid, "b2b"]
-            if cls is churn.ParetoNBD:
-                own = cls.from_params(r=p["r"], alpha=p["alpha"] * np.exp(-et), s=p["s"],
-                                      beta=p["beta"] * np.exp(-el), unit="week")
-            else:
-                own = cls.from_params(r=p["r"], alpha=p["alpha"] * np.exp(-et),
-                                      a=p["a"] * np.exp(el), b=p["b"] * np.exp(el),
-                                      unit="week")
+            own = own_model(cls, m.params_, cov.at[cid, "promo"], cov.at[cid, "b2b"])
             ref = churn.clv(own, gg, sub.loc[[cid]], period=4.345)
             for k in ("p_alive", "expected_purchases", "expected_spend", "clv",
                       "value_at_risk"):
@@ -473,17 +477,8 @@ def test_dert_of_a_covariate_model_is_the_plain_dert_at_own_parameters():
         sub = table.iloc[:30]
         delta = np.log(1.15) / 52
         got = churn.dert(m, delta, sub, covariates=cov.sample(frac=1, random_state=3))
-        p = m.params_
         for cid, row in sub.iterrows():
-            et = p["trans.promo"] * cov.at[cid, "promo"]
-            el = p["life.b2b"] * cov.at[cid, "b2b"]
-            if cls is churn.ParetoNBD:
-                own = cls.from_params(r=p["r"], alpha=p["alpha"] * np.exp(-et), s=p["s"],
-                                      beta=p["beta"] * np.exp(-el), unit="week")
-            else:
-                own = cls.from_params(r=p["r"], alpha=p["alpha"] * np.exp(-et),
-                                      a=p["a"] * np.exp(el), b=p["b"] * np.exp(el),
-                                      unit="week")
+            own = own_model(cls, m.params_, cov.at[cid, "promo"], cov.at[cid, "b2b"])
             ref = churn.dert(own, delta, sub.loc[[cid]])
             assert got[cid] == pytest.approx(ref.iloc[0], rel=1e-12), cls
         assert got.nunique() > 1
