@@ -714,15 +714,9 @@ static int score_range(const churn_model *model, const btyd_args *a, int bgbb,
             return st;
         /* DERT: each customer as the plain model at its own rates */
         *step = "DERT";
-        for (size_t k = 0; !isnan(a->dert) && k < cnt; k++) {
-            churn_model *cm = NULL;
-            st = cli_cov_customer_model(model, cov, lo + k, &cm);
-            if (!st)
-                st = churn_dert(cm, a->dert, 1, x + k, tx + k, T + k, derl + k);
-            churn_model_free(cm);
-            if (st)
-                return st;
-        }
+        if (!isnan(a->dert) && (st = churn_dert_covariates(model, a->dert, cnt, x, tx, T, &one,
+                                                           derl)))
+            return st;
         return CHURN_OK;
     }
     if ((st = churn_btyd_score(model, a->horizon, cnt, x, tx, T, bgbb ? derl : pa, e)))

@@ -277,7 +277,7 @@ int churn__btyd_collapse(churn__btyd_data *d, size_t n, const double *x, const d
              * values (in the second half of the rows' block, which the
              * collapsed columns overwrite only later) */
             uint32_t *order = (uint32_t *)(void *)(rows + m);
-            int ranked = m * sizeof *order <= m * sizeof *rows && rank_order(n, tx, T, w, m, order);
+            int ranked = rank_order(n, tx, T, w, m, order);
             for (size_t i = 0; i < n; i++)
                 if (!w || w[i] != 0)
                     cnt[(size_t)x[i] + 1]++;
